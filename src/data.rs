@@ -1,0 +1,362 @@
+//! [`DataSources`]: the label mask, the real data and the auxiliary sources, aligned by row.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+
+use crate::error::{Column, Error, Result};
+
+/// Name used for the real (human-labeled) data in errors and summaries.
+pub const REAL: &str = "real";
+
+/// One auxiliary source m: covariates x^m_t and outcomes y^m_t on every row t.
+#[derive(Debug, Clone)]
+pub struct AuxSource {
+    name: String,
+    x: Array2<f64>,
+    y: Array1<f64>,
+    x_labeled: Array2<f64>,
+    y_labeled: Array1<f64>,
+}
+
+impl AuxSource {
+    /// The source's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Covariates on all T rows (T × p).
+    pub fn x(&self) -> ArrayView2<'_, f64> {
+        self.x.view()
+    }
+    /// Outcomes on all T rows.
+    pub fn y(&self) -> ArrayView1<'_, f64> {
+        self.y.view()
+    }
+    /// Covariates on the labeled rows only (n × p), in the order of
+    /// [`DataSources::labeled_rows`].
+    pub fn x_labeled(&self) -> ArrayView2<'_, f64> {
+        self.x_labeled.view()
+    }
+    /// Outcomes on the labeled rows only.
+    pub fn y_labeled(&self) -> ArrayView1<'_, f64> {
+        self.y_labeled.view()
+    }
+}
+
+/// Rows t = 1..T with a label mask S_t, real data on the labeled rows, and M ≥ 0
+/// auxiliary sources given on every row.
+///
+/// Real values on unlabeled rows are never read and may be NaN. Each source's row t
+/// must describe the same unit as real row t (a proxy prediction for that text, or the
+/// synthetic sample generated from it); sources may carry their own covariates.
+///
+/// When every row is labeled, a source's labeled and all-rows moments coincide, the
+/// weight matrix is singular, the estimator falls back to its pseudo-inverse, and θ̂
+/// equals the real-only estimate: auxiliary data cannot help without unlabeled rows.
+///
+/// # Examples
+/// ```
+/// use ndarray::array;
+/// use synthgmm::DataSources;
+/// let x = array![[1.0, 0.1], [1.0, 0.7], [1.0, -0.3], [1.0, 1.2]];
+/// let y = array![0.4, f64::NAN, 0.1, f64::NAN]; // unlabeled outcomes are ignored
+/// let proxy_y = array![0.5, 1.1, 0.0, 1.9];
+/// let data = DataSources::builder(&[true, false, true, false])
+///     .real(&x, &y)
+///     .source("proxy", &x, &proxy_y)
+///     .build()?;
+/// assert_eq!((data.n_rows(), data.n_labeled(), data.n_sources()), (4, 2, 1));
+/// # Ok::<(), synthgmm::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct DataSources {
+    n_rows: usize,
+    labeled: Vec<usize>,
+    real_x: Array2<f64>,
+    real_y: Array1<f64>,
+    sources: Vec<AuxSource>,
+    covariate_names: Vec<String>,
+    labeling_probabilities: Option<Array1<f64>>,
+}
+
+impl DataSources {
+    /// Starts a builder from the label mask (`true` = human-labeled row).
+    pub fn builder<'a>(labeled: impl Into<ArrayView1<'a, bool>>) -> DataSourcesBuilder {
+        DataSourcesBuilder {
+            labeled: labeled.into().to_vec(),
+            real: None,
+            sources: Vec::new(),
+            covariate_names: None,
+            labeling_probabilities: None,
+        }
+    }
+
+    /// Number of rows T.
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+    /// Number of labeled rows n.
+    pub fn n_labeled(&self) -> usize {
+        self.labeled.len()
+    }
+    /// Number of covariate columns p.
+    pub fn n_covariates(&self) -> usize {
+        self.real_x.ncols()
+    }
+    /// Number of auxiliary sources M.
+    pub fn n_sources(&self) -> usize {
+        self.sources.len()
+    }
+    /// Indices of the labeled rows, ascending.
+    pub fn labeled_rows(&self) -> &[usize] {
+        &self.labeled
+    }
+    /// The label mask S_t as booleans.
+    pub fn label_mask(&self) -> Vec<bool> {
+        let mut mask = vec![false; self.n_rows];
+        for &t in &self.labeled {
+            mask[t] = true;
+        }
+        mask
+    }
+    /// Real covariates on the labeled rows (n × p).
+    pub fn real_x(&self) -> ArrayView2<'_, f64> {
+        self.real_x.view()
+    }
+    /// Real outcomes on the labeled rows.
+    pub fn real_y(&self) -> ArrayView1<'_, f64> {
+        self.real_y.view()
+    }
+    /// The auxiliary sources, in the order they were added.
+    pub fn sources(&self) -> &[AuxSource] {
+        &self.sources
+    }
+    /// The source with this name, if any.
+    pub fn source(&self, name: &str) -> Option<&AuxSource> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+    /// Names of the sources, in order.
+    pub fn source_names(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.name.clone()).collect()
+    }
+    /// Names of the covariates (default `x0`, `x1`, …).
+    pub fn covariate_names(&self) -> &[String] {
+        &self.covariate_names
+    }
+    /// Known labeling probabilities π_t on every row, if given.
+    pub fn labeling_probabilities(&self) -> Option<ArrayView1<'_, f64>> {
+        self.labeling_probabilities.as_ref().map(|p| p.view())
+    }
+
+    /// The same rows with only the named sources, in the order given; `&[]` gives the
+    /// real-only data set.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if a name is unknown or repeated.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ndarray::array;
+    /// # use synthgmm::DataSources;
+    /// # let x = array![[1.0], [1.0], [1.0]];
+    /// # let y = array![1.0, 2.0, 3.0];
+    /// let data = DataSources::builder(&[true, true, false])
+    ///     .real(&x, &y).source("a", &x, &y).source("b", &x, &y).build()?;
+    /// assert_eq!(data.select_sources(&["b"])?.source_names(), vec!["b"]);
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
+    pub fn select_sources(&self, names: &[&str]) -> Result<DataSources> {
+        let mut sources = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                return Err(Error::DuplicateSource { name: name.to_string() });
+            }
+            let source = self.source(name).ok_or_else(|| Error::InvalidConfig {
+                parameter: "sources",
+                reason: format!("no source named `{name}`"),
+            })?;
+            sources.push(source.clone());
+        }
+        Ok(DataSources { sources, ..self.without_sources() })
+    }
+
+    fn without_sources(&self) -> DataSources {
+        DataSources {
+            n_rows: self.n_rows,
+            labeled: self.labeled.clone(),
+            real_x: self.real_x.clone(),
+            real_y: self.real_y.clone(),
+            sources: Vec::new(),
+            covariate_names: self.covariate_names.clone(),
+            labeling_probabilities: self.labeling_probabilities.clone(),
+        }
+    }
+}
+
+/// Builder for [`DataSources`]; validation happens once, in [`build`](Self::build).
+#[derive(Debug, Clone)]
+pub struct DataSourcesBuilder {
+    labeled: Vec<bool>,
+    real: Option<(Array2<f64>, Array1<f64>)>,
+    sources: Vec<(String, Array2<f64>, Array1<f64>)>,
+    covariate_names: Option<Vec<String>>,
+    labeling_probabilities: Option<Array1<f64>>,
+}
+
+impl DataSourcesBuilder {
+    /// Real covariates (T × p) and outcomes (T); only labeled rows are read.
+    pub fn real<'a, 'b>(
+        mut self,
+        x: impl Into<ArrayView2<'a, f64>>,
+        y: impl Into<ArrayView1<'b, f64>>,
+    ) -> Self {
+        self.real = Some((x.into().to_owned(), y.into().to_owned()));
+        self
+    }
+
+    /// Adds an auxiliary source with covariates (T × p) and outcomes (T) on every row.
+    pub fn source<'a, 'b>(
+        mut self,
+        name: impl Into<String>,
+        x: impl Into<ArrayView2<'a, f64>>,
+        y: impl Into<ArrayView1<'b, f64>>,
+    ) -> Self {
+        self.sources
+            .push((name.into(), x.into().to_owned(), y.into().to_owned()));
+        self
+    }
+
+    /// Names for the p covariates, used in summaries.
+    pub fn covariate_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.covariate_names = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Known probabilities π_t ∈ (0, 1] that row t was selected for labeling, for
+    /// designs where labeling depends on covariates (stratified or active labeling).
+    pub fn labeling_probabilities<'a>(mut self, pi: impl Into<ArrayView1<'a, f64>>) -> Self {
+        self.labeling_probabilities = Some(pi.into().to_owned());
+        self
+    }
+
+    /// Validates and assembles the data.
+    ///
+    /// # Errors
+    /// [`Error::MissingRealData`], [`Error::LengthMismatch`], [`Error::EmptyDesign`],
+    /// [`Error::CovariateMismatch`], [`Error::DuplicateSource`], [`Error::NonFinite`]
+    /// (real values on labeled rows, source values on every row),
+    /// [`Error::InvalidValue`] (labeling probabilities outside (0, 1]),
+    /// [`Error::NoLabeledRows`], [`Error::TooFewLabeled`] (fewer than p labeled rows),
+    /// [`Error::InvalidConfig`] (wrong number of covariate names).
+    pub fn build(self) -> Result<DataSources> {
+        let n_rows = self.labeled.len();
+        let (real_x, real_y) = self.real.ok_or(Error::MissingRealData)?;
+        check_rows("covariates of `real`", real_x.nrows(), n_rows)?;
+        check_rows("outcome of `real`", real_y.len(), n_rows)?;
+        let p = real_x.ncols();
+        if p == 0 {
+            return Err(Error::EmptyDesign);
+        }
+        for (i, (name, x, y)) in self.sources.iter().enumerate() {
+            check_rows(&format!("covariates of `{name}`"), x.nrows(), n_rows)?;
+            check_rows(&format!("outcome of `{name}`"), y.len(), n_rows)?;
+            if x.ncols() != p {
+                return Err(Error::CovariateMismatch {
+                    source_name: name.clone(),
+                    expected: p,
+                    found: x.ncols(),
+                });
+            }
+            if name == REAL || self.sources[..i].iter().any(|(other, _, _)| other == name) {
+                return Err(Error::DuplicateSource { name: name.clone() });
+            }
+        }
+        let covariate_names = match self.covariate_names {
+            None => (0..p).map(|j| format!("x{j}")).collect(),
+            Some(names) if names.len() == p => names,
+            Some(names) => {
+                return Err(Error::InvalidConfig {
+                    parameter: "covariate_names",
+                    reason: format!("{} names for {p} covariates", names.len()),
+                })
+            }
+        };
+        if let Some(pi) = &self.labeling_probabilities {
+            check_rows("labeling probabilities", pi.len(), n_rows)?;
+            if let Some((row, &value)) =
+                pi.iter().enumerate().find(|(_, &v)| !(v > 0.0 && v <= 1.0))
+            {
+                return Err(Error::InvalidValue {
+                    source_name: "labeling".into(),
+                    column: Column::LabelingProbability,
+                    row,
+                    value,
+                    reason: "labeling probabilities must lie in (0, 1]",
+                });
+            }
+        }
+
+        let labeled: Vec<usize> = (0..n_rows).filter(|&t| self.labeled[t]).collect();
+        check_finite(REAL, real_x.view(), real_y.view(), labeled.iter().copied())?;
+        for (name, x, y) in &self.sources {
+            check_finite(name, x.view(), y.view(), 0..n_rows)?;
+        }
+        if labeled.is_empty() {
+            return Err(Error::NoLabeledRows);
+        }
+        if labeled.len() < p {
+            return Err(Error::TooFewLabeled { labeled: labeled.len(), required: p });
+        }
+
+        let sources = self
+            .sources
+            .into_iter()
+            .map(|(name, x, y)| AuxSource {
+                x_labeled: x.select(Axis(0), &labeled),
+                y_labeled: y.select(Axis(0), &labeled),
+                name,
+                x,
+                y,
+            })
+            .collect();
+        Ok(DataSources {
+            n_rows,
+            real_x: real_x.select(Axis(0), &labeled),
+            real_y: real_y.select(Axis(0), &labeled),
+            labeled,
+            sources,
+            covariate_names,
+            labeling_probabilities: self.labeling_probabilities,
+        })
+    }
+}
+
+fn check_rows(what: &str, found: usize, expected: usize) -> Result<()> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch { what: what.to_string(), expected, found })
+    }
+}
+
+/// The first non-finite value among `rows`, outcome before covariates within a row.
+fn check_finite(
+    name: &str,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, f64>,
+    rows: impl Iterator<Item = usize>,
+) -> Result<()> {
+    for t in rows {
+        let bad = |column, value: f64| Error::NonFinite {
+            source_name: name.to_string(),
+            column,
+            row: t,
+            value,
+        };
+        if !y[t].is_finite() {
+            return Err(bad(Column::Outcome, y[t]));
+        }
+        if let Some((j, &v)) = x.row(t).iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(bad(Column::Covariate(j), v));
+        }
+    }
+    Ok(())
+}

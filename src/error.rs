@@ -1,0 +1,188 @@
+//! The crate's error type.
+
+use std::fmt;
+
+/// Which column of a data source a problem was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Column {
+    /// The outcome `y`.
+    Outcome,
+    /// Covariate number `j` (zero-based) of `x`.
+    Covariate(usize),
+    /// The labeling probability π_t.
+    LabelingProbability,
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Column::Outcome => write!(f, "outcome"),
+            Column::Covariate(j) => write!(f, "covariate {j}"),
+            Column::LabelingProbability => write!(f, "labeling probability"),
+        }
+    }
+}
+
+/// Which optimisation a problem arose in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Step 1 (identity weight), for the named block (`real` or a source name).
+    StepOne {
+        /// The block being fitted.
+        block: String,
+    },
+    /// Step 2 (efficient weight), all parameters jointly.
+    StepTwo,
+    /// Covariance estimation at the final estimate.
+    Covariance,
+    /// A baseline estimator's own fit.
+    Baseline {
+        /// The baseline's name.
+        estimator: String,
+    },
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stage::StepOne { block } => write!(f, "step 1 ({block})"),
+            Stage::StepTwo => write!(f, "step 2"),
+            Stage::Covariance => write!(f, "covariance estimation"),
+            Stage::Baseline { estimator } => write!(f, "{estimator}"),
+        }
+    }
+}
+
+/// Everything that can go wrong when building data or fitting an estimator.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input has a different number of rows than the label mask.
+    #[error("length mismatch: {what} has {found} rows, the label mask has {expected}")]
+    LengthMismatch {
+        /// The offending input, e.g. "outcome of source `proxy`".
+        what: String,
+        /// Number of rows of the label mask (T).
+        expected: usize,
+        /// Number of rows found.
+        found: usize,
+    },
+    /// A source has a different number of covariates than the real data.
+    #[error("source `{source_name}` has {found} covariates, the real data have {expected}")]
+    CovariateMismatch {
+        /// The source.
+        source_name: String,
+        /// Number of real covariates (p).
+        expected: usize,
+        /// Number found.
+        found: usize,
+    },
+    /// The real data have no covariate column.
+    #[error("the design has no covariate column")]
+    EmptyDesign,
+    /// A NaN or infinite value where the estimator uses the value.
+    #[error("non-finite value {value} in `{source_name}`, {column}, row {row}")]
+    NonFinite {
+        /// `real` or the source name.
+        source_name: String,
+        /// The column.
+        column: Column,
+        /// First offending row (zero-based).
+        row: usize,
+        /// The value found.
+        value: f64,
+    },
+    /// A value the model cannot accept, e.g. a logistic outcome outside [0, 1].
+    #[error("invalid value {value} in `{source_name}`, {column}, row {row}: {reason}")]
+    InvalidValue {
+        /// `real` or the source name.
+        source_name: String,
+        /// The column.
+        column: Column,
+        /// First offending row (zero-based).
+        row: usize,
+        /// The value found.
+        value: f64,
+        /// What the model requires.
+        reason: &'static str,
+    },
+    /// No row is labeled.
+    #[error("no row is labeled: at least one human-labeled row is required")]
+    NoLabeledRows,
+    /// Fewer labeled rows than parameters per block.
+    #[error("{labeled} labeled rows, at least {required} are needed (one per coefficient)")]
+    TooFewLabeled {
+        /// Labeled rows found (n).
+        labeled: usize,
+        /// Minimum required (p).
+        required: usize,
+    },
+    /// `build()` was called without real data.
+    #[error("no real data: call `.real(x, y)` on the builder")]
+    MissingRealData,
+    /// Two sources share a name.
+    #[error("two sources are named `{name}`")]
+    DuplicateSource {
+        /// The repeated name.
+        name: String,
+    },
+    /// A design (or Jacobian) is rank-deficient: the coefficients are not identified.
+    #[error("collinear design in `{block}`: the coefficients are not identified")]
+    Collinear {
+        /// `real`, a source name, or `stacked` for the joint step-2 problem.
+        block: String,
+    },
+    /// Logistic data are (quasi-)separated: the maximum-likelihood estimate does not exist.
+    #[error("separation in `{block}`: some covariate combination predicts the outcome perfectly, the estimate diverges")]
+    Separation {
+        /// `real` or a source name.
+        block: String,
+    },
+    /// Ω̂ is singular and the configuration forbids the pseudo-inverse fallback.
+    #[error("singular weight matrix at {stage}: numerical rank {rank} of {dim}")]
+    SingularWeight {
+        /// Where it happened.
+        stage: Stage,
+        /// Numerical rank.
+        rank: usize,
+        /// Dimension of Ω̂.
+        dim: usize,
+    },
+    /// The optimiser did not reach the tolerance in the allowed iterations.
+    #[error("no convergence at {stage} after {iterations} iterations")]
+    NotConverged {
+        /// Where it happened.
+        stage: Stage,
+        /// Iterations run.
+        iterations: usize,
+    },
+    /// GᵀWG (or the bread of a sandwich) is singular: no covariance can be formed.
+    #[error("singular covariance at {stage}: the parameters are not locally identified")]
+    SingularCovariance {
+        /// Where it happened.
+        stage: Stage,
+    },
+    /// A [`MomentModel`](crate::MomentModel) returned arrays of the wrong shape.
+    #[error("model `{model}` returned {found} values where {expected} were expected")]
+    ModelDimension {
+        /// The model's name.
+        model: String,
+        /// Expected count.
+        expected: usize,
+        /// Count found.
+        found: usize,
+    },
+    /// An invalid configuration value.
+    #[error("invalid `{parameter}`: {reason}")]
+    InvalidConfig {
+        /// The setting.
+        parameter: &'static str,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+/// Shorthand for `std::result::Result<T, synthgmm::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;

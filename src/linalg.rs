@@ -1,0 +1,240 @@
+//! The crate's private linear-algebra backend.
+//!
+//! Everything the estimator needs from dense linear algebra goes through this module:
+//! the cross-product `AᵀB` of tall moment matrices (the T×k work behind Ω̂), the Cholesky
+//! factorization of small symmetric positive-definite matrices with its triangular
+//! solves, and the symmetric eigendecomposition used by the pseudo-inverse fallback.
+//!
+//! The default build uses the pure-Rust [`faer`] crate. With the `openblas` feature the
+//! same operations go through `ndarray-linalg` (LAPACK from the system OpenBLAS) and
+//! ndarray's BLAS-backed `dot`. The rest of the crate cannot tell which is active.
+
+use ndarray::{Array1, Array2, ArrayView2};
+
+/// Lower Cholesky factor `L` of a symmetric positive-definite matrix `A = L Lᵀ`.
+#[derive(Debug, Clone)]
+pub(crate) struct Cholesky {
+    lower: Array2<f64>,
+}
+
+impl Cholesky {
+    /// Factors `a`, or returns `None` when a pivot is not positive (the matrix is not
+    /// numerically positive definite). Only the lower triangle of `a` is read.
+    pub(crate) fn factor(a: ArrayView2<'_, f64>) -> Option<Self> {
+        if a.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        backend::cholesky_lower(a).map(|lower| Self { lower })
+    }
+
+    /// The smallest squared pivot `min_i L_ii²`. For a matrix with unit diagonal this is
+    /// the smallest fraction of a variable's variance not explained by the ones before
+    /// it, a cheap and scale-free measure of near-singularity.
+    pub(crate) fn min_squared_pivot(&self) -> f64 {
+        self.lower
+            .diag()
+            .iter()
+            .map(|d| d * d)
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// `L⁻¹ B` by forward substitution.
+    pub(crate) fn solve_lower(&self, b: ArrayView2<'_, f64>) -> Array2<f64> {
+        backend::solve_lower(self.lower.view(), b)
+    }
+
+    /// `A⁻¹ B` by forward then backward substitution.
+    pub(crate) fn solve(&self, b: ArrayView2<'_, f64>) -> Array2<f64> {
+        let half = self.solve_lower(b);
+        backend::solve_upper_transposed(self.lower.view(), half.view())
+    }
+
+    /// `A⁻¹`, for reported covariance matrices only (solves never form it).
+    pub(crate) fn inverse(&self) -> Array2<f64> {
+        let n = self.lower.nrows();
+        let inv = self.solve(Array2::eye(n).view());
+        symmetrize(inv)
+    }
+}
+
+/// Eigendecomposition `A = U diag(λ) Uᵀ` of a symmetric matrix, eigenvalues ascending.
+/// Returns `None` when the iteration fails (only for non-finite input in practice).
+pub(crate) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {
+    if a.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    backend::symmetric_eigen(a)
+}
+
+/// `AᵀB` for tall `A` (T×k) and `B` (T×l).
+pub(crate) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    debug_assert_eq!(a.nrows(), b.nrows());
+    backend::cross_product(a, b)
+}
+
+/// `AᵀA`, exactly symmetric.
+pub(crate) fn gram(a: ArrayView2<'_, f64>) -> Array2<f64> {
+    symmetrize(cross_product(a, a))
+}
+
+/// `(M + Mᵀ)/2`, to remove rounding asymmetry before a symmetric factorization.
+pub(crate) fn symmetrize(mut m: Array2<f64>) -> Array2<f64> {
+    let n = m.nrows();
+    for i in 0..n {
+        for j in 0..i {
+            let v = 0.5 * (m[[i, j]] + m[[j, i]]);
+            m[[i, j]] = v;
+            m[[j, i]] = v;
+        }
+    }
+    m
+}
+
+#[cfg(not(feature = "openblas"))]
+mod backend {
+    use faer::linalg::matmul::matmul;
+    use faer::linalg::triangular_solve::{
+        solve_lower_triangular_in_place, solve_upper_triangular_in_place,
+    };
+    use faer::{Accum, Mat, MatRef, Par, Side};
+    use ndarray::{Array1, Array2, ArrayView2};
+
+    /// Zero-copy view of an ndarray matrix as a faer matrix.
+    fn as_faer<'a>(a: &ArrayView2<'a, f64>) -> MatRef<'a, f64> {
+        let (rows, cols) = a.dim();
+        let strides = a.strides();
+        // SAFETY: the pointer, shape and element strides all come from a live ndarray view
+        // with lifetime 'a, so every (i, j) with i < rows, j < cols addresses an element
+        // of that view, and the returned MatRef is read-only and lives no longer than it.
+        unsafe { MatRef::from_raw_parts(a.as_ptr(), rows, cols, strides[0], strides[1]) }
+    }
+
+    fn to_ndarray(m: MatRef<'_, f64>) -> Array2<f64> {
+        Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
+    }
+
+    pub(super) fn cholesky_lower(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+        let llt = as_faer(&a).llt(Side::Lower).ok()?;
+        let mut l = to_ndarray(llt.L());
+        // faer leaves the strict upper triangle unspecified; make it exactly zero.
+        for i in 0..l.nrows() {
+            for j in (i + 1)..l.ncols() {
+                l[[i, j]] = 0.0;
+            }
+        }
+        Some(l)
+    }
+
+    pub(super) fn solve_lower(l: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+        let mut rhs: Mat<f64> = as_faer(&b).to_owned();
+        solve_lower_triangular_in_place(as_faer(&l), rhs.as_mut(), Par::Seq);
+        to_ndarray(rhs.as_ref())
+    }
+
+    pub(super) fn solve_upper_transposed(
+        l: ArrayView2<'_, f64>,
+        b: ArrayView2<'_, f64>,
+    ) -> Array2<f64> {
+        let mut rhs: Mat<f64> = as_faer(&b).to_owned();
+        solve_upper_triangular_in_place(as_faer(&l).transpose(), rhs.as_mut(), Par::Seq);
+        to_ndarray(rhs.as_ref())
+    }
+
+    pub(super) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {
+        let evd = as_faer(&a).self_adjoint_eigen(Side::Lower).ok()?;
+        let s = evd.S();
+        let values = Array1::from_shape_fn(a.nrows(), |i| s[i]);
+        Some((values, to_ndarray(evd.U())))
+    }
+
+    pub(super) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+        let mut out = Mat::<f64>::zeros(a.ncols(), b.ncols());
+        matmul(
+            out.as_mut(),
+            Accum::Replace,
+            as_faer(&a).transpose(),
+            as_faer(&b),
+            1.0,
+            Par::Seq,
+        );
+        to_ndarray(out.as_ref())
+    }
+}
+
+#[cfg(feature = "openblas")]
+mod backend {
+    use ndarray::{Array1, Array2, ArrayView2};
+    use ndarray_linalg::{Cholesky, Diag, Eigh, SolveTriangular, UPLO};
+
+    pub(super) fn cholesky_lower(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+        a.to_owned().cholesky(UPLO::Lower).ok()
+    }
+
+    pub(super) fn solve_lower(l: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+        l.to_owned()
+            .solve_triangular(UPLO::Lower, Diag::NonUnit, &b.to_owned())
+            .expect("triangular solve with a verified non-singular Cholesky factor")
+    }
+
+    pub(super) fn solve_upper_transposed(
+        l: ArrayView2<'_, f64>,
+        b: ArrayView2<'_, f64>,
+    ) -> Array2<f64> {
+        l.t()
+            .to_owned()
+            .solve_triangular(UPLO::Upper, Diag::NonUnit, &b.to_owned())
+            .expect("triangular solve with a verified non-singular Cholesky factor")
+    }
+
+    pub(super) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {
+        a.to_owned().eigh(UPLO::Lower).ok()
+    }
+
+    pub(super) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+        a.t().dot(&b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_abs_diff_eq;
+    use ndarray::array;
+
+    #[test]
+    fn cholesky_solves_and_inverts() {
+        let a = array![[4.0, 2.0, 0.4], [2.0, 5.0, 1.0], [0.4, 1.0, 3.0]];
+        let chol = Cholesky::factor(a.view()).unwrap();
+        let b = array![[1.0], [2.0], [3.0]];
+        let x = chol.solve(b.view());
+        assert_abs_diff_eq!(a.dot(&x), b, epsilon = 1e-12);
+        assert_abs_diff_eq!(a.dot(&chol.inverse()), Array2::eye(3), epsilon = 1e-12);
+        let l = chol.solve_lower(Array2::eye(3).view());
+        // L⁻¹ A L⁻ᵀ = I
+        assert_abs_diff_eq!(l.dot(&a).dot(&l.t()), Array2::eye(3), epsilon = 1e-12);
+    }
+
+    #[test]
+    fn cholesky_rejects_indefinite() {
+        let a = array![[1.0, 2.0], [2.0, 1.0]];
+        assert!(Cholesky::factor(a.view()).is_none());
+    }
+
+    #[test]
+    fn eigen_reconstructs() {
+        let a = array![[2.0, 1.0], [1.0, 2.0]];
+        let (w, u) = symmetric_eigen(a.view()).unwrap();
+        assert_abs_diff_eq!(w, array![1.0, 3.0], epsilon = 1e-12);
+        let rebuilt = u.dot(&Array2::from_diag(&w)).dot(&u.t());
+        assert_abs_diff_eq!(rebuilt, a, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn cross_product_of_strided_views() {
+        let a = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let b = a.t(); // 3×2, non-standard layout
+        let c = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+        assert_abs_diff_eq!(cross_product(b, c.view()), b.t().dot(&c), epsilon = 1e-14);
+        assert_abs_diff_eq!(gram(c.view()), c.t().dot(&c), epsilon = 1e-14);
+    }
+}

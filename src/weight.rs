@@ -1,0 +1,136 @@
+//! Whitening by the GMM weight matrix W = Ω̂⁻¹, with a pseudo-inverse fallback.
+//!
+//! The estimator never forms W. With D = diag(√Ω̂_ii) and the equilibrated matrix
+//! C = D⁻¹Ω̂D⁻¹ = LLᵀ, the whitener R = L⁻¹D⁻¹ satisfies RᵀR = Ω̂⁻¹, so
+//! ḡᵀWḡ = |Rḡ|² and ĜᵀWĜ = (RĜ)ᵀ(RĜ).
+//!
+//! C has unit diagonal, so its squared Cholesky pivots are the fractions of each
+//! moment's variance not explained by the moments before it. When the smallest falls
+//! below the rank tolerance (or the factorization fails), Ω̂ is treated as singular:
+//! with the eigendecomposition C = UΛUᵀ and the r eigenvalues λ_i > tol · λ_max kept,
+//! R = Λ_r^{-1/2} U_rᵀ D⁻¹ (r × k), the Moore–Penrose pseudo-inverse of the equilibrated
+//! matrix. The moment combinations dropped are those that are (numerically) exact
+//! linear functions of the others, e.g. the labeled and all-rows copies of a source
+//! when every row is labeled.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+
+use crate::linalg::{symmetric_eigen, Cholesky};
+
+/// How the weight matrix was inverted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum WeightInverse {
+    /// Cholesky factorization: Ω̂ is numerically positive definite.
+    Cholesky,
+    /// Eigen-decomposition pseudo-inverse: Ω̂ is numerically singular.
+    PseudoInverse {
+        /// Eigenvalues kept (the numerical rank).
+        rank: usize,
+    },
+}
+
+pub(crate) enum Whitener {
+    Cholesky { factor: Cholesky, inv_scale: Array1<f64> },
+    Eigen { matrix: Array2<f64>, rank: usize },
+}
+
+impl Whitener {
+    /// Whitener for Ω̂; `None` only when Ω̂ has non-finite entries or rank 0.
+    pub(crate) fn new(omega: ArrayView2<'_, f64>, rank_tol: f64) -> Option<Self> {
+        let k = omega.nrows();
+        let diag = omega.diag();
+        let inv_scale: Array1<f64> =
+            diag.mapv(|d| if d > 0.0 && d.is_finite() { 1.0 / d.sqrt() } else { 1.0 });
+        let scaled = &omega * &inv_scale.view().insert_axis(Axis(1)) * &inv_scale.view().insert_axis(Axis(0));
+        let positive_diag = diag.iter().all(|&d| d > 0.0);
+        if positive_diag {
+            if let Some(factor) = Cholesky::factor(scaled.view()) {
+                if factor.min_squared_pivot() >= rank_tol {
+                    return Some(Whitener::Cholesky { factor, inv_scale });
+                }
+            }
+        }
+        let (values, vectors) = symmetric_eigen(scaled.view())?;
+        let largest = values.iter().copied().fold(0.0, f64::max);
+        let keep: Vec<usize> = (0..k).filter(|&i| values[i] > rank_tol * largest).collect();
+        if keep.is_empty() {
+            return None;
+        }
+        let mut matrix = Array2::zeros((keep.len(), k));
+        for (r, &i) in keep.iter().enumerate() {
+            let factor = 1.0 / values[i].sqrt();
+            for j in 0..k {
+                matrix[[r, j]] = factor * vectors[[j, i]] * inv_scale[j];
+            }
+        }
+        Some(Whitener::Eigen { rank: keep.len(), matrix })
+    }
+
+    pub(crate) fn rank(&self) -> usize {
+        match self {
+            Whitener::Cholesky { inv_scale, .. } => inv_scale.len(),
+            Whitener::Eigen { rank, .. } => *rank,
+        }
+    }
+
+    pub(crate) fn kind(&self) -> WeightInverse {
+        match self {
+            Whitener::Cholesky { .. } => WeightInverse::Cholesky,
+            Whitener::Eigen { rank, .. } => WeightInverse::PseudoInverse { rank: *rank },
+        }
+    }
+
+    /// R v.
+    pub(crate) fn apply_vec(&self, v: ArrayView1<'_, f64>) -> Array1<f64> {
+        let col = v.insert_axis(Axis(1));
+        self.apply(col).remove_axis(Axis(1))
+    }
+
+    /// R M.
+    pub(crate) fn apply(&self, m: ArrayView2<'_, f64>) -> Array2<f64> {
+        match self {
+            Whitener::Cholesky { factor, inv_scale } => {
+                let scaled = &m * &inv_scale.view().insert_axis(Axis(1));
+                factor.solve_lower(scaled.view())
+            }
+            Whitener::Eigen { matrix, .. } => matrix.dot(&m),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_abs_diff_eq;
+    use ndarray::array;
+
+    #[test]
+    fn cholesky_whitener_inverts_omega() {
+        let omega = array![[4.0, 1.0, 0.0], [1.0, 9.0, 2.0], [0.0, 2.0, 1.0]];
+        let r = Whitener::new(omega.view(), 1e-10).unwrap();
+        assert_eq!(r.kind(), WeightInverse::Cholesky);
+        let rm = r.apply(Array2::eye(3).view());
+        assert_abs_diff_eq!(rm.t().dot(&rm).dot(&omega), Array2::eye(3), epsilon = 1e-12);
+    }
+
+    #[test]
+    fn singular_omega_uses_pseudo_inverse() {
+        // Moments 1 and 2 are identical copies: rank 2 of 3.
+        let omega = array![[2.0, 2.0, 0.5], [2.0, 2.0, 0.5], [0.5, 0.5, 1.0]];
+        let r = Whitener::new(omega.view(), 1e-10).unwrap();
+        assert_eq!(r.kind(), WeightInverse::PseudoInverse { rank: 2 });
+        let rm = r.apply(Array2::eye(3).view());
+        let w = rm.t().dot(&rm);
+        // W is a generalised inverse: Ω W Ω = Ω.
+        assert_abs_diff_eq!(omega.dot(&w).dot(&omega), omega, epsilon = 1e-10);
+    }
+
+    #[test]
+    fn zero_moment_is_dropped() {
+        let omega = array![[1.0, 0.0], [0.0, 0.0]];
+        let r = Whitener::new(omega.view(), 1e-10).unwrap();
+        assert_eq!(r.rank(), 1);
+        assert!(Whitener::new(Array2::<f64>::zeros((2, 2)).view(), 1e-10).is_none());
+    }
+}

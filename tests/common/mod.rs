@@ -1,0 +1,86 @@
+//! Shared helpers for the integration tests: loading the reference data sets.
+#![allow(dead_code)]
+
+use ndarray::{Array1, Array2};
+use synthgmm::DataSources;
+
+/// One reference data set (see `tests/data/README.md`).
+pub struct ReferenceData {
+    pub labeled: Vec<bool>,
+    pub real_x: Array2<f64>,
+    pub real_y: Array1<f64>,
+    pub proxy_x: Array2<f64>,
+    pub proxy_y: Array1<f64>,
+    pub synth_x: Array2<f64>,
+    pub synth_y: Array1<f64>,
+}
+
+pub fn data_path(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn load(name: &str) -> ReferenceData {
+    let mut reader = csv::Reader::from_path(data_path(&format!("{name}.csv"))).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |h: &str| headers.iter().position(|c| c == h).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let t = records.len();
+    let num = |r: &csv::StringRecord, c: usize| -> f64 {
+        let v = &r[c];
+        if v.is_empty() { f64::NAN } else { v.parse().unwrap() }
+    };
+    let matrix = |prefix: &str| {
+        let cols: Vec<usize> = (0..3).map(|j| col(&format!("{prefix}x{j}"))).collect();
+        Array2::from_shape_fn((t, 3), |(i, j)| num(&records[i], cols[j]))
+    };
+    let vector = |h: &str| {
+        let c = col(h);
+        Array1::from_shape_fn(t, |i| num(&records[i], c))
+    };
+    ReferenceData {
+        labeled: records.iter().map(|r| &r[col("labeled")] == "1").collect(),
+        real_x: matrix(""),
+        real_y: vector("y"),
+        proxy_x: matrix("proxy_"),
+        proxy_y: vector("proxy_y"),
+        synth_x: matrix("synth_"),
+        synth_y: vector("synth_y"),
+    }
+}
+
+impl ReferenceData {
+    /// Real data plus the named sources (`proxy`, `synth`), in that order.
+    pub fn sources(&self, names: &[&str]) -> DataSources {
+        let mut b = DataSources::builder(&self.labeled).real(&self.real_x, &self.real_y);
+        for &n in names {
+            b = match n {
+                "proxy" => b.source("proxy", &self.proxy_x, &self.proxy_y),
+                "synth" => b.source("synth", &self.synth_x, &self.synth_y),
+                other => panic!("unknown source {other}"),
+            };
+        }
+        b.build().unwrap()
+    }
+}
+
+pub fn expected(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(data_path(&format!("{name}.expected.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn vec_of(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+pub fn matrix_of(v: &serde_json::Value) -> Vec<Vec<f64>> {
+    v.as_array().unwrap().iter().map(vec_of).collect()
+}
+
+/// |a − b| ≤ tol · max(|b|, floor): relative, with an absolute floor for values near 0.
+pub fn assert_close(what: &str, actual: &[f64], expected: &[f64], tol: f64, floor: f64) {
+    assert_eq!(actual.len(), expected.len(), "{what}: length");
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        let scale = e.abs().max(floor);
+        assert!((a - e).abs() <= tol * scale, "{what}[{i}]: got {a:e}, expected {e:e} (rel. err {:e})", (a - e).abs() / scale);
+    }
+}
