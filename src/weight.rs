@@ -30,6 +30,10 @@ pub enum WeightInverse {
     },
 }
 
+/// Moment variances below this fraction of the largest count as exactly zero (rounding
+/// noise in a moment that vanishes at the estimate is about 1e-32 of the others).
+const ZERO_VARIANCE: f64 = 1e-24;
+
 pub(crate) enum Whitener {
     Cholesky { factor: Cholesky, inv_scale: Array1<f64> },
     Eigen { matrix: Array2<f64>, rank: usize },
@@ -40,10 +44,13 @@ impl Whitener {
     pub(crate) fn new(omega: ArrayView2<'_, f64>, rank_tol: f64) -> Option<Self> {
         let k = omega.nrows();
         let diag = omega.diag();
-        let inv_scale: Array1<f64> =
-            diag.mapv(|d| if d > 0.0 && d.is_finite() { 1.0 / d.sqrt() } else { 1.0 });
+        // A moment whose variance is at rounding level relative to the largest is zero:
+        // rescaling it to unit variance would give weight to pure rounding noise.
+        let floor = ZERO_VARIANCE * diag.iter().copied().fold(0.0, f64::max);
+        let live = |d: f64| d > floor && d.is_finite();
+        let inv_scale: Array1<f64> = diag.mapv(|d| if live(d) { 1.0 / d.sqrt() } else { 1.0 });
         let scaled = &omega * &inv_scale.view().insert_axis(Axis(1)) * &inv_scale.view().insert_axis(Axis(0));
-        let positive_diag = diag.iter().all(|&d| d > 0.0);
+        let positive_diag = diag.iter().all(|&d| live(d));
         if positive_diag {
             if let Some(factor) = Cholesky::factor(scaled.view()) {
                 if factor.min_squared_pivot() >= rank_tol {
