@@ -50,6 +50,14 @@ pub enum SingularWeightPolicy {
 /// With known labeling probabilities π_t in the data, S_t is replaced by S_t/π_t (see
 /// [`use_labeling_probabilities`](Self::use_labeling_probabilities)).
 ///
+/// # Units
+/// The identity-weighted step 1 of each over-identified η block, like any two-step GMM
+/// with an identity first step (statsmodels, R's `gmm`), depends on the units of the
+/// moments. θ̂ is unit-free for M = 0, and for M > 0 changes only by O_p(1/n) when a
+/// covariate is rescaled, but covariates on wildly different scales (say 10⁻³ next to
+/// 10³) can make one moment negligible in ḡᵀḡ and give a poor step-2 weight in small
+/// samples. Put covariates on comparable scales.
+///
 /// # Examples
 /// ```
 /// use ndarray::{array, Array1, Array2};

@@ -31,6 +31,12 @@ impl Termination {
 /// Squared equilibrated pivots below this make JᵀJ numerically singular
 /// (the condition number of J would exceed about 10⁷).
 const SINGULAR_PIVOT: f64 = 1e-14;
+/// Relative increase of the objective that counts as no increase. Near the minimum the
+/// objective cannot resolve steps much larger than the tolerance (its change is
+/// quadratic in the step and below its own rounding error), while the Gauss–Newton
+/// direction still can; without this slack the line search would halve such steps
+/// away and stop early.
+const ROUNDING_SLACK: f64 = 1e-10;
 /// Step halvings before giving up on a direction.
 const MAX_HALVINGS: usize = 40;
 
@@ -108,7 +114,7 @@ pub(crate) fn gauss_newton(
             let trial = &params + &(&delta * scale);
             let r = residual(trial.view());
             let q = r.dot(&r);
-            if q.is_finite() && q <= objective {
+            if q.is_finite() && q <= objective * (1.0 + ROUNDING_SLACK) {
                 accepted = Some((trial, r, q));
                 break;
             }
@@ -117,12 +123,12 @@ pub(crate) fn gauss_newton(
         let Some((trial, r, q)) = accepted else {
             return Ok(Solution { params, iterations: iteration, termination: Termination::Stalled });
         };
-        let moved = max_abs(delta.view()) * scale;
+        let full_step = scale == 1.0;
         params = trial;
         resid = r;
         objective = q;
         // Affine residuals: iteration 1 is the closed form, iteration 2 a refinement.
-        if moved <= threshold || (settings.linear && iteration >= 2) {
+        if full_step && settings.linear && iteration >= 2 {
             return Ok(Solution { params, iterations: iteration, termination: Termination::Converged });
         }
     }
