@@ -109,6 +109,11 @@ impl DataSources {
     pub fn labeled_rows(&self) -> &[usize] {
         &self.labeled
     }
+    /// Indices of the unlabeled rows, ascending.
+    pub fn unlabeled_rows(&self) -> Vec<usize> {
+        let mask = self.label_mask();
+        (0..self.n_rows).filter(|&t| !mask[t]).collect()
+    }
     /// The label mask S_t as booleans.
     pub fn label_mask(&self) -> Vec<bool> {
         let mut mask = vec![false; self.n_rows];

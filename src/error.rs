@@ -111,6 +111,20 @@ pub enum Error {
     /// No row is labeled.
     #[error("no row is labeled: at least one human-labeled row is required")]
     NoLabeledRows,
+    /// Every row is labeled, but the estimator needs unlabeled rows.
+    #[error("{estimator} needs unlabeled rows, but every row is labeled")]
+    NoUnlabeledRows {
+        /// The estimator's name.
+        estimator: String,
+    },
+    /// An estimator needs a source the data do not have.
+    #[error("{estimator} needs a source named `{name}`")]
+    MissingSource {
+        /// The estimator's name.
+        estimator: String,
+        /// The missing source.
+        name: String,
+    },
     /// Fewer labeled rows than parameters per block.
     #[error("{labeled} labeled rows, at least {required} are needed (one per coefficient)")]
     TooFewLabeled {

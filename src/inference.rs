@@ -57,6 +57,11 @@ impl Estimate {
     ) -> Self {
         Self { estimator: estimator.into(), model: model.into(), names, theta, cov, n_rows, n_labeled }
     }
+    /// The same estimate under another estimator name.
+    pub fn with_estimator(mut self, name: impl Into<String>) -> Self {
+        self.estimator = name.into();
+        self
+    }
     /// The estimator's name, e.g. `"GMM-Synth"`.
     pub fn estimator(&self) -> &str {
         &self.estimator

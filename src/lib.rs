@@ -39,6 +39,8 @@
 //!   [`Ols`](models::Ols) and [`Logistic`](models::Logistic).
 //! - [`DataSources`]: label mask, real data and sources, validated once.
 //! - [`TwoStepGmm`]: the estimator; [`GmmFit`] and [`Estimate`]: its results.
+//! - [`Estimator`]: the interface shared with the [`baselines`] (real-only, naive
+//!   pooled, PPI++, PPI++Synth, DSL), so all run on the same data side by side.
 //!
 //! # Features
 //! - default: pure Rust, factorizations by `faer`.
@@ -52,8 +54,10 @@
 //! - Angelopoulos, Duchi, Zrnic (2023), *PPI++*, arXiv:2311.01453.
 #![warn(missing_docs)]
 
+pub mod baselines;
 mod data;
 mod error;
+mod estimator;
 mod gmm;
 mod inference;
 mod linalg;
@@ -65,6 +69,7 @@ mod weight;
 
 pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};
 pub use error::{Column, Error, Result, Stage};
+pub use estimator::{Estimator, OnSources};
 pub use gmm::{CovarianceWeight, SingularWeightPolicy, TwoStepGmm};
 pub use inference::{
     normal_critical_value, CoefficientTable, Estimate, GmmFit, JTest, StepReport, Summary,

@@ -1,0 +1,101 @@
+//! Design-based supervised learning (DSL, Egami et al. 2023) with given predictions.
+
+use ndarray::{Array1, Axis};
+
+use crate::baselines::mestimation::{solve, sandwich};
+use crate::data::DataSources;
+use crate::error::{Error, Result};
+use crate::estimator::Estimator;
+use crate::inference::Estimate;
+use crate::moment::{moment_matrix, MomentModel};
+
+/// DSL with the predictions of one source and known labeling probabilities π_t.
+///
+/// # Formula
+/// With predictions (x̂_t, ŷ_t) from the source on every row, the doubly robust moments
+///
+/// m_t(θ) = ψ(θ; x̂_t, ŷ_t) + (S_t / π_t) · (ψ(θ; x_t, y_t) − ψ(θ; x̂_t, ŷ_t))
+///
+/// are solved as a just-identified M-estimator, Σ_t m_t(θ) = 0, with the sandwich
+/// covariance J⁻¹ (Σ_t m_t m_tᵀ) J⁻ᵀ. π_t comes from the data's labeling probabilities,
+/// or is n/T (labeling at random). Unlike the R package `dsl`, no machine-learning
+/// model is fitted inside the estimator: the predictions are the source as given
+/// (cross-fitting is the user's business).
+///
+/// # Examples
+/// ```
+/// use ndarray::array;
+/// use synthgmm::{baselines::Dsl, models::Ols, DataSources, Estimator};
+/// let x = array![[1.0], [1.0], [1.0], [1.0]];
+/// let y = array![1.0, 3.0, f64::NAN, f64::NAN];
+/// let pred = array![1.0, 3.0, 5.0, 7.0]; // exact on the labeled rows
+/// let data = DataSources::builder(&[true, true, false, false]).real(&x, &y).source("proxy", &x, &pred).build()?;
+/// // The mean of the real values where labeled and the predictions elsewhere.
+/// assert!((Dsl::new(Ols, "proxy").estimate(&data)?.theta()[0] - 4.0).abs() < 1e-12);
+/// # Ok::<(), synthgmm::Error>(())
+/// ```
+///
+/// # References
+/// Egami, Hinck, Stewart, Wei (2023), *Using imperfect surrogates for downstream
+/// inference: design-based supervised learning for social science applications of
+/// large language models*, NeurIPS.
+#[derive(Debug, Clone)]
+pub struct Dsl<M> {
+    model: M,
+    source: String,
+}
+
+impl<M: MomentModel> Dsl<M> {
+    /// DSL with the predictions of source `source`.
+    pub fn new(model: M, source: impl Into<String>) -> Self {
+        Self { model, source: source.into() }
+    }
+}
+
+impl<M: MomentModel> Estimator for Dsl<M> {
+    fn name(&self) -> String {
+        format!("DSL ({})", self.source)
+    }
+
+    fn estimate(&self, data: &DataSources) -> Result<Estimate> {
+        let name = self.name();
+        let src = data
+            .source(&self.source)
+            .ok_or_else(|| Error::MissingSource { estimator: name.clone(), name: self.source.clone() })?;
+        let model = &self.model;
+        let labeled = data.labeled_rows();
+        let t = data.n_rows() as f64;
+        let inv_pi: Array1<f64> = match data.labeling_probabilities() {
+            Some(pi) => labeled.iter().map(|&r| 1.0 / pi[r]).collect(),
+            None => Array1::from_elem(labeled.len(), t / labeled.len() as f64),
+        };
+        let (rx, ry) = (data.real_x(), data.real_y());
+        let (px, py, plx, ply) = (src.x(), src.y(), src.x_labeled(), src.y_labeled());
+        let moments = |b: ndarray::ArrayView1<'_, f64>| {
+            let mut m = moment_matrix(model, b, px, py);
+            let diff = (moment_matrix(model, b, rx, ry) - moment_matrix(model, b, plx, ply))
+                * &inv_pi.view().insert_axis(Axis(1));
+            for (k, &r) in labeled.iter().enumerate() {
+                let mut row = m.row_mut(r);
+                row += &diff.row(k);
+            }
+            m
+        };
+        let jacobian = |b: ndarray::ArrayView1<'_, f64>| {
+            model.jacobian(b, px, py, None) + model.jacobian(b, rx, ry, Some(inv_pi.view()))
+                - model.jacobian(b, plx, ply, Some(inv_pi.view()))
+        };
+        let theta = solve(
+            model,
+            &name,
+            "moments",
+            model.start(rx, ry),
+            |b| moments(b).sum_axis(Axis(0)) / t,
+            |b| jacobian(b) / t,
+            |b| model.is_separated(b, rx, ry),
+        )?;
+        let meat = crate::linalg::gram(moments(theta.view()).view());
+        let cov = sandwich(&jacobian(theta.view()), &meat, &name)?;
+        Ok(Estimate::new(name, model.name(), data.covariate_names().to_vec(), theta, cov, data.n_rows(), data.n_labeled()))
+    }
+}

@@ -1,0 +1,80 @@
+//! Just-identified M-estimation shared by the baselines: solve Σ_t m_t(β) = 0 and form
+//! the sandwich covariance J⁻¹ (Σ_t m_t m_tᵀ) J⁻ᵀ, J = Σ_t ∂m_t/∂βᵀ.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+
+use crate::error::{Error, Result, Stage};
+use crate::moment::MomentModel;
+use crate::optim::{gauss_newton, spd_inverse, Settings};
+
+/// Iteration limit and step tolerance of the baselines' Gauss–Newton solves.
+pub(crate) const MAX_ITERS: usize = 200;
+pub(crate) const TOL: f64 = 1e-12;
+
+/// Solves residual(β) = 0 (p equations, p unknowns) from `start`.
+///
+/// `diverged` reports separation-type failures; errors name `estimator` and `block`.
+pub(crate) fn solve<M: MomentModel + ?Sized>(
+    model: &M,
+    estimator: &str,
+    block: &str,
+    start: Array1<f64>,
+    residual: impl Fn(ArrayView1<'_, f64>) -> Array1<f64>,
+    jacobian: impl Fn(ArrayView1<'_, f64>) -> Array2<f64>,
+    diverged: impl Fn(ArrayView1<'_, f64>) -> bool,
+) -> Result<Array1<f64>> {
+    let settings = Settings { max_iters: MAX_ITERS, tol: TOL, linear: model.is_linear() };
+    let named = || format!("{estimator}: {block}");
+    let solution = gauss_newton(start, residual, jacobian, &settings).map_err(|s| {
+        if diverged(s.params.view()) {
+            Error::Separation { block: named() }
+        } else {
+            Error::Collinear { block: named() }
+        }
+    })?;
+    if diverged(solution.params.view()) {
+        return Err(Error::Separation { block: named() });
+    }
+    if !solution.termination.is_converged() {
+        return Err(Error::NotConverged {
+            stage: Stage::Baseline { estimator: estimator.to_string() },
+            iterations: solution.iterations,
+        });
+    }
+    Ok(solution.params)
+}
+
+/// β̂ solving Σ_t ψ(β; x_t, y_t) = 0 over the given rows (an M-estimator).
+pub(crate) fn fit_rows<M: MomentModel + ?Sized>(
+    model: &M,
+    estimator: &str,
+    block: &str,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, f64>,
+) -> Result<Array1<f64>> {
+    let n = x.nrows() as f64;
+    solve(
+        model,
+        estimator,
+        block,
+        model.start(x, y),
+        |b| crate::moment::moment_matrix(model, b, x, y).sum_axis(ndarray::Axis(0)) / n,
+        |b| model.jacobian(b, x, y, None) / n,
+        |b| model.is_separated(b, x, y),
+    )
+}
+
+/// A⁻¹ for a general square matrix, as (AᵀA)⁻¹Aᵀ; `None` when singular.
+pub(crate) fn inverse(a: &Array2<f64>) -> Option<Array2<f64>> {
+    Some(spd_inverse(&a.t().dot(a))?.dot(&a.t()))
+}
+
+/// The sandwich J⁻¹ B J⁻ᵀ.
+///
+/// # Errors
+/// [`Error::SingularCovariance`] when J is singular.
+pub(crate) fn sandwich(jacobian: &Array2<f64>, meat: &Array2<f64>, estimator: &str) -> Result<Array2<f64>> {
+    let inv = inverse(jacobian)
+        .ok_or_else(|| Error::SingularCovariance { stage: Stage::Baseline { estimator: estimator.to_string() } })?;
+    Ok(crate::linalg::symmetrize(inv.dot(meat).dot(&inv.t())))
+}

@@ -1,0 +1,24 @@
+//! Comparison estimators behind the common [`Estimator`](crate::Estimator) interface.
+//!
+//! | estimator | uses | valid when sources are biased? |
+//! |---|---|---|
+//! | [`RealOnly`] | labeled rows | yes |
+//! | [`NaivePooled`] | labeled rows + every source row as if real | **no** |
+//! | [`PpiPlusPlus`] | one source's predictions, power-tuned | yes |
+//! | [`PpiSynth`] | proxy and synthetic mixed, α by cross-validation | yes |
+//! | [`Dsl`] | one source's predictions, known π_t | yes |
+//!
+//! All return an [`Estimate`](crate::Estimate) with the same accessors as the GMM fit.
+
+mod dsl;
+pub(crate) mod mestimation;
+mod naive;
+mod ppi;
+mod ppi_synth;
+mod real_only;
+
+pub use dsl::Dsl;
+pub use naive::NaivePooled;
+pub use ppi::{Lambda, PpiFit, PpiPlusPlus};
+pub use ppi_synth::PpiSynth;
+pub use real_only::RealOnly;

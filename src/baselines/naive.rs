@@ -1,0 +1,70 @@
+//! Naive pooling: auxiliary rows treated as if they were real. Biased by design.
+
+use ndarray::{concatenate, Array1, Array2, Axis};
+
+use crate::baselines::mestimation::{fit_rows, sandwich};
+use crate::data::DataSources;
+use crate::error::{Error, Result};
+use crate::estimator::Estimator;
+use crate::inference::Estimate;
+use crate::moment::{moment_matrix, MomentModel};
+
+/// The naive pooled estimator: one M-estimation on the labeled real rows stacked with
+/// every row of the chosen sources, with the HC0 sandwich of that pooled sample.
+///
+/// **It is biased** whenever a source differs systematically from the real data (a
+/// model that over-predicts, an LLM that exaggerates an effect), and its intervals,
+/// narrow because they count every synthetic row as a real observation, then miss the
+/// truth almost surely. It is here to show what the valid estimators protect against.
+///
+/// # Examples
+/// ```
+/// use ndarray::array;
+/// use synthgmm::{baselines::NaivePooled, models::Ols, DataSources, Estimator};
+/// let x = array![[1.0], [1.0], [1.0]];
+/// let y = array![1.0, f64::NAN, f64::NAN];
+/// let proxy = array![2.0, 2.0, 2.0]; // over-predicts
+/// let data = DataSources::builder(&[true, false, false]).real(&x, &y).source("proxy", &x, &proxy).build()?;
+/// // The pooled mean of {1, 2, 2, 2}.
+/// assert_eq!(NaivePooled::new(Ols, ["proxy"]).estimate(&data)?.theta()[0], 1.75);
+/// # Ok::<(), synthgmm::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct NaivePooled<M> {
+    model: M,
+    sources: Vec<String>,
+}
+
+impl<M: MomentModel> NaivePooled<M> {
+    /// Pools the labeled real rows with every row of the named sources.
+    pub fn new<S: Into<String>>(model: M, sources: impl IntoIterator<Item = S>) -> Self {
+        Self { model, sources: sources.into_iter().map(Into::into).collect() }
+    }
+}
+
+impl<M: MomentModel> Estimator for NaivePooled<M> {
+    fn name(&self) -> String {
+        format!("Naive pooled ({})", self.sources.join(" + "))
+    }
+
+    fn estimate(&self, data: &DataSources) -> Result<Estimate> {
+        let name = self.name();
+        let mut xs = vec![data.real_x()];
+        let mut ys = vec![data.real_y()];
+        for s in &self.sources {
+            let src = data
+                .source(s)
+                .ok_or_else(|| Error::MissingSource { estimator: name.clone(), name: s.clone() })?;
+            xs.push(src.x());
+            ys.push(src.y());
+        }
+        let x: Array2<f64> = concatenate(Axis(0), &xs).expect("equal column counts");
+        let y: Array1<f64> = concatenate(Axis(0), &ys).expect("vectors");
+        let theta = fit_rows(&self.model, &name, "pooled", x.view(), y.view())?;
+        let psi = moment_matrix(&self.model, theta.view(), x.view(), y.view());
+        let meat = crate::linalg::gram(psi.view());
+        let jac = self.model.jacobian(theta.view(), x.view(), y.view(), None);
+        let cov = sandwich(&jac, &meat, &name)?;
+        Ok(Estimate::new(name, self.model.name(), data.covariate_names().to_vec(), theta, cov, data.n_rows(), data.n_labeled()))
+    }
+}
