@@ -3,8 +3,12 @@
 //! ```text
 //! cargo run --release --example fit_csv -- --data FILE.csv --model ols|logistic \
 //!     --labeled COL --real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... \
-//!     [--alpha 0.05] [--json]
+//!     [--alpha 0.05] [--json] [--estimator gmm|all]
 //! ```
+//!
+//! `--estimator all` also runs the baselines (real-only, naive pooled, PPI++ and DSL on
+//! the first source, PPI++Synth on the first two) and prints them side by side
+//! (with `--json`: an `estimators` list, each with `name`, `theta`, `se`, `ci`).
 //!
 //! Columns are named explicitly, the constant column included (no implicit intercept).
 //! `--source` is repeatable; its order is the order of η in `params`. Empty cells are
@@ -18,10 +22,11 @@ use std::process::ExitCode;
 use ndarray::{Array1, Array2};
 use serde_json::json;
 use synthgmm::models::{Logistic, Ols};
-use synthgmm::{DataSources, Error, GmmFit, TwoStepGmm};
+use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
+use synthgmm::{DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, TwoStepGmm};
 
 const USAGE: &str = "usage: fit_csv --data FILE.csv --model ols|logistic --labeled COL \
---real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json]";
+--real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all]";
 
 /// Outcome and covariate column names of one block.
 struct Spec {
@@ -37,6 +42,7 @@ struct Args {
     sources: Vec<(String, Spec)>,
     alpha: f64,
     json: bool,
+    compare: bool,
 }
 
 fn parse_spec(text: &str, flag: &str) -> Result<Spec, String> {
@@ -52,7 +58,7 @@ fn parse_spec(text: &str, flag: &str) -> Result<Spec, String> {
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut data, mut model, mut labeled, mut real) = (None, None, None, None);
-    let (mut sources, mut alpha, mut json) = (Vec::new(), 0.05, false);
+    let (mut sources, mut alpha, mut json, mut compare) = (Vec::new(), 0.05, false, false);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -72,6 +78,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 alpha = v.parse().map_err(|_| format!("--alpha expects a number, got `{v}`"))?;
             }
             "--json" => json = true,
+            "--estimator" => {
+                compare = match value()?.as_str() {
+                    "gmm" => false,
+                    "all" => true,
+                    other => return Err(format!("--estimator must be `gmm` or `all`, got `{other}`")),
+                }
+            }
             "--help" | "-h" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument `{other}`; {USAGE}")),
         }
@@ -85,6 +98,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         sources,
         alpha,
         json,
+        compare,
     })
 }
 
@@ -174,11 +188,56 @@ fn run(args: Args) -> Result<String, String> {
         other => return Err(format!("--model must be `ols` or `logistic`, got `{other}`")),
     }
     .map_err(|e| describe(&e))?;
+    if args.compare {
+        let estimates = match args.model.as_str() {
+            "ols" => compare(Ols, &data),
+            _ => compare(Logistic, &data),
+        }
+        .map_err(|e| describe(&e))?;
+        return comparison(&estimates, &args);
+    }
     if args.json {
         Ok(to_json(&fit, &args).to_string())
     } else {
         Ok(fit.summary(args.alpha).map_err(|e| e.to_string())?.to_string())
     }
+}
+
+/// Every estimator applicable to the data's sources, GMM last.
+fn compare<M: MomentModel + Clone + 'static>(model: M, data: &DataSources) -> Result<Vec<Estimate>, Error> {
+    let names = data.source_names();
+    let mut estimators: Vec<Box<dyn Estimator>> = vec![Box::new(RealOnly::new(model.clone()))];
+    if let Some(first) = names.first() {
+        estimators.push(Box::new(NaivePooled::new(model.clone(), names.clone())));
+        estimators.push(Box::new(PpiPlusPlus::new(model.clone(), first.clone())));
+        estimators.push(Box::new(Dsl::new(model.clone(), first.clone())));
+    }
+    if names.len() >= 2 {
+        estimators.push(Box::new(PpiSynth::new(model.clone(), names[0].clone(), names[1].clone())));
+    }
+    if !names.is_empty() {
+        estimators.push(Box::new(OnSources::new(format!("GMM ({})", names.join(" + ")), TwoStepGmm::new(model), names.clone())));
+    }
+    estimators.iter().map(|e| e.estimate(data)).collect()
+}
+
+fn comparison(estimates: &[Estimate], args: &Args) -> Result<String, String> {
+    let mut rows = Vec::new();
+    let mut text = String::new();
+    for e in estimates {
+        let ci = e.conf_int(args.alpha).map_err(|e| e.to_string())?;
+        if args.json {
+            rows.push(json!({
+                "name": e.estimator(),
+                "theta": e.theta().to_vec(),
+                "se": e.se().to_vec(),
+                "ci": ci.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+            }));
+        } else {
+            text.push_str(&format!("{}\n{}\n", e.estimator(), e.table(args.alpha).map_err(|e| e.to_string())?));
+        }
+    }
+    Ok(if args.json { json!({ "alpha": args.alpha, "estimators": rows }).to_string() } else { text })
 }
 
 fn to_json(fit: &GmmFit, args: &Args) -> serde_json::Value {

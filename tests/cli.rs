@@ -8,18 +8,25 @@ use std::process::{Command, Output};
 
 use common::{assert_close, data_path, expected, matrix_of, vec_of};
 
-/// The example binary cargo builds next to the test executables.
+/// The example binary, built (or brought up to date) once per test run with the same
+/// features as the tests.
 fn fit_csv() -> Command {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo.args(["build", "--quiet", "--example", "fit_csv"]);
+        cargo.current_dir(env!("CARGO_MANIFEST_DIR"));
+        if cfg!(feature = "openblas") {
+            cargo.args(["--features", "openblas"]);
+        }
+        assert!(cargo.status().unwrap().success(), "building the fit_csv example failed");
+    });
     let mut dir = std::env::current_exe().unwrap();
     dir.pop();
     if dir.ends_with("deps") {
         dir.pop();
     }
     let exe: PathBuf = dir.join("examples").join(format!("fit_csv{}", std::env::consts::EXE_SUFFIX));
-    if !exe.exists() {
-        let status = Command::new(env!("CARGO")).args(["build", "--example", "fit_csv"]).status().unwrap();
-        assert!(status.success());
-    }
     Command::new(exe)
 }
 
@@ -104,4 +111,23 @@ fn bad_arguments_and_data_exit_with_status_2() {
     check(&["--model", "ols", "--real", "y:x0,x1", "--source", "bad=y:x0,x1"], "non-finite value NaN in `bad`, outcome, row 0 (CSV line 2)");
     check(&["--model", "logistic", "--real", "y:x0,x1"], "logistic outcomes must lie in [0, 1]");
     assert_fails(&["--data", "/nonexistent.csv", "--model", "ols", "--labeled", "l", "--real", "y:x"], "cannot read");
+}
+
+#[test]
+fn estimator_all_runs_every_baseline() {
+    let file = data_path("ols_T3000_n300_rho7.csv");
+    let mut args = vec!["--data", file.as_str()];
+    args.extend(SYNTH);
+    args.extend(["--estimator", "all"]);
+    let out = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = json["estimators"].as_array().unwrap();
+    let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Real-only", "Naive pooled (proxy + synth)", "PPI++ (proxy)", "DSL (proxy)", "PPI++Synth (proxy + synth)", "GMM (proxy + synth)"]);
+    // PPI++ interval: ppi_py 0.2.3's, and GMM: the reference GMM-Synth.
+    let exp = expected("ols_T3000_n300_rho7");
+    assert_close("ppi ci", &matrix_of(&list[2]["ci"]).concat(), &matrix_of(&exp["ppi_plus_plus_proxy"]["ci_95"]).concat(), 1e-6, 1e-3);
+    assert_close("gmm ci", &matrix_of(&list[5]["ci"]).concat(), &matrix_of(&exp["gmm_synth"]["ci_95"]).concat(), 1e-8, 1e-3);
+    assert_fails(&["--data", &file, "--model", "ols", "--labeled", "labeled", "--real", "y:x0", "--estimator", "best"], "--estimator must be");
 }
