@@ -35,10 +35,24 @@ fn simulate(t: usize, logistic: bool) -> DataSources {
         })
     };
     let (y, proxy, synth) = if logistic {
-        let to_binary = |v: &Array1<f64>, rng: &mut ChaCha8Rng| v.mapv(|z| (rng.random::<f64>() < sigmoid(z)) as u8 as f64);
+        let to_binary = |v: &Array1<f64>, rng: &mut ChaCha8Rng| {
+            v.mapv(|z| (rng.random::<f64>() < sigmoid(z)) as u8 as f64)
+        };
         let y = to_binary(&(&lin + &e * 0.0), &mut rng);
-        let proxy = y.mapv(|v| if rng.random::<f64>() < 0.85 { v } else { 1.0 - v });
-        let synth = y.mapv(|v| if rng.random::<f64>() < 0.75 { v } else { 1.0 - v });
+        let proxy = y.mapv(|v| {
+            if rng.random::<f64>() < 0.85 {
+                v
+            } else {
+                1.0 - v
+            }
+        });
+        let synth = y.mapv(|v| {
+            if rng.random::<f64>() < 0.75 {
+                v
+            } else {
+                1.0 - v
+            }
+        });
         (y, proxy, synth)
     } else {
         (&lin + &e, noisy(&mut rng, 0.7), noisy(&mut rng, 0.5))
@@ -62,11 +76,18 @@ fn dense_omega(data: &DataSources, params: &Array1<f64>) -> Array2<f64> {
         g.slice_mut(s![row, ..p]).assign(&real.row(k));
     }
     for (m, src) in data.sources().iter().enumerate() {
-        let psi = moment_matrix(&Ols, params.slice(s![(m + 1) * p..(m + 2) * p]), src.x(), src.y());
-        for row in 0..t {
-            let lab = if mask[row] { 1.0 } else { 0.0 };
-            g.slice_mut(s![row, (1 + m) * p..(2 + m) * p]).assign(&(&psi.row(row) * lab));
-            g.slice_mut(s![row, (3 + m) * p..(4 + m) * p]).assign(&psi.row(row));
+        let psi = moment_matrix(
+            &Ols,
+            params.slice(s![(m + 1) * p..(m + 2) * p]),
+            src.x(),
+            src.y(),
+        );
+        for (row, &is_labeled) in mask.iter().enumerate() {
+            let lab = if is_labeled { 1.0 } else { 0.0 };
+            g.slice_mut(s![row, (1 + m) * p..(2 + m) * p])
+                .assign(&(&psi.row(row) * lab));
+            g.slice_mut(s![row, (3 + m) * p..(4 + m) * p])
+                .assign(&psi.row(row));
         }
     }
     g.t().dot(&g) / t as f64
@@ -84,7 +105,11 @@ fn bench_fit(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("logistic_m2", t), &logit, |b, d| {
             b.iter(|| TwoStepGmm::new(Logistic).fit(black_box(d)).unwrap())
         });
-        let params = TwoStepGmm::new(Ols).fit(&ols).unwrap().step1_params().to_owned();
+        let params = TwoStepGmm::new(Ols)
+            .fit(&ols)
+            .unwrap()
+            .step1_params()
+            .to_owned();
         group.bench_with_input(BenchmarkId::new("dense_omega_m2", t), &ols, |b, d| {
             b.iter(|| dense_omega(black_box(d), &params))
         });

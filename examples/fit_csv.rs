@@ -21,9 +21,11 @@ use std::process::ExitCode;
 
 use ndarray::{Array1, Array2};
 use serde_json::json;
-use synthgmm::models::{Logistic, Ols};
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
-use synthgmm::{DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, TwoStepGmm};
+use synthgmm::models::{Logistic, Ols};
+use synthgmm::{
+    DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, TwoStepGmm,
+};
 
 const USAGE: &str = "usage: fit_csv --data FILE.csv --model ols|logistic --labeled COL \
 --real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all]";
@@ -53,7 +55,10 @@ fn parse_spec(text: &str, flag: &str) -> Result<Spec, String> {
     if y.trim().is_empty() || covariates.iter().any(String::is_empty) {
         return Err(format!("{flag} has an empty column name in `{text}`"));
     }
-    Ok(Spec { outcome: y.trim().to_string(), covariates })
+    Ok(Spec {
+        outcome: y.trim().to_string(),
+        covariates,
+    })
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -75,14 +80,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--alpha" => {
                 let v = value()?;
-                alpha = v.parse().map_err(|_| format!("--alpha expects a number, got `{v}`"))?;
+                alpha = v
+                    .parse()
+                    .map_err(|_| format!("--alpha expects a number, got `{v}`"))?;
             }
             "--json" => json = true,
             "--estimator" => {
                 compare = match value()?.as_str() {
                     "gmm" => false,
                     "all" => true,
-                    other => return Err(format!("--estimator must be `gmm` or `all`, got `{other}`")),
+                    other => {
+                        return Err(format!("--estimator must be `gmm` or `all`, got `{other}`"))
+                    }
                 }
             }
             "--help" | "-h" => return Err(USAGE.to_string()),
@@ -110,7 +119,8 @@ struct Table {
 
 impl Table {
     fn read(path: &str) -> Result<Table, String> {
-        let mut reader = csv::Reader::from_path(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+        let mut reader =
+            csv::Reader::from_path(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| format!("cannot read the header of `{path}`: {e}"))?
@@ -123,14 +133,21 @@ impl Table {
             let record = record.map_err(|e| format!("`{path}` line {}: {e}", r + 2))?;
             for (c, cell) in record.iter().enumerate() {
                 let cell = cell.trim();
-                let v = if cell.is_empty() || cell.eq_ignore_ascii_case("na") || cell.eq_ignore_ascii_case("nan") {
+                let v = if cell.is_empty()
+                    || cell.eq_ignore_ascii_case("na")
+                    || cell.eq_ignore_ascii_case("nan")
+                {
                     f64::NAN
                 } else {
                     match cell {
                         "true" | "TRUE" | "True" => 1.0,
                         "false" | "FALSE" | "False" => 0.0,
                         _ => cell.parse().map_err(|_| {
-                            format!("`{path}` line {}, column `{}`: `{cell}` is not a number", r + 2, headers[c])
+                            format!(
+                                "`{path}` line {}, column `{}`: `{cell}` is not a number",
+                                r + 2,
+                                headers[c]
+                            )
                         })?,
                     }
                 };
@@ -138,17 +155,30 @@ impl Table {
             }
             rows += 1;
         }
-        Ok(Table { columns: headers.into_iter().zip(columns).collect(), rows })
+        Ok(Table {
+            columns: headers.into_iter().zip(columns).collect(),
+            rows,
+        })
     }
 
     fn column(&self, name: &str) -> Result<&[f64], String> {
-        self.columns.get(name).map(Vec::as_slice).ok_or_else(|| format!("no column `{name}` in the data"))
+        self.columns
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| format!("no column `{name}` in the data"))
     }
 
     fn block(&self, spec: &Spec) -> Result<(Array2<f64>, Array1<f64>), String> {
         let y = Array1::from(self.column(&spec.outcome)?.to_vec());
-        let cols: Vec<&[f64]> = spec.covariates.iter().map(|c| self.column(c)).collect::<Result<_, _>>()?;
-        Ok((Array2::from_shape_fn((self.rows, cols.len()), |(i, j)| cols[j][i]), y))
+        let cols: Vec<&[f64]> = spec
+            .covariates
+            .iter()
+            .map(|c| self.column(c))
+            .collect::<Result<_, _>>()?;
+        Ok((
+            Array2::from_shape_fn((self.rows, cols.len()), |(i, j)| cols[j][i]),
+            y,
+        ))
     }
 }
 
@@ -170,13 +200,21 @@ fn run(args: Args) -> Result<String, String> {
     let mut labeled = Vec::with_capacity(labels.len());
     for (r, &v) in labels.iter().enumerate() {
         match v {
-            v if v == 1.0 => labeled.push(true),
-            v if v == 0.0 => labeled.push(false),
-            v => return Err(format!("label column `{}` must be 0 or 1, found {v} on CSV line {}", args.labeled, r + 2)),
+            1.0 => labeled.push(true),
+            0.0 => labeled.push(false),
+            v => {
+                return Err(format!(
+                    "label column `{}` must be 0 or 1, found {v} on CSV line {}",
+                    args.labeled,
+                    r + 2
+                ))
+            }
         }
     }
     let (x, y) = table.block(&args.real)?;
-    let mut builder = DataSources::builder(&labeled).real(&x, &y).covariate_names(args.real.covariates.clone());
+    let mut builder = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .covariate_names(args.real.covariates.clone());
     for (name, spec) in &args.sources {
         let (sx, sy) = table.block(spec)?;
         builder = builder.source(name.clone(), &sx, &sy);
@@ -185,7 +223,11 @@ fn run(args: Args) -> Result<String, String> {
     let fit = match args.model.as_str() {
         "ols" => TwoStepGmm::new(Ols).fit(&data),
         "logistic" => TwoStepGmm::new(Logistic).fit(&data),
-        other => return Err(format!("--model must be `ols` or `logistic`, got `{other}`")),
+        other => {
+            return Err(format!(
+                "--model must be `ols` or `logistic`, got `{other}`"
+            ))
+        }
     }
     .map_err(|e| describe(&e))?;
     if args.compare {
@@ -199,12 +241,18 @@ fn run(args: Args) -> Result<String, String> {
     if args.json {
         Ok(to_json(&fit, &args).to_string())
     } else {
-        Ok(fit.summary(args.alpha).map_err(|e| e.to_string())?.to_string())
+        Ok(fit
+            .summary(args.alpha)
+            .map_err(|e| e.to_string())?
+            .to_string())
     }
 }
 
 /// Every estimator applicable to the data's sources, GMM last.
-fn compare<M: MomentModel + Clone + 'static>(model: M, data: &DataSources) -> Result<Vec<Estimate>, Error> {
+fn compare<M: MomentModel + Clone + 'static>(
+    model: M,
+    data: &DataSources,
+) -> Result<Vec<Estimate>, Error> {
     let names = data.source_names();
     let mut estimators: Vec<Box<dyn Estimator>> = vec![Box::new(RealOnly::new(model.clone()))];
     if let Some(first) = names.first() {
@@ -213,10 +261,18 @@ fn compare<M: MomentModel + Clone + 'static>(model: M, data: &DataSources) -> Re
         estimators.push(Box::new(Dsl::new(model.clone(), first.clone())));
     }
     if names.len() >= 2 {
-        estimators.push(Box::new(PpiSynth::new(model.clone(), names[0].clone(), names[1].clone())));
+        estimators.push(Box::new(PpiSynth::new(
+            model.clone(),
+            names[0].clone(),
+            names[1].clone(),
+        )));
     }
     if !names.is_empty() {
-        estimators.push(Box::new(OnSources::new(format!("GMM ({})", names.join(" + ")), TwoStepGmm::new(model), names.clone())));
+        estimators.push(Box::new(OnSources::new(
+            format!("GMM ({})", names.join(" + ")),
+            TwoStepGmm::new(model),
+            names.clone(),
+        )));
     }
     estimators.iter().map(|e| e.estimate(data)).collect()
 }
@@ -234,10 +290,18 @@ fn comparison(estimates: &[Estimate], args: &Args) -> Result<String, String> {
                 "ci": ci.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
             }));
         } else {
-            text.push_str(&format!("{}\n{}\n", e.estimator(), e.table(args.alpha).map_err(|e| e.to_string())?));
+            text.push_str(&format!(
+                "{}\n{}\n",
+                e.estimator(),
+                e.table(args.alpha).map_err(|e| e.to_string())?
+            ));
         }
     }
-    Ok(if args.json { json!({ "alpha": args.alpha, "estimators": rows }).to_string() } else { text })
+    Ok(if args.json {
+        json!({ "alpha": args.alpha, "estimators": rows }).to_string()
+    } else {
+        text
+    })
 }
 
 fn to_json(fit: &GmmFit, args: &Args) -> serde_json::Value {
@@ -276,7 +340,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(message) => {
-            eprintln!("error: {}", message.lines().next().unwrap_or("unknown error"));
+            eprintln!(
+                "error: {}",
+                message.lines().next().unwrap_or("unknown error")
+            );
             ExitCode::from(2)
         }
     }

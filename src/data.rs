@@ -172,7 +172,9 @@ impl DataSources {
         let mut sources = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
             if names[..i].contains(name) {
-                return Err(Error::DuplicateSource { name: name.to_string() });
+                return Err(Error::DuplicateSource {
+                    name: name.to_string(),
+                });
             }
             let source = self.source(name).ok_or_else(|| Error::InvalidConfig {
                 parameter: "sources",
@@ -180,7 +182,10 @@ impl DataSources {
             })?;
             sources.push(source.clone());
         }
-        Ok(DataSources { sources, ..self.without_sources() })
+        Ok(DataSources {
+            sources,
+            ..self.without_sources()
+        })
     }
 
     fn without_sources(&self) -> DataSources {
@@ -308,7 +313,10 @@ impl DataSourcesBuilder {
             return Err(Error::NoLabeledRows);
         }
         if labeled.len() < p {
-            return Err(Error::TooFewLabeled { labeled: labeled.len(), required: p });
+            return Err(Error::TooFewLabeled {
+                labeled: labeled.len(),
+                required: p,
+            });
         }
 
         let sources = self
@@ -338,7 +346,11 @@ fn check_rows(what: &str, found: usize, expected: usize) -> Result<()> {
     if found == expected {
         Ok(())
     } else {
-        Err(Error::LengthMismatch { what: what.to_string(), expected, found })
+        Err(Error::LengthMismatch {
+            what: what.to_string(),
+            expected,
+            found,
+        })
     }
 }
 

@@ -70,8 +70,16 @@ pub struct OnSources<E> {
 
 impl<E> OnSources<E> {
     /// `inner` will see only the named sources, in this order.
-    pub fn new<S: Into<String>>(name: impl Into<String>, inner: E, sources: impl IntoIterator<Item = S>) -> Self {
-        Self { name: name.into(), inner, sources: sources.into_iter().map(Into::into).collect() }
+    pub fn new<S: Into<String>>(
+        name: impl Into<String>,
+        inner: E,
+        sources: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            inner,
+            sources: sources.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
@@ -83,6 +91,9 @@ impl<E: Estimator> Estimator for OnSources<E> {
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let names: Vec<&str> = self.sources.iter().map(String::as_str).collect();
         let subset = data.select_sources(&names)?;
-        Ok(self.inner.estimate(&subset)?.with_estimator(self.name.clone()))
+        Ok(self
+            .inner
+            .estimate(&subset)?
+            .with_estimator(self.name.clone()))
     }
 }

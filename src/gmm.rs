@@ -171,7 +171,11 @@ impl<M: MomentModel> TwoStepGmm<M> {
     }
 
     fn settings(&self) -> Settings {
-        Settings { max_iters: self.max_iters, tol: self.tol, linear: self.model.is_linear() }
+        Settings {
+            max_iters: self.max_iters,
+            tol: self.tol,
+            linear: self.model.is_linear(),
+        }
     }
 
     /// Fits the estimator.
@@ -187,24 +191,41 @@ impl<M: MomentModel> TwoStepGmm<M> {
         self.validate()?;
         self.check_outcomes(data)?;
         let stacked = StackedMoments::new(&self.model, data, self.use_labeling_probabilities)?;
-        let (q, k, t) = (stacked.n_params(), stacked.n_moments(), data.n_rows() as f64);
+        let (q, k, t) = (
+            stacked.n_params(),
+            stacked.n_moments(),
+            data.n_rows() as f64,
+        );
 
         // Step 1: identity weight, one independent problem per parameter block.
         let mut step1 = Array1::zeros(q);
         let mut step_one = Vec::with_capacity(1 + stacked.n_sources());
         for b in 0..=stacked.n_sources() {
             let solution = self.step_one_block(&stacked, b)?;
-            step1.slice_mut(ndarray::s![b * stacked.p()..(b + 1) * stacked.p()]).assign(&solution.params);
-            step_one.push(StepReport { iterations: solution.iterations, termination: solution.termination });
+            step1
+                .slice_mut(ndarray::s![b * stacked.p()..(b + 1) * stacked.p()])
+                .assign(&solution.params);
+            step_one.push(StepReport {
+                iterations: solution.iterations,
+                termination: solution.termination,
+            });
         }
 
         // Step 2: W = Ω̂(step 1)⁻¹.
         let omega1 = stacked.omega(&stacked.row_moments(step1.view()));
         let weight = self.whitener(omega1, Stage::StepTwo)?;
-        let mut weights = vec![WeightReport { stage: Stage::StepTwo, inverse: weight.kind(), dim: k }];
+        let mut weights = vec![WeightReport {
+            stage: Stage::StepTwo,
+            inverse: weight.kind(),
+            dim: k,
+        }];
         let step2 = if stacked.n_sources() == 0 {
             // Just identified: step 1 already solves ḡ = 0.
-            Solution { params: step1.clone(), iterations: 0, termination: Termination::Converged }
+            Solution {
+                params: step1.clone(),
+                iterations: 0,
+                termination: Termination::Converged,
+            }
         } else {
             gauss_newton(
                 step1.clone(),
@@ -212,10 +233,15 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 |b| weight.apply(stacked.jacobian(b).view()),
                 &self.settings(),
             )
-            .map_err(|_| Error::Collinear { block: "stacked".into() })?
+            .map_err(|_| Error::Collinear {
+                block: "stacked".into(),
+            })?
         };
         if !step2.termination.is_converged() && self.require_convergence {
-            return Err(Error::NotConverged { stage: Stage::StepTwo, iterations: step2.iterations });
+            return Err(Error::NotConverged {
+                stage: Stage::StepTwo,
+                iterations: step2.iterations,
+            });
         }
         let params = step2.params;
 
@@ -229,11 +255,17 @@ impl<M: MomentModel> TwoStepGmm<M> {
             CovarianceWeight::StepTwo => covariance(&stacked, params.view(), &weight),
             CovarianceWeight::Reestimated => {
                 let w = self.whitener(stacked.omega(&rows), Stage::Covariance)?;
-                weights.push(WeightReport { stage: Stage::Covariance, inverse: w.kind(), dim: k });
+                weights.push(WeightReport {
+                    stage: Stage::Covariance,
+                    inverse: w.kind(),
+                    dim: k,
+                });
                 covariance(&stacked, params.view(), &w)
             }
         }
-        .ok_or(Error::SingularCovariance { stage: Stage::Covariance })?;
+        .ok_or(Error::SingularCovariance {
+            stage: Stage::Covariance,
+        })?;
 
         let p = stacked.p();
         let theta = params.slice(ndarray::s![..p]).to_owned();
@@ -263,7 +295,10 @@ impl<M: MomentModel> TwoStepGmm<M> {
             source_names: data.source_names(),
             j_test,
             step_one,
-            step_two: StepReport { iterations: step2.iterations, termination: step2.termination },
+            step_two: StepReport {
+                iterations: step2.iterations,
+                termination: step2.termination,
+            },
             weights,
             real_only_se,
         })
@@ -294,7 +329,11 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let (x, y) = stacked.block_data(b);
         let start = self.model.start(x, y);
         if start.len() != p {
-            return Err(Error::ModelDimension { model: self.model.name().into(), expected: p, found: start.len() });
+            return Err(Error::ModelDimension {
+                model: self.model.name().into(),
+                expected: p,
+                found: start.len(),
+            });
         }
         if b == 0 {
             stacked.check_shapes(Array1::zeros(stacked.n_params()).view())?;
@@ -309,26 +348,41 @@ impl<M: MomentModel> TwoStepGmm<M> {
         )
         .map_err(|singular| {
             if diverged(singular.params.view()) {
-                Error::Separation { block: block.clone() }
+                Error::Separation {
+                    block: block.clone(),
+                }
             } else {
-                Error::Collinear { block: block.clone() }
+                Error::Collinear {
+                    block: block.clone(),
+                }
             }
         })?;
         if diverged(solution.params.view()) {
             return Err(Error::Separation { block });
         }
         if !solution.termination.is_converged() && self.require_convergence {
-            return Err(Error::NotConverged { stage: Stage::StepOne { block }, iterations: solution.iterations });
+            return Err(Error::NotConverged {
+                stage: Stage::StepOne { block },
+                iterations: solution.iterations,
+            });
         }
         Ok(solution)
     }
 
     fn whitener(&self, omega: Array2<f64>, stage: Stage) -> Result<Whitener> {
         let dim = omega.nrows();
-        let w = Whitener::new(omega.view(), self.rank_tol)
-            .ok_or_else(|| Error::SingularWeight { stage: stage.clone(), rank: 0, dim })?;
+        let w =
+            Whitener::new(omega.view(), self.rank_tol).ok_or_else(|| Error::SingularWeight {
+                stage: stage.clone(),
+                rank: 0,
+                dim,
+            })?;
         if w.rank() < dim && self.singular_weight == SingularWeightPolicy::Error {
-            return Err(Error::SingularWeight { stage, rank: w.rank(), dim });
+            return Err(Error::SingularWeight {
+                stage,
+                rank: w.rank(),
+                dim,
+            });
         }
         Ok(w)
     }
@@ -338,8 +392,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let real = data.select_sources(&[])?;
         let stacked = StackedMoments::new(&self.model, &real, self.use_labeling_probabilities)?;
         let theta = step1.slice(ndarray::s![..stacked.p()]);
-        let w = self.whitener(stacked.omega(&stacked.row_moments(theta)), Stage::Covariance)?;
-        let cov = covariance(&stacked, theta, &w).ok_or(Error::SingularCovariance { stage: Stage::Covariance })?;
+        let w = self.whitener(
+            stacked.omega(&stacked.row_moments(theta)),
+            Stage::Covariance,
+        )?;
+        let cov = covariance(&stacked, theta, &w).ok_or(Error::SingularCovariance {
+            stage: Stage::Covariance,
+        })?;
         Ok(cov.diag().mapv(f64::sqrt))
     }
 }

@@ -55,7 +55,15 @@ impl Estimate {
         n_rows: usize,
         n_labeled: usize,
     ) -> Self {
-        Self { estimator: estimator.into(), model: model.into(), names, theta, cov, n_rows, n_labeled }
+        Self {
+            estimator: estimator.into(),
+            model: model.into(),
+            names,
+            theta,
+            cov,
+            n_rows,
+            n_labeled,
+        }
     }
     /// The same estimate under another estimator name.
     pub fn with_estimator(mut self, name: impl Into<String>) -> Self {
@@ -123,7 +131,10 @@ impl Estimate {
     /// [`Error::InvalidConfig`] unless 0 < α < 1.
     pub fn table(&self, alpha: f64) -> Result<CoefficientTable<'_>> {
         normal_critical_value(alpha)?;
-        Ok(CoefficientTable { estimate: self, alpha })
+        Ok(CoefficientTable {
+            estimate: self,
+            alpha,
+        })
     }
 }
 
@@ -143,14 +154,27 @@ impl fmt::Display for CoefficientTable<'_> {
         let (se, z, p) = (e.se(), e.z(), e.p_values());
         let lo = format!("[{}", trim_level(self.alpha / 2.0));
         let hi = format!("{}]", trim_level(1.0 - self.alpha / 2.0));
-        writeln!(f, "{:<14}{:>10} {:>10} {:>9} {:>9} {:>11} {:>11}", "", "coef", "std err", "z", "P>|z|", lo, hi)?;
+        writeln!(
+            f,
+            "{:<14}{:>10} {:>10} {:>9} {:>9} {:>11} {:>11}",
+            "", "coef", "std err", "z", "P>|z|", lo, hi
+        )?;
         writeln!(f, "{}", "-".repeat(WIDTH))?;
         for j in 0..e.theta.len() {
-            let name: String = e.names.get(j).map_or_else(|| format!("x{j}"), |n| n.chars().take(13).collect());
+            let name: String = e
+                .names
+                .get(j)
+                .map_or_else(|| format!("x{j}"), |n| n.chars().take(13).collect());
             writeln!(
                 f,
                 "{:<14}{:>10.4} {:>10.4} {:>9.3} {:>9.3} {:>11.4} {:>11.4}",
-                name, e.theta[j], se[j], z[j], p[j], ci[[j, 0]], ci[[j, 1]]
+                name,
+                e.theta[j],
+                se[j],
+                z[j],
+                p[j],
+                ci[[j, 0]],
+                ci[[j, 1]]
             )?;
         }
         Ok(())
@@ -160,7 +184,11 @@ impl fmt::Display for CoefficientTable<'_> {
 fn trim_level(q: f64) -> String {
     let s = format!("{q:.4}");
     let s = s.trim_end_matches('0');
-    if s.ends_with('.') { format!("{s}0") } else { s.to_string() }
+    if s.ends_with('.') {
+        format!("{s}0")
+    } else {
+        s.to_string()
+    }
 }
 
 /// Hansen's J test of the overidentifying restrictions.
@@ -182,9 +210,17 @@ pub struct JTest {
 impl JTest {
     pub(crate) fn new(statistic: f64, df: usize) -> Self {
         let p_value = (df > 0)
-            .then(|| ChiSquared::new(df as f64).ok().map(|chi| chi.sf(statistic.max(0.0))))
+            .then(|| {
+                ChiSquared::new(df as f64)
+                    .ok()
+                    .map(|chi| chi.sf(statistic.max(0.0)))
+            })
             .flatten();
-        Self { statistic, df, p_value }
+        Self {
+            statistic,
+            df,
+            p_value,
+        }
     }
 }
 
@@ -281,7 +317,10 @@ impl GmmFit {
     }
     /// η̂ of the named source, if it exists.
     pub fn eta_named(&self, name: &str) -> Option<ArrayView1<'_, f64>> {
-        self.source_names.iter().position(|n| n == name).and_then(|m| self.eta(m))
+        self.source_names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|m| self.eta(m))
     }
     /// The step-1 (identity weight) estimate of the whole vector; its θ block is the
     /// real-only estimate.
@@ -361,11 +400,19 @@ impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fit = self.fit;
         let e = &fit.estimate;
-        let sources = if fit.source_names.is_empty() { "none".to_string() } else { fit.source_names.join(", ") };
+        let sources = if fit.source_names.is_empty() {
+            "none".to_string()
+        } else {
+            fit.source_names.join(", ")
+        };
         let j = fit.j_test;
         let j_p = j.p_value.map_or("n/a".to_string(), |p| format!("{p:.4}"));
         let iters: usize = fit.step_two.iterations;
-        let status = if fit.converged() { format!("yes ({iters} iter.)") } else { format!("no ({:?})", fit.step_two.termination) };
+        let status = if fit.converged() {
+            format!("yes ({iters} iter.)")
+        } else {
+            format!("no ({:?})", fit.step_two.termination)
+        };
         let weight = match fit.weights.iter().find(|w| w.is_fallback()) {
             None => "Cholesky".to_string(),
             Some(w) => match w.inverse {
@@ -374,21 +421,56 @@ impl fmt::Display for Summary<'_> {
             },
         };
         let ess = fit.effective_sample_size();
-        let ess_range = format!("{:.0}–{:.0}", ess.iter().copied().fold(f64::INFINITY, f64::min), ess.iter().copied().fold(0.0, f64::max));
+        let ess_range = format!(
+            "{:.0}–{:.0}",
+            ess.iter().copied().fold(f64::INFINITY, f64::min),
+            ess.iter().copied().fold(0.0, f64::max)
+        );
         let title = format!("{} results", e.estimator);
         writeln!(f, "{title:^WIDTH$}")?;
         writeln!(f, "{}", "=".repeat(WIDTH))?;
         let row = |f: &mut fmt::Formatter<'_>, a: &str, b: &str, c: &str, d: &str| {
             writeln!(f, "{a:<16}{b:>22}   {c:<16}{d:>21}")
         };
-        row(f, "Model:", e.model(), "Rows (T):", &fit.n_rows().to_string())?;
-        row(f, "Sources (M):", &fit.n_sources().to_string(), "Labeled (n):", &fit.n_labeled().to_string())?;
-        row(f, "Converged:", &status, "J statistic:", &format!("{:.4}", j.statistic))?;
-        row(f, "Weight inverse:", &weight, "J df, p-value:", &format!("{}, {j_p}", j.df))?;
+        row(
+            f,
+            "Model:",
+            e.model(),
+            "Rows (T):",
+            &fit.n_rows().to_string(),
+        )?;
+        row(
+            f,
+            "Sources (M):",
+            &fit.n_sources().to_string(),
+            "Labeled (n):",
+            &fit.n_labeled().to_string(),
+        )?;
+        row(
+            f,
+            "Converged:",
+            &status,
+            "J statistic:",
+            &format!("{:.4}", j.statistic),
+        )?;
+        row(
+            f,
+            "Weight inverse:",
+            &weight,
+            "J df, p-value:",
+            &format!("{}, {j_p}", j.df),
+        )?;
         row(f, "Effective n:", &ess_range, "Covariance:", "sandwich")?;
         writeln!(f, "Sources: {sources}")?;
         writeln!(f, "{}", "=".repeat(WIDTH))?;
-        write!(f, "{}", CoefficientTable { estimate: e, alpha: self.alpha })?;
+        write!(
+            f,
+            "{}",
+            CoefficientTable {
+                estimate: e,
+                alpha: self.alpha
+            }
+        )?;
         writeln!(f, "{}", "=".repeat(WIDTH))?;
         if let Some(p) = j.p_value {
             if p < 0.05 {
@@ -396,7 +478,10 @@ impl fmt::Display for Summary<'_> {
             }
         }
         if fit.used_pseudo_inverse() {
-            writeln!(f, "Note: the weight matrix was singular; a pseudo-inverse was used.")?;
+            writeln!(
+                f,
+                "Note: the weight matrix was singular; a pseudo-inverse was used."
+            )?;
         }
         Ok(())
     }
@@ -405,7 +490,11 @@ impl fmt::Display for Summary<'_> {
 impl fmt::Display for GmmFit {
     /// The summary at α = 0.05.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Summary { fit: self, alpha: 0.05 }.fmt(f)
+        Summary {
+            fit: self,
+            alpha: 0.05,
+        }
+        .fmt(f)
     }
 }
 
@@ -417,13 +506,25 @@ mod tests {
 
     #[test]
     fn wald_quantities_match_closed_forms() {
-        let e = Estimate::new("x", "ols", vec!["a".into(), "b".into()], array![1.96, -1.0], array![[1.0, 0.0], [0.0, 0.25]], 10, 5);
+        let e = Estimate::new(
+            "x",
+            "ols",
+            vec!["a".into(), "b".into()],
+            array![1.96, -1.0],
+            array![[1.0, 0.0], [0.0, 0.25]],
+            10,
+            5,
+        );
         assert_relative_eq!(e.se()[1], 0.5);
         assert_relative_eq!(e.z()[1], -2.0);
         // 2Φ(−1.96) = 0.04999579 (standard normal table)
         assert_relative_eq!(e.p_values()[0], 0.049_995_790_296_4, max_relative = 1e-9);
         let ci = e.conf_int(0.05).unwrap();
-        assert_relative_eq!(ci[[0, 0]], 1.96 - 1.959_963_984_540_054, max_relative = 1e-9);
+        assert_relative_eq!(
+            ci[[0, 0]],
+            1.96 - 1.959_963_984_540_054,
+            max_relative = 1e-9
+        );
         assert!(e.conf_int(1.0).is_err());
     }
 

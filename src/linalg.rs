@@ -9,7 +9,7 @@
 //! same operations go through `ndarray-linalg` (LAPACK from the system OpenBLAS) and
 //! ndarray's BLAS-backed `dot`. The rest of the crate cannot tell which is active.
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 /// Lower Cholesky factor `L` of a symmetric positive-definite matrix `A = L Lᵀ`.
 #[derive(Debug, Clone)]
@@ -75,6 +75,11 @@ pub(crate) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> A
 /// `AᵀA`, exactly symmetric.
 pub(crate) fn gram(a: ArrayView2<'_, f64>) -> Array2<f64> {
     symmetrize(cross_product(a, a))
+}
+
+/// `diag(s) · A · diag(s)`: the two-sided scaling used to equilibrate symmetric matrices.
+pub(crate) fn scale_both_sides(a: ArrayView2<'_, f64>, s: ArrayView1<'_, f64>) -> Array2<f64> {
+    Array2::from_shape_fn(a.dim(), |(i, j)| s[i] * a[[i, j]] * s[j])
 }
 
 /// `(M + Mᵀ)/2`, to remove rounding asymmetry before a symmetric factorization.

@@ -185,7 +185,11 @@ pub fn check_jacobian<M: MomentModel + ?Sized>(
             for i in 0..p {
                 let a = analytic.get((i, j)).copied().unwrap_or(f64::NAN);
                 let diff = (a - numeric[i]).abs();
-                max_abs = if diff.is_nan() { f64::INFINITY } else { max_abs.max(diff) };
+                max_abs = if diff.is_nan() {
+                    f64::INFINITY
+                } else {
+                    max_abs.max(diff)
+                };
                 max_ref = max_ref.max(numeric[i].abs());
             }
         }

@@ -7,7 +7,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
-use crate::linalg::Cholesky;
+use crate::linalg::{scale_both_sides, Cholesky};
 
 /// How an optimisation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,17 +62,17 @@ pub(crate) struct Singular {
 pub(crate) fn spd_inverse(a: &Array2<f64>) -> Option<Array2<f64>> {
     let (factor, scale) = equilibrated_cholesky(a)?;
     let inv = factor.inverse();
-    Some(&inv * &scale.view().insert_axis(Axis(1)) * &scale.view().insert_axis(Axis(0)))
+    Some(scale_both_sides(inv.view(), scale.view()))
 }
 
 /// Cholesky of D⁻¹AD⁻¹ with D = diag(√A_ii); returns it with D⁻¹.
 fn equilibrated_cholesky(a: &Array2<f64>) -> Option<(Cholesky, Array1<f64>)> {
     let diag = a.diag();
-    if diag.iter().any(|&d| !(d > 0.0) || !d.is_finite()) {
+    if !diag.iter().all(|&d| d > 0.0 && d.is_finite()) {
         return None;
     }
     let scale = diag.mapv(|d| 1.0 / d.sqrt());
-    let c = a * &scale.view().insert_axis(Axis(1)) * &scale.view().insert_axis(Axis(0));
+    let c = scale_both_sides(a.view(), scale.view());
     let factor = Cholesky::factor(c.view())?;
     (factor.min_squared_pivot() >= SINGULAR_PIVOT).then_some((factor, scale))
 }
@@ -106,7 +106,11 @@ pub(crate) fn gauss_newton(
         };
         let threshold = settings.tol * (1.0 + max_abs(params.view()));
         if max_abs(delta.view()) <= threshold {
-            return Ok(Solution { params, iterations: iteration, termination: Termination::Converged });
+            return Ok(Solution {
+                params,
+                iterations: iteration,
+                termination: Termination::Converged,
+            });
         }
         let mut scale = 1.0;
         let mut accepted = None;
@@ -121,7 +125,11 @@ pub(crate) fn gauss_newton(
             scale *= 0.5;
         }
         let Some((trial, r, q)) = accepted else {
-            return Ok(Solution { params, iterations: iteration, termination: Termination::Stalled });
+            return Ok(Solution {
+                params,
+                iterations: iteration,
+                termination: Termination::Stalled,
+            });
         };
         let full_step = scale == 1.0;
         params = trial;
@@ -129,10 +137,18 @@ pub(crate) fn gauss_newton(
         objective = q;
         // Affine residuals: iteration 1 is the closed form, iteration 2 a refinement.
         if full_step && settings.linear && iteration >= 2 {
-            return Ok(Solution { params, iterations: iteration, termination: Termination::Converged });
+            return Ok(Solution {
+                params,
+                iterations: iteration,
+                termination: Termination::Converged,
+            });
         }
     }
-    Ok(Solution { params, iterations: settings.max_iters, termination: Termination::MaxIterations })
+    Ok(Solution {
+        params,
+        iterations: settings.max_iters,
+        termination: Termination::MaxIterations,
+    })
 }
 
 #[cfg(test)]
@@ -146,17 +162,31 @@ mod tests {
         // r(β) = (exp(β₀) − 2, β₀ β₁ − 3): zero at β = (ln 2, 3 / ln 2).
         let res = |b: ArrayView1<f64>| array![b[0].exp() - 2.0, b[0] * b[1] - 3.0];
         let jac = |b: ArrayView1<f64>| array![[b[0].exp(), 0.0], [b[1], b[0]]];
-        let settings = Settings { max_iters: 100, tol: 1e-12, linear: false };
-        let Ok(sol) = gauss_newton(array![1.0, 1.0], res, jac, &settings) else { panic!() };
+        let settings = Settings {
+            max_iters: 100,
+            tol: 1e-12,
+            linear: false,
+        };
+        let Ok(sol) = gauss_newton(array![1.0, 1.0], res, jac, &settings) else {
+            panic!()
+        };
         assert!(sol.termination.is_converged());
-        assert_abs_diff_eq!(sol.params, array![2f64.ln(), 3.0 / 2f64.ln()], epsilon = 1e-12);
+        assert_abs_diff_eq!(
+            sol.params,
+            array![2f64.ln(), 3.0 / 2f64.ln()],
+            epsilon = 1e-12
+        );
     }
 
     #[test]
     fn rank_deficient_jacobian_is_reported() {
         let res = |b: ArrayView1<f64>| array![b[0] + b[1] - 1.0, 2.0 * (b[0] + b[1]) - 2.0];
         let jac = |_: ArrayView1<f64>| array![[1.0, 1.0], [2.0, 2.0]];
-        let settings = Settings { max_iters: 10, tol: 1e-12, linear: true };
+        let settings = Settings {
+            max_iters: 10,
+            tol: 1e-12,
+            linear: true,
+        };
         assert!(gauss_newton(array![0.0, 0.0], res, jac, &settings).is_err());
     }
 

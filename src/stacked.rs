@@ -39,7 +39,11 @@ pub(crate) struct StackedMoments<'a, M: MomentModel + ?Sized> {
 impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     /// # Errors
     /// [`Error::ModelDimension`] when the model's parameter count differs from p.
-    pub(crate) fn new(model: &'a M, data: &'a DataSources, use_probabilities: bool) -> Result<Self> {
+    pub(crate) fn new(
+        model: &'a M,
+        data: &'a DataSources,
+        use_probabilities: bool,
+    ) -> Result<Self> {
         let p = model.n_params(data.n_covariates());
         if p != data.n_covariates() {
             // The stacked layout uses x's column count as the moment count.
@@ -53,7 +57,12 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             (true, Some(pi)) => Some(data.labeled_rows().iter().map(|&t| 1.0 / pi[t]).collect()),
             _ => None,
         };
-        Ok(Self { model, data, p, label_weights })
+        Ok(Self {
+            model,
+            data,
+            p,
+            label_weights,
+        })
     }
 
     pub(crate) fn p(&self) -> usize {
@@ -119,7 +128,10 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             .enumerate()
             .map(|(m, src)| moment_matrix(self.model, self.block(params, m + 1), src.x(), src.y()))
             .collect();
-        RowMoments { labeled: self.weighted(real), all }
+        RowMoments {
+            labeled: self.weighted(real),
+            all,
+        }
     }
 
     /// ḡ = (1/T) Σ_t g_t.
@@ -130,8 +142,10 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         let labeled = self.data.labeled_rows();
         for (i, all) in rows.all.iter().enumerate() {
             let lab = self.weighted(all.select(Axis(0), labeled));
-            g.slice_mut(s![(1 + i) * p..(2 + i) * p]).assign(&lab.sum_axis(Axis(0)));
-            g.slice_mut(s![(1 + m + i) * p..(2 + m + i) * p]).assign(&all.sum_axis(Axis(0)));
+            g.slice_mut(s![(1 + i) * p..(2 + i) * p])
+                .assign(&lab.sum_axis(Axis(0)));
+            g.slice_mut(s![(1 + m + i) * p..(2 + m + i) * p])
+                .assign(&all.sum_axis(Axis(0)));
         }
         g / self.n_rows()
     }
@@ -148,11 +162,14 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         for (i, all) in rows.all.iter().enumerate() {
             let lab = all.select(Axis(0), labeled);
             aux_lab.slice_mut(s![.., i * p..(i + 1) * p]).assign(&lab);
-            z.slice_mut(s![.., (1 + i) * p..(2 + i) * p]).assign(&self.weighted(lab));
+            z.slice_mut(s![.., (1 + i) * p..(2 + i) * p])
+                .assign(&self.weighted(lab));
             aux_all.slice_mut(s![.., i * p..(i + 1) * p]).assign(all);
         }
         let mut omega = Array2::zeros((self.n_moments(), self.n_moments()));
-        omega.slice_mut(s![..q, ..q]).assign(&linalg::gram(z.view()));
+        omega
+            .slice_mut(s![..q, ..q])
+            .assign(&linalg::gram(z.view()));
         if m > 0 {
             // Σ_t w_t S_t ψ_i ψ_mᵀ: with unit weights a block of Z ᵀZ, else its own product.
             let cross = match self.label_weights {
@@ -161,7 +178,9 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             };
             omega.slice_mut(s![..q, q..]).assign(&cross);
             omega.slice_mut(s![q.., ..q]).assign(&cross.t());
-            omega.slice_mut(s![q.., q..]).assign(&linalg::gram(aux_all.view()));
+            omega
+                .slice_mut(s![q.., q..])
+                .assign(&linalg::gram(aux_all.view()));
         }
         omega / self.n_rows()
     }
@@ -172,15 +191,23 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         let d = self.data;
         let w = self.label_weights();
         let mut g = Array2::zeros((self.n_moments(), self.n_params()));
-        g.slice_mut(s![..p, ..p])
-            .assign(&self.model.jacobian(self.block(params, 0), d.real_x(), d.real_y(), w));
+        g.slice_mut(s![..p, ..p]).assign(&self.model.jacobian(
+            self.block(params, 0),
+            d.real_x(),
+            d.real_y(),
+            w,
+        ));
         for (i, src) in d.sources().iter().enumerate() {
             let eta = self.block(params, i + 1);
             let cols = (1 + i) * p..(2 + i) * p;
-            let lab = self.model.jacobian(eta, src.x_labeled(), src.y_labeled(), w);
-            g.slice_mut(s![(1 + i) * p..(2 + i) * p, cols.clone()]).assign(&lab);
+            let lab = self
+                .model
+                .jacobian(eta, src.x_labeled(), src.y_labeled(), w);
+            g.slice_mut(s![(1 + i) * p..(2 + i) * p, cols.clone()])
+                .assign(&lab);
             let all = self.model.jacobian(eta, src.x(), src.y(), None);
-            g.slice_mut(s![(1 + m + i) * p..(2 + m + i) * p, cols]).assign(&all);
+            g.slice_mut(s![(1 + m + i) * p..(2 + m + i) * p, cols])
+                .assign(&all);
         }
         g / self.n_rows()
     }
@@ -213,15 +240,22 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         }
         let src = &d.sources()[b - 1];
         let mut j = Array2::zeros((2 * self.p, self.p));
-        j.slice_mut(s![..self.p, ..])
-            .assign(&self.model.jacobian(beta, src.x_labeled(), src.y_labeled(), w));
+        j.slice_mut(s![..self.p, ..]).assign(&self.model.jacobian(
+            beta,
+            src.x_labeled(),
+            src.y_labeled(),
+            w,
+        ));
         j.slice_mut(s![self.p.., ..])
             .assign(&self.model.jacobian(beta, src.x(), src.y(), None));
         j / t
     }
 
     /// The block's data (x, y) for separation checks: real labeled rows or the source.
-    pub(crate) fn block_data(&self, b: usize) -> (ndarray::ArrayView2<'_, f64>, ArrayView1<'_, f64>) {
+    pub(crate) fn block_data(
+        &self,
+        b: usize,
+    ) -> (ndarray::ArrayView2<'_, f64>, ArrayView1<'_, f64>) {
         if b == 0 {
             (self.data.real_x(), self.data.real_y())
         } else {

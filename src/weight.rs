@@ -15,7 +15,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
-use crate::linalg::{symmetric_eigen, Cholesky};
+use crate::linalg::{scale_both_sides, symmetric_eigen, Cholesky};
 
 /// How the weight matrix was inverted.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,8 +35,14 @@ pub enum WeightInverse {
 const ZERO_VARIANCE: f64 = 1e-24;
 
 pub(crate) enum Whitener {
-    Cholesky { factor: Cholesky, inv_scale: Array1<f64> },
-    Eigen { matrix: Array2<f64>, rank: usize },
+    Cholesky {
+        factor: Cholesky,
+        inv_scale: Array1<f64>,
+    },
+    Eigen {
+        matrix: Array2<f64>,
+        rank: usize,
+    },
 }
 
 impl Whitener {
@@ -49,7 +55,7 @@ impl Whitener {
         let floor = ZERO_VARIANCE * diag.iter().copied().fold(0.0, f64::max);
         let live = |d: f64| d > floor && d.is_finite();
         let inv_scale: Array1<f64> = diag.mapv(|d| if live(d) { 1.0 / d.sqrt() } else { 1.0 });
-        let scaled = &omega * &inv_scale.view().insert_axis(Axis(1)) * &inv_scale.view().insert_axis(Axis(0));
+        let scaled = scale_both_sides(omega, inv_scale.view());
         let positive_diag = diag.iter().all(|&d| live(d));
         if positive_diag {
             if let Some(factor) = Cholesky::factor(scaled.view()) {
@@ -71,7 +77,10 @@ impl Whitener {
                 matrix[[r, j]] = factor * vectors[[j, i]] * inv_scale[j];
             }
         }
-        Some(Whitener::Eigen { rank: keep.len(), matrix })
+        Some(Whitener::Eigen {
+            rank: keep.len(),
+            matrix,
+        })
     }
 
     pub(crate) fn rank(&self) -> usize {

@@ -16,16 +16,49 @@ fn check_ppi<M: MomentModel + Clone>(name: &str, model: M, tol: f64) {
     let data = load(name).sources(&["proxy"]);
     let exp = &expected(name)["ppi_plus_plus_proxy"];
     let fit = PpiPlusPlus::new(model.clone(), "proxy").fit(&data).unwrap();
-    assert_close("ppi theta", fit.pilot_theta().as_slice().unwrap(), &vec_of(&exp["theta"]), tol, 1e-3);
+    assert_close(
+        "ppi theta",
+        fit.pilot_theta().as_slice().unwrap(),
+        &vec_of(&exp["theta"]),
+        tol,
+        1e-3,
+    );
     for (key, alpha) in [("ci_95", 0.05), ("ci_90", 0.10)] {
-        let ci: Vec<f64> = fit.estimate().conf_int(alpha).unwrap().iter().copied().collect();
-        assert_close(&format!("ppi {key}"), &ci, &matrix_of(&exp[key]).concat(), tol, 1e-3);
+        let ci: Vec<f64> = fit
+            .estimate()
+            .conf_int(alpha)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        assert_close(
+            &format!("ppi {key}"),
+            &ci,
+            &matrix_of(&exp[key]).concat(),
+            tol,
+            1e-3,
+        );
     }
     assert!((0.0..=1.0).contains(&fit.lambda()));
     if let Some(classical) = exp.get("classical_ci_95") {
-        let fit = PpiPlusPlus::new(model, "proxy").lambda(Lambda::Fixed(0.0)).fit(&data).unwrap();
-        let ci: Vec<f64> = fit.estimate().conf_int(0.05).unwrap().iter().copied().collect();
-        assert_close("classical ci_95", &ci, &matrix_of(classical).concat(), tol, 1e-3);
+        let fit = PpiPlusPlus::new(model, "proxy")
+            .lambda(Lambda::Fixed(0.0))
+            .fit(&data)
+            .unwrap();
+        let ci: Vec<f64> = fit
+            .estimate()
+            .conf_int(0.05)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        assert_close(
+            "classical ci_95",
+            &ci,
+            &matrix_of(classical).concat(),
+            tol,
+            1e-3,
+        );
     }
 }
 
@@ -45,7 +78,9 @@ fn solve(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
     let n = a.nrows();
     let mut m = ndarray::concatenate(Axis(1), &[a.view(), b.view()]).unwrap();
     for c in 0..n {
-        let piv = (c..n).max_by(|&i, &j| m[[i, c]].abs().total_cmp(&m[[j, c]].abs())).unwrap();
+        let piv = (c..n)
+            .max_by(|&i, &j| m[[i, c]].abs().total_cmp(&m[[j, c]].abs()))
+            .unwrap();
         for k in 0..m.ncols() {
             m.swap([c, k], [piv, k]);
         }
@@ -63,7 +98,9 @@ fn solve(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
 /// OLS and its HC0 sandwich from the textbook formulas.
 fn ols_hc0(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array2<f64>) {
     let xtx = x.t().dot(x);
-    let beta = solve(&xtx, &x.t().dot(y).insert_axis(Axis(1))).column(0).to_owned();
+    let beta = solve(&xtx, &x.t().dot(y).insert_axis(Axis(1)))
+        .column(0)
+        .to_owned();
     let e = y - &x.dot(&beta);
     let meat = (x * &(&e * &e).insert_axis(Axis(1))).t().dot(x);
     let bread = solve(&xtx, &Array2::eye(x.ncols()));
@@ -84,13 +121,22 @@ fn dsl_with_exact_labeled_predictions_is_ols_on_the_combined_sample() {
             pred_y[t] = r.real_y[t];
         }
     }
-    let data = DataSources::builder(&r.labeled).real(&r.real_x, &r.real_y).source("pred", &r.real_x, &pred_y).build().unwrap();
+    let data = DataSources::builder(&r.labeled)
+        .real(&r.real_x, &r.real_y)
+        .source("pred", &r.real_x, &pred_y)
+        .build()
+        .unwrap();
     let dsl = Dsl::new(Ols, "pred").estimate(&data).unwrap();
     let (beta, cov) = ols_hc0(&r.real_x, &pred_y);
     for j in 0..3 {
         assert_relative_eq!(dsl.theta()[j], beta[j], max_relative = 1e-10);
         for k in 0..3 {
-            assert_relative_eq!(dsl.cov()[[j, k]], cov[[j, k]], max_relative = 1e-8, epsilon = 1e-14);
+            assert_relative_eq!(
+                dsl.cov()[[j, k]],
+                cov[[j, k]],
+                max_relative = 1e-8,
+                epsilon = 1e-14
+            );
         }
     }
 }
@@ -106,10 +152,22 @@ fn dsl_mean_is_the_doubly_robust_mean() {
     let pred = Array1::from_shape_fn(t, |i| 0.5 * i as f64 + 1.0);
     let labeled: Vec<bool> = (0..t).map(|i| i % 3 != 1).collect();
     let pi = Array1::from_shape_fn(t, |i| if i < 4 { 0.8 } else { 0.5 });
-    let data = DataSources::builder(&labeled).real(&x, &y).source("pred", &x, &pred).labeling_probabilities(&pi).build().unwrap();
+    let data = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("pred", &x, &pred)
+        .labeling_probabilities(&pi)
+        .build()
+        .unwrap();
     let est = Dsl::new(Ols, "pred").estimate(&data).unwrap();
     let by_hand: f64 = (0..t)
-        .map(|i| pred[i] + if labeled[i] { (y[i] - pred[i]) / pi[i] } else { 0.0 })
+        .map(|i| {
+            pred[i]
+                + if labeled[i] {
+                    (y[i] - pred[i]) / pi[i]
+                } else {
+                    0.0
+                }
+        })
         .sum::<f64>()
         / t as f64;
     assert_relative_eq!(est.theta()[0], by_hand, max_relative = 1e-12);
@@ -127,20 +185,41 @@ fn naive_pooling_is_biased_by_a_biased_proxy() {
     let (mut naive, mut gmm, mut ppi) = (0.0, 0.0, 0.0);
     for rep in 0..reps {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(rep);
-        let x = Array2::from_shape_fn((t, 2), |(_, j)| if j == 0 { 1.0 } else { StandardNormal.sample(&mut rng) });
+        let x = Array2::from_shape_fn((t, 2), |(_, j)| {
+            if j == 0 {
+                1.0
+            } else {
+                StandardNormal.sample(&mut rng)
+            }
+        });
         let e: Array1<f64> = Array1::from_shape_fn(t, |_| StandardNormal.sample(&mut rng));
         let y = 1.0 + 2.0 * &x.column(1) + &e;
         let u: Array1<f64> = Array1::from_shape_fn(t, |_| StandardNormal.sample(&mut rng));
         let proxy = &y + 1.0 + 0.5 * &u;
         // Rows are exchangeable, so labeling the first n is labeling at random.
         let labeled: Vec<bool> = (0..t).map(|i| i < n).collect();
-        let data = DataSources::builder(&labeled).real(&x, &y).source("proxy", &x, &proxy).build().unwrap();
-        naive += NaivePooled::new(Ols, ["proxy"]).estimate(&data).unwrap().theta()[0] / reps as f64;
+        let data = DataSources::builder(&labeled)
+            .real(&x, &y)
+            .source("proxy", &x, &proxy)
+            .build()
+            .unwrap();
+        naive += NaivePooled::new(Ols, ["proxy"])
+            .estimate(&data)
+            .unwrap()
+            .theta()[0]
+            / reps as f64;
         gmm += TwoStepGmm::new(Ols).estimate(&data).unwrap().theta()[0] / reps as f64;
-        ppi += PpiPlusPlus::new(Ols, "proxy").estimate(&data).unwrap().theta()[0] / reps as f64;
+        ppi += PpiPlusPlus::new(Ols, "proxy")
+            .estimate(&data)
+            .unwrap()
+            .theta()[0]
+            / reps as f64;
     }
     let expected_naive = 1.0 + 3000.0 / 3300.0;
-    assert!((naive - expected_naive).abs() < 0.05, "naive mean intercept {naive}, expected {expected_naive}");
+    assert!(
+        (naive - expected_naive).abs() < 0.05,
+        "naive mean intercept {naive}, expected {expected_naive}"
+    );
     assert!((gmm - 1.0).abs() < 0.05, "GMM mean intercept {gmm}");
     assert!((ppi - 1.0).abs() < 0.05, "PPI++ mean intercept {ppi}");
 }
@@ -155,22 +234,47 @@ fn every_estimator_runs_through_the_common_trait() {
         Box::new(PpiSynth::new(Ols, "proxy", "synth")),
         Box::new(Dsl::new(Ols, "proxy")),
         Box::new(OnSources::new("GMM-Proxy", TwoStepGmm::new(Ols), ["proxy"])),
-        Box::new(OnSources::new("GMM-Synth", TwoStepGmm::new(Ols), ["proxy", "synth"])),
+        Box::new(OnSources::new(
+            "GMM-Synth",
+            TwoStepGmm::new(Ols),
+            ["proxy", "synth"],
+        )),
     ];
     let exp = expected("ols_T3000_n300_rho7");
     for est in &estimators {
         let e = est.estimate(&data).unwrap();
         assert_eq!(e.estimator(), est.name());
-        assert_eq!((e.theta().len(), e.cov().dim(), e.n_rows(), e.n_labeled()), (3, (3, 3), 3000, 300));
+        assert_eq!(
+            (e.theta().len(), e.cov().dim(), e.n_rows(), e.n_labeled()),
+            (3, (3, 3), 3000, 300)
+        );
         assert!(e.se().iter().all(|s| s.is_finite() && *s > 0.0));
         assert!(e.p_values().iter().all(|p| (0.0..=1.0).contains(p)));
         let ci = e.conf_int(0.05).unwrap();
         assert!((0..3).all(|j| ci[[j, 0]] < e.theta()[j] && e.theta()[j] < ci[[j, 1]]));
         match e.estimator() {
             // The GMM entries are the reference's; real-only is GMM with M = 0.
-            "GMM-Synth" => assert_close("gmm_synth", e.theta().as_slice().unwrap(), &vec_of(&exp["gmm_synth"]["theta"]), 1e-8, 1e-3),
-            "GMM-Proxy" => assert_close("gmm_proxy", e.theta().as_slice().unwrap(), &vec_of(&exp["gmm_proxy"]["theta"]), 1e-8, 1e-3),
-            "Real-only" => assert_close("real_only", e.se().as_slice().unwrap(), &vec_of(&exp["real_only"]["se"]), 1e-8, 0.0),
+            "GMM-Synth" => assert_close(
+                "gmm_synth",
+                e.theta().as_slice().unwrap(),
+                &vec_of(&exp["gmm_synth"]["theta"]),
+                1e-8,
+                1e-3,
+            ),
+            "GMM-Proxy" => assert_close(
+                "gmm_proxy",
+                e.theta().as_slice().unwrap(),
+                &vec_of(&exp["gmm_proxy"]["theta"]),
+                1e-8,
+                1e-3,
+            ),
+            "Real-only" => assert_close(
+                "real_only",
+                e.se().as_slice().unwrap(),
+                &vec_of(&exp["real_only"]["se"]),
+                1e-8,
+                0.0,
+            ),
             _ => {}
         }
     }
@@ -179,8 +283,14 @@ fn every_estimator_runs_through_the_common_trait() {
 #[test]
 fn ppi_synth_is_reproducible_and_prefers_the_informative_source() {
     let data = load("ols_T3000_n300_rho7").sources(&["proxy", "synth"]);
-    let a = PpiSynth::new(Ols, "proxy", "synth").seed(7).fit(&data).unwrap();
-    let b = PpiSynth::new(Ols, "proxy", "synth").seed(7).fit(&data).unwrap();
+    let a = PpiSynth::new(Ols, "proxy", "synth")
+        .seed(7)
+        .fit(&data)
+        .unwrap();
+    let b = PpiSynth::new(Ols, "proxy", "synth")
+        .seed(7)
+        .fit(&data)
+        .unwrap();
     assert_eq!(a.mixture(), b.mixture());
     assert_eq!(a.estimate().theta(), b.estimate().theta());
     let alpha = a.mixture()[0].1;
@@ -197,12 +307,19 @@ fn lambda_zero_is_real_only_up_to_the_degrees_of_freedom() {
     // ppi_py's classical interval uses sample covariances (denominator n − 1), real-only
     // the HC0 sandwich (denominator n): variances differ by exactly n/(n − 1).
     let data = load("ols_T1000_n100_rho0").sources(&["proxy"]);
-    let classical = PpiPlusPlus::new(Ols, "proxy").lambda(Lambda::Fixed(0.0)).estimate(&data).unwrap();
+    let classical = PpiPlusPlus::new(Ols, "proxy")
+        .lambda(Lambda::Fixed(0.0))
+        .estimate(&data)
+        .unwrap();
     let real = RealOnly::new(Ols).estimate(&data).unwrap();
     let n = 100.0;
     for j in 0..3 {
         assert_relative_eq!(classical.theta()[j], real.theta()[j], max_relative = 1e-10);
-        assert_relative_eq!(classical.se()[j].powi(2), real.se()[j].powi(2) * n / (n - 1.0), max_relative = 1e-8);
+        assert_relative_eq!(
+            classical.se()[j].powi(2),
+            real.se()[j].powi(2) * n / (n - 1.0),
+            max_relative = 1e-8
+        );
     }
 }
 
@@ -212,15 +329,44 @@ fn baseline_errors() {
     let data = r.sources(&["proxy"]);
     assert_eq!(
         PpiPlusPlus::new(Ols, "llm").fit(&data).unwrap_err(),
-        Error::MissingSource { estimator: "PPI++ (llm)".into(), name: "llm".into() }
+        Error::MissingSource {
+            estimator: "PPI++ (llm)".into(),
+            name: "llm".into()
+        }
     );
-    assert!(matches!(Dsl::new(Ols, "llm").estimate(&data), Err(Error::MissingSource { .. })));
-    assert!(matches!(NaivePooled::new(Ols, ["llm"]).estimate(&data), Err(Error::MissingSource { .. })));
     assert!(matches!(
-        PpiPlusPlus::new(Ols, "proxy").lambda(Lambda::Fixed(1.5)).fit(&data),
-        Err(Error::InvalidConfig { parameter: "lambda", .. })
+        Dsl::new(Ols, "llm").estimate(&data),
+        Err(Error::MissingSource { .. })
     ));
-    assert!(matches!(PpiSynth::new(Ols, "proxy", "proxy").folds(1).fit(&data), Err(Error::InvalidConfig { parameter: "folds", .. })));
-    let all = DataSources::builder(&vec![true; 1000]).real(&r.real_x, &r.proxy_y).source("proxy", &r.proxy_x, &r.proxy_y).build().unwrap();
-    assert_eq!(PpiPlusPlus::new(Ols, "proxy").fit(&all).unwrap_err(), Error::NoUnlabeledRows { estimator: "PPI++ (proxy)".into() });
+    assert!(matches!(
+        NaivePooled::new(Ols, ["llm"]).estimate(&data),
+        Err(Error::MissingSource { .. })
+    ));
+    assert!(matches!(
+        PpiPlusPlus::new(Ols, "proxy")
+            .lambda(Lambda::Fixed(1.5))
+            .fit(&data),
+        Err(Error::InvalidConfig {
+            parameter: "lambda",
+            ..
+        })
+    ));
+    assert!(matches!(
+        PpiSynth::new(Ols, "proxy", "proxy").folds(1).fit(&data),
+        Err(Error::InvalidConfig {
+            parameter: "folds",
+            ..
+        })
+    ));
+    let all = DataSources::builder(&vec![true; 1000])
+        .real(&r.real_x, &r.proxy_y)
+        .source("proxy", &r.proxy_x, &r.proxy_y)
+        .build()
+        .unwrap();
+    assert_eq!(
+        PpiPlusPlus::new(Ols, "proxy").fit(&all).unwrap_err(),
+        Error::NoUnlabeledRows {
+            estimator: "PPI++ (proxy)".into()
+        }
+    );
 }

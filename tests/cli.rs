@@ -19,14 +19,19 @@ fn fit_csv() -> Command {
         if cfg!(feature = "openblas") {
             cargo.args(["--features", "openblas"]);
         }
-        assert!(cargo.status().unwrap().success(), "building the fit_csv example failed");
+        assert!(
+            cargo.status().unwrap().success(),
+            "building the fit_csv example failed"
+        );
     });
     let mut dir = std::env::current_exe().unwrap();
     dir.pop();
     if dir.ends_with("deps") {
         dir.pop();
     }
-    let exe: PathBuf = dir.join("examples").join(format!("fit_csv{}", std::env::consts::EXE_SUFFIX));
+    let exe: PathBuf = dir
+        .join("examples")
+        .join(format!("fit_csv{}", std::env::consts::EXE_SUFFIX));
     Command::new(exe)
 }
 
@@ -35,9 +40,17 @@ fn run(args: &[&str]) -> Output {
 }
 
 const SYNTH: [&str; 11] = [
-    "--model", "ols", "--labeled", "labeled", "--real", "y:x0,x1,x2",
-    "--source", "proxy=proxy_y:proxy_x0,proxy_x1,proxy_x2",
-    "--source", "synth=synth_y:synth_x0,synth_x1,synth_x2", "--json",
+    "--model",
+    "ols",
+    "--labeled",
+    "labeled",
+    "--real",
+    "y:x0,x1,x2",
+    "--source",
+    "proxy=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+    "--source",
+    "synth=synth_y:synth_x0,synth_x1,synth_x2",
+    "--json",
 ];
 
 #[test]
@@ -46,14 +59,42 @@ fn json_output_matches_reference() {
     let mut args = vec!["--data", &file];
     args.extend(SYNTH);
     let out = run(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let exp = &expected("ols_T3000_n300_rho7")["gmm_synth"];
-    assert_close("theta", &vec_of(&json["theta"]), &vec_of(&exp["theta"]), 1e-8, 1e-3);
+    assert_close(
+        "theta",
+        &vec_of(&json["theta"]),
+        &vec_of(&exp["theta"]),
+        1e-8,
+        1e-3,
+    );
     assert_close("se", &vec_of(&json["se"]), &vec_of(&exp["se"]), 1e-8, 0.0);
-    assert_close("params", &vec_of(&json["params"]), &vec_of(&exp["params"]), 1e-8, 1e-3);
-    assert_close("ci", &matrix_of(&json["ci"]).concat(), &matrix_of(&exp["ci_95"]).concat(), 1e-8, 1e-3);
-    assert_close("j", &[json["j_stat"].as_f64().unwrap()], &[exp["j_stat"].as_f64().unwrap()], 1e-8, 0.0);
+    assert_close(
+        "params",
+        &vec_of(&json["params"]),
+        &vec_of(&exp["params"]),
+        1e-8,
+        1e-3,
+    );
+    assert_close(
+        "ci",
+        &matrix_of(&json["ci"]).concat(),
+        &matrix_of(&exp["ci_95"]).concat(),
+        1e-8,
+        1e-3,
+    );
+    assert_close(
+        "j",
+        &[json["j_stat"].as_f64().unwrap()],
+        &[exp["j_stat"].as_f64().unwrap()],
+        1e-8,
+        0.0,
+    );
     assert_eq!(json["j_df"], 6);
     assert_eq!(json["n_labeled"], 300);
     assert_eq!(json["t"], 3000);
@@ -63,29 +104,68 @@ fn json_output_matches_reference() {
 #[test]
 fn alpha_sets_the_interval_level() {
     let file = data_path("logistic_T3000_n300_rho7.csv");
-    let out = run(&["--data", &file, "--model", "logistic", "--labeled", "labeled", "--real", "y:x0,x1,x2", "--alpha", "0.1", "--json"]);
+    let out = run(&[
+        "--data",
+        &file,
+        "--model",
+        "logistic",
+        "--labeled",
+        "labeled",
+        "--real",
+        "y:x0,x1,x2",
+        "--alpha",
+        "0.1",
+        "--json",
+    ]);
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let exp = &expected("logistic_T3000_n300_rho7")["real_only"];
-    assert_close("ci_90", &matrix_of(&json["ci"]).concat(), &matrix_of(&exp["ci_90"]).concat(), 1e-6, 1e-3);
+    assert_close(
+        "ci_90",
+        &matrix_of(&json["ci"]).concat(),
+        &matrix_of(&exp["ci_90"]).concat(),
+        1e-6,
+        1e-3,
+    );
     assert!(json["j_pvalue"].is_null());
 }
 
 #[test]
 fn summary_table_without_json() {
     let file = data_path("ols_T1000_n100_rho0.csv");
-    let out = run(&["--data", &file, "--model", "ols", "--labeled", "labeled", "--real", "y:x0,x1,x2", "--source", "p=proxy_y:proxy_x0,proxy_x1,proxy_x2"]);
+    let out = run(&[
+        "--data",
+        &file,
+        "--model",
+        "ols",
+        "--labeled",
+        "labeled",
+        "--real",
+        "y:x0,x1,x2",
+        "--source",
+        "p=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("P>|z|") && text.contains("[0.025") && text.contains("Sources: p"), "{text}");
+    assert!(
+        text.contains("P>|z|") && text.contains("[0.025") && text.contains("Sources: p"),
+        "{text}"
+    );
 }
 
 fn assert_fails(args: &[&str], needle: &str) {
     let out = run(args);
     assert_eq!(out.status.code(), Some(2), "args {args:?}");
     let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
-    assert!(err.starts_with("error: ") && err.contains(needle), "`{needle}` not in: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(
+        err.starts_with("error: ") && err.contains(needle),
+        "`{needle}` not in: {err}"
+    );
     assert!(!err.contains("panicked"));
 }
 
@@ -94,7 +174,10 @@ fn bad_arguments_and_data_exit_with_status_2() {
     let file = data_path("ols_T3000_n300_rho7.csv");
     let base = ["--data", file.as_str(), "--labeled", "labeled"];
     let with = |extra: &[&'static str]| -> Vec<String> {
-        base.iter().map(|s| s.to_string()).chain(extra.iter().map(|s| s.to_string())).collect()
+        base.iter()
+            .map(|s| s.to_string())
+            .chain(extra.iter().map(|s| s.to_string()))
+            .collect()
     };
     let check = |extra: &[&'static str], needle: &str| {
         let args = with(extra);
@@ -104,13 +187,44 @@ fn bad_arguments_and_data_exit_with_status_2() {
     check(&["--model", "probit", "--real", "y:x0"], "--model must be");
     check(&["--model", "ols", "--real", "y:x0,x7"], "no column `x7`");
     check(&["--model", "ols", "--real", "y"], "expects Y:X0");
-    check(&["--model", "ols", "--real", "y:x0", "--alpha", "1.5"], "--alpha");
-    check(&["--model", "ols", "--real", "y:x0", "--bogus"], "unknown argument");
+    check(
+        &["--model", "ols", "--real", "y:x0", "--alpha", "1.5"],
+        "--alpha",
+    );
+    check(
+        &["--model", "ols", "--real", "y:x0", "--bogus"],
+        "unknown argument",
+    );
     check(&["--model", "ols"], "missing --real");
     // Real outcomes are missing on unlabeled rows: not allowed in a source.
-    check(&["--model", "ols", "--real", "y:x0,x1", "--source", "bad=y:x0,x1"], "non-finite value NaN in `bad`, outcome, row 0 (CSV line 2)");
-    check(&["--model", "logistic", "--real", "y:x0,x1"], "logistic outcomes must lie in [0, 1]");
-    assert_fails(&["--data", "/nonexistent.csv", "--model", "ols", "--labeled", "l", "--real", "y:x"], "cannot read");
+    check(
+        &[
+            "--model",
+            "ols",
+            "--real",
+            "y:x0,x1",
+            "--source",
+            "bad=y:x0,x1",
+        ],
+        "non-finite value NaN in `bad`, outcome, row 0 (CSV line 2)",
+    );
+    check(
+        &["--model", "logistic", "--real", "y:x0,x1"],
+        "logistic outcomes must lie in [0, 1]",
+    );
+    assert_fails(
+        &[
+            "--data",
+            "/nonexistent.csv",
+            "--model",
+            "ols",
+            "--labeled",
+            "l",
+            "--real",
+            "y:x",
+        ],
+        "cannot read",
+    );
 }
 
 #[test]
@@ -120,14 +234,54 @@ fn estimator_all_runs_every_baseline() {
     args.extend(SYNTH);
     args.extend(["--estimator", "all"]);
     let out = run(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let list = json["estimators"].as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Real-only", "Naive pooled (proxy + synth)", "PPI++ (proxy)", "DSL (proxy)", "PPI++Synth (proxy + synth)", "GMM (proxy + synth)"]);
+    assert_eq!(
+        names,
+        [
+            "Real-only",
+            "Naive pooled (proxy + synth)",
+            "PPI++ (proxy)",
+            "DSL (proxy)",
+            "PPI++Synth (proxy + synth)",
+            "GMM (proxy + synth)"
+        ]
+    );
     // PPI++ interval: ppi_py 0.2.3's, and GMM: the reference GMM-Synth.
     let exp = expected("ols_T3000_n300_rho7");
-    assert_close("ppi ci", &matrix_of(&list[2]["ci"]).concat(), &matrix_of(&exp["ppi_plus_plus_proxy"]["ci_95"]).concat(), 1e-6, 1e-3);
-    assert_close("gmm ci", &matrix_of(&list[5]["ci"]).concat(), &matrix_of(&exp["gmm_synth"]["ci_95"]).concat(), 1e-8, 1e-3);
-    assert_fails(&["--data", &file, "--model", "ols", "--labeled", "labeled", "--real", "y:x0", "--estimator", "best"], "--estimator must be");
+    assert_close(
+        "ppi ci",
+        &matrix_of(&list[2]["ci"]).concat(),
+        &matrix_of(&exp["ppi_plus_plus_proxy"]["ci_95"]).concat(),
+        1e-6,
+        1e-3,
+    );
+    assert_close(
+        "gmm ci",
+        &matrix_of(&list[5]["ci"]).concat(),
+        &matrix_of(&exp["gmm_synth"]["ci_95"]).concat(),
+        1e-8,
+        1e-3,
+    );
+    assert_fails(
+        &[
+            "--data",
+            &file,
+            "--model",
+            "ols",
+            "--labeled",
+            "labeled",
+            "--real",
+            "y:x0",
+            "--estimator",
+            "best",
+        ],
+        "--estimator must be",
+    );
 }

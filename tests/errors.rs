@@ -8,7 +8,9 @@ use synthgmm::{Column, DataSources, Error, SingularWeightPolicy, Stage, TwoStepG
 fn design() -> (Vec<bool>, Array2<f64>, Array1<f64>) {
     let t = 12;
     let x = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { i as f64 / 4.0 });
-    let y = Array1::from_shape_fn(t, |i| 1.0 + 2.0 * x[[i, 1]] + ((i * 7) % 5) as f64 / 10.0 - 0.2);
+    let y = Array1::from_shape_fn(t, |i| {
+        1.0 + 2.0 * x[[i, 1]] + ((i * 7) % 5) as f64 / 10.0 - 0.2
+    });
     let labeled = (0..t).map(|i| i % 3 == 0).collect();
     (labeled, x, y)
 }
@@ -17,23 +19,51 @@ fn design() -> (Vec<bool>, Array2<f64>, Array1<f64>) {
 fn length_mismatch() {
     let (labeled, x, y) = design();
     let short = y.slice(ndarray::s![..10]).to_owned();
-    let err = DataSources::builder(&labeled).real(&x, &y).source("proxy", &x, &short).build().unwrap_err();
-    assert_eq!(err, Error::LengthMismatch { what: "outcome of `proxy`".into(), expected: 12, found: 10 });
+    let err = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &short)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::LengthMismatch {
+            what: "outcome of `proxy`".into(),
+            expected: 12,
+            found: 10
+        }
+    );
 }
 
 #[test]
 fn covariate_mismatch() {
     let (labeled, x, y) = design();
     let wide = Array2::<f64>::ones((12, 3));
-    let err = DataSources::builder(&labeled).real(&x, &y).source("synth", &wide, &y).build().unwrap_err();
-    assert_eq!(err, Error::CovariateMismatch { source_name: "synth".into(), expected: 2, found: 3 });
+    let err = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("synth", &wide, &y)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::CovariateMismatch {
+            source_name: "synth".into(),
+            expected: 2,
+            found: 3
+        }
+    );
 }
 
 #[test]
 fn empty_design() {
     let (labeled, _, y) = design();
     let none = Array2::<f64>::zeros((12, 0));
-    assert_eq!(DataSources::builder(&labeled).real(&none, &y).build().unwrap_err(), Error::EmptyDesign);
+    assert_eq!(
+        DataSources::builder(&labeled)
+            .real(&none, &y)
+            .build()
+            .unwrap_err(),
+        Error::EmptyDesign
+    );
 }
 
 #[test]
@@ -42,10 +72,22 @@ fn non_finite_names_source_column_and_first_row() {
     let mut bad = x.clone();
     bad[[7, 1]] = f64::INFINITY;
     bad[[9, 1]] = f64::NAN;
-    let err = DataSources::builder(&labeled).real(&x, &y).source("proxy", &bad, &y).build().unwrap_err();
+    let err = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &bad, &y)
+        .build()
+        .unwrap_err();
     match err {
-        Error::NonFinite { source_name, column, row, value } => {
-            assert_eq!((source_name.as_str(), column, row), ("proxy", Column::Covariate(1), 7));
+        Error::NonFinite {
+            source_name,
+            column,
+            row,
+            value,
+        } => {
+            assert_eq!(
+                (source_name.as_str(), column, row),
+                ("proxy", Column::Covariate(1), 7)
+            );
             assert!(value.is_infinite());
         }
         other => panic!("unexpected {other:?}"),
@@ -58,9 +100,21 @@ fn non_finite_real_outcome_only_matters_on_labeled_rows() {
     y[1] = f64::NAN; // unlabeled: ignored
     assert!(DataSources::builder(&labeled).real(&x, &y).build().is_ok());
     y[3] = f64::NAN; // labeled
-    match DataSources::builder(&labeled).real(&x, &y).build().unwrap_err() {
-        Error::NonFinite { source_name, column, row, .. } => {
-            assert_eq!((source_name.as_str(), column, row), ("real", Column::Outcome, 3));
+    match DataSources::builder(&labeled)
+        .real(&x, &y)
+        .build()
+        .unwrap_err()
+    {
+        Error::NonFinite {
+            source_name,
+            column,
+            row,
+            ..
+        } => {
+            assert_eq!(
+                (source_name.as_str(), column, row),
+                ("real", Column::Outcome, 3)
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -72,10 +126,23 @@ fn invalid_logistic_outcome() {
     let y = Array1::from_shape_fn(12, |i| (i % 2) as f64);
     let mut proxy = y.clone();
     proxy[5] = 1.5;
-    let data = DataSources::builder(&labeled).real(&x, &y).source("proxy", &x, &proxy).build().unwrap();
+    let data = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .build()
+        .unwrap();
     match TwoStepGmm::new(Logistic).fit(&data).unwrap_err() {
-        Error::InvalidValue { source_name, column, row, value, .. } => {
-            assert_eq!((source_name.as_str(), column, row, value), ("proxy", Column::Outcome, 5, 1.5));
+        Error::InvalidValue {
+            source_name,
+            column,
+            row,
+            value,
+            ..
+        } => {
+            assert_eq!(
+                (source_name.as_str(), column, row, value),
+                ("proxy", Column::Outcome, 5, 1.5)
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -86,8 +153,15 @@ fn invalid_labeling_probability() {
     let (labeled, x, y) = design();
     let mut pi = Array1::from_elem(12, 0.3);
     pi[4] = 0.0;
-    match DataSources::builder(&labeled).real(&x, &y).labeling_probabilities(&pi).build().unwrap_err() {
-        Error::InvalidValue { column, row, .. } => assert_eq!((column, row), (Column::LabelingProbability, 4)),
+    match DataSources::builder(&labeled)
+        .real(&x, &y)
+        .labeling_probabilities(&pi)
+        .build()
+        .unwrap_err()
+    {
+        Error::InvalidValue { column, row, .. } => {
+            assert_eq!((column, row), (Column::LabelingProbability, 4))
+        }
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -95,7 +169,10 @@ fn invalid_labeling_probability() {
 #[test]
 fn no_labeled_rows() {
     let (_, x, y) = design();
-    let err = DataSources::builder(&vec![false; 12]).real(&x, &y).build().unwrap_err();
+    let err = DataSources::builder(&vec![false; 12])
+        .real(&x, &y)
+        .build()
+        .unwrap_err();
     assert_eq!(err, Error::NoLabeledRows);
 }
 
@@ -104,31 +181,67 @@ fn too_few_labeled_rows() {
     let (_, x, y) = design();
     let mut labeled = vec![false; 12];
     labeled[2] = true;
-    let err = DataSources::builder(&labeled).real(&x, &y).build().unwrap_err();
-    assert_eq!(err, Error::TooFewLabeled { labeled: 1, required: 2 });
+    let err = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::TooFewLabeled {
+            labeled: 1,
+            required: 2
+        }
+    );
 }
 
 #[test]
 fn missing_real_data() {
     let (labeled, x, y) = design();
-    let err = DataSources::builder(&labeled).source("proxy", &x, &y).build().unwrap_err();
+    let err = DataSources::builder(&labeled)
+        .source("proxy", &x, &y)
+        .build()
+        .unwrap_err();
     assert_eq!(err, Error::MissingRealData);
 }
 
 #[test]
 fn duplicate_source() {
     let (labeled, x, y) = design();
-    let err = DataSources::builder(&labeled).real(&x, &y).source("a", &x, &y).source("a", &x, &y).build().unwrap_err();
+    let err = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("a", &x, &y)
+        .source("a", &x, &y)
+        .build()
+        .unwrap_err();
     assert_eq!(err, Error::DuplicateSource { name: "a".into() });
-    let err = DataSources::builder(&labeled).real(&x, &y).source("real", &x, &y).build().unwrap_err();
-    assert_eq!(err, Error::DuplicateSource { name: "real".into() });
+    let err = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("real", &x, &y)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::DuplicateSource {
+            name: "real".into()
+        }
+    );
 }
 
 #[test]
 fn wrong_number_of_covariate_names() {
     let (labeled, x, y) = design();
-    let err = DataSources::builder(&labeled).real(&x, &y).covariate_names(["a"]).build().unwrap_err();
-    assert!(matches!(err, Error::InvalidConfig { parameter: "covariate_names", .. }));
+    let err = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .covariate_names(["a"])
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidConfig {
+            parameter: "covariate_names",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -137,8 +250,16 @@ fn collinear_real_design() {
     let mut dup = Array2::zeros((12, 3));
     dup.slice_mut(ndarray::s![.., ..2]).assign(&x);
     dup.column_mut(2).assign(&(&x.column(1) * 2.0));
-    let data = DataSources::builder(&labeled).real(&dup, &y).build().unwrap();
-    assert_eq!(TwoStepGmm::new(Ols).fit(&data).unwrap_err(), Error::Collinear { block: "real".into() });
+    let data = DataSources::builder(&labeled)
+        .real(&dup, &y)
+        .build()
+        .unwrap();
+    assert_eq!(
+        TwoStepGmm::new(Ols).fit(&data).unwrap_err(),
+        Error::Collinear {
+            block: "real".into()
+        }
+    );
 }
 
 #[test]
@@ -146,8 +267,17 @@ fn collinear_source_design() {
     let (labeled, x, y) = design();
     let mut flat = x.clone();
     flat.column_mut(1).fill(0.5); // constant covariate: collinear with the intercept
-    let data = DataSources::builder(&labeled).real(&x, &y).source("proxy", &flat, &y).build().unwrap();
-    assert_eq!(TwoStepGmm::new(Ols).fit(&data).unwrap_err(), Error::Collinear { block: "proxy".into() });
+    let data = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &flat, &y)
+        .build()
+        .unwrap();
+    assert_eq!(
+        TwoStepGmm::new(Ols).fit(&data).unwrap_err(),
+        Error::Collinear {
+            block: "proxy".into()
+        }
+    );
 }
 
 #[test]
@@ -156,7 +286,12 @@ fn separation_in_logistic_data() {
     // y = 1 exactly when x > 1.4: labeled rows are perfectly separated.
     let y = x.column(1).mapv(|v| (v > 1.4) as u8 as f64);
     let data = DataSources::builder(&labeled).real(&x, &y).build().unwrap();
-    assert_eq!(TwoStepGmm::new(Logistic).fit(&data).unwrap_err(), Error::Separation { block: "real".into() });
+    assert_eq!(
+        TwoStepGmm::new(Logistic).fit(&data).unwrap_err(),
+        Error::Separation {
+            block: "real".into()
+        }
+    );
 }
 
 #[test]
@@ -164,14 +299,30 @@ fn singular_weight_is_an_error_when_asked() {
     // Every row labeled: a source's labeled and all-rows moments coincide.
     let (_, x, y) = design();
     let proxy = Array1::from_shape_fn(12, |i| y[i] + ((i * 3) % 4) as f64 / 10.0);
-    let data = DataSources::builder(&vec![true; 12]).real(&x, &y).source("proxy", &x, &proxy).build().unwrap();
-    let err = TwoStepGmm::new(Ols).singular_weight(SingularWeightPolicy::Error).fit(&data).unwrap_err();
-    assert_eq!(err, Error::SingularWeight { stage: Stage::StepTwo, rank: 4, dim: 6 });
+    let data = DataSources::builder(&vec![true; 12])
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .build()
+        .unwrap();
+    let err = TwoStepGmm::new(Ols)
+        .singular_weight(SingularWeightPolicy::Error)
+        .fit(&data)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::SingularWeight {
+            stage: Stage::StepTwo,
+            rank: 4,
+            dim: 6
+        }
+    );
 
     // The default falls back to the pseudo-inverse, reports it, and θ̂ is real-only.
     let fit = TwoStepGmm::new(Ols).fit(&data).unwrap();
     assert!(fit.used_pseudo_inverse());
-    let real = TwoStepGmm::new(Ols).fit(&data.select_sources(&[]).unwrap()).unwrap();
+    let real = TwoStepGmm::new(Ols)
+        .fit(&data.select_sources(&[]).unwrap())
+        .unwrap();
     for j in 0..2 {
         approx::assert_relative_eq!(fit.theta()[j], real.theta()[j], max_relative = 1e-10);
         approx::assert_relative_eq!(fit.se()[j], real.se()[j], max_relative = 1e-8);
@@ -183,10 +334,25 @@ fn not_converged() {
     let (labeled, x, _) = design();
     let y = Array1::from_shape_fn(12, |i| ((i * 5) % 3 == 0) as u8 as f64);
     let data = DataSources::builder(&labeled).real(&x, &y).build().unwrap();
-    let err = TwoStepGmm::new(Logistic).max_iters(1).fit(&data).unwrap_err();
-    assert_eq!(err, Error::NotConverged { stage: Stage::StepOne { block: "real".into() }, iterations: 1 });
+    let err = TwoStepGmm::new(Logistic)
+        .max_iters(1)
+        .fit(&data)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::NotConverged {
+            stage: Stage::StepOne {
+                block: "real".into()
+            },
+            iterations: 1
+        }
+    );
     // Reported instead of raised when convergence is not required.
-    let fit = TwoStepGmm::new(Logistic).max_iters(1).require_convergence(false).fit(&data).unwrap();
+    let fit = TwoStepGmm::new(Logistic)
+        .max_iters(1)
+        .require_convergence(false)
+        .fit(&data)
+        .unwrap();
     assert!(!fit.converged());
 }
 
@@ -194,11 +360,27 @@ fn not_converged() {
 fn singular_covariance() {
     // Residuals vanish except on rows with x = 0, so Ω̂ has rank 1 of 2 and the
     // slope's moment carries no information about its variance.
-    let x = array![[1.0, 0.0], [1.0, 0.0], [1.0, 0.5], [1.0, 1.5], [1.0, 0.0], [1.0, 0.0], [1.0, 2.5]];
+    let x = array![
+        [1.0, 0.0],
+        [1.0, 0.0],
+        [1.0, 0.5],
+        [1.0, 1.5],
+        [1.0, 0.0],
+        [1.0, 0.0],
+        [1.0, 2.5]
+    ];
     let y = array![1.5, 0.5, 2.0, 4.0, 1.5, 0.5, 6.0];
-    let data = DataSources::builder(&[true; 7]).real(&x, &y).build().unwrap();
+    let data = DataSources::builder(&[true; 7])
+        .real(&x, &y)
+        .build()
+        .unwrap();
     let err = TwoStepGmm::new(Ols).fit(&data).unwrap_err();
-    assert_eq!(err, Error::SingularCovariance { stage: Stage::Covariance });
+    assert_eq!(
+        err,
+        Error::SingularCovariance {
+            stage: Stage::Covariance
+        }
+    );
 }
 
 #[test]
@@ -210,17 +392,36 @@ fn model_dimension() {
         fn name(&self) -> &str {
             "broken"
         }
-        fn moments(&self, b: ArrayView1<f64>, x: ArrayView2<f64>, y: ArrayView1<f64>, out: ArrayViewMut2<f64>) {
+        fn moments(
+            &self,
+            b: ArrayView1<f64>,
+            x: ArrayView2<f64>,
+            y: ArrayView1<f64>,
+            out: ArrayViewMut2<f64>,
+        ) {
             Ols.moments(b, x, y, out)
         }
-        fn jacobian(&self, _: ArrayView1<f64>, _: ArrayView2<f64>, _: ArrayView1<f64>, _: Option<ArrayView1<f64>>) -> Array2<f64> {
+        fn jacobian(
+            &self,
+            _: ArrayView1<f64>,
+            _: ArrayView2<f64>,
+            _: ArrayView1<f64>,
+            _: Option<ArrayView1<f64>>,
+        ) -> Array2<f64> {
             Array2::zeros((1, 1))
         }
     }
     let (labeled, x, y) = design();
     let data = DataSources::builder(&labeled).real(&x, &y).build().unwrap();
     let err = TwoStepGmm::new(Broken).fit(&data).unwrap_err();
-    assert_eq!(err, Error::ModelDimension { model: "broken".into(), expected: 4, found: 1 });
+    assert_eq!(
+        err,
+        Error::ModelDimension {
+            model: "broken".into(),
+            expected: 4,
+            found: 1
+        }
+    );
 }
 
 #[test]
@@ -238,13 +439,33 @@ fn invalid_configuration() {
         }
     }
     let fit = TwoStepGmm::new(Ols).fit(&data).unwrap();
-    assert!(matches!(fit.conf_int(0.0), Err(Error::InvalidConfig { parameter: "alpha", .. })));
+    assert!(matches!(
+        fit.conf_int(0.0),
+        Err(Error::InvalidConfig {
+            parameter: "alpha",
+            ..
+        })
+    ));
     assert!(fit.summary(f64::NAN).is_err());
-    assert!(matches!(data.select_sources(&["nope"]), Err(Error::InvalidConfig { parameter: "sources", .. })));
+    assert!(matches!(
+        data.select_sources(&["nope"]),
+        Err(Error::InvalidConfig {
+            parameter: "sources",
+            ..
+        })
+    ));
 }
 
 #[test]
 fn error_messages_are_one_readable_line() {
-    let e = Error::NonFinite { source_name: "proxy".into(), column: Column::Covariate(2), row: 17, value: f64::NAN };
-    assert_eq!(e.to_string(), "non-finite value NaN in `proxy`, covariate 2, row 17");
+    let e = Error::NonFinite {
+        source_name: "proxy".into(),
+        column: Column::Covariate(2),
+        row: 17,
+        value: f64::NAN,
+    };
+    assert_eq!(
+        e.to_string(),
+        "non-finite value NaN in `proxy`, covariate 2, row 17"
+    );
 }

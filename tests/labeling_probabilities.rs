@@ -28,7 +28,12 @@ fn data(seed: u64, t: usize) -> DataSources {
     let proxy = 1.0 + &x1 + 0.5 * &x1.mapv(|v| v * v) + 0.8 * &e + 0.6 * &u;
     let pi = x1.mapv(|v| if v > 0.0 { 0.25 } else { 0.05 });
     let labeled: Vec<bool> = pi.iter().map(|&p| rng.random::<f64>() < p).collect();
-    DataSources::builder(&labeled).real(&x, &y).source("proxy", &x, &proxy).labeling_probabilities(&pi).build().unwrap()
+    DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .labeling_probabilities(&pi)
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -43,14 +48,20 @@ fn weighting_by_known_probabilities_removes_the_selection_bias() {
     for seed in 0..reps {
         let d = data(seed, 4000);
         let w = TwoStepGmm::new(Ols).fit(&d).unwrap();
-        let u = TwoStepGmm::new(Ols).use_labeling_probabilities(false).fit(&d).unwrap();
+        let u = TwoStepGmm::new(Ols)
+            .use_labeling_probabilities(false)
+            .fit(&d)
+            .unwrap();
         for j in 0..2 {
             weighted[j].push(w.theta()[j]);
             unweighted[j].push(u.theta()[j]);
         }
-        let r = TwoStepGmm::new(Ols).use_labeling_probabilities(false).fit(&d.select_sources(&[]).unwrap()).unwrap();
-        for j in 0..2 {
-            naive_real[j].push(r.theta()[j]);
+        let r = TwoStepGmm::new(Ols)
+            .use_labeling_probabilities(false)
+            .fit(&d.select_sources(&[]).unwrap())
+            .unwrap();
+        for (j, v) in naive_real.iter_mut().enumerate() {
+            v.push(r.theta()[j]);
         }
         rejections += (u.j_test().p_value.unwrap() < 0.05) as usize;
         weighted_rejections += (w.j_test().p_value.unwrap() < 0.05) as usize;
@@ -58,19 +69,34 @@ fn weighting_by_known_probabilities_removes_the_selection_bias() {
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let mc_se = |v: &[f64]| {
         let m = mean(v);
-        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64 / v.len() as f64).sqrt()
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64 / v.len() as f64)
+            .sqrt()
     };
     for j in 0..2 {
         let (mw, sw) = (mean(&weighted[j]), mc_se(&weighted[j]));
-        assert!((mw - truth[j]).abs() < 4.0 * sw, "weighted coef {j}: mean {mw}, MC se {sw}");
+        assert!(
+            (mw - truth[j]).abs() < 4.0 * sw,
+            "weighted coef {j}: mean {mw}, MC se {sw}"
+        );
         let (mr, sr) = (mean(&naive_real[j]), mc_se(&naive_real[j]));
-        assert!((mr - truth[j]).abs() > 4.0 * sr, "unweighted real-only coef {j} should be biased: {mr} ± {sr}");
+        assert!(
+            (mr - truth[j]).abs() > 4.0 * sr,
+            "unweighted real-only coef {j} should be biased: {mr} ± {sr}"
+        );
         println!("coef {j}: weighted GMM {mw:.4} ± {sw:.4}, unweighted GMM {:.4} ± {:.4}, unweighted real-only {mr:.4} ± {sr:.4}",
             mean(&unweighted[j]), mc_se(&unweighted[j]));
     }
-    println!("J rejections at 5%: unweighted {rejections}/{reps}, weighted {weighted_rejections}/{reps}");
+    println!(
+        "J rejections at 5%: unweighted {rejections}/{reps}, weighted {weighted_rejections}/{reps}"
+    );
     // Weighted, the restrictions hold: rejections near 5% (binomial 60 × 0.05 = 3, sd 1.7).
-    assert!(weighted_rejections <= 10, "weighted J rejected {weighted_rejections} of {reps}");
+    assert!(
+        weighted_rejections <= 10,
+        "weighted J rejected {weighted_rejections} of {reps}"
+    );
     // Unweighted, the labeled and all-rows proxy moments disagree: the J test sees it.
-    assert!(rejections > reps as usize / 2, "J rejected only {rejections} of {reps}");
+    assert!(
+        rejections > reps as usize / 2,
+        "J rejected only {rejections} of {reps}"
+    );
 }

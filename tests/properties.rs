@@ -26,13 +26,21 @@ fn simulate(seed: u64, t: usize, n: usize, logistic: bool) -> Sim {
     let u: Vec<f64> = (0..t).map(|_| normal()).collect();
     let w: Vec<f64> = (0..t).map(|_| normal()).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
-    let x2: Vec<f64> = (0..t).map(|_| (rng.random::<f64>() < 0.4) as u8 as f64).collect();
+    let x2: Vec<f64> = (0..t)
+        .map(|_| (rng.random::<f64>() < 0.4) as u8 as f64)
+        .collect();
     let x = Array2::from_shape_fn((t, 3), |(i, j)| [1.0, x1[i], x2[i]][j]);
     let lin = |i: usize| 0.3 + 0.8 * x1[i] - 0.5 * x2[i];
     let (y, proxy, noise) = if logistic {
         let unif: Vec<f64> = (0..t).map(|_| rng.random()).collect();
         let y = Array1::from_shape_fn(t, |i| (unif[i] < sigmoid(lin(i))) as u8 as f64);
-        let proxy = Array1::from_shape_fn(t, |i| if rng.random::<f64>() < 0.8 { y[i] } else { 1.0 - y[i] });
+        let proxy = Array1::from_shape_fn(t, |i| {
+            if rng.random::<f64>() < 0.8 {
+                y[i]
+            } else {
+                1.0 - y[i]
+            }
+        });
         let noise = Array1::from_shape_fn(t, |i| (w[i] > 0.0) as u8 as f64);
         (y, proxy, noise)
     } else {
@@ -48,17 +56,32 @@ fn simulate(seed: u64, t: usize, n: usize, logistic: bool) -> Sim {
         order.swap(i, j);
         labeled[order[i]] = true;
     }
-    Sim { labeled, x, y, proxy, noise }
+    Sim {
+        labeled,
+        x,
+        y,
+        proxy,
+        noise,
+    }
 }
 
 impl Sim {
     fn data(&self, with_noise: bool) -> DataSources {
-        let b = DataSources::builder(&self.labeled).real(&self.x, &self.y).source("proxy", &self.x, &self.proxy);
-        let b = if with_noise { b.source("noise", &self.x, &self.noise) } else { b };
+        let b = DataSources::builder(&self.labeled)
+            .real(&self.x, &self.y)
+            .source("proxy", &self.x, &self.proxy);
+        let b = if with_noise {
+            b.source("noise", &self.x, &self.noise)
+        } else {
+            b
+        };
         b.build().unwrap()
     }
     fn real_only(&self) -> DataSources {
-        DataSources::builder(&self.labeled).real(&self.x, &self.y).build().unwrap()
+        DataSources::builder(&self.labeled)
+            .real(&self.x, &self.y)
+            .build()
+            .unwrap()
     }
     fn labeled_xy(&self) -> (Array2<f64>, Array1<f64>) {
         let rows: Vec<usize> = (0..self.y.len()).filter(|&t| self.labeled[t]).collect();
@@ -71,7 +94,9 @@ fn solve(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
     let n = a.nrows();
     let mut m = ndarray::concatenate(Axis(1), &[a.view(), b.view()]).unwrap();
     for c in 0..n {
-        let piv = (c..n).max_by(|&i, &j| m[[i, c]].abs().total_cmp(&m[[j, c]].abs())).unwrap();
+        let piv = (c..n)
+            .max_by(|&i, &j| m[[i, c]].abs().total_cmp(&m[[j, c]].abs()))
+            .unwrap();
         for k in 0..m.ncols() {
             m.swap([c, k], [piv, k]);
         }
@@ -89,7 +114,9 @@ fn solve(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
 /// Labeled-only OLS and its HC0 sandwich, from the textbook formulas.
 fn ols_hc0(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array1<f64>) {
     let xtx = x.t().dot(x);
-    let beta = solve(&xtx, &x.t().dot(y).insert_axis(Axis(1))).column(0).to_owned();
+    let beta = solve(&xtx, &x.t().dot(y).insert_axis(Axis(1)))
+        .column(0)
+        .to_owned();
     let e = y - &x.dot(&beta);
     let meat = (x * &(&e * &e).insert_axis(Axis(1))).t().dot(x);
     let bread = solve(&xtx, &Array2::eye(3));
@@ -102,18 +129,25 @@ fn logistic_hc0(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array1<f64>) 
     let mut beta = Array1::zeros(3);
     let hessian = |beta: &Array1<f64>| {
         let mu = x.dot(beta).mapv(sigmoid);
-        (x * &mu.mapv(|m| m * (1.0 - m)).insert_axis(Axis(1))).t().dot(x)
+        (x * &mu.mapv(|m| m * (1.0 - m)).insert_axis(Axis(1)))
+            .t()
+            .dot(x)
     };
     for _ in 0..50 {
         let mu = x.dot(&beta).mapv(sigmoid);
         let score = x.t().dot(&(y - &mu));
-        let step = solve(&hessian(&beta), &score.insert_axis(Axis(1))).column(0).to_owned();
+        let step = solve(&hessian(&beta), &score.insert_axis(Axis(1)))
+            .column(0)
+            .to_owned();
         beta = beta + step;
     }
     let e = y - &x.dot(&beta).mapv(sigmoid);
     let meat = (x * &(&e * &e).insert_axis(Axis(1))).t().dot(x);
     let bread = solve(&hessian(&beta), &Array2::eye(3));
-    (beta.clone(), bread.dot(&meat).dot(&bread).diag().mapv(f64::sqrt))
+    (
+        beta.clone(),
+        bread.dot(&meat).dot(&bread).diag().mapv(f64::sqrt),
+    )
 }
 
 fn rel_close(a: f64, b: f64, tol: f64) -> bool {
@@ -219,7 +253,11 @@ fn pure_noise_source_does_no_harm() {
     let mut ratios = Vec::new();
     for seed in 0..40 {
         let sim = simulate(1000 + seed, 3000, 300, false);
-        let data = DataSources::builder(&sim.labeled).real(&sim.x, &sim.y).source("noise", &sim.x, &sim.noise).build().unwrap();
+        let data = DataSources::builder(&sim.labeled)
+            .real(&sim.x, &sim.y)
+            .source("noise", &sim.x, &sim.noise)
+            .build()
+            .unwrap();
         let g = fit(&Ols, &data);
         for j in 0..3 {
             let r = g.se()[j] / g.real_only_se()[j];

@@ -20,25 +20,77 @@ const CASES: [(&str, &str, &[&str]); 3] = [
 fn check_fit(fit: &GmmFit, exp: &serde_json::Value, tol: f64, label: &str) {
     // Coefficients near zero get an absolute floor at the scale of their standard error.
     let floor = 1e-3;
-    assert_close(&format!("{label} theta"), fit.theta().as_slice().unwrap(), &vec_of(&exp["theta"]), tol, floor);
-    assert_close(&format!("{label} params"), fit.params().as_slice().unwrap(), &vec_of(&exp["params"]), tol, floor);
-    assert_close(&format!("{label} step1"), fit.step1_params().as_slice().unwrap(), &vec_of(&exp["step1_params"]), tol, floor);
-    assert_close(&format!("{label} se"), fit.se().as_slice().unwrap(), &vec_of(&exp["se"]), tol, 0.0);
+    assert_close(
+        &format!("{label} theta"),
+        fit.theta().as_slice().unwrap(),
+        &vec_of(&exp["theta"]),
+        tol,
+        floor,
+    );
+    assert_close(
+        &format!("{label} params"),
+        fit.params().as_slice().unwrap(),
+        &vec_of(&exp["params"]),
+        tol,
+        floor,
+    );
+    assert_close(
+        &format!("{label} step1"),
+        fit.step1_params().as_slice().unwrap(),
+        &vec_of(&exp["step1_params"]),
+        tol,
+        floor,
+    );
+    assert_close(
+        &format!("{label} se"),
+        fit.se().as_slice().unwrap(),
+        &vec_of(&exp["se"]),
+        tol,
+        0.0,
+    );
     let cov: Vec<f64> = fit.cov_theta().iter().copied().collect();
     let exp_cov: Vec<f64> = matrix_of(&exp["cov_theta"]).concat();
     let cov_floor = exp_cov.iter().fold(0.0f64, |m, v| m.max(v.abs())) * 1e-3;
-    assert_close(&format!("{label} cov_theta"), &cov, &exp_cov, tol, cov_floor);
+    assert_close(
+        &format!("{label} cov_theta"),
+        &cov,
+        &exp_cov,
+        tol,
+        cov_floor,
+    );
     for (key, alpha) in [("ci_95", 0.05), ("ci_90", 0.10)] {
         let ci: Vec<f64> = fit.conf_int(alpha).unwrap().iter().copied().collect();
-        assert_close(&format!("{label} {key}"), &ci, &matrix_of(&exp[key]).concat(), tol, floor);
+        assert_close(
+            &format!("{label} {key}"),
+            &ci,
+            &matrix_of(&exp[key]).concat(),
+            tol,
+            floor,
+        );
     }
     let j = fit.j_test();
     assert_eq!(j.df as u64, exp["j_df"].as_u64().unwrap(), "{label} j_df");
     if j.df > 0 {
-        assert_close(&format!("{label} j_stat"), &[j.statistic], &[exp["j_stat"].as_f64().unwrap()], tol, 0.0);
-        assert_close(&format!("{label} j_pvalue"), &[j.p_value.unwrap()], &[exp["j_pvalue"].as_f64().unwrap()], tol, 0.0);
+        assert_close(
+            &format!("{label} j_stat"),
+            &[j.statistic],
+            &[exp["j_stat"].as_f64().unwrap()],
+            tol,
+            0.0,
+        );
+        assert_close(
+            &format!("{label} j_pvalue"),
+            &[j.p_value.unwrap()],
+            &[exp["j_pvalue"].as_f64().unwrap()],
+            tol,
+            0.0,
+        );
     } else {
-        assert!(j.statistic.abs() < 1e-20, "{label}: just-identified J must be 0, got {}", j.statistic);
+        assert!(
+            j.statistic.abs() < 1e-20,
+            "{label}: just-identified J must be 0, got {}",
+            j.statistic
+        );
         assert!(j.p_value.is_none());
     }
     assert!(fit.converged(), "{label}: not converged");
@@ -50,7 +102,9 @@ fn check_dataset<M: MomentModel + Clone>(name: &str, model: M, tol: f64) {
     let exp = expected(name);
     assert_eq!(exp["T"].as_u64().unwrap() as usize, data.labeled.len());
     for (key, label, sources) in CASES {
-        let fit = TwoStepGmm::new(model.clone()).fit(&data.sources(sources)).unwrap();
+        let fit = TwoStepGmm::new(model.clone())
+            .fit(&data.sources(sources))
+            .unwrap();
         assert_eq!(fit.n_labeled() as u64, exp["n_labeled"].as_u64().unwrap());
         check_fit(&fit, &exp[key], tol, &format!("{name} {label}"));
     }
@@ -75,7 +129,9 @@ fn logistic_matches_reference() {
 fn gmm_synth_is_more_precise_than_real_only_when_linked() {
     // Not a reference comparison: the reference's own se ordering, re-derived here.
     let data = load("ols_T3000_n300_rho7");
-    let fit = TwoStepGmm::new(Ols).fit(&data.sources(&["proxy", "synth"])).unwrap();
+    let fit = TwoStepGmm::new(Ols)
+        .fit(&data.sources(&["proxy", "synth"]))
+        .unwrap();
     let ess = fit.effective_sample_size();
     assert!(ess.iter().all(|&e| e > fit.n_labeled() as f64), "{ess}");
 }

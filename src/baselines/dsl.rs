@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Axis};
 
-use crate::baselines::mestimation::{solve, sandwich};
+use crate::baselines::mestimation::{sandwich, solve};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
@@ -48,7 +48,10 @@ pub struct Dsl<M> {
 impl<M: MomentModel> Dsl<M> {
     /// DSL with the predictions of source `source`.
     pub fn new(model: M, source: impl Into<String>) -> Self {
-        Self { model, source: source.into() }
+        Self {
+            model,
+            source: source.into(),
+        }
     }
 }
 
@@ -61,7 +64,10 @@ impl<M: MomentModel> Estimator for Dsl<M> {
         let name = self.name();
         let src = data
             .source(&self.source)
-            .ok_or_else(|| Error::MissingSource { estimator: name.clone(), name: self.source.clone() })?;
+            .ok_or_else(|| Error::MissingSource {
+                estimator: name.clone(),
+                name: self.source.clone(),
+            })?;
         let model = &self.model;
         let labeled = data.labeled_rows();
         let t = data.n_rows() as f64;
@@ -74,7 +80,7 @@ impl<M: MomentModel> Estimator for Dsl<M> {
         let moments = |b: ndarray::ArrayView1<'_, f64>| {
             let mut m = moment_matrix(model, b, px, py);
             let diff = (moment_matrix(model, b, rx, ry) - moment_matrix(model, b, plx, ply))
-                * &inv_pi.view().insert_axis(Axis(1));
+                * inv_pi.view().insert_axis(Axis(1));
             for (k, &r) in labeled.iter().enumerate() {
                 let mut row = m.row_mut(r);
                 row += &diff.row(k);
@@ -96,6 +102,14 @@ impl<M: MomentModel> Estimator for Dsl<M> {
         )?;
         let meat = crate::linalg::gram(moments(theta.view()).view());
         let cov = sandwich(&jacobian(theta.view()), &meat, &name)?;
-        Ok(Estimate::new(name, model.name(), data.covariate_names().to_vec(), theta, cov, data.n_rows(), data.n_labeled()))
+        Ok(Estimate::new(
+            name,
+            model.name(),
+            data.covariate_names().to_vec(),
+            theta,
+            cov,
+            data.n_rows(),
+            data.n_labeled(),
+        ))
     }
 }

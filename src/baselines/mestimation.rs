@@ -23,7 +23,11 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
     jacobian: impl Fn(ArrayView1<'_, f64>) -> Array2<f64>,
     diverged: impl Fn(ArrayView1<'_, f64>) -> bool,
 ) -> Result<Array1<f64>> {
-    let settings = Settings { max_iters: MAX_ITERS, tol: TOL, linear: model.is_linear() };
+    let settings = Settings {
+        max_iters: MAX_ITERS,
+        tol: TOL,
+        linear: model.is_linear(),
+    };
     let named = || format!("{estimator}: {block}");
     let solution = gauss_newton(start, residual, jacobian, &settings).map_err(|s| {
         if diverged(s.params.view()) {
@@ -37,7 +41,9 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
     }
     if !solution.termination.is_converged() {
         return Err(Error::NotConverged {
-            stage: Stage::Baseline { estimator: estimator.to_string() },
+            stage: Stage::Baseline {
+                estimator: estimator.to_string(),
+            },
             iterations: solution.iterations,
         });
     }
@@ -73,8 +79,15 @@ pub(crate) fn inverse(a: &Array2<f64>) -> Option<Array2<f64>> {
 ///
 /// # Errors
 /// [`Error::SingularCovariance`] when J is singular.
-pub(crate) fn sandwich(jacobian: &Array2<f64>, meat: &Array2<f64>, estimator: &str) -> Result<Array2<f64>> {
-    let inv = inverse(jacobian)
-        .ok_or_else(|| Error::SingularCovariance { stage: Stage::Baseline { estimator: estimator.to_string() } })?;
+pub(crate) fn sandwich(
+    jacobian: &Array2<f64>,
+    meat: &Array2<f64>,
+    estimator: &str,
+) -> Result<Array2<f64>> {
+    let inv = inverse(jacobian).ok_or_else(|| Error::SingularCovariance {
+        stage: Stage::Baseline {
+            estimator: estimator.to_string(),
+        },
+    })?;
     Ok(crate::linalg::symmetrize(inv.dot(meat).dot(&inv.t())))
 }

@@ -38,7 +38,10 @@ pub struct NaivePooled<M> {
 impl<M: MomentModel> NaivePooled<M> {
     /// Pools the labeled real rows with every row of the named sources.
     pub fn new<S: Into<String>>(model: M, sources: impl IntoIterator<Item = S>) -> Self {
-        Self { model, sources: sources.into_iter().map(Into::into).collect() }
+        Self {
+            model,
+            sources: sources.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
@@ -52,9 +55,10 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
         let mut xs = vec![data.real_x()];
         let mut ys = vec![data.real_y()];
         for s in &self.sources {
-            let src = data
-                .source(s)
-                .ok_or_else(|| Error::MissingSource { estimator: name.clone(), name: s.clone() })?;
+            let src = data.source(s).ok_or_else(|| Error::MissingSource {
+                estimator: name.clone(),
+                name: s.clone(),
+            })?;
             xs.push(src.x());
             ys.push(src.y());
         }
@@ -65,6 +69,14 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
         let meat = crate::linalg::gram(psi.view());
         let jac = self.model.jacobian(theta.view(), x.view(), y.view(), None);
         let cov = sandwich(&jac, &meat, &name)?;
-        Ok(Estimate::new(name, self.model.name(), data.covariate_names().to_vec(), theta, cov, data.n_rows(), data.n_labeled()))
+        Ok(Estimate::new(
+            name,
+            self.model.name(),
+            data.covariate_names().to_vec(),
+            theta,
+            cov,
+            data.n_rows(),
+            data.n_labeled(),
+        ))
     }
 }

@@ -21,14 +21,17 @@ pub enum Lambda {
     Fixed(f64),
 }
 
+/// Covariates and outcomes of a set of rows.
+pub(crate) type Rows = (Array2<f64>, Array1<f64>);
+
 /// Labeled and unlabeled rows of one imputation: a mixture Σ_k w_k ψ(θ; source_k).
 pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     pub model: &'a M,
     pub estimator: String,
     /// Real covariates and outcomes on the labeled rows used.
-    pub real: (Array2<f64>, Array1<f64>),
+    pub real: Rows,
     /// For each mixed source: weight, (x̂, ŷ) on the labeled rows used, on the unlabeled rows.
-    pub imputed: Vec<(f64, (Array2<f64>, Array1<f64>), (Array2<f64>, Array1<f64>))>,
+    pub imputed: Vec<(f64, Rows, Rows)>,
 }
 
 /// Per-row gradients and the inverse Hessian at one θ (ppi_py's `_get_stats`).
@@ -68,17 +71,32 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         }
         let all_labeled: Vec<usize> = (0..data.n_labeled()).collect();
         let rows = labeled_subset.unwrap_or(&all_labeled);
-        let real = (data.real_x().select(Axis(0), rows), data.real_y().select(Axis(0), rows));
+        let real = (
+            data.real_x().select(Axis(0), rows),
+            data.real_y().select(Axis(0), rows),
+        );
         let mut imputed = Vec::with_capacity(mixture.len());
         for (name, weight) in mixture {
-            let src = data
-                .source(name)
-                .ok_or_else(|| Error::MissingSource { estimator: estimator.clone(), name: name.clone() })?;
-            let lab = (src.x_labeled().select(Axis(0), rows), src.y_labeled().select(Axis(0), rows));
-            let unl = (src.x().select(Axis(0), &unlabeled), src.y().select(Axis(0), &unlabeled));
+            let src = data.source(name).ok_or_else(|| Error::MissingSource {
+                estimator: estimator.clone(),
+                name: name.clone(),
+            })?;
+            let lab = (
+                src.x_labeled().select(Axis(0), rows),
+                src.y_labeled().select(Axis(0), rows),
+            );
+            let unl = (
+                src.x().select(Axis(0), &unlabeled),
+                src.y().select(Axis(0), &unlabeled),
+            );
             imputed.push((*weight, lab, unl));
         }
-        Ok(Self { model, estimator, real, imputed })
+        Ok(Self {
+            model,
+            estimator,
+            real,
+            imputed,
+        })
     }
 
     fn n(&self) -> f64 {
@@ -114,13 +132,27 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     }
 
     fn real_fit(&self) -> Result<Array1<f64>> {
-        fit_rows(self.model, &self.estimator, "real", self.real.0.view(), self.real.1.view())
+        fit_rows(
+            self.model,
+            &self.estimator,
+            "real",
+            self.real.0.view(),
+            self.real.1.view(),
+        )
     }
 
     /// θ̂ solving Σ_k w_k Σ_rows ψ(θ; source_k) = 0 on the labeled or unlabeled rows.
     fn imputed_fit(&self, unlabeled: bool, start: Array1<f64>) -> Result<Array1<f64>> {
-        let rows = if unlabeled { self.n_unlabeled() } else { self.n() };
-        let block = if unlabeled { "imputed, unlabeled rows" } else { "imputed, labeled rows" };
+        let rows = if unlabeled {
+            self.n_unlabeled()
+        } else {
+            self.n()
+        };
+        let block = if unlabeled {
+            "imputed, unlabeled rows"
+        } else {
+            "imputed, labeled rows"
+        };
         solve(
             self.model,
             &self.estimator,
@@ -156,11 +188,14 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             "rectified moments",
             real,
             |b| {
-                let lab = moment_matrix(self.model, b, rx, ry) - self.imputed_moments(b, false) * lambda;
-                lab.sum_axis(Axis(0)) / n + self.imputed_moments(b, true).sum_axis(Axis(0)) * (lambda / big_n)
+                let lab =
+                    moment_matrix(self.model, b, rx, ry) - self.imputed_moments(b, false) * lambda;
+                lab.sum_axis(Axis(0)) / n
+                    + self.imputed_moments(b, true).sum_axis(Axis(0)) * (lambda / big_n)
             },
             |b| {
-                (self.model.jacobian(b, rx, ry, None) - self.imputed_jacobian(b, false) * lambda) / n
+                (self.model.jacobian(b, rx, ry, None) - self.imputed_jacobian(b, false) * lambda)
+                    / n
                     + self.imputed_jacobian(b, true) * (lambda / big_n)
             },
             |b| self.model.is_separated(b, rx, ry),
@@ -169,7 +204,11 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
 
     /// Gradients at θ; the Hessian pools labeled real rows with unlabeled imputed rows
     /// when `use_unlabeled`, else labeled rows only (ppi_py's convention).
-    pub(crate) fn stats(&self, theta: ArrayView1<'_, f64>, use_unlabeled: bool) -> Result<PpiStats> {
+    pub(crate) fn stats(
+        &self,
+        theta: ArrayView1<'_, f64>,
+        use_unlabeled: bool,
+    ) -> Result<PpiStats> {
         let (rx, ry) = (self.real.0.view(), self.real.1.view());
         let grads = moment_matrix(self.model, theta, rx, ry);
         let grads_hat = self.imputed_moments(theta, false);
@@ -181,9 +220,16 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             -real_jac / self.n()
         };
         let inv_hessian = inverse(&hessian).ok_or_else(|| Error::SingularCovariance {
-            stage: Stage::Baseline { estimator: self.estimator.clone() },
+            stage: Stage::Baseline {
+                estimator: self.estimator.clone(),
+            },
         })?;
-        Ok(PpiStats { grads, grads_hat, grads_hat_unlabeled, inv_hessian })
+        Ok(PpiStats {
+            grads,
+            grads_hat,
+            grads_hat_unlabeled,
+            inv_hessian,
+        })
     }
 
     /// λ̂ = tr(H⁻¹ C H⁻ᵀ) / (2 (1 + n/N) tr(H⁻¹ V H⁻ᵀ)), clipped to [0, 1], with C the
@@ -191,11 +237,25 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     /// the covariance of imputed gradients over all rows.
     pub(crate) fn lambda_hat(&self, st: &PpiStats) -> f64 {
         let n = self.n();
-        let gc = &st.grads - &st.grads.mean_axis(Axis(0)).expect("rows").insert_axis(Axis(0));
-        let hc = &st.grads_hat - &st.grads_hat.mean_axis(Axis(0)).expect("rows").insert_axis(Axis(0));
+        let gc = &st.grads
+            - &st
+                .grads
+                .mean_axis(Axis(0))
+                .expect("rows")
+                .insert_axis(Axis(0));
+        let hc = &st.grads_hat
+            - &st
+                .grads_hat
+                .mean_axis(Axis(0))
+                .expect("rows")
+                .insert_axis(Axis(0));
         let cross = gc.t().dot(&hc);
         let c = (&cross + &cross.t()) / n;
-        let all = concatenate(Axis(0), &[st.grads_hat.view(), st.grads_hat_unlabeled.view()]).expect("columns");
+        let all = concatenate(
+            Axis(0),
+            &[st.grads_hat.view(), st.grads_hat_unlabeled.view()],
+        )
+        .expect("columns");
         let v = sample_cov(all.view());
         let h = &st.inv_hessian;
         let num = trace(&h.dot(&c).dot(&h.t()));
@@ -224,7 +284,13 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 let theta = self.fit(l)?;
                 let st = self.stats(theta.view(), l != 0.0)?;
                 let cov = self.covariance(&st, l);
-                Ok(PpiResult { pilot_theta: theta.clone(), pilot_lambda: l, theta, cov, lambda: l })
+                Ok(PpiResult {
+                    pilot_theta: theta.clone(),
+                    pilot_lambda: l,
+                    theta,
+                    cov,
+                    lambda: l,
+                })
             }
             Lambda::Tuned => {
                 // Point estimate: λ̂ from the λ = 1 fit, then refit.
@@ -236,14 +302,24 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 let theta = self.fit(lambda)?;
                 let st = self.stats(theta.view(), lambda != 0.0)?;
                 let cov = self.covariance(&st, lambda);
-                Ok(PpiResult { theta, cov, lambda, pilot_theta, pilot_lambda })
+                Ok(PpiResult {
+                    theta,
+                    cov,
+                    lambda,
+                    pilot_theta,
+                    pilot_lambda,
+                })
             }
         }
     }
 
     /// Held-out variance score of a fitted (θ, λ) on other labeled rows: the trace of
     /// the PPI++ covariance with the labeled term computed on the held-out rows.
-    pub(crate) fn held_out_score(&self, fitted: &PpiResult, held_out: &PpiProblem<'_, M>) -> Result<f64> {
+    pub(crate) fn held_out_score(
+        &self,
+        fitted: &PpiResult,
+        held_out: &PpiProblem<'_, M>,
+    ) -> Result<f64> {
         let st = self.stats(fitted.theta.view(), fitted.lambda != 0.0)?;
         let ho = held_out.stats(fitted.theta.view(), fitted.lambda != 0.0)?;
         let l = fitted.lambda;
@@ -276,7 +352,13 @@ pub struct PpiFit {
 
 impl PpiFit {
     pub(crate) fn new(estimate: Estimate, r: PpiResult, mixture: Vec<(String, f64)>) -> Self {
-        Self { estimate, lambda: r.lambda, pilot_theta: r.pilot_theta, pilot_lambda: r.pilot_lambda, mixture }
+        Self {
+            estimate,
+            lambda: r.lambda,
+            pilot_theta: r.pilot_theta,
+            pilot_lambda: r.pilot_lambda,
+            mixture,
+        }
     }
     /// θ̂ with its covariance; intervals are centred here.
     pub fn estimate(&self) -> &Estimate {
@@ -353,7 +435,11 @@ pub struct PpiPlusPlus<M> {
 impl<M: MomentModel> PpiPlusPlus<M> {
     /// PPI++ with the predictions of `source`, λ tuned.
     pub fn new(model: M, source: impl Into<String>) -> Self {
-        Self { model, source: source.into(), lambda: Lambda::Tuned }
+        Self {
+            model,
+            source: source.into(),
+            lambda: Lambda::Tuned,
+        }
     }
     /// How λ is chosen.
     pub fn lambda(mut self, lambda: Lambda) -> Self {
@@ -370,7 +456,10 @@ impl<M: MomentModel> PpiPlusPlus<M> {
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
         if let Lambda::Fixed(l) = self.lambda {
             if !(0.0..=1.0).contains(&l) {
-                return Err(Error::InvalidConfig { parameter: "lambda", reason: format!("{l} is not in [0, 1]") });
+                return Err(Error::InvalidConfig {
+                    parameter: "lambda",
+                    reason: format!("{l} is not in [0, 1]"),
+                });
             }
         }
         let name = self.name();
@@ -413,6 +502,10 @@ mod tests {
     fn sample_cov_matches_numpy_convention() {
         let a = array![[1.0, 2.0], [3.0, 6.0], [5.0, 7.0]];
         // np.cov(a.T): var = [4, 7], cov = 5
-        assert_abs_diff_eq!(sample_cov(a.view()), array![[4.0, 5.0], [5.0, 7.0]], epsilon = 1e-12);
+        assert_abs_diff_eq!(
+            sample_cov(a.view()),
+            array![[4.0, 5.0], [5.0, 7.0]],
+            epsilon = 1e-12
+        );
     }
 }

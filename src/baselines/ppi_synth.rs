@@ -56,7 +56,14 @@ pub struct PpiSynth<M> {
 impl<M: MomentModel> PpiSynth<M> {
     /// PPI++Synth mixing `proxy` and `synth`; 5 folds, 11 grid points, seed 0.
     pub fn new(model: M, proxy: impl Into<String>, synth: impl Into<String>) -> Self {
-        Self { model, proxy: proxy.into(), synth: synth.into(), folds: 5, grid: 11, seed: 0 }
+        Self {
+            model,
+            proxy: proxy.into(),
+            synth: synth.into(),
+            folds: 5,
+            grid: 11,
+            seed: 0,
+        }
     }
     /// Number of cross-validation folds (at least 2).
     pub fn folds(mut self, folds: usize) -> Self {
@@ -75,7 +82,10 @@ impl<M: MomentModel> PpiSynth<M> {
     }
 
     fn mixture(&self, alpha: f64) -> Vec<(String, f64)> {
-        vec![(self.proxy.clone(), alpha), (self.synth.clone(), 1.0 - alpha)]
+        vec![
+            (self.proxy.clone(), alpha),
+            (self.synth.clone(), 1.0 - alpha),
+        ]
     }
 
     /// The cross-validated α.
@@ -90,14 +100,21 @@ impl<M: MomentModel> PpiSynth<M> {
             });
         }
         if self.grid < 2 {
-            return Err(Error::InvalidConfig { parameter: "grid", reason: "at least 2 points".into() });
+            return Err(Error::InvalidConfig {
+                parameter: "grid",
+                reason: "at least 2 points".into(),
+            });
         }
         let mut order: Vec<usize> = (0..data.n_labeled()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed));
         let fold_of = |k: usize| -> (Vec<usize>, Vec<usize>) {
             let (mut train, mut test) = (Vec::new(), Vec::new());
             for (i, &r) in order.iter().enumerate() {
-                if i % self.folds == k { test.push(r) } else { train.push(r) }
+                if i % self.folds == k {
+                    test.push(r)
+                } else {
+                    train.push(r)
+                }
             }
             train.sort_unstable();
             test.sort_unstable();

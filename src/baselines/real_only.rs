@@ -31,7 +31,9 @@ pub struct RealOnly<M> {
 impl<M: MomentModel> RealOnly<M> {
     /// Real-only estimation of `model` with default settings.
     pub fn new(model: M) -> Self {
-        Self { gmm: TwoStepGmm::new(model) }
+        Self {
+            gmm: TwoStepGmm::new(model),
+        }
     }
     /// Real-only estimation with the settings of `gmm`.
     pub fn from_gmm(gmm: TwoStepGmm<M>) -> Self {
@@ -46,6 +48,10 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
 
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let real = data.select_sources(&[])?;
-        Ok(self.gmm.fit(&real)?.into_estimate().with_estimator(self.name()))
+        Ok(self
+            .gmm
+            .fit(&real)?
+            .into_estimate()
+            .with_estimator(self.name()))
     }
 }

@@ -130,7 +130,13 @@ mod tests {
 
     #[test]
     fn jacobian_matches_finite_differences() {
-        let x = Array2::from_shape_fn((30, 3), |(t, j)| if j == 0 { 1.0 } else { ((t * 5 + j) % 9) as f64 / 4.0 - 1.0 });
+        let x = Array2::from_shape_fn((30, 3), |(t, j)| {
+            if j == 0 {
+                1.0
+            } else {
+                ((t * 5 + j) % 9) as f64 / 4.0 - 1.0
+            }
+        });
         let y = Array1::from_shape_fn(30, |t| (t % 3 == 0) as u8 as f64);
         let check = check_jacobian(&Logistic, array![0.3, -0.7, 1.1].view(), x.view(), y.view());
         assert!(check.passes(1e-7), "{check:?}");

@@ -27,7 +27,11 @@ pub fn load(name: &str) -> ReferenceData {
     let t = records.len();
     let num = |r: &csv::StringRecord, c: usize| -> f64 {
         let v = &r[c];
-        if v.is_empty() { f64::NAN } else { v.parse().unwrap() }
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v.parse().unwrap()
+        }
     };
     let matrix = |prefix: &str| {
         let cols: Vec<usize> = (0..3).map(|j| col(&format!("{prefix}x{j}"))).collect();
@@ -69,7 +73,11 @@ pub fn expected(name: &str) -> serde_json::Value {
 }
 
 pub fn vec_of(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 pub fn matrix_of(v: &serde_json::Value) -> Vec<Vec<f64>> {
@@ -81,6 +89,10 @@ pub fn assert_close(what: &str, actual: &[f64], expected: &[f64], tol: f64, floo
     assert_eq!(actual.len(), expected.len(), "{what}: length");
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
         let scale = e.abs().max(floor);
-        assert!((a - e).abs() <= tol * scale, "{what}[{i}]: got {a:e}, expected {e:e} (rel. err {:e})", (a - e).abs() / scale);
+        assert!(
+            (a - e).abs() <= tol * scale,
+            "{what}[{i}]: got {a:e}, expected {e:e} (rel. err {:e})",
+            (a - e).abs() / scale
+        );
     }
 }
