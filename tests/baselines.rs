@@ -3,8 +3,8 @@
 mod common;
 
 use approx::assert_relative_eq;
-use common::{assert_close, expected, load, matrix_of, vec_of};
-use ndarray::{Array1, Array2, Axis};
+use common::{assert_close, expected, load, matrix_of, ols_hc0, vec_of};
+use ndarray::{Array1, Array2};
 use synthgmm::baselines::{Dsl, Lambda, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::{DataSources, Error, Estimator, MomentModel, OnSources, TwoStepGmm};
@@ -71,40 +71,6 @@ fn ppi_plus_plus_matches_ppi_py_ols() {
 #[test]
 fn ppi_plus_plus_matches_ppi_py_logistic() {
     check_ppi("logistic_T3000_n300_rho7", Logistic, 1e-5);
-}
-
-/// Solves A z = b by Gauss–Jordan elimination with partial pivoting (test-only).
-fn solve(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
-    let n = a.nrows();
-    let mut m = ndarray::concatenate(Axis(1), &[a.view(), b.view()]).unwrap();
-    for c in 0..n {
-        let piv = (c..n)
-            .max_by(|&i, &j| m[[i, c]].abs().total_cmp(&m[[j, c]].abs()))
-            .unwrap();
-        for k in 0..m.ncols() {
-            m.swap([c, k], [piv, k]);
-        }
-        let d = m[[c, c]];
-        m.row_mut(c).mapv_inplace(|v| v / d);
-        for i in (0..n).filter(|&i| i != c) {
-            let f = m[[i, c]];
-            let row_c = m.row(c).to_owned();
-            m.row_mut(i).zip_mut_with(&row_c, |v, &rc| *v -= f * rc);
-        }
-    }
-    m.slice(ndarray::s![.., n..]).to_owned()
-}
-
-/// OLS and its HC0 sandwich from the textbook formulas.
-fn ols_hc0(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array2<f64>) {
-    let xtx = x.t().dot(x);
-    let beta = solve(&xtx, &x.t().dot(y).insert_axis(Axis(1)))
-        .column(0)
-        .to_owned();
-    let e = y - &x.dot(&beta);
-    let meat = (x * &(&e * &e).insert_axis(Axis(1))).t().dot(x);
-    let bread = solve(&xtx, &Array2::eye(x.ncols()));
-    (beta, bread.dot(&meat).dot(&bread))
 }
 
 /// DSL with π_t = n/T and predictions equal to the real values on labeled rows.

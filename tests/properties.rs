@@ -1,6 +1,9 @@
 //! Invariants of the estimator, checked on random data sets (proptest draws the seeds).
 
-use ndarray::{s, Array1, Array2, Axis};
+mod common;
+
+use common::{ols_hc0, solve};
+use ndarray::{Array1, Array2, Axis};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -89,41 +92,6 @@ impl Sim {
     }
 }
 
-/// Solves A z = b by Gauss–Jordan elimination with partial pivoting (test-only, small).
-fn solve(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
-    let n = a.nrows();
-    let mut m = ndarray::concatenate(Axis(1), &[a.view(), b.view()]).unwrap();
-    for c in 0..n {
-        let piv = (c..n)
-            .max_by(|&i, &j| m[[i, c]].abs().total_cmp(&m[[j, c]].abs()))
-            .unwrap();
-        for k in 0..m.ncols() {
-            m.swap([c, k], [piv, k]);
-        }
-        let d = m[[c, c]];
-        m.row_mut(c).mapv_inplace(|v| v / d);
-        for i in (0..n).filter(|&i| i != c) {
-            let f = m[[i, c]];
-            let row_c = m.row(c).to_owned();
-            m.row_mut(i).zip_mut_with(&row_c, |v, &rc| *v -= f * rc);
-        }
-    }
-    m.slice(s![.., n..]).to_owned()
-}
-
-/// Labeled-only OLS and its HC0 sandwich, from the textbook formulas.
-fn ols_hc0(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array1<f64>) {
-    let xtx = x.t().dot(x);
-    let beta = solve(&xtx, &x.t().dot(y).insert_axis(Axis(1)))
-        .column(0)
-        .to_owned();
-    let e = y - &x.dot(&beta);
-    let meat = (x * &(&e * &e).insert_axis(Axis(1))).t().dot(x);
-    let bread = solve(&xtx, &Array2::eye(3));
-    let cov = bread.dot(&meat).dot(&bread);
-    (beta, cov.diag().mapv(f64::sqrt))
-}
-
 /// Labeled-only logistic MLE by Newton–Raphson on the log-likelihood, with HC0 sandwich.
 fn logistic_hc0(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array1<f64>) {
     let mut beta = Array1::zeros(3);
@@ -190,7 +158,8 @@ proptest! {
     fn no_sources_is_labeled_only_ols_with_hc0(seed in any::<u64>()) {
         let sim = simulate(seed, 400, 80, false);
         let g = fit(&Ols, &sim.real_only());
-        let (beta, se) = ols_hc0(&sim.labeled_xy().0, &sim.labeled_xy().1);
+        let (beta, cov) = ols_hc0(&sim.labeled_xy().0, &sim.labeled_xy().1);
+        let se = cov.diag().mapv(f64::sqrt);
         for j in 0..3 {
             prop_assert!(rel_close(g.theta()[j], beta[j], 1e-9), "theta {j}: {} vs {}", g.theta()[j], beta[j]);
             prop_assert!(rel_close(g.se()[j], se[j], 1e-9), "se {j}: {} vs {}", g.se()[j], se[j]);

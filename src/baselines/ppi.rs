@@ -350,16 +350,35 @@ pub struct PpiFit {
     mixture: Vec<(String, f64)>,
 }
 
+/// PPI++ on all rows with the given imputation mixture.
+pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
+    model: &M,
+    name: String,
+    data: &DataSources,
+    mixture: Vec<(String, f64)>,
+    lambda: Lambda,
+) -> Result<PpiFit> {
+    let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
+    let r = problem.run(lambda)?;
+    let estimate = Estimate::new(
+        name,
+        model.name(),
+        data.covariate_names().to_vec(),
+        r.theta,
+        r.cov,
+        data.n_rows(),
+        data.n_labeled(),
+    );
+    Ok(PpiFit {
+        estimate,
+        lambda: r.lambda,
+        pilot_theta: r.pilot_theta,
+        pilot_lambda: r.pilot_lambda,
+        mixture,
+    })
+}
+
 impl PpiFit {
-    pub(crate) fn new(estimate: Estimate, r: PpiResult, mixture: Vec<(String, f64)>) -> Self {
-        Self {
-            estimate,
-            lambda: r.lambda,
-            pilot_theta: r.pilot_theta,
-            pilot_lambda: r.pilot_lambda,
-            mixture,
-        }
-    }
     /// θ̂ with its covariance; intervals are centred here.
     pub fn estimate(&self) -> &Estimate {
         &self.estimate
@@ -462,20 +481,8 @@ impl<M: MomentModel> PpiPlusPlus<M> {
                 });
             }
         }
-        let name = self.name();
         let mixture = vec![(self.source.clone(), 1.0)];
-        let problem = PpiProblem::new(&self.model, name.clone(), data, &mixture, None)?;
-        let result = problem.run(self.lambda)?;
-        let estimate = Estimate::new(
-            name,
-            self.model.name(),
-            data.covariate_names().to_vec(),
-            result.theta.clone(),
-            result.cov.clone(),
-            data.n_rows(),
-            data.n_labeled(),
-        );
-        Ok(PpiFit::new(estimate, result, mixture))
+        fit_mixture(&self.model, self.name(), data, mixture, self.lambda)
     }
 }
 

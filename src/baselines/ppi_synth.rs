@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::baselines::ppi::{Lambda, PpiFit, PpiProblem};
+use crate::baselines::ppi::{fit_mixture, Lambda, PpiFit, PpiProblem};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
@@ -149,20 +149,13 @@ impl<M: MomentModel> PpiSynth<M> {
     /// PPI++ fitting errors.
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
         let alpha = self.choose_alpha(data)?;
-        let name = self.name();
-        let mix = self.mixture(alpha);
-        let problem = PpiProblem::new(&self.model, name.clone(), data, &mix, None)?;
-        let result = problem.run(Lambda::Tuned)?;
-        let estimate = Estimate::new(
-            name,
-            self.model.name(),
-            data.covariate_names().to_vec(),
-            result.theta.clone(),
-            result.cov.clone(),
-            data.n_rows(),
-            data.n_labeled(),
-        );
-        Ok(PpiFit::new(estimate, result, mix))
+        fit_mixture(
+            &self.model,
+            self.name(),
+            data,
+            self.mixture(alpha),
+            Lambda::Tuned,
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! Shared helpers for the integration tests: loading the reference data sets.
 #![allow(dead_code)]
 
-use ndarray::{Array1, Array2};
+use ndarray::{s, Array1, Array2, Axis};
 use synthgmm::DataSources;
 
 /// One reference data set (see `tests/data/README.md`).
@@ -95,4 +95,38 @@ pub fn assert_close(what: &str, actual: &[f64], expected: &[f64], tol: f64, floo
             (a - e).abs() / scale
         );
     }
+}
+
+/// Solves A z = b by Gauss–Jordan elimination with partial pivoting (test-only, small).
+pub fn solve(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
+    let n = a.nrows();
+    let mut m = ndarray::concatenate(Axis(1), &[a.view(), b.view()]).unwrap();
+    for c in 0..n {
+        let piv = (c..n)
+            .max_by(|&i, &j| m[[i, c]].abs().total_cmp(&m[[j, c]].abs()))
+            .unwrap();
+        for k in 0..m.ncols() {
+            m.swap([c, k], [piv, k]);
+        }
+        let d = m[[c, c]];
+        m.row_mut(c).mapv_inplace(|v| v / d);
+        for i in (0..n).filter(|&i| i != c) {
+            let f = m[[i, c]];
+            let row_c = m.row(c).to_owned();
+            m.row_mut(i).zip_mut_with(&row_c, |v, &rc| *v -= f * rc);
+        }
+    }
+    m.slice(s![.., n..]).to_owned()
+}
+
+/// OLS and its HC0 sandwich from the textbook formulas.
+pub fn ols_hc0(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array2<f64>) {
+    let xtx = x.t().dot(x);
+    let beta = solve(&xtx, &x.t().dot(y).insert_axis(Axis(1)))
+        .column(0)
+        .to_owned();
+    let e = y - &x.dot(&beta);
+    let meat = (x * &(&e * &e).insert_axis(Axis(1))).t().dot(x);
+    let bread = solve(&xtx, &Array2::eye(x.ncols()));
+    (beta, bread.dot(&meat).dot(&bread))
 }
