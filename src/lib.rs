@@ -64,13 +64,14 @@ mod linalg;
 pub mod models;
 mod moment;
 mod optim;
+pub mod sim;
 mod stacked;
 mod weight;
 
 pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};
 pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
-pub use gmm::{CovarianceWeight, SingularWeightPolicy, TwoStepGmm};
+pub use gmm::{Covariance, SingularWeightPolicy, TwoStepGmm};
 pub use inference::{
     normal_critical_value, CoefficientTable, Estimate, GmmFit, JTest, StepReport, Summary,
     WeightReport,

@@ -43,6 +43,11 @@ impl Cholesky {
         backend::solve_lower(self.lower.view(), b)
     }
 
+    /// `L⁻ᵀ B` by backward substitution.
+    pub(crate) fn solve_upper(&self, b: ArrayView2<'_, f64>) -> Array2<f64> {
+        backend::solve_upper_transposed(self.lower.view(), b)
+    }
+
     /// `A⁻¹ B` by forward then backward substitution.
     pub(crate) fn solve(&self, b: ArrayView2<'_, f64>) -> Array2<f64> {
         let half = self.solve_lower(b);

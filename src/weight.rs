@@ -103,6 +103,21 @@ impl Whitener {
         self.apply(col).remove_axis(Axis(1))
     }
 
+    /// Rᵀ M (so that W M = Rᵀ(R M)).
+    pub(crate) fn apply_transpose(&self, m: ArrayView2<'_, f64>) -> Array2<f64> {
+        match self {
+            Whitener::Cholesky { factor, inv_scale } => {
+                factor.solve_upper(m) * &inv_scale.view().insert_axis(Axis(1))
+            }
+            Whitener::Eigen { matrix, .. } => matrix.t().dot(&m),
+        }
+    }
+
+    /// W M = RᵀR M.
+    pub(crate) fn weigh(&self, m: ArrayView2<'_, f64>) -> Array2<f64> {
+        self.apply_transpose(self.apply(m).view())
+    }
+
     /// R M.
     pub(crate) fn apply(&self, m: ArrayView2<'_, f64>) -> Array2<f64> {
         match self {
@@ -128,6 +143,12 @@ mod tests {
         assert_eq!(r.kind(), WeightInverse::Cholesky);
         let rm = r.apply(Array2::eye(3).view());
         assert_abs_diff_eq!(rm.t().dot(&rm).dot(&omega), Array2::eye(3), epsilon = 1e-12);
+        assert_abs_diff_eq!(r.weigh(omega.view()), Array2::eye(3), epsilon = 1e-12);
+        assert_abs_diff_eq!(
+            r.apply_transpose(Array2::eye(3).view()),
+            rm.t(),
+            epsilon = 1e-14
+        );
     }
 
     #[test]

@@ -1,0 +1,210 @@
+//! The paper's figure: MSE, coverage and interval width against a design knob, one line
+//! per estimator, written as SVG and PNG with plotters.
+
+use std::error::Error;
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+use synthgmm::sim::McReport;
+
+/// DejaVu Sans (Bitstream Vera licence, see `fonts/LICENSE-DejaVu.txt`), so that text
+/// renders identically everywhere without system fonts.
+static FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
+
+const COLORS: [RGBColor; 9] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(23, 190, 207),
+];
+
+type Series = Vec<(String, Vec<(f64, f64)>)>;
+
+fn series(
+    report: &McReport,
+    coefficient: &str,
+    metric: impl Fn(&synthgmm::sim::McRow) -> f64,
+) -> Series {
+    let mut out: Series = Vec::new();
+    for r in report.rows.iter().filter(|r| r.coefficient == coefficient) {
+        let point = (r.value, metric(r));
+        match out.iter_mut().find(|(n, _)| *n == r.estimator) {
+            Some((_, pts)) => pts.push(point),
+            None => out.push((r.estimator.clone(), vec![point])),
+        }
+    }
+    out
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    data: &Series,
+    log_y: bool,
+    reference: Option<f64>,
+    legend: bool,
+) -> Result<(), Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let xs = data.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+    let (x_min, x_max) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    let ys: Vec<f64> = data
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|q| q.1))
+        .filter(|y| y.is_finite())
+        .chain(reference)
+        .collect();
+    let (mut y_min, mut y_max) = ys
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
+            (a.min(y), b.max(y))
+        });
+    let pad = if log_y {
+        0.0
+    } else {
+        0.05 * (y_max - y_min).max(1e-3)
+    };
+    y_min -= pad;
+    y_max += pad;
+    let mut chart = ChartBuilder::on(area);
+    chart
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60);
+    let mut keys: Vec<f64> = data
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|q| q.0))
+        .collect();
+    keys.sort_by(f64::total_cmp);
+    keys.dedup();
+    let x_range = (x_min.max(1e-9) * 0.9..x_max * 1.1)
+        .log_scale()
+        .with_key_points(keys);
+    macro_rules! draw {
+        ($chart:expr) => {{
+            let mut c = $chart;
+            c.configure_mesh()
+                .x_desc(x_label)
+                .label_style(("sans-serif", 13))
+                .x_label_formatter(&|x| format!("{x}"))
+                .y_label_formatter(&|y| format!("{}", (y * 1e4).round() / 1e4))
+                .draw()?;
+            if let Some(r) = reference {
+                c.draw_series(LineSeries::new(
+                    vec![(x_min, r), (x_max, r)],
+                    BLACK.mix(0.4).stroke_width(1),
+                ))?;
+            }
+            for (i, (name, pts)) in data.iter().enumerate() {
+                let color = COLORS[i % COLORS.len()];
+                let pts: Vec<(f64, f64)> =
+                    pts.iter().copied().filter(|p| p.1.is_finite()).collect();
+                c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                    });
+                c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+            }
+            if legend {
+                c.configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK.mix(0.3))
+                    .label_font(("sans-serif", 12))
+                    .position(SeriesLabelPosition::MiddleRight)
+                    .draw()?;
+            }
+        }};
+    }
+    if log_y {
+        draw!(chart.build_cartesian_2d(x_range, (y_min.max(1e-12)..y_max).log_scale())?);
+    } else {
+        draw!(chart.build_cartesian_2d(x_range, y_min..y_max)?);
+    }
+    Ok(())
+}
+
+fn draw_all<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    report: &McReport,
+    coefficient: &str,
+    title: &str,
+) -> Result<(), Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 22))?;
+    let panels = root.split_evenly((1, 3));
+    let knob = report.rows.first().map_or("value", |r| r.knob.as_str());
+    panel(
+        &panels[0],
+        "MSE (log scale)",
+        knob,
+        &series(report, coefficient, |r| r.mse),
+        true,
+        None,
+        false,
+    )?;
+    let level = report.level;
+    panel(
+        &panels[1],
+        &format!("Coverage of {:.0}% intervals", 100.0 * level),
+        knob,
+        &series(report, coefficient, |r| r.coverage),
+        false,
+        Some(level),
+        true,
+    )?;
+    panel(
+        &panels[2],
+        "Mean interval width",
+        knob,
+        &series(report, coefficient, |r| r.mean_ci_width),
+        true,
+        None,
+        false,
+    )?;
+    root.present()?;
+    Ok(())
+}
+
+/// Writes `stem.svg` and `stem.png`.
+pub fn figure(
+    report: &McReport,
+    coefficient: &str,
+    title: &str,
+    stem: &Path,
+) -> Result<(), Box<dyn Error>> {
+    // Registering twice is harmless; the font is the only one used.
+    register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| "cannot load the bundled font")?;
+    let size = (1650, 520);
+    let svg = stem.with_extension("svg");
+    draw_all(
+        SVGBackend::new(&svg, size).into_drawing_area(),
+        report,
+        coefficient,
+        title,
+    )?;
+    let png = stem.with_extension("png");
+    draw_all(
+        BitMapBackend::new(&png, size).into_drawing_area(),
+        report,
+        coefficient,
+        title,
+    )?;
+    Ok(())
+}
