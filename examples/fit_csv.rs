@@ -3,8 +3,12 @@
 //! ```text
 //! cargo run --release --example fit_csv -- --data FILE.csv --model ols|logistic \
 //!     --labeled COL --real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... \
-//!     [--alpha 0.05] [--json] [--estimator gmm|all]
+//!     [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2]
 //! ```
+//!
+//! `--covariance` picks the GMM covariance: Windmeijer's finite-sample correction
+//! (default), `standard` (Ω re-estimated at the final estimate, as statsmodels), or
+//! `step2` (the step-2 weight).
 //!
 //! `--estimator all` also runs the baselines (real-only, naive pooled, PPI++ and DSL on
 //! the first source, PPI++Synth on the first two) and prints them side by side
@@ -24,11 +28,11 @@ use serde_json::json;
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::{
-    DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, TwoStepGmm,
+    Covariance, DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, TwoStepGmm,
 };
 
 const USAGE: &str = "usage: fit_csv --data FILE.csv --model ols|logistic --labeled COL \
---real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all]";
+--real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2]";
 
 /// Outcome and covariate column names of one block.
 struct Spec {
@@ -45,6 +49,7 @@ struct Args {
     alpha: f64,
     json: bool,
     compare: bool,
+    covariance: Covariance,
 }
 
 fn parse_spec(text: &str, flag: &str) -> Result<Spec, String> {
@@ -64,6 +69,7 @@ fn parse_spec(text: &str, flag: &str) -> Result<Spec, String> {
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut data, mut model, mut labeled, mut real) = (None, None, None, None);
     let (mut sources, mut alpha, mut json, mut compare) = (Vec::new(), 0.05, false, false);
+    let mut covariance = Covariance::Windmeijer;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -85,6 +91,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| format!("--alpha expects a number, got `{v}`"))?;
             }
             "--json" => json = true,
+            "--covariance" => {
+                covariance = match value()?.as_str() {
+                    "windmeijer" => Covariance::Windmeijer,
+                    "standard" => Covariance::Reestimated,
+                    "step2" => Covariance::StepTwo,
+                    other => {
+                        return Err(format!(
+                            "--covariance must be windmeijer, standard or step2, got `{other}`"
+                        ))
+                    }
+                }
+            }
             "--estimator" => {
                 compare = match value()?.as_str() {
                     "gmm" => false,
@@ -108,6 +126,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         alpha,
         json,
         compare,
+        covariance,
     })
 }
 
@@ -221,8 +240,10 @@ fn run(args: Args) -> Result<String, String> {
     }
     let data = builder.build().map_err(|e| describe(&e))?;
     let fit = match args.model.as_str() {
-        "ols" => TwoStepGmm::new(Ols).fit(&data),
-        "logistic" => TwoStepGmm::new(Logistic).fit(&data),
+        "ols" => TwoStepGmm::new(Ols).covariance(args.covariance).fit(&data),
+        "logistic" => TwoStepGmm::new(Logistic)
+            .covariance(args.covariance)
+            .fit(&data),
         other => {
             return Err(format!(
                 "--model must be `ols` or `logistic`, got `{other}`"
@@ -232,8 +253,8 @@ fn run(args: Args) -> Result<String, String> {
     .map_err(|e| describe(&e))?;
     if args.compare {
         let estimates = match args.model.as_str() {
-            "ols" => compare(Ols, &data),
-            _ => compare(Logistic, &data),
+            "ols" => compare(Ols, &data, args.covariance),
+            _ => compare(Logistic, &data, args.covariance),
         }
         .map_err(|e| describe(&e))?;
         return comparison(&estimates, &args);
@@ -252,6 +273,7 @@ fn run(args: Args) -> Result<String, String> {
 fn compare<M: MomentModel + Clone + 'static>(
     model: M,
     data: &DataSources,
+    covariance: Covariance,
 ) -> Result<Vec<Estimate>, Error> {
     let names = data.source_names();
     let mut estimators: Vec<Box<dyn Estimator>> = vec![Box::new(RealOnly::new(model.clone()))];
@@ -270,7 +292,7 @@ fn compare<M: MomentModel + Clone + 'static>(
     if !names.is_empty() {
         estimators.push(Box::new(OnSources::new(
             format!("GMM ({})", names.join(" + ")),
-            TwoStepGmm::new(model),
+            TwoStepGmm::new(model).covariance(covariance),
             names.clone(),
         )));
     }

@@ -264,6 +264,7 @@ pub struct GmmFit {
     pub(crate) step_two: StepReport,
     pub(crate) weights: Vec<WeightReport>,
     pub(crate) real_only_se: Array1<f64>,
+    pub(crate) covariance: crate::gmm::Covariance,
 }
 
 impl GmmFit {
@@ -372,6 +373,10 @@ impl GmmFit {
     pub fn real_only_se(&self) -> ArrayView1<'_, f64> {
         self.real_only_se.view()
     }
+    /// How the covariance was computed.
+    pub fn covariance_kind(&self) -> crate::gmm::Covariance {
+        self.covariance
+    }
     /// Effective sample size per coefficient, n · se²_real-only / se²_gmm: the number of
     /// labeled rows the real-only estimator would need for the same precision.
     pub fn effective_sample_size(&self) -> Array1<f64> {
@@ -460,7 +465,12 @@ impl fmt::Display for Summary<'_> {
             "J df, p-value:",
             &format!("{}, {j_p}", j.df),
         )?;
-        row(f, "Effective n:", &ess_range, "Covariance:", "sandwich")?;
+        let cov = match fit.covariance {
+            crate::gmm::Covariance::Reestimated => "Ω at final",
+            crate::gmm::Covariance::StepTwo => "step-2 W",
+            crate::gmm::Covariance::Windmeijer => "Windmeijer",
+        };
+        row(f, "Effective n:", &ess_range, "Covariance:", cov)?;
         writeln!(f, "Sources: {sources}")?;
         writeln!(f, "{}", "=".repeat(WIDTH))?;
         write!(

@@ -39,7 +39,7 @@ fn run(args: &[&str]) -> Output {
     fit_csv().args(args).output().unwrap()
 }
 
-const SYNTH: [&str; 11] = [
+const SYNTH: [&str; 13] = [
     "--model",
     "ols",
     "--labeled",
@@ -51,6 +51,8 @@ const SYNTH: [&str; 11] = [
     "--source",
     "synth=synth_y:synth_x0,synth_x1,synth_x2",
     "--json",
+    "--covariance",
+    "standard",
 ];
 
 #[test]

@@ -40,7 +40,8 @@ pub enum Labeling {
 ///
 /// Covariates: x = (1, x₁, x₂), x₁ ~ N(0, 1), x₂ ~ Bernoulli(0.4); θ = (0.5, 1.0, −0.8).
 ///
-/// - **OLS**: y = xᵀθ + ε. Proxy: ŷ = `proxy_shift` + `proxy_scale`·xᵀθ + ρε + √(1 − ρ²)u.
+/// - **OLS**: y = xᵀθ + ε. Proxy: ŷ = `proxy_shift` + `proxy_scale`·xᵀθ +
+///   `proxy_curvature`·x₁² + ρε + √(1 − ρ²)u.
 ///   Synthetic source k: x̃₁ = x₁ + `synth_x_noise`·v, x̃₂ = x₂ flipped with probability
 ///   `synth_x_flip`, ỹ = 0.5ρε + x̃ᵀ(0.3, 0.7, −0.5) + w (its own coefficients: biased).
 /// - **Logistic**: y = 1{U < σ(xᵀθ)}. Proxy: y flipped with probability `proxy_flip`.
@@ -63,6 +64,11 @@ pub struct SimConfig {
     pub proxy_shift: f64,
     /// OLS proxy: scale of the linear predictor (1 = unbiased slopes).
     pub proxy_scale: f64,
+    /// OLS proxy: coefficient of an extra x₁² term in its error (a source that
+    /// over-reacts to extreme covariates). Then the proxy's linear fit depends on the
+    /// distribution of x₁, so labeling that depends on x₁ breaks the equality of its
+    /// labeled and all-rows moments, which the J test detects.
+    pub proxy_curvature: f64,
     /// Logistic proxy: label flip probability.
     pub proxy_flip: f64,
     /// Standard deviation of the error in re-extracted synthetic x₁.
@@ -86,6 +92,7 @@ impl SimConfig {
             rho: 0.7,
             proxy_shift: 0.2,
             proxy_scale: 0.8,
+            proxy_curvature: 0.0,
             proxy_flip: 0.15,
             synth_x_noise: 0.3,
             synth_x_flip: 0.1,
@@ -111,6 +118,11 @@ impl SimConfig {
     /// Sets the number of synthetic sources.
     pub fn n_synthetic(mut self, k: usize) -> Self {
         self.n_synthetic = k;
+        self
+    }
+    /// Sets the proxy's curvature in x₁ (OLS).
+    pub fn proxy_curvature(mut self, c: f64) -> Self {
+        self.proxy_curvature = c;
         self
     }
     /// Sets the labeling design.
@@ -211,6 +223,7 @@ impl SimConfig {
                     .map(|i| {
                         self.proxy_shift
                             + self.proxy_scale * lin[i]
+                            + self.proxy_curvature * x1[i] * x1[i]
                             + rho * eps[i]
                             + (1.0 - rho * rho).sqrt() * normal(&mut rng)
                     })

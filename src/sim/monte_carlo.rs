@@ -106,13 +106,18 @@ pub struct MonteCarlo {
     reference: String,
 }
 
-/// SplitMix64: a well-mixed seed for replication `rep` of grid point `point`.
-fn replication_seed(seed: u64, point: usize, rep: usize) -> u64 {
-    let mut z = seed ^ ((point as u64) << 40) ^ (rep as u64);
+/// SplitMix64 finaliser: a bijective, well-mixing map of 64-bit words.
+fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The seed of replication `rep` at grid point `point`: the three are mixed one after
+/// the other, so different base seeds give unrelated streams.
+fn replication_seed(seed: u64, point: usize, rep: usize) -> u64 {
+    mix(mix(mix(seed) ^ point as u64) ^ rep as u64)
 }
 
 /// Per replication and estimator: (θ̂, se) or a failure.
