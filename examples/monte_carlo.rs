@@ -92,8 +92,8 @@ fn estimators<M: MomentModel + Clone + Send + Sync + 'static>(
             ["proxy", "synth"],
         )),
         Box::new(OnSources::new(
-            "GMM-Synth (Windmeijer)",
-            TwoStepGmm::new(m).covariance(Covariance::Windmeijer),
+            "GMM-Synth (textbook se)",
+            TwoStepGmm::new(m).covariance(Covariance::Reestimated),
             ["proxy", "synth"],
         )),
     ]

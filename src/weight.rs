@@ -107,7 +107,7 @@ impl Whitener {
     pub(crate) fn apply_transpose(&self, m: ArrayView2<'_, f64>) -> Array2<f64> {
         match self {
             Whitener::Cholesky { factor, inv_scale } => {
-                factor.solve_upper(m) * &inv_scale.view().insert_axis(Axis(1))
+                factor.solve_upper(m) * inv_scale.view().insert_axis(Axis(1))
             }
             Whitener::Eigen { matrix, .. } => matrix.t().dot(&m),
         }

@@ -212,3 +212,28 @@ fn j_test_level_and_power() {
     // Weighted with the true π the restrictions hold again (R = 500: se ≈ 1%).
     assert!(weighted < 0.09, "weighted rejection rate {weighted}");
 }
+
+/// The small-sample table of `docs/validation.md` (n = 50 and 100 of T = 1,000; ρ = 0,
+/// 0.5, 0.9; R = 2,000). Long: `cargo test --release --test validity -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn small_sample_report() {
+    let est = vec![
+        Box::new(RealOnly::new(Ols)) as Box<dyn Estimator + Send + Sync>,
+        gmm_synth(Covariance::Reestimated, "GMM-Synth (textbook)"),
+        gmm_synth(Covariance::Windmeijer, "GMM-Synth (Windmeijer)"),
+    ];
+    for rate in [0.05, 0.1] {
+        let report = MonteCarlo::new(2000)
+            .seed(14)
+            .run(&rho_grid(1000, rate, &[0.0, 0.5, 0.9]), &est)
+            .unwrap();
+        for coef in COEFS {
+            println!(
+                "n = {}, {coef}\n{}",
+                (rate * 1000.0) as usize,
+                report.table(coef)
+            );
+        }
+    }
+}

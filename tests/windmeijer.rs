@@ -95,7 +95,7 @@ fn windmeijer_matches_an_independent_construction() {
         .dot(&bread)
         / t as f64;
     let dv2 = d.dot(&v2);
-    let corrected = &v2 + &dv2 + &dv2.t() + &d.dot(&v1).dot(&d.t());
+    let corrected = &v2 + &dv2 + dv2.t() + d.dot(&v1).dot(&d.t());
 
     let data = r.sources(&["proxy", "synth"]);
     let fit = TwoStepGmm::new(Ols)
