@@ -225,7 +225,12 @@ impl MonteCarlo {
                         .iter()
                         .filter_map(|d| d.1[e].as_ref().map(|(th, se)| (th[j], se[j])))
                         .collect();
-                    let m = ok.len().max(1) as f64;
+                    // With no successful replication every summary is undefined (NaN).
+                    let m = if ok.is_empty() {
+                        f64::NAN
+                    } else {
+                        ok.len() as f64
+                    };
                     let err = |th: f64| th - truth[j];
                     let coverage = ok
                         .iter()
