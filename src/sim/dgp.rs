@@ -324,3 +324,15 @@ impl SimConfig {
         xs
     }
 }
+
+impl crate::sim::Design for SimConfig {
+    fn draw(&self, seed: u64) -> Result<DataSources> {
+        self.simulate(seed)
+    }
+    fn truth(&self) -> Array1<f64> {
+        self.theta()
+    }
+    fn coefficient_names(&self) -> Vec<String> {
+        SimConfig::coefficient_names(self)
+    }
+}

@@ -6,4 +6,4 @@ mod dgp;
 mod monte_carlo;
 
 pub use dgp::{Labeling, SimConfig, SimModel};
-pub use monte_carlo::{GridPoint, McReport, McRow, McTable, MonteCarlo};
+pub use monte_carlo::{Design, GridPoint, McReport, McRow, McTable, MonteCarlo};

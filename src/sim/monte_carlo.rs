@@ -9,27 +9,50 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::normal_critical_value;
-use crate::sim::dgp::SimConfig;
+use ndarray::Array1;
+
+use crate::data::DataSources;
+
+/// A source of data sets with a known target: a simulation design
+/// ([`SimConfig`](crate::sim::SimConfig)), or repeated labeling of a real corpus whose
+/// full-data estimate is the target.
+pub trait Design: Sync {
+    /// The data set of replication `seed`.
+    ///
+    /// # Errors
+    /// Whatever building the data can return; the runner counts it as a failure of
+    /// every estimator.
+    fn draw(&self, seed: u64) -> Result<DataSources>;
+    /// The target θ the estimators are judged against.
+    fn truth(&self) -> Array1<f64>;
+    /// Names of θ's coefficients.
+    fn coefficient_names(&self) -> Vec<String>;
+}
 
 /// One design of the grid: a label for the knob being varied, its value, and the design.
-#[derive(Debug, Clone)]
 pub struct GridPoint {
     /// Name of the knob varied along the grid, e.g. `"labeling_rate"`.
     pub knob: String,
     /// Its value at this point.
     pub value: f64,
-    /// The full design.
-    pub config: SimConfig,
+    /// The design.
+    pub design: Box<dyn Design + Send>,
 }
 
 impl GridPoint {
     /// A grid point.
-    pub fn new(knob: impl Into<String>, value: f64, config: SimConfig) -> Self {
+    pub fn new(knob: impl Into<String>, value: f64, design: impl Design + Send + 'static) -> Self {
         Self {
             knob: knob.into(),
             value,
-            config,
+            design: Box::new(design),
         }
+    }
+}
+
+impl fmt::Debug for GridPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GridPoint({} = {})", self.knob, self.value)
     }
 }
 
@@ -188,11 +211,11 @@ impl MonteCarlo {
         );
         let mut rows = Vec::new();
         for (g, point) in grid.iter().enumerate() {
-            let truth = point.config.theta();
+            let truth = point.design.truth();
             let draws: Vec<(f64, Vec<Draw>)> = (0..self.reps)
                 .into_par_iter()
                 .map(|r| {
-                    let out = match point.config.simulate(replication_seed(self.seed, g, r)) {
+                    let out = match point.design.draw(replication_seed(self.seed, g, r)) {
                         Err(_) => (f64::NAN, vec![None; estimators.len()]),
                         Ok(data) => {
                             let fits = estimators
@@ -217,7 +240,7 @@ impl MonteCarlo {
                 .filter(|n| n.is_finite())
                 .collect();
             let mean_labeled = labeled.iter().sum::<f64>() / labeled.len().max(1) as f64;
-            let names = point.config.coefficient_names();
+            let names = point.design.coefficient_names();
             let first_row = rows.len();
             for (e, est) in estimators.iter().enumerate() {
                 for (j, coef) in names.iter().enumerate() {
