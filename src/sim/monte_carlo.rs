@@ -355,7 +355,7 @@ impl fmt::Display for McTable<'_> {
         let level = format!("cover {:.0}%", 100.0 * self.report.level);
         writeln!(
             f,
-            "{:<30} {:>8} {:>10} {:>9} {:>15} {:>9} {:>8} {:>6}",
+            "{:<32} {:>8} {:>10} {:>9} {:>15} {:>9} {:>8} {:>6}",
             "estimator", "value", "MSE", "bias", level, "CI width", "eff. n", "fail"
         )?;
         for r in self
@@ -366,7 +366,7 @@ impl fmt::Display for McTable<'_> {
         {
             writeln!(
                 f,
-                "{:<30} {:>8} {:>10.3e} {:>9.4} {:>8.1}% ±{:>4.1} {:>9.4} {:>8.0} {:>6}",
+                "{:<32} {:>8} {:>10.3e} {:>9.4} {:>8.1}% ±{:>4.1} {:>9.4} {:>8.0} {:>6}",
                 r.estimator,
                 r.value,
                 r.mse,
