@@ -27,11 +27,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use pipeline::{data_dir, read_corpus, read_synthetic_csv, LabelingDesign, Study, Task};
-use synthgmm::baselines::{NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
-use synthgmm::models::Ols;
+use pipeline::{
+    data_dir, estimators, read_corpus, read_synthetic_csv, LabelingDesign, Study, Task,
+};
 use synthgmm::sim::{GridPoint, MonteCarlo};
-use synthgmm::{Estimator, OnSources, TwoStepGmm};
 
 struct Args {
     task: Task,
@@ -75,27 +74,6 @@ fn parse() -> Result<Args, String> {
         }
     }
     Ok(a)
-}
-
-/// The estimators of the paper's table.
-pub fn estimators() -> Vec<Box<dyn Estimator + Send + Sync>> {
-    vec![
-        Box::new(RealOnly::new(Ols)),
-        Box::new(NaivePooled::new(Ols, ["model", "synthetic"])),
-        Box::new(PpiPlusPlus::new(Ols, "model")),
-        Box::new(PpiSynth::new(Ols, "model", "synthetic").grid(6)),
-        Box::new(OnSources::new("GMM-Proxy", TwoStepGmm::new(Ols), ["model"])),
-        Box::new(OnSources::new(
-            "GMM-Synth",
-            TwoStepGmm::new(Ols),
-            ["model", "synthetic"],
-        )),
-        Box::new(OnSources::new(
-            "GMM-All (M = 3)",
-            TwoStepGmm::new(Ols),
-            ["model", "annotator", "synthetic"],
-        )),
-    ]
 }
 
 fn correlation(a: &[f64], b: &[f64]) -> f64 {

@@ -503,3 +503,26 @@ pub fn read_synthetic_csv(path: &Path, study: &[Request]) -> Result<Vec<String>,
         })
         .collect()
 }
+
+/// The estimators of the paper's table.
+pub fn estimators() -> Vec<Box<dyn synthgmm::Estimator + Send + Sync>> {
+    use synthgmm::baselines::{NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
+    use synthgmm::{models::Ols, OnSources, TwoStepGmm};
+    vec![
+        Box::new(RealOnly::new(Ols)),
+        Box::new(NaivePooled::new(Ols, ["model", "synthetic"])),
+        Box::new(PpiPlusPlus::new(Ols, "model")),
+        Box::new(PpiSynth::new(Ols, "model", "synthetic").grid(6)),
+        Box::new(OnSources::new("GMM-Proxy", TwoStepGmm::new(Ols), ["model"])),
+        Box::new(OnSources::new(
+            "GMM-Synth",
+            TwoStepGmm::new(Ols),
+            ["model", "synthetic"],
+        )),
+        Box::new(OnSources::new(
+            "GMM-All (M = 3)",
+            TwoStepGmm::new(Ols),
+            ["model", "annotator", "synthetic"],
+        )),
+    ]
+}
