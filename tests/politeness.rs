@@ -94,7 +94,7 @@ fn quick_study_runs_every_estimator() {
     let se = read_corpus(&data_dir().join("stack-exchange.csv.gz")).unwrap();
     let wiki = read_corpus(&data_dir().join("wikipedia.csv.gz")).unwrap();
     assert_eq!((se.len(), wiki.len()), (6603, 4353));
-    let study = Arc::new(Study::build(Task::Hedge, &se, &wiki, None));
+    let study = Arc::new(Study::build(Task::Hedge, &se, &wiki, None, false));
     let theta_star = study.full_data_theta().unwrap();
     let (beta, _) = ols_hc0(&study.x, &study.y);
     for j in 0..3 {
@@ -122,7 +122,7 @@ fn quick_study_runs_every_estimator() {
             theta_star: theta_star.clone(),
         },
     )];
-    let est = estimators();
+    let est = estimators(false);
     let report = MonteCarlo::new(8)
         .seed(1)
         .progress(false)
@@ -161,4 +161,40 @@ fn reads_user_llm_outputs() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The logistic study: binary outcomes in every source, θ* the full-data logistic MLE
+/// (its score vanishes), and the estimators run.
+#[test]
+fn logistic_study_runs() {
+    let se = read_corpus(&data_dir().join("stack-exchange.csv.gz")).unwrap();
+    let wiki = read_corpus(&data_dir().join("wikipedia.csv.gz")).unwrap();
+    let study = Arc::new(Study::build(Task::FirstPlural, &se, &wiki, None, true));
+    assert!(study.y.iter().all(|&v| v == 0.0 || v == 1.0));
+    assert!(study
+        .sources
+        .iter()
+        .all(|(_, _, y)| y.iter().all(|&v| (0.0..=1.0).contains(&v))));
+    let theta_star = study.full_data_theta().unwrap();
+    let fitted = study.x.dot(&theta_star).mapv(synthgmm::models::sigmoid);
+    let score = study.x.t().dot(&(&study.y - &fitted));
+    assert!(score.iter().all(|s| s.abs() < 1e-6), "{score}");
+    let grid = vec![GridPoint::new(
+        "labeling rate",
+        0.2,
+        LabelingDesign {
+            study,
+            rate: 0.2,
+            theta_star,
+        },
+    )];
+    let report = MonteCarlo::new(4)
+        .seed(2)
+        .progress(false)
+        .run(&grid, &estimators(true))
+        .unwrap();
+    assert!(
+        report.rows.iter().all(|r| r.failures < r.reps),
+        "an estimator never ran"
+    );
 }

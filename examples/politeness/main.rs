@@ -1,11 +1,12 @@
 //! The seed paper's politeness tasks on the Stanford Politeness Corpus.
 //!
 //! ```text
-//! cargo run --release --example politeness [-- --task hedge|we] [--reps 200] [--quick]
-//!     [--synthetic FILE.csv] [--out DIR]
+//! cargo run --release --example politeness [-- --task hedge|we] [--model ols|logistic]
+//!     [--reps 200] [--quick] [--synthetic FILE.csv] [--out DIR]
 //! ```
 //!
-//! Outcome: perceived politeness of a Stack Exchange request (the five-worker consensus).
+//! Outcome: perceived politeness of a Stack Exchange request (the five-worker consensus;
+//! with `--model logistic`, whether it is above 0, i.e. polite).
 //! Covariate: whether it hedges (task 1) or uses first-person plural (task 2), by
 //! lexicon, with an intercept and log length. Sources on every request:
 //! - `model`: a naive-Bayes bag-of-words model trained on the *Wikipedia* requests,
@@ -34,6 +35,7 @@ use synthgmm::sim::{GridPoint, MonteCarlo};
 
 struct Args {
     task: Task,
+    binary: bool,
     reps: usize,
     rates: Vec<f64>,
     synthetic: Option<PathBuf>,
@@ -43,6 +45,7 @@ struct Args {
 fn parse() -> Result<Args, String> {
     let mut a = Args {
         task: Task::Hedge,
+        binary: false,
         reps: 200,
         rates: vec![0.01, 0.02, 0.05, 0.1, 0.2],
         synthetic: None,
@@ -57,6 +60,13 @@ fn parse() -> Result<Args, String> {
                     "hedge" => Task::Hedge,
                     "we" => Task::FirstPlural,
                     other => return Err(format!("--task must be hedge or we, got `{other}`")),
+                }
+            }
+            "--model" => {
+                a.binary = match value()?.as_str() {
+                    "ols" => false,
+                    "logistic" => true,
+                    other => return Err(format!("--model must be ols or logistic, got `{other}`")),
                 }
             }
             "--reps" => {
@@ -93,7 +103,7 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Some(path) => Some(read_synthetic_csv(path, &se)?),
         None => None,
     };
-    let study = Arc::new(Study::build(a.task, &se, &wiki, texts.as_deref()));
+    let study = Arc::new(Study::build(a.task, &se, &wiki, texts.as_deref(), a.binary));
     let theta_star = study.full_data_theta()?;
     println!(
         "Stanford Politeness Corpus, Stack Exchange: T = {} requests; task: {}",
@@ -130,7 +140,7 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .collect();
     let report = MonteCarlo::new(a.reps)
         .seed(2025)
-        .run(&grid, &estimators())?;
+        .run(&grid, &estimators(a.binary))?;
     println!(
         "{} random labeled subsets per rate; coefficient `{}`:\n",
         a.reps,

@@ -259,6 +259,11 @@ impl PolitenessModel {
                 .sum::<f64>()
     }
 
+    /// Predicted probability that a text is polite (consensus > 0).
+    pub fn probability(&self, tokens: &[String]) -> f64 {
+        synthgmm::models::sigmoid(self.log_odds(tokens))
+    }
+
     /// Predicted consensus politeness of a text.
     pub fn predict(&self, tokens: &[String]) -> f64 {
         self.intercept + self.slope * self.log_odds(tokens)
@@ -343,6 +348,8 @@ impl BigramGenerator {
 #[derive(Debug, Clone)]
 pub struct Study {
     pub task: Task,
+    /// Logistic study: y = 1{consensus > 0}; otherwise the consensus itself.
+    pub binary: bool,
     pub x: Array2<f64>,
     pub y: Array1<f64>,
     /// (name, x, y) of each source: `model` (naive Bayes), `annotator` (one worker),
@@ -371,11 +378,15 @@ impl Study {
     /// Builds the study: the text model and the generator are trained on `training`
     /// (Wikipedia), never on the study rows. `synthetic_texts`, if given, replaces the
     /// stand-in generator (one text per study row, in order).
+    ///
+    /// With `binary`, outcomes are polite/not (consensus > 0): the model's outcome is its
+    /// probability, the annotator's is her rescaled score > 0.
     pub fn build(
         task: Task,
         study: &[Request],
         training: &[Request],
         synthetic_texts: Option<&[String]>,
+        binary: bool,
     ) -> Study {
         let model = PolitenessModel::train(training);
         let generator = BigramGenerator::train(training, 0.6);
@@ -387,9 +398,22 @@ impl Study {
                 .collect::<Vec<_>>(),
         );
         let consensus: Vec<f64> = study.iter().map(|r| r.consensus).collect();
-        let model_y: Array1<f64> = tokens.iter().map(|t| model.predict(t)).collect();
+        let read = |t: &[String]| {
+            if binary {
+                model.probability(t)
+            } else {
+                model.predict(t)
+            }
+        };
+        let model_y: Array1<f64> = tokens.iter().map(|t| read(t)).collect();
         let score1: Vec<f64> = study.iter().map(|r| r.score1).collect();
-        let annotator_y = Array1::from(rescale_like(&score1, &consensus));
+        let mut annotator_y = Array1::from(rescale_like(&score1, &consensus));
+        let mut consensus = consensus;
+        if binary {
+            let polite = |v: &mut f64| *v = f64::from(u8::from(*v > 0.0));
+            annotator_y.iter_mut().for_each(polite);
+            consensus.iter_mut().for_each(polite);
+        }
         let synthetic: Vec<Vec<String>> = match synthetic_texts {
             Some(texts) => texts.iter().map(|t| tokenize(t)).collect(),
             None => tokens
@@ -404,9 +428,10 @@ impl Study {
                 .map(|t| covariates(task, t))
                 .collect::<Vec<_>>(),
         );
-        let synth_y: Array1<f64> = synthetic.iter().map(|t| model.predict(t)).collect();
+        let synth_y: Array1<f64> = synthetic.iter().map(|t| read(t)).collect();
         Study {
             task,
+            binary,
             x: x.clone(),
             y: Array1::from(consensus),
             sources: vec![
@@ -425,11 +450,15 @@ impl Study {
     pub fn full_data_theta(&self) -> Result<Array1<f64>, synthgmm::Error> {
         let all = vec![true; self.n_rows()];
         let data = DataSources::builder(&all).real(&self.x, &self.y).build()?;
+        use synthgmm::baselines::RealOnly;
+        use synthgmm::models::{Logistic, Ols};
         use synthgmm::Estimator;
-        Ok(synthgmm::baselines::RealOnly::new(synthgmm::models::Ols)
-            .estimate(&data)?
-            .theta()
-            .to_owned())
+        let fit = if self.binary {
+            RealOnly::new(Logistic).estimate(&data)?
+        } else {
+            RealOnly::new(Ols).estimate(&data)?
+        };
+        Ok(fit.theta().to_owned())
     }
 
     /// The data with the given rows labeled.
@@ -504,24 +533,39 @@ pub fn read_synthetic_csv(path: &Path, study: &[Request]) -> Result<Vec<String>,
         .collect()
 }
 
-/// The estimators of the paper's table.
-pub fn estimators() -> Vec<Box<dyn synthgmm::Estimator + Send + Sync>> {
+/// The estimators of the paper's table, for the study's model.
+pub fn estimators(binary: bool) -> Vec<Box<dyn synthgmm::Estimator + Send + Sync>> {
+    if binary {
+        estimators_for(synthgmm::models::Logistic)
+    } else {
+        estimators_for(synthgmm::models::Ols)
+    }
+}
+
+fn estimators_for<M>(m: M) -> Vec<Box<dyn synthgmm::Estimator + Send + Sync>>
+where
+    M: synthgmm::MomentModel + Clone + Send + Sync + 'static,
+{
     use synthgmm::baselines::{NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
-    use synthgmm::{models::Ols, OnSources, TwoStepGmm};
+    use synthgmm::{OnSources, TwoStepGmm};
     vec![
-        Box::new(RealOnly::new(Ols)),
-        Box::new(NaivePooled::new(Ols, ["model", "synthetic"])),
-        Box::new(PpiPlusPlus::new(Ols, "model")),
-        Box::new(PpiSynth::new(Ols, "model", "synthetic").grid(6)),
-        Box::new(OnSources::new("GMM-Proxy", TwoStepGmm::new(Ols), ["model"])),
+        Box::new(RealOnly::new(m.clone())),
+        Box::new(NaivePooled::new(m.clone(), ["model", "synthetic"])),
+        Box::new(PpiPlusPlus::new(m.clone(), "model")),
+        Box::new(PpiSynth::new(m.clone(), "model", "synthetic").grid(6)),
+        Box::new(OnSources::new(
+            "GMM-Proxy",
+            TwoStepGmm::new(m.clone()),
+            ["model"],
+        )),
         Box::new(OnSources::new(
             "GMM-Synth",
-            TwoStepGmm::new(Ols),
+            TwoStepGmm::new(m.clone()),
             ["model", "synthetic"],
         )),
         Box::new(OnSources::new(
             "GMM-All (M = 3)",
-            TwoStepGmm::new(Ols),
+            TwoStepGmm::new(m),
             ["model", "annotator", "synthetic"],
         )),
     ]
