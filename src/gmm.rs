@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView1};
 use crate::data::DataSources;
 use crate::error::{Column, Error, Result, Stage};
 use crate::inference::{Estimate, GmmFit, JTest, StepReport, WeightReport};
-use crate::moment::MomentModel;
+use crate::moment::{central_difference, MomentModel};
 use crate::optim::{gauss_newton, spd_inverse, Settings, Solution, Termination};
 use crate::stacked::StackedMoments;
 use crate::weight::Whitener;
@@ -464,14 +464,9 @@ fn windmeijer<M: MomentModel + ?Sized>(
         .remove_axis(ndarray::Axis(1));
     let mut d = Array2::zeros((q, q));
     for j in 0..q {
-        let h = 1e-5 * step1[j].abs().max(1.0);
-        let mut up = step1.to_owned();
-        up[j] += h;
-        let mut down = step1.to_owned();
-        down[j] -= h;
-        let d_omega = (stacked.omega(&stacked.row_moments(up.view()))
-            - stacked.omega(&stacked.row_moments(down.view())))
-            / (2.0 * h);
+        let d_omega = central_difference(step1, j, 1e-5, |b: &Array1<f64>| {
+            stacked.omega(&stacked.row_moments(b.view()))
+        });
         let col = a_inv.dot(&wg.t().dot(&d_omega.dot(&wgbar)));
         d.column_mut(j).assign(&col);
     }

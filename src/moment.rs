@@ -176,12 +176,7 @@ pub fn check_jacobian<M: MomentModel + ?Sized>(
             }
         };
         for j in 0..p {
-            let h = 1e-6 * beta[j].abs().max(1.0);
-            let mut up = beta.to_owned();
-            up[j] += h;
-            let mut down = beta.to_owned();
-            down[j] -= h;
-            let numeric = (summed(&up) - summed(&down)) / (2.0 * h);
+            let numeric = central_difference(beta, j, 1e-6, &summed);
             for i in 0..p {
                 let a = analytic.get((i, j)).copied().unwrap_or(f64::NAN);
                 let diff = (a - numeric[i]).abs();
@@ -198,4 +193,20 @@ pub fn check_jacobian<M: MomentModel + ?Sized>(
         max_abs_error: max_abs,
         relative_error: max_abs / max_ref.max(f64::MIN_POSITIVE),
     }
+}
+
+/// The central difference (f(β + h e_j) − f(β − h e_j)) / 2h with h = `rel_step` ·
+/// max(1, |β_j|), for any array-valued f.
+pub(crate) fn central_difference<D: ndarray::Dimension>(
+    beta: ArrayView1<'_, f64>,
+    j: usize,
+    rel_step: f64,
+    f: impl Fn(&Array1<f64>) -> ndarray::Array<f64, D>,
+) -> ndarray::Array<f64, D> {
+    let h = rel_step * beta[j].abs().max(1.0);
+    let mut up = beta.to_owned();
+    up[j] += h;
+    let mut down = beta.to_owned();
+    down[j] -= h;
+    (f(&up) - f(&down)) / (2.0 * h)
 }
