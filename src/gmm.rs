@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView1};
 use crate::data::DataSources;
 use crate::error::{Column, Error, Result, Stage};
 use crate::inference::{Estimate, GmmFit, JTest, StepReport, WeightReport};
-use crate::moment::{central_difference, MomentModel};
+use crate::moment::MomentModel;
 use crate::optim::{gauss_newton, spd_inverse, Settings, Solution, Termination};
 use crate::stacked::StackedMoments;
 use crate::weight::Whitener;
@@ -463,10 +463,11 @@ fn windmeijer<M: MomentModel + ?Sized>(
         .weigh(gbar.view().insert_axis(ndarray::Axis(1)).view())
         .remove_axis(ndarray::Axis(1));
     let mut d = Array2::zeros((q, q));
-    for j in 0..q {
-        let d_omega = central_difference(step1, j, 1e-5, |b: &Array1<f64>| {
-            stacked.omega(&stacked.row_moments(b.view()))
-        });
+    for (j, d_omega) in stacked
+        .omega_derivatives(step1, 1e-5)
+        .into_iter()
+        .enumerate()
+    {
         let col = a_inv.dot(&wg.t().dot(&d_omega.dot(&wgbar)));
         d.column_mut(j).assign(&col);
     }

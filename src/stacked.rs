@@ -185,6 +185,93 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         omega / self.n_rows()
     }
 
+    /// The stacked moments g_t as a dense T × k matrix (zeros in the labeled blocks of
+    /// unlabeled rows).
+    fn dense(&self, rows: &RowMoments) -> Array2<f64> {
+        let (p, m) = (self.p, self.n_sources());
+        let labeled = self.data.labeled_rows();
+        let mut g = Array2::zeros((self.data.n_rows(), self.n_moments()));
+        for (k, &t) in labeled.iter().enumerate() {
+            g.slice_mut(s![t, ..p]).assign(&rows.labeled.row(k));
+        }
+        for (i, all) in rows.all.iter().enumerate() {
+            let lab = self.weighted(all.select(Axis(0), labeled));
+            for (k, &t) in labeled.iter().enumerate() {
+                g.slice_mut(s![t, (1 + i) * p..(2 + i) * p])
+                    .assign(&lab.row(k));
+            }
+            g.slice_mut(s![.., (1 + m + i) * p..(2 + m + i) * p])
+                .assign(all);
+        }
+        g
+    }
+
+    /// ∂Ω̂/∂β_j at `params` for every parameter j.
+    ///
+    /// Only the moment columns of β_j's block move with β_j, so with E_j = ∂g/∂β_j
+    /// (nonzero in those columns only), ∂Ω̂/∂β_j = (E_jᵀG + GᵀE_j)/T. The per-row
+    /// derivative ∂ψ_t/∂β_j is a central difference of the block's moments (the trait
+    /// returns summed Jacobians only); it is exact up to rounding for linear moments.
+    pub(crate) fn omega_derivatives(
+        &self,
+        params: ArrayView1<'_, f64>,
+        rel_step: f64,
+    ) -> Vec<Array2<f64>> {
+        let (p, m, k) = (self.p, self.n_sources(), self.n_moments());
+        let t = self.n_rows();
+        let g = self.dense(&self.row_moments(params));
+        let labeled = self.data.labeled_rows();
+        let mut out = Vec::with_capacity(self.n_params());
+        for b in 0..=m {
+            let (x, y) = if b == 0 {
+                (self.data.real_x(), self.data.real_y())
+            } else {
+                (
+                    self.data.sources()[b - 1].x(),
+                    self.data.sources()[b - 1].y(),
+                )
+            };
+            for j in 0..p {
+                let d_psi = crate::moment::central_difference(
+                    self.block(params, b),
+                    j,
+                    rel_step,
+                    |beta: &Array1<f64>| moment_matrix(self.model, beta.view(), x, y),
+                );
+                // E_j restricted to its nonzero columns, and where they sit in g.
+                let (e, cols): (Array2<f64>, Vec<usize>) = if b == 0 {
+                    let mut e = Array2::zeros((self.data.n_rows(), p));
+                    let w = self.weighted(d_psi);
+                    for (r, &row) in labeled.iter().enumerate() {
+                        e.row_mut(row).assign(&w.row(r));
+                    }
+                    (e, (0..p).collect())
+                } else {
+                    let mut e = Array2::zeros((self.data.n_rows(), 2 * p));
+                    let lab = self.weighted(d_psi.select(Axis(0), labeled));
+                    for (r, &row) in labeled.iter().enumerate() {
+                        e.slice_mut(s![row, ..p]).assign(&lab.row(r));
+                    }
+                    e.slice_mut(s![.., p..]).assign(&d_psi);
+                    let cols = (b * p..(b + 1) * p)
+                        .chain((m + b) * p..(m + b + 1) * p)
+                        .collect();
+                    (e, cols)
+                };
+                let eg = linalg::cross_product(e.view(), g.view()); // |cols| × k
+                let mut d_omega = Array2::zeros((k, k));
+                for (r, &c) in cols.iter().enumerate() {
+                    for col in 0..k {
+                        d_omega[[c, col]] += eg[[r, col]];
+                        d_omega[[col, c]] += eg[[r, col]];
+                    }
+                }
+                out.push(d_omega / t);
+            }
+        }
+        out
+    }
+
     /// Ĝ = ∂ḡ/∂(θ, η)ᵀ (k × q), block-sparse.
     pub(crate) fn jacobian(&self, params: ArrayView1<'_, f64>) -> Array2<f64> {
         let (p, m) = (self.p, self.n_sources());
