@@ -234,7 +234,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
 
         // Step 2: W = Ω̂(step 1)⁻¹.
         let omega1 = stacked.omega(&stacked.row_moments(step1.view()));
-        let weight = self.whitener(omega1, Stage::StepTwo)?;
+        let weight = self.whitener(omega1.clone(), Stage::StepTwo)?;
         let mut weights = vec![WeightReport {
             stage: Stage::StepTwo,
             inverse: weight.kind(),
@@ -274,7 +274,9 @@ impl<M: MomentModel> TwoStepGmm<M> {
         // Covariance.
         let cov = match self.covariance {
             Covariance::StepTwo => covariance(&stacked, params.view(), &weight),
-            Covariance::Windmeijer => windmeijer(&stacked, step1.view(), params.view(), &weight),
+            Covariance::Windmeijer => {
+                windmeijer(&stacked, step1.view(), &omega1, params.view(), &weight)
+            }
             Covariance::Reestimated => {
                 let w = self.whitener(stacked.omega(&rows), Stage::Covariance)?;
                 weights.push(WeightReport {
@@ -441,6 +443,7 @@ fn covariance<M: MomentModel + ?Sized>(
 fn windmeijer<M: MomentModel + ?Sized>(
     stacked: &StackedMoments<'_, M>,
     step1: ArrayView1<'_, f64>,
+    omega1: &Array2<f64>,
     step2: ArrayView1<'_, f64>,
     weight: &Whitener,
 ) -> Option<Array2<f64>> {
@@ -454,8 +457,7 @@ fn windmeijer<M: MomentModel + ?Sized>(
     // V₁: sandwich of the identity-weighted step 1, (G₁ᵀG₁)⁻¹ G₁ᵀΩ̂₁G₁ (G₁ᵀG₁)⁻¹ / T.
     let g1 = stacked.jacobian(step1);
     let bread = spd_inverse(&g1.t().dot(&g1))?;
-    let omega1 = stacked.omega(&stacked.row_moments(step1));
-    let v1 = bread.dot(&g1.t().dot(&omega1).dot(&g1)).dot(&bread) / t;
+    let v1 = bread.dot(&g1.t().dot(omega1).dot(&g1)).dot(&bread) / t;
     // D = ∂β̂₂/∂β̂₁ᵀ.
     let wg = weight.weigh(g2.view()); // W₂G
     let gbar = stacked.mean_moments(&stacked.row_moments(step2));
