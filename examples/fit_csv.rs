@@ -4,11 +4,13 @@
 //! cargo run --release --example fit_csv -- --data FILE.csv --model ols|logistic \
 //!     --labeled COL --real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... \
 //!     [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2]
+//!     [--step-one per-block|identity]
 //! ```
 //!
 //! `--covariance` picks the GMM covariance: Windmeijer's finite-sample correction
 //! (default), `standard` (Ω re-estimated at the final estimate, as statsmodels), or
-//! `step2` (the step-2 weight).
+//! `step2` (the step-2 weight). `--step-one identity` uses the textbook identity-weighted
+//! first step of statsmodels and R's `gmm` instead of the unit-free per-block one.
 //!
 //! `--estimator all` also runs the baselines (real-only, naive pooled, PPI++ and DSL on
 //! the first source, PPI++Synth on the first two) and prints them side by side
@@ -20,7 +22,6 @@
 //! rows). Without `--json` the summary table is printed; with `--json`, one JSON object.
 //! Bad arguments or data: a one-line error on stderr and exit status 2.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
 use ndarray::{Array1, Array2};
@@ -28,11 +29,12 @@ use serde_json::json;
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::{
-    Covariance, DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, TwoStepGmm,
+    Covariance, DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, StepOne,
+    TwoStepGmm,
 };
 
 const USAGE: &str = "usage: fit_csv --data FILE.csv --model ols|logistic --labeled COL \
---real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2]";
+--real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2] [--step-one per-block|identity]";
 
 /// Outcome and covariate column names of one block.
 struct Spec {
@@ -50,6 +52,7 @@ struct Args {
     json: bool,
     compare: bool,
     covariance: Covariance,
+    step_one: StepOne,
 }
 
 fn parse_spec(text: &str, flag: &str) -> Result<Spec, String> {
@@ -70,6 +73,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut data, mut model, mut labeled, mut real) = (None, None, None, None);
     let (mut sources, mut alpha, mut json, mut compare) = (Vec::new(), 0.05, false, false);
     let mut covariance = Covariance::Windmeijer;
+    let mut step_one = StepOne::PerBlock;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -103,6 +107,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     }
                 }
             }
+            "--step-one" => {
+                step_one = match value()?.as_str() {
+                    "per-block" => StepOne::PerBlock,
+                    "identity" => StepOne::Identity,
+                    other => {
+                        return Err(format!(
+                            "--step-one must be per-block or identity, got `{other}`"
+                        ))
+                    }
+                }
+            }
             "--estimator" => {
                 compare = match value()?.as_str() {
                     "gmm" => false,
@@ -127,12 +142,16 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         json,
         compare,
         covariance,
+        step_one,
     })
 }
 
-/// The CSV as named numeric columns; empty cells become NaN.
+/// The CSV as named columns of raw cells; a column is parsed as numbers only when the
+/// model uses it, so text columns the fit does not need are no obstacle.
 struct Table {
-    columns: HashMap<String, Vec<f64>>,
+    path: String,
+    headers: Vec<String>,
+    cells: Vec<Vec<String>>,
     rows: usize,
 }
 
@@ -146,50 +165,65 @@ impl Table {
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
-        let mut columns: Vec<Vec<f64>> = vec![Vec::new(); headers.len()];
+        for (c, h) in headers.iter().enumerate() {
+            if headers[..c].contains(h) {
+                return Err(format!(
+                    "`{path}`: the header names column `{h}` twice (columns {} and {})",
+                    headers[..c].iter().position(|o| o == h).unwrap_or(0) + 1,
+                    c + 1
+                ));
+            }
+        }
+        let mut cells: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
         let mut rows = 0;
         for (r, record) in reader.records().enumerate() {
             let record = record.map_err(|e| format!("`{path}` line {}: {e}", r + 2))?;
             for (c, cell) in record.iter().enumerate() {
-                let cell = cell.trim();
-                let v = if cell.is_empty()
-                    || cell.eq_ignore_ascii_case("na")
-                    || cell.eq_ignore_ascii_case("nan")
-                {
-                    f64::NAN
-                } else {
-                    match cell {
-                        "true" | "TRUE" | "True" => 1.0,
-                        "false" | "FALSE" | "False" => 0.0,
-                        _ => cell.parse().map_err(|_| {
-                            format!(
-                                "`{path}` line {}, column `{}`: `{cell}` is not a number",
-                                r + 2,
-                                headers[c]
-                            )
-                        })?,
-                    }
-                };
-                columns[c].push(v);
+                cells[c].push(cell.trim().to_string());
             }
             rows += 1;
         }
         Ok(Table {
-            columns: headers.into_iter().zip(columns).collect(),
+            path: path.to_string(),
+            headers,
+            cells,
             rows,
         })
     }
 
-    fn column(&self, name: &str) -> Result<&[f64], String> {
-        self.columns
-            .get(name)
-            .map(Vec::as_slice)
-            .ok_or_else(|| format!("no column `{name}` in the data"))
+    /// The named column as numbers: empty, `NA` and `NaN` cells become NaN (allowed only
+    /// where the estimator does not read them), `true`/`false` become 1/0.
+    fn column(&self, name: &str) -> Result<Vec<f64>, String> {
+        let c = self
+            .headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("no column `{name}` in `{}`", self.path))?;
+        self.cells[c]
+            .iter()
+            .enumerate()
+            .map(|(r, cell)| {
+                if cell.is_empty() || cell.eq_ignore_ascii_case("na") || cell.eq_ignore_ascii_case("nan") {
+                    return Ok(f64::NAN);
+                }
+                match cell.as_str() {
+                    "true" | "TRUE" | "True" => Ok(1.0),
+                    "false" | "FALSE" | "False" => Ok(0.0),
+                    _ => cell.parse().map_err(|_| {
+                        format!(
+                            "`{}` line {}, column `{name}`: `{cell}` is not a number",
+                            self.path,
+                            r + 2
+                        )
+                    }),
+                }
+            })
+            .collect()
     }
 
     fn block(&self, spec: &Spec) -> Result<(Array2<f64>, Array1<f64>), String> {
-        let y = Array1::from(self.column(&spec.outcome)?.to_vec());
-        let cols: Vec<&[f64]> = spec
+        let y = Array1::from(self.column(&spec.outcome)?);
+        let cols: Vec<Vec<f64>> = spec
             .covariates
             .iter()
             .map(|c| self.column(c))
@@ -239,28 +273,41 @@ fn run(args: Args) -> Result<String, String> {
         builder = builder.source(name.clone(), &sx, &sy);
     }
     let data = builder.build().map_err(|e| describe(&e))?;
-    let fit = match args.model.as_str() {
-        "ols" => TwoStepGmm::new(Ols).covariance(args.covariance).fit(&data),
-        "logistic" => TwoStepGmm::new(Logistic)
-            .covariance(args.covariance)
-            .fit(&data),
-        other => {
-            return Err(format!(
-                "--model must be `ols` or `logistic`, got `{other}`"
-            ))
-        }
+    match args.model.as_str() {
+        "ols" => report(Ols, &data, &args),
+        "logistic" => report(Logistic, &data, &args),
+        other => Err(format!(
+            "--model must be `ols` or `logistic`, got `{other}`"
+        )),
     }
-    .map_err(|e| describe(&e))?;
+}
+
+/// The GMM estimator with the command line's settings.
+fn gmm<M: MomentModel>(model: M, args: &Args) -> TwoStepGmm<M> {
+    TwoStepGmm::new(model)
+        .covariance(args.covariance)
+        .step_one(args.step_one)
+}
+
+/// Fits and formats: the GMM summary or JSON, or with `--estimator all` every estimator
+/// that can run on these data (those that cannot are listed with the reason).
+fn report<M: MomentModel + Clone + 'static>(
+    model: M,
+    data: &DataSources,
+    args: &Args,
+) -> Result<String, String> {
     if args.compare {
-        let estimates = match args.model.as_str() {
-            "ols" => compare(Ols, &data, args.covariance),
-            _ => compare(Logistic, &data, args.covariance),
+        let results = compare(model, data, args);
+        if results.iter().all(|(_, r)| r.is_err()) {
+            let (name, err) = &results[results.len() - 1];
+            let err = err.as_ref().err().map(describe).unwrap_or_default();
+            return Err(format!("no estimator could run; {name}: {err}"));
         }
-        .map_err(|e| describe(&e))?;
-        return comparison(&estimates, &args);
+        return comparison(&results, args);
     }
+    let fit = gmm(model, args).fit(data).map_err(|e| describe(&e))?;
     if args.json {
-        Ok(to_json(&fit, &args).to_string())
+        Ok(to_json(&fit, args).to_string())
     } else {
         Ok(fit
             .summary(args.alpha)
@@ -269,12 +316,12 @@ fn run(args: Args) -> Result<String, String> {
     }
 }
 
-/// Every estimator applicable to the data's sources, GMM last.
+/// Every estimator applicable to the data's sources, GMM last, each with its result.
 fn compare<M: MomentModel + Clone + 'static>(
     model: M,
     data: &DataSources,
-    covariance: Covariance,
-) -> Result<Vec<Estimate>, Error> {
+    args: &Args,
+) -> Vec<(String, Result<Estimate, Error>)> {
     let names = data.source_names();
     let mut estimators: Vec<Box<dyn Estimator>> = vec![Box::new(RealOnly::new(model.clone()))];
     if let Some(first) = names.first() {
@@ -292,17 +339,36 @@ fn compare<M: MomentModel + Clone + 'static>(
     if !names.is_empty() {
         estimators.push(Box::new(OnSources::new(
             format!("GMM ({})", names.join(" + ")),
-            TwoStepGmm::new(model).covariance(covariance),
+            gmm(model, args),
             names.clone(),
         )));
     }
-    estimators.iter().map(|e| e.estimate(data)).collect()
+    estimators
+        .iter()
+        .map(|e| (e.name(), e.estimate(data)))
+        .collect()
 }
 
-fn comparison(estimates: &[Estimate], args: &Args) -> Result<String, String> {
+fn comparison(
+    results: &[(String, Result<Estimate, Error>)],
+    args: &Args,
+) -> Result<String, String> {
     let mut rows = Vec::new();
+    let mut skipped = Vec::new();
     let mut text = String::new();
-    for e in estimates {
+    for (name, result) in results {
+        let e = match result {
+            Ok(e) => e,
+            Err(err) => {
+                let reason = describe(err);
+                if args.json {
+                    skipped.push(json!({ "name": name, "error": reason }));
+                } else {
+                    text.push_str(&format!("{name}\n  not run: {reason}\n\n"));
+                }
+                continue;
+            }
+        };
         let ci = e.conf_int(args.alpha).map_err(|e| e.to_string())?;
         if args.json {
             rows.push(json!({
@@ -310,17 +376,22 @@ fn comparison(estimates: &[Estimate], args: &Args) -> Result<String, String> {
                 "theta": e.theta().to_vec(),
                 "se": e.se().to_vec(),
                 "ci": ci.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+                "notes": e.notes().iter().map(ToString::to_string).collect::<Vec<_>>(),
             }));
         } else {
             text.push_str(&format!(
-                "{}\n{}\n",
+                "{}\n{}",
                 e.estimator(),
                 e.table(args.alpha).map_err(|e| e.to_string())?
             ));
+            for note in e.notes() {
+                text.push_str(&format!("Note: {note}.\n"));
+            }
+            text.push('\n');
         }
     }
     Ok(if args.json {
-        json!({ "alpha": args.alpha, "estimators": rows }).to_string()
+        json!({ "alpha": args.alpha, "estimators": rows, "not_run": skipped }).to_string()
     } else {
         text
     })
@@ -330,7 +401,7 @@ fn to_json(fit: &GmmFit, args: &Args) -> serde_json::Value {
     let ci = fit.conf_int(args.alpha).expect("alpha validated");
     let rows = |a: ndarray::ArrayView2<f64>| a.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
     let j = fit.j_test();
-    json!({
+    let mut out = json!({
         "model": args.model,
         "names": fit.estimate().names(),
         "theta": fit.theta().to_vec(),
@@ -344,7 +415,6 @@ fn to_json(fit: &GmmFit, args: &Args) -> serde_json::Value {
         "step1_params": fit.step1_params().to_vec(),
         "j_stat": j.statistic,
         "j_df": j.df,
-        "j_pvalue": j.p_value,
         "effective_sample_size": fit.effective_sample_size().to_vec(),
         "real_only_se": fit.real_only_se().to_vec(),
         "n_labeled": fit.n_labeled(),
@@ -352,7 +422,14 @@ fn to_json(fit: &GmmFit, args: &Args) -> serde_json::Value {
         "sources": fit.source_names(),
         "converged": fit.converged(),
         "pseudo_inverse": fit.used_pseudo_inverse(),
-    })
+        "covariance": fit.covariance_kind().name(),
+        "notes": fit.notes().iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    // χ²(0) has no p-value: the key is left out rather than written as null.
+    if let Some(p) = j.p_value {
+        out["j_pvalue"] = json!(p);
+    }
+    out
 }
 
 fn main() -> ExitCode {

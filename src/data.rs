@@ -7,6 +7,11 @@ use crate::error::{Column, Error, Result};
 /// Name used for the real (human-labeled) data in errors and summaries.
 pub const REAL: &str = "real";
 
+/// Largest magnitude accepted for a covariate or outcome: squared products of moments
+/// must stay far from overflow.
+const MAX_MAGNITUDE: f64 = 1e64;
+const TOO_LARGE: &str = "magnitudes beyond 1e64 overflow the moment products; rescale the column";
+
 /// One auxiliary source m: covariates x^m_t and outcomes y^m_t on every row t.
 #[derive(Debug, Clone)]
 pub struct AuxSource {
@@ -56,14 +61,14 @@ impl AuxSource {
 /// ```
 /// use ndarray::array;
 /// use synthgmm::DataSources;
-/// let x = array![[1.0, 0.1], [1.0, 0.7], [1.0, -0.3], [1.0, 1.2]];
-/// let y = array![0.4, f64::NAN, 0.1, f64::NAN]; // unlabeled outcomes are ignored
-/// let proxy_y = array![0.5, 1.1, 0.0, 1.9];
-/// let data = DataSources::builder(&[true, false, true, false])
+/// let x = array![[1.0, 0.1], [1.0, 0.7], [1.0, -0.3], [1.0, 1.2], [1.0, 0.5], [1.0, 0.9]];
+/// let y = array![0.4, f64::NAN, 0.1, f64::NAN, 0.2, f64::NAN]; // unlabeled outcomes are ignored
+/// let proxy_y = array![0.5, 1.1, 0.0, 1.9, 0.3, 0.8];
+/// let data = DataSources::builder(&[true, false, true, false, true, false])
 ///     .real(&x, &y)
 ///     .source("proxy", &x, &proxy_y)
 ///     .build()?;
-/// assert_eq!((data.n_rows(), data.n_labeled(), data.n_sources()), (4, 2, 1));
+/// assert_eq!((data.n_rows(), data.n_labeled(), data.n_sources()), (6, 3, 1));
 /// # Ok::<(), synthgmm::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -149,6 +154,41 @@ impl DataSources {
     /// Known labeling probabilities π_t on every row, if given.
     pub fn labeling_probabilities(&self) -> Option<ArrayView1<'_, f64>> {
         self.labeling_probabilities.as_ref().map(|p| p.view())
+    }
+
+    /// Checks every value an estimator of `model` reads: the outcomes must be accepted
+    /// by [`MomentModel::check_outcome`](crate::MomentModel::check_outcome) (real ones on
+    /// labeled rows, source ones on every row), and no covariate or outcome may exceed
+    /// 10⁶⁴ in magnitude (products of moments would overflow). Every estimator in the
+    /// crate runs this first, so all of them accept and reject the same data.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] naming the source, column and first row.
+    pub fn check_model<M: crate::MomentModel + ?Sized>(&self, model: &M) -> Result<()> {
+        let blocks = std::iter::once((REAL, self.real_x(), self.real_y(), true))
+            .chain(self.sources.iter().map(|s| (s.name(), s.x(), s.y(), false)));
+        for (name, x, y, real) in blocks {
+            let row_of = |i: usize| if real { self.labeled[i] } else { i };
+            let bad = |i: usize, column, value, reason| Error::InvalidValue {
+                source_name: name.to_string(),
+                column,
+                row: row_of(i),
+                value,
+                reason,
+            };
+            for (i, (&v, xt)) in y.iter().zip(x.rows()).enumerate() {
+                if let Err(reason) = model.check_outcome(v) {
+                    return Err(bad(i, Column::Outcome, v, reason));
+                }
+                if v.abs() > MAX_MAGNITUDE {
+                    return Err(bad(i, Column::Outcome, v, TOO_LARGE));
+                }
+                if let Some((j, &v)) = xt.iter().enumerate().find(|(_, v)| v.abs() > MAX_MAGNITUDE) {
+                    return Err(bad(i, Column::Covariate(j), v, TOO_LARGE));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The same rows with only the named sources, in the order given; `&[]` gives the
@@ -254,7 +294,8 @@ impl DataSourcesBuilder {
     /// [`Error::CovariateMismatch`], [`Error::DuplicateSource`], [`Error::NonFinite`]
     /// (real values on labeled rows, source values on every row),
     /// [`Error::InvalidValue`] (labeling probabilities outside (0, 1]),
-    /// [`Error::NoLabeledRows`], [`Error::TooFewLabeled`] (fewer than p labeled rows),
+    /// [`Error::NoLabeledRows`], [`Error::TooFewLabeled`] (p or fewer labeled rows: no
+    /// residual degrees of freedom),
     /// [`Error::InvalidConfig`] (wrong number of covariate names).
     pub fn build(self) -> Result<DataSources> {
         let n_rows = self.labeled.len();
@@ -312,10 +353,12 @@ impl DataSourcesBuilder {
         if labeled.is_empty() {
             return Err(Error::NoLabeledRows);
         }
-        if labeled.len() < p {
+        if labeled.len() <= p {
+            // With n = p the real moments vanish at the estimate: no residual degrees of
+            // freedom, no variance to estimate.
             return Err(Error::TooFewLabeled {
                 labeled: labeled.len(),
-                required: p,
+                required: p + 1,
             });
         }
 

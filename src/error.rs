@@ -125,8 +125,8 @@ pub enum Error {
         /// The missing source.
         name: String,
     },
-    /// Fewer labeled rows than parameters per block.
-    #[error("{labeled} labeled rows, at least {required} are needed (one per coefficient)")]
+    /// Too few labeled rows: at least one more than the coefficients per block.
+    #[error("{labeled} labeled rows, at least {required} are needed (one more than the coefficients, so that a variance can be estimated)")]
     TooFewLabeled {
         /// Labeled rows found (n).
         labeled: usize,
@@ -187,6 +187,32 @@ pub enum Error {
         expected: usize,
         /// Count found.
         found: usize,
+    },
+    /// Arrays handed to a constructor disagree in shape.
+    #[error("shape mismatch: {found} {what} where {expected} were expected")]
+    ShapeMismatch {
+        /// What was counted.
+        what: String,
+        /// Expected count.
+        expected: usize,
+        /// Count found.
+        found: usize,
+    },
+    /// An estimator produced something that is not a valid estimate (a non-finite value
+    /// or a variance that is not positive); it is reported rather than returned.
+    #[error("{estimator} produced {what}: the data do not support this estimate")]
+    InvalidEstimate {
+        /// The estimator.
+        estimator: String,
+        /// What was wrong.
+        what: String,
+    },
+    /// The model fits the labeled outcomes exactly: their sampling variance is zero and
+    /// no interval can be formed.
+    #[error("the model fits the outcomes of `{block}` exactly: no residual variation is left to estimate a standard error from")]
+    PerfectFit {
+        /// `real` or a source name.
+        block: String,
     },
     /// An invalid configuration value.
     #[error("invalid `{parameter}`: {reason}")]

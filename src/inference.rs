@@ -2,12 +2,10 @@
 
 use std::fmt;
 
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
 use crate::error::{Error, Result, Stage};
-use crate::optim::Termination;
-use crate::weight::WeightInverse;
 
 /// Standard normal distribution.
 fn std_normal() -> Normal {
@@ -28,11 +26,88 @@ pub fn normal_critical_value(alpha: f64) -> Result<f64> {
     Ok(std_normal().inverse_cdf(1.0 - alpha / 2.0))
 }
 
+/// Something an estimator did that its user should know: a fallback it took or an
+/// input it set aside. Kept in the results and printed under the summary.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Note {
+    /// Ω̂ was numerically singular: its pseudo-inverse was used, dropping the moment
+    /// combinations that are exact linear functions of the others.
+    PseudoInverse {
+        /// Where (step-2 weight or covariance).
+        stage: Stage,
+        /// Numerical rank kept.
+        rank: usize,
+        /// Dimension of Ω̂.
+        dim: usize,
+    },
+    /// The requested covariance was not a valid covariance matrix (a negative or
+    /// non-finite variance); another one was reported instead.
+    CovarianceFallback {
+        /// The covariance asked for.
+        requested: String,
+        /// The covariance reported.
+        used: String,
+    },
+    /// A source was left out of the fit because it cannot carry information.
+    SourceDropped {
+        /// The source.
+        name: String,
+        /// Why.
+        reason: DropReason,
+    },
+    /// A preliminary fit failed and the estimator continued from another one.
+    PilotFallback {
+        /// What was done instead.
+        detail: String,
+    },
+}
+
+/// Why a source was left out of a fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// The model fits its outcomes exactly (its moments vanish on every row, to
+    /// rounding): it has no residual to correlate with the real one.
+    Degenerate,
+    /// It repeats another source value for value.
+    Duplicate {
+        /// The source kept.
+        of: String,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::PseudoInverse { stage, rank, dim } => write!(
+                f,
+                "the weight matrix at {stage} was singular (rank {rank} of {dim}); its pseudo-inverse was used"
+            ),
+            Note::CovarianceFallback { requested, used } => write!(
+                f,
+                "the {requested} covariance had a negative or non-finite variance; the {used} covariance is reported"
+            ),
+            Note::SourceDropped { name, reason } => match reason {
+                DropReason::Degenerate => write!(
+                    f,
+                    "source `{name}` was left out: the model fits it exactly, so it carries no information"
+                ),
+                DropReason::Duplicate { of } => {
+                    write!(f, "source `{name}` was left out: it repeats source `{of}`")
+                }
+            },
+            Note::PilotFallback { detail } => write!(f, "{detail}"),
+        }
+    }
+}
+
 /// An estimate of the target θ with its covariance: the result every estimator in the
 /// crate returns, so that they can be compared side by side.
 ///
 /// Inference is Wald-type with the normal approximation: se_j = √V_jj,
-/// z_j = θ̂_j / se_j, p_j = 2Φ(−|z_j|), CI = θ̂_j ± z_{1−α/2} se_j.
+/// z_j = θ̂_j / se_j, p_j = 2Φ(−|z_j|), CI = θ̂_j ± z_{1−α/2} se_j. An `Estimate` always
+/// holds finite values and positive variances: [`Estimate::new`] refuses anything else.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     estimator: String,
@@ -42,10 +117,27 @@ pub struct Estimate {
     cov: Array2<f64>,
     n_rows: usize,
     n_labeled: usize,
+    notes: Vec<Note>,
 }
 
 impl Estimate {
-    /// Assembles an estimate; `cov` is the covariance of θ̂ (already divided by the sample size).
+    /// Assembles an estimate; `cov` is the covariance of θ̂ (already divided by the
+    /// sample size).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] unless `names` has one entry per coefficient and `cov`
+    /// is p × p; [`Error::InvalidEstimate`] for a non-finite θ̂ or covariance, or a
+    /// variance that is not positive.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use synthgmm::Estimate;
+    /// let e = Estimate::new("mine", "ols", vec!["a".into()], array![1.0], array![[0.25]], 10, 10)?;
+    /// assert_eq!(e.se()[0], 0.5);
+    /// assert!(Estimate::new("mine", "ols", vec!["a".into()], array![1.0], array![[-1.0]], 10, 10).is_err());
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
     pub fn new(
         estimator: impl Into<String>,
         model: impl Into<String>,
@@ -54,16 +146,56 @@ impl Estimate {
         cov: Array2<f64>,
         n_rows: usize,
         n_labeled: usize,
-    ) -> Self {
-        Self {
-            estimator: estimator.into(),
+    ) -> Result<Self> {
+        let estimator = estimator.into();
+        let p = theta.len();
+        let shape = |what: &str, expected: usize, found: usize| {
+            Err(Error::ShapeMismatch {
+                what: what.to_string(),
+                expected,
+                found,
+            })
+        };
+        if names.len() != p {
+            return shape("coefficient names", p, names.len());
+        }
+        if cov.dim() != (p, p) {
+            return shape("covariance entries", p * p, cov.len());
+        }
+        let invalid = |what: &str| {
+            Err(Error::InvalidEstimate {
+                estimator: estimator.clone(),
+                what: what.to_string(),
+            })
+        };
+        if theta.iter().any(|v| !v.is_finite()) {
+            return invalid("a non-finite coefficient");
+        }
+        if cov.iter().any(|v| !v.is_finite()) {
+            return invalid("a non-finite covariance");
+        }
+        if cov.diag().iter().any(|&v| v <= 0.0) {
+            return invalid("a variance that is not positive");
+        }
+        Ok(Self {
+            estimator,
             model: model.into(),
             names,
             theta,
             cov,
             n_rows,
             n_labeled,
-        }
+            notes: Vec::new(),
+        })
+    }
+    /// The same estimate with these notes added.
+    pub fn with_notes(mut self, notes: impl IntoIterator<Item = Note>) -> Self {
+        self.notes.extend(notes);
+        self
+    }
+    /// Fallbacks taken and inputs set aside while estimating.
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
     }
     /// The same estimate under another estimator name.
     pub fn with_estimator(mut self, name: impl Into<String>) -> Self {
@@ -141,11 +273,12 @@ impl Estimate {
 /// Statsmodels-style coefficient rows: coef, std err, z, P>|z| and the interval.
 #[derive(Debug, Clone, Copy)]
 pub struct CoefficientTable<'a> {
-    estimate: &'a Estimate,
-    alpha: f64,
+    pub(crate) estimate: &'a Estimate,
+    pub(crate) alpha: f64,
 }
 
-const WIDTH: usize = 78;
+/// Width of printed summaries.
+pub(crate) const WIDTH: usize = 78;
 
 impl fmt::Display for CoefficientTable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -224,290 +357,6 @@ impl JTest {
     }
 }
 
-/// How one Gauss–Newton optimisation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StepReport {
-    /// Iterations run.
-    pub iterations: usize,
-    /// How it ended.
-    pub termination: Termination,
-}
-
-/// How a weight matrix was inverted, where.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WeightReport {
-    /// The stage whose Ω̂ this is (step 2 weight, or covariance).
-    pub stage: Stage,
-    /// Cholesky or pseudo-inverse (with the rank).
-    pub inverse: WeightInverse,
-    /// Dimension of Ω̂, p(1 + 2M).
-    pub dim: usize,
-}
-
-impl WeightReport {
-    /// Whether the pseudo-inverse fallback was used.
-    pub fn is_fallback(&self) -> bool {
-        matches!(self.inverse, WeightInverse::PseudoInverse { .. })
-    }
-}
-
-/// The result of [`TwoStepGmm::fit`](crate::TwoStepGmm::fit).
-#[derive(Debug, Clone)]
-pub struct GmmFit {
-    pub(crate) estimate: Estimate,
-    pub(crate) params: Array1<f64>,
-    pub(crate) cov: Array2<f64>,
-    pub(crate) step1_params: Array1<f64>,
-    pub(crate) source_names: Vec<String>,
-    pub(crate) j_test: JTest,
-    pub(crate) step_one: Vec<StepReport>,
-    pub(crate) step_two: StepReport,
-    pub(crate) weights: Vec<WeightReport>,
-    pub(crate) real_only_se: Array1<f64>,
-    pub(crate) covariance: crate::gmm::Covariance,
-}
-
-impl GmmFit {
-    /// θ̂ with its covariance, as every estimator returns it.
-    pub fn estimate(&self) -> &Estimate {
-        &self.estimate
-    }
-    /// Consumes the fit, keeping the common [`Estimate`].
-    pub fn into_estimate(self) -> Estimate {
-        self.estimate
-    }
-    /// θ̂.
-    pub fn theta(&self) -> ArrayView1<'_, f64> {
-        self.estimate.theta()
-    }
-    /// Covariance of θ̂, V_θθ / T.
-    pub fn cov_theta(&self) -> ArrayView2<'_, f64> {
-        self.estimate.cov()
-    }
-    /// Standard errors of θ̂.
-    pub fn se(&self) -> Array1<f64> {
-        self.estimate.se()
-    }
-    /// z statistics of θ̂.
-    pub fn z(&self) -> Array1<f64> {
-        self.estimate.z()
-    }
-    /// Two-sided p-values of θ̂.
-    pub fn p_values(&self) -> Array1<f64> {
-        self.estimate.p_values()
-    }
-    /// Confidence intervals for θ at level 1 − α (rows [lower, upper]).
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] unless 0 < α < 1.
-    pub fn conf_int(&self, alpha: f64) -> Result<Array2<f64>> {
-        self.estimate.conf_int(alpha)
-    }
-    /// The whole parameter vector (θ, η_1, …, η_M).
-    pub fn params(&self) -> ArrayView1<'_, f64> {
-        self.params.view()
-    }
-    /// Covariance of the whole parameter vector, (ĜᵀΩ̂⁻¹Ĝ)⁻¹ / T.
-    pub fn cov(&self) -> ArrayView2<'_, f64> {
-        self.cov.view()
-    }
-    /// η̂_m of source `m` (zero-based, in the order added), if it exists.
-    pub fn eta(&self, m: usize) -> Option<ArrayView1<'_, f64>> {
-        let p = self.estimate.theta.len();
-        (m < self.source_names.len()).then(|| self.params.slice(s![(m + 1) * p..(m + 2) * p]))
-    }
-    /// η̂ of the named source, if it exists.
-    pub fn eta_named(&self, name: &str) -> Option<ArrayView1<'_, f64>> {
-        self.source_names
-            .iter()
-            .position(|n| n == name)
-            .and_then(|m| self.eta(m))
-    }
-    /// The step-1 (identity weight) estimate of the whole vector; its θ block is the
-    /// real-only estimate.
-    pub fn step1_params(&self) -> ArrayView1<'_, f64> {
-        self.step1_params.view()
-    }
-    /// The J test of overidentifying restrictions.
-    pub fn j_test(&self) -> JTest {
-        self.j_test
-    }
-    /// Number of rows T.
-    pub fn n_rows(&self) -> usize {
-        self.estimate.n_rows
-    }
-    /// Number of labeled rows n.
-    pub fn n_labeled(&self) -> usize {
-        self.estimate.n_labeled
-    }
-    /// Number of auxiliary sources M.
-    pub fn n_sources(&self) -> usize {
-        self.source_names.len()
-    }
-    /// The sources' names, in parameter order.
-    pub fn source_names(&self) -> &[String] {
-        &self.source_names
-    }
-    /// Step-1 reports: θ first, then each η_m.
-    pub fn step_one(&self) -> &[StepReport] {
-        &self.step_one
-    }
-    /// The step-2 report.
-    pub fn step_two(&self) -> StepReport {
-        self.step_two
-    }
-    /// Whether every optimisation converged.
-    pub fn converged(&self) -> bool {
-        self.step_two.termination.is_converged()
-            && self.step_one.iter().all(|r| r.termination.is_converged())
-    }
-    /// How each weight matrix was inverted (step-2 weight, then covariance).
-    pub fn weight_reports(&self) -> &[WeightReport] {
-        &self.weights
-    }
-    /// Whether any weight matrix needed the pseudo-inverse fallback.
-    pub fn used_pseudo_inverse(&self) -> bool {
-        self.weights.iter().any(WeightReport::is_fallback)
-    }
-    /// Standard errors of the real-only estimator (M = 0, HC0 on the labeled rows).
-    pub fn real_only_se(&self) -> ArrayView1<'_, f64> {
-        self.real_only_se.view()
-    }
-    /// How the covariance was computed.
-    pub fn covariance_kind(&self) -> crate::gmm::Covariance {
-        self.covariance
-    }
-    /// Effective sample size per coefficient, n · se²_real-only / se²_gmm: the number of
-    /// labeled rows the real-only estimator would need for the same precision.
-    pub fn effective_sample_size(&self) -> Array1<f64> {
-        let n = self.n_labeled() as f64;
-        let se = self.se();
-        Array1::from_shape_fn(se.len(), |j| n * (self.real_only_se[j] / se[j]).powi(2))
-    }
-    /// A printable summary at level α.
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] unless 0 < α < 1.
-    pub fn summary(&self, alpha: f64) -> Result<Summary<'_>> {
-        normal_critical_value(alpha)?;
-        Ok(Summary { fit: self, alpha })
-    }
-}
-
-/// A statsmodels-style summary of a [`GmmFit`].
-#[derive(Debug, Clone, Copy)]
-pub struct Summary<'a> {
-    fit: &'a GmmFit,
-    alpha: f64,
-}
-
-impl fmt::Display for Summary<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let fit = self.fit;
-        let e = &fit.estimate;
-        let sources = if fit.source_names.is_empty() {
-            "none".to_string()
-        } else {
-            fit.source_names.join(", ")
-        };
-        let j = fit.j_test;
-        let j_p = j.p_value.map_or("n/a".to_string(), |p| format!("{p:.4}"));
-        let iters: usize = fit.step_two.iterations;
-        let status = if fit.converged() {
-            format!("yes ({iters} iter.)")
-        } else {
-            format!("no ({:?})", fit.step_two.termination)
-        };
-        let weight = match fit.weights.iter().find(|w| w.is_fallback()) {
-            None => "Cholesky".to_string(),
-            Some(w) => match w.inverse {
-                WeightInverse::PseudoInverse { rank } => format!("pinv, rank {rank}/{}", w.dim),
-                WeightInverse::Cholesky => "Cholesky".to_string(),
-            },
-        };
-        let ess = fit.effective_sample_size();
-        let ess_range = format!(
-            "{:.0}–{:.0}",
-            ess.iter().copied().fold(f64::INFINITY, f64::min),
-            ess.iter().copied().fold(0.0, f64::max)
-        );
-        let title = format!("{} results", e.estimator);
-        writeln!(f, "{title:^WIDTH$}")?;
-        writeln!(f, "{}", "=".repeat(WIDTH))?;
-        let row = |f: &mut fmt::Formatter<'_>, a: &str, b: &str, c: &str, d: &str| {
-            writeln!(f, "{a:<16}{b:>22}   {c:<16}{d:>21}")
-        };
-        row(
-            f,
-            "Model:",
-            e.model(),
-            "Rows (T):",
-            &fit.n_rows().to_string(),
-        )?;
-        row(
-            f,
-            "Sources (M):",
-            &fit.n_sources().to_string(),
-            "Labeled (n):",
-            &fit.n_labeled().to_string(),
-        )?;
-        row(
-            f,
-            "Converged:",
-            &status,
-            "J statistic:",
-            &format!("{:.4}", j.statistic),
-        )?;
-        row(
-            f,
-            "Weight inverse:",
-            &weight,
-            "J df, p-value:",
-            &format!("{}, {j_p}", j.df),
-        )?;
-        let cov = match fit.covariance {
-            crate::gmm::Covariance::Reestimated => "Ω at final",
-            crate::gmm::Covariance::StepTwo => "step-2 W",
-            crate::gmm::Covariance::Windmeijer => "Windmeijer",
-        };
-        row(f, "Effective n:", &ess_range, "Covariance:", cov)?;
-        writeln!(f, "Sources: {sources}")?;
-        writeln!(f, "{}", "=".repeat(WIDTH))?;
-        write!(
-            f,
-            "{}",
-            CoefficientTable {
-                estimate: e,
-                alpha: self.alpha
-            }
-        )?;
-        writeln!(f, "{}", "=".repeat(WIDTH))?;
-        if let Some(p) = j.p_value {
-            if p < 0.05 {
-                writeln!(f, "Warning: J test p = {p:.4}: labeled and unlabeled rows differ; labeling may not be at random.")?;
-            }
-        }
-        if fit.used_pseudo_inverse() {
-            writeln!(
-                f,
-                "Note: the weight matrix was singular; a pseudo-inverse was used."
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for GmmFit {
-    /// The summary at α = 0.05.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Summary {
-            fit: self,
-            alpha: 0.05,
-        }
-        .fmt(f)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,7 +373,8 @@ mod tests {
             array![[1.0, 0.0], [0.0, 0.25]],
             10,
             5,
-        );
+        )
+        .unwrap();
         assert_relative_eq!(e.se()[1], 0.5);
         assert_relative_eq!(e.z()[1], -2.0);
         // 2Φ(−1.96) = 0.04999579 (standard normal table)

@@ -71,11 +71,11 @@ mod weight;
 pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};
 pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
-pub use gmm::{Covariance, SingularWeightPolicy, TwoStepGmm};
-pub use inference::{
-    normal_critical_value, CoefficientTable, Estimate, GmmFit, JTest, StepReport, Summary,
+pub use gmm::{
+    Covariance, GmmFit, SingularWeightPolicy, StepOne, StepReport, Summary, TwoStepGmm,
     WeightReport,
 };
+pub use inference::{normal_critical_value, CoefficientTable, DropReason, Estimate, JTest, Note};
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use optim::Termination;
 pub use weight::WeightInverse;

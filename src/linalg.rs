@@ -38,27 +38,17 @@ impl Cholesky {
             .fold(f64::INFINITY, f64::min)
     }
 
-    /// `L⁻¹ B` by forward substitution.
-    pub(crate) fn solve_lower(&self, b: ArrayView2<'_, f64>) -> Array2<f64> {
-        backend::solve_lower(self.lower.view(), b)
-    }
-
-    /// `L⁻ᵀ B` by backward substitution.
-    pub(crate) fn solve_upper(&self, b: ArrayView2<'_, f64>) -> Array2<f64> {
-        backend::solve_upper_transposed(self.lower.view(), b)
-    }
-
-    /// `A⁻¹ B` by forward then backward substitution.
-    pub(crate) fn solve(&self, b: ArrayView2<'_, f64>) -> Array2<f64> {
-        let half = self.solve_lower(b);
-        backend::solve_upper_transposed(self.lower.view(), half.view())
+    /// `L⁻¹`, the whitening map of the factored matrix: L⁻¹ A L⁻ᵀ = I.
+    /// `None` only if the backend's triangular solve fails.
+    pub(crate) fn lower_inverse(&self) -> Option<Array2<f64>> {
+        let n = self.lower.nrows();
+        backend::solve_lower(self.lower.view(), Array2::eye(n).view())
     }
 
     /// `A⁻¹`, for reported covariance matrices only (solves never form it).
-    pub(crate) fn inverse(&self) -> Array2<f64> {
-        let n = self.lower.nrows();
-        let inv = self.solve(Array2::eye(n).view());
-        symmetrize(inv)
+    pub(crate) fn inverse(&self) -> Option<Array2<f64>> {
+        let half = self.lower_inverse()?;
+        Some(symmetrize(half.t().dot(&half)))
     }
 }
 
@@ -69,6 +59,66 @@ pub(crate) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Ar
         return None;
     }
     backend::symmetric_eigen(a)
+}
+
+/// Squared diagonal entries of R below this, for a matrix with unit-norm columns, make it
+/// numerically rank-deficient (condition number beyond about 10⁷).
+const SINGULAR_R: f64 = 1e-14;
+
+/// The least-squares solution X of min |A X − B| (A is m × q with m ≥ q), by a QR
+/// factorization of A with its columns scaled to unit norm, so that the answer does not
+/// depend on the units of the unknowns. With `scale_rows` (square A only, where the
+/// solution does not depend on it) the rows are first scaled to unit maximum, so that
+/// equations in wildly different units do not lose the small ones to rounding.
+///
+/// Returns `None` when A has non-finite entries, a zero row or column, or is
+/// numerically rank-deficient (a squared diagonal entry of R below 1e-14).
+pub(crate) fn least_squares(
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+    scale_rows: bool,
+) -> Option<Array2<f64>> {
+    let (m, q) = a.dim();
+    if m < q || q == 0 || a.iter().chain(b.iter()).any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mut a = a.to_owned();
+    let mut b = b.to_owned();
+    if scale_rows && m == q {
+        for (mut row, mut rhs) in a.rows_mut().into_iter().zip(b.rows_mut()) {
+            let largest = row.iter().fold(0.0_f64, |acc, v| acc.max(v.abs()));
+            if largest == 0.0 {
+                return None;
+            }
+            row /= largest;
+            rhs /= largest;
+        }
+    }
+    let mut col_scale = Array1::zeros(q);
+    for (j, mut col) in a.columns_mut().into_iter().enumerate() {
+        let norm = col.dot(&col).sqrt();
+        if !(norm > 0.0 && norm.is_finite()) {
+            return None;
+        }
+        col /= norm;
+        col_scale[j] = 1.0 / norm;
+    }
+    let (q_factor, r) = backend::thin_qr(a.view())?;
+    if r.diag().iter().any(|d| d * d < SINGULAR_R || !d.is_finite()) {
+        return None;
+    }
+    let qtb = q_factor.t().dot(&b);
+    let z = backend::solve_upper_transposed(r.t(), qtb.view())?;
+    let x = z * &col_scale.insert_axis(ndarray::Axis(1));
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+/// A⁻¹ of a square matrix by [`least_squares`] with row and column scaling.
+pub(crate) fn inverse(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+    if a.nrows() != a.ncols() {
+        return None;
+    }
+    least_squares(a, Array2::eye(a.nrows()).view(), true)
 }
 
 /// `AᵀB` for tall `A` (T×k) and `B` (T×l).
@@ -135,19 +185,34 @@ mod backend {
         Some(l)
     }
 
-    pub(super) fn solve_lower(l: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    pub(super) fn solve_lower(
+        l: ArrayView2<'_, f64>,
+        b: ArrayView2<'_, f64>,
+    ) -> Option<Array2<f64>> {
         let mut rhs: Mat<f64> = as_faer(&b).to_owned();
         solve_lower_triangular_in_place(as_faer(&l), rhs.as_mut(), Par::Seq);
-        to_ndarray(rhs.as_ref())
+        Some(to_ndarray(rhs.as_ref()))
     }
 
     pub(super) fn solve_upper_transposed(
         l: ArrayView2<'_, f64>,
         b: ArrayView2<'_, f64>,
-    ) -> Array2<f64> {
+    ) -> Option<Array2<f64>> {
         let mut rhs: Mat<f64> = as_faer(&b).to_owned();
         solve_upper_triangular_in_place(as_faer(&l).transpose(), rhs.as_mut(), Par::Seq);
-        to_ndarray(rhs.as_ref())
+        Some(to_ndarray(rhs.as_ref()))
+    }
+
+    pub(super) fn thin_qr(a: ArrayView2<'_, f64>) -> Option<(Array2<f64>, Array2<f64>)> {
+        let qr = as_faer(&a).qr();
+        let r = qr.thin_R();
+        let mut upper = to_ndarray(r);
+        for i in 0..upper.nrows() {
+            for j in 0..i.min(upper.ncols()) {
+                upper[[i, j]] = 0.0;
+            }
+        }
+        Some((to_ndarray(qr.compute_thin_Q().as_ref()), upper))
     }
 
     pub(super) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {
@@ -174,26 +239,33 @@ mod backend {
 #[cfg(feature = "openblas")]
 mod backend {
     use ndarray::{Array1, Array2, ArrayView2};
-    use ndarray_linalg::{Cholesky, Diag, Eigh, SolveTriangular, UPLO};
+    use ndarray_linalg::{Cholesky, Diag, Eigh, SolveTriangular, QR, UPLO};
 
     pub(super) fn cholesky_lower(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
         a.to_owned().cholesky(UPLO::Lower).ok()
     }
 
-    pub(super) fn solve_lower(l: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    pub(super) fn solve_lower(
+        l: ArrayView2<'_, f64>,
+        b: ArrayView2<'_, f64>,
+    ) -> Option<Array2<f64>> {
         l.to_owned()
             .solve_triangular(UPLO::Lower, Diag::NonUnit, &b.to_owned())
-            .expect("triangular solve with a verified non-singular Cholesky factor")
+            .ok()
     }
 
     pub(super) fn solve_upper_transposed(
         l: ArrayView2<'_, f64>,
         b: ArrayView2<'_, f64>,
-    ) -> Array2<f64> {
+    ) -> Option<Array2<f64>> {
         l.t()
             .to_owned()
             .solve_triangular(UPLO::Upper, Diag::NonUnit, &b.to_owned())
-            .expect("triangular solve with a verified non-singular Cholesky factor")
+            .ok()
+    }
+
+    pub(super) fn thin_qr(a: ArrayView2<'_, f64>) -> Option<(Array2<f64>, Array2<f64>)> {
+        a.to_owned().qr().ok()
     }
 
     pub(super) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {
@@ -215,13 +287,31 @@ mod tests {
     fn cholesky_solves_and_inverts() {
         let a = array![[4.0, 2.0, 0.4], [2.0, 5.0, 1.0], [0.4, 1.0, 3.0]];
         let chol = Cholesky::factor(a.view()).unwrap();
-        let b = array![[1.0], [2.0], [3.0]];
-        let x = chol.solve(b.view());
-        assert_abs_diff_eq!(a.dot(&x), b, epsilon = 1e-12);
-        assert_abs_diff_eq!(a.dot(&chol.inverse()), Array2::eye(3), epsilon = 1e-12);
-        let l = chol.solve_lower(Array2::eye(3).view());
+        assert_abs_diff_eq!(
+            a.dot(&chol.inverse().unwrap()),
+            Array2::eye(3),
+            epsilon = 1e-12
+        );
+        let l = chol.lower_inverse().unwrap();
         // L⁻¹ A L⁻ᵀ = I
         assert_abs_diff_eq!(l.dot(&a).dot(&l.t()), Array2::eye(3), epsilon = 1e-12);
+    }
+
+    #[test]
+    fn least_squares_is_free_of_units() {
+        // Rows and columns in wildly different units: 10¹⁶ apart.
+        let a = array![[1e8, 2e-8], [3e8, 4e-8]];
+        let b = array![[1.0], [2.0]];
+        let x = least_squares(a.view(), b.view(), true).unwrap();
+        assert_abs_diff_eq!(a.dot(&x), b, epsilon = 1e-12);
+        // The 3 × 2 least-squares problem agrees with the normal equations.
+        let a = array![[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]];
+        let b = array![[1.0], [2.0], [4.0]];
+        let x = least_squares(a.view(), b.view(), false).unwrap();
+        assert_abs_diff_eq!(x, array![[5.0 / 6.0], [1.5]], epsilon = 1e-12);
+        assert!(least_squares(array![[1.0, 2.0], [2.0, 4.0]].view(), b.slice(ndarray::s![..2, ..]), true).is_none());
+        let inv = inverse(array![[2.0, 1.0], [1.0, 3.0]].view()).unwrap();
+        assert_abs_diff_eq!(inv, array![[0.6, -0.2], [-0.2, 0.4]], epsilon = 1e-12);
     }
 
     #[test]

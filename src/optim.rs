@@ -1,21 +1,34 @@
 //! Gauss–Newton with step halving for min_β |r(β)|².
 //!
 //! Each iteration solves the equilibrated normal equations (JᵀJ) δ = −Jᵀr by Cholesky,
-//! then halves the step until the objective does not increase. It stops when
-//! |δ|_∞ ≤ tol · (1 + |β|_∞). For an affine residual the first step is the exact
-//! (closed-form) minimiser; one more step refines it against rounding, then it stops.
+//! then halves the step until the objective does not increase.
+//!
+//! # Stopping rule
+//! The rule is free of units: rescaling a parameter, a residual or the data leaves it
+//! unchanged. With the Gauss–Newton decrement d = |Jδ| (the predicted fall of |r|) it
+//! stops when
+//! - d ≤ tol · max(|r(β₀)|, floor): the decrement is negligible next to the residual at
+//!   the start (or, for a whitened GMM residual, next to its sampling noise 1/√T, so
+//!   that d ≤ tol means a step of at most tol standard errors)
+//!   (it goes to zero at the minimum whether |r| does, as in just-identified problems,
+//!   or not); or
+//! - the objective has fallen by less than a quarter of the predicted d² for
+//!   `FLAT_ITERATIONS` iterations while d ≤ √tol · |r(β₀)|: the residual sits at its
+//!   rounding floor and no further step can be resolved.
+//! An affine residual is solved by its first step (the closed form); one more step
+//! refines it against rounding, then it stops, converged, whatever the iteration limit.
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
-use crate::linalg::{scale_both_sides, Cholesky};
+use crate::linalg::{least_squares, scale_both_sides, Cholesky};
 
 /// How an optimisation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Termination {
-    /// The step fell below the tolerance (or the closed form was used).
+    /// The stopping rule was met (or the closed form was used).
     Converged,
-    /// Step halving could not decrease the objective before the step was small enough.
+    /// Step halving could not decrease the objective while a resolvable step remained.
     Stalled,
     /// The iteration limit was reached.
     MaxIterations,
@@ -28,8 +41,8 @@ impl Termination {
     }
 }
 
-/// Squared equilibrated pivots below this make JᵀJ numerically singular
-/// (the condition number of J would exceed about 10⁷).
+/// Squared equilibrated Cholesky pivots below this make a matrix numerically singular
+/// (its condition number would exceed about 10¹⁴).
 const SINGULAR_PIVOT: f64 = 1e-14;
 /// Relative increase of the objective that counts as no increase. Near the minimum the
 /// objective cannot resolve steps much larger than the tolerance (its change is
@@ -37,6 +50,8 @@ const SINGULAR_PIVOT: f64 = 1e-14;
 /// direction still can; without this slack the line search would halve such steps
 /// away and stop early.
 const ROUNDING_SLACK: f64 = 1e-10;
+/// Iterations without a meaningful fall of the objective before it counts as flat.
+const FLAT_ITERATIONS: usize = 3;
 /// Step halvings before giving up on a direction.
 const MAX_HALVINGS: usize = 40;
 
@@ -44,29 +59,30 @@ pub(crate) struct Settings {
     pub max_iters: usize,
     pub tol: f64,
     pub linear: bool,
+    /// A lower bound on the residual scale the tolerance is relative to: 1/√T for a
+    /// whitened GMM residual, whose sampling noise is of that size, so that a start
+    /// that already solves the equations to rounding is recognised as converged.
+    pub residual_floor: f64,
 }
 
 pub(crate) struct Solution {
     pub params: Array1<f64>,
     pub iterations: usize,
     pub termination: Termination,
+    /// The last step taken (β_k − β_{k−1}), if any: the direction the iterates moved in.
+    pub last_step: Option<Array1<f64>>,
 }
 
 /// The normal matrix JᵀJ is numerically singular.
 pub(crate) struct Singular {
     pub params: Array1<f64>,
+    /// The last step taken before the failure, if any.
+    pub last_step: Option<Array1<f64>>,
 }
 
 /// Inverse of the SPD matrix `a` through its equilibrated Cholesky factorization, or
 /// `None` when it is numerically singular.
 pub(crate) fn spd_inverse(a: &Array2<f64>) -> Option<Array2<f64>> {
-    let (factor, scale) = equilibrated_cholesky(a)?;
-    let inv = factor.inverse();
-    Some(scale_both_sides(inv.view(), scale.view()))
-}
-
-/// Cholesky of D⁻¹AD⁻¹ with D = diag(√A_ii); returns it with D⁻¹.
-fn equilibrated_cholesky(a: &Array2<f64>) -> Option<(Cholesky, Array1<f64>)> {
     let diag = a.diag();
     if !diag.iter().all(|&d| d > 0.0 && d.is_finite()) {
         return None;
@@ -74,20 +90,21 @@ fn equilibrated_cholesky(a: &Array2<f64>) -> Option<(Cholesky, Array1<f64>)> {
     let scale = diag.mapv(|d| 1.0 / d.sqrt());
     let c = scale_both_sides(a.view(), scale.view());
     let factor = Cholesky::factor(c.view())?;
-    (factor.min_squared_pivot() >= SINGULAR_PIVOT).then_some((factor, scale))
+    if factor.min_squared_pivot() < SINGULAR_PIVOT {
+        return None;
+    }
+    let inv = factor.inverse()?;
+    Some(scale_both_sides(inv.view(), scale.view()))
 }
 
-/// Gauss–Newton step δ = −(JᵀJ)⁻¹Jᵀr.
+/// Gauss–Newton step δ minimising |r + Jδ|, by QR of J with equilibrated columns (and
+/// rows, when J is square: the step of a just-identified system does not depend on the
+/// units of its equations, and neither should its accuracy).
 fn step(jac: &Array2<f64>, resid: &Array1<f64>) -> Option<Array1<f64>> {
-    let normal = jac.t().dot(jac);
-    let (factor, scale) = equilibrated_cholesky(&normal)?;
-    let rhs = -(jac.t().dot(resid) * &scale);
-    let z = factor.solve(rhs.view().insert_axis(Axis(1)).view());
-    Some(z.remove_axis(Axis(1)) * &scale)
-}
-
-fn max_abs(v: ArrayView1<'_, f64>) -> f64 {
-    v.iter().fold(0.0, |m, x| m.max(x.abs()))
+    let rhs = resid.mapv(|r| -r).insert_axis(Axis(1));
+    let square = jac.nrows() == jac.ncols();
+    let delta = least_squares(jac.view(), rhs.view(), square)?;
+    Some(delta.remove_axis(Axis(1)))
 }
 
 pub(crate) fn gauss_newton(
@@ -99,18 +116,32 @@ pub(crate) fn gauss_newton(
     let mut params = start;
     let mut resid = residual(params.view());
     let mut objective = resid.dot(&resid);
+    let initial = objective.sqrt().max(settings.residual_floor);
+    let mut last_step: Option<Array1<f64>> = None;
+    let mut flat = 0;
+    let done = |params, iterations, termination, last_step| {
+        Ok(Solution {
+            params,
+            iterations,
+            termination,
+            last_step,
+        })
+    };
+    if !objective.is_finite() {
+        return Err(Singular { params, last_step });
+    }
+    if objective == 0.0 {
+        return done(params, 0, Termination::Converged, None);
+    }
     for iteration in 1..=settings.max_iters {
         let jac = jacobian(params.view());
         let Some(delta) = step(&jac, &resid) else {
-            return Err(Singular { params });
+            return Err(Singular { params, last_step });
         };
-        let threshold = settings.tol * (1.0 + max_abs(params.view()));
-        if max_abs(delta.view()) <= threshold {
-            return Ok(Solution {
-                params,
-                iterations: iteration,
-                termination: Termination::Converged,
-            });
+        let decrement = jac.dot(&delta);
+        let decrement = decrement.dot(&decrement);
+        if decrement.sqrt() <= settings.tol * initial {
+            return done(params, iteration, Termination::Converged, last_step);
         }
         let mut scale = 1.0;
         let mut accepted = None;
@@ -124,31 +155,39 @@ pub(crate) fn gauss_newton(
             }
             scale *= 0.5;
         }
+        let near_floor = decrement.sqrt() <= settings.tol.sqrt() * initial;
         let Some((trial, r, q)) = accepted else {
-            return Ok(Solution {
-                params,
-                iterations: iteration,
-                termination: Termination::Stalled,
-            });
+            let termination = if near_floor {
+                Termination::Converged
+            } else {
+                Termination::Stalled
+            };
+            return done(params, iteration, termination, last_step);
         };
         let full_step = scale == 1.0;
+        flat = if objective - q < 0.25 * decrement {
+            flat + 1
+        } else {
+            0
+        };
+        last_step = Some(&trial - &params);
         params = trial;
         resid = r;
         objective = q;
         // Affine residuals: iteration 1 is the closed form, iteration 2 a refinement.
-        if full_step && settings.linear && iteration >= 2 {
-            return Ok(Solution {
-                params,
-                iterations: iteration,
-                termination: Termination::Converged,
-            });
+        let closed_form = settings.linear && full_step;
+        if (closed_form && (iteration >= 2 || iteration == settings.max_iters))
+            || (flat >= FLAT_ITERATIONS && near_floor)
+        {
+            return done(params, iteration, Termination::Converged, last_step);
         }
     }
-    Ok(Solution {
+    done(
         params,
-        iterations: settings.max_iters,
-        termination: Termination::MaxIterations,
-    })
+        settings.max_iters,
+        Termination::MaxIterations,
+        last_step,
+    )
 }
 
 #[cfg(test)]
@@ -166,6 +205,7 @@ mod tests {
             max_iters: 100,
             tol: 1e-12,
             linear: false,
+            residual_floor: 0.0,
         };
         let Ok(sol) = gauss_newton(array![1.0, 1.0], res, jac, &settings) else {
             panic!()
@@ -186,6 +226,7 @@ mod tests {
             max_iters: 10,
             tol: 1e-12,
             linear: true,
+            residual_floor: 0.0,
         };
         assert!(gauss_newton(array![0.0, 0.0], res, jac, &settings).is_err());
     }

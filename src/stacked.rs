@@ -210,33 +210,25 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     ///
     /// Only the moment columns of β_j's block move with β_j, so with E_j = ∂g/∂β_j
     /// (nonzero in those columns only), ∂Ω̂/∂β_j = (E_jᵀG + GᵀE_j)/T. The per-row
-    /// derivative ∂ψ_t/∂β_j is a central difference of the block's moments (the trait
-    /// returns summed Jacobians only); it is exact up to rounding for linear moments.
-    pub(crate) fn omega_derivatives(
-        &self,
-        params: ArrayView1<'_, f64>,
-        rel_step: f64,
-    ) -> Vec<Array2<f64>> {
+    /// derivatives ∂ψ_t/∂β_j come from [`MomentModel::moments_derivative`].
+    pub(crate) fn omega_derivatives(&self, params: ArrayView1<'_, f64>) -> Vec<Array2<f64>> {
         let (p, m, k) = (self.p, self.n_sources(), self.n_moments());
         let t = self.n_rows();
         let g = self.dense(&self.row_moments(params));
         let labeled = self.data.labeled_rows();
         let mut out = Vec::with_capacity(self.n_params());
         for b in 0..=m {
-            let (x, y) = if b == 0 {
-                (self.data.real_x(), self.data.real_y())
-            } else {
-                (
-                    self.data.sources()[b - 1].x(),
-                    self.data.sources()[b - 1].y(),
-                )
-            };
+            let (x, y) = self.block_data(b);
             for j in 0..p {
-                let d_psi = crate::moment::central_difference(
+                let mut e_j = Array1::zeros(p);
+                e_j[j] = 1.0;
+                let mut d_psi = Array2::zeros((x.nrows(), p));
+                self.model.moments_derivative(
                     self.block(params, b),
-                    j,
-                    rel_step,
-                    |beta: &Array1<f64>| moment_matrix(self.model, beta.view(), x, y),
+                    x,
+                    y,
+                    e_j.view(),
+                    d_psi.view_mut(),
                 );
                 // E_j restricted to its nonzero columns, and where they sit in g.
                 let (e, cols): (Array2<f64>, Vec<usize>) = if b == 0 {
@@ -272,6 +264,21 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         out
     }
 
+    /// The step-1 weight as a 0/1 mask over the k moments: every moment for the
+    /// identity step, else the real block and the all-rows blocks (the just-identified
+    /// equations each block is solved from).
+    pub(crate) fn step_one_mask(&self, identity: bool) -> Array1<f64> {
+        let (p, m) = (self.p, self.n_sources());
+        Array1::from_shape_fn(self.n_moments(), |i| {
+            let labeled_aux = i >= p && i < (1 + m) * p;
+            if identity || !labeled_aux {
+                1.0
+            } else {
+                0.0
+            }
+        })
+    }
+
     /// Ĝ = ∂ḡ/∂(θ, η)ᵀ (k × q), block-sparse.
     pub(crate) fn jacobian(&self, params: ArrayView1<'_, f64>) -> Array2<f64> {
         let (p, m) = (self.p, self.n_sources());
@@ -300,8 +307,14 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     }
 
     /// The step-1 residual of parameter block b alone: (1/T) Σ w_t ψ(θ; real_t) for
-    /// b = 0, and the labeled and all-rows means of source b's moments stacked for η_b.
-    pub(crate) fn block_residual(&self, b: usize, beta: ArrayView1<'_, f64>) -> Array1<f64> {
+    /// b = 0; for a source, the mean of its moments over all rows, with (`identity`)
+    /// the labeled-rows mean stacked above it.
+    pub(crate) fn block_residual(
+        &self,
+        b: usize,
+        beta: ArrayView1<'_, f64>,
+        identity: bool,
+    ) -> Array1<f64> {
         let d = self.data;
         let t = self.n_rows();
         if b == 0 {
@@ -310,6 +323,9 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         }
         let src = &d.sources()[b - 1];
         let all = moment_matrix(self.model, beta, src.x(), src.y());
+        if !identity {
+            return all.sum_axis(Axis(0)) / t;
+        }
         let lab = self.weighted(all.select(Axis(0), d.labeled_rows()));
         let mut r = Array1::zeros(2 * self.p);
         r.slice_mut(s![..self.p]).assign(&lab.sum_axis(Axis(0)));
@@ -318,7 +334,12 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     }
 
     /// ∂(block residual)/∂βᵀ, matching [`block_residual`](Self::block_residual).
-    pub(crate) fn block_jacobian(&self, b: usize, beta: ArrayView1<'_, f64>) -> Array2<f64> {
+    pub(crate) fn block_jacobian(
+        &self,
+        b: usize,
+        beta: ArrayView1<'_, f64>,
+        identity: bool,
+    ) -> Array2<f64> {
         let d = self.data;
         let t = self.n_rows();
         let w = self.label_weights();
@@ -326,6 +347,10 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             return self.model.jacobian(beta, d.real_x(), d.real_y(), w) / t;
         }
         let src = &d.sources()[b - 1];
+        let all = self.model.jacobian(beta, src.x(), src.y(), None);
+        if !identity {
+            return all / t;
+        }
         let mut j = Array2::zeros((2 * self.p, self.p));
         j.slice_mut(s![..self.p, ..]).assign(&self.model.jacobian(
             beta,
@@ -333,8 +358,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             src.y_labeled(),
             w,
         ));
-        j.slice_mut(s![self.p.., ..])
-            .assign(&self.model.jacobian(beta, src.x(), src.y(), None));
+        j.slice_mut(s![self.p.., ..]).assign(&all);
         j / t
     }
 

@@ -2,7 +2,8 @@
 //!
 //! The estimator never forms W. With D = diag(√Ω̂_ii) and the equilibrated matrix
 //! C = D⁻¹Ω̂D⁻¹ = LLᵀ, the whitener R = L⁻¹D⁻¹ satisfies RᵀR = Ω̂⁻¹, so
-//! ḡᵀWḡ = |Rḡ|² and ĜᵀWĜ = (RĜ)ᵀ(RĜ).
+//! ḡᵀWḡ = |Rḡ|² and ĜᵀWĜ = (RĜ)ᵀ(RĜ). R is formed once per weight matrix (k × k, a
+//! triangular solve) and applied by multiplication in every iteration.
 //!
 //! C has unit diagonal, so its squared Cholesky pivots are the fractions of each
 //! moment's variance not explained by the moments before it. When the smallest falls
@@ -34,15 +35,11 @@ pub enum WeightInverse {
 /// noise in a moment that vanishes at the estimate is about 1e-32 of the others).
 const ZERO_VARIANCE: f64 = 1e-24;
 
-pub(crate) enum Whitener {
-    Cholesky {
-        factor: Cholesky,
-        inv_scale: Array1<f64>,
-    },
-    Eigen {
-        matrix: Array2<f64>,
-        rank: usize,
-    },
+/// The whitening map R (r × k) with RᵀR = Ω̂⁻¹ (or the pseudo-inverse), and how it was
+/// obtained.
+pub(crate) struct Whitener {
+    matrix: Array2<f64>,
+    kind: WeightInverse,
 }
 
 impl Whitener {
@@ -60,7 +57,14 @@ impl Whitener {
         if positive_diag {
             if let Some(factor) = Cholesky::factor(scaled.view()) {
                 if factor.min_squared_pivot() >= rank_tol {
-                    return Some(Whitener::Cholesky { factor, inv_scale });
+                    if let Some(l_inv) = factor.lower_inverse() {
+                        // R = L⁻¹ D⁻¹.
+                        let matrix = l_inv * &inv_scale.view().insert_axis(Axis(0));
+                        return Some(Whitener {
+                            matrix,
+                            kind: WeightInverse::Cholesky,
+                        });
+                    }
                 }
             }
         }
@@ -77,40 +81,28 @@ impl Whitener {
                 matrix[[r, j]] = factor * vectors[[j, i]] * inv_scale[j];
             }
         }
-        Some(Whitener::Eigen {
-            rank: keep.len(),
+        Some(Whitener {
+            kind: WeightInverse::PseudoInverse { rank: keep.len() },
             matrix,
         })
     }
 
     pub(crate) fn rank(&self) -> usize {
-        match self {
-            Whitener::Cholesky { inv_scale, .. } => inv_scale.len(),
-            Whitener::Eigen { rank, .. } => *rank,
-        }
+        self.matrix.nrows()
     }
 
     pub(crate) fn kind(&self) -> WeightInverse {
-        match self {
-            Whitener::Cholesky { .. } => WeightInverse::Cholesky,
-            Whitener::Eigen { rank, .. } => WeightInverse::PseudoInverse { rank: *rank },
-        }
+        self.kind
     }
 
     /// R v.
     pub(crate) fn apply_vec(&self, v: ArrayView1<'_, f64>) -> Array1<f64> {
-        let col = v.insert_axis(Axis(1));
-        self.apply(col).remove_axis(Axis(1))
+        self.matrix.dot(&v)
     }
 
     /// Rᵀ M (so that W M = Rᵀ(R M)).
     pub(crate) fn apply_transpose(&self, m: ArrayView2<'_, f64>) -> Array2<f64> {
-        match self {
-            Whitener::Cholesky { factor, inv_scale } => {
-                factor.solve_upper(m) * inv_scale.view().insert_axis(Axis(1))
-            }
-            Whitener::Eigen { matrix, .. } => matrix.t().dot(&m),
-        }
+        self.matrix.t().dot(&m)
     }
 
     /// W M = RᵀR M.
@@ -120,13 +112,7 @@ impl Whitener {
 
     /// R M.
     pub(crate) fn apply(&self, m: ArrayView2<'_, f64>) -> Array2<f64> {
-        match self {
-            Whitener::Cholesky { factor, inv_scale } => {
-                let scaled = &m * &inv_scale.view().insert_axis(Axis(1));
-                factor.solve_lower(scaled.view())
-            }
-            Whitener::Eigen { matrix, .. } => matrix.dot(&m),
-        }
+        self.matrix.dot(&m)
     }
 }
 

@@ -7,7 +7,7 @@ use common::{assert_close, expected, load, matrix_of, ols_hc0, vec_of};
 use ndarray::{Array1, Array2};
 use synthgmm::baselines::{Dsl, Lambda, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
 use synthgmm::models::{Logistic, Ols};
-use synthgmm::{DataSources, Error, Estimator, MomentModel, OnSources, TwoStepGmm};
+use synthgmm::{DataSources, Error, Estimator, MomentModel, OnSources, StepOne, TwoStepGmm};
 
 /// ppi_py 0.2.3 (`ppi_ols_pointestimate`, `ppi_ols_ci`, and the logistic versions,
 /// λ tuned and clipped; classical = λ = 0) on the reference data sets, with the proxy
@@ -199,10 +199,15 @@ fn every_estimator_runs_through_the_common_trait() {
         Box::new(PpiPlusPlus::new(Ols, "proxy")),
         Box::new(PpiSynth::new(Ols, "proxy", "synth")),
         Box::new(Dsl::new(Ols, "proxy")),
-        Box::new(OnSources::new("GMM-Proxy", TwoStepGmm::new(Ols), ["proxy"])),
+        // The reference's first step is identity-weighted.
+        Box::new(OnSources::new(
+            "GMM-Proxy",
+            TwoStepGmm::new(Ols).step_one(StepOne::Identity),
+            ["proxy"],
+        )),
         Box::new(OnSources::new(
             "GMM-Synth",
-            TwoStepGmm::new(Ols),
+            TwoStepGmm::new(Ols).step_one(StepOne::Identity),
             ["proxy", "synth"],
         )),
     ];

@@ -9,7 +9,7 @@ fn design() -> (Vec<bool>, Array2<f64>, Array1<f64>) {
     let t = 12;
     let x = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { i as f64 / 4.0 });
     let y = Array1::from_shape_fn(t, |i| {
-        1.0 + 2.0 * x[[i, 1]] + ((i * 7) % 5) as f64 / 10.0 - 0.2
+        1.0 + 2.0 * x[[i, 1]] + ((i * i) % 7) as f64 / 10.0 - 0.2
     });
     let labeled = (0..t).map(|i| i % 3 == 0).collect();
     (labeled, x, y)
@@ -180,7 +180,9 @@ fn no_labeled_rows() {
 fn too_few_labeled_rows() {
     let (_, x, y) = design();
     let mut labeled = vec![false; 12];
+    // As many labeled rows as coefficients: no residual degrees of freedom.
     labeled[2] = true;
+    labeled[5] = true;
     let err = DataSources::builder(&labeled)
         .real(&x, &y)
         .build()
@@ -188,8 +190,8 @@ fn too_few_labeled_rows() {
     assert_eq!(
         err,
         Error::TooFewLabeled {
-            labeled: 1,
-            required: 2
+            labeled: 2,
+            required: 3
         }
     );
 }
@@ -332,7 +334,8 @@ fn singular_weight_is_an_error_when_asked() {
 #[test]
 fn not_converged() {
     let (labeled, x, _) = design();
-    let y = Array1::from_shape_fn(12, |i| ((i * 5) % 3 == 0) as u8 as f64);
+    // Labeled rows 0, 3, 6, 9 with outcomes 1, 0, 1, 0: overlapping classes.
+    let y = Array1::from_shape_fn(12, |i| (i % 6 != 3) as u8 as f64);
     let data = DataSources::builder(&labeled).real(&x, &y).build().unwrap();
     let err = TwoStepGmm::new(Logistic)
         .max_iters(1)

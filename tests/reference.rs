@@ -9,7 +9,7 @@ mod common;
 
 use common::{assert_close, expected, load, matrix_of, vec_of};
 use synthgmm::models::{Logistic, Ols};
-use synthgmm::{Covariance, GmmFit, MomentModel, TwoStepGmm};
+use synthgmm::{Covariance, GmmFit, MomentModel, StepOne, TwoStepGmm};
 
 const CASES: [(&str, &str, &[&str]); 3] = [
     ("gmm_synth", "GMM-Synth", &["proxy", "synth"]),
@@ -103,7 +103,9 @@ fn check_dataset<M: MomentModel + Clone>(name: &str, model: M, tol: f64) {
     assert_eq!(exp["T"].as_u64().unwrap() as usize, data.labeled.len());
     for (key, label, sources) in CASES {
         // The reference uses the textbook covariance (Ω re-estimated at the final estimate).
+        // The reference uses the identity-weighted first step of statsmodels' GMM.
         let fit = TwoStepGmm::new(model.clone())
+            .step_one(StepOne::Identity)
             .covariance(Covariance::Reestimated)
             .fit(&data.sources(sources))
             .unwrap();

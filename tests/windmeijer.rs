@@ -12,7 +12,7 @@ mod common;
 use common::{expected, load, solve, vec_of};
 use ndarray::{s, Array1, Array2, Axis};
 use synthgmm::models::Ols;
-use synthgmm::{Covariance, TwoStepGmm};
+use synthgmm::{Covariance, StepOne, TwoStepGmm};
 
 #[test]
 fn windmeijer_matches_an_independent_construction() {
@@ -99,6 +99,7 @@ fn windmeijer_matches_an_independent_construction() {
 
     let data = r.sources(&["proxy", "synth"]);
     let fit = TwoStepGmm::new(Ols)
+        .step_one(StepOne::Identity)
         .covariance(Covariance::Windmeijer)
         .fit(&data)
         .unwrap();
@@ -112,6 +113,7 @@ fn windmeijer_matches_an_independent_construction() {
     }
     // The correction matters here: it widens the θ standard errors.
     let plain = TwoStepGmm::new(Ols)
+        .step_one(StepOne::Identity)
         .covariance(Covariance::StepTwo)
         .fit(&data)
         .unwrap();

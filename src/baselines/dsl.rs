@@ -62,6 +62,7 @@ impl<M: MomentModel> Estimator for Dsl<M> {
 
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
+        data.check_model(&self.model)?;
         let src = data
             .source(&self.source)
             .ok_or_else(|| Error::MissingSource {
@@ -95,14 +96,15 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             model,
             &name,
             "moments",
-            model.start(rx, ry),
+            crate::moment::checked_start(model, rx, ry)?,
             |b| moments(b).sum_axis(Axis(0)) / t,
             |b| jacobian(b) / t,
-            |b| model.is_separated(b, rx, ry),
+            // The doubly robust moments are no likelihood: no separation certificate.
+            None,
         )?;
         let meat = crate::linalg::gram(moments(theta.view()).view());
         let cov = sandwich(&jacobian(theta.view()), &meat, &name)?;
-        Ok(Estimate::new(
+        Estimate::new(
             name,
             model.name(),
             data.covariate_names().to_vec(),
@@ -110,6 +112,6 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             cov,
             data.n_rows(),
             data.n_labeled(),
-        ))
+        )
     }
 }

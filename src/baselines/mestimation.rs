@@ -5,15 +5,17 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result, Stage};
 use crate::moment::MomentModel;
-use crate::optim::{gauss_newton, spd_inverse, Settings};
+use crate::moment::SolveFailure;
+use crate::optim::Settings;
 
-/// Iteration limit and step tolerance of the baselines' Gauss–Newton solves.
+/// Iteration limit and relative tolerance of the baselines' Gauss–Newton solves.
 pub(crate) const MAX_ITERS: usize = 200;
-pub(crate) const TOL: f64 = 1e-12;
+pub(crate) const TOL: f64 = 1e-10;
 
 /// Solves residual(β) = 0 (p equations, p unknowns) from `start`.
 ///
-/// `diverged` reports separation-type failures; errors name `estimator` and `block`.
+/// `rows` are the (x, y) on which a diverging fit is checked for separation; errors
+/// name `estimator` and `block`.
 pub(crate) fn solve<M: MomentModel + ?Sized>(
     model: &M,
     estimator: &str,
@@ -21,24 +23,20 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
     start: Array1<f64>,
     residual: impl Fn(ArrayView1<'_, f64>) -> Array1<f64>,
     jacobian: impl Fn(ArrayView1<'_, f64>) -> Array2<f64>,
-    diverged: impl Fn(ArrayView1<'_, f64>) -> bool,
+    rows: Option<(ArrayView2<'_, f64>, ArrayView1<'_, f64>)>,
 ) -> Result<Array1<f64>> {
     let settings = Settings {
         max_iters: MAX_ITERS,
         tol: TOL,
         linear: model.is_linear(),
+        residual_floor: 0.0,
     };
     let named = || format!("{estimator}: {block}");
-    let solution = gauss_newton(start, residual, jacobian, &settings).map_err(|s| {
-        if diverged(s.params.view()) {
-            Error::Separation { block: named() }
-        } else {
-            Error::Collinear { block: named() }
-        }
-    })?;
-    if diverged(solution.params.view()) {
-        return Err(Error::Separation { block: named() });
-    }
+    let solution = crate::moment::solve(model, start, residual, jacobian, &settings, rows)
+        .map_err(|failure| match failure {
+            SolveFailure::Separated => Error::Separation { block: named() },
+            SolveFailure::Singular => Error::Collinear { block: named() },
+        })?;
     if !solution.termination.is_converged() {
         return Err(Error::NotConverged {
             stage: Stage::Baseline {
@@ -63,16 +61,17 @@ pub(crate) fn fit_rows<M: MomentModel + ?Sized>(
         model,
         estimator,
         block,
-        model.start(x, y),
+        crate::moment::checked_start(model, x, y)?,
         |b| crate::moment::moment_matrix(model, b, x, y).sum_axis(ndarray::Axis(0)) / n,
         |b| model.jacobian(b, x, y, None) / n,
-        |b| model.is_separated(b, x, y),
+        Some((x, y)),
     )
 }
 
-/// A⁻¹ for a general square matrix, as (AᵀA)⁻¹Aᵀ; `None` when singular.
+/// A⁻¹ for a general square matrix, free of the units of its rows and columns;
+/// `None` when singular.
 pub(crate) fn inverse(a: &Array2<f64>) -> Option<Array2<f64>> {
-    Some(spd_inverse(&a.t().dot(a))?.dot(&a.t()))
+    crate::linalg::inverse(a.view())
 }
 
 /// The sandwich J⁻¹ B J⁻ᵀ.

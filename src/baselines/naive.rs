@@ -21,12 +21,12 @@ use crate::moment::{moment_matrix, MomentModel};
 /// ```
 /// use ndarray::array;
 /// use synthgmm::{baselines::NaivePooled, models::Ols, DataSources, Estimator};
-/// let x = array![[1.0], [1.0], [1.0]];
-/// let y = array![1.0, f64::NAN, f64::NAN];
-/// let proxy = array![2.0, 2.0, 2.0]; // over-predicts
-/// let data = DataSources::builder(&[true, false, false]).real(&x, &y).source("proxy", &x, &proxy).build()?;
-/// // The pooled mean of {1, 2, 2, 2}.
-/// assert_eq!(NaivePooled::new(Ols, ["proxy"]).estimate(&data)?.theta()[0], 1.75);
+/// let x = array![[1.0], [1.0], [1.0], [1.0]];
+/// let y = array![1.0, 2.0, f64::NAN, f64::NAN];
+/// let proxy = array![2.0, 3.0, 2.0, 3.0]; // over-predicts
+/// let data = DataSources::builder(&[true, true, false, false]).real(&x, &y).source("proxy", &x, &proxy).build()?;
+/// // The pooled mean of {1, 2, 2, 3, 2, 3}.
+/// assert!((NaivePooled::new(Ols, ["proxy"]).estimate(&data)?.theta()[0] - 13.0 / 6.0).abs() < 1e-12);
 /// # Ok::<(), synthgmm::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -52,6 +52,7 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
 
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
+        data.check_model(&self.model)?;
         let mut xs = vec![data.real_x()];
         let mut ys = vec![data.real_y()];
         for s in &self.sources {
@@ -69,7 +70,7 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
         let meat = crate::linalg::gram(psi.view());
         let jac = self.model.jacobian(theta.view(), x.view(), y.view(), None);
         let cov = sandwich(&jac, &meat, &name)?;
-        Ok(Estimate::new(
+        Estimate::new(
             name,
             self.model.name(),
             data.covariate_names().to_vec(),
@@ -77,6 +78,6 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
             cov,
             data.n_rows(),
             data.n_labeled(),
-        ))
+        )
     }
 }

@@ -6,7 +6,7 @@ use crate::baselines::mestimation::{fit_rows, inverse, solve};
 use crate::data::DataSources;
 use crate::error::{Error, Result, Stage};
 use crate::estimator::Estimator;
-use crate::inference::Estimate;
+use crate::inference::{Estimate, Note};
 use crate::moment::{moment_matrix, MomentModel};
 
 /// How PPI++ chooses the power-tuning parameter λ.
@@ -65,6 +65,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         mixture: &[(String, f64)],
         labeled_subset: Option<&[usize]>,
     ) -> Result<Self> {
+        data.check_model(model)?;
         let unlabeled = data.unlabeled_rows();
         if unlabeled.is_empty() {
             return Err(Error::NoUnlabeledRows { estimator });
@@ -160,7 +161,8 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             start,
             |b| self.imputed_moments(b, unlabeled).sum_axis(Axis(0)) / rows,
             |b| self.imputed_jacobian(b, unlabeled) / rows,
-            |b| b.iter().any(|v| !v.is_finite()),
+            // Used for linear moments only, which cannot diverge.
+            None,
         )
     }
 
@@ -198,7 +200,8 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                     / n
                     + self.imputed_jacobian(b, true) * (lambda / big_n)
             },
-            |b| self.model.is_separated(b, rx, ry),
+            // Rectified moments are no likelihood: a failure is reported as such.
+            None,
         )
     }
 
@@ -290,11 +293,27 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                     theta,
                     cov,
                     lambda: l,
+                    notes: Vec::new(),
                 })
             }
             Lambda::Tuned => {
-                // Point estimate: λ̂ from the λ = 1 fit, then refit.
-                let first = self.fit(1.0)?;
+                // Point estimate: λ̂ from the λ = 1 fit, then refit. The λ = 1 fit is only
+                // a pilot: where its rectified equations have no root (they are no
+                // likelihood), λ̂ is taken at the real-only fit instead.
+                let mut notes = Vec::new();
+                let first = match self.fit(1.0) {
+                    Ok(first) => first,
+                    Err(Error::Collinear { .. } | Error::NotConverged { .. }) => {
+                        notes.push(Note::PilotFallback {
+                            detail: format!(
+                                "{}: the λ = 1 pilot fit has no solution; λ̂ was tuned at the real-only fit",
+                                self.estimator
+                            ),
+                        });
+                        self.fit(0.0)?
+                    }
+                    Err(e) => return Err(e),
+                };
                 let pilot_lambda = self.lambda_hat(&self.stats(first.view(), true)?);
                 let pilot_theta = self.fit(pilot_lambda)?;
                 // Interval: λ̂ again at the point estimate, refit, covariance there.
@@ -308,6 +327,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                     lambda,
                     pilot_theta,
                     pilot_lambda,
+                    notes,
                 })
             }
         }
@@ -338,6 +358,7 @@ pub(crate) struct PpiResult {
     pub lambda: f64,
     pub pilot_theta: Array1<f64>,
     pub pilot_lambda: f64,
+    pub notes: Vec<Note>,
 }
 
 /// A PPI++ fit: the estimate with its interval, and the power-tuning details.
@@ -368,7 +389,8 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
         r.cov,
         data.n_rows(),
         data.n_labeled(),
-    );
+    )?
+    .with_notes(r.notes);
     Ok(PpiFit {
         estimate,
         lambda: r.lambda,

@@ -93,10 +93,17 @@ impl<M: MomentModel> PpiSynth<M> {
     /// # Errors
     /// As [`fit`](Self::fit).
     pub fn choose_alpha(&self, data: &DataSources) -> Result<f64> {
-        if self.folds < 2 || self.folds > data.n_labeled() {
+        // Each held-out fold estimates a p × p covariance: it needs more than p rows.
+        let smallest_fold = data.n_labeled() / self.folds.max(1);
+        if self.folds < 2 || smallest_fold <= data.n_covariates() {
             return Err(Error::InvalidConfig {
                 parameter: "folds",
-                reason: format!("{} folds for {} labeled rows", self.folds, data.n_labeled()),
+                reason: format!(
+                    "{} folds for {} labeled rows leave fewer than {} rows in a fold",
+                    self.folds,
+                    data.n_labeled(),
+                    data.n_covariates() + 1
+                ),
             });
         }
         if self.grid < 2 {
@@ -144,8 +151,8 @@ impl<M: MomentModel> PpiSynth<M> {
     /// Chooses α by cross-validation, then fits PPI++ with the mixed imputation.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for fewer than 2 folds or grid points (or more folds
-    /// than labeled rows), [`Error::MissingSource`], [`Error::NoUnlabeledRows`], and the
+    /// [`Error::InvalidConfig`] for fewer than 2 folds or grid points, or folds of p or
+    /// fewer labeled rows, [`Error::MissingSource`], [`Error::NoUnlabeledRows`], and the
     /// PPI++ fitting errors.
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
         let alpha = self.choose_alpha(data)?;

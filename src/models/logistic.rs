@@ -4,9 +4,9 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Zip};
 
 use crate::moment::MomentModel;
 
-/// Linear predictors beyond this size in absolute value give fitted probabilities within
-/// 1e-13 of 0 or 1; a correctly classified row there signals (quasi-)separation.
-const SEPARATION_MARGIN: f64 = 30.0;
+/// Relative tolerance of the recession-direction test: |x_tᵀd| below this fraction of
+/// |x_t| |d| counts as zero.
+const RECESSION_TOL: f64 = 1e-7;
 
 /// The logistic function σ(z) = 1 / (1 + e^{−z}), evaluated without overflow.
 ///
@@ -55,17 +55,11 @@ impl MomentModel for Logistic {
         beta: ArrayView1<'_, f64>,
         x: ArrayView2<'_, f64>,
         y: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut2<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
     ) {
-        let eta = x.dot(&beta);
-        Zip::from(out.rows_mut())
-            .and(x.rows())
-            .and(&eta)
-            .and(&y)
-            .for_each(|mut o, xt, &e, &yt| {
-                let r = yt - sigmoid(e);
-                Zip::from(&mut o).and(&xt).for_each(|o, &xj| *o = xj * r);
-            });
+        let mut resid = x.dot(&beta);
+        Zip::from(&mut resid).and(&y).for_each(|r, &yt| *r = yt - sigmoid(*r));
+        super::scale_rows(x, resid.view(), out);
     }
 
     fn jacobian(
@@ -87,6 +81,25 @@ impl MomentModel for Logistic {
         -g
     }
 
+    /// (∂ψ_t/∂βᵀ) v = −σ_t(1 − σ_t) x_t (x_tᵀv).
+    fn moments_derivative(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        x: ArrayView2<'_, f64>,
+        _y: ArrayView1<'_, f64>,
+        direction: ArrayView1<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) {
+        let mut slope = x.dot(&beta);
+        Zip::from(&mut slope)
+            .and(&x.dot(&direction))
+            .for_each(|e, &s| {
+                let p = sigmoid(*e);
+                *e = -p * (1.0 - p) * s;
+            });
+        super::scale_rows(x, slope.view(), out);
+    }
+
     fn check_outcome(&self, y: f64) -> Result<(), &'static str> {
         if (0.0..=1.0).contains(&y) {
             Ok(())
@@ -95,19 +108,38 @@ impl MomentModel for Logistic {
         }
     }
 
-    fn is_separated(
+    /// d is a recession direction of the log-likelihood when it never lowers the fit of
+    /// any row and improves some: x_tᵀd ≥ 0 where y_t = 1, x_tᵀd ≤ 0 where y_t = 0,
+    /// x_tᵀd = 0 where 0 < y_t < 1 (each to a relative 1e-7 of |x_t| |d|), and x_tᵀd ≠ 0
+    /// on some row. Such a d exists exactly when the data are (quasi-)separated
+    /// (Albert and Anderson 1984), and a finite maximum-likelihood estimate admits none.
+    fn is_recession_direction(
         &self,
-        beta: ArrayView1<'_, f64>,
+        direction: ArrayView1<'_, f64>,
         x: ArrayView2<'_, f64>,
         y: ArrayView1<'_, f64>,
     ) -> bool {
-        if beta.iter().any(|b| !b.is_finite()) {
-            return true;
+        let norm = direction.dot(&direction).sqrt();
+        if !(norm > 0.0 && norm.is_finite()) {
+            return false;
         }
-        let eta = x.dot(&beta);
-        eta.iter().zip(y).any(|(&e, &yt)| {
-            e.abs() > SEPARATION_MARGIN && ((e > 0.0 && yt == 1.0) || (e < 0.0 && yt == 0.0))
-        })
+        let mut moves = false;
+        for (xt, &yt) in x.rows().into_iter().zip(y) {
+            let s = xt.dot(&direction);
+            let slack = RECESSION_TOL * xt.dot(&xt).sqrt() * norm;
+            let fits = if yt == 1.0 {
+                s >= -slack
+            } else if yt == 0.0 {
+                s <= slack
+            } else {
+                s.abs() <= slack
+            };
+            if !fits {
+                return false;
+            }
+            moves |= s.abs() > slack;
+        }
+        moves
     }
 }
 
@@ -116,7 +148,7 @@ mod tests {
     use super::*;
     use crate::moment::check_jacobian;
     use approx::assert_relative_eq;
-    use ndarray::array;
+    use ndarray::{array, Array1};
 
     #[test]
     fn sigmoid_is_stable_and_symmetric() {
@@ -143,12 +175,21 @@ mod tests {
     }
 
     #[test]
-    fn separation_detected_only_for_diverged_fits() {
-        let x = array![[1.0, -1.0], [1.0, 1.0]];
-        let y = array![0.0, 1.0];
-        assert!(Logistic.is_separated(array![0.0, 40.0].view(), x.view(), y.view()));
-        assert!(!Logistic.is_separated(array![0.0, 2.0].view(), x.view(), y.view()));
+    fn recession_directions_certify_separation() {
+        let x = array![[1.0, -1.0], [1.0, 1.0], [1.0, 0.0]];
+        let y = array![0.0, 1.0, 0.5];
+        // The slope direction separates the binary rows and leaves the fractional one.
+        assert!(Logistic.is_recession_direction(array![0.0, 1.0].view(), x.view(), y.view()));
+        assert!(!Logistic.is_recession_direction(array![0.0, -1.0].view(), x.view(), y.view()));
+        // Moving the intercept changes the fractional row's fit: not a recession direction.
+        assert!(!Logistic.is_recession_direction(array![1.0, 1.0].view(), x.view(), y.view()));
+        // Overlapping data admit none.
+        let y = array![0.0, 1.0, 1.0];
+        let x = array![[1.0, -1.0], [1.0, 1.0], [1.0, -2.0]];
+        for d in [array![0.0, 1.0], array![1.0, 0.0], array![-1.0, 0.3]] {
+            assert!(!Logistic.is_recession_direction(d.view(), x.view(), y.view()));
+        }
+        assert!(!Logistic.is_recession_direction(array![0.0, 0.0].view(), x.view(), y.view()));
     }
 
-    use ndarray::Array1;
 }

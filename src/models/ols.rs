@@ -1,6 +1,6 @@
 //! Least squares: ψ(β; x, y) = x (y − xᵀβ).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::moment::MomentModel;
 
@@ -30,15 +30,10 @@ impl MomentModel for Ols {
         beta: ArrayView1<'_, f64>,
         x: ArrayView2<'_, f64>,
         y: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut2<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
     ) {
         let resid = &y - &x.dot(&beta);
-        Zip::from(out.rows_mut())
-            .and(x.rows())
-            .and(&resid)
-            .for_each(|mut o, xt, &r| {
-                Zip::from(&mut o).and(&xt).for_each(|o, &xj| *o = xj * r);
-            });
+        super::scale_rows(x, resid.view(), out);
     }
 
     fn jacobian(
@@ -55,6 +50,19 @@ impl MomentModel for Ols {
                 -crate::linalg::cross_product(xw.view(), x)
             }
         }
+    }
+
+    /// (∂ψ_t/∂βᵀ) v = −x_t (x_tᵀv).
+    fn moments_derivative(
+        &self,
+        _beta: ArrayView1<'_, f64>,
+        x: ArrayView2<'_, f64>,
+        _y: ArrayView1<'_, f64>,
+        direction: ArrayView1<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) {
+        let slope = x.dot(&direction).mapv(|s| -s);
+        super::scale_rows(x, slope.view(), out);
     }
 
     fn is_linear(&self) -> bool {

@@ -1,0 +1,79 @@
+//! Covariance matrices of the two-step estimate: the textbook (ĜᵀWĜ)⁻¹/T and
+//! Windmeijer's finite-sample correction.
+
+use ndarray::{Array1, Array2, ArrayView1, Axis};
+
+use crate::linalg::{least_squares, symmetrize};
+use crate::moment::MomentModel;
+use crate::optim::spd_inverse;
+use crate::stacked::StackedMoments;
+use crate::weight::Whitener;
+
+/// (ĜᵀRᵀRĜ)⁻¹ / T at `params`; `None` when it is singular.
+pub(super) fn inverse_information<M: MomentModel + ?Sized>(
+    stacked: &StackedMoments<'_, M>,
+    params: ArrayView1<'_, f64>,
+    weight: &Whitener,
+) -> Option<Array2<f64>> {
+    let rg = weight.apply(stacked.jacobian(params).view());
+    let inv = spd_inverse(&rg.t().dot(&rg))?;
+    Some(inv / stacked.data().n_rows() as f64)
+}
+
+/// Whether `cov` can be reported: finite, with positive variances.
+pub(super) fn is_valid(cov: &Array2<f64>) -> bool {
+    cov.iter().all(|v| v.is_finite()) && cov.diag().iter().all(|&v| v > 0.0)
+}
+
+/// The sandwich covariance of the step-1 estimate, H Ω̂₁[s, s] Hᵀ / T, where s are the
+/// moments step 1 weighs (`mask`), A = Ĝ₁[s, :] and H = A⁺ its least-squares inverse
+/// (A⁻¹ when step 1 is just identified, then computed free of units).
+fn step_one_covariance<M: MomentModel + ?Sized>(
+    stacked: &StackedMoments<'_, M>,
+    step1: ArrayView1<'_, f64>,
+    omega1: &Array2<f64>,
+    mask: &Array1<f64>,
+) -> Option<Array2<f64>> {
+    let selected: Vec<usize> = (0..mask.len()).filter(|&i| mask[i] != 0.0).collect();
+    let g1 = stacked.jacobian(step1).select(Axis(0), &selected);
+    let square = g1.nrows() == g1.ncols();
+    let h = least_squares(g1.view(), Array2::eye(selected.len()).view(), square)?
+        .reversed_axes();
+    // h is |s| × q here: the transpose of H.
+    let omega_s = omega1.select(Axis(0), &selected).select(Axis(1), &selected);
+    let t = stacked.data().n_rows() as f64;
+    Some(h.t().dot(&omega_s).dot(&h) / t)
+}
+
+/// Windmeijer's corrected covariance (see [`Covariance::Windmeijer`](super::Covariance)).
+pub(super) fn windmeijer<M: MomentModel + ?Sized>(
+    stacked: &StackedMoments<'_, M>,
+    step1: ArrayView1<'_, f64>,
+    omega1: &Array2<f64>,
+    mask: &Array1<f64>,
+    step2: ArrayView1<'_, f64>,
+    weight: &Whitener,
+) -> Option<Array2<f64>> {
+    let t = stacked.data().n_rows() as f64;
+    let q = stacked.n_params();
+    // V₂ = (GᵀW₂G)⁻¹ / T at the final estimate.
+    let g2 = stacked.jacobian(step2);
+    let rg = weight.apply(g2.view());
+    let a_inv = spd_inverse(&rg.t().dot(&rg))?;
+    let v2 = &a_inv / t;
+    let v1 = step_one_covariance(stacked, step1, omega1, mask)?;
+    // D = ∂β̂₂/∂β̂₁ᵀ.
+    let wg = weight.weigh(g2.view()); // W₂G
+    let gbar = stacked.mean_moments(&stacked.row_moments(step2));
+    let wgbar = weight
+        .weigh(gbar.view().insert_axis(Axis(1)).view())
+        .remove_axis(Axis(1));
+    let mut d = Array2::zeros((q, q));
+    for (j, d_omega) in stacked.omega_derivatives(step1).into_iter().enumerate() {
+        let col = a_inv.dot(&wg.t().dot(&d_omega.dot(&wgbar)));
+        d.column_mut(j).assign(&col);
+    }
+    let dv2 = d.dot(&v2);
+    let corrected = &v2 + &dv2 + dv2.t() + d.dot(&v1).dot(&d.t());
+    Some(symmetrize(corrected))
+}

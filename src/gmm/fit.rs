@@ -1,0 +1,298 @@
+//! [`GmmFit`]: the fitted two-step estimator, its reports and its summary.
+
+use std::fmt;
+
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
+
+use super::Covariance;
+use crate::error::{Result, Stage};
+use crate::inference::{normal_critical_value, CoefficientTable, Estimate, JTest, Note, WIDTH};
+use crate::optim::Termination;
+use crate::weight::WeightInverse;
+
+/// How one Gauss–Newton optimisation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepReport {
+    /// Iterations run.
+    pub iterations: usize,
+    /// How it ended.
+    pub termination: Termination,
+}
+
+/// How a weight matrix was inverted, where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightReport {
+    /// The stage whose Ω̂ this is (step 2 weight, or covariance).
+    pub stage: Stage,
+    /// Cholesky or pseudo-inverse (with the rank).
+    pub inverse: WeightInverse,
+    /// Dimension of Ω̂, p(1 + 2M).
+    pub dim: usize,
+}
+
+impl WeightReport {
+    /// Whether the pseudo-inverse fallback was used.
+    pub fn is_fallback(&self) -> bool {
+        matches!(self.inverse, WeightInverse::PseudoInverse { .. })
+    }
+}
+
+/// The result of [`TwoStepGmm::fit`](crate::TwoStepGmm::fit).
+#[derive(Debug, Clone)]
+pub struct GmmFit {
+    pub(crate) estimate: Estimate,
+    pub(crate) params: Array1<f64>,
+    pub(crate) cov: Array2<f64>,
+    pub(crate) step1_params: Array1<f64>,
+    pub(crate) source_names: Vec<String>,
+    pub(crate) j_test: JTest,
+    pub(crate) step_one: Vec<StepReport>,
+    pub(crate) step_two: StepReport,
+    pub(crate) weights: Vec<WeightReport>,
+    pub(crate) real_only_se: Array1<f64>,
+    pub(crate) covariance: Covariance,
+}
+
+impl GmmFit {
+    /// θ̂ with its covariance, as every estimator returns it.
+    pub fn estimate(&self) -> &Estimate {
+        &self.estimate
+    }
+    /// Consumes the fit, keeping the common [`Estimate`].
+    pub fn into_estimate(self) -> Estimate {
+        self.estimate
+    }
+    /// θ̂.
+    pub fn theta(&self) -> ArrayView1<'_, f64> {
+        self.estimate.theta()
+    }
+    /// Covariance of θ̂, V_θθ / T.
+    pub fn cov_theta(&self) -> ArrayView2<'_, f64> {
+        self.estimate.cov()
+    }
+    /// Standard errors of θ̂.
+    pub fn se(&self) -> Array1<f64> {
+        self.estimate.se()
+    }
+    /// z statistics of θ̂.
+    pub fn z(&self) -> Array1<f64> {
+        self.estimate.z()
+    }
+    /// Two-sided p-values of θ̂.
+    pub fn p_values(&self) -> Array1<f64> {
+        self.estimate.p_values()
+    }
+    /// Confidence intervals for θ at level 1 − α (rows [lower, upper]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) unless 0 < α < 1.
+    pub fn conf_int(&self, alpha: f64) -> Result<Array2<f64>> {
+        self.estimate.conf_int(alpha)
+    }
+    /// The whole parameter vector (θ, η_1, …, η_M).
+    pub fn params(&self) -> ArrayView1<'_, f64> {
+        self.params.view()
+    }
+    /// Covariance of the whole parameter vector, (ĜᵀΩ̂⁻¹Ĝ)⁻¹ / T.
+    pub fn cov(&self) -> ArrayView2<'_, f64> {
+        self.cov.view()
+    }
+    /// η̂_m of source `m` (zero-based, in the order added), if it exists.
+    pub fn eta(&self, m: usize) -> Option<ArrayView1<'_, f64>> {
+        let p = self.estimate.theta().len();
+        (m < self.source_names.len()).then(|| self.params.slice(s![(m + 1) * p..(m + 2) * p]))
+    }
+    /// η̂ of the named source, if it exists.
+    pub fn eta_named(&self, name: &str) -> Option<ArrayView1<'_, f64>> {
+        self.source_names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|m| self.eta(m))
+    }
+    /// The step-1 (identity weight) estimate of the whole vector; its θ block is the
+    /// real-only estimate.
+    pub fn step1_params(&self) -> ArrayView1<'_, f64> {
+        self.step1_params.view()
+    }
+    /// The J test of overidentifying restrictions.
+    pub fn j_test(&self) -> JTest {
+        self.j_test
+    }
+    /// Number of rows T.
+    pub fn n_rows(&self) -> usize {
+        self.estimate.n_rows()
+    }
+    /// Number of labeled rows n.
+    pub fn n_labeled(&self) -> usize {
+        self.estimate.n_labeled()
+    }
+    /// Number of auxiliary sources M.
+    pub fn n_sources(&self) -> usize {
+        self.source_names.len()
+    }
+    /// The sources' names, in parameter order.
+    pub fn source_names(&self) -> &[String] {
+        &self.source_names
+    }
+    /// Step-1 reports: θ first, then each η_m.
+    pub fn step_one(&self) -> &[StepReport] {
+        &self.step_one
+    }
+    /// The step-2 report.
+    pub fn step_two(&self) -> StepReport {
+        self.step_two
+    }
+    /// Whether every optimisation converged.
+    pub fn converged(&self) -> bool {
+        self.step_two.termination.is_converged()
+            && self.step_one.iter().all(|r| r.termination.is_converged())
+    }
+    /// How each weight matrix was inverted (step-2 weight, then covariance).
+    pub fn weight_reports(&self) -> &[WeightReport] {
+        &self.weights
+    }
+    /// Whether any weight matrix needed the pseudo-inverse fallback.
+    pub fn used_pseudo_inverse(&self) -> bool {
+        self.weights.iter().any(WeightReport::is_fallback)
+    }
+    /// Standard errors of the real-only estimator (M = 0, HC0 on the labeled rows).
+    pub fn real_only_se(&self) -> ArrayView1<'_, f64> {
+        self.real_only_se.view()
+    }
+    /// How the reported covariance was computed (the requested one, unless a
+    /// [`Note::CovarianceFallback`] says otherwise).
+    pub fn covariance_kind(&self) -> Covariance {
+        self.covariance
+    }
+    /// Fallbacks taken and sources set aside, in the order they happened.
+    pub fn notes(&self) -> &[Note] {
+        self.estimate.notes()
+    }
+    /// Effective sample size per coefficient, n · se²_real-only / se²_gmm: the number of
+    /// labeled rows the real-only estimator would need for the same precision.
+    pub fn effective_sample_size(&self) -> Array1<f64> {
+        let n = self.n_labeled() as f64;
+        let se = self.se();
+        Array1::from_shape_fn(se.len(), |j| n * (self.real_only_se[j] / se[j]).powi(2))
+    }
+    /// A printable summary at level α.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) unless 0 < α < 1.
+    pub fn summary(&self, alpha: f64) -> Result<Summary<'_>> {
+        normal_critical_value(alpha)?;
+        Ok(Summary { fit: self, alpha })
+    }
+}
+
+/// A statsmodels-style summary of a [`GmmFit`].
+#[derive(Debug, Clone, Copy)]
+pub struct Summary<'a> {
+    fit: &'a GmmFit,
+    alpha: f64,
+}
+
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fit = self.fit;
+        let e = &fit.estimate;
+        let sources = if fit.source_names.is_empty() {
+            "none".to_string()
+        } else {
+            fit.source_names.join(", ")
+        };
+        let j = fit.j_test;
+        let j_p = j.p_value.map_or("n/a".to_string(), |p| format!("{p:.4}"));
+        let iters: usize = fit.step_two.iterations;
+        let status = if fit.converged() {
+            format!("yes ({iters} iter.)")
+        } else {
+            format!("no ({:?})", fit.step_two.termination)
+        };
+        let weight = match fit.weights.iter().find(|w| w.is_fallback()) {
+            None => "Cholesky".to_string(),
+            Some(w) => match w.inverse {
+                WeightInverse::PseudoInverse { rank } => format!("pinv, rank {rank}/{}", w.dim),
+                WeightInverse::Cholesky => "Cholesky".to_string(),
+            },
+        };
+        let ess = fit.effective_sample_size();
+        let ess_range = format!(
+            "{:.0}–{:.0}",
+            ess.iter().copied().fold(f64::INFINITY, f64::min),
+            ess.iter().copied().fold(0.0, f64::max)
+        );
+        let title = format!("{} results", e.estimator());
+        writeln!(f, "{title:^WIDTH$}")?;
+        writeln!(f, "{}", "=".repeat(WIDTH))?;
+        let row = |f: &mut fmt::Formatter<'_>, a: &str, b: &str, c: &str, d: &str| {
+            writeln!(f, "{a:<16}{b:>22}   {c:<16}{d:>21}")
+        };
+        row(
+            f,
+            "Model:",
+            e.model(),
+            "Rows (T):",
+            &fit.n_rows().to_string(),
+        )?;
+        row(
+            f,
+            "Sources (M):",
+            &fit.n_sources().to_string(),
+            "Labeled (n):",
+            &fit.n_labeled().to_string(),
+        )?;
+        row(
+            f,
+            "Converged:",
+            &status,
+            "J statistic:",
+            &format!("{:.4}", j.statistic),
+        )?;
+        row(
+            f,
+            "Weight inverse:",
+            &weight,
+            "J df, p-value:",
+            &format!("{}, {j_p}", j.df),
+        )?;
+        let cov = match fit.covariance {
+            Covariance::Reestimated => "Ω at final",
+            Covariance::StepTwo => "step-2 W",
+            Covariance::Windmeijer => "Windmeijer",
+        };
+        row(f, "Effective n:", &ess_range, "Covariance:", cov)?;
+        writeln!(f, "Sources: {sources}")?;
+        writeln!(f, "{}", "=".repeat(WIDTH))?;
+        write!(
+            f,
+            "{}",
+            CoefficientTable {
+                estimate: e,
+                alpha: self.alpha
+            }
+        )?;
+        writeln!(f, "{}", "=".repeat(WIDTH))?;
+        if let Some(p) = j.p_value {
+            if p < 0.05 {
+                writeln!(f, "Warning: J test p = {p:.4}: labeled and unlabeled rows differ; labeling may not be at random.")?;
+            }
+        }
+        for note in fit.notes() {
+            writeln!(f, "Note: {note}.")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for GmmFit {
+    /// The summary at α = 0.05.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Summary {
+            fit: self,
+            alpha: 0.05,
+        }
+        .fmt(f)
+    }
+}
+
