@@ -203,7 +203,10 @@ impl Table {
             .iter()
             .enumerate()
             .map(|(r, cell)| {
-                if cell.is_empty() || cell.eq_ignore_ascii_case("na") || cell.eq_ignore_ascii_case("nan") {
+                if cell.is_empty()
+                    || cell.eq_ignore_ascii_case("na")
+                    || cell.eq_ignore_ascii_case("nan")
+                {
                     return Ok(f64::NAN);
                 }
                 match cell.as_str() {

@@ -183,7 +183,8 @@ impl DataSources {
                 if v.abs() > MAX_MAGNITUDE {
                     return Err(bad(i, Column::Outcome, v, TOO_LARGE));
                 }
-                if let Some((j, &v)) = xt.iter().enumerate().find(|(_, v)| v.abs() > MAX_MAGNITUDE) {
+                if let Some((j, &v)) = xt.iter().enumerate().find(|(_, v)| v.abs() > MAX_MAGNITUDE)
+                {
                     return Err(bad(i, Column::Covariate(j), v, TOO_LARGE));
                 }
             }

@@ -104,7 +104,10 @@ pub(crate) fn least_squares(
         col_scale[j] = 1.0 / norm;
     }
     let (q_factor, r) = backend::thin_qr(a.view())?;
-    if r.diag().iter().any(|d| d * d < SINGULAR_R || !d.is_finite()) {
+    if r.diag()
+        .iter()
+        .any(|d| d * d < SINGULAR_R || !d.is_finite())
+    {
         return None;
     }
     let qtb = q_factor.t().dot(&b);
@@ -309,7 +312,12 @@ mod tests {
         let b = array![[1.0], [2.0], [4.0]];
         let x = least_squares(a.view(), b.view(), false).unwrap();
         assert_abs_diff_eq!(x, array![[5.0 / 6.0], [1.5]], epsilon = 1e-12);
-        assert!(least_squares(array![[1.0, 2.0], [2.0, 4.0]].view(), b.slice(ndarray::s![..2, ..]), true).is_none());
+        assert!(least_squares(
+            array![[1.0, 2.0], [2.0, 4.0]].view(),
+            b.slice(ndarray::s![..2, ..]),
+            true
+        )
+        .is_none());
         let inv = inverse(array![[2.0, 1.0], [1.0, 3.0]].view()).unwrap();
         assert_abs_diff_eq!(inv, array![[0.6, -0.2], [-0.2, 0.4]], epsilon = 1e-12);
     }

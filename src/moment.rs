@@ -169,7 +169,10 @@ pub(crate) fn checked_start<M: MomentModel + ?Sized>(
     if start.iter().any(|v| !v.is_finite()) {
         return Err(crate::Error::InvalidConfig {
             parameter: "start",
-            reason: format!("model `{}` returned a non-finite starting value", model.name()),
+            reason: format!(
+                "model `{}` returned a non-finite starting value",
+                model.name()
+            ),
         });
     }
     Ok(start)
@@ -183,32 +186,52 @@ pub(crate) enum SolveFailure {
     Singular,
 }
 
+/// Where [`solve`] looks for an escape along a recession direction of the model.
+#[derive(Clone, Copy)]
+pub(crate) enum Certify<'a> {
+    /// Nowhere: the equations are no likelihood of any rows.
+    Never,
+    /// On these rows, after every solve: the equations are their likelihood's score.
+    Always(ArrayView2<'a, f64>, ArrayView1<'a, f64>),
+    /// On these rows, only when the solve fails: the equations contain these rows'
+    /// score among other terms, and a failure may be caused by their separation.
+    OnFailure(ArrayView2<'a, f64>, ArrayView1<'a, f64>),
+}
+
 /// Minimises |r(β)|² by Gauss–Newton from `start`, then asks the model whether the
-/// iterates escaped along a recession direction on `rows` (x, y): the direction of the
-/// last step, or of the whole path. A finite solution admits no such direction, so
-/// this never mistakes a large but finite estimate for separation.
+/// iterates escaped along a recession direction of the rows named by `certify`: the
+/// direction of the last step, or of the whole path. A finite solution admits no such
+/// direction, so this never mistakes a large but finite estimate for separation.
 pub(crate) fn solve<M: MomentModel + ?Sized>(
     model: &M,
     start: Array1<f64>,
     residual: impl Fn(ArrayView1<'_, f64>) -> Array1<f64>,
     jacobian: impl Fn(ArrayView1<'_, f64>) -> Array2<f64>,
     settings: &crate::optim::Settings,
-    rows: Option<(ArrayView2<'_, f64>, ArrayView1<'_, f64>)>,
+    certify: Certify<'_>,
 ) -> Result<crate::optim::Solution, SolveFailure> {
     let origin = start.clone();
-    let escaped = |params: &Array1<f64>, last: Option<&Array1<f64>>| {
-        let Some((x, y)) = rows else { return false };
+    let escaped = |params: &Array1<f64>, last: Option<&Array1<f64>>, failed: bool| {
+        let (x, y) = match certify {
+            Certify::Never => return false,
+            Certify::OnFailure(..) if !failed => return false,
+            Certify::Always(x, y) | Certify::OnFailure(x, y) => (x, y),
+        };
         let travelled = params - &origin;
         last.into_iter()
             .chain(std::iter::once(&travelled))
             .any(|d| model.is_recession_direction(d.view(), x, y))
     };
     match crate::optim::gauss_newton(start, residual, jacobian, settings) {
-        Ok(solution) if escaped(&solution.params, solution.last_step.as_ref()) => {
-            Err(SolveFailure::Separated)
+        Ok(solution) => {
+            let failed = !solution.termination.is_converged();
+            if escaped(&solution.params, solution.last_step.as_ref(), failed) {
+                Err(SolveFailure::Separated)
+            } else {
+                Ok(solution)
+            }
         }
-        Ok(solution) => Ok(solution),
-        Err(s) if escaped(&s.params, s.last_step.as_ref()) => Err(SolveFailure::Separated),
+        Err(s) if escaped(&s.params, s.last_step.as_ref(), true) => Err(SolveFailure::Separated),
         Err(_) => Err(SolveFailure::Singular),
     }
 }

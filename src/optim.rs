@@ -1,20 +1,21 @@
 //! Gauss–Newton with step halving for min_β |r(β)|².
 //!
-//! Each iteration solves the equilibrated normal equations (JᵀJ) δ = −Jᵀr by Cholesky,
-//! then halves the step until the objective does not increase.
+//! Each iteration solves min_δ |r + Jδ| by QR of J with unit-norm columns (never the
+//! normal equations, which would square J's condition number), then halves the step
+//! until the objective does not increase.
 //!
 //! # Stopping rule
 //! The rule is free of units: rescaling a parameter, a residual or the data leaves it
 //! unchanged. With the Gauss–Newton decrement d = |Jδ| (the predicted fall of |r|) it
 //! stops when
-//! - d ≤ tol · max(|r(β₀)|, floor): the decrement is negligible next to the residual at
-//!   the start (or, for a whitened GMM residual, next to its sampling noise 1/√T, so
-//!   that d ≤ tol means a step of at most tol standard errors)
-//!   (it goes to zero at the minimum whether |r| does, as in just-identified problems,
-//!   or not); or
+//! - d ≤ tol · max(|r(β₀)|, floor): the decrement, which goes to zero at the minimum
+//!   whether |r| does (just-identified problems) or not, is negligible next to the
+//!   residual at the start, or, for a whitened GMM residual, next to its sampling noise
+//!   1/√T (a last step of at most tol standard errors); or
 //! - the objective has fallen by less than a quarter of the predicted d² for
 //!   `FLAT_ITERATIONS` iterations while d ≤ √tol · |r(β₀)|: the residual sits at its
 //!   rounding floor and no further step can be resolved.
+//!
 //! An affine residual is solved by its first step (the closed form); one more step
 //! refines it against rounding, then it stops, converged, whatever the iteration limit.
 

@@ -59,7 +59,7 @@ impl Whitener {
                 if factor.min_squared_pivot() >= rank_tol {
                     if let Some(l_inv) = factor.lower_inverse() {
                         // R = L⁻¹ D⁻¹.
-                        let matrix = l_inv * &inv_scale.view().insert_axis(Axis(0));
+                        let matrix = l_inv * inv_scale.view().insert_axis(Axis(0));
                         return Some(Whitener {
                             matrix,
                             kind: WeightInverse::Cholesky,

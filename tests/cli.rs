@@ -290,3 +290,92 @@ fn estimator_all_runs_every_baseline() {
         "--estimator must be",
     );
 }
+
+/// A small CSV written for one test: rows t = 0..40 with an intercept, a covariate, a
+/// real outcome, a proxy and a text column; `labeled` every `every`-th row.
+fn small_csv(name: &str, header: &str, every: usize) -> String {
+    let mut text = format!("{header}\n");
+    for t in 0..40 {
+        let x = (t as f64 * 0.37).sin();
+        let e = (t as f64 * 1.9).cos();
+        let labeled = (t % every == 0) as u8;
+        text.push_str(&format!(
+            "{labeled},1,{x},{},{},note {t}\n",
+            1.0 + 2.0 * x + e,
+            1.1 + 2.0 * x + 0.8 * e + 0.3 * (t as f64 * 2.3).sin()
+        ));
+    }
+    let path = std::env::temp_dir().join(format!("synthgmm-cli-{}-{name}.csv", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const SMALL: [&str; 10] = [
+    "--model",
+    "ols",
+    "--labeled",
+    "labeled",
+    "--real",
+    "y:one,x",
+    "--source",
+    "proxy=proxy:one,x",
+    "--json",
+    "--estimator",
+];
+
+#[test]
+fn duplicate_headers_are_an_error() {
+    let file = small_csv("dup", "labeled,one,x,y,x,comment", 3);
+    let mut args = vec!["--data", file.as_str()];
+    args.extend(&SMALL[..9]);
+    assert_fails(&args, "column `x` twice");
+}
+
+#[test]
+fn text_in_an_unused_column_is_no_obstacle() {
+    let file = small_csv("text", "labeled,one,x,y,proxy,comment", 3);
+    let mut args = vec!["--data", file.as_str()];
+    args.extend(&SMALL[..9]);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("null") && !text.contains("NaN"), "{text}");
+}
+
+/// With every row labeled, PPI++ and DSL cannot run; the others are still reported.
+#[test]
+fn estimator_all_reports_what_cannot_run_and_keeps_the_rest() {
+    let file = small_csv("all", "labeled,one,x,y,proxy,comment", 1);
+    let mut args = vec!["--data", file.as_str()];
+    args.extend(SMALL);
+    args.push("all");
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = json["estimators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Real-only") && names.iter().any(|n| n.starts_with("GMM")),
+        "{names:?}"
+    );
+    let skipped = json["not_run"].as_array().unwrap();
+    assert!(skipped
+        .iter()
+        .any(|e| e["name"].as_str().unwrap().starts_with("PPI++")
+            && e["error"]
+                .as_str()
+                .unwrap()
+                .contains("every row is labeled")));
+}

@@ -13,8 +13,8 @@ use rand_distr::{Distribution, StandardNormal};
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
 use synthgmm::models::{sigmoid, Logistic, Ols};
 use synthgmm::{
-    Covariance, DataSources, DropReason, Error, Estimate, Estimator, MomentModel, Note,
-    OnSources, TwoStepGmm,
+    Covariance, DataSources, DropReason, Error, Estimate, Estimator, MomentModel, Note, OnSources,
+    TwoStepGmm,
 };
 
 /// Rows with an intercept and two covariates, a real outcome and M sources whose
@@ -198,7 +198,9 @@ fn windmeijer_never_returns_a_negative_variance() {
         if fell_back {
             fallbacks += 1;
             assert_eq!(fit.covariance_kind(), Covariance::Reestimated);
-            assert!(fit.to_string().contains("Windmeijer covariance had a negative"));
+            assert!(fit
+                .to_string()
+                .contains("Windmeijer covariance had a negative"));
         } else {
             assert_eq!(fit.covariance_kind(), Covariance::Windmeijer);
         }
@@ -212,7 +214,9 @@ fn windmeijer_never_returns_a_negative_variance() {
 fn tiny_outcomes_are_not_rounded_to_zero() {
     let d = design(11, 300, 80, 2, false);
     let a = TwoStepGmm::new(Ols).fit(&d.data()).unwrap();
-    let b = TwoStepGmm::new(Ols).fit(&d.data_scaled(1, 1.0, 1e-13)).unwrap();
+    let b = TwoStepGmm::new(Ols)
+        .fit(&d.data_scaled(1, 1.0, 1e-13))
+        .unwrap();
     for j in 0..3 {
         assert!(rel_close(b.theta()[j], a.theta()[j] * 1e-13, 1e-8));
         assert!(rel_close(b.p_values()[j], a.p_values()[j], 1e-6));
@@ -259,9 +263,12 @@ fn an_exact_real_fit_is_an_error() {
         .source("s0", &d.x, &d.sources[0])
         .build()
         .unwrap();
-    for gmm in [TwoStepGmm::new(Ols)] {
+    for est in [
+        Box::new(TwoStepGmm::new(Ols)) as Box<dyn Estimator>,
+        Box::new(RealOnly::new(Ols)),
+    ] {
         assert_eq!(
-            gmm.fit(&data).unwrap_err(),
+            est.estimate(&data).unwrap_err(),
             Error::PerfectFit {
                 block: "real".into()
             }
@@ -332,7 +339,12 @@ fn a_strong_signal_is_not_separation() {
     let data = DataSources::builder(&labeled).real(&x, &y).build().unwrap();
     let fit = RealOnly::new(Logistic).estimate(&data).unwrap();
     let mle = logistic_mle(&x, &y);
-    assert!(rel_close(fit.theta()[1], mle[1], 1e-7), "{} vs {}", fit.theta()[1], mle[1]);
+    assert!(
+        rel_close(fit.theta()[1], mle[1], 1e-7),
+        "{} vs {}",
+        fit.theta()[1],
+        mle[1]
+    );
 }
 
 #[test]
@@ -340,13 +352,16 @@ fn complete_and_quasi_complete_separation_are_reported() {
     let x = Array2::from_shape_fn((40, 2), |(i, j)| if j == 0 { 1.0 } else { i as f64 - 19.5 });
     let complete = x.column(1).mapv(|v| (v > 0.0) as u8 as f64);
     // Quasi-complete: x1 ∈ {−3, …, 3}; y = 0 below 0, 1 above, both at x1 = 0.
-    let tied = Array2::from_shape_fn((42, 2), |(i, j)| {
-        if j == 0 {
-            1.0
-        } else {
-            (i / 6) as f64 - 3.0
-        }
-    });
+    let tied = Array2::from_shape_fn(
+        (42, 2),
+        |(i, j)| {
+            if j == 0 {
+                1.0
+            } else {
+                (i / 6) as f64 - 3.0
+            }
+        },
+    );
     let quasi = Array1::from_shape_fn(42, |i| match (i / 6) as i64 - 3 {
         v if v < 0 => 0.0,
         0 => (i % 2) as f64,
@@ -365,7 +380,10 @@ fn complete_and_quasi_complete_separation_are_reported() {
     overlap[19] = 1.0;
     overlap[20] = 0.0;
     let labeled = vec![true; 40];
-    let data = DataSources::builder(&labeled).real(&x, &overlap).build().unwrap();
+    let data = DataSources::builder(&labeled)
+        .real(&x, &overlap)
+        .build()
+        .unwrap();
     let fit = TwoStepGmm::new(Logistic).fit(&data).unwrap();
     let mle = logistic_mle(&x, &overlap);
     assert!(rel_close(fit.theta()[1], mle[1], 1e-7));
@@ -377,7 +395,9 @@ fn complete_and_quasi_complete_separation_are_reported() {
 fn ppi_logistic_pilot_never_kills_the_fit() {
     for seed in 0..60 {
         let d = design(100 + seed, 1500, 75, 1, true);
-        let e = PpiPlusPlus::new(Logistic, "s0").estimate(&d.data()).unwrap();
+        let e = PpiPlusPlus::new(Logistic, "s0")
+            .estimate(&d.data())
+            .unwrap();
         assert!(e.se().iter().all(|s| s.is_finite() && *s > 0.0));
     }
 }
@@ -506,7 +526,16 @@ fn ppi_synth_with_one_row_per_fold_is_a_configuration_error() {
         .folds(20)
         .estimate(&d.data())
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidConfig { parameter: "folds", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidConfig {
+                parameter: "folds",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 // 8. No panics from public constructors or trait contracts --------------------------------
@@ -514,11 +543,35 @@ fn ppi_synth_with_one_row_per_fold_is_a_configuration_error() {
 #[test]
 fn inconsistent_estimate_shapes_are_errors() {
     let theta = ndarray::array![1.0, 2.0];
-    let err = Estimate::new("e", "m", vec!["a".into()], theta.clone(), Array2::eye(2), 1, 1);
+    let err = Estimate::new(
+        "e",
+        "m",
+        vec!["a".into()],
+        theta.clone(),
+        Array2::eye(2),
+        1,
+        1,
+    );
     assert!(matches!(err, Err(Error::ShapeMismatch { .. })));
-    let err = Estimate::new("e", "m", vec!["a".into(), "b".into()], theta.clone(), Array2::eye(3), 1, 1);
+    let err = Estimate::new(
+        "e",
+        "m",
+        vec!["a".into(), "b".into()],
+        theta.clone(),
+        Array2::eye(3),
+        1,
+        1,
+    );
     assert!(matches!(err, Err(Error::ShapeMismatch { .. })));
-    let err = Estimate::new("e", "m", vec!["a".into(), "b".into()], ndarray::array![1.0, f64::NAN], Array2::eye(2), 1, 1);
+    let err = Estimate::new(
+        "e",
+        "m",
+        vec!["a".into(), "b".into()],
+        ndarray::array![1.0, f64::NAN],
+        Array2::eye(2),
+        1,
+        1,
+    );
     assert!(matches!(err, Err(Error::InvalidEstimate { .. })));
 }
 
@@ -595,7 +648,10 @@ fn no_estimator_panics_or_returns_non_finite_results() {
             }
         };
         let labeled: Vec<bool> = (0..t).map(|_| rng.random::<f64>() < 0.4).collect();
-        let x = Array2::from_shape_fn((t, p), |(_, j)| if j == 0 { 1.0 } else { value(&mut rng, false) });
+        let x = Array2::from_shape_fn(
+            (t, p),
+            |(_, j)| if j == 0 { 1.0 } else { value(&mut rng, false) },
+        );
         let y = Array1::from_shape_fn(t, |_| value(&mut rng, logistic));
         let mut b = DataSources::builder(&labeled).real(&x, &y);
         for k in 0..m {
@@ -609,9 +665,8 @@ fn no_estimator_panics_or_returns_non_finite_results() {
             every_estimator(Ols)
         };
         for est in estimators {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                est.estimate(&data)
-            }));
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| est.estimate(&data)));
             let Ok(result) = result else {
                 panic!("case {case}: {} panicked", est.name());
             };
@@ -620,7 +675,11 @@ fn no_estimator_panics_or_returns_non_finite_results() {
                 ok += 1;
                 let ci = e.conf_int(0.05).unwrap();
                 assert!(
-                    e.se().iter().chain(ci.iter()).chain(e.theta().iter()).all(|v| v.is_finite()),
+                    e.se()
+                        .iter()
+                        .chain(ci.iter())
+                        .chain(e.theta().iter())
+                        .all(|v| v.is_finite()),
                     "case {case}: {} returned non-finite values",
                     est.name()
                 );
@@ -637,11 +696,194 @@ fn zero_sources_is_ols_hc0_for_every_covariance() {
     let d = design(21, 300, 90, 0, false);
     let rows: Vec<usize> = (0..300).filter(|&t| d.labeled[t]).collect();
     let (beta, cov) = ols_hc0(&d.x.select(Axis(0), &rows), &d.y.select(Axis(0), &rows));
-    for c in [Covariance::Windmeijer, Covariance::Reestimated, Covariance::StepTwo] {
+    for c in [
+        Covariance::Windmeijer,
+        Covariance::Reestimated,
+        Covariance::StepTwo,
+    ] {
         let fit = TwoStepGmm::new(Ols).covariance(c).fit(&d.data()).unwrap();
         for j in 0..3 {
             assert!(rel_close(fit.theta()[j], beta[j], 1e-10));
             assert!(rel_close(fit.se()[j], cov[[j, j]].sqrt(), 1e-10));
         }
     }
+}
+
+// The catalogue in docs/robustness.md -------------------------------------------------------
+
+/// What an estimator returned, in the catalogue's words.
+fn outcome(result: &Result<Estimate, Error>) -> String {
+    match result {
+        Ok(e) if e.notes().is_empty() => "estimate".to_string(),
+        Ok(e) => {
+            let kinds: Vec<String> = e
+                .notes()
+                .iter()
+                .map(|n| variant(&format!("{n:?}")))
+                .collect();
+            format!("estimate, note {}", kinds.join(", "))
+        }
+        Err(err) => format!("`{}`", variant(&format!("{err:?}"))),
+    }
+}
+
+fn variant(debug: &str) -> String {
+    debug
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// One bad input: its description and the data (or the builder's error).
+fn catalogue_cases() -> Vec<(&'static str, bool, Result<DataSources, Error>)> {
+    let d = design(40, 300, 60, 2, false);
+    let lg = design(41, 300, 60, 2, true);
+    let build =
+        |d: &Design, x: &Array2<f64>, y: &Array1<f64>, s0: &Array1<f64>, labeled: &[bool]| {
+            DataSources::builder(labeled)
+                .real(x, y)
+                .source("s0", x, s0)
+                .source("s1", x, &d.sources[1])
+                .build()
+        };
+    let mut nan_y = d.y.clone();
+    let first_labeled = d.labeled.iter().position(|&l| l).unwrap();
+    nan_y[first_labeled] = f64::NAN;
+    let mut few = vec![false; 300];
+    few[..3].iter_mut().for_each(|l| *l = true);
+    let mut flag = lg.sources[0].clone();
+    flag[5] = 2.0;
+    let mut huge = d.sources[0].clone();
+    huge[5] = 1e200;
+    let mut collinear = d.x.clone();
+    let col = collinear.column(1).to_owned();
+    collinear.column_mut(2).assign(&col);
+    let separated = lg.x.column(1).mapv(|v| (v > 0.0) as u8 as f64);
+    let linear = d.x.dot(&ndarray::array![0.3, 0.9, -0.4]);
+    let exact = d.x.dot(&ndarray::array![1.0, 2.0, 3.0]);
+    let mut income = d.x.clone();
+    income.column_mut(1).mapv_inplace(|v| 5e4 + 2e4 * v);
+    let short = Array1::zeros(299);
+    vec![
+        (
+            "NaN in a labeled real outcome",
+            false,
+            build(&d, &d.x, &nan_y, &d.sources[0], &d.labeled),
+        ),
+        (
+            "a source shorter than the label mask",
+            false,
+            build(&d, &d.x, &d.y, &short, &d.labeled),
+        ),
+        (
+            "as many labeled rows as coefficients",
+            false,
+            build(&d, &d.x, &d.y, &d.sources[0], &few),
+        ),
+        (
+            "logistic outcome 2 in a source",
+            true,
+            build(&lg, &lg.x, &lg.y, &flag, &lg.labeled),
+        ),
+        (
+            "a source value of 1e200",
+            false,
+            build(&d, &d.x, &d.y, &huge, &d.labeled),
+        ),
+        (
+            "two identical covariates",
+            false,
+            build(&d, &collinear, &d.y, &d.sources[0], &d.labeled),
+        ),
+        (
+            "separated logistic labels",
+            true,
+            build(&lg, &lg.x, &separated, &lg.sources[0], &lg.labeled),
+        ),
+        (
+            "a source exactly linear in x (OLS)",
+            false,
+            build(&d, &d.x, &d.y, &linear, &d.labeled),
+        ),
+        (
+            "a source repeating another",
+            false,
+            build(&d, &d.x, &d.y, &d.sources[1], &d.labeled),
+        ),
+        (
+            "real outcomes exactly linear in x",
+            false,
+            build(&d, &d.x, &exact, &d.sources[0], &d.labeled),
+        ),
+        (
+            "every row labeled",
+            false,
+            build(&d, &d.x, &d.y, &d.sources[0], &[true; 300]),
+        ),
+        (
+            "a covariate on an income scale",
+            false,
+            build(&d, &income, &d.y, &d.sources[0], &d.labeled),
+        ),
+    ]
+}
+
+/// The catalogue table, rendered from what each estimator returns on each case.
+fn catalogue() -> String {
+    let names = [
+        "Real-only",
+        "Naive pooled",
+        "PPI++",
+        "PPI++Synth",
+        "DSL",
+        "GMM",
+    ];
+    let mut table = format!(
+        "| input | {} |\n|---|{}\n",
+        names.join(" | "),
+        "---|".repeat(names.len())
+    );
+    for (what, logistic, data) in catalogue_cases() {
+        let cells: Vec<String> = match &data {
+            Err(e) => {
+                vec![format!("`{}` (building the data)", variant(&format!("{e:?}"))); names.len()]
+            }
+            Ok(data) => {
+                let estimators = if logistic {
+                    every_estimator(Logistic)
+                } else {
+                    every_estimator(Ols)
+                };
+                estimators
+                    .iter()
+                    .map(|e| outcome(&e.estimate(data)))
+                    .collect()
+            }
+        };
+        table.push_str(&format!("| {what} | {} |\n", cells.join(" | ")));
+    }
+    table
+}
+
+/// docs/robustness.md shows exactly this table (regenerate it with
+/// `SYNTHGMM_WRITE_CATALOGUE=1 cargo test --test robustness catalogue`).
+#[test]
+fn the_documented_catalogue_is_what_the_estimators_do() {
+    let path = format!("{}/docs/robustness.md", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (begin, end) = ("<!-- catalogue:begin -->\n", "<!-- catalogue:end -->");
+    let start = doc.find(begin).expect("catalogue start marker") + begin.len();
+    let stop = doc.find(end).expect("catalogue end marker");
+    let table = catalogue();
+    if std::env::var_os("SYNTHGMM_WRITE_CATALOGUE").is_some() {
+        let updated = format!("{}{table}{}", &doc[..start], &doc[stop..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        doc[start..stop],
+        table,
+        "docs/robustness.md is out of date:\n{table}"
+    );
 }

@@ -2,12 +2,12 @@
 
 use ndarray::{Array1, Axis};
 
-use crate::baselines::mestimation::{sandwich, solve};
+use crate::baselines::mestimation::{fit_rows, sandwich, solve};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
-use crate::moment::{moment_matrix, MomentModel};
+use crate::moment::{moment_matrix, Certify, MomentModel};
 
 /// DSL with the predictions of one source and known labeling probabilities π_t.
 ///
@@ -99,9 +99,20 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             crate::moment::checked_start(model, rx, ry)?,
             |b| moments(b).sum_axis(Axis(0)) / t,
             |b| jacobian(b) / t,
-            // The doubly robust moments are no likelihood: no separation certificate.
-            None,
-        )?;
+            // The doubly robust moments contain the real rows' score: a failure there
+            // may be their separation.
+            Certify::OnFailure(rx, ry),
+        )
+        .map_err(|err| match err {
+            // A failed solve on separated labeled rows is their separation.
+            Error::Collinear { .. } | Error::NotConverged { .. } => {
+                match fit_rows(model, &name, "real", rx, ry) {
+                    Err(separated @ Error::Separation { .. }) => separated,
+                    _ => err,
+                }
+            }
+            other => other,
+        })?;
         let meat = crate::linalg::gram(moments(theta.view()).view());
         let cov = sandwich(&jacobian(theta.view()), &meat, &name)?;
         Estimate::new(

@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result, Stage};
 use crate::moment::MomentModel;
-use crate::moment::SolveFailure;
+use crate::moment::{Certify, SolveFailure};
 use crate::optim::Settings;
 
 /// Iteration limit and relative tolerance of the baselines' Gauss–Newton solves.
@@ -14,7 +14,7 @@ pub(crate) const TOL: f64 = 1e-10;
 
 /// Solves residual(β) = 0 (p equations, p unknowns) from `start`.
 ///
-/// `rows` are the (x, y) on which a diverging fit is checked for separation; errors
+/// `certify` says on which rows a diverging fit is checked for separation; errors
 /// name `estimator` and `block`.
 pub(crate) fn solve<M: MomentModel + ?Sized>(
     model: &M,
@@ -23,7 +23,7 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
     start: Array1<f64>,
     residual: impl Fn(ArrayView1<'_, f64>) -> Array1<f64>,
     jacobian: impl Fn(ArrayView1<'_, f64>) -> Array2<f64>,
-    rows: Option<(ArrayView2<'_, f64>, ArrayView1<'_, f64>)>,
+    certify: Certify<'_>,
 ) -> Result<Array1<f64>> {
     let settings = Settings {
         max_iters: MAX_ITERS,
@@ -32,7 +32,7 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
         residual_floor: 0.0,
     };
     let named = || format!("{estimator}: {block}");
-    let solution = crate::moment::solve(model, start, residual, jacobian, &settings, rows)
+    let solution = crate::moment::solve(model, start, residual, jacobian, &settings, certify)
         .map_err(|failure| match failure {
             SolveFailure::Separated => Error::Separation { block: named() },
             SolveFailure::Singular => Error::Collinear { block: named() },
@@ -64,7 +64,7 @@ pub(crate) fn fit_rows<M: MomentModel + ?Sized>(
         crate::moment::checked_start(model, x, y)?,
         |b| crate::moment::moment_matrix(model, b, x, y).sum_axis(ndarray::Axis(0)) / n,
         |b| model.jacobian(b, x, y, None) / n,
-        Some((x, y)),
+        Certify::Always(x, y),
     )
 }
 

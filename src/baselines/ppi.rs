@@ -7,7 +7,7 @@ use crate::data::DataSources;
 use crate::error::{Error, Result, Stage};
 use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
-use crate::moment::{moment_matrix, MomentModel};
+use crate::moment::{moment_matrix, Certify, MomentModel};
 
 /// How PPI++ chooses the power-tuning parameter λ.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -162,7 +162,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             |b| self.imputed_moments(b, unlabeled).sum_axis(Axis(0)) / rows,
             |b| self.imputed_jacobian(b, unlabeled) / rows,
             // Used for linear moments only, which cannot diverge.
-            None,
+            Certify::Never,
         )
     }
 
@@ -200,8 +200,9 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                     / n
                     + self.imputed_jacobian(b, true) * (lambda / big_n)
             },
-            // Rectified moments are no likelihood: a failure is reported as such.
-            None,
+            // Rectified moments contain the real rows' score: a failure there may be
+            // their separation.
+            Certify::OnFailure(rx, ry),
         )
     }
 

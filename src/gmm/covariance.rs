@@ -37,8 +37,7 @@ fn step_one_covariance<M: MomentModel + ?Sized>(
     let selected: Vec<usize> = (0..mask.len()).filter(|&i| mask[i] != 0.0).collect();
     let g1 = stacked.jacobian(step1).select(Axis(0), &selected);
     let square = g1.nrows() == g1.ncols();
-    let h = least_squares(g1.view(), Array2::eye(selected.len()).view(), square)?
-        .reversed_axes();
+    let h = least_squares(g1.view(), Array2::eye(selected.len()).view(), square)?.reversed_axes();
     // h is |s| × q here: the transpose of H.
     let omega_s = omega1.select(Axis(0), &selected).select(Axis(1), &selected);
     let t = stacked.data().n_rows() as f64;

@@ -244,7 +244,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
         }
     }
 
-
     /// Fits the estimator.
     ///
     /// # Errors
@@ -285,16 +284,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             t * gbar.dot(&gbar),
             weight.rank().saturating_sub(stacked.n_params()),
         );
-        self.assemble(
-            &stacked,
-            step1,
-            step2,
-            cov,
-            used,
-            j_test,
-            weights,
-            notes,
-        )
+        self.assemble(&stacked, step1, step2, cov, used, j_test, weights, notes)
     }
 
     /// Step 1: θ̂₁ from the real rows; η̂_m from the source fits of the screening
@@ -369,6 +359,14 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 iterations: 0,
                 termination: Termination::Converged,
                 last_step: None,
+            });
+        }
+        if weight.rank() < stacked.n_params() {
+            // Fewer independent moment combinations than parameters.
+            return Err(Error::SingularWeight {
+                stage: Stage::StepTwo,
+                rank: weight.rank(),
+                dim: stacked.n_moments(),
             });
         }
         let solution = gauss_newton(

@@ -8,7 +8,7 @@ use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 use crate::data::{DataSources, REAL};
 use crate::error::{Error, Result, Stage};
 use crate::inference::{DropReason, Note};
-use crate::moment::{checked_start, moment_matrix, solve, MomentModel, SolveFailure};
+use crate::moment::{checked_start, moment_matrix, solve, Certify, MomentModel, SolveFailure};
 use crate::optim::{Settings, Solution};
 
 /// Moments whose root-mean-square at the estimate is below this fraction of their value
@@ -51,7 +51,7 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
         residual,
         jacobian,
         settings,
-        Some((x, y)),
+        Certify::Always(x, y),
     )
     .map_err(|failure| block_error(failure, block))?;
     if !solution.termination.is_converged() && require_convergence {
@@ -82,7 +82,9 @@ pub(super) fn vanishes<M: MomentModel + ?Sized>(
     x: ArrayView2<'_, f64>,
     y: ArrayView1<'_, f64>,
 ) -> bool {
-    let at_fit = moment_matrix(model, beta, x, y).mapv(|v| v * v).sum_axis(Axis(0));
+    let at_fit = moment_matrix(model, beta, x, y)
+        .mapv(|v| v * v)
+        .sum_axis(Axis(0));
     let at_start = moment_matrix(model, start, x, y)
         .mapv(|v| v * v)
         .sum_axis(Axis(0));

@@ -58,7 +58,9 @@ impl MomentModel for Logistic {
         out: ArrayViewMut2<'_, f64>,
     ) {
         let mut resid = x.dot(&beta);
-        Zip::from(&mut resid).and(&y).for_each(|r, &yt| *r = yt - sigmoid(*r));
+        Zip::from(&mut resid)
+            .and(&y)
+            .for_each(|r, &yt| *r = yt - sigmoid(*r));
         super::scale_rows(x, resid.view(), out);
     }
 
@@ -191,5 +193,4 @@ mod tests {
         }
         assert!(!Logistic.is_recession_direction(array![0.0, 0.0].view(), x.view(), y.view()));
     }
-
 }
