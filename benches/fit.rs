@@ -72,17 +72,12 @@ fn dense_omega(data: &DataSources, params: &Array1<f64>) -> Array2<f64> {
     let (t, p) = (data.n_rows(), 3);
     let mut g = Array2::zeros((t, p * 5));
     let mask = data.label_mask();
-    let real = moment_matrix(&Ols, params.slice(s![..p]), data.real_x(), data.real_y());
+    let real = moment_matrix(&Ols, params.slice(s![..p]), data.real_rows());
     for (k, &row) in data.labeled_rows().iter().enumerate() {
         g.slice_mut(s![row, ..p]).assign(&real.row(k));
     }
     for (m, src) in data.sources().iter().enumerate() {
-        let psi = moment_matrix(
-            &Ols,
-            params.slice(s![(m + 1) * p..(m + 2) * p]),
-            src.x(),
-            src.y(),
-        );
+        let psi = moment_matrix(&Ols, params.slice(s![(m + 1) * p..(m + 2) * p]), src.rows());
         for (row, &is_labeled) in mask.iter().enumerate() {
             let lab = if is_labeled { 1.0 } else { 0.0 };
             g.slice_mut(s![row, (1 + m) * p..(2 + m) * p])

@@ -1,8 +1,9 @@
 //! [`DataSources`]: the label mask, the real data and the auxiliary sources, aligned by row.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Column, Error, Result};
+use crate::rows::{RowBlock, Rows};
 
 /// Name used for the real (human-labeled) data in errors and summaries.
 pub const REAL: &str = "real";
@@ -12,14 +13,14 @@ pub const REAL: &str = "real";
 const MAX_MAGNITUDE: f64 = 1e64;
 const TOO_LARGE: &str = "magnitudes beyond 1e64 overflow the moment products; rescale the column";
 
-/// One auxiliary source m: covariates x^m_t and outcomes y^m_t on every row t.
+/// One auxiliary source m: covariates x^m_t, outcomes y^m_t and extra columns on every
+/// row t.
 #[derive(Debug, Clone)]
 pub struct AuxSource {
     name: String,
-    x: Array2<f64>,
-    y: Array1<f64>,
-    x_labeled: Array2<f64>,
-    y_labeled: Array1<f64>,
+    all: RowBlock,
+    labeled: RowBlock,
+    columns: Vec<String>,
 }
 
 impl AuxSource {
@@ -29,20 +30,28 @@ impl AuxSource {
     }
     /// Covariates on all T rows (T × p).
     pub fn x(&self) -> ArrayView2<'_, f64> {
-        self.x.view()
+        self.all.x.view()
     }
     /// Outcomes on all T rows.
     pub fn y(&self) -> ArrayView1<'_, f64> {
-        self.y.view()
+        self.all.y.view()
     }
     /// Covariates on the labeled rows only (n × p), in the order of
     /// [`DataSources::labeled_rows`].
     pub fn x_labeled(&self) -> ArrayView2<'_, f64> {
-        self.x_labeled.view()
+        self.labeled.x.view()
     }
     /// Outcomes on the labeled rows only.
     pub fn y_labeled(&self) -> ArrayView1<'_, f64> {
-        self.y_labeled.view()
+        self.labeled.y.view()
+    }
+    /// Every row of the source, extra columns included.
+    pub fn rows(&self) -> Rows<'_> {
+        self.all.view(&self.columns)
+    }
+    /// The labeled rows of the source, in the order of [`DataSources::labeled_rows`].
+    pub fn labeled(&self) -> Rows<'_> {
+        self.labeled.view(&self.columns)
     }
 }
 
@@ -75,10 +84,10 @@ impl AuxSource {
 pub struct DataSources {
     n_rows: usize,
     labeled: Vec<usize>,
-    real_x: Array2<f64>,
-    real_y: Array1<f64>,
+    real: RowBlock,
     sources: Vec<AuxSource>,
     covariate_names: Vec<String>,
+    columns: Vec<String>,
     labeling_probabilities: Option<Array1<f64>>,
 }
 
@@ -89,6 +98,7 @@ impl DataSources {
             labeled: labeled.into().to_vec(),
             real: None,
             sources: Vec::new(),
+            columns: Vec::new(),
             covariate_names: None,
             labeling_probabilities: None,
         }
@@ -102,9 +112,9 @@ impl DataSources {
     pub fn n_labeled(&self) -> usize {
         self.labeled.len()
     }
-    /// Number of covariate columns p.
+    /// Number of covariate columns of x.
     pub fn n_covariates(&self) -> usize {
-        self.real_x.ncols()
+        self.real.x.ncols()
     }
     /// Number of auxiliary sources M.
     pub fn n_sources(&self) -> usize {
@@ -129,11 +139,19 @@ impl DataSources {
     }
     /// Real covariates on the labeled rows (n × p).
     pub fn real_x(&self) -> ArrayView2<'_, f64> {
-        self.real_x.view()
+        self.real.x.view()
     }
     /// Real outcomes on the labeled rows.
     pub fn real_y(&self) -> ArrayView1<'_, f64> {
-        self.real_y.view()
+        self.real.y.view()
+    }
+    /// The real data on the labeled rows, extra columns included.
+    pub fn real_rows(&self) -> Rows<'_> {
+        self.real.view(&self.columns)
+    }
+    /// Names of the extra columns every block carries.
+    pub fn column_names(&self) -> &[String] {
+        &self.columns
     }
     /// The auxiliary sources, in the order they were added.
     pub fn sources(&self) -> &[AuxSource] {
@@ -165,9 +183,18 @@ impl DataSources {
     /// # Errors
     /// [`Error::InvalidValue`] naming the source, column and first row.
     pub fn check_model<M: crate::MomentModel + ?Sized>(&self, model: &M) -> Result<()> {
-        let blocks = std::iter::once((REAL, self.real_x(), self.real_y(), true))
-            .chain(self.sources.iter().map(|s| (s.name(), s.x(), s.y(), false)));
-        for (name, x, y, real) in blocks {
+        let required = model.required_columns();
+        let blocks = std::iter::once((REAL, self.real_rows(), true))
+            .chain(self.sources.iter().map(|s| (s.name(), s.rows(), false)));
+        for (name, rows, real) in blocks {
+            for column in &required {
+                if rows.column(column).is_none() {
+                    return Err(Error::MissingColumn {
+                        block: name.to_string(),
+                        column: column.clone(),
+                    });
+                }
+            }
             let row_of = |i: usize| if real { self.labeled[i] } else { i };
             let bad = |i: usize, column, value, reason| Error::InvalidValue {
                 source_name: name.to_string(),
@@ -176,16 +203,29 @@ impl DataSources {
                 value,
                 reason,
             };
-            for (i, (&v, xt)) in y.iter().zip(x.rows()).enumerate() {
+            let (x, y, extra) = (rows.x(), rows.y(), rows.extra());
+            for (i, &v) in y.iter().enumerate() {
                 if let Err(reason) = model.check_outcome(v) {
                     return Err(bad(i, Column::Outcome, v, reason));
                 }
                 if v.abs() > MAX_MAGNITUDE {
                     return Err(bad(i, Column::Outcome, v, TOO_LARGE));
                 }
-                if let Some((j, &v)) = xt.iter().enumerate().find(|(_, v)| v.abs() > MAX_MAGNITUDE)
+                if let Some((j, &v)) = x
+                    .row(i)
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.abs() > MAX_MAGNITUDE)
                 {
                     return Err(bad(i, Column::Covariate(j), v, TOO_LARGE));
+                }
+                if let Some((j, &v)) = extra
+                    .row(i)
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.abs() > MAX_MAGNITUDE)
+                {
+                    return Err(bad(i, Column::Extra(self.columns[j].clone()), v, TOO_LARGE));
                 }
             }
         }
@@ -233,13 +273,24 @@ impl DataSources {
         DataSources {
             n_rows: self.n_rows,
             labeled: self.labeled.clone(),
-            real_x: self.real_x.clone(),
-            real_y: self.real_y.clone(),
+            real: self.real.clone(),
             sources: Vec::new(),
             covariate_names: self.covariate_names.clone(),
+            columns: self.columns.clone(),
             labeling_probabilities: self.labeling_probabilities.clone(),
         }
     }
+}
+
+/// Which blocks an extra column belongs to.
+#[derive(Debug, Clone, PartialEq)]
+enum Scope {
+    /// The real data and every source.
+    Every,
+    /// The real data only.
+    Real,
+    /// One source.
+    Source(String),
 }
 
 /// Builder for [`DataSources`]; validation happens once, in [`build`](Self::build).
@@ -248,6 +299,7 @@ pub struct DataSourcesBuilder {
     labeled: Vec<bool>,
     real: Option<(Array2<f64>, Array1<f64>)>,
     sources: Vec<(String, Array2<f64>, Array1<f64>)>,
+    columns: Vec<(Scope, String, Array1<f64>)>,
     covariate_names: Option<Vec<String>>,
     labeling_probabilities: Option<Array1<f64>>,
 }
@@ -275,6 +327,63 @@ impl DataSourcesBuilder {
         self
     }
 
+    /// Adds an extra column (T values) under `name` to the real data and to every
+    /// source: an instrument observed for every row, an offset, an exposure, a group id.
+    /// [`real_column`](Self::real_column) and [`source_column`](Self::source_column)
+    /// override it for one block.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use synthgmm::DataSources;
+    /// let x = array![[1.0], [1.0], [1.0], [1.0]];
+    /// let y = array![1.0, 2.0, 3.0, 4.0];
+    /// let z = array![0.1, 0.4, 0.2, 0.9];
+    /// let data = DataSources::builder(&[true, true, false, false])
+    ///     .real(&x, &y).source("proxy", &x, &y)
+    ///     .column("z", &z)
+    ///     .build()?;
+    /// assert_eq!(data.sources()[0].rows().column("z").unwrap()[3], 0.9);
+    /// assert_eq!(data.real_rows().column("z").unwrap()[1], 0.4); // labeled rows only
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
+    pub fn column<'a>(
+        mut self,
+        name: impl Into<String>,
+        values: impl Into<ArrayView1<'a, f64>>,
+    ) -> Self {
+        self.columns
+            .push((Scope::Every, name.into(), values.into().to_owned()));
+        self
+    }
+
+    /// Adds (or overrides) the extra column `name` of the real data.
+    pub fn real_column<'a>(
+        mut self,
+        name: impl Into<String>,
+        values: impl Into<ArrayView1<'a, f64>>,
+    ) -> Self {
+        self.columns
+            .push((Scope::Real, name.into(), values.into().to_owned()));
+        self
+    }
+
+    /// Adds (or overrides) the extra column `name` of one source, e.g. an instrument the
+    /// generator produced alongside its synthetic row.
+    pub fn source_column<'a>(
+        mut self,
+        source: impl Into<String>,
+        name: impl Into<String>,
+        values: impl Into<ArrayView1<'a, f64>>,
+    ) -> Self {
+        self.columns.push((
+            Scope::Source(source.into()),
+            name.into(),
+            values.into().to_owned(),
+        ));
+        self
+    }
+
     /// Names for the p covariates, used in summaries.
     pub fn covariate_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.covariate_names = Some(names.into_iter().map(Into::into).collect());
@@ -288,19 +397,49 @@ impl DataSourcesBuilder {
         self
     }
 
+    /// The extra columns of one block (T × names), in the order of `names`: the block's
+    /// own column where given, else the shared one.
+    fn extra_for(&self, block: &Scope, names: &[String], n_rows: usize) -> Result<Array2<f64>> {
+        let mut extra = Array2::zeros((n_rows, names.len()));
+        for (j, name) in names.iter().enumerate() {
+            let own = self
+                .columns
+                .iter()
+                .rev()
+                .find(|(scope, n, _)| n == name && scope == block);
+            let shared = self
+                .columns
+                .iter()
+                .rev()
+                .find(|(scope, n, _)| n == name && *scope == Scope::Every);
+            let Some((_, _, values)) = own.or(shared) else {
+                return Err(Error::MissingColumn {
+                    block: match block {
+                        Scope::Source(s) => s.clone(),
+                        _ => REAL.to_string(),
+                    },
+                    column: name.clone(),
+                });
+            };
+            extra.column_mut(j).assign(values);
+        }
+        Ok(extra)
+    }
+
     /// Validates and assembles the data.
     ///
     /// # Errors
     /// [`Error::MissingRealData`], [`Error::LengthMismatch`], [`Error::EmptyDesign`],
     /// [`Error::CovariateMismatch`], [`Error::DuplicateSource`], [`Error::NonFinite`]
-    /// (real values on labeled rows, source values on every row),
+    /// (real values on labeled rows, source values on every row, extra columns
+    /// likewise), [`Error::MissingColumn`] (a block without a column the others have),
     /// [`Error::InvalidValue`] (labeling probabilities outside (0, 1]),
     /// [`Error::NoLabeledRows`], [`Error::TooFewLabeled`] (p or fewer labeled rows: no
-    /// residual degrees of freedom),
-    /// [`Error::InvalidConfig`] (wrong number of covariate names).
-    pub fn build(self) -> Result<DataSources> {
+    /// residual degrees of freedom), [`Error::InvalidConfig`] (wrong number of
+    /// covariate names, a column for an unknown source).
+    pub fn build(mut self) -> Result<DataSources> {
         let n_rows = self.labeled.len();
-        let (real_x, real_y) = self.real.ok_or(Error::MissingRealData)?;
+        let (real_x, real_y) = self.real.take().ok_or(Error::MissingRealData)?;
         check_rows("covariates of `real`", real_x.nrows(), n_rows)?;
         check_rows("outcome of `real`", real_y.len(), n_rows)?;
         let p = real_x.ncols();
@@ -321,9 +460,24 @@ impl DataSourcesBuilder {
                 return Err(Error::DuplicateSource { name: name.clone() });
             }
         }
-        let covariate_names = match self.covariate_names {
+        let mut columns: Vec<String> = Vec::new();
+        for (scope, name, values) in &self.columns {
+            check_rows(&format!("column `{name}`"), values.len(), n_rows)?;
+            if let Scope::Source(source) = scope {
+                if !self.sources.iter().any(|(s, _, _)| s == source) {
+                    return Err(Error::InvalidConfig {
+                        parameter: "source_column",
+                        reason: format!("no source named `{source}`"),
+                    });
+                }
+            }
+            if !columns.contains(name) {
+                columns.push(name.clone());
+            }
+        }
+        let covariate_names = match &self.covariate_names {
             None => (0..p).map(|j| format!("x{j}")).collect(),
-            Some(names) if names.len() == p => names,
+            Some(names) if names.len() == p => names.clone(),
             Some(names) => {
                 return Err(Error::InvalidConfig {
                     parameter: "covariate_names",
@@ -347,9 +501,26 @@ impl DataSourcesBuilder {
         }
 
         let labeled: Vec<usize> = (0..n_rows).filter(|&t| self.labeled[t]).collect();
-        check_finite(REAL, real_x.view(), real_y.view(), labeled.iter().copied())?;
-        for (name, x, y) in &self.sources {
-            check_finite(name, x.view(), y.view(), 0..n_rows)?;
+        let real = RowBlock {
+            extra: self.extra_for(&Scope::Real, &columns, n_rows)?,
+            x: real_x,
+            y: real_y,
+        };
+        check_finite(REAL, &real, &columns, labeled.iter().copied())?;
+        let mut sources = Vec::with_capacity(self.sources.len());
+        for (name, x, y) in std::mem::take(&mut self.sources) {
+            let all = RowBlock {
+                extra: self.extra_for(&Scope::Source(name.clone()), &columns, n_rows)?,
+                x,
+                y,
+            };
+            check_finite(&name, &all, &columns, 0..n_rows)?;
+            sources.push(AuxSource {
+                name,
+                labeled: all.select(&labeled),
+                all,
+                columns: columns.clone(),
+            });
         }
         if labeled.is_empty() {
             return Err(Error::NoLabeledRows);
@@ -362,25 +533,13 @@ impl DataSourcesBuilder {
                 required: p + 1,
             });
         }
-
-        let sources = self
-            .sources
-            .into_iter()
-            .map(|(name, x, y)| AuxSource {
-                x_labeled: x.select(Axis(0), &labeled),
-                y_labeled: y.select(Axis(0), &labeled),
-                name,
-                x,
-                y,
-            })
-            .collect();
         Ok(DataSources {
             n_rows,
-            real_x: real_x.select(Axis(0), &labeled),
-            real_y: real_y.select(Axis(0), &labeled),
+            real: real.select(&labeled),
             labeled,
             sources,
             covariate_names,
+            columns,
             labeling_probabilities: self.labeling_probabilities,
         })
     }
@@ -398,11 +557,12 @@ fn check_rows(what: &str, found: usize, expected: usize) -> Result<()> {
     }
 }
 
-/// The first non-finite value among `rows`, outcome before covariates within a row.
+/// The first non-finite value among `rows`: outcome, then covariates, then extra
+/// columns within a row.
 fn check_finite(
     name: &str,
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, f64>,
+    block: &RowBlock,
+    columns: &[String],
     rows: impl Iterator<Item = usize>,
 ) -> Result<()> {
     for t in rows {
@@ -412,11 +572,26 @@ fn check_finite(
             row: t,
             value,
         };
-        if !y[t].is_finite() {
-            return Err(bad(Column::Outcome, y[t]));
+        if !block.y[t].is_finite() {
+            return Err(bad(Column::Outcome, block.y[t]));
         }
-        if let Some((j, &v)) = x.row(t).iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        if let Some((j, &v)) = block
+            .x
+            .row(t)
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+        {
             return Err(bad(Column::Covariate(j), v));
+        }
+        if let Some((j, &v)) = block
+            .extra
+            .row(t)
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+        {
+            return Err(bad(Column::Extra(columns[j].clone()), v));
         }
     }
     Ok(())

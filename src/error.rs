@@ -3,13 +3,15 @@
 use std::fmt;
 
 /// Which column of a data source a problem was found in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Column {
     /// The outcome `y`.
     Outcome,
     /// Covariate number `j` (zero-based) of `x`.
     Covariate(usize),
+    /// The named extra column.
+    Extra(String),
     /// The labeling probability π_t.
     LabelingProbability,
 }
@@ -19,6 +21,7 @@ impl fmt::Display for Column {
         match self {
             Column::Outcome => write!(f, "outcome"),
             Column::Covariate(j) => write!(f, "covariate {j}"),
+            Column::Extra(name) => write!(f, "column `{name}`"),
             Column::LabelingProbability => write!(f, "labeling probability"),
         }
     }
@@ -178,15 +181,39 @@ pub enum Error {
         /// Where it happened.
         stage: Stage,
     },
-    /// A [`MomentModel`](crate::MomentModel) returned arrays of the wrong shape.
-    #[error("model `{model}` returned {found} values where {expected} were expected")]
+    /// A [`MomentModel`](crate::MomentModel) declares or returns arrays of the wrong
+    /// shape.
+    #[error("model `{model}`: {what} has shape {found}, expected {expected}")]
     ModelDimension {
         /// The model's name.
         model: String,
-        /// Expected count.
-        expected: usize,
-        /// Count found.
-        found: usize,
+        /// What has the wrong shape (`Jacobian`, `starting value`, `moment count`, …).
+        what: &'static str,
+        /// The shape expected.
+        expected: String,
+        /// The shape found.
+        found: String,
+    },
+    /// The data lack an extra column the model reads, or a block lacks a column the
+    /// others have.
+    #[error("`{block}` has no column `{column}`")]
+    MissingColumn {
+        /// `real` or a source name.
+        block: String,
+        /// The column.
+        column: String,
+    },
+    /// A just-identified estimator was given an over-identified model.
+    #[error("{estimator} needs as many moments as parameters; model `{model}` has {moments} moments for {params} parameters")]
+    OverIdentified {
+        /// The estimator.
+        estimator: String,
+        /// The model.
+        model: String,
+        /// Moments per block (k).
+        moments: usize,
+        /// Parameters per block (p).
+        params: usize,
     },
     /// Arrays handed to a constructor disagree in shape.
     #[error("shape mismatch: {found} {what} where {expected} were expected")]

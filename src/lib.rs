@@ -64,6 +64,7 @@ mod linalg;
 pub mod models;
 mod moment;
 mod optim;
+mod rows;
 pub mod sim;
 mod stacked;
 mod weight;
@@ -78,4 +79,5 @@ pub use gmm::{
 pub use inference::{normal_critical_value, CoefficientTable, DropReason, Estimate, JTest, Note};
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use optim::Termination;
+pub use rows::Rows;
 pub use weight::WeightInverse;

@@ -1,44 +1,56 @@
 //! The [`MomentModel`] trait: a target parameter defined by a moment condition, and a
-//! finite-difference check of its Jacobian.
+//! finite-difference check of its derivatives.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut2};
 
-/// A parameter β defined by the moment condition E[ψ(β; x, y)] = 0, with p moments for
-/// p parameters.
+use crate::error::{Error, Result};
+use crate::rows::Rows;
+
+/// A parameter β (p values) defined by the moment condition E[ψ(β; row)] = 0 with
+/// k ≥ p moments.
 ///
-/// An implementation evaluates ψ row by row over a batch and returns the summed Jacobian
+/// An implementation evaluates ψ row by row over a batch of [`Rows`] (covariates x,
+/// outcome y and any named extra columns) and returns the summed Jacobian
 /// Σ_t w_t ∂ψ_t/∂βᵀ. It holds no data: the estimators call it on the real rows and on
 /// every auxiliary source with that source's own parameter η_m.
 ///
+/// k and p come from the shape of the rows ([`n_moments`](Self::n_moments),
+/// [`n_params`](Self::n_params)); by default both equal x's column count, the
+/// just-identified case of regression models. An over-identified model (k > p), such as
+/// linear instrumental variables with more instruments than regressors, is fitted by
+/// GMM within each block, and its J test has k(1 + 2M) − p(1 + M) degrees of freedom.
+///
 /// # Requirements
-/// - `moments` writes row t of `out` (shape rows × p) with ψ(β; x_t, y_t).
-/// - `jacobian` returns the p×p matrix Σ_t w_t ∂ψ(β; x_t, y_t)/∂βᵀ (w_t = 1 when
+/// - `moments` writes row t of `out` (shape rows × k) with ψ(β; row t).
+/// - `jacobian` returns the k × p matrix Σ_t w_t ∂ψ(β; row t)/∂βᵀ (w_t = 1 when
 ///   `weights` is `None`); entry (i, j) is ∂ψ_i/∂β_j. It must be analytic: use
 ///   [`check_jacobian`] in a test to compare it with central differences.
+/// - `required_columns` names every extra column the model reads; the data are checked
+///   to carry them, finite, before any fit.
 /// - The methods must not panic for finite input of the documented shapes.
 ///
 /// # Examples
 /// Poisson regression, ψ = x(y − exp(xᵀβ)), written outside the crate:
 /// ```
-/// use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, array};
-/// use synthgmm::{check_jacobian, DataSources, MomentModel, TwoStepGmm};
+/// use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut2, Axis, array};
+/// use synthgmm::{check_jacobian, DataSources, MomentModel, Rows, TwoStepGmm};
 ///
 /// struct Poisson;
 ///
 /// impl MomentModel for Poisson {
 ///     fn name(&self) -> &str { "poisson" }
 ///
-///     fn moments(&self, beta: ArrayView1<f64>, x: ArrayView2<f64>, y: ArrayView1<f64>,
-///                mut out: ArrayViewMut2<f64>) {
-///         for ((xt, &yt), mut row) in x.outer_iter().zip(y).zip(out.outer_iter_mut()) {
+///     fn moments(&self, beta: ArrayView1<f64>, rows: Rows, mut out: ArrayViewMut2<f64>) {
+///         for ((xt, &yt), mut row) in rows.x().outer_iter().zip(rows.y()).zip(out.outer_iter_mut()) {
 ///             let resid = yt - xt.dot(&beta).exp();
 ///             row.assign(&(&xt * resid));
 ///         }
 ///     }
 ///
-///     fn jacobian(&self, beta: ArrayView1<f64>, x: ArrayView2<f64>, _y: ArrayView1<f64>,
+///     fn jacobian(&self, beta: ArrayView1<f64>, rows: Rows,
 ///                 weights: Option<ArrayView1<f64>>) -> Array2<f64> {
 ///         // ∂ψ/∂βᵀ = −exp(xᵀβ) x xᵀ
+///         let x = rows.x();
 ///         let mut scale: Array1<f64> = x.dot(&beta).mapv(|e| -e.exp());
 ///         if let Some(w) = weights { scale *= &w; }
 ///         let xs = &x * &scale.insert_axis(Axis(1));
@@ -51,7 +63,8 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 /// let noise = Array1::from_shape_fn(400, |t| 1.0 + 0.5 * (t as f64 * 2.7).cos());
 /// let y = x.dot(&array![0.3, 0.5]).mapv(f64::exp) * &noise;
 /// let proxy = &y * &Array1::from_shape_fn(400, |t| 1.0 + 0.2 * (t as f64 * 1.3).cos());
-/// assert!(check_jacobian(&Poisson, array![0.1, -0.2].view(), x.view(), y.view()).passes(1e-6));
+/// let rows = Rows::new(x.view(), y.view())?;
+/// assert!(check_jacobian(&Poisson, array![0.1, -0.2].view(), rows).passes(1e-6));
 ///
 /// let labeled: Vec<bool> = (0..400).map(|t| t % 4 == 0).collect();
 /// let data = DataSources::builder(&labeled).real(&x, &y).source("proxy", &x, &proxy).build()?;
@@ -64,32 +77,35 @@ pub trait MomentModel {
     /// A short name for summaries and errors, e.g. `"ols"`.
     fn name(&self) -> &str;
 
-    /// Number of parameters (and moments) when x has `n_columns` columns. Defaults to
-    /// `n_columns`; override it when x carries more than the regressors (e.g. IV).
-    fn n_params(&self, n_columns: usize) -> usize {
-        n_columns
+    /// Number of parameters p for rows of this shape. Defaults to x's column count.
+    fn n_params(&self, rows: Rows<'_>) -> usize {
+        rows.x().ncols()
     }
 
-    /// Writes ψ(β; x_t, y_t) into row t of `out` (rows × p).
-    fn moments(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        y: ArrayView1<'_, f64>,
-        out: ArrayViewMut2<'_, f64>,
-    );
+    /// Number of moments k ≥ p for rows of this shape. Defaults to
+    /// [`n_params`](Self::n_params) (just identified).
+    fn n_moments(&self, rows: Rows<'_>) -> usize {
+        self.n_params(rows)
+    }
 
-    /// Σ_t w_t ∂ψ(β; x_t, y_t)/∂βᵀ (p×p); `weights = None` means w_t = 1.
+    /// The extra columns the model reads (e.g. instruments). Defaults to none.
+    fn required_columns(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Writes ψ(β; row t) into row t of `out` (rows × k).
+    fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>);
+
+    /// Σ_t w_t ∂ψ(β; row t)/∂βᵀ (k × p); `weights = None` means w_t = 1.
     fn jacobian(
         &self,
         beta: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        y: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Array2<f64>;
 
     /// Writes the derivative of each row's moments along `direction` v,
-    /// (∂ψ(β; x_t, y_t)/∂βᵀ) v, into row t of `out` (rows × p).
+    /// (∂ψ(β; row t)/∂βᵀ) v, into row t of `out` (rows × k).
     ///
     /// Windmeijer's covariance correction needs these per-row derivatives (the summed
     /// [`jacobian`](Self::jacobian) is not enough). The default is a central difference
@@ -99,8 +115,7 @@ pub trait MomentModel {
     fn moments_derivative(
         &self,
         beta: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        y: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
         direction: ArrayView1<'_, f64>,
         mut out: ArrayViewMut2<'_, f64>,
     ) {
@@ -112,13 +127,29 @@ pub trait MomentModel {
         let h = 1e-6 * beta.dot(&beta).sqrt().max(1.0) / norm;
         let up = &beta + &(&direction * h);
         let down = &beta - &(&direction * h);
-        let diff = moment_matrix(self, up.view(), x, y) - moment_matrix(self, down.view(), x, y);
+        let diff = moment_matrix(self, up.view(), rows) - moment_matrix(self, down.view(), rows);
         out.assign(&(diff / (2.0 * h)));
     }
 
-    /// Starting value for the optimiser. Defaults to zeros.
-    fn start(&self, x: ArrayView2<'_, f64>, _y: ArrayView1<'_, f64>) -> Array1<f64> {
-        Array1::zeros(self.n_params(x.ncols()))
+    /// Checks that the model can read these rows (column indices in range, say);
+    /// `Err(reason)` is reported as [`Error::InvalidConfig`] before any fit. Defaults to
+    /// `Ok`.
+    fn check_rows(&self, _rows: Rows<'_>) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    /// Starting value for the optimiser (p values). Defaults to zeros.
+    fn start(&self, rows: Rows<'_>) -> Array1<f64> {
+        Array1::zeros(self.n_params(rows))
+    }
+
+    /// For an over-identified block (k > p): the k × k matrix S whose inverse weights
+    /// step 1, which minimises ḡᵀS⁻¹ḡ. `None` (the default) uses the diagonal of
+    /// (1/n) Σ_t ψ_t ψ_tᵀ at the starting value, which makes step 1 free of the
+    /// moments' units. Linear IV returns ZᵀZ/n, so that step 1 is two-stage least
+    /// squares.
+    fn step_one_metric(&self, _rows: Rows<'_>) -> Option<Array2<f64>> {
+        None
     }
 
     /// Whether ψ is affine in β (then one Gauss–Newton step is the exact, closed-form
@@ -128,7 +159,7 @@ pub trait MomentModel {
     }
 
     /// Checks one outcome value; `Err(reason)` rejects it (e.g. logistic needs [0, 1]).
-    fn check_outcome(&self, _y: f64) -> Result<(), &'static str> {
+    fn check_outcome(&self, _y: f64) -> std::result::Result<(), &'static str> {
         Ok(())
     }
 
@@ -137,37 +168,51 @@ pub trait MomentModel {
     /// regression). The estimators ask it about the direction the iterates moved in, so
     /// it must be exact rather than a heuristic: `true` only when `direction` provably
     /// is such a direction. Defaults to `false`.
-    fn is_recession_direction(
-        &self,
-        _direction: ArrayView1<'_, f64>,
-        _x: ArrayView2<'_, f64>,
-        _y: ArrayView1<'_, f64>,
-    ) -> bool {
+    fn is_recession_direction(&self, _direction: ArrayView1<'_, f64>, _rows: Rows<'_>) -> bool {
         false
     }
 }
 
-/// The model's starting value, checked: p finite values for x's p columns.
+/// The model's shapes on these rows, checked once per fit: k ≥ p ≥ 1, a k × p Jacobian
+/// and a start of p finite values. Returns (k, p).
 ///
 /// # Errors
-/// [`Error::ModelDimension`](crate::Error::ModelDimension) for a wrong length,
-/// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for a non-finite value.
-pub(crate) fn checked_start<M: MomentModel + ?Sized>(
+/// [`Error::ModelDimension`] naming what has the wrong shape, the expected and the
+/// found shape; [`Error::InvalidConfig`] for a non-finite start.
+pub(crate) fn check_shapes<M: MomentModel + ?Sized>(
     model: &M,
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, f64>,
-) -> crate::Result<Array1<f64>> {
-    let start = model.start(x, y);
-    let expected = model.n_params(x.ncols());
-    if start.len() != expected {
-        return Err(crate::Error::ModelDimension {
-            model: model.name().to_string(),
-            expected,
-            found: start.len(),
+    rows: Rows<'_>,
+) -> Result<(usize, usize)> {
+    if let Err(reason) = model.check_rows(rows) {
+        return Err(Error::InvalidConfig {
+            parameter: "model",
+            reason: format!("model `{}`: {reason}", model.name()),
         });
     }
+    let (k, p) = (model.n_moments(rows), model.n_params(rows));
+    let wrong = |what: &'static str, expected: String, found: String| Error::ModelDimension {
+        model: model.name().to_string(),
+        what,
+        expected,
+        found,
+    };
+    if p == 0 || k < p {
+        return Err(wrong(
+            "moment count",
+            format!("at least {} (one per parameter)", p.max(1)),
+            format!("{k} moments for {p} parameters"),
+        ));
+    }
+    let start = model.start(rows);
+    if start.len() != p {
+        return Err(wrong(
+            "starting value",
+            p.to_string(),
+            start.len().to_string(),
+        ));
+    }
     if start.iter().any(|v| !v.is_finite()) {
-        return Err(crate::Error::InvalidConfig {
+        return Err(Error::InvalidConfig {
             parameter: "start",
             reason: format!(
                 "model `{}` returned a non-finite starting value",
@@ -175,7 +220,33 @@ pub(crate) fn checked_start<M: MomentModel + ?Sized>(
             ),
         });
     }
-    Ok(start)
+    let jac = model.jacobian(start.view(), rows, None);
+    if jac.dim() != (k, p) {
+        return Err(wrong(
+            "Jacobian",
+            format!("{k} × {p}"),
+            format!("{} × {}", jac.nrows(), jac.ncols()),
+        ));
+    }
+    if let Some(metric) = model.step_one_metric(rows) {
+        if metric.dim() != (k, k) {
+            return Err(wrong(
+                "step-1 metric",
+                format!("{k} × {k}"),
+                format!("{} × {}", metric.nrows(), metric.ncols()),
+            ));
+        }
+    }
+    Ok((k, p))
+}
+
+/// The model's starting value, with its shapes checked ([`check_shapes`]).
+pub(crate) fn checked_start<M: MomentModel + ?Sized>(
+    model: &M,
+    rows: Rows<'_>,
+) -> Result<Array1<f64>> {
+    check_shapes(model, rows)?;
+    Ok(model.start(rows))
 }
 
 /// Why [`solve`] found no solution.
@@ -192,10 +263,10 @@ pub(crate) enum Certify<'a> {
     /// Nowhere: the equations are no likelihood of any rows.
     Never,
     /// On these rows, after every solve: the equations are their likelihood's score.
-    Always(ArrayView2<'a, f64>, ArrayView1<'a, f64>),
+    Always(Rows<'a>),
     /// On these rows, only when the solve fails: the equations contain these rows'
     /// score among other terms, and a failure may be caused by their separation.
-    OnFailure(ArrayView2<'a, f64>, ArrayView1<'a, f64>),
+    OnFailure(Rows<'a>),
 }
 
 /// Minimises |r(β)|² by Gauss–Newton from `start`, then asks the model whether the
@@ -209,18 +280,18 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
     jacobian: impl Fn(ArrayView1<'_, f64>) -> Array2<f64>,
     settings: &crate::optim::Settings,
     certify: Certify<'_>,
-) -> Result<crate::optim::Solution, SolveFailure> {
+) -> std::result::Result<crate::optim::Solution, SolveFailure> {
     let origin = start.clone();
     let escaped = |params: &Array1<f64>, last: Option<&Array1<f64>>, failed: bool| {
-        let (x, y) = match certify {
+        let rows = match certify {
             Certify::Never => return false,
             Certify::OnFailure(..) if !failed => return false,
-            Certify::Always(x, y) | Certify::OnFailure(x, y) => (x, y),
+            Certify::Always(rows) | Certify::OnFailure(rows) => rows,
         };
         let travelled = params - &origin;
         last.into_iter()
             .chain(std::iter::once(&travelled))
-            .any(|d| model.is_recession_direction(d.view(), x, y))
+            .any(|d| model.is_recession_direction(d.view(), rows))
     };
     match crate::optim::gauss_newton(start, residual, jacobian, settings) {
         Ok(solution) => {
@@ -236,15 +307,14 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
     }
 }
 
-/// ψ(β; x_t, y_t) for every row, as a new rows × p matrix.
+/// ψ(β; row t) for every row, as a new rows × k matrix.
 pub fn moment_matrix<M: MomentModel + ?Sized>(
     model: &M,
     beta: ArrayView1<'_, f64>,
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
 ) -> Array2<f64> {
-    let mut out = Array2::zeros((x.nrows(), beta.len()));
-    model.moments(beta, x, y, out.view_mut());
+    let mut out = Array2::zeros((rows.len(), model.n_moments(rows)));
+    model.moments(beta, rows, out.view_mut());
     out
 }
 
@@ -255,16 +325,21 @@ pub struct JacobianCheck {
     pub max_abs_error: f64,
     /// `max_abs_error` divided by the largest absolute numerical entry.
     pub relative_error: f64,
+    /// Shape problems found (wrong Jacobian shape, wrong start length, k < p), in
+    /// words; empty when the shapes are right.
+    pub problems: Vec<String>,
 }
 
 impl JacobianCheck {
-    /// Whether the relative error is at most `tol` (1e-6 is a sensible choice).
+    /// Whether the shapes are right and the relative error is at most `tol` (1e-6 is a
+    /// sensible choice).
     pub fn passes(&self, tol: f64) -> bool {
-        self.relative_error <= tol
+        self.problems.is_empty() && self.relative_error <= tol
     }
 }
 
-/// Compares [`MomentModel::jacobian`] (unweighted and with uneven row weights) and
+/// Checks a model's shapes (k ≥ p, a k × p [`MomentModel::jacobian`], p starting
+/// values) and compares its Jacobian (unweighted and with uneven row weights) and
 /// [`MomentModel::moments_derivative`] (row by row) with central finite differences of
 /// the moments at `beta`.
 ///
@@ -275,19 +350,30 @@ impl JacobianCheck {
 /// # Examples
 /// ```
 /// use ndarray::array;
-/// use synthgmm::{check_jacobian, models::Logistic};
+/// use synthgmm::{check_jacobian, models::Logistic, Rows};
 /// let x = array![[1.0, 0.5], [1.0, -1.0], [1.0, 2.0]];
 /// let y = array![1.0, 0.0, 1.0];
-/// assert!(check_jacobian(&Logistic, array![0.2, -0.3].view(), x.view(), y.view()).passes(1e-6));
+/// let check = check_jacobian(&Logistic, array![0.2, -0.3].view(), Rows::new(x.view(), y.view())?);
+/// assert!(check.passes(1e-6));
+/// # Ok::<(), synthgmm::Error>(())
 /// ```
 pub fn check_jacobian<M: MomentModel + ?Sized>(
     model: &M,
     beta: ArrayView1<'_, f64>,
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
 ) -> JacobianCheck {
-    let p = beta.len();
-    let weights = Array1::from_shape_fn(x.nrows(), |t| 0.5 + (t % 7) as f64 / 6.0);
+    let mut problems = Vec::new();
+    if let Err(e) = check_shapes(model, rows) {
+        problems.push(e.to_string());
+    }
+    let (k, p) = (model.n_moments(rows), beta.len());
+    if p != model.n_params(rows) {
+        problems.push(format!(
+            "beta has {p} values, the model has {} parameters",
+            model.n_params(rows)
+        ));
+    }
+    let weights = Array1::from_shape_fn(rows.len(), |t| 0.5 + (t % 7) as f64 / 6.0);
     let mut max_abs = 0.0_f64;
     let mut max_ref = 0.0_f64;
     let mut compare = |analytic: f64, numeric: f64| {
@@ -301,24 +387,24 @@ pub fn check_jacobian<M: MomentModel + ?Sized>(
     };
     for j in 0..p {
         let numeric_rows = central_difference(beta, j, 1e-6, |b: &Array1<f64>| {
-            moment_matrix(model, b.view(), x, y)
+            moment_matrix(model, b.view(), rows)
         });
         // Row by row, along e_j.
-        let mut analytic_rows = Array2::from_elem((x.nrows(), p), f64::NAN);
+        let mut analytic_rows = Array2::from_elem((rows.len(), k), f64::NAN);
         let mut e_j = Array1::zeros(p);
         e_j[j] = 1.0;
-        model.moments_derivative(beta, x, y, e_j.view(), analytic_rows.view_mut());
+        model.moments_derivative(beta, rows, e_j.view(), analytic_rows.view_mut());
         for (&a, &n) in analytic_rows.iter().zip(&numeric_rows) {
             compare(a, n);
         }
         // Summed, unweighted and weighted.
         for w in [None, Some(weights.view())] {
-            let analytic = model.jacobian(beta, x, y, w);
+            let analytic = model.jacobian(beta, rows, w);
             let numeric = match w {
                 None => numeric_rows.sum_axis(ndarray::Axis(0)),
                 Some(w) => w.dot(&numeric_rows),
             };
-            for i in 0..p {
+            for i in 0..k {
                 compare(
                     analytic.get((i, j)).copied().unwrap_or(f64::NAN),
                     numeric[i],
@@ -329,6 +415,7 @@ pub fn check_jacobian<M: MomentModel + ?Sized>(
     JacobianCheck {
         max_abs_error: max_abs,
         relative_error: max_abs / max_ref.max(f64::MIN_POSITIVE),
+        problems,
     }
 }
 

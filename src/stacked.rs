@@ -1,29 +1,49 @@
 //! The stacked moment vector of the two-step estimator and its derivatives.
 //!
 //! For rows t = 1..T with label weight w_t (S_t, or S_t/π_t with known labeling
-//! probabilities) and sources m = 1..M,
+//! probabilities), sources m = 1..M, and a model with k moments for p parameters,
 //!
 //! g_t(θ, η) = [w_t ψ(θ; real_t); w_t ψ(η_1; aux¹_t) … w_t ψ(η_M; auxᴹ_t);
 //!              ψ(η_1; aux¹_t) … ψ(η_M; auxᴹ_t)],
 //!
-//! of dimension k = p(1 + 2M) for q = p(1 + M) parameters. Only p(1 + M) of those
+//! of dimension K = k(1 + 2M) for Q = p(1 + M) parameters. Only k(1 + M) of those
 //! columns are distinct per row, so Ω̂ = (1/T) Σ g_t g_tᵀ is assembled from two small
-//! cross-products: one over the n labeled rows of the p(1 + M) labeled columns and one
-//! over all T rows of the pM auxiliary columns. Ĝ = ∂ḡ/∂(θ, η)ᵀ is block-sparse: each
+//! cross-products: one over the n labeled rows of the k(1 + M) labeled columns and one
+//! over all T rows of the kM auxiliary columns. Ĝ = ∂ḡ/∂(θ, η)ᵀ is block-sparse: each
 //! block of moments depends on one parameter block only.
 
 use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 
-use crate::data::DataSources;
+use crate::data::{DataSources, REAL};
 use crate::error::{Error, Result};
 use crate::linalg;
-use crate::moment::{moment_matrix, MomentModel};
+use crate::moment::{check_shapes, moment_matrix, MomentModel};
+use crate::rows::Rows;
+
+/// A parameter block: θ with the real rows, or η_m with source m.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Block {
+    /// θ, fitted on the labeled real rows.
+    Real,
+    /// η_m of source m (zero-based), fitted on all of its rows.
+    Source(usize),
+}
+
+impl Block {
+    /// Position of the block in the parameter vector (θ first).
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Block::Real => 0,
+            Block::Source(m) => m + 1,
+        }
+    }
+}
 
 /// Per-row moment columns at one parameter value.
 pub(crate) struct RowMoments {
-    /// w_t ψ(θ; real_t) on the labeled rows (n × p).
+    /// w_t ψ(θ; real_t) on the labeled rows (n × k).
     labeled: Array2<f64>,
-    /// ψ(η_m; aux_t) on all rows, one T × p matrix per source.
+    /// ψ(η_m; aux_t) on all rows, one T × k matrix per source.
     all: Vec<Array2<f64>>,
 }
 
@@ -31,6 +51,9 @@ pub(crate) struct RowMoments {
 pub(crate) struct StackedMoments<'a, M: MomentModel + ?Sized> {
     model: &'a M,
     data: &'a DataSources,
+    /// Moments per block.
+    k: usize,
+    /// Parameters per block.
     p: usize,
     /// Weights w_t on the labeled rows (1/π_t), `None` when all are 1.
     label_weights: Option<Array1<f64>>,
@@ -38,20 +61,24 @@ pub(crate) struct StackedMoments<'a, M: MomentModel + ?Sized> {
 
 impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     /// # Errors
-    /// [`Error::ModelDimension`] when the model's parameter count differs from p.
+    /// [`Error::ModelDimension`] when the model's shapes are wrong on some block, or
+    /// differ between blocks.
     pub(crate) fn new(
         model: &'a M,
         data: &'a DataSources,
         use_probabilities: bool,
     ) -> Result<Self> {
-        let p = model.n_params(data.n_covariates());
-        if p != data.n_covariates() {
-            // The stacked layout uses x's column count as the moment count.
-            return Err(Error::ModelDimension {
-                model: model.name().to_string(),
-                expected: data.n_covariates(),
-                found: p,
-            });
+        let (k, p) = check_shapes(model, data.real_rows())?;
+        for src in data.sources() {
+            let shape = check_shapes(model, src.rows())?;
+            if shape != (k, p) {
+                return Err(Error::ModelDimension {
+                    model: model.name().to_string(),
+                    what: "moments × parameters of a source",
+                    expected: format!("{k} × {p} (as on the real rows)"),
+                    found: format!("{} × {} on `{}`", shape.0, shape.1, src.name()),
+                });
+            }
         }
         let label_weights = match (use_probabilities, data.labeling_probabilities()) {
             (true, Some(pi)) => Some(data.labeled_rows().iter().map(|&t| 1.0 / pi[t]).collect()),
@@ -60,22 +87,28 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         Ok(Self {
             model,
             data,
+            k,
             p,
             label_weights,
         })
     }
 
+    /// Parameters per block.
     pub(crate) fn p(&self) -> usize {
         self.p
+    }
+    /// Moments per block.
+    pub(crate) fn k(&self) -> usize {
+        self.k
     }
     pub(crate) fn n_sources(&self) -> usize {
         self.data.n_sources()
     }
-    /// Number of moments k = p(1 + 2M).
+    /// Number of stacked moments K = k(1 + 2M).
     pub(crate) fn n_moments(&self) -> usize {
-        self.p * (1 + 2 * self.n_sources())
+        self.k * (1 + 2 * self.n_sources())
     }
-    /// Number of parameters q = p(1 + M).
+    /// Number of parameters Q = p(1 + M).
     pub(crate) fn n_params(&self) -> usize {
         self.p * (1 + self.n_sources())
     }
@@ -89,8 +122,34 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         self.data
     }
 
-    /// Parameter block b (0 = θ, m = η_m) of a stacked vector.
-    pub(crate) fn block<'v>(&self, params: ArrayView1<'v, f64>, b: usize) -> ArrayView1<'v, f64> {
+    /// Every parameter block, θ first.
+    pub(crate) fn blocks(&self) -> impl Iterator<Item = Block> {
+        std::iter::once(Block::Real).chain((0..self.n_sources()).map(Block::Source))
+    }
+
+    /// The rows a block is fitted on: the labeled real rows, or every row of a source.
+    pub(crate) fn rows(&self, block: Block) -> Rows<'_> {
+        match block {
+            Block::Real => self.data.real_rows(),
+            Block::Source(m) => self.data.sources()[m].rows(),
+        }
+    }
+
+    /// The block's name for messages: `real` or the source's name.
+    pub(crate) fn name(&self, block: Block) -> &str {
+        match block {
+            Block::Real => REAL,
+            Block::Source(m) => self.data.sources()[m].name(),
+        }
+    }
+
+    /// The block's parameters within a stacked vector.
+    pub(crate) fn params<'v>(
+        &self,
+        params: ArrayView1<'v, f64>,
+        block: Block,
+    ) -> ArrayView1<'v, f64> {
+        let b = block.index();
         params.slice_move(s![b * self.p..(b + 1) * self.p])
     }
 
@@ -101,32 +160,26 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         psi
     }
 
-    /// Checks that ψ has the documented shape, once per fit.
-    pub(crate) fn check_shapes(&self, params: ArrayView1<'_, f64>) -> Result<()> {
-        let jac = self.model.jacobian(
-            self.block(params, 0),
-            self.data.real_x(),
-            self.data.real_y(),
-            None,
-        );
-        if jac.dim() != (self.p, self.p) {
-            return Err(Error::ModelDimension {
-                model: self.model.name().to_string(),
-                expected: self.p * self.p,
-                found: jac.len(),
-            });
-        }
-        Ok(())
+    /// Columns of the stacked moments a source's labeled and all-rows copies occupy.
+    fn source_columns(&self, m: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let (k, big_m) = (self.k, self.n_sources());
+        (
+            (1 + m) * k..(2 + m) * k,
+            (1 + big_m + m) * k..(2 + big_m + m) * k,
+        )
     }
 
     pub(crate) fn row_moments(&self, params: ArrayView1<'_, f64>) -> RowMoments {
-        let d = self.data;
-        let real = moment_matrix(self.model, self.block(params, 0), d.real_x(), d.real_y());
-        let all = d
-            .sources()
-            .iter()
-            .enumerate()
-            .map(|(m, src)| moment_matrix(self.model, self.block(params, m + 1), src.x(), src.y()))
+        let real = moment_matrix(
+            self.model,
+            self.params(params, Block::Real),
+            self.rows(Block::Real),
+        );
+        let all = (0..self.n_sources())
+            .map(|m| {
+                let b = Block::Source(m);
+                moment_matrix(self.model, self.params(params, b), self.rows(b))
+            })
             .collect();
         RowMoments {
             labeled: self.weighted(real),
@@ -136,44 +189,44 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
 
     /// ḡ = (1/T) Σ_t g_t.
     pub(crate) fn mean_moments(&self, rows: &RowMoments) -> Array1<f64> {
-        let (p, m) = (self.p, self.n_sources());
+        let k = self.k;
         let mut g = Array1::zeros(self.n_moments());
-        g.slice_mut(s![..p]).assign(&rows.labeled.sum_axis(Axis(0)));
+        g.slice_mut(s![..k]).assign(&rows.labeled.sum_axis(Axis(0)));
         let labeled = self.data.labeled_rows();
-        for (i, all) in rows.all.iter().enumerate() {
+        for (m, all) in rows.all.iter().enumerate() {
+            let (lab_cols, all_cols) = self.source_columns(m);
             let lab = self.weighted(all.select(Axis(0), labeled));
-            g.slice_mut(s![(1 + i) * p..(2 + i) * p])
-                .assign(&lab.sum_axis(Axis(0)));
-            g.slice_mut(s![(1 + m + i) * p..(2 + m + i) * p])
-                .assign(&all.sum_axis(Axis(0)));
+            g.slice_mut(s![lab_cols]).assign(&lab.sum_axis(Axis(0)));
+            g.slice_mut(s![all_cols]).assign(&all.sum_axis(Axis(0)));
         }
         g / self.n_rows()
     }
 
-    /// Ω̂ = (1/T) Σ_t g_t g_tᵀ (uncentered), from the p(1 + M) distinct columns.
+    /// Ω̂ = (1/T) Σ_t g_t g_tᵀ (uncentered), from the k(1 + M) distinct columns.
     pub(crate) fn omega(&self, rows: &RowMoments) -> Array2<f64> {
-        let (p, m, q) = (self.p, self.n_sources(), self.n_params());
+        let (k, m) = (self.k, self.n_sources());
+        let q = k * (1 + m);
         let labeled = self.data.labeled_rows();
         // Z: the labeled columns [w ψ_real | w ψ_1 | … | w ψ_M] over the labeled rows.
         let mut z = Array2::zeros((labeled.len(), q));
-        z.slice_mut(s![.., ..p]).assign(&rows.labeled);
-        let mut aux_lab = Array2::zeros((labeled.len(), p * m));
-        let mut aux_all = Array2::zeros((self.data.n_rows(), p * m));
+        z.slice_mut(s![.., ..k]).assign(&rows.labeled);
+        let mut aux_lab = Array2::zeros((labeled.len(), k * m));
+        let mut aux_all = Array2::zeros((self.data.n_rows(), k * m));
         for (i, all) in rows.all.iter().enumerate() {
             let lab = all.select(Axis(0), labeled);
-            aux_lab.slice_mut(s![.., i * p..(i + 1) * p]).assign(&lab);
-            z.slice_mut(s![.., (1 + i) * p..(2 + i) * p])
+            aux_lab.slice_mut(s![.., i * k..(i + 1) * k]).assign(&lab);
+            z.slice_mut(s![.., (1 + i) * k..(2 + i) * k])
                 .assign(&self.weighted(lab));
-            aux_all.slice_mut(s![.., i * p..(i + 1) * p]).assign(all);
+            aux_all.slice_mut(s![.., i * k..(i + 1) * k]).assign(all);
         }
         let mut omega = Array2::zeros((self.n_moments(), self.n_moments()));
         omega
             .slice_mut(s![..q, ..q])
             .assign(&linalg::gram(z.view()));
         if m > 0 {
-            // Σ_t w_t S_t ψ_i ψ_mᵀ: with unit weights a block of Z ᵀZ, else its own product.
+            // Σ_t w_t S_t ψ_i ψ_mᵀ: with unit weights a block of ZᵀZ, else its own product.
             let cross = match self.label_weights {
-                None => omega.slice(s![..q, p..q]).to_owned(),
+                None => omega.slice(s![..q, k..q]).to_owned(),
                 Some(_) => linalg::cross_product(z.view(), aux_lab.view()),
             };
             omega.slice_mut(s![..q, q..]).assign(&cross);
@@ -185,23 +238,22 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         omega / self.n_rows()
     }
 
-    /// The stacked moments g_t as a dense T × k matrix (zeros in the labeled blocks of
+    /// The stacked moments g_t as a dense T × K matrix (zeros in the labeled blocks of
     /// unlabeled rows).
     fn dense(&self, rows: &RowMoments) -> Array2<f64> {
-        let (p, m) = (self.p, self.n_sources());
+        let k = self.k;
         let labeled = self.data.labeled_rows();
         let mut g = Array2::zeros((self.data.n_rows(), self.n_moments()));
-        for (k, &t) in labeled.iter().enumerate() {
-            g.slice_mut(s![t, ..p]).assign(&rows.labeled.row(k));
+        for (r, &t) in labeled.iter().enumerate() {
+            g.slice_mut(s![t, ..k]).assign(&rows.labeled.row(r));
         }
-        for (i, all) in rows.all.iter().enumerate() {
+        for (m, all) in rows.all.iter().enumerate() {
+            let (lab_cols, all_cols) = self.source_columns(m);
             let lab = self.weighted(all.select(Axis(0), labeled));
-            for (k, &t) in labeled.iter().enumerate() {
-                g.slice_mut(s![t, (1 + i) * p..(2 + i) * p])
-                    .assign(&lab.row(k));
+            for (r, &t) in labeled.iter().enumerate() {
+                g.slice_mut(s![t, lab_cols.clone()]).assign(&lab.row(r));
             }
-            g.slice_mut(s![.., (1 + m + i) * p..(2 + m + i) * p])
-                .assign(all);
+            g.slice_mut(s![.., all_cols]).assign(all);
         }
         g
     }
@@ -212,48 +264,48 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     /// (nonzero in those columns only), ∂Ω̂/∂β_j = (E_jᵀG + GᵀE_j)/T. The per-row
     /// derivatives ∂ψ_t/∂β_j come from [`MomentModel::moments_derivative`].
     pub(crate) fn omega_derivatives(&self, params: ArrayView1<'_, f64>) -> Vec<Array2<f64>> {
-        let (p, m, k) = (self.p, self.n_sources(), self.n_moments());
+        let (k, p, big_k) = (self.k, self.p, self.n_moments());
         let t = self.n_rows();
         let g = self.dense(&self.row_moments(params));
         let labeled = self.data.labeled_rows();
         let mut out = Vec::with_capacity(self.n_params());
-        for b in 0..=m {
-            let (x, y) = self.block_data(b);
+        for block in self.blocks() {
+            let rows = self.rows(block);
             for j in 0..p {
                 let mut e_j = Array1::zeros(p);
                 e_j[j] = 1.0;
-                let mut d_psi = Array2::zeros((x.nrows(), p));
+                let mut d_psi = Array2::zeros((rows.len(), k));
                 self.model.moments_derivative(
-                    self.block(params, b),
-                    x,
-                    y,
+                    self.params(params, block),
+                    rows,
                     e_j.view(),
                     d_psi.view_mut(),
                 );
                 // E_j restricted to its nonzero columns, and where they sit in g.
-                let (e, cols): (Array2<f64>, Vec<usize>) = if b == 0 {
-                    let mut e = Array2::zeros((self.data.n_rows(), p));
-                    let w = self.weighted(d_psi);
-                    for (r, &row) in labeled.iter().enumerate() {
-                        e.row_mut(row).assign(&w.row(r));
+                let (e, cols): (Array2<f64>, Vec<usize>) = match block {
+                    Block::Real => {
+                        let mut e = Array2::zeros((self.data.n_rows(), k));
+                        let w = self.weighted(d_psi);
+                        for (r, &row) in labeled.iter().enumerate() {
+                            e.row_mut(row).assign(&w.row(r));
+                        }
+                        (e, (0..k).collect())
                     }
-                    (e, (0..p).collect())
-                } else {
-                    let mut e = Array2::zeros((self.data.n_rows(), 2 * p));
-                    let lab = self.weighted(d_psi.select(Axis(0), labeled));
-                    for (r, &row) in labeled.iter().enumerate() {
-                        e.slice_mut(s![row, ..p]).assign(&lab.row(r));
+                    Block::Source(m) => {
+                        let mut e = Array2::zeros((self.data.n_rows(), 2 * k));
+                        let lab = self.weighted(d_psi.select(Axis(0), labeled));
+                        for (r, &row) in labeled.iter().enumerate() {
+                            e.slice_mut(s![row, ..k]).assign(&lab.row(r));
+                        }
+                        e.slice_mut(s![.., k..]).assign(&d_psi);
+                        let (lab_cols, all_cols) = self.source_columns(m);
+                        (e, lab_cols.chain(all_cols).collect())
                     }
-                    e.slice_mut(s![.., p..]).assign(&d_psi);
-                    let cols = (b * p..(b + 1) * p)
-                        .chain((m + b) * p..(m + b + 1) * p)
-                        .collect();
-                    (e, cols)
                 };
-                let eg = linalg::cross_product(e.view(), g.view()); // |cols| × k
-                let mut d_omega = Array2::zeros((k, k));
+                let eg = linalg::cross_product(e.view(), g.view()); // |cols| × K
+                let mut d_omega = Array2::zeros((big_k, big_k));
                 for (r, &c) in cols.iter().enumerate() {
-                    for col in 0..k {
+                    for col in 0..big_k {
                         d_omega[[c, col]] += eg[[r, col]];
                         d_omega[[col, c]] += eg[[r, col]];
                     }
@@ -264,123 +316,61 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         out
     }
 
-    /// The step-1 weight as a 0/1 mask over the k moments: every moment for the
-    /// identity step, else the real block and the all-rows blocks (the just-identified
-    /// equations each block is solved from).
-    pub(crate) fn step_one_mask(&self, identity: bool) -> Array1<f64> {
-        let (p, m) = (self.p, self.n_sources());
-        Array1::from_shape_fn(self.n_moments(), |i| {
-            let labeled_aux = i >= p && i < (1 + m) * p;
-            if identity || !labeled_aux {
-                1.0
-            } else {
-                0.0
-            }
-        })
+    /// The moments step 1 solves (indices into the K stacked moments): every moment for
+    /// the identity step, else the real block and the all-rows blocks.
+    pub(crate) fn step_one_moments(&self, identity: bool) -> Vec<usize> {
+        let (k, m) = (self.k, self.n_sources());
+        (0..self.n_moments())
+            .filter(|&i| identity || i < k || i >= (1 + m) * k)
+            .collect()
     }
 
-    /// Ĝ = ∂ḡ/∂(θ, η)ᵀ (k × q), block-sparse.
+    /// Ĝ = ∂ḡ/∂(θ, η)ᵀ (K × Q), block-sparse.
     pub(crate) fn jacobian(&self, params: ArrayView1<'_, f64>) -> Array2<f64> {
-        let (p, m) = (self.p, self.n_sources());
-        let d = self.data;
+        let (k, p) = (self.k, self.p);
         let w = self.label_weights();
         let mut g = Array2::zeros((self.n_moments(), self.n_params()));
-        g.slice_mut(s![..p, ..p]).assign(&self.model.jacobian(
-            self.block(params, 0),
-            d.real_x(),
-            d.real_y(),
+        g.slice_mut(s![..k, ..p]).assign(&self.model.jacobian(
+            self.params(params, Block::Real),
+            self.rows(Block::Real),
             w,
         ));
-        for (i, src) in d.sources().iter().enumerate() {
-            let eta = self.block(params, i + 1);
-            let cols = (1 + i) * p..(2 + i) * p;
-            let lab = self
-                .model
-                .jacobian(eta, src.x_labeled(), src.y_labeled(), w);
-            g.slice_mut(s![(1 + i) * p..(2 + i) * p, cols.clone()])
-                .assign(&lab);
-            let all = self.model.jacobian(eta, src.x(), src.y(), None);
-            g.slice_mut(s![(1 + m + i) * p..(2 + m + i) * p, cols])
-                .assign(&all);
+        for (m, src) in self.data.sources().iter().enumerate() {
+            let block = Block::Source(m);
+            let eta = self.params(params, block);
+            let cols = block.index() * p..(block.index() + 1) * p;
+            let (lab_rows, all_rows) = self.source_columns(m);
+            let lab = self.model.jacobian(eta, src.labeled(), w);
+            g.slice_mut(s![lab_rows, cols.clone()]).assign(&lab);
+            let all = self.model.jacobian(eta, src.rows(), None);
+            g.slice_mut(s![all_rows, cols]).assign(&all);
         }
         g / self.n_rows()
     }
 
-    /// The step-1 residual of parameter block b alone: (1/T) Σ w_t ψ(θ; real_t) for
-    /// b = 0; for a source, the mean of its moments over all rows, with (`identity`)
-    /// the labeled-rows mean stacked above it.
-    pub(crate) fn block_residual(
-        &self,
-        b: usize,
-        beta: ArrayView1<'_, f64>,
-        identity: bool,
-    ) -> Array1<f64> {
-        let d = self.data;
-        let t = self.n_rows();
-        if b == 0 {
-            let psi = self.weighted(moment_matrix(self.model, beta, d.real_x(), d.real_y()));
-            return psi.sum_axis(Axis(0)) / t;
-        }
-        let src = &d.sources()[b - 1];
-        let all = moment_matrix(self.model, beta, src.x(), src.y());
-        if !identity {
-            return all.sum_axis(Axis(0)) / t;
-        }
-        let lab = self.weighted(all.select(Axis(0), d.labeled_rows()));
-        let mut r = Array1::zeros(2 * self.p);
-        r.slice_mut(s![..self.p]).assign(&lab.sum_axis(Axis(0)));
-        r.slice_mut(s![self.p..]).assign(&all.sum_axis(Axis(0)));
-        r / t
+    /// The identity step 1 of a source block: the labeled-rows mean of its moments
+    /// (weighted) stacked above the all-rows mean, (1/T) scaled.
+    pub(crate) fn source_residual(&self, m: usize, beta: ArrayView1<'_, f64>) -> Array1<f64> {
+        let src = &self.data.sources()[m];
+        let all = moment_matrix(self.model, beta, src.rows());
+        let lab = self.weighted(all.select(Axis(0), self.data.labeled_rows()));
+        let mut r = Array1::zeros(2 * self.k);
+        r.slice_mut(s![..self.k]).assign(&lab.sum_axis(Axis(0)));
+        r.slice_mut(s![self.k..]).assign(&all.sum_axis(Axis(0)));
+        r / self.n_rows()
     }
 
-    /// ∂(block residual)/∂βᵀ, matching [`block_residual`](Self::block_residual).
-    pub(crate) fn block_jacobian(
-        &self,
-        b: usize,
-        beta: ArrayView1<'_, f64>,
-        identity: bool,
-    ) -> Array2<f64> {
-        let d = self.data;
-        let t = self.n_rows();
-        let w = self.label_weights();
-        if b == 0 {
-            return self.model.jacobian(beta, d.real_x(), d.real_y(), w) / t;
-        }
-        let src = &d.sources()[b - 1];
-        let all = self.model.jacobian(beta, src.x(), src.y(), None);
-        if !identity {
-            return all / t;
-        }
-        let mut j = Array2::zeros((2 * self.p, self.p));
-        j.slice_mut(s![..self.p, ..]).assign(&self.model.jacobian(
+    /// ∂(source residual)/∂βᵀ, matching [`source_residual`](Self::source_residual).
+    pub(crate) fn source_jacobian(&self, m: usize, beta: ArrayView1<'_, f64>) -> Array2<f64> {
+        let src = &self.data.sources()[m];
+        let mut j = Array2::zeros((2 * self.k, self.p));
+        j.slice_mut(s![..self.k, ..]).assign(&self.model.jacobian(
             beta,
-            src.x_labeled(),
-            src.y_labeled(),
-            w,
+            src.labeled(),
+            self.label_weights(),
         ));
-        j.slice_mut(s![self.p.., ..]).assign(&all);
-        j / t
-    }
-
-    /// The block's data (x, y) for separation checks: real labeled rows or the source.
-    pub(crate) fn block_data(
-        &self,
-        b: usize,
-    ) -> (ndarray::ArrayView2<'_, f64>, ArrayView1<'_, f64>) {
-        if b == 0 {
-            (self.data.real_x(), self.data.real_y())
-        } else {
-            let src = &self.data.sources()[b - 1];
-            (src.x(), src.y())
-        }
-    }
-
-    /// Name of block b for messages.
-    pub(crate) fn block_name(&self, b: usize) -> String {
-        if b == 0 {
-            crate::data::REAL.to_string()
-        } else {
-            self.data.sources()[b - 1].name().to_string()
-        }
+        j.slice_mut(s![self.k.., ..])
+            .assign(&self.model.jacobian(beta, src.rows(), None));
+        j / self.n_rows()
     }
 }

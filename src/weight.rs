@@ -87,6 +87,11 @@ impl Whitener {
         })
     }
 
+    /// R itself (rank × k).
+    pub(crate) fn matrix(&self) -> &Array2<f64> {
+        &self.matrix
+    }
+
     pub(crate) fn rank(&self) -> usize {
         self.matrix.nrows()
     }

@@ -388,29 +388,18 @@ fn singular_covariance() {
 
 #[test]
 fn model_dimension() {
-    use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
+    use ndarray::{ArrayView1, ArrayViewMut2};
+    use synthgmm::Rows;
     /// A broken model whose Jacobian has the wrong shape.
     struct Broken;
     impl synthgmm::MomentModel for Broken {
         fn name(&self) -> &str {
             "broken"
         }
-        fn moments(
-            &self,
-            b: ArrayView1<f64>,
-            x: ArrayView2<f64>,
-            y: ArrayView1<f64>,
-            out: ArrayViewMut2<f64>,
-        ) {
-            Ols.moments(b, x, y, out)
+        fn moments(&self, b: ArrayView1<f64>, rows: Rows, out: ArrayViewMut2<f64>) {
+            Ols.moments(b, rows, out)
         }
-        fn jacobian(
-            &self,
-            _: ArrayView1<f64>,
-            _: ArrayView2<f64>,
-            _: ArrayView1<f64>,
-            _: Option<ArrayView1<f64>>,
-        ) -> Array2<f64> {
+        fn jacobian(&self, _: ArrayView1<f64>, _: Rows, _: Option<ArrayView1<f64>>) -> Array2<f64> {
             Array2::zeros((1, 1))
         }
     }
@@ -421,9 +410,14 @@ fn model_dimension() {
         err,
         Error::ModelDimension {
             model: "broken".into(),
-            expected: 4,
-            found: 1
+            what: "Jacobian",
+            expected: "2 × 2".into(),
+            found: "1 × 1".into()
         }
+    );
+    assert_eq!(
+        err.to_string(),
+        "model `broken`: Jacobian has shape 1 × 1, expected 2 × 2"
     );
 }
 

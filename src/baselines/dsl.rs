@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Axis};
 
-use crate::baselines::mestimation::{fit_rows, sandwich, solve};
+use crate::baselines::mestimation::{fit_rows, just_identified, sandwich, solve};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
@@ -76,11 +76,12 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             Some(pi) => labeled.iter().map(|&r| 1.0 / pi[r]).collect(),
             None => Array1::from_elem(labeled.len(), t / labeled.len() as f64),
         };
-        let (rx, ry) = (data.real_x(), data.real_y());
-        let (px, py, plx, ply) = (src.x(), src.y(), src.x_labeled(), src.y_labeled());
+        let real = data.real_rows();
+        just_identified(model, real, &name)?;
+        let (pred, pred_lab) = (src.rows(), src.labeled());
         let moments = |b: ndarray::ArrayView1<'_, f64>| {
-            let mut m = moment_matrix(model, b, px, py);
-            let diff = (moment_matrix(model, b, rx, ry) - moment_matrix(model, b, plx, ply))
+            let mut m = moment_matrix(model, b, pred);
+            let diff = (moment_matrix(model, b, real) - moment_matrix(model, b, pred_lab))
                 * inv_pi.view().insert_axis(Axis(1));
             for (k, &r) in labeled.iter().enumerate() {
                 let mut row = m.row_mut(r);
@@ -89,24 +90,24 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             m
         };
         let jacobian = |b: ndarray::ArrayView1<'_, f64>| {
-            model.jacobian(b, px, py, None) + model.jacobian(b, rx, ry, Some(inv_pi.view()))
-                - model.jacobian(b, plx, ply, Some(inv_pi.view()))
+            model.jacobian(b, pred, None) + model.jacobian(b, real, Some(inv_pi.view()))
+                - model.jacobian(b, pred_lab, Some(inv_pi.view()))
         };
         let theta = solve(
             model,
             &name,
             "moments",
-            crate::moment::checked_start(model, rx, ry)?,
+            crate::moment::checked_start(model, real)?,
             |b| moments(b).sum_axis(Axis(0)) / t,
             |b| jacobian(b) / t,
             // The doubly robust moments contain the real rows' score: a failure there
             // may be their separation.
-            Certify::OnFailure(rx, ry),
+            Certify::OnFailure(real),
         )
         .map_err(|err| match err {
             // A failed solve on separated labeled rows is their separation.
             Error::Collinear { .. } | Error::NotConverged { .. } => {
-                match fit_rows(model, &name, "real", rx, ry) {
+                match fit_rows(model, &name, "real", real) {
                     Err(separated @ Error::Separation { .. }) => separated,
                     _ => err,
                 }

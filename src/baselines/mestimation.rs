@@ -1,12 +1,13 @@
 //! Just-identified M-estimation shared by the baselines: solve Σ_t m_t(β) = 0 and form
 //! the sandwich covariance J⁻¹ (Σ_t m_t m_tᵀ) J⁻ᵀ, J = Σ_t ∂m_t/∂βᵀ.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::error::{Error, Result, Stage};
 use crate::moment::MomentModel;
 use crate::moment::{Certify, SolveFailure};
 use crate::optim::Settings;
+use crate::rows::Rows;
 
 /// Iteration limit and relative tolerance of the baselines' Gauss–Newton solves.
 pub(crate) const MAX_ITERS: usize = 200;
@@ -48,23 +49,45 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
     Ok(solution.params)
 }
 
-/// β̂ solving Σ_t ψ(β; x_t, y_t) = 0 over the given rows (an M-estimator).
+/// Checks that the model is just identified (k = p) on these rows: the baselines are
+/// M-estimators, which solve as many equations as unknowns.
+///
+/// # Errors
+/// [`Error::OverIdentified`], and the shape errors of the model.
+pub(crate) fn just_identified<M: MomentModel + ?Sized>(
+    model: &M,
+    rows: Rows<'_>,
+    estimator: &str,
+) -> Result<()> {
+    let (k, p) = crate::moment::check_shapes(model, rows)?;
+    if k != p {
+        return Err(Error::OverIdentified {
+            estimator: estimator.to_string(),
+            model: model.name().to_string(),
+            moments: k,
+            params: p,
+        });
+    }
+    Ok(())
+}
+
+/// β̂ solving Σ_t ψ(β; row t) = 0 over the given rows (an M-estimator).
 pub(crate) fn fit_rows<M: MomentModel + ?Sized>(
     model: &M,
     estimator: &str,
     block: &str,
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
 ) -> Result<Array1<f64>> {
-    let n = x.nrows() as f64;
+    just_identified(model, rows, estimator)?;
+    let n = rows.len() as f64;
     solve(
         model,
         estimator,
         block,
-        crate::moment::checked_start(model, x, y)?,
-        |b| crate::moment::moment_matrix(model, b, x, y).sum_axis(ndarray::Axis(0)) / n,
-        |b| model.jacobian(b, x, y, None) / n,
-        Certify::Always(x, y),
+        model.start(rows),
+        |b| crate::moment::moment_matrix(model, b, rows).sum_axis(ndarray::Axis(0)) / n,
+        |b| model.jacobian(b, rows, None) / n,
+        Certify::Always(rows),
     )
 }
 

@@ -1,13 +1,12 @@
 //! Naive pooling: auxiliary rows treated as if they were real. Biased by design.
 
-use ndarray::{concatenate, Array1, Array2, Axis};
-
 use crate::baselines::mestimation::{fit_rows, sandwich};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
 use crate::moment::{moment_matrix, MomentModel};
+use crate::rows::RowBlock;
 
 /// The naive pooled estimator: one M-estimation on the labeled real rows stacked with
 /// every row of the chosen sources, with the HC0 sandwich of that pooled sample.
@@ -53,22 +52,25 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
         data.check_model(&self.model)?;
-        let mut xs = vec![data.real_x()];
-        let mut ys = vec![data.real_y()];
+        let mut blocks = vec![data.real_rows()];
         for s in &self.sources {
             let src = data.source(s).ok_or_else(|| Error::MissingSource {
                 estimator: name.clone(),
                 name: s.clone(),
             })?;
-            xs.push(src.x());
-            ys.push(src.y());
+            blocks.push(src.rows());
         }
-        let x: Array2<f64> = concatenate(Axis(0), &xs).expect("equal column counts");
-        let y: Array1<f64> = concatenate(Axis(0), &ys).expect("vectors");
-        let theta = fit_rows(&self.model, &name, "pooled", x.view(), y.view())?;
-        let psi = moment_matrix(&self.model, theta.view(), x.view(), y.view());
+        // The data's blocks share their column layout, so they always stack.
+        let pooled = RowBlock::concatenate(&blocks).ok_or_else(|| Error::ShapeMismatch {
+            what: "columns of the pooled blocks".into(),
+            expected: data.n_covariates(),
+            found: 0,
+        })?;
+        let rows = pooled.view(data.column_names());
+        let theta = fit_rows(&self.model, &name, "pooled", rows)?;
+        let psi = moment_matrix(&self.model, theta.view(), rows);
         let meat = crate::linalg::gram(psi.view());
-        let jac = self.model.jacobian(theta.view(), x.view(), y.view(), None);
+        let jac = self.model.jacobian(theta.view(), rows, None);
         let cov = sandwich(&jac, &meat, &name)?;
         Estimate::new(
             name,

@@ -8,6 +8,7 @@ use crate::error::{Error, Result, Stage};
 use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
 use crate::moment::{moment_matrix, Certify, MomentModel};
+use crate::rows::{RowBlock, Rows};
 
 /// How PPI++ chooses the power-tuning parameter λ.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -21,17 +22,24 @@ pub enum Lambda {
     Fixed(f64),
 }
 
-/// Covariates and outcomes of a set of rows.
-pub(crate) type Rows = (Array2<f64>, Array1<f64>);
+/// One source of an imputation mixture: its weight, its rows among the labeled rows
+/// used, and its unlabeled rows.
+pub(crate) struct Imputed {
+    weight: f64,
+    labeled: RowBlock,
+    unlabeled: RowBlock,
+}
 
 /// Labeled and unlabeled rows of one imputation: a mixture Σ_k w_k ψ(θ; source_k).
 pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     pub model: &'a M,
     pub estimator: String,
-    /// Real covariates and outcomes on the labeled rows used.
-    pub real: Rows,
-    /// For each mixed source: weight, (x̂, ŷ) on the labeled rows used, on the unlabeled rows.
-    pub imputed: Vec<(f64, Rows, Rows)>,
+    /// The real data on the labeled rows used.
+    real: RowBlock,
+    /// The mixed sources.
+    imputed: Vec<Imputed>,
+    /// Names of the extra columns.
+    columns: Vec<String>,
 }
 
 /// Per-row gradients and the inverse Hessian at one θ (ppi_py's `_get_stats`).
@@ -66,53 +74,61 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         labeled_subset: Option<&[usize]>,
     ) -> Result<Self> {
         data.check_model(model)?;
+        super::mestimation::just_identified(model, data.real_rows(), &estimator)?;
         let unlabeled = data.unlabeled_rows();
         if unlabeled.is_empty() {
             return Err(Error::NoUnlabeledRows { estimator });
         }
         let all_labeled: Vec<usize> = (0..data.n_labeled()).collect();
         let rows = labeled_subset.unwrap_or(&all_labeled);
-        let real = (
-            data.real_x().select(Axis(0), rows),
-            data.real_y().select(Axis(0), rows),
-        );
+        let real = RowBlock::from_rows(data.real_rows()).select(rows);
         let mut imputed = Vec::with_capacity(mixture.len());
         for (name, weight) in mixture {
             let src = data.source(name).ok_or_else(|| Error::MissingSource {
                 estimator: estimator.clone(),
                 name: name.clone(),
             })?;
-            let lab = (
-                src.x_labeled().select(Axis(0), rows),
-                src.y_labeled().select(Axis(0), rows),
-            );
-            let unl = (
-                src.x().select(Axis(0), &unlabeled),
-                src.y().select(Axis(0), &unlabeled),
-            );
-            imputed.push((*weight, lab, unl));
+            imputed.push(Imputed {
+                weight: *weight,
+                labeled: RowBlock::from_rows(src.labeled()).select(rows),
+                unlabeled: RowBlock::from_rows(src.rows()).select(&unlabeled),
+            });
         }
         Ok(Self {
             model,
             estimator,
             real,
             imputed,
+            columns: data.column_names().to_vec(),
         })
     }
 
     fn n(&self) -> f64 {
-        self.real.1.len() as f64
+        self.real.y.len() as f64
     }
     fn n_unlabeled(&self) -> f64 {
-        self.imputed[0].2 .1.len() as f64
+        self.imputed[0].unlabeled.y.len() as f64
+    }
+    fn view<'s>(&'s self, block: &'s RowBlock) -> Rows<'s> {
+        block.view(&self.columns)
+    }
+    fn real_rows(&self) -> Rows<'_> {
+        self.view(&self.real)
+    }
+    fn imputed_rows<'s>(&'s self, source: &'s Imputed, unlabeled: bool) -> Rows<'s> {
+        self.view(if unlabeled {
+            &source.unlabeled
+        } else {
+            &source.labeled
+        })
     }
 
     /// Σ_k w_k ψ(θ; source_k) on the labeled (`unlabeled = false`) or unlabeled rows.
     fn imputed_moments(&self, theta: ArrayView1<'_, f64>, unlabeled: bool) -> Array2<f64> {
         let mut total: Option<Array2<f64>> = None;
-        for (w, lab, unl) in &self.imputed {
-            let (x, y) = if unlabeled { unl } else { lab };
-            let m = moment_matrix(self.model, theta, x.view(), y.view()) * *w;
+        for source in &self.imputed {
+            let rows = self.imputed_rows(source, unlabeled);
+            let m = moment_matrix(self.model, theta, rows) * source.weight;
             total = Some(match total {
                 None => m,
                 Some(t) => t + m,
@@ -124,22 +140,16 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     fn imputed_jacobian(&self, theta: ArrayView1<'_, f64>, unlabeled: bool) -> Array2<f64> {
         self.imputed
             .iter()
-            .map(|(w, lab, unl)| {
-                let (x, y) = if unlabeled { unl } else { lab };
-                self.model.jacobian(theta, x.view(), y.view(), None) * *w
+            .map(|source| {
+                let rows = self.imputed_rows(source, unlabeled);
+                self.model.jacobian(theta, rows, None) * source.weight
             })
             .reduce(|a, b| a + b)
             .expect("at least one imputed source")
     }
 
     fn real_fit(&self) -> Result<Array1<f64>> {
-        fit_rows(
-            self.model,
-            &self.estimator,
-            "real",
-            self.real.0.view(),
-            self.real.1.view(),
-        )
+        fit_rows(self.model, &self.estimator, "real", self.real_rows())
     }
 
     /// θ̂ solving Σ_k w_k Σ_rows ψ(θ; source_k) = 0 on the labeled or unlabeled rows.
@@ -183,26 +193,26 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             return Ok(&real - &((&lab - &unl) * lambda));
         }
         let (n, big_n) = (self.n(), self.n_unlabeled());
-        let (rx, ry) = (self.real.0.view(), self.real.1.view());
+        let start = real;
+        let real = self.real_rows();
         solve(
             self.model,
             &self.estimator,
             "rectified moments",
-            real,
+            start,
             |b| {
                 let lab =
-                    moment_matrix(self.model, b, rx, ry) - self.imputed_moments(b, false) * lambda;
+                    moment_matrix(self.model, b, real) - self.imputed_moments(b, false) * lambda;
                 lab.sum_axis(Axis(0)) / n
                     + self.imputed_moments(b, true).sum_axis(Axis(0)) * (lambda / big_n)
             },
             |b| {
-                (self.model.jacobian(b, rx, ry, None) - self.imputed_jacobian(b, false) * lambda)
-                    / n
+                (self.model.jacobian(b, real, None) - self.imputed_jacobian(b, false) * lambda) / n
                     + self.imputed_jacobian(b, true) * (lambda / big_n)
             },
             // Rectified moments contain the real rows' score: a failure there may be
             // their separation.
-            Certify::OnFailure(rx, ry),
+            Certify::OnFailure(real),
         )
     }
 
@@ -213,11 +223,11 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         theta: ArrayView1<'_, f64>,
         use_unlabeled: bool,
     ) -> Result<PpiStats> {
-        let (rx, ry) = (self.real.0.view(), self.real.1.view());
-        let grads = moment_matrix(self.model, theta, rx, ry);
+        let real = self.real_rows();
+        let grads = moment_matrix(self.model, theta, real);
         let grads_hat = self.imputed_moments(theta, false);
         let grads_hat_unlabeled = self.imputed_moments(theta, true);
-        let real_jac = self.model.jacobian(theta, rx, ry, None);
+        let real_jac = self.model.jacobian(theta, real, None);
         let hessian = if use_unlabeled {
             -(real_jac + self.imputed_jacobian(theta, true)) / (self.n() + self.n_unlabeled())
         } else {

@@ -1,7 +1,7 @@
 //! Covariance matrices of the two-step estimate: the textbook (ĜᵀWĜ)⁻¹/T and
 //! Windmeijer's finite-sample correction.
 
-use ndarray::{Array1, Array2, ArrayView1, Axis};
+use ndarray::{Array2, ArrayView1, Axis};
 
 use crate::linalg::{least_squares, symmetrize};
 use crate::moment::MomentModel;
@@ -25,23 +25,31 @@ pub(super) fn is_valid(cov: &Array2<f64>) -> bool {
     cov.iter().all(|v| v.is_finite()) && cov.diag().iter().all(|&v| v > 0.0)
 }
 
+/// The step-1 weight: the moments step 1 solves (indices into the stacked moments)
+/// and the whitener R₁ of its weight W₁ = R₁ᵀR₁ over them.
+pub(super) struct StepOneWeight<'a> {
+    pub moments: &'a [usize],
+    pub whitener: &'a Array2<f64>,
+}
+
 /// The sandwich covariance of the step-1 estimate, H Ω̂₁[s, s] Hᵀ / T, where s are the
-/// moments step 1 weighs (`mask`), A = Ĝ₁[s, :] and H = A⁺ its least-squares inverse
-/// (A⁻¹ when step 1 is just identified, then computed free of units).
+/// moments step 1 solves, A = R₁Ĝ₁[s, :] and H = A⁺R₁ (A⁻¹R₁ when step 1 is just
+/// identified, then computed free of units).
 fn step_one_covariance<M: MomentModel + ?Sized>(
     stacked: &StackedMoments<'_, M>,
     step1: ArrayView1<'_, f64>,
     omega1: &Array2<f64>,
-    mask: &Array1<f64>,
+    weight: &StepOneWeight<'_>,
 ) -> Option<Array2<f64>> {
-    let selected: Vec<usize> = (0..mask.len()).filter(|&i| mask[i] != 0.0).collect();
-    let g1 = stacked.jacobian(step1).select(Axis(0), &selected);
+    let selected = weight.moments;
+    let g1 = weight
+        .whitener
+        .dot(&stacked.jacobian(step1).select(Axis(0), selected));
     let square = g1.nrows() == g1.ncols();
-    let h = least_squares(g1.view(), Array2::eye(selected.len()).view(), square)?.reversed_axes();
-    // h is |s| × q here: the transpose of H.
-    let omega_s = omega1.select(Axis(0), &selected).select(Axis(1), &selected);
+    let h = least_squares(g1.view(), weight.whitener.view(), square)?; // Q × |s|
+    let omega_s = omega1.select(Axis(0), selected).select(Axis(1), selected);
     let t = stacked.data().n_rows() as f64;
-    Some(h.t().dot(&omega_s).dot(&h) / t)
+    Some(h.dot(&omega_s).dot(&h.t()) / t)
 }
 
 /// Windmeijer's corrected covariance (see [`Covariance::Windmeijer`](super::Covariance)).
@@ -49,7 +57,7 @@ pub(super) fn windmeijer<M: MomentModel + ?Sized>(
     stacked: &StackedMoments<'_, M>,
     step1: ArrayView1<'_, f64>,
     omega1: &Array2<f64>,
-    mask: &Array1<f64>,
+    step_one: &StepOneWeight<'_>,
     step2: ArrayView1<'_, f64>,
     weight: &Whitener,
 ) -> Option<Array2<f64>> {
@@ -60,7 +68,7 @@ pub(super) fn windmeijer<M: MomentModel + ?Sized>(
     let rg = weight.apply(g2.view());
     let a_inv = spd_inverse(&rg.t().dot(&rg))?;
     let v2 = &a_inv / t;
-    let v1 = step_one_covariance(stacked, step1, omega1, mask)?;
+    let v1 = step_one_covariance(stacked, step1, omega1, step_one)?;
     // D = ∂β̂₂/∂β̂₁ᵀ.
     let wg = weight.weigh(g2.view()); // W₂G
     let gbar = stacked.mean_moments(&stacked.row_moments(step2));

@@ -10,12 +10,12 @@ pub use fit::{GmmFit, StepReport, Summary, WeightReport};
 
 use ndarray::{s, Array1, Array2};
 
-use crate::data::DataSources;
+use crate::data::{DataSources, REAL};
 use crate::error::{Error, Result, Stage};
 use crate::inference::{Estimate, JTest, Note};
 use crate::moment::{MomentModel, SolveFailure};
 use crate::optim::{gauss_newton, Settings, Solution, Termination};
-use crate::stacked::StackedMoments;
+use crate::stacked::{Block, StackedMoments};
 use crate::weight::Whitener;
 
 /// How the covariance of the two-step estimate is computed.
@@ -258,8 +258,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
         self.validate()?;
         data.check_model(&self.model)?;
         let settings = self.settings();
-        let screened =
-            screen::screen_sources(&self.model, data, &settings, self.require_convergence)?;
+        let screened = screen::screen_sources(
+            &self.model,
+            data,
+            &settings,
+            self.require_convergence,
+            self.rank_tol,
+        )?;
         let mut notes = screened.notes;
         let data = screened.data.as_ref();
         let stacked = StackedMoments::new(&self.model, data, self.use_labeling_probabilities)?;
@@ -270,7 +275,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let step2 = self.step_two_fit(&stacked, &step1.params, &weight)?;
         let (cov, used) = self.covariance_matrix(
             &stacked,
-            &step1.params,
+            &step1,
             &omega1,
             &step2.params,
             &weight,
@@ -292,57 +297,82 @@ impl<M: MomentModel> TwoStepGmm<M> {
     fn step_one_fit(
         &self,
         stacked: &StackedMoments<'_, M>,
-        source_fits: Vec<Solution>,
+        source_fits: Vec<screen::BlockFit>,
     ) -> Result<StepOneFit> {
         let settings = self.settings();
-        stacked.check_shapes(Array1::zeros(stacked.n_params()).view())?;
+        let identity = self.step_one == StepOne::Identity;
         let real = screen::fit_real(
             &self.model,
-            stacked.data(),
-            stacked.label_weights(),
+            &screen::BlockProblem {
+                block: REAL,
+                rows: stacked.rows(Block::Real),
+                weights: stacked.label_weights(),
+                identity,
+            },
             &settings,
             self.require_convergence,
+            self.rank_tol,
         )?;
-        let mut solutions = vec![real];
+        let mut fits = vec![real];
         for (m, fit) in source_fits.into_iter().enumerate() {
-            let b = m + 1;
-            let solution = match self.step_one {
-                StepOne::PerBlock => fit,
-                StepOne::Identity => {
-                    let block = stacked.block_name(b);
-                    let solution = gauss_newton(
-                        fit.params,
-                        |beta| stacked.block_residual(b, beta, true),
-                        |beta| stacked.block_jacobian(b, beta, true),
-                        &settings,
-                    )
-                    .map_err(|_| screen::block_error(SolveFailure::Singular, &block))?;
-                    if !solution.termination.is_converged() && self.require_convergence {
-                        return Err(Error::NotConverged {
-                            stage: Stage::StepOne { block },
-                            iterations: solution.iterations,
-                        });
-                    }
-                    solution
-                }
-            };
-            solutions.push(solution);
+            if !identity {
+                fits.push(fit);
+                continue;
+            }
+            let block = Block::Source(m);
+            let name = stacked.name(block).to_string();
+            let solution = gauss_newton(
+                fit.solution.params,
+                |beta| stacked.source_residual(m, beta),
+                |beta| stacked.source_jacobian(m, beta),
+                &settings,
+            )
+            .map_err(|_| screen::block_error(SolveFailure::Singular, &name))?;
+            if !solution.termination.is_converged() && self.require_convergence {
+                return Err(Error::NotConverged {
+                    stage: Stage::StepOne { block: name },
+                    iterations: solution.iterations,
+                });
+            }
+            fits.push(screen::BlockFit {
+                solution,
+                start: fit.start,
+                whitener: None,
+            });
         }
-        let p = stacked.p();
+        let (k, p) = (stacked.k(), stacked.p());
         let mut params = Array1::zeros(stacked.n_params());
-        for (b, solution) in solutions.iter().enumerate() {
+        for (b, fit) in fits.iter().enumerate() {
             params
                 .slice_mut(s![b * p..(b + 1) * p])
-                .assign(&solution.params);
+                .assign(&fit.solution.params);
         }
-        let reports = solutions
+        // The step-1 weight over the moments step 1 solves, as a whitener R₁: identity
+        // for the textbook step, else block-diagonal with each block's own.
+        let moments = stacked.step_one_moments(identity);
+        let mut whitener = Array2::eye(moments.len());
+        if !identity {
+            for (b, fit) in fits.iter().enumerate() {
+                if let Some(r) = &fit.whitener {
+                    whitener
+                        .slice_mut(s![b * k..(b + 1) * k, b * k..(b + 1) * k])
+                        .assign(r);
+                }
+            }
+        }
+        let reports = fits
             .iter()
-            .map(|s| StepReport {
-                iterations: s.iterations,
-                termination: s.termination,
+            .map(|f| StepReport {
+                iterations: f.solution.iterations,
+                termination: f.solution.termination,
             })
             .collect();
-        Ok(StepOneFit { params, reports })
+        Ok(StepOneFit {
+            params,
+            reports,
+            moments,
+            whitener,
+        })
     }
 
     /// Step 2: minimise |Rḡ|² with the step-2 whitener from the step-1 estimate.
@@ -396,7 +426,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
     fn covariance_matrix(
         &self,
         stacked: &StackedMoments<'_, M>,
-        step1: &Array1<f64>,
+        step1: &StepOneFit,
         omega1: &Array2<f64>,
         params: &Array1<f64>,
         weight: &Whitener,
@@ -410,9 +440,12 @@ impl<M: MomentModel> TwoStepGmm<M> {
             Covariance::StepTwo => covariance::inverse_information(stacked, params.view(), weight),
             Covariance::Windmeijer => covariance::windmeijer(
                 stacked,
-                step1.view(),
+                step1.params.view(),
                 omega1,
-                &stacked.step_one_mask(self.step_one == StepOne::Identity),
+                &covariance::StepOneWeight {
+                    moments: &step1.moments,
+                    whitener: &step1.whitener,
+                },
                 params.view(),
                 weight,
             ),
@@ -461,10 +494,15 @@ impl<M: MomentModel> TwoStepGmm<M> {
             0 => "Real-only (GMM, M = 0)".to_string(),
             m => format!("Two-step GMM (M = {m})"),
         };
+        let names = if data.covariate_names().len() == p {
+            data.covariate_names().to_vec()
+        } else {
+            (0..p).map(|j| format!("b{j}")).collect()
+        };
         let estimate = Estimate::new(
             estimator,
             self.model.name(),
-            data.covariate_names().to_vec(),
+            names,
             theta,
             cov_theta,
             data.n_rows(),
@@ -545,10 +583,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
     }
 }
 
-/// The step-1 estimate of (θ, η) and how each block's optimisation ended.
+/// The step-1 estimate of (θ, η), how each block's optimisation ended, and the step-1
+/// weight (the moments it solves and its whitener) for Windmeijer's correction.
 struct StepOneFit {
     params: Array1<f64>,
     reports: Vec<StepReport>,
+    moments: Vec<usize>,
+    whitener: Array2<f64>,
 }
 
 impl Covariance {

@@ -3,13 +3,15 @@
 
 use std::borrow::Cow;
 
-use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 use crate::data::{DataSources, REAL};
 use crate::error::{Error, Result, Stage};
 use crate::inference::{DropReason, Note};
 use crate::moment::{checked_start, moment_matrix, solve, Certify, MomentModel, SolveFailure};
 use crate::optim::{Settings, Solution};
+use crate::rows::Rows;
+use crate::weight::Whitener;
 
 /// Moments whose root-mean-square at the estimate is below this fraction of their value
 /// at the starting point vanish: the model fits those outcomes exactly (to about eight
@@ -20,38 +22,91 @@ const VANISHING: f64 = 1e-8;
 /// its all-rows moments.
 pub(super) struct Screened<'a> {
     pub data: Cow<'a, DataSources>,
-    pub source_fits: Vec<Solution>,
+    pub source_fits: Vec<BlockFit>,
     pub notes: Vec<Note>,
 }
 
-/// Solves the just-identified equations Σ_t w_t ψ(β; x_t, y_t) = 0 for one block,
-/// naming the block in every error.
+/// One block's step-1 fit: the solution, where it started, and the whitener R of its
+/// step-1 weight S⁻¹ = RᵀR when the block is over-identified (`None`: just identified,
+/// where the weight does not matter).
+pub(super) struct BlockFit {
+    pub solution: Solution,
+    pub start: Array1<f64>,
+    pub whitener: Option<Array2<f64>>,
+}
+
+/// How one block is solved in step 1.
+pub(super) struct BlockProblem<'a> {
+    pub block: &'a str,
+    pub rows: Rows<'a>,
+    pub weights: Option<ArrayView1<'a, f64>>,
+    /// Identity weight for an over-identified block (the textbook first step) rather
+    /// than the model's step-1 metric.
+    pub identity: bool,
+}
+
+/// Solves one block's moments Σ_t w_t ψ(β; row t) = 0 (just identified) or minimises
+/// their S⁻¹-weighted square (over-identified, S the model's step-1 metric or the
+/// diagonal of the moments' second moments at the start), naming the block in every
+/// error.
 pub(super) fn fit_block<M: MomentModel + ?Sized>(
     model: &M,
-    block: &str,
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, f64>,
-    weights: Option<ArrayView1<'_, f64>>,
+    problem: &BlockProblem<'_>,
     settings: &Settings,
     require_convergence: bool,
-) -> Result<(Solution, Array1<f64>)> {
-    let start = checked_start(model, x, y)?;
-    let rows = x.nrows() as f64;
-    let residual = |beta: ArrayView1<'_, f64>| {
-        let psi = moment_matrix(model, beta, x, y);
+    rank_tol: f64,
+) -> Result<BlockFit> {
+    let BlockProblem {
+        block,
+        rows,
+        weights,
+        identity,
+    } = *problem;
+    let start = checked_start(model, rows)?;
+    let (k, p) = (model.n_moments(rows), model.n_params(rows));
+    let n = rows.len() as f64;
+    let mean = |beta: ArrayView1<'_, f64>| {
+        let psi = moment_matrix(model, beta, rows);
         match weights {
-            None => psi.sum_axis(Axis(0)) / rows,
-            Some(w) => w.dot(&psi) / rows,
+            None => psi.sum_axis(Axis(0)) / n,
+            Some(w) => w.dot(&psi) / n,
         }
     };
-    let jacobian = |beta: ArrayView1<'_, f64>| model.jacobian(beta, x, y, weights) / rows;
+    let whitener = if k > p && !identity {
+        let metric = model.step_one_metric(rows).unwrap_or_else(|| {
+            let psi = moment_matrix(model, start.view(), rows);
+            Array2::from_diag(&(psi.mapv(|v| v * v).sum_axis(Axis(0)) / n))
+        });
+        let w = Whitener::new(metric.view(), rank_tol).ok_or_else(|| Error::SingularWeight {
+            stage: Stage::StepOne {
+                block: block.to_string(),
+            },
+            rank: 0,
+            dim: k,
+        })?;
+        Some(w.matrix().to_owned())
+    } else {
+        None
+    };
+    let whiten = |v: Array1<f64>| match &whitener {
+        Some(r) => r.dot(&v),
+        None => v,
+    };
+    let residual = |beta: ArrayView1<'_, f64>| whiten(mean(beta));
+    let jacobian = |beta: ArrayView1<'_, f64>| {
+        let j = model.jacobian(beta, rows, weights) / n;
+        match &whitener {
+            Some(r) => r.dot(&j),
+            None => j,
+        }
+    };
     let solution = solve(
         model,
         start.clone(),
         residual,
         jacobian,
         settings,
-        Certify::Always(x, y),
+        Certify::Always(rows),
     )
     .map_err(|failure| block_error(failure, block))?;
     if !solution.termination.is_converged() && require_convergence {
@@ -62,7 +117,11 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
             iterations: solution.iterations,
         });
     }
-    Ok((solution, start))
+    Ok(BlockFit {
+        solution,
+        start,
+        whitener,
+    })
 }
 
 pub(super) fn block_error(failure: SolveFailure, block: &str) -> Error {
@@ -79,13 +138,12 @@ pub(super) fn vanishes<M: MomentModel + ?Sized>(
     model: &M,
     beta: ArrayView1<'_, f64>,
     start: ArrayView1<'_, f64>,
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
 ) -> bool {
-    let at_fit = moment_matrix(model, beta, x, y)
+    let at_fit = moment_matrix(model, beta, rows)
         .mapv(|v| v * v)
         .sum_axis(Axis(0));
-    let at_start = moment_matrix(model, start, x, y)
+    let at_start = moment_matrix(model, start, rows)
         .mapv(|v| v * v)
         .sum_axis(Axis(0));
     at_fit
@@ -101,6 +159,7 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
     data: &'a DataSources,
     settings: &Settings,
     require_convergence: bool,
+    rank_tol: f64,
 ) -> Result<Screened<'a>> {
     let mut kept: Vec<&str> = Vec::new();
     let mut source_fits = Vec::new();
@@ -108,7 +167,9 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
     for src in data.sources() {
         let repeated = kept.iter().find(|&&name| {
             let other = data.source(name).expect("kept sources exist");
-            other.x() == src.x() && other.y() == src.y()
+            other.x() == src.x()
+                && other.y() == src.y()
+                && other.rows().extra() == src.rows().extra()
         });
         if let Some(&of) = repeated {
             notes.push(Note::SourceDropped {
@@ -117,21 +178,18 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
             });
             continue;
         }
-        let (solution, start) = fit_block(
-            model,
-            src.name(),
-            src.x(),
-            src.y(),
-            None,
-            settings,
-            require_convergence,
-        )?;
+        let problem = BlockProblem {
+            block: src.name(),
+            rows: src.rows(),
+            weights: None,
+            identity: false,
+        };
+        let fit = fit_block(model, &problem, settings, require_convergence, rank_tol)?;
         if vanishes(
             model,
-            solution.params.view(),
-            start.view(),
-            src.x(),
-            src.y(),
+            fit.solution.params.view(),
+            fit.start.view(),
+            src.rows(),
         ) {
             notes.push(Note::SourceDropped {
                 name: src.name().to_string(),
@@ -140,7 +198,7 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
             continue;
         }
         kept.push(src.name());
-        source_fits.push(solution);
+        source_fits.push(fit);
     }
     let data = if kept.len() == data.n_sources() {
         Cow::Borrowed(data)
@@ -157,17 +215,22 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
 /// The real block's step-1 fit θ̂₁, refusing outcomes the model fits exactly.
 pub(super) fn fit_real<M: MomentModel + ?Sized>(
     model: &M,
-    data: &DataSources,
-    weights: Option<ArrayView1<'_, f64>>,
+    problem: &BlockProblem<'_>,
     settings: &Settings,
     require_convergence: bool,
-) -> Result<Solution> {
-    let (x, y) = (data.real_x(), data.real_y());
-    let (solution, start) = fit_block(model, REAL, x, y, weights, settings, require_convergence)?;
-    if vanishes(model, solution.params.view(), start.view(), x, y) {
+    rank_tol: f64,
+) -> Result<BlockFit> {
+    let fit = fit_block(model, problem, settings, require_convergence, rank_tol)?;
+    let exact = vanishes(
+        model,
+        fit.solution.params.view(),
+        fit.start.view(),
+        problem.rows,
+    );
+    if exact {
         return Err(Error::PerfectFit {
             block: REAL.to_string(),
         });
     }
-    Ok(solution)
+    Ok(fit)
 }

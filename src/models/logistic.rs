@@ -1,8 +1,9 @@
 //! Logistic regression: ψ(β; x, y) = x (y − σ(xᵀβ)).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{Array2, ArrayView1, ArrayViewMut2, Zip};
 
 use crate::moment::MomentModel;
+use crate::rows::Rows;
 
 /// Relative tolerance of the recession-direction test: |x_tᵀd| below this fraction of
 /// |x_t| |d| counts as zero.
@@ -36,11 +37,12 @@ pub fn sigmoid(z: f64) -> f64 {
 /// # Examples
 /// ```
 /// use ndarray::array;
-/// use synthgmm::{check_jacobian, models::Logistic, MomentModel};
+/// use synthgmm::{check_jacobian, models::Logistic, MomentModel, Rows};
 /// let x = array![[1.0, 0.5], [1.0, -1.0], [1.0, 2.0]];
 /// let y = array![1.0, 0.0, 1.0];
-/// assert!(check_jacobian(&Logistic, array![0.2, -0.3].view(), x.view(), y.view()).passes(1e-6));
+/// assert!(check_jacobian(&Logistic, array![0.2, -0.3].view(), Rows::new(x.view(), y.view())?).passes(1e-6));
 /// assert!(Logistic.check_outcome(1.5).is_err());
+/// # Ok::<(), synthgmm::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Logistic;
@@ -50,16 +52,11 @@ impl MomentModel for Logistic {
         "logistic"
     }
 
-    fn moments(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        y: ArrayView1<'_, f64>,
-        out: ArrayViewMut2<'_, f64>,
-    ) {
+    fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
+        let x = rows.x();
         let mut resid = x.dot(&beta);
         Zip::from(&mut resid)
-            .and(&y)
+            .and(&rows.y())
             .for_each(|r, &yt| *r = yt - sigmoid(*r));
         super::scale_rows(x, resid.view(), out);
     }
@@ -67,10 +64,10 @@ impl MomentModel for Logistic {
     fn jacobian(
         &self,
         beta: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        _y: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Array2<f64> {
+        let x = rows.x();
         let eta = x.dot(&beta);
         let g = super::scaled_gram(
             x,
@@ -87,11 +84,11 @@ impl MomentModel for Logistic {
     fn moments_derivative(
         &self,
         beta: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        _y: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
         direction: ArrayView1<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) {
+        let x = rows.x();
         let mut slope = x.dot(&beta);
         Zip::from(&mut slope)
             .and(&x.dot(&direction))
@@ -115,18 +112,13 @@ impl MomentModel for Logistic {
     /// x_tᵀd = 0 where 0 < y_t < 1 (each to a relative 1e-7 of |x_t| |d|), and x_tᵀd ≠ 0
     /// on some row. Such a d exists exactly when the data are (quasi-)separated
     /// (Albert and Anderson 1984), and a finite maximum-likelihood estimate admits none.
-    fn is_recession_direction(
-        &self,
-        direction: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        y: ArrayView1<'_, f64>,
-    ) -> bool {
+    fn is_recession_direction(&self, direction: ArrayView1<'_, f64>, rows: Rows<'_>) -> bool {
         let norm = direction.dot(&direction).sqrt();
         if !(norm > 0.0 && norm.is_finite()) {
             return false;
         }
         let mut moves = false;
-        for (xt, &yt) in x.rows().into_iter().zip(y) {
+        for (xt, &yt) in rows.x().rows().into_iter().zip(rows.y()) {
             let s = xt.dot(&direction);
             let slack = RECESSION_TOL * xt.dot(&xt).sqrt() * norm;
             let fits = if yt == 1.0 {
@@ -149,6 +141,7 @@ impl MomentModel for Logistic {
 mod tests {
     use super::*;
     use crate::moment::check_jacobian;
+    use crate::rows::Rows;
     use approx::assert_relative_eq;
     use ndarray::{array, Array1};
 
@@ -172,7 +165,11 @@ mod tests {
             }
         });
         let y = Array1::from_shape_fn(30, |t| (t % 3 == 0) as u8 as f64);
-        let check = check_jacobian(&Logistic, array![0.3, -0.7, 1.1].view(), x.view(), y.view());
+        let check = check_jacobian(
+            &Logistic,
+            array![0.3, -0.7, 1.1].view(),
+            Rows::new(x.view(), y.view()).unwrap(),
+        );
         assert!(check.passes(1e-7), "{check:?}");
     }
 
@@ -181,16 +178,30 @@ mod tests {
         let x = array![[1.0, -1.0], [1.0, 1.0], [1.0, 0.0]];
         let y = array![0.0, 1.0, 0.5];
         // The slope direction separates the binary rows and leaves the fractional one.
-        assert!(Logistic.is_recession_direction(array![0.0, 1.0].view(), x.view(), y.view()));
-        assert!(!Logistic.is_recession_direction(array![0.0, -1.0].view(), x.view(), y.view()));
+        assert!(Logistic.is_recession_direction(
+            array![0.0, 1.0].view(),
+            Rows::new(x.view(), y.view()).unwrap()
+        ));
+        assert!(!Logistic.is_recession_direction(
+            array![0.0, -1.0].view(),
+            Rows::new(x.view(), y.view()).unwrap()
+        ));
         // Moving the intercept changes the fractional row's fit: not a recession direction.
-        assert!(!Logistic.is_recession_direction(array![1.0, 1.0].view(), x.view(), y.view()));
+        assert!(!Logistic.is_recession_direction(
+            array![1.0, 1.0].view(),
+            Rows::new(x.view(), y.view()).unwrap()
+        ));
         // Overlapping data admit none.
         let y = array![0.0, 1.0, 1.0];
         let x = array![[1.0, -1.0], [1.0, 1.0], [1.0, -2.0]];
         for d in [array![0.0, 1.0], array![1.0, 0.0], array![-1.0, 0.3]] {
-            assert!(!Logistic.is_recession_direction(d.view(), x.view(), y.view()));
+            assert!(
+                !Logistic.is_recession_direction(d.view(), Rows::new(x.view(), y.view()).unwrap())
+            );
         }
-        assert!(!Logistic.is_recession_direction(array![0.0, 0.0].view(), x.view(), y.view()));
+        assert!(!Logistic.is_recession_direction(
+            array![0.0, 0.0].view(),
+            Rows::new(x.view(), y.view()).unwrap()
+        ));
     }
 }

@@ -1,8 +1,11 @@
-//! Built-in moment models: least squares and logistic regression.
+//! Built-in moment models: least squares, logistic regression, linear instrumental
+//! variables.
 
+mod iv;
 mod logistic;
 mod ols;
 
+pub use iv::LinearIv;
 pub use logistic::{sigmoid, Logistic};
 pub use ols::Ols;
 

@@ -1,8 +1,9 @@
 //! Least squares: ψ(β; x, y) = x (y − xᵀβ).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayViewMut2, Axis};
 
 use crate::moment::MomentModel;
+use crate::rows::Rows;
 
 /// Ordinary least squares, ψ(β; x, y) = x (y − xᵀβ).
 ///
@@ -12,10 +13,11 @@ use crate::moment::MomentModel;
 /// # Examples
 /// ```
 /// use ndarray::array;
-/// use synthgmm::{check_jacobian, models::Ols};
+/// use synthgmm::{check_jacobian, models::Ols, Rows};
 /// let x = array![[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]];
 /// let y = array![1.0, 3.0, 5.0];
-/// assert!(check_jacobian(&Ols, array![0.0, 0.0].view(), x.view(), y.view()).passes(1e-8));
+/// assert!(check_jacobian(&Ols, array![0.0, 0.0].view(), Rows::new(x.view(), y.view())?).passes(1e-8));
+/// # Ok::<(), synthgmm::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ols;
@@ -25,24 +27,19 @@ impl MomentModel for Ols {
         "ols"
     }
 
-    fn moments(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        y: ArrayView1<'_, f64>,
-        out: ArrayViewMut2<'_, f64>,
-    ) {
-        let resid = &y - &x.dot(&beta);
+    fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
+        let x = rows.x();
+        let resid = &rows.y() - &x.dot(&beta);
         super::scale_rows(x, resid.view(), out);
     }
 
     fn jacobian(
         &self,
         _beta: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        _y: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Array2<f64> {
+        let x = rows.x();
         match weights {
             None => -crate::linalg::gram(x),
             Some(w) => {
@@ -56,11 +53,11 @@ impl MomentModel for Ols {
     fn moments_derivative(
         &self,
         _beta: ArrayView1<'_, f64>,
-        x: ArrayView2<'_, f64>,
-        _y: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
         direction: ArrayView1<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) {
+        let x = rows.x();
         let slope = x.dot(&direction).mapv(|s| -s);
         super::scale_rows(x, slope.view(), out);
     }
@@ -74,6 +71,7 @@ impl MomentModel for Ols {
 mod tests {
     use super::*;
     use crate::moment::{check_jacobian, moment_matrix};
+    use crate::rows::Rows;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 
@@ -81,7 +79,11 @@ mod tests {
     fn moments_match_definition() {
         let x = array![[1.0, 2.0], [1.0, -1.0]];
         let y = array![3.0, 0.5];
-        let psi = moment_matrix(&Ols, array![0.5, 1.0].view(), x.view(), y.view());
+        let psi = moment_matrix(
+            &Ols,
+            array![0.5, 1.0].view(),
+            Rows::new(x.view(), y.view()).unwrap(),
+        );
         // residuals 3 − 2.5 = 0.5 and 0.5 − (−0.5) = 1.0
         assert_abs_diff_eq!(psi, array![[0.5, 1.0], [1.0, -1.0]], epsilon = 1e-15);
     }
@@ -90,7 +92,11 @@ mod tests {
     fn jacobian_matches_finite_differences() {
         let x = Array2::from_shape_fn((25, 3), |(t, j)| ((t * 7 + j * 3) % 11) as f64 / 5.0 - 1.0);
         let y = x.column(1).mapv(|v| 2.0 * v + 0.3);
-        let check = check_jacobian(&Ols, array![0.1, -0.4, 2.0].view(), x.view(), y.view());
+        let check = check_jacobian(
+            &Ols,
+            array![0.1, -0.4, 2.0].view(),
+            Rows::new(x.view(), y.view()).unwrap(),
+        );
         assert!(check.passes(1e-8), "{check:?}");
     }
 }

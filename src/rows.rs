@@ -1,0 +1,154 @@
+//! [`Rows`]: the per-row data a moment model reads.
+
+use ndarray::{concatenate, Array1, Array2, ArrayView1, ArrayView2, Axis};
+
+use crate::error::{Error, Result};
+
+/// The rows a [`MomentModel`](crate::MomentModel) reads: covariates x (rows × columns),
+/// an outcome y, and named extra columns — instruments, offsets, exposures, group ids —
+/// which the model looks up by name.
+///
+/// # Examples
+/// ```
+/// use ndarray::array;
+/// use synthgmm::Rows;
+/// let x = array![[1.0, 0.5], [1.0, -0.2], [1.0, 0.9]];
+/// let y = array![1.0, 0.0, 2.0];
+/// let z = array![[0.3], [0.1], [0.8]];
+/// let names = vec!["z".to_string()];
+/// let rows = Rows::with_columns(x.view(), y.view(), z.view(), &names)?;
+/// assert_eq!(rows.len(), 3);
+/// assert_eq!(rows.column("z").unwrap()[2], 0.8);
+/// assert!(rows.column("w").is_none());
+/// # Ok::<(), synthgmm::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    x: ArrayView2<'a, f64>,
+    y: ArrayView1<'a, f64>,
+    extra: ArrayView2<'a, f64>,
+    names: &'a [String],
+}
+
+impl<'a> Rows<'a> {
+    /// Covariates and outcome, no extra columns.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when x and y have different numbers of rows.
+    pub fn new(x: ArrayView2<'a, f64>, y: ArrayView1<'a, f64>) -> Result<Self> {
+        Self::with_columns(
+            x,
+            y,
+            ArrayView2::from_shape((x.nrows(), 0), &[]).expect("empty view"),
+            &[],
+        )
+    }
+
+    /// Covariates, outcome and extra columns (rows × names.len()) named by `names`.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the row counts differ,
+    /// [`Error::ShapeMismatch`] when `names` does not name every extra column.
+    pub fn with_columns(
+        x: ArrayView2<'a, f64>,
+        y: ArrayView1<'a, f64>,
+        extra: ArrayView2<'a, f64>,
+        names: &'a [String],
+    ) -> Result<Self> {
+        for (what, found) in [("outcome", y.len()), ("extra columns", extra.nrows())] {
+            if found != x.nrows() {
+                return Err(Error::LengthMismatch {
+                    what: what.to_string(),
+                    expected: x.nrows(),
+                    found,
+                });
+            }
+        }
+        if names.len() != extra.ncols() {
+            return Err(Error::ShapeMismatch {
+                what: "column names".into(),
+                expected: extra.ncols(),
+                found: names.len(),
+            });
+        }
+        Ok(Self { x, y, extra, names })
+    }
+
+    /// Covariates x (rows × columns).
+    pub fn x(&self) -> ArrayView2<'a, f64> {
+        self.x
+    }
+    /// Outcomes y.
+    pub fn y(&self) -> ArrayView1<'a, f64> {
+        self.y
+    }
+    /// The extra columns (rows × names), in the order of [`column_names`](Self::column_names).
+    pub fn extra(&self) -> ArrayView2<'a, f64> {
+        self.extra
+    }
+    /// Names of the extra columns.
+    pub fn column_names(&self) -> &'a [String] {
+        self.names
+    }
+    /// The extra column called `name`, if there is one.
+    pub fn column(&self, name: &str) -> Option<ArrayView1<'a, f64>> {
+        let j = self.names.iter().position(|n| n == name)?;
+        Some(self.extra.index_axis_move(ndarray::Axis(1), j))
+    }
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.x.nrows()
+    }
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Owned rows of one block of the data: x, y and the extra columns.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RowBlock {
+    pub x: Array2<f64>,
+    pub y: Array1<f64>,
+    pub extra: Array2<f64>,
+}
+
+impl RowBlock {
+    pub(crate) fn view<'a>(&'a self, names: &'a [String]) -> Rows<'a> {
+        debug_assert_eq!(names.len(), self.extra.ncols());
+        Rows {
+            x: self.x.view(),
+            y: self.y.view(),
+            extra: self.extra.view(),
+            names,
+        }
+    }
+
+    pub(crate) fn select(&self, rows: &[usize]) -> RowBlock {
+        RowBlock {
+            x: self.x.select(Axis(0), rows),
+            y: self.y.select(Axis(0), rows),
+            extra: self.extra.select(Axis(0), rows),
+        }
+    }
+
+    pub(crate) fn from_rows(rows: Rows<'_>) -> RowBlock {
+        RowBlock {
+            x: rows.x.to_owned(),
+            y: rows.y.to_owned(),
+            extra: rows.extra.to_owned(),
+        }
+    }
+
+    /// The blocks stacked row-wise; `None` when their column counts differ.
+    pub(crate) fn concatenate(blocks: &[Rows<'_>]) -> Option<RowBlock> {
+        let xs: Vec<_> = blocks.iter().map(|b| b.x).collect();
+        let ys: Vec<_> = blocks.iter().map(|b| b.y).collect();
+        let es: Vec<_> = blocks.iter().map(|b| b.extra).collect();
+        Some(RowBlock {
+            x: concatenate(Axis(0), &xs).ok()?,
+            y: concatenate(Axis(0), &ys).ok()?,
+            extra: concatenate(Axis(0), &es).ok()?,
+        })
+    }
+}
