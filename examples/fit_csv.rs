@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example fit_csv -- --data FILE.csv --model ols|logistic \
 //!     --labeled COL --real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... \
-//!     [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2]
+//!     [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2|sandwich]
 //!     [--step-one per-block|identity]
 //! ```
 //!
@@ -34,7 +34,7 @@ use synthgmm::{
 };
 
 const USAGE: &str = "usage: fit_csv --data FILE.csv --model ols|logistic --labeled COL \
---real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2] [--step-one per-block|identity]";
+--real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2|sandwich] [--step-one per-block|identity]";
 
 /// Outcome and covariate column names of one block.
 struct Spec {
@@ -95,18 +95,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| format!("--alpha expects a number, got `{v}`"))?;
             }
             "--json" => json = true,
-            "--covariance" => {
-                covariance = match value()?.as_str() {
-                    "windmeijer" => Covariance::Windmeijer,
-                    "standard" => Covariance::Reestimated,
-                    "step2" => Covariance::StepTwo,
-                    other => {
-                        return Err(format!(
-                            "--covariance must be windmeijer, standard or step2, got `{other}`"
-                        ))
-                    }
-                }
-            }
+            "--covariance" => covariance = match value()?.as_str() {
+                "windmeijer" => Covariance::Windmeijer,
+                "standard" => Covariance::Reestimated,
+                "step2" => Covariance::StepTwo,
+                "sandwich" => Covariance::Sandwich,
+                other => return Err(format!(
+                    "--covariance must be windmeijer, standard, step2 or sandwich, got `{other}`"
+                )),
+            },
             "--step-one" => {
                 step_one = match value()?.as_str() {
                     "per-block" => StepOne::PerBlock,

@@ -9,7 +9,8 @@
 //!
 //! g_t = [S_t ψ(θ; real_t); S_t ψ(η_m; aux_m,t) (m = 1..M); ψ(η_m; aux_m,t) (m = 1..M)]
 //!
-//! over-identify (θ, η) by pM restrictions. Step 1 minimises ḡᵀḡ; step 2 minimises
+//! over-identify (θ, η) by pM restrictions (for a model with k moments per block and p
+//! parameters, k(1 + 2M) moments for p(1 + M) parameters). Step 1 minimises ḡᵀḡ; step 2 minimises
 //! ḡᵀΩ̂⁻¹ḡ with Ω̂ = (1/T) Σ g_t g_tᵀ at step 1. Then
 //! Var(θ̂) = [(ĜᵀΩ̂⁻¹Ĝ)⁻¹]_θθ / T and J = T ḡᵀΩ̂⁻¹ḡ ~ χ²(pM).
 //! θ̂ is consistent whatever the auxiliary data are; when their residuals correlate with
@@ -35,8 +36,9 @@
 //! ```
 //!
 //! # Layout
-//! - [`MomentModel`], [`check_jacobian`]: the moment condition ψ; [`models`] has
-//!   [`Ols`](models::Ols) and [`Logistic`](models::Logistic).
+//! - [`MomentModel`], [`check_jacobian`]: the moment condition ψ (k ≥ p moments over
+//!   [`Rows`]: x, y and named extra columns); [`models`] has [`Ols`](models::Ols),
+//!   [`Logistic`](models::Logistic) and [`LinearIv`](models::LinearIv).
 //! - [`DataSources`]: label mask, real data and sources, validated once.
 //! - [`TwoStepGmm`]: the estimator; [`GmmFit`] and [`Estimate`]: its results.
 //! - [`Estimator`]: the interface shared with the [`baselines`] (real-only, naive
@@ -79,5 +81,10 @@ pub use gmm::{
 pub use inference::{normal_critical_value, CoefficientTable, DropReason, Estimate, JTest, Note};
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use optim::Termination;
+
+/// The examples of `docs/custom-moments.md`, compiled and run as doc tests.
+#[doc = include_str!("../docs/custom-moments.md")]
+#[cfg(doctest)]
+pub struct CustomMomentsGuide;
 pub use rows::Rows;
 pub use weight::WeightInverse;

@@ -20,6 +20,23 @@ pub(super) fn inverse_information<M: MomentModel + ?Sized>(
     Some(inv / stacked.data().n_rows() as f64)
 }
 
+/// The sandwich (ĜᵀWĜ)⁻¹ ĜᵀWΩ̂_fWĜ (ĜᵀWĜ)⁻¹ / T with the weight W = RᵀR and Ω̂_f
+/// at `params`; `None` when ĜᵀWĜ is singular.
+pub(super) fn sandwich<M: MomentModel + ?Sized>(
+    stacked: &StackedMoments<'_, M>,
+    params: ArrayView1<'_, f64>,
+    weight: &Whitener,
+    omega: &Array2<f64>,
+) -> Option<Array2<f64>> {
+    let rg = weight.apply(stacked.jacobian(params).view());
+    let bread = spd_inverse(&rg.t().dot(&rg))?;
+    // ĜᵀW Ω̂_f WĜ = (RĜ)ᵀ (R Ω̂_f Rᵀ) (RĜ).
+    let r_omega_rt = weight.apply(weight.apply(omega.view()).t());
+    let meat = rg.t().dot(&r_omega_rt).dot(&rg);
+    let t = stacked.data().n_rows() as f64;
+    Some(symmetrize(bread.dot(&meat).dot(&bread) / t))
+}
+
 /// Whether `cov` can be reported: finite, with positive variances.
 pub(super) fn is_valid(cov: &Array2<f64>) -> bool {
     cov.iter().all(|v| v.is_finite()) && cov.diag().iter().all(|&v| v > 0.0)

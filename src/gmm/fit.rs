@@ -259,6 +259,7 @@ impl fmt::Display for Summary<'_> {
         let cov = match fit.covariance {
             Covariance::Reestimated => "Ω at final",
             Covariance::StepTwo => "step-2 W",
+            Covariance::Sandwich => "sandwich",
             Covariance::Windmeijer => "Windmeijer",
         };
         row(f, "Effective n:", &ess_range, "Covariance:", cov)?;

@@ -38,6 +38,9 @@ pub enum Covariance {
     Reestimated,
     /// (ĜᵀW₂Ĝ)⁻¹/T with the step-2 weight W₂ = Ω̂(step 1)⁻¹.
     StepTwo,
+    /// The sandwich (ĜᵀW₂Ĝ)⁻¹ ĜᵀW₂Ω̂_fW₂Ĝ (ĜᵀW₂Ĝ)⁻¹ / T with the step-2 weight and Ω̂_f
+    /// re-estimated at the final estimate: linearmodels' `IVGMM` robust covariance.
+    Sandwich,
     /// Windmeijer's (2005) finite-sample correction, which adds the variability of the
     /// step-1 estimate inside W₂: V_c = V₂ + D V₂ + V₂ Dᵀ + D V₁ Dᵀ, with V₂ the
     /// [`StepTwo`](Covariance::StepTwo) covariance, V₁ the sandwich covariance of the
@@ -382,7 +385,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         step1: &Array1<f64>,
         weight: &Whitener,
     ) -> Result<Solution> {
-        if stacked.n_sources() == 0 {
+        if stacked.n_moments() == stacked.n_params() {
             // Just identified: step 1 already solves ḡ = 0.
             return Ok(Solution {
                 params: step1.clone(),
@@ -449,6 +452,10 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 params.view(),
                 weight,
             ),
+            Covariance::Sandwich => {
+                let omega = stacked.omega(&stacked.row_moments(params.view()));
+                covariance::sandwich(stacked, params.view(), weight, &omega)
+            }
             Covariance::Reestimated => None,
         };
         if let Some(cov) = requested.filter(covariance::is_valid) {
@@ -598,6 +605,7 @@ impl Covariance {
         match self {
             Covariance::Reestimated => "re-estimated",
             Covariance::StepTwo => "step-2 weight",
+            Covariance::Sandwich => "sandwich",
             Covariance::Windmeijer => "Windmeijer",
         }
     }

@@ -1,0 +1,313 @@
+//! Over-identified moment conditions: linear IV with extra instrument columns.
+//!
+//! - M = 0 against linearmodels' `IVGMM` (`tests/data/make_iv.py`): two-step GMM from
+//!   two-stage least squares, robust sandwich covariance, J statistic.
+//! - M = 1 (a proxy outcome) against the stacked moments formed densely here and solved
+//!   in closed form.
+//! - Monte-Carlo coverage with an endogenous regressor.
+
+mod common;
+
+use common::{assert_close, data_path, matrix_of, solve, vec_of};
+use ndarray::{s, Array1, Array2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use synthgmm::baselines::{PpiPlusPlus, RealOnly};
+use synthgmm::models::LinearIv;
+use synthgmm::{Covariance, DataSources, Error, Estimator, TwoStepGmm};
+
+struct IvData {
+    labeled: Vec<bool>,
+    x: Array2<f64>,
+    y: Array1<f64>,
+    z: Array2<f64>,
+    proxy: Array1<f64>,
+}
+
+fn load() -> IvData {
+    let mut reader = csv::Reader::from_path(data_path("iv_T2000_n400.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |h: &str| headers.iter().position(|c| c == h).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let t = records.len();
+    let num = |r: &csv::StringRecord, c: usize| r[c].parse::<f64>().unwrap_or(f64::NAN);
+    let matrix = |names: &[&str]| {
+        let cols: Vec<usize> = names.iter().map(|n| col(n)).collect();
+        Array2::from_shape_fn((t, cols.len()), |(i, j)| num(&records[i], cols[j]))
+    };
+    let vector = |h: &str| matrix(&[h]).column(0).to_owned();
+    IvData {
+        labeled: records.iter().map(|r| &r[col("labeled")] == "1").collect(),
+        x: matrix(&["const", "w", "d"]),
+        y: vector("y"),
+        z: matrix(&["z1", "z2"]),
+        proxy: vector("proxy_y"),
+    }
+}
+
+impl IvData {
+    fn data(&self, with_proxy: bool) -> DataSources {
+        let mut b = DataSources::builder(&self.labeled)
+            .real(&self.x, &self.y)
+            .column("z1", &self.z.column(0))
+            .column("z2", &self.z.column(1))
+            .covariate_names(["const", "w", "d"]);
+        if with_proxy {
+            b = b.source("proxy", &self.x, &self.proxy);
+        }
+        b.build().unwrap()
+    }
+}
+
+fn iv() -> LinearIv {
+    LinearIv::new([0, 1], ["z1", "z2"])
+}
+
+#[test]
+fn real_only_iv_gmm_matches_linearmodels() {
+    let d = load();
+    let exp: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data_path("iv_T2000_n400.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let fit = TwoStepGmm::new(iv())
+        .covariance(Covariance::Sandwich)
+        .fit(&d.data(false))
+        .unwrap();
+    assert_close(
+        "theta",
+        fit.theta().as_slice().unwrap(),
+        &vec_of(&exp["theta"]),
+        1e-8,
+        1e-3,
+    );
+    assert_close(
+        "se",
+        fit.se().as_slice().unwrap(),
+        &vec_of(&exp["se"]),
+        1e-8,
+        0.0,
+    );
+    assert_close(
+        "cov",
+        &fit.cov_theta().iter().copied().collect::<Vec<_>>(),
+        &matrix_of(&exp["cov"]).concat(),
+        1e-7,
+        1e-4,
+    );
+    let j = fit.j_test();
+    assert_eq!(j.df as u64, exp["j_df"].as_u64().unwrap());
+    assert_close(
+        "J",
+        &[j.statistic],
+        &[exp["j_stat"].as_f64().unwrap()],
+        1e-8,
+        0.0,
+    );
+    assert_eq!(fit.estimate().names(), ["const", "w", "d"]);
+}
+
+/// The stacked moments of one source, formed row by row: g_t(β) for β = (θ, η).
+fn dense_moments(d: &IvData, beta: &Array1<f64>) -> Array2<f64> {
+    let t = d.labeled.len();
+    let (k, p) = (4, 3);
+    let mut g = Array2::zeros((t, 3 * k));
+    for row in 0..t {
+        let xt = d.x.row(row);
+        let zt = [1.0, xt[1], d.z[[row, 0]], d.z[[row, 1]]];
+        let s_t = if d.labeled[row] { 1.0 } else { 0.0 };
+        let eta_resid = d.proxy[row] - xt.dot(&beta.slice(s![p..]));
+        for j in 0..k {
+            if s_t == 1.0 {
+                let resid = d.y[row] - xt.dot(&beta.slice(s![..p]));
+                g[[row, j]] = zt[j] * resid;
+                g[[row, k + j]] = zt[j] * eta_resid;
+            }
+            g[[row, 2 * k + j]] = zt[j] * eta_resid;
+        }
+    }
+    g
+}
+
+/// Two-stage least squares of y on x with instruments z (test-only).
+fn tsls(x: &Array2<f64>, y: &Array1<f64>, z: &Array2<f64>) -> Array1<f64> {
+    let zz_inv = solve(&z.t().dot(z), &Array2::eye(z.ncols()));
+    let pz_x = z.dot(&zz_inv).dot(&z.t().dot(x));
+    solve(&pz_x.t().dot(x), &pz_x.t().dot(y).insert_axis(Axis(1)))
+        .column(0)
+        .to_owned()
+}
+
+#[test]
+fn iv_with_a_proxy_matches_the_dense_closed_form() {
+    let d = load();
+    let t = d.labeled.len();
+    let instruments = |x: &Array2<f64>| {
+        Array2::from_shape_fn((x.nrows(), 4), |(i, j)| match j {
+            0 => 1.0,
+            1 => x[[i, 1]],
+            _ => 0.0,
+        })
+    };
+    let mut z_all = instruments(&d.x);
+    z_all.slice_mut(s![.., 2..]).assign(&d.z);
+    let lab: Vec<usize> = (0..t).filter(|&i| d.labeled[i]).collect();
+    // Step 1: 2SLS on the labeled real rows and on every proxy row.
+    let theta1 = tsls(
+        &d.x.select(Axis(0), &lab),
+        &d.y.select(Axis(0), &lab),
+        &z_all.select(Axis(0), &lab),
+    );
+    let eta1 = tsls(&d.x, &d.proxy, &z_all);
+    let beta1 = ndarray::concatenate(Axis(0), &[theta1.view(), eta1.view()]).unwrap();
+    // ḡ(β) = Gβ + b, read off at unit vectors.
+    let gbar = |b: &Array1<f64>| dense_moments(&d, b).mean_axis(Axis(0)).unwrap();
+    let b0 = gbar(&Array1::zeros(6));
+    let mut g = Array2::zeros((12, 6));
+    for j in 0..6 {
+        let mut e = Array1::zeros(6);
+        e[j] = 1.0;
+        g.column_mut(j).assign(&(gbar(&e) - &b0));
+    }
+    let omega = |b: &Array1<f64>| {
+        let m = dense_moments(&d, b);
+        m.t().dot(&m) / t as f64
+    };
+    let w = solve(&omega(&beta1), &Array2::eye(12));
+    let gtw = g.t().dot(&w);
+    let beta2 = -solve(&gtw.dot(&g), &gtw.dot(&b0).insert_axis(Axis(1)))
+        .column(0)
+        .to_owned();
+    let wf = solve(&omega(&beta2), &Array2::eye(12));
+    let cov = solve(&g.t().dot(&wf).dot(&g), &Array2::eye(6)) / t as f64;
+    let gb = gbar(&beta2);
+    let j_stat = t as f64 * gb.dot(&w.dot(&gb));
+
+    let fit = TwoStepGmm::new(iv())
+        .covariance(Covariance::Reestimated)
+        .fit(&d.data(true))
+        .unwrap();
+    assert_close(
+        "step 1",
+        fit.step1_params().as_slice().unwrap(),
+        beta1.as_slice().unwrap(),
+        1e-9,
+        1e-3,
+    );
+    assert_close(
+        "params",
+        fit.params().as_slice().unwrap(),
+        beta2.as_slice().unwrap(),
+        1e-8,
+        1e-3,
+    );
+    let se: Vec<f64> = (0..3).map(|j| cov[[j, j]].sqrt()).collect();
+    assert_close("se", fit.se().as_slice().unwrap(), &se, 1e-8, 0.0);
+    assert_eq!(fit.j_test().df, 12 - 6);
+    assert_close("J", &[fit.j_test().statistic], &[j_stat], 1e-8, 0.0);
+    // The proxy is informative: the slope's interval narrows.
+    assert!(fit.se()[2] < fit.real_only_se()[2]);
+}
+
+#[test]
+fn just_identified_baselines_refuse_an_over_identified_model() {
+    let d = load();
+    let err = PpiPlusPlus::new(iv(), "proxy")
+        .estimate(&d.data(true))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OverIdentified {
+                moments: 4,
+                params: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Real-only is GMM with M = 0, which handles k > p.
+    assert!(RealOnly::new(iv()).estimate(&d.data(true)).is_ok());
+}
+
+#[test]
+fn a_missing_instrument_column_is_named() {
+    let d = load();
+    let data = DataSources::builder(&d.labeled)
+        .real(&d.x, &d.y)
+        .column("z1", &d.z.column(0))
+        .build()
+        .unwrap();
+    let err = TwoStepGmm::new(iv()).fit(&data).unwrap_err();
+    assert_eq!(
+        err,
+        Error::MissingColumn {
+            block: "real".into(),
+            column: "z2".into()
+        }
+    );
+}
+
+/// One simulated IV data set: d is endogenous (shares u with the outcome error), two
+/// excluded instruments, a proxy whose error shares most of the outcome's.
+fn simulate(seed: u64, t: usize, n: usize) -> DataSources {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut normal = || -> f64 { StandardNormal.sample(&mut rng) };
+    let mut x = Array2::zeros((t, 3));
+    let (mut y, mut proxy, mut z) = (Array1::zeros(t), Array1::zeros(t), Array2::zeros((t, 2)));
+    for i in 0..t {
+        let (w, z1, z2, u) = (normal(), normal(), normal(), normal());
+        let d = 0.6 * z1 + 0.4 * z2 + 0.3 * w + u + 0.5 * normal();
+        let e = (u + normal()) * (1.0 + 0.3 * z1.abs());
+        x.row_mut(i).assign(&ndarray::array![1.0, w, d]);
+        z.row_mut(i).assign(&ndarray::array![z1, z2]);
+        y[i] = 1.0 + 0.5 * w + 2.0 * d + e;
+        proxy[i] = 0.3 + 0.9 * y[i] + 0.4 * normal();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1e);
+    let mut labeled = vec![false; t];
+    let mut order: Vec<usize> = (0..t).collect();
+    for i in 0..n {
+        let j = rng.random_range(i..t);
+        order.swap(i, j);
+        labeled[order[i]] = true;
+    }
+    DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .column("z1", &z.column(0))
+        .column("z2", &z.column(1))
+        .build()
+        .unwrap()
+}
+
+/// 1,000 data sets, n = 300 of T = 3,000: the default (Windmeijer) intervals for the
+/// endogenous slope cover within [93.5%, 96.5%] (±2.2 Monte-Carlo standard errors of
+/// 0.69 points around 95%), and are narrower than real-only IV's.
+#[test]
+fn iv_with_a_proxy_covers_and_beats_real_only() {
+    use rayon::prelude::*;
+    let reps = 1000;
+    let results: Vec<(bool, f64, f64)> = (0..reps as u64)
+        .into_par_iter()
+        .map(|seed| {
+            let data = simulate(7000 + seed, 3000, 300);
+            let fit = TwoStepGmm::new(iv()).fit(&data).unwrap();
+            let real = RealOnly::new(iv()).estimate(&data).unwrap();
+            let ci = fit.conf_int(0.05).unwrap();
+            let covered = ci[[2, 0]] <= 2.0 && 2.0 <= ci[[2, 1]];
+            (
+                covered,
+                ci[[2, 1]] - ci[[2, 0]],
+                2.0 * 1.959964 * real.se()[2],
+            )
+        })
+        .collect();
+    let coverage = results.iter().filter(|r| r.0).count() as f64 / reps as f64;
+    let width: f64 = results.iter().map(|r| r.1).sum::<f64>() / reps as f64;
+    let real_width: f64 = results.iter().map(|r| r.2).sum::<f64>() / reps as f64;
+    println!("coverage {coverage:.3}, width {width:.4} vs real-only {real_width:.4}");
+    assert!((0.935..=0.965).contains(&coverage), "coverage {coverage}");
+    assert!(width < 0.9 * real_width, "{width} vs {real_width}");
+}
