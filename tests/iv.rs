@@ -50,8 +50,8 @@ impl IvData {
     fn data(&self, with_proxy: bool) -> DataSources {
         let mut b = DataSources::builder(&self.labeled)
             .real(&self.x, &self.y)
-            .column("z1", &self.z.column(0))
-            .column("z2", &self.z.column(1))
+            .column("z1", self.z.column(0))
+            .column("z2", self.z.column(1))
             .covariate_names(["const", "w", "d"]);
         if with_proxy {
             b = b.source("proxy", &self.x, &self.proxy);
@@ -236,7 +236,7 @@ fn a_missing_instrument_column_is_named() {
     let d = load();
     let data = DataSources::builder(&d.labeled)
         .real(&d.x, &d.y)
-        .column("z1", &d.z.column(0))
+        .column("z1", d.z.column(0))
         .build()
         .unwrap();
     let err = TwoStepGmm::new(iv()).fit(&data).unwrap_err();
@@ -276,8 +276,8 @@ fn simulate(seed: u64, t: usize, n: usize) -> DataSources {
     DataSources::builder(&labeled)
         .real(&x, &y)
         .source("proxy", &x, &proxy)
-        .column("z1", &z.column(0))
-        .column("z2", &z.column(1))
+        .column("z1", z.column(0))
+        .column("z2", z.column(1))
         .build()
         .unwrap()
 }
