@@ -95,15 +95,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| format!("--alpha expects a number, got `{v}`"))?;
             }
             "--json" => json = true,
-            "--covariance" => covariance = match value()?.as_str() {
-                "windmeijer" => Covariance::Windmeijer,
-                "standard" => Covariance::Reestimated,
-                "step2" => Covariance::StepTwo,
-                "sandwich" => Covariance::Sandwich,
-                other => return Err(format!(
+            "--covariance" => {
+                covariance = match value()?.as_str() {
+                    "windmeijer" => Covariance::Windmeijer,
+                    "standard" => Covariance::Reestimated,
+                    "step2" => Covariance::StepTwo,
+                    "sandwich" => Covariance::Sandwich,
+                    other => {
+                        return Err(format!(
                     "--covariance must be windmeijer, standard, step2 or sandwich, got `{other}`"
-                )),
-            },
+                ))
+                    }
+                }
+            }
             "--step-one" => {
                 step_one = match value()?.as_str() {
                     "per-block" => StepOne::PerBlock,

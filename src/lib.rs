@@ -58,6 +58,7 @@
 
 pub mod baselines;
 mod data;
+mod engine;
 mod error;
 mod estimator;
 mod gmm;
@@ -72,6 +73,7 @@ mod stacked;
 mod weight;
 
 pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};
+pub use engine::{Chunking, Layout, MomentSums, DEFAULT_CHUNK_ROWS};
 pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
 pub use gmm::{

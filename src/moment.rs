@@ -28,6 +28,7 @@ use crate::rows::Rows;
 /// - `required_columns` names every extra column the model reads; the data are checked
 ///   to carry them, finite, before any fit.
 /// - The methods must not panic for finite input of the documented shapes.
+/// - The model is `Sync`: passes over chunks of rows call it from several threads.
 ///
 /// # Examples
 /// Poisson regression, ψ = x(y − exp(xᵀβ)), written outside the crate:
@@ -73,7 +74,7 @@ use crate::rows::Rows;
 /// assert!(fit.se()[1] < fit.real_only_se()[1]); // the proxy helps
 /// # Ok::<(), synthgmm::Error>(())
 /// ```
-pub trait MomentModel {
+pub trait MomentModel: Sync {
     /// A short name for summaries and errors, e.g. `"ols"`.
     fn name(&self) -> &str;
 

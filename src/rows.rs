@@ -95,6 +95,16 @@ impl<'a> Rows<'a> {
         let j = self.names.iter().position(|n| n == name)?;
         Some(self.extra.index_axis_move(ndarray::Axis(1), j))
     }
+    /// The rows in `range`, as views.
+    pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Rows<'a> {
+        Rows {
+            x: self.x.slice_move(ndarray::s![range.clone(), ..]),
+            y: self.y.slice_move(ndarray::s![range.clone()]),
+            extra: self.extra.slice_move(ndarray::s![range, ..]),
+            names: self.names,
+        }
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.x.nrows()

@@ -88,15 +88,14 @@ pub(super) fn windmeijer<M: MomentModel + ?Sized>(
     let v1 = step_one_covariance(stacked, step1, omega1, step_one)?;
     // D = ∂β̂₂/∂β̂₁ᵀ.
     let wg = weight.weigh(g2.view()); // W₂G
-    let gbar = stacked.mean_moments(&stacked.row_moments(step2));
+    let gbar = stacked.mean_moments(step2);
     let wgbar = weight
         .weigh(gbar.view().insert_axis(Axis(1)).view())
         .remove_axis(Axis(1));
-    let mut d = Array2::zeros((q, q));
-    for (j, d_omega) in stacked.omega_derivatives(step1).into_iter().enumerate() {
-        let col = a_inv.dot(&wg.t().dot(&d_omega.dot(&wgbar)));
-        d.column_mut(j).assign(&col);
-    }
+    // Column j: A⁻¹ (W₂Ĝ)ᵀ (∂Ω̂/∂β_j) W₂ḡ, with all (∂Ω̂/∂β_j) W₂ḡ from one pass at β̂₁.
+    let d_omega_v = stacked.omega_derivatives_times(step1, wgbar.view());
+    let d = a_inv.dot(&wg.t().dot(&d_omega_v));
+    debug_assert_eq!(d.dim(), (q, q));
     let dv2 = d.dot(&v2);
     let corrected = &v2 + &dv2 + dv2.t() + d.dot(&v1).dot(&d.t());
     Some(symmetrize(corrected))

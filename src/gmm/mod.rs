@@ -11,6 +11,7 @@ pub use fit::{GmmFit, StepReport, Summary, WeightReport};
 use ndarray::{s, Array1, Array2};
 
 use crate::data::{DataSources, REAL};
+use crate::engine::Chunking;
 use crate::error::{Error, Result, Stage};
 use crate::inference::{Estimate, JTest, Note};
 use crate::moment::{MomentModel, SolveFailure};
@@ -148,6 +149,7 @@ pub struct TwoStepGmm<M> {
     rank_tol: f64,
     covariance: Covariance,
     step_one: StepOne,
+    chunking: Chunking,
     singular_weight: SingularWeightPolicy,
     require_convergence: bool,
     use_labeling_probabilities: bool,
@@ -166,6 +168,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             rank_tol: 1e-10,
             covariance: Covariance::default(),
             step_one: StepOne::default(),
+            chunking: Chunking::default(),
             singular_weight: SingularWeightPolicy::default(),
             require_convergence: true,
             use_labeling_probabilities: true,
@@ -199,6 +202,14 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// How step 1 is weighted (see [`StepOne`]).
     pub fn step_one(mut self, step_one: StepOne) -> Self {
         self.step_one = step_one;
+        self
+    }
+    /// How the rows are split into chunks for each pass (default: 4,096 rows). Chunks
+    /// are summed in parallel with the `parallel` feature and merged in order, so the
+    /// result does not depend on the number of threads; different chunkings agree to
+    /// rounding.
+    pub fn chunking(mut self, chunking: Chunking) -> Self {
+        self.chunking = chunking;
         self
     }
     /// What to do with a singular Ω̂.
@@ -270,9 +281,14 @@ impl<M: MomentModel> TwoStepGmm<M> {
         )?;
         let mut notes = screened.notes;
         let data = screened.data.as_ref();
-        let stacked = StackedMoments::new(&self.model, data, self.use_labeling_probabilities)?;
+        let stacked = StackedMoments::new(
+            &self.model,
+            data,
+            self.use_labeling_probabilities,
+            &self.chunking,
+        )?;
         let step1 = self.step_one_fit(&stacked, screened.source_fits)?;
-        let omega1 = stacked.omega(&stacked.row_moments(step1.params.view()));
+        let omega1 = stacked.omega(step1.params.view());
         let mut weights = Vec::new();
         let weight = self.whitener(omega1.clone(), Stage::StepTwo, &mut weights, &mut notes)?;
         let step2 = self.step_two_fit(&stacked, &step1.params, &weight)?;
@@ -285,8 +301,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             &mut weights,
             &mut notes,
         )?;
-        let rows = stacked.row_moments(step2.params.view());
-        let gbar = weight.apply_vec(stacked.mean_moments(&rows).view());
+        let gbar = weight.apply_vec(stacked.mean_moments(step2.params.view()).view());
         let t = data.n_rows() as f64;
         let j_test = JTest::new(
             t * gbar.dot(&gbar),
@@ -404,7 +419,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         }
         let solution = gauss_newton(
             step1.clone(),
-            |b| weight.apply_vec(stacked.mean_moments(&stacked.row_moments(b)).view()),
+            |b| weight.apply_vec(stacked.mean_moments(b).view()),
             |b| weight.apply(stacked.jacobian(b).view()),
             &Settings {
                 residual_floor: 1.0 / (stacked.data().n_rows() as f64).sqrt(),
@@ -453,7 +468,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 weight,
             ),
             Covariance::Sandwich => {
-                let omega = stacked.omega(&stacked.row_moments(params.view()));
+                let omega = stacked.omega(params.view());
                 covariance::sandwich(stacked, params.view(), weight, &omega)
             }
             Covariance::Reestimated => None,
@@ -461,7 +476,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         if let Some(cov) = requested.filter(covariance::is_valid) {
             return Ok((cov, self.covariance));
         }
-        let omega = stacked.omega(&stacked.row_moments(params.view()));
+        let omega = stacked.omega(params.view());
         let w = self.whitener(omega, Stage::Covariance, weights, notes)?;
         let cov = covariance::inverse_information(stacked, params.view(), &w)
             .filter(covariance::is_valid)
@@ -577,9 +592,14 @@ impl<M: MomentModel> TwoStepGmm<M> {
         step1: ndarray::ArrayView1<'_, f64>,
     ) -> Result<Array1<f64>> {
         let real = data.select_sources(&[])?;
-        let stacked = StackedMoments::new(&self.model, &real, self.use_labeling_probabilities)?;
+        let stacked = StackedMoments::new(
+            &self.model,
+            &real,
+            self.use_labeling_probabilities,
+            &self.chunking,
+        )?;
         let theta = step1.slice(s![..stacked.p()]);
-        let omega = stacked.omega(&stacked.row_moments(theta));
+        let omega = stacked.omega(theta);
         let w = self.whitener(omega, Stage::Covariance, &mut Vec::new(), &mut Vec::new())?;
         let cov = covariance::inverse_information(&stacked, theta, &w)
             .filter(covariance::is_valid)

@@ -3,12 +3,13 @@
 
 use std::borrow::Cow;
 
-use ndarray::{Array1, Array2, ArrayView1, Axis};
+use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::data::{DataSources, REAL};
+use crate::engine::{block_sums, DEFAULT_CHUNK_ROWS};
 use crate::error::{Error, Result, Stage};
 use crate::inference::{DropReason, Note};
-use crate::moment::{checked_start, moment_matrix, solve, Certify, MomentModel, SolveFailure};
+use crate::moment::{checked_start, solve, Certify, MomentModel, SolveFailure};
 use crate::optim::{Settings, Solution};
 use crate::rows::Rows;
 use crate::weight::Whitener;
@@ -65,17 +66,22 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     let start = checked_start(model, rows)?;
     let (k, p) = (model.n_moments(rows), model.n_params(rows));
     let n = rows.len() as f64;
-    let mean = |beta: ArrayView1<'_, f64>| {
-        let psi = moment_matrix(model, beta, rows);
-        match weights {
-            None => psi.sum_axis(Axis(0)) / n,
-            Some(w) => w.dot(&psi) / n,
-        }
+    let sums = |beta: ArrayView1<'_, f64>, jacobian: bool, squares: bool| {
+        block_sums(
+            model,
+            rows,
+            weights,
+            beta,
+            jacobian,
+            squares,
+            DEFAULT_CHUNK_ROWS,
+        )
     };
+    let mean = |beta: ArrayView1<'_, f64>| sums(beta, false, false).sum / n;
     let whitener = if k > p && !identity {
         let metric = model.step_one_metric(rows).unwrap_or_else(|| {
-            let psi = moment_matrix(model, start.view(), rows);
-            Array2::from_diag(&(psi.mapv(|v| v * v).sum_axis(Axis(0)) / n))
+            let squares = sums(start.view(), false, true).squares.unwrap_or_default();
+            Array2::from_diag(&(squares / n))
         });
         let w = Whitener::new(metric.view(), rank_tol).ok_or_else(|| Error::SingularWeight {
             stage: Stage::StepOne {
@@ -94,7 +100,7 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     };
     let residual = |beta: ArrayView1<'_, f64>| whiten(mean(beta));
     let jacobian = |beta: ArrayView1<'_, f64>| {
-        let j = model.jacobian(beta, rows, weights) / n;
+        let j = sums(beta, true, false).jacobian.unwrap_or_default() / n;
         match &whitener {
             Some(r) => r.dot(&j),
             None => j,
@@ -140,12 +146,12 @@ pub(super) fn vanishes<M: MomentModel + ?Sized>(
     start: ArrayView1<'_, f64>,
     rows: Rows<'_>,
 ) -> bool {
-    let at_fit = moment_matrix(model, beta, rows)
-        .mapv(|v| v * v)
-        .sum_axis(Axis(0));
-    let at_start = moment_matrix(model, start, rows)
-        .mapv(|v| v * v)
-        .sum_axis(Axis(0));
+    let squares = |b| {
+        block_sums(model, rows, None, b, false, true, DEFAULT_CHUNK_ROWS)
+            .squares
+            .unwrap_or_default()
+    };
+    let (at_fit, at_start) = (squares(beta), squares(start));
     at_fit
         .iter()
         .zip(&at_start)

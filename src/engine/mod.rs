@@ -1,0 +1,134 @@
+//! The fused, chunked engine: every pass of the estimator is one sweep over chunks of
+//! rows producing additive sums ([`MomentSums`] for the stacked problem, [`BlockSums`]
+//! for one block), computed in parallel (feature `parallel`) and merged in chunk order,
+//! so that results are identical to the last bit whatever the number of threads.
+//!
+//! A chunk holds a few thousand rows; the largest buffer a pass allocates is one
+//! chunk's moment columns, never a T-sized matrix.
+
+mod pass;
+mod sums;
+
+pub(crate) use pass::{block_sums, stacked_sums, Needs};
+pub use sums::{Layout, MomentSums};
+
+use std::ops::Range;
+
+use ndarray::ArrayView1;
+
+use crate::data::DataSources;
+use crate::rows::Rows;
+
+/// Rows per chunk unless configured otherwise: the moment columns of a chunk
+/// (rows × k(1 + M)) stay within a few hundred kilobytes for k(1 + M) ≤ 30.
+pub const DEFAULT_CHUNK_ROWS: usize = 4096;
+
+/// How the T rows are split into chunks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Chunking {
+    /// Consecutive chunks of this many rows (the last one shorter).
+    Rows(usize),
+    /// Chunks starting at these rows (ascending, the first 0): uneven chunks, e.g. one
+    /// per file or partition.
+    Starts(Vec<usize>),
+}
+
+impl Default for Chunking {
+    fn default() -> Self {
+        Chunking::Rows(DEFAULT_CHUNK_ROWS)
+    }
+}
+
+impl Chunking {
+    /// The row ranges of the chunks of `n` rows; `None` for an invalid plan (zero rows
+    /// per chunk, starts not ascending from 0 or beyond n).
+    pub(crate) fn ranges(&self, n: usize) -> Option<Vec<Range<usize>>> {
+        match self {
+            Chunking::Rows(0) => None,
+            Chunking::Rows(size) => Some(
+                (0..n.div_ceil(*size))
+                    .map(|c| c * size..((c + 1) * size).min(n))
+                    .collect(),
+            ),
+            Chunking::Starts(starts) => {
+                let valid = starts.first() == Some(&0)
+                    && starts.windows(2).all(|w| w[0] < w[1])
+                    && starts.last().is_some_and(|&s| s < n.max(1));
+                valid.then(|| {
+                    starts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &a)| a..starts.get(i + 1).copied().unwrap_or(n))
+                        .collect()
+                })
+            }
+        }
+    }
+}
+
+/// One chunk of the stacked data: rows [a, b) of every source, the labeled rows among
+/// them, and the real data and label weights of those labeled rows.
+pub(crate) struct Chunk<'a> {
+    /// Number of rows in the chunk.
+    pub rows: usize,
+    /// Positions of the labeled rows within the chunk.
+    pub labeled: Vec<usize>,
+    /// Label weights of the labeled rows (1/π_t), if any.
+    pub weights: Option<ArrayView1<'a, f64>>,
+    /// The real data on the labeled rows.
+    pub real: Rows<'a>,
+    /// Every row of each source.
+    pub sources: Vec<Rows<'a>>,
+    /// The labeled rows of each source.
+    pub sources_labeled: Vec<Rows<'a>>,
+}
+
+/// The chunks of in-memory data, as views.
+pub(crate) fn chunks<'a>(
+    data: &'a DataSources,
+    weights: Option<ArrayView1<'a, f64>>,
+    ranges: &[Range<usize>],
+) -> Vec<Chunk<'a>> {
+    let labeled = data.labeled_rows();
+    ranges
+        .iter()
+        .map(|range| {
+            let lo = labeled.partition_point(|&t| t < range.start);
+            let hi = labeled.partition_point(|&t| t < range.end);
+            Chunk {
+                rows: range.len(),
+                labeled: labeled[lo..hi].iter().map(|&t| t - range.start).collect(),
+                weights: weights.map(|w| w.slice_move(ndarray::s![lo..hi])),
+                real: data.real_rows().slice(lo..hi),
+                sources: data
+                    .sources()
+                    .iter()
+                    .map(|s| s.rows().slice(range.clone()))
+                    .collect(),
+                sources_labeled: data
+                    .sources()
+                    .iter()
+                    .map(|s| s.labeled().slice(lo..hi))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Maps `f` over the items (in parallel with the `parallel` feature) and returns the
+/// results in item order.
+pub(crate) fn map_ordered<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync + Send,
+) -> Vec<R> {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        items.par_iter().map(f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        items.iter().map(f).collect()
+    }
+}

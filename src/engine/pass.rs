@@ -1,0 +1,252 @@
+//! One pass over the chunks: the sums of the stacked moments, or of one block's.
+
+use ndarray::{s, Array1, Array2, ArrayView1, Axis};
+
+use super::{map_ordered, Chunk, Layout, MomentSums};
+use crate::linalg::{cross_product, gram};
+use crate::moment::{moment_matrix, MomentModel};
+use crate::rows::Rows;
+
+/// What a stacked pass computes besides Σg.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Needs<'v> {
+    pub jacobian: bool,
+    pub omega: bool,
+    /// Windmeijer's contraction with this vector v (K).
+    pub contraction: Option<ArrayView1<'v, f64>>,
+}
+
+/// The stacked sums at `params` over all chunks, merged in chunk order.
+pub(crate) fn stacked_sums<M: MomentModel + ?Sized + Sync>(
+    model: &M,
+    chunks: &[Chunk<'_>],
+    layout: Layout,
+    params: ArrayView1<'_, f64>,
+    needs: Needs<'_>,
+) -> MomentSums {
+    let parts = map_ordered(chunks, |c| chunk_sums(model, c, layout, params, needs));
+    let mut total = MomentSums::zeros(
+        layout,
+        needs.jacobian,
+        needs.omega,
+        needs.contraction.is_some(),
+    );
+    for part in &parts {
+        total.add(part);
+    }
+    total
+}
+
+fn weigh(weights: Option<ArrayView1<'_, f64>>, mut a: Array2<f64>) -> Array2<f64> {
+    if let Some(w) = weights {
+        a *= &w.insert_axis(Axis(1));
+    }
+    a
+}
+
+/// The sums of one chunk. With labeled-rows columns Z = [wψ_real | wψ_m on labeled
+/// rows] and all-rows columns A = [ψ_m], g_t = [z_t (labeled rows); a_t], so
+/// Σg = [ΣZ; ΣA], Σggᵀ = [ZᵀZ, ZᵀA_lab; A_labᵀZ, AᵀA] and the Jacobian is block-sparse.
+fn chunk_sums<M: MomentModel + ?Sized>(
+    model: &M,
+    c: &Chunk<'_>,
+    layout: Layout,
+    params: ArrayView1<'_, f64>,
+    needs: Needs<'_>,
+) -> MomentSums {
+    let Layout { k, p, sources: m } = layout;
+    let q_lab = k * (1 + m);
+    let n_c = c.labeled.len();
+    let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
+    let mut z = Array2::zeros((n_c, q_lab));
+    z.slice_mut(s![.., ..k])
+        .assign(&weigh(c.weights, moment_matrix(model, block(0), c.real)));
+    let mut a = Array2::zeros((c.rows, k * m));
+    for (i, src) in c.sources.iter().enumerate() {
+        model.moments(block(i + 1), *src, a.slice_mut(s![.., i * k..(i + 1) * k]));
+    }
+    let a_lab = a.select(Axis(0), &c.labeled);
+    z.slice_mut(s![.., k..])
+        .assign(&weigh(c.weights, a_lab.clone()));
+
+    let mut sums = MomentSums::zeros(
+        layout,
+        needs.jacobian,
+        needs.omega,
+        needs.contraction.is_some(),
+    );
+    let (rows, labeled, g, jac, omega, contraction) = sums.parts_mut();
+    *rows = c.rows as f64;
+    *labeled = n_c as f64;
+    g.slice_mut(s![..q_lab]).assign(&z.sum_axis(Axis(0)));
+    g.slice_mut(s![q_lab..]).assign(&a.sum_axis(Axis(0)));
+    if let Some(jac) = jac {
+        jac.slice_mut(s![..k, ..p])
+            .assign(&model.jacobian(block(0), c.real, c.weights));
+        for i in 0..m {
+            let cols = (i + 1) * p..(i + 2) * p;
+            jac.slice_mut(s![(1 + i) * k..(2 + i) * k, cols.clone()])
+                .assign(&model.jacobian(block(i + 1), c.sources_labeled[i], c.weights));
+            jac.slice_mut(s![(1 + m + i) * k..(2 + m + i) * k, cols])
+                .assign(&model.jacobian(block(i + 1), c.sources[i], None));
+        }
+    }
+    if let Some(omega) = omega {
+        omega
+            .slice_mut(s![..q_lab, ..q_lab])
+            .assign(&gram(z.view()));
+        if m > 0 {
+            let cross = cross_product(z.view(), a_lab.view());
+            omega.slice_mut(s![..q_lab, q_lab..]).assign(&cross);
+            omega.slice_mut(s![q_lab.., ..q_lab]).assign(&cross.t());
+            omega
+                .slice_mut(s![q_lab.., q_lab..])
+                .assign(&gram(a.view()));
+        }
+    }
+    if let (Some(out), Some(v)) = (contraction, needs.contraction) {
+        contract(model, c, layout, params, v, &z, &a, out);
+    }
+    sums
+}
+
+/// Windmeijer's contraction of one chunk: column j of `out` gains
+/// Σ_t (∂g_t/∂β_j) u_t + Σ_t g_t s_tj with u_t = g_tᵀv and s_tj = (∂g_t/∂β_j)ᵀv, so that
+/// over all rows it is T (∂Ω̂/∂β_j) v. The first sum is a Jacobian weighted by u; the
+/// second needs the per-row derivatives along each parameter.
+#[allow(clippy::too_many_arguments)]
+fn contract<M: MomentModel + ?Sized>(
+    model: &M,
+    c: &Chunk<'_>,
+    layout: Layout,
+    params: ArrayView1<'_, f64>,
+    v: ArrayView1<'_, f64>,
+    z: &Array2<f64>,
+    a: &Array2<f64>,
+    out: &mut Array2<f64>,
+) {
+    let Layout { k, p, sources: m } = layout;
+    let q_lab = k * (1 + m);
+    let q = layout.n_params();
+    let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
+    let weighted = |x: Array1<f64>| match c.weights {
+        Some(w) => x * &w,
+        None => x,
+    };
+    // u_t = g_tᵀv on every row: the all-rows part, plus the labeled part where labeled.
+    let mut u_all = a.dot(&v.slice(s![q_lab..]));
+    let labeled_part = z.dot(&v.slice(s![..q_lab]));
+    for (r, &t) in c.labeled.iter().enumerate() {
+        u_all[t] += labeled_part[r];
+    }
+    let wu_lab = weighted(u_all.select(Axis(0), &c.labeled));
+    // Σ_t (∂g_t/∂β_j) u_t.
+    {
+        let mut view = out.slice_mut(s![..k, ..p]);
+        view += &model.jacobian(block(0), c.real, Some(wu_lab.view()));
+    }
+    for i in 0..m {
+        let cols = (i + 1) * p..(i + 2) * p;
+        {
+            let mut view = out.slice_mut(s![(1 + i) * k..(2 + i) * k, cols.clone()]);
+            view += &model.jacobian(block(i + 1), c.sources_labeled[i], Some(wu_lab.view()));
+        }
+        {
+            let mut view = out.slice_mut(s![(1 + m + i) * k..(2 + m + i) * k, cols]);
+            view += &model.jacobian(block(i + 1), c.sources[i], Some(u_all.view()));
+        }
+    }
+    // s_tj on every row of the chunk (real parameters: labeled rows only).
+    let mut s_all = Array2::zeros((c.rows, q));
+    let derivative = |beta: ArrayView1<'_, f64>, rows: Rows<'_>, j: usize| {
+        let mut e_j = Array1::zeros(p);
+        e_j[j] = 1.0;
+        let mut d = Array2::zeros((rows.len(), k));
+        model.moments_derivative(beta, rows, e_j.view(), d.view_mut());
+        d
+    };
+    for j in 0..p {
+        let d = derivative(block(0), c.real, j);
+        let s_real = weighted(d.dot(&v.slice(s![..k])));
+        for (r, &t) in c.labeled.iter().enumerate() {
+            s_all[[t, j]] = s_real[r];
+        }
+    }
+    for i in 0..m {
+        for j in 0..p {
+            let col = (i + 1) * p + j;
+            let d = derivative(block(i + 1), c.sources[i], j);
+            let mut s = d.dot(&v.slice(s![(1 + m + i) * k..(2 + m + i) * k]));
+            let d_lab = d.select(Axis(0), &c.labeled);
+            let s_lab = weighted(d_lab.dot(&v.slice(s![(1 + i) * k..(2 + i) * k])));
+            for (r, &t) in c.labeled.iter().enumerate() {
+                s[t] += s_lab[r];
+            }
+            s_all.column_mut(col).assign(&s);
+        }
+    }
+    // Σ_t g_t s_tᵀ.
+    let s_lab = s_all.select(Axis(0), &c.labeled);
+    {
+        let mut view = out.slice_mut(s![..q_lab, ..]);
+        view += &cross_product(z.view(), s_lab.view());
+    }
+    {
+        let mut view = out.slice_mut(s![q_lab.., ..]);
+        view += &cross_product(a.view(), s_all.view());
+    }
+}
+
+/// Sums of one block's moments over its rows: Σ w_t ψ_t, and on request the weighted
+/// Jacobian and the column sums of squares Σ ψ_t².
+pub(crate) struct BlockSums {
+    pub sum: Array1<f64>,
+    pub jacobian: Option<Array2<f64>>,
+    pub squares: Option<Array1<f64>>,
+}
+
+/// [`BlockSums`] of `rows` at `beta`, in chunks of `chunk_rows`, merged in order.
+pub(crate) fn block_sums<M: MomentModel + ?Sized + Sync>(
+    model: &M,
+    rows: Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+    beta: ArrayView1<'_, f64>,
+    jacobian: bool,
+    squares: bool,
+    chunk_rows: usize,
+) -> BlockSums {
+    let n = rows.len();
+    let size = chunk_rows.max(1);
+    let ranges: Vec<_> = (0..n.div_ceil(size))
+        .map(|c| c * size..((c + 1) * size).min(n))
+        .collect();
+    let parts = map_ordered(&ranges, |range| {
+        let rows = rows.slice(range.clone());
+        let w = weights.map(|w| w.slice_move(s![range.clone()]));
+        let psi = moment_matrix(model, beta, rows);
+        BlockSums {
+            sum: match w {
+                Some(w) => w.dot(&psi),
+                None => psi.sum_axis(Axis(0)),
+            },
+            jacobian: jacobian.then(|| model.jacobian(beta, rows, w)),
+            squares: squares.then(|| psi.mapv(|v| v * v).sum_axis(Axis(0))),
+        }
+    });
+    let k = model.n_moments(rows);
+    let mut total = BlockSums {
+        sum: Array1::zeros(k),
+        jacobian: jacobian.then(|| Array2::zeros((k, beta.len()))),
+        squares: squares.then(|| Array1::zeros(k)),
+    };
+    for part in &parts {
+        total.sum += &part.sum;
+        if let (Some(a), Some(b)) = (total.jacobian.as_mut(), part.jacobian.as_ref()) {
+            *a += b;
+        }
+        if let (Some(a), Some(b)) = (total.squares.as_mut(), part.squares.as_ref()) {
+            *a += b;
+        }
+    }
+    total
+}
