@@ -139,6 +139,29 @@ pub trait MomentModel: Sync {
         Ok(())
     }
 
+    /// Writes (∂ψ(β; row t)/∂βᵀ)ᵀ V_t into row t of `out` (rows × p), for one k-vector
+    /// V_t per row (the rows of `v`): the transposed per-row derivative that
+    /// Windmeijer's correction contracts with. The default calls
+    /// [`moments_derivative`](Self::moments_derivative) once per parameter; the
+    /// built-in models override it with their closed form (one product per row).
+    fn moments_derivative_transposed(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        v: ndarray::ArrayView2<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) {
+        let p = beta.len();
+        let mut d = Array2::zeros((rows.len(), v.ncols()));
+        for j in 0..p {
+            let mut e_j = Array1::zeros(p);
+            e_j[j] = 1.0;
+            self.moments_derivative(beta, rows, e_j.view(), d.view_mut());
+            let column = (&d * &v).sum_axis(ndarray::Axis(1));
+            out.column_mut(j).assign(&column);
+        }
+    }
+
     /// Starting value for the optimiser (p values). Defaults to zeros.
     fn start(&self, rows: Rows<'_>) -> Array1<f64> {
         Array1::zeros(self.n_params(rows))
@@ -397,6 +420,16 @@ pub fn check_jacobian<M: MomentModel + ?Sized>(
         model.moments_derivative(beta, rows, e_j.view(), analytic_rows.view_mut());
         for (&a, &n) in analytic_rows.iter().zip(&numeric_rows) {
             compare(a, n);
+        }
+        // Transposed, row by row: (∂ψ_t/∂β)ᵀ V_t, column j against Σ_i ∂ψ_ti/∂β_j V_ti.
+        let v = Array2::from_shape_fn((rows.len(), k), |(t, i)| {
+            1.0 + ((t * 3 + i * 5) % 7) as f64 / 7.0
+        });
+        let mut transposed = Array2::from_elem((rows.len(), p), f64::NAN);
+        model.moments_derivative_transposed(beta, rows, v.view(), transposed.view_mut());
+        let numeric = (&numeric_rows * &v).sum_axis(ndarray::Axis(1));
+        for (a, n) in transposed.column(j).iter().zip(&numeric) {
+            compare(*a, *n);
         }
         // Summed, unweighted and weighted.
         for w in [None, Some(weights.view())] {

@@ -12,7 +12,7 @@
 //! over all T rows of the kM auxiliary columns. Ĝ = ∂ḡ/∂(θ, η)ᵀ is block-sparse: each
 //! block of moments depends on one parameter block only.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use ndarray::{s, Array1, Array2, ArrayView1};
 
@@ -44,6 +44,9 @@ pub(crate) struct StackedMoments<'a, M: MomentModel + ?Sized> {
     ranges: Vec<std::ops::Range<usize>>,
     /// Ĝ once computed, for moments that are affine in the parameters (constant Ĝ).
     linear_jacobian: OnceLock<Array2<f64>>,
+    /// The last passes' sums by parameter value: the J statistic, the covariance and
+    /// the step-2 line search ask for the same point more than once.
+    recent: Mutex<Vec<(Array1<f64>, MomentSums)>>,
 }
 
 impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
@@ -89,6 +92,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             label_weights,
             ranges,
             linear_jacobian: OnceLock::new(),
+            recent: Mutex::new(Vec::new()),
         })
     }
 
@@ -137,10 +141,30 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         }
     }
 
-    /// One pass over the chunks at `params`.
+    /// One pass over the chunks at `params` (or the sums of an earlier pass at the same
+    /// point that has every part asked for).
     pub(crate) fn sums(&self, params: ArrayView1<'_, f64>, needs: Needs<'_>) -> MomentSums {
+        let covers = |s: &MomentSums| {
+            (!needs.jacobian || s.jacobian().is_some())
+                && (!needs.omega || s.omega().is_some())
+                && needs.contraction.is_none()
+        };
+        if let Ok(recent) = self.recent.lock() {
+            if let Some((_, sums)) = recent.iter().find(|(p, s)| p.view() == params && covers(s)) {
+                return sums.clone();
+            }
+        }
         let chunks = chunks(self.data, self.label_weights(), &self.ranges);
-        stacked_sums(self.model, &chunks, self.layout, params, needs)
+        let sums = stacked_sums(self.model, &chunks, self.layout, params, needs);
+        if needs.contraction.is_none() {
+            if let Ok(mut recent) = self.recent.lock() {
+                recent.push((params.to_owned(), sums.clone()));
+                if recent.len() > 3 {
+                    recent.remove(0);
+                }
+            }
+        }
+        sums
     }
 
     /// ḡ = (1/T) Σ_t g_t.

@@ -156,34 +156,35 @@ fn contract<M: MomentModel + ?Sized>(
             view += &model.jacobian(block(i + 1), c.sources[i], Some(u_all.view()));
         }
     }
-    // s_tj on every row of the chunk (real parameters: labeled rows only).
+    // s_t = (∂g_t/∂β)ᵀv on every row of the chunk (real parameters: labeled rows only):
+    // per block, the transposed derivative against the block's part of v.
     let mut s_all = Array2::zeros((c.rows, q));
-    let derivative = |beta: ArrayView1<'_, f64>, rows: Rows<'_>, j: usize| {
-        let mut e_j = Array1::zeros(p);
-        e_j[j] = 1.0;
-        let mut d = Array2::zeros((rows.len(), k));
-        model.moments_derivative(beta, rows, e_j.view(), d.view_mut());
-        d
-    };
-    for j in 0..p {
-        let d = derivative(block(0), c.real, j);
-        let s_real = weighted(d.dot(&v.slice(s![..k])));
-        for (r, &t) in c.labeled.iter().enumerate() {
-            s_all[[t, j]] = s_real[r];
-        }
+    let mut s_real = Array2::zeros((c.real.len(), p));
+    let v_real = v.slice(s![..k]).insert_axis(Axis(0));
+    let v_real = v_real
+        .broadcast((c.real.len(), k))
+        .expect("one row broadcast");
+    model.moments_derivative_transposed(block(0), c.real, v_real, s_real.view_mut());
+    let s_real = weigh(c.weights, s_real);
+    for (r, &t) in c.labeled.iter().enumerate() {
+        s_all.slice_mut(s![t, ..p]).assign(&s_real.row(r));
     }
     for i in 0..m {
-        for j in 0..p {
-            let col = (i + 1) * p + j;
-            let d = derivative(block(i + 1), c.sources[i], j);
-            let mut s = d.dot(&v.slice(s![(1 + m + i) * k..(2 + m + i) * k]));
-            let d_lab = d.select(Axis(0), &c.labeled);
-            let s_lab = weighted(d_lab.dot(&v.slice(s![(1 + i) * k..(2 + i) * k])));
-            for (r, &t) in c.labeled.iter().enumerate() {
-                s[t] += s_lab[r];
-            }
-            s_all.column_mut(col).assign(&s);
+        // V_t = v_all + w_t S_t v_lab.
+        let v_all = v.slice(s![(1 + m + i) * k..(2 + m + i) * k]);
+        let v_lab = v.slice(s![(1 + i) * k..(2 + i) * k]);
+        let mut per_row = Array2::zeros((c.rows, k));
+        per_row += &v_all.insert_axis(Axis(0));
+        for (r, &t) in c.labeled.iter().enumerate() {
+            let w = c.weights.map_or(1.0, |w| w[r]);
+            per_row.row_mut(t).scaled_add(w, &v_lab);
         }
+        model.moments_derivative_transposed(
+            block(i + 1),
+            c.sources[i],
+            per_row.view(),
+            s_all.slice_mut(s![.., (i + 1) * p..(i + 2) * p]),
+        );
     }
     // Σ_t g_t s_tᵀ.
     let s_lab = s_all.select(Axis(0), &c.labeled);

@@ -307,7 +307,21 @@ impl<M: MomentModel> TwoStepGmm<M> {
             t * gbar.dot(&gbar),
             weight.rank().saturating_sub(stacked.n_params()),
         );
-        self.assemble(&stacked, step1, step2, cov, used, j_test, weights, notes)
+        let real_only_se = match stacked.n_sources() {
+            0 => cov.diag().slice(s![..stacked.p()]).mapv(f64::sqrt),
+            _ => self.real_only_se(&stacked, step1.params.view(), &omega1)?,
+        };
+        self.assemble(
+            &stacked,
+            step1,
+            step2,
+            cov,
+            used,
+            j_test,
+            weights,
+            notes,
+            real_only_se,
+        )
     }
 
     /// Step 1: θ̂₁ from the real rows; η̂_m from the source fits of the screening
@@ -356,6 +370,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 solution,
                 start: fit.start,
                 whitener: None,
+                exact: fit.exact,
             });
         }
         let (k, p) = (stacked.k(), stacked.p());
@@ -501,17 +516,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
         j_test: JTest,
         weights: Vec<WeightReport>,
         notes: Vec<Note>,
+        real_only_se: Array1<f64>,
     ) -> Result<GmmFit> {
         let data = stacked.data();
         let p = stacked.p();
         let params = step2.params;
         let theta = params.slice(s![..p]).to_owned();
         let cov_theta = cov.slice(s![..p, ..p]).to_owned();
-        let real_only_se = if stacked.n_sources() == 0 {
-            cov_theta.diag().mapv(f64::sqrt)
-        } else {
-            self.real_only_se(data, step1.params.view())?
-        };
         let estimator = match data.n_sources() {
             0 => "Real-only (GMM, M = 0)".to_string(),
             m => format!("Two-step GMM (M = {m})"),
@@ -585,23 +596,21 @@ impl<M: MomentModel> TwoStepGmm<M> {
         Ok(w)
     }
 
-    /// Standard errors of the M = 0 estimator (HC0 on the labeled rows) at θ̂₁.
+    /// Standard errors of the M = 0 estimator at θ̂₁, from the real block of the
+    /// step-1 Ω̂ and Ĝ: (G_rᵀΩ_r⁻¹G_r)⁻¹/T, HC0 when just identified.
     fn real_only_se(
         &self,
-        data: &DataSources,
+        stacked: &StackedMoments<'_, M>,
         step1: ndarray::ArrayView1<'_, f64>,
+        omega1: &Array2<f64>,
     ) -> Result<Array1<f64>> {
-        let real = data.select_sources(&[])?;
-        let stacked = StackedMoments::new(
-            &self.model,
-            &real,
-            self.use_labeling_probabilities,
-            &self.chunking,
-        )?;
-        let theta = step1.slice(s![..stacked.p()]);
-        let omega = stacked.omega(theta);
+        let (k, p) = (stacked.k(), stacked.p());
+        let omega = omega1.slice(s![..k, ..k]).to_owned();
+        let g = stacked.jacobian(step1).slice(s![..k, ..p]).to_owned();
         let w = self.whitener(omega, Stage::Covariance, &mut Vec::new(), &mut Vec::new())?;
-        let cov = covariance::inverse_information(&stacked, theta, &w)
+        let rg = w.apply(g.view());
+        let cov = crate::optim::spd_inverse(&rg.t().dot(&rg))
+            .map(|inv| inv / stacked.data().n_rows() as f64)
             .filter(covariance::is_valid)
             .ok_or(Error::SingularCovariance {
                 stage: Stage::Covariance,

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use std::cell::{OnceCell, RefCell};
+
 use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::data::{DataSources, REAL};
@@ -34,6 +36,8 @@ pub(super) struct BlockFit {
     pub solution: Solution,
     pub start: Array1<f64>,
     pub whitener: Option<Array2<f64>>,
+    /// Whether the model fits the block's outcomes exactly (see [`vanishes`]).
+    pub exact: bool,
 }
 
 /// How one block is solved in step 1.
@@ -77,7 +81,24 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
             DEFAULT_CHUNK_ROWS,
         )
     };
-    let mean = |beta: ArrayView1<'_, f64>| sums(beta, false, false).sum / n;
+    // Each residual pass also sums the squared moments, for the exact-fit check.
+    let seen: RefCell<Vec<(Array1<f64>, Array1<f64>)>> = RefCell::new(Vec::new());
+    let mean = |beta: ArrayView1<'_, f64>| {
+        let s = sums(beta, false, true);
+        let squares = s.squares.unwrap_or_default();
+        seen.borrow_mut().push((beta.to_owned(), squares));
+        s.sum / n
+    };
+    let squares_at = |beta: ArrayView1<'_, f64>| {
+        let known = seen
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(b, _)| b.view() == beta)
+            .map(|(_, s)| s.clone());
+        known.unwrap_or_else(|| sums(beta, false, true).squares.unwrap_or_default())
+    };
+    let linear_jacobian: OnceCell<Array2<f64>> = OnceCell::new();
     let whitener = if k > p && !identity {
         let metric = model.step_one_metric(rows).unwrap_or_else(|| {
             let squares = sums(start.view(), false, true).squares.unwrap_or_default();
@@ -100,7 +121,13 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     };
     let residual = |beta: ArrayView1<'_, f64>| whiten(mean(beta));
     let jacobian = |beta: ArrayView1<'_, f64>| {
-        let j = sums(beta, true, false).jacobian.unwrap_or_default() / n;
+        let compute = || sums(beta, true, false).jacobian.unwrap_or_default() / n;
+        // Affine moments have a constant Jacobian.
+        let j = if model.is_linear() {
+            linear_jacobian.get_or_init(compute).clone()
+        } else {
+            compute()
+        };
         match &whitener {
             Some(r) => r.dot(&j),
             None => j,
@@ -123,10 +150,15 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
             iterations: solution.iterations,
         });
     }
+    let exact = vanishes(
+        &squares_at(solution.params.view()),
+        &squares_at(start.view()),
+    );
     Ok(BlockFit {
         solution,
         start,
         whitener,
+        exact,
     })
 }
 
@@ -138,23 +170,13 @@ pub(super) fn block_error(failure: SolveFailure, block: &str) -> Error {
     }
 }
 
-/// Whether every moment column at `beta` is below [`VANISHING`] of its size at `start`
-/// (root mean square over the rows): the model reproduces these outcomes exactly.
-pub(super) fn vanishes<M: MomentModel + ?Sized>(
-    model: &M,
-    beta: ArrayView1<'_, f64>,
-    start: ArrayView1<'_, f64>,
-    rows: Rows<'_>,
-) -> bool {
-    let squares = |b| {
-        block_sums(model, rows, None, b, false, true, DEFAULT_CHUNK_ROWS)
-            .squares
-            .unwrap_or_default()
-    };
-    let (at_fit, at_start) = (squares(beta), squares(start));
+/// Whether every moment column's sum of squares at the fit is below [`VANISHING`]² of
+/// its value at the start (root mean square over the rows): the model reproduces these
+/// outcomes exactly.
+fn vanishes(at_fit: &Array1<f64>, at_start: &Array1<f64>) -> bool {
     at_fit
         .iter()
-        .zip(&at_start)
+        .zip(at_start)
         .all(|(&a, &b)| a <= VANISHING * VANISHING * b)
 }
 
@@ -191,12 +213,7 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
             identity: false,
         };
         let fit = fit_block(model, &problem, settings, require_convergence, rank_tol)?;
-        if vanishes(
-            model,
-            fit.solution.params.view(),
-            fit.start.view(),
-            src.rows(),
-        ) {
+        if fit.exact {
             notes.push(Note::SourceDropped {
                 name: src.name().to_string(),
                 reason: DropReason::Degenerate,
@@ -227,13 +244,7 @@ pub(super) fn fit_real<M: MomentModel + ?Sized>(
     rank_tol: f64,
 ) -> Result<BlockFit> {
     let fit = fit_block(model, problem, settings, require_convergence, rank_tol)?;
-    let exact = vanishes(
-        model,
-        fit.solution.params.view(),
-        fit.start.view(),
-        problem.rows,
-    );
-    if exact {
+    if fit.exact {
         return Err(Error::PerfectFit {
             block: REAL.to_string(),
         });

@@ -1,6 +1,6 @@
 //! Linear instrumental variables: ψ(β; row) = z (y − xᵀβ).
 
-use ndarray::{Array2, ArrayView1, ArrayViewMut2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::moment::MomentModel;
 use crate::rows::Rows;
@@ -131,6 +131,19 @@ impl MomentModel for LinearIv {
     ) {
         let slope = rows.x().dot(&direction).mapv(|s| -s);
         super::scale_rows(self.instruments(rows).view(), slope.view(), out);
+    }
+
+    /// (∂ψ_t/∂βᵀ)ᵀ V_t = −x_t (z_tᵀV_t).
+    fn moments_derivative_transposed(
+        &self,
+        _beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        v: ArrayView2<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) {
+        let z = self.instruments(rows);
+        let slope = (&z * &v).sum_axis(Axis(1)).mapv(|s| -s);
+        super::scale_rows(rows.x(), slope.view(), out);
     }
 
     /// ZᵀZ / n: step 1 is two-stage least squares.

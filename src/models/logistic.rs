@@ -1,6 +1,6 @@
 //! Logistic regression: ψ(β; x, y) = x (y − σ(xᵀβ)).
 
-use ndarray::{Array2, ArrayView1, ArrayViewMut2, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
 use crate::moment::MomentModel;
 use crate::rows::Rows;
@@ -92,6 +92,25 @@ impl MomentModel for Logistic {
         let mut slope = x.dot(&beta);
         Zip::from(&mut slope)
             .and(&x.dot(&direction))
+            .for_each(|e, &s| {
+                let p = sigmoid(*e);
+                *e = -p * (1.0 - p) * s;
+            });
+        super::scale_rows(x, slope.view(), out);
+    }
+
+    /// (∂ψ_t/∂βᵀ)ᵀ V_t = −σ_t(1 − σ_t) x_t (x_tᵀV_t).
+    fn moments_derivative_transposed(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        v: ArrayView2<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) {
+        let x = rows.x();
+        let mut slope = x.dot(&beta);
+        Zip::from(&mut slope)
+            .and(&(&x * &v).sum_axis(Axis(1)))
             .for_each(|e, &s| {
                 let p = sigmoid(*e);
                 *e = -p * (1.0 - p) * s;

@@ -1,6 +1,6 @@
 //! Least squares: ψ(β; x, y) = x (y − xᵀβ).
 
-use ndarray::{Array2, ArrayView1, ArrayViewMut2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::moment::MomentModel;
 use crate::rows::Rows;
@@ -59,6 +59,19 @@ impl MomentModel for Ols {
     ) {
         let x = rows.x();
         let slope = x.dot(&direction).mapv(|s| -s);
+        super::scale_rows(x, slope.view(), out);
+    }
+
+    /// (∂ψ_t/∂βᵀ)ᵀ V_t = −x_t (x_tᵀV_t).
+    fn moments_derivative_transposed(
+        &self,
+        _beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        v: ArrayView2<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) {
+        let x = rows.x();
+        let slope = (&x * &v).sum_axis(Axis(1)).mapv(|s| -s);
         super::scale_rows(x, slope.view(), out);
     }
 
