@@ -105,6 +105,21 @@ pub trait MomentModel: Sync {
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Array2<f64>;
 
+    /// Writes ψ(β; row t) into row t of `out` and returns the summed Jacobian, in one
+    /// sweep over the rows: the passes that need both call this. The default calls
+    /// [`moments`](Self::moments) then [`jacobian`](Self::jacobian); override it when
+    /// the two share work (the logistic model computes σ(xᵀβ) once).
+    fn moments_and_jacobian(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        weights: Option<ArrayView1<'_, f64>>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Array2<f64> {
+        self.moments(beta, rows, out);
+        self.jacobian(beta, rows, weights)
+    }
+
     /// Writes the derivative of each row's moments along `direction` v,
     /// (∂ψ(β; row t)/∂βᵀ) v, into row t of `out` (rows × k).
     ///
@@ -430,6 +445,17 @@ pub fn check_jacobian<M: MomentModel + ?Sized>(
         let numeric = (&numeric_rows * &v).sum_axis(ndarray::Axis(1));
         for (a, n) in transposed.column(j).iter().zip(&numeric) {
             compare(*a, *n);
+        }
+        // The fused sweep agrees with the separate ones.
+        let mut fused_rows = Array2::from_elem((rows.len(), k), f64::NAN);
+        let fused =
+            model.moments_and_jacobian(beta, rows, Some(weights.view()), fused_rows.view_mut());
+        let separate = model.jacobian(beta, rows, Some(weights.view()));
+        for (a, b) in fused.iter().zip(&separate) {
+            compare(*a, *b);
+        }
+        for (a, b) in fused_rows.iter().zip(&moment_matrix(model, beta, rows)) {
+            compare(*a, *b);
         }
         // Summed, unweighted and weighted.
         for w in [None, Some(weights.view())] {

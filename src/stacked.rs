@@ -172,6 +172,16 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         self.sums(params, Needs::default()).mean()
     }
 
+    /// ḡ for Gauss–Newton, whose next request at an accepted point is Ĝ: for moments
+    /// that are not affine the same pass sums Ĝ too.
+    pub(crate) fn mean_moments_ahead(&self, params: ArrayView1<'_, f64>) -> Array1<f64> {
+        let needs = Needs {
+            jacobian: !self.model.is_linear(),
+            ..Needs::default()
+        };
+        self.sums(params, needs).mean()
+    }
+
     /// Ω̂ = (1/T) Σ_t g_t g_tᵀ (uncentered).
     pub(crate) fn omega(&self, params: ArrayView1<'_, f64>) -> Array2<f64> {
         let sums = self.sums(

@@ -59,11 +59,28 @@ fn chunk_sums<M: MomentModel + ?Sized>(
     let n_c = c.labeled.len();
     let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
     let mut z = Array2::zeros((n_c, q_lab));
-    z.slice_mut(s![.., ..k])
-        .assign(&weigh(c.weights, moment_matrix(model, block(0), c.real)));
     let mut a = Array2::zeros((c.rows, k * m));
+    // With a Jacobian asked for, each block's moments and Jacobian come from one sweep.
+    let mut real_psi = Array2::zeros((n_c, k));
+    let mut jacobians = Vec::new();
+    if needs.jacobian {
+        jacobians.push(model.moments_and_jacobian(
+            block(0),
+            c.real,
+            c.weights,
+            real_psi.view_mut(),
+        ));
+    } else {
+        model.moments(block(0), c.real, real_psi.view_mut());
+    }
+    z.slice_mut(s![.., ..k]).assign(&weigh(c.weights, real_psi));
     for (i, src) in c.sources.iter().enumerate() {
-        model.moments(block(i + 1), *src, a.slice_mut(s![.., i * k..(i + 1) * k]));
+        let out = a.slice_mut(s![.., i * k..(i + 1) * k]);
+        if needs.jacobian {
+            jacobians.push(model.moments_and_jacobian(block(i + 1), *src, None, out));
+        } else {
+            model.moments(block(i + 1), *src, out);
+        }
     }
     let a_lab = a.select(Axis(0), &c.labeled);
     z.slice_mut(s![.., k..])
@@ -81,14 +98,13 @@ fn chunk_sums<M: MomentModel + ?Sized>(
     g.slice_mut(s![..q_lab]).assign(&z.sum_axis(Axis(0)));
     g.slice_mut(s![q_lab..]).assign(&a.sum_axis(Axis(0)));
     if let Some(jac) = jac {
-        jac.slice_mut(s![..k, ..p])
-            .assign(&model.jacobian(block(0), c.real, c.weights));
+        jac.slice_mut(s![..k, ..p]).assign(&jacobians[0]);
         for i in 0..m {
             let cols = (i + 1) * p..(i + 2) * p;
             jac.slice_mut(s![(1 + i) * k..(2 + i) * k, cols.clone()])
                 .assign(&model.jacobian(block(i + 1), c.sources_labeled[i], c.weights));
             jac.slice_mut(s![(1 + m + i) * k..(2 + m + i) * k, cols])
-                .assign(&model.jacobian(block(i + 1), c.sources[i], None));
+                .assign(&jacobians[i + 1]);
         }
     }
     if let Some(omega) = omega {
@@ -224,13 +240,19 @@ pub(crate) fn block_sums<M: MomentModel + ?Sized + Sync>(
     let parts = map_ordered(&ranges, |range| {
         let rows = rows.slice(range.clone());
         let w = weights.map(|w| w.slice_move(s![range.clone()]));
-        let psi = moment_matrix(model, beta, rows);
+        let (psi, jac) = if jacobian {
+            let mut psi = Array2::zeros((rows.len(), model.n_moments(rows)));
+            let jac = model.moments_and_jacobian(beta, rows, w, psi.view_mut());
+            (psi, Some(jac))
+        } else {
+            (moment_matrix(model, beta, rows), None)
+        };
         BlockSums {
             sum: match w {
                 Some(w) => w.dot(&psi),
                 None => psi.sum_axis(Axis(0)),
             },
-            jacobian: jacobian.then(|| model.jacobian(beta, rows, w)),
+            jacobian: jac,
             squares: squares.then(|| psi.mapv(|v| v * v).sum_axis(Axis(0))),
         }
     });

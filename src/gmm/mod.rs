@@ -434,7 +434,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         }
         let solution = gauss_newton(
             step1.clone(),
-            |b| weight.apply_vec(stacked.mean_moments(b).view()),
+            |b| weight.apply_vec(stacked.mean_moments_ahead(b).view()),
             |b| weight.apply(stacked.jacobian(b).view()),
             &Settings {
                 residual_floor: 1.0 / (stacked.data().n_rows() as f64).sqrt(),

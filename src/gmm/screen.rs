@@ -83,10 +83,16 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     };
     // Each residual pass also sums the squared moments, for the exact-fit check.
     let seen: RefCell<Vec<(Array1<f64>, Array1<f64>)>> = RefCell::new(Vec::new());
+    // For moments that are not affine, the residual pass also sums the Jacobian, which
+    // Gauss–Newton asks for next at the same point.
+    let fused: RefCell<Option<(Array1<f64>, Array2<f64>)>> = RefCell::new(None);
     let mean = |beta: ArrayView1<'_, f64>| {
-        let s = sums(beta, false, true);
+        let s = sums(beta, !model.is_linear(), true);
         let squares = s.squares.unwrap_or_default();
         seen.borrow_mut().push((beta.to_owned(), squares));
+        if let Some(j) = s.jacobian {
+            *fused.borrow_mut() = Some((beta.to_owned(), j));
+        }
         s.sum / n
     };
     let squares_at = |beta: ArrayView1<'_, f64>| {
@@ -121,7 +127,14 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     };
     let residual = |beta: ArrayView1<'_, f64>| whiten(mean(beta));
     let jacobian = |beta: ArrayView1<'_, f64>| {
-        let compute = || sums(beta, true, false).jacobian.unwrap_or_default() / n;
+        let compute = || {
+            let known = fused
+                .borrow()
+                .as_ref()
+                .filter(|(b, _)| b.view() == beta)
+                .map(|(_, j)| j.clone());
+            known.unwrap_or_else(|| sums(beta, true, false).jacobian.unwrap_or_default()) / n
+        };
         // Affine moments have a constant Jacobian.
         let j = if model.is_linear() {
             linear_jacobian.get_or_init(compute).clone()

@@ -80,6 +80,21 @@ impl MomentModel for Logistic {
         -g
     }
 
+    /// ψ and −Σ w σ(1 − σ) x xᵀ with σ computed once per row.
+    fn moments_and_jacobian(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        weights: Option<ArrayView1<'_, f64>>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Array2<f64> {
+        let x = rows.x();
+        let prob = x.dot(&beta).mapv(sigmoid);
+        let resid = &rows.y() - &prob;
+        super::scale_rows(x, resid.view(), out);
+        -super::scaled_gram(x, |t| prob[t] * (1.0 - prob[t]), weights)
+    }
+
     /// (∂ψ_t/∂βᵀ) v = −σ_t(1 − σ_t) x_t (x_tᵀv).
     fn moments_derivative(
         &self,
