@@ -204,6 +204,15 @@ impl DataSources {
                 reason,
             };
             let (x, y, extra) = (rows.x(), rows.y(), rows.extra());
+            // Fast path: nothing to report in this block.
+            let small = |v: &f64| v.abs() <= MAX_MAGNITUDE;
+            if y.iter()
+                .all(|&v| small(&v) && model.check_outcome(v).is_ok())
+                && x.iter().all(small)
+                && extra.iter().all(small)
+            {
+                continue;
+            }
             for (i, &v) in y.iter().enumerate() {
                 if let Err(reason) = model.check_outcome(v) {
                     return Err(bad(i, Column::Outcome, v, reason));

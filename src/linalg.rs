@@ -130,6 +130,21 @@ pub(crate) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> A
     backend::cross_product(a, b)
 }
 
+/// Σ_t a_t: the column sums of a tall matrix, accumulated row by row (the memory order
+/// of the moment matrices), optionally of the squared entries.
+pub(crate) fn column_sums(a: ArrayView2<'_, f64>, squared: bool) -> Array1<f64> {
+    let mut sums = vec![0.0; a.ncols()];
+    for row in a.rows() {
+        match (row.as_slice(), squared) {
+            (Some(r), false) => sums.iter_mut().zip(r).for_each(|(s, v)| *s += v),
+            (Some(r), true) => sums.iter_mut().zip(r).for_each(|(s, v)| *s += v * v),
+            (None, false) => sums.iter_mut().zip(row).for_each(|(s, v)| *s += v),
+            (None, true) => sums.iter_mut().zip(row).for_each(|(s, v)| *s += v * v),
+        }
+    }
+    Array1::from(sums)
+}
+
 /// `AᵀA`, exactly symmetric.
 pub(crate) fn gram(a: ArrayView2<'_, f64>) -> Array2<f64> {
     symmetrize(cross_product(a, a))

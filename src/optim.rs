@@ -16,8 +16,8 @@
 //!   `FLAT_ITERATIONS` iterations while d ≤ √tol · |r(β₀)|: the residual sits at its
 //!   rounding floor and no further step can be resolved.
 //!
-//! An affine residual is solved by its first step (the closed form); one more step
-//! refines it against rounding, then it stops, converged, whatever the iteration limit.
+//! An affine residual is solved by its first step (the closed form, by QR), without
+//! evaluating the residual again.
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
@@ -139,8 +139,18 @@ pub(crate) fn gauss_newton(
         let Some(delta) = step(&jac, &resid) else {
             return Err(Singular { params, last_step });
         };
-        let decrement = jac.dot(&delta);
-        let decrement = decrement.dot(&decrement);
+        let predicted = jac.dot(&delta);
+        let decrement = predicted.dot(&predicted);
+        if settings.linear {
+            // An affine residual is minimised by this step exactly: r(β + δ) = r + Jδ.
+            let last_step = Some(delta.clone());
+            return done(
+                &params + &delta,
+                iteration,
+                Termination::Converged,
+                last_step,
+            );
+        }
         if decrement.sqrt() <= settings.tol * initial {
             return done(params, iteration, Termination::Converged, last_step);
         }
@@ -165,7 +175,6 @@ pub(crate) fn gauss_newton(
             };
             return done(params, iteration, termination, last_step);
         };
-        let full_step = scale == 1.0;
         flat = if objective - q < 0.25 * decrement {
             flat + 1
         } else {
@@ -175,11 +184,7 @@ pub(crate) fn gauss_newton(
         params = trial;
         resid = r;
         objective = q;
-        // Affine residuals: iteration 1 is the closed form, iteration 2 a refinement.
-        let closed_form = settings.linear && full_step;
-        if (closed_form && (iteration >= 2 || iteration == settings.max_iters))
-            || (flat >= FLAT_ITERATIONS && near_floor)
-        {
+        if flat >= FLAT_ITERATIONS && near_floor {
             return done(params, iteration, Termination::Converged, last_step);
         }
     }

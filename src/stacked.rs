@@ -167,8 +167,21 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         sums
     }
 
-    /// ḡ = (1/T) Σ_t g_t.
+    /// ḡ = (1/T) Σ_t g_t; for affine moments, ḡ(β₀) + Ĝ(β − β₀) from an earlier pass
+    /// at β₀ when there is one (exact, no pass over the rows).
     pub(crate) fn mean_moments(&self, params: ArrayView1<'_, f64>) -> Array1<f64> {
+        if self.model.is_linear() {
+            if let Some(g) = self.linear_jacobian.get() {
+                let earlier = self
+                    .recent
+                    .lock()
+                    .ok()
+                    .and_then(|r| r.last().map(|(b, s)| (b.clone(), s.mean())));
+                if let Some((b0, mean0)) = earlier {
+                    return mean0 + g.dot(&(&params - &b0));
+                }
+            }
+        }
         self.sums(params, Needs::default()).mean()
     }
 
@@ -182,21 +195,29 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         self.sums(params, needs).mean()
     }
 
-    /// Ω̂ = (1/T) Σ_t g_t g_tᵀ (uncentered).
+    /// Ω̂ = (1/T) Σ_t g_t g_tᵀ (uncentered). The same pass sums Ĝ, which step 2 and the
+    /// covariance ask for next at this point.
     pub(crate) fn omega(&self, params: ArrayView1<'_, f64>) -> Array2<f64> {
         let sums = self.sums(
             params,
             Needs {
                 omega: true,
+                jacobian: true,
                 ..Needs::default()
             },
         );
+        if self.model.is_linear() {
+            if let Some(j) = sums.jacobian() {
+                let _ = self.linear_jacobian.set(j.to_owned() / self.n_rows());
+            }
+        }
         sums.omega().map(|o| o.to_owned()).unwrap_or_default() / self.n_rows()
     }
 
     /// Ĝ = ∂ḡ/∂(θ, η)ᵀ (K × Q), block-sparse; computed once for affine moments.
     pub(crate) fn jacobian(&self, params: ArrayView1<'_, f64>) -> Array2<f64> {
         let compute = || {
+            // An earlier pass at this point (the Ω̂ pass) may have summed it already.
             let sums = self.sums(
                 params,
                 Needs {

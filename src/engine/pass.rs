@@ -3,7 +3,7 @@
 use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 
 use super::{map_ordered, Chunk, Layout, MomentSums};
-use crate::linalg::{cross_product, gram};
+use crate::linalg::{column_sums, cross_product, gram};
 use crate::moment::{moment_matrix, MomentModel};
 use crate::rows::Rows;
 
@@ -95,8 +95,10 @@ fn chunk_sums<M: MomentModel + ?Sized>(
     let (rows, labeled, g, jac, omega, contraction) = sums.parts_mut();
     *rows = c.rows as f64;
     *labeled = n_c as f64;
-    g.slice_mut(s![..q_lab]).assign(&z.sum_axis(Axis(0)));
-    g.slice_mut(s![q_lab..]).assign(&a.sum_axis(Axis(0)));
+    g.slice_mut(s![..q_lab])
+        .assign(&column_sums(z.view(), false));
+    g.slice_mut(s![q_lab..])
+        .assign(&column_sums(a.view(), false));
     if let Some(jac) = jac {
         jac.slice_mut(s![..k, ..p]).assign(&jacobians[0]);
         for i in 0..m {
@@ -250,10 +252,10 @@ pub(crate) fn block_sums<M: MomentModel + ?Sized + Sync>(
         BlockSums {
             sum: match w {
                 Some(w) => w.dot(&psi),
-                None => psi.sum_axis(Axis(0)),
+                None => column_sums(psi.view(), false),
             },
             jacobian: jac,
-            squares: squares.then(|| psi.mapv(|v| v * v).sum_axis(Axis(0))),
+            squares: squares.then(|| column_sums(psi.view(), true)),
         }
     });
     let k = model.n_moments(rows);

@@ -81,13 +81,15 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
             DEFAULT_CHUNK_ROWS,
         )
     };
+    let linear_jacobian: OnceCell<Array2<f64>> = OnceCell::new();
     // Each residual pass also sums the squared moments, for the exact-fit check.
     let seen: RefCell<Vec<(Array1<f64>, Array1<f64>)>> = RefCell::new(Vec::new());
     // For moments that are not affine, the residual pass also sums the Jacobian, which
     // Gauss–Newton asks for next at the same point.
     let fused: RefCell<Option<(Array1<f64>, Array2<f64>)>> = RefCell::new(None);
     let mean = |beta: ArrayView1<'_, f64>| {
-        let s = sums(beta, !model.is_linear(), true);
+        let with_jacobian = !model.is_linear() || linear_jacobian.get().is_none();
+        let s = sums(beta, with_jacobian, true);
         let squares = s.squares.unwrap_or_default();
         seen.borrow_mut().push((beta.to_owned(), squares));
         if let Some(j) = s.jacobian {
@@ -104,7 +106,6 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
             .map(|(_, s)| s.clone());
         known.unwrap_or_else(|| sums(beta, false, true).squares.unwrap_or_default())
     };
-    let linear_jacobian: OnceCell<Array2<f64>> = OnceCell::new();
     let whitener = if k > p && !identity {
         let metric = model.step_one_metric(rows).unwrap_or_else(|| {
             let squares = sums(start.view(), false, true).squares.unwrap_or_default();
