@@ -105,6 +105,15 @@ impl<'a> Rows<'a> {
         }
     }
 
+    /// Copies of the rows at `picked`.
+    pub(crate) fn select(&self, picked: &[usize]) -> RowBlock {
+        RowBlock {
+            x: self.x.select(Axis(0), picked),
+            y: self.y.select(Axis(0), picked),
+            extra: self.extra.select(Axis(0), picked),
+        }
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.x.nrows()
@@ -139,14 +148,6 @@ impl RowBlock {
             x: self.x.select(Axis(0), rows),
             y: self.y.select(Axis(0), rows),
             extra: self.extra.select(Axis(0), rows),
-        }
-    }
-
-    pub(crate) fn from_rows(rows: Rows<'_>) -> RowBlock {
-        RowBlock {
-            x: rows.x.to_owned(),
-            y: rows.y.to_owned(),
-            extra: rows.extra.to_owned(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! PPI++ (Angelopoulos, Duchi, Zrnic 2023): prediction-powered inference with power tuning.
 
-use ndarray::{concatenate, Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::baselines::mestimation::{fit_rows, inverse, solve};
 use crate::data::DataSources;
@@ -23,11 +23,14 @@ pub enum Lambda {
 }
 
 /// One source of an imputation mixture: its weight, its rows among the labeled rows
-/// used, and its unlabeled rows.
-pub(crate) struct Imputed {
+/// used (a copy of at most n rows), and views of all its rows and of all its labeled
+/// rows: sums over the unlabeled rows are the difference of the two, so they are
+/// never copied.
+pub(crate) struct Imputed<'a> {
     weight: f64,
     labeled: RowBlock,
-    unlabeled: RowBlock,
+    all: Rows<'a>,
+    all_labeled: Rows<'a>,
 }
 
 /// Labeled and unlabeled rows of one imputation: a mixture Σ_k w_k ψ(θ; source_k).
@@ -37,16 +40,99 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     /// The real data on the labeled rows used.
     real: RowBlock,
     /// The mixed sources.
-    imputed: Vec<Imputed>,
+    imputed: Vec<Imputed<'a>>,
     /// Names of the extra columns.
     columns: Vec<String>,
+    /// Number of unlabeled rows N.
+    n_unlabeled: usize,
 }
 
-/// Per-row gradients and the inverse Hessian at one θ (ppi_py's `_get_stats`).
+/// Sums over rows of the mixture m_t = Σ_k w_k ψ(θ; source_k, row t): the row count,
+/// Σ m_t, Σ ∂m_t/∂θᵀ and Σ m_t m_tᵀ.
+#[derive(Clone)]
+pub(crate) struct MixtureSums {
+    count: f64,
+    sum: Array1<f64>,
+    jacobian: Array2<f64>,
+    gram: Array2<f64>,
+}
+
+impl MixtureSums {
+    /// The sums over the rows of `self` that are not in `part` (a subset of them).
+    fn minus(mut self, part: &MixtureSums) -> MixtureSums {
+        self.count -= part.count;
+        self.sum -= &part.sum;
+        self.jacobian -= &part.jacobian;
+        self.gram -= &part.gram;
+        self
+    }
+    /// The sample covariance (denominator count − 1, as numpy's `np.cov`).
+    fn covariance(&self) -> Array2<f64> {
+        covariance_from_sums(self.count, &self.sum, &self.gram)
+    }
+}
+
+/// (Σ m mᵀ − (Σ m)(Σ m)ᵀ/c) / (c − 1): the sample covariance of c rows from their sums.
+fn covariance_from_sums(count: f64, sum: &Array1<f64>, gram: &Array2<f64>) -> Array2<f64> {
+    if count < 2.0 {
+        return Array2::zeros(gram.dim());
+    }
+    let outer = sum
+        .view()
+        .insert_axis(Axis(1))
+        .dot(&sum.view().insert_axis(Axis(0)));
+    crate::linalg::symmetrize((gram - &(outer / count)) / (count - 1.0))
+}
+
+/// [`MixtureSums`] at θ over aligned rows of the mixed sources, in chunks.
+fn mixture_sums<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    parts: &[(f64, Rows<'_>)],
+) -> MixtureSums {
+    let n = parts.first().map_or(0, |(_, r)| r.len());
+    let size = crate::engine::DEFAULT_CHUNK_ROWS;
+    let ranges: Vec<_> = (0..n.div_ceil(size))
+        .map(|c| c * size..((c + 1) * size).min(n))
+        .collect();
+    let p = theta.len();
+    let chunk = |range: &std::ops::Range<usize>| {
+        let mut m = Array2::zeros((range.len(), p));
+        let mut jacobian = Array2::zeros((p, p));
+        for (w, rows) in parts {
+            let rows = rows.slice(range.clone());
+            m.scaled_add(*w, &moment_matrix(model, theta, rows));
+            jacobian.scaled_add(*w, &model.jacobian(theta, rows, None));
+        }
+        MixtureSums {
+            count: range.len() as f64,
+            sum: crate::linalg::column_sums(m.view(), false),
+            jacobian,
+            gram: crate::linalg::gram(m.view()),
+        }
+    };
+    let pieces = crate::engine::map_ordered(&ranges, chunk);
+    let mut total = MixtureSums {
+        count: 0.0,
+        sum: Array1::zeros(p),
+        jacobian: Array2::zeros((p, p)),
+        gram: Array2::zeros((p, p)),
+    };
+    for piece in &pieces {
+        total.count += piece.count;
+        total.sum += &piece.sum;
+        total.jacobian += &piece.jacobian;
+        total.gram += &piece.gram;
+    }
+    total
+}
+
+/// Per-row gradients on the labeled rows, sums of the imputed gradients on the
+/// unlabeled rows, and the inverse Hessian at one θ (ppi_py's `_get_stats`).
 pub(crate) struct PpiStats {
     grads: Array2<f64>,
     grads_hat: Array2<f64>,
-    grads_hat_unlabeled: Array2<f64>,
+    unlabeled: MixtureSums,
     inv_hessian: Array2<f64>,
 }
 
@@ -69,19 +155,19 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     pub(crate) fn new(
         model: &'a M,
         estimator: String,
-        data: &DataSources,
+        data: &'a DataSources,
         mixture: &[(String, f64)],
         labeled_subset: Option<&[usize]>,
     ) -> Result<Self> {
         data.check_model(model)?;
         super::mestimation::just_identified(model, data.real_rows(), &estimator)?;
-        let unlabeled = data.unlabeled_rows();
-        if unlabeled.is_empty() {
+        let n_unlabeled = data.n_rows() - data.n_labeled();
+        if n_unlabeled == 0 {
             return Err(Error::NoUnlabeledRows { estimator });
         }
         let all_labeled: Vec<usize> = (0..data.n_labeled()).collect();
         let rows = labeled_subset.unwrap_or(&all_labeled);
-        let real = RowBlock::from_rows(data.real_rows()).select(rows);
+        let real = data.real_rows().select(rows);
         let mut imputed = Vec::with_capacity(mixture.len());
         for (name, weight) in mixture {
             let src = data.source(name).ok_or_else(|| Error::MissingSource {
@@ -90,8 +176,9 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             })?;
             imputed.push(Imputed {
                 weight: *weight,
-                labeled: RowBlock::from_rows(src.labeled()).select(rows),
-                unlabeled: RowBlock::from_rows(src.rows()).select(&unlabeled),
+                labeled: src.labeled().select(rows),
+                all: src.rows(),
+                all_labeled: src.labeled(),
             });
         }
         Ok(Self {
@@ -100,6 +187,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             real,
             imputed,
             columns: data.column_names().to_vec(),
+            n_unlabeled,
         })
     }
 
@@ -107,7 +195,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         self.real.y.len() as f64
     }
     fn n_unlabeled(&self) -> f64 {
-        self.imputed[0].unlabeled.y.len() as f64
+        self.n_unlabeled as f64
     }
     fn view<'s>(&'s self, block: &'s RowBlock) -> Rows<'s> {
         block.view(&self.columns)
@@ -115,37 +203,38 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     fn real_rows(&self) -> Rows<'_> {
         self.view(&self.real)
     }
-    fn imputed_rows<'s>(&'s self, source: &'s Imputed, unlabeled: bool) -> Rows<'s> {
-        self.view(if unlabeled {
-            &source.unlabeled
+    /// The mixture's sums on the labeled rows used (`unlabeled = false`) or on the
+    /// unlabeled rows (every row less every labeled row).
+    fn imputed_sums(&self, theta: ArrayView1<'_, f64>, unlabeled: bool) -> MixtureSums {
+        if unlabeled {
+            let all: Vec<(f64, Rows<'_>)> =
+                self.imputed.iter().map(|s| (s.weight, s.all)).collect();
+            let labeled: Vec<(f64, Rows<'_>)> = self
+                .imputed
+                .iter()
+                .map(|s| (s.weight, s.all_labeled))
+                .collect();
+            mixture_sums(self.model, theta, &all).minus(&mixture_sums(self.model, theta, &labeled))
         } else {
-            &source.labeled
-        })
-    }
-
-    /// Σ_k w_k ψ(θ; source_k) on the labeled (`unlabeled = false`) or unlabeled rows.
-    fn imputed_moments(&self, theta: ArrayView1<'_, f64>, unlabeled: bool) -> Array2<f64> {
-        let mut total: Option<Array2<f64>> = None;
-        for source in &self.imputed {
-            let rows = self.imputed_rows(source, unlabeled);
-            let m = moment_matrix(self.model, theta, rows) * source.weight;
-            total = Some(match total {
-                None => m,
-                Some(t) => t + m,
-            });
+            let labeled: Vec<(f64, Rows<'_>)> = self
+                .imputed
+                .iter()
+                .map(|s| (s.weight, self.view(&s.labeled)))
+                .collect();
+            mixture_sums(self.model, theta, &labeled)
         }
-        total.expect("at least one imputed source")
     }
 
-    fn imputed_jacobian(&self, theta: ArrayView1<'_, f64>, unlabeled: bool) -> Array2<f64> {
-        self.imputed
-            .iter()
-            .map(|source| {
-                let rows = self.imputed_rows(source, unlabeled);
-                self.model.jacobian(theta, rows, None) * source.weight
-            })
-            .reduce(|a, b| a + b)
-            .expect("at least one imputed source")
+    /// Σ_k w_k ψ(θ; source_k) on each labeled row used (n × p).
+    fn imputed_moments(&self, theta: ArrayView1<'_, f64>) -> Array2<f64> {
+        let mut total = Array2::zeros((self.real.y.len(), theta.len()));
+        for source in &self.imputed {
+            total.scaled_add(
+                source.weight,
+                &moment_matrix(self.model, theta, self.view(&source.labeled)),
+            );
+        }
+        total
     }
 
     fn real_fit(&self) -> Result<Array1<f64>> {
@@ -169,8 +258,8 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             &self.estimator,
             block,
             start,
-            |b| self.imputed_moments(b, unlabeled).sum_axis(Axis(0)) / rows,
-            |b| self.imputed_jacobian(b, unlabeled) / rows,
+            |b| self.imputed_sums(b, unlabeled).sum / rows,
+            |b| self.imputed_sums(b, unlabeled).jacobian / rows,
             // Used for linear moments only, which cannot diverge.
             Certify::Never,
         )
@@ -201,14 +290,15 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             "rectified moments",
             start,
             |b| {
-                let lab =
-                    moment_matrix(self.model, b, real) - self.imputed_moments(b, false) * lambda;
-                lab.sum_axis(Axis(0)) / n
-                    + self.imputed_moments(b, true).sum_axis(Axis(0)) * (lambda / big_n)
+                let real_sum =
+                    crate::linalg::column_sums(moment_matrix(self.model, b, real).view(), false);
+                (real_sum - self.imputed_sums(b, false).sum * lambda) / n
+                    + self.imputed_sums(b, true).sum * (lambda / big_n)
             },
             |b| {
-                (self.model.jacobian(b, real, None) - self.imputed_jacobian(b, false) * lambda) / n
-                    + self.imputed_jacobian(b, true) * (lambda / big_n)
+                (self.model.jacobian(b, real, None) - self.imputed_sums(b, false).jacobian * lambda)
+                    / n
+                    + self.imputed_sums(b, true).jacobian * (lambda / big_n)
             },
             // Rectified moments contain the real rows' score: a failure there may be
             // their separation.
@@ -225,11 +315,11 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     ) -> Result<PpiStats> {
         let real = self.real_rows();
         let grads = moment_matrix(self.model, theta, real);
-        let grads_hat = self.imputed_moments(theta, false);
-        let grads_hat_unlabeled = self.imputed_moments(theta, true);
+        let grads_hat = self.imputed_moments(theta);
+        let unlabeled = self.imputed_sums(theta, true);
         let real_jac = self.model.jacobian(theta, real, None);
         let hessian = if use_unlabeled {
-            -(real_jac + self.imputed_jacobian(theta, true)) / (self.n() + self.n_unlabeled())
+            -(real_jac + &unlabeled.jacobian) / (self.n() + self.n_unlabeled())
         } else {
             -real_jac / self.n()
         };
@@ -241,7 +331,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         Ok(PpiStats {
             grads,
             grads_hat,
-            grads_hat_unlabeled,
+            unlabeled,
             inv_hessian,
         })
     }
@@ -265,12 +355,11 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 .insert_axis(Axis(0));
         let cross = gc.t().dot(&hc);
         let c = (&cross + &cross.t()) / n;
-        let all = concatenate(
-            Axis(0),
-            &[st.grads_hat.view(), st.grads_hat_unlabeled.view()],
-        )
-        .expect("columns");
-        let v = sample_cov(all.view());
+        // V over labeled ∪ unlabeled rows, from the labeled rows and the unlabeled sums.
+        let count = st.grads_hat.nrows() as f64 + st.unlabeled.count;
+        let sum = crate::linalg::column_sums(st.grads_hat.view(), false) + &st.unlabeled.sum;
+        let gram = crate::linalg::gram(st.grads_hat.view()) + &st.unlabeled.gram;
+        let v = covariance_from_sums(count, &sum, &gram);
         let h = &st.inv_hessian;
         let num = trace(&h.dot(&c).dot(&h.t()));
         let den = 2.0 * (1.0 + n / self.n_unlabeled()) * trace(&h.dot(&v).dot(&h.t()));
@@ -284,7 +373,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     /// Cov(θ̂) = H⁻¹ [(n/N) Cov(λ ∇ℓ^f_unlabeled) + Cov(∇ℓ − λ ∇ℓ^f)] H⁻ᵀ / n.
     pub(crate) fn covariance(&self, st: &PpiStats, lambda: f64) -> Array2<f64> {
         let n = self.n();
-        let unl = sample_cov((&st.grads_hat_unlabeled * lambda).view());
+        let unl = st.unlabeled.covariance() * (lambda * lambda);
         let lab = sample_cov((&st.grads - &(&st.grads_hat * lambda)).view());
         let middle = unl * (n / self.n_unlabeled()) + lab;
         let h = &st.inv_hessian;
@@ -355,7 +444,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let ho = held_out.stats(fitted.theta.view(), fitted.lambda != 0.0)?;
         let l = fitted.lambda;
         let n = self.n();
-        let middle = sample_cov((&st.grads_hat_unlabeled * l).view()) * (n / self.n_unlabeled())
+        let middle = st.unlabeled.covariance() * (l * l * n / self.n_unlabeled())
             + sample_cov((&ho.grads - &(&ho.grads_hat * l)).view());
         let h = &st.inv_hessian;
         Ok(trace(&h.dot(&middle).dot(&h.t())) / n)

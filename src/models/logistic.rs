@@ -6,7 +6,7 @@ use crate::moment::MomentModel;
 use crate::rows::Rows;
 
 /// Relative tolerance of the recession-direction test: |x_tᵀd| below this fraction of
-/// |x_t| |d| counts as zero.
+/// Σ_j max_t |x_tj| |d_j| counts as zero.
 const RECESSION_TOL: f64 = 1e-7;
 
 /// The logistic function σ(z) = 1 / (1 + e^{−z}), evaluated without overflow.
@@ -143,18 +143,26 @@ impl MomentModel for Logistic {
 
     /// d is a recession direction of the log-likelihood when it never lowers the fit of
     /// any row and improves some: x_tᵀd ≥ 0 where y_t = 1, x_tᵀd ≤ 0 where y_t = 0,
-    /// x_tᵀd = 0 where 0 < y_t < 1 (each to a relative 1e-7 of |x_t| |d|), and x_tᵀd ≠ 0
+    /// x_tᵀd = 0 where 0 < y_t < 1 (each to 1e-7 of Σ_j max_t |x_tj| |d_j|), and x_tᵀd ≠ 0
     /// on some row. Such a d exists exactly when the data are (quasi-)separated
     /// (Albert and Anderson 1984), and a finite maximum-likelihood estimate admits none.
     fn is_recession_direction(&self, direction: ArrayView1<'_, f64>, rows: Rows<'_>) -> bool {
-        let norm = direction.dot(&direction).sqrt();
-        if !(norm > 0.0 && norm.is_finite()) {
+        if direction.iter().any(|d| !d.is_finite()) {
             return false;
         }
+        // Zero means small next to Σ_j max_t |x_tj| |d_j|: rescaling a covariate (and the
+        // direction's coordinate inversely) changes nothing.
+        let x = rows.x();
+        let scale: f64 = x
+            .columns()
+            .into_iter()
+            .zip(&direction)
+            .map(|(col, d)| col.iter().fold(0.0_f64, |m, v| m.max(v.abs())) * d.abs())
+            .sum();
+        let slack = RECESSION_TOL * scale;
         let mut moves = false;
-        for (xt, &yt) in rows.x().rows().into_iter().zip(rows.y()) {
+        for (xt, &yt) in x.rows().into_iter().zip(rows.y()) {
             let s = xt.dot(&direction);
-            let slack = RECESSION_TOL * xt.dot(&xt).sqrt() * norm;
             let fits = if yt == 1.0 {
                 s >= -slack
             } else if yt == 0.0 {
