@@ -1,8 +1,16 @@
-//! Times one fit at a given size: `cargo run --release --example scale -- ROWS [P] [ols|logistic] [estimator]`.
+//! Times fits for `docs/performance.md`.
 //!
-//! Data: p covariates (an intercept and p − 1 standard normals), 10% of rows labeled,
-//! a proxy and a synthetic source (M = 2), seeded. Prints the median wall time of
-//! several fits, for the scaling table of `docs/performance.md`.
+//! ```text
+//! cargo run --release --example scale -- ROWS [P] [ols|logistic] [gmm|real|ppi]
+//! cargo run --release --example scale -- --data FILE.bin ols|logistic
+//! ```
+//!
+//! The first form simulates p covariates (an intercept and p − 1 standard normals), 10%
+//! of rows labeled, a proxy and a synthetic source (M = 2), seeded, and prints the
+//! median wall time of five fits. The second reads the data set that
+//! `benches/peers/compare.py` writes (little-endian f64: T, p, then the label mask, y,
+//! x row by row, the proxy and the synthetic outcome) and times GMM, real-only and PPI++
+//! on it, one line each, for the comparison with ppi_py.
 
 use std::time::Instant;
 
@@ -75,8 +83,48 @@ fn time<M: MomentModel + Clone>(model: M, data: &DataSources, which: &str) -> f6
     times[2]
 }
 
+/// The data set written by `benches/peers/compare.py`.
+fn read_binary(path: &str) -> DataSources {
+    let bytes = std::fs::read(path).expect("readable data file");
+    let values: Vec<f64> = bytes
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect();
+    let (t, p) = (values[0] as usize, values[1] as usize);
+    let mut at = 2;
+    let mut take = |n: usize| {
+        let part = values[at..at + n].to_vec();
+        at += n;
+        part
+    };
+    let labeled: Vec<bool> = take(t).into_iter().map(|v| v == 1.0).collect();
+    let y = Array1::from(take(t));
+    let x = Array2::from_shape_vec((t, p), take(t * p)).expect("t × p values");
+    let proxy = Array1::from(take(t));
+    let synth = Array1::from(take(t));
+    DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .source("synth", &x, &synth)
+        .build()
+        .expect("valid data")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--data") {
+        let data = read_binary(&args[1]);
+        let logistic = args.get(2).is_some_and(|m| m == "logistic");
+        for which in ["gmm", "real", "ppi"] {
+            let secs = if logistic {
+                time(Logistic, &data, which)
+            } else {
+                time(Ols, &data, which)
+            };
+            println!("{which} {secs:.6}");
+        }
+        return;
+    }
     let t: usize = args
         .first()
         .and_then(|s| s.parse().ok())

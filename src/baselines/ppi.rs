@@ -45,6 +45,9 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     columns: Vec<String>,
     /// Number of unlabeled rows N.
     n_unlabeled: usize,
+    /// The unlabeled sums at the last θ asked for: Gauss–Newton and the statistics
+    /// ask for them at the same point more than once.
+    unlabeled_cache: std::cell::RefCell<Option<(Array1<f64>, MixtureSums)>>,
 }
 
 /// Sums over rows of the mixture m_t = Σ_k w_k ψ(θ; source_k, row t): the row count,
@@ -188,6 +191,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             imputed,
             columns: data.column_names().to_vec(),
             n_unlabeled,
+            unlabeled_cache: std::cell::RefCell::new(None),
         })
     }
 
@@ -207,6 +211,11 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     /// unlabeled rows (every row less every labeled row).
     fn imputed_sums(&self, theta: ArrayView1<'_, f64>, unlabeled: bool) -> MixtureSums {
         if unlabeled {
+            if let Some((at, sums)) = self.unlabeled_cache.borrow().as_ref() {
+                if at.view() == theta {
+                    return sums.clone();
+                }
+            }
             let all: Vec<(f64, Rows<'_>)> =
                 self.imputed.iter().map(|s| (s.weight, s.all)).collect();
             let labeled: Vec<(f64, Rows<'_>)> = self
@@ -214,7 +223,10 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 .iter()
                 .map(|s| (s.weight, s.all_labeled))
                 .collect();
-            mixture_sums(self.model, theta, &all).minus(&mixture_sums(self.model, theta, &labeled))
+            let sums = mixture_sums(self.model, theta, &all)
+                .minus(&mixture_sums(self.model, theta, &labeled));
+            *self.unlabeled_cache.borrow_mut() = Some((theta.to_owned(), sums.clone()));
+            sums
         } else {
             let labeled: Vec<(f64, Rows<'_>)> = self
                 .imputed

@@ -1,0 +1,86 @@
+"""Times ppi_py and synthgmm on the same data, in one run, and prints the ratios.
+
+Run by hand (not in CI), from the repository root:
+
+    python -m venv /tmp/peers && /tmp/peers/bin/pip install numpy ppi_python
+    /tmp/peers/bin/python benches/peers/compare.py [ROWS] [P]
+
+Data: T rows (default 10^6), p covariates (default 10: an intercept and p - 1 standard
+normals), 10% labeled at random, a proxy (residual correlation 0.7) and a synthetic
+outcome (0.5); logistic outcomes are their thresholded versions. ppi_py fits PPI++ with
+the proxy (its only source); synthgmm fits two-step GMM with both sources (default,
+Windmeijer covariance), real-only and PPI++ with the proxy. Each time is the median
+of several runs; synthgmm's come from `examples/scale.rs --data`.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from ppi_py import ppi_logistic_ci, ppi_ols_ci
+
+
+def simulate(t, p, logistic, seed=42):
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([np.ones(t), rng.standard_normal((t, p - 1))])
+    beta = 0.5 / (1.0 + np.arange(p))
+    lin = x @ beta
+    e = rng.standard_normal(t)
+    proxy = lin + 0.7 * e + np.sqrt(1 - 0.49) * rng.standard_normal(t)
+    synth = lin + 0.5 * e + np.sqrt(1 - 0.25) * rng.standard_normal(t)
+    labeled = rng.random(t) < 0.1
+    if logistic:
+        y = (rng.random(t) < 1.0 / (1.0 + np.exp(-(lin + e)))).astype(float)
+        proxy, synth = (proxy > 0).astype(float), (synth > 0).astype(float)
+    else:
+        y = lin + e
+    return labeled, x, y, proxy, synth
+
+
+def write_binary(path, labeled, x, y, proxy, synth):
+    t, p = x.shape
+    parts = [np.array([t, p], float), labeled.astype(float), y, x.ravel(), proxy, synth]
+    np.concatenate(parts).astype("<f8").tofile(path)
+
+
+def time_ppi_py(labeled, x, y, proxy, logistic, runs=3):
+    fit = ppi_logistic_ci if logistic else ppi_ols_ci
+    lab, unl = labeled, ~labeled
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fit(x[lab], y[lab], proxy[lab], x[unl], proxy[unl], alpha=0.05)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def time_synthgmm(path, logistic):
+    cmd = ["cargo", "run", "--quiet", "--release", "--example", "scale", "--",
+           "--data", path, "logistic" if logistic else "ols"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return {line.split()[0]: float(line.split()[1]) for line in out.splitlines()}
+
+
+def main():
+    t = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    p = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    print(f"T = {t}, p = {p}, 10% labeled, M = 2 (ppi_py: the proxy only)")
+    print("| model | ppi_py PPI++ (s) | synthgmm GMM (s) | synthgmm PPI++ (s) | synthgmm real-only (s) | PPI++ ratio | GMM ratio |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for logistic in (False, True):
+            data = simulate(t, p, logistic)
+            path = os.path.join(tmp, "data.bin")
+            write_binary(path, *data)
+            ours = time_synthgmm(path, logistic)
+            theirs = time_ppi_py(data[0], data[1], data[2], data[3], logistic)
+            name = "logistic" if logistic else "OLS"
+            print(f"| {name} | {theirs:.3f} | {ours['gmm']:.3f} | {ours['ppi']:.3f} | "
+                  f"{ours['real']:.3f} | {theirs / ours['ppi']:.1f}x | {theirs / ours['gmm']:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
