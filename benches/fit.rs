@@ -11,53 +11,18 @@
 //! ```
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ndarray::{Array1, Array2};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 use std::hint::black_box;
 use synthgmm::baselines::{PpiPlusPlus, RealOnly};
-use synthgmm::models::{sigmoid, Logistic, Ols};
-use synthgmm::{DataSources, Estimator, TwoStepGmm};
+use synthgmm::models::{Logistic, Ols};
+use synthgmm::{Estimator, TwoStepGmm};
+
+#[path = "../examples/support/large.rs"]
+mod large;
 
 const P: usize = 10;
 
-fn simulate(t: usize, logistic: bool) -> DataSources {
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let x = Array2::from_shape_fn((t, P), |(_, j)| {
-        if j == 0 {
-            1.0
-        } else {
-            StandardNormal.sample(&mut rng)
-        }
-    });
-    let beta = Array1::from_shape_fn(P, |j| 0.5 / (1.0 + j as f64));
-    let lin = x.dot(&beta);
-    let e: Array1<f64> = Array1::from_shape_fn(t, |_| StandardNormal.sample(&mut rng));
-    let mut source = |rho: f64| -> Array1<f64> {
-        Array1::from_shape_fn(t, |i| {
-            let u: f64 = StandardNormal.sample(&mut rng);
-            lin[i] + rho * e[i] + (1.0 - rho * rho).sqrt() * u
-        })
-    };
-    let (mut proxy, mut synth) = (source(0.7), source(0.5));
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let labeled: Vec<bool> = (0..t).map(|_| rng.random::<f64>() < 0.1).collect();
-    let y = if logistic {
-        proxy.mapv_inplace(|v| (v > 0.0) as u8 as f64);
-        synth.mapv_inplace(|v| (v > 0.0) as u8 as f64);
-        Array1::from_shape_fn(t, |i| {
-            (rng.random::<f64>() < sigmoid(lin[i] + e[i])) as u8 as f64
-        })
-    } else {
-        &lin + &e
-    };
-    DataSources::builder(&labeled)
-        .real(&x, &y)
-        .source("proxy", &x, &proxy)
-        .source("synth", &x, &synth)
-        .build()
-        .unwrap()
+fn simulate(t: usize, logistic: bool) -> synthgmm::DataSources {
+    large::simulate(t, P, logistic)
 }
 
 fn bench_fit(c: &mut Criterion) {

@@ -15,50 +15,13 @@
 use std::time::Instant;
 
 use ndarray::{Array1, Array2};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 use synthgmm::baselines::{PpiPlusPlus, RealOnly};
-use synthgmm::models::{sigmoid, Logistic, Ols};
+use synthgmm::models::{Logistic, Ols};
 use synthgmm::{DataSources, Estimator, MomentModel, TwoStepGmm};
 
-fn simulate(t: usize, p: usize, logistic: bool) -> DataSources {
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let x = Array2::from_shape_fn((t, p), |(_, j)| {
-        if j == 0 {
-            1.0
-        } else {
-            StandardNormal.sample(&mut rng)
-        }
-    });
-    let beta = Array1::from_shape_fn(p, |j| 0.5 / (1.0 + j as f64));
-    let lin = x.dot(&beta);
-    let e: Array1<f64> = Array1::from_shape_fn(t, |_| StandardNormal.sample(&mut rng));
-    let mut source = |rho: f64| -> Array1<f64> {
-        Array1::from_shape_fn(t, |i| {
-            let u: f64 = StandardNormal.sample(&mut rng);
-            lin[i] + rho * e[i] + (1.0 - rho * rho).sqrt() * u
-        })
-    };
-    let (proxy, synth) = (source(0.7), source(0.5));
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let labeled: Vec<bool> = (0..t).map(|_| rng.random::<f64>() < 0.1).collect();
-    let (y, proxy, synth) = if logistic {
-        let bin = |v: &Array1<f64>| v.mapv(|z| (sigmoid(z) > 0.5) as u8 as f64);
-        let y = Array1::from_shape_fn(t, |i| {
-            (rng.random::<f64>() < sigmoid(lin[i] + e[i])) as u8 as f64
-        });
-        (y, bin(&proxy), bin(&synth))
-    } else {
-        (&lin + &e, proxy, synth)
-    };
-    DataSources::builder(&labeled)
-        .real(&x, &y)
-        .source("proxy", &x, &proxy)
-        .source("synth", &x, &synth)
-        .build()
-        .expect("valid data")
-}
+#[path = "support/large.rs"]
+mod large;
+use large::simulate;
 
 fn time<M: MomentModel + Clone>(model: M, data: &DataSources, which: &str) -> f64 {
     let run = || -> f64 {

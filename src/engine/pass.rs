@@ -92,7 +92,14 @@ fn chunk_sums<M: MomentModel + ?Sized>(
         needs.omega,
         needs.contraction.is_some(),
     );
-    let (rows, labeled, g, jac, omega, contraction) = sums.parts_mut();
+    let super::sums::SumsMut {
+        rows,
+        labeled,
+        g,
+        jacobian: jac,
+        omega,
+        contraction,
+    } = sums.parts_mut();
     *rows = c.rows as f64;
     *labeled = n_c as f64;
     g.slice_mut(s![..q_lab])
@@ -148,7 +155,7 @@ fn contract<M: MomentModel + ?Sized>(
     let q = layout.n_params();
     let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
     let weighted = |x: Array1<f64>| match c.weights {
-        Some(w) => x * &w,
+        Some(w) => x * w,
         None => x,
     };
     // u_t = g_tᵀv on every row: the all-rows part, plus the labeled part where labeled.

@@ -69,6 +69,16 @@ pub struct MomentSums {
 
 const HEADER: usize = 8;
 
+/// Mutable access to every part of a [`MomentSums`], for the pass that fills it.
+pub(crate) struct SumsMut<'a> {
+    pub rows: &'a mut f64,
+    pub labeled: &'a mut f64,
+    pub g: &'a mut Array1<f64>,
+    pub jacobian: Option<&'a mut Array2<f64>>,
+    pub omega: Option<&'a mut Array2<f64>>,
+    pub contraction: Option<&'a mut Array2<f64>>,
+}
+
 impl MomentSums {
     /// Zero sums with the parts asked for.
     pub(crate) fn zeros(layout: Layout, jacobian: bool, omega: bool, contraction: bool) -> Self {
@@ -113,24 +123,15 @@ impl MomentSums {
         self.contraction.as_ref().map(|m| m.view())
     }
 
-    pub(crate) fn parts_mut(
-        &mut self,
-    ) -> (
-        &mut f64,
-        &mut f64,
-        &mut Array1<f64>,
-        Option<&mut Array2<f64>>,
-        Option<&mut Array2<f64>>,
-        Option<&mut Array2<f64>>,
-    ) {
-        (
-            &mut self.rows,
-            &mut self.labeled,
-            &mut self.g,
-            self.jacobian.as_mut(),
-            self.omega.as_mut(),
-            self.contraction.as_mut(),
-        )
+    pub(crate) fn parts_mut(&mut self) -> SumsMut<'_> {
+        SumsMut {
+            rows: &mut self.rows,
+            labeled: &mut self.labeled,
+            g: &mut self.g,
+            jacobian: self.jacobian.as_mut(),
+            omega: self.omega.as_mut(),
+            contraction: self.contraction.as_mut(),
+        }
     }
 
     /// Adds sums of the same layout and parts (checked by the caller).

@@ -1,7 +1,8 @@
 //! Logistic regression: ψ(β; x, y) = x (y − σ(xᵀβ)).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Zip};
 
+use super::Along;
 use crate::moment::MomentModel;
 use crate::rows::Rows;
 
@@ -104,14 +105,9 @@ impl MomentModel for Logistic {
         out: ArrayViewMut2<'_, f64>,
     ) {
         let x = rows.x();
-        let mut slope = x.dot(&beta);
-        Zip::from(&mut slope)
-            .and(&x.dot(&direction))
-            .for_each(|e, &s| {
-                let p = sigmoid(*e);
-                *e = -p * (1.0 - p) * s;
-            });
-        super::scale_rows(x, slope.view(), out);
+        let prob = x.dot(&beta).mapv(sigmoid);
+        let curvature = |t: usize| prob[t] * (1.0 - prob[t]);
+        super::glm_derivative(x, Along::Direction(direction), curvature, out);
     }
 
     /// (∂ψ_t/∂βᵀ)ᵀ V_t = −σ_t(1 − σ_t) x_t (x_tᵀV_t).
@@ -123,14 +119,9 @@ impl MomentModel for Logistic {
         out: ArrayViewMut2<'_, f64>,
     ) {
         let x = rows.x();
-        let mut slope = x.dot(&beta);
-        Zip::from(&mut slope)
-            .and(&(&x * &v).sum_axis(Axis(1)))
-            .for_each(|e, &s| {
-                let p = sigmoid(*e);
-                *e = -p * (1.0 - p) * s;
-            });
-        super::scale_rows(x, slope.view(), out);
+        let prob = x.dot(&beta).mapv(sigmoid);
+        let curvature = |t: usize| prob[t] * (1.0 - prob[t]);
+        super::glm_derivative(x, Along::PerRow(v), curvature, out);
     }
 
     fn check_outcome(&self, y: f64) -> Result<(), &'static str> {

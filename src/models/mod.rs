@@ -9,7 +9,7 @@ pub use iv::LinearIv;
 pub use logistic::{sigmoid, Logistic};
 pub use ols::Ols;
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
 /// Σ_t w_t s_t x_t x_tᵀ: the Jacobian shape shared by every generalised linear model,
 /// with per-row scale `s` and optional weights `w`.
@@ -38,4 +38,30 @@ pub(crate) fn scale_rows(
         .for_each(|mut o, xt, &st| {
             Zip::from(&mut o).and(&xt).for_each(|o, &xj| *o = xj * st);
         });
+}
+
+/// Per-row derivatives of generalised-linear moments ψ_t = x_t (y_t − μ(x_tᵀβ)), whose
+/// Jacobian is −μ'(x_tᵀβ) x_t x_tᵀ: row t of `out` = −μ'_t s_t x_t, with s_t = x_tᵀv
+/// for a direction v (`moments_derivative`) or s_t = x_tᵀV_t for per-row vectors V
+/// (`moments_derivative_transposed`, the matrix being symmetric).
+pub(crate) fn glm_derivative(
+    x: ArrayView2<'_, f64>,
+    along: Along<'_>,
+    slope: impl Fn(usize) -> f64,
+    out: ArrayViewMut2<'_, f64>,
+) {
+    let s = match along {
+        Along::Direction(v) => x.dot(&v),
+        Along::PerRow(v) => (&x * &v).sum_axis(Axis(1)),
+    };
+    let scale = Array1::from_shape_fn(s.len(), |t| -slope(t) * s[t]);
+    scale_rows(x, scale.view(), out);
+}
+
+/// What a GLM derivative is contracted with.
+pub(crate) enum Along<'a> {
+    /// One direction v for every row.
+    Direction(ArrayView1<'a, f64>),
+    /// One vector V_t per row.
+    PerRow(ArrayView2<'a, f64>),
 }

@@ -2,6 +2,7 @@
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
+use super::Along;
 use crate::moment::MomentModel;
 use crate::rows::Rows;
 
@@ -57,9 +58,7 @@ impl MomentModel for Ols {
         direction: ArrayView1<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) {
-        let x = rows.x();
-        let slope = x.dot(&direction).mapv(|s| -s);
-        super::scale_rows(x, slope.view(), out);
+        super::glm_derivative(rows.x(), Along::Direction(direction), |_| 1.0, out);
     }
 
     /// (∂ψ_t/∂βᵀ)ᵀ V_t = −x_t (x_tᵀV_t).
@@ -70,9 +69,7 @@ impl MomentModel for Ols {
         v: ArrayView2<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) {
-        let x = rows.x();
-        let slope = (&x * &v).sum_axis(Axis(1)).mapv(|s| -s);
-        super::scale_rows(x, slope.view(), out);
+        super::glm_derivative(rows.x(), Along::PerRow(v), |_| 1.0, out);
     }
 
     fn is_linear(&self) -> bool {
