@@ -1,5 +1,7 @@
 //! [`DataSources`]: the label mask, the real data and the auxiliary sources, aligned by row.
 
+use std::sync::Arc;
+
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Column, Error, Result};
@@ -45,6 +47,14 @@ impl AuxSource {
     pub fn y_labeled(&self) -> ArrayView1<'_, f64> {
         self.labeled.y.view()
     }
+    /// Whether two sources carry the same values on every row (covariates, outcome and
+    /// extra columns); covariates shared from one caller array compare at no cost.
+    pub(crate) fn same_values(&self, other: &AuxSource) -> bool {
+        (Arc::ptr_eq(&self.all.x, &other.all.x) || self.all.x == other.all.x)
+            && self.all.y == other.all.y
+            && self.all.extra == other.all.extra
+    }
+
     /// Every row of the source, extra columns included.
     pub fn rows(&self) -> Rows<'_> {
         self.all.view(&self.columns)
@@ -99,6 +109,7 @@ impl DataSources {
             real: None,
             sources: Vec::new(),
             columns: Vec::new(),
+            copied: Vec::new(),
             covariate_names: None,
             labeling_probabilities: None,
         }
@@ -303,11 +314,16 @@ enum Scope {
 }
 
 /// Builder for [`DataSources`]; validation happens once, in [`build`](Self::build).
+///
+/// Covariate matrices are copied once: passing the same array (the same memory, shape
+/// and strides) for the real data and several sources stores it once, shared.
 #[derive(Debug, Clone)]
 pub struct DataSourcesBuilder {
     labeled: Vec<bool>,
-    real: Option<(Array2<f64>, Array1<f64>)>,
-    sources: Vec<(String, Array2<f64>, Array1<f64>)>,
+    real: Option<(Arc<Array2<f64>>, Array1<f64>)>,
+    sources: Vec<(String, Arc<Array2<f64>>, Array1<f64>)>,
+    /// Covariate arrays copied so far, by address, shape and strides.
+    copied: Vec<(usize, Vec<usize>, Vec<isize>, Arc<Array2<f64>>)>,
     columns: Vec<(Scope, String, Array1<f64>)>,
     covariate_names: Option<Vec<String>>,
     labeling_probabilities: Option<Array1<f64>>,
@@ -320,8 +336,28 @@ impl DataSourcesBuilder {
         x: impl Into<ArrayView2<'a, f64>>,
         y: impl Into<ArrayView1<'b, f64>>,
     ) -> Self {
-        self.real = Some((x.into().to_owned(), y.into().to_owned()));
+        let x = self.copy_once(x.into());
+        self.real = Some((x, y.into().to_owned()));
         self
+    }
+
+    /// The stored copy of `x`, shared with an earlier call that passed the same array.
+    fn copy_once(&mut self, x: ArrayView2<'_, f64>) -> Arc<Array2<f64>> {
+        let key = (
+            x.as_ptr() as usize,
+            x.shape().to_vec(),
+            x.strides().to_vec(),
+        );
+        if let Some((_, _, _, copy)) = self
+            .copied
+            .iter()
+            .find(|(p, s, st, _)| (*p, s, st) == (key.0, &key.1, &key.2))
+        {
+            return Arc::clone(copy);
+        }
+        let copy = Arc::new(x.to_owned());
+        self.copied.push((key.0, key.1, key.2, Arc::clone(&copy)));
+        copy
     }
 
     /// Adds an auxiliary source with covariates (T × p) and outcomes (T) on every row.
@@ -331,8 +367,8 @@ impl DataSourcesBuilder {
         x: impl Into<ArrayView2<'a, f64>>,
         y: impl Into<ArrayView1<'b, f64>>,
     ) -> Self {
-        self.sources
-            .push((name.into(), x.into().to_owned(), y.into().to_owned()));
+        let x = self.copy_once(x.into());
+        self.sources.push((name.into(), x, y.into().to_owned()));
         self
     }
 

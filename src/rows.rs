@@ -1,5 +1,7 @@
 //! [`Rows`]: the per-row data a moment model reads.
 
+use std::sync::Arc;
+
 use ndarray::{concatenate, Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
@@ -108,7 +110,7 @@ impl<'a> Rows<'a> {
     /// Copies of the rows at `picked`.
     pub(crate) fn select(&self, picked: &[usize]) -> RowBlock {
         RowBlock {
-            x: self.x.select(Axis(0), picked),
+            x: Arc::new(self.x.select(Axis(0), picked)),
             y: self.y.select(Axis(0), picked),
             extra: self.extra.select(Axis(0), picked),
         }
@@ -124,10 +126,11 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// Owned rows of one block of the data: x, y and the extra columns.
+/// Owned rows of one block of the data: x, y and the extra columns. The covariates
+/// are shared: blocks built from the same caller array hold one copy.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RowBlock {
-    pub x: Array2<f64>,
+    pub x: Arc<Array2<f64>>,
     pub y: Array1<f64>,
     pub extra: Array2<f64>,
 }
@@ -145,7 +148,7 @@ impl RowBlock {
 
     pub(crate) fn select(&self, rows: &[usize]) -> RowBlock {
         RowBlock {
-            x: self.x.select(Axis(0), rows),
+            x: Arc::new(self.x.select(Axis(0), rows)),
             y: self.y.select(Axis(0), rows),
             extra: self.extra.select(Axis(0), rows),
         }
@@ -157,7 +160,7 @@ impl RowBlock {
         let ys: Vec<_> = blocks.iter().map(|b| b.y).collect();
         let es: Vec<_> = blocks.iter().map(|b| b.extra).collect();
         Some(RowBlock {
-            x: concatenate(Axis(0), &xs).ok()?,
+            x: Arc::new(concatenate(Axis(0), &xs).ok()?),
             y: concatenate(Axis(0), &ys).ok()?,
             extra: concatenate(Axis(0), &es).ok()?,
         })

@@ -258,10 +258,8 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
     let mut notes = Vec::new();
     for src in data.sources() {
         let repeated = kept.iter().find(|&&name| {
-            let other = data.source(name).expect("kept sources exist");
-            other.x() == src.x()
-                && other.y() == src.y()
-                && other.rows().extra() == src.rows().extra()
+            data.source(name)
+                .is_some_and(|other| other.same_values(src))
         });
         if let Some(&of) = repeated {
             notes.push(Note::SourceDropped {
