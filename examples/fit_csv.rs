@@ -12,7 +12,7 @@
 //! `step2` (the step-2 weight). `--step-one identity` uses the textbook identity-weighted
 //! first step of statsmodels and R's `gmm` instead of the unit-free per-block one.
 //!
-//! `--estimator all` also runs the baselines (real-only, naive pooled, PPI++ and DSL on
+//! `--estimator all` also runs the baselines (real-only, naive pooled, PPI++, DSL and RePPI on
 //! the first source, PPI++Synth on the first two) and prints them side by side
 //! (with `--json`: an `estimators` list, each with `name`, `theta`, `se`, `ci`).
 //!
@@ -26,7 +26,7 @@ use std::process::ExitCode;
 
 use ndarray::{Array1, Array2};
 use serde_json::json;
-use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
+use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::{
     Covariance, DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, StepOne,
@@ -332,6 +332,7 @@ fn compare<M: MomentModel + Clone + 'static>(
         estimators.push(Box::new(NaivePooled::new(model.clone(), names.clone())));
         estimators.push(Box::new(PpiPlusPlus::new(model.clone(), first.clone())));
         estimators.push(Box::new(Dsl::new(model.clone(), first.clone())));
+        estimators.push(Box::new(RePpi::new(model.clone(), [first.clone()])));
     }
     if names.len() >= 2 {
         estimators.push(Box::new(PpiSynth::new(

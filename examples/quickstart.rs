@@ -10,7 +10,7 @@
 //! ```
 
 use ndarray::{Array1, Array2};
-use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
+use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::Ols;
 use synthgmm::{DataSources, Estimate, Estimator, GmmFit, OnSources, TwoStepGmm};
 
@@ -105,6 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Box::new(PpiPlusPlus::new(Ols, "proxy")),
         Box::new(PpiSynth::new(Ols, "proxy", "synth")),
         Box::new(Dsl::new(Ols, "proxy")),
+        Box::new(RePpi::new(Ols, ["proxy"])),
         Box::new(OnSources::new("GMM-Proxy", TwoStepGmm::new(Ols), ["proxy"])),
         Box::new(OnSources::new(
             "GMM-Synth",

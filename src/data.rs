@@ -289,6 +289,43 @@ impl DataSources {
         })
     }
 
+    /// The same data with one more source: the covariates of source `like` (shared, not
+    /// copied) and the outcome `y` on every row.
+    ///
+    /// # Errors
+    /// [`Error::MissingSource`] for an unknown `like`, [`Error::DuplicateSource`] for a
+    /// taken name, [`Error::LengthMismatch`] for a `y` of the wrong length.
+    pub(crate) fn with_recalibrated_source(
+        &self,
+        like: &str,
+        name: &str,
+        y: Array1<f64>,
+    ) -> Result<DataSources> {
+        check_rows(&format!("outcome of `{name}`"), y.len(), self.n_rows)?;
+        if self.source(name).is_some() || name == REAL {
+            return Err(Error::DuplicateSource {
+                name: name.to_string(),
+            });
+        }
+        let base = self.source(like).ok_or_else(|| Error::MissingSource {
+            estimator: "RePPI".into(),
+            name: like.to_string(),
+        })?;
+        let all = RowBlock {
+            x: Arc::clone(&base.all.x),
+            y,
+            extra: base.all.extra.clone(),
+        };
+        let mut data = self.clone();
+        data.sources.push(AuxSource {
+            name: name.to_string(),
+            labeled: all.select(&self.labeled),
+            all,
+            columns: self.columns.clone(),
+        });
+        Ok(data)
+    }
+
     fn without_sources(&self) -> DataSources {
         DataSources {
             n_rows: self.n_rows,
@@ -300,6 +337,14 @@ impl DataSources {
             labeling_probabilities: self.labeling_probabilities.clone(),
         }
     }
+}
+
+/// Identifies a caller's array view: the same memory, shape and strides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ArrayKey {
+    address: usize,
+    shape: Vec<usize>,
+    strides: Vec<isize>,
 }
 
 /// Which blocks an extra column belongs to.
@@ -323,7 +368,7 @@ pub struct DataSourcesBuilder {
     real: Option<(Arc<Array2<f64>>, Array1<f64>)>,
     sources: Vec<(String, Arc<Array2<f64>>, Array1<f64>)>,
     /// Covariate arrays copied so far, by address, shape and strides.
-    copied: Vec<(usize, Vec<usize>, Vec<isize>, Arc<Array2<f64>>)>,
+    copied: Vec<(ArrayKey, Arc<Array2<f64>>)>,
     columns: Vec<(Scope, String, Array1<f64>)>,
     covariate_names: Option<Vec<String>>,
     labeling_probabilities: Option<Array1<f64>>,

@@ -7,6 +7,7 @@
 //! | [`PpiPlusPlus`] | one source's predictions, power-tuned | yes |
 //! | [`PpiSynth`] | proxy and synthetic mixed, α by cross-validation | yes |
 //! | [`Dsl`] | one source's predictions, known π_t | yes |
+//! | [`RePpi`] | sources' predictions recalibrated on labeled rows (cross-fitted), then PPI++ | yes |
 //!
 //! All return an [`Estimate`](crate::Estimate) with the same accessors as the GMM fit.
 
@@ -16,9 +17,13 @@ mod naive;
 mod ppi;
 mod ppi_synth;
 mod real_only;
+mod reppi;
 
 pub use dsl::Dsl;
 pub use naive::NaivePooled;
 pub use ppi::{Lambda, PpiFit, PpiPlusPlus};
 pub use ppi_synth::PpiSynth;
 pub use real_only::RealOnly;
+pub use reppi::{
+    BinnedRecalibration, Features, LinearRecalibration, RePpi, Recalibrated, Recalibration,
+};
