@@ -388,20 +388,16 @@ impl DataSourcesBuilder {
 
     /// The stored copy of `x`, shared with an earlier call that passed the same array.
     fn copy_once(&mut self, x: ArrayView2<'_, f64>) -> Arc<Array2<f64>> {
-        let key = (
-            x.as_ptr() as usize,
-            x.shape().to_vec(),
-            x.strides().to_vec(),
-        );
-        if let Some((_, _, _, copy)) = self
-            .copied
-            .iter()
-            .find(|(p, s, st, _)| (*p, s, st) == (key.0, &key.1, &key.2))
-        {
+        let key = ArrayKey {
+            address: x.as_ptr() as usize,
+            shape: x.shape().to_vec(),
+            strides: x.strides().to_vec(),
+        };
+        if let Some((_, copy)) = self.copied.iter().find(|(k, _)| *k == key) {
             return Arc::clone(copy);
         }
         let copy = Arc::new(x.to_owned());
-        self.copied.push((key.0, key.1, key.2, Arc::clone(&copy)));
+        self.copied.push((key, Arc::clone(&copy)));
         copy
     }
 

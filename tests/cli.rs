@@ -254,6 +254,7 @@ fn estimator_all_runs_every_baseline() {
             "Naive pooled (proxy + synth)",
             "PPI++ (proxy)",
             "DSL (proxy)",
+            "RePPI (proxy, linear)",
             "PPI++Synth (proxy + synth)",
             "GMM (proxy + synth)"
         ]
