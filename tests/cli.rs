@@ -270,7 +270,7 @@ fn estimator_all_runs_every_baseline() {
     );
     assert_close(
         "gmm ci",
-        &matrix_of(&list[5]["ci"]).concat(),
+        &matrix_of(&list[names.len() - 1]["ci"]).concat(),
         &matrix_of(&exp["gmm_synth"]["ci_95"]).concat(),
         1e-8,
         1e-3,
