@@ -15,7 +15,7 @@ mod plot;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
+use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::sim::{GridPoint, MonteCarlo, SimConfig, SimModel};
 use synthgmm::{Covariance, Estimator, MomentModel, OnSources, TwoStepGmm};
@@ -81,6 +81,7 @@ fn estimators<M: MomentModel + Clone + Send + Sync + 'static>(
         Box::new(PpiPlusPlus::new(m.clone(), "proxy")),
         Box::new(PpiSynth::new(m.clone(), "proxy", "synth")),
         Box::new(Dsl::new(m.clone(), "proxy")),
+        Box::new(RePpi::new(m.clone(), ["proxy"])),
         Box::new(OnSources::new(
             "GMM-Proxy",
             TwoStepGmm::new(m.clone()),

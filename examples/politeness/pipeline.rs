@@ -546,13 +546,14 @@ fn estimators_for<M>(m: M) -> Vec<Box<dyn synthgmm::Estimator + Send + Sync>>
 where
     M: synthgmm::MomentModel + Clone + Send + Sync + 'static,
 {
-    use synthgmm::baselines::{NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
+    use synthgmm::baselines::{NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
     use synthgmm::{OnSources, TwoStepGmm};
     vec![
         Box::new(RealOnly::new(m.clone())),
         Box::new(NaivePooled::new(m.clone(), ["model", "synthetic"])),
         Box::new(PpiPlusPlus::new(m.clone(), "model")),
         Box::new(PpiSynth::new(m.clone(), "model", "synthetic").grid(6)),
+        Box::new(RePpi::new(m.clone(), ["model", "synthetic"])),
         Box::new(OnSources::new(
             "GMM-Proxy",
             TwoStepGmm::new(m.clone()),
