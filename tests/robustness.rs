@@ -879,3 +879,43 @@ fn the_documented_catalogue_is_what_the_estimators_do() {
         "docs/robustness.md is out of date:\n{table}"
     );
 }
+
+/// Every estimator copes with a covariate rescaled by 10^±8 (the baselines' solves and
+/// inverses are equilibrated), and those defined free of units give the same fit,
+/// rescaled. PPI++'s λ̂ minimises the trace of the covariance matrix (ppi_py's
+/// definition), which weighs coefficients by their units, so PPI++, PPI++Synth and
+/// RePPI are only required to fit.
+#[test]
+fn every_estimator_is_free_of_units() {
+    use synthgmm::baselines::RePpi;
+    let d = design(23, 600, 120, 2, false);
+    let base = d.data();
+    let mut estimators = every_estimator(Ols);
+    estimators.push(Box::new(RePpi::new(Ols, ["s0"])));
+    for c in [1e-8, 1e8] {
+        let scaled = d.data_scaled(1, c, 1.0);
+        for est in &estimators {
+            let a = est.estimate(&base).unwrap();
+            let b = est.estimate(&scaled).unwrap();
+            assert!(b.se().iter().all(|s| s.is_finite() && *s > 0.0));
+            if est.name().contains("PPI") {
+                continue;
+            }
+            for j in 0..3 {
+                let factor = if j == 1 { 1.0 / c } else { 1.0 };
+                assert!(
+                    rel_close(b.theta()[j], a.theta()[j] * factor, 1e-6),
+                    "{} theta {j} at {c}: {} vs {}",
+                    est.name(),
+                    b.theta()[j],
+                    a.theta()[j] * factor
+                );
+                assert!(
+                    rel_close(b.se()[j], a.se()[j] * factor, 1e-6),
+                    "{} se {j} at {c}",
+                    est.name()
+                );
+            }
+        }
+    }
+}
