@@ -42,10 +42,15 @@
 //! - [`DataSources`]: label mask, real data and sources, validated once.
 //! - [`TwoStepGmm`]: the estimator; [`GmmFit`] and [`Estimate`]: its results.
 //! - [`Estimator`]: the interface shared with the [`baselines`] (real-only, naive
-//!   pooled, PPI++, PPI++Synth, DSL), so all run on the same data side by side.
+//!   pooled, PPI++, PPI++Synth, DSL, RePPI), so all run on the same data side by side.
+//!
+//! - [`MomentSums`], [`Chunking`]: every pass of the estimator is a sweep over chunks of
+//!   rows producing additive sums, run in parallel and merged in order
+//!   (`docs/performance.md`).
 //!
 //! # Features
-//! - default: pure Rust, factorizations by `faer`.
+//! - default: pure Rust, factorizations by `faer`; `parallel` (rayon) sums chunks of
+//!   rows on every core, with results independent of the thread count.
 //! - `openblas`: the moment cross-products and factorizations through
 //!   `ndarray-linalg` and the system OpenBLAS.
 //!
