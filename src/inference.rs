@@ -249,6 +249,90 @@ impl Estimate {
         }
         Ok(ci)
     }
+    /// One-sided p-values for H₀: θ_j = 0 against θ_j > 0 ([`Alternative::Larger`],
+    /// 1 − Φ(z_j)) or θ_j < 0 ([`Alternative::Smaller`], Φ(z_j)); two-sided for
+    /// [`Alternative::TwoSided`].
+    pub fn p_values_against(&self, alternative: Alternative) -> Array1<f64> {
+        let normal = std_normal();
+        self.z().mapv(|z| match alternative {
+            Alternative::TwoSided => 2.0 * normal.cdf(-z.abs()),
+            Alternative::Larger => normal.cdf(-z),
+            Alternative::Smaller => normal.cdf(z),
+        })
+    }
+
+    /// Confidence intervals at level 1 − α against an alternative: two-sided as
+    /// [`conf_int`](Self::conf_int), or one-sided [θ̂ − z_{1−α} se, ∞) for
+    /// [`Alternative::Larger`] and (−∞, θ̂ + z_{1−α} se] for [`Alternative::Smaller`]
+    /// (ppi_py's `alternative='larger' | 'smaller'`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless 0 < α < 1.
+    pub fn conf_int_against(&self, alpha: f64, alternative: Alternative) -> Result<Array2<f64>> {
+        if alternative == Alternative::TwoSided {
+            return self.conf_int(alpha);
+        }
+        let crit = normal_critical_value(2.0 * alpha)?;
+        let se = self.se();
+        Ok(Array2::from_shape_fn(
+            (self.theta.len(), 2),
+            |(j, side)| match (alternative, side) {
+                (Alternative::Larger, 0) => self.theta[j] - crit * se[j],
+                (Alternative::Smaller, 1) => self.theta[j] + crit * se[j],
+                (Alternative::Larger, _) => f64::INFINITY,
+                _ => f64::NEG_INFINITY,
+            },
+        ))
+    }
+
+    /// The Wald test of the linear restrictions Rθ = r: W = (Rθ̂ − r)ᵀ(RVRᵀ)⁻¹(Rθ̂ − r),
+    /// asymptotically χ² with rank(R) degrees of freedom under H₀ (for instance "are
+    /// these three coefficients zero?", with R selecting them and r = 0).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] unless R is q × p and r has q entries;
+    /// [`Error::SingularCovariance`] when RVRᵀ is singular (redundant restrictions).
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use synthgmm::Estimate;
+    /// let e = Estimate::new("e", "ols", vec!["a".into(), "b".into()], array![1.0, 2.0], array![[0.25, 0.0], [0.0, 1.0]], 10, 10)?;
+    /// let w = e.wald_test(array![[1.0, 0.0]].view(), array![0.0].view())?;
+    /// assert!((w.statistic - 4.0).abs() < 1e-12); // (1 / 0.5)²
+    /// assert_eq!(w.df, 1);
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
+    pub fn wald_test(
+        &self,
+        r: ArrayView2<'_, f64>,
+        value: ArrayView1<'_, f64>,
+    ) -> Result<WaldTest> {
+        let p = self.theta.len();
+        if r.ncols() != p || value.len() != r.nrows() || r.nrows() == 0 {
+            return Err(Error::ShapeMismatch {
+                what: "restriction entries (R is q × p, r has q)".into(),
+                expected: r.nrows().max(1) * p,
+                found: r.len() + value.len(),
+            });
+        }
+        let diff = r.dot(&self.theta) - value;
+        let middle = r.dot(&self.cov).dot(&r.t());
+        let inv = crate::optim::spd_inverse(&middle).ok_or(Error::SingularCovariance {
+            stage: Stage::Covariance,
+        })?;
+        let statistic = diff.dot(&inv.dot(&diff));
+        let df = r.nrows();
+        let p_value = ChiSquared::new(df as f64)
+            .map(|chi| chi.sf(statistic.max(0.0)))
+            .unwrap_or(f64::NAN);
+        Ok(WaldTest {
+            statistic,
+            df,
+            p_value,
+        })
+    }
+
     /// Number of rows T the estimator saw.
     pub fn n_rows(&self) -> usize {
         self.n_rows
@@ -268,6 +352,30 @@ impl Estimate {
             alpha,
         })
     }
+}
+
+/// The alternative hypothesis of a test or the side of an interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Alternative {
+    /// θ ≠ θ₀.
+    #[default]
+    TwoSided,
+    /// θ > θ₀.
+    Larger,
+    /// θ < θ₀.
+    Smaller,
+}
+
+/// A Wald test of linear restrictions (see [`Estimate::wald_test`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaldTest {
+    /// The statistic W.
+    pub statistic: f64,
+    /// Degrees of freedom (the number of restrictions).
+    pub df: usize,
+    /// χ²(df) upper-tail p-value.
+    pub p_value: f64,
 }
 
 /// Statsmodels-style coefficient rows: coef, std err, z, P>|z| and the interval.

@@ -85,7 +85,10 @@ pub use gmm::{
     Covariance, GmmFit, SingularWeightPolicy, StepOne, StepReport, Summary, TwoStepGmm,
     WeightReport,
 };
-pub use inference::{normal_critical_value, CoefficientTable, DropReason, Estimate, JTest, Note};
+pub use inference::{
+    normal_critical_value, Alternative, CoefficientTable, DropReason, Estimate, JTest, Note,
+    WaldTest,
+};
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use optim::Termination;
 

@@ -89,6 +89,12 @@ pub trait MomentModel: Sync {
         self.n_params(rows)
     }
 
+    /// Names of the p parameters, given the covariate names. `None` (the default) uses
+    /// the covariate names when p equals their count, else `b0`, `b1`, ….
+    fn parameter_names(&self, _covariates: &[String]) -> Option<Vec<String>> {
+        None
+    }
+
     /// The extra columns the model reads (e.g. instruments). Defaults to none.
     fn required_columns(&self) -> Vec<String> {
         Vec::new()
@@ -286,6 +292,20 @@ pub(crate) fn checked_start<M: MomentModel + ?Sized>(
 ) -> Result<Array1<f64>> {
     check_shapes(model, rows)?;
     Ok(model.start(rows))
+}
+
+/// The names of the model's p parameters on these data (see
+/// [`MomentModel::parameter_names`]).
+pub(crate) fn parameter_names<M: MomentModel + ?Sized>(
+    model: &M,
+    covariates: &[String],
+    p: usize,
+) -> Vec<String> {
+    match model.parameter_names(covariates) {
+        Some(names) if names.len() == p => names,
+        _ if covariates.len() == p => covariates.to_vec(),
+        _ => (0..p).map(|j| format!("b{j}")).collect(),
+    }
 }
 
 /// Why [`solve`] found no solution.

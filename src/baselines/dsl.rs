@@ -119,7 +119,7 @@ impl<M: MomentModel> Estimator for Dsl<M> {
         Estimate::new(
             name,
             model.name(),
-            data.covariate_names().to_vec(),
+            crate::moment::parameter_names(model, data.covariate_names(), theta.len()),
             theta,
             cov,
             data.n_rows(),

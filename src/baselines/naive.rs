@@ -75,7 +75,7 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
         Estimate::new(
             name,
             self.model.name(),
-            data.covariate_names().to_vec(),
+            crate::moment::parameter_names(&self.model, data.covariate_names(), theta.len()),
             theta,
             cov,
             data.n_rows(),

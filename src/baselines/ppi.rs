@@ -493,10 +493,11 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
 ) -> Result<PpiFit> {
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
     let r = problem.run(lambda)?;
+    let names = crate::moment::parameter_names(model, data.covariate_names(), r.theta.len());
     let estimate = Estimate::new(
         name,
         model.name(),
-        data.covariate_names().to_vec(),
+        names,
         r.theta,
         r.cov,
         data.n_rows(),

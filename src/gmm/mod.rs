@@ -527,11 +527,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             0 => "Real-only (GMM, M = 0)".to_string(),
             m => format!("Two-step GMM (M = {m})"),
         };
-        let names = if data.covariate_names().len() == p {
-            data.covariate_names().to_vec()
-        } else {
-            (0..p).map(|j| format!("b{j}")).collect()
-        };
+        let names = crate::moment::parameter_names(&self.model, data.covariate_names(), p);
         let estimate = Estimate::new(
             estimator,
             self.model.name(),

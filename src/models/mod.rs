@@ -1,13 +1,17 @@
-//! Built-in moment models: least squares, logistic regression, linear instrumental
-//! variables.
+//! Built-in moment models: least squares, logistic and Poisson regression, the mean,
+//! linear instrumental variables.
 
 mod iv;
 mod logistic;
+mod mean;
 mod ols;
+mod poisson;
 
 pub use iv::LinearIv;
 pub use logistic::{sigmoid, Logistic};
+pub use mean::Mean;
 pub use ols::Ols;
+pub use poisson::Poisson;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 

@@ -1,0 +1,130 @@
+//! Poisson regression: ψ(β; x, y) = x (y − exp(xᵀβ)).
+
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
+
+use super::Along;
+use crate::moment::MomentModel;
+use crate::rows::Rows;
+
+/// Poisson (log-link) regression, ψ(β; x, y) = x (y − exp(xᵀβ)), the score of the
+/// Poisson log-likelihood; outcomes must be non-negative (counts, or rates for the
+/// quasi-likelihood estimator). The Jacobian is −Σ_t w_t exp(x_tᵀβ) x_t x_tᵀ.
+///
+/// No finite estimate exists when some direction d lowers the mean of rows with zero
+/// counts and leaves the others unchanged (x_tᵀd ≤ 0 where y_t = 0, = 0 where y_t > 0,
+/// < 0 somewhere); the estimators report [`Error::Separation`](crate::Error::Separation).
+///
+/// # Examples
+/// ```
+/// use ndarray::array;
+/// use synthgmm::{check_jacobian, models::Poisson, MomentModel, Rows};
+/// let x = array![[1.0, 0.5], [1.0, -1.0], [1.0, 2.0]];
+/// let y = array![1.0, 0.0, 4.0];
+/// assert!(check_jacobian(&Poisson, array![0.2, 0.3].view(), Rows::new(x.view(), y.view())?).passes(1e-6));
+/// assert!(Poisson.check_outcome(-1.0).is_err());
+/// # Ok::<(), synthgmm::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Poisson;
+
+impl MomentModel for Poisson {
+    fn name(&self) -> &str {
+        "poisson"
+    }
+
+    fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
+        let x = rows.x();
+        let resid = &rows.y() - &x.dot(&beta).mapv(f64::exp);
+        super::scale_rows(x, resid.view(), out);
+    }
+
+    fn jacobian(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        weights: Option<ArrayView1<'_, f64>>,
+    ) -> Array2<f64> {
+        let x = rows.x();
+        let mean = x.dot(&beta).mapv(f64::exp);
+        -super::scaled_gram(x, |t| mean[t], weights)
+    }
+
+    /// ψ and −Σ w exp(xᵀβ) x xᵀ with the mean computed once per row.
+    fn moments_and_jacobian(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        weights: Option<ArrayView1<'_, f64>>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Array2<f64> {
+        let x = rows.x();
+        let mean = x.dot(&beta).mapv(f64::exp);
+        let resid = &rows.y() - &mean;
+        super::scale_rows(x, resid.view(), out);
+        -super::scaled_gram(x, |t| mean[t], weights)
+    }
+
+    /// (∂ψ_t/∂βᵀ) v = −exp(x_tᵀβ) x_t (x_tᵀv).
+    fn moments_derivative(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        direction: ArrayView1<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) {
+        let x = rows.x();
+        let mean = x.dot(&beta).mapv(f64::exp);
+        super::glm_derivative(x, Along::Direction(direction), |t| mean[t], out);
+    }
+
+    /// (∂ψ_t/∂βᵀ)ᵀ V_t = −exp(x_tᵀβ) x_t (x_tᵀV_t).
+    fn moments_derivative_transposed(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        v: ArrayView2<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) {
+        let x = rows.x();
+        let mean = x.dot(&beta).mapv(f64::exp);
+        super::glm_derivative(x, Along::PerRow(v), |t| mean[t], out);
+    }
+
+    fn check_outcome(&self, y: f64) -> Result<(), &'static str> {
+        if y >= 0.0 {
+            Ok(())
+        } else {
+            Err("Poisson outcomes must be non-negative")
+        }
+    }
+
+    /// d lowers the mean of zero-count rows only: x_tᵀd ≤ 0 where y_t = 0 and
+    /// x_tᵀd = 0 where y_t > 0 (to 1e-7 of Σ_j max_t |x_tj| |d_j|), < 0 on some row.
+    fn is_recession_direction(&self, direction: ArrayView1<'_, f64>, rows: Rows<'_>) -> bool {
+        if direction.iter().any(|d| !d.is_finite()) {
+            return false;
+        }
+        let x = rows.x();
+        let scale: f64 = x
+            .columns()
+            .into_iter()
+            .zip(&direction)
+            .map(|(col, d)| col.iter().fold(0.0_f64, |m, v| m.max(v.abs())) * d.abs())
+            .sum();
+        let slack = 1e-7 * scale;
+        let mut moves = false;
+        for (xt, &yt) in x.rows().into_iter().zip(rows.y()) {
+            let s = xt.dot(&direction);
+            let fits = if yt == 0.0 {
+                s <= slack
+            } else {
+                s.abs() <= slack
+            };
+            if !fits {
+                return false;
+            }
+            moves |= s < -slack;
+        }
+        moves
+    }
+}
