@@ -378,6 +378,30 @@ pub struct WaldTest {
     pub p_value: f64,
 }
 
+impl fmt::Display for Estimate {
+    /// The estimator, model and sample sizes, the coefficient table at α = 0.05, and
+    /// the notes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} ({}; T = {}, n = {})",
+            self.estimator, self.model, self.n_rows, self.n_labeled
+        )?;
+        write!(
+            f,
+            "{}",
+            CoefficientTable {
+                estimate: self,
+                alpha: 0.05
+            }
+        )?;
+        for note in &self.notes {
+            writeln!(f, "Note: {note}.")?;
+        }
+        Ok(())
+    }
+}
+
 /// Statsmodels-style coefficient rows: coef, std err, z, P>|z| and the interval.
 #[derive(Debug, Clone, Copy)]
 pub struct CoefficientTable<'a> {

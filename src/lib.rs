@@ -61,6 +61,9 @@
 //! - Angelopoulos, Duchi, Zrnic (2023), *PPI++*, arXiv:2311.01453.
 #![warn(missing_docs)]
 
+/// The array crate of the public API, re-exported so that callers use the same version.
+pub use ndarray;
+
 pub mod baselines;
 mod data;
 mod engine;

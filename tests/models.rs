@@ -168,3 +168,23 @@ fn wald_tests_and_one_sided_p_values() {
         Err(Error::SingularCovariance { .. })
     ));
 }
+
+#[test]
+fn an_estimate_prints_its_table_and_notes() {
+    let e = synthgmm::Estimate::new(
+        "mine",
+        "ols",
+        vec!["slope".into()],
+        array![2.0],
+        array![[0.25]],
+        100,
+        10,
+    )
+    .unwrap();
+    let text = e.to_string();
+    assert!(text.starts_with("mine (ols; T = 100, n = 10)"), "{text}");
+    assert!(
+        text.contains("slope") && text.contains("P>|z|") && text.contains("4.000"),
+        "{text}"
+    );
+}
