@@ -6,10 +6,6 @@ use super::Along;
 use crate::moment::MomentModel;
 use crate::rows::Rows;
 
-/// Relative tolerance of the recession-direction test: |x_tᵀd| below this fraction of
-/// Σ_j max_t |x_tj| |d_j| counts as zero.
-const RECESSION_TOL: f64 = 1e-7;
-
 /// The logistic function σ(z) = 1 / (1 + e^{−z}), evaluated without overflow.
 ///
 /// # Examples
@@ -138,35 +134,20 @@ impl MomentModel for Logistic {
     /// on some row. Such a d exists exactly when the data are (quasi-)separated
     /// (Albert and Anderson 1984), and a finite maximum-likelihood estimate admits none.
     fn is_recession_direction(&self, direction: ArrayView1<'_, f64>, rows: Rows<'_>) -> bool {
-        if direction.iter().any(|d| !d.is_finite()) {
-            return false;
-        }
-        // Zero means small next to Σ_j max_t |x_tj| |d_j|: rescaling a covariate (and the
-        // direction's coordinate inversely) changes nothing.
-        let x = rows.x();
-        let scale: f64 = x
-            .columns()
-            .into_iter()
-            .zip(&direction)
-            .map(|(col, d)| col.iter().fold(0.0_f64, |m, v| m.max(v.abs())) * d.abs())
-            .sum();
-        let slack = RECESSION_TOL * scale;
-        let mut moves = false;
-        for (xt, &yt) in x.rows().into_iter().zip(rows.y()) {
-            let s = xt.dot(&direction);
-            let fits = if yt == 1.0 {
-                s >= -slack
-            } else if yt == 0.0 {
-                s <= slack
-            } else {
-                s.abs() <= slack
-            };
-            if !fits {
-                return false;
-            }
-            moves |= s.abs() > slack;
-        }
-        moves
+        super::recession(
+            direction,
+            rows,
+            |y, s, slack| {
+                if y == 1.0 {
+                    s >= -slack
+                } else if y == 0.0 {
+                    s <= slack
+                } else {
+                    s.abs() <= slack
+                }
+            },
+            |s, slack| s.abs() > slack,
+        )
     }
 }
 

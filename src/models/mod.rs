@@ -69,3 +69,38 @@ pub(crate) enum Along<'a> {
     /// One vector V_t per row.
     PerRow(ArrayView2<'a, f64>),
 }
+
+/// Relative tolerance of the recession-direction tests: |x_tᵀd| below this fraction of
+/// Σ_j max_t |x_tj| |d_j| counts as zero (rescaling a covariate, and the direction's
+/// coordinate inversely, changes nothing).
+const RECESSION_TOL: f64 = 1e-7;
+
+/// Whether `direction` d is a recession direction of a GLM likelihood on `rows`: every
+/// row's s_t = x_tᵀd is `allowed(y_t, s_t, slack)` and some row `moves(s_t, slack)`.
+pub(crate) fn recession(
+    direction: ArrayView1<'_, f64>,
+    rows: crate::rows::Rows<'_>,
+    allowed: impl Fn(f64, f64, f64) -> bool,
+    moves: impl Fn(f64, f64) -> bool,
+) -> bool {
+    if direction.iter().any(|d| !d.is_finite()) {
+        return false;
+    }
+    let x = rows.x();
+    let scale: f64 = x
+        .columns()
+        .into_iter()
+        .zip(&direction)
+        .map(|(col, d)| col.iter().fold(0.0_f64, |m, v| m.max(v.abs())) * d.abs())
+        .sum();
+    let slack = RECESSION_TOL * scale;
+    let mut moved = false;
+    for (xt, &yt) in x.rows().into_iter().zip(rows.y()) {
+        let s = xt.dot(&direction);
+        if !allowed(yt, s, slack) {
+            return false;
+        }
+        moved |= moves(s, slack);
+    }
+    moved
+}

@@ -101,30 +101,17 @@ impl MomentModel for Poisson {
     /// d lowers the mean of zero-count rows only: x_tᵀd ≤ 0 where y_t = 0 and
     /// x_tᵀd = 0 where y_t > 0 (to 1e-7 of Σ_j max_t |x_tj| |d_j|), < 0 on some row.
     fn is_recession_direction(&self, direction: ArrayView1<'_, f64>, rows: Rows<'_>) -> bool {
-        if direction.iter().any(|d| !d.is_finite()) {
-            return false;
-        }
-        let x = rows.x();
-        let scale: f64 = x
-            .columns()
-            .into_iter()
-            .zip(&direction)
-            .map(|(col, d)| col.iter().fold(0.0_f64, |m, v| m.max(v.abs())) * d.abs())
-            .sum();
-        let slack = 1e-7 * scale;
-        let mut moves = false;
-        for (xt, &yt) in x.rows().into_iter().zip(rows.y()) {
-            let s = xt.dot(&direction);
-            let fits = if yt == 0.0 {
-                s <= slack
-            } else {
-                s.abs() <= slack
-            };
-            if !fits {
-                return false;
-            }
-            moves |= s < -slack;
-        }
-        moves
+        super::recession(
+            direction,
+            rows,
+            |y, s, slack| {
+                if y == 0.0 {
+                    s <= slack
+                } else {
+                    s.abs() <= slack
+                }
+            },
+            |s, slack| s < -slack,
+        )
     }
 }
