@@ -86,7 +86,7 @@ pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
 pub use gmm::{
     Covariance, GmmFit, SingularWeightPolicy, StepOne, StepReport, Summary, TwoStepGmm,
-    WeightReport,
+    WeightReport, Weighting,
 };
 pub use inference::{
     normal_critical_value, Alternative, CoefficientTable, DropReason, Estimate, JTest, Note,

@@ -64,6 +64,24 @@ pub enum SingularWeightPolicy {
     Error,
 }
 
+/// How often the weight matrix is re-estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Weighting {
+    /// Two-step GMM: W = Ω̂(step 1)⁻¹, once (the method's estimator).
+    #[default]
+    TwoStep,
+    /// Iterated GMM (Hansen, Heaton, Yaron 1996): re-estimate W = Ω̂(β̂)⁻¹ at the latest
+    /// estimate and re-solve, until the estimate moves by less than 10⁻⁸ standard errors
+    /// (|RĜΔβ|√T), at most `max_rounds` times. The result does not depend on step 1;
+    /// its covariance is (ĜᵀΩ̂(β̂)⁻¹Ĝ)⁻¹/T at the final estimate, whatever
+    /// [`Covariance`] asks (Windmeijer's correction is for the two-step estimator).
+    Iterated {
+        /// Re-estimations of W allowed before [`Error::NotConverged`].
+        max_rounds: usize,
+    },
+}
+
 /// How step 1 estimates (θ, η) before the weight matrix is formed.
 ///
 /// Step 1 only has to be consistent: the step-2 estimate is efficient either way, and
@@ -149,6 +167,7 @@ pub struct TwoStepGmm<M> {
     rank_tol: f64,
     covariance: Covariance,
     step_one: StepOne,
+    weighting: Weighting,
     chunking: Chunking,
     singular_weight: SingularWeightPolicy,
     require_convergence: bool,
@@ -168,6 +187,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             rank_tol: 1e-10,
             covariance: Covariance::default(),
             step_one: StepOne::default(),
+            weighting: Weighting::default(),
             chunking: Chunking::default(),
             singular_weight: SingularWeightPolicy::default(),
             require_convergence: true,
@@ -202,6 +222,11 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// How step 1 is weighted (see [`StepOne`]).
     pub fn step_one(mut self, step_one: StepOne) -> Self {
         self.step_one = step_one;
+        self
+    }
+    /// Two-step (default) or iterated weighting (see [`Weighting`]).
+    pub fn weighting(mut self, weighting: Weighting) -> Self {
+        self.weighting = weighting;
         self
     }
     /// How the rows are split into chunks for each pass (default: 4,096 rows). Chunks
@@ -242,6 +267,12 @@ impl<M: MomentModel> TwoStepGmm<M> {
         }
         if !(self.tol > 0.0 && self.tol.is_finite()) {
             return bad("tol", format!("{} is not a positive number", self.tol));
+        }
+        if self.weighting == (Weighting::Iterated { max_rounds: 0 }) {
+            return bad(
+                "weighting",
+                "iterated weighting needs at least one round".into(),
+            );
         }
         if !(self.rank_tol > 0.0 && self.rank_tol < 1.0) {
             return bad("rank_tol", format!("{} is not in (0, 1)", self.rank_tol));
@@ -292,6 +323,12 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let mut weights = Vec::new();
         let weight = self.whitener(omega1.clone(), Stage::StepTwo, &mut weights, &mut notes)?;
         let step2 = self.step_two_fit(&stacked, &step1.params, &weight)?;
+        let (step2, weight) = match self.weighting {
+            Weighting::TwoStep => (step2, weight),
+            Weighting::Iterated { max_rounds } => {
+                self.iterate(&stacked, step2, max_rounds, &mut notes)?
+            }
+        };
         let (cov, used) = self.covariance_matrix(
             &stacked,
             &step1,
@@ -453,6 +490,34 @@ impl<M: MomentModel> TwoStepGmm<M> {
         Ok(solution)
     }
 
+    /// Iterated weighting: re-estimate W at the latest estimate and re-solve until the
+    /// estimate moves by less than 10⁻⁸ standard errors.
+    fn iterate(
+        &self,
+        stacked: &StackedMoments<'_, M>,
+        mut current: Solution,
+        max_rounds: usize,
+        notes: &mut Vec<Note>,
+    ) -> Result<(Solution, Whitener)> {
+        let root_t = (stacked.data().n_rows() as f64).sqrt();
+        for _ in 0..max_rounds {
+            let omega = stacked.omega(current.params.view());
+            let next_weight = self.whitener(omega, Stage::StepTwo, &mut Vec::new(), notes)?;
+            let next = self.step_two_fit(stacked, &current.params, &next_weight)?;
+            let moved = next_weight.apply(stacked.jacobian(next.params.view()).view());
+            let change = moved.dot(&(&next.params - &current.params));
+            let distance = change.dot(&change).sqrt() * root_t;
+            current = next;
+            if distance <= ITERATED_TOL {
+                return Ok((current, next_weight));
+            }
+        }
+        Err(Error::NotConverged {
+            stage: Stage::StepTwo,
+            iterations: max_rounds,
+        })
+    }
+
     /// The requested covariance of (θ̂, η̂), or the re-estimated one with a note when
     /// the requested one is not a valid covariance matrix.
     #[allow(clippy::too_many_arguments)]
@@ -469,7 +534,11 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let singular = || Error::SingularCovariance {
             stage: Stage::Covariance,
         };
-        let requested = match self.covariance {
+        let covariance = match self.weighting {
+            Weighting::TwoStep => self.covariance,
+            Weighting::Iterated { .. } => Covariance::Reestimated,
+        };
+        let requested = match covariance {
             Covariance::StepTwo => covariance::inverse_information(stacked, params.view(), weight),
             Covariance::Windmeijer => covariance::windmeijer(
                 stacked,
@@ -489,16 +558,16 @@ impl<M: MomentModel> TwoStepGmm<M> {
             Covariance::Reestimated => None,
         };
         if let Some(cov) = requested.filter(covariance::is_valid) {
-            return Ok((cov, self.covariance));
+            return Ok((cov, covariance));
         }
         let omega = stacked.omega(params.view());
         let w = self.whitener(omega, Stage::Covariance, weights, notes)?;
         let cov = covariance::inverse_information(stacked, params.view(), &w)
             .filter(covariance::is_valid)
             .ok_or_else(singular)?;
-        if self.covariance != Covariance::Reestimated {
+        if covariance != Covariance::Reestimated {
             notes.push(Note::CovarianceFallback {
-                requested: self.covariance.name().to_string(),
+                requested: covariance.name().to_string(),
                 used: Covariance::Reestimated.name().to_string(),
             });
         }
@@ -614,6 +683,10 @@ impl<M: MomentModel> TwoStepGmm<M> {
         Ok(cov.diag().mapv(f64::sqrt))
     }
 }
+
+/// Iterated weighting stops when the estimate moves by less than this many standard
+/// errors.
+const ITERATED_TOL: f64 = 1e-8;
 
 /// The step-1 estimate of (θ, η), how each block's optimisation ended, and the step-1
 /// weight (the moments it solves and its whitener) for Windmeijer's correction.
