@@ -10,8 +10,8 @@
 
 mod common;
 
-use common::{expected, load, solve, vec_of};
-use ndarray::{s, Array1, Array2, Axis};
+use common::{expected, load, solve, vec_of, DenseStacked};
+use ndarray::{Array1, Array2, Axis};
 use synthgmm::models::Ols;
 use synthgmm::{Covariance, StepOne, TwoStepGmm};
 
@@ -40,47 +40,10 @@ fn construct_and_compare(first: First) {
     let r = load(name);
     let exp = &expected(name)["gmm_synth"];
     let t = r.labeled.len();
-    let (p, q, k) = (3, 9, 15);
-    let blocks = [
-        (&r.real_x, &r.real_y),
-        (&r.proxy_x, &r.proxy_y),
-        (&r.synth_x, &r.synth_y),
-    ];
-
-    // Stacked g_t(β) for all rows: [S ψ_real; S ψ_proxy; S ψ_synth; ψ_proxy; ψ_synth].
-    let g_rows = |beta: &Array1<f64>| -> Array2<f64> {
-        let mut g = Array2::zeros((t, k));
-        for row in 0..t {
-            let s_t = if r.labeled[row] { 1.0 } else { 0.0 };
-            for (b, (x, y)) in blocks.iter().enumerate() {
-                if b == 0 && s_t == 0.0 {
-                    continue; // real values are missing on unlabeled rows
-                }
-                let xb = x.row(row);
-                let resid = y[row] - xb.dot(&beta.slice(s![b * p..(b + 1) * p]));
-                for j in 0..p {
-                    let psi = xb[j] * resid;
-                    g[[row, b * p + j]] = s_t * psi;
-                    if b > 0 {
-                        g[[row, (2 + b) * p + j]] = psi;
-                    }
-                }
-            }
-        }
-        g
-    };
-    let gbar = |beta: &Array1<f64>| g_rows(beta).mean_axis(Axis(0)).unwrap();
-    let omega = |beta: &Array1<f64>| {
-        let g = g_rows(beta);
-        g.t().dot(&g) / t as f64
-    };
-    let b = gbar(&Array1::zeros(q));
-    let mut jac = Array2::zeros((k, q));
-    for j in 0..q {
-        let mut e = Array1::zeros(q);
-        e[j] = 1.0;
-        jac.column_mut(j).assign(&(gbar(&e) - &b));
-    }
+    let (p, q, k) = (DenseStacked::P, DenseStacked::Q, DenseStacked::K);
+    let dense = DenseStacked { r: &r };
+    let omega = |beta: &Array1<f64>| dense.omega(beta);
+    let (jac, b) = dense.affine();
     let two_step = |beta1: &Array1<f64>| -> Array1<f64> {
         let w = solve(&omega(beta1), &Array2::eye(k));
         let gtw = jac.t().dot(&w);

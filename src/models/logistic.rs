@@ -1,6 +1,6 @@
 //! Logistic regression: ψ(β; x, y) = x (y − σ(xᵀβ)).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
 use super::Along;
 use crate::moment::MomentModel;
@@ -44,18 +44,25 @@ pub fn sigmoid(z: f64) -> f64 {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Logistic;
 
+/// The logistic inverse link.
+struct LogitLink;
+
+impl super::Link for LogitLink {
+    fn mean(eta: f64) -> f64 {
+        sigmoid(eta)
+    }
+    fn slope(mean: f64) -> f64 {
+        mean * (1.0 - mean)
+    }
+}
+
 impl MomentModel for Logistic {
     fn name(&self) -> &str {
         "logistic"
     }
 
     fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
-        let x = rows.x();
-        let mut resid = x.dot(&beta);
-        Zip::from(&mut resid)
-            .and(&rows.y())
-            .for_each(|r, &yt| *r = yt - sigmoid(*r));
-        super::scale_rows(x, resid.view(), out);
+        super::glm_moments::<LogitLink>(beta, rows, out)
     }
 
     fn jacobian(
@@ -64,17 +71,7 @@ impl MomentModel for Logistic {
         rows: Rows<'_>,
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Array2<f64> {
-        let x = rows.x();
-        let eta = x.dot(&beta);
-        let g = super::scaled_gram(
-            x,
-            |t| {
-                let s = sigmoid(eta[t]);
-                s * (1.0 - s)
-            },
-            weights,
-        );
-        -g
+        super::glm_jacobian::<LogitLink>(beta, rows, weights)
     }
 
     /// ψ and −Σ w σ(1 − σ) x xᵀ with σ computed once per row.
@@ -85,11 +82,7 @@ impl MomentModel for Logistic {
         weights: Option<ArrayView1<'_, f64>>,
         out: ArrayViewMut2<'_, f64>,
     ) -> Array2<f64> {
-        let x = rows.x();
-        let prob = x.dot(&beta).mapv(sigmoid);
-        let resid = &rows.y() - &prob;
-        super::scale_rows(x, resid.view(), out);
-        -super::scaled_gram(x, |t| prob[t] * (1.0 - prob[t]), weights)
+        super::glm_moments_and_jacobian::<LogitLink>(beta, rows, weights, out)
     }
 
     /// (∂ψ_t/∂βᵀ) v = −σ_t(1 − σ_t) x_t (x_tᵀv).
@@ -100,10 +93,7 @@ impl MomentModel for Logistic {
         direction: ArrayView1<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) {
-        let x = rows.x();
-        let prob = x.dot(&beta).mapv(sigmoid);
-        let curvature = |t: usize| prob[t] * (1.0 - prob[t]);
-        super::glm_derivative(x, Along::Direction(direction), curvature, out);
+        super::glm_derivative_along::<LogitLink>(beta, rows, Along::Direction(direction), out)
     }
 
     /// (∂ψ_t/∂βᵀ)ᵀ V_t = −σ_t(1 − σ_t) x_t (x_tᵀV_t).
@@ -114,10 +104,7 @@ impl MomentModel for Logistic {
         v: ArrayView2<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) {
-        let x = rows.x();
-        let prob = x.dot(&beta).mapv(sigmoid);
-        let curvature = |t: usize| prob[t] * (1.0 - prob[t]);
-        super::glm_derivative(x, Along::PerRow(v), curvature, out);
+        super::glm_derivative_along::<LogitLink>(beta, rows, Along::PerRow(v), out)
     }
 
     fn check_outcome(&self, y: f64) -> Result<(), &'static str> {

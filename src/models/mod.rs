@@ -104,3 +104,59 @@ pub(crate) fn recession(
     }
     moved
 }
+
+/// The inverse link of a generalised linear model with its canonical link: the mean
+/// μ(η) and its slope dμ/dη written through μ. The moments are ψ = x (y − μ(xᵀβ)).
+pub(crate) trait Link {
+    fn mean(eta: f64) -> f64;
+    fn slope(mean: f64) -> f64;
+}
+
+/// The per-row means μ(x_tᵀβ).
+fn glm_means<L: Link>(beta: ArrayView1<'_, f64>, rows: crate::rows::Rows<'_>) -> Array1<f64> {
+    rows.x().dot(&beta).mapv(L::mean)
+}
+
+/// ψ_t = x_t (y_t − μ_t).
+pub(crate) fn glm_moments<L: Link>(
+    beta: ArrayView1<'_, f64>,
+    rows: crate::rows::Rows<'_>,
+    out: ArrayViewMut2<'_, f64>,
+) {
+    let resid = &rows.y() - &glm_means::<L>(beta, rows);
+    scale_rows(rows.x(), resid.view(), out);
+}
+
+/// −Σ_t w_t μ'_t x_t x_tᵀ.
+pub(crate) fn glm_jacobian<L: Link>(
+    beta: ArrayView1<'_, f64>,
+    rows: crate::rows::Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+) -> Array2<f64> {
+    let means = glm_means::<L>(beta, rows);
+    -scaled_gram(rows.x(), |t| L::slope(means[t]), weights)
+}
+
+/// Both, with μ computed once per row.
+pub(crate) fn glm_moments_and_jacobian<L: Link>(
+    beta: ArrayView1<'_, f64>,
+    rows: crate::rows::Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+    out: ArrayViewMut2<'_, f64>,
+) -> Array2<f64> {
+    let means = glm_means::<L>(beta, rows);
+    let resid = &rows.y() - &means;
+    scale_rows(rows.x(), resid.view(), out);
+    -scaled_gram(rows.x(), |t| L::slope(means[t]), weights)
+}
+
+/// Per-row derivatives −μ'_t s_t x_t along a direction or per-row vectors.
+pub(crate) fn glm_derivative_along<L: Link>(
+    beta: ArrayView1<'_, f64>,
+    rows: crate::rows::Rows<'_>,
+    along: Along<'_>,
+    out: ArrayViewMut2<'_, f64>,
+) {
+    let means = glm_means::<L>(beta, rows);
+    glm_derivative(rows.x(), along, |t| L::slope(means[t]), out);
+}

@@ -27,15 +27,25 @@ use crate::rows::Rows;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Poisson;
 
+/// The poisson inverse link.
+struct LogLink;
+
+impl super::Link for LogLink {
+    fn mean(eta: f64) -> f64 {
+        eta.exp()
+    }
+    fn slope(mean: f64) -> f64 {
+        mean
+    }
+}
+
 impl MomentModel for Poisson {
     fn name(&self) -> &str {
         "poisson"
     }
 
     fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
-        let x = rows.x();
-        let resid = &rows.y() - &x.dot(&beta).mapv(f64::exp);
-        super::scale_rows(x, resid.view(), out);
+        super::glm_moments::<LogLink>(beta, rows, out)
     }
 
     fn jacobian(
@@ -44,9 +54,7 @@ impl MomentModel for Poisson {
         rows: Rows<'_>,
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Array2<f64> {
-        let x = rows.x();
-        let mean = x.dot(&beta).mapv(f64::exp);
-        -super::scaled_gram(x, |t| mean[t], weights)
+        super::glm_jacobian::<LogLink>(beta, rows, weights)
     }
 
     /// ψ and −Σ w exp(xᵀβ) x xᵀ with the mean computed once per row.
@@ -57,11 +65,7 @@ impl MomentModel for Poisson {
         weights: Option<ArrayView1<'_, f64>>,
         out: ArrayViewMut2<'_, f64>,
     ) -> Array2<f64> {
-        let x = rows.x();
-        let mean = x.dot(&beta).mapv(f64::exp);
-        let resid = &rows.y() - &mean;
-        super::scale_rows(x, resid.view(), out);
-        -super::scaled_gram(x, |t| mean[t], weights)
+        super::glm_moments_and_jacobian::<LogLink>(beta, rows, weights, out)
     }
 
     /// (∂ψ_t/∂βᵀ) v = −exp(x_tᵀβ) x_t (x_tᵀv).
@@ -72,9 +76,7 @@ impl MomentModel for Poisson {
         direction: ArrayView1<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) {
-        let x = rows.x();
-        let mean = x.dot(&beta).mapv(f64::exp);
-        super::glm_derivative(x, Along::Direction(direction), |t| mean[t], out);
+        super::glm_derivative_along::<LogLink>(beta, rows, Along::Direction(direction), out)
     }
 
     /// (∂ψ_t/∂βᵀ)ᵀ V_t = −exp(x_tᵀβ) x_t (x_tᵀV_t).
@@ -85,9 +87,7 @@ impl MomentModel for Poisson {
         v: ArrayView2<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) {
-        let x = rows.x();
-        let mean = x.dot(&beta).mapv(f64::exp);
-        super::glm_derivative(x, Along::PerRow(v), |t| mean[t], out);
+        super::glm_derivative_along::<LogLink>(beta, rows, Along::PerRow(v), out)
     }
 
     fn check_outcome(&self, y: f64) -> Result<(), &'static str> {

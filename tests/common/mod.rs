@@ -130,3 +130,68 @@ pub fn ols_hc0(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array2<f64>) {
     let bread = solve(&xtx, &Array2::eye(x.ncols()));
     (beta, bread.dot(&meat).dot(&bread))
 }
+
+/// The stacked OLS moments of a reference data set with sources proxy and synth,
+/// formed row by row, for independent constructions in the tests:
+/// g_t(β) = [S ψ_real; S ψ_proxy; S ψ_synth; ψ_proxy; ψ_synth], p = 3, K = 15, Q = 9.
+pub struct DenseStacked<'a> {
+    pub r: &'a ReferenceData,
+}
+
+impl DenseStacked<'_> {
+    pub const P: usize = 3;
+    pub const K: usize = 15;
+    pub const Q: usize = 9;
+
+    /// g_t(β) for every row (T × K).
+    pub fn rows(&self, beta: &Array1<f64>) -> Array2<f64> {
+        let r = self.r;
+        let (t, p) = (r.labeled.len(), Self::P);
+        let blocks = [
+            (&r.real_x, &r.real_y),
+            (&r.proxy_x, &r.proxy_y),
+            (&r.synth_x, &r.synth_y),
+        ];
+        let mut g = Array2::zeros((t, Self::K));
+        for row in 0..t {
+            let s_t = if r.labeled[row] { 1.0 } else { 0.0 };
+            for (b, (x, y)) in blocks.iter().enumerate() {
+                if b == 0 && s_t == 0.0 {
+                    continue; // real values are missing on unlabeled rows
+                }
+                let xb = x.row(row);
+                let resid = y[row] - xb.dot(&beta.slice(s![b * p..(b + 1) * p]));
+                for j in 0..p {
+                    g[[row, b * p + j]] = s_t * xb[j] * resid;
+                    if b > 0 {
+                        g[[row, (2 + b) * p + j]] = xb[j] * resid;
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    /// ḡ(β).
+    pub fn mean(&self, beta: &Array1<f64>) -> Array1<f64> {
+        self.rows(beta).mean_axis(Axis(0)).unwrap()
+    }
+
+    /// Ω̂(β) = (1/T) Σ g_t g_tᵀ.
+    pub fn omega(&self, beta: &Array1<f64>) -> Array2<f64> {
+        let g = self.rows(beta);
+        g.t().dot(&g) / g.nrows() as f64
+    }
+
+    /// (G, b) with ḡ(β) = Gβ + b, read off ḡ at zero and at the unit vectors.
+    pub fn affine(&self) -> (Array2<f64>, Array1<f64>) {
+        let b = self.mean(&Array1::zeros(Self::Q));
+        let mut jac = Array2::zeros((Self::K, Self::Q));
+        for j in 0..Self::Q {
+            let mut e = Array1::zeros(Self::Q);
+            e[j] = 1.0;
+            jac.column_mut(j).assign(&(self.mean(&e) - &b));
+        }
+        (jac, b)
+    }
+}
