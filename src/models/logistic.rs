@@ -1,8 +1,7 @@
 //! Logistic regression: ψ(β; x, y) = x (y − σ(xᵀβ)).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
+use ndarray::ArrayView1;
 
-use super::Along;
 use crate::moment::MomentModel;
 use crate::rows::Rows;
 
@@ -61,51 +60,7 @@ impl MomentModel for Logistic {
         "logistic"
     }
 
-    fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
-        super::glm_moments::<LogitLink>(beta, rows, out)
-    }
-
-    fn jacobian(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        rows: Rows<'_>,
-        weights: Option<ArrayView1<'_, f64>>,
-    ) -> Array2<f64> {
-        super::glm_jacobian::<LogitLink>(beta, rows, weights)
-    }
-
-    /// ψ and −Σ w σ(1 − σ) x xᵀ with σ computed once per row.
-    fn moments_and_jacobian(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        rows: Rows<'_>,
-        weights: Option<ArrayView1<'_, f64>>,
-        out: ArrayViewMut2<'_, f64>,
-    ) -> Array2<f64> {
-        super::glm_moments_and_jacobian::<LogitLink>(beta, rows, weights, out)
-    }
-
-    /// (∂ψ_t/∂βᵀ) v = −σ_t(1 − σ_t) x_t (x_tᵀv).
-    fn moments_derivative(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        rows: Rows<'_>,
-        direction: ArrayView1<'_, f64>,
-        out: ArrayViewMut2<'_, f64>,
-    ) {
-        super::glm_derivative_along::<LogitLink>(beta, rows, Along::Direction(direction), out)
-    }
-
-    /// (∂ψ_t/∂βᵀ)ᵀ V_t = −σ_t(1 − σ_t) x_t (x_tᵀV_t).
-    fn moments_derivative_transposed(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        rows: Rows<'_>,
-        v: ArrayView2<'_, f64>,
-        out: ArrayViewMut2<'_, f64>,
-    ) {
-        super::glm_derivative_along::<LogitLink>(beta, rows, Along::PerRow(v), out)
-    }
+    super::glm_moment_methods!(LogitLink);
 
     fn check_outcome(&self, y: f64) -> Result<(), &'static str> {
         if (0.0..=1.0).contains(&y) {
@@ -144,7 +99,7 @@ mod tests {
     use crate::moment::check_jacobian;
     use crate::rows::Rows;
     use approx::assert_relative_eq;
-    use ndarray::{array, Array1};
+    use ndarray::{array, Array1, Array2};
 
     #[test]
     fn sigmoid_is_stable_and_symmetric() {

@@ -1,6 +1,70 @@
 //! Built-in moment models: least squares, logistic and Poisson regression, the mean,
 //! linear instrumental variables.
 
+/// The [`MomentModel`](crate::MomentModel) methods of a generalised linear model with
+/// inverse link `$link` (ψ = x (y − μ(xᵀβ)), Jacobian −Σ w μ' x xᵀ), for use inside its
+/// `impl MomentModel` block.
+macro_rules! glm_moment_methods {
+    ($link:ty) => {
+        fn moments(
+            &self,
+            beta: ndarray::ArrayView1<'_, f64>,
+            rows: crate::rows::Rows<'_>,
+            out: ndarray::ArrayViewMut2<'_, f64>,
+        ) {
+            super::glm_moments::<$link>(beta, rows, out)
+        }
+
+        fn jacobian(
+            &self,
+            beta: ndarray::ArrayView1<'_, f64>,
+            rows: crate::rows::Rows<'_>,
+            weights: Option<ndarray::ArrayView1<'_, f64>>,
+        ) -> ndarray::Array2<f64> {
+            super::glm_jacobian::<$link>(beta, rows, weights)
+        }
+
+        /// ψ and the Jacobian with μ computed once per row.
+        fn moments_and_jacobian(
+            &self,
+            beta: ndarray::ArrayView1<'_, f64>,
+            rows: crate::rows::Rows<'_>,
+            weights: Option<ndarray::ArrayView1<'_, f64>>,
+            out: ndarray::ArrayViewMut2<'_, f64>,
+        ) -> ndarray::Array2<f64> {
+            super::glm_moments_and_jacobian::<$link>(beta, rows, weights, out)
+        }
+
+        /// (∂ψ_t/∂βᵀ) v = −μ'_t x_t (x_tᵀv).
+        fn moments_derivative(
+            &self,
+            beta: ndarray::ArrayView1<'_, f64>,
+            rows: crate::rows::Rows<'_>,
+            direction: ndarray::ArrayView1<'_, f64>,
+            out: ndarray::ArrayViewMut2<'_, f64>,
+        ) {
+            super::glm_derivative_along::<$link>(
+                beta,
+                rows,
+                super::Along::Direction(direction),
+                out,
+            )
+        }
+
+        /// (∂ψ_t/∂βᵀ)ᵀ V_t = −μ'_t x_t (x_tᵀV_t).
+        fn moments_derivative_transposed(
+            &self,
+            beta: ndarray::ArrayView1<'_, f64>,
+            rows: crate::rows::Rows<'_>,
+            v: ndarray::ArrayView2<'_, f64>,
+            out: ndarray::ArrayViewMut2<'_, f64>,
+        ) {
+            super::glm_derivative_along::<$link>(beta, rows, super::Along::PerRow(v), out)
+        }
+    };
+}
+pub(crate) use glm_moment_methods;
+
 mod iv;
 mod logistic;
 mod mean;

@@ -1,8 +1,7 @@
 //! Poisson regression: ψ(β; x, y) = x (y − exp(xᵀβ)).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
+use ndarray::ArrayView1;
 
-use super::Along;
 use crate::moment::MomentModel;
 use crate::rows::Rows;
 
@@ -44,51 +43,7 @@ impl MomentModel for Poisson {
         "poisson"
     }
 
-    fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
-        super::glm_moments::<LogLink>(beta, rows, out)
-    }
-
-    fn jacobian(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        rows: Rows<'_>,
-        weights: Option<ArrayView1<'_, f64>>,
-    ) -> Array2<f64> {
-        super::glm_jacobian::<LogLink>(beta, rows, weights)
-    }
-
-    /// ψ and −Σ w exp(xᵀβ) x xᵀ with the mean computed once per row.
-    fn moments_and_jacobian(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        rows: Rows<'_>,
-        weights: Option<ArrayView1<'_, f64>>,
-        out: ArrayViewMut2<'_, f64>,
-    ) -> Array2<f64> {
-        super::glm_moments_and_jacobian::<LogLink>(beta, rows, weights, out)
-    }
-
-    /// (∂ψ_t/∂βᵀ) v = −exp(x_tᵀβ) x_t (x_tᵀv).
-    fn moments_derivative(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        rows: Rows<'_>,
-        direction: ArrayView1<'_, f64>,
-        out: ArrayViewMut2<'_, f64>,
-    ) {
-        super::glm_derivative_along::<LogLink>(beta, rows, Along::Direction(direction), out)
-    }
-
-    /// (∂ψ_t/∂βᵀ)ᵀ V_t = −exp(x_tᵀβ) x_t (x_tᵀV_t).
-    fn moments_derivative_transposed(
-        &self,
-        beta: ArrayView1<'_, f64>,
-        rows: Rows<'_>,
-        v: ArrayView2<'_, f64>,
-        out: ArrayViewMut2<'_, f64>,
-    ) {
-        super::glm_derivative_along::<LogLink>(beta, rows, Along::PerRow(v), out)
-    }
+    super::glm_moment_methods!(LogLink);
 
     fn check_outcome(&self, y: f64) -> Result<(), &'static str> {
         if y >= 0.0 {
