@@ -187,11 +187,36 @@ mod backend {
         unsafe { MatRef::from_raw_parts(a.as_ptr(), rows, cols, strides[0], strides[1]) }
     }
 
+    /// Clears the upper halves of the vector registers when dropped.
+    ///
+    /// faer's x86 matrix kernels use AVX-512 registers and return without `vzeroupper`;
+    /// until the upper state is cleared, every legacy-SSE instruction that follows
+    /// (libm's `exp` among them) pays a state-transition penalty: `exp` ran 30× slower
+    /// after a 200 × 10 Gram matrix on the project's machine, and the logistic fit spent
+    /// most of its time there. Every backend entry point holds one of these.
+    struct CleanVectorState;
+
+    impl Drop for CleanVectorState {
+        fn drop(&mut self) {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx") {
+                #[target_feature(enable = "avx")]
+                fn zero_upper() {
+                    std::arch::x86_64::_mm256_zeroupper();
+                }
+                // SAFETY: the CPU supports AVX (checked above), the only requirement of
+                // the `avx` target feature enabled on `zero_upper`.
+                unsafe { zero_upper() }
+            }
+        }
+    }
+
     fn to_ndarray(m: MatRef<'_, f64>) -> Array2<f64> {
         Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
     }
 
     pub(super) fn cholesky_lower(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+        let _clean = CleanVectorState;
         let llt = as_faer(&a).llt(Side::Lower).ok()?;
         let mut l = to_ndarray(llt.L());
         // faer leaves the strict upper triangle unspecified; make it exactly zero.
@@ -207,6 +232,7 @@ mod backend {
         l: ArrayView2<'_, f64>,
         b: ArrayView2<'_, f64>,
     ) -> Option<Array2<f64>> {
+        let _clean = CleanVectorState;
         let mut rhs: Mat<f64> = as_faer(&b).to_owned();
         solve_lower_triangular_in_place(as_faer(&l), rhs.as_mut(), Par::Seq);
         Some(to_ndarray(rhs.as_ref()))
@@ -216,12 +242,14 @@ mod backend {
         l: ArrayView2<'_, f64>,
         b: ArrayView2<'_, f64>,
     ) -> Option<Array2<f64>> {
+        let _clean = CleanVectorState;
         let mut rhs: Mat<f64> = as_faer(&b).to_owned();
         solve_upper_triangular_in_place(as_faer(&l).transpose(), rhs.as_mut(), Par::Seq);
         Some(to_ndarray(rhs.as_ref()))
     }
 
     pub(super) fn thin_qr(a: ArrayView2<'_, f64>) -> Option<(Array2<f64>, Array2<f64>)> {
+        let _clean = CleanVectorState;
         let qr = as_faer(&a).qr();
         let r = qr.thin_R();
         let mut upper = to_ndarray(r);
@@ -234,6 +262,7 @@ mod backend {
     }
 
     pub(super) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {
+        let _clean = CleanVectorState;
         let evd = as_faer(&a).self_adjoint_eigen(Side::Lower).ok()?;
         let s = evd.S();
         let values = Array1::from_shape_fn(a.nrows(), |i| s[i]);
@@ -241,6 +270,7 @@ mod backend {
     }
 
     pub(super) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+        let _clean = CleanVectorState;
         let mut out = Mat::<f64>::zeros(a.ncols(), b.ncols());
         matmul(
             out.as_mut(),
