@@ -151,13 +151,14 @@ pub(crate) fn recession(
         return false;
     }
     let x = rows.x();
-    let scale: f64 = x
-        .columns()
-        .into_iter()
-        .zip(&direction)
-        .map(|(col, d)| col.iter().fold(0.0_f64, |m, v| m.max(v.abs())) * d.abs())
-        .sum();
-    let slack = RECESSION_TOL * scale;
+    // max_t |x_tj|, row by row (the memory order of the covariates).
+    let mut largest = Array1::<f64>::zeros(x.ncols());
+    for xt in x.rows() {
+        Zip::from(&mut largest)
+            .and(&xt)
+            .for_each(|m, v| *m = m.max(v.abs()));
+    }
+    let slack = RECESSION_TOL * largest.dot(&direction.mapv(f64::abs));
     let mut moved = false;
     for (xt, &yt) in x.rows().into_iter().zip(rows.y()) {
         let s = xt.dot(&direction);
