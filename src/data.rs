@@ -197,6 +197,8 @@ impl DataSources {
         let required = model.required_columns();
         let blocks = std::iter::once((REAL, self.real_rows(), true))
             .chain(self.sources.iter().map(|s| (s.name(), s.rows(), false)));
+        // Covariate arrays shared between blocks are scanned once.
+        let mut scanned: Vec<(*const f64, usize)> = Vec::new();
         for (name, rows, real) in blocks {
             for column in &required {
                 if rows.column(column).is_none() {
@@ -217,11 +219,13 @@ impl DataSources {
             let (x, y, extra) = (rows.x(), rows.y(), rows.extra());
             // Fast path: nothing to report in this block.
             let small = |v: &f64| v.abs() <= MAX_MAGNITUDE;
+            let key = (x.as_ptr(), x.len());
             if y.iter()
                 .all(|&v| small(&v) && model.check_outcome(v).is_ok())
-                && x.iter().all(small)
+                && (scanned.contains(&key) || x.iter().all(small))
                 && extra.iter().all(small)
             {
+                scanned.push(key);
                 continue;
             }
             for (i, &v) in y.iter().enumerate() {

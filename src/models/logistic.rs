@@ -14,12 +14,11 @@ use crate::rows::Rows;
 /// assert!(sigmoid(-800.0) >= 0.0 && sigmoid(800.0) == 1.0);
 /// ```
 pub fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
+    // e = e^{−|z|} ≤ 1 never overflows; σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) below,
+    // chosen by a select rather than a branch (the sign of xᵀβ is unpredictable).
+    let e = (-z.abs()).exp();
+    let numerator = if z >= 0.0 { 1.0 } else { e };
+    numerator / (1.0 + e)
 }
 
 /// Logistic regression, ψ(β; x, y) = x (y − σ(xᵀβ)), the score of the Bernoulli

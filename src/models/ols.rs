@@ -1,6 +1,6 @@
 //! Least squares: ψ(β; x, y) = x (y − xᵀβ).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
 use super::Along;
 use crate::moment::MomentModel;
@@ -30,7 +30,8 @@ impl MomentModel for Ols {
 
     fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
         let x = rows.x();
-        let resid = &rows.y() - &x.dot(&beta);
+        let mut resid = super::linear_predictor(x, beta);
+        Zip::from(&mut resid).and(rows.y()).for_each(|r, &y| *r = y - *r);
         super::scale_rows(x, resid.view(), out);
     }
 
