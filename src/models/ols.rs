@@ -31,7 +31,9 @@ impl MomentModel for Ols {
     fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
         let x = rows.x();
         let mut resid = super::linear_predictor(x, beta);
-        Zip::from(&mut resid).and(rows.y()).for_each(|r, &y| *r = y - *r);
+        Zip::from(&mut resid)
+            .and(rows.y())
+            .for_each(|r, &y| *r = y - *r);
         super::scale_rows(x, resid.view(), out);
     }
 
