@@ -102,10 +102,13 @@ fn mixture_sums<M: MomentModel + ?Sized>(
     let chunk = |range: &std::ops::Range<usize>| {
         let mut m = Array2::zeros((range.len(), p));
         let mut jacobian = Array2::zeros((p, p));
+        let mut part = Array2::zeros((range.len(), p));
         for (w, rows) in parts {
             let rows = rows.slice(range.clone());
-            m.scaled_add(*w, &moment_matrix(model, theta, rows));
-            jacobian.scaled_add(*w, &model.jacobian(theta, rows, None));
+            // Moments and Jacobian from one sweep over the part's rows.
+            let jac = model.moments_and_jacobian(theta, rows, None, part.view_mut());
+            m.scaled_add(*w, &part);
+            jacobian.scaled_add(*w, &jac);
         }
         MixtureSums {
             count: range.len() as f64,
@@ -284,6 +287,12 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     /// Otherwise: the root of the rectified moment equation
     /// (1/n) Σ_lab [ψ(θ; x, y) − λ ψ^f] + (λ/N) Σ_unlab ψ^f = 0, ppi_py's logistic form.
     pub(crate) fn fit(&self, lambda: f64) -> Result<Array1<f64>> {
+        self.fit_from(lambda, None)
+    }
+
+    /// [`fit`](Self::fit), the nonlinear solve starting from `near` (a nearby fit, e.g.
+    /// at a previous λ) instead of the real-only estimate.
+    fn fit_from(&self, lambda: f64, near: Option<&Array1<f64>>) -> Result<Array1<f64>> {
         let real = self.real_fit()?;
         if lambda == 0.0 {
             return Ok(real);
@@ -294,7 +303,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             return Ok(&real - &((&lab - &unl) * lambda));
         }
         let (n, big_n) = (self.n(), self.n_unlabeled());
-        let start = real;
+        let start = near.cloned().unwrap_or(real);
         let real = self.real_rows();
         solve(
             self.model,
@@ -427,10 +436,10 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                     Err(e) => return Err(e),
                 };
                 let pilot_lambda = self.lambda_hat(&self.stats(first.view(), true)?);
-                let pilot_theta = self.fit(pilot_lambda)?;
+                let pilot_theta = self.fit_from(pilot_lambda, Some(&first))?;
                 // Interval: λ̂ again at the point estimate, refit, covariance there.
                 let lambda = self.lambda_hat(&self.stats(pilot_theta.view(), true)?);
-                let theta = self.fit(lambda)?;
+                let theta = self.fit_from(lambda, Some(&pilot_theta))?;
                 let st = self.stats(theta.view(), lambda != 0.0)?;
                 let cov = self.covariance(&st, lambda);
                 Ok(PpiResult {
