@@ -4,13 +4,15 @@
 //! cargo run --release --example fit_csv -- --data FILE.csv --model ols|logistic \
 //!     --labeled COL --real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... \
 //!     [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2|sandwich]
-//!     [--step-one per-block|identity]
+//!     [--step-one per-block|identity] [--weights selected|unrestricted]
 //! ```
 //!
 //! `--covariance` picks the GMM covariance: Windmeijer's finite-sample correction
 //! (default), `standard` (Ω re-estimated at the final estimate, as statsmodels), or
 //! `step2` (the step-2 weight). `--step-one identity` uses the textbook identity-weighted
 //! first step of statsmodels and R's `gmm` instead of the unit-free per-block one.
+//! `--weights unrestricted` fits the paper's two-step GMM instead of the default
+//! selected cross weights (see `CrossWeights`); `--covariance` applies to it.
 //!
 //! `--estimator all` also runs the baselines (real-only, naive pooled, PPI++, DSL and RePPI on
 //! the first source, PPI++Synth on the first two) and prints them side by side
@@ -29,12 +31,12 @@ use serde_json::json;
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::{
-    Covariance, DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, StepOne,
-    TwoStepGmm,
+    Covariance, CrossWeights, DataSources, Error, Estimate, Estimator, GmmFit, MomentModel,
+    OnSources, StepOne, TwoStepGmm,
 };
 
 const USAGE: &str = "usage: fit_csv --data FILE.csv --model ols|logistic --labeled COL \
---real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2|sandwich] [--step-one per-block|identity]";
+--real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2|sandwich] [--step-one per-block|identity] [--weights selected|unrestricted]";
 
 /// Outcome and covariate column names of one block.
 struct Spec {
@@ -53,6 +55,7 @@ struct Args {
     compare: bool,
     covariance: Covariance,
     step_one: StepOne,
+    weights: CrossWeights,
 }
 
 fn parse_spec(text: &str, flag: &str) -> Result<Spec, String> {
@@ -74,6 +77,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut sources, mut alpha, mut json, mut compare) = (Vec::new(), 0.05, false, false);
     let mut covariance = Covariance::Windmeijer;
     let mut step_one = StepOne::PerBlock;
+    let mut weights = CrossWeights::Selected;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -119,6 +123,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     }
                 }
             }
+            "--weights" => {
+                weights = match value()?.as_str() {
+                    "selected" => CrossWeights::Selected,
+                    "unrestricted" => CrossWeights::Unrestricted,
+                    other => {
+                        return Err(format!(
+                            "--weights must be selected or unrestricted, got `{other}`"
+                        ))
+                    }
+                }
+            }
             "--estimator" => {
                 compare = match value()?.as_str() {
                     "gmm" => false,
@@ -144,6 +159,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         compare,
         covariance,
         step_one,
+        weights,
     })
 }
 
@@ -291,6 +307,7 @@ fn gmm<M: MomentModel>(model: M, args: &Args) -> TwoStepGmm<M> {
     TwoStepGmm::new(model)
         .covariance(args.covariance)
         .step_one(args.step_one)
+        .cross_weights(args.weights)
 }
 
 /// Fits and formats: the GMM summary or JSON, or with `--estimator all` every estimator

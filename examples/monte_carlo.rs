@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::sim::{GridPoint, MonteCarlo, SimConfig, SimModel};
-use synthgmm::{Covariance, Estimator, MomentModel, OnSources, TwoStepGmm};
+use synthgmm::{Covariance, CrossWeights, Estimator, MomentModel, OnSources, TwoStepGmm};
 
 struct Args {
     reps: usize,
@@ -93,8 +93,15 @@ fn estimators<M: MomentModel + Clone + Send + Sync + 'static>(
             ["proxy", "synth"],
         )),
         Box::new(OnSources::new(
-            "GMM-Synth (textbook se)",
-            TwoStepGmm::new(m).covariance(Covariance::Reestimated),
+            "GMM-Synth (paper)",
+            TwoStepGmm::new(m.clone()).cross_weights(CrossWeights::Unrestricted),
+            ["proxy", "synth"],
+        )),
+        Box::new(OnSources::new(
+            "GMM-Synth (paper, textbook se)",
+            TwoStepGmm::new(m)
+                .cross_weights(CrossWeights::Unrestricted)
+                .covariance(Covariance::Reestimated),
             ["proxy", "synth"],
         )),
     ]

@@ -7,7 +7,9 @@ use common::{assert_close, expected, load, matrix_of, ols_hc0, vec_of};
 use ndarray::{Array1, Array2};
 use synthgmm::baselines::{Dsl, Lambda, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
 use synthgmm::models::{Logistic, Ols};
-use synthgmm::{DataSources, Error, Estimator, MomentModel, OnSources, StepOne, TwoStepGmm};
+use synthgmm::{
+    CrossWeights, DataSources, Error, Estimator, MomentModel, OnSources, StepOne, TwoStepGmm,
+};
 
 /// ppi_py 0.2.3 (`ppi_ols_pointestimate`, `ppi_ols_ci`, and the logistic versions,
 /// λ tuned and clipped; classical = λ = 0) on the reference data sets, with the proxy
@@ -202,12 +204,16 @@ fn every_estimator_runs_through_the_common_trait() {
         // The reference's first step is identity-weighted.
         Box::new(OnSources::new(
             "GMM-Proxy",
-            TwoStepGmm::new(Ols).step_one(StepOne::Identity),
+            TwoStepGmm::new(Ols)
+                .step_one(StepOne::Identity)
+                .cross_weights(CrossWeights::Unrestricted),
             ["proxy"],
         )),
         Box::new(OnSources::new(
             "GMM-Synth",
-            TwoStepGmm::new(Ols).step_one(StepOne::Identity),
+            TwoStepGmm::new(Ols)
+                .step_one(StepOne::Identity)
+                .cross_weights(CrossWeights::Unrestricted),
             ["proxy", "synth"],
         )),
     ];

@@ -39,7 +39,7 @@ fn run(args: &[&str]) -> Output {
     fit_csv().args(args).output().unwrap()
 }
 
-const SYNTH: [&str; 15] = [
+const SYNTH: [&str; 17] = [
     "--model",
     "ols",
     "--labeled",
@@ -55,6 +55,8 @@ const SYNTH: [&str; 15] = [
     "standard",
     "--step-one",
     "identity",
+    "--weights",
+    "unrestricted",
 ];
 
 #[test]

@@ -2,7 +2,7 @@
 
 use ndarray::{array, Array1, Array2};
 use synthgmm::models::{Logistic, Ols};
-use synthgmm::{Column, DataSources, Error, SingularWeightPolicy, Stage, TwoStepGmm};
+use synthgmm::{Column, CrossWeights, DataSources, Error, SingularWeightPolicy, Stage, TwoStepGmm};
 
 /// T = 12 rows, p = 2, every third row labeled; y = 1 + 2x + small deterministic noise.
 fn design() -> (Vec<bool>, Array2<f64>, Array1<f64>) {
@@ -320,7 +320,10 @@ fn singular_weight_is_an_error_when_asked() {
     );
 
     // The default falls back to the pseudo-inverse, reports it, and θ̂ is real-only.
-    let fit = TwoStepGmm::new(Ols).fit(&data).unwrap();
+    let fit = TwoStepGmm::new(Ols)
+        .cross_weights(CrossWeights::Unrestricted)
+        .fit(&data)
+        .unwrap();
     assert!(fit.used_pseudo_inverse());
     let real = TwoStepGmm::new(Ols)
         .fit(&data.select_sources(&[]).unwrap())

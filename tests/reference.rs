@@ -9,7 +9,7 @@ mod common;
 
 use common::{assert_close, expected, load, matrix_of, vec_of};
 use synthgmm::models::{Logistic, Ols};
-use synthgmm::{Covariance, GmmFit, MomentModel, StepOne, TwoStepGmm};
+use synthgmm::{Covariance, CrossWeights, GmmFit, MomentModel, StepOne, TwoStepGmm};
 
 const CASES: [(&str, &str, &[&str]); 3] = [
     ("gmm_synth", "GMM-Synth", &["proxy", "synth"]),
@@ -105,6 +105,7 @@ fn check_dataset<M: MomentModel + Clone>(name: &str, model: M, tol: f64) {
         // The reference uses the textbook covariance (Ω re-estimated at the final estimate).
         // The reference uses the identity-weighted first step of statsmodels' GMM.
         let fit = TwoStepGmm::new(model.clone())
+            .cross_weights(CrossWeights::Unrestricted)
             .step_one(StepOne::Identity)
             .covariance(Covariance::Reestimated)
             .fit(&data.sources(sources))

@@ -8,14 +8,16 @@ use rayon::prelude::*;
 use synthgmm::baselines::{PpiPlusPlus, RealOnly};
 use synthgmm::models::Ols;
 use synthgmm::sim::{GridPoint, Labeling, McReport, MonteCarlo, SimConfig, SimModel};
-use synthgmm::{Covariance, Estimator, OnSources, TwoStepGmm};
+use synthgmm::{Covariance, CrossWeights, Estimator, OnSources, TwoStepGmm};
 
 const COEFS: [&str; 3] = ["intercept", "x1", "x2"];
 
 fn gmm_synth(cov: Covariance, name: &str) -> Box<dyn Estimator + Send + Sync> {
     Box::new(OnSources::new(
         name,
-        TwoStepGmm::new(Ols).covariance(cov),
+        TwoStepGmm::new(Ols)
+            .cross_weights(CrossWeights::Unrestricted)
+            .covariance(cov),
         ["proxy", "synth"],
     ))
 }

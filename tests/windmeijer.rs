@@ -13,7 +13,7 @@ mod common;
 use common::{expected, load, solve, vec_of, DenseStacked};
 use ndarray::{Array1, Array2, Axis};
 use synthgmm::models::Ols;
-use synthgmm::{Covariance, StepOne, TwoStepGmm};
+use synthgmm::{Covariance, CrossWeights, StepOne, TwoStepGmm};
 
 /// Which first step the construction mirrors.
 #[derive(Clone, Copy, PartialEq)]
@@ -109,6 +109,7 @@ fn construct_and_compare(first: First) {
         First::PerBlock => StepOne::PerBlock,
     };
     let fit = TwoStepGmm::new(Ols)
+        .cross_weights(CrossWeights::Unrestricted)
         .step_one(step_one)
         .covariance(Covariance::Windmeijer)
         .fit(&data)
@@ -127,6 +128,7 @@ fn construct_and_compare(first: First) {
     }
     // The correction matters here: it widens the θ standard errors.
     let plain = TwoStepGmm::new(Ols)
+        .cross_weights(CrossWeights::Unrestricted)
         .step_one(step_one)
         .covariance(Covariance::StepTwo)
         .fit(&data)

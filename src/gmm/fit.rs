@@ -51,6 +51,7 @@ pub struct GmmFit {
     pub(crate) weights: Vec<WeightReport>,
     pub(crate) real_only_se: Array1<f64>,
     pub(crate) covariance: Covariance,
+    pub(crate) cross_choices: Option<Vec<super::CrossChoice>>,
 }
 
 impl GmmFit {
@@ -69,6 +70,12 @@ impl GmmFit {
     /// Covariance of θ̂, V_θθ / T.
     pub fn cov_theta(&self) -> ArrayView2<'_, f64> {
         self.estimate.cov()
+    }
+    /// With [`CrossWeights::Selected`](super::CrossWeights::Selected): the cross
+    /// weights each coefficient of θ ended with; `None` for the unrestricted two-step
+    /// estimate (the paper's), which is then what [`theta`](Self::theta) returns.
+    pub fn cross_choices(&self) -> Option<&[super::CrossChoice]> {
+        self.cross_choices.as_deref()
     }
     /// Standard errors of θ̂.
     pub fn se(&self) -> Array1<f64> {
@@ -256,14 +263,24 @@ impl fmt::Display for Summary<'_> {
             "J df, p-value:",
             &format!("{}, {j_p}", j.df),
         )?;
-        let cov = match fit.covariance {
-            Covariance::Reestimated => "Ω at final",
-            Covariance::StepTwo => "step-2 W",
-            Covariance::Sandwich => "sandwich",
-            Covariance::Windmeijer => "Windmeijer",
+        let cov = match (&fit.cross_choices, fit.covariance) {
+            (Some(_), _) => "selected weights",
+            (None, Covariance::Reestimated) => "Ω at final",
+            (None, Covariance::StepTwo) => "step-2 W",
+            (None, Covariance::Sandwich) => "sandwich",
+            (None, Covariance::Windmeijer) => "Windmeijer",
         };
         row(f, "Effective n:", &ess_range, "Covariance:", cov)?;
         writeln!(f, "Sources: {sources}")?;
+        if let Some(choices) = &fit.cross_choices {
+            let names = e.names();
+            let each: Vec<String> = names
+                .iter()
+                .zip(choices)
+                .map(|(n, c)| format!("{n} {}", c.name()))
+                .collect();
+            writeln!(f, "Cross weights: {}", each.join(", "))?;
+        }
         writeln!(f, "{}", "=".repeat(WIDTH))?;
         write!(
             f,

@@ -5,8 +5,10 @@
 mod covariance;
 mod fit;
 mod screen;
+mod select;
 
 pub use fit::{GmmFit, StepReport, Summary, WeightReport};
+pub use select::CrossChoice;
 
 use ndarray::{s, Array1, Array2};
 
@@ -101,6 +103,27 @@ pub enum StepOne {
     Identity,
 }
 
+/// Which cross weights between the real and the auxiliary moments the estimate uses.
+///
+/// The efficient weight W = Ω̂⁻¹ spends p · pM free cross coefficients (the real ×
+/// auxiliary blocks of Ω̂) estimated from the n labeled rows; at low labeling rates that
+/// noise costs more than it gains. Both choices are consistent whatever the sources
+/// contain (see `docs/validation.md` for the comparison).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CrossWeights {
+    /// The paper's two-step GMM: W = Ω̂(step 1)⁻¹ with Ω̂ unrestricted.
+    Unrestricted,
+    /// Per coefficient, the real-only estimate, one cross coefficient per source on the
+    /// same coordinate, or the unrestricted weights, whichever has the smallest
+    /// estimated variance after a penalty for the coefficients it estimates; the
+    /// auxiliary × auxiliary second moments come from all rows (labels missing at
+    /// random). Falls back to [`Unrestricted`](Self::Unrestricted) for over-identified
+    /// models and with labeling probabilities. See [`CrossChoice`].
+    #[default]
+    Selected,
+}
+
 /// The two-step GMM estimator of Byun et al. (2025) for a [`MomentModel`].
 ///
 /// # Formula
@@ -172,6 +195,7 @@ pub struct TwoStepGmm<M> {
     singular_weight: SingularWeightPolicy,
     require_convergence: bool,
     use_labeling_probabilities: bool,
+    cross_weights: CrossWeights,
 }
 
 impl<M: MomentModel> TwoStepGmm<M> {
@@ -192,6 +216,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             singular_weight: SingularWeightPolicy::default(),
             require_convergence: true,
             use_labeling_probabilities: true,
+            cross_weights: CrossWeights::default(),
         }
     }
     /// Maximum Gauss–Newton iterations per optimisation (at least 1).
@@ -253,6 +278,11 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// different population and the J test rejects.
     pub fn use_labeling_probabilities(mut self, use_them: bool) -> Self {
         self.use_labeling_probabilities = use_them;
+        self
+    }
+    /// Unrestricted (the paper's) or selected cross weights (see [`CrossWeights`]).
+    pub fn cross_weights(mut self, cross_weights: CrossWeights) -> Self {
+        self.cross_weights = cross_weights;
         self
     }
     /// The moment model.
@@ -329,21 +359,40 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 self.iterate(&stacked, step2, max_rounds, &mut notes)?
             }
         };
-        let (cov, used) = self.covariance_matrix(
-            &stacked,
-            &step1,
-            &omega1,
-            &step2.params,
-            &weight,
-            &mut weights,
-            &mut notes,
-        )?;
         let gbar = weight.apply_vec(stacked.mean_moments(step2.params.view()).view());
         let t = data.n_rows() as f64;
         let j_test = JTest::new(
             t * gbar.dot(&gbar),
             weight.rank().saturating_sub(stacked.n_params()),
         );
+        // The selected estimate replaces the two-step one (whose J test stays: it tests
+        // the moment conditions, not the weights).
+        let selection = match (self.cross_weights, self.weighting) {
+            (CrossWeights::Selected, Weighting::TwoStep) => select::select(&stacked, &step1.params)
+                .filter(|selected| covariance::is_valid(&selected.cov)),
+            _ => None,
+        };
+        let (step2, cov, used, cross) = match selection {
+            Some(selected) => {
+                let step2 = Solution {
+                    params: selected.params,
+                    ..step2
+                };
+                (step2, selected.cov, self.covariance, Some(selected.choices))
+            }
+            None => {
+                let (cov, used) = self.covariance_matrix(
+                    &stacked,
+                    &step1,
+                    &omega1,
+                    &step2.params,
+                    &weight,
+                    &mut weights,
+                    &mut notes,
+                )?;
+                (step2, cov, used, None)
+            }
+        };
         let real_only_se = match stacked.n_sources() {
             0 => cov.diag().slice(s![..stacked.p()]).mapv(f64::sqrt),
             _ => self.real_only_se(&stacked, step1.params.view(), &omega1)?,
@@ -358,6 +407,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             weights,
             notes,
             real_only_se,
+            cross,
         )
     }
 
@@ -586,6 +636,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         weights: Vec<WeightReport>,
         notes: Vec<Note>,
         real_only_se: Array1<f64>,
+        cross_choices: Option<Vec<CrossChoice>>,
     ) -> Result<GmmFit> {
         let data = stacked.data();
         let p = stacked.p();
@@ -594,6 +645,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let cov_theta = cov.slice(s![..p, ..p]).to_owned();
         let estimator = match data.n_sources() {
             0 => "Real-only (GMM, M = 0)".to_string(),
+            m if cross_choices.is_some() => format!("GMM, selected weights (M = {m})"),
             m => format!("Two-step GMM (M = {m})"),
         };
         let names = crate::moment::parameter_names(&self.model, data.covariate_names(), p);
@@ -622,6 +674,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             weights,
             real_only_se,
             covariance: used,
+            cross_choices,
         })
     }
 

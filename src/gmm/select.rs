@@ -1,0 +1,325 @@
+//! Restricted cross weights chosen per coefficient: the low-labeling-rate form of the
+//! two-step estimator ([`CrossWeights::Selected`](super::CrossWeights::Selected)).
+//!
+//! # The estimator
+//! To first order every estimator in the GMM family is a control-variate correction of
+//! the real-only fit. With influence functions φ_r = −J_r⁻¹ψ_r (the real moments, on
+//! labeled rows) and φ_m = −J_m⁻¹ψ_m (source m at its all-rows fit η̂_m),
+//!
+//!   θ̂ = θ̂_real − Λ Δ̂,   Δ̂ = J_all⁻¹ψ̄_all − J_lab⁻¹ψ̄_lab ≈ η̂_labeled − η̂_all,
+//!
+//! and Δ̂ has mean zero when labels are missing at random, whatever the sources contain.
+//! With A = E_lab[φ_rφ_rᵀ], C = E_lab[φ_rφᵀ] (labeled rows) and Σ = E[φφᵀ] (all rows),
+//!
+//!   Var(θ̂) = A/n − (1/n − 1/T)(CΛᵀ + ΛCᵀ − ΛΣΛᵀ).
+//!
+//! The unrestricted choice Λ = CΣ⁻¹ is the efficient two-step GMM (same limit); it
+//! estimates p · pM cross coefficients from n labeled rows, and at low labeling rates
+//! that noise costs more than it gains. Each row j of Λ is chosen among families of
+//! fewer free coefficients:
+//!
+//! - zero (real-only, d = 0);
+//! - one coefficient per source shared by every coordinate, on each subset of the
+//!   sources (PPI++'s λ, one per source; d = |subset|/p per coordinate), fitted by the
+//!   regression pooled over coordinates, each standardised by A_jj (free of units);
+//! - the M coefficients of the sources' own coordinate j (d = M);
+//! - all pM coefficients (d = pM, the unrestricted weights).
+//!
+//! A restricted row is the regression λ = Σ_lab,II⁻¹ c_jI on the labeled rows (a ratio
+//! estimator: the labeled sample's fluctuations cancel; second moments from all rows
+//! gave larger errors in the simulations). Its residual e = φ_r,j − λᵀφ_I has labeled
+//! second moment s², and
+//!
+//!   MSE_j(d) ≈ κ(d) s²/n + (2λᵀc_j − λᵀΣλ)/T,   κ(d) = (n − 1)/(n − d − 1) · n/(n − d − p),
+//!
+//! the regression estimator's inflation for d estimated coefficients (Lavenberg and
+//! Welch 1981) times the degrees-of-freedom correction of residuals from d + p fitted
+//! coefficients. Among the candidates, ordered by d, the simplest whose MSE is within one
+//! standard error (relative √(2/(n − d))) of the smallest is kept; its MSE formula is
+//! also the reported variance, so that intervals cover at small n. Every κ → 1 and the
+//! rule picks the smallest MSE as n grows: the selected estimator is then as efficient
+//! as the unrestricted one whenever a restriction holds (a proxy sharing the real
+//! covariates under homoskedastic errors), never less efficient than real-only, and
+//! valid whatever is chosen (any fixed Λ gives a consistent, asymptotically normal
+//! estimate).
+
+use ndarray::{s, Array1, Array2};
+
+use crate::linalg::inverse;
+use crate::stacked::StackedMoments;
+use crate::MomentModel;
+
+/// Sources up to which every subset gets its own shared-coefficient candidate.
+const MAX_SUBSET_SOURCES: usize = 4;
+
+/// Which weights a coefficient ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CrossChoice {
+    /// No correction: the real-only estimate.
+    RealOnly,
+    /// One coefficient per source, shared by every coordinate (PPI++'s λ per source),
+    /// on some or all of the sources.
+    PerSource,
+    /// One coefficient per source on the same coordinate.
+    PerCoordinate,
+    /// Every coordinate of every source (the unrestricted efficient weights).
+    Unrestricted,
+}
+
+impl CrossChoice {
+    /// A short name for tables and notes.
+    pub fn name(self) -> &'static str {
+        match self {
+            CrossChoice::RealOnly => "real-only",
+            CrossChoice::PerSource => "per-source",
+            CrossChoice::PerCoordinate => "per-coordinate",
+            CrossChoice::Unrestricted => "unrestricted",
+        }
+    }
+}
+
+/// The selected estimate: θ̂, the covariance of (θ̂, η̂) and the choice per coefficient.
+pub(super) struct Selection {
+    pub params: Array1<f64>,
+    pub cov: Array2<f64>,
+    pub choices: Vec<CrossChoice>,
+}
+
+/// The selected estimator at the step-1 estimate β₁ = (θ̂_real, η̂_1, …), from the sums
+/// of that pass (ḡ, Ĝ, Ω̂). `None` when it does not apply: no sources,
+/// over-identified blocks, labeling probabilities, or a singular block Jacobian.
+pub(super) fn select<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    step1: &Array1<f64>,
+) -> Option<Selection> {
+    let (k, p, m) = (stacked.k(), stacked.p(), stacked.n_sources());
+    if m == 0 || k != p || stacked.label_weights().is_some() {
+        return None;
+    }
+    let t = stacked.data().n_rows() as f64;
+    let n = stacked.data().n_labeled() as f64;
+    let omega = stacked.omega(step1.view());
+    let gbar = stacked.mean_moments(step1.view());
+    let jac = stacked.jacobian(step1.view());
+    let q = p * m;
+    let lab = |b: usize| b * p..(b + 1) * p; // labeled blocks 0 (real), 1..=m
+    let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p; // all-rows block of source i
+                                                           // Block inverses: J_r = E_lab[∂ψ_r], J_m = E[∂ψ_m].
+    let j_real = jac.slice(s![lab(0), 0..p]).to_owned() * (t / n);
+    let j_real_inv = inverse(j_real.view())?;
+    // J_m over all rows and over the labeled rows, block-diagonal over the sources.
+    let mut j_aux_inv = Array2::zeros((q, q));
+    let mut j_lab_inv = Array2::zeros((q, q));
+    for i in 0..m {
+        let cols = (1 + i) * p..(2 + i) * p;
+        let on_all = jac.slice(s![all(i), cols.clone()]).to_owned();
+        let on_lab = jac.slice(s![lab(1 + i), cols]).to_owned() * (t / n);
+        let diag = s![i * p..(i + 1) * p, i * p..(i + 1) * p];
+        j_aux_inv.slice_mut(diag).assign(&inverse(on_all.view())?);
+        j_lab_inv.slice_mut(diag).assign(&inverse(on_lab.view())?);
+    }
+    // Second moments of ψ: real × real and real × aux on labeled rows, aux × aux on
+    // labeled rows and on all rows.
+    let aux_lab = p..(1 + m) * p;
+    let aux_all = (1 + m) * p..(1 + 2 * m) * p;
+    let on_labeled = t / n;
+    let a_psi = omega.slice(s![lab(0), lab(0)]).to_owned() * on_labeled;
+    let c_psi = omega.slice(s![lab(0), aux_all.clone()]).to_owned() * on_labeled;
+    let s_lab_psi = omega.slice(s![aux_lab.clone(), aux_lab]).to_owned() * on_labeled;
+    let s_psi = omega.slice(s![aux_all.clone(), aux_all]).to_owned();
+    let a = j_real_inv.dot(&a_psi).dot(&j_real_inv.t());
+    let c = j_real_inv.dot(&c_psi).dot(&j_lab_inv.t());
+    let sigma_lab = j_lab_inv.dot(&s_lab_psi).dot(&j_lab_inv.t());
+    let sigma = j_aux_inv.dot(&s_psi).dot(&j_aux_inv.t());
+    // Δ̂ = η̂_labeled − η̂_all, each one Newton step from η̂ on its own rows (exact for
+    // affine moments): the labeled rows' Jacobian matches θ̂_real's, so that the
+    // sampling noise of the labeled design cancels as in PPI++.
+    let psi_lab = gbar.slice(s![p..(1 + m) * p]).to_owned() * on_labeled;
+    let psi_all = gbar.slice(s![(1 + m) * p..]);
+    let delta = j_aux_inv.dot(&psi_all) - j_lab_inv.dot(&psi_lab);
+
+    let moments = Moments {
+        a: &a,
+        c: &c,
+        sigma: &sigma,
+        sigma_lab: &sigma_lab,
+        n,
+        t,
+        fitted: p as f64,
+    };
+    // Shared per-source coefficients on each subset of the sources (all subsets up to
+    // MAX_SUBSET_SOURCES sources, else only all of them), fewest sources first.
+    let subsets: Vec<Vec<usize>> = if m <= MAX_SUBSET_SOURCES {
+        let mut all: Vec<Vec<usize>> = (1..1usize << m)
+            .map(|mask| (0..m).filter(|i| mask >> i & 1 == 1).collect())
+            .collect();
+        all.sort_by_key(Vec::len);
+        all
+    } else {
+        vec![(0..m).collect()]
+    };
+    let shared: Vec<(Vec<usize>, Option<Array1<f64>>)> = subsets
+        .into_iter()
+        .map(|sources| {
+            let fit = moments.shared(p, &sources);
+            (sources, fit)
+        })
+        .collect();
+    let mut lambda = Array2::zeros((p, q));
+    let mut inflation = Array1::ones(p);
+    let mut choices = Vec::with_capacity(p);
+    for j in 0..p {
+        let own: Vec<usize> = (0..m).map(|i| i * p + j).collect();
+        let mut candidates = vec![(CrossChoice::RealOnly, moments.regression(j, vec![], None))];
+        for (sources, fit) in &shared {
+            let on = sources.iter().map(|&i| i * p + j).collect();
+            let d = sources.len() as f64 / p as f64;
+            candidates.push((
+                CrossChoice::PerSource,
+                fit.as_ref()
+                    .and_then(|l| moments.regression(j, on, Some((l, d)))),
+            ));
+        }
+        candidates.push((CrossChoice::PerCoordinate, moments.regression(j, own, None)));
+        candidates.push((
+            CrossChoice::Unrestricted,
+            moments.regression(j, (0..q).collect(), None),
+        ));
+        // Candidates in order of complexity; the simplest whose estimated MSE is within
+        // one standard error of the smallest (s² from n − d residuals has relative
+        // standard error √(2/(n − d))): a noisy estimate of a smaller MSE does not
+        // justify more estimated coefficients.
+        let fits: Vec<(CrossChoice, Regression)> = candidates
+            .into_iter()
+            .filter_map(|(choice, fit)| Some((choice, fit?)))
+            .collect();
+        let smallest = fits.iter().min_by(|x, y| x.1.mse.total_cmp(&y.1.mse))?;
+        let bar = smallest.1.mse * (1.0 + (2.0 / (n - smallest.1.d)).sqrt());
+        let best = fits.into_iter().find(|f| f.1.mse <= bar)?;
+        for (coef, &i) in best.1.coefficients.iter().zip(&best.1.indices) {
+            lambda[[j, i]] = *coef;
+        }
+        inflation[j] = best.1.inflation;
+        choices.push(best.0);
+    }
+
+    // Cov(θ̂) = D E_lab[eeᵀ] D / n + (CΛᵀ + ΛCᵀ − ΛΣΛᵀ)/T with e = φ_r − Λφ and D the
+    // per-coefficient small-sample inflation (square-rooted on both sides).
+    let theta = step1.slice(s![..p]).to_owned() - lambda.dot(&delta);
+    let cl = c.dot(&lambda.t());
+    let residual = &a - &cl - cl.t() + lambda.dot(&sigma_lab).dot(&lambda.t());
+    let root = inflation.mapv(f64::sqrt);
+    let scaled = Array2::from_shape_fn((p, p), |(i, j)| root[i] * residual[[i, j]] * root[j]);
+    let cov_theta = scaled / n + (&cl + &cl.t() - lambda.dot(&sigma).dot(&lambda.t())) / t;
+    // (θ̂, η̂) with η̂ the all-rows fits: Cov(θ̂, η̂) = C/T, Var(η̂) = Σ/T.
+    let mut params = step1.clone();
+    params.slice_mut(s![..p]).assign(&theta);
+    let mut cov = Array2::zeros((p + q, p + q));
+    cov.slice_mut(s![..p, ..p]).assign(&cov_theta);
+    cov.slice_mut(s![..p, p..]).assign(&(&c / t));
+    cov.slice_mut(s![p.., ..p]).assign(&(c.t().to_owned() / t));
+    cov.slice_mut(s![p.., p..]).assign(&(&sigma / t));
+    Some(Selection {
+        params,
+        cov: crate::linalg::symmetrize(cov),
+        choices,
+    })
+}
+
+/// The influence-function second moments the selection works with.
+struct Moments<'a> {
+    /// E_lab[φ_rφ_rᵀ].
+    a: &'a Array2<f64>,
+    /// E_lab[φ_rφᵀ].
+    c: &'a Array2<f64>,
+    /// E[φφᵀ] over all rows.
+    sigma: &'a Array2<f64>,
+    /// E_lab[φφᵀ].
+    sigma_lab: &'a Array2<f64>,
+    n: f64,
+    t: f64,
+    /// p: the real block's parameters, fitted on the same n rows as the residuals.
+    fitted: f64,
+}
+
+/// Coordinate j's correction on the auxiliary coordinates `indices`.
+struct Regression {
+    indices: Vec<usize>,
+    /// The (effective) number of estimated coefficients.
+    d: f64,
+    coefficients: Array1<f64>,
+    /// The estimated mean squared error of the corrected coefficient.
+    mse: f64,
+    /// The factor on the labeled-rows residual variance for d estimated coefficients.
+    inflation: f64,
+}
+
+impl Moments<'_> {
+    /// One coefficient per source shared by every coordinate (PPI++'s λ, one per
+    /// source): the pooled regression over coordinates, each standardised by its
+    /// real-only variance A_jj so that the choice is free of units,
+    /// λ = (Σ_j Σ_lab,j / A_jj)⁻¹ Σ_j c_j / A_jj with c_j, Σ_lab,j on coordinate j.
+    fn shared(&self, p: usize, sources: &[usize]) -> Option<Array1<f64>> {
+        let m = sources.len();
+        let mut gram = Array2::<f64>::zeros((m, m));
+        let mut cross = Array1::<f64>::zeros(m);
+        for j in 0..p {
+            let w = 1.0 / self.a[[j, j]];
+            if !w.is_finite() {
+                return None;
+            }
+            for (i, &si) in sources.iter().enumerate() {
+                cross[i] += w * self.c[[j, si * p + j]];
+                for (l, &sl) in sources.iter().enumerate() {
+                    gram[[i, l]] += w * self.sigma_lab[[si * p + j, sl * p + j]];
+                }
+            }
+        }
+        Some(inverse(gram.view())?.dot(&cross))
+    }
+
+    /// λ = Σ_II⁻¹ c_jI; the residual e = φ_r,j − λᵀφ_I has labeled second moment
+    /// s² = A_jj − 2λᵀc + λᵀΣ_lab,IIλ. With d = |I| coefficients estimated from n rows,
+    /// s²/n understates the variance by about the factor
+    /// (n − 1)/(n − d − 1) · n/(n − d − p): the regression estimator's inflation, and
+    /// residuals of d + p fitted coefficients (θ̂_real's p among them, the usual HC1
+    /// degrees of freedom). That product is the returned inflation, and
+    /// MSE = inflation · s²/n + (2λᵀc − λᵀΣλ)/T.
+    ///
+    /// `given` supplies coefficients fitted elsewhere with their effective count d.
+    fn regression(
+        &self,
+        j: usize,
+        indices: Vec<usize>,
+        given: Option<(&Array1<f64>, f64)>,
+    ) -> Option<Regression> {
+        let d = given.map_or(indices.len() as f64, |(_, d)| d);
+        if self.n <= d + self.fitted + 1.0 {
+            return None;
+        }
+        let pick = |m: &Array2<f64>| {
+            m.select(ndarray::Axis(0), &indices)
+                .select(ndarray::Axis(1), &indices)
+        };
+        let cj = Array1::from_iter(indices.iter().map(|&i| self.c[[j, i]]));
+        let coefficients = match given {
+            Some((l, _)) => l.clone(),
+            None if indices.is_empty() => Array1::zeros(0),
+            None => inverse(pick(self.sigma_lab).view())?.dot(&cj),
+        };
+        let fitted = cj.dot(&coefficients);
+        let residual = self.a[[j, j]] - 2.0 * fitted
+            + coefficients.dot(&pick(self.sigma_lab).dot(&coefficients));
+        let inflation = (self.n - 1.0) / (self.n - d - 1.0) * self.n / (self.n - d - self.fitted);
+        let mse = inflation * residual.max(0.0) / self.n
+            + (2.0 * fitted - coefficients.dot(&pick(self.sigma).dot(&coefficients))) / self.t;
+        mse.is_finite().then_some(Regression {
+            indices,
+            d,
+            coefficients,
+            mse,
+            inflation,
+        })
+    }
+}
