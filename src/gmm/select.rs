@@ -187,16 +187,18 @@ pub(super) fn select<M: MomentModel>(
             moments.regression(j, (0..q).collect(), None),
         ));
         // Candidates in order of complexity; the simplest whose estimated MSE is within
-        // one standard error of the smallest (s² from n − d residuals has relative
-        // standard error √(2/(n − d))): a noisy estimate of a smaller MSE does not
-        // justify more estimated coefficients.
+        // one standard error of the smallest: Δd more coefficients lower the residual
+        // variance by noise of relative standard error about √(2Δd)/n, and a noisy
+        // estimate of a smaller MSE does not justify more estimated coefficients.
         let fits: Vec<(CrossChoice, Regression)> = candidates
             .into_iter()
             .filter_map(|(choice, fit)| Some((choice, fit?)))
             .collect();
         let smallest = fits.iter().min_by(|x, y| x.1.mse.total_cmp(&y.1.mse))?;
-        let bar = smallest.1.mse * (1.0 + (2.0 / (n - smallest.1.d)).sqrt());
-        let best = fits.into_iter().find(|f| f.1.mse <= bar)?;
+        let (mse, d) = (smallest.1.mse, smallest.1.d);
+        let best = fits
+            .into_iter()
+            .find(|f| f.1.mse <= mse * (1.0 + (2.0 * (d - f.1.d).abs()).sqrt() / n))?;
         for (coef, &i) in best.1.coefficients.iter().zip(&best.1.indices) {
             lambda[[j, i]] = *coef;
         }
