@@ -73,7 +73,11 @@ fn run(rate: f64) -> Outcomes {
             )
         })
         .collect();
-    assert!(per_rep.len() as f64 >= 0.98 * REPS as f64, "{} fitted", per_rep.len());
+    assert!(
+        per_rep.len() as f64 >= 0.98 * REPS as f64,
+        "{} fitted",
+        per_rep.len()
+    );
     let (squared, covered) = per_rep.into_iter().unzip();
     Outcomes { squared, covered }
 }
@@ -118,13 +122,23 @@ fn selected_weights_hold_up_where_labels_are_scarcest() {
         // Better than the paper's unrestricted weights, and adding the synthetic source
         // does not hurt beyond Monte-Carlo error.
         assert!(o.at_most(SELECTED, 1.0, PAPER), "rate {rate}: vs paper");
-        assert!(o.at_most(SELECTED, 1.0, SELECTED_PROXY), "rate {rate}: source hurts");
-        assert!(covers(&o, SELECTED), "rate {rate}: {}", o.coverage(SELECTED));
+        assert!(
+            o.at_most(SELECTED, 1.0, SELECTED_PROXY),
+            "rate {rate}: source hurts"
+        );
+        assert!(
+            covers(&o, SELECTED),
+            "rate {rate}: {}",
+            o.coverage(SELECTED)
+        );
         // Against PPI++ and PPI++Synth: within 5% at n = 60; at n = 30 the remaining gap
         // (about 10–20%, see docs/validation.md) is bounded at 30%.
         let factor = if rate < 0.015 { 1.3 } else { 1.05 };
         for other in [PPI, PPI_SYNTH] {
-            assert!(o.at_most(SELECTED, factor, other), "rate {rate}: vs {other}");
+            assert!(
+                o.at_most(SELECTED, factor, other),
+                "rate {rate}: vs {other}"
+            );
         }
     }
 }

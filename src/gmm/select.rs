@@ -253,7 +253,9 @@ struct Regression {
     coefficients: Array1<f64>,
     /// The estimated mean squared error of the corrected coefficient.
     mse: f64,
-    /// The factor on the labeled-rows residual variance for d estimated coefficients.
+    /// The factor on the labeled-rows residual variance in the reported variance: κ of
+    /// the number of coefficients in the row (a shared coefficient counts once per
+    /// row, although the selection credits it with d = 1/p of the pooled fit).
     inflation: f64,
 }
 
@@ -313,7 +315,10 @@ impl Moments<'_> {
         let fitted = cj.dot(&coefficients);
         let residual = self.a[[j, j]] - 2.0 * fitted
             + coefficients.dot(&pick(self.sigma_lab).dot(&coefficients));
-        let inflation = (self.n - 1.0) / (self.n - d - 1.0) * self.n / (self.n - d - self.fitted);
+        let kappa =
+            |d: f64| (self.n - 1.0) / (self.n - d - 1.0) * self.n / (self.n - d - self.fitted);
+        let inflation = kappa(d);
+        let reported = kappa(indices.len() as f64);
         let mse = inflation * residual.max(0.0) / self.n
             + (2.0 * fitted - coefficients.dot(&pick(self.sigma).dot(&coefficients))) / self.t;
         mse.is_finite().then_some(Regression {
@@ -321,7 +326,7 @@ impl Moments<'_> {
             d,
             coefficients,
             mse,
-            inflation,
+            inflation: reported,
         })
     }
 }
