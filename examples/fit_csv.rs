@@ -4,7 +4,7 @@
 //! cargo run --release --example fit_csv -- --data FILE.csv --model ols|logistic \
 //!     --labeled COL --real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... \
 //!     [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2|sandwich]
-//!     [--step-one per-block|identity] [--weights selected|unrestricted]
+//!     [--step-one per-block|identity] [--weights selected|unrestricted] [--diagnose]
 //! ```
 //!
 //! `--covariance` picks the GMM covariance: Windmeijer's finite-sample correction
@@ -13,6 +13,8 @@
 //! first step of statsmodels and R's `gmm` instead of the unit-free per-block one.
 //! `--weights unrestricted` fits the paper's two-step GMM instead of the default
 //! selected cross weights (see `CrossWeights`); `--covariance` applies to it.
+//! `--diagnose` adds the per-source table (C test, influence correlation, ESS gain;
+//! `TwoStepGmm::diagnose`) under the summary.
 //!
 //! `--estimator all` also runs the baselines (real-only, naive pooled, PPI++, DSL and RePPI on
 //! the first source, PPI++Synth on the first two) and prints them side by side
@@ -36,7 +38,7 @@ use synthgmm::{
 };
 
 const USAGE: &str = "usage: fit_csv --data FILE.csv --model ols|logistic --labeled COL \
---real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2|sandwich] [--step-one per-block|identity] [--weights selected|unrestricted]";
+--real Y:X0,X1,... [--source NAME=Y:X0,X1,...]... [--alpha 0.05] [--json] [--estimator gmm|all] [--covariance windmeijer|standard|step2|sandwich] [--step-one per-block|identity] [--weights selected|unrestricted] [--diagnose]";
 
 /// Outcome and covariate column names of one block.
 struct Spec {
@@ -56,6 +58,7 @@ struct Args {
     covariance: Covariance,
     step_one: StepOne,
     weights: CrossWeights,
+    diagnose: bool,
 }
 
 fn parse_spec(text: &str, flag: &str) -> Result<Spec, String> {
@@ -78,6 +81,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut covariance = Covariance::Windmeijer;
     let mut step_one = StepOne::PerBlock;
     let mut weights = CrossWeights::Selected;
+    let mut diagnose = false;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -123,6 +127,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     }
                 }
             }
+            "--diagnose" => diagnose = true,
             "--weights" => {
                 weights = match value()?.as_str() {
                     "selected" => CrossWeights::Selected,
@@ -160,6 +165,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         covariance,
         step_one,
         weights,
+        diagnose,
     })
 }
 
@@ -325,6 +331,10 @@ fn report<M: MomentModel + Clone + 'static>(
             return Err(format!("no estimator could run; {name}: {err}"));
         }
         return comparison(&results, args);
+    }
+    if args.diagnose && !args.json {
+        let report = gmm(model, args).diagnose(data).map_err(|e| describe(&e))?;
+        return Ok(report.to_string());
     }
     let fit = gmm(model, args).fit(data).map_err(|e| describe(&e))?;
     if args.json {

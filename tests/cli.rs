@@ -160,6 +160,37 @@ fn summary_table_without_json() {
     );
 }
 
+#[test]
+fn diagnose_adds_the_sources_table() {
+    let file = data_path("ols_T3000_n300_rho7.csv");
+    let mut args = vec!["--data", file.as_str(), "--diagnose"];
+    args.extend(SYNTH.iter().copied().filter(|a| *a != "--json"));
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row: {text}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(text.contains("Sources (C = J"), "{text}");
+    // source, C, df = p = 3, p-value in [0, 1], three correlations, three ESS gains.
+    for name in ["proxy", "synth"] {
+        let cells = line(name);
+        assert_eq!(cells.len(), 10, "{cells:?}");
+        assert_eq!(cells[2], "3");
+        let p: f64 = cells[3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+    }
+}
+
 fn assert_fails(args: &[&str], needle: &str) {
     let out = run(args);
     assert_eq!(out.status.code(), Some(2), "args {args:?}");

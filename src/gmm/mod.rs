@@ -3,10 +3,12 @@
 //! [`GmmFit`].
 
 mod covariance;
+mod diagnostics;
 mod fit;
 mod screen;
 mod select;
 
+pub use diagnostics::{SourceDiagnostic, SourceReport};
 pub use fit::{GmmFit, StepReport, Summary, WeightReport};
 pub use select::CrossChoice;
 

@@ -86,59 +86,110 @@ pub(super) struct Selection {
     pub choices: Vec<CrossChoice>,
 }
 
-/// The selected estimator at the step-1 estimate β₁ = (θ̂_real, η̂_1, …), from the sums
-/// of that pass (ḡ, Ĝ, Ω̂). `None` when it does not apply: no sources,
-/// over-identified blocks, labeling probabilities, or a singular block Jacobian.
+/// Influence-function second moments of the real and auxiliary blocks at a step-1
+/// estimate, and Δ̂ = η̂_labeled − η̂_all.
+pub(super) struct Influence {
+    /// E_lab[φ_rφ_rᵀ] (p × p).
+    pub a: Array2<f64>,
+    /// E_lab[φ_rφᵀ] (p × pM).
+    pub c: Array2<f64>,
+    /// E[φφᵀ] over all rows (pM × pM).
+    pub sigma: Array2<f64>,
+    /// E_lab[φφᵀ] (pM × pM).
+    pub sigma_lab: Array2<f64>,
+    /// Δ̂ (pM).
+    pub delta: Array1<f64>,
+    pub n: f64,
+    pub t: f64,
+}
+
+impl Influence {
+    /// From the sums of the pass at β₁ = (θ̂_real, η̂_1, …) (ḡ, Ĝ, Ω̂). `None` when it
+    /// does not apply: no sources, over-identified blocks, labeling probabilities, or a
+    /// singular block Jacobian.
+    pub(super) fn new<M: MomentModel>(
+        stacked: &StackedMoments<'_, M>,
+        step1: &Array1<f64>,
+    ) -> Option<Influence> {
+        let (k, p, m) = (stacked.k(), stacked.p(), stacked.n_sources());
+        if m == 0 || k != p || stacked.label_weights().is_some() {
+            return None;
+        }
+        let t = stacked.data().n_rows() as f64;
+        let n = stacked.data().n_labeled() as f64;
+        let omega = stacked.omega(step1.view());
+        let gbar = stacked.mean_moments(step1.view());
+        let jac = stacked.jacobian(step1.view());
+        let q = p * m;
+        let on_labeled = t / n;
+        // Labeled blocks 0 (real), 1..=m; the all-rows block of source i.
+        let lab = |b: usize| b * p..(b + 1) * p;
+        let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p;
+        // J_r = E_lab[∂ψ_r]; J_m over all rows and over the labeled rows,
+        // block-diagonal over the sources.
+        let j_real = jac.slice(s![lab(0), 0..p]).to_owned() * on_labeled;
+        let j_real_inv = inverse(j_real.view())?;
+        let mut j_aux_inv = Array2::zeros((q, q));
+        let mut j_lab_inv = Array2::zeros((q, q));
+        for i in 0..m {
+            let cols = (1 + i) * p..(2 + i) * p;
+            let on_all = jac.slice(s![all(i), cols.clone()]).to_owned();
+            let on_lab = jac.slice(s![lab(1 + i), cols]).to_owned() * on_labeled;
+            let diag = s![i * p..(i + 1) * p, i * p..(i + 1) * p];
+            j_aux_inv.slice_mut(diag).assign(&inverse(on_all.view())?);
+            j_lab_inv.slice_mut(diag).assign(&inverse(on_lab.view())?);
+        }
+        // Second moments of ψ: real × real and real × aux on labeled rows, aux × aux
+        // on labeled rows and on all rows.
+        let aux_lab = p..(1 + m) * p;
+        let aux_all = (1 + m) * p..(1 + 2 * m) * p;
+        let a_psi = omega.slice(s![lab(0), lab(0)]).to_owned() * on_labeled;
+        let c_psi = omega.slice(s![lab(0), aux_all.clone()]).to_owned() * on_labeled;
+        let s_lab_psi = omega.slice(s![aux_lab.clone(), aux_lab]).to_owned() * on_labeled;
+        let s_psi = omega.slice(s![aux_all.clone(), aux_all]).to_owned();
+        // Δ̂ = η̂_labeled − η̂_all, each one Newton step from η̂ on its own rows (exact
+        // for affine moments): the labeled rows' Jacobian matches θ̂_real's, so that
+        // the sampling noise of the labeled design cancels as in PPI++.
+        let psi_lab = gbar.slice(s![p..(1 + m) * p]).to_owned() * on_labeled;
+        let psi_all = gbar.slice(s![(1 + m) * p..]);
+        Some(Influence {
+            a: j_real_inv.dot(&a_psi).dot(&j_real_inv.t()),
+            c: j_real_inv.dot(&c_psi).dot(&j_lab_inv.t()),
+            sigma: j_aux_inv.dot(&s_psi).dot(&j_aux_inv.t()),
+            sigma_lab: j_lab_inv.dot(&s_lab_psi).dot(&j_lab_inv.t()),
+            delta: j_aux_inv.dot(&psi_all) - j_lab_inv.dot(&psi_lab),
+            n,
+            t,
+        })
+    }
+
+    /// corr(φ_r,j, φ_m,j) on the labeled rows: how closely source `m`'s influence on
+    /// coefficient j tracks the real one's (for least squares with shared covariates
+    /// and homoskedastic errors, the correlation of the residuals).
+    pub(super) fn correlation(&self, m: usize, j: usize) -> f64 {
+        let p = self.a.nrows();
+        let i = m * p + j;
+        self.c[[j, i]] / (self.a[[j, j]] * self.sigma_lab[[i, i]]).sqrt()
+    }
+}
+
+/// The selected estimator at the step-1 estimate β₁ (see [`Influence::new`]).
 pub(super) fn select<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
 ) -> Option<Selection> {
-    let (k, p, m) = (stacked.k(), stacked.p(), stacked.n_sources());
-    if m == 0 || k != p || stacked.label_weights().is_some() {
-        return None;
-    }
-    let t = stacked.data().n_rows() as f64;
-    let n = stacked.data().n_labeled() as f64;
-    let omega = stacked.omega(step1.view());
-    let gbar = stacked.mean_moments(step1.view());
-    let jac = stacked.jacobian(step1.view());
+    let p = stacked.p();
+    let m = stacked.n_sources();
     let q = p * m;
-    let lab = |b: usize| b * p..(b + 1) * p; // labeled blocks 0 (real), 1..=m
-    let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p; // all-rows block of source i
-                                                           // Block inverses: J_r = E_lab[∂ψ_r], J_m = E[∂ψ_m].
-    let j_real = jac.slice(s![lab(0), 0..p]).to_owned() * (t / n);
-    let j_real_inv = inverse(j_real.view())?;
-    // J_m over all rows and over the labeled rows, block-diagonal over the sources.
-    let mut j_aux_inv = Array2::zeros((q, q));
-    let mut j_lab_inv = Array2::zeros((q, q));
-    for i in 0..m {
-        let cols = (1 + i) * p..(2 + i) * p;
-        let on_all = jac.slice(s![all(i), cols.clone()]).to_owned();
-        let on_lab = jac.slice(s![lab(1 + i), cols]).to_owned() * (t / n);
-        let diag = s![i * p..(i + 1) * p, i * p..(i + 1) * p];
-        j_aux_inv.slice_mut(diag).assign(&inverse(on_all.view())?);
-        j_lab_inv.slice_mut(diag).assign(&inverse(on_lab.view())?);
-    }
-    // Second moments of ψ: real × real and real × aux on labeled rows, aux × aux on
-    // labeled rows and on all rows.
-    let aux_lab = p..(1 + m) * p;
-    let aux_all = (1 + m) * p..(1 + 2 * m) * p;
-    let on_labeled = t / n;
-    let a_psi = omega.slice(s![lab(0), lab(0)]).to_owned() * on_labeled;
-    let c_psi = omega.slice(s![lab(0), aux_all.clone()]).to_owned() * on_labeled;
-    let s_lab_psi = omega.slice(s![aux_lab.clone(), aux_lab]).to_owned() * on_labeled;
-    let s_psi = omega.slice(s![aux_all.clone(), aux_all]).to_owned();
-    let a = j_real_inv.dot(&a_psi).dot(&j_real_inv.t());
-    let c = j_real_inv.dot(&c_psi).dot(&j_lab_inv.t());
-    let sigma_lab = j_lab_inv.dot(&s_lab_psi).dot(&j_lab_inv.t());
-    let sigma = j_aux_inv.dot(&s_psi).dot(&j_aux_inv.t());
-    // Δ̂ = η̂_labeled − η̂_all, each one Newton step from η̂ on its own rows (exact for
-    // affine moments): the labeled rows' Jacobian matches θ̂_real's, so that the
-    // sampling noise of the labeled design cancels as in PPI++.
-    let psi_lab = gbar.slice(s![p..(1 + m) * p]).to_owned() * on_labeled;
-    let psi_all = gbar.slice(s![(1 + m) * p..]);
-    let delta = j_aux_inv.dot(&psi_all) - j_lab_inv.dot(&psi_lab);
-
+    let Influence {
+        a,
+        c,
+        sigma,
+        sigma_lab,
+        delta,
+        n,
+        t,
+    } = Influence::new(stacked, step1)?;
     let moments = Moments {
         a: &a,
         c: &c,
