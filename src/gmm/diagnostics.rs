@@ -123,8 +123,8 @@ impl fmt::Display for SourceReport {
         )?;
         writeln!(
             f,
-            "{:<14}{:>10}{:>5}{:>9}   {:<24}{}",
-            "source", "C", "df", "p", "corr", "ESS gain"
+            "{:<14}{:>10}{:>5}{:>9}   {:<24}ESS gain",
+            "source", "C", "df", "p", "corr"
         )?;
         for s in &self.sources {
             let p = s
