@@ -85,8 +85,9 @@ pub use engine::{Chunking, Layout, MomentSums, DEFAULT_CHUNK_ROWS};
 pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
 pub use gmm::{
-    Covariance, CrossChoice, CrossWeights, GmmFit, SingularWeightPolicy, SourceDiagnostic,
-    SourceReport, StepOne, StepReport, Summary, TwoStepGmm, WeightReport, Weighting,
+    Covariance, CrossChoice, CrossWeights, Design, GmmFit, Plan, Planned, SingularWeightPolicy,
+    SourceDiagnostic, SourceReport, StepOne, StepReport, Summary, TwoStepGmm, WeightReport,
+    Weighting,
 };
 pub use inference::{
     normal_critical_value, Alternative, CoefficientTable, DropReason, Estimate, JTest, Note,

@@ -5,11 +5,13 @@
 mod covariance;
 mod diagnostics;
 mod fit;
+mod plan;
 mod screen;
 mod select;
 
 pub use diagnostics::{SourceDiagnostic, SourceReport};
 pub use fit::{GmmFit, StepReport, Summary, WeightReport};
+pub use plan::{Design, Plan, Planned};
 pub use select::CrossChoice;
 
 use ndarray::{s, Array1, Array2};

@@ -88,6 +88,7 @@ pub(super) struct Selection {
 
 /// Influence-function second moments of the real and auxiliary blocks at a step-1
 /// estimate, and Δ̂ = η̂_labeled − η̂_all.
+#[derive(Debug, Clone)]
 pub(super) struct Influence {
     /// E_lab[φ_rφ_rᵀ] (p × p).
     pub a: Array2<f64>,
