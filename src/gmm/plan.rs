@@ -133,11 +133,10 @@ impl Plan {
         let explained: Vec<f64> = match planned {
             Planned::RealOnly => vec![0.0; p],
             Planned::Gmm => {
-                let sigma_inv = crate::linalg::inverse(inf.sigma.view()).ok_or_else(|| {
-                    Error::SingularCovariance {
+                let sigma_inv =
+                    crate::linalg::inverse(inf.sigma.view()).ok_or(Error::SingularCovariance {
                         stage: crate::error::Stage::Covariance,
-                    }
-                })?;
+                    })?;
                 let r = inf.c.dot(&sigma_inv).dot(&inf.c.t());
                 (0..p).map(|j| r[[j, j]]).collect()
             }
