@@ -65,10 +65,11 @@ fn read_binary(path: &str) -> DataSources {
     let x = Array2::from_shape_vec((t, p), take(t * p)).expect("t × p values");
     let proxy = Array1::from(take(t));
     let synth = Array1::from(take(t));
+    let x = std::sync::Arc::new(x);
     DataSources::builder(&labeled)
-        .real(&x, &y)
-        .source("proxy", &x, &proxy)
-        .source("synth", &x, &synth)
+        .real_shared(std::sync::Arc::clone(&x), &y)
+        .source_shared("proxy", std::sync::Arc::clone(&x), &proxy)
+        .source_shared("synth", x, &synth)
         .build()
         .expect("valid data")
 }

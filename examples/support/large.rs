@@ -40,10 +40,12 @@ pub fn simulate(t: usize, p: usize, logistic: bool) -> DataSources {
     } else {
         &lin + &e
     };
+    // The covariates are handed over, not copied: the data set holds the only copy.
+    let x = std::sync::Arc::new(x);
     DataSources::builder(&labeled)
-        .real(&x, &y)
-        .source("proxy", &x, &proxy)
-        .source("synth", &x, &synth)
+        .real_shared(std::sync::Arc::clone(&x), &y)
+        .source_shared("proxy", std::sync::Arc::clone(&x), &proxy)
+        .source_shared("synth", x, &synth)
         .build()
         .expect("valid simulated data")
 }
