@@ -17,7 +17,6 @@
 //! labels on the two agree.
 
 #[path = "politeness/pipeline.rs"]
-#[allow(dead_code)]
 mod pipeline;
 
 use std::process::ExitCode;
