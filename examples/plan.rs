@@ -13,8 +13,8 @@
 //! asymptotic variance (see `docs/guide.md`, "Planning"). That last one matters at
 //! pilot size: with three sources at n = 132 the predicted variance of GMM is 0.010,
 //! while `examples/politeness` measures an MSE of 0.017 for the default estimator at
-//! that size (its weights are estimated from the same 132 rows); from a few hundred
-//! labels on the two agree.
+//! that size (its weights are estimated from the same 132 rows). Read the table as what
+//! the sources can give once the labels are enough to estimate their weights.
 
 #[path = "politeness/pipeline.rs"]
 mod pipeline;
