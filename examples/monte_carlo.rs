@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example monte_carlo -- --reps 500 [--model ols|logistic]
 //!     [--rho 0.9] [--rows 3000] [--rates 0.01,0.02,0.05,0.1,0.2] [--seed 0] [--out DIR]
+//!     [--heteroskedasticity H]
 //! ```
 //!
 //! Prints the table for the slope `x1`, writes the tidy CSV `DIR/monte_carlo.csv` and the
@@ -27,6 +28,7 @@ struct Args {
     rows: usize,
     rates: Vec<f64>,
     seed: u64,
+    heteroskedasticity: f64,
     out: PathBuf,
 }
 
@@ -38,6 +40,7 @@ fn parse() -> Result<Args, String> {
         rows: 3000,
         rates: vec![0.01, 0.02, 0.05, 0.1, 0.2],
         seed: 0,
+        heteroskedasticity: 0.0,
         out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/monte_carlo")),
     };
     let mut it = std::env::args().skip(1);
@@ -65,6 +68,7 @@ fn parse() -> Result<Args, String> {
                     .collect::<Result<_, _>>()?
             }
             "--seed" => a.seed = num(value()?)? as u64,
+            "--heteroskedasticity" => a.heteroskedasticity = num(value()?)?,
             "--out" => a.out = PathBuf::from(value()?),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -118,6 +122,7 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
                 SimConfig::new(a.model)
                     .rows(a.rows)
                     .rho(a.rho)
+                    .heteroskedasticity(a.heteroskedasticity)
                     .labeling_rate(r),
             )
         })

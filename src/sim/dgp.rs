@@ -71,6 +71,9 @@ pub struct SimConfig {
     pub proxy_curvature: f64,
     /// Logistic proxy: label flip probability.
     pub proxy_flip: f64,
+    /// OLS: heteroskedasticity h ≥ 0 of the real error, Var(ε | x) = (1 + h x₁²)/(1 + h)
+    /// (mean variance 1; 0 = homoskedastic).
+    pub heteroskedasticity: f64,
     /// Standard deviation of the error in re-extracted synthetic x₁.
     pub synth_x_noise: f64,
     /// Probability that synthetic x₂ is flipped.
@@ -94,6 +97,7 @@ impl SimConfig {
             proxy_scale: 0.8,
             proxy_curvature: 0.0,
             proxy_flip: 0.15,
+            heteroskedasticity: 0.0,
             synth_x_noise: 0.3,
             synth_x_flip: 0.1,
             n_synthetic: 1,
@@ -118,6 +122,11 @@ impl SimConfig {
     /// Sets the number of synthetic sources.
     pub fn n_synthetic(mut self, k: usize) -> Self {
         self.n_synthetic = k;
+        self
+    }
+    /// Sets the heteroskedasticity of the real error (OLS; see the field).
+    pub fn heteroskedasticity(mut self, h: f64) -> Self {
+        self.heteroskedasticity = h;
         self
     }
     /// Sets the proxy's curvature in x₁ (OLS).
@@ -156,6 +165,12 @@ impl SimConfig {
 
     fn validate(&self) -> Result<()> {
         let bad = |parameter, reason: String| Err(Error::InvalidConfig { parameter, reason });
+        if !(self.heteroskedasticity >= 0.0 && self.heteroskedasticity.is_finite()) {
+            return bad(
+                "heteroskedasticity",
+                format!("{} is not a non-negative number", self.heteroskedasticity),
+            );
+        }
         if !(0.0..1.0).contains(&self.rho) {
             return bad("rho", format!("{} is not in [0, 1)", self.rho));
         }
@@ -217,7 +232,10 @@ impl SimConfig {
         let y: Array1<f64>;
         match self.model {
             SimModel::Ols => {
-                let eps: Array1<f64> = (0..t).map(|_| normal(&mut rng)).collect();
+                let h = self.heteroskedasticity;
+                let eps: Array1<f64> = (0..t)
+                    .map(|i| normal(&mut rng) * ((1.0 + h * x1[i] * x1[i]) / (1.0 + h)).sqrt())
+                    .collect();
                 y = &lin + &eps;
                 let proxy: Array1<f64> = (0..t)
                     .map(|i| {
