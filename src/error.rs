@@ -30,6 +30,7 @@ impl fmt::Display for Column {
 /// Which optimisation a problem arose in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Stage {
     /// Step 1 (identity weight), for the named block (`real` or a source name).
     StepOne {

@@ -30,6 +30,7 @@ pub fn normal_critical_value(alpha: f64) -> Result<f64> {
 /// input it set aside. Kept in the results and printed under the summary.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Note {
     /// Ω̂ was numerically singular: its pseudo-inverse was used, dropping the moment
     /// combinations that are exact linear functions of the others.
@@ -66,6 +67,7 @@ pub enum Note {
 /// Why a source was left out of a fit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum DropReason {
     /// The model fits its outcomes exactly (its moments vanish on every row, to
     /// rounding): it has no residual to correlate with the real one.
@@ -109,6 +111,7 @@ impl fmt::Display for Note {
 /// z_j = θ̂_j / se_j, p_j = 2Φ(−|z_j|), CI = θ̂_j ± z_{1−α/2} se_j. An `Estimate` always
 /// holds finite values and positive variances: [`Estimate::new`] refuses anything else.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Estimate {
     estimator: String,
     model: String,
@@ -357,6 +360,7 @@ impl Estimate {
 /// The alternative hypothesis of a test or the side of an interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Alternative {
     /// θ ≠ θ₀.
     #[default]
@@ -369,6 +373,7 @@ pub enum Alternative {
 
 /// A Wald test of linear restrictions (see [`Estimate::wald_test`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WaldTest {
     /// The statistic W.
     pub statistic: f64,
@@ -463,6 +468,7 @@ fn trim_level(q: f64) -> String {
 /// the all-rows ones: the labeled rows are not a random sample of all rows (labeling not
 /// at random), or known labeling probabilities are wrong.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct JTest {
     /// The statistic J.
     pub statistic: f64,

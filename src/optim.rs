@@ -26,6 +26,7 @@ use crate::linalg::{least_squares, scale_both_sides, Cholesky};
 /// How an optimisation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Termination {
     /// The stopping rule was met (or the closed form was used).
     Converged,

@@ -21,6 +21,7 @@ use crate::linalg::{scale_both_sides, symmetric_eigen, Cholesky};
 /// How the weight matrix was inverted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum WeightInverse {
     /// Cholesky factorization: Ω̂ is numerically positive definite.
     Cholesky,

@@ -12,6 +12,7 @@ use crate::weight::WeightInverse;
 
 /// How one Gauss–Newton optimisation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct StepReport {
     /// Iterations run.
     pub iterations: usize,
@@ -21,6 +22,7 @@ pub struct StepReport {
 
 /// How a weight matrix was inverted, where.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WeightReport {
     /// The stage whose Ω̂ this is (step 2 weight, or covariance).
     pub stage: Stage,
@@ -39,6 +41,7 @@ impl WeightReport {
 
 /// The result of [`TwoStepGmm::fit`](crate::TwoStepGmm::fit).
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct GmmFit {
     pub(crate) estimate: Estimate,
     pub(crate) params: Array1<f64>,

@@ -39,6 +39,7 @@ use crate::weight::Whitener;
 /// statsmodels or the paper's numbers exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Covariance {
     /// (ĜᵀΩ̂_f⁻¹Ĝ)⁻¹/T with Ω̂_f re-estimated (uncentered) at the final estimate: the
     /// statsmodels convention.

@@ -45,6 +45,7 @@ pub enum Planned {
 
 /// A design: labeled rows n, total rows T, and what it costs or achieves.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Design {
     /// Human-labeled rows n′.
     pub labeled: f64,

@@ -55,6 +55,7 @@ const MAX_SUBSET_SOURCES: usize = 4;
 /// Which weights a coefficient ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CrossChoice {
     /// No correction: the real-only estimate.
     RealOnly,

@@ -58,6 +58,7 @@ impl fmt::Debug for GridPoint {
 
 /// Summary of one estimator at one grid point, for one coefficient.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct McRow {
     /// Estimator name.
     pub estimator: String,
