@@ -16,8 +16,15 @@ fn fit_csv() -> Command {
         let mut cargo = Command::new(env!("CARGO"));
         cargo.args(["build", "--quiet", "--example", "fit_csv"]);
         cargo.current_dir(env!("CARGO_MANIFEST_DIR"));
-        if cfg!(feature = "openblas") {
-            cargo.args(["--features", "openblas"]);
+        let features: Vec<&str> = [
+            ("openblas", cfg!(feature = "openblas")),
+            ("serde", cfg!(feature = "serde")),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect();
+        if !features.is_empty() {
+            cargo.args(["--features", &features.join(",")]);
         }
         assert!(
             cargo.status().unwrap().success(),
