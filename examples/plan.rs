@@ -3,8 +3,12 @@
 //! cheapest mix of labels and model-made rows.
 //!
 //! ```text
-//! cargo run --release --example plan [-- --seed 1] [--half-width 0.05]
+//! cargo run --release --example plan [-- --seed 1] [--half-width 0.05] [--out DIR]
 //! ```
+//!
+//! Prints the tables and writes `DIR/plan.svg` / `.png` (default `target/plan`): the
+//! predicted half-width against the number of labels, one line per estimator, the
+//! target as a horizontal line.
 //!
 //! The pilot labels 2% of the 6,603 Stack Exchange requests at random; the sources are
 //! those of `examples/politeness` (the naive-Bayes model, one crowd worker, the stand-in
@@ -18,6 +22,9 @@
 
 #[path = "politeness/pipeline.rs"]
 mod pipeline;
+#[path = "support/plot.rs"]
+#[allow(dead_code)]
+mod plot;
 
 use std::process::ExitCode;
 
@@ -31,12 +38,14 @@ use synthgmm::{Planned, TwoStepGmm};
 fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut seed = 1u64;
     let mut half_width = 0.05;
+    let mut out = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/plan"));
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--seed" => seed = value.parse()?,
             "--half-width" => half_width = value.parse()?,
+            "--out" => out = value.into(),
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -85,6 +94,30 @@ fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
         println!();
     }
+
+    // Labels from the pilot's n to every row, evenly on a log scale.
+    let curve =
+        (0..=10).map(|i| (n as f64 * (t as f64 / n as f64).powf(i as f64 / 10.0)).round() as usize);
+    let mut figure = Vec::new();
+    for (name, planned, plan) in &rows {
+        let pts: Vec<(f64, f64)> = curve
+            .clone()
+            .map(|g| Ok((g as f64, z * plan.se(*planned, g, t)?[hedge])))
+            .collect::<Result<_, synthgmm::Error>>()?;
+        figure.push((name.clone(), pts));
+    }
+    std::fs::create_dir_all(&out)?;
+    plot::lines(
+        &figure,
+        &format!(
+            "Predicted 95% half-width, `hedge` (pilot n = {n}, T = {t}; target ±{half_width})"
+        ),
+        "human labels n′",
+        Some(half_width),
+        &out.join("plan"),
+    )
+    .map_err(|e| e.to_string())?;
+    println!("\nwrote plan.svg and plan.png in {}", out.display());
 
     println!("\nLabels for ±{half_width} with T = {t} rows:");
     for (name, planned, plan) in &rows {

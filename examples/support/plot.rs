@@ -208,3 +208,31 @@ pub fn figure(
     )?;
     Ok(())
 }
+
+/// One panel of lines (log–log), e.g. a predicted interval half-width against the
+/// number of labels, with an optional horizontal target; writes `stem.svg` and
+/// `stem.png`.
+#[allow(dead_code)]
+pub fn lines(
+    data: &[(String, Vec<(f64, f64)>)],
+    title: &str,
+    x_label: &str,
+    target: Option<f64>,
+    stem: &Path,
+) -> Result<(), Box<dyn Error>> {
+    register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| "cannot load the bundled font")?;
+    let size = (900, 560);
+    let data: Series = data.to_vec();
+    let svg = stem.with_extension("svg");
+    let root = SVGBackend::new(&svg, size).into_drawing_area();
+    root.fill(&WHITE)?;
+    panel(&root, title, x_label, &data, true, target, true)?;
+    root.present()?;
+    let png = stem.with_extension("png");
+    let root = BitMapBackend::new(&png, size).into_drawing_area();
+    root.fill(&WHITE)?;
+    panel(&root, title, x_label, &data, true, target, true)?;
+    root.present()?;
+    Ok(())
+}
