@@ -14,7 +14,9 @@
 //! `--weights unrestricted` fits the paper's two-step GMM instead of the default
 //! selected cross weights (see `CrossWeights`); `--covariance` applies to it.
 //! `--diagnose` adds the per-source table (C test, influence correlation, ESS gain;
-//! `TwoStepGmm::diagnose`) under the summary.
+//! `TwoStepGmm::diagnose`) under the summary, or a `diagnostics` list with `--json`
+//! (`source`, `c_stat`, `c_df`, `c_pvalue`, `correlation`, `ess_gain`). With the
+//! selected weights the JSON has `cross_weights`, one choice per coefficient.
 //!
 //! `--estimator all` also runs the baselines (real-only, naive pooled, PPI++, DSL and RePPI on
 //! the first source, PPI++Synth on the first two) and prints them side by side
@@ -332,9 +334,32 @@ fn report<M: MomentModel + Clone + 'static>(
         }
         return comparison(&results, args);
     }
-    if args.diagnose && !args.json {
+    if args.diagnose {
         let report = gmm(model, args).diagnose(data).map_err(|e| describe(&e))?;
-        return Ok(report.to_string());
+        if !args.json {
+            return Ok(report.to_string());
+        }
+        let mut out = to_json(&report.fit, args);
+        out["diagnostics"] = report
+            .sources
+            .iter()
+            .map(|s| {
+                let mut d = json!({
+                    "source": s.name,
+                    "c_stat": s.c_test.statistic,
+                    "c_df": s.c_test.df,
+                    "ess_gain": s.ess_contribution.to_vec(),
+                });
+                if let Some(p) = s.c_test.p_value {
+                    d["c_pvalue"] = json!(p);
+                }
+                if let Some(c) = &s.correlation {
+                    d["correlation"] = json!(c.to_vec());
+                }
+                d
+            })
+            .collect();
+        return Ok(out.to_string());
     }
     let fit = gmm(model, args).fit(data).map_err(|e| describe(&e))?;
     if args.json {
@@ -460,6 +485,9 @@ fn to_json(fit: &GmmFit, args: &Args) -> serde_json::Value {
     // χ²(0) has no p-value: the key is left out rather than written as null.
     if let Some(p) = j.p_value {
         out["j_pvalue"] = json!(p);
+    }
+    if let Some(choices) = fit.cross_choices() {
+        out["cross_weights"] = json!(choices.iter().map(|c| c.name()).collect::<Vec<_>>());
     }
     out
 }

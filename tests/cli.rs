@@ -198,6 +198,42 @@ fn diagnose_adds_the_sources_table() {
     }
 }
 
+#[test]
+fn diagnose_in_json() {
+    let file = data_path("ols_T3000_n300_rho7.csv");
+    let mut args = vec![
+        "--data",
+        file.as_str(),
+        "--diagnose",
+        "--weights",
+        "selected",
+    ];
+    args.extend(
+        SYNTH
+            .iter()
+            .copied()
+            .filter(|a| *a != "--weights" && *a != "unrestricted"),
+    );
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cross_weights"].as_array().unwrap().len(), 3);
+    let diagnostics = v["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 2);
+    for (d, name) in diagnostics.iter().zip(["proxy", "synth"]) {
+        assert_eq!(d["source"], name);
+        assert_eq!(d["c_df"], 3);
+        let p = d["c_pvalue"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+        assert_eq!(d["correlation"].as_array().unwrap().len(), 3);
+        assert_eq!(d["ess_gain"].as_array().unwrap().len(), 3);
+    }
+}
+
 fn assert_fails(args: &[&str], needle: &str) {
     let out = run(args);
     assert_eq!(out.status.code(), Some(2), "args {args:?}");
