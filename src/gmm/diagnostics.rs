@@ -20,12 +20,10 @@ use std::fmt;
 
 use ndarray::Array1;
 
-use super::select::Influence;
 use super::{GmmFit, TwoStepGmm};
 use crate::data::DataSources;
 use crate::error::Result;
 use crate::inference::JTest;
-use crate::stacked::StackedMoments;
 use crate::MomentModel;
 
 /// One source's diagnostics (see [`TwoStepGmm::diagnose`]).
@@ -75,16 +73,8 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// # Ok::<(), synthgmm::Error>(())
     /// ```
     pub fn diagnose(&self, data: &DataSources) -> Result<SourceReport> {
-        let fit = self.fit(data)?;
+        let (fit, influence) = self.fit_with_influence(data)?;
         let kept: Vec<&str> = fit.source_names().iter().map(String::as_str).collect();
-        let full = data.select_sources(&kept)?;
-        let stacked = StackedMoments::new(
-            &self.model,
-            &full,
-            self.use_labeling_probabilities,
-            &self.chunking,
-        )?;
-        let influence = Influence::new(&stacked, &fit.step1_params().to_owned());
         let p = fit.theta().len();
         let ess = fit.effective_sample_size();
         let j_all = fit.j_test();

@@ -28,7 +28,6 @@ use super::TwoStepGmm;
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::inference::normal_critical_value;
-use crate::stacked::StackedMoments;
 use crate::MomentModel;
 
 /// What a prediction is for.
@@ -90,17 +89,8 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// # Ok::<(), synthgmm::Error>(())
     /// ```
     pub fn plan(&self, data: &DataSources) -> Result<Plan> {
-        let fit = self.fit(data)?;
-        let kept: Vec<&str> = fit.source_names().iter().map(String::as_str).collect();
-        let full = data.select_sources(&kept)?;
-        let stacked = StackedMoments::new(
-            &self.model,
-            &full,
-            self.use_labeling_probabilities,
-            &self.chunking,
-        )?;
-        let influence = Influence::new(&stacked, &fit.step1_params().to_owned())
-            .ok_or_else(|| Error::InvalidConfig {
+        let (fit, influence) = self.fit_with_influence(data)?;
+        let influence = influence.ok_or_else(|| Error::InvalidConfig {
                 parameter: "plan",
                 reason: "planning needs at least one source, just-identified moments, labels missing at random and non-singular block Jacobians".into(),
             })?;

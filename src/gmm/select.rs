@@ -175,6 +175,27 @@ impl Influence {
     }
 }
 
+impl<M: MomentModel> super::TwoStepGmm<M> {
+    /// The fit, and the influence moments of its blocks at its step-1 estimate (over
+    /// the sources the fit kept); `None` where [`Influence::new`] does not apply.
+    pub(super) fn fit_with_influence(
+        &self,
+        data: &crate::data::DataSources,
+    ) -> crate::error::Result<(super::GmmFit, Option<Influence>)> {
+        let fit = self.fit(data)?;
+        let kept: Vec<&str> = fit.source_names().iter().map(String::as_str).collect();
+        let full = data.select_sources(&kept)?;
+        let stacked = StackedMoments::new(
+            &self.model,
+            &full,
+            self.use_labeling_probabilities,
+            &self.chunking,
+        )?;
+        let influence = Influence::new(&stacked, &fit.step1_params().to_owned());
+        Ok((fit, influence))
+    }
+}
+
 /// The selected estimator at the step-1 estimate β₁ (see [`Influence::new`]).
 pub(super) fn select<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
