@@ -185,11 +185,12 @@ impl DataSources {
         self.labeling_probabilities.as_ref().map(|p| p.view())
     }
 
-    /// Checks every value an estimator of `model` reads: the outcomes must be accepted
-    /// by [`MomentModel::check_outcome`](crate::MomentModel::check_outcome) (real ones on
-    /// labeled rows, source ones on every row), and no covariate or outcome may exceed
-    /// 10⁶⁴ in magnitude (products of moments would overflow). Every estimator in the
-    /// crate runs this first, so all of them accept and reject the same data.
+    /// Checks what an estimator of `model` reads beyond what [`build`](DataSourcesBuilder::build)
+    /// checked (finite values at most 10⁶⁴ in magnitude): the model's columns exist and
+    /// the outcomes are accepted by
+    /// [`MomentModel::check_outcome`](crate::MomentModel::check_outcome) (real ones on
+    /// labeled rows, source ones on every row). Every estimator in the crate runs this
+    /// first, so all of them accept and reject the same data.
     ///
     /// # Errors
     /// [`Error::InvalidValue`] naming the source, column and first row.
@@ -197,8 +198,6 @@ impl DataSources {
         let required = model.required_columns();
         let blocks = std::iter::once((REAL, self.real_rows(), true))
             .chain(self.sources.iter().map(|s| (s.name(), s.rows(), false)));
-        // Covariate arrays shared between blocks are scanned once.
-        let mut scanned: Vec<(*const f64, usize)> = Vec::new();
         for (name, rows, real) in blocks {
             for column in &required {
                 if rows.column(column).is_none() {
@@ -216,41 +215,13 @@ impl DataSources {
                 value,
                 reason,
             };
-            let (x, y, extra) = (rows.x(), rows.y(), rows.extra());
-            // Fast path: nothing to report in this block.
-            let small = |v: &f64| v.abs() <= MAX_MAGNITUDE;
-            let key = (x.as_ptr(), x.len());
-            if y.iter()
-                .all(|&v| small(&v) && model.check_outcome(v).is_ok())
-                && (scanned.contains(&key) || x.iter().all(small))
-                && extra.iter().all(small)
+            if let Some((i, &v, reason)) = rows
+                .y()
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| model.check_outcome(*v).err().map(|r| (i, v, r)))
             {
-                scanned.push(key);
-                continue;
-            }
-            for (i, &v) in y.iter().enumerate() {
-                if let Err(reason) = model.check_outcome(v) {
-                    return Err(bad(i, Column::Outcome, v, reason));
-                }
-                if v.abs() > MAX_MAGNITUDE {
-                    return Err(bad(i, Column::Outcome, v, TOO_LARGE));
-                }
-                if let Some((j, &v)) = x
-                    .row(i)
-                    .iter()
-                    .enumerate()
-                    .find(|(_, v)| v.abs() > MAX_MAGNITUDE)
-                {
-                    return Err(bad(i, Column::Covariate(j), v, TOO_LARGE));
-                }
-                if let Some((j, &v)) = extra
-                    .row(i)
-                    .iter()
-                    .enumerate()
-                    .find(|(_, v)| v.abs() > MAX_MAGNITUDE)
-                {
-                    return Err(bad(i, Column::Extra(self.columns[j].clone()), v, TOO_LARGE));
-                }
+                return Err(bad(i, Column::Outcome, v, reason));
             }
         }
         Ok(())
@@ -582,7 +553,8 @@ impl DataSourcesBuilder {
     /// [`Error::CovariateMismatch`], [`Error::DuplicateSource`], [`Error::NonFinite`]
     /// (real values on labeled rows, source values on every row, extra columns
     /// likewise), [`Error::MissingColumn`] (a block without a column the others have),
-    /// [`Error::InvalidValue`] (labeling probabilities outside (0, 1]),
+    /// [`Error::InvalidValue`] (labeling probabilities outside (0, 1]; values beyond
+    /// 10⁶⁴ in magnitude, whose moment products would overflow),
     /// [`Error::NoLabeledRows`], [`Error::TooFewLabeled`] (p or fewer labeled rows: no
     /// residual degrees of freedom), [`Error::InvalidConfig`] (wrong number of
     /// covariate names, a column for an unknown source).
@@ -654,8 +626,11 @@ impl DataSourcesBuilder {
             extra: self.extra_for(&Scope::Real, &columns, n_rows)?,
             x: real_x,
             y: real_y,
-        };
-        check_finite(REAL, &real, &columns, labeled.iter().copied())?;
+        }
+        .select(&labeled);
+        // Covariate arrays shared between blocks are scanned once.
+        let mut scanned = Vec::new();
+        check_values(REAL, &real, &columns, |i| labeled[i], &mut scanned)?;
         let mut sources = Vec::with_capacity(self.sources.len());
         for (name, x, y) in std::mem::take(&mut self.sources) {
             let all = RowBlock {
@@ -663,7 +638,7 @@ impl DataSourcesBuilder {
                 x,
                 y,
             };
-            check_finite(&name, &all, &columns, 0..n_rows)?;
+            check_values(&name, &all, &columns, |t| t, &mut scanned)?;
             sources.push(AuxSource {
                 name,
                 labeled: all.select(&labeled),
@@ -684,7 +659,7 @@ impl DataSourcesBuilder {
         }
         Ok(DataSources {
             n_rows,
-            real: real.select(&labeled),
+            real,
             labeled,
             sources,
             covariate_names,
@@ -706,39 +681,68 @@ fn check_rows(what: &str, found: usize, expected: usize) -> Result<()> {
     }
 }
 
-/// The first non-finite value among `rows`: outcome, then covariates, then extra
-/// columns within a row.
-fn check_finite(
+/// Whether every |value| ≤ `MAX_MAGNITUDE`: a branch-free scan of contiguous memory in
+/// blocks (it vectorizes), element by element otherwise.
+fn all_small(values: ndarray::ArrayViewD<'_, f64>) -> bool {
+    let small = |v: &f64| v.abs() <= MAX_MAGNITUDE;
+    match values.as_slice_memory_order() {
+        Some(slice) => slice
+            .chunks(512)
+            .all(|block| block.iter().fold(true, |all, v| all & small(v))),
+        None => values.iter().all(small),
+    }
+}
+
+/// The first value of `block` that is not finite or exceeds 10⁶⁴ in magnitude:
+/// outcome, then covariates, then extra columns within a row; block row i is data row
+/// `row_of(i)`. Covariate arrays whose address is in `scanned` passed already.
+fn check_values(
     name: &str,
     block: &RowBlock,
     columns: &[String],
-    rows: impl Iterator<Item = usize>,
+    row_of: impl Fn(usize) -> usize,
+    scanned: &mut Vec<(*const f64, usize)>,
 ) -> Result<()> {
-    for t in rows {
-        let bad = |column, value: f64| Error::NonFinite {
-            source_name: name.to_string(),
-            column,
-            row: t,
-            value,
+    let key = (block.x.as_ptr(), block.x.len());
+    if all_small(block.y.view().into_dyn())
+        && (scanned.contains(&key) || all_small(block.x.view().into_dyn()))
+        && all_small(block.extra.view().into_dyn())
+    {
+        scanned.push(key);
+        return Ok(());
+    }
+    for i in 0..block.y.len() {
+        let bad = |column, value: f64| {
+            if value.is_finite() {
+                Error::InvalidValue {
+                    source_name: name.to_string(),
+                    column,
+                    row: row_of(i),
+                    value,
+                    reason: TOO_LARGE,
+                }
+            } else {
+                Error::NonFinite {
+                    source_name: name.to_string(),
+                    column,
+                    row: row_of(i),
+                    value,
+                }
+            }
         };
-        if !block.y[t].is_finite() {
-            return Err(bad(Column::Outcome, block.y[t]));
+        let large = |v: &f64| !(v.abs() <= MAX_MAGNITUDE);
+        if large(&block.y[i]) {
+            return Err(bad(Column::Outcome, block.y[i]));
         }
-        if let Some((j, &v)) = block
-            .x
-            .row(t)
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !v.is_finite())
-        {
+        if let Some((j, &v)) = block.x.row(i).iter().enumerate().find(|(_, v)| large(v)) {
             return Err(bad(Column::Covariate(j), v));
         }
         if let Some((j, &v)) = block
             .extra
-            .row(t)
+            .row(i)
             .iter()
             .enumerate()
-            .find(|(_, v)| !v.is_finite())
+            .find(|(_, v)| large(v))
         {
             return Err(bad(Column::Extra(columns[j].clone()), v));
         }

@@ -98,6 +98,19 @@ impl<'a> Rows<'a> {
         Some(self.extra.index_axis_move(ndarray::Axis(1), j))
     }
     /// The rows in `range`, as views.
+    /// The same rows under a shorter lifetime (views are invariant in theirs).
+    pub(crate) fn reborrow<'b>(self) -> Rows<'b>
+    where
+        'a: 'b,
+    {
+        Rows {
+            x: self.x.reborrow(),
+            y: self.y.reborrow(),
+            extra: self.extra.reborrow(),
+            names: self.names,
+        }
+    }
+
     pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Rows<'a> {
         Rows {
             x: self.x.slice_move(ndarray::s![range.clone(), ..]),

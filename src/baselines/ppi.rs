@@ -1,6 +1,6 @@
 //! PPI++ (Angelopoulos, Duchi, Zrnic 2023): prediction-powered inference with power tuning.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 use crate::baselines::mestimation::{fit_rows, inverse, solve};
 use crate::data::DataSources;
@@ -28,9 +28,25 @@ pub enum Lambda {
 /// never copied.
 pub(crate) struct Imputed<'a> {
     weight: f64,
-    labeled: RowBlock,
+    labeled: LabeledRows<'a>,
     all: Rows<'a>,
     all_labeled: Rows<'a>,
+}
+
+/// The labeled rows a problem uses: all of them, borrowed from the data, or a copied
+/// subset (cross-fitting folds).
+enum LabeledRows<'a> {
+    All(Rows<'a>),
+    Subset(RowBlock),
+}
+
+impl LabeledRows<'_> {
+    fn rows<'s>(&'s self, columns: &'s [String]) -> Rows<'s> {
+        match self {
+            LabeledRows::All(rows) => rows.reborrow(),
+            LabeledRows::Subset(block) => block.view(columns),
+        }
+    }
 }
 
 /// Labeled and unlabeled rows of one imputation: a mixture Σ_k w_k ψ(θ; source_k).
@@ -38,7 +54,7 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     pub model: &'a M,
     pub estimator: String,
     /// The real data on the labeled rows used.
-    real: RowBlock,
+    real: LabeledRows<'a>,
     /// The mixed sources.
     imputed: Vec<Imputed<'a>>,
     /// Names of the extra columns.
@@ -48,6 +64,10 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     /// The unlabeled sums at the last θ asked for: Gauss–Newton and the statistics
     /// ask for them at the same point more than once.
     unlabeled_cache: std::cell::RefCell<Option<(Array1<f64>, MixtureSums)>>,
+    /// For moments affine in θ: the line of rectified fits, built at the first fit.
+    affine: std::cell::OnceCell<AffinePath>,
+    /// θ̂_real: every λ starts from it.
+    real_fit: std::cell::OnceCell<Array1<f64>>,
 }
 
 /// Sums over rows of the mixture m_t = Σ_k w_k ψ(θ; source_k, row t): the row count,
@@ -87,37 +107,62 @@ fn covariance_from_sums(count: f64, sum: &Array1<f64>, gram: &Array2<f64>) -> Ar
     crate::linalg::symmetrize((gram - &(outer / count)) / (count - 1.0))
 }
 
-/// [`MixtureSums`] at θ over aligned rows of the mixed sources, in chunks.
+/// The row ranges of the chunks that split `n` rows.
+fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
+    let size = crate::engine::DEFAULT_CHUNK_ROWS;
+    (0..n.div_ceil(size))
+        .map(|c| c * size..((c + 1) * size).min(n))
+        .collect()
+}
+
+/// The mixture m_t = Σ_k w_k ψ(θ; source_k, row t) on the rows `range` (into `m`), and
+/// Σ_t ∂m_t/∂θᵀ over them.
+fn mixture_chunk<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    parts: &[(f64, Rows<'_>)],
+    range: &std::ops::Range<usize>,
+    m: &mut Array2<f64>,
+) -> Array2<f64> {
+    let p = theta.len();
+    let mut jacobian = Array2::zeros((p, p));
+    let mut part = Array2::zeros((range.len(), p));
+    m.fill(0.0);
+    for (w, rows) in parts {
+        let rows = rows.slice(range.clone());
+        // Moments and Jacobian from one sweep over the part's rows.
+        let jac = model.moments_and_jacobian(theta, rows, None, part.view_mut());
+        m.scaled_add(*w, &part);
+        jacobian.scaled_add(*w, &jac);
+    }
+    jacobian
+}
+
+/// [`MixtureSums`] at θ over aligned rows of the mixed sources, in chunks; the Gram
+/// matrix Σ m mᵀ only when `with_gram` (left zero otherwise).
 fn mixture_sums<M: MomentModel + ?Sized>(
     model: &M,
     theta: ArrayView1<'_, f64>,
     parts: &[(f64, Rows<'_>)],
+    with_gram: bool,
 ) -> MixtureSums {
     let n = parts.first().map_or(0, |(_, r)| r.len());
-    let size = crate::engine::DEFAULT_CHUNK_ROWS;
-    let ranges: Vec<_> = (0..n.div_ceil(size))
-        .map(|c| c * size..((c + 1) * size).min(n))
-        .collect();
     let p = theta.len();
     let chunk = |range: &std::ops::Range<usize>| {
         let mut m = Array2::zeros((range.len(), p));
-        let mut jacobian = Array2::zeros((p, p));
-        let mut part = Array2::zeros((range.len(), p));
-        for (w, rows) in parts {
-            let rows = rows.slice(range.clone());
-            // Moments and Jacobian from one sweep over the part's rows.
-            let jac = model.moments_and_jacobian(theta, rows, None, part.view_mut());
-            m.scaled_add(*w, &part);
-            jacobian.scaled_add(*w, &jac);
-        }
+        let jacobian = mixture_chunk(model, theta, parts, range, &mut m);
         MixtureSums {
             count: range.len() as f64,
             sum: crate::linalg::column_sums(m.view(), false),
             jacobian,
-            gram: crate::linalg::gram(m.view()),
+            gram: if with_gram {
+                crate::linalg::gram(m.view())
+            } else {
+                Array2::zeros((p, p))
+            },
         }
     };
-    let pieces = crate::engine::map_ordered(&ranges, chunk);
+    let pieces = crate::engine::map_ordered(&chunk_ranges(n), chunk);
     let mut total = MixtureSums {
         count: 0.0,
         sum: Array1::zeros(p),
@@ -133,23 +178,206 @@ fn mixture_sums<M: MomentModel + ?Sized>(
     total
 }
 
-/// Per-row gradients on the labeled rows, sums of the imputed gradients on the
-/// unlabeled rows, and the inverse Hessian at one θ (ppi_py's `_get_stats`).
-pub(crate) struct PpiStats {
-    grads: Array2<f64>,
-    grads_hat: Array2<f64>,
-    unlabeled: MixtureSums,
-    inv_hessian: Array2<f64>,
+/// [`MixtureSums`] along a line θ(λ) = θ₀ + λ d, for moments affine in θ: with
+/// u_t = m_t(θ₀) and v_t = (∂m_t/∂θᵀ) d, m_t(θ(λ)) = u_t + λ v_t, so
+///
+/// Σ m = Σu + λ Σv,  Σ m mᵀ = Σuuᵀ + λ (Σuvᵀ + Σvuᵀ) + λ² Σvvᵀ,
+///
+/// and one pass over the rows serves every λ (the Jacobian does not depend on λ).
+struct LineSums {
+    count: f64,
+    sum_u: Array1<f64>,
+    sum_v: Array1<f64>,
+    /// The Gram matrix of the rows [u_t, v_t] (2p × 2p).
+    gram: Array2<f64>,
 }
 
-/// Sample covariance of the rows of `a` (denominator rows − 1, as numpy's `np.cov`).
-fn sample_cov(a: ArrayView2<'_, f64>) -> Array2<f64> {
-    let n = a.nrows();
-    if n < 2 {
-        return Array2::zeros((a.ncols(), a.ncols()));
+impl LineSums {
+    fn new<M: MomentModel + ?Sized>(
+        model: &M,
+        base: ArrayView1<'_, f64>,
+        direction: ArrayView1<'_, f64>,
+        parts: &[(f64, Rows<'_>)],
+    ) -> LineSums {
+        let n = parts.first().map_or(0, |(_, r)| r.len());
+        let p = base.len();
+        let chunk = |range: &std::ops::Range<usize>| {
+            let mut uv = Array2::zeros((range.len(), 2 * p));
+            let mut part = Array2::zeros((range.len(), p));
+            for (w, rows) in parts {
+                let rows = rows.slice(range.clone());
+                model.moments(base, rows, part.view_mut());
+                uv.slice_mut(ndarray::s![.., ..p]).scaled_add(*w, &part);
+                model.moments_derivative(base, rows, direction, part.view_mut());
+                uv.slice_mut(ndarray::s![.., p..]).scaled_add(*w, &part);
+            }
+            let sums = crate::linalg::column_sums(uv.view(), false);
+            LineSums {
+                count: range.len() as f64,
+                sum_u: sums.slice(ndarray::s![..p]).to_owned(),
+                sum_v: sums.slice(ndarray::s![p..]).to_owned(),
+                gram: crate::linalg::gram(uv.view()),
+            }
+        };
+        let pieces = crate::engine::map_ordered(&chunk_ranges(n), chunk);
+        let mut total = LineSums {
+            count: 0.0,
+            sum_u: Array1::zeros(p),
+            sum_v: Array1::zeros(p),
+            gram: Array2::zeros((2 * p, 2 * p)),
+        };
+        for piece in &pieces {
+            total.count += piece.count;
+            total.sum_u += &piece.sum_u;
+            total.sum_v += &piece.sum_v;
+            total.gram += &piece.gram;
+        }
+        total
     }
-    let centered = &a - &a.mean_axis(Axis(0)).expect("rows").insert_axis(Axis(0));
-    crate::linalg::gram(centered.view()) / (n - 1) as f64
+
+    /// The sums over the rows of `self` that are not in `part` (a subset of them).
+    fn minus(mut self, part: &LineSums) -> LineSums {
+        self.count -= part.count;
+        self.sum_u -= &part.sum_u;
+        self.sum_v -= &part.sum_v;
+        self.gram -= &part.gram;
+        self
+    }
+
+    /// The sums at θ₀ + λ d, with the rows' summed Jacobian.
+    fn at(&self, lambda: f64, jacobian: &Array2<f64>) -> MixtureSums {
+        let p = self.sum_u.len();
+        let uu = self.gram.slice(ndarray::s![..p, ..p]);
+        let uv = self.gram.slice(ndarray::s![..p, p..]);
+        let vv = self.gram.slice(ndarray::s![p.., p..]);
+        let gram = &uu + &((&uv + &uv.t()) * lambda) + &(&vv * (lambda * lambda));
+        MixtureSums {
+            count: self.count,
+            sum: &self.sum_u + &(&self.sum_v * lambda),
+            jacobian: jacobian.clone(),
+            gram: crate::linalg::symmetrize(gram),
+        }
+    }
+}
+
+/// For moments affine in θ, the rectified fits lie on one line,
+/// θ̂(λ) = θ̂_real − λ (θ̂_f,labeled − θ̂_f,unlabeled), and the unlabeled sums at every
+/// point of it come from one [`LineSums`] pass.
+struct AffinePath {
+    real: Array1<f64>,
+    /// θ̂_f,labeled − θ̂_f,unlabeled.
+    delta: Array1<f64>,
+    /// Unlabeled-row sums along θ̂_real + λ (−delta).
+    unlabeled: LineSums,
+    /// The unlabeled rows' summed Jacobian of the mixture.
+    unlabeled_jacobian: Array2<f64>,
+    /// The points handed out, with their λ: sums are looked up by exact θ.
+    handed_out: std::cell::RefCell<Vec<(f64, Array1<f64>)>>,
+}
+
+impl AffinePath {
+    fn fit(&self, lambda: f64) -> Array1<f64> {
+        let theta = &self.real - &(&self.delta * lambda);
+        self.handed_out.borrow_mut().push((lambda, theta.clone()));
+        theta
+    }
+    /// The unlabeled sums at θ if θ is a point this path handed out.
+    fn unlabeled_at(&self, theta: ArrayView1<'_, f64>) -> Option<MixtureSums> {
+        let handed_out = self.handed_out.borrow();
+        let (lambda, _) = handed_out.iter().find(|(_, at)| at.view() == theta)?;
+        Some(self.unlabeled.at(*lambda, &self.unlabeled_jacobian))
+    }
+}
+
+/// Sums over the labeled rows used of the real gradients g_t = ψ(θ; real row t) and
+/// the imputed ones h_t = Σ_k w_k ψ(θ; source_k, row t): the count, Σ [g; h],
+/// Σ [g; h][g; h]ᵀ (2p × 2p) and Σ ∂g_t/∂θᵀ.
+struct LabeledSums {
+    count: f64,
+    sum: Array1<f64>,
+    gram: Array2<f64>,
+    real_jacobian: Array2<f64>,
+}
+
+impl LabeledSums {
+    /// The sums at θ, in chunks: no per-row matrix outlives its chunk.
+    fn at<M: MomentModel + ?Sized>(
+        model: &M,
+        theta: ArrayView1<'_, f64>,
+        real: Rows<'_>,
+        imputed: &[(f64, Rows<'_>)],
+    ) -> LabeledSums {
+        let p = theta.len();
+        let chunk = |range: &std::ops::Range<usize>| {
+            let mut gh = Array2::zeros((range.len(), 2 * p));
+            let mut m = Array2::zeros((range.len(), p));
+            let real_jacobian =
+                model.moments_and_jacobian(theta, real.slice(range.clone()), None, m.view_mut());
+            gh.slice_mut(ndarray::s![.., ..p]).assign(&m);
+            mixture_chunk(model, theta, imputed, range, &mut m);
+            gh.slice_mut(ndarray::s![.., p..]).assign(&m);
+            LabeledSums {
+                count: range.len() as f64,
+                sum: crate::linalg::column_sums(gh.view(), false),
+                gram: crate::linalg::gram(gh.view()),
+                real_jacobian,
+            }
+        };
+        let pieces = crate::engine::map_ordered(&chunk_ranges(real.len()), chunk);
+        let mut total = LabeledSums {
+            count: 0.0,
+            sum: Array1::zeros(2 * p),
+            gram: Array2::zeros((2 * p, 2 * p)),
+            real_jacobian: Array2::zeros((p, p)),
+        };
+        for piece in &pieces {
+            total.count += piece.count;
+            total.sum += &piece.sum;
+            total.gram += &piece.gram;
+            total.real_jacobian += &piece.real_jacobian;
+        }
+        total
+    }
+
+    fn p(&self) -> usize {
+        self.real_jacobian.nrows()
+    }
+    /// Σ h and Σ h hᵀ.
+    fn imputed(&self) -> (Array1<f64>, Array2<f64>) {
+        let p = self.p();
+        (
+            self.sum.slice(ndarray::s![p..]).to_owned(),
+            self.gram.slice(ndarray::s![p.., p..]).to_owned(),
+        )
+    }
+    /// Σ (g − ḡ)(h − h̄)ᵀ.
+    fn centred_cross(&self) -> Array2<f64> {
+        let p = self.p();
+        let (g, h) = (
+            self.sum.slice(ndarray::s![..p]),
+            self.sum.slice(ndarray::s![p..]),
+        );
+        let outer = g.insert_axis(Axis(1)).dot(&h.insert_axis(Axis(0)));
+        &self.gram.slice(ndarray::s![..p, p..]) - &(outer / self.count)
+    }
+    /// The sample covariance of the rectified gradients g_t − λ h_t (denominator
+    /// count − 1, as numpy's `np.cov`).
+    fn rectified_covariance(&self, lambda: f64) -> Array2<f64> {
+        let p = self.p();
+        let sum = &self.sum.slice(ndarray::s![..p]) - &(&self.sum.slice(ndarray::s![p..]) * lambda);
+        let gh = self.gram.slice(ndarray::s![..p, p..]);
+        let gram = &self.gram.slice(ndarray::s![..p, ..p]) - &((&gh + &gh.t()) * lambda)
+            + &self.gram.slice(ndarray::s![p.., p..]) * (lambda * lambda);
+        covariance_from_sums(self.count, &sum, &gram)
+    }
+}
+
+/// Sums of the gradients on the labeled and on the unlabeled rows, and the inverse
+/// Hessian at one θ (ppi_py's `_get_stats`).
+pub(crate) struct PpiStats {
+    labeled: LabeledSums,
+    unlabeled: MixtureSums,
+    inv_hessian: Array2<f64>,
 }
 
 fn trace(a: &Array2<f64>) -> f64 {
@@ -171,9 +399,11 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         if n_unlabeled == 0 {
             return Err(Error::NoUnlabeledRows { estimator });
         }
-        let all_labeled: Vec<usize> = (0..data.n_labeled()).collect();
-        let rows = labeled_subset.unwrap_or(&all_labeled);
-        let real = data.real_rows().select(rows);
+        let pick = |rows: Rows<'a>| match labeled_subset {
+            None => LabeledRows::All(rows),
+            Some(subset) => LabeledRows::Subset(rows.select(subset)),
+        };
+        let real = pick(data.real_rows());
         let mut imputed = Vec::with_capacity(mixture.len());
         for (name, weight) in mixture {
             let src = data.source(name).ok_or_else(|| Error::MissingSource {
@@ -182,7 +412,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             })?;
             imputed.push(Imputed {
                 weight: *weight,
-                labeled: src.labeled().select(rows),
+                labeled: pick(src.labeled()),
                 all: src.rows(),
                 all_labeled: src.labeled(),
             });
@@ -195,25 +425,37 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             columns: data.column_names().to_vec(),
             n_unlabeled,
             unlabeled_cache: std::cell::RefCell::new(None),
+            affine: std::cell::OnceCell::new(),
+            real_fit: std::cell::OnceCell::new(),
         })
     }
 
     fn n(&self) -> f64 {
-        self.real.y.len() as f64
+        self.real_rows().len() as f64
     }
     fn n_unlabeled(&self) -> f64 {
         self.n_unlabeled as f64
     }
-    fn view<'s>(&'s self, block: &'s RowBlock) -> Rows<'s> {
-        block.view(&self.columns)
+    fn view<'s>(&'s self, block: &'s LabeledRows<'_>) -> Rows<'s> {
+        block.rows(&self.columns)
     }
     fn real_rows(&self) -> Rows<'_> {
         self.view(&self.real)
+    }
+    /// The (weight, labeled rows used) of each mixed source.
+    fn imputed_labeled(&self) -> Vec<(f64, Rows<'_>)> {
+        self.imputed
+            .iter()
+            .map(|s| (s.weight, self.view(&s.labeled)))
+            .collect()
     }
     /// The mixture's sums on the labeled rows used (`unlabeled = false`) or on the
     /// unlabeled rows (every row less every labeled row).
     fn imputed_sums(&self, theta: ArrayView1<'_, f64>, unlabeled: bool) -> MixtureSums {
         if unlabeled {
+            if let Some(sums) = self.affine.get().and_then(|path| path.unlabeled_at(theta)) {
+                return sums;
+            }
             if let Some((at, sums)) = self.unlabeled_cache.borrow().as_ref() {
                 if at.view() == theta {
                     return sums.clone();
@@ -226,34 +468,22 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 .iter()
                 .map(|s| (s.weight, s.all_labeled))
                 .collect();
-            let sums = mixture_sums(self.model, theta, &all)
-                .minus(&mixture_sums(self.model, theta, &labeled));
+            let sums = mixture_sums(self.model, theta, &all, true)
+                .minus(&mixture_sums(self.model, theta, &labeled, true));
             *self.unlabeled_cache.borrow_mut() = Some((theta.to_owned(), sums.clone()));
             sums
         } else {
-            let labeled: Vec<(f64, Rows<'_>)> = self
-                .imputed
-                .iter()
-                .map(|s| (s.weight, self.view(&s.labeled)))
-                .collect();
-            mixture_sums(self.model, theta, &labeled)
+            mixture_sums(self.model, theta, &self.imputed_labeled(), false)
         }
     }
 
-    /// Σ_k w_k ψ(θ; source_k) on each labeled row used (n × p).
-    fn imputed_moments(&self, theta: ArrayView1<'_, f64>) -> Array2<f64> {
-        let mut total = Array2::zeros((self.real.y.len(), theta.len()));
-        for source in &self.imputed {
-            total.scaled_add(
-                source.weight,
-                &moment_matrix(self.model, theta, self.view(&source.labeled)),
-            );
-        }
-        total
-    }
-
+    /// θ̂_real, computed once.
     fn real_fit(&self) -> Result<Array1<f64>> {
-        fit_rows(self.model, &self.estimator, "real", self.real_rows())
+        if let Some(real) = self.real_fit.get() {
+            return Ok(real.clone());
+        }
+        let real = fit_rows(self.model, &self.estimator, "real", self.real_rows())?;
+        Ok(self.real_fit.get_or_init(|| real).clone())
     }
 
     /// θ̂ solving Σ_k w_k Σ_rows ψ(θ; source_k) = 0 on the labeled or unlabeled rows.
@@ -280,6 +510,51 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         )
     }
 
+    /// The line of rectified fits for moments affine in θ (built once): the imputed
+    /// fits on the labeled rows and, from the sums at θ̂_real, on the unlabeled rows;
+    /// then one [`LineSums`] pass for the unlabeled sums along the line.
+    fn affine_path(&self, real: Array1<f64>) -> Result<&AffinePath> {
+        if let Some(path) = self.affine.get() {
+            return Ok(path);
+        }
+        let lab = self.imputed_fit(false, real.clone())?;
+        let all: Vec<(f64, Rows<'_>)> = self.imputed.iter().map(|s| (s.weight, s.all)).collect();
+        let labeled: Vec<(f64, Rows<'_>)> = self
+            .imputed
+            .iter()
+            .map(|s| (s.weight, s.all_labeled))
+            .collect();
+        let at_real = mixture_sums(self.model, real.view(), &all, false).minus(&mixture_sums(
+            self.model,
+            real.view(),
+            &labeled,
+            false,
+        ));
+        let rows = self.n_unlabeled();
+        // Affine moments: Σ ψ(β) = Σ ψ(θ̂_real) + (Σ ∂ψ/∂θᵀ)(β − θ̂_real) exactly.
+        let unl = solve(
+            self.model,
+            &self.estimator,
+            "imputed, unlabeled rows",
+            real.clone(),
+            |b| (&at_real.sum + &at_real.jacobian.dot(&(&b - &real))) / rows,
+            |_| &at_real.jacobian / rows,
+            Certify::Never,
+        )?;
+        let delta = &lab - &unl;
+        let direction = -&delta;
+        let unlabeled = LineSums::new(self.model, real.view(), direction.view(), &all).minus(
+            &LineSums::new(self.model, real.view(), direction.view(), &labeled),
+        );
+        Ok(self.affine.get_or_init(|| AffinePath {
+            real,
+            delta,
+            unlabeled,
+            unlabeled_jacobian: at_real.jacobian,
+            handed_out: std::cell::RefCell::new(Vec::new()),
+        }))
+    }
+
     /// The rectified estimate for a given λ.
     ///
     /// Linear moments: θ̂_real − λ (θ̂_f,labeled − θ̂_f,unlabeled), ppi_py's OLS form
@@ -298,9 +573,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             return Ok(real);
         }
         if self.model.is_linear() {
-            let lab = self.imputed_fit(false, real.clone())?;
-            let unl = self.imputed_fit(true, real.clone())?;
-            return Ok(&real - &((&lab - &unl) * lambda));
+            return Ok(self.affine_path(real)?.fit(lambda));
         }
         let (n, big_n) = (self.n(), self.n_unlabeled());
         let start = near.cloned().unwrap_or(real);
@@ -334,15 +607,12 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         theta: ArrayView1<'_, f64>,
         use_unlabeled: bool,
     ) -> Result<PpiStats> {
-        let real = self.real_rows();
-        let grads = moment_matrix(self.model, theta, real);
-        let grads_hat = self.imputed_moments(theta);
+        let labeled = LabeledSums::at(self.model, theta, self.real_rows(), &self.imputed_labeled());
         let unlabeled = self.imputed_sums(theta, true);
-        let real_jac = self.model.jacobian(theta, real, None);
         let hessian = if use_unlabeled {
-            -(real_jac + &unlabeled.jacobian) / (self.n() + self.n_unlabeled())
+            -(&labeled.real_jacobian + &unlabeled.jacobian) / (self.n() + self.n_unlabeled())
         } else {
-            -real_jac / self.n()
+            -&labeled.real_jacobian / self.n()
         };
         let inv_hessian = inverse(&hessian).ok_or_else(|| Error::SingularCovariance {
             stage: Stage::Baseline {
@@ -350,8 +620,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             },
         })?;
         Ok(PpiStats {
-            grads,
-            grads_hat,
+            labeled,
             unlabeled,
             inv_hessian,
         })
@@ -362,25 +631,15 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     /// the covariance of imputed gradients over all rows.
     pub(crate) fn lambda_hat(&self, st: &PpiStats) -> f64 {
         let n = self.n();
-        let gc = &st.grads
-            - &st
-                .grads
-                .mean_axis(Axis(0))
-                .expect("rows")
-                .insert_axis(Axis(0));
-        let hc = &st.grads_hat
-            - &st
-                .grads_hat
-                .mean_axis(Axis(0))
-                .expect("rows")
-                .insert_axis(Axis(0));
-        let cross = gc.t().dot(&hc);
+        let cross = st.labeled.centred_cross();
         let c = (&cross + &cross.t()) / n;
-        // V over labeled ∪ unlabeled rows, from the labeled rows and the unlabeled sums.
-        let count = st.grads_hat.nrows() as f64 + st.unlabeled.count;
-        let sum = crate::linalg::column_sums(st.grads_hat.view(), false) + &st.unlabeled.sum;
-        let gram = crate::linalg::gram(st.grads_hat.view()) + &st.unlabeled.gram;
-        let v = covariance_from_sums(count, &sum, &gram);
+        // V over labeled ∪ unlabeled rows, from the labeled and the unlabeled sums.
+        let (sum, gram) = st.labeled.imputed();
+        let v = covariance_from_sums(
+            st.labeled.count + st.unlabeled.count,
+            &(sum + &st.unlabeled.sum),
+            &(gram + &st.unlabeled.gram),
+        );
         let h = &st.inv_hessian;
         let num = trace(&h.dot(&c).dot(&h.t()));
         let den = 2.0 * (1.0 + n / self.n_unlabeled()) * trace(&h.dot(&v).dot(&h.t()));
@@ -395,8 +654,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     pub(crate) fn covariance(&self, st: &PpiStats, lambda: f64) -> Array2<f64> {
         let n = self.n();
         let unl = st.unlabeled.covariance() * (lambda * lambda);
-        let lab = sample_cov((&st.grads - &(&st.grads_hat * lambda)).view());
-        let middle = unl * (n / self.n_unlabeled()) + lab;
+        let middle = unl * (n / self.n_unlabeled()) + st.labeled.rectified_covariance(lambda);
         let h = &st.inv_hessian;
         crate::linalg::symmetrize(h.dot(&middle).dot(&h.t()) / n)
     }
@@ -466,7 +724,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let l = fitted.lambda;
         let n = self.n();
         let middle = st.unlabeled.covariance() * (l * l * n / self.n_unlabeled())
-            + sample_cov((&ho.grads - &(&ho.grads_hat * l)).view());
+            + ho.labeled.rectified_covariance(l);
         let h = &st.inv_hessian;
         Ok(trace(&h.dot(&middle).dot(&h.t())) / n)
     }
@@ -650,11 +908,11 @@ mod tests {
     use ndarray::array;
 
     #[test]
-    fn sample_cov_matches_numpy_convention() {
+    fn covariance_from_sums_matches_numpy_convention() {
         let a = array![[1.0, 2.0], [3.0, 6.0], [5.0, 7.0]];
         // np.cov(a.T): var = [4, 7], cov = 5
         assert_abs_diff_eq!(
-            sample_cov(a.view()),
+            covariance_from_sums(3.0, &a.sum_axis(Axis(0)), &crate::linalg::gram(a.view())),
             array![[4.0, 5.0], [5.0, 7.0]],
             epsilon = 1e-12
         );
