@@ -730,7 +730,7 @@ fn check_values(
                 }
             }
         };
-        let large = |v: &f64| !(v.abs() <= MAX_MAGNITUDE);
+        let large = |v: &f64| v.is_nan() || v.abs() > MAX_MAGNITUDE;
         if large(&block.y[i]) {
             return Err(bad(Column::Outcome, block.y[i]));
         }
