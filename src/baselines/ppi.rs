@@ -22,15 +22,13 @@ pub enum Lambda {
     Fixed(f64),
 }
 
-/// One source of an imputation mixture: its weight, its rows among the labeled rows
-/// used (a copy of at most n rows), and views of all its rows and of all its labeled
-/// rows: sums over the unlabeled rows are the difference of the two, so they are
-/// never copied.
+/// One source of an imputation mixture: its weight, its labeled rows used and a view
+/// of all its rows (sums over the unlabeled rows skip the labeled ones in place: the
+/// unlabeled rows are never copied).
 pub(crate) struct Imputed<'a> {
     weight: f64,
     labeled: LabeledRows<'a>,
     all: Rows<'a>,
-    all_labeled: Rows<'a>,
 }
 
 /// The labeled rows a problem uses: all of them, borrowed from the data, or a copied
@@ -61,6 +59,8 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     columns: Vec<String>,
     /// Number of unlabeled rows N.
     n_unlabeled: usize,
+    /// S_t on every row.
+    label_mask: Vec<bool>,
     /// The unlabeled sums at the last θ asked for: Gauss–Newton and the statistics
     /// ask for them at the same point more than once.
     unlabeled_cache: std::cell::RefCell<Option<(Array1<f64>, MixtureSums)>>,
@@ -81,14 +81,6 @@ pub(crate) struct MixtureSums {
 }
 
 impl MixtureSums {
-    /// The sums over the rows of `self` that are not in `part` (a subset of them).
-    fn minus(mut self, part: &MixtureSums) -> MixtureSums {
-        self.count -= part.count;
-        self.sum -= &part.sum;
-        self.jacobian -= &part.jacobian;
-        self.gram -= &part.gram;
-        self
-    }
     /// The sample covariance (denominator count − 1, as numpy's `np.cov`).
     fn covariance(&self) -> Array2<f64> {
         covariance_from_sums(self.count, &self.sum, &self.gram)
@@ -116,43 +108,68 @@ fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
 }
 
 /// The mixture m_t = Σ_k w_k ψ(θ; source_k, row t) on the rows `range` (into `m`), and
-/// Σ_t ∂m_t/∂θᵀ over them.
+/// Σ_t ∂m_t/∂θᵀ over them; rows marked in `skip` count as zero.
 fn mixture_chunk<M: MomentModel + ?Sized>(
     model: &M,
     theta: ArrayView1<'_, f64>,
     parts: &[(f64, Rows<'_>)],
     range: &std::ops::Range<usize>,
+    skip: Option<&[bool]>,
     m: &mut Array2<f64>,
 ) -> Array2<f64> {
     let p = theta.len();
     let mut jacobian = Array2::zeros((p, p));
     let mut part = Array2::zeros((range.len(), p));
+    let keep = skip.map(|skip| kept_rows(&skip[range.clone()]));
     m.fill(0.0);
     for (w, rows) in parts {
         let rows = rows.slice(range.clone());
         // Moments and Jacobian from one sweep over the part's rows.
-        let jac = model.moments_and_jacobian(theta, rows, None, part.view_mut());
+        let jac = model.moments_and_jacobian(
+            theta,
+            rows,
+            keep.as_ref().map(|k| k.view()),
+            part.view_mut(),
+        );
         m.scaled_add(*w, &part);
         jacobian.scaled_add(*w, &jac);
+    }
+    if let Some(skip) = skip {
+        zero_rows(m, &skip[range.clone()]);
     }
     jacobian
 }
 
-/// [`MixtureSums`] at θ over aligned rows of the mixed sources, in chunks; the Gram
-/// matrix Σ m mᵀ only when `with_gram` (left zero otherwise).
+/// 1 for the rows to keep, 0 for the rows marked in `skip`.
+fn kept_rows(skip: &[bool]) -> Array1<f64> {
+    skip.iter().map(|&s| if s { 0.0 } else { 1.0 }).collect()
+}
+
+/// Sets the rows of `m` marked in `skip` to zero.
+fn zero_rows(m: &mut Array2<f64>, skip: &[bool]) {
+    for (mut row, _) in m.rows_mut().into_iter().zip(skip).filter(|(_, &s)| s) {
+        row.fill(0.0);
+    }
+}
+
+/// [`MixtureSums`] at θ over aligned rows of the mixed sources, in chunks, leaving out
+/// the rows marked in `skip`; the Gram matrix Σ m mᵀ only when `with_gram` (left zero
+/// otherwise).
 fn mixture_sums<M: MomentModel + ?Sized>(
     model: &M,
     theta: ArrayView1<'_, f64>,
     parts: &[(f64, Rows<'_>)],
+    skip: Option<&[bool]>,
     with_gram: bool,
 ) -> MixtureSums {
     let n = parts.first().map_or(0, |(_, r)| r.len());
     let p = theta.len();
     let chunk = |range: &std::ops::Range<usize>| {
         let mut m = Array2::zeros((range.len(), p));
-        let jacobian = mixture_chunk(model, theta, parts, range, &mut m);
+        let jacobian = mixture_chunk(model, theta, parts, range, skip, &mut m);
+        let skipped = skip.map_or(0, |s| s[range.clone()].iter().filter(|&&s| s).count());
         MixtureSums {
-            count: range.len() as f64,
+            count: (range.len() - skipped) as f64,
             sum: crate::linalg::column_sums(m.view(), false),
             jacobian,
             gram: if with_gram {
@@ -178,53 +195,55 @@ fn mixture_sums<M: MomentModel + ?Sized>(
     total
 }
 
-/// [`MixtureSums`] along a line θ(λ) = θ₀ + λ d, for moments affine in θ: with
-/// u_t = m_t(θ₀) and v_t = (∂m_t/∂θᵀ) d, m_t(θ(λ)) = u_t + λ v_t, so
+/// Sums of per-row vectors m_t(θ) along a line θ(λ) = θ₀ + λ d, for moments affine in
+/// θ: with u_t = m_t(θ₀) and v_t = (∂m_t/∂θᵀ) d, m_t(θ(λ)) = u_t + λ v_t, so
 ///
 /// Σ m = Σu + λ Σv,  Σ m mᵀ = Σuuᵀ + λ (Σuvᵀ + Σvuᵀ) + λ² Σvvᵀ,
 ///
-/// and one pass over the rows serves every λ (the Jacobian does not depend on λ).
+/// and one pass over the rows serves every λ (Jacobians do not depend on λ).
 struct LineSums {
     count: f64,
     sum_u: Array1<f64>,
     sum_v: Array1<f64>,
-    /// The Gram matrix of the rows [u_t, v_t] (2p × 2p).
+    /// The Gram matrix of the rows [u_t, v_t] (2k × 2k).
     gram: Array2<f64>,
 }
 
+/// The rows `range` of u (into the first argument) and v (the second), k columns each.
+type FillLine<'f> = dyn Fn(&std::ops::Range<usize>, ndarray::ArrayViewMut2<'_, f64>, ndarray::ArrayViewMut2<'_, f64>)
+    + Sync
+    + 'f;
+
 impl LineSums {
-    fn new<M: MomentModel + ?Sized>(
-        model: &M,
-        base: ArrayView1<'_, f64>,
-        direction: ArrayView1<'_, f64>,
-        parts: &[(f64, Rows<'_>)],
-    ) -> LineSums {
-        let n = parts.first().map_or(0, |(_, r)| r.len());
-        let p = base.len();
+    /// The sums over `n` rows of k-vectors written by `fill`, leaving out the rows
+    /// marked in `skip`.
+    fn new(n: usize, k: usize, skip: Option<&[bool]>, fill: &FillLine<'_>) -> LineSums {
         let chunk = |range: &std::ops::Range<usize>| {
-            let mut uv = Array2::zeros((range.len(), 2 * p));
-            let mut part = Array2::zeros((range.len(), p));
-            for (w, rows) in parts {
-                let rows = rows.slice(range.clone());
-                model.moments(base, rows, part.view_mut());
-                uv.slice_mut(ndarray::s![.., ..p]).scaled_add(*w, &part);
-                model.moments_derivative(base, rows, direction, part.view_mut());
-                uv.slice_mut(ndarray::s![.., p..]).scaled_add(*w, &part);
-            }
+            let mut uv = Array2::zeros((range.len(), 2 * k));
+            let (u, v) = uv.view_mut().split_at(Axis(1), k);
+            fill(range, u, v);
+            let kept = match skip {
+                Some(skip) => {
+                    let skip = &skip[range.clone()];
+                    zero_rows(&mut uv, skip);
+                    skip.iter().filter(|&&s| !s).count()
+                }
+                None => range.len(),
+            };
             let sums = crate::linalg::column_sums(uv.view(), false);
             LineSums {
-                count: range.len() as f64,
-                sum_u: sums.slice(ndarray::s![..p]).to_owned(),
-                sum_v: sums.slice(ndarray::s![p..]).to_owned(),
+                count: kept as f64,
+                sum_u: sums.slice(ndarray::s![..k]).to_owned(),
+                sum_v: sums.slice(ndarray::s![k..]).to_owned(),
                 gram: crate::linalg::gram(uv.view()),
             }
         };
         let pieces = crate::engine::map_ordered(&chunk_ranges(n), chunk);
         let mut total = LineSums {
             count: 0.0,
-            sum_u: Array1::zeros(p),
-            sum_v: Array1::zeros(p),
-            gram: Array2::zeros((2 * p, 2 * p)),
+            sum_u: Array1::zeros(k),
+            sum_v: Array1::zeros(k),
+            gram: Array2::zeros((2 * k, 2 * k)),
         };
         for piece in &pieces {
             total.count += piece.count;
@@ -235,28 +254,54 @@ impl LineSums {
         total
     }
 
-    /// The sums over the rows of `self` that are not in `part` (a subset of them).
-    fn minus(mut self, part: &LineSums) -> LineSums {
-        self.count -= part.count;
-        self.sum_u -= &part.sum_u;
-        self.sum_v -= &part.sum_v;
-        self.gram -= &part.gram;
-        self
+    /// The mixture m_t = Σ_k w_k ψ(θ; source_k, row t) along the line.
+    fn mixture<M: MomentModel + ?Sized>(
+        model: &M,
+        base: ArrayView1<'_, f64>,
+        direction: ArrayView1<'_, f64>,
+        parts: &[(f64, Rows<'_>)],
+        skip: Option<&[bool]>,
+    ) -> LineSums {
+        let n = parts.first().map_or(0, |(_, r)| r.len());
+        let p = base.len();
+        LineSums::new(n, p, skip, &|range, mut u, mut v| {
+            mixture_line(model, base, direction, parts, range, &mut u, &mut v);
+        })
     }
 
-    /// The sums at θ₀ + λ d, with the rows' summed Jacobian.
-    fn at(&self, lambda: f64, jacobian: &Array2<f64>) -> MixtureSums {
-        let p = self.sum_u.len();
-        let uu = self.gram.slice(ndarray::s![..p, ..p]);
-        let uv = self.gram.slice(ndarray::s![..p, p..]);
-        let vv = self.gram.slice(ndarray::s![p.., p..]);
+    /// Count, Σ m and Σ m mᵀ at θ₀ + λ d.
+    fn at(&self, lambda: f64) -> (f64, Array1<f64>, Array2<f64>) {
+        let k = self.sum_u.len();
+        let uu = self.gram.slice(ndarray::s![..k, ..k]);
+        let uv = self.gram.slice(ndarray::s![..k, k..]);
+        let vv = self.gram.slice(ndarray::s![k.., k..]);
         let gram = &uu + &((&uv + &uv.t()) * lambda) + &(&vv * (lambda * lambda));
-        MixtureSums {
-            count: self.count,
-            sum: &self.sum_u + &(&self.sum_v * lambda),
-            jacobian: jacobian.clone(),
-            gram: crate::linalg::symmetrize(gram),
-        }
+        (
+            self.count,
+            &self.sum_u + &(&self.sum_v * lambda),
+            crate::linalg::symmetrize(gram),
+        )
+    }
+}
+
+/// u_t = Σ_k w_k ψ(θ₀; source_k, row t) and v_t = Σ_k w_k (∂ψ/∂θᵀ) d on the rows
+/// `range`, added into `u` and `v`.
+fn mixture_line<M: MomentModel + ?Sized>(
+    model: &M,
+    base: ArrayView1<'_, f64>,
+    direction: ArrayView1<'_, f64>,
+    parts: &[(f64, Rows<'_>)],
+    range: &std::ops::Range<usize>,
+    u: &mut ndarray::ArrayViewMut2<'_, f64>,
+    v: &mut ndarray::ArrayViewMut2<'_, f64>,
+) {
+    let mut part = Array2::zeros((range.len(), base.len()));
+    for (w, rows) in parts {
+        let rows = rows.slice(range.clone());
+        model.moments(base, rows, part.view_mut());
+        u.scaled_add(*w, &part);
+        model.moments_derivative(base, rows, direction, part.view_mut());
+        v.scaled_add(*w, &part);
     }
 }
 
@@ -269,6 +314,10 @@ struct AffinePath {
     delta: Array1<f64>,
     /// Unlabeled-row sums along θ̂_real + λ (−delta).
     unlabeled: LineSums,
+    /// Labeled-row sums of [real gradients; imputed gradients] along the same line.
+    labeled: LineSums,
+    /// The labeled rows' summed Jacobian of the real moments.
+    real_jacobian: Array2<f64>,
     /// The unlabeled rows' summed Jacobian of the mixture.
     unlabeled_jacobian: Array2<f64>,
     /// The points handed out, with their λ: sums are looked up by exact θ.
@@ -281,11 +330,33 @@ impl AffinePath {
         self.handed_out.borrow_mut().push((lambda, theta.clone()));
         theta
     }
+    /// The λ of θ if θ is a point this path handed out.
+    fn lambda_of(&self, theta: ArrayView1<'_, f64>) -> Option<f64> {
+        let handed_out = self.handed_out.borrow();
+        handed_out
+            .iter()
+            .find(|(_, at)| at.view() == theta)
+            .map(|(lambda, _)| *lambda)
+    }
     /// The unlabeled sums at θ if θ is a point this path handed out.
     fn unlabeled_at(&self, theta: ArrayView1<'_, f64>) -> Option<MixtureSums> {
-        let handed_out = self.handed_out.borrow();
-        let (lambda, _) = handed_out.iter().find(|(_, at)| at.view() == theta)?;
-        Some(self.unlabeled.at(*lambda, &self.unlabeled_jacobian))
+        let (count, sum, gram) = self.unlabeled.at(self.lambda_of(theta)?);
+        Some(MixtureSums {
+            count,
+            sum,
+            jacobian: self.unlabeled_jacobian.clone(),
+            gram,
+        })
+    }
+    /// The labeled sums at θ if θ is a point this path handed out.
+    fn labeled_at(&self, theta: ArrayView1<'_, f64>) -> Option<LabeledSums> {
+        let (count, sum, gram) = self.labeled.at(self.lambda_of(theta)?);
+        Some(LabeledSums {
+            count,
+            sum,
+            gram,
+            real_jacobian: self.real_jacobian.clone(),
+        })
     }
 }
 
@@ -314,7 +385,7 @@ impl LabeledSums {
             let real_jacobian =
                 model.moments_and_jacobian(theta, real.slice(range.clone()), None, m.view_mut());
             gh.slice_mut(ndarray::s![.., ..p]).assign(&m);
-            mixture_chunk(model, theta, imputed, range, &mut m);
+            mixture_chunk(model, theta, imputed, range, None, &mut m);
             gh.slice_mut(ndarray::s![.., p..]).assign(&m);
             LabeledSums {
                 count: range.len() as f64,
@@ -414,7 +485,6 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 weight: *weight,
                 labeled: pick(src.labeled()),
                 all: src.rows(),
-                all_labeled: src.labeled(),
             });
         }
         Ok(Self {
@@ -424,6 +494,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             imputed,
             columns: data.column_names().to_vec(),
             n_unlabeled,
+            label_mask: data.label_mask(),
             unlabeled_cache: std::cell::RefCell::new(None),
             affine: std::cell::OnceCell::new(),
             real_fit: std::cell::OnceCell::new(),
@@ -441,6 +512,13 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     }
     fn real_rows(&self) -> Rows<'_> {
         self.view(&self.real)
+    }
+    /// The (weight, all rows) of each mixed source.
+    fn imputed_all(&self) -> Vec<(f64, Rows<'_>)> {
+        self.imputed
+            .iter()
+            .map(|s| (s.weight, s.all.reborrow()))
+            .collect()
     }
     /// The (weight, labeled rows used) of each mixed source.
     fn imputed_labeled(&self) -> Vec<(f64, Rows<'_>)> {
@@ -461,19 +539,17 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                     return sums.clone();
                 }
             }
-            let all: Vec<(f64, Rows<'_>)> =
-                self.imputed.iter().map(|s| (s.weight, s.all)).collect();
-            let labeled: Vec<(f64, Rows<'_>)> = self
-                .imputed
-                .iter()
-                .map(|s| (s.weight, s.all_labeled))
-                .collect();
-            let sums = mixture_sums(self.model, theta, &all, true)
-                .minus(&mixture_sums(self.model, theta, &labeled, true));
+            let sums = mixture_sums(
+                self.model,
+                theta,
+                &self.imputed_all(),
+                Some(&self.label_mask),
+                true,
+            );
             *self.unlabeled_cache.borrow_mut() = Some((theta.to_owned(), sums.clone()));
             sums
         } else {
-            mixture_sums(self.model, theta, &self.imputed_labeled(), false)
+            mixture_sums(self.model, theta, &self.imputed_labeled(), None, false)
         }
     }
 
@@ -518,18 +594,8 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             return Ok(path);
         }
         let lab = self.imputed_fit(false, real.clone())?;
-        let all: Vec<(f64, Rows<'_>)> = self.imputed.iter().map(|s| (s.weight, s.all)).collect();
-        let labeled: Vec<(f64, Rows<'_>)> = self
-            .imputed
-            .iter()
-            .map(|s| (s.weight, s.all_labeled))
-            .collect();
-        let at_real = mixture_sums(self.model, real.view(), &all, false).minus(&mixture_sums(
-            self.model,
-            real.view(),
-            &labeled,
-            false,
-        ));
+        let all = self.imputed_all();
+        let at_real = mixture_sums(self.model, real.view(), &all, Some(&self.label_mask), false);
         let rows = self.n_unlabeled();
         // Affine moments: Σ ψ(β) = Σ ψ(θ̂_real) + (Σ ∂ψ/∂θᵀ)(β − θ̂_real) exactly.
         let unl = solve(
@@ -543,13 +609,40 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         )?;
         let delta = &lab - &unl;
         let direction = -&delta;
-        let unlabeled = LineSums::new(self.model, real.view(), direction.view(), &all).minus(
-            &LineSums::new(self.model, real.view(), direction.view(), &labeled),
+        let unlabeled = LineSums::mixture(
+            self.model,
+            real.view(),
+            direction.view(),
+            &all,
+            Some(&self.label_mask),
         );
+        // Labeled rows: [g; h] with g the real gradients, h the imputed ones.
+        let (real_rows, imputed) = (self.real_rows(), self.imputed_labeled());
+        let p = real.len();
+        let labeled = LineSums::new(real_rows.len(), 2 * p, None, &|range, mut u, mut v| {
+            let rows = real_rows.slice(range.clone());
+            let (mut g, mut h) = u.view_mut().split_at(Axis(1), p);
+            self.model.moments(real.view(), rows, g.view_mut());
+            let (mut g1, mut h1) = v.view_mut().split_at(Axis(1), p);
+            self.model
+                .moments_derivative(real.view(), rows, direction.view(), g1.view_mut());
+            mixture_line(
+                self.model,
+                real.view(),
+                direction.view(),
+                &imputed,
+                range,
+                &mut h,
+                &mut h1,
+            );
+        });
+        let real_jacobian = self.model.jacobian(real.view(), real_rows, None);
         Ok(self.affine.get_or_init(|| AffinePath {
             real,
             delta,
             unlabeled,
+            labeled,
+            real_jacobian,
             unlabeled_jacobian: at_real.jacobian,
             handed_out: std::cell::RefCell::new(Vec::new()),
         }))
@@ -607,7 +700,10 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         theta: ArrayView1<'_, f64>,
         use_unlabeled: bool,
     ) -> Result<PpiStats> {
-        let labeled = LabeledSums::at(self.model, theta, self.real_rows(), &self.imputed_labeled());
+        let labeled = match self.affine.get().and_then(|path| path.labeled_at(theta)) {
+            Some(sums) => sums,
+            None => LabeledSums::at(self.model, theta, self.real_rows(), &self.imputed_labeled()),
+        };
         let unlabeled = self.imputed_sums(theta, true);
         let hessian = if use_unlabeled {
             -(&labeled.real_jacobian + &unlabeled.jacobian) / (self.n() + self.n_unlabeled())

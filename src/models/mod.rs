@@ -100,6 +100,17 @@ pub(crate) fn scale_rows(
     s: ArrayView1<'_, f64>,
     mut out: ArrayViewMut2<'_, f64>,
 ) {
+    let p = x.ncols();
+    if let (Some(xs), Some(os), Some(ss)) = (x.as_slice(), out.as_slice_mut(), s.as_slice()) {
+        if p > 0 {
+            for ((o, xt), &st) in os.chunks_exact_mut(p).zip(xs.chunks_exact(p)).zip(ss) {
+                for (o, &xj) in o.iter_mut().zip(xt) {
+                    *o = xj * st;
+                }
+            }
+        }
+        return;
+    }
     Zip::from(out.rows_mut())
         .and(x.rows())
         .and(&s)
@@ -179,16 +190,37 @@ pub(crate) trait Link {
 
 /// The linear predictor x_tᵀβ of every row.
 ///
-/// Row by row over contiguous rows: for the few covariates of a regression this beats
-/// a general matrix–vector product, whose per-row call overhead dominates at p ≈ 10.
+/// Over contiguous rows, four rows at a time: each row's sum runs over j in order (the
+/// same rounding as a plain dot product), and the four independent sums hide the
+/// latency of the additions, which a single row's dependent chain cannot at p ≈ 10.
+/// For the few covariates of a regression this beats a general matrix–vector product.
 pub(crate) fn linear_predictor(x: ArrayView2<'_, f64>, beta: ArrayView1<'_, f64>) -> Array1<f64> {
-    match (x.as_slice(), beta.as_slice()) {
-        (Some(flat), Some(b)) if !b.is_empty() => flat
-            .chunks_exact(b.len())
-            .map(|row| row.iter().zip(b).map(|(v, c)| v * c).sum())
-            .collect(),
-        _ => x.dot(&beta),
+    let (Some(flat), Some(b)) = (x.as_slice(), beta.as_slice()) else {
+        return x.dot(&beta);
+    };
+    let p = b.len();
+    if p == 0 {
+        return Array1::zeros(x.nrows());
     }
+    let mut out = Vec::with_capacity(x.nrows());
+    let mut quads = flat.chunks_exact(4 * p);
+    for quad in &mut quads {
+        let (r0, rest) = quad.split_at(p);
+        let (r1, rest) = rest.split_at(p);
+        let (r2, r3) = rest.split_at(p);
+        let mut sums = [0.0; 4];
+        for j in 0..p {
+            sums[0] += r0[j] * b[j];
+            sums[1] += r1[j] * b[j];
+            sums[2] += r2[j] * b[j];
+            sums[3] += r3[j] * b[j];
+        }
+        out.extend_from_slice(&sums);
+    }
+    for row in quads.remainder().chunks_exact(p) {
+        out.push(row.iter().zip(b).fold(0.0, |acc, (v, c)| acc + v * c));
+    }
+    Array1::from_vec(out)
 }
 
 /// The per-row means μ(x_tᵀβ).
