@@ -22,7 +22,7 @@
 
 #[path = "politeness/pipeline.rs"]
 mod pipeline;
-#[path = "support/plot.rs"]
+#[path = "../src/bin/synthgmm/plot.rs"]
 #[allow(dead_code)]
 mod plot;
 
@@ -35,20 +35,26 @@ use rand_chacha::ChaCha8Rng;
 use synthgmm::models::Ols;
 use synthgmm::{Planned, TwoStepGmm};
 
+/// Planning from a 2% pilot of the politeness study.
+#[derive(clap::Parser)]
+struct Cli {
+    /// Seed of the pilot's labeled subset.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Target half-width of the 95% interval for `hedge`.
+    #[arg(long, default_value_t = 0.05)]
+    half_width: f64,
+    /// Directory for plan.svg and plan.png.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/target/plan"))]
+    out: std::path::PathBuf,
+}
+
 fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut seed = 1u64;
-    let mut half_width = 0.05;
-    let mut out = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/plan"));
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--seed" => seed = value.parse()?,
-            "--half-width" => half_width = value.parse()?,
-            "--out" => out = value.into(),
-            other => return Err(format!("unknown argument `{other}`").into()),
-        }
-    }
+    let Cli {
+        seed,
+        half_width,
+        out,
+    } = clap::Parser::parse();
     let se = read_corpus(&data_dir().join("stack-exchange.csv.gz"))?;
     let wiki = read_corpus(&data_dir().join("wikipedia.csv.gz"))?;
     let study = Study::build(Task::Hedge, &se, &wiki, None, false);

@@ -1,8 +1,8 @@
 //! Times fits for `docs/performance.md`.
 //!
 //! ```text
-//! cargo run --release --example scale -- ROWS [P] [ols|logistic] [gmm|real|ppi]
-//! cargo run --release --example scale -- --data FILE.bin ols|logistic
+//! cargo run --release --example scale -- [--rows T] [--p P] [--model ols|logistic] [--which gmm|real|ppi]
+//! cargo run --release --example scale -- --data FILE.bin [--model ols|logistic]
 //! ```
 //!
 //! The first form simulates p covariates (an intercept and p − 1 standard normals), 10%
@@ -74,11 +74,32 @@ fn read_binary(path: &str) -> DataSources {
         .expect("valid data")
 }
 
+/// Median wall time of five fits.
+#[derive(clap::Parser)]
+struct Cli {
+    /// Rows T to simulate.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
+    /// Covariates p (an intercept and p − 1 standard normals).
+    #[arg(long, default_value_t = 10)]
+    p: usize,
+    /// `ols` or `logistic`.
+    #[arg(long, default_value = "ols")]
+    model: String,
+    /// `gmm`, `real` or `ppi`.
+    #[arg(long, default_value = "gmm")]
+    which: String,
+    /// Read the data set `benches/peers/compare.py` writes instead of simulating, and
+    /// time GMM, real-only and PPI++ on it.
+    #[arg(long, value_name = "FILE.bin")]
+    data: Option<String>,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| a == "--data") {
-        let data = read_binary(&args[1]);
-        let logistic = args.get(2).is_some_and(|m| m == "logistic");
+    let cli: Cli = clap::Parser::parse();
+    if let Some(path) = &cli.data {
+        let data = read_binary(path);
+        let logistic = cli.model == "logistic";
         for which in ["gmm", "real", "ppi"] {
             let secs = if logistic {
                 time(Logistic, &data, which)
@@ -89,13 +110,8 @@ fn main() {
         }
         return;
     }
-    let t: usize = args
-        .first()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let p: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
-    let logistic = args.get(2).is_some_and(|m| m == "logistic");
-    let which = args.get(3).map_or("gmm", String::as_str);
+    let (t, p, which) = (cli.rows, cli.p, cli.which.as_str());
+    let logistic = cli.model == "logistic";
     let data = simulate(t, p, logistic);
     let secs = if logistic {
         time(Logistic, &data, which)

@@ -425,9 +425,17 @@ impl DataSourcesBuilder {
     }
 
     /// The stored copy of `x`, shared with an earlier call that passed the same array.
+    ///
+    /// The builder does not hold the caller's arrays, so an address seen before may
+    /// belong to a new array that reuses freed memory: a copy is shared only when its
+    /// values are the values of `x`.
     fn copy_once(&mut self, x: ArrayView2<'_, f64>) -> Arc<Array2<f64>> {
         let key = Self::key(x);
-        if let Some((_, copy)) = self.copied.iter().find(|(k, _)| *k == key) {
+        if let Some((_, copy)) = self
+            .copied
+            .iter()
+            .find(|(k, copy)| *k == key && same_bits(copy.view(), x))
+        {
             return Arc::clone(copy);
         }
         let copy = Arc::new(x.to_owned());
@@ -679,6 +687,14 @@ fn check_rows(what: &str, found: usize, expected: usize) -> Result<()> {
             found,
         })
     }
+}
+
+/// Whether two arrays of one shape hold the same values, bit for bit (NaN included).
+fn same_bits(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> bool {
+    a.shape() == b.shape()
+        && a.iter()
+            .zip(b.iter())
+            .all(|(u, v)| u.to_bits() == v.to_bits())
 }
 
 /// Whether every |value| ≤ `MAX_MAGNITUDE`: a branch-free scan of contiguous memory in

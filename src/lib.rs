@@ -49,10 +49,13 @@
 //!   (`docs/performance.md`).
 //!
 //! # Features
-//! - default: pure Rust, factorizations by `faer`; `parallel` (rayon) sums chunks of
-//!   rows on every core, with results independent of the thread count.
-//! - `openblas`: the moment cross-products and factorizations through
-//!   `ndarray-linalg` and the system OpenBLAS.
+//! - default (`faer`, `parallel`): the estimator in pure Rust, factorizations by
+//!   `faer`; `parallel` (rayon) sums chunks of rows on every core, with results
+//!   independent of the thread count.
+//! - `openblas`: the moment cross-products and factorizations through `ndarray-linalg`
+//!   and the system OpenBLAS, in place of faer (`default-features = false`).
+//! - `sim`: the Monte-Carlo harness ([`sim`]); `serde`: serializable results;
+//!   `cli`: the `synthgmm` command-line tool; `parquet`: Parquet input for it.
 //!
 //! # References
 //! - Byun et al. (2025), arXiv:2508.06635.
@@ -60,6 +63,11 @@
 //! - Newey, McFadden (1994), Handbook of Econometrics IV, ch. 36.
 //! - Angelopoulos, Duchi, Zrnic (2023), *PPI++*, arXiv:2311.01453.
 #![warn(missing_docs)]
+
+#[cfg(not(any(feature = "faer", feature = "openblas")))]
+compile_error!(
+    "synthgmm needs a linear-algebra backend: enable the `faer` (default) or `openblas` feature"
+);
 
 /// The array crate of the public API, re-exported so that callers use the same version.
 pub use ndarray;
@@ -76,6 +84,7 @@ pub mod models;
 mod moment;
 mod optim;
 mod rows;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod stacked;
 mod weight;

@@ -168,7 +168,7 @@ pub(crate) fn symmetrize(mut m: Array2<f64>) -> Array2<f64> {
     m
 }
 
-#[cfg(not(feature = "openblas"))]
+#[cfg(all(feature = "faer", not(feature = "openblas")))]
 mod backend {
     use faer::linalg::matmul::matmul;
     use faer::linalg::triangular_solve::{

@@ -469,3 +469,35 @@ fn error_messages_are_one_readable_line() {
         "non-finite value NaN in `proxy`, covariate 2, row 17"
     );
 }
+
+/// Sources whose covariates are built and dropped in a loop: a new array may reuse the
+/// freed memory of the previous one, with the same shape. Each source must keep its
+/// own values.
+#[test]
+fn covariates_at_a_reused_address_are_not_mistaken_for_earlier_ones() {
+    let t = 50;
+    let labeled: Vec<bool> = (0..t).map(|i| i % 5 == 0).collect();
+    let x = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { i as f64 });
+    let y = Array1::from_shape_fn(t, |i| (i as f64 * 0.3).sin());
+    let mut builder = DataSources::builder(&labeled).real(&x, &y);
+    for k in 0..4 {
+        let xk = Array2::from_shape_fn(
+            (t, 2),
+            |(i, j)| {
+                if j == 0 {
+                    1.0
+                } else {
+                    (i * (k + 2)) as f64
+                }
+            },
+        );
+        builder = builder.source(format!("s{k}"), &xk, &y);
+        // xk is dropped here; the next one is likely to take its place.
+    }
+    let data = builder.build().unwrap();
+    for (k, source) in data.sources().iter().enumerate() {
+        let x1 = source.rows().x().column(1).to_owned();
+        let expected = Array1::from_shape_fn(t, |i| (i * (k + 2)) as f64);
+        assert_eq!(x1, expected, "source s{k}");
+    }
+}

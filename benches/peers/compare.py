@@ -59,7 +59,7 @@ def time_ppi_py(labeled, x, y, proxy, logistic, runs=3):
 
 def time_synthgmm(path, logistic):
     cmd = ["cargo", "run", "--quiet", "--release", "--example", "scale", "--",
-           "--data", path, "logistic" if logistic else "ols"]
+           "--data", path, "--model", "logistic" if logistic else "ols"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return {line.split()[0]: float(line.split()[1]) for line in out.splitlines()}
 

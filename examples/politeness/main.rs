@@ -21,17 +21,55 @@
 
 #[path = "pipeline.rs"]
 mod pipeline;
-#[path = "../support/plot.rs"]
+#[path = "../../src/bin/synthgmm/plot.rs"]
 mod plot;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::{Parser, ValueEnum};
+
 use pipeline::{
     data_dir, estimators, read_corpus, read_synthetic_csv, LabelingDesign, Study, Task,
 };
 use synthgmm::sim::{GridPoint, MonteCarlo};
+
+/// The politeness study: every estimator over labeling rates on the Stanford
+/// Politeness Corpus.
+#[derive(Parser)]
+struct Cli {
+    /// The covariate of interest: hedging or first-person plural.
+    #[arg(long, value_enum, default_value = "hedge")]
+    task: TaskName,
+    /// Least squares on the consensus rating, or logistic on "polite" (rating > 0).
+    #[arg(long, value_enum, default_value = "ols")]
+    model: ModelName,
+    /// Random labeled subsets per labeling rate.
+    #[arg(long, default_value_t = 200)]
+    reps: usize,
+    /// A quick run: 20 replications at 5% and 20%.
+    #[arg(long)]
+    quick: bool,
+    /// Your own LLM outputs (columns `Id`, `Request`) instead of the bigram stand-in.
+    #[arg(long, value_name = "FILE.csv")]
+    synthetic: Option<PathBuf>,
+    /// Directory for politeness.csv, .svg and .png.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/target/politeness"))]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TaskName {
+    Hedge,
+    We,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModelName {
+    Ols,
+    Logistic,
+}
 
 struct Args {
     task: Task,
@@ -43,47 +81,23 @@ struct Args {
 }
 
 fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        task: Task::Hedge,
-        binary: false,
-        reps: 200,
-        rates: vec![0.01, 0.02, 0.05, 0.1, 0.2],
-        synthetic: None,
-        out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/politeness")),
+    let cli = Cli::parse();
+    let (reps, rates) = if cli.quick {
+        (20, vec![0.05, 0.2])
+    } else {
+        (cli.reps, vec![0.01, 0.02, 0.05, 0.1, 0.2])
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--task" => {
-                a.task = match value()?.as_str() {
-                    "hedge" => Task::Hedge,
-                    "we" => Task::FirstPlural,
-                    other => return Err(format!("--task must be hedge or we, got `{other}`")),
-                }
-            }
-            "--model" => {
-                a.binary = match value()?.as_str() {
-                    "ols" => false,
-                    "logistic" => true,
-                    other => return Err(format!("--model must be ols or logistic, got `{other}`")),
-                }
-            }
-            "--reps" => {
-                a.reps = value()?
-                    .parse()
-                    .map_err(|_| "--reps expects a number".to_string())?
-            }
-            "--quick" => {
-                a.reps = 20;
-                a.rates = vec![0.05, 0.2];
-            }
-            "--synthetic" => a.synthetic = Some(PathBuf::from(value()?)),
-            "--out" => a.out = PathBuf::from(value()?),
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    Ok(a)
+    Ok(Args {
+        task: match cli.task {
+            TaskName::Hedge => Task::Hedge,
+            TaskName::We => Task::FirstPlural,
+        },
+        binary: matches!(cli.model, ModelName::Logistic),
+        reps,
+        rates,
+        synthetic: cli.synthetic,
+        out: cli.out,
+    })
 }
 
 fn correlation(a: &[f64], b: &[f64]) -> f64 {

@@ -1,0 +1,177 @@
+//! The data arguments shared by `fit` and `plan`: a file, a model and a column spec.
+
+use clap::{Args, ValueEnum};
+use ndarray::{Array1, Array2};
+use synthgmm::{DataSources, Error};
+
+use crate::table::{Format, Table};
+use crate::Failure;
+
+/// The moment condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelName {
+    /// Least squares: ψ = x (y − xᵀθ).
+    Ols,
+    /// Logistic regression: ψ = x (y − σ(xᵀθ)), outcomes in [0, 1].
+    Logistic,
+    /// Poisson regression: ψ = x (y − exp(xᵀθ)), outcomes ≥ 0.
+    Poisson,
+}
+
+impl ModelName {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelName::Ols => "ols",
+            ModelName::Logistic => "logistic",
+            ModelName::Poisson => "poisson",
+        }
+    }
+}
+
+/// Outcome and covariate columns of one block: `Y:X0,X1,...`.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub outcome: String,
+    pub covariates: Vec<String>,
+}
+
+fn parse_spec(text: &str) -> Result<Spec, String> {
+    let (y, xs) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected Y:X0,X1,... but got `{text}`"))?;
+    let covariates: Vec<String> = xs.split(',').map(|s| s.trim().to_string()).collect();
+    if y.trim().is_empty() || covariates.iter().any(String::is_empty) {
+        return Err(format!("empty column name in `{text}`"));
+    }
+    Ok(Spec {
+        outcome: y.trim().to_string(),
+        covariates,
+    })
+}
+
+/// A named source: `NAME=Y:X0,X1,...`.
+fn parse_source(text: &str) -> Result<(String, Spec), String> {
+    let (name, spec) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=Y:X0,X1,... but got `{text}`"))?;
+    if name.trim().is_empty() {
+        return Err(format!("empty source name in `{text}`"));
+    }
+    Ok((name.trim().to_string(), parse_spec(spec)?))
+}
+
+/// Where the rows come from and which columns play which part.
+///
+/// Columns are named explicitly, the constant column included (no implicit
+/// intercept): add a column of ones and name it.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Input file: Parquet when it ends in .parquet or .pq, CSV otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub data: String,
+    /// The moment condition.
+    #[arg(long, value_enum)]
+    pub model: ModelName,
+    /// The label indicator column (1 = human-labeled, 0 = not).
+    #[arg(long, value_name = "COL")]
+    pub labeled: String,
+    /// The real outcome and covariates: Y:X0,X1,...
+    #[arg(long, value_name = "Y:X0,X1,...", value_parser = parse_spec)]
+    pub real: Spec,
+    /// An auxiliary source on every row, repeatable (its order is the order of η):
+    /// NAME=Y:X0,X1,...
+    #[arg(long = "source", value_name = "NAME=Y:X0,...", value_parser = parse_source)]
+    pub sources: Vec<(String, Spec)>,
+}
+
+/// The data set a command fits, with what error messages need to locate rows.
+pub struct Loaded {
+    pub data: DataSources,
+    pub format: Format,
+    pub path: String,
+}
+
+impl DataArgs {
+    /// Reads the named columns and builds the data set.
+    pub fn load(&self) -> Result<Loaded, Failure> {
+        let mut wanted = vec![self.labeled.clone()];
+        let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, s)| s));
+        for spec in blocks {
+            for name in std::iter::once(&spec.outcome).chain(&spec.covariates) {
+                if !wanted.contains(name) {
+                    wanted.push(name.clone());
+                }
+            }
+        }
+        let table = Table::read(&self.data, &wanted)?;
+        let mut labeled = Vec::with_capacity(table.rows);
+        for (r, &v) in table.column(&self.labeled)?.iter().enumerate() {
+            match v {
+                1.0 => labeled.push(true),
+                0.0 => labeled.push(false),
+                v => {
+                    return Err(Failure::Data(format!(
+                        "`{}` {}, column `{}`: the label indicator must be 0 or 1, found {v}",
+                        table.path,
+                        table.format.locate(r),
+                        self.labeled
+                    )))
+                }
+            }
+        }
+        let block = |spec: &Spec| -> Result<(Array2<f64>, Array1<f64>), String> {
+            let y = Array1::from(table.column(&spec.outcome)?.to_vec());
+            let cols = spec
+                .covariates
+                .iter()
+                .map(|c| table.column(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            let x = Array2::from_shape_fn((table.rows, cols.len()), |(i, j)| cols[j][i]);
+            Ok((x, y))
+        };
+        let (x, y) = block(&self.real)?;
+        let mut builder = DataSources::builder(&labeled)
+            .real(&x, &y)
+            .covariate_names(self.real.covariates.clone());
+        for (name, spec) in &self.sources {
+            let (sx, sy) = block(spec)?;
+            builder = builder.source(name.clone(), &sx, &sy);
+        }
+        let located = |e: &Error| describe(e, &table.path, table.format);
+        let data = builder.build().map_err(|e| Failure::Data(located(&e)))?;
+        Ok(Loaded {
+            data,
+            format: table.format,
+            path: table.path.clone(),
+        })
+    }
+}
+
+/// An error of the library with its row located in the input file.
+pub fn describe(e: &Error, path: &str, format: Format) -> String {
+    match e {
+        Error::NonFinite { row, .. } | Error::InvalidValue { row, .. } => {
+            format!("`{path}` {}: {e}", format.locate(*row))
+        }
+        _ => e.to_string(),
+    }
+}
+
+impl Loaded {
+    /// A failed fit: bad values in the data are data errors (exit 2), the rest
+    /// estimation failures (exit 1).
+    pub fn failure(&self, e: &Error) -> Failure {
+        let message = describe(e, &self.path, self.format);
+        match e {
+            Error::NonFinite { .. }
+            | Error::InvalidValue { .. }
+            | Error::InvalidConfig { .. }
+            | Error::MissingSource { .. }
+            | Error::MissingColumn { .. }
+            | Error::LengthMismatch { .. }
+            | Error::NoUnlabeledRows { .. }
+            | Error::TooFewLabeled { .. } => Failure::Data(message),
+            _ => Failure::Estimation(message),
+        }
+    }
+}

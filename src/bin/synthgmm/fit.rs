@@ -1,0 +1,442 @@
+//! `synthgmm fit`: the estimator, and on request the baselines, on a CSV or Parquet file.
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
+use synthgmm::models::{Logistic, Ols, Poisson};
+use synthgmm::{
+    Covariance, CrossWeights, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, StepOne,
+    TwoStepGmm,
+};
+
+use crate::data::{DataArgs, Loaded, ModelName};
+use crate::Failure;
+
+/// Which estimators to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EstimatorName {
+    /// Two-step GMM with every source (the default).
+    Gmm,
+    /// Every estimator that can run on these sources, GMM last.
+    All,
+    /// The labeled rows alone.
+    RealOnly,
+    /// Real and source rows pooled as if they were all real (biased; for comparison).
+    Naive,
+    /// PPI++ with the first source.
+    Ppi,
+    /// PPI++Synth with the first two sources.
+    PpiSynth,
+    /// DSL with the first source.
+    Dsl,
+    /// RePPI with the first source.
+    Reppi,
+}
+
+/// The GMM covariance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CovarianceName {
+    /// Windmeijer's finite-sample correction.
+    Windmeijer,
+    /// Ω re-estimated at the final estimate (statsmodels' default).
+    Standard,
+    /// The step-2 weight matrix's Ω.
+    Step2,
+    /// The sandwich for the weight used.
+    Sandwich,
+}
+
+/// The first step of the two-step estimator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StepOneName {
+    /// Each block fitted on its own rows (unit-free).
+    PerBlock,
+    /// The identity-weighted textbook first step (statsmodels, R's gmm).
+    Identity,
+}
+
+/// The cross weights between the real and the auxiliary moments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightsName {
+    /// Per coefficient, the candidate with the smallest estimated MSE (the default).
+    Selected,
+    /// The paper's unrestricted two-step GMM.
+    Unrestricted,
+}
+
+/// How results are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A statsmodels-like summary.
+    Table,
+    /// One JSON object.
+    Json,
+    /// A tidy CSV: one row per estimator and coefficient.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Estimators to run (comma-separated or repeated).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "gmm")]
+    pub estimator: Vec<EstimatorName>,
+    /// The GMM covariance.
+    #[arg(long, value_enum, default_value = "windmeijer")]
+    pub covariance: CovarianceName,
+    /// The GMM first step.
+    #[arg(long, value_enum, default_value = "per-block")]
+    pub step_one: StepOneName,
+    /// The GMM cross weights.
+    #[arg(long, value_enum, default_value = "selected")]
+    pub weights: WeightsName,
+    /// Level of the two-sided intervals is 1 − alpha.
+    #[arg(long, default_value_t = 0.05, value_parser = parse_alpha)]
+    pub alpha: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Add the per-source diagnostics (C test, influence correlation, ESS gain) to the
+    /// GMM output.
+    #[arg(long)]
+    pub diagnose: bool,
+}
+
+fn parse_alpha(text: &str) -> Result<f64, String> {
+    let alpha: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if alpha > 0.0 && alpha < 1.0 {
+        Ok(alpha)
+    } else {
+        Err(format!("alpha must lie in (0, 1), got {alpha}"))
+    }
+}
+
+pub fn run(args: &FitArgs) -> Result<String, Failure> {
+    let loaded = args.data.load()?;
+    match args.data.model {
+        ModelName::Ols => report(Ols, &loaded, args),
+        ModelName::Logistic => report(Logistic, &loaded, args),
+        ModelName::Poisson => report(Poisson, &loaded, args),
+    }
+}
+
+/// The GMM estimator with the command line's settings.
+fn gmm<M: MomentModel>(model: M, args: &FitArgs) -> TwoStepGmm<M> {
+    TwoStepGmm::new(model)
+        .covariance(match args.covariance {
+            CovarianceName::Windmeijer => Covariance::Windmeijer,
+            CovarianceName::Standard => Covariance::Reestimated,
+            CovarianceName::Step2 => Covariance::StepTwo,
+            CovarianceName::Sandwich => Covariance::Sandwich,
+        })
+        .step_one(match args.step_one {
+            StepOneName::PerBlock => StepOne::PerBlock,
+            StepOneName::Identity => StepOne::Identity,
+        })
+        .cross_weights(match args.weights {
+            WeightsName::Selected => CrossWeights::Selected,
+            WeightsName::Unrestricted => CrossWeights::Unrestricted,
+        })
+}
+
+fn report<M: MomentModel + Clone + 'static>(
+    model: M,
+    loaded: &Loaded,
+    args: &FitArgs,
+) -> Result<String, Failure> {
+    if args.estimator == [EstimatorName::Gmm] {
+        return gmm_only(model, loaded, args);
+    }
+    let results = run_estimators(model, loaded, args)?;
+    if let Some((name, Err(err))) = results
+        .last()
+        .filter(|_| results.iter().all(|(_, r)| r.is_err()))
+    {
+        return Err(Failure::Estimation(format!(
+            "no estimator could run; {name}: {}",
+            loaded.failure(err).message()
+        )));
+    }
+    comparison(&results, loaded, args)
+}
+
+/// The GMM fit alone: the summary, JSON or CSV, with the diagnostics on request.
+fn gmm_only<M: MomentModel + Clone + 'static>(
+    model: M,
+    loaded: &Loaded,
+    args: &FitArgs,
+) -> Result<String, Failure> {
+    let data = &loaded.data;
+    let (fit, diagnostics) = if args.diagnose {
+        let report = gmm(model, args)
+            .diagnose(data)
+            .map_err(|e| loaded.failure(&e))?;
+        if args.format == OutputFormat::Table {
+            return Ok(format!("{report}\n"));
+        }
+        let rows: Vec<serde_json::Value> = report
+            .sources
+            .iter()
+            .map(|s| {
+                json!({
+                    "source": s.name,
+                    "c_stat": s.c_test.statistic,
+                    "c_df": s.c_test.df,
+                    "c_pvalue": s.c_test.p_value,
+                    "correlation": s.correlation.as_ref().map(|c| c.to_vec()),
+                    "ess_gain": s.ess_contribution.to_vec(),
+                })
+            })
+            .collect();
+        (report.fit, Some(rows))
+    } else {
+        let fit = gmm(model, args).fit(data).map_err(|e| loaded.failure(&e))?;
+        (fit, None)
+    };
+    match args.format {
+        OutputFormat::Table => Ok(format!(
+            "{}\n",
+            fit.summary(args.alpha)
+                .map_err(|e| Failure::Data(e.to_string()))?
+        )),
+        OutputFormat::Json => {
+            let mut out = gmm_json(&fit, args)?;
+            if let Some(rows) = diagnostics {
+                out["diagnostics"] = rows.into();
+            }
+            Ok(format!("{out}\n"))
+        }
+        OutputFormat::Csv => tidy_csv(&[fit.estimate()], args.alpha),
+    }
+}
+
+type Results = Vec<(String, Result<Estimate, Error>)>;
+
+/// The estimators asked for that apply to the data's sources, each with its result.
+fn run_estimators<M: MomentModel + Clone + 'static>(
+    model: M,
+    loaded: &Loaded,
+    args: &FitArgs,
+) -> Result<Results, Failure> {
+    let data = &loaded.data;
+    let names = data.source_names();
+    let all = args.estimator.contains(&EstimatorName::All);
+    let wants = |e: EstimatorName| all || args.estimator.contains(&e);
+    let need = |k: usize, what: &str| -> Result<(), Failure> {
+        if names.len() >= k || all {
+            Ok(())
+        } else {
+            Err(Failure::Data(format!(
+                "--estimator {what} needs {k} source(s), the data have {}",
+                names.len()
+            )))
+        }
+    };
+    let mut estimators: Vec<Box<dyn Estimator>> = Vec::new();
+    if wants(EstimatorName::RealOnly) {
+        estimators.push(Box::new(RealOnly::new(model.clone())));
+    }
+    let first = names.first();
+    if wants(EstimatorName::Naive) {
+        need(1, "naive")?;
+        if !names.is_empty() {
+            estimators.push(Box::new(NaivePooled::new(model.clone(), names.clone())));
+        }
+    }
+    if wants(EstimatorName::Ppi) {
+        need(1, "ppi")?;
+        if let Some(first) = first {
+            estimators.push(Box::new(PpiPlusPlus::new(model.clone(), first.clone())));
+        }
+    }
+    if wants(EstimatorName::Dsl) {
+        need(1, "dsl")?;
+        if let Some(first) = first {
+            estimators.push(Box::new(Dsl::new(model.clone(), first.clone())));
+        }
+    }
+    if wants(EstimatorName::Reppi) {
+        need(1, "reppi")?;
+        if let Some(first) = first {
+            estimators.push(Box::new(RePpi::new(model.clone(), [first.clone()])));
+        }
+    }
+    if wants(EstimatorName::PpiSynth) {
+        need(2, "ppi-synth")?;
+        if names.len() >= 2 {
+            estimators.push(Box::new(PpiSynth::new(
+                model.clone(),
+                names[0].clone(),
+                names[1].clone(),
+            )));
+        }
+    }
+    if wants(EstimatorName::Gmm) {
+        let label = if names.is_empty() {
+            "GMM".to_string()
+        } else {
+            format!("GMM ({})", names.join(" + "))
+        };
+        estimators.push(Box::new(OnSources::new(
+            label,
+            gmm(model, args),
+            names.clone(),
+        )));
+    }
+    Ok(estimators
+        .iter()
+        .map(|e| (e.name(), e.estimate(data)))
+        .collect())
+}
+
+/// Several estimators side by side; those that could not run are listed with the
+/// reason.
+fn comparison(results: &Results, loaded: &Loaded, args: &FitArgs) -> Result<String, Failure> {
+    let reason = |err: &Error| loaded.failure(err).message().to_string();
+    match args.format {
+        OutputFormat::Table => {
+            let mut text = String::new();
+            for (name, result) in results {
+                match result {
+                    Ok(e) => {
+                        let table = e
+                            .table(args.alpha)
+                            .map_err(|e| Failure::Data(e.to_string()))?;
+                        text.push_str(&format!("{}\n{table}", e.estimator()));
+                        for note in e.notes() {
+                            text.push_str(&format!("Note: {note}.\n"));
+                        }
+                    }
+                    Err(err) => text.push_str(&format!("{name}\n  not run: {}\n", reason(err))),
+                }
+                text.push('\n');
+            }
+            Ok(text)
+        }
+        OutputFormat::Json => {
+            let mut rows = Vec::new();
+            let mut skipped = Vec::new();
+            for (name, result) in results {
+                match result {
+                    Ok(e) => rows.push(estimate_json(e, args.alpha)?),
+                    Err(err) => skipped.push(json!({ "name": name, "error": reason(err) })),
+                }
+            }
+            Ok(format!(
+                "{}\n",
+                json!({ "alpha": args.alpha, "estimators": rows, "not_run": skipped })
+            ))
+        }
+        OutputFormat::Csv => {
+            let fitted: Vec<&Estimate> = results
+                .iter()
+                .filter_map(|(_, r)| r.as_ref().ok())
+                .collect();
+            tidy_csv(&fitted, args.alpha)
+        }
+    }
+}
+
+fn estimate_json(e: &Estimate, alpha: f64) -> Result<serde_json::Value, Failure> {
+    let ci = e
+        .conf_int(alpha)
+        .map_err(|e| Failure::Data(e.to_string()))?;
+    Ok(json!({
+        "name": e.estimator(),
+        "names": e.names(),
+        "theta": e.theta().to_vec(),
+        "se": e.se().to_vec(),
+        "p_values": e.p_values().to_vec(),
+        "ci": ci.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+        "n_labeled": e.n_labeled(),
+        "t": e.n_rows(),
+        "notes": e.notes().iter().map(ToString::to_string).collect::<Vec<_>>(),
+    }))
+}
+
+/// One row per estimator and coefficient: estimator, term, estimate, std_error, z,
+/// p_value, ci_lower, ci_upper.
+fn tidy_csv(estimates: &[&Estimate], alpha: f64) -> Result<String, Failure> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let write_error = |e: csv::Error| Failure::Data(format!("cannot write the CSV: {e}"));
+    writer
+        .write_record([
+            "estimator",
+            "term",
+            "estimate",
+            "std_error",
+            "z",
+            "p_value",
+            "ci_lower",
+            "ci_upper",
+        ])
+        .map_err(write_error)?;
+    for e in estimates {
+        let ci = e
+            .conf_int(alpha)
+            .map_err(|e| Failure::Data(e.to_string()))?;
+        let (se, z, p) = (e.se(), e.z(), e.p_values());
+        for (j, name) in e.names().iter().enumerate() {
+            writer
+                .write_record([
+                    e.estimator().to_string(),
+                    name.clone(),
+                    e.theta()[j].to_string(),
+                    se[j].to_string(),
+                    z[j].to_string(),
+                    p[j].to_string(),
+                    ci[[j, 0]].to_string(),
+                    ci[[j, 1]].to_string(),
+                ])
+                .map_err(write_error)?;
+        }
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Failure::Data(format!("cannot write the CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Failure::Data(e.to_string()))
+}
+
+/// The GMM fit as JSON: the estimate, its inference, the J test and the fit's details.
+fn gmm_json(fit: &GmmFit, args: &FitArgs) -> Result<serde_json::Value, Failure> {
+    let ci = fit
+        .conf_int(args.alpha)
+        .map_err(|e| Failure::Data(e.to_string()))?;
+    let rows = |a: ndarray::ArrayView2<f64>| a.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+    let j = fit.j_test();
+    let mut out = json!({
+        "model": args.data.model.name(),
+        "names": fit.estimate().names(),
+        "theta": fit.theta().to_vec(),
+        "se": fit.se().to_vec(),
+        "z": fit.z().to_vec(),
+        "p_values": fit.p_values().to_vec(),
+        "alpha": args.alpha,
+        "ci": rows(ci.view()),
+        "cov_theta": rows(fit.cov_theta()),
+        "params": fit.params().to_vec(),
+        "step1_params": fit.step1_params().to_vec(),
+        "j_stat": j.statistic,
+        "j_df": j.df,
+        "effective_sample_size": fit.effective_sample_size().to_vec(),
+        "real_only_se": fit.real_only_se().to_vec(),
+        "n_labeled": fit.n_labeled(),
+        "t": fit.n_rows(),
+        "sources": fit.source_names(),
+        "converged": fit.converged(),
+        "pseudo_inverse": fit.used_pseudo_inverse(),
+        "covariance": fit.covariance_kind().name(),
+        "notes": fit.notes().iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    // χ²(0) has no p-value: the key is left out rather than written as null.
+    if let Some(p) = j.p_value {
+        out["j_pvalue"] = json!(p);
+    }
+    if let Some(choices) = fit.cross_choices() {
+        out["cross_weights"] = json!(choices.iter().map(|c| c.name()).collect::<Vec<_>>());
+    }
+    Ok(out)
+}

@@ -1,0 +1,238 @@
+//! Named numeric columns read from a CSV or a Parquet file.
+//!
+//! Only the columns a command names are parsed, so text columns it does not use are no
+//! obstacle. Missing values become NaN (allowed only where the estimator does not read
+//! them: real outcomes and covariates on unlabeled rows).
+
+use std::path::Path;
+
+/// Where a row sits in the input file, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Row t is on line t + 2 (after the header).
+    Csv,
+    /// Row t is row t + 1 of the file.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    Parquet,
+}
+
+impl Format {
+    /// The position of data row `row` (0-based) in the file, in its own terms.
+    pub fn locate(self, row: usize) -> String {
+        match self {
+            Format::Csv => format!("line {}", row + 2),
+            Format::Parquet => format!("row {}", row + 1),
+        }
+    }
+}
+
+/// The columns a command asked for, by name, with the row count.
+pub struct Table {
+    pub path: String,
+    pub format: Format,
+    pub rows: usize,
+    columns: Vec<(String, Vec<f64>)>,
+}
+
+impl Table {
+    /// Reads the named columns of `path`: Parquet when it ends in `.parquet` or `.pq`,
+    /// CSV otherwise. Each error is one line naming the file, the row and the column.
+    pub fn read(path: &str, wanted: &[String]) -> Result<Table, String> {
+        let extension = Path::new(path)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match extension.as_deref() {
+            Some("parquet" | "pq") => read_parquet(path, wanted),
+            _ => read_csv(path, wanted),
+        }
+    }
+
+    /// The named column (one the reader was asked for).
+    pub fn column(&self, name: &str) -> Result<&[f64], String> {
+        self.columns
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+            .ok_or_else(|| format!("no column `{name}` in `{}`", self.path))
+    }
+}
+
+/// A CSV cell as a number: empty, `NA` and `NaN` are missing, `true`/`false` are 1/0.
+fn parse_cell(cell: &str) -> Option<f64> {
+    if cell.is_empty() || cell.eq_ignore_ascii_case("na") || cell.eq_ignore_ascii_case("nan") {
+        return Some(f64::NAN);
+    }
+    match cell {
+        "true" | "TRUE" | "True" => Some(1.0),
+        "false" | "FALSE" | "False" => Some(0.0),
+        _ => cell.parse().ok(),
+    }
+}
+
+fn read_csv(path: &str, wanted: &[String]) -> Result<Table, String> {
+    let mut reader =
+        csv::Reader::from_path(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("cannot read the header of `{path}`: {e}"))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    for (c, h) in headers.iter().enumerate() {
+        if let Some(first) = headers[..c].iter().position(|o| o == h) {
+            return Err(format!(
+                "`{path}`: the header names column `{h}` twice (columns {} and {})",
+                first + 1,
+                c + 1
+            ));
+        }
+    }
+    let mut picked = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let c = headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("no column `{name}` in `{path}`"))?;
+        picked.push((name.clone(), c, Vec::new()));
+    }
+    let mut rows = 0;
+    for (r, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("`{path}` line {}: {e}", r + 2))?;
+        for (name, c, values) in &mut picked {
+            let cell = record.get(*c).unwrap_or("").trim();
+            let value = parse_cell(cell).ok_or_else(|| {
+                format!(
+                    "`{path}` line {}, column `{name}`: `{cell}` is not a number",
+                    r + 2
+                )
+            })?;
+            values.push(value);
+        }
+        rows += 1;
+    }
+    Ok(Table {
+        path: path.to_string(),
+        format: Format::Csv,
+        rows,
+        columns: picked.into_iter().map(|(n, _, v)| (n, v)).collect(),
+    })
+}
+
+#[cfg(feature = "parquet")]
+fn read_parquet(path: &str, wanted: &[String]) -> Result<Table, String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{
+        Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type,
+        UInt32Type, UInt64Type, UInt8Type,
+    };
+    use arrow_array::Array;
+    use arrow_schema::DataType;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
+
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| format!("`{path}` is not a Parquet file: {e}"))?;
+    let schema = builder.schema().clone();
+    let mut leaves = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let index = schema
+            .index_of(name)
+            .map_err(|_| format!("no column `{name}` in `{path}`"))?;
+        leaves.push(index);
+    }
+    // Only the named columns are decoded, one record batch at a time.
+    let mask = ProjectionMask::roots(builder.parquet_schema(), leaves.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let mut columns: Vec<(String, Vec<f64>)> =
+        wanted.iter().map(|n| (n.clone(), Vec::new())).collect();
+    let mut rows = 0;
+    for batch in reader {
+        let batch = batch.map_err(|e| format!("cannot read `{path}` after row {rows}: {e}"))?;
+        for (name, values) in &mut columns {
+            let array = batch
+                .column_by_name(name)
+                .ok_or_else(|| format!("no column `{name}` in `{path}`"))?;
+            let nulls = array.logical_nulls();
+            let missing = |i: usize| nulls.as_ref().is_some_and(|n| n.is_null(i));
+            macro_rules! numbers {
+                ($t:ty) => {{
+                    let a = array.as_primitive::<$t>();
+                    values.extend((0..a.len()).map(|i| {
+                        if missing(i) {
+                            f64::NAN
+                        } else {
+                            a.value(i) as f64
+                        }
+                    }));
+                }};
+            }
+            match array.data_type() {
+                DataType::Float64 => numbers!(Float64Type),
+                DataType::Float32 => numbers!(Float32Type),
+                DataType::Int64 => numbers!(Int64Type),
+                DataType::Int32 => numbers!(Int32Type),
+                DataType::Int16 => numbers!(Int16Type),
+                DataType::Int8 => numbers!(Int8Type),
+                DataType::UInt64 => numbers!(UInt64Type),
+                DataType::UInt32 => numbers!(UInt32Type),
+                DataType::UInt16 => numbers!(UInt16Type),
+                DataType::UInt8 => numbers!(UInt8Type),
+                DataType::Boolean => {
+                    let a = array.as_boolean();
+                    values.extend((0..a.len()).map(|i| {
+                        if missing(i) {
+                            f64::NAN
+                        } else {
+                            f64::from(u8::from(a.value(i)))
+                        }
+                    }));
+                }
+                other => {
+                    return Err(format!(
+                        "`{path}`, column `{name}`: type {other} is not numeric"
+                    ))
+                }
+            }
+        }
+        rows += batch.num_rows();
+    }
+    Ok(Table {
+        path: path.to_string(),
+        format: Format::Parquet,
+        rows,
+        columns,
+    })
+}
+
+#[cfg(not(feature = "parquet"))]
+fn read_parquet(path: &str, _wanted: &[String]) -> Result<Table, String> {
+    Err(format!(
+        "`{path}`: this build reads CSV only; install with `--features cli,parquet` for Parquet"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_parse_as_numbers_booleans_or_missing() {
+        assert_eq!(parse_cell("1.5"), Some(1.5));
+        assert_eq!(parse_cell("TRUE"), Some(1.0));
+        assert_eq!(parse_cell("false"), Some(0.0));
+        assert!(parse_cell("").is_some_and(f64::is_nan));
+        assert!(parse_cell("NA").is_some_and(f64::is_nan));
+        assert_eq!(parse_cell("abc"), None);
+    }
+
+    #[test]
+    fn rows_are_located_in_the_file_s_terms() {
+        assert_eq!(Format::Csv.locate(0), "line 2");
+        assert_eq!(Format::Parquet.locate(0), "row 1");
+    }
+}
