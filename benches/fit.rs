@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo bench --bench fit                      # faer backend, every core
-//! cargo bench --bench fit --features openblas  # OpenBLAS backend
+//! cargo bench --bench fit --no-default-features --features openblas,parallel  # OpenBLAS
 //! ```
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

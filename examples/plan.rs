@@ -3,7 +3,7 @@
 //! cheapest mix of labels and model-made rows.
 //!
 //! ```text
-//! cargo run --release --example plan [-- --seed 1] [--half-width 0.05] [--out DIR]
+//! cargo run --release --example plan --features sim [-- --seed 1] [--half-width 0.05] [--out DIR]
 //! ```
 //!
 //! Prints the tables and writes `DIR/plan.svg` / `.png` (default `target/plan`): the

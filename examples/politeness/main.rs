@@ -1,7 +1,7 @@
 //! The seed paper's politeness tasks on the Stanford Politeness Corpus.
 //!
 //! ```text
-//! cargo run --release --example politeness [-- --task hedge|we] [--model ols|logistic]
+//! cargo run --release --example politeness --features sim [-- --task hedge|we] [--model ols|logistic]
 //!     [--reps 200] [--quick] [--synthetic FILE.csv] [--out DIR]
 //! ```
 //!
