@@ -99,6 +99,8 @@ pub struct DataSources {
     covariate_names: Vec<String>,
     columns: Vec<String>,
     labeling_probabilities: Option<Array1<f64>>,
+    /// Cluster of every row (dense indices from 0), if given.
+    clusters: Option<Arc<Vec<u32>>>,
 }
 
 impl DataSources {
@@ -112,6 +114,7 @@ impl DataSources {
             copied: Vec::new(),
             covariate_names: None,
             labeling_probabilities: None,
+            clusters: None,
         }
     }
 
@@ -183,6 +186,30 @@ impl DataSources {
     /// Known labeling probabilities π_t on every row, if given.
     pub fn labeling_probabilities(&self) -> Option<ArrayView1<'_, f64>> {
         self.labeling_probabilities.as_ref().map(|p| p.view())
+    }
+    /// The cluster of every row as dense indices 0, 1, … in order of first appearance,
+    /// if clusters were given ([`DataSourcesBuilder::clusters`]).
+    pub fn clusters(&self) -> Option<&[u32]> {
+        self.clusters.as_deref().map(Vec::as_slice)
+    }
+    /// Number of distinct clusters, if clusters were given.
+    pub fn n_clusters(&self) -> Option<usize> {
+        self.clusters()
+            .map(|c| c.iter().max().map_or(0, |&m| m as usize + 1))
+    }
+    /// Number of clusters G with rows that enter the stacked moments: those of the
+    /// labeled rows without sources, of every row with them.
+    pub(crate) fn clusters_in_moments(&self) -> Option<usize> {
+        let cluster = self.clusters()?;
+        let mut seen = vec![false; self.n_clusters().unwrap_or(0)];
+        if self.sources.is_empty() {
+            for &t in &self.labeled {
+                seen[cluster[t] as usize] = true;
+            }
+        } else {
+            seen.fill(true);
+        }
+        Some(seen.iter().filter(|&&s| s).count())
     }
 
     /// Checks what an estimator of `model` reads beyond what [`build`](DataSourcesBuilder::build)
@@ -310,6 +337,7 @@ impl DataSources {
             covariate_names: self.covariate_names.clone(),
             columns: self.columns.clone(),
             labeling_probabilities: self.labeling_probabilities.clone(),
+            clusters: self.clusters.clone(),
         }
     }
 }
@@ -349,6 +377,7 @@ pub struct DataSourcesBuilder {
     columns: Vec<(Scope, String, Array1<f64>)>,
     covariate_names: Option<Vec<String>>,
     labeling_probabilities: Option<Array1<f64>>,
+    clusters: Option<Vec<u32>>,
 }
 
 impl DataSourcesBuilder {
@@ -525,6 +554,39 @@ impl DataSourcesBuilder {
         self
     }
 
+    /// The cluster of every row (T ids of any hashable type: an author, a thread, an
+    /// annotator batch, a village). Rows of one cluster may be correlated in outcomes
+    /// and sources alike; Ω̂ and every sandwich are then built from cluster sums of the
+    /// moments, Σ_c s_c s_cᵀ with s_c = Σ_{t∈c} g_t, times the finite-cluster factor
+    /// G/(G − 1) (G clusters with rows that enter the moments).
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use synthgmm::DataSources;
+    /// let x = array![[1.0], [1.0], [1.0], [1.0]];
+    /// let y = array![1.0, 2.0, 3.0, 4.0];
+    /// let data = DataSources::builder(&[true, true, false, false])
+    ///     .real(&x, &y).source("proxy", &x, &y)
+    ///     .clusters(&["ann", "bob", "ann", "cy"])
+    ///     .build()?;
+    /// assert_eq!(data.clusters(), Some(&[0, 1, 0, 2][..]));
+    /// assert_eq!(data.n_clusters(), Some(3));
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
+    pub fn clusters<I: std::hash::Hash + Eq>(mut self, ids: &[I]) -> Self {
+        let mut seen: std::collections::HashMap<&I, u32> = std::collections::HashMap::new();
+        let index = ids
+            .iter()
+            .map(|id| {
+                let next = seen.len() as u32;
+                *seen.entry(id).or_insert(next)
+            })
+            .collect();
+        self.clusters = Some(index);
+        self
+    }
+
     /// The extra columns of one block (T × names), in the order of `names`: the block's
     /// own column where given, else the shared one.
     fn extra_for(&self, block: &Scope, names: &[String], n_rows: usize) -> Result<Array2<f64>> {
@@ -665,6 +727,9 @@ impl DataSourcesBuilder {
                 required: p + 1,
             });
         }
+        if let Some(clusters) = &self.clusters {
+            check_rows("clusters", clusters.len(), n_rows)?;
+        }
         Ok(DataSources {
             n_rows,
             real,
@@ -673,6 +738,7 @@ impl DataSourcesBuilder {
             covariate_names,
             columns,
             labeling_probabilities: self.labeling_probabilities,
+            clusters: self.clusters.map(Arc::new),
         })
     }
 }

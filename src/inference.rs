@@ -62,6 +62,14 @@ pub enum Note {
         /// What was done instead.
         detail: String,
     },
+    /// Inference is cluster-robust: Ω̂ (or the sandwich's meat) from cluster sums of
+    /// the moments, times G/(G − 1).
+    Clustered {
+        /// Number of clusters G.
+        clusters: usize,
+        /// What the estimator did differently because of the clusters, if anything.
+        detail: Option<String>,
+    },
 }
 
 /// Why a source was left out of a fit.
@@ -100,6 +108,16 @@ impl fmt::Display for Note {
                 }
             },
             Note::PilotFallback { detail } => write!(f, "{detail}"),
+            Note::Clustered { clusters, detail } => {
+                write!(
+                    f,
+                    "standard errors are robust to correlation within {clusters} clusters (factor G/(G − 1))"
+                )?;
+                match detail {
+                    Some(detail) => write!(f, "; {detail}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }

@@ -75,6 +75,14 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             (true, Some(pi)) => Some(data.labeled_rows().iter().map(|&t| 1.0 / pi[t]).collect()),
             _ => None,
         };
+        if let Some(clusters) = data.clusters_in_moments().filter(|&g| g < 2) {
+            return Err(Error::InvalidConfig {
+                parameter: "clusters",
+                reason: format!(
+                    "{clusters} cluster(s) with rows in the moments: a cluster-robust covariance needs at least two"
+                ),
+            });
+        }
         let ranges = chunking
             .ranges(data.n_rows())
             .ok_or_else(|| Error::InvalidConfig {
@@ -298,5 +306,69 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         j.slice_mut(s![self.k().., ..])
             .assign(&self.model.jacobian(beta, src.rows(), None));
         j / self.n_rows()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::Logistic;
+    use ndarray::{Array1, Array2};
+
+    /// Clustered data for a logistic fit: an intercept and one covariate, a proxy and
+    /// a synthetic source, clusters of 1–6 rows.
+    fn clustered_logistic() -> DataSources {
+        let t = 240;
+        let x = Array2::from_shape_fn((t, 2), |(i, j)| {
+            if j == 0 {
+                1.0
+            } else {
+                ((i * 37 % 101) as f64 / 50.0 - 1.0) + 0.3 * ((i / 4) as f64).sin()
+            }
+        });
+        let y = Array1::from_shape_fn(t, |i| ((i * 7 + i / 5) % 3 == 0) as u8 as f64);
+        let proxy = Array1::from_shape_fn(t, |i| ((i * 11 + i / 3) % 4 != 0) as u8 as f64);
+        let synth = Array1::from_shape_fn(t, |i| ((i * 5 + i / 6) % 3 != 1) as u8 as f64);
+        let labeled: Vec<bool> = (0..t).map(|i| i % 3 != 1).collect();
+        let ids: Vec<usize> = (0..t).map(|i| (i * i / 7) % 61).collect();
+        DataSources::builder(&labeled)
+            .real(&x, &y)
+            .source("proxy", &x, &proxy)
+            .source("synth", &x, &synth)
+            .clusters(&ids)
+            .build()
+            .unwrap()
+    }
+
+    /// The clustered Windmeijer contraction is the derivative of the clustered Ω̂:
+    /// (∂Ω̂/∂β_j) v against central differences of Ω̂(β) v.
+    #[test]
+    fn clustered_contraction_is_the_derivative_of_the_clustered_omega() {
+        let data = clustered_logistic();
+        for chunk_rows in [7, 4096] {
+            let stacked =
+                StackedMoments::new(&Logistic, &data, true, &Chunking::Rows(chunk_rows)).unwrap();
+            let q = stacked.n_params();
+            let k = stacked.n_moments();
+            let params = Array1::from_shape_fn(q, |i| 0.3 - 0.17 * i as f64);
+            let v = Array1::from_shape_fn(k, |i| ((i * 5 % 7) as f64 - 3.0) / 4.0);
+            let got = stacked.omega_derivatives_times(params.view(), v.view());
+            let h = 1e-5;
+            for j in 0..q {
+                let mut up = params.clone();
+                up[j] += h;
+                let mut down = params.clone();
+                down[j] -= h;
+                let diff =
+                    (stacked.omega(up.view()) - stacked.omega(down.view())).dot(&v) / (2.0 * h);
+                for i in 0..k {
+                    let (a, b) = (got[[i, j]], diff[i]);
+                    assert!(
+                        (a - b).abs() <= 1e-6 * b.abs().max(1e-3),
+                        "chunks of {chunk_rows}, [{i}, {j}]: {a} vs {b}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -114,7 +114,20 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             }
             other => other,
         })?;
-        let meat = crate::linalg::gram(moments(theta.view()).view());
+        // Rows are the data's rows: with clusters, the meat sums them by cluster.
+        let rows = moments(theta.view());
+        let mut notes = Vec::new();
+        let meat = match data.clusters() {
+            Some(cluster) => {
+                let (meat, clusters) = crate::engine::clustered_gram(rows.view(), cluster);
+                notes.push(crate::inference::Note::Clustered {
+                    clusters,
+                    detail: None,
+                });
+                meat
+            }
+            None => crate::linalg::gram(rows.view()),
+        };
         let cov = sandwich(&jacobian(theta.view()), &meat, &name)?;
         Estimate::new(
             name,
@@ -125,5 +138,6 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             data.n_rows(),
             data.n_labeled(),
         )
+        .map(|e| e.with_notes(notes))
     }
 }

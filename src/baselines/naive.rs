@@ -4,7 +4,7 @@ use crate::baselines::mestimation::{fit_rows, sandwich};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
-use crate::inference::Estimate;
+use crate::inference::{Estimate, Note};
 use crate::moment::{moment_matrix, MomentModel};
 use crate::rows::RowBlock;
 
@@ -69,7 +69,25 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
         let rows = pooled.view(data.column_names());
         let theta = fit_rows(&self.model, &name, "pooled", rows)?;
         let psi = moment_matrix(&self.model, theta.view(), rows);
-        let meat = crate::linalg::gram(psi.view());
+        let mut notes = Vec::new();
+        let meat = match data.clusters() {
+            // The pooled rows' clusters: the labeled real rows', then each source's.
+            Some(cluster) => {
+                let ids: Vec<u32> = data
+                    .labeled_rows()
+                    .iter()
+                    .map(|&t| cluster[t])
+                    .chain(self.sources.iter().flat_map(|_| cluster.iter().copied()))
+                    .collect();
+                let (meat, clusters) = crate::engine::clustered_gram(psi.view(), &ids);
+                notes.push(Note::Clustered {
+                    clusters,
+                    detail: None,
+                });
+                meat
+            }
+            None => crate::linalg::gram(psi.view()),
+        };
         let jac = self.model.jacobian(theta.view(), rows, None);
         let cov = sandwich(&jac, &meat, &name)?;
         Estimate::new(
@@ -81,5 +99,6 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
             data.n_rows(),
             data.n_labeled(),
         )
+        .map(|e| e.with_notes(notes))
     }
 }

@@ -61,6 +61,9 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     n_unlabeled: usize,
     /// S_t on every row.
     label_mask: Vec<bool>,
+    /// The cluster of every row and the labeled rows' indices, when the data are
+    /// clustered and every labeled row is used.
+    clusters: Option<(&'a [u32], &'a [usize])>,
     /// The unlabeled sums at the last θ asked for: Gauss–Newton and the statistics
     /// ask for them at the same point more than once.
     unlabeled_cache: std::cell::RefCell<Option<(Array1<f64>, MixtureSums)>>,
@@ -495,6 +498,10 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             columns: data.column_names().to_vec(),
             n_unlabeled,
             label_mask: data.label_mask(),
+            clusters: data
+                .clusters()
+                .filter(|_| labeled_subset.is_none())
+                .map(|c| (c, data.labeled_rows())),
             unlabeled_cache: std::cell::RefCell::new(None),
             affine: std::cell::OnceCell::new(),
             real_fit: std::cell::OnceCell::new(),
@@ -747,12 +754,75 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     }
 
     /// Cov(θ̂) = H⁻¹ [(n/N) Cov(λ ∇ℓ^f_unlabeled) + Cov(∇ℓ − λ ∇ℓ^f)] H⁻ᵀ / n.
-    pub(crate) fn covariance(&self, st: &PpiStats, lambda: f64) -> Array2<f64> {
+    ///
+    /// With clustered data (all labeled rows used), the middle is the cluster-robust
+    /// one instead: with u_i = ∇ℓ_i − λ∇ℓ^f_i on labeled rows and v_t = λ∇ℓ^f_t on
+    /// unlabeled ones, each centred, s_c = Σ_{i∈c} u_i/n + Σ_{t∈c} v_t/N and
+    /// Cov(θ̂) = H⁻¹ [G/(G − 1) Σ_c s_c s_cᵀ] H⁻ᵀ.
+    pub(crate) fn covariance(
+        &self,
+        theta: ArrayView1<'_, f64>,
+        st: &PpiStats,
+        lambda: f64,
+    ) -> Array2<f64> {
+        if let Some(meat) = self.clustered_meat(theta, st, lambda) {
+            let h = &st.inv_hessian;
+            return crate::linalg::symmetrize(h.dot(&meat).dot(&h.t()));
+        }
         let n = self.n();
         let unl = st.unlabeled.covariance() * (lambda * lambda);
         let middle = unl * (n / self.n_unlabeled()) + st.labeled.rectified_covariance(lambda);
         let h = &st.inv_hessian;
         crate::linalg::symmetrize(h.dot(&middle).dot(&h.t()) / n)
+    }
+
+    /// G/(G − 1) Σ_c s_c s_cᵀ (see [`covariance`](Self::covariance)); `None` without
+    /// clusters.
+    fn clustered_meat(
+        &self,
+        theta: ArrayView1<'_, f64>,
+        st: &PpiStats,
+        lambda: f64,
+    ) -> Option<Array2<f64>> {
+        let (cluster, labeled) = self.clusters?;
+        let p = theta.len();
+        let (n, big_n) = (self.n(), self.n_unlabeled());
+        let mut sums =
+            Array2::<f64>::zeros((cluster.iter().max().map_or(0, |&m| m as usize + 1), p));
+        // Means of the rectified labeled gradients and of the unlabeled imputed ones.
+        let lab_sum = &st.labeled.sum.slice(ndarray::s![..p])
+            - &(&st.labeled.sum.slice(ndarray::s![p..]) * lambda);
+        let u_mean = lab_sum / n;
+        let v_mean = &st.unlabeled.sum * (lambda / st.unlabeled.count);
+        let imputed_labeled = self.imputed_labeled();
+        for range in chunk_ranges(labeled.len()) {
+            let g = moment_matrix(self.model, theta, self.real_rows().slice(range.clone()));
+            let mut h = Array2::zeros((range.len(), p));
+            mixture_chunk(self.model, theta, &imputed_labeled, &range, None, &mut h);
+            for (r, i) in range.clone().enumerate() {
+                let u = (&g.row(r) - &(&h.row(r) * lambda) - &u_mean) / n;
+                let mut row = sums.row_mut(cluster[labeled[i]] as usize);
+                row += &u;
+            }
+        }
+        let all = self.imputed_all();
+        for range in chunk_ranges(self.label_mask.len()) {
+            let mut h = Array2::zeros((range.len(), p));
+            mixture_chunk(self.model, theta, &all, &range, None, &mut h);
+            for (r, t) in range.clone().enumerate() {
+                if !self.label_mask[t] {
+                    let v = (&(&h.row(r) * lambda) - &v_mean) / big_n;
+                    let mut row = sums.row_mut(cluster[t] as usize);
+                    row += &v;
+                }
+            }
+        }
+        let used = sums
+            .rows()
+            .into_iter()
+            .filter(|r| r.iter().any(|&v| v != 0.0))
+            .count();
+        Some(crate::engine::cluster_factor(used) * crate::linalg::gram(sums.view()))
     }
 
     /// The full ppi_py procedure; returns (θ̂, Cov, λ, pilot θ, pilot λ).
@@ -761,7 +831,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             Lambda::Fixed(l) => {
                 let theta = self.fit(l)?;
                 let st = self.stats(theta.view(), l != 0.0)?;
-                let cov = self.covariance(&st, l);
+                let cov = self.covariance(theta.view(), &st, l);
                 Ok(PpiResult {
                     pilot_theta: theta.clone(),
                     pilot_lambda: l,
@@ -795,7 +865,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 let lambda = self.lambda_hat(&self.stats(pilot_theta.view(), true)?);
                 let theta = self.fit_from(lambda, Some(&pilot_theta))?;
                 let st = self.stats(theta.view(), lambda != 0.0)?;
-                let cov = self.covariance(&st, lambda);
+                let cov = self.covariance(theta.view(), &st, lambda);
                 Ok(PpiResult {
                     theta,
                     cov,
@@ -855,7 +925,13 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     lambda: Lambda,
 ) -> Result<PpiFit> {
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
-    let r = problem.run(lambda)?;
+    let mut r = problem.run(lambda)?;
+    if let Some(clusters) = data.n_clusters() {
+        r.notes.push(Note::Clustered {
+            clusters,
+            detail: None,
+        });
+    }
     let names = crate::moment::parameter_names(model, data.covariate_names(), r.theta.len());
     let estimate = Estimate::new(
         name,

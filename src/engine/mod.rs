@@ -9,7 +9,7 @@
 mod pass;
 mod sums;
 
-pub(crate) use pass::{block_sums, stacked_sums, Needs};
+pub(crate) use pass::{block_sums, cluster_factor, clustered_gram, stacked_sums, Needs};
 pub use sums::{Layout, MomentSums};
 
 use std::ops::Range;
@@ -82,6 +82,8 @@ pub(crate) struct Chunk<'a> {
     pub sources: Vec<Rows<'a>>,
     /// The labeled rows of each source.
     pub sources_labeled: Vec<Rows<'a>>,
+    /// The cluster of each row of the chunk, when the data are clustered.
+    pub clusters: Option<&'a [u32]>,
 }
 
 /// The chunks of in-memory data, as views.
@@ -111,6 +113,7 @@ pub(crate) fn chunks<'a>(
                     .iter()
                     .map(|s| s.labeled().slice(lo..hi))
                     .collect(),
+                clusters: data.clusters().map(|c| &c[range.clone()]),
             }
         })
         .collect()

@@ -1,6 +1,8 @@
 //! One pass over the chunks: the sums of the stacked moments, or of one block's.
 
-use ndarray::{s, Array1, Array2, ArrayView1, Axis};
+use std::ops::AddAssign;
+
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use super::{map_ordered, Chunk, Layout, MomentSums};
 use crate::linalg::{column_sums, cross_product, gram};
@@ -14,9 +16,16 @@ pub(crate) struct Needs<'v> {
     pub omega: bool,
     /// Windmeijer's contraction with this vector v (K).
     pub contraction: Option<ArrayView1<'v, f64>>,
+    /// With clusters, u_c = s_cᵀv for every cluster c (set by [`stacked_sums`] itself;
+    /// callers leave it `None`).
+    pub cluster_u: Option<&'v Array1<f64>>,
 }
 
 /// The stacked sums at `params` over all chunks, merged in chunk order.
+///
+/// With clustered data, Ω̂'s sum is Σ_c s_c s_cᵀ · G/(G − 1) with s_c = Σ_{t∈c} g_t over
+/// the G clusters whose rows enter the moments: each chunk returns its clusters' partial
+/// sums, merged in chunk order into one G × K matrix.
 pub(crate) fn stacked_sums<M: MomentModel + ?Sized + Sync>(
     model: &M,
     chunks: &[Chunk<'_>],
@@ -24,6 +33,10 @@ pub(crate) fn stacked_sums<M: MomentModel + ?Sized + Sync>(
     params: ArrayView1<'_, f64>,
     needs: Needs<'_>,
 ) -> MomentSums {
+    let clustered = chunks.iter().any(|c| c.clusters.is_some());
+    if clustered && needs.contraction.is_some() {
+        return clustered_contraction(model, chunks, layout, params, needs);
+    }
     let parts = map_ordered(chunks, |c| chunk_sums(model, c, layout, params, needs));
     let mut total = MomentSums::zeros(
         layout,
@@ -31,10 +44,140 @@ pub(crate) fn stacked_sums<M: MomentModel + ?Sized + Sync>(
         needs.omega,
         needs.contraction.is_some(),
     );
-    for part in &parts {
+    let clustered = clustered && needs.omega;
+    let mut by_cluster = Array2::zeros((
+        if clustered { n_clusters(chunks) } else { 0 },
+        layout.n_moments(),
+    ));
+    let mut seen = vec![false; by_cluster.nrows()];
+    for (part, partials) in &parts {
         total.add(part);
+        for (cluster, sum) in &partials.moments {
+            by_cluster.row_mut(*cluster as usize).add_assign(sum);
+            seen[*cluster as usize] = true;
+        }
+    }
+    if clustered {
+        let used = seen.iter().filter(|&&s| s).count();
+        let omega = cluster_factor(used) * gram(by_cluster.view());
+        if let Some(out) = total.parts_mut().omega {
+            out.assign(&omega);
+        }
     }
     total
+}
+
+/// The number of cluster indices the chunks use (the largest plus one).
+fn n_clusters(chunks: &[Chunk<'_>]) -> usize {
+    chunks
+        .iter()
+        .filter_map(|c| c.clusters)
+        .flat_map(|c| c.iter())
+        .max()
+        .map_or(0, |&m| m as usize + 1)
+}
+
+/// Windmeijer's contraction for the clustered Ω̂ = f Σ_c s_c s_cᵀ / T (f = G/(G − 1)):
+/// (∂Ω̂/∂β_j) v = f Σ_c [(∂s_c/∂β_j)(s_cᵀv) + s_c (∂s_c/∂β_j)ᵀv] / T. A first pass sums
+/// s_c; the second weighs each row's Jacobian by its cluster's u_c = s_cᵀv and sums the
+/// rows' (∂g_t/∂β)ᵀv by cluster.
+fn clustered_contraction<M: MomentModel + ?Sized + Sync>(
+    model: &M,
+    chunks: &[Chunk<'_>],
+    layout: Layout,
+    params: ArrayView1<'_, f64>,
+    needs: Needs<'_>,
+) -> MomentSums {
+    let v = needs.contraction.expect("a contraction was asked for");
+    let g_clusters = n_clusters(chunks);
+    let sums_by_cluster =
+        |parts: &[(MomentSums, Partials)], pick: fn(&Partials) -> &ClusterSums, width: usize| {
+            let mut out = Array2::zeros((g_clusters, width));
+            let mut seen = vec![false; g_clusters];
+            for (_, partials) in parts {
+                for (cluster, sum) in pick(partials) {
+                    out.row_mut(*cluster as usize).add_assign(sum);
+                    seen[*cluster as usize] = true;
+                }
+            }
+            (out, seen.iter().filter(|&&s| s).count())
+        };
+    let first = Needs {
+        jacobian: false,
+        omega: true,
+        contraction: None,
+        cluster_u: None,
+    };
+    let parts = map_ordered(chunks, |c| chunk_sums(model, c, layout, params, first));
+    let (s_c, used) = sums_by_cluster(&parts, |p| &p.moments, layout.n_moments());
+    let u_c = s_c.dot(&v);
+    let second = Needs {
+        cluster_u: Some(&u_c),
+        ..needs
+    };
+    let parts = map_ordered(chunks, |c| chunk_sums(model, c, layout, params, second));
+    let mut total = MomentSums::zeros(layout, needs.jacobian, needs.omega, true);
+    for (part, _) in &parts {
+        total.add(part);
+    }
+    let (d_c, _) = sums_by_cluster(&parts, |p| &p.derivatives, layout.n_params());
+    let factor = cluster_factor(used);
+    if let Some(out) = total.parts_mut().contraction {
+        *out += &s_c.t().dot(&d_c);
+        *out *= factor;
+    }
+    total
+}
+
+/// G/(G − 1), the finite-cluster factor of a cluster-robust covariance (1 for G < 2, for
+/// which no cluster-robust covariance exists and the callers report an error).
+pub(crate) fn cluster_factor(clusters: usize) -> f64 {
+    if clusters < 2 {
+        1.0
+    } else {
+        clusters as f64 / (clusters as f64 - 1.0)
+    }
+}
+
+/// Σ_c s_c s_cᵀ · G/(G − 1) with s_c the sum of the rows of `rows` in cluster c
+/// (`cluster[i]` for row i), over the G clusters that have rows: the meat of a
+/// cluster-robust sandwich. Also returns G.
+pub(crate) fn clustered_gram(rows: ArrayView2<'_, f64>, cluster: &[u32]) -> (Array2<f64>, usize) {
+    let n_clusters = cluster.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut sums = Array2::zeros((n_clusters, rows.ncols()));
+    let mut seen = vec![false; n_clusters];
+    for (row, &c) in rows.outer_iter().zip(cluster) {
+        sums.row_mut(c as usize).add_assign(&row);
+        seen[c as usize] = true;
+    }
+    let used = seen.iter().filter(|&&s| s).count();
+    (cluster_factor(used) * gram(sums.view()), used)
+}
+
+/// A chunk's sums by cluster: of its moments g_t (for Ω̂) and of its rows'
+/// (∂g_t/∂β)ᵀv (for the clustered Windmeijer contraction).
+#[derive(Default)]
+struct Partials {
+    moments: ClusterSums,
+    derivatives: ClusterSums,
+}
+
+/// Sums of rows by cluster: (cluster, sum) pairs.
+type ClusterSums = Vec<(u32, Array1<f64>)>;
+
+/// The sums of the rows of `g` by cluster (`cluster[t]` for row t), in order of first
+/// appearance within the chunk.
+fn cluster_partials(g: &Array2<f64>, cluster: &[u32]) -> Vec<(u32, Array1<f64>)> {
+    let mut out: Vec<(u32, Array1<f64>)> = Vec::new();
+    let mut slot: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for (row, &c) in g.outer_iter().zip(cluster) {
+        let i = *slot.entry(c).or_insert_with(|| {
+            out.push((c, Array1::zeros(g.ncols())));
+            out.len() - 1
+        });
+        out[i].1 += &row;
+    }
+    out
 }
 
 fn weigh(weights: Option<ArrayView1<'_, f64>>, mut a: Array2<f64>) -> Array2<f64> {
@@ -53,7 +196,7 @@ fn chunk_sums<M: MomentModel + ?Sized>(
     layout: Layout,
     params: ArrayView1<'_, f64>,
     needs: Needs<'_>,
-) -> MomentSums {
+) -> (MomentSums, Partials) {
     let Layout { k, p, sources: m } = layout;
     let q_lab = k * (1 + m);
     let n_c = c.labeled.len();
@@ -116,7 +259,22 @@ fn chunk_sums<M: MomentModel + ?Sized>(
                 .assign(&jacobians[i + 1]);
         }
     }
-    if let Some(omega) = omega {
+    let mut partials = Partials::default();
+    if let (Some(_), Some(cluster)) = (&omega, c.clusters) {
+        if m == 0 {
+            // Only the labeled rows enter the moments.
+            let labeled: Vec<u32> = c.labeled.iter().map(|&t| cluster[t]).collect();
+            partials.moments = cluster_partials(&z, &labeled);
+        } else {
+            // g_t = [z_t on labeled rows, 0 elsewhere; a_t] summed by cluster.
+            let mut g_rows = Array2::zeros((c.rows, q_lab + k * m));
+            for (r, &t) in c.labeled.iter().enumerate() {
+                g_rows.slice_mut(s![t, ..q_lab]).assign(&z.row(r));
+            }
+            g_rows.slice_mut(s![.., q_lab..]).assign(&a);
+            partials.moments = cluster_partials(&g_rows, cluster);
+        }
+    } else if let Some(omega) = omega {
         omega
             .slice_mut(s![..q_lab, ..q_lab])
             .assign(&gram(z.view()));
@@ -130,15 +288,22 @@ fn chunk_sums<M: MomentModel + ?Sized>(
         }
     }
     if let (Some(out), Some(v)) = (contraction, needs.contraction) {
-        contract(model, c, layout, params, v, &z, &a, out);
+        let cluster_u = needs.cluster_u.zip(c.clusters);
+        if let Some(derivatives) = contract(model, c, layout, params, v, cluster_u, &z, &a, out) {
+            partials.derivatives = derivatives;
+        }
     }
-    sums
+    (sums, partials)
 }
 
 /// Windmeijer's contraction of one chunk: column j of `out` gains
 /// Σ_t (∂g_t/∂β_j) u_t + Σ_t g_t s_tj with u_t = g_tᵀv and s_tj = (∂g_t/∂β_j)ᵀv, so that
 /// over all rows it is T (∂Ω̂/∂β_j) v. The first sum is a Jacobian weighted by u; the
 /// second needs the per-row derivatives along each parameter.
+///
+/// With clusters (`cluster_u`: u_c per cluster, and the rows' clusters) u_t is its
+/// cluster's u_c, and the rows s_t are returned summed by cluster instead of the second
+/// sum (which the caller forms from the cluster sums of g).
 #[allow(clippy::too_many_arguments)]
 fn contract<M: MomentModel + ?Sized>(
     model: &M,
@@ -146,10 +311,11 @@ fn contract<M: MomentModel + ?Sized>(
     layout: Layout,
     params: ArrayView1<'_, f64>,
     v: ArrayView1<'_, f64>,
+    cluster_u: Option<(&Array1<f64>, &[u32])>,
     z: &Array2<f64>,
     a: &Array2<f64>,
     out: &mut Array2<f64>,
-) {
+) -> Option<Vec<(u32, Array1<f64>)>> {
     let Layout { k, p, sources: m } = layout;
     let q_lab = k * (1 + m);
     let q = layout.n_params();
@@ -159,11 +325,17 @@ fn contract<M: MomentModel + ?Sized>(
         None => x,
     };
     // u_t = g_tᵀv on every row: the all-rows part, plus the labeled part where labeled.
-    let mut u_all = a.dot(&v.slice(s![q_lab..]));
-    let labeled_part = z.dot(&v.slice(s![..q_lab]));
-    for (r, &t) in c.labeled.iter().enumerate() {
-        u_all[t] += labeled_part[r];
-    }
+    let u_all = match cluster_u {
+        Some((u_c, cluster)) => cluster.iter().map(|&g| u_c[g as usize]).collect(),
+        None => {
+            let mut u_all = a.dot(&v.slice(s![q_lab..]));
+            let labeled_part = z.dot(&v.slice(s![..q_lab]));
+            for (r, &t) in c.labeled.iter().enumerate() {
+                u_all[t] += labeled_part[r];
+            }
+            u_all
+        }
+    };
     let wu_lab = weighted(u_all.select(Axis(0), &c.labeled));
     // Σ_t (∂g_t/∂β_j) u_t.
     {
@@ -211,6 +383,9 @@ fn contract<M: MomentModel + ?Sized>(
             s_all.slice_mut(s![.., (i + 1) * p..(i + 2) * p]),
         );
     }
+    if let Some((_, cluster)) = cluster_u {
+        return Some(cluster_partials(&s_all, cluster));
+    }
     // Σ_t g_t s_tᵀ.
     let s_lab = s_all.select(Axis(0), &c.labeled);
     {
@@ -221,6 +396,7 @@ fn contract<M: MomentModel + ?Sized>(
         let mut view = out.slice_mut(s![q_lab.., ..]);
         view += &cross_product(a.view(), s_all.view());
     }
+    None
 }
 
 /// Sums of one block's moments over its rows: Σ w_t ψ_t, and on request the weighted

@@ -347,6 +347,16 @@ impl<M: MomentModel> TwoStepGmm<M> {
         )?;
         let mut notes = screened.notes;
         let data = screened.data.as_ref();
+        if let Some(clusters) = data.clusters_in_moments() {
+            let mut changed = Vec::new();
+            if self.cross_weights == CrossWeights::Selected && data.n_sources() > 0 {
+                changed.push("unrestricted cross weights");
+            }
+            notes.push(Note::Clustered {
+                clusters,
+                detail: (!changed.is_empty()).then(|| format!("used {}", changed.join(" and "))),
+            });
+        }
         let stacked = StackedMoments::new(
             &self.model,
             data,

@@ -107,14 +107,20 @@ pub(super) struct Influence {
 
 impl Influence {
     /// From the sums of the pass at β₁ = (θ̂_real, η̂_1, …) (ḡ, Ĝ, Ω̂). `None` when it
-    /// does not apply: no sources, over-identified blocks, labeling probabilities, or a
-    /// singular block Jacobian.
+    /// does not apply: no sources, over-identified blocks, labeling probabilities,
+    /// clustered rows, or a singular block Jacobian.
     pub(super) fn new<M: MomentModel>(
         stacked: &StackedMoments<'_, M>,
         step1: &Array1<f64>,
     ) -> Option<Influence> {
         let (k, p, m) = (stacked.k(), stacked.p(), stacked.n_sources());
-        if m == 0 || k != p || stacked.label_weights().is_some() {
+        // The variance formulas below assume independent rows: with clusters the
+        // unrestricted two-step weights (whose Ω̂ is clustered) are used instead.
+        if m == 0
+            || k != p
+            || stacked.label_weights().is_some()
+            || stacked.data().clusters().is_some()
+        {
             return None;
         }
         let t = stacked.data().n_rows() as f64;

@@ -1,0 +1,353 @@
+//! Cluster-robust inference: statsmodels' cluster covariance on a shipped data set
+//! (`tests/data/make_cluster.py`), and the behaviour of the estimators with clusters.
+
+mod common;
+
+use common::{assert_close, data_path, expected, matrix_of, vec_of};
+use ndarray::{Array1, Array2};
+use synthgmm::baselines::{NaivePooled, RealOnly};
+use synthgmm::models::Ols;
+use synthgmm::{DataSources, Error, Estimator, Note, TwoStepGmm};
+
+/// The shipped clustered data: label mask, cluster ids, x (one, x1, x2), y, proxy.
+struct Shipped {
+    labeled: Vec<bool>,
+    ids: Vec<String>,
+    x: Array2<f64>,
+    y: Array1<f64>,
+    proxy: Array1<f64>,
+}
+
+fn clustered() -> Shipped {
+    let mut reader = csv::Reader::from_path(data_path("cluster_T600.csv")).unwrap();
+    let (mut labeled, mut ids, mut x, mut y, mut proxy) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for record in reader.records() {
+        let r = record.unwrap();
+        labeled.push(&r[0] == "1");
+        ids.push(r[1].to_string());
+        for j in 2..5 {
+            x.push(r[j].parse::<f64>().unwrap());
+        }
+        y.push(r[5].parse::<f64>().unwrap_or(f64::NAN));
+        proxy.push(r[6].parse::<f64>().unwrap());
+    }
+    let t = labeled.len();
+    Shipped {
+        labeled,
+        ids,
+        x: Array2::from_shape_vec((t, 3), x).unwrap(),
+        y: Array1::from(y),
+        proxy: Array1::from(proxy),
+    }
+}
+
+fn data() -> DataSources {
+    let Shipped {
+        labeled,
+        ids,
+        x,
+        y,
+        proxy,
+    } = clustered();
+    DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .clusters(&ids)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn real_only_matches_statsmodels_cluster_covariance() {
+    let exp = &expected("cluster_T600")["real_only"];
+    let fit = RealOnly::new(Ols).estimate(&data()).unwrap();
+    assert_close(
+        "theta",
+        fit.theta().as_slice().unwrap(),
+        &vec_of(&exp["theta"]),
+        1e-10,
+        0.0,
+    );
+    let cov: Vec<f64> = fit.cov().iter().copied().collect();
+    assert_close("cov", &cov, &matrix_of(&exp["cov"]).concat(), 1e-8, 0.0);
+    assert!(fit.notes().iter().any(|n| matches!(
+        n,
+        Note::Clustered { clusters, .. } if *clusters == exp["clusters"].as_u64().unwrap() as usize
+    )));
+}
+
+#[test]
+fn naive_pooling_matches_statsmodels_cluster_covariance() {
+    let exp = &expected("cluster_T600")["naive"];
+    let fit = NaivePooled::new(Ols, ["proxy"]).estimate(&data()).unwrap();
+    assert_close(
+        "theta",
+        fit.theta().as_slice().unwrap(),
+        &vec_of(&exp["theta"]),
+        1e-10,
+        0.0,
+    );
+    let cov: Vec<f64> = fit.cov().iter().copied().collect();
+    assert_close("cov", &cov, &matrix_of(&exp["cov"]).concat(), 1e-8, 0.0);
+}
+
+#[test]
+fn cluster_ids_must_cover_every_row_and_name_two_clusters() {
+    let Shipped {
+        labeled,
+        ids,
+        x,
+        y,
+        proxy,
+    } = clustered();
+    let err = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .clusters(&ids[..10])
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::LengthMismatch { .. }), "{err:?}");
+    let one = vec!["all"; labeled.len()];
+    let data = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .clusters(&one)
+        .build()
+        .unwrap();
+    let err = TwoStepGmm::new(Ols).fit(&data).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidConfig {
+                parameter: "clusters",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn singleton_clusters_are_the_row_wise_covariance_up_to_the_factor() {
+    let Shipped {
+        labeled,
+        x,
+        y,
+        proxy,
+        ..
+    } = clustered();
+    let t = labeled.len();
+    let ids: Vec<usize> = (0..t).collect();
+    let plain = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .build()
+        .unwrap();
+    let singletons = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .clusters(&ids)
+        .build()
+        .unwrap();
+    let gmm = TwoStepGmm::new(Ols)
+        .cross_weights(synthgmm::CrossWeights::Unrestricted)
+        .covariance(synthgmm::Covariance::Reestimated);
+    let a = gmm.fit(&plain).unwrap();
+    let b = gmm.fit(&singletons).unwrap();
+    // The weight scales by a constant, so the estimate is the same; the covariance
+    // scales by T/(T − 1).
+    assert_close(
+        "theta",
+        b.theta().as_slice().unwrap(),
+        a.theta().as_slice().unwrap(),
+        1e-10,
+        0.0,
+    );
+    let factor = t as f64 / (t as f64 - 1.0);
+    let (ca, cb): (Vec<f64>, Vec<f64>) = (
+        a.cov_theta().iter().map(|v| v * factor).collect(),
+        b.cov_theta().iter().copied().collect(),
+    );
+    assert_close("cov", &cb, &ca, 1e-9, 0.0);
+}
+
+#[test]
+fn dsl_matches_statsmodels_cluster_covariance_of_the_pseudo_outcome_regression() {
+    let exp = &expected("cluster_T600")["dsl"];
+    let fit = synthgmm::baselines::Dsl::new(Ols, "proxy")
+        .estimate(&data())
+        .unwrap();
+    assert_close(
+        "theta",
+        fit.theta().as_slice().unwrap(),
+        &vec_of(&exp["theta"]),
+        1e-10,
+        0.0,
+    );
+    let cov: Vec<f64> = fit.cov().iter().copied().collect();
+    assert_close("cov", &cov, &matrix_of(&exp["cov"]).concat(), 1e-8, 0.0);
+}
+
+/// PPI++'s cluster-robust covariance recomputed here from its definition: per-row
+/// influence terms summed by cluster, with the Hessian of ppi_py's convention.
+#[test]
+fn ppi_cluster_covariance_is_the_clustered_influence_sum() {
+    let Shipped {
+        labeled,
+        x,
+        y,
+        proxy,
+        ..
+    } = clustered();
+    let data = data();
+    let fit = synthgmm::baselines::PpiPlusPlus::new(Ols, "proxy")
+        .fit(&data)
+        .unwrap();
+    let (theta, lambda) = (fit.estimate().theta().to_owned(), fit.lambda());
+    let cluster = data.clusters().unwrap();
+    let (t, p) = (labeled.len(), 3);
+    let n = labeled.iter().filter(|&&s| s).count() as f64;
+    let big_n = t as f64 - n;
+    let row = |i: usize, outcome: f64| -> Array1<f64> {
+        let r = outcome - x.row(i).dot(&theta);
+        &x.row(i) * r
+    };
+    // Means of u = ψ(real) − λψ(proxy) on labeled rows and of v = λψ(proxy) elsewhere.
+    let (mut u_mean, mut v_mean) = (Array1::<f64>::zeros(p), Array1::<f64>::zeros(p));
+    for i in 0..t {
+        if labeled[i] {
+            u_mean += &((row(i, y[i]) - row(i, proxy[i]) * lambda) / n);
+        } else {
+            v_mean += &(row(i, proxy[i]) * (lambda / big_n));
+        }
+    }
+    let g = data.n_clusters().unwrap();
+    let mut sums = Array2::<f64>::zeros((g, p));
+    for i in 0..t {
+        let term = if labeled[i] {
+            (row(i, y[i]) - row(i, proxy[i]) * lambda - &u_mean) / n
+        } else {
+            (row(i, proxy[i]) * lambda - &v_mean) / big_n
+        };
+        let mut s = sums.row_mut(cluster[i] as usize);
+        s += &term;
+    }
+    let meat = sums.t().dot(&sums) * (g as f64 / (g as f64 - 1.0));
+    // H = (X_labᵀX_lab + X_unlᵀX_unl)/(n + N) = XᵀX/T (λ > 0): H⁻¹ meat H⁻¹.
+    let xtx = x.t().dot(&x) / t as f64;
+    let h_inv = common::solve(&xtx, &Array2::eye(p));
+    let cov = h_inv.dot(&meat).dot(&h_inv);
+    assert!(lambda > 0.0);
+    let got: Vec<f64> = fit.estimate().cov().iter().copied().collect();
+    let want: Vec<f64> = cov.iter().copied().collect();
+    assert_close("cov", &got, &want, 1e-8, 1e-12);
+}
+
+/// Rows in clusters of 5–20 with intra-cluster correlation 0.3 in the outcome error and
+/// the sources' errors (and a cluster component in x); 30% labeled at random.
+fn clustered_design(clusters: usize, seed: u64) -> DataSources {
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut normal = || -> f64 { StandardNormal.sample(&mut rng) };
+    let (mut x, mut y, mut proxy, mut synth, mut ids) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let sizes: Vec<usize> = (0..clusters)
+        .map(|c| 5 + (c * 7919 + seed as usize * 31) % 16)
+        .collect();
+    for (c, &size) in sizes.iter().enumerate() {
+        let (cx, ce, cp) = (normal(), normal(), normal());
+        for _ in 0..size {
+            let x1 = 0.6 * cx + 0.8 * normal();
+            let e = 0.3f64.sqrt() * ce + 0.7f64.sqrt() * normal();
+            let shared = 0.3f64.sqrt() * cp + 0.7f64.sqrt() * normal();
+            x.extend([1.0, x1]);
+            y.push(1.0 + 0.5 * x1 + e);
+            proxy.push(1.0 + 0.5 * x1 + 0.8 * e + 0.6 * shared);
+            synth.push(1.0 + 0.4 * x1 + 0.5 * e + 0.8 * shared);
+            ids.push(c);
+        }
+    }
+    let t = ids.len();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let labeled: Vec<bool> = (0..t).map(|_| rng.random::<f64>() < 0.3).collect();
+    let x = Array2::from_shape_vec((t, 2), x).unwrap();
+    DataSources::builder(&labeled)
+        .real(&x, &Array1::from(y))
+        .source("proxy", &x, &Array1::from(proxy))
+        .source("synth", &x, &Array1::from(synth))
+        .clusters(&ids)
+        .build()
+        .unwrap()
+}
+
+/// Coverage of the 95% interval for the slope 0.5 over seeded replications, with and
+/// without the clusters.
+fn coverage(clusters: usize, reps: u64) -> (f64, f64, f64) {
+    let (mut clustered, mut plain, mut ppi) = (0, 0, 0);
+    for seed in 0..reps {
+        let data = clustered_design(clusters, seed);
+        let unclustered = data.select_sources(&["proxy", "synth"]).unwrap();
+        let covers = |e: &synthgmm::Estimate| {
+            let ci = e.conf_int(0.05).unwrap();
+            (ci[[1, 0]] <= 0.5 && 0.5 <= ci[[1, 1]]) as usize
+        };
+        clustered += covers(TwoStepGmm::new(Ols).fit(&data).unwrap().estimate());
+        ppi += covers(
+            &synthgmm::baselines::PpiPlusPlus::new(Ols, "proxy")
+                .estimate(&data)
+                .unwrap(),
+        );
+        // The same rows without their cluster ids.
+        let (labeled, x, y) = (
+            unclustered.label_mask(),
+            unclustered.sources()[0].rows().x().to_owned(),
+            unclustered.real_rows(),
+        );
+        let mut real_y = Array1::from_elem(labeled.len(), f64::NAN);
+        for (i, &t) in unclustered.labeled_rows().iter().enumerate() {
+            real_y[t] = y.y()[i];
+        }
+        let plain_data = DataSources::builder(&labeled)
+            .real(&x, &real_y)
+            .source("proxy", &x, unclustered.sources()[0].rows().y())
+            .source("synth", &x, unclustered.sources()[1].rows().y())
+            .build()
+            .unwrap();
+        plain += covers(TwoStepGmm::new(Ols).fit(&plain_data).unwrap().estimate());
+    }
+    let r = reps as f64;
+    (clustered as f64 / r, plain as f64 / r, ppi as f64 / r)
+}
+
+/// 1,000 replications: the Monte-Carlo standard error of a 95% coverage is 0.69%, so
+/// [93.5%, 96.5%] is ±2.2 of them. Without the clusters the same intervals are too
+/// narrow (the design effect of the slope is about 2).
+#[test]
+fn clustered_intervals_cover_at_200_clusters_and_row_wise_ones_do_not() {
+    let (clustered, plain, ppi) = coverage(200, 1000);
+    println!(
+        "200 clusters: GMM clustered {clustered:.3}, row-wise {plain:.3}; PPI++ clustered {ppi:.3}"
+    );
+    assert!(
+        (0.935..=0.965).contains(&clustered),
+        "clustered GMM covers {clustered}"
+    );
+    assert!(
+        (0.925..=0.975).contains(&ppi),
+        "clustered PPI++ covers {ppi}"
+    );
+    assert!(plain < 0.90, "row-wise GMM covers {plain}");
+}
+
+/// With 50 clusters the cluster-robust covariance is itself noisy (G − 1 = 49 degrees
+/// of freedom): coverage is recorded, and must still beat the row-wise intervals.
+#[test]
+fn fifty_clusters_still_beat_row_wise_intervals() {
+    let (clustered, plain, _) = coverage(50, 400);
+    println!("50 clusters: GMM clustered {clustered:.3}, row-wise {plain:.3}");
+    assert!(
+        clustered > plain + 0.05 && clustered > 0.9,
+        "{clustered} vs {plain}"
+    );
+}
