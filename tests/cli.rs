@@ -822,3 +822,44 @@ fn estimator_all_reports_what_cannot_run_and_keeps_the_rest() {
                 .unwrap()
                 .contains("every row is labeled")));
 }
+
+#[test]
+fn a_cluster_column_gives_cluster_robust_standard_errors() {
+    let file = data_path("cluster_T600.csv");
+    let out = run(&[
+        "--data",
+        &file,
+        "--model",
+        "ols",
+        "--labeled",
+        "labeled",
+        "--real",
+        "y:one,x1,x2",
+        "--source",
+        "proxy=proxy_y:one,x1,x2",
+        "--cluster",
+        "cluster",
+        "--estimator",
+        "real-only,naive,dsl",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = json["estimators"].as_array().unwrap();
+    // statsmodels' cluster covariance (times G/(G − 1)): its diagonal is se².
+    let exp = expected("cluster_T600");
+    for (e, key) in list.iter().zip(["real_only", "naive", "dsl"]) {
+        let se: Vec<f64> = matrix_of(&exp[key]["cov"])
+            .iter()
+            .enumerate()
+            .map(|(j, row)| row[j].sqrt())
+            .collect();
+        assert_close(key, &vec_of(&e["se"]), &se, 1e-8, 0.0);
+        assert!(e["notes"][0].as_str().unwrap().contains("clusters"), "{e}");
+    }
+}

@@ -82,6 +82,10 @@ pub struct DataArgs {
     /// NAME=Y:X0,X1,...
     #[arg(long = "source", value_name = "NAME=Y:X0,...", value_parser = parse_source)]
     pub sources: Vec<(String, Spec)>,
+    /// A cluster id column (any values: text or numbers): cluster-robust standard
+    /// errors, with the finite-cluster factor G/(G − 1).
+    #[arg(long, value_name = "COL")]
+    pub cluster: Option<String>,
 }
 
 /// The data set a command fits, with what error messages need to locate rows.
@@ -103,7 +107,8 @@ impl DataArgs {
                 }
             }
         }
-        let table = Table::read(&self.data, &wanted)?;
+        let labels: Vec<String> = self.cluster.iter().cloned().collect();
+        let table = Table::read(&self.data, &wanted, &labels)?;
         let mut labeled = Vec::with_capacity(table.rows);
         for (r, &v) in table.column(&self.labeled)?.iter().enumerate() {
             match v {
@@ -136,6 +141,17 @@ impl DataArgs {
         for (name, spec) in &self.sources {
             let (sx, sy) = block(spec)?;
             builder = builder.source(name.clone(), &sx, &sy);
+        }
+        if let Some(column) = &self.cluster {
+            let ids = table.labels(column)?;
+            if let Some(r) = ids.iter().position(String::is_empty) {
+                return Err(Failure::Data(format!(
+                    "`{}` {}, column `{column}`: missing cluster id",
+                    table.path,
+                    table.format.locate(r)
+                )));
+            }
+            builder = builder.clusters(ids);
         }
         let located = |e: &Error| describe(e, &table.path, table.format);
         let data = builder.build().map_err(|e| Failure::Data(located(&e)))?;

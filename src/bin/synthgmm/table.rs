@@ -32,20 +32,31 @@ pub struct Table {
     pub format: Format,
     pub rows: usize,
     columns: Vec<(String, Vec<f64>)>,
+    labels: Vec<(String, Vec<String>)>,
 }
 
 impl Table {
-    /// Reads the named columns of `path`: Parquet when it ends in `.parquet` or `.pq`,
-    /// CSV otherwise. Each error is one line naming the file, the row and the column.
-    pub fn read(path: &str, wanted: &[String]) -> Result<Table, String> {
+    /// Reads the named numeric columns and the named label columns (kept as text: ids
+    /// such as clusters) of `path`: Parquet when it ends in `.parquet` or `.pq`, CSV
+    /// otherwise. Each error is one line naming the file, the row and the column.
+    pub fn read(path: &str, wanted: &[String], labels: &[String]) -> Result<Table, String> {
         let extension = Path::new(path)
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
         match extension.as_deref() {
-            Some("parquet" | "pq") => read_parquet(path, wanted),
-            _ => read_csv(path, wanted),
+            Some("parquet" | "pq") => read_parquet(path, wanted, labels),
+            _ => read_csv(path, wanted, labels),
         }
+    }
+
+    /// The named label column (one the reader was asked for), as text.
+    pub fn labels(&self, name: &str) -> Result<&[String], String> {
+        self.labels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+            .ok_or_else(|| format!("no column `{name}` in `{}`", self.path))
     }
 
     /// The named column (one the reader was asked for).
@@ -70,7 +81,7 @@ fn parse_cell(cell: &str) -> Option<f64> {
     }
 }
 
-fn read_csv(path: &str, wanted: &[String]) -> Result<Table, String> {
+fn read_csv(path: &str, wanted: &[String], labels: &[String]) -> Result<Table, String> {
     let mut reader =
         csv::Reader::from_path(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
     let headers: Vec<String> = reader
@@ -88,17 +99,26 @@ fn read_csv(path: &str, wanted: &[String]) -> Result<Table, String> {
             ));
         }
     }
-    let mut picked = Vec::with_capacity(wanted.len());
-    for name in wanted {
-        let c = headers
+    let position = |name: &String| {
+        headers
             .iter()
             .position(|h| h == name)
-            .ok_or_else(|| format!("no column `{name}` in `{path}`"))?;
-        picked.push((name.clone(), c, Vec::new()));
+            .ok_or_else(|| format!("no column `{name}` in `{path}`"))
+    };
+    let mut picked = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        picked.push((name.clone(), position(name)?, Vec::new()));
+    }
+    let mut texts = Vec::with_capacity(labels.len());
+    for name in labels {
+        texts.push((name.clone(), position(name)?, Vec::new()));
     }
     let mut rows = 0;
     for (r, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("`{path}` line {}: {e}", r + 2))?;
+        for (_, c, values) in &mut texts {
+            values.push(record.get(*c).unwrap_or("").trim().to_string());
+        }
         for (name, c, values) in &mut picked {
             let cell = record.get(*c).unwrap_or("").trim();
             let value = parse_cell(cell).ok_or_else(|| {
@@ -116,11 +136,12 @@ fn read_csv(path: &str, wanted: &[String]) -> Result<Table, String> {
         format: Format::Csv,
         rows,
         columns: picked.into_iter().map(|(n, _, v)| (n, v)).collect(),
+        labels: texts.into_iter().map(|(n, _, v)| (n, v)).collect(),
     })
 }
 
 #[cfg(feature = "parquet")]
-fn read_parquet(path: &str, wanted: &[String]) -> Result<Table, String> {
+fn read_parquet(path: &str, wanted: &[String], labels: &[String]) -> Result<Table, String> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{
         Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type,
@@ -135,8 +156,8 @@ fn read_parquet(path: &str, wanted: &[String]) -> Result<Table, String> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| format!("`{path}` is not a Parquet file: {e}"))?;
     let schema = builder.schema().clone();
-    let mut leaves = Vec::with_capacity(wanted.len());
-    for name in wanted {
+    let mut leaves = Vec::with_capacity(wanted.len() + labels.len());
+    for name in wanted.iter().chain(labels) {
         let index = schema
             .index_of(name)
             .map_err(|_| format!("no column `{name}` in `{path}`"))?;
@@ -150,9 +171,21 @@ fn read_parquet(path: &str, wanted: &[String]) -> Result<Table, String> {
         .map_err(|e| format!("cannot read `{path}`: {e}"))?;
     let mut columns: Vec<(String, Vec<f64>)> =
         wanted.iter().map(|n| (n.clone(), Vec::new())).collect();
+    let mut texts: Vec<(String, Vec<String>)> =
+        labels.iter().map(|n| (n.clone(), Vec::new())).collect();
     let mut rows = 0;
     for batch in reader {
         let batch = batch.map_err(|e| format!("cannot read `{path}` after row {rows}: {e}"))?;
+        for (name, values) in &mut texts {
+            let array = batch
+                .column_by_name(name)
+                .ok_or_else(|| format!("no column `{name}` in `{path}`"))?;
+            // Any type: each value's display form identifies its group; nulls are "".
+            let options = arrow_cast::display::FormatOptions::default().with_null("");
+            let shown = arrow_cast::display::ArrayFormatter::try_new(array.as_ref(), &options)
+                .map_err(|e| format!("`{path}`, column `{name}`: {e}"))?;
+            values.extend((0..array.len()).map(|i| shown.value(i).to_string()));
+        }
         for (name, values) in &mut columns {
             let array = batch
                 .column_by_name(name)
@@ -206,11 +239,12 @@ fn read_parquet(path: &str, wanted: &[String]) -> Result<Table, String> {
         format: Format::Parquet,
         rows,
         columns,
+        labels: texts,
     })
 }
 
 #[cfg(not(feature = "parquet"))]
-fn read_parquet(path: &str, _wanted: &[String]) -> Result<Table, String> {
+fn read_parquet(path: &str, _wanted: &[String], _labels: &[String]) -> Result<Table, String> {
     Err(format!(
         "`{path}`: this build reads CSV only; install with `--features cli,parquet` for Parquet"
     ))
