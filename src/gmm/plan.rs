@@ -92,7 +92,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let (fit, influence) = self.fit_with_influence(data)?;
         let influence = influence.ok_or_else(|| Error::InvalidConfig {
                 parameter: "plan",
-                reason: "planning needs at least one source, just-identified moments, labels missing at random and non-singular block Jacobians".into(),
+                reason: "planning needs at least one source, just-identified moments, labels missing at random, independent rows (no clusters) and non-singular block Jacobians".into(),
             })?;
         Ok(Plan {
             names: fit.estimate().names().to_vec(),
