@@ -104,6 +104,75 @@ pub struct DataSources {
 }
 
 impl DataSources {
+    /// ppi_py's layout: labeled covariates, outcomes and predictions (`x`, `y`, `yhat`,
+    /// n rows) and unlabeled covariates and predictions (`x_unlabeled`,
+    /// `yhat_unlabeled`, N rows), as in `ppi_ols_ci(X, Y, Yhat, X_unlabeled,
+    /// Yhat_unlabeled)`. The rows are stacked labeled first; the predictions become the
+    /// source `proxy`, with the same covariates as the real data.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the labeled or the unlabeled arrays disagree in
+    /// rows, [`Error::CovariateMismatch`] when `x` and `x_unlabeled` differ in columns,
+    /// and the errors of [`DataSourcesBuilder::build`].
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::{Array1, Array2};
+    /// use synthgmm::{baselines::PpiPlusPlus, models::Ols, DataSources, Estimator, TwoStepGmm};
+    /// let design = |n: usize, shift: usize| {
+    ///     Array2::from_shape_fn((n, 2), |(i, j)| if j == 0 { 1.0 } else { ((i + shift) as f64 * 0.37).sin() })
+    /// };
+    /// let (x, x_u) = (design(60, 0), design(600, 60));
+    /// let noise = |n: usize, shift: usize| Array1::from_shape_fn(n, |i| ((i + shift) as f64 * 1.9).cos());
+    /// let y = 2.0 * &x.column(1) + &noise(60, 0);
+    /// let yhat = 2.0 * &x.column(1) + 0.8 * &noise(60, 0);
+    /// let yhat_u = 2.0 * &x_u.column(1) + 0.8 * &noise(600, 60);
+    /// let data = DataSources::from_split(&x, &y, &yhat, &x_u, &yhat_u)?;
+    /// let ppi = PpiPlusPlus::new(Ols, "proxy").estimate(&data)?;
+    /// let gmm = TwoStepGmm::new(Ols).fit(&data)?;
+    /// // ppi_py's default level is 90% (alpha = 0.1); the crate asks for alpha.
+    /// let ci = ppi.conf_int(0.1)?;
+    /// assert!(ci[[1, 0]] < 2.0 && 2.0 < ci[[1, 1]]);
+    /// assert_eq!((gmm.n_labeled(), gmm.n_rows()), (60, 660));
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
+    pub fn from_split<'a>(
+        x: impl Into<ArrayView2<'a, f64>>,
+        y: impl Into<ArrayView1<'a, f64>>,
+        yhat: impl Into<ArrayView1<'a, f64>>,
+        x_unlabeled: impl Into<ArrayView2<'a, f64>>,
+        yhat_unlabeled: impl Into<ArrayView1<'a, f64>>,
+    ) -> Result<DataSources> {
+        let (x, y, yhat) = (x.into(), y.into(), yhat.into());
+        let (x_u, yhat_u) = (x_unlabeled.into(), yhat_unlabeled.into());
+        let (n, big_n) = (x.nrows(), x_u.nrows());
+        check_rows("labeled outcomes", y.len(), n)?;
+        check_rows("labeled predictions", yhat.len(), n)?;
+        check_rows("unlabeled predictions", yhat_u.len(), big_n)?;
+        if x.ncols() != x_u.ncols() {
+            return Err(Error::CovariateMismatch {
+                source_name: "unlabeled rows".into(),
+                expected: x.ncols(),
+                found: x_u.ncols(),
+            });
+        }
+        let stacked_x = ndarray::concatenate(ndarray::Axis(0), &[x, x_u])
+            .expect("equal column counts, checked above");
+        let stacked_y = ndarray::concatenate(
+            ndarray::Axis(0),
+            &[y, Array1::from_elem(big_n, f64::NAN).view()],
+        )
+        .expect("one dimension");
+        let predictions =
+            ndarray::concatenate(ndarray::Axis(0), &[yhat, yhat_u]).expect("one dimension");
+        let labeled: Vec<bool> = (0..n + big_n).map(|t| t < n).collect();
+        let x = Arc::new(stacked_x);
+        DataSources::builder(&labeled)
+            .real_shared(Arc::clone(&x), &stacked_y)
+            .source_shared("proxy", x, &predictions)
+            .build()
+    }
+
     /// Starts a builder from the label mask (`true` = human-labeled row).
     pub fn builder<'a>(labeled: impl Into<ArrayView1<'a, bool>>) -> DataSourcesBuilder {
         DataSourcesBuilder {

@@ -347,3 +347,44 @@ fn baseline_errors() {
         }
     );
 }
+
+/// ppi_py's own argument layout: labeled (X, Y, Ŷ) and unlabeled (X_u, Ŷ_u) arrays.
+/// PPI++ on `DataSources::from_split` reproduces ppi_py's interval on the reference data.
+#[test]
+fn ppi_py_layout_gives_ppi_py_intervals() {
+    for (name, logistic) in [
+        ("ols_T3000_n300_rho7", false),
+        ("logistic_T3000_n300_rho7", true),
+    ] {
+        let d = load(name);
+        let lab: Vec<usize> = (0..d.labeled.len()).filter(|&t| d.labeled[t]).collect();
+        let unl: Vec<usize> = (0..d.labeled.len()).filter(|&t| !d.labeled[t]).collect();
+        let pick = |rows: &[usize]| d.real_x.select(ndarray::Axis(0), rows);
+        let data = DataSources::from_split(
+            &pick(&lab),
+            &d.real_y.select(ndarray::Axis(0), &lab),
+            &d.proxy_y.select(ndarray::Axis(0), &lab),
+            &pick(&unl),
+            &d.proxy_y.select(ndarray::Axis(0), &unl),
+        )
+        .unwrap();
+        let fit = if logistic {
+            PpiPlusPlus::new(Logistic, "proxy").estimate(&data)
+        } else {
+            PpiPlusPlus::new(Ols, "proxy").estimate(&data)
+        }
+        .unwrap();
+        let exp = &expected(name)["ppi_plus_plus_proxy"];
+        let ci: Vec<f64> = fit.conf_int(0.1).unwrap().iter().copied().collect();
+        let tol = if logistic { 1e-5 } else { 1e-6 };
+        assert_close("ci_90", &ci, &matrix_of(&exp["ci_90"]).concat(), tol, 1e-3);
+    }
+    let short = DataSources::from_split(
+        &Array2::<f64>::ones((5, 2)),
+        &Array1::<f64>::zeros(4),
+        &Array1::<f64>::zeros(5),
+        &Array2::<f64>::ones((8, 2)),
+        &Array1::<f64>::zeros(8),
+    );
+    assert!(matches!(short, Err(Error::LengthMismatch { .. })));
+}
