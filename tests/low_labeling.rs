@@ -115,6 +115,7 @@ fn covers(o: &Outcomes, e: usize) -> bool {
 }
 
 #[test]
+#[ignore = "Monte Carlo (tens of seconds); run with -- --ignored, as CI does"]
 fn selected_weights_hold_up_where_labels_are_scarcest() {
     for rate in [0.01, 0.02] {
         let o = run(rate);
@@ -144,6 +145,7 @@ fn selected_weights_hold_up_where_labels_are_scarcest() {
 }
 
 #[test]
+#[ignore = "Monte Carlo (tens of seconds); run with -- --ignored, as CI does"]
 fn nothing_is_lost_where_labels_are_plentiful() {
     let o = run(0.2);
     o.report(0.2);

@@ -70,6 +70,7 @@ fn check<M: MomentModel + Clone + Send + Sync>(m: M, model: SimModel, synthetic:
 }
 
 #[test]
+#[ignore = "Monte Carlo (tens of seconds); run with -- --ignored, as CI does"]
 fn ols_predictions_match_the_realized_spread() {
     check(synthgmm::models::Ols, SimModel::Ols, 0, 0.10);
     // Known gap: with the synthetic source (M = 2, six cross coefficients per
@@ -80,6 +81,7 @@ fn ols_predictions_match_the_realized_spread() {
 }
 
 #[test]
+#[ignore = "Monte Carlo (tens of seconds); run with -- --ignored, as CI does"]
 fn logistic_predictions_match_the_realized_spread() {
     check(synthgmm::models::Logistic, SimModel::Logistic, 0, 0.10);
     check(synthgmm::models::Logistic, SimModel::Logistic, 1, 0.10);
