@@ -99,11 +99,19 @@ impl GmmFit {
     pub fn conf_int(&self, alpha: f64) -> Result<Array2<f64>> {
         self.estimate.conf_int(alpha)
     }
+    /// Names of θ's coefficients (the covariate names, or the model's).
+    pub fn names(&self) -> &[String] {
+        self.estimate.names()
+    }
     /// The whole parameter vector (θ, η_1, …, η_M).
     pub fn params(&self) -> ArrayView1<'_, f64> {
         self.params.view()
     }
-    /// Covariance of the whole parameter vector, (ĜᵀΩ̂⁻¹Ĝ)⁻¹ / T.
+    /// Covariance of the whole parameter vector (θ, η_1, …, η_M): the one
+    /// [`covariance_kind`](Self::covariance_kind) names — (ĜᵀΩ̂⁻¹Ĝ)⁻¹/T re-estimated at
+    /// the estimate, or with Windmeijer's finite-sample term, or the sandwich — or the
+    /// selected weights' covariance. θ's block alone is [`cov_theta`](Self::cov_theta)
+    /// (what [`Estimate::cov`] holds).
     pub fn cov(&self) -> ArrayView2<'_, f64> {
         self.cov.view()
     }

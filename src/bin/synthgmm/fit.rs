@@ -38,8 +38,9 @@ pub enum EstimatorName {
 pub enum CovarianceName {
     /// Windmeijer's finite-sample correction.
     Windmeijer,
-    /// Ω re-estimated at the final estimate (statsmodels' default).
-    Standard,
+    /// Ω re-estimated at the final estimate (statsmodels' default; also `standard`).
+    #[value(alias = "standard")]
+    Reestimated,
     /// The step-2 weight matrix's Ω.
     Step2,
     /// The sandwich for the weight used.
@@ -128,7 +129,7 @@ fn gmm<M: MomentModel>(model: M, args: &FitArgs) -> TwoStepGmm<M> {
     TwoStepGmm::new(model)
         .covariance(match args.covariance {
             CovarianceName::Windmeijer => Covariance::Windmeijer,
-            CovarianceName::Standard => Covariance::Reestimated,
+            CovarianceName::Reestimated => Covariance::Reestimated,
             CovarianceName::Step2 => Covariance::StepTwo,
             CovarianceName::Sandwich => Covariance::Sandwich,
         })
