@@ -101,6 +101,8 @@ pub struct DataSources {
     labeling_probabilities: Option<Array1<f64>>,
     /// Cluster of every row (dense indices from 0), if given.
     clusters: Option<Arc<Vec<u32>>>,
+    /// Observation (survey) weight of every row, if given.
+    weights: Option<Arc<Array1<f64>>>,
 }
 
 impl DataSources {
@@ -184,6 +186,7 @@ impl DataSources {
             covariate_names: None,
             labeling_probabilities: None,
             clusters: None,
+            weights: None,
         }
     }
 
@@ -260,6 +263,11 @@ impl DataSources {
     /// if clusters were given ([`DataSourcesBuilder::clusters`]).
     pub fn clusters(&self) -> Option<&[u32]> {
         self.clusters.as_deref().map(Vec::as_slice)
+    }
+    /// The observation (survey) weight w_t of every row, if given
+    /// ([`DataSourcesBuilder::weights`]).
+    pub fn weights(&self) -> Option<ArrayView1<'_, f64>> {
+        self.weights.as_deref().map(|w| w.view())
     }
     /// Number of distinct clusters, if clusters were given.
     pub fn n_clusters(&self) -> Option<usize> {
@@ -407,6 +415,7 @@ impl DataSources {
             columns: self.columns.clone(),
             labeling_probabilities: self.labeling_probabilities.clone(),
             clusters: self.clusters.clone(),
+            weights: self.weights.clone(),
         }
     }
 }
@@ -447,6 +456,7 @@ pub struct DataSourcesBuilder {
     covariate_names: Option<Vec<String>>,
     labeling_probabilities: Option<Array1<f64>>,
     clusters: Option<Vec<u32>>,
+    weights: Option<Array1<f64>>,
 }
 
 impl DataSourcesBuilder {
@@ -623,6 +633,30 @@ impl DataSourcesBuilder {
         self
     }
 
+    /// Observation (survey or inverse-probability) weights w_t > 0 on every row: they
+    /// multiply every row's moments (labeled ones also by 1/π_t when labeling
+    /// probabilities are given), so that each estimator solves the weighted estimating
+    /// equations; without sources this is weighted least squares (or weighted maximum
+    /// likelihood) with the HC0 sandwich.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use synthgmm::DataSources;
+    /// let x = array![[1.0], [1.0], [1.0], [1.0]];
+    /// let y = array![1.0, 2.0, 3.0, 4.0];
+    /// let data = DataSources::builder(&[true, true, false, false])
+    ///     .real(&x, &y).source("proxy", &x, &y)
+    ///     .weights(&array![1.0, 2.0, 1.5, 0.5])
+    ///     .build()?;
+    /// assert_eq!(data.weights().unwrap()[1], 2.0);
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
+    pub fn weights<'a>(mut self, w: impl Into<ArrayView1<'a, f64>>) -> Self {
+        self.weights = Some(w.into().to_owned());
+        self
+    }
+
     /// The cluster of every row (T ids of any hashable type: an author, a thread, an
     /// annotator batch, a village). Rows of one cluster may be correlated in outcomes
     /// and sources alike; Ω̂ and every sandwich are then built from cluster sums of the
@@ -760,6 +794,23 @@ impl DataSourcesBuilder {
             }
         }
 
+        if let Some(w) = &self.weights {
+            check_rows("weights", w.len(), n_rows)?;
+            if let Some((row, &value)) = w
+                .iter()
+                .enumerate()
+                .find(|(_, &v)| !(v > 0.0 && v.is_finite()))
+            {
+                return Err(Error::InvalidValue {
+                    source_name: "weights".into(),
+                    column: Column::Weight,
+                    row,
+                    value,
+                    reason: "weights must be positive and finite",
+                });
+            }
+        }
+
         let labeled: Vec<usize> = (0..n_rows).filter(|&t| self.labeled[t]).collect();
         let real = RowBlock {
             extra: self.extra_for(&Scope::Real, &columns, n_rows)?,
@@ -808,6 +859,7 @@ impl DataSourcesBuilder {
             columns,
             labeling_probabilities: self.labeling_probabilities,
             clusters: self.clusters.map(Arc::new),
+            weights: self.weights.map(Arc::new),
         })
     }
 }

@@ -14,6 +14,8 @@ pub enum Column {
     Extra(String),
     /// The labeling probability π_t.
     LabelingProbability,
+    /// The observation (survey) weight w_t.
+    Weight,
 }
 
 impl fmt::Display for Column {
@@ -23,6 +25,7 @@ impl fmt::Display for Column {
             Column::Covariate(j) => write!(f, "covariate {j}"),
             Column::Extra(name) => write!(f, "column `{name}`"),
             Column::LabelingProbability => write!(f, "labeling probability"),
+            Column::Weight => write!(f, "weight"),
         }
     }
 }

@@ -38,8 +38,11 @@ pub(crate) struct StackedMoments<'a, M: MomentModel + ?Sized> {
     model: &'a M,
     data: &'a DataSources,
     layout: Layout,
-    /// Weights w_t on the labeled rows (1/π_t), `None` when all are 1.
+    /// Weights on the labeled rows (the observation weight over π_t), `None` when all
+    /// are 1.
     label_weights: Option<Array1<f64>>,
+    /// Whether labeling probabilities enter the labeled rows' weights.
+    uses_probabilities: bool,
     /// Row ranges of the chunks.
     ranges: Vec<std::ops::Range<usize>>,
     /// Ĝ once computed, for moments that are affine in the parameters (constant Ĝ).
@@ -71,10 +74,16 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
                 });
             }
         }
-        let label_weights = match (use_probabilities, data.labeling_probabilities()) {
-            (true, Some(pi)) => Some(data.labeled_rows().iter().map(|&t| 1.0 / pi[t]).collect()),
-            _ => None,
-        };
+        // Labeled rows carry w_t/π_t (observation weight over labeling probability),
+        // every row of the all-rows blocks w_t.
+        let pi = data.labeling_probabilities().filter(|_| use_probabilities);
+        let w = data.weights();
+        let label_weights = (pi.is_some() || w.is_some()).then(|| {
+            data.labeled_rows()
+                .iter()
+                .map(|&t| w.map_or(1.0, |w| w[t]) / pi.map_or(1.0, |pi| pi[t]))
+                .collect()
+        });
         if let Some(clusters) = data.clusters_in_moments().filter(|&g| g < 2) {
             return Err(Error::InvalidConfig {
                 parameter: "clusters",
@@ -98,6 +107,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
                 sources: data.n_sources(),
             },
             label_weights,
+            uses_probabilities: pi.is_some(),
             ranges,
             linear_jacobian: OnceLock::new(),
             recent: Mutex::new(Vec::new()),
@@ -125,6 +135,10 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     }
     fn n_rows(&self) -> f64 {
         self.data.n_rows() as f64
+    }
+    /// Whether the labeled rows are weighted by 1/π_t (labeling not at random).
+    pub(crate) fn uses_probabilities(&self) -> bool {
+        self.uses_probabilities
     }
     pub(crate) fn label_weights(&self) -> Option<ArrayView1<'_, f64>> {
         self.label_weights.as_ref().map(|w| w.view())
@@ -162,7 +176,12 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
                 return sums.clone();
             }
         }
-        let chunks = chunks(self.data, self.label_weights(), &self.ranges);
+        let chunks = chunks(
+            self.data,
+            self.label_weights(),
+            self.data.weights(),
+            &self.ranges,
+        );
         let sums = stacked_sums(self.model, &chunks, self.layout, params, needs);
         if needs.contraction.is_none() {
             if let Ok(mut recent) = self.recent.lock() {
@@ -290,7 +309,8 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         let mut r = Array1::zeros(2 * self.k());
         r.slice_mut(s![..self.k()])
             .assign(&sum(src.labeled(), self.label_weights()));
-        r.slice_mut(s![self.k()..]).assign(&sum(src.rows(), None));
+        r.slice_mut(s![self.k()..])
+            .assign(&sum(src.rows(), self.data.weights()));
         r / self.n_rows()
     }
 
@@ -303,8 +323,11 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             src.labeled(),
             self.label_weights(),
         ));
-        j.slice_mut(s![self.k().., ..])
-            .assign(&self.model.jacobian(beta, src.rows(), None));
+        j.slice_mut(s![self.k().., ..]).assign(&self.model.jacobian(
+            beta,
+            src.rows(),
+            self.data.weights(),
+        ));
         j / self.n_rows()
     }
 }

@@ -863,3 +863,44 @@ fn a_cluster_column_gives_cluster_robust_standard_errors() {
         assert!(e["notes"][0].as_str().unwrap().contains("clusters"), "{e}");
     }
 }
+
+#[test]
+fn a_weight_column_weights_the_moments_and_is_validated() {
+    let file = data_path("ols_T1000_n100_rho0.csv");
+    let fit = |extra: &[&str]| -> Output {
+        let mut args = vec![
+            "--data",
+            file.as_str(),
+            "--model",
+            "ols",
+            "--labeled",
+            "labeled",
+            "--real",
+            "y:x0,x1,x2",
+            "--source",
+            "p=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    // Unit weights (the constant column) change nothing.
+    let (plain, unit) = (fit(&[]), fit(&["--weight", "x0"]));
+    assert!(
+        unit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unit.stderr)
+    );
+    let se =
+        |o: &Output| vec_of(&serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["se"]);
+    assert_close("se", &se(&unit), &se(&plain), 1e-10, 0.0);
+    // A covariate with negative values is no weight.
+    let out = fit(&["--weight", "x1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("weights must be positive and finite") && err.contains("line "),
+        "{err}"
+    );
+}

@@ -63,6 +63,7 @@ impl<M: MomentModel> Estimator for Dsl<M> {
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
         data.check_model(&self.model)?;
+        super::refuse_weights(data, &name)?;
         let src = data
             .source(&self.source)
             .ok_or_else(|| Error::MissingSource {

@@ -10,6 +10,10 @@
 //! | [`RePpi`] | sources' predictions recalibrated on labeled rows (cross-fitted), then PPI++ | yes |
 //!
 //! All return an [`Estimate`](crate::Estimate) with the same accessors as the GMM fit.
+//! Clustered data ([`DataSourcesBuilder::clusters`](crate::DataSourcesBuilder::clusters))
+//! get cluster-robust sandwiches everywhere; observation weights
+//! ([`DataSourcesBuilder::weights`](crate::DataSourcesBuilder::weights)) are taken by
+//! real-only (and the GMM) and refused by the others with [`Error::InvalidConfig`].
 
 mod dsl;
 pub(crate) mod mestimation;
@@ -18,6 +22,21 @@ mod ppi;
 mod ppi_synth;
 mod real_only;
 mod reppi;
+
+use crate::data::DataSources;
+use crate::error::{Error, Result};
+
+/// [`Error::InvalidConfig`] for data with observation weights, which `estimator` does
+/// not take: ignoring them would answer another question.
+pub(crate) fn refuse_weights(data: &DataSources, estimator: &str) -> Result<()> {
+    match data.weights() {
+        Some(_) => Err(Error::InvalidConfig {
+            parameter: "weights",
+            reason: format!("{estimator} does not take observation weights; real-only and GMM do"),
+        }),
+        None => Ok(()),
+    }
+}
 
 pub use dsl::Dsl;
 pub use naive::NaivePooled;

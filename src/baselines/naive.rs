@@ -52,6 +52,7 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
         data.check_model(&self.model)?;
+        super::refuse_weights(data, &name)?;
         let mut blocks = vec![data.real_rows()];
         for s in &self.sources {
             let src = data.source(s).ok_or_else(|| Error::MissingSource {

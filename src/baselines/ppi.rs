@@ -924,6 +924,7 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     mixture: Vec<(String, f64)>,
     lambda: Lambda,
 ) -> Result<PpiFit> {
+    super::refuse_weights(data, &name)?;
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
     let mut r = problem.run(lambda)?;
     if let Some(clusters) = data.n_clusters() {

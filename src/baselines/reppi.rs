@@ -378,6 +378,7 @@ impl<M: MomentModel> RePpi<M> {
     /// Those of [`recalibrated`](Self::recalibrated) and of PPI++.
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
         data.check_model(&self.model)?;
+        super::refuse_weights(data, &self.name())?;
         let m_hat = self.recalibrated(data)?;
         let first = &self.sources[0];
         let recalibrated = data.with_recalibrated_source(first, "recalibrated", m_hat)?;

@@ -84,12 +84,15 @@ pub(crate) struct Chunk<'a> {
     pub sources_labeled: Vec<Rows<'a>>,
     /// The cluster of each row of the chunk, when the data are clustered.
     pub clusters: Option<&'a [u32]>,
+    /// The observation weight of each row of the chunk, if any.
+    pub row_weights: Option<ArrayView1<'a, f64>>,
 }
 
 /// The chunks of in-memory data, as views.
 pub(crate) fn chunks<'a>(
     data: &'a DataSources,
     weights: Option<ArrayView1<'a, f64>>,
+    row_weights: Option<ArrayView1<'a, f64>>,
     ranges: &[Range<usize>],
 ) -> Vec<Chunk<'a>> {
     let labeled = data.labeled_rows();
@@ -114,6 +117,7 @@ pub(crate) fn chunks<'a>(
                     .map(|s| s.labeled().slice(lo..hi))
                     .collect(),
                 clusters: data.clusters().map(|c| &c[range.clone()]),
+                row_weights: row_weights.map(|w| w.slice_move(ndarray::s![range.clone()])),
             }
         })
         .collect()

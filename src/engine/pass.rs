@@ -220,14 +220,17 @@ fn chunk_sums<M: MomentModel + ?Sized>(
     for (i, src) in c.sources.iter().enumerate() {
         let out = a.slice_mut(s![.., i * k..(i + 1) * k]);
         if needs.jacobian {
-            jacobians.push(model.moments_and_jacobian(block(i + 1), *src, None, out));
+            jacobians.push(model.moments_and_jacobian(block(i + 1), *src, c.row_weights, out));
         } else {
             model.moments(block(i + 1), *src, out);
         }
     }
-    let a_lab = a.select(Axis(0), &c.labeled);
+    // The labeled rows' source moments carry the labeled weights; observation weights
+    // multiply every row's all-rows moments (and so their labeled rows in Ω̂).
     z.slice_mut(s![.., k..])
-        .assign(&weigh(c.weights, a_lab.clone()));
+        .assign(&weigh(c.weights, a.select(Axis(0), &c.labeled)));
+    let a = weigh(c.row_weights, a);
+    let a_lab = a.select(Axis(0), &c.labeled);
 
     let mut sums = MomentSums::zeros(
         layout,
@@ -350,7 +353,11 @@ fn contract<M: MomentModel + ?Sized>(
         }
         {
             let mut view = out.slice_mut(s![(1 + m + i) * k..(2 + m + i) * k, cols]);
-            view += &model.jacobian(block(i + 1), c.sources[i], Some(u_all.view()));
+            let wu_all = match c.row_weights {
+                Some(w) => &u_all * &w,
+                None => u_all.clone(),
+            };
+            view += &model.jacobian(block(i + 1), c.sources[i], Some(wu_all.view()));
         }
     }
     // s_t = (∂g_t/∂β)ᵀv on every row of the chunk (real parameters: labeled rows only):
@@ -367,11 +374,15 @@ fn contract<M: MomentModel + ?Sized>(
         s_all.slice_mut(s![t, ..p]).assign(&s_real.row(r));
     }
     for i in 0..m {
-        // V_t = v_all + w_t S_t v_lab.
+        // V_t = ω_t v_all + w_t S_t v_lab (ω_t the observation weight, w_t the labeled
+        // rows' weight).
         let v_all = v.slice(s![(1 + m + i) * k..(2 + m + i) * k]);
         let v_lab = v.slice(s![(1 + i) * k..(2 + i) * k]);
         let mut per_row = Array2::zeros((c.rows, k));
         per_row += &v_all.insert_axis(Axis(0));
+        if let Some(w) = c.row_weights {
+            per_row *= &w.insert_axis(Axis(1));
+        }
         for (r, &t) in c.labeled.iter().enumerate() {
             let w = c.weights.map_or(1.0, |w| w[r]);
             per_row.row_mut(t).scaled_add(w, &v_lab);

@@ -61,10 +61,20 @@ impl<M: MomentModel> TwoStepGmm<M> {
     ///
     /// # Examples
     /// ```
+    /// use ndarray::{Array1, Array2};
     /// use synthgmm::models::Ols;
-    /// use synthgmm::sim::{SimConfig, SimModel};
-    /// use synthgmm::TwoStepGmm;
-    /// let data = SimConfig::new(SimModel::Ols).rows(2000).labeling_rate(0.1).rho(0.9).simulate(3)?;
+    /// use synthgmm::{DataSources, TwoStepGmm};
+    /// // Deterministic noise: e and u uncorrelated, the proxy's error 0.9 e + 0.44 u.
+    /// let noise = |i: usize, k: f64| ((i as f64 * k).sin() * 43758.5453).fract() - 0.5;
+    /// let t = 2000;
+    /// let x = Array2::from_shape_fn((t, 3), |(i, j)| if j == 0 { 1.0 } else { noise(i, 3.1 + j as f64) });
+    /// let e = Array1::from_shape_fn(t, |i| noise(i, 12.9898));
+    /// let u = Array1::from_shape_fn(t, |i| noise(i, 78.233));
+    /// let signal = x.column(1).to_owned() - &x.column(2);
+    /// let y = &signal + &e;
+    /// let proxy = &signal + &(&e * 0.9) + &(&u * 0.44);
+    /// let labeled: Vec<bool> = (0..t).map(|i| i % 10 == 0).collect();
+    /// let data = DataSources::builder(&labeled).real(&x, &y).source("proxy", &x, &proxy).build()?;
     /// let report = TwoStepGmm::new(Ols).diagnose(&data)?;
     /// let proxy = &report.sources[0];
     /// assert_eq!((proxy.name.as_str(), proxy.c_test.df), ("proxy", 3));

@@ -71,15 +71,24 @@ impl<M: MomentModel> TwoStepGmm<M> {
     ///
     /// # Errors
     /// As [`fit`](Self::fit); [`Error::InvalidConfig`] when planning does not apply
-    /// (no sources, an over-identified model, labeling probabilities, or a singular
-    /// block Jacobian).
+    /// (no sources, an over-identified model, labeling probabilities, clusters, or a
+    /// singular block Jacobian).
     ///
     /// # Examples
     /// ```
+    /// use ndarray::{Array1, Array2};
     /// use synthgmm::models::Ols;
-    /// use synthgmm::sim::{SimConfig, SimModel};
-    /// use synthgmm::{Planned, TwoStepGmm};
-    /// let pilot = SimConfig::new(SimModel::Ols).rows(3000).labeling_rate(0.05).rho(0.9).simulate(1)?;
+    /// use synthgmm::{DataSources, Planned, TwoStepGmm};
+    /// // Deterministic noise: e and u uncorrelated, the proxy's error 0.9 e + 0.44 u.
+    /// let noise = |i: usize, k: f64| ((i as f64 * k).sin() * 43758.5453).fract() - 0.5;
+    /// let t = 3000;
+    /// let x = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { noise(i, 4.7) });
+    /// let e = Array1::from_shape_fn(t, |i| noise(i, 12.9898));
+    /// let u = Array1::from_shape_fn(t, |i| noise(i, 78.233));
+    /// let y = &x.column(1) + &e;
+    /// let proxy = &x.column(1) + &(&e * 0.9) + &(&u * 0.44);
+    /// let labeled: Vec<bool> = (0..t).map(|i| i % 20 == 0).collect();
+    /// let pilot = DataSources::builder(&labeled).real(&x, &y).source("proxy", &x, &proxy).build()?;
     /// let plan = TwoStepGmm::new(Ols).plan(&pilot)?;
     /// // Four times the labels halve the real-only standard error.
     /// let (now, more) = (plan.se(Planned::RealOnly, 150, 3000)?, plan.se(Planned::RealOnly, 600, 3000)?);
@@ -92,7 +101,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let (fit, influence) = self.fit_with_influence(data)?;
         let influence = influence.ok_or_else(|| Error::InvalidConfig {
                 parameter: "plan",
-                reason: "planning needs at least one source, just-identified moments, labels missing at random, independent rows (no clusters) and non-singular block Jacobians".into(),
+                reason: "planning needs at least one source, just-identified moments, labels missing at random (no labeling probabilities or weights), independent rows (no clusters) and non-singular block Jacobians".into(),
             })?;
         Ok(Plan {
             names: fit.estimate().names().to_vec(),

@@ -271,7 +271,7 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
         let problem = BlockProblem {
             block: src.name(),
             rows: src.rows(),
-            weights: None,
+            weights: data.weights(),
             identity: false,
         };
         let fit = fit_block(model, &problem, settings, require_convergence, rank_tol)?;

@@ -116,11 +116,7 @@ impl Influence {
         let (k, p, m) = (stacked.k(), stacked.p(), stacked.n_sources());
         // The variance formulas below assume independent rows: with clusters the
         // unrestricted two-step weights (whose Ω̂ is clustered) are used instead.
-        if m == 0
-            || k != p
-            || stacked.label_weights().is_some()
-            || stacked.data().clusters().is_some()
-        {
+        if m == 0 || k != p || stacked.uses_probabilities() || stacked.data().clusters().is_some() {
             return None;
         }
         let t = stacked.data().n_rows() as f64;

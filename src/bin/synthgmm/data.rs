@@ -86,6 +86,10 @@ pub struct DataArgs {
     /// errors, with the finite-cluster factor G/(G − 1).
     #[arg(long, value_name = "COL")]
     pub cluster: Option<String>,
+    /// An observation (survey) weight column, positive: every row's moments are
+    /// multiplied by its weight (real-only and GMM; the other estimators refuse it).
+    #[arg(long, value_name = "COL")]
+    pub weight: Option<String>,
 }
 
 /// The data set a command fits, with what error messages need to locate rows.
@@ -99,6 +103,7 @@ impl DataArgs {
     /// Reads the named columns and builds the data set.
     pub fn load(&self) -> Result<Loaded, Failure> {
         let mut wanted = vec![self.labeled.clone()];
+        wanted.extend(self.weight.iter().cloned());
         let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, s)| s));
         for spec in blocks {
             for name in std::iter::once(&spec.outcome).chain(&spec.covariates) {
@@ -141,6 +146,9 @@ impl DataArgs {
         for (name, spec) in &self.sources {
             let (sx, sy) = block(spec)?;
             builder = builder.source(name.clone(), &sx, &sy);
+        }
+        if let Some(column) = &self.weight {
+            builder = builder.weights(&Array1::from(table.column(column)?.to_vec()));
         }
         if let Some(column) = &self.cluster {
             let ids = table.labels(column)?;

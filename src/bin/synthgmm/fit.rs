@@ -332,6 +332,12 @@ fn comparison(results: &Results, loaded: &Loaded, args: &FitArgs) -> Result<Stri
             ))
         }
         OutputFormat::Csv => {
+            // The CSV holds coefficients only: what could not run is said on stderr.
+            for (name, result) in results {
+                if let Err(err) = result {
+                    eprintln!("warning: {name} not run: {}", reason(err));
+                }
+            }
             let fitted: Vec<&Estimate> = results
                 .iter()
                 .filter_map(|(_, r)| r.as_ref().ok())
