@@ -163,7 +163,9 @@ fn bad_weights_and_estimators_without_weights_are_errors() {
         .weights(&weights(t))
         .build()
         .unwrap();
-    let err = PpiPlusPlus::new(Ols, "proxy").estimate(&data).unwrap_err();
+    let err = synthgmm::baselines::Dsl::new(Ols, "proxy")
+        .estimate(&data)
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -206,4 +208,39 @@ fn weighted_logistic_real_only_matches_statsmodels() {
         1e-6,
         1e-12,
     );
+}
+
+/// Weighted PPI++: ppi_py 0.2.3's `ppi_ols_ci` / `ppi_logistic_ci` with `w` and
+/// `w_unlabeled` (each normalized to mean 1 by ppi_py) on the reference data sets.
+#[test]
+fn weighted_ppi_matches_ppi_py() {
+    let exp = common::expected("weighted_ppi");
+    for (name, logistic) in [
+        ("ols_T3000_n300_rho7", false),
+        ("logistic_T3000_n300_rho7", true),
+    ] {
+        let d = load(name);
+        let w = weights(d.labeled.len());
+        let data = DataSources::builder(&d.labeled)
+            .real(&d.real_x, &d.real_y)
+            .source("proxy", &d.real_x, &d.proxy_y)
+            .weights(&w)
+            .build()
+            .unwrap();
+        let fit = if logistic {
+            PpiPlusPlus::new(synthgmm::models::Logistic, "proxy").estimate(&data)
+        } else {
+            PpiPlusPlus::new(Ols, "proxy").estimate(&data)
+        }
+        .unwrap();
+        let ci: Vec<f64> = fit.conf_int(0.1).unwrap().iter().copied().collect();
+        let tol = if logistic { 1e-5 } else { 1e-6 };
+        assert_close(
+            name,
+            &ci,
+            &common::matrix_of(&exp[name]["ci_90"]).concat(),
+            tol,
+            1e-3,
+        );
+    }
 }

@@ -61,6 +61,10 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     n_unlabeled: usize,
     /// S_t on every row.
     label_mask: Vec<bool>,
+    /// Observation weights of the labeled rows used, normalized to mean 1 over them,
+    /// and of every row, normalized to mean 1 over the unlabeled rows (ppi_py's `w`
+    /// and `w_unlabeled`).
+    weights: Option<(Array1<f64>, Array1<f64>)>,
     /// The cluster of every row and the labeled rows' indices, when the data are
     /// clustered and every labeled row is used.
     clusters: Option<(&'a [u32], &'a [usize])>,
@@ -111,21 +115,29 @@ fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
 }
 
 /// The mixture m_t = Σ_k w_k ψ(θ; source_k, row t) on the rows `range` (into `m`), and
-/// Σ_t ∂m_t/∂θᵀ over them; rows marked in `skip` count as zero.
+/// Σ_t ∂m_t/∂θᵀ over them; rows marked in `skip` count as zero, and each row is
+/// multiplied by its observation weight when `weights` (aligned with the parts' rows)
+/// are given.
 fn mixture_chunk<M: MomentModel + ?Sized>(
     model: &M,
     theta: ArrayView1<'_, f64>,
     parts: &[(f64, Rows<'_>)],
     range: &std::ops::Range<usize>,
     skip: Option<&[bool]>,
+    weights: Option<ArrayView1<'_, f64>>,
     m: &mut Array2<f64>,
 ) -> Array2<f64> {
     let p = theta.len();
     let mut jacobian = Array2::zeros((p, p));
     let mut part = Array2::zeros((range.len(), p));
-    let keep = skip.map(|skip| kept_rows(&skip[range.clone()]));
+    let w = weights.map(|w| w.slice(ndarray::s![range.clone()]).to_owned());
+    let keep = match (skip.map(|skip| kept_rows(&skip[range.clone()])), &w) {
+        (Some(keep), Some(w)) => Some(keep * w),
+        (keep, None) => keep,
+        (None, Some(w)) => Some(w.clone()),
+    };
     m.fill(0.0);
-    for (w, rows) in parts {
+    for (share, rows) in parts {
         let rows = rows.slice(range.clone());
         // Moments and Jacobian from one sweep over the part's rows.
         let jac = model.moments_and_jacobian(
@@ -134,8 +146,11 @@ fn mixture_chunk<M: MomentModel + ?Sized>(
             keep.as_ref().map(|k| k.view()),
             part.view_mut(),
         );
-        m.scaled_add(*w, &part);
-        jacobian.scaled_add(*w, &jac);
+        m.scaled_add(*share, &part);
+        jacobian.scaled_add(*share, &jac);
+    }
+    if let Some(w) = &w {
+        *m *= &w.view().insert_axis(Axis(1));
     }
     if let Some(skip) = skip {
         zero_rows(m, &skip[range.clone()]);
@@ -163,13 +178,14 @@ fn mixture_sums<M: MomentModel + ?Sized>(
     theta: ArrayView1<'_, f64>,
     parts: &[(f64, Rows<'_>)],
     skip: Option<&[bool]>,
+    weights: Option<ArrayView1<'_, f64>>,
     with_gram: bool,
 ) -> MixtureSums {
     let n = parts.first().map_or(0, |(_, r)| r.len());
     let p = theta.len();
     let chunk = |range: &std::ops::Range<usize>| {
         let mut m = Array2::zeros((range.len(), p));
-        let jacobian = mixture_chunk(model, theta, parts, range, skip, &mut m);
+        let jacobian = mixture_chunk(model, theta, parts, range, skip, weights, &mut m);
         let skipped = skip.map_or(0, |s| s[range.clone()].iter().filter(|&&s| s).count());
         MixtureSums {
             count: (range.len() - skipped) as f64,
@@ -264,11 +280,14 @@ impl LineSums {
         direction: ArrayView1<'_, f64>,
         parts: &[(f64, Rows<'_>)],
         skip: Option<&[bool]>,
+        weights: Option<ArrayView1<'_, f64>>,
     ) -> LineSums {
         let n = parts.first().map_or(0, |(_, r)| r.len());
         let p = base.len();
         LineSums::new(n, p, skip, &|range, mut u, mut v| {
-            mixture_line(model, base, direction, parts, range, &mut u, &mut v);
+            mixture_line(
+                model, base, direction, parts, range, weights, &mut u, &mut v,
+            );
         })
     }
 
@@ -288,23 +307,35 @@ impl LineSums {
 }
 
 /// u_t = Σ_k w_k ψ(θ₀; source_k, row t) and v_t = Σ_k w_k (∂ψ/∂θᵀ) d on the rows
-/// `range`, added into `u` and `v`.
+/// `range`, times the rows' observation weights when given, added into `u` and `v`.
+#[allow(clippy::too_many_arguments)]
 fn mixture_line<M: MomentModel + ?Sized>(
     model: &M,
     base: ArrayView1<'_, f64>,
     direction: ArrayView1<'_, f64>,
     parts: &[(f64, Rows<'_>)],
     range: &std::ops::Range<usize>,
+    weights: Option<ArrayView1<'_, f64>>,
     u: &mut ndarray::ArrayViewMut2<'_, f64>,
     v: &mut ndarray::ArrayViewMut2<'_, f64>,
 ) {
     let mut part = Array2::zeros((range.len(), base.len()));
-    for (w, rows) in parts {
+    let w = weights.map(|w| {
+        w.slice_move(ndarray::s![range.clone()])
+            .insert_axis(Axis(1))
+    });
+    for (share, rows) in parts {
         let rows = rows.slice(range.clone());
         model.moments(base, rows, part.view_mut());
-        u.scaled_add(*w, &part);
+        if let Some(w) = &w {
+            part *= w;
+        }
+        u.scaled_add(*share, &part);
         model.moments_derivative(base, rows, direction, part.view_mut());
-        v.scaled_add(*w, &part);
+        if let Some(w) = &w {
+            part *= w;
+        }
+        v.scaled_add(*share, &part);
     }
 }
 
@@ -380,15 +411,20 @@ impl LabeledSums {
         theta: ArrayView1<'_, f64>,
         real: Rows<'_>,
         imputed: &[(f64, Rows<'_>)],
+        weights: Option<ArrayView1<'_, f64>>,
     ) -> LabeledSums {
         let p = theta.len();
         let chunk = |range: &std::ops::Range<usize>| {
             let mut gh = Array2::zeros((range.len(), 2 * p));
             let mut m = Array2::zeros((range.len(), p));
+            let w = weights.map(|w| w.slice_move(ndarray::s![range.clone()]));
             let real_jacobian =
-                model.moments_and_jacobian(theta, real.slice(range.clone()), None, m.view_mut());
+                model.moments_and_jacobian(theta, real.slice(range.clone()), w, m.view_mut());
+            if let Some(w) = w {
+                m *= &w.insert_axis(Axis(1));
+            }
             gh.slice_mut(ndarray::s![.., ..p]).assign(&m);
-            mixture_chunk(model, theta, imputed, range, None, &mut m);
+            mixture_chunk(model, theta, imputed, range, None, weights, &mut m);
             gh.slice_mut(ndarray::s![.., p..]).assign(&m);
             LabeledSums {
                 count: range.len() as f64,
@@ -498,6 +534,23 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             columns: data.column_names().to_vec(),
             n_unlabeled,
             label_mask: data.label_mask(),
+            weights: data.weights().map(|w| {
+                let labeled = data.labeled_rows();
+                let used: Vec<usize> = match labeled_subset {
+                    Some(subset) => subset.iter().map(|&i| labeled[i]).collect(),
+                    None => labeled.to_vec(),
+                };
+                let lab = w.select(Axis(0), &used);
+                let lab = &lab / lab.mean().unwrap_or(1.0);
+                let mask = data.label_mask();
+                let (sum, count) = w
+                    .iter()
+                    .zip(&mask)
+                    .filter(|(_, &s)| !s)
+                    .fold((0.0, 0.0), |(a, c), (v, _)| (a + v, c + 1.0));
+                let all = &w / (sum / count);
+                (lab, all)
+            }),
             clusters: data
                 .clusters()
                 .filter(|_| labeled_subset.is_none())
@@ -519,6 +572,14 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     }
     fn real_rows(&self) -> Rows<'_> {
         self.view(&self.real)
+    }
+    /// Observation weights of the labeled rows used (mean 1), if any.
+    fn labeled_weights(&self) -> Option<ArrayView1<'_, f64>> {
+        self.weights.as_ref().map(|(lab, _)| lab.view())
+    }
+    /// Observation weights of every row (mean 1 over the unlabeled rows), if any.
+    fn row_weights(&self) -> Option<ArrayView1<'_, f64>> {
+        self.weights.as_ref().map(|(_, all)| all.view())
     }
     /// The (weight, all rows) of each mixed source.
     fn imputed_all(&self) -> Vec<(f64, Rows<'_>)> {
@@ -551,12 +612,20 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 theta,
                 &self.imputed_all(),
                 Some(&self.label_mask),
+                self.row_weights(),
                 true,
             );
             *self.unlabeled_cache.borrow_mut() = Some((theta.to_owned(), sums.clone()));
             sums
         } else {
-            mixture_sums(self.model, theta, &self.imputed_labeled(), None, false)
+            mixture_sums(
+                self.model,
+                theta,
+                &self.imputed_labeled(),
+                None,
+                self.labeled_weights(),
+                false,
+            )
         }
     }
 
@@ -565,7 +634,23 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         if let Some(real) = self.real_fit.get() {
             return Ok(real.clone());
         }
-        let real = fit_rows(self.model, &self.estimator, "real", self.real_rows())?;
+        let rows = self.real_rows();
+        let real = match self.labeled_weights() {
+            None => fit_rows(self.model, &self.estimator, "real", rows)?,
+            Some(w) => {
+                super::mestimation::just_identified(self.model, rows, &self.estimator)?;
+                let n = self.n();
+                solve(
+                    self.model,
+                    &self.estimator,
+                    "real",
+                    self.model.start(rows),
+                    |b| w.dot(&moment_matrix(self.model, b, rows)) / n,
+                    |b| self.model.jacobian(b, rows, Some(w)) / n,
+                    Certify::Always(rows),
+                )?
+            }
+        };
         Ok(self.real_fit.get_or_init(|| real).clone())
     }
 
@@ -602,7 +687,14 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         }
         let lab = self.imputed_fit(false, real.clone())?;
         let all = self.imputed_all();
-        let at_real = mixture_sums(self.model, real.view(), &all, Some(&self.label_mask), false);
+        let at_real = mixture_sums(
+            self.model,
+            real.view(),
+            &all,
+            Some(&self.label_mask),
+            self.row_weights(),
+            false,
+        );
         let rows = self.n_unlabeled();
         // Affine moments: Σ ψ(β) = Σ ψ(θ̂_real) + (Σ ∂ψ/∂θᵀ)(β − θ̂_real) exactly.
         let unl = solve(
@@ -622,28 +714,39 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             direction.view(),
             &all,
             Some(&self.label_mask),
+            self.row_weights(),
         );
         // Labeled rows: [g; h] with g the real gradients, h the imputed ones.
         let (real_rows, imputed) = (self.real_rows(), self.imputed_labeled());
+        let (model, lab_w) = (self.model, self.labeled_weights());
         let p = real.len();
         let labeled = LineSums::new(real_rows.len(), 2 * p, None, &|range, mut u, mut v| {
             let rows = real_rows.slice(range.clone());
             let (mut g, mut h) = u.view_mut().split_at(Axis(1), p);
-            self.model.moments(real.view(), rows, g.view_mut());
+            model.moments(real.view(), rows, g.view_mut());
             let (mut g1, mut h1) = v.view_mut().split_at(Axis(1), p);
-            self.model
-                .moments_derivative(real.view(), rows, direction.view(), g1.view_mut());
+            model.moments_derivative(real.view(), rows, direction.view(), g1.view_mut());
+            if let Some(w) = lab_w {
+                let w = w
+                    .slice_move(ndarray::s![range.clone()])
+                    .insert_axis(Axis(1));
+                g *= &w;
+                g1 *= &w;
+            }
             mixture_line(
-                self.model,
+                model,
                 real.view(),
                 direction.view(),
                 &imputed,
                 range,
+                lab_w,
                 &mut h,
                 &mut h1,
             );
         });
-        let real_jacobian = self.model.jacobian(real.view(), real_rows, None);
+        let real_jacobian = self
+            .model
+            .jacobian(real.view(), real_rows, self.labeled_weights());
         Ok(self.affine.get_or_init(|| AffinePath {
             real,
             delta,
@@ -684,13 +787,17 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             "rectified moments",
             start,
             |b| {
-                let real_sum =
-                    crate::linalg::column_sums(moment_matrix(self.model, b, real).view(), false);
+                let psi = moment_matrix(self.model, b, real);
+                let real_sum = match self.labeled_weights() {
+                    Some(w) => w.dot(&psi),
+                    None => crate::linalg::column_sums(psi.view(), false),
+                };
                 (real_sum - self.imputed_sums(b, false).sum * lambda) / n
                     + self.imputed_sums(b, true).sum * (lambda / big_n)
             },
             |b| {
-                (self.model.jacobian(b, real, None) - self.imputed_sums(b, false).jacobian * lambda)
+                (self.model.jacobian(b, real, self.labeled_weights())
+                    - self.imputed_sums(b, false).jacobian * lambda)
                     / n
                     + self.imputed_sums(b, true).jacobian * (lambda / big_n)
             },
@@ -709,7 +816,13 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     ) -> Result<PpiStats> {
         let labeled = match self.affine.get().and_then(|path| path.labeled_at(theta)) {
             Some(sums) => sums,
-            None => LabeledSums::at(self.model, theta, self.real_rows(), &self.imputed_labeled()),
+            None => LabeledSums::at(
+                self.model,
+                theta,
+                self.real_rows(),
+                &self.imputed_labeled(),
+                self.labeled_weights(),
+            ),
         };
         let unlabeled = self.imputed_sums(theta, true);
         let hessian = if use_unlabeled {
@@ -796,9 +909,22 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let v_mean = &st.unlabeled.sum * (lambda / st.unlabeled.count);
         let imputed_labeled = self.imputed_labeled();
         for range in chunk_ranges(labeled.len()) {
-            let g = moment_matrix(self.model, theta, self.real_rows().slice(range.clone()));
+            let mut g = moment_matrix(self.model, theta, self.real_rows().slice(range.clone()));
+            if let Some(w) = self.labeled_weights() {
+                g *= &w
+                    .slice_move(ndarray::s![range.clone()])
+                    .insert_axis(Axis(1));
+            }
             let mut h = Array2::zeros((range.len(), p));
-            mixture_chunk(self.model, theta, &imputed_labeled, &range, None, &mut h);
+            mixture_chunk(
+                self.model,
+                theta,
+                &imputed_labeled,
+                &range,
+                None,
+                self.labeled_weights(),
+                &mut h,
+            );
             for (r, i) in range.clone().enumerate() {
                 let u = (&g.row(r) - &(&h.row(r) * lambda) - &u_mean) / n;
                 let mut row = sums.row_mut(cluster[labeled[i]] as usize);
@@ -808,7 +934,15 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let all = self.imputed_all();
         for range in chunk_ranges(self.label_mask.len()) {
             let mut h = Array2::zeros((range.len(), p));
-            mixture_chunk(self.model, theta, &all, &range, None, &mut h);
+            mixture_chunk(
+                self.model,
+                theta,
+                &all,
+                &range,
+                None,
+                self.row_weights(),
+                &mut h,
+            );
             for (r, t) in range.clone().enumerate() {
                 if !self.label_mask[t] {
                     let v = (&(&h.row(r) * lambda) - &v_mean) / big_n;
@@ -924,7 +1058,6 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     mixture: Vec<(String, f64)>,
     lambda: Lambda,
 ) -> Result<PpiFit> {
-    super::refuse_weights(data, &name)?;
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
     let mut r = problem.run(lambda)?;
     if let Some(clusters) = data.n_clusters() {

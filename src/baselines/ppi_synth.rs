@@ -155,7 +155,6 @@ impl<M: MomentModel> PpiSynth<M> {
     /// fewer labeled rows, [`Error::MissingSource`], [`Error::NoUnlabeledRows`], and the
     /// PPI++ fitting errors.
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
-        super::refuse_weights(data, &self.name())?;
         let alpha = self.choose_alpha(data)?;
         fit_mixture(
             &self.model,

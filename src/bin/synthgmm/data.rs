@@ -87,7 +87,8 @@ pub struct DataArgs {
     #[arg(long, value_name = "COL")]
     pub cluster: Option<String>,
     /// An observation (survey) weight column, positive: every row's moments are
-    /// multiplied by its weight (real-only and GMM; the other estimators refuse it).
+    /// multiplied by its weight (real-only, GMM, PPI++ and PPI++Synth; the others
+    /// refuse it).
     #[arg(long, value_name = "COL")]
     pub weight: Option<String>,
 }
