@@ -163,7 +163,7 @@ fn bad_weights_and_estimators_without_weights_are_errors() {
         .weights(&weights(t))
         .build()
         .unwrap();
-    let err = synthgmm::baselines::Dsl::new(Ols, "proxy")
+    let err = synthgmm::baselines::RePpi::new(Ols, ["proxy"])
         .estimate(&data)
         .unwrap_err();
     assert!(
@@ -243,4 +243,93 @@ fn weighted_ppi_matches_ppi_py() {
             1e-3,
         );
     }
+}
+
+/// Naive pooling with weights is weighted least squares on the pooled rows (labeled
+/// real rows, then every proxy row, each with its weight), with the HC0 sandwich.
+#[test]
+fn weighted_naive_pooling_is_pooled_weighted_least_squares() {
+    let d = load("ols_T1000_n100_rho0");
+    let t = d.labeled.len();
+    let w = weights(t);
+    let data = DataSources::builder(&d.labeled)
+        .real(&d.real_x, &d.real_y)
+        .source("proxy", &d.proxy_x, &d.proxy_y)
+        .weights(&w)
+        .build()
+        .unwrap();
+    let lab: Vec<usize> = (0..t).filter(|&i| d.labeled[i]).collect();
+    let x = ndarray::concatenate(
+        Axis(0),
+        &[d.real_x.select(Axis(0), &lab).view(), d.proxy_x.view()],
+    )
+    .unwrap();
+    let y = ndarray::concatenate(
+        Axis(0),
+        &[d.real_y.select(Axis(0), &lab).view(), d.proxy_y.view()],
+    )
+    .unwrap();
+    let pw = ndarray::concatenate(Axis(0), &[w.select(Axis(0), &lab).view(), w.view()]).unwrap();
+    let (beta, cov) = wls_hc0(&x, &y, &pw);
+    let fit = synthgmm::baselines::NaivePooled::new(Ols, ["proxy"])
+        .estimate(&data)
+        .unwrap();
+    assert_close(
+        "theta",
+        fit.theta().as_slice().unwrap(),
+        beta.as_slice().unwrap(),
+        1e-10,
+        0.0,
+    );
+    let got: Vec<f64> = fit.cov().iter().copied().collect();
+    assert_close(
+        "cov",
+        &got,
+        &cov.iter().copied().collect::<Vec<_>>(),
+        1e-9,
+        1e-12,
+    );
+}
+
+/// DSL for least squares with a constant labeling rate and weights is weighted least
+/// squares of the pseudo-outcome f + S/π (y − f), with the HC0 sandwich.
+#[test]
+fn weighted_dsl_is_the_weighted_pseudo_outcome_regression() {
+    let d = load("ols_T1000_n100_rho0");
+    let t = d.labeled.len();
+    let w = weights(t);
+    let data = DataSources::builder(&d.labeled)
+        .real(&d.real_x, &d.real_y)
+        .source("proxy", &d.real_x, &d.proxy_y)
+        .weights(&w)
+        .build()
+        .unwrap();
+    let pi = d.labeled.iter().filter(|&&s| s).count() as f64 / t as f64;
+    let pseudo = Array1::from_shape_fn(t, |i| {
+        let f = d.proxy_y[i];
+        if d.labeled[i] {
+            f + (d.real_y[i] - f) / pi
+        } else {
+            f
+        }
+    });
+    let (beta, cov) = wls_hc0(&d.real_x, &pseudo, &w);
+    let fit = synthgmm::baselines::Dsl::new(Ols, "proxy")
+        .estimate(&data)
+        .unwrap();
+    assert_close(
+        "theta",
+        fit.theta().as_slice().unwrap(),
+        beta.as_slice().unwrap(),
+        1e-10,
+        0.0,
+    );
+    let got: Vec<f64> = fit.cov().iter().copied().collect();
+    assert_close(
+        "cov",
+        &got,
+        &cov.iter().copied().collect::<Vec<_>>(),
+        1e-9,
+        1e-12,
+    );
 }

@@ -63,7 +63,6 @@ impl<M: MomentModel> Estimator for Dsl<M> {
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
         data.check_model(&self.model)?;
-        super::refuse_weights(data, &name)?;
         let src = data
             .source(&self.source)
             .ok_or_else(|| Error::MissingSource {
@@ -77,11 +76,21 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             Some(pi) => labeled.iter().map(|&r| 1.0 / pi[r]).collect(),
             None => Array1::from_elem(labeled.len(), t / labeled.len() as f64),
         };
+        // Observation weights multiply each row's moments: w_t on every row's
+        // prediction term, w_t/π_t on the labeled rows' correction.
+        let w = data.weights();
+        let inv_pi = match w {
+            Some(w) => &inv_pi * &labeled.iter().map(|&t| w[t]).collect::<Array1<f64>>(),
+            None => inv_pi,
+        };
         let real = data.real_rows();
         just_identified(model, real, &name)?;
         let (pred, pred_lab) = (src.rows(), src.labeled());
         let moments = |b: ndarray::ArrayView1<'_, f64>| {
             let mut m = moment_matrix(model, b, pred);
+            if let Some(w) = w {
+                m *= &w.insert_axis(Axis(1));
+            }
             let diff = (moment_matrix(model, b, real) - moment_matrix(model, b, pred_lab))
                 * inv_pi.view().insert_axis(Axis(1));
             for (k, &r) in labeled.iter().enumerate() {
@@ -91,7 +100,7 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             m
         };
         let jacobian = |b: ndarray::ArrayView1<'_, f64>| {
-            model.jacobian(b, pred, None) + model.jacobian(b, real, Some(inv_pi.view()))
+            model.jacobian(b, pred, w) + model.jacobian(b, real, Some(inv_pi.view()))
                 - model.jacobian(b, pred_lab, Some(inv_pi.view()))
         };
         let theta = solve(

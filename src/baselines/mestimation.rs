@@ -78,6 +78,17 @@ pub(crate) fn fit_rows<M: MomentModel + ?Sized>(
     block: &str,
     rows: Rows<'_>,
 ) -> Result<Array1<f64>> {
+    fit_weighted_rows(model, estimator, block, rows, None)
+}
+
+/// β̂ solving Σ_t w_t ψ(β; row t) = 0 over the given rows, unit weights when `None`.
+pub(crate) fn fit_weighted_rows<M: MomentModel + ?Sized>(
+    model: &M,
+    estimator: &str,
+    block: &str,
+    rows: Rows<'_>,
+    weights: Option<ndarray::ArrayView1<'_, f64>>,
+) -> Result<Array1<f64>> {
     just_identified(model, rows, estimator)?;
     let n = rows.len() as f64;
     solve(
@@ -85,8 +96,14 @@ pub(crate) fn fit_rows<M: MomentModel + ?Sized>(
         estimator,
         block,
         model.start(rows),
-        |b| crate::moment::moment_matrix(model, b, rows).sum_axis(ndarray::Axis(0)) / n,
-        |b| model.jacobian(b, rows, None) / n,
+        |b| {
+            let psi = crate::moment::moment_matrix(model, b, rows);
+            match weights {
+                Some(w) => w.dot(&psi) / n,
+                None => psi.sum_axis(ndarray::Axis(0)) / n,
+            }
+        },
+        |b| model.jacobian(b, rows, weights) / n,
         Certify::Always(rows),
     )
 }

@@ -13,8 +13,8 @@
 //! Clustered data ([`DataSourcesBuilder::clusters`](crate::DataSourcesBuilder::clusters))
 //! get cluster-robust sandwiches everywhere; observation weights
 //! ([`DataSourcesBuilder::weights`](crate::DataSourcesBuilder::weights)) are taken by
-//! real-only (and the GMM), PPI++ and PPI++Synth, and refused by naive pooling, DSL and
-//! RePPI with [`Error::InvalidConfig`].
+//! every estimator but RePPI (whose recalibration is unweighted), which refuses them
+//! with [`Error::InvalidConfig`].
 
 mod dsl;
 pub(crate) mod mestimation;

@@ -1,12 +1,13 @@
 //! Naive pooling: auxiliary rows treated as if they were real. Biased by design.
 
-use crate::baselines::mestimation::{fit_rows, sandwich};
+use crate::baselines::mestimation::{fit_weighted_rows, sandwich};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
 use crate::moment::{moment_matrix, MomentModel};
 use crate::rows::RowBlock;
+use ndarray::Array1;
 
 /// The naive pooled estimator: one M-estimation on the labeled real rows stacked with
 /// every row of the chosen sources, with the HC0 sandwich of that pooled sample.
@@ -52,7 +53,6 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
         data.check_model(&self.model)?;
-        super::refuse_weights(data, &name)?;
         let mut blocks = vec![data.real_rows()];
         for s in &self.sources {
             let src = data.source(s).ok_or_else(|| Error::MissingSource {
@@ -68,8 +68,20 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
             found: 0,
         })?;
         let rows = pooled.view(data.column_names());
-        let theta = fit_rows(&self.model, &name, "pooled", rows)?;
-        let psi = moment_matrix(&self.model, theta.view(), rows);
+        // Observation weights of the pooled rows: the labeled rows', then each source's.
+        let weights: Option<Array1<f64>> = data.weights().map(|w| {
+            data.labeled_rows()
+                .iter()
+                .map(|&t| w[t])
+                .chain(self.sources.iter().flat_map(|_| w.iter().copied()))
+                .collect()
+        });
+        let weights = weights.as_ref().map(|w| w.view());
+        let theta = fit_weighted_rows(&self.model, &name, "pooled", rows, weights)?;
+        let mut psi = moment_matrix(&self.model, theta.view(), rows);
+        if let Some(w) = weights {
+            psi *= &w.insert_axis(ndarray::Axis(1));
+        }
         let mut notes = Vec::new();
         let meat = match data.clusters() {
             // The pooled rows' clusters: the labeled real rows', then each source's.
@@ -89,7 +101,7 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
             }
             None => crate::linalg::gram(psi.view()),
         };
-        let jac = self.model.jacobian(theta.view(), rows, None);
+        let jac = self.model.jacobian(theta.view(), rows, weights);
         let cov = sandwich(&jac, &meat, &name)?;
         Estimate::new(
             name,

@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
-use crate::baselines::mestimation::{fit_rows, inverse, solve};
+use crate::baselines::mestimation::{inverse, solve};
 use crate::data::DataSources;
 use crate::error::{Error, Result, Stage};
 use crate::estimator::Estimator;
@@ -634,23 +634,13 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         if let Some(real) = self.real_fit.get() {
             return Ok(real.clone());
         }
-        let rows = self.real_rows();
-        let real = match self.labeled_weights() {
-            None => fit_rows(self.model, &self.estimator, "real", rows)?,
-            Some(w) => {
-                super::mestimation::just_identified(self.model, rows, &self.estimator)?;
-                let n = self.n();
-                solve(
-                    self.model,
-                    &self.estimator,
-                    "real",
-                    self.model.start(rows),
-                    |b| w.dot(&moment_matrix(self.model, b, rows)) / n,
-                    |b| self.model.jacobian(b, rows, Some(w)) / n,
-                    Certify::Always(rows),
-                )?
-            }
-        };
+        let real = super::mestimation::fit_weighted_rows(
+            self.model,
+            &self.estimator,
+            "real",
+            self.real_rows(),
+            self.labeled_weights(),
+        )?;
         Ok(self.real_fit.get_or_init(|| real).clone())
     }
 

@@ -87,8 +87,7 @@ pub struct DataArgs {
     #[arg(long, value_name = "COL")]
     pub cluster: Option<String>,
     /// An observation (survey) weight column, positive: every row's moments are
-    /// multiplied by its weight (real-only, GMM, PPI++ and PPI++Synth; the others
-    /// refuse it).
+    /// multiplied by its weight (every estimator but RePPI, which refuses it).
     #[arg(long, value_name = "COL")]
     pub weight: Option<String>,
 }
