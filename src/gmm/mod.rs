@@ -87,6 +87,17 @@ pub enum Weighting {
         /// Re-estimations of W allowed before [`Error::NotConverged`].
         max_rounds: usize,
     },
+    /// Continuously updated GMM (Hansen, Heaton, Yaron 1996): β̂ minimises
+    /// Q(β) = ḡ(β)ᵀ Ω̂(β)⁻¹ ḡ(β), the weight moving with β. Started at the two-step
+    /// estimate; each iteration takes the exact gradient
+    /// ∇Q = 2Ĝᵀv − [(∂Ω̂/∂β_j) v]_jᵀ v with v = Ω̂⁻¹ḡ (the second term from the same
+    /// contraction as Windmeijer's correction) and the Gauss–Newton curvature 2ĜᵀΩ̂⁻¹Ĝ,
+    /// with step halving on Q, until the step moves β by less than 10⁻⁸ standard
+    /// errors. Covariance (ĜᵀΩ̂(β̂)⁻¹Ĝ)⁻¹/T at the estimate; J = T Q(β̂).
+    ContinuouslyUpdated {
+        /// Iterations allowed before [`Error::NotConverged`].
+        max_iters: usize,
+    },
 }
 
 /// How step 1 estimates (θ, η) before the weight matrix is formed.
@@ -373,6 +384,9 @@ impl<M: MomentModel> TwoStepGmm<M> {
             Weighting::Iterated { max_rounds } => {
                 self.iterate(&stacked, step2, max_rounds, &mut notes)?
             }
+            Weighting::ContinuouslyUpdated { max_iters } => {
+                self.continuously_update(&stacked, step2, max_iters, &mut notes)?
+            }
         };
         let gbar = weight.apply_vec(stacked.mean_moments(step2.params.view()).view());
         let t = data.n_rows() as f64;
@@ -583,6 +597,73 @@ impl<M: MomentModel> TwoStepGmm<M> {
         })
     }
 
+    /// Continuously updated GMM from the two-step estimate (see
+    /// [`Weighting::ContinuouslyUpdated`]); returns the estimate and Ω̂(β̂)'s whitener.
+    fn continuously_update(
+        &self,
+        stacked: &StackedMoments<'_, M>,
+        mut current: Solution,
+        max_iters: usize,
+        notes: &mut Vec<Note>,
+    ) -> Result<(Solution, Whitener)> {
+        let root_t = (stacked.data().n_rows() as f64).sqrt();
+        // Q(β) with its whitener.
+        let objective = |params: &Array1<f64>, notes: &mut Vec<Note>| -> Result<(f64, Whitener)> {
+            let omega = stacked.omega(params.view());
+            let weight = self.whitener(omega, Stage::StepTwo, &mut Vec::new(), notes)?;
+            let rg = weight.apply_vec(stacked.mean_moments(params.view()).view());
+            Ok((rg.dot(&rg), weight))
+        };
+        let (mut q, mut weight) = objective(&current.params, notes)?;
+        for iteration in 1..=max_iters {
+            let gbar = stacked.mean_moments(current.params.view());
+            let rg = weight.apply_vec(gbar.view());
+            // v = Ω̂⁻¹ḡ = Rᵀ(Rḡ).
+            let v = weight.matrix().t().dot(&rg);
+            let jac = stacked.jacobian(current.params.view());
+            let d_omega_v = stacked.omega_derivatives_times(current.params.view(), v.view());
+            let gradient = jac.t().dot(&v) * 2.0 - d_omega_v.t().dot(&v);
+            let r_jac = weight.apply(jac.view());
+            let curvature = r_jac.t().dot(&r_jac) * 2.0;
+            let Some(inverse) = crate::optim::spd_inverse(&curvature) else {
+                return Err(Error::SingularCovariance {
+                    stage: Stage::StepTwo,
+                });
+            };
+            let step = -inverse.dot(&gradient);
+            let moved = r_jac.dot(&step);
+            if moved.dot(&moved).sqrt() * root_t <= ITERATED_TOL {
+                current.iterations += iteration;
+                return Ok((current, weight));
+            }
+            let mut scale = 1.0;
+            let mut accepted = None;
+            for _ in 0..40 {
+                let trial = &current.params + &(&step * scale);
+                if let Ok((q_trial, w_trial)) = objective(&trial, &mut Vec::new()) {
+                    if q_trial.is_finite() && q_trial <= q {
+                        accepted = Some((trial, q_trial, w_trial));
+                        break;
+                    }
+                }
+                scale *= 0.5;
+            }
+            match accepted {
+                Some((params, q_next, w_next)) => {
+                    current.params = params;
+                    q = q_next;
+                    weight = w_next;
+                }
+                // No decrease along the step: at the minimum to rounding.
+                None => return Ok((current, weight)),
+            }
+        }
+        Err(Error::NotConverged {
+            stage: Stage::StepTwo,
+            iterations: max_iters,
+        })
+    }
+
     /// The requested covariance of (θ̂, η̂), or the re-estimated one with a note when
     /// the requested one is not a valid covariance matrix.
     #[allow(clippy::too_many_arguments)]
@@ -601,7 +682,9 @@ impl<M: MomentModel> TwoStepGmm<M> {
         };
         let covariance = match self.weighting {
             Weighting::TwoStep => self.covariance,
-            Weighting::Iterated { .. } => Covariance::Reestimated,
+            Weighting::Iterated { .. } | Weighting::ContinuouslyUpdated { .. } => {
+                Covariance::Reestimated
+            }
         };
         let requested = match covariance {
             Covariance::StepTwo => covariance::inverse_information(stacked, params.view(), weight),
@@ -661,7 +744,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let estimator = match data.n_sources() {
             0 => "Real-only (GMM, M = 0)".to_string(),
             m if cross_choices.is_some() => format!("GMM, selected weights (M = {m})"),
-            m => format!("Two-step GMM (M = {m})"),
+            m => match self.weighting {
+                Weighting::TwoStep => format!("Two-step GMM (M = {m})"),
+                Weighting::Iterated { .. } => format!("Iterated GMM (M = {m})"),
+                Weighting::ContinuouslyUpdated { .. } => {
+                    format!("Continuously updated GMM (M = {m})")
+                }
+            },
         };
         let names = crate::moment::parameter_names(&self.model, data.covariate_names(), p);
         let estimate = Estimate::new(

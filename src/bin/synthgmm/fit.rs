@@ -6,7 +6,7 @@ use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOn
 use synthgmm::models::{Logistic, Ols, Poisson};
 use synthgmm::{
     Covariance, CrossWeights, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, StepOne,
-    TwoStepGmm,
+    TwoStepGmm, Weighting,
 };
 
 use crate::data::{DataArgs, Loaded, ModelName};
@@ -65,6 +65,17 @@ pub enum WeightsName {
     Unrestricted,
 }
 
+/// How the GMM weight matrix is estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightingName {
+    /// Two-step GMM: W = Ω̂(step 1)⁻¹ (the method's estimator).
+    TwoStep,
+    /// Iterated GMM: W re-estimated until the estimate stops moving.
+    Iterated,
+    /// Continuously updated GMM: W moves with the parameters.
+    Cue,
+}
+
 /// How results are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -92,6 +103,10 @@ pub struct FitArgs {
     /// The GMM cross weights.
     #[arg(long, value_enum, default_value = "selected")]
     pub weights: WeightsName,
+    /// How the GMM weight matrix is estimated (iterated and CUE report the
+    /// re-estimated covariance).
+    #[arg(long, value_enum, default_value = "two-step")]
+    pub weighting: WeightingName,
     /// Level of the two-sided intervals is 1 − alpha.
     #[arg(long, default_value_t = 0.05, value_parser = parse_alpha)]
     pub alpha: f64,
@@ -140,6 +155,11 @@ fn gmm<M: MomentModel>(model: M, args: &FitArgs) -> TwoStepGmm<M> {
         .cross_weights(match args.weights {
             WeightsName::Selected => CrossWeights::Selected,
             WeightsName::Unrestricted => CrossWeights::Unrestricted,
+        })
+        .weighting(match args.weighting {
+            WeightingName::TwoStep => Weighting::TwoStep,
+            WeightingName::Iterated => Weighting::Iterated { max_rounds: 100 },
+            WeightingName::Cue => Weighting::ContinuouslyUpdated { max_iters: 100 },
         })
 }
 
