@@ -95,8 +95,8 @@ pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
 pub use gmm::{
     Covariance, CrossChoice, CrossWeights, Design, GmmFit, Plan, Planned, SingularWeightPolicy,
-    SourceDiagnostic, SourceReport, StepOne, StepReport, Summary, TwoStepGmm, WeightReport,
-    Weighting,
+    SmallSample, SourceDiagnostic, SourceReport, StepOne, StepReport, Summary, TwoStepGmm,
+    WeightReport, Weighting,
 };
 pub use inference::{
     normal_critical_value, Alternative, CoefficientTable, DropReason, Estimate, JTest, Note,

@@ -143,6 +143,9 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     pub(crate) fn label_weights(&self) -> Option<ArrayView1<'_, f64>> {
         self.label_weights.as_ref().map(|w| w.view())
     }
+    pub(crate) fn model(&self) -> &M {
+        self.model
+    }
     pub(crate) fn data(&self) -> &DataSources {
         self.data
     }

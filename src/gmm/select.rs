@@ -45,6 +45,7 @@
 
 use ndarray::{s, Array1, Array2};
 
+use super::SmallSample;
 use crate::linalg::inverse;
 use crate::stacked::StackedMoments;
 use crate::MomentModel;
@@ -112,6 +113,7 @@ impl Influence {
     pub(super) fn new<M: MomentModel>(
         stacked: &StackedMoments<'_, M>,
         step1: &Array1<f64>,
+        small_sample: SmallSample,
     ) -> Option<Influence> {
         let (k, p, m) = (stacked.k(), stacked.p(), stacked.n_sources());
         // The variance formulas below assume independent rows: with clusters the
@@ -147,9 +149,14 @@ impl Influence {
         // on labeled rows and on all rows.
         let aux_lab = p..(1 + m) * p;
         let aux_all = (1 + m) * p..(1 + 2 * m) * p;
-        let a_psi = omega.slice(s![lab(0), lab(0)]).to_owned() * on_labeled;
-        let c_psi = omega.slice(s![lab(0), aux_all.clone()]).to_owned() * on_labeled;
-        let s_lab_psi = omega.slice(s![aux_lab.clone(), aux_lab]).to_owned() * on_labeled;
+        let (a_psi, c_psi, s_lab_psi) = match leverage_blocks(stacked, step1, &jac, small_sample) {
+            Some(blocks) => blocks,
+            None => (
+                omega.slice(s![lab(0), lab(0)]).to_owned() * on_labeled,
+                omega.slice(s![lab(0), aux_all.clone()]).to_owned() * on_labeled,
+                omega.slice(s![aux_lab.clone(), aux_lab]).to_owned() * on_labeled,
+            ),
+        };
         let s_psi = omega.slice(s![aux_all.clone(), aux_all]).to_owned();
         // Δ̂ = η̂_labeled − η̂_all, each one Newton step from η̂ on its own rows (exact
         // for affine moments): the labeled rows' Jacobian matches θ̂_real's, so that
@@ -177,6 +184,83 @@ impl Influence {
     }
 }
 
+/// The labeled-rows second moments E_lab[ψ_rψ_rᵀ], E_lab[ψ_rψ_mᵀ] and E_lab[ψ_mψ_mᵀ]
+/// with each labeled row's moments scaled by (1 − h_t)^(−1/2) (HC2) or (1 − h_t)^(−1)
+/// (HC3), h_t = tr((∂ψ_r,t/∂θᵀ)(Σ_lab ∂ψ_r/∂θᵀ)⁻¹) the real block's leverage
+/// (x_tᵀ(XᵀX)⁻¹x_t for least squares; with observation weights w_t, the weighted
+/// moments and h_t = w_t tr(J_t (Σ_lab w J)⁻¹)); 1/(1 − h_t) is capped at 10. `None` for
+/// HC0 or a singular real Jacobian.
+fn leverage_blocks<M: MomentModel + ?Sized>(
+    stacked: &StackedMoments<'_, M>,
+    step1: &Array1<f64>,
+    jac: &Array2<f64>,
+    small_sample: SmallSample,
+) -> Option<(Array2<f64>, Array2<f64>, Array2<f64>)> {
+    let power = match small_sample {
+        SmallSample::Hc0 => return None,
+        SmallSample::Hc2 => 0.5,
+        SmallSample::Hc3 => 1.0,
+    };
+    let weights = stacked.label_weights();
+    let (p, m) = (stacked.p(), stacked.n_sources());
+    let model = stacked.model();
+    let real = stacked.rows(crate::stacked::Block::Real);
+    let n = real.len();
+    let t = stacked.data().n_rows() as f64;
+    let theta = step1.slice(s![..p]);
+    // Σ_lab ∂ψ_r/∂θᵀ (the stacked Jacobian is a mean over all T rows).
+    let j_sum = jac.slice(s![..p, ..p]).to_owned() * t;
+    let j_inv = inverse(j_sum.view())?;
+    let sources = stacked.data().sources();
+    let size = crate::engine::DEFAULT_CHUNK_ROWS;
+    let ranges: Vec<_> = (0..n.div_ceil(size))
+        .map(|c| c * size..((c + 1) * size).min(n))
+        .collect();
+    // Per chunk of labeled rows: the leverages, the scaled moments [ψ_r, ψ_1, …] and
+    // their Gram matrix.
+    let grams = crate::engine::map_ordered(&ranges, |range| {
+        let rows = real.slice(range.clone());
+        let len = range.len();
+        let mut leverage = Array1::<f64>::zeros(len);
+        let mut derivative = Array2::zeros((len, p));
+        for j in 0..p {
+            model.moments_derivative(theta, rows, j_inv.column(j), derivative.view_mut());
+            leverage += &derivative.column(j);
+        }
+        let w = weights.map(|w| w.slice_move(s![range.clone()]));
+        if let Some(w) = w {
+            leverage *= &w;
+        }
+        let mut z = Array2::zeros((len, p * (1 + m)));
+        model.moments(theta, rows, z.slice_mut(s![.., ..p]));
+        for (i, src) in sources.iter().enumerate() {
+            let eta = step1.slice(s![(1 + i) * p..(2 + i) * p]);
+            model.moments(
+                eta,
+                src.labeled().slice(range.clone()),
+                z.slice_mut(s![.., (1 + i) * p..(2 + i) * p]),
+            );
+        }
+        // Rows with leverage near 1 would get unbounded weight: 1/(1 − h) ≤ 10.
+        let mut scale = leverage.mapv(|h| (1.0 - h).max(0.1).powf(-power));
+        if let Some(w) = w {
+            scale *= &w;
+        }
+        z *= &scale.insert_axis(ndarray::Axis(1));
+        crate::linalg::gram(z.view())
+    });
+    let mut gram = Array2::<f64>::zeros((p * (1 + m), p * (1 + m)));
+    for part in &grams {
+        gram += part;
+    }
+    let gram = gram / n as f64;
+    Some((
+        gram.slice(s![..p, ..p]).to_owned(),
+        gram.slice(s![..p, p..]).to_owned(),
+        gram.slice(s![p.., p..]).to_owned(),
+    ))
+}
+
 impl<M: MomentModel> super::TwoStepGmm<M> {
     /// The fit, and the influence moments of its blocks at its step-1 estimate (over
     /// the sources the fit kept); `None` where [`Influence::new`] does not apply.
@@ -193,7 +277,9 @@ impl<M: MomentModel> super::TwoStepGmm<M> {
             self.use_labeling_probabilities,
             &self.chunking,
         )?;
-        let influence = Influence::new(&stacked, &fit.step1_params().to_owned());
+        // Asymptotic (HC0) moments: planning extrapolates them to other sample sizes,
+        // and the diagnostics' correlations are population quantities.
+        let influence = Influence::new(&stacked, &fit.step1_params().to_owned(), SmallSample::Hc0);
         Ok((fit, influence))
     }
 }
@@ -202,6 +288,7 @@ impl<M: MomentModel> super::TwoStepGmm<M> {
 pub(super) fn select<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
+    small_sample: SmallSample,
 ) -> Option<Selection> {
     let p = stacked.p();
     let m = stacked.n_sources();
@@ -214,7 +301,7 @@ pub(super) fn select<M: MomentModel>(
         delta,
         n,
         t,
-    } = Influence::new(stacked, step1)?;
+    } = Influence::new(stacked, step1, small_sample)?;
     let moments = Moments {
         a: &a,
         c: &c,
