@@ -143,7 +143,7 @@ pub enum CrossWeights {
 /// The small-sample form of the labeled rows' second moments in the selected cross
 /// weights ([`CrossWeights::Selected`]): each labeled row's moments are scaled by a power
 /// of 1/(1 − h_t), h_t = tr((∂ψ_r,t/∂θᵀ)(Σ_lab ∂ψ_r/∂θᵀ)⁻¹) the real block's leverage
-/// (x_tᵀ(XᵀX)⁻¹x_t for least squares), before E_lab[ψψᵀ] is formed — the HC2 and HC3
+/// (x_tᵀ(XᵀX)⁻¹x_t for least squares), before E_lab(ψψᵀ) is formed — the HC2 and HC3
 /// forms of MacKinnon and White (1985), which matter when a few labeled rows have high
 /// leverage and the errors are heteroskedastic. Measured in `docs/validation.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
