@@ -135,7 +135,16 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             correlation(&y, &sy.to_vec())
         );
     }
-    println!("θ* (full data): {}\n", theta_star);
+    let names = pipeline::covariate_names(a.task);
+    let described: Vec<String> = names
+        .iter()
+        .zip(theta_star.iter())
+        .map(|(name, v)| format!("{name} {v:.4}"))
+        .collect();
+    println!(
+        "θ* (the full-data fit, the truth here): {}\n",
+        described.join(", ")
+    );
 
     let grid: Vec<GridPoint> = a
         .rates

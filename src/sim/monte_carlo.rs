@@ -354,10 +354,16 @@ pub struct McTable<'a> {
 impl fmt::Display for McTable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = format!("cover {:.0}%", 100.0 * self.report.level);
+        // The design knob names the value column (e.g. "labeling rate").
+        let knob = self
+            .report
+            .rows
+            .first()
+            .map_or("value", |r| r.knob.as_str());
         writeln!(
             f,
-            "{:<32} {:>8} {:>10} {:>9} {:>15} {:>9} {:>8} {:>6}",
-            "estimator", "value", "MSE", "bias", level, "CI width", "eff. n", "fail"
+            "{:<32} {:>13} {:>10} {:>9} {:>15} {:>9} {:>8} {:>6}",
+            "estimator", knob, "MSE", "bias", level, "CI width", "eff. n", "fail"
         )?;
         for r in self
             .report
@@ -367,7 +373,7 @@ impl fmt::Display for McTable<'_> {
         {
             writeln!(
                 f,
-                "{:<32} {:>8} {:>10.3e} {:>9.4} {:>8.1}% ±{:>4.1} {:>9.4} {:>8.0} {:>6}",
+                "{:<32} {:>13} {:>10.3e} {:>9.4} {:>8.1}% ±{:>4.1} {:>9.4} {:>8.0} {:>6}",
                 r.estimator,
                 r.value,
                 r.mse,
@@ -379,6 +385,13 @@ impl fmt::Display for McTable<'_> {
                 r.failures
             )?;
         }
-        Ok(())
+        writeln!(
+            f,
+            "MSE and bias of the estimate against the truth; {level}: the share of intervals \
+             that contain it (± its Monte-Carlo standard error); eff. n: the labeled rows \
+             the reference estimator would need for the same variance (for a biased \
+             estimator such as naive pooling, its narrow interval, not its accuracy); fail: \
+             replications where the estimator returned an error."
+        )
     }
 }
