@@ -54,8 +54,14 @@ impl<M: MomentModel> Estimator for TwoStepGmm<M> {
         "GMM".to_string()
     }
 
+    /// The fit's estimate, named by the sources it used: `GMM (proxy + synth)`.
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
-        Ok(self.fit(data)?.into_estimate().with_estimator(self.name()))
+        let fit = self.fit(data)?;
+        let name = match fit.source_names() {
+            [] => self.name(),
+            sources => format!("{} ({})", self.name(), sources.join(" + ")),
+        };
+        Ok(fit.into_estimate().with_estimator(name))
     }
 }
 

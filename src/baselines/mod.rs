@@ -9,7 +9,9 @@
 //! | [`Dsl`] | one source's predictions, known π_t | yes |
 //! | [`RePpi`] | sources' predictions recalibrated on labeled rows (cross-fitted), then PPI++ | yes |
 //!
-//! All return an [`Estimate`](crate::Estimate) with the same accessors as the GMM fit.
+//! All return an [`Estimate`](crate::Estimate) with the same accessors as the GMM fit,
+//! through [`Estimator::estimate`](crate::Estimator::estimate); those with more to
+//! report also have an inherent `fit` (PPI++'s λ, the GMM's J test and η̂).
 //! Clustered data ([`DataSourcesBuilder::clusters`](crate::DataSourcesBuilder::clusters))
 //! get cluster-robust sandwiches everywhere; observation weights
 //! ([`DataSourcesBuilder::weights`](crate::DataSourcesBuilder::weights)) are taken by
