@@ -83,6 +83,7 @@ mod linalg;
 pub mod models;
 mod moment;
 mod optim;
+pub mod quick;
 mod rows;
 #[cfg(feature = "sim")]
 pub mod sim;

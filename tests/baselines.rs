@@ -378,6 +378,30 @@ fn ppi_py_layout_gives_ppi_py_intervals() {
         let ci: Vec<f64> = fit.conf_int(0.1).unwrap().iter().copied().collect();
         let tol = if logistic { 1e-5 } else { 1e-6 };
         assert_close("ci_90", &ci, &matrix_of(&exp["ci_90"]).concat(), tol, 1e-3);
+        // The one-call form of the same fit.
+        let (x, y) = (pick(&lab), d.real_y.select(ndarray::Axis(0), &lab));
+        let (f, x_u) = (d.proxy_y.select(ndarray::Axis(0), &lab), pick(&unl));
+        let f_u = d.proxy_y.select(ndarray::Axis(0), &unl);
+        let quick = if logistic {
+            synthgmm::quick::ppi_logistic(&x, &y, &f, &x_u, &f_u)
+        } else {
+            synthgmm::quick::ppi_ols(&x, &y, &f, &x_u, &f_u)
+        }
+        .unwrap();
+        let ci: Vec<f64> = quick
+            .estimate()
+            .conf_int(0.1)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        assert_close(
+            "quick ci_90",
+            &ci,
+            &matrix_of(&exp["ci_90"]).concat(),
+            tol,
+            1e-3,
+        );
     }
     let short = DataSources::from_split(
         &Array2::<f64>::ones((5, 2)),

@@ -384,6 +384,16 @@ fn estimate_json(e: &Estimate, alpha: f64) -> Result<serde_json::Value, Failure>
     }))
 }
 
+/// A number as the shortest text that reads back to it: plain decimals, or scientific
+/// notation for very small or very large magnitudes (p-values of 1e-49 stay short).
+fn number(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e16) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
 /// One row per estimator and coefficient: estimator, term, estimate, std_error, z,
 /// p_value, ci_lower, ci_upper.
 fn tidy_csv(estimates: &[&Estimate], alpha: f64) -> Result<String, Failure> {
@@ -411,12 +421,12 @@ fn tidy_csv(estimates: &[&Estimate], alpha: f64) -> Result<String, Failure> {
                 .write_record([
                     e.estimator().to_string(),
                     name.clone(),
-                    e.theta()[j].to_string(),
-                    se[j].to_string(),
-                    z[j].to_string(),
-                    p[j].to_string(),
-                    ci[[j, 0]].to_string(),
-                    ci[[j, 1]].to_string(),
+                    number(e.theta()[j]),
+                    number(se[j]),
+                    number(z[j]),
+                    number(p[j]),
+                    number(ci[[j, 0]]),
+                    number(ci[[j, 1]]),
                 ])
                 .map_err(write_error)?;
         }
