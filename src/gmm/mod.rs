@@ -93,7 +93,8 @@ pub enum Weighting {
     /// ∇Q = 2Ĝᵀv − [(∂Ω̂/∂β_j) v]_jᵀ v with v = Ω̂⁻¹ḡ (the second term from the same
     /// contraction as Windmeijer's correction) and the Gauss–Newton curvature 2ĜᵀΩ̂⁻¹Ĝ,
     /// with step halving on Q, until the step moves β by less than 10⁻⁸ standard
-    /// errors. Covariance (ĜᵀΩ̂(β̂)⁻¹Ĝ)⁻¹/T at the estimate; J = T Q(β̂).
+    /// errors or promises less decrease than Q resolves in floating point. Covariance
+    /// (ĜᵀΩ̂(β̂)⁻¹Ĝ)⁻¹/T at the estimate; J = T Q(β̂).
     ContinuouslyUpdated {
         /// Iterations allowed before [`Error::NotConverged`].
         max_iters: usize,
@@ -661,7 +662,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
             };
             let step = -inverse.dot(&gradient);
             let moved = r_jac.dot(&step);
-            if moved.dot(&moved).sqrt() * root_t <= ITERATED_TOL {
+            // Converged when the step moves β by less than 10⁻⁸ standard errors, or when
+            // the decrease it promises (−½ ∇Qᵀδ) is below what Q can resolve in floating
+            // point: beyond that, steps only chase rounding.
+            let promised = -0.5 * gradient.dot(&step);
+            if moved.dot(&moved).sqrt() * root_t <= ITERATED_TOL
+                || promised <= 4.0 * f64::EPSILON * q.abs()
+            {
                 current.iterations += iteration;
                 return Ok((current, weight));
             }
@@ -670,7 +677,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             for _ in 0..40 {
                 let trial = &current.params + &(&step * scale);
                 if let Ok((q_trial, w_trial)) = objective(&trial, &mut Vec::new()) {
-                    if q_trial.is_finite() && q_trial <= q {
+                    if q_trial.is_finite() && q_trial < q {
                         accepted = Some((trial, q_trial, w_trial));
                         break;
                     }
