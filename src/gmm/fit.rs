@@ -276,10 +276,7 @@ impl fmt::Display for Summary<'_> {
         )?;
         let cov = match (&fit.cross_choices, fit.covariance) {
             (Some(_), _) => "selected weights",
-            (None, Covariance::Reestimated) => "Ω at final",
-            (None, Covariance::StepTwo) => "step-2 W",
-            (None, Covariance::Sandwich) => "sandwich",
-            (None, Covariance::Windmeijer) => "Windmeijer",
+            (None, kind) => kind.name(),
         };
         row(f, "Effective n:", &ess_range, "Covariance:", cov)?;
         writeln!(f, "Sources: {sources}")?;

@@ -133,10 +133,16 @@ pub fn run(a: &SimulateArgs) -> Result<String, Failure> {
     let io =
         |e: std::io::Error| Failure::Data(format!("cannot write in `{}`: {e}", a.out.display()));
     std::fs::create_dir_all(&a.out).map_err(io)?;
+    // One serialized row per estimator × rate × coefficient; csv quotes as needed.
     let csv = a.out.join("monte_carlo.csv");
-    report
-        .write_csv(std::fs::File::create(&csv).map_err(io)?)
-        .map_err(io)?;
+    let mut writer = csv::Writer::from_path(&csv)
+        .map_err(|e| Failure::Data(format!("cannot write `{}`: {e}", csv.display())))?;
+    for row in &report.rows {
+        writer
+            .serialize(row)
+            .map_err(|e| Failure::Data(format!("cannot write `{}`: {e}", csv.display())))?;
+    }
+    writer.flush().map_err(io)?;
     let title = format!(
         "{:?}, T = {}, residual link ρ = {}, {} replications: coefficient {}",
         model, a.rows, a.rho, a.reps, a.coefficient
