@@ -54,7 +54,7 @@
 //!   independent of the thread count.
 //! - `openblas`: the moment cross-products and factorizations through `ndarray-linalg`
 //!   and the system OpenBLAS, in place of faer (`default-features = false`).
-//! - `sim`: the Monte-Carlo harness ([`sim`]); `serde`: serializable results;
+//! - `sim`: the Monte-Carlo harness (`synthgmm::sim`); `serde`: serializable results;
 //!   `cli`: the `synthgmm` command-line tool; `parquet`: Parquet input for it.
 //!
 //! # References
