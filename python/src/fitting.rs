@@ -1,0 +1,221 @@
+//! From borrowed numpy arrays to fitted estimators: the data are validated by
+//! [`DataSourcesBuilder`](synthgmm::DataSourcesBuilder) and every estimator runs on the
+//! same [`DataSources`].
+
+use ndarray::{ArrayView1, ArrayView2};
+use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
+use synthgmm::models::{Logistic, Mean, Ols, Poisson};
+use synthgmm::{
+    DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, SourceDiagnostic, TwoStepGmm,
+};
+
+use crate::settings::{EstimatorKind, EstimatorSpec, GmmSettings, ModelName};
+
+/// The caller's arrays, borrowed for the duration of a fit.
+pub struct Inputs<'a> {
+    pub labeled: ArrayView1<'a, bool>,
+    pub y: ArrayView1<'a, f64>,
+    pub x: ArrayView2<'a, f64>,
+    pub sources: Vec<(String, ArrayView1<'a, f64>, ArrayView2<'a, f64>)>,
+    pub names: Option<Vec<String>>,
+    pub weights: Option<ArrayView1<'a, f64>>,
+    pub clusters: Option<ArrayView1<'a, i64>>,
+    pub labeling_probabilities: Option<ArrayView1<'a, f64>>,
+}
+
+impl Inputs<'_> {
+    /// The validated data set.
+    pub fn build(&self) -> Result<DataSources, Error> {
+        let mut builder = DataSources::builder(self.labeled).real(self.x, self.y);
+        for (name, y, x) in &self.sources {
+            builder = builder.source(name.as_str(), *x, *y);
+        }
+        if let Some(names) = &self.names {
+            builder = builder.covariate_names(names.iter().cloned());
+        }
+        if let Some(w) = self.weights {
+            builder = builder.weights(w);
+        }
+        if let Some(pi) = self.labeling_probabilities {
+            builder = builder.labeling_probabilities(pi);
+        }
+        if let Some(ids) = self.clusters {
+            builder = builder.clusters(&ids.to_vec());
+        }
+        builder.build()
+    }
+}
+
+/// One estimator's result: the GMM keeps its full fit (J test, effective sample
+/// size, summary, diagnostics); the baselines their estimate.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Gmm {
+        fit: Box<GmmFit>,
+        diagnostics: Option<Vec<SourceDiagnostic>>,
+    },
+    Baseline(Estimate),
+}
+
+impl Outcome {
+    pub fn estimate(&self) -> &Estimate {
+        match self {
+            Outcome::Gmm { fit, .. } => fit.estimate(),
+            Outcome::Baseline(e) => e,
+        }
+    }
+}
+
+/// Runs every requested estimator on the data, each with its display name and result.
+pub fn run_all(
+    data: &DataSources,
+    model: ModelName,
+    specs: &[EstimatorSpec],
+    gmm: GmmSettings,
+    diagnose: bool,
+) -> Vec<(String, Result<Outcome, Error>)> {
+    match model {
+        ModelName::Ols => run_model(Ols, data, specs, gmm, diagnose),
+        ModelName::Logistic => run_model(Logistic, data, specs, gmm, diagnose),
+        ModelName::Poisson => run_model(Poisson, data, specs, gmm, diagnose),
+        ModelName::Mean => run_model(Mean, data, specs, gmm, diagnose),
+    }
+}
+
+fn run_model<M: MomentModel + Clone + 'static>(
+    model: M,
+    data: &DataSources,
+    specs: &[EstimatorSpec],
+    settings: GmmSettings,
+    diagnose: bool,
+) -> Vec<(String, Result<Outcome, Error>)> {
+    let all_sources = data.source_names();
+    specs
+        .iter()
+        .map(|spec| {
+            // The sources named, else the first one(s) the estimator needs.
+            let chosen = |k: usize| -> Vec<String> {
+                spec.sources
+                    .clone()
+                    .unwrap_or_else(|| all_sources.iter().take(k).cloned().collect())
+            };
+            let first = |k: usize| -> Result<Vec<String>, Error> {
+                let names = chosen(k);
+                if names.len() < k {
+                    Err(Error::InvalidConfig {
+                        parameter: "estimators",
+                        reason: format!(
+                            "{} needs {k} source(s), {} given",
+                            spec_label(spec.kind),
+                            names.len()
+                        ),
+                    })
+                } else {
+                    Ok(names)
+                }
+            };
+            let boxed = |e: &dyn Estimator| e.estimate(data).map(Outcome::Baseline);
+            match spec.kind {
+                EstimatorKind::Gmm => {
+                    let sources = chosen(all_sources.len());
+                    let name = if sources.is_empty() {
+                        "GMM".to_string()
+                    } else {
+                        format!("GMM ({})", sources.join(" + "))
+                    };
+                    (
+                        name,
+                        fit_gmm(model.clone(), data, &sources, settings, diagnose),
+                    )
+                }
+                EstimatorKind::RealOnly => {
+                    let e = RealOnly::new(model.clone());
+                    (e.name(), boxed(&e))
+                }
+                EstimatorKind::Naive => match first(all_sources.len().max(1)) {
+                    Ok(s) => {
+                        let e = NaivePooled::new(model.clone(), s);
+                        (e.name(), boxed(&e))
+                    }
+                    Err(err) => ("naive".into(), Err(err)),
+                },
+                EstimatorKind::Ppi => match first(1) {
+                    Ok(s) => {
+                        let e = PpiPlusPlus::new(model.clone(), s[0].clone());
+                        (e.name(), boxed(&e))
+                    }
+                    Err(err) => ("PPI++".into(), Err(err)),
+                },
+                EstimatorKind::Dsl => match first(1) {
+                    Ok(s) => {
+                        let e = Dsl::new(model.clone(), s[0].clone());
+                        (e.name(), boxed(&e))
+                    }
+                    Err(err) => ("DSL".into(), Err(err)),
+                },
+                EstimatorKind::RePpi => match first(1) {
+                    Ok(s) => {
+                        let e = RePpi::new(model.clone(), s);
+                        (e.name(), boxed(&e))
+                    }
+                    Err(err) => ("RePPI".into(), Err(err)),
+                },
+                EstimatorKind::PpiSynth => match first(2) {
+                    Ok(s) => {
+                        let e = PpiSynth::new(model.clone(), s[0].clone(), s[1].clone());
+                        (e.name(), boxed(&e))
+                    }
+                    Err(err) => ("PPI++Synth".into(), Err(err)),
+                },
+            }
+        })
+        .collect()
+}
+
+fn spec_label(kind: EstimatorKind) -> &'static str {
+    match kind {
+        EstimatorKind::Gmm => "GMM",
+        EstimatorKind::RealOnly => "real-only",
+        EstimatorKind::Naive => "naive pooling",
+        EstimatorKind::Ppi => "PPI++",
+        EstimatorKind::PpiSynth => "PPI++Synth",
+        EstimatorKind::Dsl => "DSL",
+        EstimatorKind::RePpi => "RePPI",
+    }
+}
+
+/// The GMM estimator with the given settings on the named sources.
+fn fit_gmm<M: MomentModel>(
+    model: M,
+    data: &DataSources,
+    sources: &[String],
+    s: GmmSettings,
+    diagnose: bool,
+) -> Result<Outcome, Error> {
+    let estimator = TwoStepGmm::new(model)
+        .covariance(s.covariance)
+        .cross_weights(s.cross_weights)
+        .weighting(s.weighting)
+        .step_one(s.step_one)
+        .small_sample(s.small_sample);
+    let selected;
+    let data = if sources == data.source_names().as_slice() {
+        data
+    } else {
+        let names: Vec<&str> = sources.iter().map(String::as_str).collect();
+        selected = data.select_sources(&names)?;
+        &selected
+    };
+    if diagnose {
+        let report = estimator.diagnose(data)?;
+        Ok(Outcome::Gmm {
+            fit: Box::new(report.fit),
+            diagnostics: Some(report.sources),
+        })
+    } else {
+        Ok(Outcome::Gmm {
+            fit: Box::new(estimator.fit(data)?),
+            diagnostics: None,
+        })
+    }
+}

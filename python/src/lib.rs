@@ -1,0 +1,119 @@
+//! Python bindings of `synthgmm` (module `synthgmm._core`; the public Python API is
+//! the `synthgmm` package around it, which handles DataFrames and names).
+//!
+//! Arrays are borrowed from numpy without copies where the library can read them in
+//! place; the fits run with the GIL released; every library error becomes the matching
+//! `SynthGmmError` subclass, and no Rust panic crosses into Python (PyO3 turns one into
+//! `PanicException`, which the tests treat as a failure).
+
+mod errors;
+mod fitting;
+mod result;
+mod settings;
+
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use errors::to_py_err;
+use fitting::{run_all, Inputs};
+use result::Fit;
+use settings::{EstimatorSpec, GmmSettings, ModelName};
+
+/// A source as passed from Python: (name, outcomes, covariates).
+type SourceArrays<'py> = (
+    String,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+);
+
+/// Fits the requested estimators on one data set.
+///
+/// Returns one `(name, Fit | SynthGmmError)` pair per estimator, in order: a failed
+/// estimator gives its exception instead of stopping the others. Data errors (which
+/// concern every estimator) are raised.
+#[pyfunction]
+#[pyo3(signature = (
+    labeled, y, x, sources, *, model = "ols", estimators = vec!["gmm".to_string()],
+    names = None, weights = None, clusters = None, labeling_probabilities = None,
+    covariance = "windmeijer", cross_weights = "selected", weighting = "two-step",
+    step_one = "per-block", small_sample = "hc2", diagnose = false
+))]
+#[allow(clippy::too_many_arguments)]
+fn estimate<'py>(
+    py: Python<'py>,
+    labeled: PyReadonlyArray1<'py, bool>,
+    y: PyReadonlyArray1<'py, f64>,
+    x: PyReadonlyArray2<'py, f64>,
+    sources: Vec<SourceArrays<'py>>,
+    model: &str,
+    estimators: Vec<String>,
+    names: Option<Vec<String>>,
+    weights: Option<PyReadonlyArray1<'py, f64>>,
+    clusters: Option<PyReadonlyArray1<'py, i64>>,
+    labeling_probabilities: Option<PyReadonlyArray1<'py, f64>>,
+    covariance: &str,
+    cross_weights: &str,
+    weighting: &str,
+    step_one: &str,
+    small_sample: &str,
+    diagnose: bool,
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let model = ModelName::parse(model)?;
+    let settings =
+        GmmSettings::parse(covariance, cross_weights, weighting, step_one, small_sample)?;
+    if estimators.is_empty() {
+        return Err(PyValueError::new_err("no estimator requested"));
+    }
+    let specs = estimators
+        .iter()
+        .map(|e| EstimatorSpec::parse(e))
+        .collect::<PyResult<Vec<_>>>()?;
+    let inputs = Inputs {
+        labeled: labeled.as_array(),
+        y: y.as_array(),
+        x: x.as_array(),
+        sources: sources
+            .iter()
+            .map(|(name, y, x)| (name.clone(), y.as_array(), x.as_array()))
+            .collect(),
+        names,
+        weights: weights.as_ref().map(|w| w.as_array()),
+        clusters: clusters.as_ref().map(|c| c.as_array()),
+        labeling_probabilities: labeling_probabilities.as_ref().map(|p| p.as_array()),
+    };
+    let results = py.detach(|| {
+        let data = inputs.build()?;
+        Ok(run_all(&data, model, &specs, settings, diagnose))
+    });
+    let results = results.map_err(|e: synthgmm::Error| to_py_err(&e))?;
+    results
+        .into_iter()
+        .map(|(name, result)| {
+            let value: Bound<'py, PyAny> = match result {
+                Ok(outcome) => Bound::new(
+                    py,
+                    Fit {
+                        name: name.clone(),
+                        outcome,
+                    },
+                )?
+                .into_any(),
+                Err(err) => to_py_err(&err).into_value(py).into_bound(py).into_any(),
+            };
+            PyTuple::new(py, [name.into_pyobject(py)?.into_any(), value])
+        })
+        .collect()
+}
+
+/// The compiled core of the `synthgmm` Python package.
+#[pymodule]
+#[pyo3(name = "_core")]
+fn synthgmm_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(estimate, m)?)?;
+    m.add_class::<Fit>()?;
+    errors::register(m)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! `synthgmm._core.Fit`: one estimator's result, read by the Python `Result` class.
+
+use ndarray::Array2;
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use synthgmm::Estimate;
+
+use crate::errors::to_py_err;
+use crate::fitting::Outcome;
+use crate::settings;
+
+/// An estimator's result: estimates, covariance, tests and (for GMM) the fit's details.
+#[pyclass(frozen, module = "synthgmm._core")]
+pub struct Fit {
+    pub(crate) name: String,
+    pub(crate) outcome: Outcome,
+}
+
+impl Fit {
+    fn estimate(&self) -> &Estimate {
+        self.outcome.estimate()
+    }
+
+    fn gmm(&self) -> Option<&synthgmm::GmmFit> {
+        match &self.outcome {
+            Outcome::Gmm { fit, .. } => Some(fit),
+            Outcome::Baseline(_) => None,
+        }
+    }
+}
+
+fn matrix<'py>(py: Python<'py>, a: Array2<f64>) -> Bound<'py, PyArray2<f64>> {
+    a.into_pyarray(py)
+}
+
+#[pymethods]
+impl Fit {
+    /// The estimator's display name, e.g. `"GMM (proxy + synth)"` or `"PPI++ (proxy)"`.
+    #[getter]
+    fn estimator(&self) -> &str {
+        &self.name
+    }
+
+    /// The moment model's name (`"ols"`, `"logistic"`, ...).
+    #[getter]
+    fn model(&self) -> &str {
+        self.estimate().model()
+    }
+
+    /// Coefficient names.
+    #[getter]
+    fn names(&self) -> Vec<String> {
+        self.estimate().names().to_vec()
+    }
+
+    /// θ̂.
+    #[getter]
+    fn params<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.estimate().theta().to_owned().into_pyarray(py)
+    }
+
+    /// Standard errors.
+    #[getter]
+    fn bse<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.estimate().se().into_pyarray(py)
+    }
+
+    /// z statistics θ̂ / se.
+    #[getter]
+    fn tvalues<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.estimate().z().into_pyarray(py)
+    }
+
+    /// p-values of H₀: θ_j = 0 against the alternative.
+    #[pyo3(signature = (alternative = "two-sided"))]
+    fn pvalues<'py>(
+        &self,
+        py: Python<'py>,
+        alternative: &str,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let alt = settings::alternative(alternative)?;
+        Ok(self.estimate().p_values_against(alt).into_pyarray(py))
+    }
+
+    /// Normal intervals at level 1 − α (p × 2), two- or one-sided.
+    #[pyo3(signature = (alpha = 0.05, alternative = "two-sided"))]
+    fn conf_int<'py>(
+        &self,
+        py: Python<'py>,
+        alpha: f64,
+        alternative: &str,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let alt = settings::alternative(alternative)?;
+        let ci = self
+            .estimate()
+            .conf_int_against(alpha, alt)
+            .map_err(|e| to_py_err(&e))?;
+        Ok(matrix(py, ci))
+    }
+
+    /// Var(θ̂) (p × p).
+    fn cov_params<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
+        matrix(py, self.estimate().cov().to_owned())
+    }
+
+    /// The Wald test of Rθ = r: (statistic, df, p-value).
+    fn wald_test(
+        &self,
+        r: PyReadonlyArray2<'_, f64>,
+        value: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<(f64, usize, f64)> {
+        let w = self
+            .estimate()
+            .wald_test(r.as_array(), value.as_array())
+            .map_err(|e| to_py_err(&e))?;
+        Ok((w.statistic, w.df, w.p_value))
+    }
+
+    /// Rows T and labeled rows n the estimator saw.
+    #[getter]
+    fn n_rows(&self) -> usize {
+        self.estimate().n_rows()
+    }
+
+    #[getter]
+    fn n_labeled(&self) -> usize {
+        self.estimate().n_labeled()
+    }
+
+    /// What the estimator reports about its own fit (fallbacks, clusters, ...).
+    #[getter]
+    fn notes(&self) -> Vec<String> {
+        self.estimate()
+            .notes()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// The text summary: the GMM's full summary, or a baseline's coefficient table.
+    #[pyo3(signature = (alpha = 0.05))]
+    fn summary(&self, alpha: f64) -> PyResult<String> {
+        match self.gmm() {
+            Some(fit) => Ok(fit.summary(alpha).map_err(|e| to_py_err(&e))?.to_string()),
+            None => {
+                let e = self.estimate();
+                let table = e.table(alpha).map_err(|e| to_py_err(&e))?;
+                let mut text = format!("{}\n{table}", self.name);
+                for note in e.notes() {
+                    text.push_str(&format!("Note: {note}.\n"));
+                }
+                Ok(text)
+            }
+        }
+    }
+
+    /// Whether this is a GMM fit (with J test, effective sample size, ...).
+    #[getter]
+    fn is_gmm(&self) -> bool {
+        self.gmm().is_some()
+    }
+
+    /// Hansen's J test (statistic, df, p-value; the p-value is None when df = 0);
+    /// None for the baselines.
+    #[getter]
+    fn j_test(&self) -> Option<(f64, usize, Option<f64>)> {
+        self.gmm().map(|fit| {
+            let j = fit.j_test();
+            (j.statistic, j.df, j.p_value)
+        })
+    }
+
+    /// Labeled rows that would give real-only the same variance, per coefficient.
+    #[getter]
+    fn effective_n<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
+        self.gmm()
+            .map(|fit| fit.effective_sample_size().into_pyarray(py))
+    }
+
+    /// The real-only standard errors on the same rows (GMM only).
+    #[getter]
+    fn real_only_bse<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
+        self.gmm()
+            .map(|fit| fit.real_only_se().to_owned().into_pyarray(py))
+    }
+
+    /// The full parameter vector (θ, η_1, ..., η_M) (GMM only).
+    #[getter]
+    fn all_params<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
+        self.gmm()
+            .map(|fit| fit.params().to_owned().into_pyarray(py))
+    }
+
+    /// The sources the GMM used, in order (empty for the baselines).
+    #[getter]
+    fn sources(&self) -> Vec<String> {
+        self.gmm()
+            .map(|fit| fit.source_names().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Whether every Gauss–Newton iteration converged (baselines: True).
+    #[getter]
+    fn converged(&self) -> bool {
+        self.gmm().is_none_or(|fit| fit.converged())
+    }
+
+    /// The GMM covariance's name (`windmeijer`, `reestimated`, ...).
+    #[getter]
+    fn covariance(&self) -> Option<&'static str> {
+        self.gmm()
+            .map(|fit| settings::covariance_name(fit.covariance_kind()))
+    }
+
+    /// Per-source diagnostics (when fitted with `diagnose=True`): one dict per source
+    /// with the C statistic, its df and p-value, the residual correlation with the real
+    /// outcome on labeled rows, and the gain in effective sample size per coefficient.
+    #[getter]
+    fn diagnostics<'py>(&self, py: Python<'py>) -> PyResult<Option<Vec<Bound<'py, PyDict>>>> {
+        let Outcome::Gmm {
+            diagnostics: Some(rows),
+            ..
+        } = &self.outcome
+        else {
+            return Ok(None);
+        };
+        rows.iter()
+            .map(|s| {
+                let d = PyDict::new(py);
+                d.set_item("source", &s.name)?;
+                d.set_item("c_stat", s.c_test.statistic)?;
+                d.set_item("c_df", s.c_test.df)?;
+                d.set_item("c_pvalue", s.c_test.p_value)?;
+                d.set_item(
+                    "correlation",
+                    s.correlation.clone().map(|c| c.into_pyarray(py)),
+                )?;
+                d.set_item("ess_gain", s.ess_contribution.clone().into_pyarray(py))?;
+                Ok(d)
+            })
+            .collect::<PyResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<synthgmm Fit: {} ({}), {} coefficients, n = {} of T = {}>",
+            self.name,
+            self.estimate().model(),
+            self.estimate().names().len(),
+            self.estimate().n_labeled(),
+            self.estimate().n_rows()
+        )
+    }
+}

@@ -1,0 +1,574 @@
+"""The Python API: data in DataFrame or array form, results in statsmodels' idiom."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core
+from ._core import InvalidConfigError, InvalidValueError, LengthMismatchError
+
+try:  # pandas is optional: numpy users get numpy results.
+    import pandas as _pd
+except ImportError:  # pragma: no cover - exercised only without pandas
+    _pd = None
+
+__all__ = ["fit", "compare", "Result", "Summary", "JTest", "WaldTest", "ESTIMATORS"]
+
+JTest = namedtuple("JTest", ["statistic", "df", "pvalue"])
+JTest.__doc__ = "Hansen's test of the over-identifying restrictions; pvalue is None when df = 0."
+WaldTest = namedtuple("WaldTest", ["statistic", "df", "pvalue"])
+WaldTest.__doc__ = "Wald test of linear restrictions R theta = r (chi-squared with df = rank R)."
+
+#: Estimator names accepted by ``fit(estimator=...)`` and ``compare(estimators=...)``.
+#: A name may carry the sources it uses: ``"ppi:synth"``, ``"gmm:proxy,synth"``.
+ESTIMATORS = ("gmm", "real-only", "naive", "ppi", "ppi-synth", "dsl", "reppi")
+
+INTERCEPT = "Intercept"
+
+Array = Any  # numpy array, pandas Series or anything np.asarray accepts
+Columns = Union[str, Sequence[str]]
+SourceSpec = Union[Any, Tuple[Any, Any]]
+
+
+class Summary(str):
+    """The text summary; prints as itself (also as the last value of a notebook cell)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def as_text(self) -> str:
+        return str(self)
+
+
+def _is_frame(obj: Any) -> bool:
+    return _pd is not None and isinstance(obj, _pd.DataFrame)
+
+
+def _floats(values: Array, what: str) -> np.ndarray:
+    """A float64 copy or view of one column; pandas missing values become NaN."""
+    try:
+        if hasattr(values, "to_numpy"):
+            out = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidValueError(f"{what} is not numeric: {err}") from None
+    return out
+
+
+def _matrix(values: Array, what: str) -> np.ndarray:
+    out = _floats(values, what)
+    if out.ndim == 1:
+        out = out.reshape(-1, 1)
+    if out.ndim != 2:
+        raise InvalidValueError(f"{what} must be a 1- or 2-dimensional array, got {out.ndim} dimensions")
+    return out
+
+
+def _vector(values: Array, what: str) -> np.ndarray:
+    out = _floats(values, what)
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.ndim != 1:
+        raise InvalidValueError(f"{what} must be one column, got shape {out.shape}")
+    return out
+
+
+def _mask(values: Array) -> np.ndarray:
+    """The label indicator: booleans, or numbers that are all 0 or 1."""
+    if hasattr(values, "to_numpy"):
+        values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidValueError(f"labeled must be one column, got shape {arr.shape}")
+    if arr.dtype == np.bool_:
+        return arr
+    try:
+        num = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InvalidValueError("labeled must hold booleans or 0/1") from None
+    bad = ~np.isin(num, (0.0, 1.0))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InvalidValueError(f"labeled must hold booleans or 0/1; row {row} is {arr[row]!r}")
+    return num == 1.0
+
+
+def _cluster_codes(values: Array) -> np.ndarray:
+    """Dense integer codes for any hashable cluster labels."""
+    if _pd is not None:
+        codes, _ = _pd.factorize(_pd.Series(np.asarray(values, dtype=object)), use_na_sentinel=True)
+        if (codes < 0).any():
+            row = int(np.flatnonzero(codes < 0)[0])
+            raise InvalidValueError(f"clusters: row {row} has no cluster id")
+        return codes.astype(np.int64)
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        row = int(np.flatnonzero(np.isnan(arr))[0])
+        raise InvalidValueError(f"clusters: row {row} has no cluster id")
+    _, codes = np.unique(arr, return_inverse=True)
+    return codes.astype(np.int64).ravel()
+
+
+def _with_intercept(x: np.ndarray, names: List[str], what: str) -> Tuple[np.ndarray, List[str]]:
+    if x.shape[0] > 0:
+        constant = np.all(x == x[:1], axis=0)
+        if constant.any():
+            j = int(np.flatnonzero(constant)[0])
+            raise InvalidConfigError(
+                f"column `{names[j]}` of {what} is constant and would duplicate the intercept: "
+                "pass intercept=False to use your own constant column"
+            )
+    return np.column_stack([np.ones(x.shape[0]), x]), [INTERCEPT] + names
+
+
+def _columns(cols: Optional[Columns]) -> List[str]:
+    if cols is None:
+        return []
+    return [cols] if isinstance(cols, str) else list(cols)
+
+
+class _Prepared:
+    """Arrays ready for the core: label mask, real data, sources, extras."""
+
+    def __init__(self) -> None:
+        self.labeled: np.ndarray
+        self.y: np.ndarray
+        self.x: np.ndarray
+        self.names: Optional[List[str]] = None
+        self.sources: List[Tuple[str, np.ndarray, np.ndarray]] = []
+        self.extras: Dict[str, np.ndarray] = {}
+        self.frame = False
+
+
+def _prepare(
+    data: Any,
+    y: Any,
+    x: Any,
+    labeled: Any,
+    sources: Optional[Mapping[str, SourceSpec]],
+    model: str,
+    intercept: bool,
+    weights: Any,
+    clusters: Any,
+    labeling_probabilities: Any,
+) -> _Prepared:
+    out = _Prepared()
+    sources = dict(sources or {})
+    if not all(isinstance(name, str) for name in sources):
+        raise InvalidConfigError("source names must be strings")
+    by_name = data is not None
+    out.frame = _is_frame(data) or _is_frame(x)
+
+    def column(ref: Any, what: str) -> Any:
+        if not by_name:
+            return ref
+        if not isinstance(ref, str):
+            raise InvalidConfigError(f"{what}: with a data frame, give a column name, got {type(ref).__name__}")
+        try:
+            return data[ref]
+        except (KeyError, IndexError):
+            raise InvalidConfigError(f"{what}: the data have no column `{ref}`") from None
+
+    def design(ref: Any, what: str) -> Tuple[np.ndarray, List[str]]:
+        if by_name:
+            cols = _columns(ref)
+            if not cols and model != "mean" and not intercept:
+                raise InvalidConfigError(f"{what}: no covariate column and intercept=False")
+            arrays = [_vector(column(c, what), f"column `{c}`") for c in cols]
+            n = len(out.labeled)
+            mat = np.column_stack(arrays) if arrays else np.empty((n, 0))
+            names = cols
+        else:
+            if ref is None:
+                mat, names = np.empty((len(out.labeled), 0)), []
+            else:
+                mat = _matrix(ref, what)
+                if _is_frame(ref):
+                    names = [str(c) for c in ref.columns]
+                elif _pd is not None and isinstance(ref, _pd.Series) and ref.name is not None:
+                    names = [str(ref.name)]
+                else:
+                    names = [f"x{j + 1}" for j in range(mat.shape[1])]
+        if mat.shape[0] != len(out.labeled):
+            raise LengthMismatchError(
+                f"length mismatch: {what} has {mat.shape[0]} rows, the label mask has {len(out.labeled)}"
+            )
+        if model == "mean":
+            return np.ones((len(out.labeled), 1)), ["mean"]
+        if intercept:
+            mat, names = _with_intercept(mat, names, what)
+        if mat.shape[1] == 0:
+            raise InvalidConfigError(f"{what}: no covariate column and intercept=False")
+        return np.ascontiguousarray(mat), names
+
+    out.labeled = _mask(column(labeled, "labeled"))
+    out.y = _vector(column(y, "y"), "y")
+    out.x, names = design(x, "x")
+    out.names = None if model == "mean" else names
+    for name, spec in sources.items():
+        if isinstance(spec, tuple):
+            if len(spec) != 2:
+                raise InvalidConfigError(f"source `{name}`: give (y, x) or y alone")
+            sy, sx = spec
+        else:
+            sy, sx = spec, None
+        ys = _vector(column(sy, f"source `{name}` y"), f"source `{name}` y")
+        if sx is None:
+            xs = out.x
+        else:
+            xs, _ = design(sx, f"source `{name}` x")
+        out.sources.append((name, ys, xs))
+    for key, ref in (("weights", weights), ("labeling_probabilities", labeling_probabilities)):
+        if ref is not None:
+            out.extras[key] = _vector(column(ref, key), key)
+    if clusters is not None:
+        out.extras["clusters"] = _cluster_codes(column(clusters, "clusters"))
+    return out
+
+
+def _run(
+    data: Any,
+    y: Any,
+    x: Any,
+    labeled: Any,
+    sources: Optional[Mapping[str, SourceSpec]],
+    model: str,
+    intercept: bool,
+    estimators: Sequence[str],
+    weights: Any,
+    clusters: Any,
+    labeling_probabilities: Any,
+    options: Dict[str, Any],
+) -> Tuple[_Prepared, list]:
+    prepared = _prepare(data, y, x, labeled, sources, model, intercept, weights, clusters,
+                        labeling_probabilities)
+    pairs = _core.estimate(
+        prepared.labeled,
+        prepared.y,
+        prepared.x,
+        prepared.sources,
+        model=model,
+        estimators=list(estimators),
+        names=prepared.names,
+        **prepared.extras,
+        **options,
+    )
+    return prepared, pairs
+
+
+def fit(
+    data: Any = None,
+    *,
+    y: Any,
+    x: Any = None,
+    labeled: Any,
+    sources: Optional[Mapping[str, SourceSpec]] = None,
+    model: str = "ols",
+    intercept: bool = True,
+    estimator: str = "gmm",
+    weights: Any = None,
+    clusters: Any = None,
+    labeling_probabilities: Any = None,
+    covariance: str = "windmeijer",
+    cross_weights: str = "selected",
+    weighting: str = "two-step",
+    step_one: str = "per-block",
+    small_sample: str = "hc2",
+    diagnose: bool = False,
+) -> "Result":
+    """Fit one estimator (two-step GMM by default) and return its :class:`Result`.
+
+    Two forms:
+
+    * **DataFrame form** -- ``data`` is a pandas DataFrame (or any mapping from column
+      names to columns) and ``y``, ``x``, ``labeled``, the sources' entries,
+      ``weights``, ``clusters`` and ``labeling_probabilities`` are column names::
+
+          synthgmm.fit(df, y="consensus", x=["hedge", "length"], labeled="is_labeled",
+                       sources={"gpt": ("gpt_y", ["hedge", "length"]), "synth": "synth_y"})
+
+    * **array form** -- ``data`` is None and the same arguments are arrays with one
+      entry per row (T rows in all); ``x`` may be a DataFrame, whose column names
+      become the coefficient names.
+
+    Every row t carries the real outcome ``y`` (read only where ``labeled`` is true, so
+    NaN is fine elsewhere), the covariates ``x``, and for each source a value for every
+    row: ``sources = {name: (y_m, x_m)}``, or ``{name: y_m}`` when the source shares the
+    real covariates.
+
+    ``intercept=True`` (the default) puts a constant column named ``"Intercept"`` first
+    in every design, as statsmodels' formulas do; a constant column of your own then
+    raises, pass ``intercept=False`` to keep it instead. ``model="mean"`` ignores ``x``.
+
+    Parameters
+    ----------
+    model : "ols", "logistic", "poisson" or "mean".
+    estimator : one of :data:`ESTIMATORS`, optionally with its sources
+        (``"ppi:synth"``; by default the first source(s), GMM uses them all).
+    weights : observation (survey / inverse-probability) weights multiplying the moments.
+    clusters : cluster labels (any hashable values); cluster-robust covariances with the
+        finite-cluster factor G / (G - 1).
+    labeling_probabilities : known labeling probabilities pi_t (labeled moments are
+        weighted by 1 / pi_t).
+    covariance : GMM covariance: "windmeijer" (default, finite-sample corrected),
+        "reestimated" (statsmodels' default), "step2" or "sandwich".
+    cross_weights : "selected" (default) or "unrestricted" (the paper's two-step GMM).
+    weighting : "two-step", "iterated" or "cue".
+    step_one : "per-block" (default) or "identity" (the textbook first step).
+    small_sample : leverage correction of the selected weights: "hc0", "hc2" (default), "hc3".
+    diagnose : add per-source diagnostics (C test, residual correlation, ESS gain).
+
+    Raises
+    ------
+    SynthGmmError
+        (a ``ValueError``) or one of its subclasses, with the library's message.
+    """
+    if not isinstance(estimator, str):
+        raise InvalidConfigError("estimator must be one name; use compare() for several")
+    options = dict(covariance=covariance, cross_weights=cross_weights, weighting=weighting,
+                   step_one=step_one, small_sample=small_sample, diagnose=diagnose)
+    prepared, pairs = _run(data, y, x, labeled, sources, model, intercept, [estimator], weights,
+                           clusters, labeling_probabilities, options)
+    (_, outcome), = pairs
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return Result(outcome, frame=prepared.frame)
+
+
+def _all_estimators(n_sources: int) -> List[str]:
+    names = ["real-only"]
+    if n_sources >= 1:
+        names += ["naive", "ppi", "dsl", "reppi"]
+    if n_sources >= 2:
+        names.append("ppi-synth")
+    return names + ["gmm"]
+
+
+def compare(
+    data: Any = None,
+    *,
+    y: Any,
+    x: Any = None,
+    labeled: Any,
+    sources: Optional[Mapping[str, SourceSpec]] = None,
+    model: str = "ols",
+    intercept: bool = True,
+    estimators: Union[str, Sequence[str]] = "all",
+    alpha: float = 0.05,
+    weights: Any = None,
+    clusters: Any = None,
+    labeling_probabilities: Any = None,
+    covariance: str = "windmeijer",
+    cross_weights: str = "selected",
+    weighting: str = "two-step",
+    step_one: str = "per-block",
+    small_sample: str = "hc2",
+):
+    """Run several estimators on the same data; one tidy row per estimator and term.
+
+    Arguments as :func:`fit`; ``estimators`` is ``"all"`` (real-only, naive pooling,
+    PPI++, DSL, RePPI, PPI++Synth with two or more sources, and GMM) or a list of names
+    from :data:`ESTIMATORS`. Columns: estimator, term, estimate, std_error, z, p_value,
+    ci_lower, ci_upper (level 1 - alpha). Estimators that cannot run on these data are
+    listed with the reason in ``.attrs["not_run"]`` (a dict). Without pandas the result
+    is a dict of columns with a ``"not_run"`` entry.
+    """
+    n_sources = len(sources or {})
+    if isinstance(estimators, str):
+        estimators = _all_estimators(n_sources) if estimators == "all" else [estimators]
+    options = dict(covariance=covariance, cross_weights=cross_weights, weighting=weighting,
+                   step_one=step_one, small_sample=small_sample)
+    _, pairs = _run(data, y, x, labeled, sources, model, intercept, estimators, weights,
+                    clusters, labeling_probabilities, options)
+    keys = ["estimator", "term", "estimate", "std_error", "z", "p_value", "ci_lower", "ci_upper"]
+    table: Dict[str, list] = {k: [] for k in keys}
+    not_run: Dict[str, str] = {}
+    for name, outcome in pairs:
+        if isinstance(outcome, BaseException):
+            not_run[name] = str(outcome)
+            continue
+        ci = outcome.conf_int(alpha)
+        cols = [outcome.names, outcome.params, outcome.bse, outcome.tvalues,
+                outcome.pvalues(), ci[:, 0], ci[:, 1]]
+        table["estimator"] += [name] * len(outcome.names)
+        for key, values in zip(keys[1:], cols):
+            table[key] += list(values)
+    if _pd is None:
+        table["not_run"] = not_run  # type: ignore[assignment]
+        return table
+    frame = _pd.DataFrame(table)
+    frame.attrs["not_run"] = not_run
+    return frame
+
+
+class Result:
+    """One estimator's fit, in statsmodels' vocabulary.
+
+    Coefficient-indexed values are pandas Series / DataFrames when the data came as a
+    DataFrame, numpy arrays otherwise. GMM-only attributes (``j_test``,
+    ``effective_n``, ``real_only_bse``, ``diagnostics``) are None for the baselines.
+    """
+
+    def __init__(self, core: "_core.Fit", frame: bool = False) -> None:
+        self._fit = core
+        self._frame = frame and _pd is not None
+
+    def _vec(self, values: Optional[np.ndarray], name: Optional[str] = None):
+        if values is None or not self._frame:
+            return values
+        return _pd.Series(values, index=self.names, name=name)
+
+    @property
+    def estimator(self) -> str:
+        """Display name, e.g. ``"GMM (gpt + synth)"``."""
+        return self._fit.estimator
+
+    @property
+    def model(self) -> str:
+        return self._fit.model
+
+    @property
+    def names(self) -> List[str]:
+        """Coefficient names."""
+        return self._fit.names
+
+    @property
+    def params(self):
+        """Estimates of theta."""
+        return self._vec(self._fit.params, "params")
+
+    @property
+    def bse(self):
+        """Standard errors."""
+        return self._vec(self._fit.bse, "bse")
+
+    @property
+    def tvalues(self):
+        """z statistics theta / se (normal reference distribution)."""
+        return self._vec(self._fit.tvalues, "tvalues")
+
+    @property
+    def pvalues(self):
+        """Two-sided p-values of theta_j = 0."""
+        return self._vec(self._fit.pvalues(), "pvalues")
+
+    def pvalues_one_sided(self, alternative: str = "larger"):
+        """One-sided p-values of theta_j = 0 against "larger" (theta_j > 0) or "smaller"."""
+        return self._vec(self._fit.pvalues(alternative), "pvalues")
+
+    def conf_int(self, alpha: float = 0.05, alternative: str = "two-sided"):
+        """Normal intervals at level 1 - alpha: rows are coefficients, columns lower and
+        upper; ``alternative="larger"`` / ``"smaller"`` gives one-sided intervals."""
+        ci = self._fit.conf_int(alpha, alternative)
+        if not self._frame:
+            return ci
+        return _pd.DataFrame(ci, index=self.names, columns=["lower", "upper"])
+
+    def cov_params(self):
+        """Var(theta-hat)."""
+        cov = self._fit.cov_params()
+        if not self._frame:
+            return cov
+        return _pd.DataFrame(cov, index=self.names, columns=self.names)
+
+    def wald_test(self, r_matrix, q=None) -> WaldTest:
+        """Wald test of R theta = q (q defaults to 0).
+
+        ``r_matrix`` is a q x p array, or a list of coefficient names to test jointly
+        equal to zero: ``res.wald_test(["x1", "x2"])``.
+        """
+        if isinstance(r_matrix, (list, tuple)) and r_matrix and all(isinstance(v, str) for v in r_matrix):
+            missing = [v for v in r_matrix if v not in self.names]
+            if missing:
+                raise InvalidConfigError(f"no coefficient named {missing[0]!r}; have {self.names}")
+            r = np.zeros((len(r_matrix), len(self.names)))
+            for i, v in enumerate(r_matrix):
+                r[i, self.names.index(v)] = 1.0
+        else:
+            r = np.atleast_2d(np.asarray(r_matrix, dtype=np.float64))
+        q = np.zeros(r.shape[0]) if q is None else np.atleast_1d(np.asarray(q, dtype=np.float64))
+        return WaldTest(*self._fit.wald_test(np.ascontiguousarray(r), np.ascontiguousarray(q)))
+
+    @property
+    def j_test(self) -> Optional[JTest]:
+        """Hansen's J test of the over-identifying restrictions (GMM only)."""
+        j = self._fit.j_test
+        return None if j is None else JTest(*j)
+
+    @property
+    def effective_n(self):
+        """Labeled rows real-only would need for the same variance, per coefficient
+        (GMM only)."""
+        return self._vec(self._fit.effective_n, "effective_n")
+
+    @property
+    def real_only_bse(self):
+        """Real-only standard errors on the same labeled rows (GMM only)."""
+        return self._vec(self._fit.real_only_bse, "real_only_bse")
+
+    @property
+    def nobs(self) -> int:
+        """Rows T (labeled and unlabeled)."""
+        return self._fit.n_rows
+
+    @property
+    def n_labeled(self) -> int:
+        return self._fit.n_labeled
+
+    @property
+    def notes(self) -> List[str]:
+        return self._fit.notes
+
+    @property
+    def converged(self) -> bool:
+        return self._fit.converged
+
+    @property
+    def sources(self) -> List[str]:
+        """Sources the GMM used (empty for baselines)."""
+        return self._fit.sources
+
+    @property
+    def covariance(self) -> Optional[str]:
+        """Name of the GMM covariance."""
+        return self._fit.covariance
+
+    @property
+    def diagnostics(self):
+        """Per-source diagnostics of a fit with ``diagnose=True``: source, c_stat, c_df,
+        c_pvalue, correlation, ess_gain (a DataFrame with pandas, else a list of dicts)."""
+        rows = self._fit.diagnostics
+        if rows is None or _pd is None:
+            return rows
+        return _pd.DataFrame(rows).set_index("source")
+
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """The statsmodels-like text summary."""
+        return Summary(self._fit.summary(alpha))
+
+    def to_frame(self, alpha: float = 0.05):
+        """One row per coefficient: estimate, std_error, z, p_value, ci_lower, ci_upper."""
+        if _pd is None:
+            raise ImportError("to_frame() needs pandas: pip install pandas")
+        ci = self._fit.conf_int(alpha, "two-sided")
+        return _pd.DataFrame(
+            {
+                "estimate": self._fit.params,
+                "std_error": self._fit.bse,
+                "z": self._fit.tvalues,
+                "p_value": self._fit.pvalues(),
+                "ci_lower": ci[:, 0],
+                "ci_upper": ci[:, 1],
+            },
+            index=_pd.Index(self.names, name="term"),
+        )
+
+    def __repr__(self) -> str:
+        return repr(self._fit)
+
+    def __str__(self) -> str:
+        return str(self.summary())
