@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Column, Error, Result};
 use crate::rows::{RowBlock, Rows};
@@ -448,7 +448,7 @@ enum Scope {
 #[derive(Debug, Clone)]
 pub struct DataSourcesBuilder {
     labeled: Vec<bool>,
-    real: Option<(Arc<Array2<f64>>, Array1<f64>)>,
+    real: Option<RealInput>,
     sources: Vec<(String, Arc<Array2<f64>>, Array1<f64>)>,
     /// Covariate arrays copied so far, by address, shape and strides.
     copied: Vec<(ArrayKey, Arc<Array2<f64>>)>,
@@ -459,15 +459,40 @@ pub struct DataSourcesBuilder {
     weights: Option<Array1<f64>>,
 }
 
+/// The real data as given to the builder: every row, or only the labeled rows when the
+/// shapes allowed selecting them at once (the estimators read no other real row).
+#[derive(Debug, Clone)]
+struct RealInput {
+    x: Arc<Array2<f64>>,
+    y: Array1<f64>,
+    labeled_only: bool,
+}
+
 impl DataSourcesBuilder {
-    /// Real covariates (T × p) and outcomes (T); only labeled rows are read.
+    /// Real covariates (T × p) and outcomes (T); only labeled rows are read (and
+    /// copied).
     pub fn real<'a, 'b>(
         mut self,
         x: impl Into<ArrayView2<'a, f64>>,
         y: impl Into<ArrayView1<'b, f64>>,
     ) -> Self {
-        let x = self.copy_once(x.into());
-        self.real = Some((x, y.into().to_owned()));
+        let (x, y) = (x.into(), y.into());
+        let n_rows = self.labeled.len();
+        self.real = Some(if x.nrows() == n_rows && y.len() == n_rows {
+            let rows: Vec<usize> = (0..n_rows).filter(|&t| self.labeled[t]).collect();
+            RealInput {
+                x: Arc::new(x.select(Axis(0), &rows)),
+                y: y.select(Axis(0), &rows),
+                labeled_only: true,
+            }
+        } else {
+            // Wrong shapes: kept whole for `build` to report.
+            RealInput {
+                x: Arc::new(x.to_owned()),
+                y: y.to_owned(),
+                labeled_only: false,
+            }
+        });
         self
     }
 
@@ -496,8 +521,11 @@ impl DataSourcesBuilder {
         x: Arc<Array2<f64>>,
         y: impl Into<ArrayView1<'b, f64>>,
     ) -> Self {
-        let x = self.share(x);
-        self.real = Some((x, y.into().to_owned()));
+        self.real = Some(RealInput {
+            x: self.share(x),
+            y: y.into().to_owned(),
+            labeled_only: false,
+        });
         self
     }
 
@@ -733,10 +761,12 @@ impl DataSourcesBuilder {
     /// covariate names, a column for an unknown source).
     pub fn build(mut self) -> Result<DataSources> {
         let n_rows = self.labeled.len();
-        let (real_x, real_y) = self.real.take().ok_or(Error::MissingRealData)?;
-        check_rows("covariates of `real`", real_x.nrows(), n_rows)?;
-        check_rows("outcome of `real`", real_y.len(), n_rows)?;
-        let p = real_x.ncols();
+        let real_input = self.real.take().ok_or(Error::MissingRealData)?;
+        if !real_input.labeled_only {
+            check_rows("covariates of `real`", real_input.x.nrows(), n_rows)?;
+            check_rows("outcome of `real`", real_input.y.len(), n_rows)?;
+        }
+        let p = real_input.x.ncols();
         if p == 0 {
             return Err(Error::EmptyDesign);
         }
@@ -812,12 +842,21 @@ impl DataSourcesBuilder {
         }
 
         let labeled: Vec<usize> = (0..n_rows).filter(|&t| self.labeled[t]).collect();
-        let real = RowBlock {
-            extra: self.extra_for(&Scope::Real, &columns, n_rows)?,
-            x: real_x,
-            y: real_y,
-        }
-        .select(&labeled);
+        let real_extra = self.extra_for(&Scope::Real, &columns, n_rows)?;
+        let real = if real_input.labeled_only {
+            RowBlock {
+                x: real_input.x,
+                y: real_input.y,
+                extra: real_extra.select(Axis(0), &labeled),
+            }
+        } else {
+            RowBlock {
+                extra: real_extra,
+                x: real_input.x,
+                y: real_input.y,
+            }
+            .select(&labeled)
+        };
         // Covariate arrays shared between blocks are scanned once.
         let mut scanned = Vec::new();
         check_values(REAL, &real, &columns, |i| labeled[i], &mut scanned)?;
@@ -877,11 +916,19 @@ fn check_rows(what: &str, found: usize, expected: usize) -> Result<()> {
 }
 
 /// Whether two arrays of one shape hold the same values, bit for bit (NaN included).
+/// Contiguous arrays of one layout are compared in branch-free blocks (it vectorizes).
 fn same_bits(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> bool {
-    a.shape() == b.shape()
-        && a.iter()
-            .zip(b.iter())
-            .all(|(u, v)| u.to_bits() == v.to_bits())
+    let same = |u: &f64, v: &f64| u.to_bits() == v.to_bits();
+    if a.shape() != b.shape() {
+        return false;
+    }
+    match (a.as_slice(), b.as_slice()) {
+        (Some(a), Some(b)) => a
+            .chunks(512)
+            .zip(b.chunks(512))
+            .all(|(u, v)| u.iter().zip(v).fold(true, |all, (u, v)| all & same(u, v))),
+        _ => a.iter().zip(b.iter()).all(|(u, v)| same(u, v)),
+    }
 }
 
 /// Whether every |value| ≤ `MAX_MAGNITUDE`: a branch-free scan of contiguous memory in
