@@ -152,7 +152,14 @@ pub(crate) fn gauss_newton(
                 last_step,
             );
         }
-        if decrement.sqrt() <= settings.tol * initial {
+        // Converged when the predicted decrease is negligible against the starting
+        // residual, or when the step itself is: a start already at the root (a refit
+        // from a neighbouring solution) has no larger residual to be relative to.
+        let tiny_step = delta
+            .iter()
+            .zip(params.iter())
+            .all(|(d, b)| d.abs() <= settings.tol * (1.0 + b.abs()));
+        if decrement.sqrt() <= settings.tol * initial || tiny_step {
             return done(params, iteration, Termination::Converged, last_step);
         }
         let mut scale = 1.0;

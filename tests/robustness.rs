@@ -402,6 +402,36 @@ fn ppi_logistic_pilot_never_kills_the_fit() {
     }
 }
 
+/// A proxy so close to the outcome that λ̂ is clipped at 1: the refit starts at the
+/// λ = 1 pilot's root, and must recognise it as converged (it once iterated until the
+/// limit, chasing a residual already at rounding level). The estimate is the λ = 1 fit
+/// from the real-only start.
+#[test]
+fn ppi_logistic_refit_from_its_own_root_converges() {
+    let d = design(7, 20_000, 2_000, 1, true);
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let close = d.y.mapv(|y| 0.8 * y + 0.1 + 0.1 * rng.random::<f64>());
+    let data = DataSources::builder(&d.labeled)
+        .real(&d.x, &d.y)
+        .source("close", &d.x, &close)
+        .build()
+        .unwrap();
+    let tuned = PpiPlusPlus::new(Logistic, "close").fit(&data).unwrap();
+    assert_eq!(tuned.lambda(), 1.0);
+    let fixed = PpiPlusPlus::new(Logistic, "close")
+        .lambda(synthgmm::baselines::Lambda::Fixed(1.0))
+        .fit(&data)
+        .unwrap();
+    for (a, b) in tuned
+        .estimate()
+        .theta()
+        .iter()
+        .zip(fixed.estimate().theta())
+    {
+        assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+}
+
 // 6. Degenerate and repeated sources -----------------------------------------------------
 
 fn with_extra_source(d: &Design, name: &str, y: &Array1<f64>) -> DataSources {
