@@ -10,7 +10,10 @@ normals), 10% labeled at random, a proxy (residual correlation 0.7) and a synthe
 outcome (0.5); logistic outcomes are their thresholded versions. ppi_py fits PPI++ with
 the proxy (its only source); synthgmm fits two-step GMM with both sources (default,
 Windmeijer covariance), real-only and PPI++ with the proxy. Each time is the median
-of several runs; synthgmm's come from `examples/scale.rs --data`.
+of several runs; synthgmm's come from `examples/scale.rs --data`. When the Python
+package is installed in the same environment (`maturin develop --release -m
+python/Cargo.toml`), `synthgmm.fit` is timed too, from numpy arrays to intervals
+(building the validated data set included, which the Rust timings leave out).
 """
 import os
 import statistics
@@ -64,6 +67,26 @@ def time_synthgmm(path, logistic):
     return {line.split()[0]: float(line.split()[1]) for line in out.splitlines()}
 
 
+def time_python(labeled, x, y, proxy, synth, logistic, runs=5):
+    """Median seconds of synthgmm.fit(...).conf_int() for GMM (M = 2) and PPI++, or None."""
+    try:
+        import synthgmm
+    except ImportError:
+        return None
+    args = dict(y=np.where(labeled, y, np.nan), x=x, labeled=labeled, intercept=False,
+                model="logistic" if logistic else "ols")
+    out = {}
+    for key, estimator, sources in (("gmm", "gmm", {"proxy": proxy, "synth": synth}),
+                                    ("ppi", "ppi", {"proxy": proxy})):
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            synthgmm.fit(**args, sources=sources, estimator=estimator).conf_int(0.05)
+            times.append(time.perf_counter() - start)
+        out[key] = statistics.median(times)
+    return out
+
+
 def main():
     t = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     p = int(sys.argv[2]) if len(sys.argv) > 2 else 10
@@ -80,6 +103,10 @@ def main():
             name = "logistic" if logistic else "OLS"
             print(f"| {name} | {theirs:.3f} | {ours['gmm']:.3f} | {ours['ppi']:.3f} | "
                   f"{ours['real']:.3f} | {theirs / ours['ppi']:.1f}x | {theirs / ours['gmm']:.1f}x |")
+            py = time_python(*data, logistic)
+            if py is not None:
+                print(f"|   from Python | | {py['gmm']:.3f} | {py['ppi']:.3f} | | "
+                      f"{theirs / py['ppi']:.1f}x | {theirs / py['gmm']:.1f}x |")
 
 
 if __name__ == "__main__":
