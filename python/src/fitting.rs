@@ -6,7 +6,8 @@ use ndarray::{ArrayView1, ArrayView2};
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{Logistic, Mean, Ols, Poisson};
 use synthgmm::{
-    DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, SourceDiagnostic, TwoStepGmm,
+    DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, Plan, SourceDiagnostic,
+    TwoStepGmm,
 };
 
 use crate::settings::{EstimatorKind, EstimatorSpec, GmmSettings, ModelName};
@@ -184,6 +185,26 @@ fn spec_label(kind: EstimatorKind) -> &'static str {
     }
 }
 
+/// A planning model from pilot data, with the GMM settings given.
+pub fn plan(data: &DataSources, model: ModelName, s: GmmSettings) -> Result<Plan, Error> {
+    match model {
+        ModelName::Ols => configured(Ols, s).plan(data),
+        ModelName::Logistic => configured(Logistic, s).plan(data),
+        ModelName::Poisson => configured(Poisson, s).plan(data),
+        ModelName::Mean => configured(Mean, s).plan(data),
+    }
+}
+
+/// The GMM estimator with the given settings.
+fn configured<M: MomentModel>(model: M, s: GmmSettings) -> TwoStepGmm<M> {
+    TwoStepGmm::new(model)
+        .covariance(s.covariance)
+        .cross_weights(s.cross_weights)
+        .weighting(s.weighting)
+        .step_one(s.step_one)
+        .small_sample(s.small_sample)
+}
+
 /// The GMM estimator with the given settings on the named sources.
 fn fit_gmm<M: MomentModel>(
     model: M,
@@ -192,12 +213,7 @@ fn fit_gmm<M: MomentModel>(
     s: GmmSettings,
     diagnose: bool,
 ) -> Result<Outcome, Error> {
-    let estimator = TwoStepGmm::new(model)
-        .covariance(s.covariance)
-        .cross_weights(s.cross_weights)
-        .weighting(s.weighting)
-        .step_one(s.step_one)
-        .small_sample(s.small_sample);
+    let estimator = configured(model, s);
     let selected;
     let data = if sources == data.source_names().as_slice() {
         data

@@ -8,6 +8,7 @@
 
 mod errors;
 mod fitting;
+mod planning;
 mod result;
 mod settings;
 
@@ -18,6 +19,7 @@ use pyo3::types::PyTuple;
 
 use errors::to_py_err;
 use fitting::{run_all, Inputs};
+use planning::Plan;
 use result::Fit;
 use settings::{EstimatorSpec, GmmSettings, ModelName};
 
@@ -27,6 +29,37 @@ type SourceArrays<'py> = (
     PyReadonlyArray1<'py, f64>,
     PyReadonlyArray2<'py, f64>,
 );
+
+/// The numpy arrays of one call, borrowed read-only for its duration.
+struct Arrays<'py> {
+    labeled: PyReadonlyArray1<'py, bool>,
+    y: PyReadonlyArray1<'py, f64>,
+    x: PyReadonlyArray2<'py, f64>,
+    sources: Vec<SourceArrays<'py>>,
+    weights: Option<PyReadonlyArray1<'py, f64>>,
+    clusters: Option<PyReadonlyArray1<'py, i64>>,
+    labeling_probabilities: Option<PyReadonlyArray1<'py, f64>>,
+}
+
+impl Arrays<'_> {
+    /// Views of the arrays, ready for the data builder.
+    fn inputs(&self, names: Option<Vec<String>>) -> Inputs<'_> {
+        Inputs {
+            labeled: self.labeled.as_array(),
+            y: self.y.as_array(),
+            x: self.x.as_array(),
+            sources: self
+                .sources
+                .iter()
+                .map(|(name, y, x)| (name.clone(), y.as_array(), x.as_array()))
+                .collect(),
+            names,
+            weights: self.weights.as_ref().map(|w| w.as_array()),
+            clusters: self.clusters.as_ref().map(|c| c.as_array()),
+            labeling_probabilities: self.labeling_probabilities.as_ref().map(|p| p.as_array()),
+        }
+    }
+}
 
 /// Fits the requested estimators on one data set.
 ///
@@ -70,19 +103,16 @@ fn estimate<'py>(
         .iter()
         .map(|e| EstimatorSpec::parse(e))
         .collect::<PyResult<Vec<_>>>()?;
-    let inputs = Inputs {
-        labeled: labeled.as_array(),
-        y: y.as_array(),
-        x: x.as_array(),
-        sources: sources
-            .iter()
-            .map(|(name, y, x)| (name.clone(), y.as_array(), x.as_array()))
-            .collect(),
-        names,
-        weights: weights.as_ref().map(|w| w.as_array()),
-        clusters: clusters.as_ref().map(|c| c.as_array()),
-        labeling_probabilities: labeling_probabilities.as_ref().map(|p| p.as_array()),
+    let arrays = Arrays {
+        labeled,
+        y,
+        x,
+        sources,
+        weights,
+        clusters,
+        labeling_probabilities,
     };
+    let inputs = arrays.inputs(names);
     let results = py.detach(|| {
         let data = inputs.build()?;
         Ok(run_all(&data, model, &specs, settings, diagnose))
@@ -107,12 +137,59 @@ fn estimate<'py>(
         .collect()
 }
 
+/// A planning model (predicted standard errors at other designs) from pilot data.
+#[pyfunction]
+#[pyo3(signature = (
+    labeled, y, x, sources, *, model = "ols", names = None, weights = None,
+    clusters = None, labeling_probabilities = None, covariance = "windmeijer",
+    cross_weights = "selected", weighting = "two-step", step_one = "per-block",
+    small_sample = "hc2"
+))]
+#[allow(clippy::too_many_arguments)]
+fn plan<'py>(
+    py: Python<'py>,
+    labeled: PyReadonlyArray1<'py, bool>,
+    y: PyReadonlyArray1<'py, f64>,
+    x: PyReadonlyArray2<'py, f64>,
+    sources: Vec<SourceArrays<'py>>,
+    model: &str,
+    names: Option<Vec<String>>,
+    weights: Option<PyReadonlyArray1<'py, f64>>,
+    clusters: Option<PyReadonlyArray1<'py, i64>>,
+    labeling_probabilities: Option<PyReadonlyArray1<'py, f64>>,
+    covariance: &str,
+    cross_weights: &str,
+    weighting: &str,
+    step_one: &str,
+    small_sample: &str,
+) -> PyResult<Plan> {
+    let model = ModelName::parse(model)?;
+    let settings =
+        GmmSettings::parse(covariance, cross_weights, weighting, step_one, small_sample)?;
+    let arrays = Arrays {
+        labeled,
+        y,
+        x,
+        sources,
+        weights,
+        clusters,
+        labeling_probabilities,
+    };
+    let inputs = arrays.inputs(names);
+    let inner = py
+        .detach(|| fitting::plan(&inputs.build()?, model, settings))
+        .map_err(|e| to_py_err(&e))?;
+    Ok(Plan { inner })
+}
+
 /// The compiled core of the `synthgmm` Python package.
 #[pymodule]
 #[pyo3(name = "_core")]
 fn synthgmm_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
+    m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_class::<Fit>()?;
+    m.add_class::<Plan>()?;
     errors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

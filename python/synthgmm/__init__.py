@@ -21,7 +21,7 @@ the Rust crate ``synthgmm``.
 True
 """
 
-from ._api import ESTIMATORS, JTest, Result, Summary, WaldTest, compare, fit
+from ._api import ESTIMATORS, JTest, Plan, Result, Summary, WaldTest, compare, fit, plan
 from ._core import (
     CollinearError,
     CovariateMismatchError,
@@ -53,6 +53,8 @@ from ._core import (
 __all__ = [
     "fit",
     "compare",
+    "plan",
+    "Plan",
     "Result",
     "Summary",
     "JTest",

@@ -15,7 +15,8 @@ try:  # pandas is optional: numpy users get numpy results.
 except ImportError:  # pragma: no cover - exercised only without pandas
     _pd = None
 
-__all__ = ["fit", "compare", "Result", "Summary", "JTest", "WaldTest", "ESTIMATORS"]
+__all__ = ["fit", "compare", "plan", "Plan", "Result", "Summary", "JTest", "WaldTest",
+           "ESTIMATORS"]
 
 JTest = namedtuple("JTest", ["statistic", "df", "pvalue"])
 JTest.__doc__ = "Hansen's test of the over-identifying restrictions; pvalue is None when df = 0."
@@ -337,6 +338,125 @@ def fit(
     if isinstance(outcome, BaseException):
         raise outcome
     return Result(outcome, frame=prepared.frame)
+
+
+def plan(
+    data: Any = None,
+    *,
+    y: Any,
+    x: Any = None,
+    labeled: Any,
+    sources: Mapping[str, SourceSpec],
+    model: str = "ols",
+    intercept: bool = True,
+    covariance: str = "windmeijer",
+    cross_weights: str = "selected",
+    weighting: str = "two-step",
+    step_one: str = "per-block",
+    small_sample: str = "hc2",
+) -> "Plan":
+    """A planning model from pilot data (arguments as :func:`fit`).
+
+    From the pilot's moment covariances and Jacobians it predicts the standard error of
+    every coefficient for another design, n' labeled of T' rows, for GMM, real-only and
+    PPI++ -- under labeling at random, with the sources produced the same way at scale::
+
+        p = synthgmm.plan(pilot, y="y", x=["hedge"], labeled="labeled", sources={"llm": "llm_y"})
+        p.se(labeled=500, rows=20_000)                    # GMM
+        p.labels_for("hedge", half_width=0.05, rows=20_000)
+        p.cheapest("hedge", half_width=0.05, label_cost=1.0, row_cost=0.01)
+
+    Planning needs at least one source and independent rows drawn at random (no
+    weights, clusters or labeling probabilities).
+    """
+    prepared = _prepare(data, y, x, labeled, sources, model, intercept, None, None, None)
+    core = _core.plan(
+        prepared.labeled, prepared.y, prepared.x, prepared.sources, model=model,
+        names=prepared.names, covariance=covariance, cross_weights=cross_weights,
+        weighting=weighting, step_one=step_one, small_sample=small_sample,
+    )
+    return Plan(core, frame=prepared.frame)
+
+
+class Plan:
+    """Predicted standard errors at other designs (see :func:`plan`).
+
+    ``estimator`` is ``"gmm"`` (default), ``"real-only"``, or ``"ppi"`` /
+    ``"ppi:SOURCE"`` (PPI++ with the first or the named source). ``coef`` is a
+    coefficient name or index.
+    """
+
+    def __init__(self, core: "_core.Plan", frame: bool = False) -> None:
+        self._plan = core
+        self._frame = frame and _pd is not None
+
+    @property
+    def names(self) -> List[str]:
+        return self._plan.names
+
+    @property
+    def sources(self) -> List[str]:
+        return self._plan.sources
+
+    @property
+    def pilot(self) -> Tuple[int, int]:
+        """The pilot's (labeled rows, rows)."""
+        return self._plan.pilot
+
+    def _vec(self, values: np.ndarray, name: str):
+        if not self._frame:
+            return values
+        return _pd.Series(values, index=self.names, name=name)
+
+    def se(self, labeled: int, rows: int, estimator: str = "gmm"):
+        """Predicted standard errors with ``labeled`` of ``rows`` rows."""
+        return self._vec(self._plan.se(estimator, labeled, rows), "se")
+
+    def effective_labels(self, labeled: int, rows: int, estimator: str = "gmm"):
+        """How many labels the design is worth: the labeled rows real-only would need
+        for the same standard errors."""
+        return self._vec(self._plan.effective_labels(estimator, labeled, rows), "effective_labels")
+
+    def labels_for(self, coef, half_width: float, rows: int, estimator: str = "gmm",
+                   alpha: float = 0.05) -> Optional[int]:
+        """The fewest labels whose (1 - alpha) interval for ``coef`` has at most this
+        half-width with ``rows`` rows; None when no number of labels reaches it."""
+        return self._plan.labels_for(estimator, coef, half_width, alpha, rows)
+
+    def cheapest(self, coef, half_width: float, label_cost: float, row_cost: float,
+                 estimator: str = "gmm", alpha: float = 0.05) -> Dict[str, float]:
+        """The least costly design (labeled, rows) reaching the half-width, with its
+        cost (label_cost per label plus row_cost per row, labeled rows included)."""
+        return self._plan.cheapest(estimator, coef, half_width, alpha, label_cost, row_cost)
+
+    def best_for_budget(self, coef, budget: float, label_cost: float, row_cost: float,
+                        estimator: str = "gmm", alpha: float = 0.05) -> Dict[str, float]:
+        """The design with the narrowest interval for ``coef`` that ``budget`` buys."""
+        return self._plan.best_for_budget(estimator, coef, budget, alpha, label_cost, row_cost)
+
+    def curve(self, coef, labels: Sequence[int], rows: int,
+              estimators: Optional[Sequence[str]] = None, alpha: float = 0.05):
+        """Predicted (1 - alpha) half-widths of ``coef`` against the number of labels,
+        one row per estimator and label count (a DataFrame with pandas, else a dict of
+        columns): the data of a planning figure."""
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(1 - alpha / 2)
+        j = coef if isinstance(coef, int) else self.names.index(coef)
+        if estimators is None:
+            estimators = ["real-only"] + [f"ppi:{s}" for s in self.sources] + ["gmm"]
+        table: Dict[str, list] = {"estimator": [], "labeled": [], "se": [], "half_width": []}
+        for est in estimators:
+            for n in labels:
+                se = float(self._plan.se(est, int(n), rows)[j])
+                table["estimator"].append(est)
+                table["labeled"].append(int(n))
+                table["se"].append(se)
+                table["half_width"].append(z * se)
+        return _pd.DataFrame(table) if _pd is not None else table
+
+    def __repr__(self) -> str:
+        return repr(self._plan)
 
 
 def _all_estimators(n_sources: int) -> List[str]:

@@ -79,6 +79,57 @@ class Fit:
     @property
     def diagnostics(self) -> Optional[List[Dict[str, object]]]: ...
 
+class Plan:
+    """Predicted standard errors at other designs."""
+
+    @property
+    def names(self) -> List[str]: ...
+    @property
+    def sources(self) -> List[str]: ...
+    @property
+    def pilot(self) -> Tuple[int, int]: ...
+    def se(self, estimator: str, labeled: int, rows: int) -> FloatArray: ...
+    def effective_labels(self, estimator: str, labeled: int, rows: int) -> FloatArray: ...
+    def labels_for(
+        self, estimator: str, coef: Union[int, str], half_width: float, alpha: float, rows: int
+    ) -> Optional[int]: ...
+    def cheapest(
+        self,
+        estimator: str,
+        coef: Union[int, str],
+        half_width: float,
+        alpha: float,
+        label_cost: float,
+        row_cost: float,
+    ) -> Dict[str, float]: ...
+    def best_for_budget(
+        self,
+        estimator: str,
+        coef: Union[int, str],
+        budget: float,
+        alpha: float,
+        label_cost: float,
+        row_cost: float,
+    ) -> Dict[str, float]: ...
+
+def plan(
+    labeled: npt.NDArray[np.bool_],
+    y: FloatArray,
+    x: FloatArray,
+    sources: Sequence[Tuple[str, FloatArray, FloatArray]],
+    *,
+    model: str = "ols",
+    names: Optional[Sequence[str]] = None,
+    weights: Optional[FloatArray] = None,
+    clusters: Optional[npt.NDArray[np.int64]] = None,
+    labeling_probabilities: Optional[FloatArray] = None,
+    covariance: str = "windmeijer",
+    cross_weights: str = "selected",
+    weighting: str = "two-step",
+    step_one: str = "per-block",
+    small_sample: str = "hc2",
+) -> Plan: ...
+
 def estimate(
     labeled: npt.NDArray[np.bool_],
     y: FloatArray,
