@@ -128,6 +128,11 @@ fn mixture_chunk<M: MomentModel + ?Sized>(
     m: &mut Array2<f64>,
 ) -> Array2<f64> {
     let p = theta.len();
+    if let ([(share, rows)], None) = (parts, weights) {
+        if *share == 1.0 {
+            return single_source_chunk(model, theta, rows.slice(range.clone()), range, skip, m);
+        }
+    }
     let mut jacobian = Array2::zeros((p, p));
     let mut part = Array2::zeros((range.len(), p));
     let w = weights.map(|w| w.slice(ndarray::s![range.clone()]).to_owned());
@@ -154,6 +159,30 @@ fn mixture_chunk<M: MomentModel + ?Sized>(
     }
     if let Some(skip) = skip {
         zero_rows(m, &skip[range.clone()]);
+    }
+    jacobian
+}
+
+/// [`mixture_chunk`] for one unweighted source: the moments written in place, and the
+/// Jacobian over the kept rows as that of every row of the chunk less that of the
+/// skipped ones (labeled rows, a tenth or so), read where they lie.
+fn single_source_chunk<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
+    range: &std::ops::Range<usize>,
+    skip: Option<&[bool]>,
+    m: &mut Array2<f64>,
+) -> Array2<f64> {
+    let mut jacobian = model.moments_and_jacobian(theta, rows, None, m.view_mut());
+    if let Some(skip) = skip {
+        let skip = &skip[range.clone()];
+        let skipped: Vec<usize> = (0..skip.len()).filter(|&i| skip[i]).collect();
+        if !skipped.is_empty() {
+            let block = rows.select(&skipped);
+            jacobian -= &model.jacobian(theta, block.view(rows.column_names()), None);
+            zero_rows(m, skip);
+        }
     }
     jacobian
 }
@@ -307,7 +336,8 @@ impl LineSums {
 }
 
 /// u_t = Σ_k w_k ψ(θ₀; source_k, row t) and v_t = Σ_k w_k (∂ψ/∂θᵀ) d on the rows
-/// `range`, times the rows' observation weights when given, added into `u` and `v`.
+/// `range`, times the rows' observation weights when given, added into `u` and `v`
+/// (written over them for a single unweighted source).
 #[allow(clippy::too_many_arguments)]
 fn mixture_line<M: MomentModel + ?Sized>(
     model: &M,
@@ -319,6 +349,15 @@ fn mixture_line<M: MomentModel + ?Sized>(
     u: &mut ndarray::ArrayViewMut2<'_, f64>,
     v: &mut ndarray::ArrayViewMut2<'_, f64>,
 ) {
+    if let ([(share, rows)], None) = (parts, weights) {
+        if *share == 1.0 {
+            // One source, unweighted (PPI++'s usual case): written in place.
+            let rows = rows.slice(range.clone());
+            model.moments(base, rows, u.view_mut());
+            model.moments_derivative(base, rows, direction, v.view_mut());
+            return;
+        }
+    }
     let mut part = Array2::zeros((range.len(), base.len()));
     let w = weights.map(|w| {
         w.slice_move(ndarray::s![range.clone()])
