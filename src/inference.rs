@@ -214,6 +214,11 @@ impl Estimate {
         self.notes.extend(notes);
         self
     }
+    /// Puts these notes before the ones already there.
+    pub(crate) fn prepend_notes(&mut self, notes: Vec<Note>) {
+        let later = std::mem::replace(&mut self.notes, notes);
+        self.notes.extend(later);
+    }
     /// Fallbacks taken and inputs set aside while estimating.
     pub fn notes(&self) -> &[Note] {
         &self.notes

@@ -377,13 +377,22 @@ impl<M: MomentModel> TwoStepGmm<M> {
         self.validate()?;
         data.check_model(&self.model)?;
         let settings = self.settings();
+        // Whether a source the model fits exactly is recognised from Ω̂ at step 1 (whose
+        // all-rows diagonal holds each source's squared moments at its fit) rather
+        // than by a pass of its own: unweighted, unclustered rows (Ω̂ then sums ψ_t²
+        // row by row), and step 1 keeping the screening fits.
+        let defer_exact = data.weights().is_none()
+            && data.clusters().is_none()
+            && self.step_one == StepOne::PerBlock;
         let screened = screen::screen_sources(
             &self.model,
             data,
             &settings,
             self.require_convergence,
             self.rank_tol,
+            defer_exact,
         )?;
+        let screen_notes = screened.notes.clone();
         let mut notes = screened.notes;
         let data = screened.data.as_ref();
         if let Some(clusters) = data.clusters_in_moments() {
@@ -402,8 +411,19 @@ impl<M: MomentModel> TwoStepGmm<M> {
             self.use_labeling_probabilities,
             &self.chunking,
         )?;
+        let start_squares: Vec<Array1<f64>> = screened
+            .source_fits
+            .iter()
+            .map(|f| f.start_squares.clone())
+            .collect();
         let step1 = self.step_one_fit(&stacked, screened.source_fits)?;
         let omega1 = stacked.omega(step1.params.view());
+        if defer_exact {
+            let exact = exact_sources(&stacked, &omega1, &start_squares);
+            if !exact.is_empty() {
+                return self.fit_without(data, &exact, screen_notes);
+            }
+        }
         let mut weights = Vec::new();
         let weight = self.whitener(omega1.clone(), Stage::StepTwo, &mut weights, &mut notes)?;
         let step2 = self.step_two_fit(&stacked, &step1.params, &weight)?;
@@ -472,6 +492,30 @@ impl<M: MomentModel> TwoStepGmm<M> {
 
     /// Step 1: θ̂₁ from the real rows; η̂_m from the source fits of the screening
     /// ([`StepOne::PerBlock`]) or from the identity-weighted source block starting there.
+    /// The fit without the sources the model fits exactly (found from Ω̂ at step 1),
+    /// with notes saying so after those of the first screening.
+    fn fit_without(
+        &self,
+        data: &DataSources,
+        exact: &[String],
+        screen_notes: Vec<Note>,
+    ) -> Result<GmmFit> {
+        let kept: Vec<String> = data
+            .source_names()
+            .into_iter()
+            .filter(|name| !exact.contains(name))
+            .collect();
+        let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
+        let mut fit = self.fit(&data.select_sources(&kept)?)?;
+        let mut notes = screen_notes;
+        notes.extend(exact.iter().map(|name| Note::SourceDropped {
+            name: name.clone(),
+            reason: crate::inference::DropReason::Degenerate,
+        }));
+        fit.estimate.prepend_notes(notes);
+        Ok(fit)
+    }
+
     fn step_one_fit(
         &self,
         stacked: &StackedMoments<'_, M>,
@@ -517,6 +561,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 start: fit.start,
                 whitener: None,
                 exact: fit.exact,
+                start_squares: fit.start_squares,
             });
         }
         let (k, p) = (stacked.k(), stacked.p());
@@ -900,4 +945,26 @@ impl Covariance {
             Covariance::Windmeijer => "Windmeijer",
         }
     }
+}
+
+/// The sources whose squared moments at their step-1 fit (the all-rows diagonal of
+/// Ω̂₁, times T) vanish against their squares at the model's start: the model fits
+/// their outcomes exactly and they carry no information.
+fn exact_sources<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    omega1: &Array2<f64>,
+    start_squares: &[Array1<f64>],
+) -> Vec<String> {
+    let (k, m) = (stacked.k(), stacked.n_sources());
+    let t = stacked.data().n_rows() as f64;
+    (0..m)
+        .filter(|&i| {
+            let first = (1 + m + i) * k;
+            let at_fit = Array1::from_shape_fn(k, |j| omega1[[first + j, first + j]] * t);
+            start_squares
+                .get(i)
+                .is_some_and(|start| screen::vanishes(&at_fit, start))
+        })
+        .map(|i| stacked.name(crate::stacked::Block::Source(i)).to_string())
+        .collect()
 }

@@ -36,8 +36,12 @@ pub(super) struct BlockFit {
     pub solution: Solution,
     pub start: Array1<f64>,
     pub whitener: Option<Array2<f64>>,
-    /// Whether the model fits the block's outcomes exactly (see [`vanishes`]).
+    /// Whether the model fits the block's outcomes exactly (see [`vanishes`]); `false`
+    /// when the check was left to the caller.
     pub exact: bool,
+    /// Σ_t ψ_t² per moment at the model's start: the scale the exact-fit check
+    /// compares the squares at the fit with.
+    pub start_squares: Array1<f64>,
 }
 
 /// How one block is solved in step 1.
@@ -54,12 +58,16 @@ pub(super) struct BlockProblem<'a> {
 /// their S⁻¹-weighted square (over-identified, S the model's step-1 metric or the
 /// diagonal of the moments' second moments at the start), naming the block in every
 /// error.
+///
+/// With `check_exact` false the exact-fit check, which costs a pass over the rows at
+/// the solution, is left to the caller (who may have the squares from a later pass).
 pub(super) fn fit_block<M: MomentModel + ?Sized>(
     model: &M,
     problem: &BlockProblem<'_>,
     settings: &Settings,
     require_convergence: bool,
     rank_tol: f64,
+    check_exact: bool,
 ) -> Result<BlockFit> {
     let BlockProblem {
         block,
@@ -175,12 +183,13 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
         Some((_, squares)) => squares.clone(),
         None => squares_at(start.view()),
     };
-    let exact = vanishes(&squares_at(solution.params.view()), &reference);
+    let exact = check_exact && vanishes(&squares_at(solution.params.view()), &reference);
     Ok(BlockFit {
         solution,
         start,
         whitener,
         exact,
+        start_squares: reference,
     })
 }
 
@@ -210,7 +219,7 @@ fn warm_start<M: MomentModel + ?Sized>(
         weights: weights.as_ref().map(|w| w.view()),
         identity: problem.identity,
     };
-    let fit = fit_block(model, &small, settings, true, rank_tol).ok()?;
+    let fit = fit_block(model, &small, settings, true, rank_tol, true).ok()?;
     let scale = n as f64 / picked.len() as f64;
     let squares = block_sums(
         model,
@@ -237,7 +246,7 @@ pub(super) fn block_error(failure: SolveFailure, block: &str) -> Error {
 /// Whether every moment column's sum of squares at the fit is below [`VANISHING`]² of
 /// its value at the start (root mean square over the rows): the model reproduces these
 /// outcomes exactly.
-fn vanishes(at_fit: &Array1<f64>, at_start: &Array1<f64>) -> bool {
+pub(super) fn vanishes(at_fit: &Array1<f64>, at_start: &Array1<f64>) -> bool {
     at_fit
         .iter()
         .zip(at_start)
@@ -246,12 +255,14 @@ fn vanishes(at_fit: &Array1<f64>, at_start: &Array1<f64>) -> bool {
 
 /// Fits every source's η from its all-rows moments and leaves out the sources that
 /// repeat an earlier kept one or that the model fits exactly, with a note for each.
+/// With `defer_exact` the exact-fit check is left to the caller (see [`fit_block`]).
 pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
     model: &M,
     data: &'a DataSources,
     settings: &Settings,
     require_convergence: bool,
     rank_tol: f64,
+    defer_exact: bool,
 ) -> Result<Screened<'a>> {
     let mut kept: Vec<&str> = Vec::new();
     let mut source_fits = Vec::new();
@@ -274,7 +285,14 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
             weights: data.weights(),
             identity: false,
         };
-        let fit = fit_block(model, &problem, settings, require_convergence, rank_tol)?;
+        let fit = fit_block(
+            model,
+            &problem,
+            settings,
+            require_convergence,
+            rank_tol,
+            !defer_exact,
+        )?;
         if fit.exact {
             notes.push(Note::SourceDropped {
                 name: src.name().to_string(),
@@ -305,7 +323,7 @@ pub(super) fn fit_real<M: MomentModel + ?Sized>(
     require_convergence: bool,
     rank_tol: f64,
 ) -> Result<BlockFit> {
-    let fit = fit_block(model, problem, settings, require_convergence, rank_tol)?;
+    let fit = fit_block(model, problem, settings, require_convergence, rank_tol, true)?;
     if fit.exact {
         return Err(Error::PerfectFit {
             block: REAL.to_string(),
