@@ -126,6 +126,20 @@ pub trait MomentModel: Sync {
         self.jacobian(beta, rows, weights)
     }
 
+    /// Σ_t ψ(β; row t) and Σ_t ∂ψ(β; row t)/∂βᵀ, for passes that need no per-row
+    /// moments. The default sums [`moments_and_jacobian`](Self::moments_and_jacobian);
+    /// override it when the sums have a cheaper form (least squares: Xᵀy − XᵀXβ and
+    /// −XᵀX, from two matrix products).
+    fn moment_and_jacobian_sums(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+    ) -> (Array1<f64>, Array2<f64>) {
+        let mut psi = Array2::zeros((rows.len(), self.n_moments(rows)));
+        let jacobian = self.moments_and_jacobian(beta, rows, None, psi.view_mut());
+        (crate::linalg::column_sums(psi.view(), false), jacobian)
+    }
+
     /// Writes the derivative of each row's moments along `direction` v,
     /// (∂ψ(β; row t)/∂βᵀ) v, into row t of `out` (rows × k).
     ///

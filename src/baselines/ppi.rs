@@ -212,6 +212,11 @@ fn mixture_sums<M: MomentModel + ?Sized>(
 ) -> MixtureSums {
     let n = parts.first().map_or(0, |(_, r)| r.len());
     let p = theta.len();
+    if let ([(share, rows)], None, false) = (parts, weights, with_gram) {
+        if *share == 1.0 {
+            return single_source_sums(model, theta, *rows, skip);
+        }
+    }
     let chunk = |range: &std::ops::Range<usize>| {
         let mut m = Array2::zeros((range.len(), p));
         let jacobian = mixture_chunk(model, theta, parts, range, skip, weights, &mut m);
@@ -239,6 +244,53 @@ fn mixture_sums<M: MomentModel + ?Sized>(
         total.sum += &piece.sum;
         total.jacobian += &piece.jacobian;
         total.gram += &piece.gram;
+    }
+    total
+}
+
+/// [`mixture_sums`] without the Gram matrix for one unweighted source: per chunk, the
+/// model's sums over every row less those over the skipped rows (no per-row moments
+/// are formed where the model has a cheaper form).
+fn single_source_sums<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
+    skip: Option<&[bool]>,
+) -> MixtureSums {
+    let p = theta.len();
+    let chunk = |range: &std::ops::Range<usize>| {
+        let part = rows.slice(range.clone());
+        let (mut sum, mut jacobian) = model.moment_and_jacobian_sums(theta, part);
+        let skipped: Vec<usize> = match skip {
+            Some(skip) => (0..range.len())
+                .filter(|&i| skip[range.start + i])
+                .collect(),
+            None => Vec::new(),
+        };
+        if !skipped.is_empty() {
+            let block = part.select(&skipped);
+            let (s, j) = model.moment_and_jacobian_sums(theta, block.view(part.column_names()));
+            sum -= &s;
+            jacobian -= &j;
+        }
+        MixtureSums {
+            count: (range.len() - skipped.len()) as f64,
+            sum,
+            jacobian,
+            gram: Array2::zeros((p, p)),
+        }
+    };
+    let pieces = crate::engine::map_ordered(&chunk_ranges(rows.len()), chunk);
+    let mut total = MixtureSums {
+        count: 0.0,
+        sum: Array1::zeros(p),
+        jacobian: Array2::zeros((p, p)),
+        gram: Array2::zeros((p, p)),
+    };
+    for piece in &pieces {
+        total.count += piece.count;
+        total.sum += &piece.sum;
+        total.jacobian += &piece.jacobian;
     }
     total
 }

@@ -323,7 +323,14 @@ pub(super) fn fit_real<M: MomentModel + ?Sized>(
     require_convergence: bool,
     rank_tol: f64,
 ) -> Result<BlockFit> {
-    let fit = fit_block(model, problem, settings, require_convergence, rank_tol, true)?;
+    let fit = fit_block(
+        model,
+        problem,
+        settings,
+        require_convergence,
+        rank_tol,
+        true,
+    )?;
     if fit.exact {
         return Err(Error::PerfectFit {
             block: REAL.to_string(),

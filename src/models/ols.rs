@@ -1,6 +1,6 @@
 //! Least squares: ψ(β; x, y) = x (y − xᵀβ).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
 use super::Along;
 use crate::moment::MomentModel;
@@ -54,6 +54,19 @@ impl MomentModel for Ols {
     }
 
     /// (∂ψ_t/∂βᵀ) v = −x_t (x_tᵀv).
+    /// Σψ = Xᵀy − XᵀXβ and the Jacobian −XᵀX, from the rows where they lie.
+    fn moment_and_jacobian_sums(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+    ) -> (Array1<f64>, Array2<f64>) {
+        let x = rows.x();
+        let xtx = crate::linalg::gram(x);
+        let xty = crate::linalg::cross_product(x, rows.y().insert_axis(Axis(1)));
+        let sum = xty.column(0).to_owned() - xtx.dot(&beta);
+        (sum, -xtx)
+    }
+
     fn moments_derivative(
         &self,
         _beta: ArrayView1<'_, f64>,
@@ -111,5 +124,18 @@ mod tests {
             Rows::new(x.view(), y.view()).unwrap(),
         );
         assert!(check.passes(1e-8), "{check:?}");
+    }
+
+    /// The closed-form sums equal the summed per-row moments and the Jacobian.
+    #[test]
+    fn sums_match_the_per_row_moments() {
+        let x = Array2::from_shape_fn((40, 3), |(t, j)| ((t * 5 + j * 7) % 13) as f64 / 4.0 - 1.5);
+        let y = x.column(2).mapv(|v| 0.7 - v) + x.column(0).mapv(f64::sin);
+        let rows = Rows::new(x.view(), y.view()).unwrap();
+        let beta = array![0.2, -1.1, 0.4];
+        let (sum, jacobian) = Ols.moment_and_jacobian_sums(beta.view(), rows);
+        let psi = moment_matrix(&Ols, beta.view(), rows);
+        assert_abs_diff_eq!(sum, psi.sum_axis(Axis(0)), epsilon = 1e-12);
+        assert_abs_diff_eq!(jacobian, -x.t().dot(&x), epsilon = 1e-12);
     }
 }
