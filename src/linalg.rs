@@ -134,6 +134,17 @@ pub(crate) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> A
 /// of the moment matrices), optionally of the squared entries.
 pub(crate) fn column_sums(a: ArrayView2<'_, f64>, squared: bool) -> Array1<f64> {
     let mut sums = vec![0.0; a.ncols()];
+    if let (Some(flat), false) = (a.as_slice(), a.ncols() == 0) {
+        // Row-major and contiguous: the same order of additions, without a view per row.
+        for r in flat.chunks_exact(a.ncols()) {
+            if squared {
+                sums.iter_mut().zip(r).for_each(|(s, v)| *s += v * v);
+            } else {
+                sums.iter_mut().zip(r).for_each(|(s, v)| *s += v);
+            }
+        }
+        return Array1::from(sums);
+    }
     for row in a.rows() {
         match (row.as_slice(), squared) {
             (Some(r), false) => sums.iter_mut().zip(r).for_each(|(s, v)| *s += v),

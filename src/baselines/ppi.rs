@@ -747,13 +747,26 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         } else {
             "imputed, labeled rows"
         };
+        // Gauss–Newton asks for the residual and then the Jacobian at the same point:
+        // one pass serves both.
+        let last: std::cell::RefCell<Option<(Array1<f64>, MixtureSums)>> = Default::default();
+        let sums_at = |b: ArrayView1<'_, f64>| {
+            if let Some((at, sums)) = last.borrow().as_ref() {
+                if at.view() == b {
+                    return sums.clone();
+                }
+            }
+            let sums = self.imputed_sums(b, unlabeled);
+            *last.borrow_mut() = Some((b.to_owned(), sums.clone()));
+            sums
+        };
         solve(
             self.model,
             &self.estimator,
             block,
             start,
-            |b| self.imputed_sums(b, unlabeled).sum / rows,
-            |b| self.imputed_sums(b, unlabeled).jacobian / rows,
+            |b| sums_at(b).sum / rows,
+            |b| sums_at(b).jacobian / rows,
             // Used for linear moments only, which cannot diverge.
             Certify::Never,
         )

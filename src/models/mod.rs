@@ -111,6 +111,19 @@ pub(crate) fn scale_rows(
         }
         return;
     }
+    // Rows contiguous but not adjacent (a column block of a wider matrix): row by row.
+    if let (Some(xs), Some(ss), true) = (x.as_slice(), s.as_slice(), out.strides()[1] == 1) {
+        if p > 0 {
+            for ((mut o, xt), &st) in out.rows_mut().into_iter().zip(xs.chunks_exact(p)).zip(ss) {
+                if let Some(o) = o.as_slice_mut() {
+                    for (o, &xj) in o.iter_mut().zip(xt) {
+                        *o = xj * st;
+                    }
+                }
+            }
+        }
+        return;
+    }
     Zip::from(out.rows_mut())
         .and(x.rows())
         .and(&s)
