@@ -395,16 +395,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let screen_notes = screened.notes.clone();
         let mut notes = screened.notes;
         let data = screened.data.as_ref();
-        if let Some(clusters) = data.clusters_in_moments() {
-            let mut changed = Vec::new();
-            if self.cross_weights == CrossWeights::Selected && data.n_sources() > 0 {
-                changed.push("unrestricted cross weights");
-            }
-            notes.push(Note::Clustered {
-                clusters,
-                detail: (!changed.is_empty()).then(|| format!("used {}", changed.join(" and "))),
-            });
-        }
+        notes.extend(self.clustered_note(data));
         let stacked = StackedMoments::new(
             &self.model,
             data,
@@ -436,42 +427,21 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 self.continuously_update(&stacked, step2, max_iters, &mut notes)?
             }
         };
-        let gbar = weight.apply_vec(stacked.mean_moments(step2.params.view()).view());
-        let t = data.n_rows() as f64;
-        let j_test = JTest::new(
-            t * gbar.dot(&gbar),
-            weight.rank().saturating_sub(stacked.n_params()),
-        );
-        // The selected estimate replaces the two-step one (whose J test stays: it tests
-        // the moment conditions, not the weights).
-        let selection = match (self.cross_weights, self.weighting) {
-            (CrossWeights::Selected, Weighting::TwoStep) => {
-                { select::select(&stacked, &step1.params, self.small_sample) }
-                    .filter(|selected| covariance::is_valid(&selected.cov))
-            }
-            _ => None,
-        };
-        let (step2, cov, used, cross) = match selection {
-            Some(selected) => {
-                let step2 = Solution {
-                    params: selected.params,
-                    ..step2
-                };
-                (step2, selected.cov, self.covariance, Some(selected.choices))
-            }
-            None => {
-                let (cov, used) = self.covariance_matrix(
-                    &stacked,
-                    &step1,
-                    &omega1,
-                    &step2.params,
-                    &weight,
-                    &mut weights,
-                    &mut notes,
-                )?;
-                (step2, cov, used, None)
-            }
-        };
+        let j_test = hansen_j(&stacked, &weight, &step2.params);
+        let FinalEstimate {
+            step2,
+            cov,
+            used,
+            cross,
+        } = self.final_estimate(
+            &stacked,
+            &step1,
+            &omega1,
+            step2,
+            &weight,
+            &mut weights,
+            &mut notes,
+        )?;
         let real_only_se = match stacked.n_sources() {
             0 => cov.diag().slice(s![..stacked.p()]).mapv(f64::sqrt),
             _ => self.real_only_se(&stacked, step1.params.view(), &omega1)?,
@@ -492,6 +462,67 @@ impl<M: MomentModel> TwoStepGmm<M> {
 
     /// Step 1: θ̂₁ from the real rows; η̂_m from the source fits of the screening
     /// ([`StepOne::PerBlock`]) or from the identity-weighted source block starting there.
+    /// The note on clustered rows, saying which settings the clusters changed.
+    fn clustered_note(&self, data: &DataSources) -> Option<Note> {
+        let clusters = data.clusters_in_moments()?;
+        let changed = (self.cross_weights == CrossWeights::Selected && data.n_sources() > 0)
+            .then_some("used unrestricted cross weights".to_string());
+        Some(Note::Clustered {
+            clusters,
+            detail: changed,
+        })
+    }
+
+    /// The estimate and its covariance: the selected cross weights' (which replace the
+    /// two-step estimate; its J test stays, as it tests the moment conditions, not the
+    /// weights), or the two-step estimate with the covariance asked for.
+    #[allow(clippy::too_many_arguments)]
+    fn final_estimate(
+        &self,
+        stacked: &StackedMoments<'_, M>,
+        step1: &StepOneFit,
+        omega1: &Array2<f64>,
+        step2: Solution,
+        weight: &Whitener,
+        weights: &mut Vec<WeightReport>,
+        notes: &mut Vec<Note>,
+    ) -> Result<FinalEstimate> {
+        let selection = match (self.cross_weights, self.weighting) {
+            (CrossWeights::Selected, Weighting::TwoStep) => {
+                select::select(stacked, &step1.params, self.small_sample)
+                    .filter(|selected| covariance::is_valid(&selected.cov))
+            }
+            _ => None,
+        };
+        if let Some(selected) = selection {
+            let step2 = Solution {
+                params: selected.params,
+                ..step2
+            };
+            return Ok(FinalEstimate {
+                step2,
+                cov: selected.cov,
+                used: self.covariance,
+                cross: Some(selected.choices),
+            });
+        }
+        let (cov, used) = self.covariance_matrix(
+            stacked,
+            step1,
+            omega1,
+            &step2.params,
+            weight,
+            weights,
+            notes,
+        )?;
+        Ok(FinalEstimate {
+            step2,
+            cov,
+            used,
+            cross: None,
+        })
+    }
+
     /// The fit without the sources the model fits exactly (found from Ω̂ at step 1),
     /// with notes saying so after those of the first screening.
     fn fit_without(
@@ -967,4 +998,27 @@ fn exact_sources<M: MomentModel>(
         })
         .map(|i| stacked.name(crate::stacked::Block::Source(i)).to_string())
         .collect()
+}
+
+/// Hansen's J = T ḡᵀWḡ at the estimate, with rank(W) − Q degrees of freedom.
+fn hansen_j<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    weight: &Whitener,
+    params: &Array1<f64>,
+) -> JTest {
+    let gbar = weight.apply_vec(stacked.mean_moments(params.view()).view());
+    let t = stacked.data().n_rows() as f64;
+    JTest::new(
+        t * gbar.dot(&gbar),
+        weight.rank().saturating_sub(stacked.n_params()),
+    )
+}
+
+/// The estimate the fit reports: the (possibly replaced) step-2 solution, its
+/// covariance, the covariance used, and the selected cross weights if any.
+struct FinalEstimate {
+    step2: Solution,
+    cov: Array2<f64>,
+    used: Covariance,
+    cross: Option<Vec<CrossChoice>>,
 }
