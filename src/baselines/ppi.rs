@@ -158,7 +158,7 @@ fn mixture_chunk<M: MomentModel + ?Sized>(
         *m *= &w.view().insert_axis(Axis(1));
     }
     if let Some(skip) = skip {
-        zero_rows(m, &skip[range.clone()]);
+        zero_rows(m.view_mut(), &skip[range.clone()]);
     }
     jacobian
 }
@@ -181,7 +181,7 @@ fn single_source_chunk<M: MomentModel + ?Sized>(
         if !skipped.is_empty() {
             let block = rows.select(&skipped);
             jacobian -= &model.jacobian(theta, block.view(rows.column_names()), None);
-            zero_rows(m, skip);
+            zero_rows(m.view_mut(), skip);
         }
     }
     jacobian
@@ -193,7 +193,7 @@ fn kept_rows(skip: &[bool]) -> Array1<f64> {
 }
 
 /// Sets the rows of `m` marked in `skip` to zero.
-fn zero_rows(m: &mut Array2<f64>, skip: &[bool]) {
+fn zero_rows(mut m: ndarray::ArrayViewMut2<'_, f64>, skip: &[bool]) {
     for (mut row, _) in m.rows_mut().into_iter().zip(skip).filter(|(_, &s)| s) {
         row.fill(0.0);
     }
@@ -309,7 +309,14 @@ struct LineSums {
     gram: Array2<f64>,
 }
 
-/// The rows `range` of u (into the first argument) and v (the second), k columns each.
+thread_local! {
+    /// Per-thread rows for [`LineSums`] chunks, reused so that no chunk pays for a fresh
+    /// allocation and its zeroing: every fill writes all of u and v.
+    static LINE_SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The rows `range` of u (into the first argument) and v (the second), k columns each,
+/// every entry written.
 type FillLine<'f> = dyn Fn(&std::ops::Range<usize>, ndarray::ArrayViewMut2<'_, f64>, ndarray::ArrayViewMut2<'_, f64>)
     + Sync
     + 'f;
@@ -319,24 +326,39 @@ impl LineSums {
     /// marked in `skip`.
     fn new(n: usize, k: usize, skip: Option<&[bool]>, fill: &FillLine<'_>) -> LineSums {
         let chunk = |range: &std::ops::Range<usize>| {
-            let mut uv = Array2::zeros((range.len(), 2 * k));
-            let (u, v) = uv.view_mut().split_at(Axis(1), k);
-            fill(range, u, v);
-            let kept = match skip {
-                Some(skip) => {
-                    let skip = &skip[range.clone()];
-                    zero_rows(&mut uv, skip);
-                    skip.iter().filter(|&&s| !s).count()
+            let compute = |buf: &mut [f64]| {
+                let mut uv = ndarray::ArrayViewMut2::from_shape((range.len(), 2 * k), buf)
+                    .expect("the scratch holds exactly rows × 2k values");
+                let (u, v) = uv.view_mut().split_at(Axis(1), k);
+                fill(range, u, v);
+                let kept = match skip {
+                    Some(skip) => {
+                        let skip = &skip[range.clone()];
+                        zero_rows(uv.view_mut(), skip);
+                        skip.iter().filter(|&&s| !s).count()
+                    }
+                    None => range.len(),
+                };
+                let sums = crate::linalg::column_sums(uv.view(), false);
+                LineSums {
+                    count: kept as f64,
+                    sum_u: sums.slice(ndarray::s![..k]).to_owned(),
+                    sum_v: sums.slice(ndarray::s![k..]).to_owned(),
+                    gram: crate::linalg::gram(uv.view()),
                 }
-                None => range.len(),
             };
-            let sums = crate::linalg::column_sums(uv.view(), false);
-            LineSums {
-                count: kept as f64,
-                sum_u: sums.slice(ndarray::s![..k]).to_owned(),
-                sum_v: sums.slice(ndarray::s![k..]).to_owned(),
-                gram: crate::linalg::gram(uv.view()),
-            }
+            let len = range.len() * 2 * k;
+            LINE_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut buf) => {
+                    if buf.len() < len {
+                        buf.resize(len, 0.0);
+                    }
+                    compute(&mut buf[..len])
+                }
+                // A model that runs passes of its own inside `fill` may come back here
+                // on this thread: a fresh buffer then.
+                Err(_) => compute(&mut vec![0.0; len]),
+            })
         };
         let pieces = crate::engine::map_ordered(&chunk_ranges(n), chunk);
         let mut total = LineSums {
@@ -388,8 +410,7 @@ impl LineSums {
 }
 
 /// u_t = Σ_k w_k ψ(θ₀; source_k, row t) and v_t = Σ_k w_k (∂ψ/∂θᵀ) d on the rows
-/// `range`, times the rows' observation weights when given, added into `u` and `v`
-/// (written over them for a single unweighted source).
+/// `range`, times the rows' observation weights when given, written into `u` and `v`.
 #[allow(clippy::too_many_arguments)]
 fn mixture_line<M: MomentModel + ?Sized>(
     model: &M,
@@ -410,6 +431,8 @@ fn mixture_line<M: MomentModel + ?Sized>(
             return;
         }
     }
+    u.fill(0.0);
+    v.fill(0.0);
     let mut part = Array2::zeros((range.len(), base.len()));
     let w = weights.map(|w| {
         w.slice_move(ndarray::s![range.clone()])
