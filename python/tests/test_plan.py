@@ -60,3 +60,33 @@ def test_planning_errors():
         plan.se(2000, 1000)  # more labels than rows
     with pytest.raises(synthgmm.InvalidConfigError, match="planning needs"):
         synthgmm.plan(frame, y="y", x=X, labeled="labeled", intercept=False, sources={})
+
+
+def test_cheapest_ppi_design_equals_ppi_py_power_analysis_for_a_mean():
+    """ppi_py's `ppi_mean_power` (the cheapest (n, N) whose PPI++ variance equals the
+    classical variance of n0 labels) against `Plan.cheapest` for PPI++ with costs
+    c_label = cost_Y and c_row = cost_Yhat (ppi_py pays cost_Yhat on labeled rows too,
+    as every row here has an output).
+
+    Comparable where the two compute the same variance: one parameter (a mean), the
+    proxy's variance over all rows equal to its labeled-rows variance (ppi_py estimates
+    it on the labeled pilot only; here the unlabeled outputs repeat the labeled ones),
+    and a pilot large enough (n = 5,000) that the planner's correction of the pilot's
+    in-sample optimism, of relative order 1/n, is below ppi_py's rounding to whole rows.
+    """
+    ppi = pytest.importorskip("ppi_py")
+    rng = np.random.default_rng(5)
+    n, copies = 5000, 4
+    y = rng.normal(size=n)
+    f = 0.8 * y + 0.6 * rng.normal(size=n)
+    t = n * copies
+    labeled = np.arange(t) < n
+    plan = synthgmm.plan(y=np.concatenate([y, np.full(t - n, np.nan)]), labeled=labeled,
+                         sources={"llm": np.tile(f, copies)}, model="mean")
+    for n0, cost_yhat in ((800, 0.02), (3000, 0.1)):
+        theirs = ppi.ppi_mean_power(y, f, cost_Y=1.0, cost_Yhat=cost_yhat, effective_n=n0)
+        half_width = 1.959963984540054 * plan.se(n0, t, "real-only")[0]
+        ours = plan.cheapest(0, half_width, label_cost=1.0, row_cost=cost_yhat, estimator="ppi")
+        assert abs(ours["labeled"] - theirs["n"]) <= 1 + 1e-3 * theirs["n"], (ours, theirs)
+        unlabeled = ours["rows"] - ours["labeled"]
+        assert abs(unlabeled - theirs["N"]) <= 1 + 1e-3 * theirs["N"], (ours, theirs)
