@@ -114,6 +114,46 @@ fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// Sums over chunks of rows that merge by addition.
+trait ChunkSums: Send {
+    fn add(&mut self, other: &Self);
+}
+
+/// `chunk` over the chunks of `n` rows (in parallel), added to `empty` in chunk order:
+/// the same result whatever the number of threads.
+fn sum_chunks<S: ChunkSums>(
+    n: usize,
+    empty: S,
+    chunk: impl Fn(&std::ops::Range<usize>) -> S + Sync + Send,
+) -> S {
+    let mut total = empty;
+    for piece in &crate::engine::map_ordered(&chunk_ranges(n), chunk) {
+        total.add(piece);
+    }
+    total
+}
+
+impl ChunkSums for MixtureSums {
+    fn add(&mut self, other: &Self) {
+        self.count += other.count;
+        self.sum += &other.sum;
+        self.jacobian += &other.jacobian;
+        self.gram += &other.gram;
+    }
+}
+
+impl MixtureSums {
+    /// The sums of no rows, p moments.
+    fn empty(p: usize) -> Self {
+        MixtureSums {
+            count: 0.0,
+            sum: Array1::zeros(p),
+            jacobian: Array2::zeros((p, p)),
+            gram: Array2::zeros((p, p)),
+        }
+    }
+}
+
 /// The mixture m_t = Σ_k w_k ψ(θ; source_k, row t) on the rows `range` (into `m`), and
 /// Σ_t ∂m_t/∂θᵀ over them; rows marked in `skip` count as zero, and each row is
 /// multiplied by its observation weight when `weights` (aligned with the parts' rows)
@@ -232,20 +272,7 @@ fn mixture_sums<M: MomentModel + ?Sized>(
             },
         }
     };
-    let pieces = crate::engine::map_ordered(&chunk_ranges(n), chunk);
-    let mut total = MixtureSums {
-        count: 0.0,
-        sum: Array1::zeros(p),
-        jacobian: Array2::zeros((p, p)),
-        gram: Array2::zeros((p, p)),
-    };
-    for piece in &pieces {
-        total.count += piece.count;
-        total.sum += &piece.sum;
-        total.jacobian += &piece.jacobian;
-        total.gram += &piece.gram;
-    }
-    total
+    sum_chunks(n, MixtureSums::empty(p), chunk)
 }
 
 /// [`mixture_sums`] without the Gram matrix for one unweighted source: per chunk, the
@@ -280,19 +307,7 @@ fn single_source_sums<M: MomentModel + ?Sized>(
             gram: Array2::zeros((p, p)),
         }
     };
-    let pieces = crate::engine::map_ordered(&chunk_ranges(rows.len()), chunk);
-    let mut total = MixtureSums {
-        count: 0.0,
-        sum: Array1::zeros(p),
-        jacobian: Array2::zeros((p, p)),
-        gram: Array2::zeros((p, p)),
-    };
-    for piece in &pieces {
-        total.count += piece.count;
-        total.sum += &piece.sum;
-        total.jacobian += &piece.jacobian;
-    }
-    total
+    sum_chunks(rows.len(), MixtureSums::empty(p), chunk)
 }
 
 /// Sums of per-row vectors m_t(θ) along a line θ(λ) = θ₀ + λ d, for moments affine in
@@ -320,6 +335,15 @@ thread_local! {
 type FillLine<'f> = dyn Fn(&std::ops::Range<usize>, ndarray::ArrayViewMut2<'_, f64>, ndarray::ArrayViewMut2<'_, f64>)
     + Sync
     + 'f;
+
+impl ChunkSums for LineSums {
+    fn add(&mut self, other: &Self) {
+        self.count += other.count;
+        self.sum_u += &other.sum_u;
+        self.sum_v += &other.sum_v;
+        self.gram += &other.gram;
+    }
+}
 
 impl LineSums {
     /// The sums over `n` rows of k-vectors written by `fill`, leaving out the rows
@@ -360,20 +384,13 @@ impl LineSums {
                 Err(_) => compute(&mut vec![0.0; len]),
             })
         };
-        let pieces = crate::engine::map_ordered(&chunk_ranges(n), chunk);
-        let mut total = LineSums {
+        let empty = LineSums {
             count: 0.0,
             sum_u: Array1::zeros(k),
             sum_v: Array1::zeros(k),
             gram: Array2::zeros((2 * k, 2 * k)),
         };
-        for piece in &pieces {
-            total.count += piece.count;
-            total.sum_u += &piece.sum_u;
-            total.sum_v += &piece.sum_v;
-            total.gram += &piece.gram;
-        }
-        total
+        sum_chunks(n, empty, chunk)
     }
 
     /// The mixture m_t = Σ_k w_k ψ(θ; source_k, row t) along the line.
@@ -518,6 +535,15 @@ struct LabeledSums {
     real_jacobian: Array2<f64>,
 }
 
+impl ChunkSums for LabeledSums {
+    fn add(&mut self, other: &Self) {
+        self.count += other.count;
+        self.sum += &other.sum;
+        self.gram += &other.gram;
+        self.real_jacobian += &other.real_jacobian;
+    }
+}
+
 impl LabeledSums {
     /// The sums at θ, in chunks: no per-row matrix outlives its chunk.
     fn at<M: MomentModel + ?Sized>(
@@ -547,20 +573,13 @@ impl LabeledSums {
                 real_jacobian,
             }
         };
-        let pieces = crate::engine::map_ordered(&chunk_ranges(real.len()), chunk);
-        let mut total = LabeledSums {
+        let empty = LabeledSums {
             count: 0.0,
             sum: Array1::zeros(2 * p),
             gram: Array2::zeros((2 * p, 2 * p)),
             real_jacobian: Array2::zeros((p, p)),
         };
-        for piece in &pieces {
-            total.count += piece.count;
-            total.sum += &piece.sum;
-            total.gram += &piece.gram;
-            total.real_jacobian += &piece.real_jacobian;
-        }
-        total
+        sum_chunks(real.len(), empty, chunk)
     }
 
     fn p(&self) -> usize {
