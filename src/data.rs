@@ -65,6 +65,14 @@ impl AuxSource {
     }
 }
 
+/// Cluster ids of every row, dense from 0 in order of first appearance, and how many
+/// there are.
+#[derive(Debug, Clone, PartialEq)]
+struct Clusters {
+    ids: Vec<u32>,
+    count: usize,
+}
+
 /// Rows t = 1..T with a label mask S_t, real data on the labeled rows, and M ≥ 0
 /// auxiliary sources given on every row.
 ///
@@ -100,7 +108,7 @@ pub struct DataSources {
     columns: Vec<String>,
     labeling_probabilities: Option<Array1<f64>>,
     /// Cluster of every row (dense indices from 0), if given.
-    clusters: Option<Arc<Vec<u32>>>,
+    clusters: Option<Arc<Clusters>>,
     /// Observation (survey) weight of every row, if given.
     weights: Option<Arc<Array1<f64>>>,
 }
@@ -262,7 +270,7 @@ impl DataSources {
     /// The cluster of every row as dense indices 0, 1, … in order of first appearance,
     /// if clusters were given ([`DataSourcesBuilder::clusters`]).
     pub fn clusters(&self) -> Option<&[u32]> {
-        self.clusters.as_deref().map(Vec::as_slice)
+        self.clusters.as_deref().map(|c| c.ids.as_slice())
     }
     /// The observation (survey) weight w_t of every row, if given
     /// ([`DataSourcesBuilder::weights`]).
@@ -271,8 +279,7 @@ impl DataSources {
     }
     /// Number of distinct clusters, if clusters were given.
     pub fn n_clusters(&self) -> Option<usize> {
-        self.clusters()
-            .map(|c| c.iter().max().map_or(0, |&m| m as usize + 1))
+        self.clusters.as_deref().map(|c| c.count)
     }
     /// Number of clusters G with rows that enter the stacked moments: those of the
     /// labeled rows without sources, of every row with them.
@@ -455,7 +462,7 @@ pub struct DataSourcesBuilder {
     columns: Vec<(Scope, String, Array1<f64>)>,
     covariate_names: Option<Vec<String>>,
     labeling_probabilities: Option<Array1<f64>>,
-    clusters: Option<Vec<u32>>,
+    clusters: Option<Clusters>,
     weights: Option<Array1<f64>>,
 }
 
@@ -714,7 +721,10 @@ impl DataSourcesBuilder {
                 *seen.entry(id).or_insert(next)
             })
             .collect();
-        self.clusters = Some(index);
+        self.clusters = Some(Clusters {
+            ids: index,
+            count: seen.len(),
+        });
         self
     }
 
@@ -886,7 +896,7 @@ impl DataSourcesBuilder {
                 required: p + 1,
             });
         }
-        if let Some(clusters) = &self.clusters {
+        if let Some(Clusters { ids: clusters, .. }) = &self.clusters {
             check_rows("clusters", clusters.len(), n_rows)?;
         }
         Ok(DataSources {
