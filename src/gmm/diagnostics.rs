@@ -83,7 +83,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// # Ok::<(), synthgmm::Error>(())
     /// ```
     pub fn diagnose(&self, data: &DataSources) -> Result<SourceReport> {
-        let (fit, influence) = self.fit_with_influence(data)?;
+        let (fit, influence) = self.fit_with_influence(data, false)?;
         let kept: Vec<&str> = fit.source_names().iter().map(String::as_str).collect();
         let p = fit.theta().len();
         let ess = fit.effective_sample_size();

@@ -98,7 +98,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// # Ok::<(), synthgmm::Error>(())
     /// ```
     pub fn plan(&self, data: &DataSources) -> Result<Plan> {
-        let (fit, influence) = self.fit_with_influence(data)?;
+        let (fit, influence) = self.fit_with_influence(data, true)?;
         let influence = influence.ok_or_else(|| Error::InvalidConfig {
                 parameter: "plan",
                 reason: "planning needs at least one source, just-identified moments, labels missing at random (no labeling probabilities or weights), independent rows (no clusters) and non-singular block Jacobians".into(),
@@ -159,18 +159,21 @@ impl Plan {
                     .collect()
             }
         };
-        // The pilot's R̂_j fits d coefficients on its n labeled rows and overstates R_j
-        // by about d (A_jj − R_j)/n: remove that optimism.
-        let d = match planned {
-            Planned::RealOnly => 0.0,
-            Planned::Gmm => inf.sigma.nrows() as f64,
-            Planned::PpiPlusPlus(_) => 1.0,
-        };
+        // The pilot's R̂_j is a quadratic form in labeled-row means and overstates R_j:
+        // for GMM by tr(Σ⁻¹Cov(φ_r,j φ))/n, estimated from the pilot's rows
+        // ([`Influence::optimism`]); for PPI++'s one coefficient by about
+        // (A_jj − R_j)/n.
         Ok((0..p)
             .map(|j| {
                 let a = inf.a[[j, j]];
                 let r = explained[j].min(a);
-                let r = (r - d * (a - r) / inf.n).max(0.0);
+                let excess = match (planned, &inf.optimism) {
+                    (Planned::RealOnly, _) => 0.0,
+                    (Planned::Gmm, Some(optimism)) => optimism[j],
+                    (Planned::Gmm, None) => inf.sigma.nrows() as f64 * (a - r) / inf.n,
+                    (Planned::PpiPlusPlus(_), _) => (a - r) / inf.n,
+                };
+                let r = (r - excess).max(0.0);
                 (a - r, r)
             })
             .collect())

@@ -104,6 +104,13 @@ pub(super) struct Influence {
     pub delta: Array1<f64>,
     pub n: f64,
     pub t: f64,
+    /// −J_r⁻¹ and the block-diagonal −J_lab⁻¹ (labeled rows' source Jacobians): the
+    /// maps from labeled rows' moments to their influence functions.
+    pub to_real: Array2<f64>,
+    pub to_aux: Array2<f64>,
+    /// Per coefficient, the expected excess of the plug-in R̂_j (see
+    /// [`Influence::optimism`]), when asked for.
+    pub optimism: Option<Array1<f64>>,
 }
 
 impl Influence {
@@ -171,7 +178,77 @@ impl Influence {
             delta: j_aux_inv.dot(&psi_all) - j_lab_inv.dot(&psi_lab),
             n,
             t,
+            to_real: -j_real_inv,
+            to_aux: -j_lab_inv,
+            optimism: None,
         })
+    }
+
+    /// The expected excess of the plug-in R̂_j = [ĈΣ⁻¹Ĉᵀ]_jj over R_j: Ĉ_j is a mean of
+    /// w_t = φ_r,t,j φ_t over the n labeled rows, so E[R̂_j] − R_j = tr(Σ⁻¹ Cov(w))/n,
+    /// estimated from the rows' own w_t (one chunked pass over the labeled rows; no
+    /// assumption on their distribution).
+    pub(super) fn optimism<M: MomentModel>(
+        &self,
+        stacked: &StackedMoments<'_, M>,
+        step1: &Array1<f64>,
+    ) -> Option<Array1<f64>> {
+        let (p, m) = (stacked.p(), stacked.n_sources());
+        let q = p * m;
+        let model = stacked.model();
+        let real = stacked.rows(crate::stacked::Block::Real);
+        let sources = stacked.data().sources();
+        let n = real.len();
+        let size = crate::engine::DEFAULT_CHUNK_ROWS;
+        let ranges: Vec<_> = (0..n.div_ceil(size))
+            .map(|c| c * size..((c + 1) * size).min(n))
+            .collect();
+        // Per chunk and coefficient j: Σ w_t and Σ w_t w_tᵀ.
+        let parts = crate::engine::map_ordered(&ranges, |range| {
+            let len = range.len();
+            let mut psi_r = Array2::zeros((len, p));
+            model.moments(
+                step1.slice(s![..p]),
+                real.slice(range.clone()),
+                psi_r.view_mut(),
+            );
+            let mut psi_aux = Array2::zeros((len, q));
+            for (i, src) in sources.iter().enumerate() {
+                model.moments(
+                    step1.slice(s![(1 + i) * p..(2 + i) * p]),
+                    src.labeled().slice(range.clone()),
+                    psi_aux.slice_mut(s![.., i * p..(i + 1) * p]),
+                );
+            }
+            let phi_r = psi_r.dot(&self.to_real.t());
+            let phi = psi_aux.dot(&self.to_aux.t());
+            (0..p)
+                .map(|j| {
+                    let w = &phi * &phi_r.column(j).insert_axis(ndarray::Axis(1));
+                    (
+                        crate::linalg::column_sums(w.view(), false),
+                        crate::linalg::gram(w.view()),
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        let sigma_inv = inverse(self.sigma.view())?;
+        let n = n as f64;
+        Some(Array1::from_shape_fn(p, |j| {
+            let mut sum = Array1::<f64>::zeros(q);
+            let mut gram = Array2::<f64>::zeros((q, q));
+            for part in &parts {
+                sum += &part[j].0;
+                gram += &part[j].1;
+            }
+            let mean = &sum / n;
+            let outer = mean
+                .view()
+                .insert_axis(ndarray::Axis(1))
+                .dot(&mean.view().insert_axis(ndarray::Axis(0)));
+            let cov = gram / n - outer;
+            (&sigma_inv * &cov).sum() / n
+        }))
     }
 
     /// corr(φ_r,j, φ_m,j) on the labeled rows: how closely source `m`'s influence on
@@ -267,6 +344,7 @@ impl<M: MomentModel> super::TwoStepGmm<M> {
     pub(super) fn fit_with_influence(
         &self,
         data: &crate::data::DataSources,
+        with_optimism: bool,
     ) -> crate::error::Result<(super::GmmFit, Option<Influence>)> {
         let fit = self.fit(data)?;
         let kept: Vec<&str> = fit.source_names().iter().map(String::as_str).collect();
@@ -279,7 +357,13 @@ impl<M: MomentModel> super::TwoStepGmm<M> {
         )?;
         // Asymptotic (HC0) moments: planning extrapolates them to other sample sizes,
         // and the diagnostics' correlations are population quantities.
-        let influence = Influence::new(&stacked, &fit.step1_params().to_owned(), SmallSample::Hc0);
+        let step1 = fit.step1_params().to_owned();
+        let influence = Influence::new(&stacked, &step1, SmallSample::Hc0).map(|mut inf| {
+            if with_optimism {
+                inf.optimism = inf.optimism(&stacked, &step1);
+            }
+            inf
+        });
         Ok((fit, influence))
     }
 }
@@ -301,6 +385,7 @@ pub(super) fn select<M: MomentModel>(
         delta,
         n,
         t,
+        ..
     } = Influence::new(stacked, step1, small_sample)?;
     let moments = Moments {
         a: &a,
