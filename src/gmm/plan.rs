@@ -11,9 +11,10 @@
 //!   λ = Σ_j c_jj / Σ_j σ_jj in the influence scale): A_jj/n′ − (1/n′ − 1/T′)(2λc_jj − λ²σ_jj);
 //!
 //! i.e. a/n′ + r/T′ with a = A_jj − R_j and r = R_j. R_j is estimated from the pilot's
-//! n labeled rows by a regression on d influence coordinates (pM for GMM, 1 for PPI++),
-//! whose in-sample fit overstates it by about d(A_jj − R_j)/n; that optimism is
-//! removed. That form gives the inversions in
+//! n labeled rows and so overstated: for GMM, R̂_j = [ĈΣ⁻¹Ĉᵀ]_jj with Ĉ_j the mean of
+//! w_t = φ_r,t,j φ_t exceeds R_j by tr(Σ⁻¹Cov(w))/n in expectation, estimated from the
+//! pilot's rows; for PPI++'s single coefficient by about (A_jj − R_j)/n. That optimism
+//! is removed. That form gives the inversions in
 //! closed form: the labels for a half-width h at a given T′ are a / ((h/z)² − r/T′), the
 //! cheapest design for h at costs (c_n per label, c_T per row) is
 //! n′ = √(a/c_n)·S/v, T′ = √(r/c_T)·S/v with S = √(a c_n) + √(r c_T) and v = (h/z)²,
