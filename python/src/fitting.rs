@@ -116,6 +116,15 @@ fn run_model<M: MomentModel + Clone + 'static>(
                 }
             };
             let boxed = |e: &dyn Estimator| e.estimate(data).map(Outcome::Baseline);
+            // A baseline on the first k sources (or the named ones).
+            let with_sources =
+                |k: usize, make: &dyn Fn(Vec<String>) -> Box<dyn Estimator>| match first(k) {
+                    Ok(s) => {
+                        let e = make(s);
+                        (e.name(), boxed(e.as_ref()))
+                    }
+                    Err(err) => (spec_label(spec.kind).to_string(), Err(err)),
+                };
             match spec.kind {
                 EstimatorKind::Gmm => {
                     let sources = chosen(all_sources.len());
@@ -133,41 +142,21 @@ fn run_model<M: MomentModel + Clone + 'static>(
                     let e = RealOnly::new(model.clone());
                     (e.name(), boxed(&e))
                 }
-                EstimatorKind::Naive => match first(all_sources.len().max(1)) {
-                    Ok(s) => {
-                        let e = NaivePooled::new(model.clone(), s);
-                        (e.name(), boxed(&e))
-                    }
-                    Err(err) => ("naive".into(), Err(err)),
-                },
-                EstimatorKind::Ppi => match first(1) {
-                    Ok(s) => {
-                        let e = PpiPlusPlus::new(model.clone(), s[0].clone());
-                        (e.name(), boxed(&e))
-                    }
-                    Err(err) => ("PPI++".into(), Err(err)),
-                },
-                EstimatorKind::Dsl => match first(1) {
-                    Ok(s) => {
-                        let e = Dsl::new(model.clone(), s[0].clone());
-                        (e.name(), boxed(&e))
-                    }
-                    Err(err) => ("DSL".into(), Err(err)),
-                },
-                EstimatorKind::RePpi => match first(1) {
-                    Ok(s) => {
-                        let e = RePpi::new(model.clone(), s);
-                        (e.name(), boxed(&e))
-                    }
-                    Err(err) => ("RePPI".into(), Err(err)),
-                },
-                EstimatorKind::PpiSynth => match first(2) {
-                    Ok(s) => {
-                        let e = PpiSynth::new(model.clone(), s[0].clone(), s[1].clone());
-                        (e.name(), boxed(&e))
-                    }
-                    Err(err) => ("PPI++Synth".into(), Err(err)),
-                },
+                EstimatorKind::Naive => with_sources(all_sources.len().max(1), &|s| {
+                    Box::new(NaivePooled::new(model.clone(), s))
+                }),
+                EstimatorKind::Ppi => with_sources(1, &|s| {
+                    Box::new(PpiPlusPlus::new(model.clone(), s[0].clone()))
+                }),
+                EstimatorKind::Dsl => {
+                    with_sources(1, &|s| Box::new(Dsl::new(model.clone(), s[0].clone())))
+                }
+                EstimatorKind::RePpi => {
+                    with_sources(1, &|s| Box::new(RePpi::new(model.clone(), s)))
+                }
+                EstimatorKind::PpiSynth => with_sources(2, &|s| {
+                    Box::new(PpiSynth::new(model.clone(), s[0].clone(), s[1].clone()))
+                }),
             }
         })
         .collect()
