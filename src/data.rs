@@ -6,6 +6,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Column, Error, Result};
 use crate::rows::{RowBlock, Rows};
+use crate::stream::Streamed;
 
 /// Name used for the real (human-labeled) data in errors and summaries.
 pub const REAL: &str = "real";
@@ -30,11 +31,12 @@ impl AuxSource {
     pub fn name(&self) -> &str {
         &self.name
     }
-    /// Covariates on all T rows (T × p).
+    /// Covariates on all T rows (T × p); no rows for data kept out of memory
+    /// ([`DataSources::is_out_of_core`]).
     pub fn x(&self) -> ArrayView2<'_, f64> {
         self.all.x.view()
     }
-    /// Outcomes on all T rows.
+    /// Outcomes on all T rows; none for data kept out of memory.
     pub fn y(&self) -> ArrayView1<'_, f64> {
         self.all.y.view()
     }
@@ -55,7 +57,8 @@ impl AuxSource {
             && self.all.extra == other.all.extra
     }
 
-    /// Every row of the source, extra columns included.
+    /// Every row of the source, extra columns included; no rows for data kept out of
+    /// memory.
     pub fn rows(&self) -> Rows<'_> {
         self.all.view(&self.columns)
     }
@@ -111,6 +114,8 @@ pub struct DataSources {
     clusters: Option<Arc<Clusters>>,
     /// Observation (survey) weight of every row, if given.
     weights: Option<Arc<Array1<f64>>>,
+    /// Where the sources' rows are read from when they are not in memory.
+    stream: Option<Arc<Streamed>>,
 }
 
 impl DataSources {
@@ -307,6 +312,9 @@ impl DataSources {
     /// [`Error::InvalidValue`] naming the source, column and first row.
     pub fn check_model<M: crate::MomentModel + ?Sized>(&self, model: &M) -> Result<()> {
         let required = model.required_columns();
+        if let Some(stream) = self.streamed() {
+            self.check_streamed_outcomes(model, stream)?;
+        }
         let blocks = std::iter::once((REAL, self.real_rows(), true))
             .chain(self.sources.iter().map(|s| (s.name(), s.rows(), false)));
         for (name, rows, real) in blocks {
@@ -402,6 +410,7 @@ impl DataSources {
             y,
             extra: base.all.extra.clone(),
         };
+        self.require_in_memory("RePPI")?;
         let mut data = self.clone();
         data.sources.push(AuxSource {
             name: name.to_string(),
@@ -410,6 +419,125 @@ impl DataSources {
             columns: self.columns.clone(),
         });
         Ok(data)
+    }
+
+    /// Whether the sources' rows stay in files and are read by every pass (data from
+    /// [`ParquetSources`](crate::parquet::ParquetSources)) rather than held in memory.
+    /// Such data serve [`TwoStepGmm`](crate::TwoStepGmm) with its default settings (and
+    /// every choice of covariance, weighting and cross weights); the baselines, which
+    /// read the sources' rows as arrays, return [`Error::NeedsInMemory`].
+    pub fn is_out_of_core(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    pub(crate) fn streamed(&self) -> Option<&Streamed> {
+        self.stream.as_deref()
+    }
+
+    /// The stream's indices of the sources, in the data set's order.
+    pub(crate) fn stream_indices(&self) -> Option<Vec<usize>> {
+        let stream = self.streamed()?;
+        self.sources
+            .iter()
+            .map(|s| stream.index_of(s.name()))
+            .collect()
+    }
+
+    /// [`Error::NeedsInMemory`] for data kept out of memory.
+    pub(crate) fn require_in_memory(&self, what: &str) -> Result<()> {
+        match self.stream {
+            Some(_) => Err(Error::NeedsInMemory {
+                what: what.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether sources `a` and `b` (indices in this data set) hold the same values.
+    pub(crate) fn same_source_values(&self, a: usize, b: usize) -> bool {
+        match (self.streamed(), self.stream_indices()) {
+            (Some(stream), Some(index)) => stream.same_values(index[a], index[b]),
+            _ => self.sources[a].same_values(&self.sources[b]),
+        }
+    }
+
+    /// The outcome check of [`check_model`](Self::check_model) on the sources' rows in
+    /// their files: one pass over the outcomes.
+    fn check_streamed_outcomes<M: crate::MomentModel + ?Sized>(
+        &self,
+        model: &M,
+        stream: &Streamed,
+    ) -> Result<()> {
+        let index = self.stream_indices().unwrap_or_default();
+        let first_bad = stream.map_batches(&index, &self.columns, |start, rows| {
+            rows.iter().enumerate().find_map(|(m, r)| {
+                r.y().iter().enumerate().find_map(|(i, &v)| {
+                    model
+                        .check_outcome(v)
+                        .err()
+                        .map(|reason| (m, start + i, v, reason))
+                })
+            })
+        });
+        if let Some(e) = stream.take_failure() {
+            return Err(e);
+        }
+        match first_bad.into_iter().flatten().next() {
+            Some((m, row, value, reason)) => Err(Error::InvalidValue {
+                source_name: self.sources[m].name().to_string(),
+                column: Column::Outcome,
+                row,
+                value,
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Data whose sources stay in `stream`: the real data and the sources on the
+    /// labeled rows in memory (`real`, `sources`), read and checked by the caller.
+    pub(crate) fn out_of_core(
+        labeled: Vec<usize>,
+        real: RowBlock,
+        sources: Vec<(String, RowBlock)>,
+        covariate_names: Vec<String>,
+        stream: Streamed,
+    ) -> Result<DataSources> {
+        let p = real.x.ncols();
+        if labeled.is_empty() {
+            return Err(Error::NoLabeledRows);
+        }
+        if labeled.len() <= p {
+            return Err(Error::TooFewLabeled {
+                labeled: labeled.len(),
+                required: p + 1,
+            });
+        }
+        let sources = sources
+            .into_iter()
+            .map(|(name, labeled_rows)| AuxSource {
+                name,
+                all: RowBlock {
+                    x: Arc::new(Array2::zeros((0, p))),
+                    y: Array1::zeros(0),
+                    extra: Array2::zeros((0, 0)),
+                },
+                labeled: labeled_rows,
+                columns: Vec::new(),
+            })
+            .collect();
+        Ok(DataSources {
+            n_rows: stream.n_rows(),
+            labeled,
+            real,
+            sources,
+            covariate_names,
+            columns: Vec::new(),
+            labeling_probabilities: None,
+            clusters: None,
+            weights: None,
+            stream: Some(Arc::new(stream)),
+        })
     }
 
     fn without_sources(&self) -> DataSources {
@@ -423,6 +551,7 @@ impl DataSources {
             labeling_probabilities: self.labeling_probabilities.clone(),
             clusters: self.clusters.clone(),
             weights: self.weights.clone(),
+            stream: self.stream.clone(),
         }
     }
 }
@@ -909,6 +1038,7 @@ impl DataSourcesBuilder {
             labeling_probabilities: self.labeling_probabilities,
             clusters: self.clusters.map(Arc::new),
             weights: self.weights.map(Arc::new),
+            stream: None,
         })
     }
 }
@@ -956,7 +1086,7 @@ fn all_small(values: ndarray::ArrayViewD<'_, f64>) -> bool {
 /// The first value of `block` that is not finite or exceeds 10⁶⁴ in magnitude:
 /// outcome, then covariates, then extra columns within a row; block row i is data row
 /// `row_of(i)`. Covariate arrays whose address is in `scanned` passed already.
-fn check_values(
+pub(crate) fn check_values(
     name: &str,
     block: &RowBlock,
     columns: &[String],

@@ -16,6 +16,8 @@ pub enum Column {
     LabelingProbability,
     /// The observation (survey) weight w_t.
     Weight,
+    /// The label indicator S_t.
+    Label,
 }
 
 impl fmt::Display for Column {
@@ -26,6 +28,7 @@ impl fmt::Display for Column {
             Column::Extra(name) => write!(f, "column `{name}`"),
             Column::LabelingProbability => write!(f, "labeling probability"),
             Column::Weight => write!(f, "weight"),
+            Column::Label => write!(f, "label indicator"),
         }
     }
 }
@@ -244,6 +247,22 @@ pub enum Error {
     PerfectFit {
         /// `real` or a source name.
         block: String,
+    },
+    /// A data file could not be read (missing, not the expected format, a column of the
+    /// wrong type, or failing while a pass reads it).
+    #[error("cannot read `{path}`: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The estimator or setting reads every row of the sources at once, and the data are
+    /// kept out of memory (see [`DataSources::is_out_of_core`](crate::DataSources::is_out_of_core)).
+    #[error("{what} needs the data in memory: load them with `DataSourcesBuilder` instead")]
+    NeedsInMemory {
+        /// The estimator or setting.
+        what: String,
     },
     /// An invalid configuration value.
     #[error("invalid `{parameter}`: {reason}")]

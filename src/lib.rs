@@ -83,11 +83,14 @@ mod linalg;
 pub mod models;
 mod moment;
 mod optim;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod quick;
 mod rows;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod stacked;
+mod stream;
 mod weight;
 
 pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};

@@ -16,22 +16,14 @@ use std::sync::{Mutex, OnceLock};
 
 use ndarray::{s, Array1, Array2, ArrayView1};
 
-use crate::data::{DataSources, REAL};
+use crate::data::DataSources;
 use crate::engine::{
-    block_sums, chunks, stacked_sums, Chunking, Layout, MomentSums, Needs, DEFAULT_CHUNK_ROWS,
+    block_sums, chunks, stacked_sums, streamed_block_sums, Chunking, Layout, MomentSums, Needs,
+    StreamedChunks, DEFAULT_CHUNK_ROWS,
 };
 use crate::error::{Error, Result};
 use crate::moment::{check_shapes, MomentModel};
 use crate::rows::Rows;
-
-/// A parameter block: θ with the real rows, or η_m with source m.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Block {
-    /// θ, fitted on the labeled real rows.
-    Real,
-    /// η_m of source m (zero-based), fitted on all of its rows.
-    Source(usize),
-}
 
 /// The stacked problem: a model, the data in chunks, and the label weights.
 pub(crate) struct StackedMoments<'a, M: MomentModel + ?Sized> {
@@ -150,20 +142,14 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         self.data
     }
 
-    /// The rows a block is fitted on: the labeled real rows, or every row of a source.
-    pub(crate) fn rows(&self, block: Block) -> Rows<'_> {
-        match block {
-            Block::Real => self.data.real_rows(),
-            Block::Source(m) => self.data.sources()[m].rows(),
-        }
+    /// The labeled real rows, which θ is fitted on.
+    pub(crate) fn real_rows(&self) -> Rows<'_> {
+        self.data.real_rows()
     }
 
-    /// The block's name for messages: `real` or the source's name.
-    pub(crate) fn name(&self, block: Block) -> &str {
-        match block {
-            Block::Real => REAL,
-            Block::Source(m) => self.data.sources()[m].name(),
-        }
+    /// Source m's name (zero-based), for messages.
+    pub(crate) fn source_name(&self, m: usize) -> &str {
+        self.data.sources()[m].name()
     }
 
     /// One pass over the chunks at `params` (or the sums of an earlier pass at the same
@@ -179,13 +165,27 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
                 return sums.clone();
             }
         }
-        let chunks = chunks(
-            self.data,
-            self.label_weights(),
-            self.data.weights(),
-            &self.ranges,
-        );
-        let sums = stacked_sums(self.model, &chunks, self.layout, params, needs);
+        let streamed = self.data.streamed().filter(|_| self.n_sources() > 0);
+        let sums = match (streamed, self.data.stream_indices()) {
+            (Some(stream), Some(sources)) => {
+                let chunks = StreamedChunks {
+                    data: self.data,
+                    stream,
+                    sources,
+                    weights: self.label_weights(),
+                };
+                stacked_sums(self.model, &chunks, self.layout, params, needs)
+            }
+            _ => {
+                let chunks = chunks(
+                    self.data,
+                    self.label_weights(),
+                    self.data.weights(),
+                    &self.ranges,
+                );
+                stacked_sums(self.model, chunks.as_slice(), self.layout, params, needs)
+            }
+        };
         if needs.contraction.is_none() {
             if let Ok(mut recent) = self.recent.lock() {
                 recent.push((params.to_owned(), sums.clone()));
@@ -312,8 +312,13 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         let mut r = Array1::zeros(2 * self.k());
         r.slice_mut(s![..self.k()])
             .assign(&sum(src.labeled(), self.label_weights()));
-        r.slice_mut(s![self.k()..])
-            .assign(&sum(src.rows(), self.data.weights()));
+        let all = match self.streamed_source(m) {
+            Some((stream, index)) => {
+                streamed_block_sums(self.model, stream, index, (self.k(), beta), false, false).sum
+            }
+            None => sum(src.rows(), self.data.weights()),
+        };
+        r.slice_mut(s![self.k()..]).assign(&all);
         r / self.n_rows()
     }
 
@@ -326,12 +331,22 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             src.labeled(),
             self.label_weights(),
         ));
-        j.slice_mut(s![self.k().., ..]).assign(&self.model.jacobian(
-            beta,
-            src.rows(),
-            self.data.weights(),
-        ));
+        let all = match self.streamed_source(m) {
+            Some((stream, index)) => {
+                streamed_block_sums(self.model, stream, index, (self.k(), beta), true, false)
+                    .jacobian
+                    .unwrap_or_default()
+            }
+            None => self.model.jacobian(beta, src.rows(), self.data.weights()),
+        };
+        j.slice_mut(s![self.k().., ..]).assign(&all);
         j / self.n_rows()
+    }
+
+    /// For data kept out of memory, the stream and its index of source `m`.
+    fn streamed_source(&self, m: usize) -> Option<(&crate::stream::Streamed, usize)> {
+        let stream = self.data.streamed()?;
+        Some((stream, self.data.stream_indices()?[m]))
     }
 }
 

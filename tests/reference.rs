@@ -7,95 +7,15 @@
 
 mod common;
 
-use common::{assert_close, expected, load, matrix_of, vec_of};
+use common::{check_fit, expected, load};
 use synthgmm::models::{Logistic, Ols};
-use synthgmm::{Covariance, CrossWeights, GmmFit, MomentModel, StepOne, TwoStepGmm};
+use synthgmm::{Covariance, CrossWeights, MomentModel, StepOne, TwoStepGmm};
 
 const CASES: [(&str, &str, &[&str]); 3] = [
     ("gmm_synth", "GMM-Synth", &["proxy", "synth"]),
     ("gmm_proxy", "GMM-Proxy", &["proxy"]),
     ("real_only", "real-only", &[]),
 ];
-
-fn check_fit(fit: &GmmFit, exp: &serde_json::Value, tol: f64, label: &str) {
-    // Coefficients near zero get an absolute floor at the scale of their standard error.
-    let floor = 1e-3;
-    assert_close(
-        &format!("{label} theta"),
-        fit.theta().as_slice().unwrap(),
-        &vec_of(&exp["theta"]),
-        tol,
-        floor,
-    );
-    assert_close(
-        &format!("{label} params"),
-        fit.params().as_slice().unwrap(),
-        &vec_of(&exp["params"]),
-        tol,
-        floor,
-    );
-    assert_close(
-        &format!("{label} step1"),
-        fit.step1_params().as_slice().unwrap(),
-        &vec_of(&exp["step1_params"]),
-        tol,
-        floor,
-    );
-    assert_close(
-        &format!("{label} se"),
-        fit.se().as_slice().unwrap(),
-        &vec_of(&exp["se"]),
-        tol,
-        0.0,
-    );
-    let cov: Vec<f64> = fit.cov_theta().iter().copied().collect();
-    let exp_cov: Vec<f64> = matrix_of(&exp["cov_theta"]).concat();
-    let cov_floor = exp_cov.iter().fold(0.0f64, |m, v| m.max(v.abs())) * 1e-3;
-    assert_close(
-        &format!("{label} cov_theta"),
-        &cov,
-        &exp_cov,
-        tol,
-        cov_floor,
-    );
-    for (key, alpha) in [("ci_95", 0.05), ("ci_90", 0.10)] {
-        let ci: Vec<f64> = fit.conf_int(alpha).unwrap().iter().copied().collect();
-        assert_close(
-            &format!("{label} {key}"),
-            &ci,
-            &matrix_of(&exp[key]).concat(),
-            tol,
-            floor,
-        );
-    }
-    let j = fit.j_test();
-    assert_eq!(j.df as u64, exp["j_df"].as_u64().unwrap(), "{label} j_df");
-    if j.df > 0 {
-        assert_close(
-            &format!("{label} j_stat"),
-            &[j.statistic],
-            &[exp["j_stat"].as_f64().unwrap()],
-            tol,
-            0.0,
-        );
-        assert_close(
-            &format!("{label} j_pvalue"),
-            &[j.p_value.unwrap()],
-            &[exp["j_pvalue"].as_f64().unwrap()],
-            tol,
-            0.0,
-        );
-    } else {
-        assert!(
-            j.statistic.abs() < 1e-20,
-            "{label}: just-identified J must be 0, got {}",
-            j.statistic
-        );
-        assert!(j.p_value.is_none());
-    }
-    assert!(fit.converged(), "{label}: not converged");
-    assert!(!fit.used_pseudo_inverse(), "{label}: unexpected fallback");
-}
 
 fn check_dataset<M: MomentModel + Clone>(name: &str, model: M, tol: f64) {
     let data = load(name);

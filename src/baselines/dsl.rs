@@ -62,6 +62,7 @@ impl<M: MomentModel> Estimator for Dsl<M> {
 
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
+        data.require_in_memory(&name)?;
         data.check_model(&self.model)?;
         let src = data
             .source(&self.source)

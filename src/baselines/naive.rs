@@ -52,6 +52,7 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
 
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
+        data.require_in_memory(&name)?;
         data.check_model(&self.model)?;
         let mut blocks = vec![data.real_rows()];
         for s in &self.sources {

@@ -1317,6 +1317,7 @@ impl<M: MomentModel> PpiPlusPlus<M> {
     /// for λ outside [0, 1], and the M-estimation errors ([`Error::Collinear`],
     /// [`Error::Separation`], [`Error::NotConverged`], [`Error::SingularCovariance`]).
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
+        data.require_in_memory("PPI++")?;
         if let Lambda::Fixed(l) = self.lambda {
             if !(0.0..=1.0).contains(&l) {
                 return Err(Error::InvalidConfig {

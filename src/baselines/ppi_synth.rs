@@ -155,6 +155,7 @@ impl<M: MomentModel> PpiSynth<M> {
     /// fewer labeled rows, [`Error::MissingSource`], [`Error::NoUnlabeledRows`], and the
     /// PPI++ fitting errors.
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
+        data.require_in_memory("PPI++Synth")?;
         let alpha = self.choose_alpha(data)?;
         fit_mixture(
             &self.model,

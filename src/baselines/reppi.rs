@@ -377,6 +377,7 @@ impl<M: MomentModel> RePpi<M> {
     /// # Errors
     /// Those of [`recalibrated`](Self::recalibrated) and of PPI++.
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
+        data.require_in_memory("RePPI")?;
         data.check_model(&self.model)?;
         super::refuse_weights(data, &self.name())?;
         let m_hat = self.recalibrated(data)?;

@@ -9,7 +9,9 @@
 mod pass;
 mod sums;
 
-pub(crate) use pass::{block_sums, cluster_factor, clustered_gram, stacked_sums, Needs};
+pub(crate) use pass::{
+    block_sums, cluster_factor, clustered_gram, stacked_sums, streamed_block_sums, Needs,
+};
 pub use sums::{Layout, MomentSums};
 
 use std::ops::Range;
@@ -18,6 +20,7 @@ use ndarray::ArrayView1;
 
 use crate::data::DataSources;
 use crate::rows::Rows;
+use crate::stream::Streamed;
 
 /// Rows per chunk unless configured otherwise: the moment columns of a chunk
 /// (rows × k(1 + M)) stay within a few hundred kilobytes for k(1 + M) ≤ 30.
@@ -121,6 +124,73 @@ pub(crate) fn chunks<'a>(
             }
         })
         .collect()
+}
+
+/// The chunks of one pass, wherever their rows come from.
+pub(crate) trait ChunkSet: Sync {
+    /// `f` on every chunk, results in chunk order.
+    fn map<R: Send>(&self, f: impl Fn(&Chunk<'_>) -> R + Sync + Send) -> Vec<R>;
+    /// The number of cluster indices the chunks use (the largest plus one), `None`
+    /// for unclustered rows.
+    fn n_clusters(&self) -> Option<usize>;
+}
+
+impl ChunkSet for [Chunk<'_>] {
+    fn map<R: Send>(&self, f: impl Fn(&Chunk<'_>) -> R + Sync + Send) -> Vec<R> {
+        map_ordered(self, f)
+    }
+    fn n_clusters(&self) -> Option<usize> {
+        self.iter().any(|c| c.clusters.is_some()).then(|| {
+            self.iter()
+                .filter_map(|c| c.clusters)
+                .flat_map(|c| c.iter())
+                .max()
+                .map_or(0, |&m| m as usize + 1)
+        })
+    }
+}
+
+/// The chunks of data whose sources are read from files: each batch the stream reads,
+/// with the labeled rows it contains taken from memory.
+pub(crate) struct StreamedChunks<'a> {
+    pub data: &'a DataSources,
+    pub stream: &'a Streamed,
+    /// The stream's indices of the data set's sources.
+    pub sources: Vec<usize>,
+    /// Label weights of the labeled rows (1/π_t), if any.
+    pub weights: Option<ArrayView1<'a, f64>>,
+}
+
+impl ChunkSet for StreamedChunks<'_> {
+    fn map<R: Send>(&self, f: impl Fn(&Chunk<'_>) -> R + Sync + Send) -> Vec<R> {
+        let labeled = self.data.labeled_rows();
+        let names = self.data.column_names();
+        self.stream
+            .map_batches(&self.sources, names, |start, rows| {
+                let len = rows.first().map_or(0, |r| r.len());
+                let lo = labeled.partition_point(|&t| t < start);
+                let hi = labeled.partition_point(|&t| t < start + len);
+                let chunk = Chunk {
+                    rows: len,
+                    labeled: labeled[lo..hi].iter().map(|&t| t - start).collect(),
+                    weights: self.weights.as_ref().map(|w| w.slice(ndarray::s![lo..hi])),
+                    real: self.data.real_rows().slice(lo..hi).reborrow(),
+                    sources: rows.iter().map(|r| r.reborrow()).collect(),
+                    sources_labeled: self
+                        .data
+                        .sources()
+                        .iter()
+                        .map(|s| s.labeled().slice(lo..hi).reborrow())
+                        .collect(),
+                    clusters: None,
+                    row_weights: None,
+                };
+                f(&chunk)
+            })
+    }
+    fn n_clusters(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Maps `f` over the items (in parallel with the `parallel` feature) and returns the

@@ -4,7 +4,7 @@ use std::ops::AddAssign;
 
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
 
-use super::{map_ordered, Chunk, Layout, MomentSums};
+use super::{map_ordered, Chunk, ChunkSet, Layout, MomentSums};
 use crate::linalg::{column_sums, cross_product, gram};
 use crate::moment::{moment_matrix, MomentModel};
 use crate::rows::Rows;
@@ -26,18 +26,18 @@ pub(crate) struct Needs<'v> {
 /// With clustered data, Ω̂'s sum is Σ_c s_c s_cᵀ · G/(G − 1) with s_c = Σ_{t∈c} g_t over
 /// the G clusters whose rows enter the moments: each chunk returns its clusters' partial
 /// sums, merged in chunk order into one G × K matrix.
-pub(crate) fn stacked_sums<M: MomentModel + ?Sized + Sync>(
+pub(crate) fn stacked_sums<M: MomentModel + ?Sized + Sync, C: ChunkSet + ?Sized>(
     model: &M,
-    chunks: &[Chunk<'_>],
+    chunks: &C,
     layout: Layout,
     params: ArrayView1<'_, f64>,
     needs: Needs<'_>,
 ) -> MomentSums {
-    let clustered = chunks.iter().any(|c| c.clusters.is_some());
+    let clustered = chunks.n_clusters().is_some();
     if clustered && needs.contraction.is_some() {
         return clustered_contraction(model, chunks, layout, params, needs);
     }
-    let parts = map_ordered(chunks, |c| chunk_sums(model, c, layout, params, needs));
+    let parts = chunks.map(|c| chunk_sums(model, c, layout, params, needs));
     let mut total = MomentSums::zeros(
         layout,
         needs.jacobian,
@@ -46,7 +46,11 @@ pub(crate) fn stacked_sums<M: MomentModel + ?Sized + Sync>(
     );
     let clustered = clustered && needs.omega;
     let mut by_cluster = Array2::zeros((
-        if clustered { n_clusters(chunks) } else { 0 },
+        if clustered {
+            chunks.n_clusters().unwrap_or(0)
+        } else {
+            0
+        },
         layout.n_moments(),
     ));
     let mut seen = vec![false; by_cluster.nrows()];
@@ -67,29 +71,19 @@ pub(crate) fn stacked_sums<M: MomentModel + ?Sized + Sync>(
     total
 }
 
-/// The number of cluster indices the chunks use (the largest plus one).
-fn n_clusters(chunks: &[Chunk<'_>]) -> usize {
-    chunks
-        .iter()
-        .filter_map(|c| c.clusters)
-        .flat_map(|c| c.iter())
-        .max()
-        .map_or(0, |&m| m as usize + 1)
-}
-
 /// Windmeijer's contraction for the clustered Ω̂ = f Σ_c s_c s_cᵀ / T (f = G/(G − 1)):
 /// (∂Ω̂/∂β_j) v = f Σ_c [(∂s_c/∂β_j)(s_cᵀv) + s_c (∂s_c/∂β_j)ᵀv] / T. A first pass sums
 /// s_c; the second weighs each row's Jacobian by its cluster's u_c = s_cᵀv and sums the
 /// rows' (∂g_t/∂β)ᵀv by cluster.
-fn clustered_contraction<M: MomentModel + ?Sized + Sync>(
+fn clustered_contraction<M: MomentModel + ?Sized + Sync, C: ChunkSet + ?Sized>(
     model: &M,
-    chunks: &[Chunk<'_>],
+    chunks: &C,
     layout: Layout,
     params: ArrayView1<'_, f64>,
     needs: Needs<'_>,
 ) -> MomentSums {
     let v = needs.contraction.expect("a contraction was asked for");
-    let g_clusters = n_clusters(chunks);
+    let g_clusters = chunks.n_clusters().unwrap_or(0);
     let sums_by_cluster =
         |parts: &[(MomentSums, Partials)], pick: fn(&Partials) -> &ClusterSums, width: usize| {
             let mut out = Array2::zeros((g_clusters, width));
@@ -108,14 +102,14 @@ fn clustered_contraction<M: MomentModel + ?Sized + Sync>(
         contraction: None,
         cluster_u: None,
     };
-    let parts = map_ordered(chunks, |c| chunk_sums(model, c, layout, params, first));
+    let parts = chunks.map(|c| chunk_sums(model, c, layout, params, first));
     let (s_c, used) = sums_by_cluster(&parts, |p| &p.moments, layout.n_moments());
     let u_c = s_c.dot(&v);
     let second = Needs {
         cluster_u: Some(&u_c),
         ..needs
     };
-    let parts = map_ordered(chunks, |c| chunk_sums(model, c, layout, params, second));
+    let parts = chunks.map(|c| chunk_sums(model, c, layout, params, second));
     let mut total = MomentSums::zeros(layout, needs.jacobian, needs.omega, true);
     for (part, _) in &parts {
         total.add(part);
@@ -434,31 +428,67 @@ pub(crate) fn block_sums<M: MomentModel + ?Sized + Sync>(
         .map(|c| c * size..((c + 1) * size).min(n))
         .collect();
     let parts = map_ordered(&ranges, |range| {
-        let rows = rows.slice(range.clone());
         let w = weights.map(|w| w.slice_move(s![range.clone()]));
-        let (psi, jac) = if jacobian {
-            let mut psi = Array2::zeros((rows.len(), model.n_moments(rows)));
-            let jac = model.moments_and_jacobian(beta, rows, w, psi.view_mut());
-            (psi, Some(jac))
-        } else {
-            (moment_matrix(model, beta, rows), None)
-        };
-        BlockSums {
-            sum: match w {
-                Some(w) => w.dot(&psi),
-                None => column_sums(psi.view(), false),
-            },
-            jacobian: jac,
-            squares: squares.then(|| column_sums(psi.view(), true)),
-        }
+        chunk_block_sums(model, rows.slice(range.clone()), w, beta, jacobian, squares)
     });
-    let k = model.n_moments(rows);
+    merge_block_sums(&parts, model.n_moments(rows), beta.len(), jacobian, squares)
+}
+
+/// [`BlockSums`] of source `source` (the stream's index) read from its files, at `beta`.
+pub(crate) fn streamed_block_sums<M: MomentModel + ?Sized + Sync>(
+    model: &M,
+    stream: &crate::stream::Streamed,
+    source: usize,
+    (k, beta): (usize, ArrayView1<'_, f64>),
+    jacobian: bool,
+    squares: bool,
+) -> BlockSums {
+    let parts = stream.map_batches(&[source], &[], |_, rows| {
+        chunk_block_sums(model, rows[0], None, beta, jacobian, squares)
+    });
+    merge_block_sums(&parts, k, beta.len(), jacobian, squares)
+}
+
+/// One chunk's [`BlockSums`].
+fn chunk_block_sums<M: MomentModel + ?Sized>(
+    model: &M,
+    rows: Rows<'_>,
+    w: Option<ArrayView1<'_, f64>>,
+    beta: ArrayView1<'_, f64>,
+    jacobian: bool,
+    squares: bool,
+) -> BlockSums {
+    let (psi, jac) = if jacobian {
+        let mut psi = Array2::zeros((rows.len(), model.n_moments(rows)));
+        let jac = model.moments_and_jacobian(beta, rows, w, psi.view_mut());
+        (psi, Some(jac))
+    } else {
+        (moment_matrix(model, beta, rows), None)
+    };
+    BlockSums {
+        sum: match w {
+            Some(w) => w.dot(&psi),
+            None => column_sums(psi.view(), false),
+        },
+        jacobian: jac,
+        squares: squares.then(|| column_sums(psi.view(), true)),
+    }
+}
+
+/// Chunks' [`BlockSums`] added in order (k moments, p parameters).
+fn merge_block_sums(
+    parts: &[BlockSums],
+    k: usize,
+    p: usize,
+    jacobian: bool,
+    squares: bool,
+) -> BlockSums {
     let mut total = BlockSums {
         sum: Array1::zeros(k),
-        jacobian: jacobian.then(|| Array2::zeros((k, beta.len()))),
+        jacobian: jacobian.then(|| Array2::zeros((k, p))),
         squares: squares.then(|| Array1::zeros(k)),
     };
-    for part in &parts {
+    for part in parts {
         total.sum += &part.sum;
         if let (Some(a), Some(b)) = (total.jacobian.as_mut(), part.jacobian.as_ref()) {
             *a += b;

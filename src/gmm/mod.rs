@@ -22,7 +22,7 @@ use crate::error::{Error, Result, Stage};
 use crate::inference::{Estimate, JTest, Note};
 use crate::moment::{MomentModel, SolveFailure};
 use crate::optim::{gauss_newton, Settings, Solution, Termination};
-use crate::stacked::{Block, StackedMoments};
+use crate::stacked::StackedMoments;
 use crate::weight::Whitener;
 
 /// How the covariance of the two-step estimate is computed.
@@ -372,8 +372,20 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// [`Error::PerfectFit`] when the model fits the real outcomes exactly;
     /// [`Error::NotConverged`] (when convergence is required);
     /// [`Error::SingularWeight`] (when the pseudo-inverse fallback is disabled, or Ω̂ is
-    /// zero); [`Error::SingularCovariance`].
+    /// zero); [`Error::SingularCovariance`]. For data kept out of memory, also
+    /// [`Error::Read`] when a pass cannot read the files, and [`Error::NeedsInMemory`]
+    /// for an over-identified model.
     pub fn fit(&self, data: &DataSources) -> Result<GmmFit> {
+        let fit = self.fit_rows(data);
+        // Out of memory, a pass that failed to read its rows has left incomplete sums:
+        // its read error is the fit's.
+        match data.streamed().and_then(|s| s.take_failure()) {
+            Some(e) => Err(e),
+            None => fit,
+        }
+    }
+
+    fn fit_rows(&self, data: &DataSources) -> Result<GmmFit> {
         self.validate()?;
         data.check_model(&self.model)?;
         let settings = self.settings();
@@ -558,9 +570,10 @@ impl<M: MomentModel> TwoStepGmm<M> {
             &self.model,
             &screen::BlockProblem {
                 block: REAL,
-                rows: stacked.rows(Block::Real),
+                rows: stacked.real_rows(),
                 weights: stacked.label_weights(),
                 identity,
+                stream: None,
             },
             &settings,
             self.require_convergence,
@@ -572,8 +585,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 fits.push(fit);
                 continue;
             }
-            let block = Block::Source(m);
-            let name = stacked.name(block).to_string();
+            let name = stacked.source_name(m).to_string();
             let solution = gauss_newton(
                 fit.solution.params,
                 |beta| stacked.source_residual(m, beta),
@@ -996,7 +1008,7 @@ fn exact_sources<M: MomentModel>(
                 .get(i)
                 .is_some_and(|start| screen::vanishes(&at_fit, start))
         })
-        .map(|i| stacked.name(crate::stacked::Block::Source(i)).to_string())
+        .map(|i| stacked.source_name(i).to_string())
         .collect()
 }
 

@@ -8,12 +8,13 @@ use std::cell::{OnceCell, RefCell};
 use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::data::{DataSources, REAL};
-use crate::engine::{block_sums, DEFAULT_CHUNK_ROWS};
+use crate::engine::{block_sums, streamed_block_sums, DEFAULT_CHUNK_ROWS};
 use crate::error::{Error, Result, Stage};
 use crate::inference::{DropReason, Note};
 use crate::moment::{checked_start, solve, Certify, MomentModel, SolveFailure};
 use crate::optim::{Settings, Solution};
 use crate::rows::Rows;
+use crate::stream::{sample_stride, Streamed, SAMPLE_ROWS};
 use crate::weight::Whitener;
 
 /// Moments whose root-mean-square at the estimate is below this fraction of their value
@@ -52,6 +53,19 @@ pub(super) struct BlockProblem<'a> {
     /// Identity weight for an over-identified block (the textbook first step) rather
     /// than the model's step-1 metric.
     pub identity: bool,
+    /// For a source kept out of memory: the stream and its index of the source, whose
+    /// rows are then read in every pass; `rows` holds its in-memory subsample.
+    pub stream: Option<(&'a Streamed, usize)>,
+}
+
+impl BlockProblem<'_> {
+    /// Rows the block's moments sum over.
+    fn n_rows(&self) -> usize {
+        match self.stream {
+            Some((stream, _)) => stream.n_rows(),
+            None => self.rows.len(),
+        }
+    }
 }
 
 /// Solves one block's moments Σ_t w_t ψ(β; row t) = 0 (just identified) or minimises
@@ -74,6 +88,7 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
         rows,
         weights,
         identity,
+        stream,
     } = *problem;
     let start = checked_start(model, rows)?;
     // Nonlinear moments on many rows: Gauss–Newton starts from the fit on an evenly
@@ -82,9 +97,17 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     let warm = warm_start(model, problem, settings, rank_tol);
     let origin = warm.as_ref().map_or(&start, |(b, _)| b).clone();
     let (k, p) = (model.n_moments(rows), model.n_params(rows));
-    let n = rows.len() as f64;
-    let sums = |beta: ArrayView1<'_, f64>, jacobian: bool, squares: bool| {
-        block_sums(
+    if k > p && stream.is_some() {
+        return Err(Error::NeedsInMemory {
+            what: format!("the step-1 fit of over-identified `{block}`"),
+        });
+    }
+    let n = problem.n_rows() as f64;
+    let sums = |beta: ArrayView1<'_, f64>, jacobian: bool, squares: bool| match stream {
+        Some((stream, index)) => {
+            streamed_block_sums(model, stream, index, (k, beta), jacobian, squares)
+        }
+        None => block_sums(
             model,
             rows,
             weights,
@@ -92,7 +115,7 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
             jacobian,
             squares,
             DEFAULT_CHUNK_ROWS,
-        )
+        ),
     };
     let linear_jacobian: OnceCell<Array2<f64>> = OnceCell::new();
     // Each residual pass also sums the squared moments, for the exact-fit check.
@@ -160,15 +183,14 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
             None => j,
         }
     };
-    let solution = solve(
-        model,
-        origin,
-        residual,
-        jacobian,
-        settings,
-        Certify::Always(rows),
-    )
-    .map_err(|failure| block_error(failure, block))?;
+    // Out of memory, separation is certified on the subsample when the solve fails:
+    // a direction that separates every row separates the subsample.
+    let certify = match stream {
+        Some(_) => Certify::OnFailure(rows),
+        None => Certify::Always(rows),
+    };
+    let solution = solve(model, origin, residual, jacobian, settings, certify)
+        .map_err(|failure| block_error(failure, block))?;
     if !solution.termination.is_converged() && require_convergence {
         return Err(Error::NotConverged {
             stage: Stage::StepOne {
@@ -193,10 +215,7 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     })
 }
 
-/// Rows above which a nonlinear block is first fitted on a subsample.
-const WARM_ROWS: usize = 32_768;
-
-/// The fit on every ⌈n / WARM_ROWS⌉-th row, and the moments' squares at the model's
+/// The fit on every ⌈n / SAMPLE_ROWS⌉-th row (for more than 2 · SAMPLE_ROWS rows), and the moments' squares at the model's
 /// start scaled to all rows; `None` for affine moments, small blocks, or when the
 /// subsample fit fails (then the full fit starts from the model's start).
 fn warm_start<M: MomentModel + ?Sized>(
@@ -205,22 +224,32 @@ fn warm_start<M: MomentModel + ?Sized>(
     settings: &Settings,
     rank_tol: f64,
 ) -> Option<(Array1<f64>, Array1<f64>)> {
-    let n = problem.rows.len();
-    if model.is_linear() || n <= 2 * WARM_ROWS {
+    let n = problem.n_rows();
+    if model.is_linear() || n <= 2 * SAMPLE_ROWS {
         return None;
     }
-    let stride = n.div_ceil(WARM_ROWS);
-    let picked: Vec<usize> = (0..n).step_by(stride).collect();
-    let sample = problem.rows.select(&picked);
-    let weights = problem.weights.map(|w| w.select(ndarray::Axis(0), &picked));
+    // The rows a source kept out of memory holds are this subsample already.
+    let (sample, weights) = match problem.stream {
+        Some(_) => (None, None),
+        None => {
+            let picked: Vec<usize> = (0..n).step_by(sample_stride(n)).collect();
+            (
+                Some(problem.rows.select(&picked)),
+                problem.weights.map(|w| w.select(ndarray::Axis(0), &picked)),
+            )
+        }
+    };
     let small = BlockProblem {
         block: problem.block,
-        rows: sample.view(problem.rows.column_names()),
+        rows: sample.as_ref().map_or(problem.rows.reborrow(), |s| {
+            s.view(problem.rows.column_names())
+        }),
         weights: weights.as_ref().map(|w| w.view()),
         identity: problem.identity,
+        stream: None,
     };
     let fit = fit_block(model, &small, settings, true, rank_tol, true).ok()?;
-    let scale = n as f64 / picked.len() as f64;
+    let scale = n as f64 / small.rows.len() as f64;
     let squares = block_sums(
         model,
         small.rows,
@@ -267,10 +296,14 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
     let mut kept: Vec<&str> = Vec::new();
     let mut source_fits = Vec::new();
     let mut notes = Vec::new();
-    for src in data.sources() {
+    let names = data.source_names();
+    let stream_index = data.stream_indices();
+    for (m, src) in data.sources().iter().enumerate() {
         let repeated = kept.iter().find(|&&name| {
-            data.source(name)
-                .is_some_and(|other| other.same_values(src))
+            names
+                .iter()
+                .position(|n| n == name)
+                .is_some_and(|other| data.same_source_values(other, m))
         });
         if let Some(&of) = repeated {
             notes.push(Note::SourceDropped {
@@ -279,11 +312,13 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
             });
             continue;
         }
+        let stream = data.streamed().zip(stream_index.as_ref().map(|i| i[m]));
         let problem = BlockProblem {
             block: src.name(),
-            rows: src.rows(),
+            rows: stream.map_or(src.rows(), |(s, i)| s.sample(i).view(&[])),
             weights: data.weights(),
             identity: false,
+            stream,
         };
         let fit = fit_block(
             model,

@@ -196,7 +196,7 @@ impl Influence {
         let (p, m) = (stacked.p(), stacked.n_sources());
         let q = p * m;
         let model = stacked.model();
-        let real = stacked.rows(crate::stacked::Block::Real);
+        let real = stacked.real_rows();
         let sources = stacked.data().sources();
         let n = real.len();
         let size = crate::engine::DEFAULT_CHUNK_ROWS;
@@ -281,7 +281,7 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
     let weights = stacked.label_weights();
     let (p, m) = (stacked.p(), stacked.n_sources());
     let model = stacked.model();
-    let real = stacked.rows(crate::stacked::Block::Real);
+    let real = stacked.real_rows();
     let n = real.len();
     let t = stacked.data().n_rows() as f64;
     let theta = step1.slice(s![..p]);

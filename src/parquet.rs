@@ -1,0 +1,589 @@
+//! Data read from Parquet files and kept out of memory (feature `parquet`).
+//!
+//! [`ParquetSources`] names the columns of one or many Parquet files whose rows, in file
+//! order, are the data set's rows. [`open`](ParquetSources::open) reads them once — it
+//! checks every value, and keeps the label mask, the real data and each source on the
+//! labeled rows, and an evenly spread subsample of each source — and returns a
+//! [`DataSources`] whose sources stay in the files: every pass of
+//! [`TwoStepGmm`](crate::TwoStepGmm) reads them again, row group by row group (in
+//! parallel with the `parallel` feature) in batches of rows. Memory is then the labeled
+//! rows plus a few batches per thread, whatever T is; the estimate equals the
+//! in-memory one to rounding.
+//!
+//! # Examples
+//! ```no_run
+//! use synthgmm::{models::Logistic, parquet::ParquetSources, TwoStepGmm};
+//! let data = ParquetSources::new(["logs/part-0.parquet", "logs/part-1.parquet"])
+//!     .labeled("human")
+//!     .real("label", ["one", "length", "politeness"])
+//!     .source("gpt", "gpt_label", ["one", "length", "politeness"])
+//!     .open()?;
+//! assert!(data.is_out_of_core());
+//! let fit = TwoStepGmm::new(Logistic).fit(&data)?;
+//! println!("{fit}");
+//! # Ok::<(), synthgmm::Error>(())
+//! ```
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
+    UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use ndarray::{Array1, Array2};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+
+use crate::data::{check_values, DataSources, REAL};
+use crate::engine::{map_ordered, DEFAULT_CHUNK_ROWS};
+use crate::error::{Column, Error, Result};
+use crate::rows::RowBlock;
+use crate::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
+
+/// The outcome and covariate columns of one block.
+#[derive(Debug, Clone, PartialEq)]
+struct BlockColumns {
+    outcome: String,
+    covariates: Vec<String>,
+}
+
+/// Column names of Parquet files that hold the data set's rows (see the
+/// [module documentation](self)).
+#[derive(Debug, Clone)]
+pub struct ParquetSources {
+    paths: Vec<PathBuf>,
+    labeled: Option<String>,
+    real: Option<BlockColumns>,
+    sources: Vec<(String, BlockColumns)>,
+    covariate_names: Option<Vec<String>>,
+    batch_rows: usize,
+}
+
+fn block<S: Into<String>>(outcome: &str, covariates: impl IntoIterator<Item = S>) -> BlockColumns {
+    BlockColumns {
+        outcome: outcome.to_string(),
+        covariates: covariates.into_iter().map(Into::into).collect(),
+    }
+}
+
+impl ParquetSources {
+    /// The files, in row order: their rows, concatenated, are rows t = 0..T.
+    pub fn new<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Self {
+        Self {
+            paths: paths
+                .into_iter()
+                .map(|p| p.as_ref().to_path_buf())
+                .collect(),
+            labeled: None,
+            real: None,
+            sources: Vec::new(),
+            covariate_names: None,
+            batch_rows: DEFAULT_CHUNK_ROWS,
+        }
+    }
+    /// The label indicator S_t: a boolean column, or numbers 0 and 1.
+    pub fn labeled(mut self, column: &str) -> Self {
+        self.labeled = Some(column.to_string());
+        self
+    }
+    /// The real outcome and covariates (read on the labeled rows only; other rows may
+    /// hold nulls).
+    pub fn real<S: Into<String>>(
+        mut self,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.real = Some(block(outcome, covariates));
+        self
+    }
+    /// An auxiliary source on every row: its outcome and covariate columns (the same
+    /// columns as the real data's, or others, e.g. a synthetic sample's own
+    /// covariates). Sources enter η in the order added.
+    pub fn source<S: Into<String>>(
+        mut self,
+        name: &str,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.sources
+            .push((name.to_string(), block(outcome, covariates)));
+        self
+    }
+    /// Names for the coefficients (default: the real covariates' column names).
+    pub fn covariate_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.covariate_names = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Rows per batch read (default 4,096): a pass holds about this many rows of every
+    /// source per thread.
+    pub fn batch_rows(mut self, rows: usize) -> Self {
+        self.batch_rows = rows;
+        self
+    }
+
+    /// Reads the files once, checks every value the estimator reads, and returns the
+    /// data set with the sources left in the files.
+    ///
+    /// # Errors
+    /// [`Error::Read`] for a missing or unreadable file, a missing column or one that
+    /// is not numeric (or boolean); [`Error::InvalidConfig`] when the label column or
+    /// the real data are not named, or a batch size of 0;
+    /// [`Error::CovariateMismatch`], [`Error::DuplicateSource`]; the value errors of
+    /// [`DataSourcesBuilder::build`](crate::DataSourcesBuilder::build) with the row's
+    /// index among all rows of the files ([`Error::NonFinite`], [`Error::InvalidValue`]
+    /// — also for a label other than 0 or 1 — [`Error::NoLabeledRows`],
+    /// [`Error::TooFewLabeled`]).
+    pub fn open(self) -> Result<DataSources> {
+        let config = |reason: &str| Error::InvalidConfig {
+            parameter: "parquet",
+            reason: reason.to_string(),
+        };
+        let labeled = self
+            .labeled
+            .clone()
+            .ok_or_else(|| config("name the label column with `.labeled(column)`"))?;
+        let real = self
+            .real
+            .clone()
+            .ok_or_else(|| config("name the real data with `.real(outcome, covariates)`"))?;
+        if self.batch_rows == 0 {
+            return Err(config("batches need at least one row"));
+        }
+        if self.paths.is_empty() {
+            return Err(config("no file given"));
+        }
+        let p = real.covariates.len();
+        if p == 0 {
+            return Err(Error::EmptyDesign);
+        }
+        for (i, (name, columns)) in self.sources.iter().enumerate() {
+            if columns.covariates.len() != p {
+                return Err(Error::CovariateMismatch {
+                    source_name: name.clone(),
+                    expected: p,
+                    found: columns.covariates.len(),
+                });
+            }
+            if name == REAL || self.sources[..i].iter().any(|(other, _)| other == name) {
+                return Err(Error::DuplicateSource { name: name.clone() });
+            }
+        }
+        let covariate_names = match self.covariate_names.clone() {
+            None => real.covariates.clone(),
+            Some(names) if names.len() == p => names,
+            Some(names) => {
+                return Err(Error::InvalidConfig {
+                    parameter: "covariate_names",
+                    reason: format!("{} names for {p} covariates", names.len()),
+                })
+            }
+        };
+        let files = self
+            .paths
+            .iter()
+            .map(|path| FileMeta::open(path))
+            .collect::<Result<Vec<_>>>()?;
+        let mut parts = Vec::new();
+        let mut places = Vec::new();
+        let mut row = 0;
+        for (f, file) in files.iter().enumerate() {
+            for (g, group) in file.meta.metadata().row_groups().iter().enumerate() {
+                let rows = usize::try_from(group.num_rows()).unwrap_or(0);
+                if rows > 0 {
+                    parts.push(row..row + rows);
+                    places.push((f, g));
+                    row += rows;
+                }
+            }
+        }
+        let stream = ParquetStream {
+            files,
+            parts,
+            places,
+            labeled,
+            real,
+            source_names: self.sources.iter().map(|(n, _)| n.clone()).collect(),
+            sources: self.sources.into_iter().map(|(_, c)| c).collect(),
+            batch_rows: self.batch_rows,
+        };
+        stream.check_columns()?;
+        let scan = stream.scan()?;
+        DataSources::out_of_core(
+            scan.labeled,
+            scan.real,
+            stream
+                .source_names
+                .iter()
+                .cloned()
+                .zip(scan.sources_labeled)
+                .collect(),
+            covariate_names,
+            Streamed::new(Box::new(stream), scan.fingerprints, scan.samples),
+        )
+    }
+}
+
+/// One file and its footer, read once.
+#[derive(Debug)]
+struct FileMeta {
+    path: PathBuf,
+    meta: ArrowReaderMetadata,
+}
+
+impl FileMeta {
+    fn open(path: &Path) -> Result<FileMeta> {
+        let file = File::open(path).map_err(|e| read_error(path, e))?;
+        let meta = ArrowReaderMetadata::load(&file, Default::default())
+            .map_err(|e| read_error(path, format!("not a Parquet file: {e}")))?;
+        Ok(FileMeta {
+            path: path.to_path_buf(),
+            meta,
+        })
+    }
+}
+
+fn read_error(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::Read {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The files as a [`RowStream`]: one part per non-empty row group.
+#[derive(Debug)]
+struct ParquetStream {
+    files: Vec<FileMeta>,
+    parts: Vec<Range<usize>>,
+    /// (file, row group) of each part.
+    places: Vec<(usize, usize)>,
+    labeled: String,
+    real: BlockColumns,
+    source_names: Vec<String>,
+    sources: Vec<BlockColumns>,
+    batch_rows: usize,
+}
+
+/// What the first read learns: the labeled rows with the real data and the sources on
+/// them, and per source its fingerprint and subsample.
+struct Scan {
+    labeled: Vec<usize>,
+    real: RowBlock,
+    sources_labeled: Vec<RowBlock>,
+    fingerprints: Vec<[u64; 2]>,
+    samples: Vec<RowBlock>,
+}
+
+/// One part's share of a [`Scan`].
+struct PartScan {
+    labeled: Vec<usize>,
+    real: Vec<RowBlock>,
+    sources_labeled: Vec<Vec<RowBlock>>,
+    fingerprints: Vec<[u64; 2]>,
+    samples: Vec<Vec<RowBlock>>,
+}
+
+impl ParquetStream {
+    /// Every named column exists in every file.
+    fn check_columns(&self) -> Result<()> {
+        for file in &self.files {
+            let schema = file.meta.schema();
+            for name in self.all_columns() {
+                if schema.index_of(&name).is_err() {
+                    return Err(read_error(&file.path, format!("no column `{name}`")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The label, the real data's and every source's columns, each once.
+    fn all_columns(&self) -> Vec<String> {
+        let mut out = vec![self.labeled.clone()];
+        for b in std::iter::once(&self.real).chain(&self.sources) {
+            for name in std::iter::once(&b.outcome).chain(&b.covariates) {
+                if !out.contains(name) {
+                    out.push(name.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads part `part` with the columns `columns`, calling `visit` on each record batch
+    /// with its first row.
+    fn batches(
+        &self,
+        part: usize,
+        columns: &[String],
+        visit: &mut dyn FnMut(usize, &RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let (f, group) = self.places[part];
+        let file = &self.files[f];
+        let handle = File::open(&file.path).map_err(|e| read_error(&file.path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(handle, file.meta.clone());
+        let schema = builder.schema().clone();
+        let roots = columns
+            .iter()
+            .map(|c| {
+                schema
+                    .index_of(c)
+                    .map_err(|_| read_error(&file.path, format!("no column `{c}`")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let reader = builder
+            .with_row_groups(vec![group])
+            .with_projection(mask)
+            .with_batch_size(self.batch_rows)
+            .build()
+            .map_err(|e| read_error(&file.path, e))?;
+        let range = self.parts[part].clone();
+        let mut row = range.start;
+        for batch in reader {
+            let batch = batch.map_err(|e| read_error(&file.path, e))?;
+            if row + batch.num_rows() > range.end {
+                return Err(read_error(
+                    &file.path,
+                    "the file changed since it was opened",
+                ));
+            }
+            visit(row, &batch)?;
+            row += batch.num_rows();
+        }
+        if row != range.end {
+            return Err(read_error(
+                &file.path,
+                "the file changed since it was opened",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A block's rows in a batch; covariates built for an earlier block with the same
+    /// columns are shared.
+    fn rows_of(
+        &self,
+        part: usize,
+        batch: &RecordBatch,
+        columns: &BlockColumns,
+        built: &mut Vec<(Vec<String>, Arc<Array2<f64>>)>,
+    ) -> Result<RowBlock> {
+        let path = &self.files[self.places[part].0].path;
+        let y = Array1::from(numbers(path, batch, &columns.outcome)?);
+        let x = match built.iter().find(|(c, _)| *c == columns.covariates) {
+            Some((_, x)) => Arc::clone(x),
+            None => {
+                let n = batch.num_rows();
+                let p = columns.covariates.len();
+                let mut x = Array2::zeros((n, p));
+                for (j, name) in columns.covariates.iter().enumerate() {
+                    let values = numbers(path, batch, name)?;
+                    x.column_mut(j).assign(&Array1::from(values));
+                }
+                let x = Arc::new(x);
+                built.push((columns.covariates.clone(), Arc::clone(&x)));
+                x
+            }
+        };
+        Ok(RowBlock {
+            x,
+            y,
+            extra: Array2::zeros((batch.num_rows(), 0)),
+        })
+    }
+
+    /// The first read: every value checked, the labeled rows and the subsamples kept.
+    fn scan(&self) -> Result<Scan> {
+        let columns = self.all_columns();
+        let m = self.sources.len();
+        let stride = sample_stride(self.parts.last().map_or(0, |r| r.end));
+        let parts: Vec<usize> = (0..self.parts.len()).collect();
+        let scanned = map_ordered(&parts, |&part| -> Result<PartScan> {
+            let mut out = PartScan {
+                labeled: Vec::new(),
+                real: Vec::new(),
+                sources_labeled: vec![Vec::new(); m],
+                fingerprints: vec![[0; 2]; m],
+                samples: vec![Vec::new(); m],
+            };
+            let path = &self.files[self.places[part].0].path;
+            self.batches(part, &columns, &mut |start, batch| {
+                let labels = numbers(path, batch, &self.labeled)?;
+                let mut picked = Vec::new();
+                for (i, &s) in labels.iter().enumerate() {
+                    match s {
+                        1.0 => picked.push(i),
+                        0.0 => {}
+                        value => {
+                            return Err(Error::InvalidValue {
+                                source_name: self.labeled.clone(),
+                                column: Column::Label,
+                                row: start + i,
+                                value,
+                                reason: "the label indicator must be 0 or 1",
+                            })
+                        }
+                    }
+                }
+                let mut built = Vec::new();
+                let real = self
+                    .rows_of(part, batch, &self.real, &mut built)?
+                    .select(&picked);
+                check_values(REAL, &real, &[], |i| start + picked[i], &mut Vec::new())?;
+                out.real.push(real);
+                let sampled: Vec<usize> = (0..batch.num_rows())
+                    .filter(|i| (start + i) % stride == 0)
+                    .collect();
+                for (j, columns) in self.sources.iter().enumerate() {
+                    let rows = self.rows_of(part, batch, columns, &mut built)?;
+                    check_values(
+                        &self.source_names[j],
+                        &rows,
+                        &[],
+                        |i| start + i,
+                        &mut Vec::new(),
+                    )?;
+                    for (x, &y) in rows.x.outer_iter().zip(&rows.y) {
+                        fingerprint_add(
+                            &mut out.fingerprints[j],
+                            std::iter::once(y).chain(x.iter().copied()),
+                        );
+                    }
+                    out.sources_labeled[j].push(rows.select(&picked));
+                    out.samples[j].push(rows.select(&sampled));
+                }
+                out.labeled.extend(picked.iter().map(|i| start + i));
+                Ok(())
+            })?;
+            Ok(out)
+        });
+        let mut labeled = Vec::new();
+        let mut real = Vec::new();
+        let mut sources_labeled = vec![Vec::new(); m];
+        let mut samples = vec![Vec::new(); m];
+        let mut fingerprints = vec![[0u64; 2]; m];
+        for part in scanned {
+            let part = part?;
+            labeled.extend(part.labeled);
+            real.extend(part.real);
+            for j in 0..m {
+                sources_labeled[j].extend(part.sources_labeled[j].iter().cloned());
+                samples[j].extend(part.samples[j].iter().cloned());
+                fingerprint_add(
+                    &mut fingerprints[j],
+                    part.fingerprints[j].iter().map(|&h| f64::from_bits(h)),
+                );
+            }
+        }
+        let p = self.real.covariates.len();
+        let stack = |blocks: &[RowBlock]| concatenate(blocks, p);
+        Ok(Scan {
+            labeled,
+            real: stack(&real),
+            sources_labeled: sources_labeled.iter().map(|b| stack(b)).collect(),
+            fingerprints,
+            samples: samples.iter().map(|b| stack(b)).collect(),
+        })
+    }
+}
+
+/// Blocks of p covariates stacked row-wise (an empty block for none).
+fn concatenate(blocks: &[RowBlock], p: usize) -> RowBlock {
+    let views: Vec<_> = blocks.iter().map(|b| b.view(&[])).collect();
+    RowBlock::concatenate(&views).unwrap_or_else(|| RowBlock {
+        x: Arc::new(Array2::zeros((0, p))),
+        y: Array1::zeros(0),
+        extra: Array2::zeros((0, 0)),
+    })
+}
+
+impl RowStream for ParquetStream {
+    fn parts(&self) -> &[Range<usize>] {
+        &self.parts
+    }
+
+    fn read_part(&self, part: usize, sources: &[usize], visit: &mut Visit<'_>) -> Result<()> {
+        let mut columns: Vec<String> = Vec::new();
+        for &j in sources {
+            let b = &self.sources[j];
+            for name in std::iter::once(&b.outcome).chain(&b.covariates) {
+                if !columns.contains(name) {
+                    columns.push(name.clone());
+                }
+            }
+        }
+        self.batches(part, &columns, &mut |start, batch| {
+            let mut built = Vec::new();
+            let blocks = sources
+                .iter()
+                .map(|&j| self.rows_of(part, batch, &self.sources[j], &mut built))
+                .collect::<Result<Vec<_>>>()?;
+            visit(start, &blocks);
+            Ok(())
+        })
+    }
+
+    fn source_names(&self) -> &[String] {
+        &self.source_names
+    }
+}
+
+/// A numeric or boolean column of a batch as f64, nulls as NaN.
+fn numbers(path: &Path, batch: &RecordBatch, name: &str) -> Result<Vec<f64>> {
+    let array = batch
+        .column_by_name(name)
+        .ok_or_else(|| read_error(path, format!("no column `{name}`")))?;
+    let nulls = array.logical_nulls();
+    let missing = |i: usize| nulls.as_ref().is_some_and(|n| n.is_null(i));
+    let n = array.len();
+    macro_rules! numbers {
+        ($t:ty) => {{
+            let a = array.as_primitive::<$t>();
+            (0..n)
+                .map(|i| {
+                    if missing(i) {
+                        f64::NAN
+                    } else {
+                        a.value(i) as f64
+                    }
+                })
+                .collect()
+        }};
+    }
+    Ok(match array.data_type() {
+        DataType::Float64 => numbers!(Float64Type),
+        DataType::Float32 => numbers!(Float32Type),
+        DataType::Int64 => numbers!(Int64Type),
+        DataType::Int32 => numbers!(Int32Type),
+        DataType::Int16 => numbers!(Int16Type),
+        DataType::Int8 => numbers!(Int8Type),
+        DataType::UInt64 => numbers!(UInt64Type),
+        DataType::UInt32 => numbers!(UInt32Type),
+        DataType::UInt16 => numbers!(UInt16Type),
+        DataType::UInt8 => numbers!(UInt8Type),
+        DataType::Boolean => {
+            let a = array.as_boolean();
+            (0..n)
+                .map(|i| {
+                    if missing(i) {
+                        f64::NAN
+                    } else {
+                        f64::from(u8::from(a.value(i)))
+                    }
+                })
+                .collect()
+        }
+        other => {
+            return Err(read_error(
+                path,
+                format!("column `{name}` has type {other}, not a number"),
+            ))
+        }
+    })
+}

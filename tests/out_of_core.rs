@@ -1,0 +1,524 @@
+//! Fits from Parquet files kept out of memory: against the reference results, against
+//! the in-memory fit of the same rows (1e-10 relative), and on bad files.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch};
+use ndarray::{Array1, Array2};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+use synthgmm::baselines::PpiPlusPlus;
+use synthgmm::models::{LinearIv, Logistic, Ols};
+use synthgmm::parquet::ParquetSources;
+use synthgmm::{
+    Column, Covariance, CrossWeights, DataSources, Error, Estimator, GmmFit, MomentModel, StepOne,
+    TwoStepGmm, Weighting,
+};
+
+use common::{check_fit, expected, load};
+
+/// A column to write: numbers (NaN written as null) or the label indicator.
+enum Values {
+    Numbers(Vec<f64>),
+    Labels(Vec<bool>),
+    Integers(Vec<i32>),
+}
+
+/// A fresh directory for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("synthgmm-ooc-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes the columns into `files` Parquet files of consecutive rows, with row groups
+/// of `group_rows` rows.
+fn write(
+    dir: &PathBuf,
+    columns: &[(&str, Values)],
+    files: usize,
+    group_rows: usize,
+) -> Vec<PathBuf> {
+    let t = match &columns[0].1 {
+        Values::Numbers(v) => v.len(),
+        Values::Labels(v) => v.len(),
+        Values::Integers(v) => v.len(),
+    };
+    let per_file = t.div_ceil(files);
+    (0..files)
+        .map(|f| {
+            let rows = f * per_file..((f + 1) * per_file).min(t);
+            let arrays: Vec<(&str, ArrayRef)> = columns
+                .iter()
+                .map(|(name, values)| {
+                    let array: ArrayRef = match values {
+                        Values::Numbers(v) => Arc::new(Float64Array::from(
+                            v[rows.clone()]
+                                .iter()
+                                .map(|&x| (!x.is_nan()).then_some(x))
+                                .collect::<Vec<_>>(),
+                        )),
+                        Values::Labels(v) => Arc::new(BooleanArray::from(v[rows.clone()].to_vec())),
+                        Values::Integers(v) => Arc::new(Int32Array::from(v[rows.clone()].to_vec())),
+                    };
+                    (*name, array)
+                })
+                .collect();
+            let batch = RecordBatch::try_from_iter(arrays).unwrap();
+            let path = dir.join(format!("part-{f}.parquet"));
+            let props = WriterProperties::builder()
+                .set_max_row_group_row_count(Some(group_rows))
+                .build();
+            let mut writer = ArrowWriter::try_new(
+                std::fs::File::create(&path).unwrap(),
+                batch.schema(),
+                Some(props),
+            )
+            .unwrap();
+            writer.write(&batch).unwrap();
+            writer.close().unwrap();
+            path
+        })
+        .collect()
+}
+
+fn numbers(v: impl IntoIterator<Item = f64>) -> Values {
+    Values::Numbers(v.into_iter().collect())
+}
+
+/// The columns of a data set with real data and sources `proxy` (the real covariates)
+/// and `synth` (its own): `S`, `y`, `x0..`, `proxy_y`, `synth_y`, `sx0..`.
+struct Frame {
+    labeled: Vec<bool>,
+    x: Array2<f64>,
+    y: Array1<f64>,
+    proxy: Array1<f64>,
+    synth_x: Array2<f64>,
+    synth: Array1<f64>,
+}
+
+impl Frame {
+    fn columns(&self) -> Vec<(String, Values)> {
+        let p = self.x.ncols();
+        let mut out = vec![
+            ("S".to_string(), Values::Labels(self.labeled.clone())),
+            // Real outcomes exist on labeled rows only.
+            (
+                "y".to_string(),
+                numbers(
+                    self.y
+                        .iter()
+                        .zip(&self.labeled)
+                        .map(|(&v, &s)| if s { v } else { f64::NAN }),
+                ),
+            ),
+            ("proxy_y".to_string(), numbers(self.proxy.iter().copied())),
+            ("synth_y".to_string(), numbers(self.synth.iter().copied())),
+        ];
+        for j in 0..p {
+            out.push((format!("x{j}"), numbers(self.x.column(j).iter().copied())));
+            out.push((
+                format!("sx{j}"),
+                numbers(self.synth_x.column(j).iter().copied()),
+            ));
+        }
+        out
+    }
+
+    fn write(&self, dir: &PathBuf, files: usize, group_rows: usize) -> Vec<PathBuf> {
+        let columns = self.columns();
+        let refs: Vec<(&str, Values)> = columns
+            .into_iter()
+            .map(|(n, v)| (&*Box::leak(n.into_boxed_str()), v))
+            .collect();
+        write(dir, &refs, files, group_rows)
+    }
+
+    fn in_memory(&self, sources: &[&str]) -> DataSources {
+        let mut b = DataSources::builder(&self.labeled).real(&self.x, &self.y);
+        for &s in sources {
+            b = match s {
+                "proxy" => b.source("proxy", &self.x, &self.proxy),
+                "synth" => b.source("synth", &self.synth_x, &self.synth),
+                "again" => b.source("again", &self.x, &self.proxy),
+                _ => unreachable!(),
+            };
+        }
+        b.build().unwrap()
+    }
+
+    fn out_of_core(&self, paths: &[PathBuf], sources: &[&str]) -> DataSources {
+        let p = self.x.ncols();
+        let x: Vec<String> = (0..p).map(|j| format!("x{j}")).collect();
+        let sx: Vec<String> = (0..p).map(|j| format!("sx{j}")).collect();
+        let mut spec = ParquetSources::new(paths).labeled("S").real("y", &x);
+        for &s in sources {
+            spec = match s {
+                "proxy" => spec.source("proxy", "proxy_y", &x),
+                "synth" => spec.source("synth", "synth_y", &sx),
+                "again" => spec.source("again", "proxy_y", &x),
+                _ => unreachable!(),
+            };
+        }
+        spec.covariate_names((0..p).map(|j| format!("x{j}")))
+            .open()
+            .unwrap()
+    }
+}
+
+impl From<common::ReferenceData> for Frame {
+    fn from(d: common::ReferenceData) -> Self {
+        Frame {
+            labeled: d.labeled,
+            x: d.real_x,
+            y: d.real_y,
+            proxy: d.proxy_y,
+            synth_x: d.synth_x,
+            synth: d.synth_y,
+        }
+    }
+}
+
+/// A simulated data set of `t` rows: an intercept and two covariates, a labeled share
+/// of about 4%, a proxy correlated with the outcome and a synthetic sample with its
+/// own covariates. Binary outcomes for `logistic`.
+fn simulated(t: usize, logistic: bool) -> Frame {
+    // A deterministic, well-mixed sequence in (0, 1).
+    let u = |i: usize, k: usize| {
+        let z = ((i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ (k as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9))
+        .wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let normal = |i: usize, k: usize| {
+        (-2.0 * u(i, k).ln()).sqrt() * (std::f64::consts::TAU * u(i, k + 100)).cos()
+    };
+    let x = Array2::from_shape_fn((t, 3), |(i, j)| if j == 0 { 1.0 } else { normal(i, j) });
+    let synth_x = Array2::from_shape_fn((t, 3), |(i, j)| {
+        if j == 0 {
+            1.0
+        } else {
+            x[[i, j]] + 0.3 * normal(i, 10 + j)
+        }
+    });
+    let index = |xr: ndarray::ArrayView1<f64>| 0.3 + 0.8 * xr[1] - 0.5 * xr[2];
+    let e: Vec<f64> = (0..t).map(|i| normal(i, 20)).collect();
+    let outcome = |eta: f64, noise: f64, i: usize, k: usize| {
+        if logistic {
+            f64::from(u8::from(u(i, k) < 1.0 / (1.0 + (-(eta + noise)).exp())))
+        } else {
+            eta + noise
+        }
+    };
+    let y = Array1::from_shape_fn(t, |i| outcome(index(x.row(i)), e[i], i, 30));
+    let proxy = Array1::from_shape_fn(t, |i| {
+        outcome(
+            0.9 * index(x.row(i)) + 0.1,
+            0.8 * e[i] + 0.4 * normal(i, 40),
+            i,
+            30,
+        )
+    });
+    let synth = Array1::from_shape_fn(t, |i| {
+        outcome(
+            index(synth_x.row(i)),
+            0.6 * e[i] + 0.6 * normal(i, 50),
+            i,
+            31,
+        )
+    });
+    Frame {
+        labeled: (0..t).map(|i| u(i, 60) < 0.04).collect(),
+        x,
+        y,
+        proxy,
+        synth_x,
+        synth,
+    }
+}
+
+/// |a − b| ≤ tol · max(|a|, |b|, floor) elementwise.
+fn assert_same(what: &str, a: &[f64], b: &[f64], tol: f64, floor: f64) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let scale = x.abs().max(y.abs()).max(floor);
+        assert!(
+            (x - y).abs() <= tol * scale,
+            "{what}[{i}]: out of core {x:e}, in memory {y:e}"
+        );
+    }
+}
+
+/// Every number of two fits within `tol` relative (parameters with an absolute floor
+/// of 1e-3 of their largest, covariances of 1e-3 of theirs).
+fn assert_same_fit(label: &str, ooc: &GmmFit, mem: &GmmFit, tol: f64) {
+    let floor = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs())) * 1e-3;
+    let params = mem.params().to_vec();
+    assert_same(
+        &format!("{label} params"),
+        ooc.params().as_slice().unwrap(),
+        &params,
+        tol,
+        floor(&params),
+    );
+    let step1 = mem.step1_params().to_vec();
+    assert_same(
+        &format!("{label} step 1"),
+        &ooc.step1_params().to_vec(),
+        &step1,
+        tol,
+        floor(&step1),
+    );
+    let cov: Vec<f64> = mem.cov_theta().iter().copied().collect();
+    let ooc_cov: Vec<f64> = ooc.cov_theta().iter().copied().collect();
+    assert_same(&format!("{label} cov"), &ooc_cov, &cov, tol, floor(&cov));
+    assert_same(
+        &format!("{label} se"),
+        &ooc.se().to_vec(),
+        &mem.se().to_vec(),
+        tol,
+        0.0,
+    );
+    assert_same(
+        &format!("{label} real-only se"),
+        &ooc.real_only_se().to_vec(),
+        &mem.real_only_se().to_vec(),
+        tol,
+        0.0,
+    );
+    let (j1, j2) = (ooc.j_test(), mem.j_test());
+    assert_eq!(j1.df, j2.df, "{label} J df");
+    assert_same(
+        &format!("{label} J"),
+        &[j1.statistic],
+        &[j2.statistic],
+        tol,
+        1e-12,
+    );
+    assert_eq!(ooc.notes(), mem.notes(), "{label} notes");
+    assert_eq!(
+        (ooc.n_rows(), ooc.n_labeled()),
+        (mem.n_rows(), mem.n_labeled())
+    );
+    assert_eq!(ooc.source_names(), mem.source_names());
+}
+
+/// The reference results (the same as `tests/reference.rs`) from the files: three
+/// files, row groups of 700 rows.
+#[test]
+fn out_of_core_fits_match_the_reference_results() {
+    for (name, logistic, tol) in [
+        ("ols_T3000_n300_rho7", false, 1e-8),
+        ("logistic_T3000_n300_rho7", true, 1e-6),
+    ] {
+        let frame = Frame::from(load(name));
+        let dir = scratch(name);
+        let paths = frame.write(&dir, 3, 700);
+        let exp = expected(name);
+        for (key, sources) in [
+            ("gmm_synth", &["proxy", "synth"][..]),
+            ("gmm_proxy", &["proxy"][..]),
+            ("real_only", &[][..]),
+        ] {
+            let data = frame.out_of_core(&paths, sources);
+            assert!(data.is_out_of_core());
+            let fit = if logistic {
+                textbook(TwoStepGmm::new(Logistic)).fit(&data)
+            } else {
+                textbook(TwoStepGmm::new(Ols)).fit(&data)
+            }
+            .unwrap();
+            check_fit(&fit, &exp[key], tol, &format!("{name} {key} out of core"));
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+/// The settings of the reference results.
+fn textbook<M: MomentModel>(gmm: TwoStepGmm<M>) -> TwoStepGmm<M> {
+    gmm.cross_weights(CrossWeights::Unrestricted)
+        .step_one(StepOne::Identity)
+        .covariance(Covariance::Reestimated)
+}
+
+/// Default settings and others, OLS and logistic, on 150,000 rows (enough for the
+/// nonlinear fits to start from the subsample): the same numbers as in memory.
+#[test]
+fn out_of_core_fits_equal_in_memory_fits() {
+    for logistic in [false, true] {
+        let frame = simulated(150_000, logistic);
+        let dir = scratch(if logistic { "logistic" } else { "ols" });
+        let paths = frame.write(&dir, 2, 30_000);
+        let sources = ["proxy", "synth", "again"];
+        let (ooc, mem) = (
+            frame.out_of_core(&paths, &sources),
+            frame.in_memory(&sources),
+        );
+        macro_rules! compare {
+            ($model:expr) => {{
+                let settings: Vec<(&str, Box<dyn Fn(TwoStepGmm<_>) -> TwoStepGmm<_>>)> = vec![
+                    ("default", Box::new(|g| g)),
+                    (
+                        "paper",
+                        Box::new(|g| g.cross_weights(CrossWeights::Unrestricted)),
+                    ),
+                    ("textbook", Box::new(|g| textbook(g))),
+                    (
+                        "iterated",
+                        Box::new(|g| g.weighting(Weighting::Iterated { max_rounds: 50 })),
+                    ),
+                ];
+                for (label, setting) in settings {
+                    let a = setting(TwoStepGmm::new($model)).fit(&ooc).unwrap();
+                    let b = setting(TwoStepGmm::new($model)).fit(&mem).unwrap();
+                    assert_same_fit(&format!("logistic = {logistic}, {label}"), &a, &b, 1e-10);
+                }
+            }};
+        }
+        if logistic {
+            compare!(Logistic);
+        } else {
+            compare!(Ols);
+        }
+        // The repeated source is left out, as in memory.
+        let fit = TwoStepGmm::new(Ols).fit(&ooc).unwrap();
+        assert_eq!(fit.source_names(), vec!["proxy", "synth"]);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+/// Bad files and values end in typed errors naming the row among all files' rows.
+#[test]
+fn bad_files_and_values_are_typed_errors() {
+    let frame = simulated(3_000, true);
+    let dir = scratch("errors");
+    let mut columns = frame.columns();
+    let x: Vec<String> = (0..3).map(|j| format!("x{j}")).collect();
+    let open = |columns: &mut Vec<(String, Values)>, name: &str| {
+        let sub = dir.join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        let taken: Vec<(String, Values)> = std::mem::take(columns);
+        let refs: Vec<(&str, Values)> = taken
+            .into_iter()
+            .map(|(n, v)| (&*Box::leak(n.into_boxed_str()), v))
+            .collect();
+        let paths = write(&sub, &refs, 2, 500);
+        ParquetSources::new(&paths)
+            .labeled("S")
+            .real("y", &x)
+            .source("proxy", "proxy_y", &x)
+            .open()
+    };
+    // A NaN in a source, in the second file.
+    let mut bad = frame.columns();
+    if let Values::Numbers(v) = &mut bad[2].1 {
+        v[2_100] = f64::NAN;
+    }
+    match open(&mut bad, "nan") {
+        Err(Error::NonFinite {
+            source_name,
+            column,
+            row,
+            ..
+        }) => {
+            assert_eq!(
+                (source_name.as_str(), column, row),
+                ("proxy", Column::Outcome, 2_100)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A label that is neither 0 nor 1.
+    let mut bad = frame.columns();
+    let labels: Vec<i32> = frame
+        .labeled
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| if i == 1_234 { 2 } else { i32::from(s) })
+        .collect();
+    bad[0].1 = Values::Integers(labels);
+    match open(&mut bad, "label") {
+        Err(Error::InvalidValue {
+            column: Column::Label,
+            row: 1_234,
+            value,
+            ..
+        }) => assert_eq!(value, 2.0),
+        other => panic!("{other:?}"),
+    }
+    // A missing real value on a labeled row.
+    let mut bad = frame.columns();
+    let first = frame.labeled.iter().position(|&s| s).unwrap();
+    if let Values::Numbers(v) = &mut bad[1].1 {
+        v[first] = f64::NAN;
+    }
+    assert!(matches!(open(&mut bad, "real"), Err(Error::NonFinite { row, .. }) if row == first));
+    // Missing column, missing file, a file that is not Parquet.
+    let ok = open(&mut columns, "ok").unwrap();
+    let paths = [dir.join("ok/part-0.parquet"), dir.join("ok/part-1.parquet")];
+    let missing = ParquetSources::new(&paths)
+        .labeled("S")
+        .real("y", &x)
+        .source("proxy", "nope", &x)
+        .open();
+    assert!(
+        matches!(missing, Err(Error::Read { ref reason, .. }) if reason.contains("nope")),
+        "{missing:?}"
+    );
+    let gone = ParquetSources::new([dir.join("ok/none.parquet")])
+        .labeled("S")
+        .real("y", &x)
+        .open();
+    assert!(matches!(gone, Err(Error::Read { .. })), "{gone:?}");
+    std::fs::write(dir.join("text.parquet"), "not parquet").unwrap();
+    let text = ParquetSources::new([dir.join("text.parquet")])
+        .labeled("S")
+        .real("y", &x)
+        .open();
+    assert!(matches!(text, Err(Error::Read { .. })), "{text:?}");
+    // Unnamed parts, mismatched covariates.
+    let unnamed = ParquetSources::new(&paths).real("y", &x).open();
+    assert!(
+        matches!(unnamed, Err(Error::InvalidConfig { .. })),
+        "{unnamed:?}"
+    );
+    let short = ParquetSources::new(&paths)
+        .labeled("S")
+        .real("y", &x)
+        .source("proxy", "proxy_y", ["x0"])
+        .open();
+    assert!(
+        matches!(short, Err(Error::CovariateMismatch { .. })),
+        "{short:?}"
+    );
+    // The model's outcome check reads the files: a logistic source outside [0, 1].
+    let mut bad = frame.columns();
+    if let Values::Numbers(v) = &mut bad[2].1 {
+        v[2_999] = 3.0;
+    }
+    let data = open(&mut bad, "outcome").unwrap();
+    assert!(TwoStepGmm::new(Ols).fit(&data).is_ok());
+    match TwoStepGmm::new(Logistic).fit(&data) {
+        Err(Error::InvalidValue {
+            column: Column::Outcome,
+            row: 2_999,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    // Estimators that read the sources as arrays say so.
+    let ppi = PpiPlusPlus::new(Logistic, "proxy").estimate(&ok);
+    assert!(matches!(ppi, Err(Error::NeedsInMemory { .. })), "{ppi:?}");
+    // Files carry no extra columns: a model that reads one says which is missing.
+    let iv = TwoStepGmm::new(LinearIv::new([0], ["z"])).fit(&ok);
+    assert!(matches!(iv, Err(Error::MissingColumn { .. })), "{iv:?}");
+    // A file removed between passes: the fit reports the read error.
+    std::fs::remove_file(dir.join("ok/part-1.parquet")).unwrap();
+    let gone = TwoStepGmm::new(Logistic).fit(&ok);
+    assert!(matches!(gone, Err(Error::Read { .. })), "{gone:?}");
+    std::fs::remove_dir_all(dir).ok();
+}
