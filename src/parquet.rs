@@ -158,6 +158,35 @@ impl ParquetSources {
         if self.paths.is_empty() {
             return Err(config("no file given"));
         }
+        let files = self
+            .paths
+            .iter()
+            .map(|path| FileMeta::open(path))
+            .collect::<Result<Vec<_>>>()?;
+        let mut parts = Vec::new();
+        let mut places = Vec::new();
+        let mut row = 0;
+        for (f, file) in files.iter().enumerate() {
+            for (g, group) in file.meta.metadata().row_groups().iter().enumerate() {
+                let rows = usize::try_from(group.num_rows()).unwrap_or(0);
+                if rows > 0 {
+                    parts.push(row..row + rows);
+                    places.push((f, g));
+                    row += rows;
+                }
+            }
+        }
+        let stream = ParquetStream {
+            files,
+            parts,
+            places,
+            labeled,
+            real: real.clone(),
+            source_names: self.sources.iter().map(|(n, _)| n.clone()).collect(),
+            sources: self.sources.iter().map(|(_, c)| c.clone()).collect(),
+            batch_rows: self.batch_rows,
+        };
+        stream.check_columns()?;
         let p = real.covariates.len();
         if p == 0 {
             return Err(Error::EmptyDesign);
@@ -184,35 +213,6 @@ impl ParquetSources {
                 })
             }
         };
-        let files = self
-            .paths
-            .iter()
-            .map(|path| FileMeta::open(path))
-            .collect::<Result<Vec<_>>>()?;
-        let mut parts = Vec::new();
-        let mut places = Vec::new();
-        let mut row = 0;
-        for (f, file) in files.iter().enumerate() {
-            for (g, group) in file.meta.metadata().row_groups().iter().enumerate() {
-                let rows = usize::try_from(group.num_rows()).unwrap_or(0);
-                if rows > 0 {
-                    parts.push(row..row + rows);
-                    places.push((f, g));
-                    row += rows;
-                }
-            }
-        }
-        let stream = ParquetStream {
-            files,
-            parts,
-            places,
-            labeled,
-            real,
-            source_names: self.sources.iter().map(|(n, _)| n.clone()).collect(),
-            sources: self.sources.into_iter().map(|(_, c)| c).collect(),
-            batch_rows: self.batch_rows,
-        };
-        stream.check_columns()?;
         let scan = stream.scan()?;
         DataSources::out_of_core(
             scan.labeled,

@@ -66,8 +66,11 @@ fn parse_source(text: &str) -> Result<(String, Spec), String> {
 /// intercept): add a column of ones and name it.
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// Input file: Parquet when it ends in .parquet or .pq, CSV otherwise.
-    #[arg(long, value_name = "FILE")]
+    /// Input: a CSV file, a Parquet file (ending in .parquet or .pq), or a directory
+    /// of Parquet files whose rows, in file-name order, are the data set's rows. The
+    /// GMM alone reads Parquet out of core (the sources' rows stay on disk and are
+    /// read by each pass) unless clusters or weights are given.
+    #[arg(long, value_name = "PATH")]
     pub data: String,
     /// The moment condition.
     #[arg(long, value_enum)]
@@ -100,6 +103,40 @@ pub struct Loaded {
 }
 
 impl DataArgs {
+    /// The Parquet input opened out of core (see [`synthgmm::parquet`]), or `None` when
+    /// the input is not Parquet, this build reads no Parquet, or clusters or weights
+    /// (read in memory) are asked for.
+    pub fn open_out_of_core(&self) -> Option<Result<Loaded, Failure>> {
+        if self.cluster.is_some() || self.weight.is_some() {
+            return None;
+        }
+        let paths = crate::table::parquet_files(&self.data)?;
+        Some(self.open_parquet(&paths))
+    }
+
+    #[cfg(feature = "parquet")]
+    fn open_parquet(&self, paths: &[std::path::PathBuf]) -> Result<Loaded, Failure> {
+        let mut spec = synthgmm::parquet::ParquetSources::new(paths)
+            .labeled(&self.labeled)
+            .real(&self.real.outcome, &self.real.covariates);
+        for (name, s) in &self.sources {
+            spec = spec.source(name, &s.outcome, &s.covariates);
+        }
+        let data = spec
+            .open()
+            .map_err(|e| Failure::Data(describe(&e, &self.data, Format::Parquet)))?;
+        Ok(Loaded {
+            data,
+            format: Format::Parquet,
+            path: self.data.clone(),
+        })
+    }
+
+    #[cfg(not(feature = "parquet"))]
+    fn open_parquet(&self, _paths: &[std::path::PathBuf]) -> Result<Loaded, Failure> {
+        unreachable!("no Parquet input without the `parquet` feature")
+    }
+
     /// Reads the named columns and builds the data set.
     pub fn load(&self) -> Result<Loaded, Failure> {
         let mut wanted = vec![self.labeled.clone()];
@@ -194,7 +231,8 @@ impl Loaded {
             | Error::MissingColumn { .. }
             | Error::LengthMismatch { .. }
             | Error::NoUnlabeledRows { .. }
-            | Error::TooFewLabeled { .. } => Failure::Data(message),
+            | Error::TooFewLabeled { .. }
+            | Error::Read { .. } => Failure::Data(message),
             _ => Failure::Estimation(message),
         }
     }

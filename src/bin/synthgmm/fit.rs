@@ -131,7 +131,12 @@ fn parse_alpha(text: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: &FitArgs) -> Result<String, Failure> {
-    let loaded = args.data.load()?;
+    // The GMM alone reads Parquet files out of core: the sources stay on disk.
+    let gmm_alone = args.estimator == [EstimatorName::Gmm];
+    let loaded = match gmm_alone.then(|| args.data.open_out_of_core()) {
+        Some(Some(opened)) => opened?,
+        _ => args.data.load()?,
+    };
     match args.data.model {
         ModelName::Ols => report(Ols, &loaded, args),
         ModelName::Logistic => report(Logistic, &loaded, args),

@@ -69,6 +69,32 @@ impl Table {
     }
 }
 
+/// The Parquet files at `path` in row order — the file itself, or a directory's
+/// `.parquet`/`.pq` files by name — or `None` for other input, or when this build reads
+/// no Parquet.
+pub fn parquet_files(path: &str) -> Option<Vec<std::path::PathBuf>> {
+    if !cfg!(feature = "parquet") {
+        return None;
+    }
+    let is_parquet = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "parquet" | "pq"))
+    };
+    let path = Path::new(path);
+    if path.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(path)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && is_parquet(p))
+            .collect();
+        files.sort();
+        (!files.is_empty()).then_some(files)
+    } else {
+        is_parquet(path).then(|| vec![path.to_path_buf()])
+    }
+}
+
 /// A CSV cell as a number: empty, `NA` and `NaN` are missing, `true`/`false` are 1/0.
 fn parse_cell(cell: &str) -> Option<f64> {
     if cell.is_empty() || cell.eq_ignore_ascii_case("na") || cell.eq_ignore_ascii_case("nan") {
