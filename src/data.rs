@@ -540,6 +540,73 @@ impl DataSources {
         })
     }
 
+    /// Data whose rows are summed by `engine` (see [`crate::external`]), with the
+    /// labeled rows in memory: `labeled` holds the real data and the engine's sources
+    /// (by name, any subset, in the order of η) on the labeled rows, every one of its
+    /// rows labeled, in any order; `n_rows` is T. [`labeled_rows`](Self::labeled_rows)
+    /// are then positions among the labeled rows.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when `labeled` has unlabeled rows, clusters, weights or
+    /// labeling probabilities, when T is below its rows, or names a source the engine
+    /// does not have.
+    pub fn from_engine(
+        labeled: &DataSources,
+        n_rows: usize,
+        engine: Box<dyn crate::external::SumsEngine>,
+    ) -> Result<DataSources> {
+        let bad = |reason: String| {
+            Err(Error::InvalidConfig {
+                parameter: "labeled",
+                reason,
+            })
+        };
+        if labeled.n_labeled() != labeled.n_rows() {
+            return bad("the rows given in memory must all be labeled".into());
+        }
+        if labeled.clusters.is_some()
+            || labeled.weights.is_some()
+            || labeled.labeling_probabilities.is_some()
+        {
+            return bad(
+                "clusters, weights and labeling probabilities are not supported with an engine"
+                    .into(),
+            );
+        }
+        if n_rows < labeled.n_rows() {
+            return bad(format!(
+                "T = {n_rows} is below the {} labeled rows",
+                labeled.n_rows()
+            ));
+        }
+        if let Some(name) = labeled
+            .source_names()
+            .into_iter()
+            .find(|name| !engine.source_names().contains(name))
+        {
+            return bad(format!("the engine has no source `{name}`"));
+        }
+        let p = labeled.n_covariates();
+        let sources = labeled
+            .sources
+            .iter()
+            .map(|s| AuxSource {
+                all: RowBlock {
+                    x: Arc::new(Array2::zeros((0, p))),
+                    y: Array1::zeros(0),
+                    extra: Array2::zeros((0, s.labeled.extra.ncols())),
+                },
+                ..s.clone()
+            })
+            .collect();
+        Ok(DataSources {
+            n_rows,
+            sources,
+            stream: Some(Arc::new(Streamed::engine(engine, n_rows))),
+            ..labeled.without_sources()
+        })
+    }
+
     fn without_sources(&self) -> DataSources {
         DataSources {
             n_rows: self.n_rows,

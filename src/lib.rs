@@ -77,6 +77,7 @@ mod data;
 mod engine;
 mod error;
 mod estimator;
+pub mod external;
 mod gmm;
 mod inference;
 mod linalg;
@@ -97,6 +98,7 @@ pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};
 pub use engine::{Chunking, Layout, MomentSums, DEFAULT_CHUNK_ROWS};
 pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
+pub use external::{ColumnBlock, PassRequest, RowColumns, SumsEngine};
 pub use gmm::{
     Covariance, CrossChoice, CrossWeights, Design, GmmFit, Plan, Planned, SingularWeightPolicy,
     SmallSample, SourceDiagnostic, SourceReport, StepOne, StepReport, Summary, TwoStepGmm,

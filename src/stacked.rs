@@ -22,6 +22,7 @@ use crate::engine::{
     StreamedChunks, DEFAULT_CHUNK_ROWS,
 };
 use crate::error::{Error, Result};
+use crate::external::PassRequest;
 use crate::moment::{check_shapes, MomentModel};
 use crate::rows::Rows;
 
@@ -167,6 +168,16 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         }
         let streamed = self.data.streamed().filter(|_| self.n_sources() > 0);
         let sums = match (streamed, self.data.stream_indices()) {
+            (Some(stream), Some(sources)) if stream.sums_engine().is_some() => {
+                let request = PassRequest {
+                    sources,
+                    params: params.to_owned(),
+                    jacobian: needs.jacobian,
+                    omega: needs.omega,
+                    contraction: needs.contraction.map(|v| v.to_owned()),
+                };
+                stream.engine_sums(self.k(), &request)
+            }
             (Some(stream), Some(sources)) => {
                 let chunks = StreamedChunks {
                     data: self.data,

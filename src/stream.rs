@@ -12,7 +12,9 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Mutex;
 
+use crate::engine::MomentSums;
 use crate::error::{Error, Result};
+use crate::external::{PassRequest, SumsEngine};
 use crate::rows::{RowBlock, Rows};
 
 /// Rows of one batch: the first row's index in the data set and one block per source
@@ -31,22 +33,36 @@ pub(crate) trait RowStream: Send + Sync + fmt::Debug {
     fn source_names(&self) -> &[String];
 }
 
-/// A row stream with what was learnt from its first full read, and the first error
-/// of a later pass (a file changed or vanished between passes).
+/// Where the sources' rows are, and the first error of a pass (a file changed or
+/// vanished between passes, an engine failed): the sums of that pass are incomplete.
 pub(crate) struct Streamed {
-    stream: Box<dyn RowStream>,
-    /// Per source: a 128-bit fingerprint of every value, for repeated sources.
-    fingerprints: Vec<[u64; 2]>,
-    /// Per source: every `stride`-th row (see [`sample_stride`]).
-    samples: Vec<RowBlock>,
+    backing: Backing,
+    n_rows: usize,
+    source_names: Vec<String>,
     failure: Mutex<Option<Error>>,
+}
+
+enum Backing {
+    /// Rows read in batches, with what their first full read learnt: per source a
+    /// 128-bit fingerprint of every value (for repeated sources) and every
+    /// [`sample_stride`]-th row.
+    Rows {
+        stream: Box<dyn RowStream>,
+        fingerprints: Vec<[u64; 2]>,
+        samples: Vec<RowBlock>,
+    },
+    /// Sums computed elsewhere.
+    Sums(Box<dyn SumsEngine>),
 }
 
 impl fmt::Debug for Streamed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Streamed")
-            .field("stream", &self.stream)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("Streamed");
+        match &self.backing {
+            Backing::Rows { stream, .. } => out.field("stream", stream),
+            Backing::Sums(engine) => out.field("engine", engine),
+        };
+        out.field("n_rows", &self.n_rows).finish_non_exhaustive()
     }
 }
 
@@ -76,26 +92,81 @@ impl Streamed {
         samples: Vec<RowBlock>,
     ) -> Self {
         Self {
-            stream,
-            fingerprints,
-            samples,
+            n_rows: stream.parts().last().map_or(0, |r| r.end),
+            source_names: stream.source_names().to_vec(),
+            backing: Backing::Rows {
+                stream,
+                fingerprints,
+                samples,
+            },
+            failure: Mutex::new(None),
+        }
+    }
+
+    /// Sums over `n_rows` rows computed by `engine`.
+    pub(crate) fn engine(engine: Box<dyn SumsEngine>, n_rows: usize) -> Self {
+        Self {
+            n_rows,
+            source_names: engine.source_names().to_vec(),
+            backing: Backing::Sums(engine),
             failure: Mutex::new(None),
         }
     }
 
     /// Number of rows T.
     pub(crate) fn n_rows(&self) -> usize {
-        self.stream.parts().last().map_or(0, |r| r.end)
+        self.n_rows
     }
 
-    /// Whether sources `a` and `b` hold the same values on every row.
+    /// The engine that sums the rows, when they are not read here.
+    pub(crate) fn sums_engine(&self) -> Option<&dyn SumsEngine> {
+        match &self.backing {
+            Backing::Sums(engine) => Some(engine.as_ref()),
+            Backing::Rows { .. } => None,
+        }
+    }
+
+    /// Whether sources `a` and `b` hold the same values on every row (never known for
+    /// an engine's sources).
     pub(crate) fn same_values(&self, a: usize, b: usize) -> bool {
-        self.fingerprints[a] == self.fingerprints[b]
+        match &self.backing {
+            Backing::Rows { fingerprints, .. } => fingerprints[a] == fingerprints[b],
+            Backing::Sums(_) => false,
+        }
     }
 
-    /// Source `m`'s subsample: every [`sample_stride`]-th row.
-    pub(crate) fn sample(&self, m: usize) -> &RowBlock {
-        &self.samples[m]
+    /// Source `m`'s subsample, every [`sample_stride`]-th row, when the rows are read
+    /// here.
+    pub(crate) fn sample(&self, m: usize) -> Option<&RowBlock> {
+        match &self.backing {
+            Backing::Rows { samples, .. } => samples.get(m),
+            Backing::Sums(_) => None,
+        }
+    }
+
+    /// The engine's sums for `request`; a failure is kept (see
+    /// [`take_failure`](Self::take_failure)) and zero sums of the request's shape
+    /// returned.
+    pub(crate) fn engine_sums(&self, k: usize, request: &PassRequest) -> MomentSums {
+        let zeros = || MomentSums::for_request(k, request);
+        let Some(engine) = self.sums_engine() else {
+            return zeros();
+        };
+        match engine.sums(request) {
+            Ok(sums) if sums.layout() == zeros().layout() => sums,
+            Ok(sums) => {
+                self.fail(Error::ShapeMismatch {
+                    what: "values in the engine's sums".into(),
+                    expected: zeros().to_vec().len(),
+                    found: sums.to_vec().len(),
+                });
+                zeros()
+            }
+            Err(e) => {
+                self.fail(e);
+                zeros()
+            }
+        }
     }
 
     /// `f` on every batch of the sources `sources` (their rows as [`Rows`] with the
@@ -107,10 +178,13 @@ impl Streamed {
         names: &[String],
         f: impl Fn(usize, &[Rows<'_>]) -> R + Sync + Send,
     ) -> Vec<R> {
-        let parts: Vec<usize> = (0..self.stream.parts().len()).collect();
+        let Backing::Rows { stream, .. } = &self.backing else {
+            return Vec::new();
+        };
+        let parts: Vec<usize> = (0..stream.parts().len()).collect();
         let per_part = crate::engine::map_ordered(&parts, |&part| {
             let mut out = Vec::new();
-            let read = self.stream.read_part(part, sources, &mut |start, blocks| {
+            let read = stream.read_part(part, sources, &mut |start, blocks| {
                 let rows: Vec<Rows<'_>> = blocks.iter().map(|b| b.view(names)).collect();
                 out.push(f(start, &rows));
             });
@@ -122,7 +196,7 @@ impl Streamed {
         per_part.into_iter().flatten().collect()
     }
 
-    fn fail(&self, e: Error) {
+    pub(crate) fn fail(&self, e: Error) {
         if let Ok(mut slot) = self.failure.lock() {
             slot.get_or_insert(e);
         }
@@ -136,6 +210,6 @@ impl Streamed {
 
     /// The stream's index of the source named `name`.
     pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
-        self.stream.source_names().iter().position(|n| n == name)
+        self.source_names.iter().position(|n| n == name)
     }
 }

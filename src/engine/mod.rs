@@ -10,7 +10,8 @@ mod pass;
 mod sums;
 
 pub(crate) use pass::{
-    block_sums, cluster_factor, clustered_gram, stacked_sums, streamed_block_sums, Needs,
+    block_sums, chunk_sums, cluster_factor, clustered_gram, stacked_sums, streamed_block_sums,
+    Needs,
 };
 pub use sums::{Layout, MomentSums};
 

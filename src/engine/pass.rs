@@ -151,7 +151,7 @@ pub(crate) fn clustered_gram(rows: ArrayView2<'_, f64>, cluster: &[u32]) -> (Arr
 /// A chunk's sums by cluster: of its moments g_t (for Ω̂) and of its rows'
 /// (∂g_t/∂β)ᵀv (for the clustered Windmeijer contraction).
 #[derive(Default)]
-struct Partials {
+pub(crate) struct Partials {
     moments: ClusterSums,
     derivatives: ClusterSums,
 }
@@ -184,7 +184,7 @@ fn weigh(weights: Option<ArrayView1<'_, f64>>, mut a: Array2<f64>) -> Array2<f64
 /// The sums of one chunk. With labeled-rows columns Z = [wψ_real | wψ_m on labeled
 /// rows] and all-rows columns A = [ψ_m], g_t = [z_t (labeled rows); a_t], so
 /// Σg = [ΣZ; ΣA], Σggᵀ = [ZᵀZ, ZᵀA_lab; A_labᵀZ, AᵀA] and the Jacobian is block-sparse.
-fn chunk_sums<M: MomentModel + ?Sized>(
+pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
     model: &M,
     c: &Chunk<'_>,
     layout: Layout,
@@ -443,6 +443,29 @@ pub(crate) fn streamed_block_sums<M: MomentModel + ?Sized + Sync>(
     jacobian: bool,
     squares: bool,
 ) -> BlockSums {
+    if stream.sums_engine().is_some() {
+        // The engine's pass over this source alone (the real block at θ = 0 comes
+        // along); its all-rows block is the source's.
+        let p = beta.len();
+        let mut params = Array1::zeros(2 * p);
+        params.slice_mut(s![p..]).assign(&beta);
+        let request = crate::external::PassRequest {
+            sources: vec![source],
+            params,
+            jacobian,
+            omega: squares,
+            contraction: None,
+        };
+        let sums = stream.engine_sums(k, &request);
+        let all = 2 * k..3 * k;
+        return BlockSums {
+            sum: sums.moments().slice(s![all.clone()]).to_owned(),
+            jacobian: sums
+                .jacobian()
+                .map(|j| j.slice(s![all.clone(), p..]).to_owned()),
+            squares: sums.omega().map(|o| o.diag().slice(s![all]).to_owned()),
+        };
+    }
     let parts = stream.map_batches(&[source], &[], |_, rows| {
         chunk_block_sums(model, rows[0], None, beta, jacobian, squares)
     });

@@ -387,6 +387,18 @@ impl<M: MomentModel> TwoStepGmm<M> {
 
     fn fit_rows(&self, data: &DataSources) -> Result<GmmFit> {
         self.validate()?;
+        if let Some(engine) = data.streamed().and_then(|s| s.sums_engine()) {
+            if engine.model_name() != self.model.name() {
+                return Err(Error::InvalidConfig {
+                    parameter: "model",
+                    reason: format!(
+                        "the data's engine sums the moments of `{}`, the estimator's model is `{}`",
+                        engine.model_name(),
+                        self.model.name()
+                    ),
+                });
+            }
+        }
         data.check_model(&self.model)?;
         let settings = self.settings();
         // Whether a source the model fits exactly is recognised from Ω̂ at step 1 (whose

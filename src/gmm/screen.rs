@@ -185,7 +185,9 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     };
     // Out of memory, separation is certified on the subsample when the solve fails:
     // a direction that separates every row separates the subsample.
+    // Rows summed by an engine are never seen: no certificate.
     let certify = match stream {
+        Some((s, _)) if s.sums_engine().is_some() => Certify::Never,
         Some(_) => Certify::OnFailure(rows),
         None => Certify::Always(rows),
     };
@@ -315,7 +317,12 @@ pub(super) fn screen_sources<'a, M: MomentModel + ?Sized>(
         let stream = data.streamed().zip(stream_index.as_ref().map(|i| i[m]));
         let problem = BlockProblem {
             block: src.name(),
-            rows: stream.map_or(src.rows(), |(s, i)| s.sample(i).view(&[])),
+            // Out of memory: the subsample read at opening, or for an engine the
+            // labeled rows (where nonlinear fits start).
+            rows: match stream {
+                Some((s, i)) => s.sample(i).map_or(src.labeled(), |b| b.view(&[])),
+                None => src.rows(),
+            },
             weights: data.weights(),
             identity: false,
             stream,

@@ -1,0 +1,299 @@
+//! Passes that run where the rows live: a query engine, a cluster or a warehouse sums
+//! the stacked moments over all T rows, and the estimator, holding only the labeled
+//! rows, drives it.
+//!
+//! Every pass of [`TwoStepGmm`](crate::TwoStepGmm) over all rows is one
+//! [`PassRequest`]: the sums of [`MomentSums`] at one parameter value. A
+//! [`SumsEngine`] answers it; engines built on
+//! [`MomentSums::add_rows`] (which updates the sums from plain column slices, batch by
+//! batch, and merges) give the in-memory answer to rounding.
+//! [`DataSources::from_engine`] combines an engine with the labeled rows, which the
+//! estimator reads row by row (step 1 of θ, the selected weights' influence functions).
+//!
+//! # Examples
+//! An engine that sums an in-memory table in two partitions, merged as a distributed
+//! engine would:
+//! ```
+//! use ndarray::{Array1, Array2};
+//! use synthgmm::models::Ols;
+//! use synthgmm::{
+//!     ColumnBlock, DataSources, MomentSums, PassRequest, Result, RowColumns, SumsEngine,
+//!     TwoStepGmm,
+//! };
+//!
+//! #[derive(Debug)]
+//! struct Partitioned { labeled: Vec<bool>, x: Vec<f64>, y: Vec<f64>, proxy: Vec<f64>, names: Vec<String> }
+//!
+//! /// An intercept and x, with outcome y, on some rows.
+//! fn block<'a>(y: &'a [f64], one: &'a [f64], x: &'a [f64], rows: std::ops::Range<usize>) -> ColumnBlock<'a> {
+//!     ColumnBlock { y: &y[rows.clone()], x: vec![&one[rows.clone()], &x[rows]] }
+//! }
+//!
+//! impl SumsEngine for Partitioned {
+//!     fn model_name(&self) -> &str { "ols" }
+//!     fn source_names(&self) -> &[String] { &self.names }
+//!     fn sums(&self, request: &PassRequest) -> Result<MomentSums> {
+//!         let one = vec![1.0; self.y.len()];
+//!         let half = self.y.len() / 2;
+//!         let mut total = MomentSums::for_request(2, request);
+//!         for rows in [0..half, half..self.y.len()] {
+//!             let columns = RowColumns {
+//!                 labeled: &self.labeled[rows.clone()],
+//!                 real: block(&self.y, &one, &self.x, rows.clone()),
+//!                 sources: request.sources.iter().map(|_| block(&self.proxy, &one, &self.x, rows.clone())).collect(),
+//!             };
+//!             let mut part = MomentSums::for_request(2, request);
+//!             part.add_rows(&Ols, request, &columns)?;
+//!             total.merge(&part)?;
+//!         }
+//!         Ok(total)
+//!     }
+//! }
+//!
+//! let t = 300;
+//! let x: Vec<f64> = (0..t).map(|i| (i as f64 * 0.37).sin()).collect();
+//! let e: Vec<f64> = (0..t).map(|i| (i as f64 * 1.7).cos()).collect();
+//! let y: Vec<f64> = (0..t).map(|i| 1.0 + 2.0 * x[i] + e[i]).collect();
+//! let proxy: Vec<f64> = (0..t).map(|i| 1.1 + 2.0 * x[i] + 0.9 * e[i]).collect();
+//! let labeled: Vec<bool> = (0..t).map(|i| i % 5 == 0).collect();
+//!
+//! // The labeled rows in memory, every one of them labeled.
+//! let rows: Vec<usize> = (0..t).filter(|&i| labeled[i]).collect();
+//! let design = Array2::from_shape_fn((rows.len(), 2), |(r, j)| if j == 0 { 1.0 } else { x[rows[r]] });
+//! let pick = |v: &[f64]| Array1::from_iter(rows.iter().map(|&i| v[i]));
+//! let on_labeled = DataSources::builder(&vec![true; rows.len()])
+//!     .real(&design, &pick(&y))
+//!     .source("proxy", &design, &pick(&proxy))
+//!     .build()?;
+//! let engine = Partitioned { labeled: labeled.clone(), x: x.clone(), y: y.clone(), proxy: proxy.clone(), names: vec!["proxy".into()] };
+//! let data = DataSources::from_engine(&on_labeled, t, Box::new(engine))?;
+//! let fit = TwoStepGmm::new(Ols).fit(&data)?;
+//!
+//! // The same rows in memory give the same estimate.
+//! let all = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { x[i] });
+//! let in_memory = DataSources::builder(&labeled)
+//!     .real(&all, &Array1::from(y))
+//!     .source("proxy", &all, &Array1::from(proxy))
+//!     .build()?;
+//! let reference = TwoStepGmm::new(Ols).fit(&in_memory)?;
+//! assert!((fit.theta()[1] - reference.theta()[1]).abs() < 1e-10);
+//! assert!((fit.se()[1] / reference.se()[1] - 1.0).abs() < 1e-10);
+//! # Ok::<(), synthgmm::Error>(())
+//! ```
+
+use std::fmt;
+
+use ndarray::{Array1, Array2};
+
+use crate::data::{check_values, REAL};
+use crate::engine::{chunk_sums, Chunk, Layout, MomentSums, Needs};
+use crate::error::{Column, Error, Result};
+use crate::moment::MomentModel;
+use crate::rows::RowBlock;
+
+/// One pass over all rows: the sources it covers and the parameter value, and the
+/// parts of [`MomentSums`] it must contain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassRequest {
+    /// The sources, as indices into the engine's
+    /// [`source_names`](SumsEngine::source_names), in the order of η (a fit may leave
+    /// sources out: repeated ones, those the model fits exactly, or one at a time for
+    /// the difference-in-Hansen tests).
+    pub sources: Vec<usize>,
+    /// (θ, η_1, …, η_M) for those sources: p(1 + M) values.
+    pub params: Array1<f64>,
+    /// Whether Σ ∂g_t/∂(θ, η)ᵀ is needed.
+    pub jacobian: bool,
+    /// Whether Σ g_t g_tᵀ is needed.
+    pub omega: bool,
+    /// Windmeijer's contraction with this vector (K values), if needed.
+    pub contraction: Option<Array1<f64>>,
+}
+
+/// One block's columns in a batch of rows: the outcome and the covariates, each a
+/// slice of the batch's length.
+#[derive(Debug, Clone)]
+pub struct ColumnBlock<'a> {
+    /// Outcomes y_t.
+    pub y: &'a [f64],
+    /// Covariates, one slice per column of x.
+    pub x: Vec<&'a [f64]>,
+}
+
+/// A batch of rows as plain columns: the label indicator, the real data (read on
+/// labeled rows only: other rows may hold anything) and the requested sources in the
+/// request's order.
+#[derive(Debug, Clone)]
+pub struct RowColumns<'a> {
+    /// S_t.
+    pub labeled: &'a [bool],
+    /// The real outcome and covariates.
+    pub real: ColumnBlock<'a>,
+    /// One block per source of the request.
+    pub sources: Vec<ColumnBlock<'a>>,
+}
+
+/// Something that sums the stacked moments over all rows where they live.
+///
+/// An implementation answers [`PassRequest`]s with the sums over all T rows; building
+/// each partition's sums with [`MomentSums::add_rows`] and merging them with
+/// [`MomentSums::merge`] gives the in-memory answer to rounding.
+pub trait SumsEngine: Send + Sync + fmt::Debug {
+    /// The [`MomentModel::name`] of the model whose moments the engine sums; the
+    /// estimator refuses a different model.
+    fn model_name(&self) -> &str;
+    /// The sources the engine can sum, in its order.
+    fn source_names(&self) -> &[String];
+    /// The sums over all rows for one pass.
+    ///
+    /// # Errors
+    /// Whatever the engine fails with: it becomes the fit's error.
+    fn sums(&self, request: &PassRequest) -> Result<MomentSums>;
+}
+
+impl MomentSums {
+    /// Zero sums for a request, k moments per block (for the built-in regressions, the
+    /// number of covariates p).
+    pub fn for_request(k: usize, request: &PassRequest) -> MomentSums {
+        let m = request.sources.len();
+        let p = request.params.len() / (1 + m);
+        MomentSums::zeros(
+            Layout { k, p, sources: m },
+            request.jacobian,
+            request.omega,
+            request.contraction.is_some(),
+        )
+    }
+
+    /// Adds a batch of rows, given as plain column slices, to the sums at the
+    /// request's parameters. Values are checked as [`DataSources`](crate::DataSources)
+    /// checks them (finite, at most 10⁶⁴ in magnitude; the real data on labeled rows
+    /// only) and by the model's [`MomentModel::check_outcome`]; rows in errors are
+    /// counted within the batch.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when the request, the columns and these sums disagree
+    /// in shape; [`Error::LengthMismatch`] for columns of different lengths;
+    /// [`Error::NonFinite`] and [`Error::InvalidValue`] for bad values.
+    pub fn add_rows<M: MomentModel + ?Sized>(
+        &mut self,
+        model: &M,
+        request: &PassRequest,
+        columns: &RowColumns<'_>,
+    ) -> Result<()> {
+        let layout = self.layout();
+        let shape = |what: &str, expected: usize, found: usize| Error::ShapeMismatch {
+            what: what.to_string(),
+            expected,
+            found,
+        };
+        let m = layout.sources;
+        if request.sources.len() != m || columns.sources.len() != m {
+            return Err(shape("sources", m, columns.sources.len()));
+        }
+        if request.params.len() != layout.n_params() {
+            return Err(shape("parameters", layout.n_params(), request.params.len()));
+        }
+        if let Some(v) = &request.contraction {
+            if v.len() != layout.n_moments() {
+                return Err(shape("contraction values", layout.n_moments(), v.len()));
+            }
+        }
+        let parts_match = self.jacobian().is_some() == request.jacobian
+            && self.omega().is_some() == request.omega
+            && self.contraction().is_some() == request.contraction.is_some();
+        if !parts_match {
+            return Err(Error::InvalidConfig {
+                parameter: "sums",
+                reason: "the sums were made for a request with other parts".into(),
+            });
+        }
+        let n = columns.labeled.len();
+        let picked: Vec<usize> = (0..n).filter(|&i| columns.labeled[i]).collect();
+        let real = block_rows(REAL, &columns.real, layout.p, n)?.select(&picked);
+        check_values(REAL, &real, &[], |i| picked[i], &mut Vec::new())?;
+        check_outcomes(model, REAL, &real, |i| picked[i])?;
+        let mut sources = Vec::with_capacity(m);
+        for (j, block) in columns.sources.iter().enumerate() {
+            let name = format!("source {j}");
+            let rows = block_rows(&name, block, layout.p, n)?;
+            check_values(&name, &rows, &[], |i| i, &mut Vec::new())?;
+            check_outcomes(model, &name, &rows, |i| i)?;
+            sources.push(rows);
+        }
+        let labeled_sources: Vec<RowBlock> = sources.iter().map(|s| s.select(&picked)).collect();
+        let chunk = Chunk {
+            rows: n,
+            labeled: picked,
+            weights: None,
+            real: real.view(&[]),
+            sources: sources.iter().map(|s| s.view(&[])).collect(),
+            sources_labeled: labeled_sources.iter().map(|s| s.view(&[])).collect(),
+            clusters: None,
+            row_weights: None,
+        };
+        let needs = Needs {
+            jacobian: request.jacobian,
+            omega: request.omega,
+            contraction: request.contraction.as_ref().map(|v| v.view()),
+            cluster_u: None,
+        };
+        let (part, _) = chunk_sums(model, &chunk, layout, request.params.view(), needs);
+        if part.layout() != layout {
+            return Err(shape("moments per block", layout.k, part.layout().k));
+        }
+        self.add(&part);
+        Ok(())
+    }
+}
+
+/// A block's columns as rows (n × p covariates).
+fn block_rows(name: &str, block: &ColumnBlock<'_>, p: usize, n: usize) -> Result<RowBlock> {
+    if block.x.len() != p {
+        return Err(Error::CovariateMismatch {
+            source_name: name.to_string(),
+            expected: p,
+            found: block.x.len(),
+        });
+    }
+    for (what, len) in std::iter::once(("outcome", block.y.len()))
+        .chain(block.x.iter().map(|c| ("covariate", c.len())))
+    {
+        if len != n {
+            return Err(Error::LengthMismatch {
+                what: format!("{what} of `{name}`"),
+                expected: n,
+                found: len,
+            });
+        }
+    }
+    Ok(RowBlock {
+        x: std::sync::Arc::new(Array2::from_shape_fn((n, p), |(i, j)| block.x[j][i])),
+        y: Array1::from(block.y.to_vec()),
+        extra: Array2::zeros((n, 0)),
+    })
+}
+
+/// The model's outcome check on a block's rows (row i is batch row `row_of(i)`).
+fn check_outcomes<M: MomentModel + ?Sized>(
+    model: &M,
+    name: &str,
+    rows: &RowBlock,
+    row_of: impl Fn(usize) -> usize,
+) -> Result<()> {
+    match rows
+        .y
+        .iter()
+        .enumerate()
+        .find_map(|(i, &v)| model.check_outcome(v).err().map(|r| (i, v, r)))
+    {
+        Some((i, value, reason)) => Err(Error::InvalidValue {
+            source_name: name.to_string(),
+            column: Column::Outcome,
+            row: row_of(i),
+            value,
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
