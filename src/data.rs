@@ -496,6 +496,7 @@ impl DataSources {
 
     /// Data whose sources stay in `stream`: the real data and the sources on the
     /// labeled rows in memory (`real`, `sources`), read and checked by the caller.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn out_of_core(
         labeled: Vec<usize>,
         real: RowBlock,

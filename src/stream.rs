@@ -22,6 +22,7 @@ use crate::rows::{RowBlock, Rows};
 pub(crate) type Visit<'v> = dyn FnMut(usize, &[RowBlock]) + 'v;
 
 /// Where the sources' rows live: parts of rows that can be read independently.
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
 pub(crate) trait RowStream: Send + Sync + fmt::Debug {
     /// The row ranges of the parts, ascending and covering 0..T.
     fn parts(&self) -> &[Range<usize>];
@@ -42,6 +43,7 @@ pub(crate) struct Streamed {
     failure: Mutex<Option<Error>>,
 }
 
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
 enum Backing {
     /// Rows read in batches, with what their first full read learnt: per source a
     /// 128-bit fingerprint of every value (for repeated sources) and every
@@ -77,6 +79,7 @@ pub(crate) fn sample_stride(n: usize) -> usize {
 
 /// Folds a row's values into a source's fingerprint: two independent multiplicative
 /// hashes of the bit patterns, order-sensitive.
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
 pub(crate) fn fingerprint_add(state: &mut [u64; 2], values: impl Iterator<Item = f64>) {
     for v in values {
         let bits = v.to_bits();
@@ -86,6 +89,7 @@ pub(crate) fn fingerprint_add(state: &mut [u64; 2], values: impl Iterator<Item =
 }
 
 impl Streamed {
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn new(
         stream: Box<dyn RowStream>,
         fingerprints: Vec<[u64; 2]>,

@@ -1,0 +1,425 @@
+//! synthgmm's two-step GMM over any DataFusion table or SQL view.
+//!
+//! Each pass of the estimator over all rows is one aggregate query: the user-defined
+//! aggregate [`PassUdaf`] carries the pass's parameter value (θ, η) in the function
+//! itself, sums the stacked moments of each partition with
+//! [`MomentSums::add_rows`](synthgmm::MomentSums::add_rows), and merges partitions'
+//! states (the sums' flat layout, as bytes). [`open`] reads the labeled rows into
+//! memory — a few thousand, typically — counts the rows, and returns a
+//! [`DataSources`] whose passes run as queries; [`TwoStepGmm::fit`](synthgmm::TwoStepGmm::fit)
+//! then runs step 1, step 2 and the covariance as a short sequence of them.
+//!
+//! The table may be any DataFusion table or view: a Parquet listing, a join of the
+//! human labels onto the model outputs by row id, a filtered subset. Partitions run
+//! in parallel; the estimate equals the in-memory one to rounding.
+//!
+//! # Examples
+//! ```
+//! use std::sync::Arc;
+//! use datafusion::arrow::array::{BooleanArray, Float64Array};
+//! use datafusion::arrow::record_batch::RecordBatch;
+//! use datafusion::prelude::SessionContext;
+//! use synthgmm::models::Ols;
+//! use synthgmm::TwoStepGmm;
+//! use synthgmm_datafusion::{open, Columns};
+//!
+//! let t = 2_000;
+//! let x: Vec<f64> = (0..t).map(|i| (i as f64 * 0.37).sin()).collect();
+//! let e: Vec<f64> = (0..t).map(|i| (i as f64 * 1.7).cos()).collect();
+//! let batch = RecordBatch::try_from_iter([
+//!     ("labeled", Arc::new(BooleanArray::from((0..t).map(|i| i % 10 == 0).collect::<Vec<_>>())) as _),
+//!     ("one", Arc::new(Float64Array::from(vec![1.0; t])) as _),
+//!     ("x", Arc::new(Float64Array::from(x.clone())) as _),
+//!     ("y", Arc::new(Float64Array::from((0..t).map(|i| 1.0 + 2.0 * x[i] + e[i]).collect::<Vec<_>>())) as _),
+//!     ("proxy", Arc::new(Float64Array::from((0..t).map(|i| 1.1 + 2.0 * x[i] + 0.9 * e[i]).collect::<Vec<_>>())) as _),
+//! ])?;
+//! let ctx = SessionContext::new();
+//! ctx.register_batch("rows", batch)?;
+//! let columns = Columns::new("labeled", "y", ["one", "x"]).source("proxy", "proxy", ["one", "x"]);
+//! let data = open(&ctx, "rows", &columns, Ols)?;
+//! let fit = TwoStepGmm::new(Ols).fit(&data)?;
+//! assert!(fit.se()[1] < fit.real_only_se()[1]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
+use datafusion::common::{DataFusionError, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::{col, lit, DataFrame, SessionContext};
+use ndarray::{Array1, Array2};
+use synthgmm::{
+    ColumnBlock, DataSources, Error, MomentModel, MomentSums, PassRequest, RowColumns, SumsEngine,
+};
+
+/// The columns of the table: the label indicator, the real outcome and covariates
+/// (read on labeled rows only; null elsewhere is fine), and each source's outcome and
+/// covariates, in the order of η.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Columns {
+    labeled: String,
+    real: (String, Vec<String>),
+    sources: Vec<(String, String, Vec<String>)>,
+}
+
+impl Columns {
+    /// The label indicator (boolean, or numbers 0 and 1) and the real data.
+    pub fn new<S: Into<String>>(
+        labeled: &str,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            labeled: labeled.to_string(),
+            real: (outcome.to_string(), names(covariates)),
+            sources: Vec::new(),
+        }
+    }
+
+    /// A source on every row.
+    pub fn source<S: Into<String>>(
+        mut self,
+        name: &str,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.sources
+            .push((name.to_string(), outcome.to_string(), names(covariates)));
+        self
+    }
+
+    /// The aggregate's arguments for these sources (indices among ours): S, the real
+    /// outcome and covariates, then each source's.
+    fn arguments(&self, sources: &[usize]) -> Vec<&str> {
+        let mut out = vec![self.labeled.as_str(), self.real.0.as_str()];
+        out.extend(self.real.1.iter().map(String::as_str));
+        for &m in sources {
+            let (_, y, x) = &self.sources[m];
+            out.push(y);
+            out.extend(x.iter().map(String::as_str));
+        }
+        out
+    }
+}
+
+fn names<S: Into<String>>(values: impl IntoIterator<Item = S>) -> Vec<String> {
+    values.into_iter().map(Into::into).collect()
+}
+
+/// The aggregate of one pass: the model, the request (the parameter value is part of
+/// the function, so every pass plans a new one) and k, the moments per block.
+#[derive(Debug)]
+pub struct PassUdaf<M> {
+    model: M,
+    request: Arc<PassRequest>,
+    k: usize,
+    signature: Signature,
+}
+
+impl<M: MomentModel + Clone> PassUdaf<M> {
+    /// The aggregate answering `request` for `model` with k moments per block.
+    pub fn new(model: M, request: PassRequest, k: usize) -> Self {
+        Self {
+            model,
+            request: Arc::new(request),
+            k,
+            signature: Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+}
+
+impl<M> PartialEq for PassUdaf<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.k == other.k && self.request == other.request
+    }
+}
+impl<M> Eq for PassUdaf<M> {}
+impl<M> Hash for PassUdaf<M> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.k.hash(state);
+        self.request.sources.hash(state);
+        for v in self.request.params.iter() {
+            v.to_bits().hash(state);
+        }
+        (self.request.jacobian, self.request.omega).hash(state);
+    }
+}
+
+impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> AggregateUDFImpl
+    for PassUdaf<M>
+{
+    fn name(&self) -> &str {
+        "synthgmm_pass"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> datafusion::common::Result<DataType> {
+        Ok(DataType::Binary)
+    }
+    fn accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> datafusion::common::Result<Box<dyn Accumulator>> {
+        Ok(Box::new(PassAccumulator {
+            model: self.model.clone(),
+            request: Arc::clone(&self.request),
+            sums: MomentSums::for_request(self.k, &self.request),
+        }))
+    }
+    fn state_fields(&self, _args: StateFieldsArgs) -> datafusion::common::Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new("sums", DataType::Binary, true))])
+    }
+}
+
+/// One partition's sums.
+#[derive(Debug)]
+struct PassAccumulator<M> {
+    model: M,
+    request: Arc<PassRequest>,
+    sums: MomentSums,
+}
+
+fn external(e: Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// A column as f64 values, nulls as NaN.
+fn floats(array: &ArrayRef) -> datafusion::common::Result<Vec<f64>> {
+    let array = cast(array, &DataType::Float64)?;
+    let values = array.as_primitive::<Float64Type>();
+    Ok((0..values.len())
+        .map(|i| {
+            if values.is_null(i) {
+                f64::NAN
+            } else {
+                values.value(i)
+            }
+        })
+        .collect())
+}
+
+fn to_bytes(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn from_bytes(bytes: &[u8]) -> Vec<f64> {
+    bytes
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("eight bytes")))
+        .collect()
+}
+
+impl<M: MomentModel + std::fmt::Debug + Send + Sync + 'static> Accumulator for PassAccumulator<M> {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> datafusion::common::Result<()> {
+        let layout = self.sums.layout();
+        let width = 2 + layout.p * (1 + layout.sources) + layout.sources;
+        if values.len() != width {
+            return Err(DataFusionError::Plan(format!(
+                "synthgmm_pass takes {width} arguments, got {}",
+                values.len()
+            )));
+        }
+        let labels = floats(&values[0])?;
+        let labeled: Vec<bool> = labels.iter().map(|&s| s == 1.0).collect();
+        if let Some(&bad) = labels.iter().find(|&&s| s != 0.0 && s != 1.0) {
+            return Err(DataFusionError::Execution(format!(
+                "the label indicator must be 0 or 1, found {bad}"
+            )));
+        }
+        let columns: Vec<Vec<f64>> = values[1..].iter().map(floats).collect::<Result<_, _>>()?;
+        let p = layout.p;
+        let block = |b: usize| {
+            let first = b * (1 + p);
+            ColumnBlock {
+                y: &columns[first],
+                x: columns[first + 1..first + 1 + p]
+                    .iter()
+                    .map(Vec::as_slice)
+                    .collect(),
+            }
+        };
+        let rows = RowColumns {
+            labeled: &labeled,
+            real: block(0),
+            sources: (1..=layout.sources).map(block).collect(),
+        };
+        self.sums
+            .add_rows(&self.model, &self.request, &rows)
+            .map_err(external)
+    }
+
+    fn evaluate(&mut self) -> datafusion::common::Result<ScalarValue> {
+        Ok(ScalarValue::Binary(Some(to_bytes(&self.sums.to_vec()))))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + 8 * self.sums.to_vec().len()
+    }
+
+    fn state(&mut self) -> datafusion::common::Result<Vec<ScalarValue>> {
+        Ok(vec![self.evaluate()?])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> datafusion::common::Result<()> {
+        let states: &BinaryArray = states[0].as_binary();
+        for i in (0..states.len()).filter(|&i| states.is_valid(i)) {
+            let other = MomentSums::from_slice(&from_bytes(states.value(i))).map_err(external)?;
+            self.sums.merge(&other).map_err(external)?;
+        }
+        Ok(())
+    }
+}
+
+/// The [`SumsEngine`] of a DataFusion table: each request is one aggregate query.
+#[derive(Debug)]
+pub struct DataFusionEngine<M> {
+    table: DataFrame,
+    name: String,
+    columns: Columns,
+    source_names: Vec<String>,
+    model: M,
+    k: usize,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> SumsEngine
+    for DataFusionEngine<M>
+{
+    fn model_name(&self) -> &str {
+        self.model.name()
+    }
+    fn source_names(&self) -> &[String] {
+        &self.source_names
+    }
+    fn sums(&self, request: &PassRequest) -> synthgmm::Result<MomentSums> {
+        let udaf = AggregateUDF::from(PassUdaf::new(self.model.clone(), request.clone(), self.k));
+        let args = self
+            .columns
+            .arguments(&request.sources)
+            .into_iter()
+            .map(|c| col(quoted(c)))
+            .collect();
+        let query = self.table.clone().aggregate(vec![], vec![udaf.call(args)]);
+        let batches = self
+            .runtime
+            .block_on(async { query?.collect().await })
+            .map_err(|e| self.failed(e))?;
+        let column = batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .map(|b| b.column(0).clone())
+            .ok_or_else(|| self.failed("the aggregate returned no row"))?;
+        let bytes = column.as_binary::<i32>();
+        if bytes.is_null(0) {
+            return Err(self.failed("the aggregate returned null"));
+        }
+        MomentSums::from_slice(&from_bytes(bytes.value(0)))
+    }
+}
+
+impl<M> DataFusionEngine<M> {
+    fn failed(&self, reason: impl std::fmt::Display) -> Error {
+        Error::Read {
+            path: self.name.clone(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A column name as an expression name: quoted, so that case and dots are kept.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The data set of table `table` of `ctx` with `columns`, for `model`: the labeled
+/// rows read into memory, every other pass an aggregate query.
+///
+/// # Errors
+/// [`Error::Read`] when the table or a column is missing or a query fails; the value
+/// errors of [`DataSources`] for the labeled rows (the aggregate checks every other
+/// row as it reads it, and a bad value fails the fit's pass with its error).
+pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
+    ctx: &SessionContext,
+    table: &str,
+    columns: &Columns,
+    model: M,
+) -> synthgmm::Result<DataSources> {
+    let failed = |e: &dyn std::fmt::Display| Error::Read {
+        path: table.to_string(),
+        reason: e.to_string(),
+    };
+    let runtime = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| failed(&e))?,
+    );
+    let frame = runtime.block_on(ctx.table(table)).map_err(|e| failed(&e))?;
+    let all: Vec<usize> = (0..columns.sources.len()).collect();
+    let wanted = columns.arguments(&all);
+    let is_labeled =
+        datafusion::logical_expr::cast(col(quoted(&columns.labeled)), DataType::Float64)
+            .eq(lit(1.0));
+    let mut unique: Vec<&str> = Vec::new();
+    for name in &wanted {
+        if !unique.contains(name) {
+            unique.push(name);
+        }
+    }
+    let labeled_rows = frame
+        .clone()
+        .filter(is_labeled)
+        .and_then(|f| f.select_columns(&unique));
+    let (batches, n_rows) = runtime
+        .block_on(async {
+            let batches = labeled_rows?.collect().await?;
+            let n_rows = frame.clone().count().await?;
+            Ok::<_, DataFusionError>((batches, n_rows))
+        })
+        .map_err(|e| failed(&e))?;
+    // The labeled rows as columns, in `wanted` order.
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); wanted.len()];
+    for batch in &batches {
+        for (j, name) in wanted.iter().enumerate() {
+            let array = batch
+                .column_by_name(name)
+                .ok_or_else(|| failed(&format!("no column `{name}`")))?;
+            values[j].extend(floats(array).map_err(|e| failed(&e))?);
+        }
+    }
+    let n = values[0].len();
+    let p = columns.real.1.len();
+    let block = |b: usize| {
+        let first = 1 + b * (1 + p);
+        let x = Array2::from_shape_fn((n, p), |(i, j)| values[first + 1 + j][i]);
+        (x, Array1::from(values[first].clone()))
+    };
+    let (x, y) = block(0);
+    let mut builder = DataSources::builder(&vec![true; n])
+        .real(&x, &y)
+        .covariate_names(columns.real.1.clone());
+    for (m, (name, _, _)) in columns.sources.iter().enumerate() {
+        let (sx, sy) = block(1 + m);
+        builder = builder.source(name.clone(), &sx, &sy);
+    }
+    let labeled = builder.build()?;
+    let k = model.n_moments(labeled.real_rows());
+    let engine = DataFusionEngine {
+        table: frame,
+        name: table.to_string(),
+        columns: columns.clone(),
+        source_names: columns.sources.iter().map(|(n, _, _)| n.clone()).collect(),
+        model,
+        k,
+        runtime,
+    };
+    DataSources::from_engine(&labeled, n_rows, Box::new(engine))
+}

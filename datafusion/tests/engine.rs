@@ -1,0 +1,302 @@
+//! Fits over DataFusion tables and views against the same rows fitted in memory.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use ndarray::{Array1, Array2};
+use synthgmm::models::{Logistic, Ols};
+use synthgmm::{CrossWeights, DataSources, Error, GmmFit, MomentModel, TwoStepGmm, Weighting};
+use synthgmm_datafusion::{open, Columns};
+
+/// Simulated rows: an intercept and two covariates, about 8% labeled, a proxy on the
+/// real covariates and a synthetic sample with its own.
+struct Rows {
+    labeled: Vec<bool>,
+    x: Array2<f64>,
+    y: Vec<f64>,
+    proxy: Vec<f64>,
+    synth_x: Array2<f64>,
+    synth: Vec<f64>,
+}
+
+fn simulate(t: usize, logistic: bool) -> Rows {
+    let u = |i: usize, k: u64| {
+        let z = ((i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ k.wrapping_mul(0xbf58_476d_1ce4_e5b9))
+        .wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let normal = |i: usize, k: u64| {
+        (-2.0 * u(i, k).ln()).sqrt() * (std::f64::consts::TAU * u(i, k + 100)).cos()
+    };
+    let x = Array2::from_shape_fn(
+        (t, 3),
+        |(i, j)| if j == 0 { 1.0 } else { normal(i, j as u64) },
+    );
+    let synth_x = Array2::from_shape_fn((t, 3), |(i, j)| {
+        if j == 0 {
+            1.0
+        } else {
+            x[[i, j]] + 0.3 * normal(i, 10 + j as u64)
+        }
+    });
+    let outcome = |eta: f64, i: usize, k: u64| {
+        if logistic {
+            f64::from(u8::from(u(i, k) < 1.0 / (1.0 + (-eta).exp())))
+        } else {
+            eta
+        }
+    };
+    let e: Vec<f64> = (0..t).map(|i| normal(i, 20)).collect();
+    let index = |r: ndarray::ArrayView1<f64>| 0.3 + 0.8 * r[1] - 0.5 * r[2];
+    Rows {
+        labeled: (0..t).map(|i| u(i, 60) < 0.08).collect(),
+        y: (0..t)
+            .map(|i| outcome(index(x.row(i)) + e[i], i, 30))
+            .collect(),
+        proxy: (0..t)
+            .map(|i| outcome(index(x.row(i)) + 0.8 * e[i] + 0.5 * normal(i, 40), i, 30))
+            .collect(),
+        synth: (0..t)
+            .map(|i| {
+                outcome(
+                    index(synth_x.row(i)) + 0.6 * e[i] + 0.7 * normal(i, 50),
+                    i,
+                    31,
+                )
+            })
+            .collect(),
+        x,
+        synth_x,
+    }
+}
+
+fn float(v: Vec<f64>) -> ArrayRef {
+    Arc::new(Float64Array::from(v))
+}
+
+impl Rows {
+    fn in_memory(&self) -> DataSources {
+        DataSources::builder(&self.labeled)
+            .real(&self.x, &Array1::from(self.y.clone()))
+            .source("proxy", &self.x, &Array1::from(self.proxy.clone()))
+            .source("synth", &self.synth_x, &Array1::from(self.synth.clone()))
+            .covariate_names(["one", "x1", "x2"])
+            .build()
+            .unwrap()
+    }
+
+    /// One table, `parts` partitions of consecutive rows; the real outcome null on
+    /// unlabeled rows.
+    fn table(&self, parts: usize) -> MemTable {
+        let t = self.y.len();
+        let per = t.div_ceil(parts);
+        let batches: Vec<Vec<RecordBatch>> = (0..parts)
+            .map(|b| {
+                let r = b * per..((b + 1) * per).min(t);
+                let mut columns: Vec<(String, ArrayRef)> = vec![
+                    (
+                        "S".into(),
+                        Arc::new(BooleanArray::from(self.labeled[r.clone()].to_vec())),
+                    ),
+                    (
+                        "y".into(),
+                        Arc::new(Float64Array::from(
+                            r.clone()
+                                .map(|i| self.labeled[i].then_some(self.y[i]))
+                                .collect::<Vec<_>>(),
+                        )),
+                    ),
+                    ("proxy".into(), float(self.proxy[r.clone()].to_vec())),
+                    ("synth".into(), float(self.synth[r.clone()].to_vec())),
+                ];
+                for j in 0..3 {
+                    columns.push((
+                        format!("x{j}"),
+                        float(r.clone().map(|i| self.x[[i, j]]).collect()),
+                    ));
+                    columns.push((
+                        format!("sx{j}"),
+                        float(r.clone().map(|i| self.synth_x[[i, j]]).collect()),
+                    ));
+                }
+                vec![RecordBatch::try_from_iter(columns).unwrap()]
+            })
+            .collect();
+        MemTable::try_new(batches[0][0].schema(), batches).unwrap()
+    }
+}
+
+fn columns() -> Columns {
+    Columns::new("S", "y", ["x0", "x1", "x2"])
+        .source("proxy", "proxy", ["x0", "x1", "x2"])
+        .source("synth", "synth", ["sx0", "sx1", "sx2"])
+}
+
+fn context() -> SessionContext {
+    SessionContext::new_with_config(SessionConfig::new().with_target_partitions(4))
+}
+
+fn assert_same(label: &str, a: &GmmFit, b: &GmmFit, tol: f64) {
+    let close = |x: f64, y: f64, floor: f64| (x - y).abs() <= tol * x.abs().max(y.abs()).max(floor);
+    let floor = b.params().iter().fold(0.0f64, |m, v| m.max(v.abs())) * 1e-3;
+    for (i, (x, y)) in a.params().iter().zip(b.params()).enumerate() {
+        assert!(close(*x, *y, floor), "{label} params[{i}]: {x:e} vs {y:e}");
+    }
+    for (i, (x, y)) in a.se().iter().zip(b.se().iter()).enumerate() {
+        assert!(close(*x, *y, 0.0), "{label} se[{i}]: {x:e} vs {y:e}");
+    }
+    assert!(
+        close(a.j_test().statistic, b.j_test().statistic, 1e-12),
+        "{label} J"
+    );
+    assert_eq!(a.j_test().df, b.j_test().df);
+    assert_eq!((a.n_rows(), a.n_labeled()), (b.n_rows(), b.n_labeled()));
+    assert_eq!(a.notes(), b.notes(), "{label} notes");
+}
+
+fn compare<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
+    model: M,
+    rows: &Rows,
+    ctx: &SessionContext,
+    table: &str,
+) {
+    let engine = open(ctx, table, &columns(), model.clone()).unwrap();
+    assert!(engine.is_out_of_core());
+    let memory = rows.in_memory();
+    let settings: [(&str, fn(TwoStepGmm<M>) -> TwoStepGmm<M>); 3] = [
+        ("default", |g| g),
+        ("paper", |g| g.cross_weights(CrossWeights::Unrestricted)),
+        ("iterated", |g| {
+            g.weighting(Weighting::Iterated { max_rounds: 50 })
+        }),
+    ];
+    for (label, setting) in settings {
+        let a = setting(TwoStepGmm::new(model.clone()))
+            .fit(&engine)
+            .unwrap();
+        let b = setting(TwoStepGmm::new(model.clone()))
+            .fit(&memory)
+            .unwrap();
+        assert_same(&format!("{} {label}", model.name()), &a, &b, 1e-10);
+    }
+    // One source at a time, as the difference-in-Hansen tests refit.
+    let one = engine.select_sources(&["synth"]).unwrap();
+    let a = TwoStepGmm::new(model.clone()).fit(&one).unwrap();
+    let b = TwoStepGmm::new(model.clone())
+        .fit(&memory.select_sources(&["synth"]).unwrap())
+        .unwrap();
+    assert_same(&format!("{} synth only", model.name()), &a, &b, 1e-10);
+}
+
+/// Four partitions of one table: the in-memory answer to 1e-10.
+#[test]
+fn partitioned_table_gives_the_in_memory_fit() {
+    for logistic in [false, true] {
+        let rows = simulate(20_000, logistic);
+        let ctx = context();
+        ctx.register_table("rows", Arc::new(rows.table(4))).unwrap();
+        if logistic {
+            compare(Logistic, &rows, &ctx, "rows");
+        } else {
+            compare(Ols, &rows, &ctx, "rows");
+        }
+    }
+}
+
+/// Human labels in their own table, joined onto the model outputs by row id in a SQL
+/// view: the same fit.
+#[test]
+fn a_view_joining_labels_onto_outputs_gives_the_in_memory_fit() {
+    let rows = simulate(12_000, false);
+    let ctx = context();
+    let t = rows.y.len();
+    let labeled: Vec<usize> = (0..t).filter(|&i| rows.labeled[i]).collect();
+    let labels = RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(Int64Array::from(
+                labeled.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+        ("human", float(labeled.iter().map(|&i| rows.y[i]).collect())),
+    ])
+    .unwrap();
+    let mut outputs: Vec<(String, ArrayRef)> = vec![
+        (
+            "id".into(),
+            Arc::new(Int64Array::from((0..t as i64).collect::<Vec<_>>())),
+        ),
+        ("proxy".into(), float(rows.proxy.clone())),
+        ("synth".into(), float(rows.synth.clone())),
+    ];
+    for j in 0..3 {
+        outputs.push((format!("x{j}"), float(rows.x.column(j).to_vec())));
+        outputs.push((format!("sx{j}"), float(rows.synth_x.column(j).to_vec())));
+    }
+    let outputs = RecordBatch::try_from_iter(outputs).unwrap();
+    let split = |b: &RecordBatch| {
+        let half = b.num_rows() / 2;
+        MemTable::try_new(
+            b.schema(),
+            vec![
+                vec![b.slice(0, half)],
+                vec![b.slice(half, b.num_rows() - half)],
+            ],
+        )
+        .unwrap()
+    };
+    ctx.register_table("labels", Arc::new(split(&labels)))
+        .unwrap();
+    ctx.register_table("outputs", Arc::new(split(&outputs)))
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(ctx.sql(
+            "CREATE VIEW joined AS SELECT o.*, l.human AS y, l.human IS NOT NULL AS \"S\" \
+             FROM outputs o LEFT JOIN labels l ON o.id = l.id",
+        ))
+        .unwrap();
+    compare(Ols, &rows, &ctx, "joined");
+}
+
+/// Bad values surface as the library's errors; a missing table or column as read
+/// errors; a model other than the engine's is refused.
+#[test]
+fn bad_tables_are_typed_errors() {
+    let mut rows = simulate(3_000, true);
+    let ctx = context();
+    ctx.register_table("rows", Arc::new(rows.table(2))).unwrap();
+    let missing = open(&ctx, "nope", &columns(), Logistic);
+    assert!(matches!(missing, Err(Error::Read { .. })), "{missing:?}");
+    let bad_column = open(
+        &ctx,
+        "rows",
+        &Columns::new("S", "y", ["x0", "zz"]),
+        Logistic,
+    );
+    assert!(
+        matches!(bad_column, Err(Error::Read { .. })),
+        "{bad_column:?}"
+    );
+    let data = open(&ctx, "rows", &columns(), Logistic).unwrap();
+    let other = TwoStepGmm::new(Ols).fit(&data);
+    assert!(
+        matches!(other, Err(Error::InvalidConfig { .. })),
+        "{other:?}"
+    );
+    // A logistic source outside [0, 1] on an unlabeled row fails the first pass.
+    let unlabeled = (0..3_000).find(|&i| !rows.labeled[i]).unwrap();
+    rows.proxy[unlabeled] = 2.0;
+    let ctx = context();
+    ctx.register_table("rows", Arc::new(rows.table(2))).unwrap();
+    let data = open(&ctx, "rows", &columns(), Logistic).unwrap();
+    let fit = TwoStepGmm::new(Logistic).fit(&data);
+    assert!(
+        matches!(fit, Err(Error::Read { ref reason, .. }) if reason.contains("outcome")),
+        "{fit:?}"
+    );
+}
