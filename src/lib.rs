@@ -90,6 +90,7 @@ pub mod quick;
 mod rows;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod sql;
 mod stacked;
 mod stream;
 mod weight;

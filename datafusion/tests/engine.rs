@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -299,4 +299,86 @@ fn bad_tables_are_typed_errors() {
         matches!(fit, Err(Error::Read { ref reason, .. }) if reason.contains("outcome")),
         "{fit:?}"
     );
+}
+
+/// The plain-SQL passes of `synthgmm::sql`, run by DataFusion's SQL engine (as DuckDB
+/// or a warehouse would run them): the in-memory fit, OLS and logistic, with
+/// Windmeijer's contraction in SQL.
+#[test]
+fn plain_sql_passes_give_the_in_memory_fit() {
+    use synthgmm::sql::{SqlModel, SqlTable};
+    for logistic in [false, true] {
+        let rows = simulate(6_000, logistic);
+        let ctx = context();
+        ctx.register_table("rows", Arc::new(rows.table(3))).unwrap();
+        let runtime = Arc::new(tokio::runtime::Runtime::new().unwrap());
+        let run = move |query: &str| -> synthgmm::Result<Vec<Vec<f64>>> {
+            let failed = |e: datafusion::error::DataFusionError| Error::Read {
+                path: "rows".into(),
+                reason: e.to_string(),
+            };
+            let batches = runtime
+                .block_on(async { ctx.sql(query).await?.collect().await })
+                .map_err(failed)?;
+            let mut out = Vec::new();
+            for batch in batches {
+                let columns: Vec<Vec<f64>> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        let c = datafusion::arrow::compute::cast(
+                            c,
+                            &datafusion::arrow::datatypes::DataType::Float64,
+                        )
+                        .unwrap();
+                        let c = c.as_any().downcast_ref::<Float64Array>().unwrap().clone();
+                        (0..c.len())
+                            .map(|i| if c.is_null(i) { f64::NAN } else { c.value(i) })
+                            .collect()
+                    })
+                    .collect();
+                for i in 0..batch.num_rows() {
+                    out.push(columns.iter().map(|c| c[i]).collect());
+                }
+            }
+            Ok(out)
+        };
+        let table = SqlTable::new("rows", "S", "y", ["x0", "x1", "x2"])
+            .source("proxy", "proxy", ["x0", "x1", "x2"])
+            .source("synth", "synth", ["sx0", "sx1", "sx2"]);
+        let (model, name) = if logistic {
+            (SqlModel::Logistic, "logistic")
+        } else {
+            (SqlModel::Ols, "ols")
+        };
+        let data = table.open(model, run).unwrap();
+        let memory = rows.in_memory();
+        if logistic {
+            let a = TwoStepGmm::new(Logistic).fit(&data).unwrap();
+            let b = TwoStepGmm::new(Logistic).fit(&memory).unwrap();
+            assert_same(&format!("sql {name}"), &a, &b, 1e-10);
+            let a = TwoStepGmm::new(Logistic)
+                .cross_weights(CrossWeights::Unrestricted)
+                .fit(&data)
+                .unwrap();
+            let b = TwoStepGmm::new(Logistic)
+                .cross_weights(CrossWeights::Unrestricted)
+                .fit(&memory)
+                .unwrap();
+            assert_same(&format!("sql {name} paper"), &a, &b, 1e-10);
+        } else {
+            let a = TwoStepGmm::new(Ols).fit(&data).unwrap();
+            let b = TwoStepGmm::new(Ols).fit(&memory).unwrap();
+            assert_same(&format!("sql {name}"), &a, &b, 1e-10);
+            let a = TwoStepGmm::new(Ols)
+                .cross_weights(CrossWeights::Unrestricted)
+                .fit(&data)
+                .unwrap();
+            let b = TwoStepGmm::new(Ols)
+                .cross_weights(CrossWeights::Unrestricted)
+                .fit(&memory)
+                .unwrap();
+            assert_same(&format!("sql {name} paper"), &a, &b, 1e-10);
+        }
+    }
 }

@@ -1,0 +1,482 @@
+//! The estimator's passes as plain SQL, for any engine that runs SQL: DuckDB, Spark
+//! SQL, PostgreSQL, a warehouse.
+//!
+//! [`SqlTable`] names a table (or view) and its columns; [`pass_query`](SqlTable::pass_query)
+//! writes one pass as a single `SELECT` of sums — nested subqueries, `CASE`, `EXP` and
+//! `SUM` only, with the logistic link spelled out in a form that never overflows — and
+//! [`open`](SqlTable::open) runs the labeled rows' query, the row count and then each
+//! pass through a function the caller supplies (a database connection's "run this and
+//! give me the rows"), so that [`TwoStepGmm`](crate::TwoStepGmm) fits where the data
+//! are, without code of ours running there. Ω̂'s sums are written once per pair
+//! (upper triangle); a pass for p covariates and M sources has about
+//! (p(1 + 2M))²/2 + p²(1 + 2M)(1 + M) sums (1,275 + 1,500 for p = 10, M = 2).
+//!
+//! Supported models: least squares and logistic regression ([`SqlModel`]).
+//!
+//! # Examples
+//! ```
+//! use synthgmm::sql::{SqlModel, SqlTable};
+//! use synthgmm::PassRequest;
+//! let table = SqlTable::new("runs", "labeled", "y", ["one", "x"]).source("gpt", "gpt_y", ["one", "x"]);
+//! let request = PassRequest {
+//!     sources: vec![0],
+//!     params: ndarray::array![0.1, 0.2, 0.3, 0.4],
+//!     jacobian: true,
+//!     omega: false,
+//!     contraction: None,
+//! };
+//! let sql = table.pass_query(SqlModel::Logistic, &request);
+//! assert!(sql.starts_with("SELECT CAST(COUNT(*)"));
+//! assert!(sql.contains("FROM \"runs\""));
+//! assert!(sql.contains("EXP("));
+//! ```
+
+use ndarray::{Array1, Array2};
+
+use crate::data::DataSources;
+use crate::engine::MomentSums;
+use crate::error::{Error, Result};
+use crate::external::{PassRequest, SumsEngine};
+
+/// The moment conditions the generated SQL spells out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SqlModel {
+    /// Least squares: ψ = x (y − xᵀβ) ([`Ols`](crate::models::Ols)).
+    Ols,
+    /// Logistic regression: ψ = x (y − σ(xᵀβ)) ([`Logistic`](crate::models::Logistic)).
+    Logistic,
+}
+
+impl SqlModel {
+    /// The name of the crate's model with the same moments.
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlModel::Ols => "ols",
+            SqlModel::Logistic => "logistic",
+        }
+    }
+}
+
+/// A table's columns: the label indicator (true/false or 1/0), the real outcome and
+/// covariates (read on labeled rows only), each source's outcome and covariates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlTable {
+    table: String,
+    labeled: String,
+    real: (String, Vec<String>),
+    sources: Vec<(String, String, Vec<String>)>,
+}
+
+/// A SQL identifier in double quotes (ANSI), inner quotes doubled.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A number as a SQL literal that keeps every bit of the f64.
+fn number(v: f64) -> String {
+    let text = format!("{v:e}");
+    format!("CAST({text} AS DOUBLE PRECISION)")
+}
+
+impl SqlTable {
+    /// The table (or view, or a parenthesised subquery with an alias) and its label,
+    /// real outcome and covariate columns.
+    pub fn new<S: Into<String>>(
+        table: &str,
+        labeled: &str,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            table: table.to_string(),
+            labeled: labeled.to_string(),
+            real: (
+                outcome.to_string(),
+                covariates.into_iter().map(Into::into).collect(),
+            ),
+            sources: Vec::new(),
+        }
+    }
+
+    /// A source on every row, in the order of η.
+    pub fn source<S: Into<String>>(
+        mut self,
+        name: &str,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.sources.push((
+            name.to_string(),
+            outcome.to_string(),
+            covariates.into_iter().map(Into::into).collect(),
+        ));
+        self
+    }
+
+    fn from_clause(&self) -> String {
+        if self.table.trim_start().starts_with('(') {
+            self.table.clone()
+        } else {
+            ident(&self.table)
+        }
+    }
+
+    fn label_test(&self) -> String {
+        format!("CAST({} AS DOUBLE PRECISION) = 1", ident(&self.labeled))
+    }
+
+    /// The labeled rows: the real outcome and covariates, then each source's, in the
+    /// order [`open`](Self::open) reads them.
+    pub fn labeled_query(&self) -> String {
+        let mut columns = vec![ident(&self.real.0)];
+        columns.extend(self.real.1.iter().map(|c| ident(c)));
+        for (_, y, x) in &self.sources {
+            columns.push(ident(y));
+            columns.extend(x.iter().map(|c| ident(c)));
+        }
+        let casted: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("CAST({c} AS DOUBLE PRECISION) AS c{i}"))
+            .collect();
+        format!(
+            "SELECT {} FROM {} WHERE {}",
+            casted.join(", "),
+            self.from_clause(),
+            self.label_test()
+        )
+    }
+
+    /// The number of rows T.
+    pub fn count_query(&self) -> String {
+        format!(
+            "SELECT CAST(COUNT(*) AS DOUBLE PRECISION) AS t FROM {}",
+            self.from_clause()
+        )
+    }
+
+    /// One pass as a single row of sums, in the order of [`MomentSums::to_vec`] after
+    /// its header (T, n, Σg, then ΣĜ, the upper triangle of Σggᵀ row by row, and the
+    /// contraction, each when requested).
+    pub fn pass_query(&self, model: SqlModel, request: &PassRequest) -> String {
+        let p = self.real.1.len();
+        let m = request.sources.len();
+        let blocks: Vec<(&String, &Vec<String>)> = std::iter::once((&self.real.0, &self.real.1))
+            .chain(request.sources.iter().map(|&s| {
+                let (_, y, x) = &self.sources[s];
+                (y, x)
+            }))
+            .collect();
+        // Innermost: s, and per block b its covariates b{b}x{j}, the residual e{b}
+        // and the slope d{b} of the mean (1 for least squares).
+        let mut base = vec![format!(
+            "CASE WHEN {} THEN CAST(1 AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END AS s",
+            self.label_test()
+        )];
+        for (b, (y, x)) in blocks.iter().enumerate() {
+            let theta = request.params.slice(ndarray::s![b * p..(b + 1) * p]);
+            let eta: Vec<String> = x
+                .iter()
+                .zip(theta.iter())
+                .map(|(c, &v)| format!("{} * {}", number(v), ident(c)))
+                .collect();
+            let eta = eta.join(" + ");
+            for (j, c) in x.iter().enumerate() {
+                base.push(format!(
+                    "CAST({} AS DOUBLE PRECISION) AS b{b}x{j}",
+                    ident(c)
+                ));
+            }
+            let y = format!("CAST({} AS DOUBLE PRECISION)", ident(y));
+            match model {
+                SqlModel::Ols => {
+                    base.push(format!("{y} - ({eta}) AS e{b}"));
+                    base.push(format!("CAST(1 AS DOUBLE PRECISION) AS d{b}"));
+                }
+                SqlModel::Logistic => {
+                    // σ(η) without overflow: 1/(1 + e^−η) for η ≥ 0, e^η/(1 + e^η) below.
+                    let mean = format!(
+                        "CASE WHEN ({eta}) >= 0 THEN 1 / (1 + EXP(-({eta}))) ELSE EXP({eta}) / (1 + EXP({eta})) END"
+                    );
+                    base.push(format!("{mean} AS mu{b}"));
+                    base.push(format!("{y} AS y{b}"));
+                }
+            }
+        }
+        let inner = format!("SELECT {} FROM {}", base.join(", "), self.from_clause());
+        // Middle: residuals and slopes for the logistic link (from μ), the real block
+        // zeroed on unlabeled rows (its outcome may be null there).
+        let mut mid = vec!["s".to_string()];
+        for b in 0..=m {
+            for j in 0..p {
+                mid.push(format!("b{b}x{j}"));
+            }
+            let (e, d) = match model {
+                SqlModel::Ols => (format!("e{b}"), format!("d{b}")),
+                SqlModel::Logistic => (format!("(y{b} - mu{b})"), format!("(mu{b} * (1 - mu{b}))")),
+            };
+            if b == 0 {
+                mid.push(format!("CASE WHEN s = 1 THEN {e} ELSE 0 END AS e0"));
+            } else {
+                mid.push(format!("{e} AS e{b}"));
+            }
+            mid.push(format!("{d} AS d{b}"));
+        }
+        let middle = format!("SELECT {} FROM ({inner}) rows_in", mid.join(", "));
+        // The stacked moments g_a and, per moment, its block (parameter block and
+        // whether it is a labeled block).
+        let k = p;
+        let kk = k * (1 + 2 * m);
+        let q = p * (1 + m);
+        let moment = |a: usize| -> (usize, bool, usize) {
+            // (parameter block, labeled, covariate index)
+            let block = a / k;
+            let i = a % k;
+            if block <= m {
+                (block, true, i)
+            } else {
+                (block - m, false, i)
+            }
+        };
+        let g_expr = |a: usize| {
+            let (b, labeled, i) = moment(a);
+            if labeled {
+                format!("s * b{b}x{i} * e{b}")
+            } else {
+                format!("b{b}x{i} * e{b}")
+            }
+        };
+        // ∂g_a/∂β_j: nonzero within the moment's parameter block.
+        let dg_expr = |a: usize, j: usize| -> Option<String> {
+            let (b, labeled, i) = moment(a);
+            (j / p == b).then(|| {
+                let jj = j % p;
+                if labeled {
+                    format!("(-(s * b{b}x{i} * b{b}x{jj} * d{b}))")
+                } else {
+                    format!("(-(b{b}x{i} * b{b}x{jj} * d{b}))")
+                }
+            })
+        };
+        let mut outer_rows = vec!["s".to_string()];
+        for a in 0..kk {
+            outer_rows.push(format!("{} AS g{a}", g_expr(a)));
+        }
+        let contraction = request.contraction.as_ref();
+        if let Some(v) = contraction {
+            // u = gᵀv and s_j = (∂g/∂β_j)ᵀv per row.
+            let u: Vec<String> = (0..kk)
+                .filter(|&a| v[a] != 0.0)
+                .map(|a| format!("{} * ({})", number(v[a]), g_expr(a)))
+                .collect();
+            outer_rows.push(format!(
+                "{} AS u",
+                if u.is_empty() {
+                    "0".to_string()
+                } else {
+                    u.join(" + ")
+                }
+            ));
+            for j in 0..q {
+                let terms: Vec<String> = (0..kk)
+                    .filter(|&a| v[a] != 0.0)
+                    .filter_map(|a| dg_expr(a, j).map(|d| format!("{} * {d}", number(v[a]))))
+                    .collect();
+                outer_rows.push(format!(
+                    "{} AS sd{j}",
+                    if terms.is_empty() {
+                        "0".to_string()
+                    } else {
+                        terms.join(" + ")
+                    }
+                ));
+            }
+            // The per-row derivatives the contraction sums need, by (a, j).
+            for a in 0..kk {
+                for j in 0..q {
+                    if let Some(d) = dg_expr(a, j) {
+                        outer_rows.push(format!("{d} AS dg{a}_{j}"));
+                    }
+                }
+            }
+        } else if request.jacobian {
+            for a in 0..kk {
+                for j in 0..q {
+                    if let Some(d) = dg_expr(a, j) {
+                        outer_rows.push(format!("{d} AS dg{a}_{j}"));
+                    }
+                }
+            }
+        }
+        let rows = format!("SELECT {} FROM ({middle}) rows_mid", outer_rows.join(", "));
+        let mut sums = vec!["COUNT(*)".to_string(), "SUM(s)".to_string()];
+        sums.extend((0..kk).map(|a| format!("SUM(g{a})")));
+        if request.jacobian {
+            for a in 0..kk {
+                for j in 0..q {
+                    sums.push(match dg_expr(a, j) {
+                        Some(_) => format!("SUM(dg{a}_{j})"),
+                        None => "0".to_string(),
+                    });
+                }
+            }
+        }
+        if request.omega {
+            for a in 0..kk {
+                for c in a..kk {
+                    sums.push(format!("SUM(g{a} * g{c})"));
+                }
+            }
+        }
+        if contraction.is_some() {
+            for a in 0..kk {
+                for j in 0..q {
+                    let first = match dg_expr(a, j) {
+                        Some(_) => format!("dg{a}_{j} * u + "),
+                        None => String::new(),
+                    };
+                    sums.push(format!("SUM({first}g{a} * sd{j})"));
+                }
+            }
+        }
+        let casted: Vec<String> = sums
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| format!("CAST({e} AS DOUBLE PRECISION) AS v{i}"))
+            .collect();
+        format!("SELECT {} FROM ({rows}) rows_out", casted.join(", "))
+    }
+
+    /// Reads the labeled rows and the row count through `run` and returns the data set
+    /// whose passes `run` executes as [`pass_query`](Self::pass_query)s. `run` executes
+    /// one query and returns its rows, each as the values of its columns (as f64; SQL
+    /// NULL as NaN).
+    ///
+    /// # Errors
+    /// `run`'s errors; [`Error::ShapeMismatch`] when a query returns other than the
+    /// expected columns; the errors of [`DataSources`] for the labeled rows.
+    pub fn open<F>(self, model: SqlModel, run: F) -> Result<DataSources>
+    where
+        F: Fn(&str) -> Result<Vec<Vec<f64>>> + Send + Sync + 'static,
+    {
+        let p = self.real.1.len();
+        let width = (1 + p) * (1 + self.sources.len());
+        let labeled = run(&self.labeled_query())?;
+        if let Some(row) = labeled.iter().find(|r| r.len() != width) {
+            return Err(Error::ShapeMismatch {
+                what: "columns of the labeled rows".into(),
+                expected: width,
+                found: row.len(),
+            });
+        }
+        let count = run(&self.count_query())?;
+        let n_rows = count
+            .first()
+            .and_then(|r| r.first())
+            .copied()
+            .unwrap_or(0.0);
+        let n = labeled.len();
+        let block = |b: usize| {
+            let first = b * (1 + p);
+            let y = Array1::from_shape_fn(n, |i| labeled[i][first]);
+            let x = Array2::from_shape_fn((n, p), |(i, j)| labeled[i][first + 1 + j]);
+            (x, y)
+        };
+        let (x, y) = block(0);
+        let mut builder = DataSources::builder(&vec![true; n])
+            .real(&x, &y)
+            .covariate_names(self.real.1.clone());
+        for (m, (name, _, _)) in self.sources.iter().enumerate() {
+            let (sx, sy) = block(1 + m);
+            builder = builder.source(name.clone(), &sx, &sy);
+        }
+        let in_memory = builder.build()?;
+        let engine = SqlEngine {
+            names: self.sources.iter().map(|(n, _, _)| n.clone()).collect(),
+            table: self,
+            model,
+            run,
+        };
+        DataSources::from_engine(&in_memory, n_rows as usize, Box::new(engine))
+    }
+}
+
+/// A [`SumsEngine`] running [`SqlTable::pass_query`]s through the caller's function.
+struct SqlEngine<F> {
+    table: SqlTable,
+    names: Vec<String>,
+    model: SqlModel,
+    run: F,
+}
+
+impl<F> std::fmt::Debug for SqlEngine<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlEngine")
+            .field("table", &self.table)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F> SumsEngine for SqlEngine<F>
+where
+    F: Fn(&str) -> Result<Vec<Vec<f64>>> + Send + Sync,
+{
+    fn model_name(&self) -> &str {
+        self.model.name()
+    }
+    fn source_names(&self) -> &[String] {
+        &self.names
+    }
+    fn sums(&self, request: &PassRequest) -> Result<MomentSums> {
+        let query = self.table.pass_query(self.model, request);
+        let rows = (self.run)(&query)?;
+        let values = rows.first().cloned().unwrap_or_default();
+        let p = self.table.real.1.len();
+        let m = request.sources.len();
+        let (kk, q) = (p * (1 + 2 * m), p * (1 + m));
+        let expected = 2
+            + kk
+            + if request.jacobian { kk * q } else { 0 }
+            + if request.omega { kk * (kk + 1) / 2 } else { 0 }
+            + if request.contraction.is_some() {
+                kk * q
+            } else {
+                0
+            };
+        if values.len() != expected {
+            return Err(Error::ShapeMismatch {
+                what: "sums returned by a pass query".into(),
+                expected,
+                found: values.len(),
+            });
+        }
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        let mut flat = vec![
+            p as f64,
+            p as f64,
+            m as f64,
+            flag(request.jacobian),
+            flag(request.omega),
+            flag(request.contraction.is_some()),
+        ];
+        // T, n, Σg and the Jacobian as they come; SUM over no rows is NULL.
+        let value = |v: f64| if v.is_nan() { 0.0 } else { v };
+        let mut at = 2 + kk + if request.jacobian { kk * q } else { 0 };
+        flat.extend(values[..at].iter().map(|&v| value(v)));
+        if request.omega {
+            let mut omega = Array2::<f64>::zeros((kk, kk));
+            for a in 0..kk {
+                for c in a..kk {
+                    omega[[a, c]] = value(values[at]);
+                    omega[[c, a]] = omega[[a, c]];
+                    at += 1;
+                }
+            }
+            flat.extend(omega.iter());
+        }
+        flat.extend(values[at..].iter().map(|&v| value(v)));
+        MomentSums::from_slice(&flat)
+    }
+}
