@@ -47,6 +47,9 @@
 //! - [`MomentSums`], [`Chunking`]: every pass of the estimator is a sweep over chunks of
 //!   rows producing additive sums, run in parallel and merged in order
 //!   (`docs/performance.md`).
+//! - Beyond memory (`docs/scale.md`): [`parquet`] streams Parquet files out of core;
+//!   [`external`] lets any engine compute the passes ([`SumsEngine`]); [`sql`] writes
+//!   them as plain SQL.
 //!
 //! # Features
 //! - default (`faer`, `parallel`): the estimator in pure Rust, factorizations by
@@ -55,7 +58,8 @@
 //! - `openblas`: the moment cross-products and factorizations through `ndarray-linalg`
 //!   and the system OpenBLAS, in place of faer (`default-features = false`).
 //! - `sim`: the Monte-Carlo harness (`synthgmm::sim`); `serde`: serializable results;
-//!   `cli`: the `synthgmm` command-line tool; `parquet`: Parquet input for it.
+//!   `cli`: the `synthgmm` command-line tool; `parquet`: Parquet input for it and
+//!   out-of-core data sets ([`parquet`]).
 //!
 //! # References
 //! - Byun et al. (2025), arXiv:2508.06635.

@@ -1,4 +1,5 @@
-//! Sources kept out of memory: their rows are read anew, in batches, by every pass.
+//! Sources kept out of memory: their rows are read anew, in batches, by every pass, or
+//! summed by an engine ([`SumsEngine`]).
 //!
 //! A data set built from files ([`crate::parquet`]) holds in memory what the estimator
 //! reads row by row more than once — the label mask, the real data and every source on
