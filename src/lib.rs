@@ -47,7 +47,8 @@
 //! - [`MomentSums`], [`Chunking`]: every pass of the estimator is a sweep over chunks of
 //!   rows producing additive sums, run in parallel and merged in order
 //!   (`docs/performance.md`).
-//! - Beyond memory (`docs/scale.md`): [`parquet`] streams Parquet files out of core;
+//! - Beyond memory (`docs/scale.md`): `synthgmm::parquet` (feature `parquet`) streams
+//!   Parquet files out of core;
 //!   [`external`] lets any engine compute the passes ([`SumsEngine`]); [`sql`] writes
 //!   them as plain SQL.
 //!
@@ -59,7 +60,7 @@
 //!   and the system OpenBLAS, in place of faer (`default-features = false`).
 //! - `sim`: the Monte-Carlo harness (`synthgmm::sim`); `serde`: serializable results;
 //!   `cli`: the `synthgmm` command-line tool; `parquet`: Parquet input for it and
-//!   out-of-core data sets ([`parquet`]).
+//!   out-of-core data sets (`synthgmm::parquet`).
 //!
 //! # References
 //! - Byun et al. (2025), arXiv:2508.06635.

@@ -114,7 +114,7 @@ impl SqlTable {
         self
     }
 
-    fn from_clause(&self) -> String {
+    fn table_ref(&self) -> String {
         if self.table.trim_start().starts_with('(') {
             self.table.clone()
         } else {
@@ -143,7 +143,7 @@ impl SqlTable {
         format!(
             "SELECT {} FROM {} WHERE {}",
             casted.join(", "),
-            self.from_clause(),
+            self.table_ref(),
             self.label_test()
         )
     }
@@ -152,7 +152,7 @@ impl SqlTable {
     pub fn count_query(&self) -> String {
         format!(
             "SELECT CAST(COUNT(*) AS DOUBLE PRECISION) AS t FROM {}",
-            self.from_clause()
+            self.table_ref()
         )
     }
 
@@ -204,7 +204,7 @@ impl SqlTable {
                 }
             }
         }
-        let inner = format!("SELECT {} FROM {}", base.join(", "), self.from_clause());
+        let inner = format!("SELECT {} FROM {}", base.join(", "), self.table_ref());
         // Middle: residuals and slopes for the logistic link (from μ), the real block
         // zeroed on unlabeled rows (its outcome may be null there).
         let mut mid = vec!["s".to_string()];

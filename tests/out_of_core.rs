@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch};
@@ -37,12 +37,7 @@ fn scratch(test: &str) -> PathBuf {
 
 /// Writes the columns into `files` Parquet files of consecutive rows, with row groups
 /// of `group_rows` rows.
-fn write(
-    dir: &PathBuf,
-    columns: &[(&str, Values)],
-    files: usize,
-    group_rows: usize,
-) -> Vec<PathBuf> {
+fn write(dir: &Path, columns: &[(&str, Values)], files: usize, group_rows: usize) -> Vec<PathBuf> {
     let t = match &columns[0].1 {
         Values::Numbers(v) => v.len(),
         Values::Labels(v) => v.len(),
@@ -129,7 +124,7 @@ impl Frame {
         out
     }
 
-    fn write(&self, dir: &PathBuf, files: usize, group_rows: usize) -> Vec<PathBuf> {
+    fn write(&self, dir: &Path, files: usize, group_rows: usize) -> Vec<PathBuf> {
         let columns = self.columns();
         let refs: Vec<(&str, Values)> = columns
             .into_iter()

@@ -28,10 +28,16 @@ fn names(prefix: &str) -> Vec<String> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = args.first().expect("a directory of Parquet files").clone();
-    let logistic = args.windows(2).any(|w| w[0] == "--model" && w[1] == "logistic");
+    let logistic = args
+        .windows(2)
+        .any(|w| w[0] == "--model" && w[1] == "logistic");
     let sql = args.iter().any(|a| a == "--sql");
     let suffix = if logistic { "01" } else { "" };
-    let (y, proxy, synth) = (format!("y{suffix}"), format!("proxy{suffix}"), format!("synth{suffix}"));
+    let (y, proxy, synth) = (
+        format!("y{suffix}"),
+        format!("proxy{suffix}"),
+        format!("synth{suffix}"),
+    );
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(2));
     let runtime = Arc::new(tokio::runtime::Runtime::new().expect("a runtime"));
     runtime
@@ -45,7 +51,10 @@ fn main() {
         let run = move |query: &str| -> synthgmm::Result<Vec<Vec<f64>>> {
             let batches = runtime
                 .block_on(async { ctx.sql(query).await?.collect().await })
-                .map_err(|e| Error::Read { path: "rows".into(), reason: e.to_string() })?;
+                .map_err(|e| Error::Read {
+                    path: "rows".into(),
+                    reason: e.to_string(),
+                })?;
             let mut out = Vec::new();
             for batch in batches {
                 let columns: Vec<Float64Array> = batch
@@ -53,7 +62,10 @@ fn main() {
                     .iter()
                     .map(|c| {
                         let c = cast(c, &DataType::Float64).expect("numbers");
-                        c.as_any().downcast_ref::<Float64Array>().expect("f64").clone()
+                        c.as_any()
+                            .downcast_ref::<Float64Array>()
+                            .expect("f64")
+                            .clone()
                     })
                     .collect();
                 for i in 0..batch.num_rows() {
@@ -67,7 +79,11 @@ fn main() {
             }
             Ok(out)
         };
-        let model = if logistic { SqlModel::Logistic } else { SqlModel::Ols };
+        let model = if logistic {
+            SqlModel::Logistic
+        } else {
+            SqlModel::Ols
+        };
         table.open(model, run).expect("opened")
     } else {
         let columns = Columns::new("S", &y, names("x"))
