@@ -422,7 +422,7 @@ impl DataSources {
     }
 
     /// Whether the sources' rows stay in files and are read by every pass (data from
-    /// [`ParquetSources`](crate::parquet::ParquetSources)) rather than held in memory.
+    /// `synthgmm::parquet::ParquetSources`, feature `parquet`) rather than held in memory.
     /// Such data serve [`TwoStepGmm`](crate::TwoStepGmm) with its default settings (and
     /// every choice of covariance, weighting and cross weights); the baselines, which
     /// read the sources' rows as arrays, return [`Error::NeedsInMemory`].

@@ -7,7 +7,7 @@
 //! [`SumsEngine`] answers it; engines built on
 //! [`MomentSums::add_rows`] (which updates the sums from plain column slices, batch by
 //! batch, and merges) give the in-memory answer to rounding.
-//! [`DataSources::from_engine`] combines an engine with the labeled rows, which the
+//! [`DataSources::from_engine`](crate::DataSources::from_engine) combines an engine with the labeled rows, which the
 //! estimator reads row by row (step 1 of θ, the selected weights' influence functions).
 //!
 //! # Examples
