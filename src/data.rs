@@ -421,8 +421,9 @@ impl DataSources {
         Ok(data)
     }
 
-    /// Whether the sources' rows stay in files and are read by every pass (data from
-    /// `synthgmm::parquet::ParquetSources`, feature `parquet`) rather than held in memory.
+    /// Whether the sources' rows stay out of memory: in files read by every pass (data
+    /// from `synthgmm::parquet::ParquetSources`, feature `parquet`), or summed by an
+    /// engine ([`from_engine`](Self::from_engine)).
     /// Such data serve [`TwoStepGmm`](crate::TwoStepGmm) with its default settings (and
     /// every choice of covariance, weighting and cross weights); the baselines, which
     /// read the sources' rows as arrays, return [`Error::NeedsInMemory`].

@@ -135,6 +135,21 @@ impl<M: MomentModel + Clone> PassUdaf<M> {
     }
 }
 
+impl<M> PassUdaf<M> {
+    /// The model whose moments the aggregate sums.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+    /// The pass it answers.
+    pub fn request(&self) -> &PassRequest {
+        &self.request
+    }
+    /// Moments per block.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+}
+
 impl<M> PartialEq for PassUdaf<M> {
     fn eq(&self, other: &Self) -> bool {
         self.k == other.k && self.request == other.request
