@@ -174,21 +174,31 @@ impl SqlTable {
             "CASE WHEN {} THEN CAST(1 AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END AS s",
             self.label_test()
         )];
+        let label_test = self.label_test();
         for (b, (y, x)) in blocks.iter().enumerate() {
+            // A column's value; the real data's are read on labeled rows only (they may
+            // be null elsewhere).
+            let value = |c: &str| {
+                let cast = format!("CAST({} AS DOUBLE PRECISION)", ident(c));
+                if b == 0 {
+                    format!(
+                        "CASE WHEN {label_test} THEN {cast} ELSE CAST(0 AS DOUBLE PRECISION) END"
+                    )
+                } else {
+                    cast
+                }
+            };
             let theta = request.params.slice(ndarray::s![b * p..(b + 1) * p]);
             let eta: Vec<String> = x
                 .iter()
                 .zip(theta.iter())
-                .map(|(c, &v)| format!("{} * {}", number(v), ident(c)))
+                .map(|(c, &v)| format!("{} * {}", number(v), value(c)))
                 .collect();
             let eta = eta.join(" + ");
             for (j, c) in x.iter().enumerate() {
-                base.push(format!(
-                    "CAST({} AS DOUBLE PRECISION) AS b{b}x{j}",
-                    ident(c)
-                ));
+                base.push(format!("{} AS b{b}x{j}", value(c)));
             }
-            let y = format!("CAST({} AS DOUBLE PRECISION)", ident(y));
+            let y = value(y);
             match model {
                 SqlModel::Ols => {
                     base.push(format!("{y} - ({eta}) AS e{b}"));

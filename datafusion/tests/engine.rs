@@ -118,6 +118,15 @@ impl Rows {
                         format!("x{j}"),
                         float(r.clone().map(|i| self.x[[i, j]]).collect()),
                     ));
+                    // The real covariates as recorded with the labels: null elsewhere.
+                    columns.push((
+                        format!("rx{j}"),
+                        Arc::new(Float64Array::from(
+                            r.clone()
+                                .map(|i| self.labeled[i].then_some(self.x[[i, j]]))
+                                .collect::<Vec<_>>(),
+                        )),
+                    ));
                     columns.push((
                         format!("sx{j}"),
                         float(r.clone().map(|i| self.synth_x[[i, j]]).collect()),
@@ -131,7 +140,7 @@ impl Rows {
 }
 
 fn columns() -> Columns {
-    Columns::new("S", "y", ["x0", "x1", "x2"])
+    Columns::new("S", "y", ["rx0", "rx1", "rx2"])
         .source("proxy", "proxy", ["x0", "x1", "x2"])
         .source("synth", "synth", ["sx0", "sx1", "sx2"])
 }
@@ -259,7 +268,8 @@ fn a_view_joining_labels_onto_outputs_gives_the_in_memory_fit() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime
         .block_on(ctx.sql(
-            "CREATE VIEW joined AS SELECT o.*, l.human AS y, l.human IS NOT NULL AS \"S\" \
+            "CREATE VIEW joined AS SELECT o.*, o.x0 AS rx0, o.x1 AS rx1, o.x2 AS rx2, \
+             l.human AS y, l.human IS NOT NULL AS \"S\" \
              FROM outputs o LEFT JOIN labels l ON o.id = l.id",
         ))
         .unwrap();
@@ -346,7 +356,7 @@ fn plain_sql_passes_give_the_in_memory_fit() {
             }
             Ok(out)
         };
-        let table = SqlTable::new("rows", "S", "y", ["x0", "x1", "x2"])
+        let table = SqlTable::new("rows", "S", "y", ["rx0", "rx1", "rx2"])
             .source("proxy", "proxy", ["x0", "x1", "x2"])
             .source("synth", "synth", ["sx0", "sx1", "sx2"]);
         let data = table
