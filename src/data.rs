@@ -506,15 +506,7 @@ impl DataSources {
         stream: Streamed,
     ) -> Result<DataSources> {
         let p = real.x.ncols();
-        if labeled.is_empty() {
-            return Err(Error::NoLabeledRows);
-        }
-        if labeled.len() <= p {
-            return Err(Error::TooFewLabeled {
-                labeled: labeled.len(),
-                required: p + 1,
-            });
-        }
+        check_labeled_count(labeled.len(), p)?;
         let sources = sources
             .into_iter()
             .map(|(name, labeled_rows)| AuxSource {
@@ -1083,17 +1075,7 @@ impl DataSourcesBuilder {
                 columns: columns.clone(),
             });
         }
-        if labeled.is_empty() {
-            return Err(Error::NoLabeledRows);
-        }
-        if labeled.len() <= p {
-            // With n = p the real moments vanish at the estimate: no residual degrees of
-            // freedom, no variance to estimate.
-            return Err(Error::TooFewLabeled {
-                labeled: labeled.len(),
-                required: p + 1,
-            });
-        }
+        check_labeled_count(labeled.len(), p)?;
         if let Some(Clusters { ids: clusters, .. }) = &self.clusters {
             check_rows("clusters", clusters.len(), n_rows)?;
         }
@@ -1110,6 +1092,22 @@ impl DataSourcesBuilder {
             stream: None,
         })
     }
+}
+
+/// At least one labeled row, and more than the p coefficients: with n = p the real
+/// moments vanish at the estimate, leaving no residual degrees of freedom and no
+/// variance to estimate.
+fn check_labeled_count(n: usize, p: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::NoLabeledRows);
+    }
+    if n <= p {
+        return Err(Error::TooFewLabeled {
+            labeled: n,
+            required: p + 1,
+        });
+    }
+    Ok(())
 }
 
 fn check_rows(what: &str, found: usize, expected: usize) -> Result<()> {
