@@ -3,7 +3,7 @@
 use std::fmt;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
-use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
+use statrs::distribution::{ChiSquared, ContinuousCDF, FisherSnedecor, Normal, StudentsT};
 
 use crate::error::{Error, Result, Stage};
 
@@ -125,9 +125,12 @@ impl fmt::Display for Note {
 /// An estimate of the target θ with its covariance: the result every estimator in the
 /// crate returns, so that they can be compared side by side.
 ///
-/// Inference is Wald-type with the normal approximation: se_j = √V_jj,
-/// z_j = θ̂_j / se_j, p_j = 2Φ(−|z_j|), CI = θ̂_j ± z_{1−α/2} se_j. An `Estimate` always
-/// holds finite values and positive variances: [`Estimate::new`] refuses anything else.
+/// Inference is Wald-type: se_j = √V_jj, z_j = θ̂_j / se_j, p_j = 2Φ(−|z_j|) and
+/// CI = θ̂_j ± z_{1−α/2} se_j with the normal approximation, or Student-t quantiles
+/// with ν degrees of freedom when the estimator set them (the small-sample default of
+/// [`TwoStepGmm`](crate::TwoStepGmm)'s selected weights; see
+/// [`with_t_df`](Self::with_t_df)). An `Estimate` always holds finite values and
+/// positive variances: [`Estimate::new`] refuses anything else.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Estimate {
@@ -138,6 +141,8 @@ pub struct Estimate {
     cov: Array2<f64>,
     n_rows: usize,
     n_labeled: usize,
+    /// Degrees of freedom ν of the Student-t reference distribution; normal when `None`.
+    t_df: Option<f64>,
     notes: Vec<Note>,
 }
 
@@ -206,7 +211,53 @@ impl Estimate {
             cov,
             n_rows,
             n_labeled,
+            t_df: None,
             notes: Vec::new(),
+        })
+    }
+    /// The same estimate with Student-t(ν) reference quantiles: p-values
+    /// 2(1 − F_ν(|θ̂_j / se_j|)), intervals θ̂_j ± t_{ν,1−α/2} se_j and Wald tests as
+    /// F(q, ν) (statsmodels' `use_t`). For ν = ∞ (or any ν that is not positive and
+    /// finite) the normal approximation stays.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use synthgmm::Estimate;
+    /// let e = Estimate::new("e", "ols", vec!["a".into()], array![1.0], array![[0.25]], 20, 20)?;
+    /// let t = e.clone().with_t_df(10.0);
+    /// assert_eq!(t.t_df(), Some(10.0));
+    /// // t_{10, 0.975} = 2.2281: wider than the normal interval.
+    /// assert!((t.conf_int(0.05)?[[0, 1]] - (1.0 + 2.228139 * 0.5)).abs() < 1e-5);
+    /// assert!(t.p_values()[0] > e.p_values()[0]);
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
+    pub fn with_t_df(mut self, df: f64) -> Self {
+        self.t_df = (df > 0.0 && df.is_finite()).then_some(df);
+        self
+    }
+    /// Degrees of freedom of the Student-t reference distribution; `None` for the
+    /// normal approximation.
+    pub fn t_df(&self) -> Option<f64> {
+        self.t_df
+    }
+    /// The reference distribution's CDF at x: Φ(x), or F_ν(x) with t quantiles.
+    fn reference_cdf(&self, x: f64) -> f64 {
+        match self.t_df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
+            Some(t) => t.cdf(x),
+            None => std_normal().cdf(x),
+        }
+    }
+    /// The two-sided critical value the intervals use at level 1 − α: z_{1−α/2}, or
+    /// t_{ν,1−α/2} with Student-t quantiles.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless 0 < α < 1.
+    pub fn critical_value(&self, alpha: f64) -> Result<f64> {
+        let z = normal_critical_value(alpha)?;
+        Ok(match self.t_df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
+            Some(t) => t.inverse_cdf(1.0 - alpha / 2.0),
+            None => z,
         })
     }
     /// The same estimate with these notes added.
@@ -256,17 +307,17 @@ impl Estimate {
     pub fn z(&self) -> Array1<f64> {
         &self.theta / &self.se()
     }
-    /// Two-sided p-values 2Φ(−|z_j|) for H₀: θ_j = 0.
+    /// Two-sided p-values 2Φ(−|z_j|) for H₀: θ_j = 0 (2F_ν(−|z_j|) with t quantiles).
     pub fn p_values(&self) -> Array1<f64> {
-        let normal = std_normal();
-        self.z().mapv(|z| 2.0 * normal.cdf(-z.abs()))
+        self.z().mapv(|z| 2.0 * self.reference_cdf(-z.abs()))
     }
-    /// Confidence intervals θ̂_j ± z_{1−α/2} se_j, one row [lower, upper] per coefficient.
+    /// Confidence intervals θ̂_j ± c se_j, one row [lower, upper] per coefficient, with c
+    /// the [`critical_value`](Self::critical_value) (z_{1−α/2}, or t_{ν,1−α/2}).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] unless 0 < α < 1.
     pub fn conf_int(&self, alpha: f64) -> Result<Array2<f64>> {
-        let crit = normal_critical_value(alpha)?;
+        let crit = self.critical_value(alpha)?;
         let se = self.se();
         let mut ci = Array2::zeros((self.theta.len(), 2));
         for j in 0..self.theta.len() {
@@ -277,13 +328,12 @@ impl Estimate {
     }
     /// One-sided p-values for H₀: θ_j = 0 against θ_j > 0 ([`Alternative::Larger`],
     /// 1 − Φ(z_j)) or θ_j < 0 ([`Alternative::Smaller`], Φ(z_j)); two-sided for
-    /// [`Alternative::TwoSided`].
+    /// [`Alternative::TwoSided`]. F_ν replaces Φ with t quantiles.
     pub fn p_values_against(&self, alternative: Alternative) -> Array1<f64> {
-        let normal = std_normal();
         self.z().mapv(|z| match alternative {
-            Alternative::TwoSided => 2.0 * normal.cdf(-z.abs()),
-            Alternative::Larger => normal.cdf(-z),
-            Alternative::Smaller => normal.cdf(z),
+            Alternative::TwoSided => 2.0 * self.reference_cdf(-z.abs()),
+            Alternative::Larger => self.reference_cdf(-z),
+            Alternative::Smaller => self.reference_cdf(z),
         })
     }
 
@@ -298,7 +348,7 @@ impl Estimate {
         if alternative == Alternative::TwoSided {
             return self.conf_int(alpha);
         }
-        let crit = normal_critical_value(2.0 * alpha)?;
+        let crit = self.critical_value(2.0 * alpha)?;
         let se = self.se();
         Ok(Array2::from_shape_fn(
             (self.theta.len(), 2),
@@ -313,7 +363,9 @@ impl Estimate {
 
     /// The Wald test of the linear restrictions Rθ = r: W = (Rθ̂ − r)ᵀ(RVRᵀ)⁻¹(Rθ̂ − r),
     /// asymptotically χ² with rank(R) degrees of freedom under H₀ (for instance "are
-    /// these three coefficients zero?", with R selecting them and r = 0).
+    /// these three coefficients zero?", with R selecting them and r = 0). With t
+    /// quantiles (ν degrees of freedom) the p-value is that of W/q under F(q, ν), as
+    /// statsmodels' `use_t` reports it.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] unless R is q × p and r has q entries;
@@ -349,16 +401,30 @@ impl Estimate {
         })?;
         let statistic = diff.dot(&inv.dot(&diff));
         let df = r.nrows();
-        let p_value = ChiSquared::new(df as f64)
-            .map(|chi| chi.sf(statistic.max(0.0)))
-            .unwrap_or(f64::NAN);
+        let p_value = match self.t_df {
+            Some(nu) => FisherSnedecor::new(df as f64, nu)
+                .map(|f| f.sf(statistic.max(0.0) / df as f64))
+                .unwrap_or(f64::NAN),
+            None => ChiSquared::new(df as f64)
+                .map(|chi| chi.sf(statistic.max(0.0)))
+                .unwrap_or(f64::NAN),
+        };
         Ok(WaldTest {
             statistic,
             df,
+            denominator_df: self.t_df,
             p_value,
         })
     }
 
+    /// The coefficient table's column headers of the statistic and its p-value:
+    /// ("z", "P>|z|"), or ("t", "P>|t|") with t quantiles.
+    pub fn statistic_labels(&self) -> (&'static str, &'static str) {
+        match self.t_df {
+            Some(_) => ("t", "P>|t|"),
+            None => ("z", "P>|z|"),
+        }
+    }
     /// Number of rows T the estimator saw.
     pub fn n_rows(&self) -> usize {
         self.n_rows
@@ -400,9 +466,11 @@ pub enum Alternative {
 pub struct WaldTest {
     /// The statistic W.
     pub statistic: f64,
-    /// Degrees of freedom (the number of restrictions).
+    /// Degrees of freedom (the number of restrictions q).
     pub df: usize,
-    /// χ²(df) upper-tail p-value.
+    /// With Student-t inference, ν: the p-value is then that of W/q under F(q, ν).
+    pub denominator_df: Option<f64>,
+    /// χ²(q) upper-tail p-value of W (F(q, ν) of W/q with t inference).
     pub p_value: f64,
 }
 
@@ -410,11 +478,15 @@ impl fmt::Display for Estimate {
     /// The estimator, model and sample sizes, the coefficient table at α = 0.05, and
     /// the notes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        write!(
             f,
-            "{} ({}; T = {}, n = {})",
+            "{} ({}; T = {}, n = {}",
             self.estimator, self.model, self.n_rows, self.n_labeled
         )?;
+        match self.t_df {
+            Some(df) => writeln!(f, "; t quantiles with {df} df)")?,
+            None => writeln!(f, ")")?,
+        }
         write!(
             f,
             "{}",
@@ -447,10 +519,11 @@ impl fmt::Display for CoefficientTable<'_> {
         let (se, z, p) = (e.se(), e.z(), e.p_values());
         let lo = format!("[{}", trim_level(self.alpha / 2.0));
         let hi = format!("{}]", trim_level(1.0 - self.alpha / 2.0));
+        let (stat, prob) = e.statistic_labels();
         writeln!(
             f,
             "{:<14}{:>10} {:>10} {:>9} {:>9} {:>11} {:>11}",
-            "", "coef", "std err", "z", "P>|z|", lo, hi
+            "", "coef", "std err", stat, prob, lo, hi
         )?;
         writeln!(f, "{}", "-".repeat(WIDTH))?;
         for j in 0..e.theta.len() {

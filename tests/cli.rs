@@ -158,7 +158,10 @@ fn summary_table_without_json() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("P>|z|") && text.contains("[0.025") && text.contains("Sources: p"),
+        text.contains("P>|t|")
+            && text.contains("Student t with 97 df")
+            && text.contains("[0.025")
+            && text.contains("Sources: p"),
         "{text}"
     );
 }

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use synthgmm::baselines::{PpiPlusPlus, RealOnly};
 use synthgmm::models::Ols;
 use synthgmm::sim::{GridPoint, Labeling, McReport, MonteCarlo, SimConfig, SimModel};
-use synthgmm::{Covariance, CrossWeights, Estimator, OnSources, TwoStepGmm};
+use synthgmm::{Covariance, CrossWeights, Estimator, OnSources, SmallSample, TwoStepGmm};
 
 const COEFS: [&str; 3] = ["intercept", "x1", "x2"];
 
@@ -171,6 +171,62 @@ fn windmeijer_restores_small_sample_coverage() {
             let r = row(&report, "GMM-Synth (Windmeijer)", rho, coef);
             assert!(r.coverage >= 0.925, "ρ = {rho}, {coef}: {}", r.coverage);
         }
+    }
+}
+
+/// The small-sample default (leverage-corrected real residuals, t(n − p) quantiles):
+/// T = 1,000, ρ = 0.9, errors with Var(ε | x) = (1 + 2x₁²)/3. At n = 50 the slope's
+/// 95% interval covers at least 93% (R = 10,000: Monte-Carlo standard error 0.26
+/// points; the bound is 93% less one of them), where the uncorrected one covers about
+/// 90%; at n = 300 the intervals are at most 2% wider than the uncorrected ones, with
+/// heteroskedastic or homoskedastic errors (paired widths, R = 2,000 each).
+#[test]
+#[ignore = "Monte Carlo (tens of seconds); run with -- --ignored, as CI does"]
+fn small_sample_default_covers_at_n_50() {
+    let est = vec![
+        Box::new(OnSources::new(
+            "default",
+            TwoStepGmm::new(Ols),
+            ["proxy", "synth"],
+        )) as Box<dyn Estimator + Send + Sync>,
+        Box::new(OnSources::new(
+            "HC0",
+            TwoStepGmm::new(Ols).small_sample(SmallSample::Hc0),
+            ["proxy", "synth"],
+        )),
+    ];
+    let design = |n: f64, h: f64| {
+        GridPoint::new(
+            "n",
+            n,
+            SimConfig::new(SimModel::Ols)
+                .rows(1000)
+                .labeling_rate(n / 1000.0)
+                .rho(0.9)
+                .heteroskedasticity(h),
+        )
+    };
+    let small = MonteCarlo::new(10_000)
+        .seed(21)
+        .progress(false)
+        .run(&[design(50.0, 2.0)], &est)
+        .unwrap();
+    println!("n = 50, heteroskedastic\n{}", small.table("x1"));
+    let covered = row(&small, "default", 50.0, "x1").coverage;
+    let uncorrected = row(&small, "HC0", 50.0, "x1").coverage;
+    let mcse = (0.93 * 0.07 / 10_000.0f64).sqrt();
+    assert!(covered >= 0.93 - mcse, "n = 50: {covered}");
+    assert!(covered > uncorrected + 0.015, "{uncorrected} → {covered}");
+    for h in [2.0, 0.0] {
+        let large = MonteCarlo::new(2000)
+            .seed(22)
+            .progress(false)
+            .run(&[design(300.0, h)], &est)
+            .unwrap();
+        let width = |name| row(&large, name, 300.0, "x1").mean_ci_width;
+        let ratio = width("default") / width("HC0");
+        println!("n = 300, heteroskedasticity {h}: width ratio {ratio:.4}");
+        assert!((1.0..=1.02).contains(&ratio), "n = 300, h = {h}: {ratio}");
     }
 }
 

@@ -83,7 +83,8 @@ impl Fit {
         Ok(self.estimate().p_values_against(alt).into_pyarray(py))
     }
 
-    /// Normal intervals at level 1 − α (p × 2), two- or one-sided.
+    /// Intervals at level 1 − α (p × 2), two- or one-sided: normal, or Student-t with
+    /// `df_resid` degrees of freedom when the estimator uses t quantiles.
     #[pyo3(signature = (alpha = 0.05, alternative = "two-sided"))]
     fn conf_int<'py>(
         &self,
@@ -104,7 +105,21 @@ impl Fit {
         matrix(py, self.estimate().cov().to_owned())
     }
 
-    /// The Wald test of Rθ = r: (statistic, df, p-value).
+    /// Degrees of freedom of the t quantiles (statsmodels' `df_resid` with `use_t`), or
+    /// `None` for normal inference.
+    #[getter]
+    fn df_resid(&self) -> Option<f64> {
+        self.estimate().t_df()
+    }
+
+    /// Whether p-values and intervals use t quantiles (statsmodels' `use_t`).
+    #[getter]
+    fn use_t(&self) -> bool {
+        self.estimate().t_df().is_some()
+    }
+
+    /// The Wald test of Rθ = r: (statistic, df, p-value); the p-value is χ²(df), or
+    /// F(df, `df_resid`) of statistic/df with t quantiles.
     fn wald_test(
         &self,
         r: PyReadonlyArray2<'_, f64>,

@@ -568,8 +568,19 @@ class Result:
 
     @property
     def tvalues(self):
-        """z statistics theta / se (normal reference distribution)."""
+        """Statistics theta / se (z, or t when ``use_t``)."""
         return self._vec(self._fit.tvalues, "tvalues")
+
+    @property
+    def use_t(self) -> bool:
+        """Whether p-values and intervals use Student-t quantiles (the small-sample
+        default of the selected GMM weights) rather than normal ones."""
+        return self._fit.use_t
+
+    @property
+    def df_resid(self) -> Optional[float]:
+        """Degrees of freedom of the t quantiles (n - p), or None for normal inference."""
+        return self._fit.df_resid
 
     @property
     def pvalues(self):
@@ -581,8 +592,8 @@ class Result:
         return self._vec(self._fit.pvalues(alternative), "pvalues")
 
     def conf_int(self, alpha: float = 0.05, alternative: str = "two-sided"):
-        """Normal intervals at level 1 - alpha: rows are coefficients, columns lower and
-        upper; ``alternative="larger"`` / ``"smaller"`` gives one-sided intervals."""
+        """Intervals at level 1 - alpha (normal, or t with ``df_resid`` degrees of
+        freedom when ``use_t``): rows are coefficients, columns lower and upper; ``alternative="larger"`` / ``"smaller"`` gives one-sided intervals."""
         ci = self._fit.conf_int(alpha, alternative)
         if not self._frame:
             return ci

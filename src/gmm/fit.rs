@@ -289,6 +289,9 @@ impl fmt::Display for Summary<'_> {
                 .collect();
             writeln!(f, "Cross weights: {}", each.join(", "))?;
         }
+        if let Some(df) = e.t_df() {
+            writeln!(f, "Quantiles: Student t with {df} df (small-sample correction)")?;
+        }
         writeln!(f, "{}", "=".repeat(WIDTH))?;
         write!(
             f,

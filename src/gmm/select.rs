@@ -262,11 +262,14 @@ impl Influence {
 }
 
 /// The labeled-rows second moments E_lab[ψ_rψ_rᵀ], E_lab[ψ_rψ_mᵀ] and E_lab[ψ_mψ_mᵀ]
-/// with each labeled row's moments scaled by (1 − h_t)^(−1/2) (HC2) or (1 − h_t)^(−1)
-/// (HC3), h_t = tr((∂ψ_r,t/∂θᵀ)(Σ_lab ∂ψ_r/∂θᵀ)⁻¹) the real block's leverage
-/// (x_tᵀ(XᵀX)⁻¹x_t for least squares; with observation weights w_t, the weighted
-/// moments and h_t = w_t tr(J_t (Σ_lab w J)⁻¹)); 1/(1 − h_t) is capped at 10. `None` for
-/// HC0 or a singular real Jacobian.
+/// with each labeled row's real moments scaled by (1 − h_t)^(−1/2) (HC2) or
+/// (1 − h_t)^(−1) (HC3, the leave-one-out residual), h_t = tr((∂ψ_r,t/∂θᵀ)(Σ_lab
+/// ∂ψ_r/∂θᵀ)⁻¹) the real block's leverage (x_tᵀ(XᵀX)⁻¹x_t for least squares; with
+/// observation weights w_t, the weighted moments and h_t = w_t tr(J_t (Σ_lab w J)⁻¹));
+/// 1/(1 − h_t) is capped at 10. The sources' moments, at η̂ fitted on all rows, are not
+/// shrunk by the labeled fit and stay unscaled: scaling them too overstated the
+/// variance of a well-correlated source's corrected estimate (by about
+/// h ρ²/(1 − ρ²) relative). `None` for HC0 or a singular real Jacobian.
 fn leverage_blocks<M: MomentModel + ?Sized>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
@@ -275,8 +278,8 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
 ) -> Option<(Array2<f64>, Array2<f64>, Array2<f64>)> {
     let power = match small_sample {
         SmallSample::Hc0 => return None,
-        SmallSample::Hc2 => 0.5,
-        SmallSample::Hc3 => 1.0,
+        SmallSample::Hc2 => 1.0,
+        SmallSample::Hc3 => 2.0,
     };
     let weights = stacked.label_weights();
     let (p, m) = (stacked.p(), stacked.n_sources());
@@ -308,22 +311,27 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
         if let Some(w) = w {
             leverage *= &w;
         }
-        let mut z = Array2::zeros((len, p * (1 + m)));
-        model.moments(theta, rows, z.slice_mut(s![.., ..p]));
+        let mut real_psi = Array2::zeros((len, p));
+        model.moments(theta, rows, real_psi.view_mut());
+        let mut aux_psi = Array2::zeros((len, p * m));
         for (i, src) in sources.iter().enumerate() {
             let eta = step1.slice(s![(1 + i) * p..(2 + i) * p]);
             model.moments(
                 eta,
                 src.labeled().slice(range.clone()),
-                z.slice_mut(s![.., (1 + i) * p..(2 + i) * p]),
+                aux_psi.slice_mut(s![.., i * p..(i + 1) * p]),
             );
         }
-        // Rows with leverage near 1 would get unbounded weight: 1/(1 − h) ≤ 10.
-        let mut scale = leverage.mapv(|h| (1.0 - h).max(0.1).powf(-power));
         if let Some(w) = w {
-            scale *= &w;
+            real_psi *= &w.insert_axis(ndarray::Axis(1));
+            aux_psi *= &w.insert_axis(ndarray::Axis(1));
         }
-        z *= &scale.insert_axis(ndarray::Axis(1));
+        // Rows with leverage near 1 would get unbounded weight: 1/(1 − h) ≤ 10.
+        let inv = leverage.mapv(|h| 1.0 / (1.0 - h).max(0.1));
+        real_psi *= &inv.mapv(|f| f.powf(power / 2.0)).insert_axis(ndarray::Axis(1));
+        let mut z = Array2::zeros((len, p * (1 + m)));
+        z.slice_mut(s![.., ..p]).assign(&real_psi);
+        z.slice_mut(s![.., p..]).assign(&aux_psi);
         crate::linalg::gram(z.view())
     });
     let mut gram = Array2::<f64>::zeros((p * (1 + m), p * (1 + m)));

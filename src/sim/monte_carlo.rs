@@ -144,8 +144,8 @@ fn replication_seed(seed: u64, point: usize, rep: usize) -> u64 {
     mix(mix(mix(seed) ^ point as u64) ^ rep as u64)
 }
 
-/// Per replication and estimator: (θ̂, se) or a failure.
-type Draw = Option<(Vec<f64>, Vec<f64>)>;
+/// Per replication and estimator: (θ̂, se, the two-sided critical value) or a failure.
+type Draw = Option<(Vec<f64>, Vec<f64>, f64)>;
 
 impl MonteCarlo {
     /// `reps` replications per grid point, seed 0, 95% intervals, progress bar on.
@@ -197,7 +197,8 @@ impl MonteCarlo {
                 reason: "needs at least one replication, grid point and estimator".into(),
             });
         }
-        let crit = normal_critical_value(self.alpha)?;
+        // Checks α; each estimate's own critical value (z or t) makes its intervals.
+        normal_critical_value(self.alpha)?;
         let bar = if self.progress {
             ProgressBar::new((grid.len() * self.reps) as u64)
         } else {
@@ -225,7 +226,10 @@ impl MonteCarlo {
                                     e.estimate(&data)
                                         .ok()
                                         .filter(|est| est.se().iter().all(|s| s.is_finite()))
-                                        .map(|est| (est.theta().to_vec(), est.se().to_vec()))
+                                        .and_then(|est| {
+                                            let crit = est.critical_value(self.alpha).ok()?;
+                                            Some((est.theta().to_vec(), est.se().to_vec(), crit))
+                                        })
                                 })
                                 .collect();
                             (data.n_labeled() as f64, fits)
@@ -245,9 +249,14 @@ impl MonteCarlo {
             let first_row = rows.len();
             for (e, est) in estimators.iter().enumerate() {
                 for (j, coef) in names.iter().enumerate() {
-                    let ok: Vec<(f64, f64)> = draws
+                    // (θ̂_j, the interval's half-width, se_j) per successful replication.
+                    let ok: Vec<(f64, f64, f64)> = draws
                         .iter()
-                        .filter_map(|d| d.1[e].as_ref().map(|(th, se)| (th[j], se[j])))
+                        .filter_map(|d| {
+                            d.1[e]
+                                .as_ref()
+                                .map(|(th, se, crit)| (th[j], crit * se[j], se[j]))
+                        })
                         .collect();
                     // With no successful replication every summary is undefined (NaN).
                     let m = if ok.is_empty() {
@@ -258,7 +267,7 @@ impl MonteCarlo {
                     let err = |th: f64| th - truth[j];
                     let coverage = ok
                         .iter()
-                        .filter(|(th, se)| err(*th).abs() <= crit * se)
+                        .filter(|(th, half, _)| err(*th).abs() <= *half)
                         .count() as f64
                         / m;
                     rows.push(McRow {
@@ -269,12 +278,12 @@ impl MonteCarlo {
                         reps: self.reps,
                         failures: self.reps - ok.len(),
                         mean_labeled,
-                        mse: ok.iter().map(|(th, _)| err(*th).powi(2)).sum::<f64>() / m,
-                        bias: ok.iter().map(|(th, _)| err(*th)).sum::<f64>() / m,
+                        mse: ok.iter().map(|(th, ..)| err(*th).powi(2)).sum::<f64>() / m,
+                        bias: ok.iter().map(|(th, ..)| err(*th)).sum::<f64>() / m,
                         coverage,
                         coverage_mcse: (coverage * (1.0 - coverage) / m).sqrt(),
-                        mean_ci_width: ok.iter().map(|(_, se)| 2.0 * crit * se).sum::<f64>() / m,
-                        mean_variance: ok.iter().map(|(_, se)| se * se).sum::<f64>() / m,
+                        mean_ci_width: ok.iter().map(|(_, half, _)| 2.0 * half).sum::<f64>() / m,
+                        mean_variance: ok.iter().map(|(.., se)| se * se).sum::<f64>() / m,
                         ess: f64::NAN,
                     });
                 }

@@ -456,6 +456,7 @@ fn gmm_json(fit: &GmmFit, args: &FitArgs) -> Result<serde_json::Value, Failure> 
         "se": fit.se().to_vec(),
         "z": fit.z().to_vec(),
         "p_values": fit.p_values().to_vec(),
+        "t_df": fit.estimate().t_df(),
         "alpha": args.alpha,
         "ci": rows(ci.view()),
         "cov_theta": rows(fit.cov_theta()),
