@@ -255,10 +255,12 @@ impl Estimate {
     /// [`Error::InvalidConfig`] unless 0 < α < 1.
     pub fn critical_value(&self, alpha: f64) -> Result<f64> {
         let z = normal_critical_value(alpha)?;
-        Ok(match self.t_df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
-            Some(t) => t.inverse_cdf(1.0 - alpha / 2.0),
-            None => z,
-        })
+        Ok(
+            match self.t_df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
+                Some(t) => t.inverse_cdf(1.0 - alpha / 2.0),
+                None => z,
+            },
+        )
     }
     /// The same estimate with these notes added.
     pub fn with_notes(mut self, notes: impl IntoIterator<Item = Note>) -> Self {
@@ -596,6 +598,57 @@ mod tests {
     use super::*;
     use approx::assert_relative_eq;
     use ndarray::array;
+
+    /// With t(10) quantiles; reference values from scipy.stats (t.sf, t.ppf, f.sf).
+    #[test]
+    fn t_quantities_match_scipy() {
+        let e = Estimate::new(
+            "x",
+            "ols",
+            vec!["a".into(), "b".into()],
+            array![1.96, -1.0],
+            array![[1.0, 0.0], [0.0, 0.25]],
+            10,
+            5,
+        )
+        .unwrap()
+        .with_t_df(10.0);
+        assert_eq!(e.t_df(), Some(10.0));
+        assert_eq!(e.statistic_labels(), ("t", "P>|t|"));
+        // 2 t₁₀.sf(2) and t₁₀.sf(2)
+        assert_relative_eq!(
+            e.p_values()[1],
+            0.073_388_034_770_740_37,
+            max_relative = 1e-9
+        );
+        assert_relative_eq!(
+            e.p_values_against(Alternative::Smaller)[1],
+            0.036_694_017_385_370_18,
+            max_relative = 1e-9
+        );
+        // t₁₀.ppf(0.95) = 1.8124611228116756
+        let one_sided = e.conf_int_against(0.05, Alternative::Larger).unwrap();
+        assert_relative_eq!(
+            one_sided[[0, 0]],
+            1.96 - 1.812_461_122_811_675_6,
+            max_relative = 1e-9
+        );
+        // Both zero: W = 1.96² + 2², F(2, 10).sf(W / 2)
+        let w = e
+            .wald_test(Array2::eye(2).view(), array![0.0, 0.0].view())
+            .unwrap();
+        assert_relative_eq!(w.statistic, 1.96 * 1.96 + 4.0, max_relative = 1e-12);
+        assert_eq!(w.denominator_df, Some(10.0));
+        assert_relative_eq!(w.p_value, 0.055_313_483_190_605_8, max_relative = 1e-9);
+        // A restriction on one coefficient: the F(1, ν) p-value is the two-sided t one.
+        let single = e
+            .wald_test(array![[0.0, 1.0]].view(), array![0.0].view())
+            .unwrap();
+        assert_relative_eq!(single.p_value, e.p_values()[1], max_relative = 1e-9);
+        // An infinite or non-positive ν keeps the normal reference.
+        assert_eq!(e.clone().with_t_df(f64::INFINITY).t_df(), None);
+        assert_eq!(e.with_t_df(0.0).t_df(), None);
+    }
 
     #[test]
     fn wald_quantities_match_closed_forms() {

@@ -89,3 +89,32 @@ fn corrections_only_widen() {
         assert!(hc2[j] <= 1.02 * hc0[j], "{j}: {} vs {}", hc2[j], hc0[j]);
     }
 }
+
+/// The corrections come with t(n − p) quantiles; HC0 keeps the normal ones.
+#[test]
+fn corrections_use_t_quantiles_with_n_minus_p_df() {
+    let d = load("ols_T1000_n100_rho0");
+    let data = d.sources(&["proxy", "synth"]);
+    let n = d.labeled.iter().filter(|&&l| l).count() as f64;
+    for (setting, df) in [
+        (SmallSample::Hc0, None),
+        (SmallSample::Hc2, Some(n - 3.0)),
+        (SmallSample::Hc3, Some(n - 3.0)),
+    ] {
+        let fit = TwoStepGmm::new(Ols)
+            .small_sample(setting)
+            .fit(&data)
+            .unwrap();
+        assert_eq!(fit.estimate().t_df(), df, "{setting:?}");
+        // The interval's half-width over se is the reference quantile: t_{97, 0.975}
+        // = 1.984723 (scipy.stats.t.ppf), or z = 1.959964.
+        let ci = fit.conf_int(0.05).unwrap();
+        let ratio = (ci[[1, 1]] - ci[[1, 0]]) / (2.0 * fit.se()[1]);
+        let want = if df.is_some() {
+            1.984_723_2
+        } else {
+            1.959_964_0
+        };
+        assert!((ratio - want).abs() < 1e-6, "{setting:?}: {ratio}");
+    }
+}

@@ -290,7 +290,10 @@ impl fmt::Display for Summary<'_> {
             writeln!(f, "Cross weights: {}", each.join(", "))?;
         }
         if let Some(df) = e.t_df() {
-            writeln!(f, "Quantiles: Student t with {df} df (small-sample correction)")?;
+            writeln!(
+                f,
+                "Quantiles: Student t with {df} df (small-sample correction)"
+            )?;
         }
         writeln!(f, "{}", "=".repeat(WIDTH))?;
         write!(

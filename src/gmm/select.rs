@@ -328,7 +328,9 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
         }
         // Rows with leverage near 1 would get unbounded weight: 1/(1 − h) ≤ 10.
         let inv = leverage.mapv(|h| 1.0 / (1.0 - h).max(0.1));
-        real_psi *= &inv.mapv(|f| f.powf(power / 2.0)).insert_axis(ndarray::Axis(1));
+        real_psi *= &inv
+            .mapv(|f| f.powf(power / 2.0))
+            .insert_axis(ndarray::Axis(1));
         let mut z = Array2::zeros((len, p * (1 + m)));
         z.slice_mut(s![.., ..p]).assign(&real_psi);
         z.slice_mut(s![.., p..]).assign(&aux_psi);
