@@ -320,7 +320,9 @@ def fit(
     cross_weights : "selected" (default) or "unrestricted" (the paper's two-step GMM).
     weighting : "two-step", "iterated" or "cue".
     step_one : "per-block" (default) or "identity" (the textbook first step).
-    small_sample : leverage correction of the selected weights: "hc0", "hc2" (default), "hc3".
+    small_sample : small-sample correction of the selected weights: "hc2" (default) and
+        "hc3" scale the real residuals by the leverage and use t(n - p) quantiles;
+        "hc0" neither (normal quantiles).
     diagnose : add per-source diagnostics (C test, residual correlation, ESS gain).
 
     Raises
