@@ -55,7 +55,7 @@ pub enum Outcome {
         fit: Box<GmmFit>,
         diagnostics: Option<Vec<SourceDiagnostic>>,
     },
-    Baseline(Estimate),
+    Baseline(Box<Estimate>),
 }
 
 impl Outcome {
@@ -115,7 +115,8 @@ fn run_model<M: MomentModel + Clone + 'static>(
                     Ok(names)
                 }
             };
-            let boxed = |e: &dyn Estimator| e.estimate(data).map(Outcome::Baseline);
+            let boxed =
+                |e: &dyn Estimator| e.estimate(data).map(|e| Outcome::Baseline(Box::new(e)));
             // A baseline on the first k sources (or the named ones).
             let with_sources =
                 |k: usize, make: &dyn Fn(Vec<String>) -> Box<dyn Estimator>| match first(k) {
