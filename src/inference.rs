@@ -599,10 +599,9 @@ mod tests {
     use approx::assert_relative_eq;
     use ndarray::array;
 
-    /// With t(10) quantiles; reference values from scipy.stats (t.sf, t.ppf, f.sf).
-    #[test]
-    fn t_quantities_match_scipy() {
-        let e = Estimate::new(
+    /// θ̂ = (1.96, −1), se = (1, 0.5), uncorrelated.
+    fn two_coefficients() -> Estimate {
+        Estimate::new(
             "x",
             "ols",
             vec!["a".into(), "b".into()],
@@ -612,7 +611,12 @@ mod tests {
             5,
         )
         .unwrap()
-        .with_t_df(10.0);
+    }
+
+    /// With t(10) quantiles; reference values from scipy.stats (t.sf, t.ppf, f.sf).
+    #[test]
+    fn t_quantities_match_scipy() {
+        let e = two_coefficients().with_t_df(10.0);
         assert_eq!(e.t_df(), Some(10.0));
         assert_eq!(e.statistic_labels(), ("t", "P>|t|"));
         // 2 t₁₀.sf(2) and t₁₀.sf(2)
@@ -652,16 +656,7 @@ mod tests {
 
     #[test]
     fn wald_quantities_match_closed_forms() {
-        let e = Estimate::new(
-            "x",
-            "ols",
-            vec!["a".into(), "b".into()],
-            array![1.96, -1.0],
-            array![[1.0, 0.0], [0.0, 0.25]],
-            10,
-            5,
-        )
-        .unwrap();
+        let e = two_coefficients();
         assert_relative_eq!(e.se()[1], 0.5);
         assert_relative_eq!(e.z()[1], -2.0);
         // 2Φ(−1.96) = 0.04999579 (standard normal table)

@@ -296,8 +296,8 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
     let ranges: Vec<_> = (0..n.div_ceil(size))
         .map(|c| c * size..((c + 1) * size).min(n))
         .collect();
-    // Per chunk of labeled rows: the leverages, the scaled moments [ψ_r, ψ_1, …] and
-    // their Gram matrix.
+    // Per chunk of labeled rows: the leverages, the moments with the real block scaled,
+    // and their Gram matrix.
     let grams = crate::engine::map_ordered(&ranges, |range| {
         let rows = real.slice(range.clone());
         let len = range.len();
@@ -311,29 +311,23 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
         if let Some(w) = w {
             leverage *= &w;
         }
-        let mut real_psi = Array2::zeros((len, p));
-        model.moments(theta, rows, real_psi.view_mut());
-        let mut aux_psi = Array2::zeros((len, p * m));
+        // [ψ_r, ψ_1, …, ψ_M] per row, times w_t; the real block over (1 − h_t)^(power/2)
+        // (rows with leverage near 1 would get unbounded weight: 1/(1 − h) ≤ 10).
+        let mut z = Array2::zeros((len, p * (1 + m)));
+        model.moments(theta, rows, z.slice_mut(s![.., ..p]));
         for (i, src) in sources.iter().enumerate() {
-            let eta = step1.slice(s![(1 + i) * p..(2 + i) * p]);
             model.moments(
-                eta,
+                step1.slice(s![(1 + i) * p..(2 + i) * p]),
                 src.labeled().slice(range.clone()),
-                aux_psi.slice_mut(s![.., i * p..(i + 1) * p]),
+                z.slice_mut(s![.., (1 + i) * p..(2 + i) * p]),
             );
         }
         if let Some(w) = w {
-            real_psi *= &w.insert_axis(ndarray::Axis(1));
-            aux_psi *= &w.insert_axis(ndarray::Axis(1));
+            z *= &w.insert_axis(ndarray::Axis(1));
         }
-        // Rows with leverage near 1 would get unbounded weight: 1/(1 − h) ≤ 10.
-        let inv = leverage.mapv(|h| 1.0 / (1.0 - h).max(0.1));
-        real_psi *= &inv
-            .mapv(|f| f.powf(power / 2.0))
-            .insert_axis(ndarray::Axis(1));
-        let mut z = Array2::zeros((len, p * (1 + m)));
-        z.slice_mut(s![.., ..p]).assign(&real_psi);
-        z.slice_mut(s![.., p..]).assign(&aux_psi);
+        let scale = leverage.mapv(|h| (1.0 - h).max(0.1).powf(-power / 2.0));
+        let mut real_block = z.slice_mut(s![.., ..p]);
+        real_block *= &scale.insert_axis(ndarray::Axis(1));
         crate::linalg::gram(z.view())
     });
     let mut gram = Array2::<f64>::zeros((p * (1 + m), p * (1 + m)));
