@@ -2,6 +2,7 @@
 //! screening the sources, step one, step two, the covariance, and the assembly of
 //! [`GmmFit`].
 
+mod coupled;
 mod covariance;
 mod diagnostics;
 mod fit;

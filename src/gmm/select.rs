@@ -45,7 +45,7 @@
 
 use ndarray::{s, Array1, Array2};
 
-use super::SmallSample;
+use super::{coupled, SmallSample};
 use crate::linalg::inverse;
 use crate::stacked::StackedMoments;
 use crate::MomentModel;
@@ -381,6 +381,21 @@ pub(super) fn select<M: MomentModel>(
     let p = stacked.p();
     let m = stacked.n_sources();
     let q = p * m;
+    // The moments at θ̂_real give the real-only standard errors (the pilot's range, and
+    // the scale of the reported variance); the selection works at the pilot.
+    let at_real = Influence::new(stacked, step1, small_sample)?;
+    let center = coupled::pilot(stacked, step1)
+        .filter(|pilot| {
+            (0..p).all(|j| {
+                let se = (at_real.a[[j, j]] / at_real.n).sqrt();
+                (pilot[j] - step1[j]).abs() <= coupled::PILOT_RANGE * se
+            })
+        })
+        .map(|pilot| {
+            let mut center = step1.clone();
+            center.slice_mut(s![..p]).assign(&pilot);
+            center
+        });
     let Influence {
         a,
         c,
@@ -390,7 +405,10 @@ pub(super) fn select<M: MomentModel>(
         n,
         t,
         ..
-    } = Influence::new(stacked, step1, small_sample)?;
+    } = match &center {
+        Some(center) => Influence::new(stacked, center, small_sample)?,
+        None => at_real.clone(),
+    };
     let moments = Moments {
         a: &a,
         c: &c,
@@ -459,9 +477,24 @@ pub(super) fn select<M: MomentModel>(
         choices.push(best.0);
     }
 
+    // θ̂ from the coupled equation at the pilot; the linear form if that fails.
+    let theta = center
+        .as_ref()
+        .and_then(|center| coupled::corrected(stacked, center, &lambda))
+        .or_else(|| coupled::corrected(stacked, step1, &lambda))
+        .unwrap_or_else(|| step1.slice(s![..p]).to_owned() - lambda.dot(&delta));
+    // The reported variance keeps the pilot's correlations and takes each coordinate's
+    // scale from the real-only fit (whose sandwich at n = 30 carries the heavy tails of
+    // θ̂_real that the pilot's asymptotic variance misses): A → SAS, C → SC with
+    // S = diag(√(A_real,jj / A_jj)).
+    let scale = Array1::from_shape_fn(p, |j| (at_real.a[[j, j]] / a[[j, j]]).sqrt());
+    if !scale.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let a = Array2::from_shape_fn((p, p), |(i, j)| scale[i] * a[[i, j]] * scale[j]);
+    let c = Array2::from_shape_fn(c.dim(), |(i, j)| scale[i] * c[[i, j]]);
     // Cov(θ̂) = D E_lab[eeᵀ] D / n + (CΛᵀ + ΛCᵀ − ΛΣΛᵀ)/T with e = φ_r − Λφ and D the
     // per-coefficient small-sample inflation (square-rooted on both sides).
-    let theta = step1.slice(s![..p]).to_owned() - lambda.dot(&delta);
     let cl = c.dot(&lambda.t());
     let residual = &a - &cl - cl.t() + lambda.dot(&sigma_lab).dot(&lambda.t());
     let root = inflation.mapv(f64::sqrt);

@@ -1,0 +1,198 @@
+//! The selected estimate's estimating equation: the sources' corrections evaluated at
+//! the target's own parameter, as PPI++ does, and the stable pilot the selection's
+//! moments are evaluated at.
+//!
+//! # The coupled equation
+//! To first order the selected estimate is θ̂_real − ΛΔ̂ (see [`super::select`]). For a
+//! moment function that is not affine in θ, that form inherits the whole nonlinearity
+//! of the labeled-only fit θ̂_real: with 30 labeled rows a logistic fit is often close
+//! to separation, far from θ, and a linear correction does not bring it back. PPI++
+//! instead solves one equation in which θ also enters the sources' terms, so that the
+//! all-rows moments share the curvature. With K_m = J_r Λ_m J_m⁻¹ (Λ_m in influence
+//! units, J_r and J_m the real and source-m Jacobians) and offsets δ_m = η̂_m − θ̃,
+//!
+//!   ψ̄_lab,r(θ) − Σ_m K_m [ψ̄_lab,m(θ + δ_m) − ψ̄_all,m(θ + δ_m)] = 0.
+//!
+//! The bracket has mean zero for every θ when labels are missing at random, so the root
+//! is consistent whatever the sources contain; linearised at (θ, η_m) the equation gives
+//! θ̂_real − ΛΔ̂ again, so the first-order theory, the selection and the variance are
+//! unchanged. For moments affine in θ (least squares) the root is θ̂_real − ΛΔ̂ up to
+//! the O(1/n) term (J_lab,m − J_all,m)(θ̂ − θ̃). With one source, δ = 0 and K = λI it is
+//! PPI++'s equation.
+//!
+//! # The pilot
+//! The selection's second moments (the correlations of the real and auxiliary influence
+//! functions) are evaluated at a pilot θ̃ rather than at θ̂_real: near separation the
+//! labeled fit's residuals are squeezed towards zero and its Jacobian towards singular,
+//! and the estimated correlations there are noise. θ̃ is the root of the coupled
+//! equation with every K_m = I/M and δ_m = 0 (classic prediction-powered inference with
+//! the sources averaged: consistent, not efficient, and stable because the all-rows
+//! Jacobians enter its derivative). It is kept only within [`PILOT_RANGE`] real-only
+//! standard errors of θ̂_real in every coordinate; beyond that (a source's labeled
+//! corrections pushing the averaged equation far out) θ̂_real is used.
+
+use ndarray::{s, Array1, Array2};
+
+use crate::linalg::inverse;
+use crate::stacked::StackedMoments;
+use crate::MomentModel;
+
+/// Real-only standard errors within which the pilot must fall in every coordinate.
+pub(super) const PILOT_RANGE: f64 = 3.0;
+
+/// Newton iterations of the coupled equation before giving up.
+const MAX_ITERATIONS: usize = 100;
+
+/// Step halvings per iteration when a full Newton step does not lower ‖F‖.
+const MAX_HALVINGS: usize = 30;
+
+/// Relative step size below which the root has converged.
+const TOLERANCE: f64 = 1e-10;
+
+/// Fall of ‖F‖² from the start below which the root has converged.
+const RESIDUAL_DROP: f64 = 1e-28;
+
+/// F(θ) = ψ̄_lab,r(θ) − Σ_m K_m [ψ̄_lab,m(θ + δ_m) − ψ̄_all,m(θ + δ_m)], with the
+/// sources' remaining parameters from the step-1 estimate.
+struct Coupled<'a, 's, M: MomentModel> {
+    stacked: &'a StackedMoments<'s, M>,
+    step1: &'a Array1<f64>,
+    gains: Vec<Array2<f64>>,
+    offsets: Vec<Array1<f64>>,
+}
+
+impl<M: MomentModel> Coupled<'_, '_, M> {
+    /// The stacked parameter vector at which the blocks are evaluated.
+    fn at(&self, theta: &Array1<f64>) -> Array1<f64> {
+        let p = self.stacked.p();
+        let mut beta = self.step1.clone();
+        beta.slice_mut(s![..p]).assign(theta);
+        for (i, offset) in self.offsets.iter().enumerate() {
+            beta.slice_mut(s![(1 + i) * p..(2 + i) * p])
+                .assign(&(theta + offset));
+        }
+        beta
+    }
+
+    /// F(θ) and, when asked, ∂F/∂θᵀ.
+    fn value(
+        &self,
+        theta: &Array1<f64>,
+        with_jacobian: bool,
+    ) -> (Array1<f64>, Option<Array2<f64>>) {
+        let (p, m) = (self.stacked.p(), self.stacked.n_sources());
+        let on_labeled =
+            self.stacked.data().n_rows() as f64 / self.stacked.data().n_labeled() as f64;
+        let lab = |b: usize| b * p..(b + 1) * p;
+        let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p;
+        let beta = self.at(theta);
+        let g = self.stacked.mean_moments(beta.view());
+        let mut f = g.slice(s![lab(0)]).to_owned() * on_labeled;
+        for (i, gain) in self.gains.iter().enumerate() {
+            let gap = g.slice(s![lab(1 + i)]).to_owned() * on_labeled - g.slice(s![all(i)]);
+            f -= &gain.dot(&gap);
+        }
+        let jacobian = with_jacobian.then(|| {
+            let jac = self.stacked.jacobian(beta.view());
+            let mut d = jac.slice(s![lab(0), 0..p]).to_owned() * on_labeled;
+            for (i, gain) in self.gains.iter().enumerate() {
+                let cols = (1 + i) * p..(2 + i) * p;
+                let gap = jac.slice(s![lab(1 + i), cols.clone()]).to_owned() * on_labeled
+                    - jac.slice(s![all(i), cols]);
+                d -= &gain.dot(&gap);
+            }
+            d
+        });
+        (f, jacobian)
+    }
+
+    /// The root by Newton's method from `start`, each step halved until ‖F‖ falls.
+    /// `None` if it does not converge or leaves the finite numbers.
+    fn solve(&self, start: &Array1<f64>) -> Option<Array1<f64>> {
+        let mut theta = start.clone();
+        let (mut f, _) = self.value(&theta, false);
+        let initial = f.dot(&f);
+        for _ in 0..MAX_ITERATIONS {
+            let (_, jacobian) = self.value(&theta, true);
+            let step = inverse(jacobian?.view())?.dot(&f);
+            let norm = f.dot(&f);
+            let mut scale = 1.0;
+            let (mut next, mut f_next);
+            let mut halvings = 0;
+            loop {
+                next = &theta - &(&step * scale);
+                f_next = self.value(&next, false).0;
+                if f_next.dot(&f_next) <= norm || halvings == MAX_HALVINGS {
+                    break;
+                }
+                scale /= 2.0;
+                halvings += 1;
+            }
+            if !next.iter().all(|v| v.is_finite()) {
+                return None;
+            }
+            let size = step.iter().fold(0.0f64, |a, v| a.max(v.abs())) * scale;
+            let reference = next.iter().fold(1.0f64, |a, v| a.max(v.abs()));
+            theta = next;
+            f = f_next;
+            // Converged: a negligible step, or F down to rounding (one step for moments
+            // affine in θ).
+            if size <= TOLERANCE * reference || f.dot(&f) <= RESIDUAL_DROP * initial {
+                return Some(theta);
+            }
+        }
+        None
+    }
+}
+
+/// The pilot θ̃: the root of the coupled equation with K_m = I/M and δ_m = 0, from the
+/// sources' mean step-1 estimate. `None` if it does not converge.
+pub(super) fn pilot<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    step1: &Array1<f64>,
+) -> Option<Array1<f64>> {
+    let (p, m) = (stacked.p(), stacked.n_sources());
+    let mut start = Array1::zeros(p);
+    for i in 0..m {
+        start += &step1.slice(s![(1 + i) * p..(2 + i) * p]);
+    }
+    start /= m as f64;
+    Coupled {
+        stacked,
+        step1,
+        gains: vec![Array2::eye(p) / m as f64; m],
+        offsets: vec![Array1::zeros(p); m],
+    }
+    .solve(&start)
+}
+
+/// The root of the coupled equation for the cross weights Λ (p × pM, influence units),
+/// with the Jacobians and offsets taken at `center` = (θ̃, η̂_1, …, η̂_M). `None` if a
+/// Jacobian is singular or the equation does not converge.
+pub(super) fn corrected<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    center: &Array1<f64>,
+    lambda: &Array2<f64>,
+) -> Option<Array1<f64>> {
+    let (p, m) = (stacked.p(), stacked.n_sources());
+    let on_labeled = stacked.data().n_rows() as f64 / stacked.data().n_labeled() as f64;
+    let theta = center.slice(s![..p]).to_owned();
+    let jac = stacked.jacobian(center.view());
+    let j_real = jac.slice(s![..p, ..p]).to_owned() * on_labeled;
+    let mut gains = Vec::with_capacity(m);
+    let mut offsets = Vec::with_capacity(m);
+    for i in 0..m {
+        let block = (1 + i) * p..(2 + i) * p;
+        let j_source = jac.slice(s![block.clone(), block.clone()]).to_owned() * on_labeled;
+        let lambda_m = lambda.slice(s![.., i * p..(i + 1) * p]);
+        gains.push(j_real.dot(&lambda_m).dot(&inverse(j_source.view())?));
+        offsets.push(center.slice(s![block]).to_owned() - &theta);
+    }
+    Coupled {
+        stacked,
+        step1: center,
+        gains,
+        offsets,
+    }
+    .solve(&theta)
+}
