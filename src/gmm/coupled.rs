@@ -57,6 +57,7 @@ const RESIDUAL_DROP: f64 = 1e-28;
 struct Coupled<'a, 's, M: MomentModel> {
     stacked: &'a StackedMoments<'s, M>,
     step1: &'a Array1<f64>,
+    /// K_m per source.
     gains: Vec<Array2<f64>>,
     offsets: Vec<Array1<f64>>,
 }
@@ -166,13 +167,18 @@ pub(super) fn pilot<M: MomentModel>(
     .solve(&start)
 }
 
-/// The root of the coupled equation for the cross weights Λ (p × pM, influence units),
-/// with the Jacobians and offsets taken at `center` = (θ̃, η̂_1, …, η̂_M). `None` if a
-/// Jacobian is singular or the equation does not converge.
+/// The root of the coupled equation for the cross weights Λ (p × pM, influence units):
+/// K_m = J_r Λ_m J_lab,m⁻¹ and δ_m = η̂_m − θ̃ at `center` = (θ̃, η̂_1, …), from θ̃.
+/// `None` if a Jacobian is singular, the equation does not converge, or the root is
+/// more than [`PILOT_RANGE`] real-only standard errors (`se`) from the linear form
+/// θ̂_real − ΛΔ̂ (`linear`) in some coordinate: a nearly singular ∂F/∂θ (a large
+/// weight on a source whose labeled and all-rows Jacobians differ) throws the root out.
 pub(super) fn corrected<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
     center: &Array1<f64>,
     lambda: &Array2<f64>,
+    linear: &Array1<f64>,
+    se: &Array1<f64>,
 ) -> Option<Array1<f64>> {
     let (p, m) = (stacked.p(), stacked.n_sources());
     let on_labeled = stacked.data().n_rows() as f64 / stacked.data().n_labeled() as f64;
@@ -188,11 +194,13 @@ pub(super) fn corrected<M: MomentModel>(
         gains.push(j_real.dot(&lambda_m).dot(&inverse(j_source.view())?));
         offsets.push(center.slice(s![block]).to_owned() - &theta);
     }
-    Coupled {
+    let root = Coupled {
         stacked,
         step1: center,
         gains,
         offsets,
     }
-    .solve(&theta)
+    .solve(&theta)?;
+    let near = (0..p).all(|j| (root[j] - linear[j]).abs() <= PILOT_RANGE * se[j]);
+    near.then_some(root)
 }

@@ -384,12 +384,10 @@ pub(super) fn select<M: MomentModel>(
     // The moments at θ̂_real give the real-only standard errors (the pilot's range, and
     // the scale of the reported variance); the selection works at the pilot.
     let at_real = Influence::new(stacked, step1, small_sample)?;
+    let real_se = Array1::from_shape_fn(p, |j| (at_real.a[[j, j]] / at_real.n).sqrt());
     let center = coupled::pilot(stacked, step1)
         .filter(|pilot| {
-            (0..p).all(|j| {
-                let se = (at_real.a[[j, j]] / at_real.n).sqrt();
-                (pilot[j] - step1[j]).abs() <= coupled::PILOT_RANGE * se
-            })
+            (0..p).all(|j| (pilot[j] - step1[j]).abs() <= coupled::PILOT_RANGE * real_se[j])
         })
         .map(|pilot| {
             let mut center = step1.clone();
@@ -477,12 +475,16 @@ pub(super) fn select<M: MomentModel>(
         choices.push(best.0);
     }
 
-    // θ̂ from the coupled equation at the pilot; the linear form if that fails.
-    let theta = center
-        .as_ref()
-        .and_then(|center| coupled::corrected(stacked, center, &lambda))
-        .or_else(|| coupled::corrected(stacked, step1, &lambda))
-        .unwrap_or_else(|| step1.slice(s![..p]).to_owned() - lambda.dot(&delta));
+    // θ̂ from the coupled equation; the linear form if that fails.
+    let linear = step1.slice(s![..p]).to_owned() - lambda.dot(&delta);
+    let theta = coupled::corrected(
+        stacked,
+        center.as_ref().unwrap_or(step1),
+        &lambda,
+        &linear,
+        &real_se,
+    )
+    .unwrap_or(linear);
     // The reported variance keeps the pilot's correlations and takes each coordinate's
     // scale from the real-only fit (whose sandwich at n = 30 carries the heavy tails of
     // θ̂_real that the pilot's asymptotic variance misses): A → SAS, C → SC with
