@@ -204,3 +204,92 @@ pub(super) fn corrected<M: MomentModel>(
     let near = (0..p).all(|j| (root[j] - linear[j]).abs() <= PILOT_RANGE * se[j]);
     near.then_some(root)
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array1, Array2};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::{pilot, Coupled};
+    use crate::baselines::{Lambda, PpiPlusPlus};
+    use crate::engine::Chunking;
+    use crate::models::Logistic;
+    use crate::stacked::StackedMoments;
+    use crate::DataSources;
+
+    /// Logistic data, T = 400 with every fourth row labeled; the proxy flips 20% of the
+    /// labels.
+    fn logistic_with_proxy() -> DataSources {
+        let t = 400;
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let x = Array2::from_shape_fn((t, 2), |(_, j)| {
+            if j == 0 {
+                1.0
+            } else {
+                rng.random::<f64>() * 4.0 - 2.0
+            }
+        });
+        let y: Array1<f64> = x
+            .column(1)
+            .iter()
+            .map(|&v| {
+                f64::from(u8::from(
+                    rng.random::<f64>() < 1.0 / (1.0 + (-0.3 - v).exp()),
+                ))
+            })
+            .collect();
+        let proxy = y.mapv(|v| {
+            if rng.random::<f64>() < 0.2 {
+                1.0 - v
+            } else {
+                v
+            }
+        });
+        let labeled: Vec<bool> = (0..t).map(|i| i % 4 == 0).collect();
+        let y_real = Array1::from_shape_fn(t, |i| if labeled[i] { y[i] } else { f64::NAN });
+        DataSources::builder(&labeled)
+            .real(&x, &y_real)
+            .source("proxy", &x, &proxy)
+            .build()
+            .unwrap()
+    }
+
+    /// With one source sharing the covariates, the coupled equation with K = κI and
+    /// δ = 0 is PPI++'s with λ = κ N / T (its all-rows mean is (nψ̄_lab + Nψ̄_unlab)/T),
+    /// solved here by an independent implementation.
+    #[test]
+    fn one_source_with_a_scalar_gain_is_ppi_plus_plus() {
+        let data = logistic_with_proxy();
+        let (t, n) = (data.n_rows() as f64, data.n_labeled() as f64);
+        let stacked = StackedMoments::new(&Logistic, &data, false, &Chunking::default()).unwrap();
+        let start = Array1::zeros(4);
+        for lambda in [0.3, 0.8] {
+            let ppi = PpiPlusPlus::new(Logistic, "proxy")
+                .lambda(Lambda::Fixed(lambda))
+                .fit(&data)
+                .unwrap();
+            let root = Coupled {
+                stacked: &stacked,
+                step1: &start,
+                gains: vec![Array2::eye(2) * (lambda * t / (t - n))],
+                offsets: vec![Array1::zeros(2)],
+            }
+            .solve(&Array1::zeros(2))
+            .unwrap();
+            let expected = ppi.estimate().theta();
+            for j in 0..2 {
+                assert!((root[j] - expected[j]).abs() < 1e-8, "{root} vs {expected}");
+            }
+        }
+        // The pilot with one source is plain PPI on all rows: λ = N/T.
+        let plain = PpiPlusPlus::new(Logistic, "proxy")
+            .lambda(Lambda::Fixed((t - n) / t))
+            .fit(&data)
+            .unwrap();
+        let pilot = pilot(&stacked, &start).unwrap();
+        for j in 0..2 {
+            assert!((pilot[j] - plain.estimate().theta()[j]).abs() < 1e-8);
+        }
+    }
+}
