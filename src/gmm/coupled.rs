@@ -49,6 +49,10 @@ const MAX_HALVINGS: usize = 30;
 /// Relative step size below which the root has converged.
 const TOLERANCE: f64 = 1e-10;
 
+/// The pilot's looser tolerance: it only sets where the selection's moments are
+/// evaluated.
+const PILOT_TOLERANCE: f64 = 1e-6;
+
 /// Fall of ‖F‖² from the start below which the root has converged.
 const RESIDUAL_DROP: f64 = 1e-28;
 
@@ -87,7 +91,13 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
         let lab = |b: usize| b * p..(b + 1) * p;
         let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p;
         let beta = self.at(theta);
-        let g = self.stacked.mean_moments(beta.view());
+        // Moments affine in θ need no pass; otherwise the Jacobian at an accepted point
+        // comes from the same pass as its moments.
+        let g = if self.stacked.model().is_linear() {
+            self.stacked.mean_moments(beta.view())
+        } else {
+            self.stacked.mean_moments_ahead(beta.view())
+        };
         let mut f = g.slice(s![lab(0)]).to_owned() * on_labeled;
         for (i, gain) in self.gains.iter().enumerate() {
             let gap = g.slice(s![lab(1 + i)]).to_owned() * on_labeled - g.slice(s![all(i)]);
@@ -109,7 +119,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
 
     /// The root by Newton's method from `start`, each step halved until ‖F‖ falls.
     /// `None` if it does not converge or leaves the finite numbers.
-    fn solve(&self, start: &Array1<f64>) -> Option<Array1<f64>> {
+    fn solve(&self, start: &Array1<f64>, tolerance: f64) -> Option<Array1<f64>> {
         let mut theta = start.clone();
         let (mut f, _) = self.value(&theta, false);
         let initial = f.dot(&f);
@@ -136,9 +146,11 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
             let reference = next.iter().fold(1.0f64, |a, v| a.max(v.abs()));
             theta = next;
             f = f_next;
-            // Converged: a negligible step, or F down to rounding (one step for moments
-            // affine in θ).
-            if size <= TOLERANCE * reference || f.dot(&f) <= RESIDUAL_DROP * initial {
+            // Converged: a negligible step; a full Newton step small enough that the
+            // error left, of the order of its square, is negligible; or F down to
+            // rounding (one step for moments affine in θ).
+            let quadratic = scale == 1.0 && size <= tolerance.sqrt() * reference;
+            if size <= tolerance * reference || quadratic || f.dot(&f) <= RESIDUAL_DROP * initial {
                 return Some(theta);
             }
         }
@@ -164,43 +176,52 @@ pub(super) fn pilot<M: MomentModel>(
         gains: vec![Array2::eye(p) / m as f64; m],
         offsets: vec![Array1::zeros(p); m],
     }
-    .solve(&start)
+    .solve(&start, PILOT_TOLERANCE)
 }
 
-/// The root of the coupled equation for the cross weights Λ (p × pM, influence units):
-/// K_m = J_r Λ_m J_lab,m⁻¹ and δ_m = η̂_m − θ̃ at `center` = (θ̃, η̂_1, …), from θ̃.
-/// `None` if a Jacobian is singular, the equation does not converge, or the root is
-/// more than [`PILOT_RANGE`] real-only standard errors (`se`) from the linear form
-/// θ̂_real − ΛΔ̂ (`linear`) in some coordinate: a nearly singular ∂F/∂θ (a large
-/// weight on a source whose labeled and all-rows Jacobians differ) throws the root out.
+/// K_m = J_r Λ_m J_lab,m⁻¹ for each source: the cross weights Λ (p × pM, influence
+/// units) in moment units, from J_r and the block-diagonal labeled J_lab⁻¹ (pM × pM).
+pub(super) fn gains(
+    j_real: &Array2<f64>,
+    lambda: &Array2<f64>,
+    j_lab_inv: &Array2<f64>,
+) -> Vec<Array2<f64>> {
+    let p = j_real.nrows();
+    (0..lambda.ncols() / p)
+        .map(|i| {
+            let block = i * p..(i + 1) * p;
+            j_real
+                .dot(&lambda.slice(s![.., block.clone()]))
+                .dot(&j_lab_inv.slice(s![block.clone(), block]))
+        })
+        .collect()
+}
+
+/// The root of the coupled equation with the gains K_m (see [`gains`]) and δ_m =
+/// η̂_m − θ̃ at `center` = (θ̃, η̂_1, …), from θ̃. `None` if ∂F/∂θ is singular, the
+/// equation does not converge, or the root is more than [`PILOT_RANGE`] real-only
+/// standard errors (`se`) from the linear form θ̂_real − ΛΔ̂ (`linear`) in some
+/// coordinate: a nearly singular ∂F/∂θ (a large weight on a source whose labeled and
+/// all-rows Jacobians differ) throws the root out.
 pub(super) fn corrected<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
     center: &Array1<f64>,
-    lambda: &Array2<f64>,
+    gains: Vec<Array2<f64>>,
     linear: &Array1<f64>,
     se: &Array1<f64>,
 ) -> Option<Array1<f64>> {
-    let (p, m) = (stacked.p(), stacked.n_sources());
-    let on_labeled = stacked.data().n_rows() as f64 / stacked.data().n_labeled() as f64;
+    let p = stacked.p();
     let theta = center.slice(s![..p]).to_owned();
-    let jac = stacked.jacobian(center.view());
-    let j_real = jac.slice(s![..p, ..p]).to_owned() * on_labeled;
-    let mut gains = Vec::with_capacity(m);
-    let mut offsets = Vec::with_capacity(m);
-    for i in 0..m {
-        let block = (1 + i) * p..(2 + i) * p;
-        let j_source = jac.slice(s![block.clone(), block.clone()]).to_owned() * on_labeled;
-        let lambda_m = lambda.slice(s![.., i * p..(i + 1) * p]);
-        gains.push(j_real.dot(&lambda_m).dot(&inverse(j_source.view())?));
-        offsets.push(center.slice(s![block]).to_owned() - &theta);
-    }
+    let offsets = (0..gains.len())
+        .map(|i| center.slice(s![(1 + i) * p..(2 + i) * p]).to_owned() - &theta)
+        .collect();
     let root = Coupled {
         stacked,
         step1: center,
         gains,
         offsets,
     }
-    .solve(&theta)?;
+    .solve(&theta, TOLERANCE)?;
     let near = (0..p).all(|j| (root[j] - linear[j]).abs() <= PILOT_RANGE * se[j]);
     near.then_some(root)
 }
@@ -275,7 +296,7 @@ mod tests {
                 gains: vec![Array2::eye(2) * (lambda * t / (t - n))],
                 offsets: vec![Array1::zeros(2)],
             }
-            .solve(&Array1::zeros(2))
+            .solve(&Array1::zeros(2), super::TOLERANCE)
             .unwrap();
             let expected = ppi.estimate().theta();
             for j in 0..2 {

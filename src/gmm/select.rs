@@ -156,7 +156,9 @@ impl Influence {
         // on labeled rows and on all rows.
         let aux_lab = p..(1 + m) * p;
         let aux_all = (1 + m) * p..(1 + 2 * m) * p;
-        let (a_psi, c_psi, s_lab_psi) = match leverage_blocks(stacked, step1, &jac, small_sample) {
+        let j_sum = jac.slice(s![..p, ..p]).to_owned() * t;
+        let (a_psi, c_psi, s_lab_psi) = match leverage_blocks(stacked, step1, &j_sum, small_sample)
+        {
             Some(blocks) => blocks,
             None => (
                 omega.slice(s![lab(0), lab(0)]).to_owned() * on_labeled,
@@ -181,6 +183,32 @@ impl Influence {
             to_real: -j_real_inv,
             to_aux: -j_lab_inv,
             optimism: None,
+        })
+    }
+
+    /// The same moments with the real block at `center`'s θ (the sources' blocks, at
+    /// η̂, do not depend on it): J_r, A and C from one pass over the labeled rows.
+    pub(super) fn with_real_at<M: MomentModel>(
+        &self,
+        stacked: &StackedMoments<'_, M>,
+        center: &Array1<f64>,
+        small_sample: SmallSample,
+    ) -> Option<Influence> {
+        let p = stacked.p();
+        let j_sum = stacked.model().jacobian(
+            center.slice(s![..p]),
+            stacked.real_rows(),
+            stacked.label_weights(),
+        );
+        let (a_psi, c_psi, _) = leverage_blocks(stacked, center, &j_sum, small_sample)?;
+        let j_real_inv = inverse((j_sum / self.n).view())?;
+        let j_lab_inv = -&self.to_aux;
+        Some(Influence {
+            a: j_real_inv.dot(&a_psi).dot(&j_real_inv.t()),
+            c: j_real_inv.dot(&c_psi).dot(&j_lab_inv.t()),
+            to_real: -j_real_inv,
+            optimism: None,
+            ..self.clone()
         })
     }
 
@@ -269,15 +297,16 @@ impl Influence {
 /// 1/(1 − h_t) is capped at 10. The sources' moments, at η̂ fitted on all rows, are not
 /// shrunk by the labeled fit and stay unscaled: scaling them too overstated the
 /// variance of a well-correlated source's corrected estimate (by about
-/// h ρ²/(1 − ρ²) relative). `None` for HC0 or a singular real Jacobian.
+/// h ρ²/(1 − ρ²) relative); HC0 leaves every row unscaled. `j_sum` is
+/// Σ_lab ∂ψ_r/∂θᵀ at `step1`'s θ. `None` for a singular real Jacobian.
 fn leverage_blocks<M: MomentModel + ?Sized>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
-    jac: &Array2<f64>,
+    j_sum: &Array2<f64>,
     small_sample: SmallSample,
 ) -> Option<(Array2<f64>, Array2<f64>, Array2<f64>)> {
     let power = match small_sample {
-        SmallSample::Hc0 => return None,
+        SmallSample::Hc0 => 0.0,
         SmallSample::Hc2 => 1.0,
         SmallSample::Hc3 => 2.0,
     };
@@ -286,10 +315,7 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
     let model = stacked.model();
     let real = stacked.real_rows();
     let n = real.len();
-    let t = stacked.data().n_rows() as f64;
     let theta = step1.slice(s![..p]);
-    // Σ_lab ∂ψ_r/∂θᵀ (the stacked Jacobian is a mean over all T rows).
-    let j_sum = jac.slice(s![..p, ..p]).to_owned() * t;
     let j_inv = inverse(j_sum.view())?;
     let sources = stacked.data().sources();
     let size = crate::engine::DEFAULT_CHUNK_ROWS;
@@ -302,10 +328,12 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
         let rows = real.slice(range.clone());
         let len = range.len();
         let mut leverage = Array1::<f64>::zeros(len);
-        let mut derivative = Array2::zeros((len, p));
-        for j in 0..p {
-            model.moments_derivative(theta, rows, j_inv.column(j), derivative.view_mut());
-            leverage += &derivative.column(j);
+        if power > 0.0 {
+            let mut derivative = Array2::zeros((len, p));
+            for j in 0..p {
+                model.moments_derivative(theta, rows, j_inv.column(j), derivative.view_mut());
+                leverage += &derivative.column(j);
+            }
         }
         let w = weights.map(|w| w.slice_move(s![range.clone()]));
         if let Some(w) = w {
@@ -394,6 +422,13 @@ pub(super) fn select<M: MomentModel>(
             center.slice_mut(s![..p]).assign(&pilot);
             center
         });
+    let influence = match &center {
+        Some(center) => at_real.with_real_at(stacked, center, small_sample)?,
+        None => at_real.clone(),
+    };
+    // J_r and the labeled J_m⁻¹ (block-diagonal) at the centre, for the coupled equation.
+    let j_real = inverse((-&influence.to_real).view())?;
+    let j_lab_inv = -&influence.to_aux;
     let Influence {
         a,
         c,
@@ -403,10 +438,7 @@ pub(super) fn select<M: MomentModel>(
         n,
         t,
         ..
-    } = match &center {
-        Some(center) => Influence::new(stacked, center, small_sample)?,
-        None => at_real.clone(),
-    };
+    } = influence;
     let moments = Moments {
         a: &a,
         c: &c,
@@ -477,10 +509,11 @@ pub(super) fn select<M: MomentModel>(
 
     // θ̂ from the coupled equation; the linear form if that fails.
     let linear = step1.slice(s![..p]).to_owned() - lambda.dot(&delta);
+    let gains = coupled::gains(&j_real, &lambda, &j_lab_inv);
     let theta = coupled::corrected(
         stacked,
         center.as_ref().unwrap_or(step1),
-        &lambda,
+        gains,
         &linear,
         &real_se,
     )
