@@ -42,6 +42,15 @@
 //! covariates under homoskedastic errors), never less efficient than real-only, and
 //! valid whatever is chosen (any fixed Λ gives a consistent, asymptotically normal
 //! estimate).
+//!
+//! # Where the moments are evaluated, and the final estimate
+//! The second moments above are evaluated at a stable pilot θ̃ (plain prediction-
+//! powered inference with the sources averaged) rather than at θ̂_real, whose residuals
+//! and Jacobian are distorted when the labeled fit is near separation; the reported
+//! variance keeps the pilot's correlations and each coordinate's real-only scale. The
+//! estimate is the root of the coupled estimating equation, in which θ also enters the
+//! sources' corrections as in PPI++ (see [`super::coupled`]); to first order it is
+//! θ̂_real − ΛΔ̂, which is the fallback.
 
 use ndarray::{s, Array1, Array2};
 
