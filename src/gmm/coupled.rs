@@ -49,10 +49,6 @@ const MAX_HALVINGS: usize = 30;
 /// Relative step size below which the root has converged.
 const TOLERANCE: f64 = 1e-10;
 
-/// The pilot's looser tolerance: it only sets where the selection's moments are
-/// evaluated.
-const PILOT_TOLERANCE: f64 = 1e-6;
-
 /// Fall of ‖F‖² from the start below which the root has converged.
 const RESIDUAL_DROP: f64 = 1e-28;
 
@@ -91,12 +87,12 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
         let lab = |b: usize| b * p..(b + 1) * p;
         let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p;
         let beta = self.at(theta);
-        // Moments affine in θ need no pass; otherwise the Jacobian at an accepted point
-        // comes from the same pass as its moments.
-        let g = if self.stacked.model().is_linear() {
-            self.stacked.mean_moments(beta.view())
-        } else {
+        // Moments affine in θ need no pass; otherwise the Jacobian, when asked for,
+        // comes from the same pass as the moments.
+        let g = if with_jacobian && !self.stacked.model().is_linear() {
             self.stacked.mean_moments_ahead(beta.view())
+        } else {
+            self.stacked.mean_moments(beta.view())
         };
         let mut f = g.slice(s![lab(0)]).to_owned() * on_labeled;
         for (i, gain) in self.gains.iter().enumerate() {
@@ -117,16 +113,42 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
         (f, jacobian)
     }
 
-    /// The root by Newton's method from `start`, each step halved until ‖F‖ falls.
-    /// `None` if it does not converge or leaves the finite numbers.
+    /// The root from `start` by Newton's method that keeps its Jacobian while it works:
+    /// a step with the last ∂F/∂θ is kept when it at least halves ‖F‖ (one pass for the
+    /// moments alone); otherwise ∂F/∂θ is recomputed and the Newton step halved until
+    /// ‖F‖ falls. `None` if it does not converge or leaves the finite numbers.
     fn solve(&self, start: &Array1<f64>, tolerance: f64) -> Option<Array1<f64>> {
+        let largest = |v: &Array1<f64>| v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
         let mut theta = start.clone();
-        let (mut f, _) = self.value(&theta, false);
+        let (mut f, jacobian) = self.value(&theta, true);
         let initial = f.dot(&f);
+        let mut inverse_jacobian = inverse(jacobian?.view())?;
+        let mut fresh = true;
         for _ in 0..MAX_ITERATIONS {
-            let (_, jacobian) = self.value(&theta, true);
-            let step = inverse(jacobian?.view())?.dot(&f);
+            let step = inverse_jacobian.dot(&f);
             let norm = f.dot(&f);
+            if !fresh {
+                let next = &theta - &step;
+                let f_next = self.value(&next, false).0;
+                let ratio = (f_next.dot(&f_next) / norm).sqrt();
+                if next.iter().all(|v| v.is_finite()) && ratio <= 0.5 {
+                    // Linear convergence at rate `ratio`: the error left is about
+                    // |step| · ratio / (1 − ratio).
+                    let left = largest(&step) * ratio / (1.0 - ratio);
+                    theta = next;
+                    f = f_next;
+                    if left <= tolerance * largest(&theta).max(1.0)
+                        || f.dot(&f) <= RESIDUAL_DROP * initial
+                    {
+                        return Some(theta);
+                    }
+                    continue;
+                }
+                let (_, jacobian) = self.value(&theta, true);
+                inverse_jacobian = inverse(jacobian?.view())?;
+                fresh = true;
+                continue;
+            }
             let mut scale = 1.0;
             let (mut next, mut f_next);
             let mut halvings = 0;
@@ -142,13 +164,14 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
             if !next.iter().all(|v| v.is_finite()) {
                 return None;
             }
-            let size = step.iter().fold(0.0f64, |a, v| a.max(v.abs())) * scale;
-            let reference = next.iter().fold(1.0f64, |a, v| a.max(v.abs()));
+            let size = largest(&step) * scale;
             theta = next;
             f = f_next;
+            fresh = false;
             // Converged: a negligible step; a full Newton step small enough that the
             // error left, of the order of its square, is negligible; or F down to
             // rounding (one step for moments affine in θ).
+            let reference = largest(&theta).max(1.0);
             let quadratic = scale == 1.0 && size <= tolerance.sqrt() * reference;
             if size <= tolerance * reference || quadratic || f.dot(&f) <= RESIDUAL_DROP * initial {
                 return Some(theta);
@@ -176,7 +199,7 @@ pub(super) fn pilot<M: MomentModel>(
         gains: vec![Array2::eye(p) / m as f64; m],
         offsets: vec![Array1::zeros(p); m],
     }
-    .solve(&start, PILOT_TOLERANCE)
+    .solve(&start, TOLERANCE)
 }
 
 /// K_m = J_r Λ_m J_lab,m⁻¹ for each source: the cross weights Λ (p × pM, influence
@@ -303,7 +326,7 @@ mod tests {
                 assert!((root[j] - expected[j]).abs() < 1e-8, "{root} vs {expected}");
             }
         }
-        // The pilot with one source is plain PPI on all rows: λ = N/T.
+        // The pilot with one source is plain PPI on all rows, λ = N/T.
         let plain = PpiPlusPlus::new(Logistic, "proxy")
             .lambda(Lambda::Fixed((t - n) / t))
             .fit(&data)
