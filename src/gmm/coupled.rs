@@ -181,7 +181,42 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
     }
 }
 
-/// The pilot θ̃: the root of the coupled equation with K_m = I/M and δ_m = 0, from the
+/// The pilot's weight on each source: proportional to 1/v_m, with v_m the labeled
+/// rectifier's second moment relative to the real moments', summed over coordinates,
+/// v_m = Σ_j Σ_lab (ψ_r,j − ψ_m,j)² / Σ_lab ψ_r,j², all at θ̂_real (free of units; one
+/// pass over the labeled rows). A source that tracks the real outcome closely gets
+/// most of the weight: averaging a strong proxy with a biased synthetic source made a
+/// worse pilot than the proxy alone. `None` if some v_m is not a positive number.
+fn rectifier_weights<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    step1: &Array1<f64>,
+) -> Option<Vec<f64>> {
+    let p = stacked.p();
+    let model = stacked.model();
+    let theta = step1.slice(s![..p]);
+    let real = stacked.real_rows();
+    let mut psi_real = Array2::zeros((real.len(), p));
+    model.moments(theta, real, psi_real.view_mut());
+    let scale = psi_real.map_axis(ndarray::Axis(0), |c| c.dot(&c));
+    let mut inverse_v = Vec::new();
+    for source in stacked.data().sources() {
+        let mut psi = Array2::zeros((real.len(), p));
+        model.moments(theta, source.labeled(), psi.view_mut());
+        let gap = &psi_real - &psi;
+        let v: f64 = (0..p)
+            .map(|j| gap.column(j).dot(&gap.column(j)) / scale[j])
+            .sum();
+        if !(v.is_finite() && v > 0.0) {
+            return None;
+        }
+        inverse_v.push(1.0 / v);
+    }
+    let total: f64 = inverse_v.iter().sum();
+    Some(inverse_v.iter().map(|w| w / total).collect())
+}
+
+/// The pilot θ̃: the root of the coupled equation with K_m = w_m I (see
+/// [`rectifier_weights`]; equal weights if they are undefined) and δ_m = 0, from the
 /// sources' mean step-1 estimate. `None` if it does not converge.
 pub(super) fn pilot<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
@@ -193,10 +228,11 @@ pub(super) fn pilot<M: MomentModel>(
         start += &step1.slice(s![(1 + i) * p..(2 + i) * p]);
     }
     start /= m as f64;
+    let weights = rectifier_weights(stacked, step1).unwrap_or_else(|| vec![1.0 / m as f64; m]);
     Coupled {
         stacked,
         step1,
-        gains: vec![Array2::eye(p) / m as f64; m],
+        gains: weights.iter().map(|&w| Array2::eye(p) * w).collect(),
         offsets: vec![Array1::zeros(p); m],
     }
     .solve(&start, TOLERANCE)
