@@ -25,11 +25,12 @@
 //! functions) are evaluated at a pilot θ̃ rather than at θ̂_real: near separation the
 //! labeled fit's residuals are squeezed towards zero and its Jacobian towards singular,
 //! and the estimated correlations there are noise. θ̃ is the root of the coupled
-//! equation with every K_m = I/M and δ_m = 0 (classic prediction-powered inference with
-//! the sources averaged: consistent, not efficient, and stable because the all-rows
-//! Jacobians enter its derivative). It is kept only within [`PILOT_RANGE`] real-only
-//! standard errors of θ̂_real in every coordinate; beyond that (a source's labeled
-//! corrections pushing the averaged equation far out) θ̂_real is used.
+//! equation with K_m = w_m I and δ_m = 0 (classic prediction-powered inference with the
+//! sources weighted by how closely each tracks the real outcome, Σ w_m = 1: consistent,
+//! not efficient, and stable because the all-rows Jacobians enter its derivative). It is
+//! kept only within [`PILOT_RANGE`] real-only standard errors of θ̂_real in every
+//! coordinate; beyond that (a source's labeled corrections pushing the equation far
+//! out) θ̂_real is used.
 
 use ndarray::{s, Array1, Array2};
 

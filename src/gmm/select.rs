@@ -45,7 +45,8 @@
 //!
 //! # Where the moments are evaluated, and the final estimate
 //! The second moments above are evaluated at a stable pilot θ̃ (plain prediction-
-//! powered inference with the sources averaged) rather than at θ̂_real, whose residuals
+//! powered inference with the sources weighted by how closely each tracks the real
+//! outcome) rather than at θ̂_real, whose residuals
 //! and Jacobian are distorted when the labeled fit is near separation; the reported
 //! variance keeps the pilot's correlations and each coordinate's real-only scale. The
 //! estimate is the root of the coupled estimating equation, in which θ also enters the
