@@ -118,28 +118,46 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
     /// a step with the last ∂F/∂θ is kept when it at least halves ‖F‖ (one pass for the
     /// moments alone); otherwise ∂F/∂θ is recomputed and the Newton step halved until
     /// ‖F‖ falls. `None` if it does not converge or leaves the finite numbers.
-    fn solve(&self, start: &Array1<f64>, tolerance: f64) -> Option<Array1<f64>> {
-        let largest = |v: &Array1<f64>| v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    ///
+    /// Steps are judged per coordinate against |θ_j| + s_j, with `spread` s the real-only
+    /// standard errors: a scale that follows the units of each coefficient, so that the
+    /// root is equivariant to rescaling a covariate or the outcome.
+    fn solve(
+        &self,
+        start: &Array1<f64>,
+        tolerance: f64,
+        spread: &Array1<f64>,
+    ) -> Option<Array1<f64>> {
+        // Whether every |step_j| · factor is at most `bound` · (|θ_j| + s_j).
+        let within = |step: &Array1<f64>, theta: &Array1<f64>, factor: f64, bound: f64| {
+            (0..step.len()).all(|j| step[j].abs() * factor <= bound * (theta[j].abs() + spread[j]))
+        };
         let mut theta = start.clone();
         let (mut f, jacobian) = self.value(&theta, true);
-        let initial = f.dot(&f);
         let mut inverse_jacobian = inverse(jacobian?.view())?;
+        // ‖F‖ measured in units of θ: the Newton step of the first Jacobian over the
+        // spread, free of the units of the moments.
+        let first = inverse_jacobian.clone();
+        let merit = |f: &Array1<f64>| {
+            let z = first.dot(f) / spread;
+            z.dot(&z)
+        };
+        let initial = merit(&f);
         let mut fresh = true;
         for _ in 0..MAX_ITERATIONS {
             let step = inverse_jacobian.dot(&f);
-            let norm = f.dot(&f);
+            let norm = merit(&f);
             if !fresh {
                 let next = &theta - &step;
                 let f_next = self.value(&next, false).0;
-                let ratio = (f_next.dot(&f_next) / norm).sqrt();
+                let ratio = (merit(&f_next) / norm).sqrt();
                 if next.iter().all(|v| v.is_finite()) && ratio <= 0.5 {
                     // Linear convergence at rate `ratio`: the error left is about
                     // |step| · ratio / (1 − ratio).
-                    let left = largest(&step) * ratio / (1.0 - ratio);
                     theta = next;
                     f = f_next;
-                    if left <= tolerance * largest(&theta).max(1.0)
-                        || f.dot(&f) <= RESIDUAL_DROP * initial
+                    if within(&step, &theta, ratio / (1.0 - ratio), tolerance)
+                        || merit(&f) <= RESIDUAL_DROP * initial
                     {
                         return Some(theta);
                     }
@@ -156,7 +174,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
             loop {
                 next = &theta - &(&step * scale);
                 f_next = self.value(&next, false).0;
-                if f_next.dot(&f_next) <= norm || halvings == MAX_HALVINGS {
+                if merit(&f_next) <= norm || halvings == MAX_HALVINGS {
                     break;
                 }
                 scale /= 2.0;
@@ -165,16 +183,17 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
             if !next.iter().all(|v| v.is_finite()) {
                 return None;
             }
-            let size = largest(&step) * scale;
             theta = next;
             f = f_next;
             fresh = false;
             // Converged: a negligible step; a full Newton step small enough that the
             // error left, of the order of its square, is negligible; or F down to
             // rounding (one step for moments affine in θ).
-            let reference = largest(&theta).max(1.0);
-            let quadratic = scale == 1.0 && size <= tolerance.sqrt() * reference;
-            if size <= tolerance * reference || quadratic || f.dot(&f) <= RESIDUAL_DROP * initial {
+            let quadratic = scale == 1.0 && within(&step, &theta, 1.0, tolerance.sqrt());
+            if within(&step, &theta, scale, tolerance)
+                || quadratic
+                || merit(&f) <= RESIDUAL_DROP * initial
+            {
                 return Some(theta);
             }
         }
@@ -222,6 +241,7 @@ fn rectifier_weights<M: MomentModel>(
 pub(super) fn pilot<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
+    se: &Array1<f64>,
 ) -> Option<Array1<f64>> {
     let (p, m) = (stacked.p(), stacked.n_sources());
     let mut start = Array1::zeros(p);
@@ -236,7 +256,7 @@ pub(super) fn pilot<M: MomentModel>(
         gains: weights.iter().map(|&w| Array2::eye(p) * w).collect(),
         offsets: vec![Array1::zeros(p); m],
     }
-    .solve(&start, TOLERANCE)
+    .solve(&start, TOLERANCE, se)
 }
 
 /// K_m = J_r Λ_m J_lab,m⁻¹ for each source: the cross weights Λ (p × pM, influence
@@ -281,7 +301,7 @@ pub(super) fn corrected<M: MomentModel>(
         gains,
         offsets,
     }
-    .solve(&theta, TOLERANCE)?;
+    .solve(&theta, TOLERANCE, se)?;
     let near = (0..p).all(|j| (root[j] - linear[j]).abs() <= PILOT_RANGE * se[j]);
     near.then_some(root)
 }
@@ -356,7 +376,7 @@ mod tests {
                 gains: vec![Array2::eye(2) * (lambda * t / (t - n))],
                 offsets: vec![Array1::zeros(2)],
             }
-            .solve(&Array1::zeros(2), super::TOLERANCE)
+            .solve(&Array1::zeros(2), super::TOLERANCE, &Array1::ones(2))
             .unwrap();
             let expected = ppi.estimate().theta();
             for j in 0..2 {
@@ -368,7 +388,7 @@ mod tests {
             .lambda(Lambda::Fixed((t - n) / t))
             .fit(&data)
             .unwrap();
-        let pilot = pilot(&stacked, &start).unwrap();
+        let pilot = pilot(&stacked, &start, &Array1::ones(2)).unwrap();
         for j in 0..2 {
             assert!((pilot[j] - plain.estimate().theta()[j]).abs() < 1e-8);
         }

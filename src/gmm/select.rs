@@ -423,7 +423,7 @@ pub(super) fn select<M: MomentModel>(
     // the scale of the reported variance); the selection works at the pilot.
     let at_real = Influence::new(stacked, step1, small_sample)?;
     let real_se = Array1::from_shape_fn(p, |j| (at_real.a[[j, j]] / at_real.n).sqrt());
-    let center = coupled::pilot(stacked, step1)
+    let center = coupled::pilot(stacked, step1, &real_se)
         .filter(|pilot| {
             (0..p).all(|j| (pilot[j] - step1[j]).abs() <= coupled::PILOT_RANGE * real_se[j])
         })
