@@ -120,6 +120,22 @@ impl Outcomes {
     }
 }
 
+impl Outcomes {
+    /// Adding the synthetic source does not raise the MSE beyond Monte-Carlo error, and
+    /// the selected intervals cover.
+    fn assert_source_does_no_harm_and_covers(&self, rate: f64) {
+        assert!(
+            self.at_most(SELECTED, 1.0, SELECTED_PROXY),
+            "rate {rate}: source hurts"
+        );
+        assert!(
+            covers(self, SELECTED),
+            "rate {rate}: {}",
+            self.coverage(SELECTED)
+        );
+    }
+}
+
 fn covers(o: &Outcomes, e: usize) -> bool {
     let se = (0.95 * 0.05 / o.covered.len() as f64).sqrt();
     (o.coverage(e) - 0.95).abs() <= 3.0 * se + 0.01
@@ -134,15 +150,7 @@ fn selected_weights_hold_up_where_labels_are_scarcest() {
         // Better than the paper's unrestricted weights, and adding the synthetic source
         // does not hurt beyond Monte-Carlo error.
         assert!(o.at_most(SELECTED, 1.0, PAPER), "rate {rate}: vs paper");
-        assert!(
-            o.at_most(SELECTED, 1.0, SELECTED_PROXY),
-            "rate {rate}: source hurts"
-        );
-        assert!(
-            covers(&o, SELECTED),
-            "rate {rate}: {}",
-            o.coverage(SELECTED)
-        );
+        o.assert_source_does_no_harm_and_covers(rate);
         // Against PPI++ and PPI++Synth: within 5% (the low-labeling goal) at n = 30
         // and n = 60.
         for other in [PPI, PPI_SYNTH] {
@@ -173,14 +181,6 @@ fn logistic_selected_weights_lead_at_low_labeling_rates() {
         for other in [PAPER, PPI, PPI_SYNTH] {
             assert!(o.at_most(SELECTED, 1.0, other), "rate {rate}: vs {other}");
         }
-        assert!(
-            o.at_most(SELECTED, 1.0, SELECTED_PROXY),
-            "rate {rate}: source hurts"
-        );
-        assert!(
-            covers(&o, SELECTED),
-            "rate {rate}: {}",
-            o.coverage(SELECTED)
-        );
+        o.assert_source_does_no_harm_and_covers(rate);
     }
 }
