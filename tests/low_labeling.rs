@@ -53,16 +53,23 @@ const PAPER: usize = 2;
 const PPI: usize = 3;
 const PPI_SYNTH: usize = 4;
 
-fn run(model: SimModel, rate: f64) -> Outcomes {
-    let cfg = SimConfig::new(model)
+fn design(model: SimModel, rate: f64) -> SimConfig {
+    SimConfig::new(model)
         .rows(3000)
         .rho(0.9)
-        .labeling_rate(rate);
-    let truth = cfg.theta()[X1];
+        .labeling_rate(rate)
+}
+
+fn run(model: SimModel, rate: f64) -> Outcomes {
     let ests = match model {
         SimModel::Logistic => estimators(Logistic),
         _ => estimators(Ols),
     };
+    run_design(&design(model, rate), &ests)
+}
+
+fn run_design(cfg: &SimConfig, ests: &[Box<dyn Estimator + Send + Sync>]) -> Outcomes {
+    let truth = cfg.theta()[X1];
     // A replication counts when every estimator fits it (PPI++Synth's folds fail on a
     // few of the smallest samples).
     let per_rep: Vec<(Vec<f64>, Vec<bool>)> = (0..REPS)
@@ -182,5 +189,36 @@ fn logistic_selected_weights_lead_at_low_labeling_rates() {
             assert!(o.at_most(SELECTED, 1.0, other), "rate {rate}: vs {other}");
         }
         o.assert_source_does_no_harm_and_covers(rate);
+    }
+}
+
+/// Three sources at 1% labeled (n = 30; the proxy and two synthetic sources): each
+/// added source costs nothing beyond Monte-Carlo error, and the intervals cover.
+#[test]
+#[ignore = "Monte Carlo (tens of seconds); run with -- --ignored, as CI does"]
+fn adding_sources_does_no_harm_at_one_percent() {
+    let rate = 0.01;
+    let on = |name: &str, sources: &[&str]| -> Box<dyn Estimator + Send + Sync> {
+        Box::new(OnSources::new(name, TwoStepGmm::new(Ols), sources.to_vec()))
+    };
+    let ests = [
+        on("GMM-All", &["proxy", "synth", "synth2"]),
+        on("GMM-Synth", &["proxy", "synth"]),
+        on("GMM-Proxy", &["proxy"]),
+    ];
+    let o = run_design(&design(SimModel::Ols, rate).n_synthetic(2), &ests);
+    let (all, synth, proxy) = (0, 1, 2);
+    for (e, name) in ["GMM-All", "GMM-Synth", "GMM-Proxy"].iter().enumerate() {
+        println!(
+            "rate {rate}: {name:<9} MSE {:.3e}  coverage {:.3}",
+            o.mse(e),
+            o.coverage(e)
+        );
+    }
+    assert!(o.at_most(all, 1.0, synth), "third source hurts");
+    assert!(o.at_most(all, 1.0, proxy), "synthetic sources hurt");
+    assert!(o.at_most(synth, 1.0, proxy), "synthetic source hurts");
+    for e in [all, synth] {
+        assert!(covers(&o, e), "{}: {}", e, o.coverage(e));
     }
 }
