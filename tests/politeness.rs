@@ -198,3 +198,40 @@ fn logistic_study_runs() {
         "an estimator never ran"
     );
 }
+
+/// A labeled subset (66 rows, logistic hedge study) whose prediction-powered pilot lies
+/// closer to separation than the labeled fit itself: the real block's inverse
+/// information in the hedge coordinate grows 27-fold there, and selected weights taken
+/// at that pilot once moved the hedge estimate from 1.8 to 17.6 (truth 0.03). The pilot
+/// must be passed over: the estimate stays near the labeled fit, its standard error
+/// near real-only's.
+#[test]
+fn a_pilot_near_separation_is_not_used() {
+    use synthgmm::baselines::RealOnly;
+    use synthgmm::models::Logistic;
+    use synthgmm::sim::Design;
+    use synthgmm::{Estimator, OnSources, TwoStepGmm};
+    let se = read_corpus(&data_dir().join("stack-exchange.csv.gz")).unwrap();
+    let wiki = read_corpus(&data_dir().join("wikipedia.csv.gz")).unwrap();
+    let study = Arc::new(Study::build(Task::Hedge, &se, &wiki, None, true));
+    let theta_star = study.full_data_theta().unwrap();
+    let design = LabelingDesign {
+        study,
+        rate: 0.01,
+        theta_star,
+    };
+    let data = design.draw(2025 + 265).unwrap();
+    let real = RealOnly::new(Logistic).estimate(&data).unwrap();
+    let synth = OnSources::new(
+        "GMM-Synth",
+        TwoStepGmm::new(Logistic),
+        ["model", "synthetic"],
+    )
+    .estimate(&data)
+    .unwrap();
+    let hedge = 1;
+    let (real_se, se) = (real.se()[hedge], synth.se()[hedge]);
+    let moved = (synth.theta()[hedge] - real.theta()[hedge]).abs();
+    assert!(moved <= real_se, "moved by {moved}, real-only SE {real_se}");
+    assert!(se <= 1.5 * real_se, "SE {se} against real-only {real_se}");
+}

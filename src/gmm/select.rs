@@ -432,9 +432,20 @@ pub(super) fn select<M: MomentModel>(
             center.slice_mut(s![..p]).assign(&pilot);
             center
         });
-    let influence = match &center {
-        Some(center) => at_real.with_real_at(stacked, center, small_sample)?,
-        None => at_real.clone(),
+    let (center, influence) = match center {
+        Some(center) => {
+            let at_pilot = at_real.with_real_at(stacked, &center, small_sample)?;
+            let informative = (0..p).all(|j| {
+                at_pilot.to_real[[j, j]].abs()
+                    <= coupled::PILOT_INFORMATION_LOSS * at_real.to_real[[j, j]].abs()
+            });
+            if informative {
+                (Some(center), at_pilot)
+            } else {
+                (None, at_real.clone())
+            }
+        }
+        None => (None, at_real.clone()),
     };
     // J_r and the labeled J_m⁻¹ (block-diagonal) at the centre, for the coupled equation.
     let j_real = inverse((-&influence.to_real).view())?;
