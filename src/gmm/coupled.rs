@@ -127,7 +127,8 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
     /// The root from `start` by Newton's method that keeps its Jacobian while it works:
     /// a step with the last ∂F/∂θ is kept when it at least halves ‖F‖ (one pass for the
     /// moments alone); otherwise ∂F/∂θ is recomputed and the Newton step halved until
-    /// ‖F‖ falls. `None` if it does not converge or leaves the finite numbers.
+    /// ‖F‖ falls. Moments affine in θ take one Newton step. `None` if it does not
+    /// converge or leaves the finite numbers.
     ///
     /// Steps are judged per coordinate against |θ_j| + s_j, with `spread` s the real-only
     /// standard errors: a scale that follows the units of each coefficient, so that the
@@ -145,6 +146,11 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
         let mut theta = start.clone();
         let (mut f, jacobian) = self.value(&theta, true);
         let mut inverse_jacobian = inverse(jacobian?.view())?;
+        // Moments affine in θ: one Newton step is the root (no pass to confirm it).
+        if self.stacked.model().is_linear() {
+            let root = &theta - &inverse_jacobian.dot(&f);
+            return root.iter().all(|v| v.is_finite()).then_some(root);
+        }
         // ‖F‖ measured in units of θ: the Newton step of the first Jacobian over the
         // spread, free of the units of the moments.
         let first = inverse_jacobian.clone();
@@ -152,11 +158,6 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
             let z = first.dot(f) / spread;
             z.dot(&z)
         };
-        // Moments affine in θ: one Newton step is the root (no pass to confirm it).
-        if self.stacked.model().is_linear() {
-            let root = &theta - &inverse_jacobian.dot(&f);
-            return root.iter().all(|v| v.is_finite()).then_some(root);
-        }
         let initial = merit(&f);
         let mut fresh = true;
         for _ in 0..MAX_ITERATIONS {
@@ -203,7 +204,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
             fresh = false;
             // Converged: a negligible step; a full Newton step small enough that the
             // error left, of the order of its square, is negligible; or F down to
-            // rounding (one step for moments affine in θ).
+            // rounding.
             let quadratic = scale == 1.0 && within(&step, &theta, 1.0, tolerance.sqrt());
             if within(&step, &theta, scale, tolerance)
                 || quadratic
