@@ -601,6 +601,57 @@ impl DataSources {
         })
     }
 
+    /// The data on the rows `rows` (indices into 0..T, repeats allowed), in that order:
+    /// the bootstrap's resampled data set. Row i of the result is row `rows[i]` of
+    /// `self`, labeled when that row is; `clusters`, when given, are the new rows'
+    /// cluster ids (a cluster drawn twice is two clusters), dense from 0.
+    ///
+    /// # Errors
+    /// [`Error::NeedsInMemory`] for data kept out of memory; [`Error::NoLabeledRows`] /
+    /// [`Error::TooFewLabeled`] when the draw holds p or fewer labeled rows.
+    pub(crate) fn resample(&self, rows: &[usize], clusters: Option<Vec<u32>>) -> Result<Self> {
+        self.require_in_memory("the bootstrap")?;
+        let mut position = vec![usize::MAX; self.n_rows];
+        for (i, &t) in self.labeled.iter().enumerate() {
+            position[t] = i;
+        }
+        let mut labeled = Vec::new();
+        let mut on_labeled = Vec::new();
+        for (i, &t) in rows.iter().enumerate() {
+            if position[t] != usize::MAX {
+                labeled.push(i);
+                on_labeled.push(position[t]);
+            }
+        }
+        check_labeled_count(labeled.len(), self.n_covariates())?;
+        let sources = self
+            .sources
+            .iter()
+            .map(|s| AuxSource {
+                name: s.name.clone(),
+                all: s.all.select(rows),
+                labeled: s.labeled.select(&on_labeled),
+                columns: s.columns.clone(),
+            })
+            .collect();
+        let pick = |values: &Array1<f64>| values.select(Axis(0), rows);
+        Ok(DataSources {
+            n_rows: rows.len(),
+            labeled,
+            real: self.real.select(&on_labeled),
+            sources,
+            covariate_names: self.covariate_names.clone(),
+            columns: self.columns.clone(),
+            labeling_probabilities: self.labeling_probabilities.as_ref().map(pick),
+            clusters: clusters.map(|ids| {
+                let count = ids.iter().max().map_or(0, |&c| c as usize + 1);
+                Arc::new(Clusters { ids, count })
+            }),
+            weights: self.weights.as_deref().map(|w| Arc::new(pick(w))),
+            stream: None,
+        })
+    }
+
     fn without_sources(&self) -> DataSources {
         DataSources {
             n_rows: self.n_rows,

@@ -264,6 +264,16 @@ pub enum Error {
         /// The estimator or setting.
         what: String,
     },
+    /// Fewer than half of the bootstrap's replicates could be fitted (resamples with a
+    /// collinear or separated labeled design): its quantiles would describe a
+    /// selected minority of the resamples.
+    #[error("the estimator failed on {failed} of {replicates} bootstrap replicates")]
+    BootstrapFailed {
+        /// Replicates the estimator could not fit.
+        failed: usize,
+        /// Replicates drawn.
+        replicates: usize,
+    },
     /// An invalid configuration value.
     #[error("invalid `{parameter}`: {reason}")]
     InvalidConfig {

@@ -62,6 +62,24 @@ pub enum Note {
         /// What was done instead.
         detail: String,
     },
+    /// The estimator could not fit some bootstrap replicates; the intervals come from
+    /// the others.
+    BootstrapFailures {
+        /// Replicates left out.
+        failed: usize,
+        /// Replicates drawn.
+        replicates: usize,
+    },
+    /// The selected cross weights ([`CrossWeights::Selected`](crate::CrossWeights::Selected))
+    /// could not be formed; the paper's unrestricted two-step weights were used, with
+    /// the covariance named in the summary and normal quantiles.
+    SelectionFallback {
+        /// Why the selection did not apply.
+        reason: String,
+    },
+    /// The coupled estimating equation of the selected weights had no root near its
+    /// linear form; the linear form θ̂_real − ΛΔ̂ is reported.
+    LinearCorrection,
     /// Inference is cluster-robust: Ω̂ (or the sandwich's meat) from cluster sums of
     /// the moments, times G/(G − 1).
     Clustered {
@@ -108,6 +126,18 @@ impl fmt::Display for Note {
                 }
             },
             Note::PilotFallback { detail } => write!(f, "{detail}"),
+            Note::BootstrapFailures { failed, replicates } => write!(
+                f,
+                "the estimator failed on {failed} of {replicates} bootstrap replicates; they are left out"
+            ),
+            Note::SelectionFallback { reason } => write!(
+                f,
+                "selected cross weights not used ({reason}): the unrestricted two-step weights were used instead"
+            ),
+            Note::LinearCorrection => write!(
+                f,
+                "the coupled estimating equation had no root near its linear form; the linear correction is reported"
+            ),
             Note::Clustered { clusters, detail } => {
                 write!(
                     f,
@@ -235,6 +265,27 @@ impl Estimate {
     pub fn with_t_df(mut self, df: f64) -> Self {
         self.t_df = (df > 0.0 && df.is_finite()).then_some(df);
         self
+    }
+    /// The same estimate with another covariance of θ̂.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] unless `cov` is p × p; [`Error::InvalidEstimate`] for a
+    /// non-finite covariance or a variance that is not positive.
+    pub(crate) fn with_cov(self, cov: Array2<f64>) -> Result<Self> {
+        let Estimate {
+            estimator,
+            model,
+            names,
+            theta,
+            n_rows,
+            n_labeled,
+            t_df,
+            notes,
+            ..
+        } = self;
+        Ok(Estimate::new(estimator, model, names, theta, cov, n_rows, n_labeled)?
+            .with_notes(notes)
+            .with_t_df(t_df.unwrap_or(0.0)))
     }
     /// Degrees of freedom of the Student-t reference distribution; `None` for the
     /// normal approximation.

@@ -78,6 +78,7 @@ compile_error!(
 pub use ndarray;
 
 pub mod baselines;
+mod bootstrap;
 mod data;
 mod engine;
 mod error;
@@ -100,13 +101,14 @@ mod stacked;
 mod stream;
 mod weight;
 
+pub use bootstrap::{Bootstrap, BootstrapFit, BootstrapInterval};
 pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};
 pub use engine::{Chunking, Layout, MomentSums, DEFAULT_CHUNK_ROWS};
 pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
 pub use external::{ColumnBlock, PassRequest, RowColumns, SumsEngine};
 pub use gmm::{
-    Covariance, CrossChoice, CrossWeights, Design, GmmFit, Plan, Planned, SingularWeightPolicy,
+    Covariance, CrossChoice, CrossWeights, Design, FinalEstimator, GmmFit, Plan, Planned, SingularWeightPolicy,
     SmallSample, SourceDiagnostic, SourceReport, StepOne, StepReport, Summary, TwoStepGmm,
     WeightReport, Weighting,
 };

@@ -59,7 +59,7 @@ fn iterated_gmm_matches_an_independent_construction() {
             let se = cov[[j, j]].sqrt();
             assert!((fit.se()[j] - se).abs() <= 1e-6 * se, "se {j}");
         }
-        assert_eq!(fit.covariance_kind(), Covariance::Reestimated);
+        assert_eq!(fit.covariance_kind(), Some(Covariance::Reestimated));
     }
     // Two-step differs from the fixed point (else the test would prove nothing).
     let two_step = TwoStepGmm::new(Ols).fit(&data).unwrap();

@@ -221,11 +221,18 @@ impl Fit {
         self.gmm().is_none_or(|fit| fit.converged())
     }
 
-    /// The GMM covariance's name (`windmeijer`, `reestimated`, ...).
+    /// The GMM covariance's name (`windmeijer`, `reestimated`, ...), or `selected-hc2`
+    /// (`-hc0`, `-hc3`) for the selected cross weights' own formula.
     #[getter]
-    fn covariance(&self) -> Option<&'static str> {
-        self.gmm()
-            .map(|fit| settings::covariance_name(fit.covariance_kind()))
+    fn covariance(&self) -> Option<String> {
+        self.gmm().map(|fit| match fit.final_estimator() {
+            synthgmm::FinalEstimator::Selected { small_sample } => {
+                format!("selected-{}", small_sample.name().to_lowercase())
+            }
+            other => other
+                .covariance()
+                .map_or_else(String::new, |c| settings::covariance_name(c).to_string()),
+        })
     }
 
     /// Per-source diagnostics (when fitted with `diagnose=True`): one dict per source

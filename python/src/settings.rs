@@ -74,9 +74,12 @@ impl GmmSettings {
             },
             small_sample: match small_sample {
                 "hc0" => SmallSample::Hc0,
+                "hc1" => SmallSample::Hc1,
                 "hc2" => SmallSample::Hc2,
                 "hc3" => SmallSample::Hc3,
-                other => return Err(unknown("small_sample", other, &["hc0", "hc2", "hc3"])),
+                other => {
+                    return Err(unknown("small_sample", other, &["hc0", "hc1", "hc2", "hc3"]))
+                }
             },
         })
     }

@@ -3,13 +3,18 @@
 use crate::data::DataSources;
 use crate::error::Result;
 use crate::estimator::Estimator;
-use crate::gmm::TwoStepGmm;
+use crate::gmm::{SmallSample, TwoStepGmm};
 use crate::inference::Estimate;
 use crate::moment::MomentModel;
 
-/// The real-only estimator: θ̂ solves Σ_{labeled} ψ(θ; x_t, y_t) = 0, with the HC0
-/// sandwich covariance J⁻¹(Σ ψψᵀ)J⁻ᵀ. It is [`TwoStepGmm`] with every source dropped,
-/// so the two can never disagree.
+/// The real-only estimator: θ̂ solves Σ_{labeled} ψ(θ; x_t, y_t) = 0 (it is
+/// [`TwoStepGmm`] with every source dropped, so the two can never disagree), with the
+/// sandwich covariance J⁻¹(Σ s_t²ψψᵀ)J⁻ᵀ in the small-sample form of
+/// [`small_sample`](Self::small_sample): by default HC2 (s_t = (1 − h_t)^(−1/2), h_t
+/// the leverage) with Student-t quantiles on n − p degrees of freedom, the same default
+/// as the GMM's selected weights, so that comparisons are like for like. For least
+/// squares HC0–HC3 are statsmodels' `OLS(...).fit(cov_type='HC0'…'HC3', use_t=True)`.
+/// With clusters the covariance is the GMM's cluster-robust one (a note says so).
 ///
 /// # Examples
 /// ```
@@ -26,18 +31,24 @@ use crate::moment::MomentModel;
 #[derive(Debug, Clone)]
 pub struct RealOnly<M> {
     gmm: TwoStepGmm<M>,
+    small_sample: SmallSample,
 }
 
 impl<M: MomentModel> RealOnly<M> {
-    /// Real-only estimation of `model` with default settings.
+    /// Real-only estimation of `model` with default settings (HC2, t quantiles).
     pub fn new(model: M) -> Self {
-        Self {
-            gmm: TwoStepGmm::new(model),
-        }
+        Self::from_gmm(TwoStepGmm::new(model))
     }
-    /// Real-only estimation with the settings of `gmm`.
+    /// Real-only estimation with the settings of `gmm`, its small-sample form included.
     pub fn from_gmm(gmm: TwoStepGmm<M>) -> Self {
-        Self { gmm }
+        let small_sample = gmm.small_sample_setting();
+        Self { gmm, small_sample }
+    }
+    /// The small-sample form of the covariance: HC0 (normal quantiles), or HC1, HC2
+    /// (default), HC3 with t(n − p) quantiles.
+    pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
+        self.small_sample = small_sample;
+        self
     }
 }
 
@@ -48,10 +59,16 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
 
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let real = data.select_sources(&[])?;
-        Ok(self
+        let estimate = self
             .gmm
             .fit(&real)?
             .into_estimate()
-            .with_estimator(self.name()))
+            .with_estimator(self.name());
+        if self.small_sample == SmallSample::Hc0 || real.clusters().is_some() {
+            return Ok(estimate);
+        }
+        let cov = self.gmm.real_only_small_sample(&real, estimate.theta(), self.small_sample)?;
+        let df = data.n_labeled().saturating_sub(estimate.theta().len()) as f64;
+        Ok(estimate.with_cov(cov)?.with_t_df(df))
     }
 }

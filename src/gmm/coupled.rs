@@ -63,14 +63,22 @@ const TOLERANCE: f64 = 1e-10;
 /// Fall of ‖F‖² from the start below which the root has converged.
 const RESIDUAL_DROP: f64 = 1e-28;
 
-/// F(θ) = ψ̄_lab,r(θ) − Σ_m K_m [ψ̄_lab,m(θ + δ_m) − ψ̄_all,m(θ + δ_m)], with the
+/// Where source m's moments are evaluated as θ moves: η_m(θ) = b_m + u_m ⊙ θ, with u_m
+/// the source's units per unit of θ (see [`source_units`]) and b_m the offset.
+#[derive(Debug, Clone)]
+pub(super) struct SourceMap {
+    pub offset: Array1<f64>,
+    pub per_unit: Array1<f64>,
+}
+
+/// F(θ) = ψ̄_lab,r(θ) − Σ_m K_m [ψ̄_lab,m(η_m(θ)) − ψ̄_all,m(η_m(θ))], with the
 /// sources' remaining parameters from the step-1 estimate.
 struct Coupled<'a, 's, M: MomentModel> {
     stacked: &'a StackedMoments<'s, M>,
     step1: &'a Array1<f64>,
     /// K_m per source.
     gains: Vec<Array2<f64>>,
-    offsets: Vec<Array1<f64>>,
+    maps: Vec<SourceMap>,
 }
 
 impl<M: MomentModel> Coupled<'_, '_, M> {
@@ -79,9 +87,9 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
         let p = self.stacked.p();
         let mut beta = self.step1.clone();
         beta.slice_mut(s![..p]).assign(theta);
-        for (i, offset) in self.offsets.iter().enumerate() {
+        for (i, map) in self.maps.iter().enumerate() {
             beta.slice_mut(s![(1 + i) * p..(2 + i) * p])
-                .assign(&(theta + offset));
+                .assign(&(&map.offset + &(&map.per_unit * theta)));
         }
         beta
     }
@@ -117,7 +125,8 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
                 let cols = (1 + i) * p..(2 + i) * p;
                 let gap = jac.slice(s![lab(1 + i), cols.clone()]).to_owned() * on_labeled
                     - jac.slice(s![all(i), cols]);
-                d -= &gain.dot(&gap);
+                let per_unit = self.maps[i].per_unit.view().insert_axis(ndarray::Axis(0));
+                d -= &gain.dot(&(gap * &per_unit));
             }
             d
         });
@@ -226,6 +235,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
 fn rectifier_weights<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
+    units: &[Array1<f64>],
 ) -> Option<Vec<f64>> {
     let p = stacked.p();
     let model = stacked.model();
@@ -235,10 +245,12 @@ fn rectifier_weights<M: MomentModel>(
     model.moments(theta, real, psi_real.view_mut());
     let scale = psi_real.map_axis(ndarray::Axis(0), |c| c.dot(&c));
     let mut inverse_v = Vec::new();
-    for source in stacked.data().sources() {
+    for (source, per_unit) in stacked.data().sources().iter().zip(units) {
+        // The source's moments at θ in its own units, brought back to θ's: u ⊙ ψ_m(u ⊙ θ).
         let mut psi = Array2::zeros((real.len(), p));
-        model.moments(theta, source.labeled(), psi.view_mut());
-        let gap = &psi_real - &psi;
+        let at = per_unit * &theta;
+        model.moments(at.view(), source.labeled(), psi.view_mut());
+        let gap = &psi_real - &(psi * &per_unit.view().insert_axis(ndarray::Axis(0)));
         let v: f64 = (0..p)
             .map(|j| gap.column(j).dot(&gap.column(j)) / scale[j])
             .sum();
@@ -261,25 +273,71 @@ pub(super) fn pilot<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
     se: &Array1<f64>,
+    units: &[Array1<f64>],
 ) -> Option<Array1<f64>> {
     let (p, m) = (stacked.p(), stacked.n_sources());
-    let weights = rectifier_weights(stacked, step1).unwrap_or_else(|| vec![1.0 / m as f64; m]);
+    let weights =
+        rectifier_weights(stacked, step1, units).unwrap_or_else(|| vec![1.0 / m as f64; m]);
+    // Source m at u_m ⊙ θ, its moments brought to θ's units by K_m = w_m diag(u_m).
     let equation = Coupled {
         stacked,
         step1,
-        gains: weights.iter().map(|&w| Array2::eye(p) * w).collect(),
-        offsets: vec![Array1::zeros(p); m],
+        gains: weights
+            .iter()
+            .zip(units)
+            .map(|(&w, u)| Array2::from_diag(&(u * w)))
+            .collect(),
+        maps: units
+            .iter()
+            .map(|u| SourceMap {
+                offset: Array1::zeros(p),
+                per_unit: u.clone(),
+            })
+            .collect(),
     };
     equation
         .solve(&step1.slice(s![..p]).to_owned(), TOLERANCE, se)
         .or_else(|| {
             let mut sources_mean = Array1::zeros(p);
-            for i in 0..m {
-                sources_mean += &step1.slice(s![(1 + i) * p..(2 + i) * p]);
+            for (i, u) in units.iter().enumerate() {
+                sources_mean += &(&step1.slice(s![(1 + i) * p..(2 + i) * p]) / u);
             }
             sources_mean /= m as f64;
             equation.solve(&sources_mean, TOLERANCE, se)
         })
+}
+
+/// Each source's units per unit of θ, coordinate by coordinate: u_m,j =
+/// √(J_r,jj / J_m,jj) with J_r and J_m the real and source-m Jacobians summed over the
+/// labeled rows at zero parameters. For models whose Jacobian is free of the outcome
+/// (least squares, logistic, Poisson, linear IV) J(0) is a second moment of the
+/// covariates: u_m = 1 exactly when the source shares the real covariates, and u_m,j =
+/// 1/c when its covariate j is c times the real one (then η_m,j = θ_j/c). Expressing
+/// the sources' parameters in θ's units through u_m makes the selected estimator free
+/// of each source's covariate units. A coordinate whose ratio is not a positive
+/// number keeps u = 1.
+pub(super) fn source_units<M: MomentModel>(stacked: &StackedMoments<'_, M>) -> Vec<Array1<f64>> {
+    let p = stacked.p();
+    let model = stacked.model();
+    let zero = Array1::zeros(p);
+    let weights = stacked.label_weights();
+    let real = model.jacobian(zero.view(), stacked.real_rows(), weights);
+    stacked
+        .data()
+        .sources()
+        .iter()
+        .map(|source| {
+            let own = model.jacobian(zero.view(), source.labeled(), weights);
+            Array1::from_shape_fn(p, |j| {
+                let ratio = real[[j, j]] / own[[j, j]];
+                if ratio.is_finite() && ratio > 0.0 {
+                    ratio.sqrt()
+                } else {
+                    1.0
+                }
+            })
+        })
+        .collect()
 }
 
 /// K_m = J_r Λ_m J_lab,m⁻¹ for each source: the cross weights Λ (p × pM, influence
@@ -310,19 +368,26 @@ pub(super) fn corrected<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
     center: &Array1<f64>,
     gains: Vec<Array2<f64>>,
+    units: &[Array1<f64>],
     linear: &Array1<f64>,
     se: &Array1<f64>,
 ) -> Option<Array1<f64>> {
     let p = stacked.p();
     let theta = center.slice(s![..p]).to_owned();
-    let offsets = (0..gains.len())
-        .map(|i| center.slice(s![(1 + i) * p..(2 + i) * p]).to_owned() - &theta)
+    // η_m(θ) = η̂_m + u_m ⊙ (θ − θ̃).
+    let maps = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| SourceMap {
+            offset: &center.slice(s![(1 + i) * p..(2 + i) * p]) - &(u * &theta),
+            per_unit: u.clone(),
+        })
         .collect();
     let root = Coupled {
         stacked,
         step1: center,
         gains,
-        offsets,
+        maps,
     }
     .solve(&theta, TOLERANCE, se)?;
     let near = (0..p).all(|j| (root[j] - linear[j]).abs() <= PILOT_RANGE * se[j]);
@@ -397,7 +462,10 @@ mod tests {
                 stacked: &stacked,
                 step1: &start,
                 gains: vec![Array2::eye(2) * (lambda * t / (t - n))],
-                offsets: vec![Array1::zeros(2)],
+                maps: vec![super::SourceMap {
+                    offset: Array1::zeros(2),
+                    per_unit: Array1::ones(2),
+                }],
             }
             .solve(&Array1::zeros(2), super::TOLERANCE, &Array1::ones(2))
             .unwrap();
@@ -411,7 +479,7 @@ mod tests {
             .lambda(Lambda::Fixed((t - n) / t))
             .fit(&data)
             .unwrap();
-        let pilot = pilot(&stacked, &start, &Array1::ones(2)).unwrap();
+        let pilot = pilot(&stacked, &start, &Array1::ones(2), &[Array1::ones(2)]).unwrap();
         for j in 0..2 {
             assert!((pilot[j] - plain.estimate().theta()[j]).abs() < 1e-8);
         }

@@ -53,7 +53,7 @@ pub struct GmmFit {
     pub(crate) step_two: StepReport,
     pub(crate) weights: Vec<WeightReport>,
     pub(crate) real_only_se: Array1<f64>,
-    pub(crate) covariance: Covariance,
+    pub(crate) covariance: super::FinalEstimator,
     pub(crate) cross_choices: Option<Vec<super::CrossChoice>>,
 }
 
@@ -132,7 +132,11 @@ impl GmmFit {
     pub fn step1_params(&self) -> ArrayView1<'_, f64> {
         self.step1_params.view()
     }
-    /// The J test of overidentifying restrictions.
+    /// Hansen's J test of the overidentifying restrictions (that each source's labeled
+    /// and all-rows moments agree), at the efficient two-step estimate with the weight
+    /// Ω̂(step 1)⁻¹. With the selected cross weights it is still that estimate's J: it
+    /// tests the moment conditions, which the selected estimate shares, not its
+    /// weights.
     pub fn j_test(&self) -> JTest {
         self.j_test
     }
@@ -177,9 +181,15 @@ impl GmmFit {
     pub fn real_only_se(&self) -> ArrayView1<'_, f64> {
         self.real_only_se.view()
     }
-    /// How the reported covariance was computed (the requested one, unless a
-    /// [`Note::CovarianceFallback`] says otherwise).
-    pub fn covariance_kind(&self) -> Covariance {
+    /// How the reported covariance of the weighted (two-step, iterated, continuously
+    /// updated) estimate was computed: the requested one, unless a
+    /// [`Note::CovarianceFallback`] says otherwise. `None` for the selected cross
+    /// weights, whose covariance is their own formula ([`final_estimator`](Self::final_estimator)).
+    pub fn covariance_kind(&self) -> Option<Covariance> {
+        self.covariance.covariance()
+    }
+    /// The estimator this fit reports and how its covariance was computed.
+    pub fn final_estimator(&self) -> super::FinalEstimator {
         self.covariance
     }
     /// Fallbacks taken and sources set aside, in the order they happened.
@@ -260,11 +270,15 @@ impl fmt::Display for Summary<'_> {
             "Labeled (n):",
             &fit.n_labeled().to_string(),
         )?;
+        let j_label = match fit.cross_choices {
+            Some(_) => "J (two-step):",
+            None => "J statistic:",
+        };
         row(
             f,
             "Converged:",
             &status,
-            "J statistic:",
+            j_label,
             &format!("{:.4}", j.statistic),
         )?;
         row(
@@ -274,11 +288,13 @@ impl fmt::Display for Summary<'_> {
             "J df, p-value:",
             &format!("{}, {j_p}", j.df),
         )?;
-        let cov = match (&fit.cross_choices, fit.covariance) {
-            (Some(_), _) => "selected weights",
-            (None, kind) => kind.name(),
-        };
-        row(f, "Effective n:", &ess_range, "Covariance:", cov)?;
+        row(
+            f,
+            "Effective n:",
+            &ess_range,
+            "Covariance:",
+            &fit.covariance.describe(),
+        )?;
         writeln!(f, "Sources: {sources}")?;
         if let Some(choices) = &fit.cross_choices {
             let names = e.names();

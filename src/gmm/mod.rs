@@ -75,6 +75,7 @@ pub enum SingularWeightPolicy {
 /// How often the weight matrix is re-estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Weighting {
     /// Two-step GMM: W = Ω̂(step 1)⁻¹, once (the method's estimator).
     #[default]
@@ -155,10 +156,14 @@ pub enum CrossWeights {
 /// ([`Estimate::t_df`](crate::Estimate::t_df)). Measured in `docs/validation.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum SmallSample {
     /// No leverage correction and normal quantiles (the degrees-of-freedom factor of
     /// the selection only): the asymptotic form.
     Hc0,
+    /// No leverage correction, the degrees-of-freedom factor n/(n − p) (the selected
+    /// weights' variance carries it already) and t(n − p) quantiles.
+    Hc1,
     /// Real moments over √(1 − h_t) and t(n − p) quantiles: at n = 50 of 1,000 labeled
     /// rows with heteroskedastic errors it covers 93%, and it widens intervals at
     /// n = 300 by under 2%.
@@ -341,6 +346,34 @@ impl<M: MomentModel> TwoStepGmm<M> {
     pub fn model(&self) -> &M {
         &self.model
     }
+    /// The small-sample form set by [`small_sample`](Self::small_sample).
+    pub(crate) fn small_sample_setting(&self) -> SmallSample {
+        self.small_sample
+    }
+
+    /// The real-only covariance of θ̂ in a small-sample form (see
+    /// [`select::real_only_covariance`]), on data without sources.
+    ///
+    /// # Errors
+    /// [`Error::SingularCovariance`] when the real Jacobian is singular.
+    pub(crate) fn real_only_small_sample(
+        &self,
+        data: &DataSources,
+        theta: ndarray::ArrayView1<'_, f64>,
+        small_sample: SmallSample,
+    ) -> Result<Array2<f64>> {
+        let stacked = StackedMoments::new(
+            &self.model,
+            data,
+            self.use_labeling_probabilities,
+            &self.chunking,
+        )?;
+        select::real_only_covariance(&stacked, &theta.to_owned(), small_sample)
+            .filter(covariance::is_valid)
+            .ok_or(Error::SingularCovariance {
+                stage: Stage::Covariance,
+            })
+    }
 
     fn validate(&self) -> Result<()> {
         let bad = |parameter, reason: String| Err(Error::InvalidConfig { parameter, reason });
@@ -519,24 +552,33 @@ impl<M: MomentModel> TwoStepGmm<M> {
         weights: &mut Vec<WeightReport>,
         notes: &mut Vec<Note>,
     ) -> Result<FinalEstimate> {
-        let selection = match (self.cross_weights, self.weighting) {
-            (CrossWeights::Selected, Weighting::TwoStep) => {
-                select::select(stacked, &step1.params, self.small_sample)
-                    .filter(|selected| covariance::is_valid(&selected.cov))
+        let selected = self.cross_weights == CrossWeights::Selected
+            && self.weighting == Weighting::TwoStep
+            && stacked.n_sources() > 0;
+        if selected {
+            match self.selection(stacked, &step1.params) {
+                Ok(selected) => {
+                    notes.extend(selected.notes);
+                    return Ok(FinalEstimate {
+                        step2: Solution {
+                            params: selected.params,
+                            ..step2
+                        },
+                        cov: selected.cov,
+                        used: FinalEstimator::Selected {
+                            small_sample: self.small_sample,
+                        },
+                        cross: Some(selected.choices),
+                    });
+                }
+                // Clustered rows already carry a note saying so.
+                Err(reason) if stacked.data().clusters().is_none() => {
+                    notes.push(Note::SelectionFallback {
+                        reason: reason.to_string(),
+                    });
+                }
+                Err(_) => {}
             }
-            _ => None,
-        };
-        if let Some(selected) = selection {
-            let step2 = Solution {
-                params: selected.params,
-                ..step2
-            };
-            return Ok(FinalEstimate {
-                step2,
-                cov: selected.cov,
-                used: self.covariance,
-                cross: Some(selected.choices),
-            });
         }
         let (cov, used) = self.covariance_matrix(
             stacked,
@@ -550,9 +592,32 @@ impl<M: MomentModel> TwoStepGmm<M> {
         Ok(FinalEstimate {
             step2,
             cov,
-            used,
+            used: FinalEstimator::Weighted {
+                weighting: self.weighting,
+                covariance: used,
+            },
             cross: None,
         })
+    }
+
+    /// The selected cross weights' estimate, or why it does not apply.
+    fn selection(
+        &self,
+        stacked: &StackedMoments<'_, M>,
+        step1: &Array1<f64>,
+    ) -> std::result::Result<select::Selection, &'static str> {
+        if let Some(reason) = select::unavailable(stacked) {
+            return Err(reason);
+        }
+        select::select(stacked, step1, self.small_sample)
+            .ok_or("a block's Jacobian or the selection's moments were singular")
+            .and_then(|selected| {
+                if covariance::is_valid(&selected.cov) {
+                    Ok(selected)
+                } else {
+                    Err("its covariance had a negative or non-finite variance")
+                }
+            })
     }
 
     /// The fit without the sources the model fits exactly (found from Ω̂ at step 1),
@@ -873,7 +938,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         step1: StepOneFit,
         step2: Solution,
         cov: Array2<f64>,
-        used: Covariance,
+        used: FinalEstimator,
         j_test: JTest,
         weights: Vec<WeightReport>,
         notes: Vec<Note>,
@@ -910,7 +975,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         // The selected weights' small-sample corrections come with t(n − p) quantiles:
         // the labeled rows' residuals carry the uncertainty of the variance.
         let estimate = match (&cross_choices, self.small_sample) {
-            (Some(_), SmallSample::Hc2 | SmallSample::Hc3) => {
+            (Some(_), SmallSample::Hc1 | SmallSample::Hc2 | SmallSample::Hc3) => {
                 estimate.with_t_df(data.n_labeled().saturating_sub(p) as f64)
             }
             _ => estimate,
@@ -1059,6 +1124,73 @@ fn hansen_j<M: MomentModel>(
 struct FinalEstimate {
     step2: Solution,
     cov: Array2<f64>,
-    used: Covariance,
+    used: FinalEstimator,
     cross: Option<Vec<CrossChoice>>,
+}
+
+/// The estimator a [`GmmFit`] reports and how its covariance was computed: what was
+/// used, which may differ from what was asked for (a [`Note`] then says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum FinalEstimator {
+    /// The selected cross weights ([`CrossWeights::Selected`]): θ̂ from the coupled
+    /// equation, its covariance from the selection's variance formula in this
+    /// small-sample form.
+    Selected {
+        /// The leverage correction and quantiles of the covariance.
+        small_sample: SmallSample,
+    },
+    /// The GMM estimate with the weight matrix Ω̂⁻¹ (two-step, iterated or continuously
+    /// updated), with this covariance.
+    Weighted {
+        /// How the weight matrix was estimated.
+        weighting: Weighting,
+        /// The covariance reported.
+        covariance: Covariance,
+    },
+}
+
+impl FinalEstimator {
+    /// The covariance of the weighted estimators; `None` for the selected weights,
+    /// whose covariance is their own formula.
+    pub fn covariance(self) -> Option<Covariance> {
+        match self {
+            FinalEstimator::Selected { .. } => None,
+            FinalEstimator::Weighted { covariance, .. } => Some(covariance),
+        }
+    }
+
+    /// A short description for summaries: `selected weights (HC2)`, `two-step GMM,
+    /// Windmeijer`.
+    pub fn describe(self) -> String {
+        match self {
+            FinalEstimator::Selected { small_sample } => {
+                format!("selected weights ({})", small_sample.name())
+            }
+            FinalEstimator::Weighted {
+                weighting,
+                covariance,
+            } => {
+                let how = match weighting {
+                    Weighting::TwoStep => "two-step GMM",
+                    Weighting::Iterated { .. } => "iterated GMM",
+                    Weighting::ContinuouslyUpdated { .. } => "CU-GMM",
+                };
+                format!("{how}, {}", covariance.name())
+            }
+        }
+    }
+}
+
+impl SmallSample {
+    /// The name used in summaries and on the command line: `HC0`, `HC2`, `HC3`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SmallSample::Hc0 => "HC0",
+            SmallSample::Hc1 => "HC1",
+            SmallSample::Hc2 => "HC2",
+            SmallSample::Hc3 => "HC3",
+        }
+    }
 }

@@ -96,6 +96,8 @@ pub(super) struct Selection {
     pub params: Array1<f64>,
     pub cov: Array2<f64>,
     pub choices: Vec<CrossChoice>,
+    /// Fallbacks taken on the way (pilot passed over, linear form reported).
+    pub notes: Vec<crate::inference::Note>,
 }
 
 /// Influence-function second moments of the real and auxiliary blocks at a step-1
@@ -104,7 +106,7 @@ pub(super) struct Selection {
 pub(super) struct Influence {
     /// E_lab[φ_rφ_rᵀ] (p × p).
     pub a: Array2<f64>,
-    /// E_lab[φ_rφᵀ] (p × pM).
+    /// E_lab[φ_rφᵀ] (p × pM), φ in θ's units (see `units`).
     pub c: Array2<f64>,
     /// E[φφᵀ] over all rows (pM × pM).
     pub sigma: Array2<f64>,
@@ -121,6 +123,10 @@ pub(super) struct Influence {
     /// Per coefficient, the expected excess of the plug-in R̂_j (see
     /// [`Influence::optimism`]), when asked for.
     pub optimism: Option<Array1<f64>>,
+    /// Each source's units per unit of θ (see [`coupled::source_units`]): the
+    /// auxiliary influence functions above (C, Σ, Δ̂, the map to them) are in θ's units,
+    /// φ_m / u_m.
+    pub units: Vec<Array1<f64>>,
 }
 
 impl Influence {
@@ -182,6 +188,14 @@ impl Influence {
         // the sampling noise of the labeled design cancels as in PPI++.
         let psi_lab = gbar.slice(s![p..(1 + m) * p]).to_owned() * on_labeled;
         let psi_all = gbar.slice(s![(1 + m) * p..]);
+        // The sources' influence functions in θ's units: φ_m / u_m (see
+        // `coupled::source_units`), so that every choice below is free of the units
+        // of each source's covariates.
+        let units = coupled::source_units(stacked);
+        let to_theta = Array1::from_iter(units.iter().flat_map(|u| u.iter().map(|v| 1.0 / v)));
+        let rows_by = |mat: Array2<f64>| &mat * &to_theta.view().insert_axis(ndarray::Axis(1));
+        let j_aux_inv = rows_by(j_aux_inv);
+        let j_lab_inv = rows_by(j_lab_inv);
         Some(Influence {
             a: j_real_inv.dot(&a_psi).dot(&j_real_inv.t()),
             c: j_real_inv.dot(&c_psi).dot(&j_lab_inv.t()),
@@ -193,6 +207,7 @@ impl Influence {
             to_real: -j_real_inv,
             to_aux: -j_lab_inv,
             optimism: None,
+            units,
         })
     }
 
@@ -316,7 +331,7 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
     small_sample: SmallSample,
 ) -> Option<(Array2<f64>, Array2<f64>, Array2<f64>)> {
     let power = match small_sample {
-        SmallSample::Hc0 => 0.0,
+        SmallSample::Hc0 | SmallSample::Hc1 => 0.0,
         SmallSample::Hc2 => 1.0,
         SmallSample::Hc3 => 2.0,
     };
@@ -380,6 +395,34 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
     ))
 }
 
+/// The real-only sandwich in its small-sample form: V = J⁻¹ (Σ_lab s_t² ψ_tψ_tᵀ) J⁻ᵀ
+/// with J = Σ_lab ∂ψ_t/∂θᵀ at θ̂ and s_t = (1 − h_t)^(−1/2) (HC2) or (1 − h_t)^(−1)
+/// (HC3), h_t the leverage of [`leverage_blocks`]; HC1 is HC0 times n/(n − p). For
+/// least squares these are MacKinnon and White's (1985) HC1–HC3, as statsmodels' OLS
+/// and R's sandwich compute them. `None` for a singular Jacobian.
+pub(crate) fn real_only_covariance<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    theta: &Array1<f64>,
+    small_sample: SmallSample,
+) -> Option<Array2<f64>> {
+    let p = stacked.p();
+    let n = stacked.data().n_labeled() as f64;
+    let j_sum = stacked.model().jacobian(
+        theta.slice(s![..p]),
+        stacked.real_rows(),
+        stacked.label_weights(),
+    );
+    let (meat, _, _) = leverage_blocks(stacked, theta, &j_sum, small_sample)?;
+    let j_inv = inverse(j_sum.view())?;
+    let factor = match small_sample {
+        SmallSample::Hc1 => n / (n - p as f64),
+        _ => 1.0,
+    };
+    Some(crate::linalg::symmetrize(
+        j_inv.dot(&meat).dot(&j_inv.t()) * (n * factor),
+    ))
+}
+
 impl<M: MomentModel> super::TwoStepGmm<M> {
     /// The fit, and the influence moments of its blocks at its step-1 estimate (over
     /// the sources the fit kept); `None` where [`Influence::new`] does not apply.
@@ -410,6 +453,20 @@ impl<M: MomentModel> super::TwoStepGmm<M> {
     }
 }
 
+/// Why the selected weights do not apply to these data, if they do not: `None` when
+/// they may (a singular block Jacobian can still stop them later).
+pub(super) fn unavailable<M: MomentModel>(stacked: &StackedMoments<'_, M>) -> Option<&'static str> {
+    if stacked.k() != stacked.p() {
+        Some("the model is over-identified")
+    } else if stacked.uses_probabilities() {
+        Some("the rows carry labeling probabilities")
+    } else if stacked.data().clusters().is_some() {
+        Some("the rows are clustered")
+    } else {
+        None
+    }
+}
+
 /// The selected estimator at the step-1 estimate β₁ (see [`Influence::new`]).
 pub(super) fn select<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
@@ -423,7 +480,7 @@ pub(super) fn select<M: MomentModel>(
     // the scale of the reported variance); the selection works at the pilot.
     let at_real = Influence::new(stacked, step1, small_sample)?;
     let real_se = Array1::from_shape_fn(p, |j| (at_real.a[[j, j]] / at_real.n).sqrt());
-    let center = coupled::pilot(stacked, step1, &real_se)
+    let center = coupled::pilot(stacked, step1, &real_se, &at_real.units)
         .filter(|pilot| {
             (0..p).all(|j| (pilot[j] - step1[j]).abs() <= coupled::PILOT_RANGE * real_se[j])
         })
@@ -432,6 +489,7 @@ pub(super) fn select<M: MomentModel>(
             center.slice_mut(s![..p]).assign(&pilot);
             center
         });
+    let mut notes = Vec::new();
     let (center, influence) = match center {
         Some(center) => {
             let at_pilot = at_real.with_real_at(stacked, &center, small_sample)?;
@@ -442,10 +500,16 @@ pub(super) fn select<M: MomentModel>(
             if informative {
                 (Some(center), at_pilot)
             } else {
+                notes.push(pilot_note("the real block's information there was lost"));
                 (None, at_real.clone())
             }
         }
-        None => (None, at_real.clone()),
+        None => {
+            notes.push(pilot_note(
+                "it had no root within 3 real-only standard errors of θ̂_real",
+            ));
+            (None, at_real.clone())
+        }
     };
     // J_r and the labeled J_m⁻¹ (block-diagonal) at the centre, for the coupled equation.
     let j_real = inverse((-&influence.to_real).view())?;
@@ -458,6 +522,7 @@ pub(super) fn select<M: MomentModel>(
         delta,
         n,
         t,
+        units,
         ..
     } = influence;
     let moments = Moments {
@@ -535,10 +600,14 @@ pub(super) fn select<M: MomentModel>(
         stacked,
         center.as_ref().unwrap_or(step1),
         gains,
+        &units,
         &linear,
         &real_se,
     )
-    .unwrap_or(linear);
+    .unwrap_or_else(|| {
+        notes.push(crate::inference::Note::LinearCorrection);
+        linear
+    });
     // The reported variance keeps the pilot's correlations and takes each coordinate's
     // scale from the real-only fit (whose sandwich at n = 30 carries the heavy tails of
     // θ̂_real that the pilot's asymptotic variance misses): A → SAS, C → SC with
@@ -556,7 +625,11 @@ pub(super) fn select<M: MomentModel>(
     let root = inflation.mapv(f64::sqrt);
     let scaled = Array2::from_shape_fn((p, p), |(i, j)| root[i] * residual[[i, j]] * root[j]);
     let cov_theta = scaled / n + (&cl + &cl.t() - lambda.dot(&sigma).dot(&lambda.t())) / t;
-    // (θ̂, η̂) with η̂ the all-rows fits: Cov(θ̂, η̂) = C/T, Var(η̂) = Σ/T.
+    // (θ̂, η̂) with η̂ the all-rows fits: Cov(θ̂, η̂) = C/T, Var(η̂) = Σ/T, with φ back
+    // in each source's own units (times u_m).
+    let per_unit = Array1::from_iter(units.iter().flat_map(|u| u.iter().copied()));
+    let c = &c * &per_unit.view().insert_axis(ndarray::Axis(0));
+    let sigma = Array2::from_shape_fn(sigma.dim(), |(i, k)| per_unit[i] * sigma[[i, k]] * per_unit[k]);
     let mut params = step1.clone();
     params.slice_mut(s![..p]).assign(&theta);
     let mut cov = Array2::zeros((p + q, p + q));
@@ -568,7 +641,17 @@ pub(super) fn select<M: MomentModel>(
         params,
         cov: crate::linalg::symmetrize(cov),
         choices,
+        notes,
     })
+}
+
+/// The note for a pilot that was passed over, and why.
+fn pilot_note(why: &str) -> crate::inference::Note {
+    crate::inference::Note::PilotFallback {
+        detail: format!(
+            "the selected weights' pilot was not used ({why}); their moments were evaluated at θ̂_real"
+        ),
+    }
 }
 
 /// Labeled rows per fitted coefficient below which a per-coordinate or unrestricted

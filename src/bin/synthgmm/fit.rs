@@ -471,7 +471,7 @@ fn gmm_json(fit: &GmmFit, args: &FitArgs) -> Result<serde_json::Value, Failure> 
         "sources": fit.source_names(),
         "converged": fit.converged(),
         "pseudo_inverse": fit.used_pseudo_inverse(),
-        "covariance": fit.covariance_kind().name(),
+        "covariance": fit.final_estimator().describe(),
         "notes": fit.notes().iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
     // χ²(0) has no p-value: the key is left out rather than written as null.

@@ -1,0 +1,163 @@
+//! The default estimator is free of the units of each source's covariates: a source
+//! whose covariate j is c times the real one (the same information in other units, as
+//! a synthetic generator may choose) gives the same θ̂ and standard errors, for every
+//! source separately, least squares and logistic, one to three sources.
+
+use ndarray::{Array1, Array2};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use synthgmm::models::{sigmoid, Logistic, Ols};
+use synthgmm::{CrossWeights, DataSources, GmmFit, MomentModel, TwoStepGmm};
+
+/// T rows with an intercept and two covariates; source k shares the real covariates
+/// and tracks the real outcome with its own noise (logistic: flips 15 + 5k% of labels).
+struct Design {
+    labeled: Vec<bool>,
+    x: Array2<f64>,
+    y: Array1<f64>,
+    sources: Vec<Array1<f64>>,
+}
+
+fn design(seed: u64, t: usize, n: usize, m: usize, logistic: bool) -> Design {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let normal = |rng: &mut ChaCha8Rng| -> f64 { StandardNormal.sample(rng) };
+    let x = Array2::from_shape_fn((t, 3), |(_, j)| {
+        if j == 0 {
+            1.0
+        } else {
+            normal(&mut rng)
+        }
+    });
+    let lin = x.dot(&ndarray::array![0.4, 0.8, -0.5]);
+    let e: Array1<f64> = (0..t).map(|_| normal(&mut rng)).collect();
+    let y = if logistic {
+        Array1::from_shape_fn(t, |i| {
+            f64::from(u8::from(rng.random::<f64>() < sigmoid(lin[i] + e[i])))
+        })
+    } else {
+        &lin + &e
+    };
+    let sources = (0..m)
+        .map(|k| {
+            Array1::from_shape_fn(t, |i| {
+                if logistic {
+                    let flip = rng.random::<f64>() < 0.15 + 0.05 * k as f64;
+                    if flip {
+                        1.0 - y[i]
+                    } else {
+                        y[i]
+                    }
+                } else {
+                    0.1 * k as f64 + lin[i] + 0.8 * e[i] + 0.5 * normal(&mut rng)
+                }
+            })
+        })
+        .collect();
+    let mut labeled = vec![false; t];
+    let mut order: Vec<usize> = (0..t).collect();
+    for i in 0..n {
+        let j = rng.random_range(i..t);
+        order.swap(i, j);
+        labeled[order[i]] = true;
+    }
+    Design {
+        labeled,
+        x,
+        y,
+        sources,
+    }
+}
+
+impl Design {
+    /// The data with source `which`'s covariate `column` multiplied by `c`.
+    fn data(&self, which: usize, column: usize, c: f64) -> DataSources {
+        let mut b = DataSources::builder(&self.labeled).real(&self.x, &self.y);
+        for (k, s) in self.sources.iter().enumerate() {
+            let mut x = self.x.clone();
+            if k == which {
+                x.column_mut(column).mapv_inplace(|v| v * c);
+            }
+            b = b.source(format!("s{k}"), &x, s);
+        }
+        b.build().unwrap()
+    }
+}
+
+fn rel_close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * a.abs().max(b.abs()).max(1e-300)
+}
+
+fn same_fit(a: &GmmFit, b: &GmmFit, tol: f64) -> Result<(), TestCaseError> {
+    for j in 0..a.theta().len() {
+        prop_assert!(
+            rel_close(a.theta()[j], b.theta()[j], tol),
+            "theta {j}: {} vs {}",
+            a.theta()[j],
+            b.theta()[j]
+        );
+        prop_assert!(
+            rel_close(a.se()[j], b.se()[j], tol),
+            "se {j}: {} vs {}",
+            a.se()[j],
+            b.se()[j]
+        );
+    }
+    prop_assert_eq!(a.cross_choices(), b.cross_choices());
+    Ok(())
+}
+
+fn check<M: MomentModel + Clone>(model: M, d: &Design, which: usize, column: usize, c: f64, tol: f64) -> Result<(), TestCaseError> {
+    let gmm = TwoStepGmm::new(model);
+    let base = gmm.fit(&d.data(which, column, 1.0)).unwrap();
+    let scaled = gmm.fit(&d.data(which, column, c)).unwrap();
+    prop_assert!(base.cross_choices().is_some(), "the default used selected weights");
+    same_fit(&base, &scaled, tol)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Least squares, one to three sources, n = 30 to 200: the covariate of each
+    /// source in turn rescaled by 10^k, k ∈ [−6, 6].
+    #[test]
+    fn least_squares_is_free_of_each_sources_covariate_units(
+        seed in any::<u64>(),
+        m in 1usize..4,
+        n in 30usize..200,
+        exponent in -6i32..=6,
+        column in 1usize..3,
+    ) {
+        let d = design(seed, 1_000, n, m, false);
+        let c = 10f64.powi(exponent);
+        for which in 0..m {
+            check(Ols, &d, which, column, c, 1e-8)?;
+        }
+    }
+
+    /// Logistic regression, one or two sources, n = 60 to 300.
+    #[test]
+    fn logistic_is_free_of_each_sources_covariate_units(
+        seed in any::<u64>(),
+        m in 1usize..3,
+        n in 60usize..300,
+        exponent in -4i32..=4,
+    ) {
+        let d = design(seed, 1_500, n, m, true);
+        let c = 10f64.powi(exponent);
+        for which in 0..m {
+            check(Logistic, &d, which, 2, c, 1e-7)?;
+        }
+    }
+}
+
+/// The paper's estimator was already free of them; it stays so.
+#[test]
+fn the_unrestricted_estimator_is_free_of_each_sources_units() {
+    let d = design(5, 1_000, 100, 2, false);
+    let gmm = TwoStepGmm::new(Ols).cross_weights(CrossWeights::Unrestricted);
+    let a = gmm.fit(&d.data(1, 1, 1.0)).unwrap();
+    let b = gmm.fit(&d.data(1, 1, 1e3)).unwrap();
+    same_fit(&a, &b, 1e-8).unwrap();
+}
