@@ -382,28 +382,49 @@ pub(crate) fn quantile(values: ArrayView1<'_, f64>, q: f64) -> f64 {
     sorted[low] + (h - low as f64) * (sorted[high] - sorted[low])
 }
 
-impl fmt::Display for BootstrapFit {
-    /// The estimate's summary, then the bootstrap table at α = 0.05: bootstrap
-    /// standard errors, p-values and the chosen interval.
+impl BootstrapFit {
+    /// The bootstrap table at level 1 − α, for display: each coefficient with its
+    /// bootstrap standard error, p-value and interval.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless 0 < α < 1.
+    pub fn table(&self, alpha: f64) -> Result<BootstrapTable<'_>> {
+        Ok(BootstrapTable {
+            ci: self.conf_int(alpha)?,
+            fit: self,
+            alpha,
+        })
+    }
+}
+
+/// The bootstrap's coefficient table (see [`BootstrapFit::table`]).
+#[derive(Debug, Clone)]
+pub struct BootstrapTable<'a> {
+    fit: &'a BootstrapFit,
+    ci: Array2<f64>,
+    alpha: f64,
+}
+
+impl fmt::Display for BootstrapTable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.estimate)?;
-        let ci = self.conf_int(0.05).map_err(|_| fmt::Error)?;
-        let (se, p) = (self.se(), self.p_values());
+        let fit = self.fit;
+        let (se, p) = (fit.se(), fit.p_values());
         writeln!(
             f,
-            "Bootstrap: B = {} (seed {}, {} failed), {} intervals",
-            self.replicates,
-            self.seed,
-            self.n_failed(),
-            self.interval.name()
+            "Bootstrap: B = {} (seed {}, {} failed), {} intervals at {}%",
+            fit.replicates,
+            fit.seed,
+            fit.n_failed(),
+            fit.interval.name(),
+            100.0 * (1.0 - self.alpha)
         )?;
         writeln!(
             f,
             "{:<16} {:>12} {:>12} {:>10} {:>12} {:>12}",
-            "", "coef", "boot se", "P>|t*|", "[0.025", "0.975]"
+            "", "coef", "boot se", "P>|t*|", "lower", "upper"
         )?;
-        let theta = self.estimate.theta();
-        for (j, name) in self.estimate.names().iter().enumerate() {
+        let theta = fit.estimate.theta();
+        for (j, name) in fit.estimate.names().iter().enumerate() {
             writeln!(
                 f,
                 "{:<16} {:>12.6} {:>12.6} {:>10.4} {:>12.6} {:>12.6}",
@@ -411,11 +432,19 @@ impl fmt::Display for BootstrapFit {
                 theta[j],
                 se[j],
                 p[j],
-                ci[[j, 0]],
-                ci[[j, 1]]
+                self.ci[[j, 0]],
+                self.ci[[j, 1]]
             )?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for BootstrapFit {
+    /// The estimate's summary, then the bootstrap table at α = 0.05.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.estimate)?;
+        write!(f, "{}", self.table(0.05).map_err(|_| fmt::Error)?)
     }
 }
 

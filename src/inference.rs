@@ -283,9 +283,11 @@ impl Estimate {
             notes,
             ..
         } = self;
-        Ok(Estimate::new(estimator, model, names, theta, cov, n_rows, n_labeled)?
-            .with_notes(notes)
-            .with_t_df(t_df.unwrap_or(0.0)))
+        Ok(
+            Estimate::new(estimator, model, names, theta, cov, n_rows, n_labeled)?
+                .with_notes(notes)
+                .with_t_df(t_df.unwrap_or(0.0)),
+        )
     }
     /// Degrees of freedom of the Student-t reference distribution; `None` for the
     /// normal approximation.

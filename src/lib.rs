@@ -101,16 +101,16 @@ mod stacked;
 mod stream;
 mod weight;
 
-pub use bootstrap::{Bootstrap, BootstrapFit, BootstrapInterval};
+pub use bootstrap::{Bootstrap, BootstrapFit, BootstrapInterval, BootstrapTable};
 pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};
 pub use engine::{Chunking, Layout, MomentSums, DEFAULT_CHUNK_ROWS};
 pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
 pub use external::{ColumnBlock, PassRequest, RowColumns, SumsEngine};
 pub use gmm::{
-    Covariance, CrossChoice, CrossWeights, Design, FinalEstimator, GmmFit, Plan, Planned, SingularWeightPolicy,
-    SmallSample, SourceDiagnostic, SourceReport, StepOne, StepReport, Summary, TwoStepGmm,
-    WeightReport, Weighting,
+    Covariance, CrossChoice, CrossWeights, Design, FinalEstimator, GmmFit, Plan, Planned,
+    SingularWeightPolicy, SmallSample, SourceDiagnostic, SourceReport, StepOne, StepReport,
+    Summary, TwoStepGmm, WeightReport, Weighting,
 };
 pub use inference::{
     normal_critical_value, Alternative, CoefficientTable, DropReason, Estimate, JTest, Note,

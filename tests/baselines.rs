@@ -8,7 +8,8 @@ use ndarray::{Array1, Array2};
 use synthgmm::baselines::{Dsl, Lambda, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::{
-    CrossWeights, DataSources, Error, Estimator, MomentModel, OnSources, StepOne, TwoStepGmm,
+    CrossWeights, DataSources, Error, Estimator, MomentModel, OnSources, SmallSample, StepOne,
+    TwoStepGmm,
 };
 
 /// ppi_py 0.2.3 (`ppi_ols_pointestimate`, `ppi_ols_ci`, and the logistic versions,
@@ -196,7 +197,8 @@ fn naive_pooling_is_biased_by_a_biased_proxy() {
 fn every_estimator_runs_through_the_common_trait() {
     let data = load("ols_T3000_n300_rho7").sources(&["proxy", "synth"]);
     let estimators: Vec<Box<dyn Estimator>> = vec![
-        Box::new(RealOnly::new(Ols)),
+        // The reference is the M = 0 GMM's HC0 sandwich.
+        Box::new(RealOnly::new(Ols).small_sample(SmallSample::Hc0)),
         Box::new(NaivePooled::new(Ols, ["proxy", "synth"])),
         Box::new(PpiPlusPlus::new(Ols, "proxy")),
         Box::new(PpiSynth::new(Ols, "proxy", "synth")),
@@ -288,7 +290,10 @@ fn lambda_zero_is_real_only_up_to_the_degrees_of_freedom() {
         .lambda(Lambda::Fixed(0.0))
         .estimate(&data)
         .unwrap();
-    let real = RealOnly::new(Ols).estimate(&data).unwrap();
+    let real = RealOnly::new(Ols)
+        .small_sample(SmallSample::Hc0)
+        .estimate(&data)
+        .unwrap();
     let n = 100.0;
     for j in 0..3 {
         assert_relative_eq!(classical.theta()[j], real.theta()[j], max_relative = 1e-10);

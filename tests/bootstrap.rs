@@ -110,22 +110,36 @@ fn real_only_equals_a_plain_pairs_bootstrap() {
     for (b, expected) in draws.iter().enumerate() {
         for j in 0..2 {
             let got = fit.draws()[[b, j]];
-            assert!((got - expected[j]).abs() < 1e-10, "replicate {b}: {got} vs {}", expected[j]);
+            assert!(
+                (got - expected[j]).abs() < 1e-10,
+                "replicate {b}: {got} vs {}",
+                expected[j]
+            );
         }
     }
     let slopes: Vec<f64> = draws.iter().map(|t| t[1]).collect();
-    let percentile = fit.conf_int_with(0.1, BootstrapInterval::Percentile).unwrap();
+    let percentile = fit
+        .conf_int_with(0.1, BootstrapInterval::Percentile)
+        .unwrap();
     assert!((percentile[[1, 0]] - numpy_quantile(&slopes, 0.05)).abs() < 1e-12);
     assert!((percentile[[1, 1]] - numpy_quantile(&slopes, 0.95)).abs() < 1e-12);
     // Real-only reports HC2 standard errors by default: the studentized interval
     // uses each replicate's.
-    let studentized = fit.conf_int_with(0.1, BootstrapInterval::Studentized).unwrap();
+    let studentized = fit
+        .conf_int_with(0.1, BootstrapInterval::Studentized)
+        .unwrap();
     let est_se = fit.estimate().se()[1];
     let est_theta = fit.estimate().theta()[1];
     assert!((est_theta - theta[1]).abs() < 1e-10);
     assert!((est_se - se[1]).abs() < 1e-10 * se[1]);
-    assert!((studentized[[1, 0]] - (est_theta - numpy_quantile(&t_stats, 0.95) * est_se)).abs() < 1e-9 * (1.0 + est_se));
-    assert!((studentized[[1, 1]] - (est_theta - numpy_quantile(&t_stats, 0.05) * est_se)).abs() < 1e-9 * (1.0 + est_se));
+    assert!(
+        (studentized[[1, 0]] - (est_theta - numpy_quantile(&t_stats, 0.95) * est_se)).abs()
+            < 1e-9 * (1.0 + est_se)
+    );
+    assert!(
+        (studentized[[1, 1]] - (est_theta - numpy_quantile(&t_stats, 0.05) * est_se)).abs()
+            < 1e-9 * (1.0 + est_se)
+    );
     let mean = slopes.iter().sum::<f64>() / b_reps as f64;
     let sd = (slopes.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (b_reps - 1) as f64).sqrt();
     assert!((fit.se()[1] - sd).abs() < 1e-12);
@@ -139,7 +153,10 @@ fn real_only_equals_a_plain_pairs_bootstrap() {
 #[test]
 fn symmetric_intervals_and_p_values_follow_their_definitions() {
     let (d, ..) = data(2, 600, 80);
-    let fit = Bootstrap::new(299).seed(3).run(&TwoStepGmm::new(Ols), &d).unwrap();
+    let fit = Bootstrap::new(299)
+        .seed(3)
+        .run(&TwoStepGmm::new(Ols), &d)
+        .unwrap();
     let ci = fit.conf_int(0.05).unwrap();
     let e = fit.estimate();
     for j in 0..2 {
@@ -170,12 +187,20 @@ fn results_do_not_depend_on_the_number_of_threads() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| Bootstrap::new(64).seed(9).run(&TwoStepGmm::new(Ols), &d).unwrap())
+            .install(|| {
+                Bootstrap::new(64)
+                    .seed(9)
+                    .run(&TwoStepGmm::new(Ols), &d)
+                    .unwrap()
+            })
     };
     let (one, two) = (run(1), run(2));
     assert_eq!(one.draws(), two.draws());
     assert_eq!(one.conf_int(0.05).unwrap(), two.conf_int(0.05).unwrap());
-    let other = Bootstrap::new(64).seed(10).run(&TwoStepGmm::new(Ols), &d).unwrap();
+    let other = Bootstrap::new(64)
+        .seed(10)
+        .run(&TwoStepGmm::new(Ols), &d)
+        .unwrap();
     assert_ne!(one.draws(), other.draws());
 }
 
@@ -190,7 +215,10 @@ fn clusters_are_drawn_as_units() {
         .clusters(&ids)
         .build()
         .unwrap();
-    let fit = Bootstrap::new(20).seed(5).run(&RealOnly::new(Ols), &d).unwrap();
+    let fit = Bootstrap::new(20)
+        .seed(5)
+        .run(&RealOnly::new(Ols), &d)
+        .unwrap();
     for b in 0..20u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         rng.set_stream(b);
@@ -204,7 +232,10 @@ fn clusters_are_drawn_as_units() {
             &y.select(ndarray::Axis(0), &rows),
         );
         let got = fit.draws().slice(s![b as usize, ..]).to_owned();
-        assert!((&got - &tb).iter().all(|v| v.abs() < 1e-10), "replicate {b}");
+        assert!(
+            (&got - &tb).iter().all(|v| v.abs() < 1e-10),
+            "replicate {b}"
+        );
     }
 }
 
@@ -229,13 +260,26 @@ fn failed_replicates_are_counted_and_too_many_are_an_error() {
     let fragile = FailsOnResamples(RealOnly::new(Ols), d.real_y().sum());
     let err = Bootstrap::new(50).run(&fragile, &d).unwrap_err();
     assert!(
-        matches!(err, Error::BootstrapFailed { failed: 50, replicates: 50 }),
+        matches!(
+            err,
+            Error::BootstrapFailed {
+                failed: 50,
+                replicates: 50
+            }
+        ),
         "{err:?}"
     );
     assert!(matches!(
         Bootstrap::new(1).run(&RealOnly::new(Ols), &d),
-        Err(Error::InvalidConfig { parameter: "bootstrap", .. })
+        Err(Error::InvalidConfig {
+            parameter: "bootstrap",
+            ..
+        })
     ));
     let ok = Bootstrap::new(30).run(&RealOnly::new(Ols), &d).unwrap();
-    assert!(!ok.estimate().notes().iter().any(|n| matches!(n, Note::BootstrapFailures { .. })));
+    assert!(!ok
+        .estimate()
+        .notes()
+        .iter()
+        .any(|n| matches!(n, Note::BootstrapFailures { .. })));
 }

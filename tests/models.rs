@@ -115,7 +115,8 @@ fn mean_is_the_sample_mean_and_gains_from_a_source() {
     let lab: Vec<f64> = (0..t).filter(|&i| labeled[i]).map(|i| y[i]).collect();
     let n = lab.len() as f64;
     let mean = lab.iter().sum::<f64>() / n;
-    let var = lab.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    // HC2 (the default) for a mean, leverage 1/n: the textbook s²/n with divisor n − 1.
+    let var = lab.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
     assert!((real.theta()[0] - mean).abs() < 1e-12);
     assert!((real.se()[0] - (var / n).sqrt()).abs() < 1e-12);
     assert_eq!(real.names(), ["mean"]);

@@ -23,13 +23,7 @@ struct Design {
 fn design(seed: u64, t: usize, n: usize, m: usize, logistic: bool) -> Design {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let normal = |rng: &mut ChaCha8Rng| -> f64 { StandardNormal.sample(rng) };
-    let x = Array2::from_shape_fn((t, 3), |(_, j)| {
-        if j == 0 {
-            1.0
-        } else {
-            normal(&mut rng)
-        }
-    });
+    let x = Array2::from_shape_fn((t, 3), |(_, j)| if j == 0 { 1.0 } else { normal(&mut rng) });
     let lin = x.dot(&ndarray::array![0.4, 0.8, -0.5]);
     let e: Array1<f64> = (0..t).map(|_| normal(&mut rng)).collect();
     let y = if logistic {
@@ -108,11 +102,21 @@ fn same_fit(a: &GmmFit, b: &GmmFit, tol: f64) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn check<M: MomentModel + Clone>(model: M, d: &Design, which: usize, column: usize, c: f64, tol: f64) -> Result<(), TestCaseError> {
+fn check<M: MomentModel + Clone>(
+    model: M,
+    d: &Design,
+    which: usize,
+    column: usize,
+    c: f64,
+    tol: f64,
+) -> Result<(), TestCaseError> {
     let gmm = TwoStepGmm::new(model);
     let base = gmm.fit(&d.data(which, column, 1.0)).unwrap();
     let scaled = gmm.fit(&d.data(which, column, c)).unwrap();
-    prop_assert!(base.cross_choices().is_some(), "the default used selected weights");
+    prop_assert!(
+        base.cross_choices().is_some(),
+        "the default used selected weights"
+    );
     same_fit(&base, &scaled, tol)
 }
 

@@ -8,7 +8,9 @@ use common::{assert_close, load, solve};
 use ndarray::{Array1, Array2, Axis};
 use synthgmm::baselines::{PpiPlusPlus, RealOnly};
 use synthgmm::models::Ols;
-use synthgmm::{Column, Covariance, CrossWeights, DataSources, Error, Estimator, TwoStepGmm};
+use synthgmm::{
+    Column, Covariance, CrossWeights, DataSources, Error, Estimator, SmallSample, TwoStepGmm,
+};
 
 /// Positive weights that vary with the row (and with x, so that weighting matters).
 fn weights(t: usize) -> Array1<f64> {
@@ -46,7 +48,10 @@ fn real_only_is_weighted_least_squares_with_hc0() {
         &d.real_y.select(Axis(0), &lab),
         &w.select(Axis(0), &lab),
     );
-    let fit = RealOnly::new(Ols).estimate(&data).unwrap();
+    let fit = RealOnly::new(Ols)
+        .small_sample(SmallSample::Hc0)
+        .estimate(&data)
+        .unwrap();
     assert_close(
         "theta",
         fit.theta().as_slice().unwrap(),
@@ -190,6 +195,7 @@ fn weighted_logistic_real_only_matches_statsmodels() {
         .build()
         .unwrap();
     let fit = RealOnly::new(synthgmm::models::Logistic)
+        .small_sample(SmallSample::Hc0)
         .estimate(&data)
         .unwrap();
     let exp = common::expected("weighted_logistic");

@@ -6,8 +6,8 @@ use ndarray::{ArrayView1, ArrayView2};
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{Logistic, Mean, Ols, Poisson};
 use synthgmm::{
-    DataSources, Error, Estimate, Estimator, GmmFit, MomentModel, Plan, SourceDiagnostic,
-    TwoStepGmm,
+    Bootstrap, BootstrapFit, DataSources, Error, Estimate, Estimator, GmmFit, MomentModel,
+    OnSources, Plan, SourceDiagnostic, TwoStepGmm,
 };
 
 use crate::settings::{EstimatorKind, EstimatorSpec, GmmSettings, ModelName};
@@ -140,7 +140,7 @@ fn run_model<M: MomentModel + Clone + 'static>(
                     )
                 }
                 EstimatorKind::RealOnly => {
-                    let e = RealOnly::new(model.clone());
+                    let e = RealOnly::new(model.clone()).small_sample(settings.small_sample);
                     (e.name(), boxed(&e))
                 }
                 EstimatorKind::Naive => with_sources(all_sources.len().max(1), &|s| {
@@ -224,4 +224,69 @@ fn fit_gmm<M: MomentModel>(
             diagnostics: None,
         })
     }
+}
+
+/// The bootstrap of one requested estimator (the same estimator, sources and settings
+/// as [`run_all`] fits).
+pub fn bootstrap(
+    data: &DataSources,
+    model: ModelName,
+    spec: &EstimatorSpec,
+    settings: GmmSettings,
+    boot: Bootstrap,
+) -> Result<BootstrapFit, Error> {
+    match model {
+        ModelName::Ols => boot.run(estimator_for(Ols, data, spec, settings)?.as_ref(), data),
+        ModelName::Logistic => boot.run(
+            estimator_for(Logistic, data, spec, settings)?.as_ref(),
+            data,
+        ),
+        ModelName::Poisson => {
+            boot.run(estimator_for(Poisson, data, spec, settings)?.as_ref(), data)
+        }
+        ModelName::Mean => boot.run(estimator_for(Mean, data, spec, settings)?.as_ref(), data),
+    }
+}
+
+type SharedEstimator = Box<dyn Estimator + Send + Sync>;
+
+/// The estimator a spec names, on its sources (the named ones, else the first the
+/// estimator needs; the GMM takes them all).
+fn estimator_for<M: MomentModel + Clone + Send + Sync + 'static>(
+    model: M,
+    data: &DataSources,
+    spec: &EstimatorSpec,
+    s: GmmSettings,
+) -> Result<SharedEstimator, Error> {
+    let all = data.source_names();
+    let needed = match spec.kind {
+        EstimatorKind::Gmm | EstimatorKind::RealOnly => 0,
+        EstimatorKind::PpiSynth => 2,
+        _ => 1,
+    };
+    let taken = match spec.kind {
+        EstimatorKind::Gmm | EstimatorKind::Naive => all.len(),
+        _ => needed,
+    };
+    let names = spec
+        .sources
+        .clone()
+        .unwrap_or_else(|| all.iter().take(taken).cloned().collect());
+    if names.len() < needed {
+        return Err(Error::InvalidConfig {
+            parameter: "estimators",
+            reason: format!("{} needs {needed} source(s)", spec_label(spec.kind)),
+        });
+    }
+    Ok(match spec.kind {
+        EstimatorKind::Gmm => Box::new(OnSources::new("GMM", configured(model, s), names)),
+        EstimatorKind::RealOnly => Box::new(RealOnly::new(model).small_sample(s.small_sample)),
+        EstimatorKind::Naive => Box::new(NaivePooled::new(model, names)),
+        EstimatorKind::Ppi => Box::new(PpiPlusPlus::new(model, names[0].clone())),
+        EstimatorKind::Dsl => Box::new(Dsl::new(model, names[0].clone())),
+        EstimatorKind::RePpi => Box::new(RePpi::new(model, names)),
+        EstimatorKind::PpiSynth => {
+            Box::new(PpiSynth::new(model, names[0].clone(), names[1].clone()))
+        }
+    })
 }

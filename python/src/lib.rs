@@ -71,7 +71,8 @@ impl Arrays<'_> {
     labeled, y, x, sources, *, model = "ols", estimators = vec!["gmm".to_string()],
     names = None, weights = None, clusters = None, labeling_probabilities = None,
     covariance = "windmeijer", cross_weights = "selected", weighting = "two-step",
-    step_one = "per-block", small_sample = "hc2", diagnose = false
+    step_one = "per-block", small_sample = "hc2", diagnose = false, bootstrap = None,
+    seed = 0, bootstrap_interval = "symmetric"
 ))]
 #[allow(clippy::too_many_arguments)]
 fn estimate<'py>(
@@ -92,7 +93,12 @@ fn estimate<'py>(
     step_one: &str,
     small_sample: &str,
     diagnose: bool,
+    bootstrap: Option<usize>,
+    seed: u64,
+    bootstrap_interval: &str,
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let interval: synthgmm::BootstrapInterval =
+        bootstrap_interval.parse().map_err(|e| to_py_err(&e))?;
     let model = ModelName::parse(model)?;
     let settings =
         GmmSettings::parse(covariance, cross_weights, weighting, step_one, small_sample)?;
@@ -115,22 +121,38 @@ fn estimate<'py>(
     let inputs = arrays.inputs(names);
     let results = py.detach(|| {
         let data = inputs.build()?;
-        Ok(run_all(&data, model, &specs, settings, diagnose))
+        let fits = run_all(&data, model, &specs, settings, diagnose);
+        let boots: Vec<Option<Result<synthgmm::BootstrapFit, synthgmm::Error>>> = specs
+            .iter()
+            .zip(&fits)
+            .map(|(spec, (_, fit))| {
+                let replicates = bootstrap.filter(|_| fit.is_ok())?;
+                let boot = synthgmm::Bootstrap::new(replicates)
+                    .seed(seed)
+                    .interval(interval);
+                Some(fitting::bootstrap(&data, model, spec, settings, boot))
+            })
+            .collect();
+        Ok(fits.into_iter().zip(boots).collect::<Vec<_>>())
     });
     let results = results.map_err(|e: synthgmm::Error| to_py_err(&e))?;
     results
         .into_iter()
-        .map(|(name, result)| {
-            let value: Bound<'py, PyAny> = match result {
-                Ok(outcome) => Bound::new(
-                    py,
-                    Fit {
-                        name: name.clone(),
-                        outcome,
-                    },
-                )?
-                .into_any(),
-                Err(err) => to_py_err(&err).into_value(py).into_bound(py).into_any(),
+        .map(|((name, result), boot)| {
+            let value: Bound<'py, PyAny> = match (result, boot) {
+                (Ok(outcome), boot) => match boot.transpose() {
+                    Ok(bootstrap) => Bound::new(
+                        py,
+                        Fit {
+                            name: name.clone(),
+                            outcome,
+                            bootstrap,
+                        },
+                    )?
+                    .into_any(),
+                    Err(err) => to_py_err(&err).into_value(py).into_bound(py).into_any(),
+                },
+                (Err(err), _) => to_py_err(&err).into_value(py).into_bound(py).into_any(),
             };
             PyTuple::new(py, [name.into_pyobject(py)?.into_any(), value])
         })

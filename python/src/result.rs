@@ -15,6 +15,7 @@ use crate::settings;
 pub struct Fit {
     pub(crate) name: String,
     pub(crate) outcome: Outcome,
+    pub(crate) bootstrap: Option<synthgmm::BootstrapFit>,
 }
 
 impl Fit {
@@ -29,6 +30,13 @@ impl Fit {
         }
     }
 }
+
+/// The bootstrap's standard errors, p-values and intervals.
+type BootstrapArrays<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray2<f64>>,
+);
 
 fn matrix<'py>(py: Python<'py>, a: Array2<f64>) -> Bound<'py, PyArray2<f64>> {
     a.into_pyarray(py)
@@ -98,6 +106,61 @@ impl Fit {
             .conf_int_against(alpha, alt)
             .map_err(|e| to_py_err(&e))?;
         Ok(matrix(py, ci))
+    }
+
+    /// With `bootstrap=B`: the replicates' estimates θ*_b (rows), else `None`.
+    #[getter]
+    fn bootstrap_draws<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray2<f64>>> {
+        self.bootstrap
+            .as_ref()
+            .map(|b| matrix(py, b.draws().clone()))
+    }
+
+    /// With `bootstrap=B`: (B asked, replicates that failed, seed, interval name).
+    #[getter]
+    fn bootstrap_info(&self) -> Option<(usize, usize, u64, &'static str)> {
+        self.bootstrap.as_ref().map(|b| {
+            (
+                b.n_replicates(),
+                b.n_failed(),
+                b.seed(),
+                b.interval().name(),
+            )
+        })
+    }
+
+    /// With `bootstrap=B`: the bootstrap standard errors, p-values and intervals at
+    /// level 1 − α of the given kind (default: the one asked for).
+    #[pyo3(signature = (alpha = 0.05, interval = None))]
+    fn bootstrap_inference<'py>(
+        &self,
+        py: Python<'py>,
+        alpha: f64,
+        interval: Option<&str>,
+    ) -> PyResult<Option<BootstrapArrays<'py>>> {
+        let Some(b) = &self.bootstrap else {
+            return Ok(None);
+        };
+        let kind = match interval {
+            Some(name) => name.parse().map_err(|e| to_py_err(&e))?,
+            None => b.interval(),
+        };
+        let ci = b.conf_int_with(alpha, kind).map_err(|e| to_py_err(&e))?;
+        Ok(Some((
+            b.se().into_pyarray(py),
+            b.p_values().into_pyarray(py),
+            matrix(py, ci),
+        )))
+    }
+
+    /// With `bootstrap=B`: the bootstrap table at level 1 − α, as text.
+    #[pyo3(signature = (alpha = 0.05))]
+    fn bootstrap_table(&self, alpha: f64) -> PyResult<Option<String>> {
+        self.bootstrap
+            .as_ref()
+            .map(|b| b.table(alpha).map(|t| t.to_string()))
+            .transpose()
+            .map_err(|e| to_py_err(&e))
     }
 
     /// Var(θ̂) (p × p).

@@ -78,7 +78,11 @@ impl GmmSettings {
                 "hc2" => SmallSample::Hc2,
                 "hc3" => SmallSample::Hc3,
                 other => {
-                    return Err(unknown("small_sample", other, &["hc0", "hc1", "hc2", "hc3"]))
+                    return Err(unknown(
+                        "small_sample",
+                        other,
+                        &["hc0", "hc1", "hc2", "hc3"],
+                    ))
                 }
             },
         })

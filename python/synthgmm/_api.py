@@ -280,6 +280,9 @@ def fit(
     step_one: str = "per-block",
     small_sample: str = "hc2",
     diagnose: bool = False,
+    bootstrap: Optional[int] = None,
+    seed: int = 0,
+    bootstrap_interval: str = "symmetric",
 ) -> "Result":
     """Fit one estimator (two-step GMM by default) and return its :class:`Result`.
 
@@ -324,6 +327,10 @@ def fit(
         "hc3" scale the real residuals by the leverage and use t(n - p) quantiles;
         "hc0" neither (normal quantiles).
     diagnose : add per-source diagnostics (C test, residual correlation, ESS gain).
+    bootstrap : B, to add bootstrap inference (:attr:`Result.bootstrap`): the whole
+        estimator re-run on B resamples (labeled and unlabeled rows drawn separately,
+        clusters as units), seeded by ``seed``; ``bootstrap_interval`` is
+        "symmetric" (default, symmetric bootstrap-t), "studentized" or "percentile".
 
     Raises
     ------
@@ -333,7 +340,8 @@ def fit(
     if not isinstance(estimator, str):
         raise InvalidConfigError("estimator must be one name; use compare() for several")
     options = dict(covariance=covariance, cross_weights=cross_weights, weighting=weighting,
-                   step_one=step_one, small_sample=small_sample, diagnose=diagnose)
+                   step_one=step_one, small_sample=small_sample, diagnose=diagnose,
+                   bootstrap=bootstrap, seed=seed, bootstrap_interval=bootstrap_interval)
     prepared, pairs = _run(data, y, x, labeled, sources, model, intercept, [estimator], weights,
                            clusters, labeling_probabilities, options)
     (_, outcome), = pairs
@@ -527,6 +535,47 @@ def compare(
     return frame
 
 
+class BootstrapResult:
+    """The bootstrap of a :class:`Result` (``fit(..., bootstrap=B)``)."""
+
+    def __init__(self, result: "Result") -> None:
+        self._result = result
+        fit = result._fit
+        self.replicates, self.n_failed, self.seed, self.interval = fit.bootstrap_info
+
+    @property
+    def draws(self):
+        """The replicates' estimates theta*_b (B rows; a DataFrame with pandas)."""
+        draws = self._result._fit.bootstrap_draws
+        if not self._result._frame:
+            return draws
+        return _pd.DataFrame(draws, columns=self._result.names)
+
+    @property
+    def bse(self):
+        """Bootstrap standard errors (standard deviations of the draws)."""
+        se, _, _ = self._result._fit.bootstrap_inference()
+        return self._result._vec(se, "bse")
+
+    @property
+    def pvalues(self):
+        """Symmetric bootstrap-t p-values (1 + #{|t*| >= |t|}) / (B + 1)."""
+        _, p, _ = self._result._fit.bootstrap_inference()
+        return self._result._vec(p, "pvalues")
+
+    def conf_int(self, alpha: float = 0.05, interval: Optional[str] = None):
+        """Bootstrap intervals at level 1 - alpha ("symmetric", "studentized" or
+        "percentile"; by default the one asked for)."""
+        _, _, ci = self._result._fit.bootstrap_inference(alpha, interval)
+        if not self._result._frame:
+            return ci
+        return _pd.DataFrame(ci, index=self._result.names, columns=["lower", "upper"])
+
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """The bootstrap table."""
+        return Summary(self._result._fit.bootstrap_table(alpha))
+
+
 class Result:
     """One estimator's fit, in statsmodels' vocabulary.
 
@@ -669,6 +718,13 @@ class Result:
     def covariance(self) -> Optional[str]:
         """Name of the GMM covariance."""
         return self._fit.covariance
+
+    @property
+    def bootstrap(self) -> Optional["BootstrapResult"]:
+        """Bootstrap inference of a fit with ``bootstrap=B``, else None."""
+        if self._fit.bootstrap_info is None:
+            return None
+        return BootstrapResult(self)
 
     @property
     def diagnostics(self):

@@ -155,5 +155,10 @@ def test_mean_model_ignores_covariates(simulated):
     real_only = synthgmm.fit(simulated, y="y", labeled="is_labeled", model="mean",
                              estimator="real-only")
     np.testing.assert_allclose(real_only.params["mean"], real.mean(), rtol=1e-12)
-    np.testing.assert_allclose(real_only.bse["mean"], real.std(ddof=0) / np.sqrt(len(real)),
+    # HC2 for a mean (leverage 1/n) is the textbook standard error, ddof = 1.
+    np.testing.assert_allclose(real_only.bse["mean"], real.std(ddof=1) / np.sqrt(len(real)),
+                               rtol=1e-10)
+    hc0 = synthgmm.fit(simulated, y="y", labeled="is_labeled", model="mean",
+                       estimator="real-only", small_sample="hc0")
+    np.testing.assert_allclose(hc0.bse["mean"], real.std(ddof=0) / np.sqrt(len(real)),
                                rtol=1e-10)

@@ -68,10 +68,23 @@ def test_no_source_ols_equals_statsmodels_hc0(estimator):
     frame, lab = _labeled_frame("ols_T1000_n100_rho0")
     ols = sm.OLS(frame["y"][lab], frame[X][lab]).fit(cov_type="HC0")
     res = synthgmm.fit(frame, y="y", x=X, labeled="labeled", intercept=False,
-                       estimator=estimator)
+                       estimator=estimator, small_sample="hc0")
     np.testing.assert_allclose(res.params.to_numpy(), ols.params.to_numpy(), rtol=1e-8)
     np.testing.assert_allclose(res.cov_params().to_numpy(), ols.cov_params().to_numpy(),
                                rtol=1e-8, atol=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["hc1", "hc2", "hc3"])
+def test_real_only_equals_statsmodels_with_t_quantiles(kind):
+    frame, lab = _labeled_frame("ols_T1000_n100_rho0")
+    ols = sm.OLS(frame["y"][lab], frame[X][lab]).fit(cov_type=kind.upper(), use_t=True)
+    res = synthgmm.fit(frame, y="y", x=X, labeled="labeled", intercept=False,
+                       estimator="real-only", small_sample=kind)
+    np.testing.assert_allclose(res.params.to_numpy(), ols.params.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(res.bse.to_numpy(), ols.bse.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(res.pvalues.to_numpy(), ols.pvalues.to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(res.conf_int(0.05).to_numpy(), ols.conf_int(0.05).to_numpy(),
+                               rtol=1e-10)
 
 
 def test_no_source_logistic_equals_statsmodels_hc0():

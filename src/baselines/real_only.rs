@@ -14,7 +14,8 @@ use crate::moment::MomentModel;
 /// the leverage) with Student-t quantiles on n − p degrees of freedom, the same default
 /// as the GMM's selected weights, so that comparisons are like for like. For least
 /// squares HC0–HC3 are statsmodels' `OLS(...).fit(cov_type='HC0'…'HC3', use_t=True)`.
-/// With clusters the covariance is the GMM's cluster-robust one (a note says so).
+/// With clusters the covariance is the GMM's cluster-robust one (a note says so); an
+/// over-identified model (linear IV) keeps the efficient GMM covariance.
 ///
 /// # Examples
 /// ```
@@ -67,7 +68,13 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
         if self.small_sample == SmallSample::Hc0 || real.clusters().is_some() {
             return Ok(estimate);
         }
-        let cov = self.gmm.real_only_small_sample(&real, estimate.theta(), self.small_sample)?;
+        // Over-identified models keep the efficient GMM covariance.
+        let Some(cov) =
+            self.gmm
+                .real_only_small_sample(&real, estimate.theta(), self.small_sample)?
+        else {
+            return Ok(estimate);
+        };
         let df = data.n_labeled().saturating_sub(estimate.theta().len()) as f64;
         Ok(estimate.with_cov(cov)?.with_t_df(df))
     }

@@ -352,7 +352,8 @@ impl<M: MomentModel> TwoStepGmm<M> {
     }
 
     /// The real-only covariance of θ̂ in a small-sample form (see
-    /// [`select::real_only_covariance`]), on data without sources.
+    /// [`select::real_only_covariance`]), on data without sources; `None` for an
+    /// over-identified model.
     ///
     /// # Errors
     /// [`Error::SingularCovariance`] when the real Jacobian is singular.
@@ -361,15 +362,19 @@ impl<M: MomentModel> TwoStepGmm<M> {
         data: &DataSources,
         theta: ndarray::ArrayView1<'_, f64>,
         small_sample: SmallSample,
-    ) -> Result<Array2<f64>> {
+    ) -> Result<Option<Array2<f64>>> {
         let stacked = StackedMoments::new(
             &self.model,
             data,
             self.use_labeling_probabilities,
             &self.chunking,
         )?;
+        if stacked.k() != stacked.p() {
+            return Ok(None);
+        }
         select::real_only_covariance(&stacked, &theta.to_owned(), small_sample)
             .filter(covariance::is_valid)
+            .map(Some)
             .ok_or(Error::SingularCovariance {
                 stage: Stage::Covariance,
             })

@@ -629,7 +629,9 @@ pub(super) fn select<M: MomentModel>(
     // in each source's own units (times u_m).
     let per_unit = Array1::from_iter(units.iter().flat_map(|u| u.iter().copied()));
     let c = &c * &per_unit.view().insert_axis(ndarray::Axis(0));
-    let sigma = Array2::from_shape_fn(sigma.dim(), |(i, k)| per_unit[i] * sigma[[i, k]] * per_unit[k]);
+    let sigma = Array2::from_shape_fn(sigma.dim(), |(i, k)| {
+        per_unit[i] * sigma[[i, k]] * per_unit[k]
+    });
     let mut params = step1.clone();
     params.slice_mut(s![..p]).assign(&theta);
     let mut cov = Array2::zeros((p + q, p + q));

@@ -5,8 +5,8 @@ use serde_json::json;
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{Logistic, Ols, Poisson};
 use synthgmm::{
-    Covariance, CrossWeights, Error, Estimate, Estimator, GmmFit, MomentModel, OnSources, StepOne,
-    TwoStepGmm, Weighting,
+    Bootstrap, BootstrapInterval, Covariance, CrossWeights, Error, Estimate, Estimator, GmmFit,
+    MomentModel, OnSources, StepOne, TwoStepGmm, Weighting,
 };
 
 use crate::data::{DataArgs, Loaded, ModelName};
@@ -117,6 +117,27 @@ pub struct FitArgs {
     /// GMM output.
     #[arg(long)]
     pub diagnose: bool,
+    /// Bootstrap the GMM with B replicates (labeled and unlabeled rows resampled
+    /// separately, clusters as units; the whole estimator re-run on each).
+    #[arg(long, value_name = "B")]
+    pub bootstrap: Option<usize>,
+    /// The bootstrap's interval.
+    #[arg(long, value_enum, default_value = "symmetric")]
+    pub bootstrap_interval: IntervalName,
+    /// The bootstrap's seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// The bootstrap interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IntervalName {
+    /// Quantiles of the replicates' estimates.
+    Percentile,
+    /// Bootstrap-t, one quantile per tail.
+    Studentized,
+    /// Symmetric bootstrap-t: θ̂ ± q(|t*|) se.
+    Symmetric,
 }
 
 fn parse_alpha(text: &str) -> Result<f64, String> {
@@ -131,8 +152,14 @@ fn parse_alpha(text: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: &FitArgs) -> Result<String, Failure> {
-    // The GMM alone reads Parquet files out of core: the sources stay on disk.
-    let gmm_alone = args.estimator == [EstimatorName::Gmm];
+    if args.bootstrap.is_some() && args.estimator != [EstimatorName::Gmm] {
+        return Err(Failure::Data(
+            "--bootstrap applies to the GMM alone (--estimator gmm)".into(),
+        ));
+    }
+    // The GMM alone reads Parquet files out of core: the sources stay on disk (the
+    // bootstrap resamples rows in memory).
+    let gmm_alone = args.estimator == [EstimatorName::Gmm] && args.bootstrap.is_none();
     let loaded = match gmm_alone.then(|| args.data.open_out_of_core()) {
         Some(Some(opened)) => opened?,
         _ => args.data.load()?,
@@ -196,6 +223,9 @@ fn gmm_only<M: MomentModel + Clone + 'static>(
     args: &FitArgs,
 ) -> Result<String, Failure> {
     let data = &loaded.data;
+    if let Some(replicates) = args.bootstrap {
+        return bootstrapped(gmm(model, args), replicates, loaded, args);
+    }
     let (fit, diagnostics) = if args.diagnose {
         let report = gmm(model, args)
             .diagnose(data)
@@ -236,6 +266,55 @@ fn gmm_only<M: MomentModel + Clone + 'static>(
             Ok(format!("{out}\n"))
         }
         OutputFormat::Csv => tidy_csv(&[fit.estimate()], args.alpha),
+    }
+}
+
+/// The GMM with bootstrap intervals: the summary followed by the bootstrap table, or
+/// the JSON object with a `bootstrap` member.
+fn bootstrapped<M: MomentModel>(
+    gmm: TwoStepGmm<M>,
+    replicates: usize,
+    loaded: &Loaded,
+    args: &FitArgs,
+) -> Result<String, Failure> {
+    let fit = gmm.fit(&loaded.data).map_err(|e| loaded.failure(&e))?;
+    let interval = match args.bootstrap_interval {
+        IntervalName::Percentile => BootstrapInterval::Percentile,
+        IntervalName::Studentized => BootstrapInterval::Studentized,
+        IntervalName::Symmetric => BootstrapInterval::Symmetric,
+    };
+    let boot = Bootstrap::new(replicates)
+        .seed(args.seed)
+        .interval(interval)
+        .run(&gmm, &loaded.data)
+        .map_err(|e| loaded.failure(&e))?;
+    let ci = boot
+        .conf_int(args.alpha)
+        .map_err(|e| Failure::Data(e.to_string()))?;
+    match args.format {
+        OutputFormat::Json => {
+            let mut out = gmm_json(&fit, args)?;
+            out["bootstrap"] = json!({
+                "replicates": replicates,
+                "failed": boot.n_failed(),
+                "seed": args.seed,
+                "interval": interval.name(),
+                "se": boot.se().to_vec(),
+                "p_values": boot.p_values().to_vec(),
+                "ci": ci.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+                "notes": boot.estimate().notes().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            });
+            Ok(format!("{out}\n"))
+        }
+        _ => {
+            let summary = fit
+                .summary(args.alpha)
+                .map_err(|e| Failure::Data(e.to_string()))?;
+            let table = boot
+                .table(args.alpha)
+                .map_err(|e| Failure::Data(e.to_string()))?;
+            Ok(format!("{summary}\n{table}"))
+        }
     }
 }
 
