@@ -16,6 +16,16 @@
 //! θ̂ is consistent whatever the auxiliary data are; when their residuals correlate with
 //! the real ones, its variance falls below the real-only estimator's.
 //!
+//! That is the paper's estimator, [`CrossWeights::Unrestricted`]. The default,
+//! [`CrossWeights::Selected`], goes beyond it for small labeled sets: to first order
+//! every member of the family is θ̂_real − ΛΔ̂ (Δ̂ the sources' labeled-minus-all-rows
+//! corrections), and per coefficient it chooses among Λ with fewer estimated
+//! coefficients (none, one per source, per coordinate, all) by estimated mean squared
+//! error, solves the corrected estimating equation in which θ also enters the sources'
+//! terms (as PPI++ does), and reports a leverage-corrected (HC2) variance with t(n − p)
+//! quantiles. [`GmmFit::final_estimator`] says which was used; [`Bootstrap`] re-runs
+//! either on resampled data.
+//!
 //! # Quick start
 //! ```
 //! use ndarray::{Array1, Array2};
@@ -40,7 +50,8 @@
 //!   [`Rows`]: x, y and named extra columns); [`models`] has [`Ols`](models::Ols),
 //!   [`Logistic`](models::Logistic) and [`LinearIv`](models::LinearIv).
 //! - [`DataSources`]: label mask, real data and sources, validated once.
-//! - [`TwoStepGmm`]: the estimator; [`GmmFit`] and [`Estimate`]: its results.
+//! - [`TwoStepGmm`]: the estimator; [`GmmFit`] and [`Estimate`]: its results;
+//!   [`Bootstrap`]: bootstrap inference for any estimator.
 //! - [`Estimator`]: the interface shared with the [`baselines`] (real-only, naive
 //!   pooled, PPI++, PPI++Synth, DSL, RePPI), so all run on the same data side by side.
 //!

@@ -78,7 +78,7 @@ fn real_only_equals_statsmodels_hc0_to_hc3_with_t_quantiles() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .flat_map(|row| vec_of(row))
+                .flat_map(vec_of)
                 .collect();
             assert_close(&label, ci.as_slice().unwrap(), &expected_ci, 1e-10, 1e-12);
         }

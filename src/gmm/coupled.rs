@@ -126,7 +126,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
                 let gap = jac.slice(s![lab(1 + i), cols.clone()]).to_owned() * on_labeled
                     - jac.slice(s![all(i), cols]);
                 let per_unit = self.maps[i].per_unit.view().insert_axis(ndarray::Axis(0));
-                d -= &gain.dot(&(gap * &per_unit));
+                d -= &gain.dot(&(gap * per_unit));
             }
             d
         });
@@ -250,7 +250,7 @@ fn rectifier_weights<M: MomentModel>(
         let mut psi = Array2::zeros((real.len(), p));
         let at = per_unit * &theta;
         model.moments(at.view(), source.labeled(), psi.view_mut());
-        let gap = &psi_real - &(psi * &per_unit.view().insert_axis(ndarray::Axis(0)));
+        let gap = &psi_real - &(psi * per_unit.view().insert_axis(ndarray::Axis(0)));
         let v: f64 = (0..p)
             .map(|j| gap.column(j).dot(&gap.column(j)) / scale[j])
             .sum();

@@ -174,7 +174,9 @@ pub enum SmallSample {
     Hc3,
 }
 
-/// The two-step GMM estimator of Byun et al. (2025) for a [`MomentModel`].
+/// The two-step GMM estimator of Byun et al. (2025) for a [`MomentModel`], by default
+/// with the selected cross weights ([`CrossWeights::Selected`]); the paper's estimator
+/// is `.cross_weights(CrossWeights::Unrestricted)`.
 ///
 /// # Formula
 /// With the stacked moments

@@ -37,7 +37,12 @@ use crate::MomentModel;
 pub enum Planned {
     /// The real-only estimate.
     RealOnly,
-    /// Two-step GMM with every source of the pilot, at the efficient weights.
+    /// Two-step GMM with every source of the pilot, at the efficient weights: the
+    /// asymptotic variance of the paper's estimator ([`CrossWeights::Unrestricted`](crate::CrossWeights::Unrestricted)),
+    /// which the default selected weights also reach as n grows (they pick the
+    /// smallest estimated MSE, and the unrestricted weights are among their
+    /// candidates); at small n both carry small-sample terms that the prediction
+    /// leaves out, so it is a lower bound there.
     Gmm,
     /// PPI++ with the pilot's source at this index (one λ for every coordinate).
     PpiPlusPlus(usize),

@@ -26,8 +26,8 @@ Examples:
   synthgmm plan --data pilot.csv --model ols --labeled S --real y:one,x \\
       --source proxy=yhat:one,x --coefficient x --half-width 0.05";
 
-/// Valid inference from a few human labels plus proxy and synthetic data (two-step GMM,
-/// Byun et al., NeurIPS 2025).
+/// Valid inference from a few human labels plus proxy and synthetic data (the GMM family
+/// of Byun et al., NeurIPS 2025, with selected cross weights by default).
 #[derive(Parser)]
 #[command(name = "synthgmm", version, after_help = EXAMPLES)]
 struct Cli {
