@@ -909,3 +909,59 @@ fn a_weight_column_weights_the_moments_and_is_validated() {
         "{err}"
     );
 }
+
+/// `--bootstrap B` adds the bootstrap table to the summary and a `bootstrap` member to
+/// the JSON: B replicates, its seed, symmetric intervals around the estimate; the same
+/// seed gives the same intervals. It applies to the GMM alone.
+#[test]
+fn bootstrap_adds_intervals_to_the_summary_and_json() {
+    let file = data_path("ols_T1000_n100_rho0.csv");
+    let base = [
+        "--data",
+        &file,
+        "--model",
+        "ols",
+        "--labeled",
+        "labeled",
+        "--real",
+        "y:x0,x1,x2",
+        "--source",
+        "p=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+        "--bootstrap",
+        "60",
+        "--seed",
+        "4",
+    ];
+    let table = run(&base);
+    assert!(table.status.success());
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        text.contains("Bootstrap: B = 60 (seed 4, 0 failed), symmetric intervals at 95%")
+            && text.contains("selected weights (HC2)"),
+        "{text}"
+    );
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let out = run(&[&base[..], &["--format", "json"], extra].concat());
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (a, b) = (json(&[]), json(&[]));
+    let boot = &a["bootstrap"];
+    assert_eq!(boot["replicates"], 60);
+    assert_eq!(boot["interval"], "symmetric");
+    assert_eq!(boot["ci"], b["bootstrap"]["ci"]);
+    for j in 0..3 {
+        let theta = a["theta"][j].as_f64().unwrap();
+        let (lo, hi) = (
+            boot["ci"][j][0].as_f64().unwrap(),
+            boot["ci"][j][1].as_f64().unwrap(),
+        );
+        assert!((theta - lo - (hi - theta)).abs() < 1e-9 * (1.0 + hi - lo));
+    }
+    let pct = json(&["--bootstrap-interval", "percentile"]);
+    assert_eq!(pct["bootstrap"]["interval"], "percentile");
+    assert_fails(
+        &[&base[..], &["--estimator", "ppi"]].concat(),
+        "--bootstrap applies to the GMM alone",
+    );
+}

@@ -57,7 +57,7 @@ def test_labeled_as_integers_and_nullable_outcome(simulated):
 def test_summary_and_repr(simulated):
     res = gmm(simulated)
     text = res.summary()
-    assert isinstance(text, str) and "J statistic" in text and "x2" in text
+    assert isinstance(text, str) and "J (two-step)" in text and "x2" in text
     assert repr(text) == str(text)
     assert "GMM (proxy + synth)" in repr(res)
     ppi = synthgmm.fit(simulated, y="y", x=["x1", "x2"], labeled="is_labeled",
