@@ -348,6 +348,15 @@ impl<M: MomentModel> TwoStepGmm<M> {
     pub fn model(&self) -> &M {
         &self.model
     }
+    /// The stacked moments of this estimator's model on `data`, with its settings.
+    fn stack<'a>(&'a self, data: &'a DataSources) -> Result<StackedMoments<'a, M>> {
+        StackedMoments::new(
+            &self.model,
+            data,
+            self.use_labeling_probabilities,
+            &self.chunking,
+        )
+    }
     /// The small-sample form set by [`small_sample`](Self::small_sample).
     pub(crate) fn small_sample_setting(&self) -> SmallSample {
         self.small_sample
@@ -365,12 +374,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         theta: ndarray::ArrayView1<'_, f64>,
         small_sample: SmallSample,
     ) -> Result<Option<Array2<f64>>> {
-        let stacked = StackedMoments::new(
-            &self.model,
-            data,
-            self.use_labeling_probabilities,
-            &self.chunking,
-        )?;
+        let stacked = self.stack(data)?;
         if stacked.k() != stacked.p() {
             return Ok(None);
         }
@@ -468,12 +472,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let mut notes = screened.notes;
         let data = screened.data.as_ref();
         notes.extend(self.clustered_note(data));
-        let stacked = StackedMoments::new(
-            &self.model,
-            data,
-            self.use_labeling_probabilities,
-            &self.chunking,
-        )?;
+        let stacked = self.stack(data)?;
         let start_squares: Vec<Array1<f64>> = screened
             .source_fits
             .iter()

@@ -434,12 +434,7 @@ impl<M: MomentModel> super::TwoStepGmm<M> {
         let fit = self.fit(data)?;
         let kept: Vec<&str> = fit.source_names().iter().map(String::as_str).collect();
         let full = data.select_sources(&kept)?;
-        let stacked = StackedMoments::new(
-            &self.model,
-            &full,
-            self.use_labeling_probabilities,
-            &self.chunking,
-        )?;
+        let stacked = self.stack(&full)?;
         // Asymptotic (HC0) moments: planning extrapolates them to other sample sizes,
         // and the diagnostics' correlations are population quantities.
         let step1 = fit.step1_params().to_owned();
