@@ -48,7 +48,7 @@ use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
 
 /// Which bootstrap interval [`BootstrapFit::conf_int`] reports (see the
-/// [module docs](self)).
+/// [`Bootstrap`] docs and the guide's "Bootstrap inference").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -254,8 +254,9 @@ impl BootstrapFit {
         }
         let theta = estimate.theta().to_owned();
         let draws = Array2::from_shape_fn((fitted.len(), p), |(b, j)| fitted[b].theta()[j]);
+        let se: Vec<Array1<f64>> = fitted.iter().map(Estimate::se).collect();
         let studentized = Array2::from_shape_fn((fitted.len(), p), |(b, j)| {
-            (fitted[b].theta()[j] - theta[j]) / fitted[b].se()[j]
+            (draws[[b, j]] - theta[j]) / se[b][j]
         });
         let estimate = match failed {
             0 => estimate,
