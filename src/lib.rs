@@ -110,6 +110,7 @@ pub mod sim;
 pub mod sql;
 mod stacked;
 mod stream;
+mod units;
 mod weight;
 
 pub use bootstrap::{Bootstrap, BootstrapFit, BootstrapInterval, BootstrapTable};

@@ -1,6 +1,6 @@
 //! The baselines against independent references and closed forms.
 
-mod common;
+use crate::common;
 
 use approx::assert_relative_eq;
 use common::{assert_close, expected, load, matrix_of, ols_hc0, vec_of};

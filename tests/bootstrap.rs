@@ -3,7 +3,7 @@
 //! their definitions, clusters are drawn as units, the results do not depend on the
 //! number of threads, and replicates the estimator cannot fit are counted.
 
-mod common;
+use crate::common;
 
 use common::ols_hc0;
 use ndarray::{s, Array1, Array2};

@@ -3,7 +3,7 @@
 //! `plan` subcommands, and errors with their exit statuses (2: usage or data, 1:
 //! estimation).
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

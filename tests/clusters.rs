@@ -1,7 +1,7 @@
 //! Cluster-robust inference: statsmodels' cluster covariance on a shipped data set
 //! (`tests/data/make_cluster.py`), and the behaviour of the estimators with clusters.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, data_path, expected, matrix_of, vec_of};
 use ndarray::{Array1, Array2};

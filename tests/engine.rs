@@ -1,7 +1,7 @@
 //! The chunked engine: chunk sums merge, the fit does not depend on how the rows are
 //! split, nor on the number of threads.
 
-mod common;
+use crate::common;
 
 use common::load;
 use synthgmm::models::{Logistic, Ols};

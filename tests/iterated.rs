@@ -2,7 +2,7 @@
 //! reference data formed row by row, and W = Ω̂(β)⁻¹ re-estimated and the closed form
 //! re-solved until it stops moving.
 
-mod common;
+use crate::common;
 
 use common::{load, solve, DenseStacked};
 use ndarray::{Array1, Array2, Axis};

@@ -6,7 +6,7 @@
 //!   in closed form.
 //! - Monte-Carlo coverage with an endogenous regressor.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, data_path, matrix_of, solve, vec_of};
 use ndarray::{s, Array1, Array2, Axis};

@@ -1,6 +1,6 @@
 //! The Poisson and mean models, Wald tests and one-sided inference.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, data_path, matrix_of, vec_of};
 use ndarray::{array, Array1, Array2};

@@ -1,7 +1,7 @@
 //! Fits from Parquet files kept out of memory: against the reference results, against
 //! the in-memory fit of the same rows (1e-10 relative), and on bad files.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

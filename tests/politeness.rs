@@ -1,6 +1,6 @@
 //! The politeness example's pipeline: text features, proxy model, generator, study.
 
-mod common;
+use crate::common;
 #[path = "../examples/politeness/pipeline.rs"]
 mod pipeline;
 

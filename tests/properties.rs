@@ -1,6 +1,6 @@
 //! Invariants of the estimator, checked on random data sets (proptest draws the seeds).
 
-mod common;
+use crate::common;
 
 use common::{ols_hc0, solve};
 use ndarray::{Array1, Array2, Axis};

@@ -3,7 +3,7 @@
 //! `tests/data/make_real_only_hc.py`): coefficients, standard errors, t p-values and
 //! 95% intervals with n − p degrees of freedom, at n = 100 and n = 30.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, expected, load, vec_of};
 use synthgmm::baselines::RealOnly;

@@ -5,7 +5,7 @@
 //! maxiter = 2, uncentered weights and an identity first step, to about 1e-10); see
 //! `tests/data/README.md`. Tolerances: 1e-8 relative for OLS, 1e-6 for logistic.
 
-mod common;
+use crate::common;
 
 use common::{check_fit, expected, load};
 use synthgmm::models::{Logistic, Ols};

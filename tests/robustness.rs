@@ -2,7 +2,7 @@
 //! documented fallback (a note) or a typed error — never a panic, a NaN or a silent
 //! wrong number. `docs/robustness.md` is the catalogue these tests check.
 
-mod common;
+use crate::common;
 
 use common::ols_hc0;
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut2, Axis};
@@ -892,7 +892,7 @@ fn catalogue() -> String {
 }
 
 /// docs/robustness.md shows exactly this table (regenerate it with
-/// `SYNTHGMM_WRITE_CATALOGUE=1 cargo test --test robustness catalogue`).
+/// `SYNTHGMM_WRITE_CATALOGUE=1 cargo test --test integration robustness::catalogue`).
 #[test]
 fn the_documented_catalogue_is_what_the_estimators_do() {
     let path = format!("{}/docs/robustness.md", env!("CARGO_MANIFEST_DIR"));

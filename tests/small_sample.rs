@@ -3,7 +3,7 @@
 //! sandwich of least squares on the labeled rows times the degrees-of-freedom factor
 //! n/(n − p), computed here from the textbook formulas.
 
-mod common;
+use crate::common;
 
 use common::{load, solve};
 use ndarray::{Array1, Array2, Axis};

@@ -277,7 +277,7 @@ fn j_test_level_and_power() {
 
 /// The small-sample table of `docs/validation.md` (n = 50 and 100 of T = 1,000; ρ = 0,
 /// 0.5, 0.9; R = 2,000): a report, not a check, printed only with
-/// `SYNTHGMM_REPORTS=1 cargo test --release --features sim --test validity -- --ignored --nocapture`.
+/// `SYNTHGMM_REPORTS=1 cargo test --release --features sim --test integration validity:: -- --ignored --nocapture`.
 #[test]
 #[ignore = "a report (minutes); set SYNTHGMM_REPORTS=1 to print it"]
 fn small_sample_report() {

@@ -2,7 +2,7 @@
 //! textbook formulas, the invariance of the weighted GMM to the scale of the weights,
 //! and errors for what does not take weights.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, load, solve};
 use ndarray::{Array1, Array2, Axis};

@@ -8,7 +8,7 @@
 //! the step-1 and step-2 estimates are the independent reference results
 //! (`tests/data/README.md`); with the per-block first step, least squares computed here.
 
-mod common;
+use crate::common;
 
 use common::{expected, load, solve, vec_of, DenseStacked};
 use ndarray::{Array1, Array2, Axis};

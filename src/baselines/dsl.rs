@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
 use crate::moment::{moment_matrix, Certify, MomentModel};
+use crate::units::{per_unit, InThetaUnits};
 
 /// DSL with the predictions of one source and known labeling probabilities π_t.
 ///
@@ -18,7 +19,9 @@ use crate::moment::{moment_matrix, Certify, MomentModel};
 ///
 /// are solved as a just-identified M-estimator, Σ_t m_t(θ) = 0, with the sandwich
 /// covariance J⁻¹ (Σ_t m_t m_tᵀ) J⁻ᵀ. π_t comes from the data's labeling probabilities,
-/// or is n/T (labeling at random). Unlike the R package `dsl`, no machine-learning
+/// or is n/T (labeling at random). The source's moments are taken in θ's units,
+/// ψ̃(θ) = U ψ(Uθ) with u_j = √(J_real,jj / J_source,jj) at zero on the labeled rows,
+/// so that the estimate does not depend on the units of the source's covariates. Unlike the R package `dsl`, no machine-learning
 /// model is fitted inside the estimator: the predictions are the source as given
 /// (cross-fitting is the user's business).
 ///
@@ -87,12 +90,15 @@ impl<M: MomentModel> Estimator for Dsl<M> {
         let real = data.real_rows();
         just_identified(model, real, &name)?;
         let (pred, pred_lab) = (src.rows(), src.labeled());
+        // The predictions' moments in θ's units: free of the units of the source's
+        // covariates.
+        let source = InThetaUnits::new(model, per_unit(model, real, pred_lab, None));
         let moments = |b: ndarray::ArrayView1<'_, f64>| {
-            let mut m = moment_matrix(model, b, pred);
+            let mut m = moment_matrix(&source, b, pred);
             if let Some(w) = w {
                 m *= &w.insert_axis(Axis(1));
             }
-            let diff = (moment_matrix(model, b, real) - moment_matrix(model, b, pred_lab))
+            let diff = (moment_matrix(model, b, real) - moment_matrix(&source, b, pred_lab))
                 * inv_pi.view().insert_axis(Axis(1));
             for (k, &r) in labeled.iter().enumerate() {
                 let mut row = m.row_mut(r);
@@ -101,8 +107,8 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             m
         };
         let jacobian = |b: ndarray::ArrayView1<'_, f64>| {
-            model.jacobian(b, pred, w) + model.jacobian(b, real, Some(inv_pi.view()))
-                - model.jacobian(b, pred_lab, Some(inv_pi.view()))
+            source.jacobian(b, pred, w) + model.jacobian(b, real, Some(inv_pi.view()))
+                - source.jacobian(b, pred_lab, Some(inv_pi.view()))
         };
         let theta = solve(
             model,

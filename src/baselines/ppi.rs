@@ -9,6 +9,7 @@ use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
 use crate::moment::{moment_matrix, Certify, MomentModel};
 use crate::rows::{RowBlock, Rows};
+use crate::units::{per_unit, InThetaUnits};
 
 /// How PPI++ chooses the power-tuning parameter λ.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -22,13 +23,22 @@ pub enum Lambda {
     Fixed(f64),
 }
 
-/// One source of an imputation mixture: its weight, its labeled rows used and a view
-/// of all its rows (sums over the unlabeled rows skip the labeled ones in place: the
-/// unlabeled rows are never copied).
-pub(crate) struct Imputed<'a> {
+/// One source of an imputation mixture: its weight, its labeled rows used, a view of
+/// all its rows (sums over the unlabeled rows skip the labeled ones in place: the
+/// unlabeled rows are never copied) and its moments in θ's units.
+pub(crate) struct Imputed<'a, M: ?Sized> {
     weight: f64,
     labeled: LabeledRows<'a>,
     all: Rows<'a>,
+    model: InThetaUnits<'a, M>,
+}
+
+/// One source of a mixture on some rows: its weight, the rows and its moments in θ's
+/// units.
+struct Part<'r, M: ?Sized> {
+    share: f64,
+    rows: Rows<'r>,
+    model: &'r InThetaUnits<'r, M>,
 }
 
 /// The labeled rows a problem uses: all of them, borrowed from the data, or a copied
@@ -54,7 +64,7 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     /// The real data on the labeled rows used.
     real: LabeledRows<'a>,
     /// The mixed sources.
-    imputed: Vec<Imputed<'a>>,
+    imputed: Vec<Imputed<'a, M>>,
     /// Names of the extra columns.
     columns: Vec<String>,
     /// Number of unlabeled rows N.
@@ -159,18 +169,18 @@ impl MixtureSums {
 /// multiplied by its observation weight when `weights` (aligned with the parts' rows)
 /// are given.
 fn mixture_chunk<M: MomentModel + ?Sized>(
-    model: &M,
     theta: ArrayView1<'_, f64>,
-    parts: &[(f64, Rows<'_>)],
+    parts: &[Part<'_, M>],
     range: &std::ops::Range<usize>,
     skip: Option<&[bool]>,
     weights: Option<ArrayView1<'_, f64>>,
     m: &mut Array2<f64>,
 ) -> Array2<f64> {
     let p = theta.len();
-    if let ([(share, rows)], None) = (parts, weights) {
-        if *share == 1.0 {
-            return single_source_chunk(model, theta, rows.slice(range.clone()), range, skip, m);
+    if let ([part], None) = (parts, weights) {
+        if part.share == 1.0 {
+            let rows = part.rows.slice(range.clone());
+            return single_source_chunk(part.model, theta, rows, range, skip, m);
         }
     }
     let mut jacobian = Array2::zeros((p, p));
@@ -182,17 +192,17 @@ fn mixture_chunk<M: MomentModel + ?Sized>(
         (None, Some(w)) => Some(w.clone()),
     };
     m.fill(0.0);
-    for (share, rows) in parts {
-        let rows = rows.slice(range.clone());
+    for source in parts {
+        let rows = source.rows.slice(range.clone());
         // Moments and Jacobian from one sweep over the part's rows.
-        let jac = model.moments_and_jacobian(
+        let jac = source.model.moments_and_jacobian(
             theta,
             rows,
             keep.as_ref().map(|k| k.view()),
             part.view_mut(),
         );
-        m.scaled_add(*share, &part);
-        jacobian.scaled_add(*share, &jac);
+        m.scaled_add(source.share, &part);
+        jacobian.scaled_add(source.share, &jac);
     }
     if let Some(w) = &w {
         *m *= &w.view().insert_axis(Axis(1));
@@ -243,23 +253,22 @@ fn zero_rows(mut m: ndarray::ArrayViewMut2<'_, f64>, skip: &[bool]) {
 /// the rows marked in `skip`; the Gram matrix Σ m mᵀ only when `with_gram` (left zero
 /// otherwise).
 fn mixture_sums<M: MomentModel + ?Sized>(
-    model: &M,
     theta: ArrayView1<'_, f64>,
-    parts: &[(f64, Rows<'_>)],
+    parts: &[Part<'_, M>],
     skip: Option<&[bool]>,
     weights: Option<ArrayView1<'_, f64>>,
     with_gram: bool,
 ) -> MixtureSums {
-    let n = parts.first().map_or(0, |(_, r)| r.len());
+    let n = parts.first().map_or(0, |part| part.rows.len());
     let p = theta.len();
-    if let ([(share, rows)], None, false) = (parts, weights, with_gram) {
-        if *share == 1.0 {
-            return single_source_sums(model, theta, *rows, skip);
+    if let ([part], None, false) = (parts, weights, with_gram) {
+        if part.share == 1.0 {
+            return single_source_sums(part.model, theta, part.rows, skip);
         }
     }
     let chunk = |range: &std::ops::Range<usize>| {
         let mut m = Array2::zeros((range.len(), p));
-        let jacobian = mixture_chunk(model, theta, parts, range, skip, weights, &mut m);
+        let jacobian = mixture_chunk(theta, parts, range, skip, weights, &mut m);
         let skipped = skip.map_or(0, |s| s[range.clone()].iter().filter(|&&s| s).count());
         MixtureSums {
             count: (range.len() - skipped) as f64,
@@ -395,19 +404,16 @@ impl LineSums {
 
     /// The mixture m_t = Σ_k w_k ψ(θ; source_k, row t) along the line.
     fn mixture<M: MomentModel + ?Sized>(
-        model: &M,
         base: ArrayView1<'_, f64>,
         direction: ArrayView1<'_, f64>,
-        parts: &[(f64, Rows<'_>)],
+        parts: &[Part<'_, M>],
         skip: Option<&[bool]>,
         weights: Option<ArrayView1<'_, f64>>,
     ) -> LineSums {
-        let n = parts.first().map_or(0, |(_, r)| r.len());
+        let n = parts.first().map_or(0, |part| part.rows.len());
         let p = base.len();
         LineSums::new(n, p, skip, &|range, mut u, mut v| {
-            mixture_line(
-                model, base, direction, parts, range, weights, &mut u, &mut v,
-            );
+            mixture_line(base, direction, parts, range, weights, &mut u, &mut v);
         })
     }
 
@@ -428,23 +434,22 @@ impl LineSums {
 
 /// u_t = Σ_k w_k ψ(θ₀; source_k, row t) and v_t = Σ_k w_k (∂ψ/∂θᵀ) d on the rows
 /// `range`, times the rows' observation weights when given, written into `u` and `v`.
-#[allow(clippy::too_many_arguments)]
 fn mixture_line<M: MomentModel + ?Sized>(
-    model: &M,
     base: ArrayView1<'_, f64>,
     direction: ArrayView1<'_, f64>,
-    parts: &[(f64, Rows<'_>)],
+    parts: &[Part<'_, M>],
     range: &std::ops::Range<usize>,
     weights: Option<ArrayView1<'_, f64>>,
     u: &mut ndarray::ArrayViewMut2<'_, f64>,
     v: &mut ndarray::ArrayViewMut2<'_, f64>,
 ) {
-    if let ([(share, rows)], None) = (parts, weights) {
-        if *share == 1.0 {
+    if let ([part], None) = (parts, weights) {
+        if part.share == 1.0 {
             // One source, unweighted (PPI++'s usual case): written in place.
-            let rows = rows.slice(range.clone());
-            model.moments(base, rows, u.view_mut());
-            model.moments_derivative(base, rows, direction, v.view_mut());
+            let rows = part.rows.slice(range.clone());
+            part.model.moments(base, rows, u.view_mut());
+            part.model
+                .moments_derivative(base, rows, direction, v.view_mut());
             return;
         }
     }
@@ -455,18 +460,20 @@ fn mixture_line<M: MomentModel + ?Sized>(
         w.slice_move(ndarray::s![range.clone()])
             .insert_axis(Axis(1))
     });
-    for (share, rows) in parts {
-        let rows = rows.slice(range.clone());
-        model.moments(base, rows, part.view_mut());
+    for source in parts {
+        let rows = source.rows.slice(range.clone());
+        source.model.moments(base, rows, part.view_mut());
         if let Some(w) = &w {
             part *= w;
         }
-        u.scaled_add(*share, &part);
-        model.moments_derivative(base, rows, direction, part.view_mut());
+        u.scaled_add(source.share, &part);
+        source
+            .model
+            .moments_derivative(base, rows, direction, part.view_mut());
         if let Some(w) = &w {
             part *= w;
         }
-        v.scaled_add(*share, &part);
+        v.scaled_add(source.share, &part);
     }
 }
 
@@ -550,7 +557,7 @@ impl LabeledSums {
         model: &M,
         theta: ArrayView1<'_, f64>,
         real: Rows<'_>,
-        imputed: &[(f64, Rows<'_>)],
+        imputed: &[Part<'_, M>],
         weights: Option<ArrayView1<'_, f64>>,
     ) -> LabeledSums {
         let p = theta.len();
@@ -564,7 +571,7 @@ impl LabeledSums {
                 m *= &w.insert_axis(Axis(1));
             }
             gh.slice_mut(ndarray::s![.., ..p]).assign(&m);
-            mixture_chunk(model, theta, imputed, range, None, weights, &mut m);
+            mixture_chunk(theta, imputed, range, None, weights, &mut m);
             gh.slice_mut(ndarray::s![.., p..]).assign(&m);
             LabeledSums {
                 count: range.len() as f64,
@@ -653,10 +660,14 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 estimator: estimator.clone(),
                 name: name.clone(),
             })?;
+            // The source's moments in θ's units, its units read from all the labeled
+            // rows (the same map for every fold).
+            let units = per_unit(model, data.real_rows(), src.labeled(), None);
             imputed.push(Imputed {
                 weight: *weight,
                 labeled: pick(src.labeled()),
                 all: src.rows(),
+                model: InThetaUnits::new(model, units),
             });
         }
         Ok(Self {
@@ -714,18 +725,26 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     fn row_weights(&self) -> Option<ArrayView1<'_, f64>> {
         self.weights.as_ref().map(|(_, all)| all.view())
     }
-    /// The (weight, all rows) of each mixed source.
-    fn imputed_all(&self) -> Vec<(f64, Rows<'_>)> {
+    /// Each mixed source on all its rows.
+    fn imputed_all(&self) -> Vec<Part<'_, M>> {
         self.imputed
             .iter()
-            .map(|s| (s.weight, s.all.reborrow()))
+            .map(|s| Part {
+                share: s.weight,
+                rows: s.all.reborrow(),
+                model: &s.model,
+            })
             .collect()
     }
-    /// The (weight, labeled rows used) of each mixed source.
-    fn imputed_labeled(&self) -> Vec<(f64, Rows<'_>)> {
+    /// Each mixed source on the labeled rows used.
+    fn imputed_labeled(&self) -> Vec<Part<'_, M>> {
         self.imputed
             .iter()
-            .map(|s| (s.weight, self.view(&s.labeled)))
+            .map(|s| Part {
+                share: s.weight,
+                rows: self.view(&s.labeled),
+                model: &s.model,
+            })
             .collect()
     }
     /// The mixture's sums on the labeled rows used (`unlabeled = false`) or on the
@@ -741,7 +760,6 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 }
             }
             let sums = mixture_sums(
-                self.model,
                 theta,
                 &self.imputed_all(),
                 Some(&self.label_mask),
@@ -752,7 +770,6 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             sums
         } else {
             mixture_sums(
-                self.model,
                 theta,
                 &self.imputed_labeled(),
                 None,
@@ -824,7 +841,6 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let lab = self.imputed_fit(false, real.clone())?;
         let all = self.imputed_all();
         let at_real = mixture_sums(
-            self.model,
             real.view(),
             &all,
             Some(&self.label_mask),
@@ -845,7 +861,6 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let delta = &lab - &unl;
         let direction = -&delta;
         let unlabeled = LineSums::mixture(
-            self.model,
             real.view(),
             direction.view(),
             &all,
@@ -870,7 +885,6 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 g1 *= &w;
             }
             mixture_line(
-                model,
                 real.view(),
                 direction.view(),
                 &imputed,
@@ -1053,7 +1067,6 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             }
             let mut h = Array2::zeros((range.len(), p));
             mixture_chunk(
-                self.model,
                 theta,
                 &imputed_labeled,
                 &range,
@@ -1070,15 +1083,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let all = self.imputed_all();
         for range in chunk_ranges(self.label_mask.len()) {
             let mut h = Array2::zeros((range.len(), p));
-            mixture_chunk(
-                self.model,
-                theta,
-                &all,
-                &range,
-                None,
-                self.row_weights(),
-                &mut h,
-            );
+            mixture_chunk(theta, &all, &range, None, self.row_weights(), &mut h);
             for (r, t) in range.clone().enumerate() {
                 if !self.label_mask[t] {
                     let v = (&(&h.row(r) * lambda) - &v_mean) / big_n;
@@ -1264,7 +1269,9 @@ impl PpiFit {
 /// covariance and is clipped to [0, 1]. With [`Lambda::Tuned`] the procedure mirrors
 /// ppi_py 0.2.3: λ̂ from the λ = 1 fit gives the pilot estimate, λ̂ re-estimated there
 /// gives θ̂ and the interval. Labeled and unlabeled rows are disjoint; when x̂ = x this
-/// is ppi_py's estimator.
+/// is ppi_py's estimator. A source with covariates of its own enters in θ's units,
+/// ψ̃(θ) = U ψ(Uθ) with u_j = √(J_real,jj / J_source,jj) at zero on the labeled rows: the
+/// estimate and its interval do not depend on the units of the source's covariates.
 ///
 /// # Examples
 /// ```

@@ -317,25 +317,18 @@ pub(super) fn pilot<M: MomentModel>(
 /// of each source's covariate units. A coordinate whose ratio is not a positive
 /// number keeps u = 1.
 pub(super) fn source_units<M: MomentModel>(stacked: &StackedMoments<'_, M>) -> Vec<Array1<f64>> {
-    let p = stacked.p();
-    let model = stacked.model();
-    let zero = Array1::zeros(p);
     let weights = stacked.label_weights();
-    let real = model.jacobian(zero.view(), stacked.real_rows(), weights);
     stacked
         .data()
         .sources()
         .iter()
         .map(|source| {
-            let own = model.jacobian(zero.view(), source.labeled(), weights);
-            Array1::from_shape_fn(p, |j| {
-                let ratio = real[[j, j]] / own[[j, j]];
-                if ratio.is_finite() && ratio > 0.0 {
-                    ratio.sqrt()
-                } else {
-                    1.0
-                }
-            })
+            crate::units::per_unit(
+                stacked.model(),
+                stacked.real_rows(),
+                source.labeled(),
+                weights,
+            )
         })
         .collect()
 }

@@ -1,0 +1,237 @@
+//! A source's parameters in θ's units.
+//!
+//! A synthetic source generates its own covariates, in whatever units its generator
+//! chose: the same information as the real covariate x_j may come as c·x_j. An
+//! estimator that evaluates the source's moments at θ itself (PPI++, DSL) then mixes
+//! units, and its estimate, Hessian and interval depend on c. Mapping the source into
+//! θ's units first makes such an estimator free of them.
+//!
+//! With U = diag(u) the source's units per unit of θ, the source's moments in θ's
+//! units are ψ̃(θ; row) = U ψ(Uθ; row). For an index model (least squares, logistic,
+//! Poisson) whose source covariate j is c_j times the real one, u_j = 1/c_j gives
+//! ψ̃(θ; x̂, ŷ) = ψ(θ; x, ŷ) exactly.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
+
+use crate::moment::MomentModel;
+use crate::rows::Rows;
+
+/// Each coordinate's units per unit of θ: u_j = √(J_r,jj / J_m,jj), with J_r and J_m
+/// the Jacobians (summed with `weights`) of the real and the source's rows at zero
+/// parameters. For models whose Jacobian is free of the outcome (least squares,
+/// logistic, Poisson, linear IV) J(0) is a second moment of the covariates, so u = 1
+/// exactly when the source shares the real covariates and u_j = 1/c when its covariate
+/// j is c times the real one. A coordinate whose ratio is not a positive number keeps
+/// u = 1.
+pub(crate) fn per_unit<M: MomentModel + ?Sized>(
+    model: &M,
+    real: Rows<'_>,
+    source: Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+) -> Array1<f64> {
+    let p = model.n_params(real);
+    let zero = Array1::zeros(p);
+    let j_real = model.jacobian(zero.view(), real, weights);
+    let j_source = model.jacobian(zero.view(), source, weights);
+    Array1::from_shape_fn(p, |j| {
+        let ratio = j_real[[j, j]] / j_source[[j, j]];
+        if ratio.is_finite() && ratio > 0.0 {
+            ratio.sqrt()
+        } else {
+            1.0
+        }
+    })
+}
+
+/// A just-identified model's moments on a source's rows, in θ's units:
+/// ψ̃(θ) = U ψ(Uθ), with Jacobian U J(Uθ) U. With no map (the source shares θ's
+/// units) every call is the model's own.
+#[derive(Debug)]
+pub(crate) struct InThetaUnits<'a, M: ?Sized> {
+    model: &'a M,
+    per_unit: Option<Array1<f64>>,
+}
+
+impl<'a, M: MomentModel + ?Sized> InThetaUnits<'a, M> {
+    /// The model on a source with units `per_unit` (see [`per_unit`]); all ones is no
+    /// map.
+    pub(crate) fn new(model: &'a M, per_unit: Array1<f64>) -> Self {
+        let per_unit = Some(per_unit).filter(|u| u.iter().any(|&v| v != 1.0));
+        InThetaUnits { model, per_unit }
+    }
+
+    /// Uθ, the source's own parameter at θ.
+    fn inner(&self, theta: ArrayView1<'_, f64>) -> Array1<f64> {
+        match &self.per_unit {
+            Some(u) => u * &theta,
+            None => theta.to_owned(),
+        }
+    }
+
+    /// U A U for a Jacobian A, in place.
+    fn map_jacobian(&self, mut jacobian: Array2<f64>) -> Array2<f64> {
+        if let Some(u) = &self.per_unit {
+            jacobian *= &u.view().insert_axis(Axis(1));
+            jacobian *= &u.view().insert_axis(Axis(0));
+        }
+        jacobian
+    }
+
+    /// Per-row moments times U, in place.
+    fn map_rows(&self, mut out: ArrayViewMut2<'_, f64>) {
+        if let Some(u) = &self.per_unit {
+            out *= &u.view().insert_axis(Axis(0));
+        }
+    }
+}
+
+impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
+    fn name(&self) -> &str {
+        self.model.name()
+    }
+    fn n_params(&self, rows: Rows<'_>) -> usize {
+        self.model.n_params(rows)
+    }
+    fn n_moments(&self, rows: Rows<'_>) -> usize {
+        self.model.n_moments(rows)
+    }
+    fn required_columns(&self) -> Vec<String> {
+        self.model.required_columns()
+    }
+    fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, mut out: ArrayViewMut2<'_, f64>) {
+        self.model
+            .moments(self.inner(beta).view(), rows, out.view_mut());
+        self.map_rows(out);
+    }
+    fn jacobian(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        weights: Option<ArrayView1<'_, f64>>,
+    ) -> Array2<f64> {
+        self.map_jacobian(self.model.jacobian(self.inner(beta).view(), rows, weights))
+    }
+    fn moments_and_jacobian(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        weights: Option<ArrayView1<'_, f64>>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Array2<f64> {
+        let jacobian =
+            self.model
+                .moments_and_jacobian(self.inner(beta).view(), rows, weights, out.view_mut());
+        self.map_rows(out);
+        self.map_jacobian(jacobian)
+    }
+    fn moment_and_jacobian_sums(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+    ) -> (Array1<f64>, Array2<f64>) {
+        let (sum, jacobian) = self
+            .model
+            .moment_and_jacobian_sums(self.inner(beta).view(), rows);
+        let sum = match &self.per_unit {
+            Some(u) => sum * u,
+            None => sum,
+        };
+        (sum, self.map_jacobian(jacobian))
+    }
+    fn moments_derivative(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        direction: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) {
+        // d/ds U ψ(U(β + s v)) = U J_t(Uβ) U v.
+        self.model.moments_derivative(
+            self.inner(beta).view(),
+            rows,
+            self.inner(direction).view(),
+            out.view_mut(),
+        );
+        self.map_rows(out);
+    }
+    fn moments_derivative_transposed(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        v: ArrayView2<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) {
+        // (U J_t U)ᵀ V_t = U J_tᵀ (U V_t).
+        let mut mapped = v.to_owned();
+        self.map_rows(mapped.view_mut());
+        self.model.moments_derivative_transposed(
+            self.inner(beta).view(),
+            rows,
+            mapped.view(),
+            out.view_mut(),
+        );
+        self.map_rows(out);
+    }
+    fn check_rows(&self, rows: Rows<'_>) -> std::result::Result<(), String> {
+        self.model.check_rows(rows)
+    }
+    fn start(&self, rows: Rows<'_>) -> Array1<f64> {
+        let start = self.model.start(rows);
+        match &self.per_unit {
+            Some(u) => start / u,
+            None => start,
+        }
+    }
+    fn is_linear(&self) -> bool {
+        self.model.is_linear()
+    }
+    fn check_outcome(&self, y: f64) -> std::result::Result<(), &'static str> {
+        self.model.check_outcome(y)
+    }
+    fn is_recession_direction(&self, direction: ArrayView1<'_, f64>, rows: Rows<'_>) -> bool {
+        self.model
+            .is_recession_direction(self.inner(direction).view(), rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{Logistic, Ols};
+    use crate::moment::moment_matrix;
+    use approx::assert_abs_diff_eq;
+    use ndarray::array;
+
+    #[test]
+    fn a_rescaled_covariate_maps_back_to_the_real_one() {
+        let x = array![[1.0, 0.5], [1.0, -1.2], [1.0, 2.0], [1.0, 0.1]];
+        let y = array![0.0, 1.0, 1.0, 0.0];
+        let mut scaled = x.clone();
+        scaled.column_mut(1).mapv_inplace(|v| v * 250.0);
+        let real = Rows::new(x.view(), y.view()).unwrap();
+        let source = Rows::new(scaled.view(), y.view()).unwrap();
+        let theta = array![0.3, -0.7];
+        for model in [&Ols as &dyn MomentModel, &Logistic] {
+            let u = per_unit(model, real, source, None);
+            assert_abs_diff_eq!(u, array![1.0, 1.0 / 250.0], epsilon = 1e-15);
+            let mapped = InThetaUnits::new(model, u);
+            let own = moment_matrix(model, theta.view(), real);
+            let via = moment_matrix(&mapped, theta.view(), source);
+            assert_abs_diff_eq!(own, via, epsilon = 1e-12);
+            assert_abs_diff_eq!(
+                model.jacobian(theta.view(), real, None),
+                mapped.jacobian(theta.view(), source, None),
+                epsilon = 1e-12
+            );
+        }
+    }
+
+    #[test]
+    fn shared_units_are_no_map() {
+        let x = array![[1.0, 0.5], [1.0, -1.2], [1.0, 2.0]];
+        let y = array![0.1, 0.2, 0.3];
+        let rows = Rows::new(x.view(), y.view()).unwrap();
+        let u = per_unit(&Ols, rows, rows, None);
+        assert!(InThetaUnits::new(&Ols, u).per_unit.is_none());
+    }
+}
