@@ -126,7 +126,7 @@ pub use gmm::{
 };
 pub use inference::{
     normal_critical_value, Alternative, CoefficientTable, DropReason, Estimate, JTest, Note,
-    WaldTest,
+    WaldTest, MIN_ALPHA,
 };
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use optim::Termination;

@@ -239,13 +239,33 @@ struct FileMeta {
 impl FileMeta {
     fn open(path: &Path) -> Result<FileMeta> {
         let file = File::open(path).map_err(|e| read_error(path, e))?;
-        let meta = ArrowReaderMetadata::load(&file, Default::default())
-            .map_err(|e| read_error(path, format!("not a Parquet file: {e}")))?;
+        let meta = guarded(path, || {
+            ArrowReaderMetadata::load(&file, Default::default())
+        })?
+        .map_err(|e| read_error(path, format!("not a Parquet file: {e}")))?;
         Ok(FileMeta {
             path: path.to_path_buf(),
             meta,
         })
     }
+}
+
+/// Runs `read`, a call into the Parquet decoder on `path`, with a panic turned into
+/// [`Error::Read`]: the decoder asserts on some malformed files (a negative column
+/// length, a data page without its dictionary) instead of returning an error, and a
+/// corrupt file must not bring the program down.
+///
+/// # Errors
+/// [`Error::Read`] naming the file when `read` panics.
+pub fn guarded<T>(path: &Path, read: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the decoder stopped".into());
+        read_error(path, format!("corrupt Parquet data: {what}"))
+    })
 }
 
 fn read_error(path: &Path, reason: impl std::fmt::Display) -> Error {
@@ -337,15 +357,17 @@ impl ParquetStream {
             })
             .collect::<Result<Vec<_>>>()?;
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-        let reader = builder
-            .with_row_groups(vec![group])
-            .with_projection(mask)
-            .with_batch_size(self.batch_rows)
-            .build()
-            .map_err(|e| read_error(&file.path, e))?;
+        let mut reader = guarded(&file.path, || {
+            builder
+                .with_row_groups(vec![group])
+                .with_projection(mask)
+                .with_batch_size(self.batch_rows)
+                .build()
+        })?
+        .map_err(|e| read_error(&file.path, e))?;
         let range = self.parts[part].clone();
         let mut row = range.start;
-        for batch in reader {
+        while let Some(batch) = guarded(&file.path, || reader.next())? {
             let batch = batch.map_err(|e| read_error(&file.path, e))?;
             if row + batch.num_rows() > range.end {
                 return Err(read_error(
@@ -536,9 +558,18 @@ impl RowStream for ParquetStream {
 
 /// A numeric or boolean column of a batch as f64, nulls as NaN.
 fn numbers(path: &Path, batch: &RecordBatch, name: &str) -> Result<Vec<f64>> {
+    numeric_column(batch, name).map_err(|reason| read_error(path, reason))
+}
+
+/// The column `name` of a record batch as f64: any integer or floating-point type, or
+/// boolean (1/0); nulls become NaN.
+///
+/// # Errors
+/// The reason, when the batch has no such column or its type is not numeric.
+pub fn numeric_column(batch: &RecordBatch, name: &str) -> std::result::Result<Vec<f64>, String> {
     let array = batch
         .column_by_name(name)
-        .ok_or_else(|| read_error(path, format!("no column `{name}`")))?;
+        .ok_or_else(|| format!("no column `{name}`"))?;
     let nulls = array.logical_nulls();
     let missing = |i: usize| nulls.as_ref().is_some_and(|n| n.is_null(i));
     let n = array.len();
@@ -579,11 +610,6 @@ fn numbers(path: &Path, batch: &RecordBatch, name: &str) -> Result<Vec<f64>> {
                 })
                 .collect()
         }
-        other => {
-            return Err(read_error(
-                path,
-                format!("column `{name}` has type {other}, not a number"),
-            ))
-        }
+        other => return Err(format!("column `{name}` has type {other}, not a number")),
     })
 }

@@ -297,7 +297,13 @@ fn bad_arguments_and_data_exit_with_status_2() {
     check(&["--model", "ols", "--real", "y"], "expected Y:X0", true);
     check(
         &["--model", "ols", "--real", "y:x0", "--alpha", "1.5"],
-        "alpha must lie in (0, 1)",
+        "alpha must lie in [1e-12, 1)",
+        true,
+    );
+    // A level so close to 1 that its interval would be infinite is refused.
+    check(
+        &["--model", "ols", "--real", "y:x0", "--alpha", "1e-17"],
+        "alpha must lie in [1e-12, 1)",
         true,
     );
     check(
@@ -433,17 +439,15 @@ fn tidy_csv_has_one_row_per_estimator_and_coefficient() {
     assert_eq!(terms, ["x0", "x1", "x2"]);
 }
 
+/// The rows `rows` of a reference CSV written as a Parquet file at `out`, in two record
+/// batches (the label column as booleans, `x0` as integers where it is integral).
 #[cfg(feature = "parquet")]
-#[test]
-fn a_parquet_file_fits_like_the_same_csv() {
+fn parquet_copy(file: &str, out: &std::path::Path, rows: std::ops::Range<usize>) {
     use std::sync::Arc;
 
     use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch};
 
-    // The reference CSV's columns, written as Parquet in two record batches (the
-    // label column as booleans, one covariate as integers where it is integral).
-    let file = data_path("ols_T1000_n100_rho0.csv");
-    let mut reader = csv::Reader::from_path(&file).unwrap();
+    let mut reader = csv::Reader::from_path(file).unwrap();
     let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let col = |name: &str, range: std::ops::Range<usize>| -> Vec<Option<f64>> {
@@ -453,30 +457,26 @@ fn a_parquet_file_fits_like_the_same_csv() {
             .map(|r| r[c].parse::<f64>().ok())
             .collect()
     };
-    let parquet = TempFile::new("fit.parquet");
-    let out = std::fs::File::create(&parquet.0).unwrap();
+    let out = std::fs::File::create(out).unwrap();
     let mut writer: Option<parquet::arrow::ArrowWriter<std::fs::File>> = None;
-    let n = records.len();
-    for range in [0..n / 3, n / 3..n] {
+    let middle = rows.start + rows.len() / 3;
+    for range in [rows.start..middle, middle..rows.end] {
         let labeled: Vec<bool> = col("labeled", range.clone())
             .iter()
             .map(|v| v == &Some(1.0))
             .collect();
+        let x0: Vec<Option<i64>> = col("x0", range.clone())
+            .iter()
+            .map(|v| v.map(|v| v as i64))
+            .collect();
         let mut columns: Vec<(&str, ArrayRef)> = vec![
             ("labeled", Arc::new(BooleanArray::from(labeled))),
-            (
-                "x0",
-                Arc::new(Int64Array::from(
-                    col("x0", range.clone())
-                        .iter()
-                        .map(|v| v.map(|v| v as i64))
-                        .collect::<Vec<_>>(),
-                )),
-            ),
+            ("x0", Arc::new(Int64Array::from(x0))),
         ];
-        for name in [
-            "x1", "x2", "y", "proxy_y", "proxy_x0", "proxy_x1", "proxy_x2",
-        ] {
+        for name in headers
+            .iter()
+            .filter(|h| !["labeled", "x0"].contains(&h.as_str()))
+        {
             columns.push((name, Arc::new(Float64Array::from(col(name, range.clone())))));
         }
         let batch = RecordBatch::try_from_iter(columns).unwrap();
@@ -489,6 +489,14 @@ fn a_parquet_file_fits_like_the_same_csv() {
             .unwrap();
     }
     writer.unwrap().close().unwrap();
+}
+
+#[cfg(feature = "parquet")]
+#[test]
+fn a_parquet_file_fits_like_the_same_csv() {
+    let file = data_path("ols_T1000_n100_rho0.csv");
+    let parquet = TempFile::new("fit.parquet");
+    parquet_copy(&file, &parquet.0, 0..1000);
     let spec = |data: &str| -> Vec<String> {
         [
             "--data",
@@ -541,6 +549,121 @@ fn a_parquet_file_fits_like_the_same_csv() {
     let mut refs: Vec<&str> = args.iter().map(String::as_str).collect();
     refs[7] = "y:x0,x9";
     assert_fails(&refs, "no column `x9`");
+}
+
+/// Every estimator, `plan` and the cluster and weight options read a directory of
+/// Parquet files (rows in file-name order) as they read the same rows from one CSV.
+#[cfg(feature = "parquet")]
+#[test]
+fn a_parquet_directory_serves_every_estimator_and_plan() {
+    let file = data_path("ols_T3000_n300_rho7.csv");
+    let dir = TempFile::new("parts");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    parquet_copy(&file, &dir.0.join("part-0.parquet"), 0..1200);
+    parquet_copy(&file, &dir.0.join("part-1.parquet"), 1200..3000);
+    let fit = |data: &str, extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["--data", data];
+        args.extend(SYNTH);
+        args.extend(extra);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let dir_path = dir.path();
+    for extra in [
+        &["--estimator", "all"][..],
+        &["--estimator", "ppi"],
+        &["--weight", "x0"],
+    ] {
+        let (from_csv, from_dir) = (fit(&file, extra), fit(&dir_path, extra));
+        let list = |v: &serde_json::Value| match v["estimators"].as_array() {
+            Some(list) => list.clone(),
+            None => vec![v.clone()],
+        };
+        let (a, b) = (list(&from_csv), list(&from_dir));
+        assert_eq!(a.len(), b.len());
+        for (a, b) in a.iter().zip(&b) {
+            assert_eq!(a["name"], b["name"]);
+            assert_close(
+                "theta",
+                &vec_of(&b["theta"]),
+                &vec_of(&a["theta"]),
+                1e-12,
+                0.0,
+            );
+            assert_close("se", &vec_of(&b["se"]), &vec_of(&a["se"]), 1e-12, 0.0);
+        }
+    }
+    let plan = synthgmm()
+        .args([
+            "plan",
+            "--data",
+            &dir_path,
+            "--model",
+            "ols",
+            "--labeled",
+            "labeled",
+        ])
+        .args([
+            "--real",
+            "y:x0,x1,x2",
+            "--source",
+            "proxy=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+        ])
+        .args(["--coefficient", "x1", "--half-width", "0.05"])
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    // An empty directory says so.
+    let empty = TempFile::new("empty-dir");
+    std::fs::create_dir_all(&empty.0).unwrap();
+    let mut args = vec!["--data", empty.0.to_str().unwrap()];
+    args.extend(SYNTH);
+    assert_fails(&args, "directory without a .parquet or .pq file");
+}
+
+/// A Parquet file with bytes changed is a data error (status 2, one line), never a
+/// crash, through the in-memory reader (`--estimator all`) and the out-of-core one.
+#[cfg(feature = "parquet")]
+#[test]
+fn a_corrupt_parquet_file_is_a_data_error() {
+    let file = data_path("ols_T1000_n100_rho0.csv");
+    let clean = TempFile::new("clean.parquet");
+    parquet_copy(&file, &clean.0, 0..1000);
+    let bytes = std::fs::read(&clean.0).unwrap();
+    let corrupt = TempFile::new("corrupt.parquet");
+    // Bytes spread over the data pages and the footer, one at a time.
+    for k in 1..24 {
+        let at = bytes.len() * k / 24;
+        let mut changed = bytes.clone();
+        changed[at] ^= 0x5a;
+        std::fs::write(&corrupt.0, &changed).unwrap();
+        for estimator in ["gmm", "all"] {
+            let path = corrupt.path();
+            let mut args = vec!["--data", path.as_str()];
+            args.extend(&SYNTH[..8]);
+            args.extend(["--estimator", estimator]);
+            let out = run(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!err.contains("panicked"), "byte {at}: {err}");
+            assert!(
+                matches!(out.status.code(), Some(0..=2)),
+                "byte {at}: status {:?}: {err}",
+                out.status.code()
+            );
+            if out.status.code() == Some(2) {
+                assert_eq!(err.trim_end().lines().count(), 1, "byte {at}: {err}");
+            }
+        }
+    }
 }
 
 #[cfg(not(feature = "parquet"))]
@@ -826,6 +949,48 @@ fn estimator_all_reports_what_cannot_run_and_keeps_the_rest() {
                 .as_str()
                 .unwrap()
                 .contains("every row is labeled")));
+}
+
+/// The primary estimator failing is a failure even when others ran: logistic labels
+/// that are all 0 leave the GMM without a solution; `--estimator all` prints what ran
+/// and exits with status 1, naming the GMM. A baseline named with `--estimator` that
+/// fails does the same.
+#[test]
+fn a_failed_primary_estimator_exits_with_status_1() {
+    let mut text = String::from("labeled,one,x,y,proxy\n");
+    for t in 0..60 {
+        let x = (t as f64 * 0.37).sin();
+        let labeled = u8::from(t % 3 == 0);
+        let proxy = u8::from((t as f64 * 1.3).cos() + x > 0.0);
+        let y = if labeled == 1 {
+            "0".to_string()
+        } else {
+            String::new()
+        };
+        text.push_str(&format!("{labeled},1,{x},{y},{proxy}\n"));
+    }
+    let csv = TempFile::new("all-zero.csv");
+    std::fs::write(&csv.0, text).unwrap();
+    let file = csv.path();
+    let mut args = vec!["--data", file.as_str()];
+    args.extend(SMALL);
+    args[3] = "logistic";
+    for (estimator, failed) in [("all", "GMM"), ("real-only", "Real-only")] {
+        let mut args = args.clone();
+        args.push(estimator);
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{estimator}: {err}");
+        assert!(err.starts_with("error: ") && err.contains(failed), "{err}");
+        if estimator == "all" {
+            // The table of what ran (and what did not) is still printed.
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let not_run = json["not_run"].as_array().unwrap();
+            assert!(not_run
+                .iter()
+                .any(|e| e["name"].as_str().unwrap().starts_with("GMM")));
+        }
+    }
 }
 
 #[test]

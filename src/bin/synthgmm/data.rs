@@ -69,7 +69,8 @@ pub struct DataArgs {
     /// Input: a CSV file, a Parquet file (ending in .parquet or .pq), or a directory
     /// of Parquet files whose rows, in file-name order, are the data set's rows. The
     /// GMM alone reads Parquet out of core (the sources' rows stay on disk and are
-    /// read by each pass) unless clusters or weights are given.
+    /// read by each pass) unless clusters or weights are given; the other estimators
+    /// and `plan` read the named columns into memory.
     #[arg(long, value_name = "PATH")]
     pub data: String,
     /// The moment condition.

@@ -144,10 +144,13 @@ fn parse_alpha(text: &str) -> Result<f64, String> {
     let alpha: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number"))?;
-    if alpha > 0.0 && alpha < 1.0 {
+    if (synthgmm::MIN_ALPHA..1.0).contains(&alpha) {
         Ok(alpha)
     } else {
-        Err(format!("alpha must lie in (0, 1), got {alpha}"))
+        Err(format!(
+            "alpha must lie in [{:e}, 1), got {alpha}",
+            synthgmm::MIN_ALPHA
+        ))
     }
 }
 
@@ -213,7 +216,29 @@ fn report<M: MomentModel + Clone + 'static>(
             loaded.failure(err).message()
         )));
     }
-    comparison(&results, loaded, args)
+    let output = comparison(&results, loaded, args)?;
+    match required_failure(&results, args) {
+        Some((name, err)) => Err(Failure::Partial {
+            output,
+            reason: format!("{name} could not run: {}", loaded.failure(err).message()),
+        }),
+        None => Ok(output),
+    }
+}
+
+/// The first failed estimator the user cannot do without: one named with
+/// `--estimator`, or the GMM (the primary estimator) under `--estimator all`. Other
+/// estimators of `all` that cannot run are only listed as not run.
+fn required_failure<'r>(results: &'r Results, args: &FitArgs) -> Option<(&'r str, &'r Error)> {
+    let all = args.estimator.contains(&EstimatorName::All);
+    let named = args.estimator.len() - usize::from(all);
+    results.iter().enumerate().find_map(|(i, (name, result))| {
+        let primary = i + 1 == results.len() && name.starts_with("GMM");
+        match result {
+            Err(err) if named > 0 && !all || primary => Some((name.as_str(), err)),
+            _ => None,
+        }
+    })
 }
 
 /// The GMM fit alone: the summary, JSON or CSV, with the diagnostics on request.

@@ -52,12 +52,16 @@ pub enum Failure {
     Data(String),
     /// The data were read but an estimator failed on them (exit status 1).
     Estimation(String),
+    /// Some estimators ran and their output is printed, but one that was asked for
+    /// failed (exit status 1): the output, then the reason.
+    Partial { output: String, reason: String },
 }
 
 impl Failure {
     pub fn message(&self) -> &str {
         match self {
             Failure::Data(m) | Failure::Estimation(m) => m,
+            Failure::Partial { reason, .. } => reason,
         }
     }
 }
@@ -68,7 +72,24 @@ impl From<String> for Failure {
     }
 }
 
+/// Keeps the Parquet and Arrow decoders' panics off stderr: the readers turn them into
+/// one-line errors (a corrupt file), and a backtrace would only confuse. Every other
+/// panic is reported as usual.
+fn quiet_decoder_panics() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_decoder = info.location().is_some_and(|l| {
+            let file = l.file();
+            file.contains("/parquet-") || file.contains("/arrow-")
+        });
+        if !in_decoder {
+            report(info);
+        }
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_decoder_panics();
     // clap exits by itself: 0 after --help / --version, 2 on a usage error.
     let cli = Cli::parse();
     let result = match cli.command {
@@ -82,11 +103,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(failure) => {
+            if let Failure::Partial { output, .. } = &failure {
+                print!("{output}");
+            }
             let line = failure.message().lines().next().unwrap_or("unknown error");
             eprintln!("error: {line}");
             match failure {
                 Failure::Data(_) => ExitCode::from(2),
-                Failure::Estimation(_) => ExitCode::from(1),
+                Failure::Estimation(_) | Failure::Partial { .. } => ExitCode::from(1),
             }
         }
     }

@@ -37,15 +37,23 @@ pub struct Table {
 
 impl Table {
     /// Reads the named numeric columns and the named label columns (kept as text: ids
-    /// such as clusters) of `path`: Parquet when it ends in `.parquet` or `.pq`, CSV
-    /// otherwise. Each error is one line naming the file, the row and the column.
+    /// such as clusters) of `path`: Parquet when it ends in `.parquet` or `.pq` or is a
+    /// directory of such files (their rows in file-name order), CSV otherwise. Each error is one line naming the file, the row and the column.
     pub fn read(path: &str, wanted: &[String], labels: &[String]) -> Result<Table, String> {
+        if let Some(files) = parquet_files(path) {
+            return read_parquet(path, &files, wanted, labels);
+        }
+        if Path::new(path).is_dir() {
+            return Err(format!(
+                "`{path}` is a directory without a .parquet or .pq file"
+            ));
+        }
         let extension = Path::new(path)
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
         match extension.as_deref() {
-            Some("parquet" | "pq") => read_parquet(path, wanted, labels),
+            Some("parquet" | "pq") => read_parquet(path, &[path.into()], wanted, labels),
             _ => read_csv(path, wanted, labels),
         }
     }
@@ -166,111 +174,94 @@ fn read_csv(path: &str, wanted: &[String], labels: &[String]) -> Result<Table, S
     })
 }
 
+/// The rows of Parquet `files`, in order, as one table named `path`.
 #[cfg(feature = "parquet")]
-fn read_parquet(path: &str, wanted: &[String], labels: &[String]) -> Result<Table, String> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::{
-        Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type,
-        UInt32Type, UInt64Type, UInt8Type,
-    };
-    use arrow_array::Array;
-    use arrow_schema::DataType;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    use parquet::arrow::ProjectionMask;
-
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| format!("`{path}` is not a Parquet file: {e}"))?;
-    let schema = builder.schema().clone();
-    let mut leaves = Vec::with_capacity(wanted.len() + labels.len());
-    for name in wanted.iter().chain(labels) {
-        let index = schema
-            .index_of(name)
-            .map_err(|_| format!("no column `{name}` in `{path}`"))?;
-        leaves.push(index);
-    }
-    // Only the named columns are decoded, one record batch at a time.
-    let mask = ProjectionMask::roots(builder.parquet_schema(), leaves.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .build()
-        .map_err(|e| format!("cannot read `{path}`: {e}"))?;
-    let mut columns: Vec<(String, Vec<f64>)> =
-        wanted.iter().map(|n| (n.clone(), Vec::new())).collect();
-    let mut texts: Vec<(String, Vec<String>)> =
-        labels.iter().map(|n| (n.clone(), Vec::new())).collect();
-    let mut rows = 0;
-    for batch in reader {
-        let batch = batch.map_err(|e| format!("cannot read `{path}` after row {rows}: {e}"))?;
-        for (name, values) in &mut texts {
-            let array = batch
-                .column_by_name(name)
-                .ok_or_else(|| format!("no column `{name}` in `{path}`"))?;
-            // Any type: each value's display form identifies its group; nulls are "".
-            let options = arrow_cast::display::FormatOptions::default().with_null("");
-            let shown = arrow_cast::display::ArrayFormatter::try_new(array.as_ref(), &options)
-                .map_err(|e| format!("`{path}`, column `{name}`: {e}"))?;
-            values.extend((0..array.len()).map(|i| shown.value(i).to_string()));
-        }
-        for (name, values) in &mut columns {
-            let array = batch
-                .column_by_name(name)
-                .ok_or_else(|| format!("no column `{name}` in `{path}`"))?;
-            let nulls = array.logical_nulls();
-            let missing = |i: usize| nulls.as_ref().is_some_and(|n| n.is_null(i));
-            macro_rules! numbers {
-                ($t:ty) => {{
-                    let a = array.as_primitive::<$t>();
-                    values.extend((0..a.len()).map(|i| {
-                        if missing(i) {
-                            f64::NAN
-                        } else {
-                            a.value(i) as f64
-                        }
-                    }));
-                }};
-            }
-            match array.data_type() {
-                DataType::Float64 => numbers!(Float64Type),
-                DataType::Float32 => numbers!(Float32Type),
-                DataType::Int64 => numbers!(Int64Type),
-                DataType::Int32 => numbers!(Int32Type),
-                DataType::Int16 => numbers!(Int16Type),
-                DataType::Int8 => numbers!(Int8Type),
-                DataType::UInt64 => numbers!(UInt64Type),
-                DataType::UInt32 => numbers!(UInt32Type),
-                DataType::UInt16 => numbers!(UInt16Type),
-                DataType::UInt8 => numbers!(UInt8Type),
-                DataType::Boolean => {
-                    let a = array.as_boolean();
-                    values.extend((0..a.len()).map(|i| {
-                        if missing(i) {
-                            f64::NAN
-                        } else {
-                            f64::from(u8::from(a.value(i)))
-                        }
-                    }));
-                }
-                other => {
-                    return Err(format!(
-                        "`{path}`, column `{name}`: type {other} is not numeric"
-                    ))
-                }
-            }
-        }
-        rows += batch.num_rows();
-    }
-    Ok(Table {
+fn read_parquet(
+    path: &str,
+    files: &[std::path::PathBuf],
+    wanted: &[String],
+    labels: &[String],
+) -> Result<Table, String> {
+    let mut table = Table {
         path: path.to_string(),
         format: Format::Parquet,
-        rows,
-        columns,
-        labels: texts,
-    })
+        rows: 0,
+        columns: wanted.iter().map(|n| (n.clone(), Vec::new())).collect(),
+        labels: labels.iter().map(|n| (n.clone(), Vec::new())).collect(),
+    };
+    for file in files {
+        read_parquet_file(file, &mut table)?;
+    }
+    Ok(table)
+}
+
+/// Appends the rows of one Parquet file to `table`'s columns. Only the named columns
+/// are decoded, one record batch at a time; a decoder panic on a corrupt file is an
+/// error like any other.
+#[cfg(feature = "parquet")]
+fn read_parquet_file(file: &Path, table: &mut Table) -> Result<(), String> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
+    use synthgmm::parquet::{guarded, numeric_column};
+
+    let shown = file.display();
+    let guard = |e: synthgmm::Error| e.to_string();
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let builder = guarded(file, || ParquetRecordBatchReaderBuilder::try_new(handle))
+        .map_err(guard)?
+        .map_err(|e| format!("`{shown}` is not a Parquet file: {e}"))?;
+    let schema = builder.schema().clone();
+    let names: Vec<String> = table
+        .columns
+        .iter()
+        .map(|(n, _)| n.clone())
+        .chain(table.labels.iter().map(|(n, _)| n.clone()))
+        .collect();
+    let leaves = names
+        .iter()
+        .map(|name| {
+            schema
+                .index_of(name)
+                .map_err(|_| format!("no column `{name}` in `{shown}`"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), leaves);
+    let mut reader = guarded(file, || builder.with_projection(mask).build())
+        .map_err(guard)?
+        .map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let start = table.rows;
+    while let Some(batch) = guarded(file, || reader.next()).map_err(guard)? {
+        let batch = batch.map_err(|e| {
+            format!(
+                "cannot read `{shown}` after row {}: {e}",
+                table.rows - start
+            )
+        })?;
+        for (name, values) in &mut table.labels {
+            let array = batch
+                .column_by_name(name)
+                .ok_or_else(|| format!("no column `{name}` in `{shown}`"))?;
+            // Any type: each value's display form identifies its group; nulls are "".
+            let options = arrow_cast::display::FormatOptions::default().with_null("");
+            let formatter = arrow_cast::display::ArrayFormatter::try_new(array.as_ref(), &options)
+                .map_err(|e| format!("`{shown}`, column `{name}`: {e}"))?;
+            values.extend((0..array.len()).map(|i| formatter.value(i).to_string()));
+        }
+        for (name, values) in &mut table.columns {
+            values.extend(numeric_column(&batch, name).map_err(|e| format!("`{shown}`: {e}"))?);
+        }
+        table.rows += batch.num_rows();
+    }
+    Ok(())
 }
 
 #[cfg(not(feature = "parquet"))]
-fn read_parquet(path: &str, _wanted: &[String], _labels: &[String]) -> Result<Table, String> {
+fn read_parquet(
+    path: &str,
+    _files: &[std::path::PathBuf],
+    _wanted: &[String],
+    _labels: &[String],
+) -> Result<Table, String> {
     Err(format!(
         "`{path}`: this build reads CSV only; install with `--features cli,parquet` for Parquet"
     ))
