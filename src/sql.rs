@@ -25,11 +25,29 @@
 //!     omega: false,
 //!     contraction: None,
 //! };
-//! let sql = table.pass_query(SqlModel::Logistic, &request);
+//! let sql = table.pass_query(SqlModel::Logistic, &request)?;
 //! assert!(sql.starts_with("SELECT CAST(COUNT(*)"));
 //! assert!(sql.contains("FROM \"runs\""));
 //! assert!(sql.contains("EXP("));
+//! # Ok::<(), synthgmm::Error>(())
 //! ```
+//!
+//! # Security
+//! Every name (table, columns, alias) is written as an ANSI quoted identifier, `"…"`,
+//! with inner double quotes doubled, so no name can end its quotes: names are never
+//! SQL text. A dotted table name is schema-qualified, each part quoted. Numbers are
+//! written as `CAST(<f64 in exponent form> AS DOUBLE PRECISION)`; a non-finite
+//! parameter is an error before any SQL is written. The only SQL text a caller
+//! supplies is a subquery ([`SqlTable::subquery`]), which is refused when it holds a
+//! `;`, a comment, a backslash, or a parenthesis or quote that would let it leave
+//! its parentheses.
+//!
+//! Dialects: double-quoted identifiers are standard and read as names by PostgreSQL,
+//! DuckDB, SQLite, DataFusion, Snowflake, Oracle and SQL Server; backslashes in them
+//! are ordinary characters there. MySQL reads them as names only in `ANSI_QUOTES` mode
+//! and Spark SQL only with `spark.sql.ansi.doubleQuotedIdentifiers`; without those,
+//! double quotes delimit strings and the generated SQL is not for those engines. On
+//! PostgreSQL a boolean label column needs [`LabelKind::Boolean`].
 
 use ndarray::{Array1, Array2};
 
@@ -58,14 +76,37 @@ impl SqlModel {
     }
 }
 
-/// A table's columns: the label indicator (true/false or 1/0), the real outcome and
-/// covariates (read on labeled rows only), each source's outcome and covariates.
+/// A table's columns: the label indicator (1/0, or true/false with
+/// [`LabelKind::Boolean`]), the real outcome and covariates (read on labeled rows
+/// only), each source's outcome and covariates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlTable {
-    table: String,
+    table: TableRef,
     labeled: String,
+    label_kind: LabelKind,
     real: (String, Vec<String>),
     sources: Vec<(String, String, Vec<String>)>,
+}
+
+/// Where the rows come from: a table or view, by its (possibly schema-qualified) name,
+/// or a checked subquery with its alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TableRef {
+    Name(Vec<String>),
+    Subquery { query: String, alias: String },
+}
+
+/// The type of the label column, which decides how the generated SQL tests it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LabelKind {
+    /// A number: labeled when it equals 1 (`CAST(label AS DOUBLE PRECISION) = 1`). Also
+    /// booleans on engines that cast them to numbers (DuckDB, SQLite, DataFusion).
+    #[default]
+    Number,
+    /// A boolean: labeled when true (`label = TRUE`). Needed on PostgreSQL, which does
+    /// not cast a boolean to a number.
+    Boolean,
 }
 
 /// A SQL identifier in double quotes (ANSI), inner quotes doubled.
@@ -73,24 +114,126 @@ fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// A number as a SQL literal that keeps every bit of the f64.
+/// A finite number as a SQL literal that keeps every bit of the f64 (the caller has
+/// checked that it is finite: `NaN` and `inf` are no SQL literals).
 fn number(v: f64) -> String {
     let text = format!("{v:e}");
     format!("CAST({text} AS DOUBLE PRECISION)")
 }
 
+/// Checks a subquery's text: a single query that stays inside its parentheses. Outside
+/// string literals ('…') and quoted identifiers ("…", `…`) it may hold no `;`, no
+/// comment (`--`, `/*`) and no unbalanced parenthesis; it may hold no backslash at all
+/// (engines disagree on whether a backslash escapes a quote inside a literal).
+fn check_subquery(query: &str) -> std::result::Result<(), String> {
+    if query.trim().is_empty() {
+        return Err("the subquery is empty".into());
+    }
+    if query.contains('\\') || query.contains('\0') {
+        return Err("a subquery may not contain a backslash or a NUL character".into());
+    }
+    let chars: Vec<char> = query.chars().collect();
+    let (mut quote, mut depth, mut i) = (None::<char>, 0i64, 0);
+    while i < chars.len() {
+        let c = chars[i];
+        match quote {
+            // A doubled quote inside a quoted run is the quote character itself.
+            Some(q) if c == q && chars.get(i + 1) == Some(&q) => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                ';' => return Err("a subquery may not contain `;`".into()),
+                '-' if chars.get(i + 1) == Some(&'-') => {
+                    return Err("a subquery may not contain a comment (`--`)".into())
+                }
+                '/' if chars.get(i + 1) == Some(&'*') => {
+                    return Err("a subquery may not contain a comment (`/*`)".into())
+                }
+                '(' => depth += 1,
+                ')' if depth == 0 => {
+                    return Err("a subquery may not close a parenthesis it did not open".into())
+                }
+                ')' => depth -= 1,
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    match (quote, depth) {
+        (Some(q), _) => Err(format!("a subquery may not leave a {q} quote open")),
+        (None, 0) => Ok(()),
+        (None, _) => Err("a subquery may not leave a parenthesis open".into()),
+    }
+}
+
 impl SqlTable {
-    /// The table (or view, or a parenthesised subquery with an alias) and its label,
-    /// real outcome and covariate columns.
+    /// The table or view `table` and its label, real outcome and covariate columns.
+    /// A dotted name is schema-qualified: `analytics.runs` is `"analytics"."runs"`,
+    /// each part quoted. Whatever the strings hold, they are quoted identifiers in
+    /// the SQL, never SQL text (a subquery has its own constructor,
+    /// [`subquery`](Self::subquery)).
     pub fn new<S: Into<String>>(
         table: &str,
         labeled: &str,
         outcome: &str,
         covariates: impl IntoIterator<Item = S>,
     ) -> Self {
+        let parts = table.split('.').map(str::to_string).collect();
+        Self::with_table(TableRef::Name(parts), labeled, outcome, covariates)
+    }
+
+    /// The rows of a subquery (`SELECT … FROM … JOIN …`, written without the
+    /// surrounding parentheses) under the alias `alias`, with the columns named as in
+    /// [`new`](Self::new).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the query holds `;`, a comment, a backslash or an
+    /// unbalanced parenthesis or quote outside its literals and quoted identifiers: the
+    /// subquery must be one query that stays inside its parentheses.
+    ///
+    /// # Examples
+    /// ```
+    /// use synthgmm::sql::SqlTable;
+    /// let joined = "SELECT o.*, l.y FROM outputs o LEFT JOIN labels l ON o.id = l.id";
+    /// assert!(SqlTable::subquery(joined, "rows", "labeled", "y", ["one", "x"]).is_ok());
+    /// let injected = "SELECT * FROM t) q; DROP TABLE t; --";
+    /// assert!(SqlTable::subquery(injected, "rows", "labeled", "y", ["one", "x"]).is_err());
+    /// ```
+    pub fn subquery<S: Into<String>>(
+        query: &str,
+        alias: &str,
+        labeled: &str,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Result<Self> {
+        check_subquery(query).map_err(|reason| Error::InvalidConfig {
+            parameter: "subquery",
+            reason,
+        })?;
+        let table = TableRef::Subquery {
+            query: query.to_string(),
+            alias: alias.to_string(),
+        };
+        Ok(Self::with_table(table, labeled, outcome, covariates))
+    }
+
+    /// How the label column is tested (see [`LabelKind`]).
+    pub fn label_kind(mut self, kind: LabelKind) -> Self {
+        self.label_kind = kind;
+        self
+    }
+
+    fn with_table<S: Into<String>>(
+        table: TableRef,
+        labeled: &str,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Self {
         Self {
-            table: table.to_string(),
+            table,
             labeled: labeled.to_string(),
+            label_kind: LabelKind::Number,
             real: (
                 outcome.to_string(),
                 covariates.into_iter().map(Into::into).collect(),
@@ -115,15 +258,17 @@ impl SqlTable {
     }
 
     fn table_ref(&self) -> String {
-        if self.table.trim_start().starts_with('(') {
-            self.table.clone()
-        } else {
-            ident(&self.table)
+        match &self.table {
+            TableRef::Name(parts) => parts.iter().map(|p| ident(p)).collect::<Vec<_>>().join("."),
+            TableRef::Subquery { query, alias } => format!("({query}) {}", ident(alias)),
         }
     }
 
     fn label_test(&self) -> String {
-        format!("CAST({} AS DOUBLE PRECISION) = 1", ident(&self.labeled))
+        match self.label_kind {
+            LabelKind::Number => format!("CAST({} AS DOUBLE PRECISION) = 1", ident(&self.labeled)),
+            LabelKind::Boolean => format!("{} = TRUE", ident(&self.labeled)),
+        }
     }
 
     /// The labeled rows: the real outcome and covariates, then each source's, in the
@@ -159,7 +304,41 @@ impl SqlTable {
     /// One pass as a single row of sums, in the order of [`MomentSums::to_vec`] after
     /// its header (T, n, Σg, then ΣĜ, the upper triangle of Σggᵀ row by row, and the
     /// contraction, each when requested).
-    pub fn pass_query(&self, model: SqlModel, request: &PassRequest) -> String {
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when a parameter or the contraction vector is not a
+    /// finite number (no SQL is written for it), or the request names a source the
+    /// table does not have or has the wrong number of parameters.
+    pub fn pass_query(&self, model: SqlModel, request: &PassRequest) -> Result<String> {
+        let invalid = |reason: String| Error::InvalidConfig {
+            parameter: "pass request",
+            reason,
+        };
+        let p = self.real.1.len();
+        if let Some(&s) = request.sources.iter().find(|&&s| s >= self.sources.len()) {
+            return Err(invalid(format!("no source {s}")));
+        }
+        if request.params.len() != p * (1 + request.sources.len()) {
+            return Err(invalid(format!(
+                "{} parameters for {} blocks of {p}",
+                request.params.len(),
+                1 + request.sources.len()
+            )));
+        }
+        let values = request
+            .params
+            .iter()
+            .chain(request.contraction.iter().flatten());
+        if let Some(v) = values.copied().find(|v| !v.is_finite()) {
+            return Err(invalid(format!(
+                "{v} is not a finite number: no SQL is written for it"
+            )));
+        }
+        Ok(self.write_pass(model, request))
+    }
+
+    /// [`pass_query`](Self::pass_query)'s SQL, for a checked request.
+    fn write_pass(&self, model: SqlModel, request: &PassRequest) -> String {
         let p = self.real.1.len();
         let m = request.sources.len();
         let blocks: Vec<(&String, &Vec<String>)> = std::iter::once((&self.real.0, &self.real.1))
@@ -440,7 +619,7 @@ where
         &self.names
     }
     fn sums(&self, request: &PassRequest) -> Result<MomentSums> {
-        let query = self.table.pass_query(self.model, request);
+        let query = self.table.pass_query(self.model, request)?;
         let rows = (self.run)(&query)?;
         let values = rows.first().cloned().unwrap_or_default();
         let p = self.table.real.1.len();
@@ -488,5 +667,117 @@ where
         }
         flat.extend(values[at..].iter().map(|&v| value(v)));
         MomentSums::from_slice(&flat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(params: Vec<f64>) -> PassRequest {
+        PassRequest {
+            sources: vec![0],
+            params: Array1::from(params),
+            jacobian: true,
+            omega: true,
+            contraction: None,
+        }
+    }
+
+    fn table() -> SqlTable {
+        SqlTable::new("runs", "labeled", "y", ["one", "x"]).source("gpt", "gpt_y", ["one", "x"])
+    }
+
+    #[test]
+    fn subqueries_that_could_leave_their_parentheses_are_refused() {
+        for bad in [
+            "SELECT * FROM \"t\") q; DROP TABLE canary; --",
+            "SELECT * FROM t; DROP TABLE canary",
+            "SELECT * FROM t -- comment",
+            "SELECT * FROM t /* comment */",
+            "SELECT * FROM t) AS q, (SELECT 1",
+            "SELECT * FROM (t",
+            "SELECT * FROM t WHERE a = 'open",
+            "SELECT * FROM t WHERE a = 'it\\'s'",
+            "   ",
+        ] {
+            let refused = SqlTable::subquery(bad, "q", "s", "y", ["x"]);
+            assert!(
+                matches!(
+                    refused,
+                    Err(Error::InvalidConfig {
+                        parameter: "subquery",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+        // Separators inside literals and quoted identifiers are text, not SQL.
+        for good in [
+            "SELECT * FROM t WHERE note = 'a; b -- c /* d'",
+            "SELECT \"odd;name\", `x)` FROM t WHERE a = 'it''s'",
+            "SELECT o.*, l.y FROM o LEFT JOIN (SELECT * FROM l) l ON o.id = l.id",
+        ] {
+            assert!(
+                SqlTable::subquery(good, "q", "s", "y", ["x"]).is_ok(),
+                "{good}"
+            );
+        }
+        let sql = SqlTable::subquery("SELECT * FROM t", "q\"", "s", "y", ["x"])
+            .unwrap()
+            .count_query();
+        assert!(sql.ends_with("FROM (SELECT * FROM t) \"q\"\"\""), "{sql}");
+    }
+
+    #[test]
+    fn names_are_quoted_identifiers_part_by_part() {
+        let t = SqlTable::new("main.t\"; DROP TABLE x; --", "la\"b", "y", ["one"]);
+        let sql = t.count_query();
+        assert!(
+            sql.ends_with("FROM \"main\".\"t\"\"; DROP TABLE x; --\""),
+            "{sql}"
+        );
+        // A parenthesis no longer turns a name into SQL text.
+        let sql = SqlTable::new("(SELECT 1) q", "s", "y", ["x"]).count_query();
+        assert!(sql.ends_with("FROM \"(SELECT 1) q\""), "{sql}");
+        assert!(t
+            .labeled_query()
+            .contains("CAST(\"la\"\"b\" AS DOUBLE PRECISION) = 1"));
+    }
+
+    #[test]
+    fn boolean_labels_are_tested_as_booleans() {
+        let sql = table().label_kind(LabelKind::Boolean).labeled_query();
+        assert!(sql.ends_with("WHERE \"labeled\" = TRUE"), "{sql}");
+        let pass = table()
+            .label_kind(LabelKind::Boolean)
+            .pass_query(SqlModel::Ols, &request(vec![0.1; 4]))
+            .unwrap();
+        assert!(pass.contains("\"labeled\" = TRUE") && !pass.contains("CAST(\"labeled\""));
+    }
+
+    #[test]
+    fn non_finite_parameters_write_no_sql() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let refused =
+                table().pass_query(SqlModel::Logistic, &request(vec![0.1, bad, 0.0, 0.2]));
+            assert!(matches!(refused, Err(Error::InvalidConfig { .. })), "{bad}");
+            let mut with_contraction = request(vec![0.1; 4]);
+            with_contraction.contraction = Some(Array1::from_elem(6, bad));
+            assert!(table()
+                .pass_query(SqlModel::Ols, &with_contraction)
+                .is_err());
+        }
+        assert!(table()
+            .pass_query(SqlModel::Ols, &request(vec![0.1; 3]))
+            .is_err());
+        let mut unknown = request(vec![0.1; 4]);
+        unknown.sources = vec![3];
+        assert!(table().pass_query(SqlModel::Ols, &unknown).is_err());
+        let sql = table()
+            .pass_query(SqlModel::Ols, &request(vec![1e-300, 2.5, -3.0, 4.0]))
+            .unwrap();
+        assert!(sql.contains("CAST(1e-300 AS DOUBLE PRECISION)") && !sql.contains("NaN"));
     }
 }

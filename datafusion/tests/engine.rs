@@ -319,7 +319,7 @@ fn bad_tables_are_typed_errors() {
 /// Windmeijer's contraction in SQL.
 #[test]
 fn plain_sql_passes_give_the_in_memory_fit() {
-    use synthgmm::sql::{SqlModel, SqlTable};
+    use synthgmm::sql::{LabelKind, SqlModel, SqlTable};
     for logistic in [false, true] {
         let rows = simulate(6_000, logistic);
         let ctx = context();
@@ -356,9 +356,26 @@ fn plain_sql_passes_give_the_in_memory_fit() {
             }
             Ok(out)
         };
-        let table = SqlTable::new("rows", "S", "y", ["rx0", "rx1", "rx2"])
-            .source("proxy", "proxy", ["x0", "x1", "x2"])
-            .source("synth", "synth", ["sx0", "sx1", "sx2"]);
+        // Least squares from the table by name, its boolean label cast to a number;
+        // logistic from a checked subquery, the label tested as a boolean.
+        let table = if logistic {
+            SqlTable::subquery(
+                "SELECT * FROM rows WHERE 'a;b' <> ''",
+                "r",
+                "S",
+                "y",
+                ["rx0", "rx1", "rx2"],
+            )
+            .unwrap()
+            .label_kind(LabelKind::Boolean)
+        } else {
+            SqlTable::new("rows", "S", "y", ["rx0", "rx1", "rx2"])
+        };
+        let table = table.source("proxy", "proxy", ["x0", "x1", "x2"]).source(
+            "synth",
+            "synth",
+            ["sx0", "sx1", "sx2"],
+        );
         let data = table
             .open(
                 if logistic {
