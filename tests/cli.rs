@@ -993,6 +993,31 @@ fn a_failed_primary_estimator_exits_with_status_1() {
     }
 }
 
+/// Column names holding `,`, `:` or `=` are written in double quotes and fit like
+/// plain ones; an empty file says it is empty.
+#[test]
+fn quoted_column_names_and_an_empty_file() {
+    let plain = small_csv("plain-names", "labeled,one,x,y,proxy,comment", 2);
+    let odd = small_csv("odd-names", r#"labeled,one,"x:cm,1",y,"p=1",comment"#, 2);
+    let fit = |file: &TempFile, real: &str, source: &str| -> serde_json::Value {
+        let path = file.path();
+        let args = ["--data", &path, "--model", "ols", "--labeled", "labeled"];
+        let out = run(&[&args[..], &["--real", real, "--source", source, "--format", "json"]].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let a = fit(&plain, "y:one,x", "proxy=proxy:one,x");
+    let b = fit(&odd, r#"y:one,"x:cm,1""#, r#"src=p=1"#.replace("p=1", r#""p=1":one,"x:cm,1""#).as_str());
+    assert_close("theta", &vec_of(&b["theta"]), &vec_of(&a["theta"]), 1e-14, 0.0);
+    let empty = TempFile::new("empty.csv");
+    std::fs::write(&empty.0, "").unwrap();
+    let path = empty.path();
+    assert_fails(
+        &["--data", &path, "--model", "ols", "--labeled", "labeled", "--real", "y:one"],
+        "is empty",
+    );
+}
+
 #[test]
 fn a_cluster_column_gives_cluster_robust_standard_errors() {
     let file = data_path("cluster_T600.csv");

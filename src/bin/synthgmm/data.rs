@@ -35,29 +35,96 @@ pub struct Spec {
     pub covariates: Vec<String>,
 }
 
-fn parse_spec(text: &str) -> Result<Spec, String> {
-    let (y, xs) = text
-        .split_once(':')
-        .ok_or_else(|| format!("expected Y:X0,X1,... but got `{text}`"))?;
-    let covariates: Vec<String> = xs.split(',').map(|s| s.trim().to_string()).collect();
-    if y.trim().is_empty() || covariates.iter().any(String::is_empty) {
-        return Err(format!("empty column name in `{text}`"));
+/// `text` split at each `sep` that stands outside double quotes (the quotes are
+/// kept, for [`column_name`]).
+fn split_unquoted(text: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut quoted, mut start) = (false, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => {
+                parts.push(&text[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
     }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// `text` split once at the first `sep` outside double quotes.
+fn split_once_unquoted(text: &str, sep: char) -> Option<(&str, &str)> {
+    let parts = split_unquoted(text, sep);
+    let first = parts.first()?;
+    (parts.len() > 1).then(|| (*first, &text[first.len() + sep.len_utf8()..]))
+}
+
+/// One column (or source) name: trimmed; in double quotes it may hold `,`, `:`, `=`
+/// and spaces at its ends, and `""` stands for one `"`.
+fn column_name(raw: &str, whole: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let name = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(inner) if !raw.is_empty() && raw.len() >= 2 => {
+            if inner.replace("\"\"", "").contains('"') {
+                return Err(format!("a stray double quote in `{whole}`"));
+            }
+            inner.replace("\"\"", "\"")
+        }
+        _ if raw.contains('"') => return Err(format!("a stray double quote in `{whole}`")),
+        _ => raw.to_string(),
+    };
+    if name.is_empty() {
+        return Err(format!("empty column name in `{whole}`"));
+    }
+    Ok(name)
+}
+
+fn parse_spec(text: &str) -> Result<Spec, String> {
+    let (y, xs) = split_once_unquoted(text, ':')
+        .ok_or_else(|| format!("expected Y:X0,X1,... but got `{text}`"))?;
+    let covariates = split_unquoted(xs, ',')
+        .into_iter()
+        .map(|x| column_name(x, text))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Spec {
-        outcome: y.trim().to_string(),
+        outcome: column_name(y, text)?,
         covariates,
     })
 }
 
 /// A named source: `NAME=Y:X0,X1,...`.
 fn parse_source(text: &str) -> Result<(String, Spec), String> {
-    let (name, spec) = text
-        .split_once('=')
+    let (name, spec) = split_once_unquoted(text, '=')
         .ok_or_else(|| format!("expected NAME=Y:X0,X1,... but got `{text}`"))?;
-    if name.trim().is_empty() {
-        return Err(format!("empty source name in `{text}`"));
+    let name = column_name(name, text).map_err(|e| {
+        if name.trim().is_empty() {
+            format!("empty source name in `{text}`")
+        } else {
+            e
+        }
+    })?;
+    Ok((name, parse_spec(spec)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_names_may_hold_separators() {
+        let spec = parse_spec(r#""y:1" : one, "a,b" ,"say ""hi""""#).unwrap();
+        assert_eq!(spec.outcome, "y:1");
+        assert_eq!(spec.covariates, ["one", "a,b", r#"say "hi""#]);
+        let (name, spec) = parse_source(r#""g=pt"=yhat:"x=1""#).unwrap();
+        assert_eq!((name.as_str(), spec.outcome.as_str()), ("g=pt", "yhat"));
+        assert_eq!(spec.covariates, ["x=1"]);
+        for bad in ["y:x,", ":x", r#"y:"x"#, r#"y:a"b"#, "y"] {
+            assert!(parse_spec(bad).is_err(), "{bad}");
+        }
+        assert!(parse_source("=y:x").unwrap_err().contains("empty source name"));
     }
-    Ok((name.trim().to_string(), parse_spec(spec)?))
 }
 
 /// Where the rows come from and which columns play which part.
@@ -79,7 +146,8 @@ pub struct DataArgs {
     /// The label indicator column (1 = human-labeled, 0 = not).
     #[arg(long, value_name = "COL")]
     pub labeled: String,
-    /// The real outcome and covariates: Y:X0,X1,...
+    /// The real outcome and covariates: Y:X0,X1,... (a name holding `,`, `:` or `=` in
+    /// double quotes: "a,b":one,"x:1")
     #[arg(long, value_name = "Y:X0,X1,...", value_parser = parse_spec)]
     pub real: Spec,
     /// An auxiliary source on every row, repeatable (its order is the order of η):

@@ -124,6 +124,9 @@ fn read_csv(path: &str, wanted: &[String], labels: &[String]) -> Result<Table, S
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    if headers.is_empty() {
+        return Err(format!("`{path}` is empty: no header and no rows"));
+    }
     for (c, h) in headers.iter().enumerate() {
         if let Some(first) = headers[..c].iter().position(|o| o == h) {
             return Err(format!(
