@@ -158,6 +158,17 @@ pub enum DropReason {
         /// The source kept.
         of: String,
     },
+    /// Too few labeled rows to weigh any source: the k(1 + M) labeled moments (real
+    /// and each source's, k per block) need more than k(1 + M) labeled rows for their
+    /// covariance to be estimable; below that the fit would rest on a pseudo-inverse
+    /// of a rank-deficient Ω̂. Every source is left out and the real data alone are
+    /// fitted (with small-sample quantiles).
+    TooFewLabeled {
+        /// Labeled rows n.
+        labeled: usize,
+        /// Labeled rows needed to use the sources: k(1 + M) + 1.
+        needed: usize,
+    },
 }
 
 impl fmt::Display for Note {
@@ -179,6 +190,10 @@ impl fmt::Display for Note {
                 DropReason::Duplicate { of } => {
                     write!(f, "source `{name}` was left out: it repeats source `{of}`")
                 }
+                DropReason::TooFewLabeled { labeled, needed } => write!(
+                    f,
+                    "source `{name}` was left out: {labeled} labeled rows cannot estimate the covariance of the labeled moments with the sources ({needed} needed); the real data alone are used"
+                ),
             },
             Note::PilotFallback { detail } => write!(f, "{detail}"),
             Note::BootstrapFailures { failed, replicates } => write!(

@@ -501,3 +501,49 @@ fn covariates_at_a_reused_address_are_not_mistaken_for_earlier_ones() {
         assert_eq!(x1, expected, "source s{k}");
     }
 }
+
+/// Too few labeled rows to weigh the sources (n ≤ p(1 + M)): the fit leaves every
+/// source out with a note and is the real-only fit, with t(n − p) quantiles, instead
+/// of an estimate resting on the pseudo-inverse of a rank-deficient Ω̂. One more
+/// labeled row and the sources are used.
+#[test]
+fn too_few_labeled_rows_for_the_sources_fall_back_to_the_real_data() {
+    use synthgmm::baselines::RealOnly;
+    use synthgmm::{DropReason, Estimator, Note};
+    let t = 40;
+    let x = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { (i as f64 * 0.7).sin() });
+    let e = Array1::from_shape_fn(t, |i| (i as f64 * 1.3).cos());
+    let y = 1.0 + 2.0 * &x.column(1) + &e;
+    let sources: Vec<Array1<f64>> = (0..3)
+        .map(|k| &y + &Array1::from_shape_fn(t, |i| 0.3 * ((i * (k + 2)) as f64).sin()))
+        .collect();
+    for (n, expect_fallback) in [(3, true), (8, true), (9, false)] {
+        let labeled: Vec<bool> = (0..t).map(|i| i < n).collect();
+        let mut b = DataSources::builder(&labeled).real(&x, &y);
+        for (k, s) in sources.iter().enumerate() {
+            b = b.source(format!("s{k}"), &x, s);
+        }
+        let data = b.build().unwrap();
+        let fit = TwoStepGmm::new(Ols).fit(&data).unwrap();
+        let dropped = fit
+            .notes()
+            .iter()
+            .filter(|note| {
+                matches!(
+                    note,
+                    Note::SourceDropped { reason: DropReason::TooFewLabeled { labeled, needed: 9 }, .. }
+                        if *labeled == n
+                )
+            })
+            .count();
+        assert_eq!(dropped, if expect_fallback { 3 } else { 0 }, "n = {n}");
+        if expect_fallback {
+            let real = RealOnly::new(Ols).estimate(&data).unwrap();
+            for j in 0..2 {
+                assert!((fit.theta()[j] - real.theta()[j]).abs() <= 1e-10 * real.theta()[j].abs());
+                assert!((fit.se()[j] - real.se()[j]).abs() <= 1e-10 * real.se()[j], "n {n}: {} vs {}, {:?}", fit.se()[j], real.se()[j], fit.final_estimator());
+            }
+            assert_eq!(fit.estimate().t_df(), Some((n - 2) as f64));
+        }
+    }
+}

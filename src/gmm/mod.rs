@@ -20,7 +20,7 @@ use ndarray::{s, Array1, Array2};
 use crate::data::{DataSources, REAL};
 use crate::engine::Chunking;
 use crate::error::{Error, Result, Stage};
-use crate::inference::{Estimate, JTest, Note};
+use crate::inference::{DropReason, Estimate, JTest, Note};
 use crate::moment::{MomentModel, SolveFailure};
 use crate::optim::{gauss_newton, Settings, Solution, Termination};
 use crate::stacked::StackedMoments;
@@ -471,6 +471,9 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let screen_notes = screened.notes.clone();
         let mut notes = screened.notes;
         let data = screened.data.as_ref();
+        if let Some((sources, reason)) = self.too_few_labeled(data) {
+            return self.fit_without(data, &sources, reason, screen_notes);
+        }
         notes.extend(self.clustered_note(data));
         let stacked = self.stack(data)?;
         let start_squares: Vec<Array1<f64>> = screened
@@ -483,7 +486,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         if defer_exact {
             let exact = exact_sources(&stacked, &omega1, &start_squares);
             if !exact.is_empty() {
-                return self.fit_without(data, &exact, screen_notes);
+                return self.fit_without(data, &exact, DropReason::Degenerate, screen_notes);
             }
         }
         let mut weights = Vec::new();
@@ -631,23 +634,63 @@ impl<M: MomentModel> TwoStepGmm<M> {
     fn fit_without(
         &self,
         data: &DataSources,
-        exact: &[String],
+        dropped: &[String],
+        reason: DropReason,
         screen_notes: Vec<Note>,
     ) -> Result<GmmFit> {
         let kept: Vec<String> = data
             .source_names()
             .into_iter()
-            .filter(|name| !exact.contains(name))
+            .filter(|name| !dropped.contains(name))
             .collect();
         let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
-        let mut fit = self.fit(&data.select_sources(&kept)?)?;
+        let selected = data.select_sources(&kept)?;
+        let mut fit = self.fit(&selected)?;
+        if kept.is_empty() {
+            fit = self.as_real_only(&selected, fit)?;
+        }
         let mut notes = screen_notes;
-        notes.extend(exact.iter().map(|name| Note::SourceDropped {
+        notes.extend(dropped.iter().map(|name| Note::SourceDropped {
             name: name.clone(),
-            reason: crate::inference::DropReason::Degenerate,
+            reason: reason.clone(),
         }));
         fit.estimate.prepend_notes(notes);
         Ok(fit)
+    }
+
+    /// A fit left without sources, reported as the selected estimator reports the
+    /// real data alone: the small-sample covariance (HC2 by default) with t(n − p)
+    /// quantiles, as [`RealOnly`](crate::baselines::RealOnly). Unchanged for the
+    /// paper's settings, clustered rows and over-identified models.
+    fn as_real_only(&self, data: &DataSources, mut fit: GmmFit) -> Result<GmmFit> {
+        let selected = self.cross_weights == CrossWeights::Selected
+            && self.weighting == Weighting::TwoStep
+            && self.small_sample != SmallSample::Hc0;
+        if !selected || data.clusters().is_some() {
+            return Ok(fit);
+        }
+        let theta = fit.theta().to_owned();
+        if let Some(cov) = self.real_only_small_sample(data, theta.view(), self.small_sample)? {
+            let df = data.n_labeled().saturating_sub(theta.len()) as f64;
+            fit.estimate = fit.estimate.with_cov(cov)?.with_t_df(df);
+            fit.covariance = FinalEstimator::Selected {
+                small_sample: self.small_sample,
+            };
+        }
+        Ok(fit)
+    }
+
+    /// The sources, when the labeled rows are too few to weigh them: n ≤ k(1 + M)
+    /// (see [`DropReason::TooFewLabeled`]), with the reason.
+    fn too_few_labeled(&self, data: &DataSources) -> Option<(Vec<String>, DropReason)> {
+        let m = data.n_sources();
+        let k = self.model.n_moments(data.real_rows());
+        let needed = k * (1 + m) + 1;
+        let labeled = data.n_labeled();
+        (m > 0 && labeled < needed).then(|| {
+            let reason = DropReason::TooFewLabeled { labeled, needed };
+            (data.source_names(), reason)
+        })
     }
 
     fn step_one_fit(
