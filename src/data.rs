@@ -15,6 +15,11 @@ pub const REAL: &str = "real";
 /// must stay far from overflow.
 const MAX_MAGNITUDE: f64 = 1e64;
 const TOO_LARGE: &str = "magnitudes beyond 1e64 overflow the moment products; rescale the column";
+/// The smallest labeling probability of a labeled row (its weight 1/π at most 1e12).
+const MIN_PROBABILITY: f64 = 1e-12;
+/// A column whose largest magnitude is below this (and not zero) underflows them.
+const MIN_MAGNITUDE: f64 = 1e-64;
+const TOO_SMALL: &str = "the column's largest magnitude is below 1e-64, which underflows the moment products; rescale the column";
 
 /// One auxiliary source m: covariates x^m_t, outcomes y^m_t and extra columns on every
 /// row t.
@@ -1073,6 +1078,21 @@ impl DataSourcesBuilder {
                     reason: "labeling probabilities must lie in (0, 1]",
                 });
             }
+            // A labeled row's weight is 1/π: beyond 1e12 it swamps every other row's
+            // and the sums lose the rest to rounding.
+            if let Some((row, &value)) = pi
+                .iter()
+                .enumerate()
+                .find(|&(t, &v)| v < MIN_PROBABILITY && self.labeled[t])
+            {
+                return Err(Error::InvalidValue {
+                    source_name: "labeling".into(),
+                    column: Column::LabelingProbability,
+                    row,
+                    value,
+                    reason: "a labeled row's probability below 1e-12 gives it a weight beyond 1e12, which swamps every other row; check the probabilities",
+                });
+            }
         }
 
         if let Some(w) = &self.weights {
@@ -1189,6 +1209,40 @@ fn same_bits(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> bool {
     }
 }
 
+/// The first column (outcome, then covariates) of `block` whose values are all below
+/// [`MIN_MAGNITUDE`] in magnitude but not all zero, as an [`Error::InvalidValue`] at
+/// its largest value: products of such values underflow, and the fit would report
+/// exact fits or collinearity that are not in the data.
+fn tiny_column(name: &str, block: &RowBlock, row_of: &impl Fn(usize) -> usize) -> Result<()> {
+    let largest = |values: ndarray::ArrayView1<'_, f64>| {
+        values
+            .iter()
+            .enumerate()
+            .fold((0, 0.0f64), |(at, max), (i, v)| {
+                if v.abs() > max {
+                    (i, v.abs())
+                } else {
+                    (at, max)
+                }
+            })
+    };
+    let columns = std::iter::once((Column::Outcome, block.y.view()))
+        .chain((0..block.x.ncols()).map(|j| (Column::Covariate(j), block.x.column(j))));
+    for (column, values) in columns {
+        let (at, max) = largest(values);
+        if max > 0.0 && max < MIN_MAGNITUDE {
+            return Err(Error::InvalidValue {
+                source_name: name.to_string(),
+                column,
+                row: row_of(at),
+                value: values[at],
+                reason: TOO_SMALL,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Whether every |value| ≤ `MAX_MAGNITUDE`: a branch-free scan of contiguous memory in
 /// blocks (it vectorizes), element by element otherwise.
 fn all_small(values: ndarray::ArrayViewD<'_, f64>) -> bool {
@@ -1211,6 +1265,7 @@ pub(crate) fn check_values(
     row_of: impl Fn(usize) -> usize,
     scanned: &mut Vec<(*const f64, usize)>,
 ) -> Result<()> {
+    tiny_column(name, block, &row_of)?;
     let key = (block.x.as_ptr(), block.x.len());
     if all_small(block.y.view().into_dyn())
         && (scanned.contains(&key) || all_small(block.x.view().into_dyn()))

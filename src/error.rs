@@ -105,7 +105,7 @@ pub enum Error {
         value: f64,
     },
     /// A value the model cannot accept, e.g. a logistic outcome outside [0, 1].
-    #[error("invalid value {value} in `{source_name}`, {column}, row {row}: {reason}")]
+    #[error("invalid value {shown} in `{source_name}`, {column}, row {row}: {reason}", shown = short_number(*.value))]
     InvalidValue {
         /// `real` or the source name.
         source_name: String,
@@ -286,3 +286,13 @@ pub enum Error {
 
 /// Shorthand for `std::result::Result<T, synthgmm::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A number as error messages print it: plainly between 1e-4 and 1e15 in magnitude,
+/// in exponent form beyond (so that 1e150 is not 151 digits).
+pub(crate) fn short_number(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || (1e-4..1e15).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}

@@ -1002,18 +1002,45 @@ fn quoted_column_names_and_an_empty_file() {
     let fit = |file: &TempFile, real: &str, source: &str| -> serde_json::Value {
         let path = file.path();
         let args = ["--data", &path, "--model", "ols", "--labeled", "labeled"];
-        let out = run(&[&args[..], &["--real", real, "--source", source, "--format", "json"]].concat());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = run(&[
+            &args[..],
+            &["--real", real, "--source", source, "--format", "json"],
+        ]
+        .concat());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let a = fit(&plain, "y:one,x", "proxy=proxy:one,x");
-    let b = fit(&odd, r#"y:one,"x:cm,1""#, r#"src=p=1"#.replace("p=1", r#""p=1":one,"x:cm,1""#).as_str());
-    assert_close("theta", &vec_of(&b["theta"]), &vec_of(&a["theta"]), 1e-14, 0.0);
+    let b = fit(
+        &odd,
+        r#"y:one,"x:cm,1""#,
+        r#"src=p=1"#.replace("p=1", r#""p=1":one,"x:cm,1""#).as_str(),
+    );
+    assert_close(
+        "theta",
+        &vec_of(&b["theta"]),
+        &vec_of(&a["theta"]),
+        1e-14,
+        0.0,
+    );
     let empty = TempFile::new("empty.csv");
     std::fs::write(&empty.0, "").unwrap();
     let path = empty.path();
     assert_fails(
-        &["--data", &path, "--model", "ols", "--labeled", "labeled", "--real", "y:one"],
+        &[
+            "--data",
+            &path,
+            "--model",
+            "ols",
+            "--labeled",
+            "labeled",
+            "--real",
+            "y:one",
+        ],
         "is empty",
     );
 }

@@ -511,7 +511,10 @@ fn too_few_labeled_rows_for_the_sources_fall_back_to_the_real_data() {
     use synthgmm::baselines::RealOnly;
     use synthgmm::{DropReason, Estimator, Note};
     let t = 40;
-    let x = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { (i as f64 * 0.7).sin() });
+    let x = Array2::from_shape_fn(
+        (t, 2),
+        |(i, j)| if j == 0 { 1.0 } else { (i as f64 * 0.7).sin() },
+    );
     let e = Array1::from_shape_fn(t, |i| (i as f64 * 1.3).cos());
     let y = 1.0 + 2.0 * &x.column(1) + &e;
     let sources: Vec<Array1<f64>> = (0..3)
@@ -541,9 +544,69 @@ fn too_few_labeled_rows_for_the_sources_fall_back_to_the_real_data() {
             let real = RealOnly::new(Ols).estimate(&data).unwrap();
             for j in 0..2 {
                 assert!((fit.theta()[j] - real.theta()[j]).abs() <= 1e-10 * real.theta()[j].abs());
-                assert!((fit.se()[j] - real.se()[j]).abs() <= 1e-10 * real.se()[j], "n {n}: {} vs {}, {:?}", fit.se()[j], real.se()[j], fit.final_estimator());
+                assert!(
+                    (fit.se()[j] - real.se()[j]).abs() <= 1e-10 * real.se()[j],
+                    "n {n}: {} vs {}, {:?}",
+                    fit.se()[j],
+                    real.se()[j],
+                    fit.final_estimator()
+                );
             }
             assert_eq!(fit.estimate().t_df(), Some((n - 2) as f64));
         }
     }
+}
+
+/// Columns whose values are all below 1e-64 in magnitude (not zero) are refused with
+/// the reason and a short number, like those beyond 1e64; so is a labeled row whose
+/// labeling probability would weigh it beyond 1e12.
+#[test]
+fn extreme_scales_are_refused_with_the_reason() {
+    let t = 50;
+    let x = Array2::from_shape_fn(
+        (t, 2),
+        |(i, j)| if j == 0 { 1.0 } else { (i as f64 * 0.7).sin() },
+    );
+    let y = Array1::from_shape_fn(t, |i| 1.0 + (i as f64 * 1.3).cos());
+    let labeled: Vec<bool> = (0..t).map(|i| i % 2 == 0).collect();
+    let build = |x: &Array2<f64>, y: &Array1<f64>| {
+        DataSources::builder(&labeled)
+            .real(x, y)
+            .source("proxy", x, y)
+            .build()
+    };
+    let tiny_y = &y * 1e-300;
+    let mut tiny_x = x.clone();
+    tiny_x.column_mut(1).mapv_inplace(|v| v * 1e-150);
+    for (what, err) in [
+        ("outcome", build(&x, &tiny_y)),
+        ("covariate 1", build(&tiny_x, &y)),
+    ] {
+        let message = err.unwrap_err().to_string();
+        assert!(message.contains("rescale the column"), "{message}");
+        assert!(message.contains(what), "{message}");
+        assert!(message.len() < 260, "a short number: {message}");
+    }
+    let mut huge = y.clone();
+    huge[4] = 1e150;
+    let message = build(&x, &huge).unwrap_err().to_string();
+    assert!(message.contains("invalid value 1e150"), "{message}");
+    let mut pi = Array1::from_elem(t, 0.5);
+    pi[2] = 1e-300;
+    let err = DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &y)
+        .labeling_probabilities(&pi)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("beyond 1e12"), "{err}");
+    // On an unlabeled row a tiny probability is no weight at all: accepted.
+    pi[2] = 0.5;
+    pi[3] = 1e-300;
+    assert!(DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &y)
+        .labeling_probabilities(&pi)
+        .build()
+        .is_ok());
 }

@@ -123,7 +123,9 @@ mod tests {
         for bad in ["y:x,", ":x", r#"y:"x"#, r#"y:a"b"#, "y"] {
             assert!(parse_spec(bad).is_err(), "{bad}");
         }
-        assert!(parse_source("=y:x").unwrap_err().contains("empty source name"));
+        assert!(parse_source("=y:x")
+            .unwrap_err()
+            .contains("empty source name"));
     }
 }
 
