@@ -139,6 +139,17 @@ impl Bootstrap {
         self
     }
 
+    /// At least 2 replicates.
+    fn check(&self) -> Result<()> {
+        if self.replicates < 2 {
+            return Err(Error::InvalidConfig {
+                parameter: "bootstrap",
+                reason: format!("{} replicates; at least 2 are needed", self.replicates),
+            });
+        }
+        Ok(())
+    }
+
     /// Runs `estimator` on the data and on B resampled copies of it.
     ///
     /// # Errors
@@ -150,13 +161,24 @@ impl Bootstrap {
         estimator: &E,
         data: &DataSources,
     ) -> Result<BootstrapFit> {
-        if self.replicates < 2 {
-            return Err(Error::InvalidConfig {
-                parameter: "bootstrap",
-                reason: format!("{} replicates; at least 2 are needed", self.replicates),
-            });
-        }
+        self.check()?;
         let estimate = estimator.estimate(data)?;
+        self.run_with_estimate(estimator, data, estimate)
+    }
+
+    /// [`run`](Self::run) around an estimate already computed by `estimator` on `data`
+    /// (a caller that also wants the full fit, say a [`GmmFit`](crate::GmmFit), fits
+    /// once): only the B replicates are fitted.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run), but for the estimator's error on the data.
+    pub fn run_with_estimate<E: Estimator + Sync + ?Sized>(
+        &self,
+        estimator: &E,
+        data: &DataSources,
+        estimate: Estimate,
+    ) -> Result<BootstrapFit> {
+        self.check()?;
         data.require_in_memory("the bootstrap")?;
         let strata = Strata::of(data);
         let indices: Vec<u64> = (0..self.replicates as u64).collect();

@@ -311,7 +311,7 @@ fn bootstrapped<M: MomentModel>(
     let boot = Bootstrap::new(replicates)
         .seed(args.seed)
         .interval(interval)
-        .run(&gmm, &loaded.data)
+        .run_with_estimate(&gmm, &loaded.data, fit.estimate().clone())
         .map_err(|e| loaded.failure(&e))?;
     let ci = boot
         .conf_int(args.alpha)
