@@ -281,3 +281,24 @@ fn naive_pooling_is_not_free_of_a_sources_units() {
     let b = naive.estimate(&d.data(0, 1, 10.0)).unwrap();
     assert!((a.theta()[1] - b.theta()[1]).abs() > 10.0 * a.se()[1]);
 }
+
+/// A source's outcome in other units (a prediction on another scale): the paper's
+/// estimator absorbs it in the source's own parameter η_m and gives the same θ̂ and
+/// standard errors. PPI++ and DSL take a source's outcome as a prediction of the
+/// label on its scale, by definition, and the default's pilot does too
+/// (`docs/validation.md`, "The units of each source").
+#[test]
+fn the_unrestricted_estimator_is_free_of_each_sources_outcome_units() {
+    let d = design(7, 1_000, 100, 2, false);
+    let gmm = TwoStepGmm::new(Ols).cross_weights(CrossWeights::Unrestricted);
+    let base = gmm.fit(&d.data(0, 1, 1.0)).unwrap();
+    for (which, c) in [(0, 1e-4), (1, 250.0)] {
+        let mut b = DataSources::builder(&d.labeled).real(&d.x, &d.y);
+        for (k, s) in d.sources.iter().enumerate() {
+            let s = if k == which { s * c } else { s.clone() };
+            b = b.source(format!("s{k}"), &d.x, &s);
+        }
+        let scaled = gmm.fit(&b.build().unwrap()).unwrap();
+        same_fit(&base, &scaled, 1e-8).unwrap();
+    }
+}
