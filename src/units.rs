@@ -11,7 +11,7 @@
 //! Poisson) whose source covariate j is c_j times the real one, u_j = 1/c_j gives
 //! ψ̃(θ; x̂, ŷ) = ψ(θ; x, ŷ) exactly.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix1};
 
 use crate::moment::MomentModel;
 use crate::rows::Rows;
@@ -60,11 +60,11 @@ impl<'a, M: MomentModel + ?Sized> InThetaUnits<'a, M> {
         InThetaUnits { model, per_unit }
     }
 
-    /// Uθ, the source's own parameter at θ.
-    fn inner(&self, theta: ArrayView1<'_, f64>) -> Array1<f64> {
+    /// Uθ, the source's own parameter at θ (θ itself, borrowed, without a map).
+    fn inner<'b>(&self, theta: ArrayView1<'b, f64>) -> CowArray<'b, f64, Ix1> {
         match &self.per_unit {
-            Some(u) => u * &theta,
-            None => theta.to_owned(),
+            Some(u) => CowArray::from(u * &theta),
+            None => CowArray::from(theta),
         }
     }
 
@@ -162,8 +162,10 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
         mut out: ArrayViewMut2<'_, f64>,
     ) {
         // (U J_t U)ᵀ V_t = U J_tᵀ (U V_t).
-        let mut mapped = v.to_owned();
-        self.map_rows(mapped.view_mut());
+        let mapped = match &self.per_unit {
+            Some(u) => CowArray::from(&v * &u.view().insert_axis(Axis(0))),
+            None => CowArray::from(v),
+        };
         self.model.moments_derivative_transposed(
             self.inner(beta).view(),
             rows,
