@@ -98,3 +98,100 @@ fn the_default_covers_at_n_30_50_and_300() {
         }
     }
 }
+
+/// Least squares with leverage and heteroskedasticity, a design none of the selected
+/// weights' constants were chosen on: x lognormal (σ = 0.75: a few rows far out),
+/// error sd 0.5 + |x − 1|, a proxy (y plus its own noise) and a synthetic source whose
+/// covariate carries measurement error; n of T labeled at random.
+fn leverage_design(seed: u64, t: usize, n: usize) -> synthgmm::DataSources {
+    use ndarray::{Array1, Array2};
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut normal = |scale: f64| -> Array1<f64> {
+        (0..t)
+            .map(|_| scale * Distribution::<f64>::sample(&StandardNormal, &mut rng))
+            .collect()
+    };
+    let x = normal(0.75).mapv(f64::exp);
+    let e = x.mapv(|v| 0.5 + (v - 1.0).abs()) * normal(1.0);
+    let y = 1.0 + 0.5 * &x + &e;
+    let proxy = &y + &normal(0.7);
+    let synth_x = &x + &normal(0.3);
+    let synth_y = 1.0 + 0.5 * &x + 0.6 * &e + normal(0.8);
+    let design = |v: &Array1<f64>| Array2::from_shape_fn((t, 2), |(i, j)| [1.0, v[i]][j]);
+    let mut labeled = vec![false; t];
+    let mut order: Vec<usize> = (0..t).collect();
+    for i in 0..n {
+        let j = rng.random_range(i..t);
+        order.swap(i, j);
+        labeled[order[i]] = true;
+    }
+    synthgmm::DataSources::builder(&labeled)
+        .real(&design(&x), &y)
+        .source("proxy", &design(&x), &proxy)
+        .source("synth", &design(&synth_x), &synth_y)
+        .build()
+        .unwrap()
+}
+
+/// Heteroskedasticity concentrated on high-leverage rows defeats every sandwich
+/// variance at small n (Long and Ervin 2000); real-only's HC2 + t(n − p) covers about
+/// 84–90% on this design. The selected weights add their own risk there: a control
+/// variate fitted on the same few rows that dominate the regressors. Their leave-one-out
+/// residual variance (`gmm::press`) keeps the default at least as valid as real-only
+/// and the paper's estimator. R = 1,000 data sets: a coverage near 0.9 has Monte-Carlo
+/// standard error 0.0095, and the paired difference of two correlated coverages at
+/// most √2 times that, so 3 standard errors are 0.04.
+#[test]
+#[ignore = "Monte Carlo (about 20 seconds); run with -- --ignored, as CI does"]
+fn the_default_is_as_valid_as_real_only_under_leverage() {
+    use rayon::prelude::*;
+    const REPS: usize = 1_000;
+    const TOL: f64 = 3.0 * std::f64::consts::SQRT_2 * 0.0095;
+    for (t, n) in [(1_000, 50), (2_000, 100)] {
+        let rows: Vec<[f64; 4]> = (0..REPS as u64)
+            .into_par_iter()
+            .map(|r| {
+                let data = leverage_design(7_000 + r, t, n);
+                let covers = |e: &synthgmm::Estimate| {
+                    let ci = e.conf_int(0.05).unwrap();
+                    f64::from(u8::from(ci[[1, 0]] <= 0.5 && 0.5 <= ci[[1, 1]]))
+                };
+                let default = TwoStepGmm::new(Ols).estimate(&data).unwrap();
+                let paper = TwoStepGmm::new(Ols)
+                    .cross_weights(CrossWeights::Unrestricted)
+                    .estimate(&data)
+                    .unwrap();
+                let real = RealOnly::new(Ols).estimate(&data).unwrap();
+                [
+                    covers(&default),
+                    covers(&paper),
+                    covers(&real),
+                    default.theta()[1],
+                ]
+            })
+            .collect();
+        let mean = |k: usize| rows.iter().map(|r| r[k]).sum::<f64>() / REPS as f64;
+        let (default, paper, real, estimate) = (mean(0), mean(1), mean(2), mean(3));
+        let sd = (rows.iter().map(|r| (r[3] - estimate).powi(2)).sum::<f64>() / (REPS - 1) as f64)
+            .sqrt();
+        let bias = (estimate - 0.5) / sd;
+        println!(
+            "T = {t}, n = {n}: default {default:.3}, paper {paper:.3}, real-only {real:.3}, bias {bias:+.3} sd"
+        );
+        assert!(
+            default >= real - TOL,
+            "default {default} against real-only {real}"
+        );
+        assert!(
+            default >= paper - TOL,
+            "default {default} against paper {paper}"
+        );
+        // The estimate's bias: within 0.1 sd up to 3 Monte-Carlo standard errors.
+        assert!(
+            bias.abs() <= 0.1 + 3.0 / (REPS as f64).sqrt(),
+            "bias {bias} sd"
+        );
+    }
+}

@@ -7,6 +7,7 @@ mod covariance;
 mod diagnostics;
 mod fit;
 mod plan;
+mod press;
 mod screen;
 mod select;
 

@@ -55,7 +55,7 @@
 
 use ndarray::{s, Array1, Array2};
 
-use super::{coupled, SmallSample};
+use super::{coupled, press, SmallSample};
 use crate::linalg::inverse;
 use crate::stacked::StackedMoments;
 use crate::MomentModel;
@@ -330,6 +330,34 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
     j_sum: &Array2<f64>,
     small_sample: SmallSample,
 ) -> Option<(Array2<f64>, Array2<f64>, Array2<f64>)> {
+    let p = stacked.p();
+    let grams = labeled_rows(stacked, step1, j_sum, small_sample, |z| {
+        crate::linalg::gram(z)
+    })?;
+    let width = grams.first().map_or(p, |g| g.nrows());
+    let mut gram = Array2::<f64>::zeros((width, width));
+    for part in &grams {
+        gram += part;
+    }
+    let gram = gram / stacked.real_rows().len() as f64;
+    Some((
+        gram.slice(s![..p, ..p]).to_owned(),
+        gram.slice(s![..p, p..]).to_owned(),
+        gram.slice(s![p.., p..]).to_owned(),
+    ))
+}
+
+/// `each` applied to the labeled rows' moments chunk by chunk, in order: per row
+/// [ψ_r, ψ_1, …, ψ_M] times w_t, the real block over (1 − h_t)^(power/2) with the
+/// real block's leverage h_t (see [`leverage_blocks`]). `None` for a singular
+/// Jacobian.
+pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
+    stacked: &StackedMoments<'_, M>,
+    step1: &Array1<f64>,
+    j_sum: &Array2<f64>,
+    small_sample: SmallSample,
+    each: impl Fn(ndarray::ArrayView2<'_, f64>) -> R + Sync + Send,
+) -> Option<Vec<R>> {
     let power = match small_sample {
         SmallSample::Hc0 | SmallSample::Hc1 => 0.0,
         SmallSample::Hc2 => 1.0,
@@ -347,9 +375,7 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
     let ranges: Vec<_> = (0..n.div_ceil(size))
         .map(|c| c * size..((c + 1) * size).min(n))
         .collect();
-    // Per chunk of labeled rows: the leverages, the moments with the real block scaled,
-    // and their Gram matrix.
-    let grams = crate::engine::map_ordered(&ranges, |range| {
+    Some(crate::engine::map_ordered(&ranges, |range| {
         let rows = real.slice(range.clone());
         let len = range.len();
         let mut leverage = Array1::<f64>::zeros(len);
@@ -364,8 +390,7 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
         if let Some(w) = w {
             leverage *= &w;
         }
-        // [ψ_r, ψ_1, …, ψ_M] per row, times w_t; the real block over (1 − h_t)^(power/2)
-        // (rows with leverage near 1 would get unbounded weight: 1/(1 − h) ≤ 10).
+        // Rows with leverage near 1 would get unbounded weight: 1/(1 − h) ≤ 10.
         let mut z = Array2::zeros((len, p * (1 + m)));
         model.moments(theta, rows, z.slice_mut(s![.., ..p]));
         for (i, src) in sources.iter().enumerate() {
@@ -381,18 +406,8 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
         let scale = leverage.mapv(|h| (1.0 - h).max(0.1).powf(-power / 2.0));
         let mut real_block = z.slice_mut(s![.., ..p]);
         real_block *= &scale.insert_axis(ndarray::Axis(1));
-        crate::linalg::gram(z.view())
-    });
-    let mut gram = Array2::<f64>::zeros((p * (1 + m), p * (1 + m)));
-    for part in &grams {
-        gram += part;
-    }
-    let gram = gram / n as f64;
-    Some((
-        gram.slice(s![..p, ..p]).to_owned(),
-        gram.slice(s![..p, p..]).to_owned(),
-        gram.slice(s![p.., p..]).to_owned(),
-    ))
+        each(z.view())
+    }))
 }
 
 /// The real-only sandwich in its small-sample form: V = J⁻¹ (Σ_lab s_t² ψ_tψ_tᵀ) J⁻ᵀ
@@ -469,66 +484,156 @@ pub(super) fn select<M: MomentModel>(
     small_sample: SmallSample,
 ) -> Option<Selection> {
     let p = stacked.p();
-    let m = stacked.n_sources();
-    let q = p * m;
     // The moments at θ̂_real give the real-only standard errors (the pilot's range, and
     // the scale of the reported variance); the selection works at the pilot.
     let at_real = Influence::new(stacked, step1, small_sample)?;
-    let real_se = Array1::from_shape_fn(p, |j| (at_real.a[[j, j]] / at_real.n).sqrt());
-    let center = coupled::pilot(stacked, step1, &real_se, &at_real.units)
-        .filter(|pilot| {
-            (0..p).all(|j| (pilot[j] - step1[j]).abs() <= coupled::PILOT_RANGE * real_se[j])
-        })
-        .map(|pilot| {
-            let mut center = step1.clone();
-            center.slice_mut(s![..p]).assign(&pilot);
-            center
-        });
-    let mut notes = Vec::new();
-    let (center, influence) = match center {
-        Some(center) => {
-            let at_pilot = at_real.with_real_at(stacked, &center, small_sample)?;
-            let informative = (0..p).all(|j| {
-                at_pilot.to_real[[j, j]].abs()
-                    <= coupled::PILOT_INFORMATION_LOSS * at_real.to_real[[j, j]].abs()
-            });
-            if informative {
-                (Some(center), at_pilot)
-            } else {
-                notes.push(pilot_note("the real block's information there was lost"));
-                (None, at_real.clone())
-            }
-        }
-        None => {
-            notes.push(pilot_note(
-                "it had no root within 3 real-only standard errors of θ̂_real",
-            ));
-            (None, at_real.clone())
-        }
-    };
-    // J_r and the labeled J_m⁻¹ (block-diagonal) at the centre, for the coupled equation.
-    let j_real = inverse((-&influence.to_real).view())?;
-    let j_lab_inv = -&influence.to_aux;
-    let Influence {
-        a,
-        c,
-        sigma,
-        sigma_lab,
-        delta,
-        n,
-        t,
-        units,
-        ..
-    } = influence;
+    let (center, influence, mut notes) = at_pilot(stacked, step1, &at_real, small_sample)?;
+    let at = center.as_ref().unwrap_or(step1);
     let moments = Moments {
-        a: &a,
-        c: &c,
-        sigma: &sigma,
-        sigma_lab: &sigma_lab,
-        n,
-        t,
+        a: &influence.a,
+        c: &influence.c,
+        sigma: &influence.sigma,
+        sigma_lab: &influence.sigma_lab,
+        n: influence.n,
+        t: influence.t,
         fitted: p as f64,
     };
+    let j_sum = -inverse(influence.to_real.view())? * influence.n;
+    let rows = press::Rows {
+        stacked,
+        center: at,
+        j_sum: &j_sum,
+        small_sample,
+        to_real: &influence.to_real,
+        to_aux: &influence.to_aux,
+    };
+    let (lambda, inflation, choices) = choose(&moments, &rows, stacked.n_sources())?;
+
+    // θ̂ from the coupled equation; the linear form if that fails.
+    let real_se = Array1::from_shape_fn(p, |j| (at_real.a[[j, j]] / at_real.n).sqrt());
+    let linear = step1.slice(s![..p]).to_owned() - lambda.dot(&influence.delta);
+    let j_real = inverse((-&influence.to_real).view())?;
+    let gains = coupled::gains(&j_real, &lambda, &(-&influence.to_aux));
+    let theta = coupled::corrected(stacked, at, gains, &influence.units, &linear, &real_se)
+        .unwrap_or_else(|| {
+            notes.push(crate::inference::Note::LinearCorrection);
+            linear
+        });
+    let cov = covariance(&at_real, &influence, &lambda, &inflation)?;
+    let mut params = step1.clone();
+    params.slice_mut(s![..p]).assign(&theta);
+    Some(Selection {
+        params,
+        cov,
+        choices,
+        notes,
+    })
+}
+
+/// The pilot θ̃ (see [`coupled::pilot`]) and the influence moments there, when it lies
+/// within `PILOT_RANGE` real-only standard errors of θ̂_real and keeps the real block's
+/// information; else θ̂_real's, with a note saying why.
+fn at_pilot<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    step1: &Array1<f64>,
+    at_real: &Influence,
+    small_sample: SmallSample,
+) -> Option<(Option<Array1<f64>>, Influence, Vec<crate::inference::Note>)> {
+    let p = stacked.p();
+    let real_se = Array1::from_shape_fn(p, |j| (at_real.a[[j, j]] / at_real.n).sqrt());
+    let Some(pilot) = coupled::pilot(stacked, step1, &real_se, &at_real.units).filter(|pilot| {
+        (0..p).all(|j| (pilot[j] - step1[j]).abs() <= coupled::PILOT_RANGE * real_se[j])
+    }) else {
+        let why = "it had no root within 3 real-only standard errors of θ̂_real";
+        return Some((None, at_real.clone(), vec![pilot_note(why)]));
+    };
+    let mut center = step1.clone();
+    center.slice_mut(s![..p]).assign(&pilot);
+    let there = at_real.with_real_at(stacked, &center, small_sample)?;
+    let informative = (0..p).all(|j| {
+        there.to_real[[j, j]].abs()
+            <= coupled::PILOT_INFORMATION_LOSS * at_real.to_real[[j, j]].abs()
+    });
+    Some(if informative {
+        (Some(center), there, Vec::new())
+    } else {
+        let why = "the real block's information there was lost";
+        (None, at_real.clone(), vec![pilot_note(why)])
+    })
+}
+
+/// Per coefficient, the weights chosen among the candidates (zero, shared per-source
+/// coefficients on each subset of the sources, the sources' own coordinate, all
+/// coordinates), with their reported-variance inflation: Λ (p × pM), the inflation
+/// and the choices. The candidates' mean squared errors use the leave-one-out residual
+/// variances of [`press`], from one pass over the labeled rows.
+fn choose<M: MomentModel>(
+    moments: &Moments<'_>,
+    rows: &press::Rows<'_, M>,
+    m: usize,
+) -> Option<(Array2<f64>, Array1<f64>, Vec<CrossChoice>)> {
+    let p = moments.a.nrows();
+    let per_coefficient: Vec<Vec<(CrossChoice, Regression)>> = candidates(moments, p, m)
+        .into_iter()
+        .collect::<Option<_>>()?;
+    let flat: Vec<press::Candidate<'_>> = per_coefficient
+        .iter()
+        .enumerate()
+        .flat_map(|(j, fits)| {
+            fits.iter().map(move |(_, fit)| press::Candidate {
+                j,
+                indices: &fit.indices,
+                coefficients: &fit.coefficients,
+                gram_inverses: [&fit.gram_inverses[0], &fit.gram_inverses[1]],
+            })
+        })
+        .collect();
+    let mut loo = press::leave_one_out(rows, &flat)?.into_iter();
+    let mut lambda = Array2::zeros((p, p * m));
+    let mut inflation = Array1::ones(p);
+    let mut choices = Vec::with_capacity(p);
+    for (j, fits) in per_coefficient.into_iter().enumerate() {
+        let scored: Vec<(CrossChoice, Regression, [f64; 2])> = fits
+            .into_iter()
+            .map(|(choice, fit)| (choice, fit, loo.next().unwrap_or([f64::NAN; 2])))
+            .collect();
+        let (choice, fit, loo) = pick(moments, scored)?;
+        for (coef, &i) in fit.coefficients.iter().zip(&fit.indices) {
+            lambda[[j, i]] = *coef;
+        }
+        inflation[j] = moments.reported_inflation(&fit, loo[1]);
+        choices.push(choice);
+    }
+    Some((lambda, inflation, choices))
+}
+
+/// The simplest candidate whose estimated MSE is within one standard error of the
+/// smallest: Δd more coefficients lower the residual variance by noise of relative
+/// standard error about √(2Δd)/n, and a noisy estimate of a smaller MSE does not
+/// justify more estimated coefficients. Candidates come in order of complexity.
+fn pick(
+    moments: &Moments<'_>,
+    scored: Vec<(CrossChoice, Regression, [f64; 2])>,
+) -> Option<(CrossChoice, Regression, [f64; 2])> {
+    let n = moments.n;
+    let mse = |fit: &Regression, loo: &[f64; 2]| moments.mse(fit, loo[0]);
+    let smallest = scored
+        .iter()
+        .filter(|(_, fit, loo)| mse(fit, loo).is_finite())
+        .min_by(|x, y| mse(&x.1, &x.2).total_cmp(&mse(&y.1, &y.2)))?;
+    let (best, d) = (mse(&smallest.1, &smallest.2), smallest.1.d);
+    scored
+        .into_iter()
+        .find(|(_, fit, loo)| mse(fit, loo) <= best * (1.0 + (2.0 * (d - fit.d).abs()).sqrt() / n))
+}
+
+/// The candidate regressions of every coefficient j, in order of complexity (see
+/// [`choose`]); those n labeled rows cannot support are left out.
+fn candidates(
+    moments: &Moments<'_>,
+    p: usize,
+    m: usize,
+) -> Vec<Option<Vec<(CrossChoice, Regression)>>> {
     // Shared per-source coefficients on each subset of the sources (all subsets up to
     // MAX_SUBSET_SOURCES sources, else only all of them), fewest sources first.
     let subsets: Vec<Vec<usize>> = if m <= MAX_SUBSET_SOURCES {
@@ -540,69 +645,56 @@ pub(super) fn select<M: MomentModel>(
     } else {
         vec![(0..m).collect()]
     };
-    let shared: Vec<(Vec<usize>, Option<Array1<f64>>)> = subsets
+    let shared: Vec<(Vec<usize>, Option<SharedFit>)> = subsets
         .into_iter()
         .map(|sources| {
             let fit = moments.shared(p, &sources);
             (sources, fit)
         })
         .collect();
-    let mut lambda = Array2::zeros((p, q));
-    let mut inflation = Array1::ones(p);
-    let mut choices = Vec::with_capacity(p);
-    for j in 0..p {
-        let own: Vec<usize> = (0..m).map(|i| i * p + j).collect();
-        let mut candidates = vec![(CrossChoice::RealOnly, moments.regression(j, vec![], None))];
-        for (sources, fit) in &shared {
-            let on = sources.iter().map(|&i| i * p + j).collect();
-            let d = sources.len() as f64 / p as f64;
-            candidates.push((
-                CrossChoice::PerSource,
-                fit.as_ref()
-                    .and_then(|l| moments.regression(j, on, Some((l, d)))),
+    let q = p * m;
+    (0..p)
+        .map(|j| {
+            let own: Vec<usize> = (0..m).map(|i| i * p + j).collect();
+            let mut all = vec![(CrossChoice::RealOnly, moments.regression(j, vec![], None))];
+            for (sources, fit) in &shared {
+                let on = sources.iter().map(|&i| i * p + j).collect();
+                let d = sources.len() as f64 / p as f64;
+                let given = fit.as_ref().map(|(l, gram)| (l, d, gram));
+                all.push((
+                    CrossChoice::PerSource,
+                    given.and_then(|g| moments.regression(j, on, Some(g))),
+                ));
+            }
+            all.push((CrossChoice::PerCoordinate, moments.regression(j, own, None)));
+            all.push((
+                CrossChoice::Unrestricted,
+                moments.regression(j, (0..q).collect(), None),
             ));
-        }
-        candidates.push((CrossChoice::PerCoordinate, moments.regression(j, own, None)));
-        candidates.push((
-            CrossChoice::Unrestricted,
-            moments.regression(j, (0..q).collect(), None),
-        ));
-        // Candidates in order of complexity; the simplest whose estimated MSE is within
-        // one standard error of the smallest: Δd more coefficients lower the residual
-        // variance by noise of relative standard error about √(2Δd)/n, and a noisy
-        // estimate of a smaller MSE does not justify more estimated coefficients.
-        let fits: Vec<(CrossChoice, Regression)> = candidates
-            .into_iter()
-            .filter_map(|(choice, fit)| Some((choice, fit?)))
-            .filter(|(choice, fit)| enough_rows(*choice, fit.d, p, n))
-            .collect();
-        let smallest = fits.iter().min_by(|x, y| x.1.mse.total_cmp(&y.1.mse))?;
-        let (mse, d) = (smallest.1.mse, smallest.1.d);
-        let best = fits
-            .into_iter()
-            .find(|f| f.1.mse <= mse * (1.0 + (2.0 * (d - f.1.d).abs()).sqrt() / n))?;
-        for (coef, &i) in best.1.coefficients.iter().zip(&best.1.indices) {
-            lambda[[j, i]] = *coef;
-        }
-        inflation[j] = best.1.inflation;
-        choices.push(best.0);
-    }
+            let fits: Vec<(CrossChoice, Regression)> = all
+                .into_iter()
+                .filter_map(|(choice, fit)| Some((choice, fit?)))
+                .filter(|(choice, fit)| enough_rows(*choice, fit.d, p, moments.n))
+                .collect();
+            (!fits.is_empty()).then_some(fits)
+        })
+        .collect()
+}
 
-    // θ̂ from the coupled equation; the linear form if that fails.
-    let linear = step1.slice(s![..p]).to_owned() - lambda.dot(&delta);
-    let gains = coupled::gains(&j_real, &lambda, &j_lab_inv);
-    let theta = coupled::corrected(
-        stacked,
-        center.as_ref().unwrap_or(step1),
-        gains,
-        &units,
-        &linear,
-        &real_se,
-    )
-    .unwrap_or_else(|| {
-        notes.push(crate::inference::Note::LinearCorrection);
-        linear
-    });
+/// The reported covariance of (θ̂, η̂): Cov(θ̂) = D E_lab[eeᵀ] D / n + (CΛᵀ + ΛCᵀ −
+/// ΛΣΛᵀ)/T with e = φ_r − Λφ and D the per-coefficient inflation (square-rooted on
+/// both sides); Cov(θ̂, η̂) = C/T and Var(η̂) = Σ/T with φ back in each source's own
+/// units (times u_m).
+fn covariance(
+    at_real: &Influence,
+    influence: &Influence,
+    lambda: &Array2<f64>,
+    inflation: &Array1<f64>,
+) -> Option<Array2<f64>> {
+    let p = lambda.nrows();
+    let q = lambda.ncols();
+    let (n, t) = (influence.n, influence.t);
+    let (a, c) = (&influence.a, &influence.c);
     // The reported variance keeps the pilot's correlations and takes each coordinate's
     // scale from the real-only fit (whose sandwich at n = 30 carries the heavy tails of
     // θ̂_real that the pilot's asymptotic variance misses): A → SAS, C → SC with
@@ -613,33 +705,24 @@ pub(super) fn select<M: MomentModel>(
     }
     let a = Array2::from_shape_fn((p, p), |(i, j)| scale[i] * a[[i, j]] * scale[j]);
     let c = Array2::from_shape_fn(c.dim(), |(i, j)| scale[i] * c[[i, j]]);
-    // Cov(θ̂) = D E_lab[eeᵀ] D / n + (CΛᵀ + ΛCᵀ − ΛΣΛᵀ)/T with e = φ_r − Λφ and D the
-    // per-coefficient small-sample inflation (square-rooted on both sides).
     let cl = c.dot(&lambda.t());
-    let residual = &a - &cl - cl.t() + lambda.dot(&sigma_lab).dot(&lambda.t());
+    let residual = &a - &cl - cl.t() + lambda.dot(&influence.sigma_lab).dot(&lambda.t());
     let root = inflation.mapv(f64::sqrt);
     let scaled = Array2::from_shape_fn((p, p), |(i, j)| root[i] * residual[[i, j]] * root[j]);
-    let cov_theta = scaled / n + (&cl + &cl.t() - lambda.dot(&sigma).dot(&lambda.t())) / t;
-    // (θ̂, η̂) with η̂ the all-rows fits: Cov(θ̂, η̂) = C/T, Var(η̂) = Σ/T, with φ back
-    // in each source's own units (times u_m).
-    let per_unit = Array1::from_iter(units.iter().flat_map(|u| u.iter().copied()));
+    let sigma_lab = &influence.sigma_lab;
+    let cov_theta = scaled / n + (&cl + &cl.t() - lambda.dot(sigma_lab).dot(&lambda.t())) / t;
+    let sigma = &influence.sigma;
+    let per_unit = Array1::from_iter(influence.units.iter().flat_map(|u| u.iter().copied()));
     let c = &c * &per_unit.view().insert_axis(ndarray::Axis(0));
     let sigma = Array2::from_shape_fn(sigma.dim(), |(i, k)| {
         per_unit[i] * sigma[[i, k]] * per_unit[k]
     });
-    let mut params = step1.clone();
-    params.slice_mut(s![..p]).assign(&theta);
     let mut cov = Array2::zeros((p + q, p + q));
     cov.slice_mut(s![..p, ..p]).assign(&cov_theta);
     cov.slice_mut(s![..p, p..]).assign(&(&c / t));
     cov.slice_mut(s![p.., ..p]).assign(&(c.t().to_owned() / t));
     cov.slice_mut(s![p.., p..]).assign(&(&sigma / t));
-    Some(Selection {
-        params,
-        cov: crate::linalg::symmetrize(cov),
-        choices,
-        notes,
-    })
+    Some(crate::linalg::symmetrize(cov))
 }
 
 /// The note for a pilot that was passed over, and why.
@@ -687,26 +770,72 @@ struct Moments<'a> {
     fitted: f64,
 }
 
+/// A shared per-source fit: the coefficients and the inverse pooled Gram matrix.
+type SharedFit = (Array1<f64>, Array2<f64>);
+
 /// Coordinate j's correction on the auxiliary coordinates `indices`.
 struct Regression {
     indices: Vec<usize>,
     /// The (effective) number of estimated coefficients.
     d: f64,
     coefficients: Array1<f64>,
-    /// The estimated mean squared error of the corrected coefficient.
-    mse: f64,
-    /// The factor on the labeled-rows residual variance in the reported variance: κ of
-    /// the number of coefficients in the row (a shared coefficient counts once per
-    /// row, although the selection credits it with d = 1/p of the pooled fit).
-    inflation: f64,
+    /// s², the labeled rows' in-sample residual second moment.
+    residual: f64,
+    /// (2λᵀc − λᵀΣλ)/T: the all-rows part of the corrected coefficient's variance.
+    spread: f64,
+    /// The inverse Gram matrices of the regression on `indices` whose leverages give
+    /// the leave-one-out residuals (see [`press`]): the fit as selected (pooled over
+    /// coordinates for a shared coefficient) and as reported (on coordinate j alone).
+    gram_inverses: [Array2<f64>; 2],
+    /// κ(|I|), the inflation of the reported variance when s̃² is not available.
+    kappa: f64,
 }
 
 impl Moments<'_> {
+    /// n/(n − p): the degrees-of-freedom factor of residuals at θ̂_real, fitted on the
+    /// same n rows (the usual HC1 factor).
+    fn residual_df(&self) -> f64 {
+        self.n / (self.n - self.fitted)
+    }
+
+    /// The estimated MSE of the corrected coefficient: n/(n − p) · s̃²/n + (2λᵀc −
+    /// λᵀΣλ)/T with s̃² the leave-one-out residual variance of the fit as selected;
+    /// κ(d)s² in its place when s̃² is not a number.
+    fn mse(&self, fit: &Regression, loo: f64) -> f64 {
+        let within = if loo.is_finite() {
+            self.residual_df() * loo
+        } else {
+            self.kappa(fit.d) * fit.residual.max(0.0)
+        };
+        within / self.n + fit.spread
+    }
+
+    /// The factor on the labeled rows' residual variance in the reported variance:
+    /// n/(n − p) · s̃²/s² with s̃² of the fit on coordinate j alone, so that the
+    /// reported variance carries the leave-one-out residual variance; κ(|I|) when
+    /// either is not a positive number.
+    fn reported_inflation(&self, fit: &Regression, loo: f64) -> f64 {
+        let ratio = self.residual_df() * loo / fit.residual;
+        if ratio.is_finite() && ratio > 0.0 && fit.residual > 0.0 {
+            ratio
+        } else {
+            fit.kappa
+        }
+    }
+
+    /// κ(d) = (n − 1)/(n − d − 1) · n/(n − d − p): the regression estimator's
+    /// inflation for d estimated coefficients (Lavenberg and Welch 1981) and residuals
+    /// of d + p fitted coefficients, for normal rows without leverage.
+    fn kappa(&self, d: f64) -> f64 {
+        (self.n - 1.0) / (self.n - d - 1.0) * self.n / (self.n - d - self.fitted)
+    }
+
     /// One coefficient per source shared by every coordinate (PPI++'s λ, one per
     /// source): the pooled regression over coordinates, each standardised by its
     /// real-only variance A_jj so that the choice is free of units,
-    /// λ = (Σ_j Σ_lab,j / A_jj)⁻¹ Σ_j c_j / A_jj with c_j, Σ_lab,j on coordinate j.
-    fn shared(&self, p: usize, sources: &[usize]) -> Option<Array1<f64>> {
+    /// λ = (Σ_j Σ_lab,j / A_jj)⁻¹ Σ_j c_j / A_jj with c_j, Σ_lab,j on coordinate j;
+    /// with the inverse of the pooled Gram matrix (Σ_j Σ_lab,j / A_jj)⁻¹.
+    fn shared(&self, p: usize, sources: &[usize]) -> Option<SharedFit> {
         let m = sources.len();
         let mut gram = Array2::<f64>::zeros((m, m));
         let mut cross = Array1::<f64>::zeros(m);
@@ -722,25 +851,24 @@ impl Moments<'_> {
                 }
             }
         }
-        Some(inverse(gram.view())?.dot(&cross))
+        let gram_inv = inverse(gram.view())?;
+        Some((gram_inv.dot(&cross), gram_inv))
     }
 
     /// λ = Σ_II⁻¹ c_jI; the residual e = φ_r,j − λᵀφ_I has labeled second moment
-    /// s² = A_jj − 2λᵀc + λᵀΣ_lab,IIλ. With d = |I| coefficients estimated from n rows,
-    /// s²/n understates the variance by about the factor
-    /// (n − 1)/(n − d − 1) · n/(n − d − p): the regression estimator's inflation, and
-    /// residuals of d + p fitted coefficients (θ̂_real's p among them, the usual HC1
-    /// degrees of freedom). That product is the returned inflation, and
-    /// MSE = inflation · s²/n + (2λᵀc − λᵀΣλ)/T.
+    /// s² = A_jj − 2λᵀc + λᵀΣ_lab,IIλ, and the corrected coefficient's variance is
+    /// about s̃²/n + (2λᵀc − λᵀΣλ)/T with s̃² the leave-one-out version of s² (see
+    /// [`Moments::mse`]).
     ///
-    /// `given` supplies coefficients fitted elsewhere with their effective count d.
+    /// `given` supplies coefficients fitted elsewhere (the pooled shared fit) with
+    /// their effective count d and the inverse of their pooled Gram matrix.
     fn regression(
         &self,
         j: usize,
         indices: Vec<usize>,
-        given: Option<(&Array1<f64>, f64)>,
+        given: Option<(&Array1<f64>, f64, &Array2<f64>)>,
     ) -> Option<Regression> {
-        let d = given.map_or(indices.len() as f64, |(_, d)| d);
+        let d = given.map_or(indices.len() as f64, |(_, d, _)| d);
         if self.n <= d + self.fitted + 1.0 {
             return None;
         }
@@ -749,26 +877,29 @@ impl Moments<'_> {
                 .select(ndarray::Axis(1), &indices)
         };
         let cj = Array1::from_iter(indices.iter().map(|&i| self.c[[j, i]]));
-        let coefficients = match given {
-            Some((l, _)) => l.clone(),
-            None if indices.is_empty() => Array1::zeros(0),
-            None => inverse(pick(self.sigma_lab).view())?.dot(&cj),
+        let own_inverse = if indices.is_empty() {
+            Array2::zeros((0, 0))
+        } else {
+            inverse(pick(self.sigma_lab).view())? / self.n
+        };
+        let (coefficients, selected_inverse) = match given {
+            // The pooled fit's row (t, j) has regressors φ_I,t / √A_jj.
+            Some((l, _, gram)) => (l.clone(), gram / (self.n * self.a[[j, j]])),
+            None => (own_inverse.dot(&cj) * self.n, own_inverse.clone()),
         };
         let fitted = cj.dot(&coefficients);
         let residual = self.a[[j, j]] - 2.0 * fitted
             + coefficients.dot(&pick(self.sigma_lab).dot(&coefficients));
-        let kappa =
-            |d: f64| (self.n - 1.0) / (self.n - d - 1.0) * self.n / (self.n - d - self.fitted);
-        let inflation = kappa(d);
-        let reported = kappa(indices.len() as f64);
-        let mse = inflation * residual.max(0.0) / self.n
-            + (2.0 * fitted - coefficients.dot(&pick(self.sigma).dot(&coefficients))) / self.t;
-        mse.is_finite().then_some(Regression {
+        let spread =
+            (2.0 * fitted - coefficients.dot(&pick(self.sigma).dot(&coefficients))) / self.t;
+        (residual.is_finite() && spread.is_finite()).then(|| Regression {
+            kappa: self.kappa(indices.len() as f64),
             indices,
             d,
             coefficients,
-            mse,
-            inflation: reported,
+            residual,
+            spread,
+            gram_inverses: [selected_inverse, own_inverse],
         })
     }
 }
