@@ -77,6 +77,34 @@ fn real_only_matches_statsmodels_cluster_covariance() {
     )));
 }
 
+/// Few clusters: real-only and the default take t(G − 1) quantiles with the clustered
+/// covariance, as statsmodels does with `use_t=True` (the quantile read off its
+/// interval); the paper's settings keep normal quantiles.
+#[test]
+fn clustered_intervals_use_t_with_g_minus_one_degrees_of_freedom() {
+    let exp = &expected("cluster_T600")["real_only"];
+    let df = exp["t_df"].as_f64().unwrap();
+    let quantile = exp["t_quantile"].as_f64().unwrap();
+    let data = data();
+    let real = RealOnly::new(Ols).estimate(&data).unwrap();
+    assert_eq!(real.t_df(), Some(df));
+    let ci = real.conf_int(0.05).unwrap();
+    for j in 0..3 {
+        let half = quantile * real.se()[j];
+        assert_close("lower", &[ci[[j, 0]]], &[real.theta()[j] - half], 1e-9, 0.0);
+        assert_close("upper", &[ci[[j, 1]]], &[real.theta()[j] + half], 1e-9, 0.0);
+    }
+    // With the proxy every cluster enters the moments: G = all 70.
+    let default = TwoStepGmm::new(Ols).fit(&data).unwrap();
+    let g = data.n_clusters().unwrap() as f64;
+    assert_eq!(default.estimate().t_df(), Some(g - 1.0));
+    let paper = TwoStepGmm::new(Ols)
+        .cross_weights(synthgmm::CrossWeights::Unrestricted)
+        .fit(&data)
+        .unwrap();
+    assert_eq!(paper.estimate().t_df(), None);
+}
+
 #[test]
 fn naive_pooling_matches_statsmodels_cluster_covariance() {
     let exp = &expected("cluster_T600")["naive"];

@@ -65,8 +65,13 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
             .fit(&real)?
             .into_estimate()
             .with_estimator(self.name());
-        if self.small_sample == SmallSample::Hc0 || real.clusters().is_some() {
+        if self.small_sample == SmallSample::Hc0 {
             return Ok(estimate);
+        }
+        // Clustered rows: the cluster-robust covariance with t(G − 1) quantiles (the
+        // few-cluster convention of Stata and statsmodels' `use_t`).
+        if let Some(g) = real.clusters_in_moments() {
+            return Ok(estimate.with_t_df(g.saturating_sub(1) as f64));
         }
         // Over-identified models keep the efficient GMM covariance.
         let Some(cov) =

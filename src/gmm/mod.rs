@@ -1024,8 +1024,15 @@ impl<M: MomentModel> TwoStepGmm<M> {
         .with_notes(notes);
         // The selected weights' small-sample corrections come with t(n − p) quantiles:
         // the labeled rows' residuals carry the uncertainty of the variance.
-        let estimate = match (&cross_choices, self.small_sample) {
-            (Some(_), SmallSample::Hc1 | SmallSample::Hc2 | SmallSample::Hc3) => {
+        // With clustered rows the default's intervals take t(G − 1) quantiles, the
+        // few-cluster convention of Stata, statsmodels (`use_t`) and estimatr's CR1: the
+        // cluster sums carry the variance's uncertainty.
+        let default_settings = self.cross_weights == CrossWeights::Selected
+            && self.weighting == Weighting::TwoStep
+            && self.small_sample != SmallSample::Hc0;
+        let estimate = match (data.clusters_in_moments(), &cross_choices) {
+            (Some(g), _) if default_settings => estimate.with_t_df(g.saturating_sub(1) as f64),
+            (None, Some(_)) if self.small_sample != SmallSample::Hc0 => {
                 estimate.with_t_df(data.n_labeled().saturating_sub(p) as f64)
             }
             _ => estimate,

@@ -8,7 +8,8 @@ Writes `cluster_T600.csv` and `cluster_T600.expected.json`: 600 rows in 70 clust
 2-16 rows, intra-cluster correlation in x, in the outcome and in the proxy; 240 rows
 labeled. Expected values: statsmodels OLS on the labeled rows with
 `cov_type='cluster'` and `use_correction=False` (no small-sample factor), and the same
-times G/(G - 1) (the crate's convention), G = clusters among the labeled rows; and the
+times G/(G - 1) (the crate's convention), G = clusters among the labeled rows, with
+the t(G - 1) quantile of `use_t=True`; and the
 weighted-free naive pool (labeled real rows stacked over every proxy row) with the
 same convention.
 """
@@ -47,6 +48,12 @@ lab = labeled
 groups = cluster[lab]
 ols = sm.OLS(y[lab], x[lab]).fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False})
 g = len(np.unique(groups))
+# statsmodels' few-cluster convention with use_t: t(G - 1) quantiles; the interval's
+# half-width over the standard error is that quantile.
+ols_t = sm.OLS(y[lab], x[lab]).fit(
+    cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False}, use_t=True
+)
+t_quantile = float((ols_t.conf_int(0.05)[1, 1] - ols_t.params[1]) / ols_t.bse[1])
 pooled_x = np.vstack([x[lab], x])
 pooled_y = np.concatenate([y[lab], proxy])
 pooled_g = np.concatenate([groups, cluster])
@@ -69,6 +76,8 @@ out = {
         "cov_no_correction": ols.cov_params().tolist(),
         "clusters": g,
         "cov": (ols.cov_params() * g / (g - 1)).tolist(),
+        "t_df": float(ols_t.df_resid_inference),
+        "t_quantile": t_quantile,
     },
     "naive": {
         "theta": naive.params.tolist(),
