@@ -27,17 +27,21 @@
 //!
 //! A restricted row is the regression λ = Σ_lab,II⁻¹ c_jI on the labeled rows (a ratio
 //! estimator: the labeled sample's fluctuations cancel; second moments from all rows
-//! gave larger errors in the simulations). Its residual e = φ_r,j − λᵀφ_I has labeled
-//! second moment s², and
+//! gave larger errors in the simulations). Its residual e = φ_r,j − λᵀφ_I has the
+//! leave-one-out second moment s̃² = (1/n) Σ_t e_t²/(1 − h_t)² on the labeled rows, h_t
+//! the row's leverage in that regression (see [`super::press`]), and
 //!
-//!   MSE_j(d) ≈ κ(d) s²/n + (2λᵀc_j − λᵀΣλ)/T,   κ(d) = (n − 1)/(n − d − 1) · n/(n − d − p),
+//!   MSE_j(d) ≈ n/(n − p) · s̃²/n + (2λᵀc_j − λᵀΣλ)/T;
 //!
-//! the regression estimator's inflation for d estimated coefficients (Lavenberg and
-//! Welch 1981) times the degrees-of-freedom correction of residuals from d + p fitted
-//! coefficients. Among the candidates, ordered by d, the simplest whose MSE is within one
-//! standard error (relative √(2/(n − d))) of the smallest is kept; its MSE formula is
-//! also the reported variance, so that intervals cover at small n. Every κ → 1 and the
-//! rule picks the smallest MSE as n grows: the selected estimator is then as efficient
+//! on light-tailed rows without leverage s̃² ≈ s²(1 + 2d/n), which is the regression
+//! estimator's inflation for d estimated coefficients (Lavenberg and Welch 1981) times
+//! the degrees-of-freedom correction of the in-sample residuals, and where a few rows
+//! dominate the regressors it grows with what the in-sample fit hid. Among the
+//! candidates, ordered by d, the simplest whose MSE is within one standard error
+//! (relative √(2/(n − d))) of the smallest is kept; its leave-one-out residual variance
+//! (on coordinate j alone) is also the reported one, so that intervals cover at small
+//! n. Every h_t → 0 and the rule picks the smallest MSE as n grows: the selected
+//! estimator is then as efficient
 //! as the unrestricted one whenever a restriction holds (a proxy sharing the real
 //! covariates under homoskedastic errors), never less efficient than real-only, and
 //! valid whatever is chosen (any fixed Λ gives a consistent, asymptotically normal
