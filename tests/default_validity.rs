@@ -6,6 +6,8 @@
 //! Monte-Carlo standard error √(0.95 · 0.05 / R) = 0.49 points, so 3 standard errors are
 //! 1.46 points; a mean squared error ratio's is estimated from the paired replications.
 
+use crate::common;
+
 use synthgmm::baselines::{PpiPlusPlus, RealOnly};
 use synthgmm::models::Ols;
 use synthgmm::sim::{GridPoint, McReport, MonteCarlo, SimConfig, SimModel};
@@ -105,7 +107,7 @@ fn the_default_covers_at_n_30_50_and_300() {
 /// covariate carries measurement error; n of T labeled at random.
 fn leverage_design(seed: u64, t: usize, n: usize) -> synthgmm::DataSources {
     use ndarray::{Array1, Array2};
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut normal = |scale: f64| -> Array1<f64> {
@@ -120,13 +122,7 @@ fn leverage_design(seed: u64, t: usize, n: usize) -> synthgmm::DataSources {
     let synth_x = &x + &normal(0.3);
     let synth_y = 1.0 + 0.5 * &x + 0.6 * &e + normal(0.8);
     let design = |v: &Array1<f64>| Array2::from_shape_fn((t, 2), |(i, j)| [1.0, v[i]][j]);
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
+    let labeled = common::label_at_random(&mut rng, t, n);
     synthgmm::DataSources::builder(&labeled)
         .real(&design(&x), &y)
         .source("proxy", &design(&x), &proxy)

@@ -10,7 +10,7 @@ use crate::common;
 
 use common::{assert_close, data_path, matrix_of, solve, vec_of};
 use ndarray::{s, Array1, Array2, Axis};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use synthgmm::baselines::{PpiPlusPlus, RealOnly};
@@ -266,13 +266,7 @@ fn simulate(seed: u64, t: usize, n: usize) -> DataSources {
         proxy[i] = 0.3 + 0.9 * y[i] + 0.4 * normal();
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1e);
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
+    let labeled = common::label_at_random(&mut rng, t, n);
     DataSources::builder(&labeled)
         .real(&x, &y)
         .source("proxy", &x, &proxy)

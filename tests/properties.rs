@@ -52,13 +52,7 @@ fn simulate(seed: u64, t: usize, n: usize, logistic: bool) -> Sim {
         let noise = Array1::from_shape_fn(t, |i| w[i]);
         (y, proxy, noise)
     };
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
+    let labeled = common::label_at_random(&mut rng, t, n);
     Sim {
         labeled,
         x,

@@ -1,8 +1,10 @@
 //! RePPI: the identity recalibration is PPI++, folds are reproducible, and with a
 //! nonlinear, miscalibrated proxy it covers and beats PPI++.
 
+use crate::common;
+
 use ndarray::{Array1, Array2, ArrayView1};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use synthgmm::baselines::{
@@ -43,13 +45,7 @@ fn simulate(seed: u64, t: usize, n: usize) -> DataSources {
     let y = Array1::from_shape_fn(t, |i| 1.0 + 2.0 * x[[i, 1]] + normal());
     let f = y.mapv(|v| v * v * v) + Array1::from_shape_fn(t, |_| 0.5 * normal());
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xabc);
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
+    let labeled = common::label_at_random(&mut rng, t, n);
     DataSources::builder(&labeled)
         .real(&x, &y)
         .source("proxy", &x, &f)

@@ -62,13 +62,7 @@ fn design(seed: u64, t: usize, n: usize, m: usize, logistic: bool) -> Design {
             .collect();
         (y, sources)
     };
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
+    let labeled = common::label_at_random(&mut rng, t, n);
     Design {
         labeled,
         x,

@@ -3,6 +3,8 @@
 //! synthetic generator may choose) gives the same θ̂ and standard errors, for every
 //! source separately, least squares and logistic, one to three sources.
 
+use crate::common;
+
 use ndarray::{Array1, Array2};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -50,13 +52,7 @@ fn design(seed: u64, t: usize, n: usize, m: usize, logistic: bool) -> Design {
             })
         })
         .collect();
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
+    let labeled = common::label_at_random(&mut rng, t, n);
     Design {
         labeled,
         x,

@@ -306,10 +306,13 @@ impl fmt::Display for Summary<'_> {
             writeln!(f, "Cross weights: {}", each.join(", "))?;
         }
         if let Some(df) = e.t_df() {
-            writeln!(
-                f,
-                "Quantiles: Student t with {df} df (small-sample correction)"
-            )?;
+            let clustered = e.notes().iter().any(|n| matches!(n, Note::Clustered { .. }));
+            let why = if clustered {
+                "few-cluster correction, G − 1"
+            } else {
+                "small-sample correction"
+            };
+            writeln!(f, "Quantiles: Student t with {df} df ({why})")?;
         }
         writeln!(f, "{}", "=".repeat(WIDTH))?;
         write!(
