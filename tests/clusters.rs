@@ -98,6 +98,11 @@ fn clustered_intervals_use_t_with_g_minus_one_degrees_of_freedom() {
     let default = TwoStepGmm::new(Ols).fit(&data).unwrap();
     let g = data.n_clusters().unwrap() as f64;
     assert_eq!(default.estimate().t_df(), Some(g - 1.0));
+    let summary = default.summary(0.05).unwrap().to_string();
+    assert!(
+        summary.contains(&format!("Student t with {} df (few-cluster", g - 1.0)),
+        "{summary}"
+    );
     let paper = TwoStepGmm::new(Ols)
         .cross_weights(synthgmm::CrossWeights::Unrestricted)
         .fit(&data)

@@ -306,7 +306,10 @@ impl fmt::Display for Summary<'_> {
             writeln!(f, "Cross weights: {}", each.join(", "))?;
         }
         if let Some(df) = e.t_df() {
-            let clustered = e.notes().iter().any(|n| matches!(n, Note::Clustered { .. }));
+            let clustered = e
+                .notes()
+                .iter()
+                .any(|n| matches!(n, Note::Clustered { .. }));
             let why = if clustered {
                 "few-cluster correction, G − 1"
             } else {
