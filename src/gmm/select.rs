@@ -308,6 +308,11 @@ impl Influence {
         }))
     }
 
+    /// The real-only standard errors √(A_jj / n).
+    pub(super) fn standard_errors(&self) -> Array1<f64> {
+        self.a.diag().mapv(|v| (v / self.n).sqrt())
+    }
+
     /// corr(φ_r,j, φ_m,j) on the labeled rows: how closely source `m`'s influence on
     /// coefficient j tracks the real one's (for least squares with shared covariates
     /// and homoskedastic errors, the correlation of the residuals).
@@ -502,7 +507,8 @@ pub(super) fn select<M: MomentModel>(
         t: influence.t,
         fitted: p as f64,
     };
-    let j_sum = -inverse(influence.to_real.view())? * influence.n;
+    let j_real = inverse((-&influence.to_real).view())?;
+    let j_sum = &j_real * influence.n;
     let rows = press::Rows {
         stacked,
         center: at,
@@ -514,9 +520,8 @@ pub(super) fn select<M: MomentModel>(
     let (lambda, inflation, choices) = choose(&moments, &rows, stacked.n_sources())?;
 
     // θ̂ from the coupled equation; the linear form if that fails.
-    let real_se = Array1::from_shape_fn(p, |j| (at_real.a[[j, j]] / at_real.n).sqrt());
+    let real_se = at_real.standard_errors();
     let linear = step1.slice(s![..p]).to_owned() - lambda.dot(&influence.delta);
-    let j_real = inverse((-&influence.to_real).view())?;
     let gains = coupled::gains(&j_real, &lambda, &(-&influence.to_aux));
     let theta = coupled::corrected(stacked, at, gains, &influence.units, &linear, &real_se)
         .unwrap_or_else(|| {
@@ -544,7 +549,7 @@ fn at_pilot<M: MomentModel>(
     small_sample: SmallSample,
 ) -> Option<(Option<Array1<f64>>, Influence, Vec<crate::inference::Note>)> {
     let p = stacked.p();
-    let real_se = Array1::from_shape_fn(p, |j| (at_real.a[[j, j]] / at_real.n).sqrt());
+    let real_se = at_real.standard_errors();
     let Some(pilot) = coupled::pilot(stacked, step1, &real_se, &at_real.units).filter(|pilot| {
         (0..p).all(|j| (pilot[j] - step1[j]).abs() <= coupled::PILOT_RANGE * real_se[j])
     }) else {
