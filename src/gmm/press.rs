@@ -29,12 +29,15 @@ const MAX_LEVERAGE: f64 = 0.9;
 
 /// One candidate correction of coefficient `j`: λ on the auxiliary coordinates
 /// `indices`, and the inverse Gram matrices whose leverages the residuals are divided
-/// by (one s̃² per matrix).
+/// by: (n Σ_lab,II)⁻¹ of the fit on coordinate j alone (the same for every coefficient
+/// with these indices, so computed once per chunk), and for a shared coefficient the
+/// pooled fit's, with which it was selected.
 pub(super) struct Candidate<'a> {
     pub j: usize,
     pub indices: &'a [usize],
     pub coefficients: &'a Array1<f64>,
-    pub gram_inverses: [&'a Array2<f64>; 2],
+    pub own_inverse: &'a Array2<f64>,
+    pub pooled_inverse: Option<&'a Array2<f64>>,
 }
 
 /// The labeled rows' influence functions and where they come from.
@@ -50,8 +53,9 @@ pub(super) struct Rows<'a, M: MomentModel + ?Sized> {
     pub to_aux: &'a Array2<f64>,
 }
 
-/// s̃² of every candidate, for each of its two Gram matrices, from one pass over the
-/// labeled rows. `None` for a singular real Jacobian.
+/// s̃² of every candidate, as selected (the pooled fit's leverage when there is one)
+/// and as reported (coordinate j's own fit), from one pass over the labeled rows.
+/// `None` for a singular real Jacobian.
 pub(super) fn leave_one_out<M: MomentModel + ?Sized>(
     rows: &Rows<'_, M>,
     candidates: &[Candidate<'_>],
@@ -66,9 +70,20 @@ pub(super) fn leave_one_out<M: MomentModel + ?Sized>(
         |z: ArrayView2<'_, f64>| {
             let phi_r = z.slice(s![.., ..p]).dot(&rows.to_real.t());
             let phi = z.slice(s![.., p..]).dot(&rows.to_aux.t());
+            let mut own = std::collections::HashMap::new();
             candidates
                 .iter()
-                .map(|c| chunk_sums(&phi_r, &phi, c))
+                .map(|c| {
+                    let own_leverage = own
+                        .entry(c.indices)
+                        .or_insert_with(|| leverage(&phi, c.indices, c.own_inverse));
+                    let residual = residual(&phi_r, &phi, c);
+                    let selected = c
+                        .pooled_inverse
+                        .map(|inverse| loo_sum(&residual, &leverage(&phi, c.indices, inverse)))
+                        .unwrap_or_else(|| loo_sum(&residual, own_leverage));
+                    [selected, loo_sum(&residual, own_leverage)]
+                })
                 .collect::<Vec<_>>()
         },
     )?;
@@ -84,18 +99,26 @@ pub(super) fn leave_one_out<M: MomentModel + ?Sized>(
     )
 }
 
-/// Σ_t e_t² / (1 − h_t)² over one chunk, for each of the candidate's Gram matrices.
-fn chunk_sums(phi_r: &Array2<f64>, phi: &Array2<f64>, candidate: &Candidate<'_>) -> [f64; 2] {
-    let regressors = phi.select(ndarray::Axis(1), candidate.indices);
-    let residual = &phi_r.column(candidate.j) - &regressors.dot(candidate.coefficients);
-    let mut sums = [0.0; 2];
-    for (sum, inverse) in sums.iter_mut().zip(candidate.gram_inverses) {
-        let leverage = (regressors.dot(inverse) * &regressors).sum_axis(ndarray::Axis(1));
-        *sum = residual
-            .iter()
-            .zip(&leverage)
-            .map(|(e, h)| (e / (1.0 - h.clamp(0.0, MAX_LEVERAGE))).powi(2))
-            .sum();
+/// e_t = φ_r,t,j − λᵀφ_I,t over one chunk.
+fn residual(phi_r: &Array2<f64>, phi: &Array2<f64>, candidate: &Candidate<'_>) -> Array1<f64> {
+    let mut residual = phi_r.column(candidate.j).to_owned();
+    for (&i, &coefficient) in candidate.indices.iter().zip(candidate.coefficients) {
+        residual.scaled_add(-coefficient, &phi.column(i));
     }
-    sums
+    residual
+}
+
+/// h_t = φ_I,tᵀ G⁻¹ φ_I,t over one chunk.
+fn leverage(phi: &Array2<f64>, indices: &[usize], inverse: &Array2<f64>) -> Array1<f64> {
+    let regressors = phi.select(ndarray::Axis(1), indices);
+    (regressors.dot(inverse) * &regressors).sum_axis(ndarray::Axis(1))
+}
+
+/// Σ_t e_t² / (1 − h_t)² over one chunk.
+fn loo_sum(residual: &Array1<f64>, leverage: &Array1<f64>) -> f64 {
+    residual
+        .iter()
+        .zip(leverage)
+        .map(|(e, h)| (e / (1.0 - h.clamp(0.0, MAX_LEVERAGE))).powi(2))
+        .sum()
 }

@@ -593,7 +593,8 @@ fn choose<M: MomentModel>(
                 j,
                 indices: &fit.indices,
                 coefficients: &fit.coefficients,
-                gram_inverses: [&fit.gram_inverses[0], &fit.gram_inverses[1]],
+                own_inverse: &fit.own_inverse,
+                pooled_inverse: fit.pooled_inverse.as_ref(),
             })
         })
         .collect();
@@ -792,10 +793,11 @@ struct Regression {
     residual: f64,
     /// (2λᵀc − λᵀΣλ)/T: the all-rows part of the corrected coefficient's variance.
     spread: f64,
-    /// The inverse Gram matrices of the regression on `indices` whose leverages give
-    /// the leave-one-out residuals (see [`press`]): the fit as selected (pooled over
-    /// coordinates for a shared coefficient) and as reported (on coordinate j alone).
-    gram_inverses: [Array2<f64>; 2],
+    /// (n Σ_lab,II)⁻¹, whose leverages give the leave-one-out residuals of the fit on
+    /// coordinate j alone (see [`press`]), and for a shared coefficient the pooled
+    /// fit's over coordinates, with which it is selected.
+    own_inverse: Array2<f64>,
+    pooled_inverse: Option<Array2<f64>>,
     /// κ(|I|), the inflation of the reported variance when s̃² is not available.
     kappa: f64,
 }
@@ -894,10 +896,10 @@ impl Moments<'_> {
         } else {
             inverse(pick(self.sigma_lab).view())? / self.n
         };
-        let (coefficients, selected_inverse) = match given {
+        let (coefficients, pooled_inverse) = match given {
             // The pooled fit's row (t, j) has regressors φ_I,t / √A_jj.
-            Some((l, _, gram)) => (l.clone(), gram / (self.n * self.a[[j, j]])),
-            None => (own_inverse.dot(&cj) * self.n, own_inverse.clone()),
+            Some((l, _, gram)) => (l.clone(), Some(gram / (self.n * self.a[[j, j]]))),
+            None => (own_inverse.dot(&cj) * self.n, None),
         };
         let fitted = cj.dot(&coefficients);
         let residual = self.a[[j, j]] - 2.0 * fitted
@@ -911,7 +913,8 @@ impl Moments<'_> {
             coefficients,
             residual,
             spread,
-            gram_inverses: [selected_inverse, own_inverse],
+            own_inverse,
+            pooled_inverse,
         })
     }
 }
