@@ -450,13 +450,13 @@ impl fmt::Display for BootstrapTable<'_> {
         for (j, name) in fit.estimate.names().iter().enumerate() {
             writeln!(
                 f,
-                "{:<16} {:>12.6} {:>12.6} {:>10.4} {:>12.6} {:>12.6}",
+                "{:<16} {:>12} {:>12} {:>10.4} {:>12} {:>12}",
                 name,
-                theta[j],
-                se[j],
+                crate::inference::number(theta[j], 6),
+                crate::inference::number(se[j], 6),
                 p[j],
-                self.ci[[j, 0]],
-                self.ci[[j, 1]]
+                crate::inference::number(self.ci[[j, 0]], 6),
+                crate::inference::number(self.ci[[j, 1]], 6)
             )?;
         }
         Ok(())

@@ -655,17 +655,29 @@ impl fmt::Display for CoefficientTable<'_> {
                 .map_or_else(|| format!("x{j}"), |n| n.chars().take(13).collect());
             writeln!(
                 f,
-                "{:<14}{:>10.4} {:>10.4} {:>9.3} {:>9.3} {:>11.4} {:>11.4}",
+                "{:<14}{:>10} {:>10} {:>9.3} {:>9.3} {:>11} {:>11}",
                 name,
-                e.theta[j],
-                se[j],
+                number(e.theta[j], 4),
+                number(se[j], 4),
                 z[j],
                 p[j],
-                ci[[j, 0]],
-                ci[[j, 1]]
+                number(ci[[j, 0]], 4),
+                number(ci[[j, 1]], 4)
             )?;
         }
         Ok(())
+    }
+}
+
+/// A printed number: fixed with `decimals` decimals, or scientific with three when its
+/// magnitude is 10⁵ or more or below 10⁻⁴ (not zero), as statsmodels' summaries do,
+/// so that a coefficient in tiny or huge units keeps its column and its digits.
+pub(crate) fn number(v: f64, decimals: usize) -> String {
+    let magnitude = v.abs();
+    if magnitude.is_finite() && (magnitude >= 1e5 || (magnitude > 0.0 && magnitude < 1e-4)) {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.decimals$}")
     }
 }
 
@@ -718,6 +730,16 @@ mod tests {
     use super::*;
     use approx::assert_relative_eq;
     use ndarray::array;
+
+    #[test]
+    fn numbers_in_tiny_or_huge_units_keep_their_digits() {
+        assert_eq!(number(0.26331, 4), "0.2633");
+        assert_eq!(number(-12_345.678, 4), "-12345.6780");
+        assert_eq!(number(7.483_046_8e11, 4), "7.483e11");
+        assert_eq!(number(-3.2e-7, 4), "-3.200e-7");
+        assert_eq!(number(0.0, 4), "0.0000");
+        assert_eq!(number(f64::INFINITY, 4), "inf");
+    }
 
     /// θ̂ = (1.96, −1), se = (1, 0.5), uncorrelated.
     fn two_coefficients() -> Estimate {

@@ -68,8 +68,9 @@ const SINGULAR_R: f64 = 1e-14;
 /// The least-squares solution X of min |A X − B| (A is m × q with m ≥ q), by a QR
 /// factorization of A with its columns scaled to unit norm, so that the answer does not
 /// depend on the units of the unknowns. With `scale_rows` (square A only, where the
-/// solution does not depend on it) the rows are first scaled to unit maximum, so that
-/// equations in wildly different units do not lose the small ones to rounding.
+/// solution does not depend on it) A is first equilibrated on both sides (see
+/// [`equilibrate`]), so that equations and unknowns in wildly different units (a
+/// covariate 10⁻¹² times the intercept's scale) do not lose the small ones to rounding.
 ///
 /// Returns `None` when A has non-finite entries, a zero row or column, or is
 /// numerically rank-deficient (a squared diagonal entry of R below 1e-14).
@@ -84,24 +85,21 @@ pub(crate) fn least_squares(
     }
     let mut a = a.to_owned();
     let mut b = b.to_owned();
+    let mut unknown_scale = Array1::ones(q);
     if scale_rows && m == q {
-        for (mut row, mut rhs) in a.rows_mut().into_iter().zip(b.rows_mut()) {
-            let largest = row.iter().fold(0.0_f64, |acc, v| acc.max(v.abs()));
-            if largest == 0.0 {
-                return None;
-            }
-            row /= largest;
-            rhs /= largest;
-        }
+        let (rows, columns) = equilibrate(a.view())?;
+        a *= &rows.view().insert_axis(ndarray::Axis(1));
+        a *= &columns.view().insert_axis(ndarray::Axis(0));
+        b *= &rows.view().insert_axis(ndarray::Axis(1));
+        unknown_scale = columns;
     }
-    let mut col_scale = Array1::zeros(q);
     for (j, mut col) in a.columns_mut().into_iter().enumerate() {
         let norm = col.dot(&col).sqrt();
         if !(norm > 0.0 && norm.is_finite()) {
             return None;
         }
         col /= norm;
-        col_scale[j] = 1.0 / norm;
+        unknown_scale[j] /= norm;
     }
     let (q_factor, r) = backend::thin_qr(a.view())?;
     if r.diag()
@@ -112,9 +110,67 @@ pub(crate) fn least_squares(
     }
     let qtb = q_factor.t().dot(&b);
     let z = backend::solve_upper_transposed(r.t(), qtb.view())?;
-    let x = z * &col_scale.insert_axis(ndarray::Axis(1));
+    let x = z * &unknown_scale.insert_axis(ndarray::Axis(1));
     x.iter().all(|v| v.is_finite()).then_some(x)
 }
+
+/// Ruiz's equilibration of a matrix A (m × q): positive row and column scales r and c
+/// such that every row and every column of diag(r) A diag(c) has largest entry ≈ 1
+/// (to 1%), found by repeatedly dividing each row and column by the square root of
+/// its largest entry. Unlike one scaling of the rows then the columns, it recovers a
+/// graded matrix D₁ B D₂ (B well conditioned, D₁, D₂ diagonal in any units) as a well
+/// conditioned one: a Jacobian XᵀX whose covariate is 10⁻¹² times the intercept's
+/// scale has rows and columns dominated by the intercept's entries, which one-sided
+/// scaling leaves nearly parallel. `None` when A has a zero row or column.
+pub(crate) fn equilibrate(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array1<f64>)> {
+    let (m, q) = a.dim();
+    let mut rows = Array1::<f64>::ones(m);
+    let mut columns = Array1::<f64>::ones(q);
+    let scaled = |i: usize, j: usize, rows: &Array1<f64>, columns: &Array1<f64>| {
+        (a[[i, j]] * rows[i] * columns[j]).abs()
+    };
+    for _ in 0..EQUILIBRATION_ROUNDS {
+        let row_max: Vec<f64> = (0..m)
+            .map(|i| {
+                (0..q)
+                    .map(|j| scaled(i, j, &rows, &columns))
+                    .fold(0.0, f64::max)
+            })
+            .collect();
+        let col_max: Vec<f64> = (0..q)
+            .map(|j| {
+                (0..m)
+                    .map(|i| scaled(i, j, &rows, &columns))
+                    .fold(0.0, f64::max)
+            })
+            .collect();
+        if row_max
+            .iter()
+            .chain(&col_max)
+            .any(|&v| !(v > 0.0 && v.is_finite()))
+        {
+            return None;
+        }
+        let settled = row_max
+            .iter()
+            .chain(&col_max)
+            .all(|&v| (v - 1.0).abs() < 0.01);
+        if settled {
+            break;
+        }
+        for (r, v) in rows.iter_mut().zip(&row_max) {
+            *r /= v.sqrt();
+        }
+        for (c, v) in columns.iter_mut().zip(&col_max) {
+            *c /= v.sqrt();
+        }
+    }
+    Some((rows, columns))
+}
+
+/// Rounds of [`equilibrate`]: each halves the logarithm of the scales' remaining
+/// spread, so 60 bring a spread of 10³⁰⁰ to within 1%.
+const EQUILIBRATION_ROUNDS: usize = 60;
 
 /// A⁻¹ of a square matrix by [`least_squares`] with row and column scaling.
 pub(crate) fn inverse(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
@@ -376,6 +432,31 @@ mod tests {
         .is_none());
         let inv = inverse(array![[2.0, 1.0], [1.0, 3.0]].view()).unwrap();
         assert_abs_diff_eq!(inv, array![[0.6, -0.2], [-0.2, 0.4]], epsilon = 1e-12);
+    }
+
+    /// XᵀX with an intercept and a covariate in units c: D J D with D = diag(1, c).
+    /// Scaling the rows by their largest entry (the intercept's) leaves them nearly
+    /// parallel for c ≤ 10⁻⁸; two-sided equilibration inverts it for any c, and the
+    /// inverse is D⁻¹ J⁻¹ D⁻¹ to rounding.
+    #[test]
+    fn graded_jacobians_are_inverted_in_any_units() {
+        let j = array![[200.0, 13.0], [13.0, 190.0]];
+        let inv = inverse(j.view()).unwrap();
+        for c in [1e-12, 1e-100, 1e-150, 1e12, 1e100] {
+            let d = array![1.0, c];
+            let scaled = scale_both_sides(j.view(), d.view());
+            let got = inverse(scaled.view()).unwrap();
+            let expected = scale_both_sides(inv.view(), d.mapv(|v| 1.0 / v).view());
+            for (g, e) in got.iter().zip(&expected) {
+                assert!((g - e).abs() <= 1e-12 * e.abs(), "c = {c}: {g} vs {e}");
+            }
+        }
+        let (rows, columns) = equilibrate(array![[1e-30, 1.0], [1.0, 0.0]].view()).unwrap();
+        assert!(rows
+            .iter()
+            .chain(&columns)
+            .all(|v| v.is_finite() && *v > 0.0));
+        assert!(equilibrate(array![[1.0, 0.0], [0.0, 0.0]].view()).is_none());
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub(crate) struct StackedMoments<'a, M: MomentModel + ?Sized> {
     ranges: Vec<std::ops::Range<usize>>,
     /// Ĝ once computed, for moments that are affine in the parameters (constant Ĝ).
     linear_jacobian: OnceLock<Array2<f64>>,
+    /// Each moment's units, for comparing their variances (see [`Self::moment_units`]).
+    moment_units: OnceLock<Array1<f64>>,
     /// The last passes' sums by parameter value: the J statistic, the covariance and
     /// the step-2 line search ask for the same point more than once.
     recent: Mutex<Vec<(Array1<f64>, MomentSums)>>,
@@ -103,6 +105,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             uses_probabilities: pi.is_some(),
             ranges,
             linear_jacobian: OnceLock::new(),
+            moment_units: OnceLock::new(),
             recent: Mutex::new(Vec::new()),
         })
     }
@@ -146,6 +149,41 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     /// The labeled real rows, which θ is fitted on.
     pub(crate) fn real_rows(&self) -> Rows<'_> {
         self.data.real_rows()
+    }
+
+    /// A scale s_j per stacked moment that puts its variance in units free of the
+    /// covariates': the row scales of each block's Jacobian at zero parameters on the
+    /// labeled rows, equilibrated on both sides ([`crate::linalg::equilibrate`]), the
+    /// labeled and all-rows copies of a source sharing their block's. For least
+    /// squares that Jacobian is XᵀX, and s_j ∝ 1/scale(x_j): a covariate 10⁻¹² times
+    /// the others' scale leaves s_j² Ω̂_jj comparable with the rest. A block whose
+    /// Jacobian has a zero row or column keeps s = 1.
+    pub(crate) fn moment_units(&self) -> ArrayView1<'_, f64> {
+        self.moment_units
+            .get_or_init(|| {
+                let k = self.k();
+                let zero = Array1::zeros(self.p());
+                let weights = self.label_weights();
+                let block = |rows: Rows<'_>| {
+                    let jacobian = self.model.jacobian(zero.view(), rows, weights);
+                    crate::linalg::equilibrate(jacobian.view())
+                        .map_or_else(|| Array1::ones(k), |(r, _)| r)
+                };
+                let sources: Vec<Array1<f64>> = self
+                    .data
+                    .sources()
+                    .iter()
+                    .map(|s| block(s.labeled()))
+                    .collect();
+                let mut units = block(self.real_rows()).to_vec();
+                for _copy in 0..2 {
+                    for s in &sources {
+                        units.extend(s.iter());
+                    }
+                }
+                Array1::from(units)
+            })
+            .view()
     }
 
     /// Source m's name (zero-based), for messages.

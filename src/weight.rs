@@ -32,8 +32,9 @@ pub enum WeightInverse {
     },
 }
 
-/// Moment variances below this fraction of the largest count as exactly zero (rounding
-/// noise in a moment that vanishes at the estimate is about 1e-32 of the others).
+/// Moment variances below this fraction of the largest, each in units free of the
+/// covariates' (see [`Whitener::new`]), count as exactly zero (rounding noise in a
+/// moment that vanishes at the estimate is about 1e-32 of the others).
 const ZERO_VARIANCE: f64 = 1e-24;
 
 /// The whitening map R (r × k) with RᵀR = Ω̂⁻¹ (or the pseudo-inverse), and how it was
@@ -45,16 +46,34 @@ pub(crate) struct Whitener {
 
 impl Whitener {
     /// Whitener for Ω̂; `None` only when Ω̂ has non-finite entries or rank 0.
-    pub(crate) fn new(omega: ArrayView2<'_, f64>, rank_tol: f64) -> Option<Self> {
+    ///
+    /// `moment_units` (s_j > 0, one per moment, all ones if `None`) puts the moments'
+    /// variances in comparable units before the zero-variance test, s_j² Ω̂_jj against
+    /// the largest: a moment x_j e whose covariate is 10⁻¹² times the others' scale
+    /// has a variance 10⁻²⁴ times theirs without being rounding noise. The GMM passes
+    /// the row scales of its equilibrated Jacobian (see
+    /// [`crate::stacked::StackedMoments::moment_units`]).
+    pub(crate) fn new(
+        omega: ArrayView2<'_, f64>,
+        moment_units: Option<ArrayView1<'_, f64>>,
+        rank_tol: f64,
+    ) -> Option<Self> {
         let k = omega.nrows();
         let diag = omega.diag();
+        let comparable: Array1<f64> = match moment_units {
+            Some(s) => Array1::from_shape_fn(k, |j| diag[j] * s[j] * s[j]),
+            None => diag.to_owned(),
+        };
         // A moment whose variance is at rounding level relative to the largest is zero:
         // rescaling it to unit variance would give weight to pure rounding noise.
-        let floor = ZERO_VARIANCE * diag.iter().copied().fold(0.0, f64::max);
-        let live = |d: f64| d > floor && d.is_finite();
-        let inv_scale: Array1<f64> = diag.mapv(|d| if live(d) { 1.0 / d.sqrt() } else { 1.0 });
+        let floor = ZERO_VARIANCE * comparable.iter().copied().fold(0.0, f64::max);
+        let live: Vec<bool> = (0..k)
+            .map(|j| comparable[j] > floor && comparable[j].is_finite() && diag[j] > 0.0)
+            .collect();
+        let inv_scale: Array1<f64> =
+            Array1::from_shape_fn(k, |j| if live[j] { 1.0 / diag[j].sqrt() } else { 1.0 });
         let scaled = scale_both_sides(omega, inv_scale.view());
-        let positive_diag = diag.iter().all(|&d| live(d));
+        let positive_diag = live.iter().all(|&l| l);
         if positive_diag {
             if let Some(factor) = Cholesky::factor(scaled.view()) {
                 if factor.min_squared_pivot() >= rank_tol {
@@ -131,7 +150,7 @@ mod tests {
     #[test]
     fn cholesky_whitener_inverts_omega() {
         let omega = array![[4.0, 1.0, 0.0], [1.0, 9.0, 2.0], [0.0, 2.0, 1.0]];
-        let r = Whitener::new(omega.view(), 1e-10).unwrap();
+        let r = Whitener::new(omega.view(), None, 1e-10).unwrap();
         assert_eq!(r.kind(), WeightInverse::Cholesky);
         let rm = r.apply(Array2::eye(3).view());
         assert_abs_diff_eq!(rm.t().dot(&rm).dot(&omega), Array2::eye(3), epsilon = 1e-12);
@@ -143,11 +162,30 @@ mod tests {
         );
     }
 
+    /// A moment in tiny units (variance 10⁻²⁶ of the other's) is a moment, not
+    /// rounding noise, once its units are known.
+    #[test]
+    fn moment_units_keep_a_tiny_moment() {
+        let omega = array![[1.0, 3e-14], [3e-14, 1e-26]];
+        let blind = Whitener::new(omega.view(), None, 1e-10).unwrap();
+        assert_eq!(blind.kind(), WeightInverse::PseudoInverse { rank: 1 });
+        let units = array![1.0, 1e13];
+        let r = Whitener::new(omega.view(), Some(units.view()), 1e-10).unwrap();
+        assert_eq!(r.kind(), WeightInverse::Cholesky);
+        // R Ω̂ Rᵀ = I (entries free of the moments' units).
+        let whitened = r.apply(omega.view()).dot(&r.matrix().t());
+        assert_abs_diff_eq!(whitened, Array2::eye(2), epsilon = 1e-9);
+        // Rounding noise stays noise in any units.
+        let noise = array![[1.0, 0.0], [0.0, 1e-34]];
+        let r = Whitener::new(noise.view(), Some(array![1.0, 1.0].view()), 1e-10).unwrap();
+        assert_eq!(r.kind(), WeightInverse::PseudoInverse { rank: 1 });
+    }
+
     #[test]
     fn singular_omega_uses_pseudo_inverse() {
         // Moments 1 and 2 are identical copies: rank 2 of 3.
         let omega = array![[2.0, 2.0, 0.5], [2.0, 2.0, 0.5], [0.5, 0.5, 1.0]];
-        let r = Whitener::new(omega.view(), 1e-10).unwrap();
+        let r = Whitener::new(omega.view(), None, 1e-10).unwrap();
         assert_eq!(r.kind(), WeightInverse::PseudoInverse { rank: 2 });
         let rm = r.apply(Array2::eye(3).view());
         let w = rm.t().dot(&rm);
@@ -158,8 +196,8 @@ mod tests {
     #[test]
     fn zero_moment_is_dropped() {
         let omega = array![[1.0, 0.0], [0.0, 0.0]];
-        let r = Whitener::new(omega.view(), 1e-10).unwrap();
+        let r = Whitener::new(omega.view(), None, 1e-10).unwrap();
         assert_eq!(r.rank(), 1);
-        assert!(Whitener::new(Array2::<f64>::zeros((2, 2)).view(), 1e-10).is_none());
+        assert!(Whitener::new(Array2::<f64>::zeros((2, 2)).view(), None, 1e-10).is_none());
     }
 }

@@ -934,9 +934,11 @@ fn the_documented_catalogue_is_what_the_estimators_do() {
     );
 }
 
-/// Every estimator copes with a covariate rescaled by 10^±8 (the baselines' solves and
-/// inverses are equilibrated), and those defined free of units give the same fit,
-/// rescaled. PPI++'s λ̂ minimises the trace of the covariance matrix (ppi_py's
+/// Every estimator copes with a covariate rescaled by 10^±8 to 10^±30 (the solves and
+/// inverses are equilibrated on both sides, and a moment's variance is judged in units
+/// free of its covariate's), and those defined free of units give the same fit,
+/// rescaled. Before, a covariate ×10⁻¹² beside the intercept was "collinear" for the
+/// GMM and a "singular covariance" for real-only. PPI++'s λ̂ minimises the trace of the covariance matrix (ppi_py's
 /// definition), which weighs coefficients by their units, so PPI++, PPI++Synth and
 /// RePPI are only required to fit.
 #[test]
@@ -946,7 +948,7 @@ fn every_estimator_is_free_of_units() {
     let base = d.data();
     let mut estimators = every_estimator(Ols);
     estimators.push(Box::new(RePpi::new(Ols, ["s0"])));
-    for c in [1e-8, 1e8] {
+    for c in [1e-30, 1e-12, 1e-8, 1e8, 1e12, 1e30] {
         let scaled = d.data_scaled(1, c, 1.0);
         for est in &estimators {
             let a = est.estimate(&base).unwrap();
@@ -1008,21 +1010,26 @@ fn covariate_and_outcome_rescaled_together() {
     }
 }
 
-/// A known limit, documented in docs/robustness.md: a covariate at 10⁻¹² of the
-/// intercept's scale falls below the weight matrix's rounding floor, and the GMM
-/// reports a collinear design (a typed error, not an estimate); PPI++ and DSL fit it.
-/// At 10⁻⁹ the GMM fits it.
+/// Logistic regression with a covariate at 10⁻¹² and 10⁻³⁰ of the intercept's
+/// scale: the default GMM and real-only give the fit at scale 1, rescaled.
 #[test]
-fn a_covariate_at_a_tiny_scale_is_a_typed_error_for_the_gmm() {
-    let d = design(25, 600, 120, 1, false);
-    let tiny = d.data_scaled(1, 1e-12, 1.0);
-    assert!(matches!(
-        TwoStepGmm::new(Ols).fit(&tiny),
-        Err(Error::Collinear { .. } | Error::SingularWeight { .. })
-    ));
-    assert!(PpiPlusPlus::new(Ols, "s0").estimate(&tiny).is_ok());
-    assert!(Dsl::new(Ols, "s0").estimate(&tiny).is_ok());
-    assert!(TwoStepGmm::new(Ols)
-        .fit(&d.data_scaled(1, 1e-9, 1.0))
-        .is_ok());
+fn logistic_fits_a_covariate_at_a_tiny_scale() {
+    let d = design(25, 900, 200, 2, true);
+    let base = d.data();
+    for c in [1e-12, 1e-30] {
+        let scaled = d.data_scaled(1, c, 1.0);
+        let pairs: [(Box<dyn Estimator>, &str); 2] = [
+            (Box::new(TwoStepGmm::new(Logistic)), "GMM"),
+            (Box::new(RealOnly::new(Logistic)), "real-only"),
+        ];
+        for (est, name) in pairs {
+            let a = est.estimate(&base).unwrap();
+            let b = est.estimate(&scaled).unwrap();
+            for j in 0..3 {
+                let factor = if j == 1 { 1.0 / c } else { 1.0 };
+                assert!(rel_close(b.theta()[j], a.theta()[j] * factor, 1e-6), "{name} theta {j} at {c}");
+                assert!(rel_close(b.se()[j], a.se()[j] * factor, 1e-6), "{name} se {j} at {c}");
+            }
+        }
+    }
 }

@@ -491,7 +491,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
             }
         }
         let mut weights = Vec::new();
-        let weight = self.whitener(omega1.clone(), Stage::StepTwo, &mut weights, &mut notes)?;
+        let weight = self.whitener(
+            omega1.clone(),
+            stacked.moment_units(),
+            Stage::StepTwo,
+            &mut weights,
+            &mut notes,
+        )?;
         let step2 = self.step_two_fit(&stacked, &step1.params, &weight)?;
         let (step2, weight) = match self.weighting {
             Weighting::TwoStep => (step2, weight),
@@ -834,7 +840,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let root_t = (stacked.data().n_rows() as f64).sqrt();
         for _ in 0..max_rounds {
             let omega = stacked.omega(current.params.view());
-            let next_weight = self.whitener(omega, Stage::StepTwo, &mut Vec::new(), notes)?;
+            let next_weight = self.whitener(
+                omega,
+                stacked.moment_units(),
+                Stage::StepTwo,
+                &mut Vec::new(),
+                notes,
+            )?;
             let next = self.step_two_fit(stacked, &current.params, &next_weight)?;
             let moved = next_weight.apply(stacked.jacobian(next.params.view()).view());
             let change = moved.dot(&(&next.params - &current.params));
@@ -863,7 +875,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
         // Q(β) with its whitener.
         let objective = |params: &Array1<f64>, notes: &mut Vec<Note>| -> Result<(f64, Whitener)> {
             let omega = stacked.omega(params.view());
-            let weight = self.whitener(omega, Stage::StepTwo, &mut Vec::new(), notes)?;
+            let weight = self.whitener(
+                omega,
+                stacked.moment_units(),
+                Stage::StepTwo,
+                &mut Vec::new(),
+                notes,
+            )?;
             let rg = weight.apply_vec(stacked.mean_moments(params.view()).view());
             Ok((rg.dot(&rg), weight))
         };
@@ -968,7 +986,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
             return Ok((cov, covariance));
         }
         let omega = stacked.omega(params.view());
-        let w = self.whitener(omega, Stage::Covariance, weights, notes)?;
+        let w = self.whitener(
+            omega,
+            stacked.moment_units(),
+            Stage::Covariance,
+            weights,
+            notes,
+        )?;
         let cov = covariance::inverse_information(stacked, params.view(), &w)
             .filter(covariance::is_valid)
             .ok_or_else(singular)?;
@@ -1056,19 +1080,24 @@ impl<M: MomentModel> TwoStepGmm<M> {
         })
     }
 
+    /// The whitener of Ω̂ (see [`Whitener::new`]), with each moment's units
+    /// `moment_units`; a pseudo-inverse is a [`Note`] unless the policy refuses it.
     fn whitener(
         &self,
         omega: Array2<f64>,
+        moment_units: ndarray::ArrayView1<'_, f64>,
         stage: Stage,
         weights: &mut Vec<WeightReport>,
         notes: &mut Vec<Note>,
     ) -> Result<Whitener> {
         let dim = omega.nrows();
         let w =
-            Whitener::new(omega.view(), self.rank_tol).ok_or_else(|| Error::SingularWeight {
-                stage: stage.clone(),
-                rank: 0,
-                dim,
+            Whitener::new(omega.view(), Some(moment_units), self.rank_tol).ok_or_else(|| {
+                Error::SingularWeight {
+                    stage: stage.clone(),
+                    rank: 0,
+                    dim,
+                }
             })?;
         if w.rank() < dim {
             if self.singular_weight == SingularWeightPolicy::Error {
@@ -1103,7 +1132,14 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let (k, p) = (stacked.k(), stacked.p());
         let omega = omega1.slice(s![..k, ..k]).to_owned();
         let g = stacked.jacobian(step1).slice(s![..k, ..p]).to_owned();
-        let w = self.whitener(omega, Stage::Covariance, &mut Vec::new(), &mut Vec::new())?;
+        let units = stacked.moment_units();
+        let w = self.whitener(
+            omega,
+            units.slice(s![..k]),
+            Stage::Covariance,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )?;
         let rg = w.apply(g.view());
         let cov = crate::optim::spd_inverse(&rg.t().dot(&rg))
             .map(|inv| inv / stacked.data().n_rows() as f64)

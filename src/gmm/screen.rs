@@ -147,13 +147,14 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
             let squares = sums(start.view(), false, true).squares.unwrap_or_default();
             Array2::from_diag(&(squares / n))
         });
-        let w = Whitener::new(metric.view(), rank_tol).ok_or_else(|| Error::SingularWeight {
-            stage: Stage::StepOne {
-                block: block.to_string(),
-            },
-            rank: 0,
-            dim: k,
-        })?;
+        let w =
+            Whitener::new(metric.view(), None, rank_tol).ok_or_else(|| Error::SingularWeight {
+                stage: Stage::StepOne {
+                    block: block.to_string(),
+                },
+                rank: 0,
+                dim: k,
+            })?;
         Some(w.matrix().to_owned())
     } else {
         None
