@@ -1027,8 +1027,14 @@ fn logistic_fits_a_covariate_at_a_tiny_scale() {
             let b = est.estimate(&scaled).unwrap();
             for j in 0..3 {
                 let factor = if j == 1 { 1.0 / c } else { 1.0 };
-                assert!(rel_close(b.theta()[j], a.theta()[j] * factor, 1e-6), "{name} theta {j} at {c}");
-                assert!(rel_close(b.se()[j], a.se()[j] * factor, 1e-6), "{name} se {j} at {c}");
+                assert!(
+                    rel_close(b.theta()[j], a.theta()[j] * factor, 1e-6),
+                    "{name} theta {j} at {c}"
+                );
+                assert!(
+                    rel_close(b.se()[j], a.se()[j] * factor, 1e-6),
+                    "{name} se {j} at {c}"
+                );
             }
         }
     }

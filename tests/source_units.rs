@@ -298,3 +298,52 @@ fn the_unrestricted_estimator_is_free_of_each_sources_outcome_units() {
         same_fit(&base, &scaled, 1e-8).unwrap();
     }
 }
+
+/// A source's outcome in other units (a 0–100 score for a 0–1 label) keeps the
+/// default valid. With the coupled root, K_m grows as 1/c with the source's outcome
+/// scale c while the root's covariate-imbalance term K_m(J_lab,m − J_all,m)(θ − θ̃)
+/// does not shrink with it: at c = 0.01 the slope's interval covered 57% and at
+/// c = 0.1 69% (n = 50, one proxy). Least squares now takes the linear form
+/// θ̂_real − ΛΔ̂, in which Λ scales as 1/c and Δ̂ as c. R = 1,000 data sets per scale:
+/// the Monte-Carlo standard error of a 95% coverage is 0.69 points, and the test
+/// asks for coverage at least 95% less 3 of them and for the estimate's RMSE within 15%
+/// of its RMSE at c = 1 (the pilot, evaluated on the label's scale, is not free of
+/// c; the change measured is under 10%).
+#[test]
+#[ignore = "Monte Carlo (about 10 seconds); run with -- --ignored, as CI does"]
+fn the_default_stays_valid_when_a_sources_outcome_is_in_other_units() {
+    use rayon::prelude::*;
+    const REPS: usize = 1_000;
+    const TOL: f64 = 3.0 * 0.006_892;
+    let (t, n, slope) = (2_000, 50, 0.8);
+    let scales = [1.0, 0.01, 0.1, 10.0, 100.0];
+    let rows: Vec<Vec<(f64, bool)>> = (0..REPS as u64)
+        .into_par_iter()
+        .map(|seed| {
+            let d = design(90_000 + seed, t, n, 1, false);
+            scales
+                .iter()
+                .map(|&c| {
+                    let data = DataSources::builder(&d.labeled)
+                        .real(&d.x, &d.y)
+                        .source("s0", &d.x, &(&d.sources[0] * c))
+                        .build()
+                        .unwrap();
+                    let fit = TwoStepGmm::new(Ols).fit(&data).unwrap();
+                    let ci = fit.conf_int(0.05).unwrap();
+                    (fit.theta()[1], ci[[1, 0]] <= slope && slope <= ci[[1, 1]])
+                })
+                .collect()
+        })
+        .collect();
+    let rmse = |k: usize| {
+        (rows.iter().map(|r| (r[k].0 - slope).powi(2)).sum::<f64>() / REPS as f64).sqrt()
+    };
+    for (k, c) in scales.iter().enumerate() {
+        let coverage = rows.iter().filter(|r| r[k].1).count() as f64 / REPS as f64;
+        let ratio = rmse(k) / rmse(0);
+        println!("c = {c}: coverage {coverage:.3}, RMSE ratio {ratio:.3}");
+        assert!(coverage >= 0.95 - TOL, "c = {c}: coverage {coverage}");
+        assert!(ratio <= 1.15, "c = {c}: RMSE ratio {ratio}");
+    }
+}

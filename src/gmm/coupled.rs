@@ -16,9 +16,14 @@
 //! The bracket has mean zero for every θ when labels are missing at random, so the root
 //! is consistent whatever the sources contain; linearised at (θ, η_m) the equation gives
 //! θ̂_real − ΛΔ̂ again, so the first-order theory, the selection and the variance are
-//! unchanged. For moments affine in θ (least squares) the root is θ̂_real − ΛΔ̂ up to
-//! the O(1/n) term (J_lab,m − J_all,m)(θ̂ − θ̃). With one source, δ = 0 and K = λI it is
-//! PPI++'s equation.
+//! unchanged. With one source, δ = 0 and K = λI it is PPI++'s equation.
+//!
+//! Moments affine in θ (least squares, linear IV) take the linear form itself: their
+//! root differs from it only by K_m(J_lab,m − J_all,m)(θ̂ − θ̃), and that term is not
+//! free of the units of a source's outcome. K_m scales as 1/c when source m's outcome
+//! is c times a prediction of the label, the covariate imbalance J_lab,m − J_all,m
+//! does not, and at c = 0.01 the slope's interval covered 57% (n = 50). In the linear
+//! form Λ scales as 1/c and Δ̂ as c.
 //!
 //! # The pilot
 //! The selection's second moments (the correlations of the real and auxiliary influence

@@ -1228,7 +1228,7 @@ struct FinalEstimate {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum FinalEstimator {
     /// The selected cross weights ([`CrossWeights::Selected`]): θ̂ from the coupled
-    /// equation, its covariance from the selection's variance formula in this
+    /// equation (the linear form θ̂_real − ΛΔ̂ for moments affine in θ), its covariance from the selection's variance formula in this
     /// small-sample form.
     Selected {
         /// The leverage correction and quantiles of the covariance.

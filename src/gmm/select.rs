@@ -55,7 +55,7 @@
 //! variance keeps the pilot's correlations and each coordinate's real-only scale. The
 //! estimate is the root of the coupled estimating equation, in which θ also enters the
 //! sources' corrections as in PPI++ (see [`super::coupled`]); to first order it is
-//! θ̂_real − ΛΔ̂, which is the fallback.
+//! θ̂_real − ΛΔ̂, which is the fallback, and the estimate for moments affine in θ.
 
 use ndarray::{s, Array1, Array2};
 
@@ -519,15 +519,23 @@ pub(super) fn select<M: MomentModel>(
     };
     let (lambda, inflation, choices) = choose(&moments, &rows, stacked.n_sources())?;
 
-    // θ̂ from the coupled equation; the linear form if that fails.
-    let real_se = at_real.standard_errors();
+    // θ̂ from the coupled equation; the linear form if that fails. For moments affine
+    // in θ the linear form is the estimate: the coupled root differs from it only by
+    // K_m(J_lab,m − J_all,m)(θ̂ − θ̃), a term of order 1/n that grows with K_m, i.e. as
+    // a source's outcome shrinks in units (a source ×0.01 took coverage to 57%).
     let linear = step1.slice(s![..p]).to_owned() - lambda.dot(&influence.delta);
-    let gains = coupled::gains(&j_real, &lambda, &(-&influence.to_aux));
-    let theta = coupled::corrected(stacked, at, gains, &influence.units, &linear, &real_se)
-        .unwrap_or_else(|| {
-            notes.push(crate::inference::Note::LinearCorrection);
-            linear
-        });
+    let theta = if stacked.model().is_linear() {
+        linear
+    } else {
+        let real_se = at_real.standard_errors();
+        let gains = coupled::gains(&j_real, &lambda, &(-&influence.to_aux));
+        coupled::corrected(stacked, at, gains, &influence.units, &linear, &real_se).unwrap_or_else(
+            || {
+                notes.push(crate::inference::Note::LinearCorrection);
+                linear
+            },
+        )
+    };
     let cov = covariance(&at_real, &influence, &lambda, &inflation)?;
     let mut params = step1.clone();
     params.slice_mut(s![..p]).assign(&theta);
