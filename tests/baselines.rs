@@ -417,3 +417,45 @@ fn ppi_py_layout_gives_ppi_py_intervals() {
     );
     assert!(matches!(short, Err(Error::LengthMismatch { .. })));
 }
+
+/// PPI++ reads a source's outcome as a prediction on the label's scale (λ̂ is clipped
+/// to [0, 1]), so its estimate moves when the proxy's outcome is rescaled; ours moves
+/// as ppi_py's does (`tests/data/make_ppi_outcome_units.py`: ppi_py 0.2.3 with the
+/// proxy ×0.1, ×1 and ×10), to the tolerance of the reference tests. The paper's
+/// estimator is free of that scale (`tests/source_units.rs`).
+#[test]
+fn ppi_follows_ppi_py_when_the_proxy_outcome_is_rescaled() {
+    let r = load("ols_T3000_n300_rho7");
+    let exp = expected("ppi_outcome_units");
+    let mut thetas = Vec::new();
+    for c in ["0.1", "1.0", "10.0"] {
+        let scale: f64 = c.parse().unwrap();
+        let data = DataSources::builder(&r.labeled)
+            .real(&r.real_x, &r.real_y)
+            .source("proxy", &r.real_x, &(&r.proxy_y * scale))
+            .build()
+            .unwrap();
+        let fit = PpiPlusPlus::new(Ols, "proxy").fit(&data).unwrap();
+        let theta = fit.pilot_theta().to_vec();
+        assert_close(
+            &format!("theta at {c}"),
+            &theta,
+            &vec_of(&exp[c]["theta"]),
+            1e-6,
+            1e-3,
+        );
+        let ci: Vec<f64> = fit
+            .estimate()
+            .conf_int(0.05)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        let expected_ci = matrix_of(&exp[c]["ci_95"]).concat();
+        assert_close(&format!("ci at {c}"), &ci, &expected_ci, 1e-6, 1e-3);
+        thetas.push(theta);
+    }
+    // The definition's dependence on the proxy's units, in ppi_py and here.
+    assert!((thetas[0][1] - thetas[1][1]).abs() > 0.03);
+    assert!((thetas[2][1] - thetas[1][1]).abs() > 0.03);
+}
