@@ -840,13 +840,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let root_t = (stacked.data().n_rows() as f64).sqrt();
         for _ in 0..max_rounds {
             let omega = stacked.omega(current.params.view());
-            let next_weight = self.whitener(
-                omega,
-                stacked.moment_units(),
-                Stage::StepTwo,
-                &mut Vec::new(),
-                notes,
-            )?;
+            let next_weight = self.step_two_whitener(stacked, omega, notes)?;
             let next = self.step_two_fit(stacked, &current.params, &next_weight)?;
             let moved = next_weight.apply(stacked.jacobian(next.params.view()).view());
             let change = moved.dot(&(&next.params - &current.params));
@@ -875,13 +869,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         // Q(β) with its whitener.
         let objective = |params: &Array1<f64>, notes: &mut Vec<Note>| -> Result<(f64, Whitener)> {
             let omega = stacked.omega(params.view());
-            let weight = self.whitener(
-                omega,
-                stacked.moment_units(),
-                Stage::StepTwo,
-                &mut Vec::new(),
-                notes,
-            )?;
+            let weight = self.step_two_whitener(stacked, omega, notes)?;
             let rg = weight.apply_vec(stacked.mean_moments(params.view()).view());
             Ok((rg.dot(&rg), weight))
         };
@@ -1078,6 +1066,18 @@ impl<M: MomentModel> TwoStepGmm<M> {
             covariance: used,
             cross_choices,
         })
+    }
+
+    /// The whitener of a re-estimated step-2 weight (iterated and continuously updated
+    /// GMM), which the weights report does not list.
+    fn step_two_whitener(
+        &self,
+        stacked: &StackedMoments<'_, M>,
+        omega: Array2<f64>,
+        notes: &mut Vec<Note>,
+    ) -> Result<Whitener> {
+        let units = stacked.moment_units();
+        self.whitener(omega, units, Stage::StepTwo, &mut Vec::new(), notes)
     }
 
     /// The whitener of Ω̂ (see [`Whitener::new`]), with each moment's units
