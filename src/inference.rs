@@ -132,8 +132,8 @@ pub enum Note {
         /// Why the selection did not apply.
         reason: String,
     },
-    /// The coupled estimating equation of the selected weights had no root near its
-    /// linear form; the linear form θ̂_real − ΛΔ̂ is reported.
+    /// The coupled estimating equation of the selected weights (nonlinear models) had
+    /// no root near its linear form; the linear form θ̂_real − ΛΔ̂ is reported.
     LinearCorrection,
     /// Inference is cluster-robust: Ω̂ (or the sandwich's meat) from cluster sums of
     /// the moments, times G/(G − 1).
