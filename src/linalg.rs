@@ -9,7 +9,7 @@
 //! same operations go through `ndarray-linalg` (LAPACK from the system OpenBLAS) and
 //! ndarray's BLAS-backed `dot`. The rest of the crate cannot tell which is active.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 /// Lower Cholesky factor `L` of a symmetric positive-definite matrix `A = L Lᵀ`.
 #[derive(Debug, Clone)]
@@ -123,47 +123,24 @@ pub(crate) fn least_squares(
 /// scale has rows and columns dominated by the intercept's entries, which one-sided
 /// scaling leaves nearly parallel. `None` when A has a zero row or column.
 pub(crate) fn equilibrate(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array1<f64>)> {
-    let (m, q) = a.dim();
-    let mut rows = Array1::<f64>::ones(m);
-    let mut columns = Array1::<f64>::ones(q);
-    let scaled = |i: usize, j: usize, rows: &Array1<f64>, columns: &Array1<f64>| {
-        (a[[i, j]] * rows[i] * columns[j]).abs()
-    };
+    let mut rows = Array1::<f64>::ones(a.nrows());
+    let mut columns = Array1::<f64>::ones(a.ncols());
+    let largest = |v: ArrayView1<'_, f64>| v.iter().fold(0.0, |m: f64, x| m.max(x.abs()));
     for _ in 0..EQUILIBRATION_ROUNDS {
-        let row_max: Vec<f64> = (0..m)
-            .map(|i| {
-                (0..q)
-                    .map(|j| scaled(i, j, &rows, &columns))
-                    .fold(0.0, f64::max)
-            })
-            .collect();
-        let col_max: Vec<f64> = (0..q)
-            .map(|j| {
-                (0..m)
-                    .map(|i| scaled(i, j, &rows, &columns))
-                    .fold(0.0, f64::max)
-            })
-            .collect();
-        if row_max
-            .iter()
-            .chain(&col_max)
-            .any(|&v| !(v > 0.0 && v.is_finite()))
-        {
+        let scaled = &a * &rows.view().insert_axis(Axis(1)) * columns.view().insert_axis(Axis(0));
+        let (row_max, col_max) = (
+            scaled.map_axis(Axis(1), largest),
+            scaled.map_axis(Axis(0), largest),
+        );
+        let maxima = || row_max.iter().chain(&col_max);
+        if maxima().any(|&v| !(v > 0.0 && v.is_finite())) {
             return None;
         }
-        let settled = row_max
-            .iter()
-            .chain(&col_max)
-            .all(|&v| (v - 1.0).abs() < 0.01);
-        if settled {
+        if maxima().all(|&v| (v - 1.0).abs() < 0.01) {
             break;
         }
-        for (r, v) in rows.iter_mut().zip(&row_max) {
-            *r /= v.sqrt();
-        }
-        for (c, v) in columns.iter_mut().zip(&col_max) {
-            *c /= v.sqrt();
-        }
+        rows /= &row_max.mapv(f64::sqrt);
+        columns /= &col_max.mapv(f64::sqrt);
     }
     Some((rows, columns))
 }

@@ -40,6 +40,9 @@ pub(crate) struct StackedMoments<'a, M: MomentModel + ?Sized> {
     ranges: Vec<std::ops::Range<usize>>,
     /// Ĝ once computed, for moments that are affine in the parameters (constant Ĝ).
     linear_jacobian: OnceLock<Array2<f64>>,
+    /// Each block's Jacobian at zero on the labeled rows (see
+    /// [`Self::jacobians_at_zero`]).
+    jacobians_at_zero: OnceLock<Vec<Array2<f64>>>,
     /// Each moment's units, for comparing their variances (see [`Self::moment_units`]).
     moment_units: OnceLock<Array1<f64>>,
     /// The last passes' sums by parameter value: the J statistic, the covariance and
@@ -105,6 +108,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             uses_probabilities: pi.is_some(),
             ranges,
             linear_jacobian: OnceLock::new(),
+            jacobians_at_zero: OnceLock::new(),
             moment_units: OnceLock::new(),
             recent: Mutex::new(Vec::new()),
         })
@@ -151,37 +155,44 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         self.data.real_rows()
     }
 
+    /// Each block's Jacobian at zero parameters, summed over the labeled rows with the
+    /// label weights: the real block's, then each source's. For index models (least
+    /// squares, logistic, Poisson, linear IV) a second moment of the covariates, free
+    /// of the outcomes: what the units of the covariates are read from.
+    pub(crate) fn jacobians_at_zero(&self) -> &[Array2<f64>] {
+        self.jacobians_at_zero.get_or_init(|| {
+            let zero = Array1::zeros(self.p());
+            let weights = self.label_weights();
+            std::iter::once(self.real_rows())
+                .chain(self.data.sources().iter().map(|s| s.labeled()))
+                .map(|rows| self.model.jacobian(zero.view(), rows, weights))
+                .collect()
+        })
+    }
+
     /// A scale s_j per stacked moment that puts its variance in units free of the
     /// covariates': the row scales of each block's Jacobian at zero parameters on the
-    /// labeled rows, equilibrated on both sides ([`crate::linalg::equilibrate`]), the
-    /// labeled and all-rows copies of a source sharing their block's. For least
-    /// squares that Jacobian is XᵀX, and s_j ∝ 1/scale(x_j): a covariate 10⁻¹² times
-    /// the others' scale leaves s_j² Ω̂_jj comparable with the rest. A block whose
-    /// Jacobian has a zero row or column keeps s = 1.
+    /// labeled rows ([`Self::jacobians_at_zero`]), equilibrated on both sides
+    /// ([`crate::linalg::equilibrate`]), the labeled and all-rows copies of a source
+    /// sharing their block's. For least squares that Jacobian is XᵀX, and
+    /// s_j ∝ 1/scale(x_j): a covariate 10⁻¹² times the others' scale leaves s_j² Ω̂_jj
+    /// comparable with the rest. A block whose Jacobian has a zero row or column keeps
+    /// s = 1.
     pub(crate) fn moment_units(&self) -> ArrayView1<'_, f64> {
         self.moment_units
             .get_or_init(|| {
-                let k = self.k();
-                let zero = Array1::zeros(self.p());
-                let weights = self.label_weights();
-                let block = |rows: Rows<'_>| {
-                    let jacobian = self.model.jacobian(zero.view(), rows, weights);
-                    crate::linalg::equilibrate(jacobian.view())
-                        .map_or_else(|| Array1::ones(k), |(r, _)| r)
-                };
-                let sources: Vec<Array1<f64>> = self
-                    .data
-                    .sources()
+                let blocks: Vec<Array1<f64>> = self
+                    .jacobians_at_zero()
                     .iter()
-                    .map(|s| block(s.labeled()))
+                    .map(|jacobian| {
+                        crate::linalg::equilibrate(jacobian.view())
+                            .map_or_else(|| Array1::ones(self.k()), |(rows, _)| rows)
+                    })
                     .collect();
-                let mut units = block(self.real_rows()).to_vec();
-                for _copy in 0..2 {
-                    for s in &sources {
-                        units.extend(s.iter());
-                    }
-                }
-                Array1::from(units)
+                // Real, each source's labeled copy, each source's all-rows copy.
+                let (real, sources) = blocks.split_first().expect("the real block comes first");
+                let copies = sources.iter().chain(sources.iter());
+                Array1::from_iter(real.iter().chain(copies.flatten()).copied())
             })
             .view()
     }

@@ -29,11 +29,15 @@ pub(crate) fn per_unit<M: MomentModel + ?Sized>(
     source: Rows<'_>,
     weights: Option<ArrayView1<'_, f64>>,
 ) -> Array1<f64> {
-    let p = model.n_params(real);
-    let zero = Array1::zeros(p);
+    let zero = Array1::zeros(model.n_params(real));
     let j_real = model.jacobian(zero.view(), real, weights);
     let j_source = model.jacobian(zero.view(), source, weights);
-    Array1::from_shape_fn(p, |j| {
+    from_jacobians(&j_real, &j_source)
+}
+
+/// [`per_unit`] from the two Jacobians at zero parameters, J_r and J_m.
+pub(crate) fn from_jacobians(j_real: &Array2<f64>, j_source: &Array2<f64>) -> Array1<f64> {
+    Array1::from_shape_fn(j_real.ncols(), |j| {
         let ratio = j_real[[j, j]] / j_source[[j, j]];
         if ratio.is_finite() && ratio > 0.0 {
             ratio.sqrt()

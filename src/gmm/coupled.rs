@@ -322,19 +322,13 @@ pub(super) fn pilot<M: MomentModel>(
 /// of each source's covariate units. A coordinate whose ratio is not a positive
 /// number keeps u = 1.
 pub(super) fn source_units<M: MomentModel>(stacked: &StackedMoments<'_, M>) -> Vec<Array1<f64>> {
-    let weights = stacked.label_weights();
-    stacked
-        .data()
-        .sources()
+    let (real, sources) = stacked
+        .jacobians_at_zero()
+        .split_first()
+        .expect("the real block's Jacobian comes first");
+    sources
         .iter()
-        .map(|source| {
-            crate::units::per_unit(
-                stacked.model(),
-                stacked.real_rows(),
-                source.labeled(),
-                weights,
-            )
-        })
+        .map(|source| crate::units::from_jacobians(real, source))
         .collect()
 }
 

@@ -1228,8 +1228,8 @@ struct FinalEstimate {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum FinalEstimator {
     /// The selected cross weights ([`CrossWeights::Selected`]): θ̂ from the coupled
-    /// equation (the linear form θ̂_real − ΛΔ̂ for moments affine in θ), its covariance from the selection's variance formula in this
-    /// small-sample form.
+    /// equation (the linear form θ̂_real − ΛΔ̂ for moments affine in θ), its covariance
+    /// from the selection's variance formula in this small-sample form.
     Selected {
         /// The leverage correction and quantiles of the covariance.
         small_sample: SmallSample,
