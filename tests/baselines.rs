@@ -12,6 +12,11 @@ use synthgmm::{
     TwoStepGmm,
 };
 
+/// The (lower, upper) bounds of every coefficient at level 1 − α, row by row.
+fn flat_interval(estimate: &synthgmm::Estimate, alpha: f64) -> Vec<f64> {
+    estimate.conf_int(alpha).unwrap().iter().copied().collect()
+}
+
 /// ppi_py 0.2.3 (`ppi_ols_pointestimate`, `ppi_ols_ci`, and the logistic versions,
 /// λ tuned and clipped; classical = λ = 0) on the reference data sets, with the proxy
 /// outcome and the real covariates (the proxy's covariates equal the real ones there).
@@ -27,13 +32,7 @@ fn check_ppi<M: MomentModel + Clone>(name: &str, model: M, tol: f64) {
         1e-3,
     );
     for (key, alpha) in [("ci_95", 0.05), ("ci_90", 0.10)] {
-        let ci: Vec<f64> = fit
-            .estimate()
-            .conf_int(alpha)
-            .unwrap()
-            .iter()
-            .copied()
-            .collect();
+        let ci = flat_interval(fit.estimate(), alpha);
         assert_close(
             &format!("ppi {key}"),
             &ci,
@@ -48,13 +47,7 @@ fn check_ppi<M: MomentModel + Clone>(name: &str, model: M, tol: f64) {
             .lambda(Lambda::Fixed(0.0))
             .fit(&data)
             .unwrap();
-        let ci: Vec<f64> = fit
-            .estimate()
-            .conf_int(0.05)
-            .unwrap()
-            .iter()
-            .copied()
-            .collect();
+        let ci = flat_interval(fit.estimate(), 0.05);
         assert_close(
             "classical ci_95",
             &ci,
@@ -444,13 +437,7 @@ fn ppi_follows_ppi_py_when_the_proxy_outcome_is_rescaled() {
             1e-6,
             1e-3,
         );
-        let ci: Vec<f64> = fit
-            .estimate()
-            .conf_int(0.05)
-            .unwrap()
-            .iter()
-            .copied()
-            .collect();
+        let ci = flat_interval(fit.estimate(), 0.05);
         let expected_ci = matrix_of(&exp[c]["ci_95"]).concat();
         assert_close(&format!("ci at {c}"), &ci, &expected_ci, 1e-6, 1e-3);
         thetas.push(theta);
