@@ -107,6 +107,7 @@ pub mod quick;
 mod rows;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod small_sample;
 pub mod sql;
 mod stacked;
 mod stream;

@@ -2,7 +2,9 @@
 //! predictions, then unlabeled covariates and predictions.
 //!
 //! Each function builds [`DataSources::from_split`] (the predictions become the source
-//! `proxy`) and fits with default settings. There is no default level: intervals come
+//! `proxy`) and fits with default settings; the PPI++ functions reproduce ppi_py's
+//! intervals, in its asymptotic form ([`SmallSample::Hc0`](crate::SmallSample::Hc0),
+//! normal quantiles). There is no default level: intervals come
 //! from `conf_int(alpha)` on the result (ppi_py's functions default to α = 0.1, a 90%
 //! interval; the printed summaries here show 95%).
 //!
@@ -31,6 +33,7 @@ use crate::data::DataSources;
 use crate::error::Result;
 use crate::gmm::{GmmFit, TwoStepGmm};
 use crate::models::{Logistic, Ols};
+use crate::small_sample::SmallSample;
 
 /// Two-step GMM (selected cross weights) for least squares with one prediction
 /// source.
@@ -76,7 +79,9 @@ pub fn ppi_ols<'a>(
     yhat_unlabeled: impl Into<ArrayView1<'a, f64>>,
 ) -> Result<PpiFit> {
     let data = DataSources::from_split(x, y, yhat, x_unlabeled, yhat_unlabeled)?;
-    PpiPlusPlus::new(Ols, "proxy").fit(&data)
+    PpiPlusPlus::new(Ols, "proxy")
+        .small_sample(SmallSample::Hc0)
+        .fit(&data)
 }
 
 /// PPI++ for logistic regression (λ tuned), ppi_py's `ppi_logistic_ci`.
@@ -91,5 +96,7 @@ pub fn ppi_logistic<'a>(
     yhat_unlabeled: impl Into<ArrayView1<'a, f64>>,
 ) -> Result<PpiFit> {
     let data = DataSources::from_split(x, y, yhat, x_unlabeled, yhat_unlabeled)?;
-    PpiPlusPlus::new(Logistic, "proxy").fit(&data)
+    PpiPlusPlus::new(Logistic, "proxy")
+        .small_sample(SmallSample::Hc0)
+        .fit(&data)
 }

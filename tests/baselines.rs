@@ -23,7 +23,10 @@ fn flat_interval(estimate: &synthgmm::Estimate, alpha: f64) -> Vec<f64> {
 fn check_ppi<M: MomentModel + Clone>(name: &str, model: M, tol: f64) {
     let data = load(name).sources(&["proxy"]);
     let exp = &expected(name)["ppi_plus_plus_proxy"];
-    let fit = PpiPlusPlus::new(model.clone(), "proxy").fit(&data).unwrap();
+    let fit = PpiPlusPlus::new(model.clone(), "proxy")
+        .small_sample(SmallSample::Hc0)
+        .fit(&data)
+        .unwrap();
     assert_close(
         "ppi theta",
         fit.pilot_theta().as_slice().unwrap(),
@@ -45,6 +48,7 @@ fn check_ppi<M: MomentModel + Clone>(name: &str, model: M, tol: f64) {
     if let Some(classical) = exp.get("classical_ci_95") {
         let fit = PpiPlusPlus::new(model, "proxy")
             .lambda(Lambda::Fixed(0.0))
+            .small_sample(SmallSample::Hc0)
             .fit(&data)
             .unwrap();
         let ci = flat_interval(fit.estimate(), 0.05);
@@ -88,7 +92,10 @@ fn dsl_with_exact_labeled_predictions_is_ols_on_the_combined_sample() {
         .source("pred", &r.real_x, &pred_y)
         .build()
         .unwrap();
-    let dsl = Dsl::new(Ols, "pred").estimate(&data).unwrap();
+    let dsl = Dsl::new(Ols, "pred")
+        .small_sample(SmallSample::Hc0)
+        .estimate(&data)
+        .unwrap();
     let (beta, cov) = ols_hc0(&r.real_x, &pred_y);
     for j in 0..3 {
         assert_relative_eq!(dsl.theta()[j], beta[j], max_relative = 1e-10);
@@ -281,6 +288,7 @@ fn lambda_zero_is_real_only_up_to_the_degrees_of_freedom() {
     let data = load("ols_T1000_n100_rho0").sources(&["proxy"]);
     let classical = PpiPlusPlus::new(Ols, "proxy")
         .lambda(Lambda::Fixed(0.0))
+        .small_sample(SmallSample::Hc0)
         .estimate(&data)
         .unwrap();
     let real = RealOnly::new(Ols)
@@ -367,9 +375,13 @@ fn ppi_py_layout_gives_ppi_py_intervals() {
         )
         .unwrap();
         let fit = if logistic {
-            PpiPlusPlus::new(Logistic, "proxy").estimate(&data)
+            PpiPlusPlus::new(Logistic, "proxy")
+                .small_sample(SmallSample::Hc0)
+                .estimate(&data)
         } else {
-            PpiPlusPlus::new(Ols, "proxy").estimate(&data)
+            PpiPlusPlus::new(Ols, "proxy")
+                .small_sample(SmallSample::Hc0)
+                .estimate(&data)
         }
         .unwrap();
         let exp = &expected(name)["ppi_plus_plus_proxy"];
@@ -428,7 +440,10 @@ fn ppi_follows_ppi_py_when_the_proxy_outcome_is_rescaled() {
             .source("proxy", &r.real_x, &(&r.proxy_y * scale))
             .build()
             .unwrap();
-        let fit = PpiPlusPlus::new(Ols, "proxy").fit(&data).unwrap();
+        let fit = PpiPlusPlus::new(Ols, "proxy")
+            .small_sample(SmallSample::Hc0)
+            .fit(&data)
+            .unwrap();
         let theta = fit.pilot_theta().to_vec();
         assert_close(
             &format!("theta at {c}"),
@@ -445,4 +460,138 @@ fn ppi_follows_ppi_py_when_the_proxy_outcome_is_rescaled() {
     // The definition's dependence on the proxy's units, in ppi_py and here.
     assert!((thetas[0][1] - thetas[1][1]).abs() > 0.03);
     assert!((thetas[2][1] - thetas[1][1]).abs() > 0.03);
+}
+
+/// The reference data set with its first `k` labeled rows kept (every unlabeled row
+/// kept) and the proxy outcome, with the real covariates, as the source `proxy`.
+fn first_labeled(name: &str, k: usize) -> DataSources {
+    let r = load(name);
+    let mut seen = 0;
+    let keep: Vec<usize> = (0..r.labeled.len())
+        .filter(|&t| {
+            seen += usize::from(r.labeled[t]);
+            !r.labeled[t] || seen <= k
+        })
+        .collect();
+    let pick = |v: &Array1<f64>| v.select(ndarray::Axis(0), &keep);
+    let x = r.real_x.select(ndarray::Axis(0), &keep);
+    let labeled: Vec<bool> = keep.iter().map(|&t| r.labeled[t]).collect();
+    DataSources::builder(&labeled)
+        .real(&x, &pick(&r.real_y))
+        .source("proxy", &x, &pick(&r.proxy_y))
+        .build()
+        .unwrap()
+}
+
+/// The small-sample form `form` of an estimate against the reference's `se` and
+/// 95% interval (`tests/data/make_baselines_hc.py`).
+fn check_form(what: &str, estimate: &synthgmm::Estimate, exp: &serde_json::Value, tol: f64) {
+    assert_close(
+        &format!("{what} se"),
+        estimate.se().as_slice().unwrap(),
+        &vec_of(&exp["se"]),
+        tol,
+        1e-6,
+    );
+    let ci = flat_interval(estimate, 0.05);
+    assert_close(
+        &format!("{what} ci"),
+        &ci,
+        &matrix_of(&exp["ci_95"]).concat(),
+        tol,
+        1e-6,
+    );
+}
+
+/// PPI++ in HC1–HC3 form, with λ̂ and θ̂ as ppi_py's, against a numpy computation
+/// (`tests/data/make_baselines_hc.py`) at n = 40 (least squares) and n = 60 (logistic);
+/// the default is HC2.
+#[test]
+fn ppi_small_sample_forms_match_numpy() {
+    let exp = expected("baselines_hc");
+    let cases = [
+        ("ols_T3000_n300_rho7", 40, "ppi_ols", 1e-6),
+        ("logistic_T3000_n300_rho7", 60, "ppi_logistic", 1e-5),
+    ];
+    for (name, k, key, tol) in cases {
+        let data = first_labeled(name, k);
+        let exp = &exp[key];
+        for (form, setting) in [
+            ("HC1", SmallSample::Hc1),
+            ("HC2", SmallSample::Hc2),
+            ("HC3", SmallSample::Hc3),
+        ] {
+            let fit = if key == "ppi_ols" {
+                PpiPlusPlus::new(Ols, "proxy")
+                    .small_sample(setting)
+                    .fit(&data)
+            } else {
+                PpiPlusPlus::new(Logistic, "proxy")
+                    .small_sample(setting)
+                    .fit(&data)
+            }
+            .unwrap();
+            assert_relative_eq!(fit.lambda(), exp["lambda"].as_f64().unwrap(), epsilon = tol);
+            let theta = fit.estimate().theta().to_vec();
+            assert_close(
+                &format!("{key} θ"),
+                &theta,
+                &vec_of(&exp["theta"]),
+                tol,
+                1e-6,
+            );
+            assert_eq!(fit.estimate().t_df(), Some((k - 3) as f64));
+            check_form(&format!("{key} {form}"), fit.estimate(), &exp[form], tol);
+        }
+        let default = if key == "ppi_ols" {
+            PpiPlusPlus::new(Ols, "proxy").estimate(&data)
+        } else {
+            PpiPlusPlus::new(Logistic, "proxy").estimate(&data)
+        }
+        .unwrap();
+        check_form(&format!("{key} default"), &default, &exp["HC2"], tol);
+    }
+}
+
+/// DSL in HC0–HC3 form against a numpy computation (`tests/data/make_baselines_hc.py`)
+/// at n = 40; the default is HC2.
+#[test]
+fn dsl_small_sample_forms_match_numpy() {
+    let exp = &expected("baselines_hc")["dsl_ols"];
+    let data = first_labeled("ols_T3000_n300_rho7", 40);
+    for (form, setting) in [
+        ("HC0", SmallSample::Hc0),
+        ("HC1", SmallSample::Hc1),
+        ("HC2", SmallSample::Hc2),
+        ("HC3", SmallSample::Hc3),
+    ] {
+        let est = Dsl::new(Ols, "proxy")
+            .small_sample(setting)
+            .estimate(&data)
+            .unwrap();
+        let theta = est.theta().to_vec();
+        assert_close("dsl θ", &theta, &vec_of(&exp["theta"]), 1e-8, 1e-6);
+        check_form(&format!("dsl {form}"), &est, &exp[form], 1e-8);
+        assert_eq!(est.t_df().is_some(), setting != SmallSample::Hc0);
+    }
+    let default = Dsl::new(Ols, "proxy").estimate(&data).unwrap();
+    check_form("dsl default", &default, &exp["HC2"], 1e-8);
+}
+
+/// Naive pooling's default (HC2, t quantiles on the pooled rows) equals statsmodels'
+/// `OLS(...).fit(cov_type='HC2', use_t=True)` on the pooled sample.
+#[test]
+fn naive_pooling_default_matches_statsmodels_hc2() {
+    let exp = &expected("baselines_hc")["naive_ols"];
+    let data = first_labeled("ols_T3000_n300_rho7", 40);
+    let est = NaivePooled::new(Ols, ["proxy"]).estimate(&data).unwrap();
+    assert_close(
+        "naive θ",
+        &est.theta().to_vec(),
+        &vec_of(&exp["theta"]),
+        1e-8,
+        1e-6,
+    );
+    check_form("naive HC2", &est, exp, 1e-8);
+    assert_eq!(est.t_df(), exp["df_resid"].as_f64());
 }

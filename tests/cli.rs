@@ -389,7 +389,9 @@ fn tidy_csv_has_one_row_per_estimator_and_coefficient() {
             .copied()
             .filter(|a| *a != "--format" && *a != "json"),
     );
+    // ppi_py's asymptotic form (the GMM's reference settings ignore it).
     args.extend(["--format", "csv", "--estimator", "real-only,ppi,gmm"]);
+    args.extend(["--small-sample", "hc0"]);
     let out = run(&args);
     assert!(
         out.status.success(),
@@ -818,7 +820,7 @@ fn estimator_all_runs_every_baseline() {
     let file = data_path("ols_T3000_n300_rho7.csv");
     let mut args = vec!["--data", file.as_str()];
     args.extend(SYNTH);
-    args.extend(["--estimator", "all"]);
+    args.extend(["--estimator", "all", "--small-sample", "hc0"]);
     let out = run(&args);
     assert!(
         out.status.success(),

@@ -35,7 +35,10 @@ fn poisson_data() -> (DataSources, serde_json::Value) {
 #[test]
 fn ppi_poisson_matches_ppi_py() {
     let (data, exp) = poisson_data();
-    let fit = PpiPlusPlus::new(Poisson, "proxy").fit(&data).unwrap();
+    let fit = PpiPlusPlus::new(Poisson, "proxy")
+        .small_sample(synthgmm::SmallSample::Hc0)
+        .fit(&data)
+        .unwrap();
     assert_close(
         "pointestimate",
         fit.pilot_theta().as_slice().unwrap(),

@@ -234,9 +234,13 @@ fn weighted_ppi_matches_ppi_py() {
             .build()
             .unwrap();
         let fit = if logistic {
-            PpiPlusPlus::new(synthgmm::models::Logistic, "proxy").estimate(&data)
+            PpiPlusPlus::new(synthgmm::models::Logistic, "proxy")
+                .small_sample(synthgmm::SmallSample::Hc0)
+                .estimate(&data)
         } else {
-            PpiPlusPlus::new(Ols, "proxy").estimate(&data)
+            PpiPlusPlus::new(Ols, "proxy")
+                .small_sample(synthgmm::SmallSample::Hc0)
+                .estimate(&data)
         }
         .unwrap();
         let ci: Vec<f64> = fit.conf_int(0.1).unwrap().iter().copied().collect();
@@ -278,6 +282,7 @@ fn weighted_naive_pooling_is_pooled_weighted_least_squares() {
     let pw = ndarray::concatenate(Axis(0), &[w.select(Axis(0), &lab).view(), w.view()]).unwrap();
     let (beta, cov) = wls_hc0(&x, &y, &pw);
     let fit = synthgmm::baselines::NaivePooled::new(Ols, ["proxy"])
+        .small_sample(synthgmm::SmallSample::Hc0)
         .estimate(&data)
         .unwrap();
     assert_close(
@@ -321,6 +326,7 @@ fn weighted_dsl_is_the_weighted_pseudo_outcome_regression() {
     });
     let (beta, cov) = wls_hc0(&d.real_x, &pseudo, &w);
     let fit = synthgmm::baselines::Dsl::new(Ols, "proxy")
+        .small_sample(synthgmm::SmallSample::Hc0)
         .estimate(&data)
         .unwrap();
     assert_close(

@@ -115,6 +115,7 @@ fn run_model<M: MomentModel + Clone + 'static>(
                     Ok(names)
                 }
             };
+            let small = settings.small_sample;
             let boxed =
                 |e: &dyn Estimator| e.estimate(data).map(|e| Outcome::Baseline(Box::new(e)));
             // A baseline on the first k sources (or the named ones).
@@ -144,19 +145,22 @@ fn run_model<M: MomentModel + Clone + 'static>(
                     (e.name(), boxed(&e))
                 }
                 EstimatorKind::Naive => with_sources(all_sources.len().max(1), &|s| {
-                    Box::new(NaivePooled::new(model.clone(), s))
+                    Box::new(NaivePooled::new(model.clone(), s).small_sample(small))
                 }),
                 EstimatorKind::Ppi => with_sources(1, &|s| {
-                    Box::new(PpiPlusPlus::new(model.clone(), s[0].clone()))
+                    Box::new(PpiPlusPlus::new(model.clone(), s[0].clone()).small_sample(small))
                 }),
-                EstimatorKind::Dsl => {
-                    with_sources(1, &|s| Box::new(Dsl::new(model.clone(), s[0].clone())))
-                }
-                EstimatorKind::RePpi => {
-                    with_sources(1, &|s| Box::new(RePpi::new(model.clone(), s)))
-                }
+                EstimatorKind::Dsl => with_sources(1, &|s| {
+                    Box::new(Dsl::new(model.clone(), s[0].clone()).small_sample(small))
+                }),
+                EstimatorKind::RePpi => with_sources(1, &|s| {
+                    Box::new(RePpi::new(model.clone(), s).small_sample(small))
+                }),
                 EstimatorKind::PpiSynth => with_sources(2, &|s| {
-                    Box::new(PpiSynth::new(model.clone(), s[0].clone(), s[1].clone()))
+                    Box::new(
+                        PpiSynth::new(model.clone(), s[0].clone(), s[1].clone())
+                            .small_sample(small),
+                    )
                 }),
             }
         })
@@ -272,6 +276,7 @@ fn estimator_for<M: MomentModel + Clone + Send + Sync + 'static>(
         .sources
         .clone()
         .unwrap_or_else(|| all.iter().take(taken).cloned().collect());
+    let small = s.small_sample;
     if names.len() < needed {
         return Err(Error::InvalidConfig {
             parameter: "estimators",
@@ -281,12 +286,14 @@ fn estimator_for<M: MomentModel + Clone + Send + Sync + 'static>(
     Ok(match spec.kind {
         EstimatorKind::Gmm => Box::new(OnSources::new("GMM", configured(model, s), names)),
         EstimatorKind::RealOnly => Box::new(RealOnly::new(model).small_sample(s.small_sample)),
-        EstimatorKind::Naive => Box::new(NaivePooled::new(model, names)),
-        EstimatorKind::Ppi => Box::new(PpiPlusPlus::new(model, names[0].clone())),
-        EstimatorKind::Dsl => Box::new(Dsl::new(model, names[0].clone())),
-        EstimatorKind::RePpi => Box::new(RePpi::new(model, names)),
+        EstimatorKind::Naive => Box::new(NaivePooled::new(model, names).small_sample(small)),
+        EstimatorKind::Ppi => {
+            Box::new(PpiPlusPlus::new(model, names[0].clone()).small_sample(small))
+        }
+        EstimatorKind::Dsl => Box::new(Dsl::new(model, names[0].clone()).small_sample(small)),
+        EstimatorKind::RePpi => Box::new(RePpi::new(model, names).small_sample(small)),
         EstimatorKind::PpiSynth => {
-            Box::new(PpiSynth::new(model, names[0].clone(), names[1].clone()))
+            Box::new(PpiSynth::new(model, names[0].clone(), names[1].clone()).small_sample(small))
         }
     })
 }

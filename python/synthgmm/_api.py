@@ -323,9 +323,10 @@ def fit(
     cross_weights : "selected" (default) or "unrestricted" (the paper's two-step GMM).
     weighting : "two-step", "iterated" or "cue".
     step_one : "per-block" (default) or "identity" (the textbook first step).
-    small_sample : small-sample correction of the selected weights: "hc2" (default) and
-        "hc3" scale the real residuals by the leverage and use t(n - p) quantiles;
-        "hc0" neither (normal quantiles).
+    small_sample : small-sample form of every estimator's covariance (the GMM's selected
+        weights and every baseline): "hc2" (default) and "hc3" scale the labeled real
+        residuals by the leverage and use t(n - p) quantiles; "hc1" the factor
+        n / (n - p) and t(n - p); "hc0" neither (normal quantiles; ppi_py's PPI++).
     diagnose : add per-source diagnostics (C test, residual correlation, ESS gain).
     bootstrap : B, to add bootstrap inference (:attr:`Result.bootstrap`): the whole
         estimator re-run on B resamples (labeled and unlabeled rows drawn separately,

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
 use crate::moment::{moment_matrix, Certify, MomentModel};
+use crate::small_sample::SmallSample;
 use crate::units::{per_unit, InThetaUnits};
 
 /// DSL with the predictions of one source and known labeling probabilities π_t.
@@ -18,7 +19,9 @@ use crate::units::{per_unit, InThetaUnits};
 /// m_t(θ) = ψ(θ; x̂_t, ŷ_t) + (S_t / π_t) · (ψ(θ; x_t, y_t) − ψ(θ; x̂_t, ŷ_t))
 ///
 /// are solved as a just-identified M-estimator, Σ_t m_t(θ) = 0, with the sandwich
-/// covariance J⁻¹ (Σ_t m_t m_tᵀ) J⁻ᵀ. π_t comes from the data's labeling probabilities,
+/// covariance J⁻¹ (Σ_t m_t m_tᵀ) J⁻ᵀ, by default in the HC2 form with t(n − p)
+/// quantiles ([`small_sample`](Self::small_sample): the labeled rows' real moments
+/// scaled by (1 − h_t)^(−1/2), h_t their leverage in the 1/π-weighted labeled fit). π_t comes from the data's labeling probabilities,
 /// or is n/T (labeling at random). The source's moments are taken in θ's units,
 /// ψ̃(θ) = U ψ(Uθ) with u_j = √(J_real,jj / J_source,jj) at zero on the labeled rows,
 /// so that the estimate does not depend on the units of the source's covariates. Unlike the R package `dsl`, no machine-learning
@@ -46,6 +49,7 @@ use crate::units::{per_unit, InThetaUnits};
 pub struct Dsl<M> {
     model: M,
     source: String,
+    small_sample: SmallSample,
 }
 
 impl<M: MomentModel> Dsl<M> {
@@ -54,7 +58,15 @@ impl<M: MomentModel> Dsl<M> {
         Self {
             model,
             source: source.into(),
+            small_sample: SmallSample::default(),
         }
+    }
+    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with t(n − p)
+    /// quantiles by default, as every estimator; `SmallSample::Hc0` is the asymptotic
+    /// sandwich with normal quantiles.
+    pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
+        self.small_sample = small_sample;
+        self
     }
 }
 
@@ -93,13 +105,18 @@ impl<M: MomentModel> Estimator for Dsl<M> {
         // The predictions' moments in θ's units: free of the units of the source's
         // covariates.
         let source = InThetaUnits::new(model, per_unit(model, real, pred_lab, None));
-        let moments = |b: ndarray::ArrayView1<'_, f64>| {
+        // `scale`: the labeled rows' real moments times s_t (the small-sample form).
+        let moments = |b: ndarray::ArrayView1<'_, f64>, scale: Option<&Array1<f64>>| {
             let mut m = moment_matrix(&source, b, pred);
             if let Some(w) = w {
                 m *= &w.insert_axis(Axis(1));
             }
-            let diff = (moment_matrix(model, b, real) - moment_matrix(&source, b, pred_lab))
-                * inv_pi.view().insert_axis(Axis(1));
+            let mut psi = moment_matrix(model, b, real);
+            if let Some(s) = scale {
+                psi *= &s.view().insert_axis(Axis(1));
+            }
+            let diff =
+                (psi - moment_matrix(&source, b, pred_lab)) * inv_pi.view().insert_axis(Axis(1));
             for (k, &r) in labeled.iter().enumerate() {
                 let mut row = m.row_mut(r);
                 row += &diff.row(k);
@@ -115,7 +132,7 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             &name,
             "moments",
             crate::moment::checked_start(model, real)?,
-            |b| moments(b).sum_axis(Axis(0)) / t,
+            |b| moments(b, None).sum_axis(Axis(0)) / t,
             |b| jacobian(b) / t,
             // The doubly robust moments contain the real rows' score: a failure there
             // may be their separation.
@@ -131,8 +148,19 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             }
             other => other,
         })?;
-        // Rows are the data's rows: with clusters, the meat sums them by cluster.
-        let rows = moments(theta.view());
+        // Rows are the data's rows: with clusters, the meat sums them by cluster (and
+        // are not scaled: the cluster sums carry the few-cluster correction).
+        let scale = match data.clusters() {
+            Some(_) => None,
+            None => crate::small_sample::labeled_row_scales(
+                model,
+                theta.view(),
+                real,
+                Some(inv_pi.view()),
+                self.small_sample,
+            ),
+        };
+        let rows = moments(theta.view(), scale.as_ref());
         let mut notes = Vec::new();
         let meat = match data.clusters() {
             Some(cluster) => {
@@ -143,7 +171,10 @@ impl<M: MomentModel> Estimator for Dsl<M> {
                 });
                 meat
             }
-            None => crate::linalg::gram(rows.view()),
+            None => {
+                crate::linalg::gram(rows.view())
+                    * self.small_sample.dof_factor(data.n_labeled(), theta.len())
+            }
         };
         let cov = sandwich(&jacobian(theta.view()), &meat, &name)?;
         Estimate::new(
@@ -155,6 +186,10 @@ impl<M: MomentModel> Estimator for Dsl<M> {
             data.n_rows(),
             data.n_labeled(),
         )
-        .map(|e| e.with_notes(notes))
+        .map(|e| {
+            self.small_sample
+                .with_quantiles(e, data.n_labeled(), data.clusters_in_moments())
+                .with_notes(notes)
+        })
     }
 }

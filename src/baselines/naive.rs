@@ -7,10 +7,13 @@ use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
 use crate::moment::{moment_matrix, MomentModel};
 use crate::rows::RowBlock;
+use crate::small_sample::SmallSample;
 use ndarray::Array1;
 
 /// The naive pooled estimator: one M-estimation on the labeled real rows stacked with
-/// every row of the chosen sources, with the HC0 sandwich of that pooled sample.
+/// every row of the chosen sources, with the sandwich of that pooled sample in the
+/// small-sample form of [`small_sample`](Self::small_sample) (HC2 and t quantiles on
+/// the pooled count less p by default, as if every pooled row were a labeled one).
 ///
 /// **It is biased** whenever a source differs systematically from the real data (a
 /// model that over-predicts, an LLM that exaggerates an effect), and its intervals,
@@ -33,6 +36,7 @@ use ndarray::Array1;
 pub struct NaivePooled<M> {
     model: M,
     sources: Vec<String>,
+    small_sample: SmallSample,
 }
 
 impl<M: MomentModel> NaivePooled<M> {
@@ -41,7 +45,14 @@ impl<M: MomentModel> NaivePooled<M> {
         Self {
             model,
             sources: sources.into_iter().map(Into::into).collect(),
+            small_sample: SmallSample::default(),
         }
+    }
+    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with t quantiles
+    /// by default, as every estimator.
+    pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
+        self.small_sample = small_sample;
+        self
     }
 }
 
@@ -83,6 +94,19 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
         if let Some(w) = weights {
             psi *= &w.insert_axis(ndarray::Axis(1));
         }
+        let scale = match data.clusters() {
+            Some(_) => None,
+            None => crate::small_sample::labeled_row_scales(
+                &self.model,
+                theta.view(),
+                rows,
+                weights,
+                self.small_sample,
+            ),
+        };
+        if let Some(s) = scale {
+            psi *= &s.insert_axis(ndarray::Axis(1));
+        }
         let mut notes = Vec::new();
         let meat = match data.clusters() {
             // The pooled rows' clusters: the labeled real rows', then each source's.
@@ -100,7 +124,10 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
                 });
                 meat
             }
-            None => crate::linalg::gram(psi.view()),
+            None => {
+                crate::linalg::gram(psi.view())
+                    * self.small_sample.dof_factor(rows.len(), theta.len())
+            }
         };
         let jac = self.model.jacobian(theta.view(), rows, weights);
         let cov = sandwich(&jac, &meat, &name)?;
@@ -113,6 +140,11 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
             data.n_rows(),
             data.n_labeled(),
         )
-        .map(|e| e.with_notes(notes))
+        .map(|e| {
+            let clusters = data.clusters_in_moments();
+            self.small_sample
+                .with_quantiles(e, rows.len(), clusters)
+                .with_notes(notes)
+        })
     }
 }

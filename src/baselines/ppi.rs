@@ -9,6 +9,7 @@ use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
 use crate::moment::{moment_matrix, Certify, MomentModel};
 use crate::rows::{RowBlock, Rows};
+use crate::small_sample::SmallSample;
 use crate::units::{per_unit, InThetaUnits};
 
 /// How PPI++ chooses the power-tuning parameter λ.
@@ -532,9 +533,9 @@ impl AffinePath {
     }
 }
 
-/// Sums over the labeled rows used of the real gradients g_t = ψ(θ; real row t) and
-/// the imputed ones h_t = Σ_k w_k ψ(θ; source_k, row t): the count, Σ [g; h],
-/// Σ [g; h][g; h]ᵀ (2p × 2p) and Σ ∂g_t/∂θᵀ.
+/// Sums over the labeled rows used of the real gradients g_t = ψ(θ; real row t) (times
+/// a row scale s_t, if given) and the imputed ones h_t = Σ_k w_k ψ(θ; source_k, row t):
+/// the count, Σ [g; h], Σ [g; h][g; h]ᵀ (2p × 2p) and Σ ∂g_t/∂θᵀ (unscaled).
 struct LabeledSums {
     count: f64,
     sum: Array1<f64>,
@@ -559,6 +560,7 @@ impl LabeledSums {
         real: Rows<'_>,
         imputed: &[Part<'_, M>],
         weights: Option<ArrayView1<'_, f64>>,
+        real_scale: Option<ArrayView1<'_, f64>>,
     ) -> LabeledSums {
         let p = theta.len();
         let chunk = |range: &std::ops::Range<usize>| {
@@ -569,6 +571,9 @@ impl LabeledSums {
                 model.moments_and_jacobian(theta, real.slice(range.clone()), w, m.view_mut());
             if let Some(w) = w {
                 m *= &w.insert_axis(Axis(1));
+            }
+            if let Some(scale) = real_scale {
+                m *= &scale.slice(ndarray::s![range.clone()]).insert_axis(Axis(1));
             }
             gh.slice_mut(ndarray::s![.., ..p]).assign(&m);
             mixture_chunk(theta, imputed, range, None, weights, &mut m);
@@ -972,6 +977,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 self.real_rows(),
                 &self.imputed_labeled(),
                 self.labeled_weights(),
+                None,
             ),
         };
         let unlabeled = self.imputed_sums(theta, true);
@@ -1016,7 +1022,11 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         }
     }
 
-    /// Cov(θ̂) = H⁻¹ [(n/N) Cov(λ ∇ℓ^f_unlabeled) + Cov(∇ℓ − λ ∇ℓ^f)] H⁻ᵀ / n.
+    /// Cov(θ̂) = H⁻¹ [(n/N) Cov(λ ∇ℓ^f_unlabeled) + c Cov(s∇ℓ − λ ∇ℓ^f)] H⁻ᵀ / n, in the
+    /// small-sample form of `small_sample`: the labeled rows' real gradients scaled by
+    /// s_t = (1 − h_t)^(−k/2) with h_t their leverage in the labeled fit (k = 1 for HC2,
+    /// 2 for HC3; the imputed gradients, whose fit is on N rows, unscaled) and
+    /// c = n/(n − p) for HC1 (else 1). HC0 is ppi_py's covariance.
     ///
     /// With clustered data (all labeled rows used), the middle is the cluster-robust
     /// one instead: with u_i = ∇ℓ_i − λ∇ℓ^f_i on labeled rows and v_t = λ∇ℓ^f_t on
@@ -1027,6 +1037,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         theta: ArrayView1<'_, f64>,
         st: &PpiStats,
         lambda: f64,
+        small_sample: SmallSample,
     ) -> Array2<f64> {
         if let Some(meat) = self.clustered_meat(theta, st, lambda) {
             let h = &st.inv_hessian;
@@ -1034,9 +1045,39 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         }
         let n = self.n();
         let unl = st.unlabeled.covariance() * (lambda * lambda);
-        let middle = unl * (n / self.n_unlabeled()) + st.labeled.rectified_covariance(lambda);
+        let labeled = match self.scaled_labeled(theta, small_sample) {
+            Some(scaled) => scaled.rectified_covariance(lambda),
+            None => st.labeled.rectified_covariance(lambda),
+        } * small_sample.dof_factor(self.real_rows().len(), theta.len());
+        let middle = unl * (n / self.n_unlabeled()) + labeled;
         let h = &st.inv_hessian;
         crate::linalg::symmetrize(h.dot(&middle).dot(&h.t()) / n)
+    }
+
+    /// The labeled sums at θ with the real gradients scaled by the row scales of
+    /// `small_sample`; `None` when it scales no row or the real Jacobian is singular.
+    fn scaled_labeled(
+        &self,
+        theta: ArrayView1<'_, f64>,
+        small_sample: SmallSample,
+    ) -> Option<LabeledSums> {
+        let real = self.real_rows();
+        let weights = self.labeled_weights();
+        let scale = crate::small_sample::labeled_row_scales(
+            self.model,
+            theta,
+            real,
+            weights,
+            small_sample,
+        )?;
+        Some(LabeledSums::at(
+            self.model,
+            theta,
+            real,
+            &self.imputed_labeled(),
+            weights,
+            Some(scale.view()),
+        ))
     }
 
     /// G/(G − 1) Σ_c s_c s_cᵀ (see [`covariance`](Self::covariance)); `None` without
@@ -1100,13 +1141,15 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         Some(crate::engine::cluster_factor(used) * crate::linalg::gram(sums.view()))
     }
 
-    /// The full ppi_py procedure; returns (θ̂, Cov, λ, pilot θ, pilot λ).
-    pub(crate) fn run(&self, lambda: Lambda) -> Result<PpiResult> {
+    /// The full ppi_py procedure; returns (θ̂, Cov, λ, pilot θ, pilot λ), the
+    /// covariance in the small-sample form of `small_sample` (λ̂ is tuned on the
+    /// asymptotic one, as ppi_py's).
+    pub(crate) fn run(&self, lambda: Lambda, small_sample: SmallSample) -> Result<PpiResult> {
         match lambda {
             Lambda::Fixed(l) => {
                 let theta = self.fit(l)?;
                 let st = self.stats(theta.view(), l != 0.0)?;
-                let cov = self.covariance(theta.view(), &st, l);
+                let cov = self.covariance(theta.view(), &st, l, small_sample);
                 Ok(PpiResult {
                     pilot_theta: theta.clone(),
                     pilot_lambda: l,
@@ -1140,7 +1183,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                 let lambda = self.lambda_hat(&self.stats(pilot_theta.view(), true)?);
                 let theta = self.fit_from(lambda, Some(&pilot_theta))?;
                 let st = self.stats(theta.view(), lambda != 0.0)?;
-                let cov = self.covariance(theta.view(), &st, lambda);
+                let cov = self.covariance(theta.view(), &st, lambda, small_sample);
                 Ok(PpiResult {
                     theta,
                     cov,
@@ -1198,9 +1241,10 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     data: &DataSources,
     mixture: Vec<(String, f64)>,
     lambda: Lambda,
+    small_sample: SmallSample,
 ) -> Result<PpiFit> {
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
-    let mut r = problem.run(lambda)?;
+    let mut r = problem.run(lambda, small_sample)?;
     if let Some(clusters) = data.n_clusters() {
         r.notes.push(Note::Clustered {
             clusters,
@@ -1218,6 +1262,8 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
         data.n_labeled(),
     )?
     .with_notes(r.notes);
+    let estimate =
+        small_sample.with_quantiles(estimate, data.n_labeled(), data.clusters_in_moments());
     Ok(PpiFit {
         estimate,
         lambda: r.lambda,
@@ -1265,8 +1311,12 @@ impl PpiFit {
 /// (for linear moments, the equivalent estimator-difference form
 /// θ̂_real − λ(θ̂_f,labeled − θ̂_f,unlabeled) that ppi_py uses for OLS). Its covariance is
 /// H⁻¹[(n/N) Cov(λ∇ℓ^f_unlabeled) + Cov(∇ℓ − λ∇ℓ^f)]H⁻¹ / n, with H the average
-/// Hessian over labeled real and unlabeled rows. λ̂ minimises the trace of that
-/// covariance and is clipped to [0, 1]. With [`Lambda::Tuned`] the procedure mirrors
+/// Hessian over labeled real and unlabeled rows; by default in the HC2 form with
+/// t(n − p) quantiles ([`small_sample`](Self::small_sample)), the real gradients on
+/// labeled rows scaled by (1 − h_t)^(−1/2), h_t their leverage in the labeled fit, as
+/// every estimator here; [`SmallSample::Hc0`](crate::SmallSample::Hc0) with normal
+/// quantiles is ppi_py's. λ̂ minimises the trace of the asymptotic covariance and is
+/// clipped to [0, 1]. With [`Lambda::Tuned`] the procedure mirrors
 /// ppi_py 0.2.3: λ̂ from the λ = 1 fit gives the pilot estimate, λ̂ re-estimated there
 /// gives θ̂ and the interval. Labeled and unlabeled rows are disjoint; when x̂ = x this
 /// is ppi_py's estimator. A source with covariates of its own enters in θ's units,
@@ -1300,6 +1350,7 @@ pub struct PpiPlusPlus<M> {
     model: M,
     source: String,
     lambda: Lambda,
+    small_sample: SmallSample,
 }
 
 impl<M: MomentModel> PpiPlusPlus<M> {
@@ -1309,11 +1360,18 @@ impl<M: MomentModel> PpiPlusPlus<M> {
             model,
             source: source.into(),
             lambda: Lambda::Tuned,
+            small_sample: SmallSample::default(),
         }
     }
     /// How λ is chosen.
     pub fn lambda(mut self, lambda: Lambda) -> Self {
         self.lambda = lambda;
+        self
+    }
+    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with t(n − p)
+    /// quantiles by default, as every estimator; `SmallSample::Hc0` is ppi_py's.
+    pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
+        self.small_sample = small_sample;
         self
     }
 
@@ -1334,7 +1392,14 @@ impl<M: MomentModel> PpiPlusPlus<M> {
             }
         }
         let mixture = vec![(self.source.clone(), 1.0)];
-        fit_mixture(&self.model, self.name(), data, mixture, self.lambda)
+        fit_mixture(
+            &self.model,
+            self.name(),
+            data,
+            mixture,
+            self.lambda,
+            self.small_sample,
+        )
     }
 }
 

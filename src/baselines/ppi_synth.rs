@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
 use crate::moment::MomentModel;
+use crate::small_sample::SmallSample;
 
 /// PPI++ with the imputed moments α ψ(θ; proxy) + (1 − α) ψ(θ; synthetic).
 ///
@@ -51,6 +52,7 @@ pub struct PpiSynth<M> {
     folds: usize,
     grid: usize,
     seed: u64,
+    small_sample: SmallSample,
 }
 
 impl<M: MomentModel> PpiSynth<M> {
@@ -63,6 +65,7 @@ impl<M: MomentModel> PpiSynth<M> {
             folds: 5,
             grid: 11,
             seed: 0,
+            small_sample: SmallSample::default(),
         }
     }
     /// Number of cross-validation folds (at least 2).
@@ -78,6 +81,12 @@ impl<M: MomentModel> PpiSynth<M> {
     /// Seed of the fold shuffle.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with t(n − p)
+    /// quantiles by default, as every estimator; `SmallSample::Hc0` is PPI++'s asymptotic one.
+    pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
+        self.small_sample = small_sample;
         self
     }
 
@@ -137,7 +146,7 @@ impl<M: MomentModel> PpiSynth<M> {
                 let (train, test) = fold_of(k);
                 let fit_on = PpiProblem::new(&self.model, name.clone(), data, &mix, Some(&train))?;
                 let held_out = PpiProblem::new(&self.model, name.clone(), data, &mix, Some(&test))?;
-                let fitted = fit_on.run(Lambda::Tuned)?;
+                let fitted = fit_on.run(Lambda::Tuned, SmallSample::Hc0)?;
                 score += fit_on.held_out_score(&fitted, &held_out)?;
             }
             let score = score / self.folds as f64;
@@ -163,6 +172,7 @@ impl<M: MomentModel> PpiSynth<M> {
             data,
             self.mixture(alpha),
             Lambda::Tuned,
+            self.small_sample,
         )
     }
 }

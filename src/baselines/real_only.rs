@@ -65,13 +65,13 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
             .fit(&real)?
             .into_estimate()
             .with_estimator(self.name());
+        let n = data.n_labeled();
         if self.small_sample == SmallSample::Hc0 {
             return Ok(estimate);
         }
-        // Clustered rows: the cluster-robust covariance with t(G − 1) quantiles (the
-        // few-cluster convention of Stata and statsmodels' `use_t`).
+        // Clustered rows: the cluster-robust covariance with t(G − 1) quantiles.
         if let Some(g) = real.clusters_in_moments() {
-            return Ok(estimate.with_t_df(g.saturating_sub(1) as f64));
+            return Ok(self.small_sample.with_quantiles(estimate, n, Some(g)));
         }
         // Over-identified models keep the efficient GMM covariance.
         let Some(cov) =
@@ -80,7 +80,8 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
         else {
             return Ok(estimate);
         };
-        let df = data.n_labeled().saturating_sub(estimate.theta().len()) as f64;
-        Ok(estimate.with_cov(cov)?.with_t_df(df))
+        Ok(self
+            .small_sample
+            .with_quantiles(estimate.with_cov(cov)?, n, None))
     }
 }

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
 use crate::moment::MomentModel;
+use crate::small_sample::SmallSample;
 
 /// The features of the recalibration on a set of rows: the first source's covariates
 /// x̂ (rows × p) and the outcome f of every source feeding it (rows × sources).
@@ -253,6 +254,7 @@ pub struct RePpi<M> {
     folds: usize,
     seed: u64,
     lambda: Lambda,
+    small_sample: SmallSample,
 }
 
 impl<M: MomentModel> RePpi<M> {
@@ -266,6 +268,7 @@ impl<M: MomentModel> RePpi<M> {
             folds: 5,
             seed: 0,
             lambda: Lambda::Tuned,
+            small_sample: SmallSample::default(),
         }
     }
     /// The recalibration model.
@@ -286,6 +289,12 @@ impl<M: MomentModel> RePpi<M> {
     /// How λ is chosen (see [`Lambda`]).
     pub fn lambda(mut self, lambda: Lambda) -> Self {
         self.lambda = lambda;
+        self
+    }
+    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with t(n − p)
+    /// quantiles by default, as every estimator; `SmallSample::Hc0` is PPI++'s asymptotic one.
+    pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
+        self.small_sample = small_sample;
         self
     }
 
@@ -389,6 +398,7 @@ impl<M: MomentModel> RePpi<M> {
             &recalibrated,
             vec![("recalibrated".to_string(), 1.0)],
             self.lambda,
+            self.small_sample,
         )
     }
 }

@@ -367,11 +367,7 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
     small_sample: SmallSample,
     each: impl Fn(ndarray::ArrayView2<'_, f64>) -> R + Sync + Send,
 ) -> Option<Vec<R>> {
-    let power = match small_sample {
-        SmallSample::Hc0 | SmallSample::Hc1 => 0.0,
-        SmallSample::Hc2 => 1.0,
-        SmallSample::Hc3 => 2.0,
-    };
+    let power = small_sample.leverage_power();
     let weights = stacked.label_weights();
     let (p, m) = (stacked.p(), stacked.n_sources());
     let model = stacked.model();
@@ -387,18 +383,12 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
     Some(crate::engine::map_ordered(&ranges, |range| {
         let rows = real.slice(range.clone());
         let len = range.len();
-        let mut leverage = Array1::<f64>::zeros(len);
-        if power > 0.0 {
-            let mut derivative = Array2::zeros((len, p));
-            for j in 0..p {
-                model.moments_derivative(theta, rows, j_inv.column(j), derivative.view_mut());
-                leverage += &derivative.column(j);
-            }
-        }
         let w = weights.map(|w| w.slice_move(s![range.clone()]));
-        if let Some(w) = w {
-            leverage *= &w;
-        }
+        let leverage = if power > 0.0 {
+            crate::small_sample::leverages(model, theta, rows, w, &j_inv)
+        } else {
+            Array1::zeros(len)
+        };
         // Rows with leverage near 1 would get unbounded weight: 1/(1 − h) ≤ 10.
         let mut z = Array2::zeros((len, p * (1 + m)));
         model.moments(theta, rows, z.slice_mut(s![.., ..p]));
@@ -412,7 +402,7 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
         if let Some(w) = w {
             z *= &w.insert_axis(ndarray::Axis(1));
         }
-        let scale = leverage.mapv(|h| (1.0 - h).max(0.1).powf(-power / 2.0));
+        let scale = small_sample.row_scales(&leverage);
         let mut real_block = z.slice_mut(s![.., ..p]);
         real_block *= &scale.insert_axis(ndarray::Axis(1));
         each(z.view())
@@ -438,10 +428,7 @@ pub(crate) fn real_only_covariance<M: MomentModel>(
     );
     let (meat, _, _) = leverage_blocks(stacked, theta, &j_sum, small_sample)?;
     let j_inv = inverse(j_sum.view())?;
-    let factor = match small_sample {
-        SmallSample::Hc1 => n / (n - p as f64),
-        _ => 1.0,
-    };
+    let factor = small_sample.dof_factor(n as usize, p);
     Some(crate::linalg::symmetrize(
         j_inv.dot(&meat).dot(&j_inv.t()) * (n * factor),
     ))

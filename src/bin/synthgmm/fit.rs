@@ -6,7 +6,7 @@ use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOn
 use synthgmm::models::{Logistic, Ols, Poisson};
 use synthgmm::{
     Bootstrap, BootstrapInterval, Covariance, CrossWeights, Error, Estimate, Estimator, GmmFit,
-    MomentModel, OnSources, StepOne, TwoStepGmm, Weighting,
+    MomentModel, OnSources, SmallSample, StepOne, TwoStepGmm, Weighting,
 };
 
 use crate::data::{DataArgs, Loaded, ModelName};
@@ -65,6 +65,30 @@ pub enum WeightsName {
     Unrestricted,
 }
 
+/// The small-sample form of every estimator's covariance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmallSampleName {
+    /// No leverage correction, normal quantiles (the asymptotic form; ppi_py's).
+    Hc0,
+    /// The factor n/(n − p), t(n − p) quantiles.
+    Hc1,
+    /// Labeled real moments over √(1 − h), t(n − p) quantiles (the default).
+    Hc2,
+    /// Labeled real moments over 1 − h, t(n − p) quantiles.
+    Hc3,
+}
+
+impl SmallSampleName {
+    fn setting(self) -> SmallSample {
+        match self {
+            SmallSampleName::Hc0 => SmallSample::Hc0,
+            SmallSampleName::Hc1 => SmallSample::Hc1,
+            SmallSampleName::Hc2 => SmallSample::Hc2,
+            SmallSampleName::Hc3 => SmallSample::Hc3,
+        }
+    }
+}
+
 /// How the GMM weight matrix is estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WeightingName {
@@ -107,6 +131,9 @@ pub struct FitArgs {
     /// re-estimated covariance).
     #[arg(long, value_enum, default_value = "two-step")]
     pub weighting: WeightingName,
+    /// The small-sample form of every estimator's covariance and quantiles.
+    #[arg(long, value_enum, default_value = "hc2")]
+    pub small_sample: SmallSampleName,
     /// Level of the two-sided intervals is 1 − alpha.
     #[arg(long, default_value_t = 0.05, value_parser = parse_alpha)]
     pub alpha: f64,
@@ -196,6 +223,7 @@ fn gmm<M: MomentModel>(model: M, args: &FitArgs) -> TwoStepGmm<M> {
             WeightingName::Iterated => Weighting::Iterated { max_rounds: 100 },
             WeightingName::Cue => Weighting::ContinuouslyUpdated { max_iters: 100 },
         })
+        .small_sample(args.small_sample.setting())
 }
 
 fn report<M: MomentModel + Clone + 'static>(
@@ -366,42 +394,50 @@ fn run_estimators<M: MomentModel + Clone + 'static>(
         }
     };
     let mut estimators: Vec<Box<dyn Estimator>> = Vec::new();
+    let small = args.small_sample.setting();
     if wants(EstimatorName::RealOnly) {
-        estimators.push(Box::new(RealOnly::new(model.clone())));
+        estimators.push(Box::new(RealOnly::new(model.clone()).small_sample(small)));
     }
     let first = names.first();
     if wants(EstimatorName::Naive) {
         need(1, "naive")?;
         if !names.is_empty() {
-            estimators.push(Box::new(NaivePooled::new(model.clone(), names.clone())));
+            estimators.push(Box::new(
+                NaivePooled::new(model.clone(), names.clone()).small_sample(small),
+            ));
         }
     }
     if wants(EstimatorName::Ppi) {
         need(1, "ppi")?;
         if let Some(first) = first {
-            estimators.push(Box::new(PpiPlusPlus::new(model.clone(), first.clone())));
+            estimators.push(Box::new(
+                PpiPlusPlus::new(model.clone(), first.clone()).small_sample(small),
+            ));
         }
     }
     if wants(EstimatorName::Dsl) {
         need(1, "dsl")?;
         if let Some(first) = first {
-            estimators.push(Box::new(Dsl::new(model.clone(), first.clone())));
+            estimators.push(Box::new(
+                Dsl::new(model.clone(), first.clone()).small_sample(small),
+            ));
         }
     }
     if wants(EstimatorName::Reppi) {
         need(1, "reppi")?;
         if let Some(first) = first {
-            estimators.push(Box::new(RePpi::new(model.clone(), [first.clone()])));
+            estimators.push(Box::new(
+                RePpi::new(model.clone(), [first.clone()]).small_sample(small),
+            ));
         }
     }
     if wants(EstimatorName::PpiSynth) {
         need(2, "ppi-synth")?;
         if names.len() >= 2 {
-            estimators.push(Box::new(PpiSynth::new(
-                model.clone(),
-                names[0].clone(),
-                names[1].clone(),
-            )));
+            estimators.push(Box::new(
+                PpiSynth::new(model.clone(), names[0].clone(), names[1].clone())
+                    .small_sample(small),
+            ));
         }
     }
     if wants(EstimatorName::Gmm) {
