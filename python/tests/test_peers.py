@@ -1,4 +1,5 @@
-"""Equalities with the peers, computed live on the same data: ppi_py 0.2.3 (PPI++) and
+"""Equalities with the peers, computed live on the same data: ppi_py 0.2.3 (PPI++ in its
+asymptotic form, small_sample="hc0") and
 statsmodels (OLS / WLS / logistic with HC0 or cluster covariances for M = 0)."""
 
 import numpy as np
@@ -26,7 +27,7 @@ def test_ppi_plus_plus_equals_ppi_py(name, model, rtol, alpha):
     else:
         lo, hi = ppi.ppi_logistic_ci(xl, yl, fl, xu, fu, alpha=alpha)
     res = synthgmm.fit(frame, y="y", x=X, labeled="labeled", intercept=False, model=model,
-                       sources={"proxy": "proxy_y"}, estimator="ppi")
+                       sources={"proxy": "proxy_y"}, estimator="ppi", small_sample="hc0")
     assert res.estimator == "PPI++ (proxy)"
     ci = res.conf_int(alpha).to_numpy()
     scale = np.abs(hi - lo).max()
@@ -40,7 +41,7 @@ def test_ppi_one_sided_equals_ppi_py():
     xl, yl, fl, xu, fu = split(frame)
     lo, hi = ppi.ppi_ols_ci(xl, yl, fl, xu, fu, alpha=0.1, alternative="larger")
     res = synthgmm.fit(frame, y="y", x=X, labeled="labeled", intercept=False,
-                       sources={"proxy": "proxy_y"}, estimator="ppi")
+                       sources={"proxy": "proxy_y"}, estimator="ppi", small_sample="hc0")
     ci = res.conf_int(0.1, alternative="larger").to_numpy()
     np.testing.assert_allclose(ci[:, 0], lo, rtol=1e-6)
     assert np.isinf(ci[:, 1]).all() and np.isinf(hi).all()
@@ -53,7 +54,8 @@ def test_ppi_poisson_equals_ppi_py():
     xs, y, f = frame[xcols].to_numpy(), frame["y"].to_numpy(), frame["proxy_y"].to_numpy()
     lo, hi = ppi.ppi_poisson_ci(xs[lab], y[lab], f[lab], xs[~lab], f[~lab], alpha=0.05)
     res = synthgmm.fit(frame, y="y", x=xcols, labeled="labeled", intercept=False,
-                       model="poisson", sources={"proxy": "proxy_y"}, estimator="ppi")
+                       model="poisson", sources={"proxy": "proxy_y"}, estimator="ppi",
+                       small_sample="hc0")
     np.testing.assert_allclose(res.conf_int(0.05).to_numpy(), np.column_stack([lo, hi]),
                                rtol=1e-5)
 
