@@ -80,6 +80,21 @@ fn assert_covers(report: &McReport, n: f64) {
     }
 }
 
+/// The slope's bias is at most 0.1 of its standard deviation at every ρ, up to 3
+/// Monte-Carlo standard errors of the bias (sd/√R, 0.067 sd at R = 2,000).
+fn assert_nearly_unbiased(report: &McReport, n: f64) {
+    for rho in [0.0, 0.5, 0.9] {
+        let row = report.find("Default", rho, "x1").unwrap();
+        let sd = (row.mse - row.bias * row.bias).sqrt();
+        let limit = (0.1 + 3.0 / (R as f64).sqrt()) * sd;
+        assert!(
+            row.bias.abs() <= limit,
+            "n ≈ {n}, ρ = {rho}: bias {:.4} against sd {sd:.4}",
+            row.bias
+        );
+    }
+}
+
 #[test]
 #[ignore = "Monte Carlo (about a minute); run with -- --ignored, as CI does"]
 fn the_default_covers_at_n_30_50_and_300() {
@@ -90,6 +105,7 @@ fn the_default_covers_at_n_30_50_and_300() {
     ] {
         let report = run(rate, seed);
         assert_covers(&report, n);
+        assert_nearly_unbiased(&report, n);
         // No harm: with useless sources (ρ = 0) at n = 300 the default's interval is
         // at most 1% wider than real-only's (same HC2 and t quantiles).
         if n >= 200.0 {
