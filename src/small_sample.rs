@@ -118,31 +118,44 @@ pub(crate) fn leverages<M: MomentModel + ?Sized>(
     j_inv: &Array2<f64>,
 ) -> Array1<f64> {
     let p = theta.len();
-    let mut leverage = Array1::<f64>::zeros(rows.len());
-    let mut derivative = Array2::zeros((rows.len(), p));
-    for j in 0..p {
-        model.moments_derivative(theta, rows, j_inv.column(j), derivative.view_mut());
-        leverage += &derivative.slice(s![.., j]);
-    }
-    if let Some(w) = weights {
-        leverage *= &w;
-    }
-    leverage
+    let size = crate::engine::DEFAULT_CHUNK_ROWS;
+    let ranges: Vec<_> = (0..rows.len().div_ceil(size))
+        .map(|c| c * size..((c + 1) * size).min(rows.len()))
+        .collect();
+    let chunks = crate::engine::map_ordered(&ranges, |range| {
+        let chunk = rows.slice(range.clone());
+        let mut leverage = Array1::<f64>::zeros(range.len());
+        let mut derivative = Array2::zeros((range.len(), p));
+        for j in 0..p {
+            model.moments_derivative(theta, chunk, j_inv.column(j), derivative.view_mut());
+            leverage += &derivative.slice(s![.., j]);
+        }
+        if let Some(w) = weights {
+            leverage *= &w.slice(s![range.clone()]);
+        }
+        leverage
+    });
+    chunks.into_iter().flatten().collect()
 }
 
-/// The row scales of `small_sample` for `rows` at θ: `None` when it scales no row
+/// The row scales of `small_sample` for `rows` at θ, from the rows' summed Jacobian
+/// J = Σ w ∂ψ/∂θᵀ (`j_sum`, computed when `None`): `None` when the form scales no row
 /// (HC0, HC1) or J is singular.
 pub(crate) fn labeled_row_scales<M: MomentModel + ?Sized>(
     model: &M,
     theta: ArrayView1<'_, f64>,
     rows: Rows<'_>,
     weights: Option<ArrayView1<'_, f64>>,
+    j_sum: Option<&Array2<f64>>,
     small_sample: SmallSample,
 ) -> Option<Array1<f64>> {
     if small_sample.leverage_power() == 0.0 {
         return None;
     }
-    let j_inv = crate::linalg::inverse(model.jacobian(theta, rows, weights).view())?;
+    let j_inv = match j_sum {
+        Some(j) => crate::linalg::inverse(j.view())?,
+        None => crate::linalg::inverse(model.jacobian(theta, rows, weights).view())?,
+    };
     let h = leverages(model, theta, rows, weights, &j_inv);
     Some(small_sample.row_scales(&h))
 }

@@ -1,6 +1,6 @@
 //! Design-based supervised learning (DSL, Egami et al. 2023) with given predictions.
 
-use ndarray::{Array1, Axis};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 use crate::baselines::mestimation::{fit_rows, just_identified, sandwich, solve};
 use crate::data::DataSources;
@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
 use crate::moment::{moment_matrix, Certify, MomentModel};
+use crate::rows::Rows;
 use crate::small_sample::SmallSample;
 use crate::units::{per_unit, InThetaUnits};
 
@@ -70,6 +71,93 @@ impl<M: MomentModel> Dsl<M> {
     }
 }
 
+/// The DSL moments m_t(θ) on every row, from the source's predictions and the labeled
+/// rows' real values weighted by w_t/π_t.
+struct DslMoments<'a, M: MomentModel> {
+    model: &'a M,
+    /// The predictions' moments in θ's units.
+    source: InThetaUnits<'a, M>,
+    pred: Rows<'a>,
+    pred_labeled: Rows<'a>,
+    real: Rows<'a>,
+    labeled: &'a [usize],
+    /// w_t/π_t on the labeled rows.
+    inv_pi: Array1<f64>,
+    /// w_t on every row, if given.
+    weights: Option<ArrayView1<'a, f64>>,
+}
+
+impl<M: MomentModel> DslMoments<'_, M> {
+    /// The rows' moments at θ, the labeled rows' real moments times `scale` if given
+    /// (the small-sample form).
+    fn rows(&self, b: ArrayView1<'_, f64>, scale: Option<&Array1<f64>>) -> Array2<f64> {
+        let mut m = moment_matrix(&self.source, b, self.pred);
+        if let Some(w) = self.weights {
+            m *= &w.insert_axis(Axis(1));
+        }
+        let mut psi = moment_matrix(self.model, b, self.real);
+        if let Some(s) = scale {
+            psi *= &s.view().insert_axis(Axis(1));
+        }
+        let diff = (psi - moment_matrix(&self.source, b, self.pred_labeled))
+            * self.inv_pi.view().insert_axis(Axis(1));
+        for (k, &r) in self.labeled.iter().enumerate() {
+            let mut row = m.row_mut(r);
+            row += &diff.row(k);
+        }
+        m
+    }
+
+    /// Σ_t ∂m_t/∂θᵀ.
+    fn jacobian(&self, b: ArrayView1<'_, f64>) -> Array2<f64> {
+        let inv_pi = Some(self.inv_pi.view());
+        self.source.jacobian(b, self.pred, self.weights) + self.model.jacobian(b, self.real, inv_pi)
+            - self.source.jacobian(b, self.pred_labeled, inv_pi)
+    }
+}
+
+/// w_t/π_t on the labeled rows: π_t from the data's labeling probabilities, or n/T.
+fn inverse_probabilities(data: &DataSources) -> Array1<f64> {
+    let labeled = data.labeled_rows();
+    let t = data.n_rows() as f64;
+    let inv_pi: Array1<f64> = match data.labeling_probabilities() {
+        Some(pi) => labeled.iter().map(|&r| 1.0 / pi[r]).collect(),
+        None => Array1::from_elem(labeled.len(), t / labeled.len() as f64),
+    };
+    match data.weights() {
+        Some(w) => &inv_pi * &labeled.iter().map(|&t| w[t]).collect::<Array1<f64>>(),
+        None => inv_pi,
+    }
+}
+
+impl<M: MomentModel> Dsl<M> {
+    /// θ̂ solving Σ_t m_t(θ) = 0; a failure on separated labeled rows is their
+    /// separation.
+    fn solve(&self, moments: &DslMoments<'_, M>, name: &str, t: f64) -> Result<Array1<f64>> {
+        let (model, real) = (&self.model, moments.real);
+        solve(
+            model,
+            name,
+            "moments",
+            crate::moment::checked_start(model, real)?,
+            |b| moments.rows(b, None).sum_axis(Axis(0)) / t,
+            |b| moments.jacobian(b) / t,
+            // The doubly robust moments contain the real rows' score: a failure there
+            // may be their separation.
+            Certify::OnFailure(real),
+        )
+        .map_err(|err| match err {
+            Error::Collinear { .. } | Error::NotConverged { .. } => {
+                match fit_rows(model, name, "real", real) {
+                    Err(separated @ Error::Separation { .. }) => separated,
+                    _ => err,
+                }
+            }
+            other => other,
+        })
+    }
+}
+
 impl<M: MomentModel> Estimator for Dsl<M> {
     fn name(&self) -> String {
         format!("DSL ({})", self.source)
@@ -86,68 +174,22 @@ impl<M: MomentModel> Estimator for Dsl<M> {
                 name: self.source.clone(),
             })?;
         let model = &self.model;
-        let labeled = data.labeled_rows();
-        let t = data.n_rows() as f64;
-        let inv_pi: Array1<f64> = match data.labeling_probabilities() {
-            Some(pi) => labeled.iter().map(|&r| 1.0 / pi[r]).collect(),
-            None => Array1::from_elem(labeled.len(), t / labeled.len() as f64),
-        };
-        // Observation weights multiply each row's moments: w_t on every row's
-        // prediction term, w_t/π_t on the labeled rows' correction.
-        let w = data.weights();
-        let inv_pi = match w {
-            Some(w) => &inv_pi * &labeled.iter().map(|&t| w[t]).collect::<Array1<f64>>(),
-            None => inv_pi,
-        };
         let real = data.real_rows();
         just_identified(model, real, &name)?;
-        let (pred, pred_lab) = (src.rows(), src.labeled());
-        // The predictions' moments in θ's units: free of the units of the source's
-        // covariates.
-        let source = InThetaUnits::new(model, per_unit(model, real, pred_lab, None));
-        // `scale`: the labeled rows' real moments times s_t (the small-sample form).
-        let moments = |b: ndarray::ArrayView1<'_, f64>, scale: Option<&Array1<f64>>| {
-            let mut m = moment_matrix(&source, b, pred);
-            if let Some(w) = w {
-                m *= &w.insert_axis(Axis(1));
-            }
-            let mut psi = moment_matrix(model, b, real);
-            if let Some(s) = scale {
-                psi *= &s.view().insert_axis(Axis(1));
-            }
-            let diff =
-                (psi - moment_matrix(&source, b, pred_lab)) * inv_pi.view().insert_axis(Axis(1));
-            for (k, &r) in labeled.iter().enumerate() {
-                let mut row = m.row_mut(r);
-                row += &diff.row(k);
-            }
-            m
-        };
-        let jacobian = |b: ndarray::ArrayView1<'_, f64>| {
-            source.jacobian(b, pred, w) + model.jacobian(b, real, Some(inv_pi.view()))
-                - source.jacobian(b, pred_lab, Some(inv_pi.view()))
-        };
-        let theta = solve(
+        // Observation weights multiply each row's moments: w_t on every row's
+        // prediction term, w_t/π_t on the labeled rows' correction. The predictions'
+        // moments are in θ's units: free of the units of the source's covariates.
+        let moments = DslMoments {
             model,
-            &name,
-            "moments",
-            crate::moment::checked_start(model, real)?,
-            |b| moments(b, None).sum_axis(Axis(0)) / t,
-            |b| jacobian(b) / t,
-            // The doubly robust moments contain the real rows' score: a failure there
-            // may be their separation.
-            Certify::OnFailure(real),
-        )
-        .map_err(|err| match err {
-            // A failed solve on separated labeled rows is their separation.
-            Error::Collinear { .. } | Error::NotConverged { .. } => {
-                match fit_rows(model, &name, "real", real) {
-                    Err(separated @ Error::Separation { .. }) => separated,
-                    _ => err,
-                }
-            }
-            other => other,
-        })?;
+            source: InThetaUnits::new(model, per_unit(model, real, src.labeled(), None)),
+            pred: src.rows(),
+            pred_labeled: src.labeled(),
+            real,
+            labeled: data.labeled_rows(),
+            inv_pi: inverse_probabilities(data),
+            weights: data.weights(),
+        };
+        let theta = self.solve(&moments, &name, data.n_rows() as f64)?;
         // Rows are the data's rows: with clusters, the meat sums them by cluster (and
         // are not scaled: the cluster sums carry the few-cluster correction).
         let scale = match data.clusters() {
@@ -156,27 +198,15 @@ impl<M: MomentModel> Estimator for Dsl<M> {
                 model,
                 theta.view(),
                 real,
-                Some(inv_pi.view()),
+                Some(moments.inv_pi.view()),
+                None,
                 self.small_sample,
             ),
         };
-        let rows = moments(theta.view(), scale.as_ref());
-        let mut notes = Vec::new();
-        let meat = match data.clusters() {
-            Some(cluster) => {
-                let (meat, clusters) = crate::engine::clustered_gram(rows.view(), cluster);
-                notes.push(crate::inference::Note::Clustered {
-                    clusters,
-                    detail: None,
-                });
-                meat
-            }
-            None => {
-                crate::linalg::gram(rows.view())
-                    * self.small_sample.dof_factor(data.n_labeled(), theta.len())
-            }
-        };
-        let cov = sandwich(&jacobian(theta.view()), &meat, &name)?;
+        let rows = moments.rows(theta.view(), scale.as_ref());
+        let dof = self.small_sample.dof_factor(data.n_labeled(), theta.len());
+        let (meat, notes) = super::mestimation::meat(rows.view(), data.clusters(), dof);
+        let cov = sandwich(&moments.jacobian(theta.view()), &meat, &name)?;
         Estimate::new(
             name,
             model.name(),

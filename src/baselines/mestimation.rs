@@ -130,3 +130,25 @@ pub(crate) fn sandwich(
     })?;
     Ok(crate::linalg::symmetrize(inv.dot(meat).dot(&inv.t())))
 }
+
+/// The meat Σ_t m_t m_tᵀ of a sandwich from the rows' moments, times `dof` (the
+/// small-sample degrees-of-freedom factor); with clusters, the cluster-robust
+/// G/(G − 1) Σ_c s_c s_cᵀ instead, with a [`Note::Clustered`](crate::inference::Note)
+/// saying so.
+pub(crate) fn meat(
+    rows: ndarray::ArrayView2<'_, f64>,
+    clusters: Option<&[u32]>,
+    dof: f64,
+) -> (Array2<f64>, Vec<crate::inference::Note>) {
+    match clusters {
+        Some(cluster) => {
+            let (meat, clusters) = crate::engine::clustered_gram(rows, cluster);
+            let note = crate::inference::Note::Clustered {
+                clusters,
+                detail: None,
+            };
+            (meat, vec![note])
+        }
+        None => (crate::linalg::gram(rows) * dof, Vec::new()),
+    }
+}

@@ -4,7 +4,7 @@ use crate::baselines::mestimation::{fit_weighted_rows, sandwich};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
-use crate::inference::{Estimate, Note};
+use crate::inference::Estimate;
 use crate::moment::{moment_matrix, MomentModel};
 use crate::rows::RowBlock;
 use crate::small_sample::SmallSample;
@@ -101,34 +101,23 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
                 theta.view(),
                 rows,
                 weights,
+                None,
                 self.small_sample,
             ),
         };
         if let Some(s) = scale {
             psi *= &s.insert_axis(ndarray::Axis(1));
         }
-        let mut notes = Vec::new();
-        let meat = match data.clusters() {
-            // The pooled rows' clusters: the labeled real rows', then each source's.
-            Some(cluster) => {
-                let ids: Vec<u32> = data
-                    .labeled_rows()
-                    .iter()
-                    .map(|&t| cluster[t])
-                    .chain(self.sources.iter().flat_map(|_| cluster.iter().copied()))
-                    .collect();
-                let (meat, clusters) = crate::engine::clustered_gram(psi.view(), &ids);
-                notes.push(Note::Clustered {
-                    clusters,
-                    detail: None,
-                });
-                meat
-            }
-            None => {
-                crate::linalg::gram(psi.view())
-                    * self.small_sample.dof_factor(rows.len(), theta.len())
-            }
-        };
+        // The pooled rows' clusters: the labeled real rows', then each source's.
+        let ids: Option<Vec<u32>> = data.clusters().map(|cluster| {
+            data.labeled_rows()
+                .iter()
+                .map(|&t| cluster[t])
+                .chain(self.sources.iter().flat_map(|_| cluster.iter().copied()))
+                .collect()
+        });
+        let dof = self.small_sample.dof_factor(rows.len(), theta.len());
+        let (meat, notes) = super::mestimation::meat(psi.view(), ids.as_deref(), dof);
         let jac = self.model.jacobian(theta.view(), rows, weights);
         let cov = sandwich(&jac, &meat, &name)?;
         Estimate::new(

@@ -1045,7 +1045,8 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         }
         let n = self.n();
         let unl = st.unlabeled.covariance() * (lambda * lambda);
-        let labeled = match self.scaled_labeled(theta, small_sample) {
+        let j_sum = &st.labeled.real_jacobian;
+        let labeled = match self.scaled_labeled(theta, j_sum, small_sample) {
             Some(scaled) => scaled.rectified_covariance(lambda),
             None => st.labeled.rectified_covariance(lambda),
         } * small_sample.dof_factor(self.real_rows().len(), theta.len());
@@ -1055,10 +1056,12 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     }
 
     /// The labeled sums at θ with the real gradients scaled by the row scales of
-    /// `small_sample`; `None` when it scales no row or the real Jacobian is singular.
+    /// `small_sample` (`j_sum`: the real rows' summed Jacobian at θ); `None` when it
+    /// scales no row or the real Jacobian is singular.
     fn scaled_labeled(
         &self,
         theta: ArrayView1<'_, f64>,
+        j_sum: &Array2<f64>,
         small_sample: SmallSample,
     ) -> Option<LabeledSums> {
         let real = self.real_rows();
@@ -1068,6 +1071,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             theta,
             real,
             weights,
+            Some(j_sum),
             small_sample,
         )?;
         Some(LabeledSums::at(
