@@ -3,7 +3,7 @@
 //!
 //! Each function builds [`DataSources::from_split`] (the predictions become the source
 //! `proxy`) and fits with default settings; the PPI++ functions reproduce ppi_py's
-//! intervals, in its asymptotic form ([`SmallSample::Hc0`](crate::SmallSample::Hc0),
+//! intervals, in its asymptotic form ([`SmallSample::Hc0`],
 //! normal quantiles). There is no default level: intervals come
 //! from `conf_int(alpha)` on the result (ppi_py's functions default to α = 0.1, a 90%
 //! interval; the printed summaries here show 95%).
