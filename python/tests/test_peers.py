@@ -123,3 +123,20 @@ def test_clustered_ols_equals_statsmodels_times_g_over_g_minus_1():
                                ols.cov_params().to_numpy() * g / (g - 1), rtol=1e-8,
                                atol=1e-14)
     assert any("cluster" in note for note in res.notes)
+
+
+@pytest.mark.parametrize("estimator", ["ppi", "dsl", "naive"])
+def test_baselines_default_to_hc2_with_t_quantiles(estimator):
+    """Every baseline's default is the GMM's small-sample form: t(n - p) quantiles and a
+    covariance at least as wide as the asymptotic one (leverage scales are >= 1)."""
+    frame, _ = load("ols_T1000_n100_rho0")
+    args = dict(y="y", x=X, labeled="labeled", intercept=False,
+                sources={"proxy": "proxy_y"}, estimator=estimator)
+    default = synthgmm.fit(frame, **args)
+    asymptotic = synthgmm.fit(frame, **args, small_sample="hc0")
+    assert asymptotic.df_resid is None and not asymptotic.use_t
+    n = 100 if estimator != "naive" else 100 + len(frame)
+    assert default.use_t and default.df_resid == n - 3
+    np.testing.assert_allclose(default.params, asymptotic.params, rtol=1e-12)
+    assert (default.bse.to_numpy() >= asymptotic.bse.to_numpy()).all()
+    assert (default.bse.to_numpy() > asymptotic.bse.to_numpy()).any()
