@@ -56,6 +56,14 @@ fn t_upper_quantile(t: &StudentsT, p: f64) -> f64 {
     u.exp()
 }
 
+/// z_{1−α/2}, or t_{ν,1−α/2} with ν degrees of freedom.
+fn critical_value_at(df: Option<f64>, alpha: f64) -> Result<f64> {
+    match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
+        Some(t) => two_sided(alpha, |p| t_upper_quantile(&t, p)),
+        None => normal_critical_value(alpha),
+    }
+}
+
 /// `upper(α/2)`, the critical value of a two-sided level-α interval, after checking
 /// that [`MIN_ALPHA`] ≤ α < 1 and that it is a finite number.
 fn two_sided(alpha: f64, upper: impl Fn(f64) -> f64) -> Result<f64> {
@@ -243,6 +251,9 @@ pub struct Estimate {
     n_labeled: usize,
     /// Degrees of freedom ν of the Student-t reference distribution; normal when `None`.
     t_df: Option<f64>,
+    /// Each coefficient's own ν_j (Bell–McCaffrey), replacing `t_df` in its intervals
+    /// and p-values.
+    coefficient_df: Option<Array1<f64>>,
     notes: Vec<Note>,
 }
 
@@ -312,6 +323,7 @@ impl Estimate {
             n_rows,
             n_labeled,
             t_df: None,
+            coefficient_df: None,
             notes: Vec::new(),
         })
     }
@@ -334,7 +346,53 @@ impl Estimate {
     /// ```
     pub fn with_t_df(mut self, df: f64) -> Self {
         self.t_df = (df > 0.0 && df.is_finite()).then_some(df);
+        if self.t_df.is_none() {
+            self.coefficient_df = None;
+        }
         self
+    }
+    /// The same estimate with each coefficient's own degrees of freedom ν_j (for
+    /// instance Bell and McCaffrey's, see
+    /// [`SmallSample::Hc2BellMcCaffrey`](crate::SmallSample::Hc2BellMcCaffrey)):
+    /// coefficient j's p-value and interval use t(ν_j). A joint Wald test uses the
+    /// smallest ν_j among the coefficients it restricts. Ignored unless `dof` has one
+    /// positive, finite entry per coefficient; [`t_df`](Self::t_df) becomes the smallest
+    /// ν_j when it was not set.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use synthgmm::Estimate;
+    /// let e = Estimate::new("e", "ols", vec!["a".into(), "b".into()], array![1.0, 1.0],
+    ///     array![[0.25, 0.0], [0.0, 0.25]], 20, 20)?
+    ///     .with_coefficient_df(array![18.0, 4.0]);
+    /// let ci = e.conf_int(0.05)?;
+    /// assert!((ci[[0, 1]] - (1.0 + 2.100922 * 0.5)).abs() < 1e-5); // t(18)
+    /// assert!((ci[[1, 1]] - (1.0 + 2.776445 * 0.5)).abs() < 1e-5); // t(4)
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
+    pub fn with_coefficient_df(mut self, dof: Array1<f64>) -> Self {
+        let valid = dof.len() == self.theta.len() && dof.iter().all(|v| *v > 0.0 && v.is_finite());
+        if valid {
+            if self.t_df.is_none() {
+                self.t_df = dof.iter().copied().reduce(f64::min);
+            }
+            self.coefficient_df = Some(dof);
+        }
+        self
+    }
+    /// Each coefficient's degrees of freedom when they differ by coefficient
+    /// (Bell–McCaffrey); `None` when every coefficient uses [`t_df`](Self::t_df).
+    pub fn coefficient_df(&self) -> Option<ArrayView1<'_, f64>> {
+        self.coefficient_df.as_ref().map(|dof| dof.view())
+    }
+    /// The degrees of freedom of coefficient j's reference distribution; `None` for
+    /// the normal approximation.
+    fn df_of(&self, j: usize) -> Option<f64> {
+        match &self.coefficient_df {
+            Some(dof) => Some(dof[j]),
+            None => self.t_df,
+        }
     }
     /// The same estimate with another covariance of θ̂.
     ///
@@ -350,37 +408,52 @@ impl Estimate {
             n_rows,
             n_labeled,
             t_df,
+            coefficient_df,
             notes,
             ..
         } = self;
-        Ok(
-            Estimate::new(estimator, model, names, theta, cov, n_rows, n_labeled)?
-                .with_notes(notes)
-                .with_t_df(t_df.unwrap_or(0.0)),
-        )
+        let mut estimate = Estimate::new(estimator, model, names, theta, cov, n_rows, n_labeled)?
+            .with_notes(notes)
+            .with_t_df(t_df.unwrap_or(0.0));
+        estimate.coefficient_df = coefficient_df;
+        Ok(estimate)
     }
     /// Degrees of freedom of the Student-t reference distribution; `None` for the
     /// normal approximation.
     pub fn t_df(&self) -> Option<f64> {
         self.t_df
     }
-    /// The reference distribution's CDF at x: Φ(x), or F_ν(x) with t quantiles.
-    fn reference_cdf(&self, x: f64) -> f64 {
-        match self.t_df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
+    /// Coefficient j's reference distribution's CDF at x: Φ(x), or F_ν(x) with t
+    /// quantiles.
+    fn reference_cdf(&self, j: usize, x: f64) -> f64 {
+        match self
+            .df_of(j)
+            .and_then(|df| StudentsT::new(0.0, 1.0, df).ok())
+        {
             Some(t) => t.cdf(x),
             None => std_normal().cdf(x),
         }
     }
-    /// The two-sided critical value the intervals use at level 1 − α: z_{1−α/2}, or
-    /// t_{ν,1−α/2} with Student-t quantiles.
+    /// The two-sided critical value at level 1 − α of the common reference
+    /// distribution: z_{1−α/2}, or t_{ν,1−α/2} with ν = [`t_df`](Self::t_df). With
+    /// [`coefficient_df`](Self::coefficient_df) the intervals use
+    /// [`critical_values`](Self::critical_values) instead.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] unless [`MIN_ALPHA`] ≤ α < 1.
     pub fn critical_value(&self, alpha: f64) -> Result<f64> {
-        match self.t_df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
-            Some(t) => two_sided(alpha, |p| t_upper_quantile(&t, p)),
-            None => normal_critical_value(alpha),
-        }
+        critical_value_at(self.t_df, alpha)
+    }
+    /// The two-sided critical value of each coefficient's interval at level 1 − α:
+    /// t_{ν_j,1−α/2} with its own degrees of freedom, else
+    /// [`critical_value`](Self::critical_value).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless [`MIN_ALPHA`] ≤ α < 1.
+    pub fn critical_values(&self, alpha: f64) -> Result<Array1<f64>> {
+        (0..self.theta.len())
+            .map(|j| critical_value_at(self.df_of(j), alpha))
+            .collect()
     }
     /// The same estimate with these notes added.
     pub fn with_notes(mut self, notes: impl IntoIterator<Item = Note>) -> Self {
@@ -431,7 +504,10 @@ impl Estimate {
     }
     /// Two-sided p-values 2Φ(−|z_j|) for H₀: θ_j = 0 (2F_ν(−|z_j|) with t quantiles).
     pub fn p_values(&self) -> Array1<f64> {
-        self.z().mapv(|z| 2.0 * self.reference_cdf(-z.abs()))
+        let z = self.z();
+        (0..z.len())
+            .map(|j| 2.0 * self.reference_cdf(j, -z[j].abs()))
+            .collect()
     }
     /// Confidence intervals θ̂_j ± c se_j, one row [lower, upper] per coefficient, with c
     /// the [`critical_value`](Self::critical_value) (z_{1−α/2}, or t_{ν,1−α/2}).
@@ -439,12 +515,12 @@ impl Estimate {
     /// # Errors
     /// [`Error::InvalidConfig`] unless 0 < α < 1.
     pub fn conf_int(&self, alpha: f64) -> Result<Array2<f64>> {
-        let crit = self.critical_value(alpha)?;
+        let crit = self.critical_values(alpha)?;
         let se = self.se();
         let mut ci = Array2::zeros((self.theta.len(), 2));
         for j in 0..self.theta.len() {
-            ci[[j, 0]] = self.theta[j] - crit * se[j];
-            ci[[j, 1]] = self.theta[j] + crit * se[j];
+            ci[[j, 0]] = self.theta[j] - crit[j] * se[j];
+            ci[[j, 1]] = self.theta[j] + crit[j] * se[j];
         }
         Ok(ci)
     }
@@ -452,11 +528,14 @@ impl Estimate {
     /// 1 − Φ(z_j)) or θ_j < 0 ([`Alternative::Smaller`], Φ(z_j)); two-sided for
     /// [`Alternative::TwoSided`]. F_ν replaces Φ with t quantiles.
     pub fn p_values_against(&self, alternative: Alternative) -> Array1<f64> {
-        self.z().mapv(|z| match alternative {
-            Alternative::TwoSided => 2.0 * self.reference_cdf(-z.abs()),
-            Alternative::Larger => self.reference_cdf(-z),
-            Alternative::Smaller => self.reference_cdf(z),
-        })
+        let z = self.z();
+        (0..z.len())
+            .map(|j| match alternative {
+                Alternative::TwoSided => 2.0 * self.reference_cdf(j, -z[j].abs()),
+                Alternative::Larger => self.reference_cdf(j, -z[j]),
+                Alternative::Smaller => self.reference_cdf(j, z[j]),
+            })
+            .collect()
     }
 
     /// Confidence intervals at level 1 − α against an alternative: two-sided as
@@ -470,13 +549,13 @@ impl Estimate {
         if alternative == Alternative::TwoSided {
             return self.conf_int(alpha);
         }
-        let crit = self.critical_value(2.0 * alpha)?;
+        let crit = self.critical_values(2.0 * alpha)?;
         let se = self.se();
         Ok(Array2::from_shape_fn(
             (self.theta.len(), 2),
             |(j, side)| match (alternative, side) {
-                (Alternative::Larger, 0) => self.theta[j] - crit * se[j],
-                (Alternative::Smaller, 1) => self.theta[j] + crit * se[j],
+                (Alternative::Larger, 0) => self.theta[j] - crit[j] * se[j],
+                (Alternative::Smaller, 1) => self.theta[j] + crit[j] * se[j],
                 (Alternative::Larger, _) => f64::INFINITY,
                 _ => f64::NEG_INFINITY,
             },
@@ -523,7 +602,8 @@ impl Estimate {
         })?;
         let statistic = diff.dot(&inv.dot(&diff));
         let df = r.nrows();
-        let p_value = match self.t_df {
+        let denominator_df = self.wald_denominator_df(r);
+        let p_value = match denominator_df {
             Some(nu) => FisherSnedecor::new(df as f64, nu)
                 .map(|f| f.sf(statistic.max(0.0) / df as f64))
                 .unwrap_or(f64::NAN),
@@ -534,9 +614,22 @@ impl Estimate {
         Ok(WaldTest {
             statistic,
             df,
-            denominator_df: self.t_df,
+            denominator_df,
             p_value,
         })
+    }
+
+    /// The denominator degrees of freedom of a Wald test of R: the smallest
+    /// coefficient ν_j among the columns R restricts, else [`t_df`](Self::t_df).
+    fn wald_denominator_df(&self, r: ArrayView2<'_, f64>) -> Option<f64> {
+        let Some(dof) = &self.coefficient_df else {
+            return self.t_df;
+        };
+        (0..dof.len())
+            .filter(|&j| r.column(j).iter().any(|v| *v != 0.0))
+            .map(|j| dof[j])
+            .reduce(f64::min)
+            .or(self.t_df)
     }
 
     /// The coefficient table's column headers of the statistic and its p-value:

@@ -211,6 +211,16 @@ pub trait MomentModel: Sync {
         None
     }
 
+    /// Whether the information equality holds under the model's working assumptions:
+    /// Var ψ_t ∝ −∂ψ_t/∂βᵀ row by row (least squares with homoskedastic errors, the
+    /// score of a canonical GLM such as logistic or Poisson regression). The
+    /// Bell–McCaffrey degrees of freedom of
+    /// [`SmallSample::Hc2BellMcCaffrey`](crate::SmallSample::Hc2BellMcCaffrey) need it;
+    /// without it they fall back to n − p. Defaults to `false`.
+    fn information_equality(&self) -> bool {
+        false
+    }
+
     /// Whether ψ is affine in β (then one Gauss–Newton step is the exact, closed-form
     /// solution). Defaults to `false`.
     fn is_linear(&self) -> bool {

@@ -9,6 +9,15 @@
 //! (x_tᵀ(XᵀX)⁻¹x_t for least squares). HC2 scales them by (1 − h_t)^(−1/2), HC3 by
 //! (1 − h_t)^(−1) (MacKinnon and White, 1985), before the meat of the sandwich is
 //! formed.
+//!
+//! The reference distribution of each coefficient's t statistic is Student-t with
+//! n − p degrees of freedom, or (the default) with Bell and McCaffrey's (2002)
+//! ν_j = (tr DM)² / tr(DMDM): the degrees of freedom of the HC2 variance of θ̂_j
+//! under a working model of independent rows with the model's own variance
+//! (homoskedastic errors for least squares), D = diag(a_tj² / (1 − h_t)) with a_tj row
+//! t's weight in θ̂_j and M = I − H the residual maker. Where a few rows carry most of
+//! a coefficient's information, ν_j is far below n − p and the intervals widen; Imbens
+//! and Kolesár (2016) recommend it for exactly these designs.
 
 use ndarray::{s, Array1, Array2, ArrayView1};
 
@@ -38,11 +47,18 @@ pub enum SmallSample {
     /// Real moments over √(1 − h_t) and t(n − p) quantiles: at n = 50 of 1,000 labeled
     /// rows with heteroskedastic errors the selected GMM covers 93%, and it widens
     /// intervals at n = 300 by under 2%.
-    #[default]
     Hc2,
     /// Real moments over 1 − h_t (leave-one-out residuals) and t(n − p) quantiles: more
     /// conservative, over-covers under homoskedasticity at n = 50.
     Hc3,
+    /// HC2 with Bell–McCaffrey degrees of freedom ν_j for each coefficient (see the
+    /// module's documentation) instead of n − p: the intervals widen where a few
+    /// labeled rows carry a coefficient's information (high leverage). estimatr's and
+    /// clubSandwich's convention for CR2; Imbens and Kolesár's (2016) recommendation.
+    /// Models without the information equality (linear IV) fall back to n − p. The
+    /// default.
+    #[default]
+    Hc2BellMcCaffrey,
 }
 
 impl SmallSample {
@@ -53,6 +69,7 @@ impl SmallSample {
             SmallSample::Hc1 => "HC1",
             SmallSample::Hc2 => "HC2",
             SmallSample::Hc3 => "HC3",
+            SmallSample::Hc2BellMcCaffrey => "HC2-BM",
         }
     }
 
@@ -60,7 +77,7 @@ impl SmallSample {
     pub(crate) fn leverage_power(self) -> f64 {
         match self {
             SmallSample::Hc0 | SmallSample::Hc1 => 0.0,
-            SmallSample::Hc2 => 1.0,
+            SmallSample::Hc2 | SmallSample::Hc2BellMcCaffrey => 1.0,
             SmallSample::Hc3 => 2.0,
         }
     }
@@ -80,12 +97,16 @@ impl SmallSample {
 
     /// `estimate` with the quantiles of this form: Student-t with n − p degrees of
     /// freedom (n labeled rows), or G − 1 with G clusters (the few-cluster convention of
-    /// Stata and statsmodels' `use_t`); unchanged for HC0.
+    /// Stata and statsmodels' `use_t`); unchanged for HC0. Without clusters, each
+    /// coefficient's `dof` (from [`bell_mccaffrey_dof`], for
+    /// [`SmallSample::Hc2BellMcCaffrey`]) replaces n − p in its own intervals and
+    /// p-values.
     pub(crate) fn with_quantiles(
         self,
         estimate: Estimate,
         n: usize,
         clusters: Option<usize>,
+        dof: Option<Array1<f64>>,
     ) -> Estimate {
         if !self.uses_t() {
             return estimate;
@@ -94,7 +115,16 @@ impl SmallSample {
             Some(g) => g.saturating_sub(1),
             None => n.saturating_sub(estimate.theta().len()),
         };
-        estimate.with_t_df(df as f64)
+        let estimate = estimate.with_t_df(df as f64);
+        match (clusters, dof) {
+            (None, Some(dof)) => estimate.with_coefficient_df(dof),
+            _ => estimate,
+        }
+    }
+
+    /// Whether each coefficient takes Bell–McCaffrey degrees of freedom.
+    pub(crate) fn uses_bell_mccaffrey(self) -> bool {
+        self == SmallSample::Hc2BellMcCaffrey
     }
 
     /// The row scales (1 − h_t)^(−k/2) of [`leverage_power`](Self::leverage_power) k
@@ -118,10 +148,7 @@ pub(crate) fn leverages<M: MomentModel + ?Sized>(
     j_inv: &Array2<f64>,
 ) -> Array1<f64> {
     let p = theta.len();
-    let size = crate::engine::DEFAULT_CHUNK_ROWS;
-    let ranges: Vec<_> = (0..rows.len().div_ceil(size))
-        .map(|c| c * size..((c + 1) * size).min(rows.len()))
-        .collect();
+    let ranges = row_ranges(rows.len());
     let chunks = crate::engine::map_ordered(&ranges, |range| {
         let chunk = rows.slice(range.clone());
         let mut leverage = Array1::<f64>::zeros(range.len());
@@ -160,6 +187,105 @@ pub(crate) fn labeled_row_scales<M: MomentModel + ?Sized>(
     Some(small_sample.row_scales(&h))
 }
 
+/// Bell and McCaffrey's degrees of freedom ν_j = (tr DM)² / tr(DMDM) of each
+/// coefficient's HC2 variance over `rows` at θ, with `j_sum` = Σ w ∂ψ/∂θᵀ over those
+/// rows: `None` unless `small_sample` asks for them, the model has the information
+/// equality ([`MomentModel::information_equality`]) and J is invertible.
+///
+/// In the standardized rows x̄_t (x̄_t x̄_tᵀ = −w_t ∂ψ_t/∂θᵀ, so that the working
+/// model's errors are homoskedastic), a_tj = e_jᵀ J⁻¹ x̄_t, d_t = a_tj²/(1 − h_t) and
+/// H = X̄ J⁻¹ X̄ᵀ; then tr DM = Σ d_t (1 − h_t) and
+/// tr(DMDM) = Σ d_t² (1 − 2h_t) + tr(B²) with B = (Σ d_t x̄_t x̄_tᵀ) J⁻¹, all in
+/// O(n p²) without forming the n × n hat matrix.
+pub(crate) fn bell_mccaffrey_dof<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+    j_sum: &Array2<f64>,
+    small_sample: SmallSample,
+) -> Option<Array1<f64>> {
+    if !small_sample.uses_bell_mccaffrey() || !model.information_equality() {
+        return None;
+    }
+    let j_inv = crate::linalg::inverse(j_sum.view())?;
+    let h = leverages(model, theta, rows, weights, &j_inv);
+    let ranges = row_ranges(rows.len());
+    let parts = crate::engine::map_ordered(&ranges, |range| {
+        let chunk = rows.slice(range.clone());
+        let w = weights.map(|w| w.slice_move(s![range.clone()]));
+        dof_sums(model, theta, chunk, w, &j_inv, h.slice(s![range.clone()]))
+    });
+    let dof = (0..theta.len()).map(|j| {
+        let mut sums = parts.iter().map(|part| &part[j]);
+        let first = sums.next()?.clone();
+        let total = sums.fold(first, |acc, next| acc.add(next));
+        let b = total.gram.dot(&j_inv);
+        let tr_dmdm = total.d_squared + (&b * &b.t()).sum();
+        Some(total.tr_dm * total.tr_dm / tr_dmdm)
+    });
+    let dof: Option<Array1<f64>> = dof.collect();
+    // ν_j ≥ 1 by Cauchy–Schwarz on the eigenvalues of DM; clamp the rounding.
+    dof.filter(|dof| dof.iter().all(|v| v.is_finite() && *v > 0.0))
+        .map(|dof| dof.mapv(|v| v.max(1.0)))
+}
+
+/// One chunk's share of coefficient j's Bell–McCaffrey traces: Σ d_t (1 − h_t),
+/// Σ d_t² (1 − 2h_t) and Σ d_t w_t ∂ψ_t/∂θᵀ.
+#[derive(Clone)]
+struct DofSums {
+    tr_dm: f64,
+    d_squared: f64,
+    gram: Array2<f64>,
+}
+
+impl DofSums {
+    fn add(mut self, other: &DofSums) -> DofSums {
+        self.tr_dm += other.tr_dm;
+        self.d_squared += other.d_squared;
+        self.gram += &other.gram;
+        self
+    }
+}
+
+/// Every coefficient's [`DofSums`] over one chunk of rows with leverages `h`.
+fn dof_sums<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+    j_inv: &Array2<f64>,
+    h: ArrayView1<'_, f64>,
+) -> Vec<DofSums> {
+    let weight = |t: usize| weights.map_or(1.0, |w| w[t]);
+    let mut derivative = Array2::zeros((rows.len(), theta.len()));
+    (0..theta.len())
+        .map(|j| {
+            let u = j_inv.row(j);
+            model.moments_derivative(theta, rows, u, derivative.view_mut());
+            // d_t = a_tj² / (1 − h_t), a_tj² = w_t |uᵀ ∂ψ_t/∂θᵀ u| (1 − h_t capped at
+            // 0.1 as in the row scales).
+            let d: Array1<f64> = (0..rows.len())
+                .map(|t| weight(t) * derivative.row(t).dot(&u).abs() / (1.0 - h[t]).max(0.1))
+                .collect();
+            let d_weighted: Array1<f64> = (0..rows.len()).map(|t| d[t] * weight(t)).collect();
+            DofSums {
+                tr_dm: d.iter().zip(&h).map(|(d, h)| d * (1.0 - h)).sum(),
+                d_squared: d.iter().zip(&h).map(|(d, h)| d * d * (1.0 - 2.0 * h)).sum(),
+                gram: model.jacobian(theta, rows, Some(d_weighted.view())),
+            }
+        })
+        .collect()
+}
+
+/// Consecutive row ranges of the engine's default chunk size.
+fn row_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
+    let size = crate::engine::DEFAULT_CHUNK_ROWS;
+    (0..n.div_ceil(size))
+        .map(|c| c * size..((c + 1) * size).min(n))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +312,40 @@ mod tests {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
         assert!((h.sum() - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bell_mccaffrey_dof_of_a_difference_in_means_is_welchs() {
+        // y on [1, g] with groups of n₁ and n₀ rows: the slope is a difference in
+        // means, its HC2 variance s₁²/n₁ + s₀²/n₀, and under equal working variances
+        // ν = (1/n₁ + 1/n₀)² / (1/(n₁²(n₁ − 1)) + 1/(n₀²(n₀ − 1))) (Welch–Satterthwaite);
+        // the intercept is group 0's mean, with n₀ − 1. 9,000 rows span three chunks.
+        let (n1, n0) = (9_000usize, 20usize);
+        let x = Array2::from_shape_fn(
+            (n1 + n0, 2),
+            |(t, j)| {
+                if j == 0 || t < n1 {
+                    1.0
+                } else {
+                    0.0
+                }
+            },
+        );
+        let y = Array1::from_shape_fn(n1 + n0, |t| (t % 7) as f64);
+        let rows = Rows::new(x.view(), y.view()).unwrap();
+        let theta = array![0.0, 0.0];
+        let j_sum = Ols.jacobian(theta.view(), rows, None);
+        let setting = SmallSample::Hc2BellMcCaffrey;
+        let dof = bell_mccaffrey_dof(&Ols, theta.view(), rows, None, &j_sum, setting).unwrap();
+        let (a, b) = (n1 as f64, n0 as f64);
+        let welch =
+            (1.0 / a + 1.0 / b).powi(2) / (1.0 / (a * a * (a - 1.0)) + 1.0 / (b * b * (b - 1.0)));
+        assert!((dof[0] - (b - 1.0)).abs() < 1e-8 * b, "{dof}");
+        assert!((dof[1] - welch).abs() < 1e-8 * welch, "{dof} vs {welch}");
+        // Other forms and models without the information equality keep n − p.
+        assert!(
+            bell_mccaffrey_dof(&Ols, theta.view(), rows, None, &j_sum, SmallSample::Hc2).is_none()
+        );
     }
 
     #[test]

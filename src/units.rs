@@ -93,6 +93,9 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
     fn name(&self) -> &str {
         self.model.name()
     }
+    fn information_equality(&self) -> bool {
+        self.model.information_equality()
+    }
     fn n_params(&self, rows: Rows<'_>) -> usize {
         self.model.n_params(rows)
     }

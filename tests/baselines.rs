@@ -505,7 +505,7 @@ fn check_form(what: &str, estimate: &synthgmm::Estimate, exp: &serde_json::Value
 
 /// PPI++ in HC1–HC3 form, with λ̂ and θ̂ as ppi_py's, against a numpy computation
 /// (`tests/data/make_baselines_hc.py`) at n = 40 (least squares) and n = 60 (logistic);
-/// the default is HC2.
+/// the default is HC2 with Bell–McCaffrey degrees of freedom.
 #[test]
 fn ppi_small_sample_forms_match_numpy() {
     let exp = expected("baselines_hc");
@@ -549,12 +549,22 @@ fn ppi_small_sample_forms_match_numpy() {
             PpiPlusPlus::new(Logistic, "proxy").estimate(&data)
         }
         .unwrap();
-        check_form(&format!("{key} default"), &default, &exp["HC2"], tol);
+        check_form(&format!("{key} default"), &default, &exp["HC2-BM"], tol);
+        check_dof(key, &default, &exp["HC2-BM"]);
     }
 }
 
+/// The default's Bell–McCaffrey degrees of freedom against the reference's.
+fn check_dof(what: &str, estimate: &synthgmm::Estimate, exp: &serde_json::Value) {
+    let dof = estimate
+        .coefficient_df()
+        .expect("degrees of freedom")
+        .to_vec();
+    assert_close(what, &dof, &vec_of(&exp["coefficient_df"]), 1e-6, 0.0);
+}
+
 /// DSL in HC0–HC3 form against a numpy computation (`tests/data/make_baselines_hc.py`)
-/// at n = 40; the default is HC2.
+/// at n = 40; the default is HC2 with Bell–McCaffrey degrees of freedom.
 #[test]
 fn dsl_small_sample_forms_match_numpy() {
     let exp = &expected("baselines_hc")["dsl_ols"];
@@ -575,7 +585,8 @@ fn dsl_small_sample_forms_match_numpy() {
         assert_eq!(est.t_df().is_some(), setting != SmallSample::Hc0);
     }
     let default = Dsl::new(Ols, "proxy").estimate(&data).unwrap();
-    check_form("dsl default", &default, &exp["HC2"], 1e-8);
+    check_form("dsl default", &default, &exp["HC2-BM"], 1e-8);
+    check_dof("dsl default", &default, &exp["HC2-BM"]);
 }
 
 /// Naive pooling's default (HC2, t quantiles on the pooled rows) equals statsmodels'

@@ -161,7 +161,7 @@ fn summary_table_without_json() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("P>|t|")
-            && text.contains("Student t with 97 df")
+            && text.contains("Student t, Bell–McCaffrey df")
             && text.contains("[0.025")
             && text.contains("Sources: p"),
         "{text}"
@@ -1156,7 +1156,7 @@ fn bootstrap_adds_intervals_to_the_summary_and_json() {
     let text = String::from_utf8(table.stdout).unwrap();
     assert!(
         text.contains("Bootstrap: B = 60 (seed 4, 0 failed), symmetric intervals at 95%")
-            && text.contains("selected weights (HC2)"),
+            && text.contains("selected weights (HC2-BM)"),
         "{text}"
     );
     let json = |extra: &[&str]| -> serde_json::Value {

@@ -71,7 +71,7 @@ impl Arrays<'_> {
     labeled, y, x, sources, *, model = "ols", estimators = vec!["gmm".to_string()],
     names = None, weights = None, clusters = None, labeling_probabilities = None,
     covariance = "windmeijer", cross_weights = "selected", weighting = "two-step",
-    step_one = "per-block", small_sample = "hc2", diagnose = false, bootstrap = None,
+    step_one = "per-block", small_sample = "hc2-bm", diagnose = false, bootstrap = None,
     seed = 0, bootstrap_interval = "symmetric"
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -165,7 +165,7 @@ fn estimate<'py>(
     labeled, y, x, sources, *, model = "ols", names = None, weights = None,
     clusters = None, labeling_probabilities = None, covariance = "windmeijer",
     cross_weights = "selected", weighting = "two-step", step_one = "per-block",
-    small_sample = "hc2"
+    small_sample = "hc2-bm"
 ))]
 #[allow(clippy::too_many_arguments)]
 fn plan<'py>(

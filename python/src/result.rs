@@ -175,6 +175,15 @@ impl Fit {
         self.estimate().t_df()
     }
 
+    /// Each coefficient's own degrees of freedom (Bell–McCaffrey, the default
+    /// small-sample form), or `None` when every coefficient uses `df_resid`.
+    #[getter]
+    fn coefficient_df<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
+        self.estimate()
+            .coefficient_df()
+            .map(|d| d.to_owned().into_pyarray(py))
+    }
+
     /// Whether p-values and intervals use t quantiles (statsmodels' `use_t`).
     #[getter]
     fn use_t(&self) -> bool {

@@ -77,11 +77,12 @@ impl GmmSettings {
                 "hc1" => SmallSample::Hc1,
                 "hc2" => SmallSample::Hc2,
                 "hc3" => SmallSample::Hc3,
+                "hc2-bm" => SmallSample::Hc2BellMcCaffrey,
                 other => {
                     return Err(unknown(
                         "small_sample",
                         other,
-                        &["hc0", "hc1", "hc2", "hc3"],
+                        &["hc0", "hc1", "hc2", "hc3", "hc2-bm"],
                     ))
                 }
             },

@@ -278,7 +278,7 @@ def fit(
     cross_weights: str = "selected",
     weighting: str = "two-step",
     step_one: str = "per-block",
-    small_sample: str = "hc2",
+    small_sample: str = "hc2-bm",
     diagnose: bool = False,
     bootstrap: Optional[int] = None,
     seed: int = 0,
@@ -324,9 +324,11 @@ def fit(
     weighting : "two-step", "iterated" or "cue".
     step_one : "per-block" (default) or "identity" (the textbook first step).
     small_sample : small-sample form of every estimator's covariance (the GMM's selected
-        weights and every baseline): "hc2" (default) and "hc3" scale the labeled real
-        residuals by the leverage and use t(n - p) quantiles; "hc1" the factor
-        n / (n - p) and t(n - p); "hc0" neither (normal quantiles; ppi_py's PPI++).
+        weights and every baseline): "hc2-bm" (default) scales the labeled real
+        residuals by the leverage (HC2) and gives each coefficient Bell-McCaffrey
+        degrees of freedom (:attr:`Result.coefficient_df`); "hc2" and "hc3" scale them
+        and use t(n - p) quantiles; "hc1" the factor n / (n - p) and t(n - p); "hc0"
+        neither (normal quantiles; ppi_py's PPI++).
     diagnose : add per-source diagnostics (C test, residual correlation, ESS gain).
     bootstrap : B, to add bootstrap inference (:attr:`Result.bootstrap`): the whole
         estimator re-run on B resamples (labeled and unlabeled rows drawn separately,
@@ -364,7 +366,7 @@ def plan(
     cross_weights: str = "selected",
     weighting: str = "two-step",
     step_one: str = "per-block",
-    small_sample: str = "hc2",
+    small_sample: str = "hc2-bm",
 ) -> "Plan":
     """A planning model from pilot data (arguments as :func:`fit`).
 
@@ -497,7 +499,7 @@ def compare(
     cross_weights: str = "selected",
     weighting: str = "two-step",
     step_one: str = "per-block",
-    small_sample: str = "hc2",
+    small_sample: str = "hc2-bm",
 ):
     """Run several estimators on the same data; one tidy row per estimator and term.
 

@@ -203,6 +203,12 @@ impl<M: MomentModel> Estimator for Dsl<M> {
                 self.small_sample,
             ),
         };
+        let coefficient_df = {
+            let inv_pi = Some(moments.inv_pi.view());
+            let j_sum = model.jacobian(theta.view(), real, inv_pi);
+            let bm = crate::small_sample::bell_mccaffrey_dof;
+            bm(model, theta.view(), real, inv_pi, &j_sum, self.small_sample)
+        };
         let rows = moments.rows(theta.view(), scale.as_ref());
         let dof = self.small_sample.dof_factor(data.n_labeled(), theta.len());
         let (meat, notes) = super::mestimation::meat(rows.view(), data.clusters(), dof);
@@ -218,7 +224,12 @@ impl<M: MomentModel> Estimator for Dsl<M> {
         )
         .map(|e| {
             self.small_sample
-                .with_quantiles(e, data.n_labeled(), data.clusters_in_moments())
+                .with_quantiles(
+                    e,
+                    data.n_labeled(),
+                    data.clusters_in_moments(),
+                    coefficient_df,
+                )
                 .with_notes(notes)
         })
     }

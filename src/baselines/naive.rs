@@ -132,7 +132,7 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
         .map(|e| {
             let clusters = data.clusters_in_moments();
             self.small_sample
-                .with_quantiles(e, rows.len(), clusters)
+                .with_quantiles(e, rows.len(), clusters, None)
                 .with_notes(notes)
         })
     }

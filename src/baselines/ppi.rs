@@ -1055,6 +1055,25 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         crate::linalg::symmetrize(h.dot(&middle).dot(&h.t()) / n)
     }
 
+    /// Each coefficient's Bell–McCaffrey degrees of freedom in the labeled real fit at
+    /// θ, when `small_sample` asks for them.
+    fn coefficient_df(
+        &self,
+        theta: ArrayView1<'_, f64>,
+        small_sample: SmallSample,
+    ) -> Option<Array1<f64>> {
+        let (real, weights) = (self.real_rows(), self.labeled_weights());
+        let j_sum = self.model.jacobian(theta, real, weights);
+        crate::small_sample::bell_mccaffrey_dof(
+            self.model,
+            theta,
+            real,
+            weights,
+            &j_sum,
+            small_sample,
+        )
+    }
+
     /// The labeled sums at θ with the real gradients scaled by the row scales of
     /// `small_sample` (`j_sum`: the real rows' summed Jacobian at θ); `None` when it
     /// scales no row or the real Jacobian is singular.
@@ -1249,6 +1268,7 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
 ) -> Result<PpiFit> {
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
     let mut r = problem.run(lambda, small_sample)?;
+    let dof = problem.coefficient_df(r.theta.view(), small_sample);
     if let Some(clusters) = data.n_clusters() {
         r.notes.push(Note::Clustered {
             clusters,
@@ -1267,7 +1287,7 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     )?
     .with_notes(r.notes);
     let estimate =
-        small_sample.with_quantiles(estimate, data.n_labeled(), data.clusters_in_moments());
+        small_sample.with_quantiles(estimate, data.n_labeled(), data.clusters_in_moments(), dof);
     Ok(PpiFit {
         estimate,
         lambda: r.lambda,

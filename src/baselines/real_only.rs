@@ -71,10 +71,10 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
         }
         // Clustered rows: the cluster-robust covariance with t(G − 1) quantiles.
         if let Some(g) = real.clusters_in_moments() {
-            return Ok(self.small_sample.with_quantiles(estimate, n, Some(g)));
+            return Ok(self.small_sample.with_quantiles(estimate, n, Some(g), None));
         }
         // Over-identified models keep the efficient GMM covariance.
-        let Some(cov) =
+        let Some((cov, dof)) =
             self.gmm
                 .real_only_small_sample(&real, estimate.theta(), self.small_sample)?
         else {
@@ -82,6 +82,6 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
         };
         Ok(self
             .small_sample
-            .with_quantiles(estimate.with_cov(cov)?, n, None))
+            .with_quantiles(estimate.with_cov(cov)?, n, None, dof))
     }
 }

@@ -315,7 +315,14 @@ impl fmt::Display for Summary<'_> {
             } else {
                 "small-sample correction"
             };
-            writeln!(f, "Quantiles: Student t with {df} df ({why})")?;
+            match e.coefficient_df() {
+                Some(dof) => {
+                    let each: Vec<String> = dof.iter().map(|v| format!("{v:.1}")).collect();
+                    let each = each.join(", ");
+                    writeln!(f, "Quantiles: Student t, Bell–McCaffrey df {each}")?;
+                }
+                None => writeln!(f, "Quantiles: Student t with {df} df ({why})")?,
+            }
         }
         writeln!(f, "{}", "=".repeat(WIDTH))?;
         write!(

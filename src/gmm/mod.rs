@@ -344,17 +344,18 @@ impl<M: MomentModel> TwoStepGmm<M> {
         data: &DataSources,
         theta: ndarray::ArrayView1<'_, f64>,
         small_sample: SmallSample,
-    ) -> Result<Option<Array2<f64>>> {
+    ) -> Result<Option<(Array2<f64>, Option<Array1<f64>>)>> {
         let stacked = self.stack(data)?;
         if stacked.k() != stacked.p() {
             return Ok(None);
         }
-        select::real_only_covariance(&stacked, &theta.to_owned(), small_sample)
+        let cov = select::real_only_covariance(&stacked, &theta.to_owned(), small_sample)
             .filter(covariance::is_valid)
-            .map(Some)
             .ok_or(Error::SingularCovariance {
                 stage: Stage::Covariance,
-            })
+            })?;
+        let dof = select::real_coefficient_df(&stacked, theta, small_sample);
+        Ok(Some((cov, dof)))
     }
 
     fn validate(&self) -> Result<()> {
@@ -647,9 +648,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
             return Ok(fit);
         }
         let theta = fit.theta().to_owned();
-        if let Some(cov) = self.real_only_small_sample(data, theta.view(), self.small_sample)? {
-            let df = data.n_labeled().saturating_sub(theta.len()) as f64;
-            fit.estimate = fit.estimate.with_cov(cov)?.with_t_df(df);
+        if let Some((cov, dof)) =
+            self.real_only_small_sample(data, theta.view(), self.small_sample)?
+        {
+            let estimate = fit.estimate.with_cov(cov)?;
+            fit.estimate = self
+                .small_sample
+                .with_quantiles(estimate, data.n_labeled(), None, dof);
             fit.covariance = FinalEstimator::Selected {
                 small_sample: self.small_sample,
             };
@@ -1015,7 +1020,9 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let estimate = match (data.clusters_in_moments(), &cross_choices) {
             (Some(g), _) if default_settings => estimate.with_t_df(g.saturating_sub(1) as f64),
             (None, Some(_)) if self.small_sample != SmallSample::Hc0 => {
-                estimate.with_t_df(data.n_labeled().saturating_sub(p) as f64)
+                let dof = select::real_coefficient_df(stacked, params.view(), self.small_sample);
+                self.small_sample
+                    .with_quantiles(estimate, data.n_labeled(), None, dof)
             }
             _ => estimate,
         };

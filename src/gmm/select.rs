@@ -57,7 +57,7 @@
 //! sources' corrections as in PPI++ (see [`super::coupled`]); to first order it is
 //! θ̂_real − ΛΔ̂, which is the fallback, and the estimate for moments affine in θ.
 
-use ndarray::{s, Array1, Array2};
+use ndarray::{s, Array1, Array2, ArrayView1};
 
 use super::{coupled, press, SmallSample};
 use crate::linalg::inverse;
@@ -432,6 +432,30 @@ pub(crate) fn real_only_covariance<M: MomentModel>(
     Some(crate::linalg::symmetrize(
         j_inv.dot(&meat).dot(&j_inv.t()) * (n * factor),
     ))
+}
+
+/// Each coefficient's Bell–McCaffrey degrees of freedom in the labeled real fit at θ
+/// (see [`crate::small_sample::bell_mccaffrey_dof`]); `None` unless `small_sample`
+/// asks for them and the model allows them.
+pub(crate) fn real_coefficient_df<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    theta: ArrayView1<'_, f64>,
+    small_sample: SmallSample,
+) -> Option<Array1<f64>> {
+    if !small_sample.uses_bell_mccaffrey() {
+        return None;
+    }
+    let theta = theta.slice(s![..stacked.p()]);
+    let (rows, weights) = (stacked.real_rows(), stacked.label_weights());
+    let j_sum = stacked.model().jacobian(theta, rows, weights);
+    crate::small_sample::bell_mccaffrey_dof(
+        stacked.model(),
+        theta,
+        rows,
+        weights,
+        &j_sum,
+        small_sample,
+    )
 }
 
 impl<M: MomentModel> super::TwoStepGmm<M> {

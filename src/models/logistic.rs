@@ -55,6 +55,9 @@ impl super::Link for LogitLink {
 }
 
 impl MomentModel for Logistic {
+    fn information_equality(&self) -> bool {
+        true
+    }
     fn name(&self) -> &str {
         "logistic"
     }

@@ -29,6 +29,9 @@ use crate::rows::Rows;
 pub struct Mean;
 
 impl MomentModel for Mean {
+    fn information_equality(&self) -> bool {
+        true
+    }
     fn name(&self) -> &str {
         "mean"
     }

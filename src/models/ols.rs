@@ -24,6 +24,9 @@ use crate::rows::Rows;
 pub struct Ols;
 
 impl MomentModel for Ols {
+    fn information_equality(&self) -> bool {
+        true
+    }
     fn name(&self) -> &str {
         "ols"
     }

@@ -39,6 +39,9 @@ impl super::Link for LogLink {
 }
 
 impl MomentModel for Poisson {
+    fn information_equality(&self) -> bool {
+        true
+    }
     fn name(&self) -> &str {
         "poisson"
     }

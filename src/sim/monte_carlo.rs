@@ -144,8 +144,9 @@ fn replication_seed(seed: u64, point: usize, rep: usize) -> u64 {
     mix(mix(mix(seed) ^ point as u64) ^ rep as u64)
 }
 
-/// Per replication and estimator: (θ̂, se, the two-sided critical value) or a failure.
-type Draw = Option<(Vec<f64>, Vec<f64>, f64)>;
+/// Per replication and estimator: (θ̂, se, each coefficient's two-sided critical value)
+/// or a failure.
+type Draw = Option<(Vec<f64>, Vec<f64>, Vec<f64>)>;
 
 impl MonteCarlo {
     /// `reps` replications per grid point, seed 0, 95% intervals, progress bar on.
@@ -227,8 +228,12 @@ impl MonteCarlo {
                                         .ok()
                                         .filter(|est| est.se().iter().all(|s| s.is_finite()))
                                         .and_then(|est| {
-                                            let crit = est.critical_value(self.alpha).ok()?;
-                                            Some((est.theta().to_vec(), est.se().to_vec(), crit))
+                                            let crit = est.critical_values(self.alpha).ok()?;
+                                            Some((
+                                                est.theta().to_vec(),
+                                                est.se().to_vec(),
+                                                crit.to_vec(),
+                                            ))
                                         })
                                 })
                                 .collect();
@@ -255,7 +260,7 @@ impl MonteCarlo {
                         .filter_map(|d| {
                             d.1[e]
                                 .as_ref()
-                                .map(|(th, se, crit)| (th[j], crit * se[j], se[j]))
+                                .map(|(th, se, crit)| (th[j], crit[j] * se[j], se[j]))
                         })
                         .collect();
                     // With no successful replication every summary is undefined (NaN).

@@ -13,6 +13,10 @@ covariates as the source.
   θ̂ ± t(n − p) se.
 - DSL (least squares, π = n/T): the doubly robust moments solved in closed form, the
   sandwich with the labeled rows' real moments scaled by s_t.
+- The default (HC2 with Bell–McCaffrey degrees of freedom): the HC2 covariance with
+  t(ν_j) intervals, ν_j = (tr DM)²/tr(DMDM) from the n × n matrices of the labeled
+  fit's design (X̄ = X, or diag(√(μ(1 − μ)))X at the estimator's θ̂ for logistic),
+  D = diag(a_tj²/(1 − h_t)), a_tj = [(X̄ᵀX̄)⁻¹x̄_t]_j, M = I − X̄(X̄ᵀX̄)⁻¹X̄ᵀ.
 - Naive pooling (least squares): statsmodels' `OLS(...).fit(cov_type='HC2', use_t=True)`
   on the labeled rows stacked with every proxy row.
 
@@ -57,6 +61,29 @@ def interval(theta, cov, df, alpha=0.05):
     return se, np.column_stack([theta - q * se, theta + q * se])
 
 
+def bell_mccaffrey(xbar):
+    """ν_j for every coefficient, from the n × n matrices."""
+    n, p = xbar.shape
+    inv = np.linalg.inv(xbar.T @ xbar)
+    hat = xbar @ inv @ xbar.T
+    h, m = np.diag(hat), np.eye(n) - hat
+    out = []
+    for j in range(p):
+        dm = np.diag((xbar @ inv[:, j]) ** 2 / (1.0 - h)) @ m
+        out.append(float(np.trace(dm) ** 2 / np.trace(dm @ dm)))
+    return np.array(out)
+
+
+def with_bell_mccaffrey(out, theta, xbar):
+    """The HC2 entry's standard errors with t(ν_j) intervals."""
+    nu = bell_mccaffrey(xbar)
+    se = np.array(out["HC2"]["se"])
+    q = stats.t.ppf(0.975, nu)
+    out["HC2-BM"] = {"se": se.tolist(), "coefficient_df": nu.tolist(),
+                     "ci_95": np.column_stack([theta - q * se, theta + q * se]).tolist()}
+    return out
+
+
 def ppi_hc(model, xl, yl, fl, xu, fu):
     if model == "ols":
         point, get_stats = ppi.ppi_ols_pointestimate, ppi._ols_get_stats
@@ -83,7 +110,7 @@ def ppi_hc(model, xl, yl, fl, xu, fu):
         cov = inv_h @ (n / big_n * var_unl + var) @ inv_h / n
         se, ci = interval(theta, cov, n - p)
         out[name] = {"se": se.tolist(), "ci_95": ci.tolist()}
-    return out
+    return with_bell_mccaffrey(out, theta, xl * np.sqrt(w)[:, None])
 
 
 def dsl_hc(xl, yl, fl, xu, fu):
@@ -111,7 +138,7 @@ def dsl_hc(xl, yl, fl, xu, fu):
         else:
             se, ci = interval(theta, cov, n - p)
         out[name] = {"se": se.tolist(), "ci_95": ci.tolist()}
-    return out
+    return with_bell_mccaffrey(out, theta, xl)
 
 
 def naive_hc2(xl, yl, fl, xu, fu):

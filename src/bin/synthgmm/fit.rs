@@ -72,10 +72,13 @@ pub enum SmallSampleName {
     Hc0,
     /// The factor n/(n − p), t(n − p) quantiles.
     Hc1,
-    /// Labeled real moments over √(1 − h), t(n − p) quantiles (the default).
+    /// Labeled real moments over √(1 − h), t(n − p) quantiles.
     Hc2,
     /// Labeled real moments over 1 − h, t(n − p) quantiles.
     Hc3,
+    /// HC2 with each coefficient's Bell–McCaffrey degrees of freedom (the default).
+    #[value(name = "hc2-bm")]
+    Hc2Bm,
 }
 
 impl SmallSampleName {
@@ -85,6 +88,7 @@ impl SmallSampleName {
             SmallSampleName::Hc1 => SmallSample::Hc1,
             SmallSampleName::Hc2 => SmallSample::Hc2,
             SmallSampleName::Hc3 => SmallSample::Hc3,
+            SmallSampleName::Hc2Bm => SmallSample::Hc2BellMcCaffrey,
         }
     }
 }
@@ -132,7 +136,7 @@ pub struct FitArgs {
     #[arg(long, value_enum, default_value = "two-step")]
     pub weighting: WeightingName,
     /// The small-sample form of every estimator's covariance and quantiles.
-    #[arg(long, value_enum, default_value = "hc2")]
+    #[arg(long, value_enum, default_value = "hc2-bm")]
     pub small_sample: SmallSampleName,
     /// Level of the two-sided intervals is 1 − alpha.
     #[arg(long, default_value_t = 0.05, value_parser = parse_alpha)]
@@ -597,6 +601,7 @@ fn gmm_json(fit: &GmmFit, args: &FitArgs) -> Result<serde_json::Value, Failure> 
         "z": fit.z().to_vec(),
         "p_values": fit.p_values().to_vec(),
         "t_df": fit.estimate().t_df(),
+        "coefficient_df": fit.estimate().coefficient_df().map(|d| d.to_vec()),
         "alpha": args.alpha,
         "ci": rows(ci.view()),
         "cov_theta": rows(fit.cov_theta()),
