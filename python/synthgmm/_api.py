@@ -637,6 +637,14 @@ class Result:
         return self._fit.df_resid
 
     @property
+    def coefficient_df(self):
+        """Each coefficient's own degrees of freedom (Bell-McCaffrey, the default
+        small-sample form "hc2-bm"), which its p-values and intervals use; None when
+        every coefficient uses ``df_resid``."""
+        dof = self._fit.coefficient_df
+        return None if dof is None else self._vec(dof, "df")
+
+    @property
     def pvalues(self):
         """Two-sided p-values of theta_j = 0."""
         return self._vec(self._fit.pvalues(), "pvalues")
@@ -646,8 +654,8 @@ class Result:
         return self._vec(self._fit.pvalues(alternative), "pvalues")
 
     def conf_int(self, alpha: float = 0.05, alternative: str = "two-sided"):
-        """Intervals at level 1 - alpha (normal, or t with ``df_resid`` degrees of
-        freedom when ``use_t``): rows are coefficients, columns lower and upper; ``alternative="larger"`` / ``"smaller"`` gives one-sided intervals."""
+        """Intervals at level 1 - alpha (normal, or t with ``coefficient_df`` or
+        ``df_resid`` degrees of freedom when ``use_t``): rows are coefficients, columns lower and upper; ``alternative="larger"`` / ``"smaller"`` gives one-sided intervals."""
         ci = self._fit.conf_int(alpha, alternative)
         if not self._frame:
             return ci

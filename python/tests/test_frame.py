@@ -107,17 +107,20 @@ def test_one_sided_and_wald(simulated):
     lo = res.conf_int(0.05, alternative="larger")
     assert np.isinf(lo["upper"]).all()
     z = res.tvalues
-    # The default GMM's small-sample correction: t quantiles with n - p df.
+    # The default GMM's small-sample correction: t quantiles with each coefficient's
+    # Bell-McCaffrey degrees of freedom, below n - p.
     from scipy import stats
     assert res.use_t and res.df_resid == res.n_labeled - 3
-    expected = stats.t.sf(z.to_numpy(), res.df_resid)
+    dof = res.coefficient_df
+    assert (dof > 0).all() and (dof <= res.df_resid + 1e-9).all()
+    expected = stats.t.sf(z.to_numpy(), dof.to_numpy())
     np.testing.assert_allclose(res.pvalues_one_sided("larger").to_numpy(), expected, rtol=1e-10)
     w = res.wald_test(["x2"])
     assert w.df == 1
     np.testing.assert_allclose(w.statistic, z["x2"] ** 2, rtol=1e-10)
-    np.testing.assert_allclose(w.pvalue, 2 * stats.t.sf(abs(z["x2"]), res.df_resid), rtol=1e-9)
+    np.testing.assert_allclose(w.pvalue, 2 * stats.t.sf(abs(z["x2"]), dof["x2"]), rtol=1e-9)
     normal = gmm(simulated, small_sample="hc0")
-    assert not normal.use_t and normal.df_resid is None
+    assert not normal.use_t and normal.df_resid is None and normal.coefficient_df is None
     w2 = res.wald_test(np.array([[0.0, 1.0, -1.0]]), [1.5])
     d = res.params["x1"] - res.params["x2"] - 1.5
     cov = res.cov_params().to_numpy()

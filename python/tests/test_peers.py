@@ -137,6 +137,8 @@ def test_baselines_default_to_hc2_with_t_quantiles(estimator):
     assert asymptotic.df_resid is None and not asymptotic.use_t
     n = 100 if estimator != "naive" else 100 + len(frame)
     assert default.use_t and default.df_resid == n - 3
+    # Bell-McCaffrey degrees of freedom of the labeled fit (naive pooling: n - p).
+    assert (default.coefficient_df is None) == (estimator == "naive")
     np.testing.assert_allclose(default.params, asymptotic.params, rtol=1e-12)
     assert (default.bse.to_numpy() >= asymptotic.bse.to_numpy()).all()
     assert (default.bse.to_numpy() > asymptotic.bse.to_numpy()).any()

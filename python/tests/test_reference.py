@@ -68,4 +68,4 @@ def test_default_gmm_is_at_least_as_precise_as_real_only():
     assert res.names == ["Intercept", "x1", "x2"]
     assert (res.bse < res.real_only_bse).all()
     assert (res.effective_n > res.n_labeled).all()
-    assert res.covariance == "selected-hc2"
+    assert res.covariance == "selected-hc2-bm"
