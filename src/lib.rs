@@ -22,8 +22,8 @@
 //! corrections), and per coefficient it chooses among Λ with fewer estimated
 //! coefficients (none, one per source, per coordinate, all) by estimated mean squared
 //! error, solves the corrected estimating equation in which θ also enters the sources'
-//! terms (as PPI++ does), and reports a leverage-corrected (HC2) variance with t(n − p)
-//! quantiles. [`GmmFit::final_estimator`] says which was used; [`Bootstrap`] re-runs
+//! terms (as PPI++ does), and reports a leverage-corrected (HC2) variance with
+//! Student-t quantiles on each coefficient's Bell–McCaffrey degrees of freedom. [`GmmFit::final_estimator`] says which was used; [`Bootstrap`] re-runs
 //! either on resampled data.
 //!
 //! # Quick start

@@ -20,7 +20,7 @@ use crate::units::{per_unit, InThetaUnits};
 /// m_t(θ) = ψ(θ; x̂_t, ŷ_t) + (S_t / π_t) · (ψ(θ; x_t, y_t) − ψ(θ; x̂_t, ŷ_t))
 ///
 /// are solved as a just-identified M-estimator, Σ_t m_t(θ) = 0, with the sandwich
-/// covariance J⁻¹ (Σ_t m_t m_tᵀ) J⁻ᵀ, by default in the HC2 form with t(n − p)
+/// covariance J⁻¹ (Σ_t m_t m_tᵀ) J⁻ᵀ, by default in the HC2 form with Bell–McCaffrey t
 /// quantiles ([`small_sample`](Self::small_sample): the labeled rows' real moments
 /// scaled by (1 − h_t)^(−1/2), h_t their leverage in the 1/π-weighted labeled fit). π_t comes from the data's labeling probabilities,
 /// or is n/T (labeling at random). The source's moments are taken in θ's units,
@@ -62,8 +62,8 @@ impl<M: MomentModel> Dsl<M> {
             small_sample: SmallSample::default(),
         }
     }
-    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with t(n − p)
-    /// quantiles by default, as every estimator; `SmallSample::Hc0` is the asymptotic
+    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with
+    /// Bell–McCaffrey t quantiles by default, as every estimator; `SmallSample::Hc0` is the asymptotic
     /// sandwich with normal quantiles.
     pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
         self.small_sample = small_sample;

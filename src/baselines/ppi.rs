@@ -1336,7 +1336,7 @@ impl PpiFit {
 /// θ̂_real − λ(θ̂_f,labeled − θ̂_f,unlabeled) that ppi_py uses for OLS). Its covariance is
 /// H⁻¹[(n/N) Cov(λ∇ℓ^f_unlabeled) + Cov(∇ℓ − λ∇ℓ^f)]H⁻¹ / n, with H the average
 /// Hessian over labeled real and unlabeled rows; by default in the HC2 form with
-/// t(n − p) quantiles ([`small_sample`](Self::small_sample)), the real gradients on
+/// Bell–McCaffrey t quantiles ([`small_sample`](Self::small_sample)), the real gradients on
 /// labeled rows scaled by (1 − h_t)^(−1/2), h_t their leverage in the labeled fit, as
 /// every estimator here; [`SmallSample::Hc0`](crate::SmallSample::Hc0) with normal
 /// quantiles is ppi_py's. λ̂ minimises the trace of the asymptotic covariance and is
@@ -1392,8 +1392,8 @@ impl<M: MomentModel> PpiPlusPlus<M> {
         self.lambda = lambda;
         self
     }
-    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with t(n − p)
-    /// quantiles by default, as every estimator; `SmallSample::Hc0` is ppi_py's.
+    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with
+    /// Bell–McCaffrey t quantiles by default, as every estimator; `SmallSample::Hc0` is ppi_py's.
     pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
         self.small_sample = small_sample;
         self

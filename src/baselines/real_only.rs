@@ -11,9 +11,10 @@ use crate::moment::MomentModel;
 /// [`TwoStepGmm`] with every source dropped, so the two can never disagree), with the
 /// sandwich covariance J⁻¹(Σ s_t²ψψᵀ)J⁻ᵀ in the small-sample form of
 /// [`small_sample`](Self::small_sample): by default HC2 (s_t = (1 − h_t)^(−1/2), h_t
-/// the leverage) with Student-t quantiles on n − p degrees of freedom, the same default
-/// as the GMM's selected weights, so that comparisons are like for like. For least
-/// squares HC0–HC3 are statsmodels' `OLS(...).fit(cov_type='HC0'…'HC3', use_t=True)`.
+/// the leverage) with Student-t quantiles on each coefficient's Bell–McCaffrey degrees
+/// of freedom, the same default as the GMM's selected weights, so that comparisons are
+/// like for like. For least squares HC0–HC3 are statsmodels'
+/// `OLS(...).fit(cov_type='HC0'…'HC3', use_t=True)` (t(n − p) quantiles).
 /// With clusters the covariance is the GMM's cluster-robust one (a note says so); an
 /// over-identified model (linear IV) keeps the efficient GMM covariance.
 ///
@@ -45,8 +46,8 @@ impl<M: MomentModel> RealOnly<M> {
         let small_sample = gmm.small_sample_setting();
         Self { gmm, small_sample }
     }
-    /// The small-sample form of the covariance: HC0 (normal quantiles), or HC1, HC2
-    /// (default), HC3 with t(n − p) quantiles.
+    /// The small-sample form of the covariance: HC0 (normal quantiles), HC1, HC2, HC3
+    /// with t(n − p) quantiles, or HC2 with Bell–McCaffrey quantiles (the default).
     pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
         self.small_sample = small_sample;
         self

@@ -291,8 +291,8 @@ impl<M: MomentModel> RePpi<M> {
         self.lambda = lambda;
         self
     }
-    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with t(n − p)
-    /// quantiles by default, as every estimator; `SmallSample::Hc0` is PPI++'s asymptotic one.
+    /// The small-sample form of the covariance ([`SmallSample`]): HC2 with
+    /// Bell–McCaffrey t quantiles by default, as every estimator; `SmallSample::Hc0` is PPI++'s asymptotic one.
     pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
         self.small_sample = small_sample;
         self

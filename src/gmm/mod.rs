@@ -637,8 +637,8 @@ impl<M: MomentModel> TwoStepGmm<M> {
     }
 
     /// A fit left without sources, reported as the selected estimator reports the
-    /// real data alone: the small-sample covariance (HC2 by default) with t(n − p)
-    /// quantiles, as [`RealOnly`](crate::baselines::RealOnly). Unchanged for the
+    /// real data alone: the small-sample covariance (HC2 by default) with t quantiles
+    /// (Bell–McCaffrey by default), as [`RealOnly`](crate::baselines::RealOnly). Unchanged for the
     /// paper's settings, clustered rows and over-identified models.
     fn as_real_only(&self, data: &DataSources, mut fit: GmmFit) -> Result<GmmFit> {
         let selected = self.cross_weights == CrossWeights::Selected
@@ -1009,7 +1009,8 @@ impl<M: MomentModel> TwoStepGmm<M> {
             data.n_labeled(),
         )?
         .with_notes(notes);
-        // The selected weights' small-sample corrections come with t(n − p) quantiles:
+        // The selected weights' small-sample corrections come with t quantiles (each
+        // coefficient's Bell–McCaffrey degrees of freedom by default, else n − p):
         // the labeled rows' residuals carry the uncertainty of the variance.
         // With clustered rows the default's intervals take t(G − 1) quantiles, the
         // few-cluster convention of Stata, statsmodels (`use_t`) and estimatr's CR1: the
