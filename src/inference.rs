@@ -386,9 +386,13 @@ impl Estimate {
     pub fn coefficient_df(&self) -> Option<ArrayView1<'_, f64>> {
         self.coefficient_df.as_ref().map(|dof| dof.view())
     }
-    /// The degrees of freedom of coefficient j's reference distribution; `None` for
-    /// the normal approximation.
-    fn df_of(&self, j: usize) -> Option<f64> {
+    /// The degrees of freedom of coefficient j's reference distribution: its own ν_j,
+    /// else [`t_df`](Self::t_df); `None` for the normal approximation (or j out of
+    /// range).
+    pub fn df_of(&self, j: usize) -> Option<f64> {
+        if j >= self.theta.len() {
+            return None;
+        }
         match &self.coefficient_df {
             Some(dof) => Some(dof[j]),
             None => self.t_df,

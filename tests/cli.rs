@@ -406,7 +406,8 @@ fn tidy_csv_has_one_row_per_estimator_and_coefficient() {
             "term",
             "estimate",
             "std_error",
-            "z",
+            "statistic",
+            "df",
             "p_value",
             "ci_lower",
             "ci_upper"
@@ -421,11 +422,13 @@ fn tidy_csv_has_one_row_per_estimator_and_coefficient() {
             .map(|r| r[c].parse().unwrap())
             .collect()
     };
+    // Normal quantiles (HC0) leave the df column empty.
+    assert!(rows.iter().all(|r| r[5].is_empty()));
     // PPI++: ppi_py 0.2.3's interval.
     let ci = matrix_of(&exp["ppi_plus_plus_proxy"]["ci_95"]);
     assert_close(
         "ppi ci lower",
-        &column("PPI++ (proxy)", 6),
+        &column("PPI++ (proxy)", 7),
         &ci.iter().map(|r| r[0]).collect::<Vec<_>>(),
         1e-6,
         1e-3,

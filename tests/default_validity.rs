@@ -149,7 +149,8 @@ fn leverage_design(seed: u64, t: usize, n: usize) -> synthgmm::DataSources {
 
 /// Heteroskedasticity concentrated on high-leverage rows defeats every sandwich
 /// variance at small n (Long and Ervin 2000); real-only's HC2 + t(n − p) covers about
-/// 84–90% on this design. The selected weights add their own risk there: a control
+/// 84–90% on this design, 92–94% with its default Bell–McCaffrey quantiles (the
+/// default's too). The selected weights add their own risk there: a control
 /// variate fitted on the same few rows that dominate the regressors. Their leave-one-out
 /// residual variance (`gmm::press`) keeps the default at least as valid as real-only
 /// and the paper's estimator. R = 1,000 data sets: a coverage near 0.9 has Monte-Carlo

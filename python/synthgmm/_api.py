@@ -69,6 +69,15 @@ def _matrix(values: Array, what: str) -> np.ndarray:
     return out
 
 
+def _reference_df(fit) -> np.ndarray:
+    """Each coefficient's t degrees of freedom (its own, else n - p), NaN for normal
+    quantiles."""
+    if fit.coefficient_df is not None:
+        return np.asarray(fit.coefficient_df, dtype=float)
+    df = np.nan if fit.df_resid is None else fit.df_resid
+    return np.full(len(fit.names), df, dtype=float)
+
+
 def _vector(values: Array, what: str) -> np.ndarray:
     out = _floats(values, what)
     if out.ndim == 2 and out.shape[1] == 1:
@@ -517,7 +526,8 @@ def compare(
                    step_one=step_one, small_sample=small_sample)
     _, pairs = _run(data, y, x, labeled, sources, model, intercept, estimators, weights,
                     clusters, labeling_probabilities, options)
-    keys = ["estimator", "term", "estimate", "std_error", "z", "p_value", "ci_lower", "ci_upper"]
+    keys = ["estimator", "term", "estimate", "std_error", "statistic", "df", "p_value",
+            "ci_lower", "ci_upper"]
     table: Dict[str, list] = {k: [] for k in keys}
     not_run: Dict[str, str] = {}
     for name, outcome in pairs:
@@ -526,7 +536,7 @@ def compare(
             continue
         ci = outcome.conf_int(alpha)
         cols = [outcome.names, outcome.params, outcome.bse, outcome.tvalues,
-                outcome.pvalues(), ci[:, 0], ci[:, 1]]
+                _reference_df(outcome), outcome.pvalues(), ci[:, 0], ci[:, 1]]
         table["estimator"] += [name] * len(outcome.names)
         for key, values in zip(keys[1:], cols):
             table[key] += list(values)
@@ -751,7 +761,8 @@ class Result:
         return Summary(self._fit.summary(alpha))
 
     def to_frame(self, alpha: float = 0.05):
-        """One row per coefficient: estimate, std_error, z, p_value, ci_lower, ci_upper."""
+        """One row per coefficient: estimate, std_error, statistic (z or t), df (the t
+        quantiles' degrees of freedom, NaN for normal ones), p_value, ci_lower, ci_upper."""
         if _pd is None:
             raise ImportError("to_frame() needs pandas: pip install pandas")
         ci = self._fit.conf_int(alpha, "two-sided")
@@ -759,7 +770,8 @@ class Result:
             {
                 "estimate": self._fit.params,
                 "std_error": self._fit.bse,
-                "z": self._fit.tvalues,
+                "statistic": self._fit.tvalues,
+                "df": _reference_df(self._fit),
                 "p_value": self._fit.pvalues(),
                 "ci_lower": ci[:, 0],
                 "ci_upper": ci[:, 1],

@@ -20,10 +20,12 @@ def test_frame_round_trip(simulated):
     assert list(res.conf_int().columns) == ["lower", "upper"]
     assert res.cov_params().shape == (3, 3)
     tidy = res.to_frame()
-    assert list(tidy.columns) == ["estimate", "std_error", "z", "p_value", "ci_lower", "ci_upper"]
+    assert list(tidy.columns) == ["estimate", "std_error", "statistic", "df", "p_value",
+                                  "ci_lower", "ci_upper"]
     assert tidy.index.name == "term"
     np.testing.assert_array_equal(tidy["estimate"].to_numpy(), res.params.to_numpy())
-    np.testing.assert_allclose(tidy["z"], res.params / res.bse, rtol=1e-12)
+    np.testing.assert_allclose(tidy["statistic"], res.params / res.bse, rtol=1e-12)
+    np.testing.assert_allclose(tidy["df"], res.coefficient_df, rtol=1e-12)
     # the same data as arrays give the same numbers, as numpy arrays
     df = simulated
     arrays = synthgmm.fit(
@@ -77,8 +79,10 @@ def test_j_test_and_effective_n(simulated):
 def test_compare_is_tidy_and_lists_what_did_not_run(simulated):
     table = synthgmm.compare(simulated, y="y", x=["x1", "x2"], labeled="is_labeled",
                              sources={"proxy": "proxy", "synth": ("synth", ["sx1", "sx2"])})
-    assert list(table.columns) == ["estimator", "term", "estimate", "std_error", "z", "p_value",
-                                   "ci_lower", "ci_upper"]
+    assert list(table.columns) == ["estimator", "term", "estimate", "std_error", "statistic",
+                                   "df", "p_value", "ci_lower", "ci_upper"]
+    # Every estimator's default takes t quantiles: a finite df on every row.
+    assert np.isfinite(table["df"].to_numpy()).all()
     names = list(dict.fromkeys(table["estimator"]))
     assert names[0] == "Real-only" and names[-1] == "GMM (proxy + synth)"
     assert any(n.startswith("PPI++ (") for n in names) and any("Synth" in n for n in names)

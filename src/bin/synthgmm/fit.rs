@@ -543,7 +543,8 @@ fn number(v: f64) -> String {
     }
 }
 
-/// One row per estimator and coefficient: estimator, term, estimate, std_error, z,
+/// One row per estimator and coefficient: estimator, term, estimate, std_error,
+/// statistic (z or t), df (the t quantiles' degrees of freedom, empty for normal ones),
 /// p_value, ci_lower, ci_upper.
 fn tidy_csv(estimates: &[&Estimate], alpha: f64) -> Result<String, Failure> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -554,7 +555,8 @@ fn tidy_csv(estimates: &[&Estimate], alpha: f64) -> Result<String, Failure> {
             "term",
             "estimate",
             "std_error",
-            "z",
+            "statistic",
+            "df",
             "p_value",
             "ci_lower",
             "ci_upper",
@@ -573,6 +575,7 @@ fn tidy_csv(estimates: &[&Estimate], alpha: f64) -> Result<String, Failure> {
                     number(e.theta()[j]),
                     number(se[j]),
                     number(z[j]),
+                    e.df_of(j).map(number).unwrap_or_default(),
                     number(p[j]),
                     number(ci[[j, 0]]),
                     number(ci[[j, 1]]),
