@@ -330,10 +330,7 @@ fn dof_sums<M: MomentModel + ?Sized>(
 
 /// Consecutive row ranges of the engine's default chunk size.
 fn row_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
-    let size = crate::engine::DEFAULT_CHUNK_ROWS;
-    (0..n.div_ceil(size))
-        .map(|c| c * size..((c + 1) * size).min(n))
-        .collect()
+    crate::engine::chunk_ranges(n, crate::engine::DEFAULT_CHUNK_ROWS)
 }
 
 #[cfg(test)]

@@ -119,10 +119,7 @@ fn covariance_from_sums(count: f64, sum: &Array1<f64>, gram: &Array2<f64>) -> Ar
 
 /// The row ranges of the chunks that split `n` rows.
 fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
-    let size = crate::engine::DEFAULT_CHUNK_ROWS;
-    (0..n.div_ceil(size))
-        .map(|c| c * size..((c + 1) * size).min(n))
-        .collect()
+    crate::engine::chunk_ranges(n, crate::engine::DEFAULT_CHUNK_ROWS)
 }
 
 /// Sums over chunks of rows that merge by addition.

@@ -27,6 +27,15 @@ use crate::stream::Streamed;
 /// (rows × k(1 + M)) stay within a few hundred kilobytes for k(1 + M) ≤ 30.
 pub const DEFAULT_CHUNK_ROWS: usize = 4096;
 
+/// Consecutive ranges of `size` rows (at least 1) covering `n` rows, the last one
+/// shorter.
+pub(crate) fn chunk_ranges(n: usize, size: usize) -> Vec<std::ops::Range<usize>> {
+    let size = size.max(1);
+    (0..n.div_ceil(size))
+        .map(|c| c * size..((c + 1) * size).min(n))
+        .collect()
+}
+
 /// How the T rows are split into chunks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -50,11 +59,7 @@ impl Chunking {
     pub(crate) fn ranges(&self, n: usize) -> Option<Vec<Range<usize>>> {
         match self {
             Chunking::Rows(0) => None,
-            Chunking::Rows(size) => Some(
-                (0..n.div_ceil(*size))
-                    .map(|c| c * size..((c + 1) * size).min(n))
-                    .collect(),
-            ),
+            Chunking::Rows(size) => Some(chunk_ranges(n, *size)),
             Chunking::Starts(starts) => {
                 let valid = starts.first() == Some(&0)
                     && starts.windows(2).all(|w| w[0] < w[1])

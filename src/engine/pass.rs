@@ -423,10 +423,7 @@ pub(crate) fn block_sums<M: MomentModel + ?Sized + Sync>(
     chunk_rows: usize,
 ) -> BlockSums {
     let n = rows.len();
-    let size = chunk_rows.max(1);
-    let ranges: Vec<_> = (0..n.div_ceil(size))
-        .map(|c| c * size..((c + 1) * size).min(n))
-        .collect();
+    let ranges = super::chunk_ranges(n, chunk_rows);
     let parts = map_ordered(&ranges, |range| {
         let w = weights.map(|w| w.slice_move(s![range.clone()]));
         chunk_block_sums(model, rows.slice(range.clone()), w, beta, jacobian, squares)

@@ -256,10 +256,7 @@ impl Influence {
         let real = stacked.real_rows();
         let sources = stacked.data().sources();
         let n = real.len();
-        let size = crate::engine::DEFAULT_CHUNK_ROWS;
-        let ranges: Vec<_> = (0..n.div_ceil(size))
-            .map(|c| c * size..((c + 1) * size).min(n))
-            .collect();
+        let ranges = crate::engine::chunk_ranges(n, crate::engine::DEFAULT_CHUNK_ROWS);
         // Per chunk and coefficient j: Σ w_t and Σ w_t w_tᵀ.
         let parts = crate::engine::map_ordered(&ranges, |range| {
             let len = range.len();
@@ -376,10 +373,7 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
     let theta = step1.slice(s![..p]);
     let j_inv = inverse(j_sum.view())?;
     let sources = stacked.data().sources();
-    let size = crate::engine::DEFAULT_CHUNK_ROWS;
-    let ranges: Vec<_> = (0..n.div_ceil(size))
-        .map(|c| c * size..((c + 1) * size).min(n))
-        .collect();
+    let ranges = crate::engine::chunk_ranges(n, crate::engine::DEFAULT_CHUNK_ROWS);
     Some(crate::engine::map_ordered(&ranges, |range| {
         let rows = real.slice(range.clone());
         let len = range.len();
