@@ -293,7 +293,7 @@ impl Fit {
         self.gmm().is_none_or(|fit| fit.converged())
     }
 
-    /// The GMM covariance's name (`windmeijer`, `reestimated`, ...), or `selected-hc2`
+    /// The GMM covariance's name (`windmeijer`, `reestimated`, ...), or `selected-hc2-bm`
     /// (`-hc0`, `-hc3`) for the selected cross weights' own formula.
     #[getter]
     fn covariance(&self) -> Option<String> {
