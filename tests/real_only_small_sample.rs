@@ -76,12 +76,7 @@ fn real_only_equals_statsmodels_hc0_to_hc3_with_t_quantiles() {
                 1e-15,
             );
             let ci = e.conf_int(0.05).unwrap();
-            let expected_ci: Vec<f64> = reference["ci_95"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(vec_of)
-                .collect();
+            let expected_ci = intervals(&reference["ci_95"]);
             assert_close(&label, ci.as_slice().unwrap(), &expected_ci, 1e-10, 1e-12);
         }
         // The default is HC2 with t quantiles, as the GMM's.
@@ -94,6 +89,11 @@ fn real_only_equals_statsmodels_hc0_to_hc3_with_t_quantiles() {
             0.0,
         );
     }
+}
+
+/// The reference's intervals, row by row: [lower, upper] per coefficient.
+fn intervals(value: &serde_json::Value) -> Vec<f64> {
+    value.as_array().unwrap().iter().flat_map(vec_of).collect()
 }
 
 fn rows_of(value: &serde_json::Value) -> Vec<usize> {
@@ -131,12 +131,7 @@ fn check_bell_mccaffrey(
     let p = e.p_values().to_vec();
     assert_close(label, &p, &vec_of(&reference["pvalues"]), tol, 1e-15);
     let ci = e.conf_int(0.05).unwrap();
-    let expected_ci: Vec<f64> = reference["ci_95"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(vec_of)
-        .collect();
+    let expected_ci = intervals(&reference["ci_95"]);
     assert_close(label, ci.as_slice().unwrap(), &expected_ci, tol, 1e-12);
     // A Wald test of one coefficient is its t test: F(1, ν_j) of t².
     for j in 0..theta.len() {
