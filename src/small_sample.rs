@@ -213,13 +213,11 @@ pub(crate) fn bell_mccaffrey_dof<M: MomentModel + ?Sized>(
         return None;
     }
     let j_inv = crate::linalg::inverse(j_sum.view())?;
-    let h = leverages(model, theta, rows, weights, &j_inv);
     let sums = |exact: &[bool]| {
         let parts = crate::engine::map_ordered(&row_ranges(rows.len()), |range| {
             let chunk = rows.slice(range.clone());
             let w = weights.map(|w| w.slice_move(s![range.clone()]));
-            let h = h.slice(s![range.clone()]);
-            dof_sums(model, theta, chunk, w, &j_inv, h, exact)
+            dof_sums(model, theta, chunk, w, &j_inv, exact)
         });
         (0..theta.len())
             .map(|j| DofSums::total(parts.iter().map(|part| &part[j])))
@@ -288,30 +286,41 @@ impl DofSums {
     }
 }
 
-/// Every coefficient's [`DofSums`] over one chunk of rows with leverages `h`, with
-/// the Gram sums of the coefficients marked `exact`.
+/// Every coefficient's [`DofSums`] over one chunk of rows, with the Gram sums of the
+/// coefficients marked `exact`. One derivative of the moments along each column c_j of
+/// J⁻¹ gives both the leverages h_t = w_t Σ_j [∂ψ_t/∂θᵀ c_j]_j and a_tj² =
+/// w_t |c_jᵀ ∂ψ_t/∂θᵀ c_j| (J is symmetric for the models this applies to).
 fn dof_sums<M: MomentModel + ?Sized>(
     model: &M,
     theta: ArrayView1<'_, f64>,
     rows: Rows<'_>,
     weights: Option<ArrayView1<'_, f64>>,
     j_inv: &Array2<f64>,
-    h: ArrayView1<'_, f64>,
     exact: &[bool],
 ) -> Vec<DofSums> {
-    let weight = |t: usize| weights.map_or(1.0, |w| w[t]);
-    let mut derivative = Array2::zeros((rows.len(), theta.len()));
-    (0..theta.len())
+    let (n, p) = (rows.len(), theta.len());
+    let mut derivative = Array2::zeros((n, p));
+    let mut h = Array1::<f64>::zeros(n);
+    let mut a2 = Array2::<f64>::zeros((n, p));
+    for j in 0..p {
+        let c = j_inv.column(j);
+        model.moments_derivative(theta, rows, c, derivative.view_mut());
+        h += &derivative.column(j);
+        a2.column_mut(j).assign(&derivative.dot(&c).mapv(f64::abs));
+    }
+    if let Some(w) = weights {
+        h *= &w;
+        a2 *= &w.insert_axis(ndarray::Axis(1));
+    }
+    (0..p)
         .map(|j| {
-            let u = j_inv.row(j);
-            model.moments_derivative(theta, rows, u, derivative.view_mut());
-            // d_t = a_tj² / (1 − h_t), a_tj² = w_t |uᵀ ∂ψ_t/∂θᵀ u| (1 − h_t capped at
-            // 0.1 as in the row scales).
-            let d: Array1<f64> = (0..rows.len())
-                .map(|t| weight(t) * derivative.row(t).dot(&u).abs() / (1.0 - h[t]).max(0.1))
-                .collect();
+            // d_t = a_tj² / (1 − h_t), 1 − h_t capped at 0.1 as in the row scales.
+            let d: Array1<f64> = (0..n).map(|t| a2[[t, j]] / (1.0 - h[t]).max(0.1)).collect();
             let gram = exact[j].then(|| {
-                let d_weighted: Array1<f64> = (0..rows.len()).map(|t| d[t] * weight(t)).collect();
+                let d_weighted = match weights {
+                    Some(w) => &d * &w,
+                    None => d.clone(),
+                };
                 model.jacobian(theta, rows, Some(d_weighted.view()))
             });
             let pairs = || d.iter().zip(&h);
