@@ -211,14 +211,16 @@ pub trait MomentModel: Sync {
         None
     }
 
-    /// Whether the information equality holds under the model's working assumptions:
-    /// Var ψ_t ∝ −∂ψ_t/∂βᵀ row by row (least squares with homoskedastic errors, the
-    /// score of a canonical GLM such as logistic or Poisson regression). The
+    /// Where the information equality holds under the model's working assumptions
+    /// (Var ψ_t ∝ −∂ψ_t/∂βᵀ row by row: least squares with homoskedastic errors, the
+    /// score of a canonical GLM such as logistic or Poisson regression), the working
+    /// design: one row x̄_t per row with x̄_t x̄_tᵀ = −∂ψ_t/∂βᵀ (x_t for least squares,
+    /// √μ'(x_tᵀβ) x_t for a GLM), in which the working errors are homoskedastic. The
     /// Bell–McCaffrey degrees of freedom of
     /// [`SmallSample::Hc2BellMcCaffrey`](crate::SmallSample::Hc2BellMcCaffrey) need it;
-    /// without it they fall back to n − p. Defaults to `false`.
-    fn information_equality(&self) -> bool {
-        false
+    /// without it (`None`, the default) they fall back to n − p.
+    fn working_design(&self, _beta: ArrayView1<'_, f64>, _rows: Rows<'_>) -> Option<Array2<f64>> {
+        None
     }
 
     /// Whether ψ is affine in β (then one Gauss–Newton step is the exact, closed-form

@@ -189,8 +189,8 @@ pub(crate) fn labeled_row_scales<M: MomentModel + ?Sized>(
 
 /// Bell and McCaffrey's degrees of freedom ν_j = (tr DM)² / tr(DMDM) of each
 /// coefficient's HC2 variance over `rows` at θ, with `j_sum` = Σ w ∂ψ/∂θᵀ over those
-/// rows: `None` unless `small_sample` asks for them, the model has the information
-/// equality ([`MomentModel::information_equality`]) and J is invertible.
+/// rows: `None` unless `small_sample` asks for them, the model has a working design
+/// ([`MomentModel::working_design`]) and J is invertible.
 ///
 /// In the standardized rows x̄_t (x̄_t x̄_tᵀ = −w_t ∂ψ_t/∂θᵀ, so that the working
 /// model's errors are homoskedastic), a_tj = e_jᵀ J⁻¹ x̄_t, d_t = a_tj²/(1 − h_t) and
@@ -200,7 +200,7 @@ pub(crate) fn labeled_row_scales<M: MomentModel + ?Sized>(
 /// without forming the n × n hat matrix) and at most max_t d_t · Σ d_t (h_t − h_t²),
 /// since Σ_t H_st² = h_s. Where that bound is within 1% of the diagonal part (many
 /// rows, none dominant) ν_j takes the bound, a conservative value within 1% of the
-/// exact one, in one O(n p) pass; otherwise the exact trace.
+/// exact one, from one product X̄J̄⁻¹ over the rows; otherwise the exact trace.
 pub(crate) fn bell_mccaffrey_dof<M: MomentModel + ?Sized>(
     model: &M,
     theta: ArrayView1<'_, f64>,
@@ -209,16 +209,20 @@ pub(crate) fn bell_mccaffrey_dof<M: MomentModel + ?Sized>(
     j_sum: &Array2<f64>,
     small_sample: SmallSample,
 ) -> Option<Array1<f64>> {
-    if !small_sample.uses_bell_mccaffrey() || !model.information_equality() {
+    if !small_sample.uses_bell_mccaffrey() {
         return None;
     }
-    let j_inv = crate::linalg::inverse(j_sum.view())?;
+    model.working_design(theta, rows.slice(0..rows.len().min(1)))?;
+    // J̄ = X̄ᵀX̄ = −J.
+    let j_inv = -crate::linalg::inverse(j_sum.view())?;
     let sums = |exact: &[bool]| {
         let parts = crate::engine::map_ordered(&row_ranges(rows.len()), |range| {
             let chunk = rows.slice(range.clone());
             let w = weights.map(|w| w.slice_move(s![range.clone()]));
             dof_sums(model, theta, chunk, w, &j_inv, exact)
-        });
+        })
+        .into_iter()
+        .collect::<Option<Vec<_>>>()?;
         (0..theta.len())
             .map(|j| DofSums::total(parts.iter().map(|part| &part[j])))
             .collect::<Option<Vec<DofSums>>>()
@@ -287,54 +291,43 @@ impl DofSums {
 }
 
 /// Every coefficient's [`DofSums`] over one chunk of rows, with the Gram sums of the
-/// coefficients marked `exact`. One derivative of the moments along each column c_j of
-/// J⁻¹ gives both the leverages h_t = w_t Σ_j [∂ψ_t/∂θᵀ c_j]_j and a_tj² =
-/// w_t |c_jᵀ ∂ψ_t/∂θᵀ c_j| (J is symmetric for the models this applies to).
+/// coefficients marked `exact`, from the working design X̄ (rows scaled by √w_t) and
+/// J̄⁻¹ = (X̄ᵀX̄)⁻¹ over all rows: A = X̄J̄⁻¹, a_tj = A_tj, h_t = Σ_j A_tj X̄_tj.
 fn dof_sums<M: MomentModel + ?Sized>(
     model: &M,
     theta: ArrayView1<'_, f64>,
     rows: Rows<'_>,
     weights: Option<ArrayView1<'_, f64>>,
-    j_inv: &Array2<f64>,
+    j_bar_inv: &Array2<f64>,
     exact: &[bool],
-) -> Vec<DofSums> {
-    let (n, p) = (rows.len(), theta.len());
-    let mut derivative = Array2::zeros((n, p));
-    let mut h = Array1::<f64>::zeros(n);
-    let mut a2 = Array2::<f64>::zeros((n, p));
-    for j in 0..p {
-        let c = j_inv.column(j);
-        model.moments_derivative(theta, rows, c, derivative.view_mut());
-        h += &derivative.column(j);
-        a2.column_mut(j).assign(&derivative.dot(&c).mapv(f64::abs));
-    }
+) -> Option<Vec<DofSums>> {
+    let mut design = model.working_design(theta, rows)?;
     if let Some(w) = weights {
-        h *= &w;
-        a2 *= &w.insert_axis(ndarray::Axis(1));
+        design *= &w.mapv(f64::sqrt).insert_axis(ndarray::Axis(1));
     }
-    (0..p)
-        .map(|j| {
-            // d_t = a_tj² / (1 − h_t), 1 − h_t capped at 0.1 as in the row scales.
-            let d: Array1<f64> = (0..n).map(|t| a2[[t, j]] / (1.0 - h[t]).max(0.1)).collect();
-            let gram = exact[j].then(|| {
-                let d_weighted = match weights {
-                    Some(w) => &d * &w,
-                    None => d.clone(),
-                };
-                model.jacobian(theta, rows, Some(d_weighted.view()))
-            });
-            let pairs = || d.iter().zip(&h);
-            DofSums {
-                tr_dm: pairs().map(|(d, h)| d * (1.0 - h)).sum(),
-                diagonal: pairs().map(|(d, h)| (d * (1.0 - h)).powi(2)).sum(),
-                diagonal_hat: pairs().map(|(d, h)| (d * h).powi(2)).sum(),
-                max_d: d.iter().copied().fold(0.0, f64::max),
-                dh: pairs().map(|(d, h)| d * (h - h * h)).sum(),
-                bound: 0.0,
-                gram,
-            }
-        })
-        .collect()
+    let a = design.dot(j_bar_inv);
+    let h = (&a * &design).sum_axis(ndarray::Axis(1));
+    let sums = (0..theta.len()).map(|j| {
+        // d_t = a_tj² / (1 − h_t), 1 − h_t capped at 0.1 as in the row scales.
+        let d: Array1<f64> = (0..rows.len())
+            .map(|t| a[[t, j]].powi(2) / (1.0 - h[t]).max(0.1))
+            .collect();
+        let gram = exact[j].then(|| {
+            let scaled = &design * &d.view().insert_axis(ndarray::Axis(1));
+            scaled.t().dot(&design)
+        });
+        let pairs = || d.iter().zip(&h);
+        DofSums {
+            tr_dm: pairs().map(|(d, h)| d * (1.0 - h)).sum(),
+            diagonal: pairs().map(|(d, h)| (d * (1.0 - h)).powi(2)).sum(),
+            diagonal_hat: pairs().map(|(d, h)| (d * h).powi(2)).sum(),
+            max_d: d.iter().copied().fold(0.0, f64::max),
+            dh: pairs().map(|(d, h)| d * (h - h * h)).sum(),
+            bound: 0.0,
+            gram,
+        }
+    });
+    Some(sums.collect())
 }
 
 /// Consecutive row ranges of the engine's default chunk size.

@@ -93,8 +93,12 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
     fn name(&self) -> &str {
         self.model.name()
     }
-    fn information_equality(&self) -> bool {
-        self.model.information_equality()
+    fn working_design(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>) -> Option<Array2<f64>> {
+        let mut design = self.model.working_design(self.inner(beta).view(), rows)?;
+        if let Some(u) = &self.per_unit {
+            design *= &u.view().insert_axis(ndarray::Axis(0));
+        }
+        Some(design)
     }
     fn n_params(&self, rows: Rows<'_>) -> usize {
         self.model.n_params(rows)

@@ -1,6 +1,6 @@
 //! Logistic regression: ψ(β; x, y) = x (y − σ(xᵀβ)).
 
-use ndarray::ArrayView1;
+use ndarray::{Array2, ArrayView1};
 
 use crate::moment::MomentModel;
 use crate::rows::Rows;
@@ -55,8 +55,8 @@ impl super::Link for LogitLink {
 }
 
 impl MomentModel for Logistic {
-    fn information_equality(&self) -> bool {
-        true
+    fn working_design(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>) -> Option<Array2<f64>> {
+        Some(super::glm_working_design::<LogitLink>(beta, rows))
     }
     fn name(&self) -> &str {
         "logistic"

@@ -29,8 +29,8 @@ use crate::rows::Rows;
 pub struct Mean;
 
 impl MomentModel for Mean {
-    fn information_equality(&self) -> bool {
-        true
+    fn working_design(&self, _beta: ArrayView1<'_, f64>, rows: Rows<'_>) -> Option<Array2<f64>> {
+        Some(Array2::ones((rows.len(), 1)))
     }
     fn name(&self) -> &str {
         "mean"

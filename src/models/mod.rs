@@ -237,6 +237,18 @@ pub(crate) fn linear_predictor(x: ArrayView2<'_, f64>, beta: ArrayView1<'_, f64>
 }
 
 /// The per-row means μ(x_tᵀβ).
+/// The working design √μ'(x_tᵀβ) x_t of a canonical GLM, whose outer products are the
+/// rows' negated Jacobians.
+pub(crate) fn glm_working_design<L: Link>(
+    beta: ArrayView1<'_, f64>,
+    rows: crate::rows::Rows<'_>,
+) -> Array2<f64> {
+    let root = glm_means::<L>(beta, rows).mapv(|m| L::slope(m).max(0.0).sqrt());
+    let mut design = rows.x().to_owned();
+    design *= &root.insert_axis(Axis(1));
+    design
+}
+
 fn glm_means<L: Link>(beta: ArrayView1<'_, f64>, rows: crate::rows::Rows<'_>) -> Array1<f64> {
     let mut eta = linear_predictor(rows.x(), beta);
     eta.mapv_inplace(L::mean);

@@ -24,8 +24,8 @@ use crate::rows::Rows;
 pub struct Ols;
 
 impl MomentModel for Ols {
-    fn information_equality(&self) -> bool {
-        true
+    fn working_design(&self, _beta: ArrayView1<'_, f64>, rows: Rows<'_>) -> Option<Array2<f64>> {
+        Some(rows.x().to_owned())
     }
     fn name(&self) -> &str {
         "ols"

@@ -1,6 +1,6 @@
 //! Poisson regression: ψ(β; x, y) = x (y − exp(xᵀβ)).
 
-use ndarray::ArrayView1;
+use ndarray::{Array2, ArrayView1};
 
 use crate::moment::MomentModel;
 use crate::rows::Rows;
@@ -39,8 +39,8 @@ impl super::Link for LogLink {
 }
 
 impl MomentModel for Poisson {
-    fn information_equality(&self) -> bool {
-        true
+    fn working_design(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>) -> Option<Array2<f64>> {
+        Some(super::glm_working_design::<LogLink>(beta, rows))
     }
     fn name(&self) -> &str {
         "poisson"
