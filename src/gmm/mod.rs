@@ -334,8 +334,9 @@ impl<M: MomentModel> TwoStepGmm<M> {
     }
 
     /// The real-only covariance of θ̂ in a small-sample form (see
-    /// [`select::real_only_covariance`]), on data without sources; `None` for an
-    /// over-identified model.
+    /// [`select::real_only_covariance`]) and its coefficients' degrees of freedom
+    /// (Bell–McCaffrey, when the form asks for them), on data without sources; `None`
+    /// for an over-identified model.
     ///
     /// # Errors
     /// [`Error::SingularCovariance`] when the real Jacobian is singular.
@@ -344,7 +345,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         data: &DataSources,
         theta: ndarray::ArrayView1<'_, f64>,
         small_sample: SmallSample,
-    ) -> Result<Option<(Array2<f64>, Option<Array1<f64>>)>> {
+    ) -> Result<Option<SmallSampleCovariance>> {
         let stacked = self.stack(data)?;
         if stacked.k() != stacked.p() {
             return Ok(None);
@@ -1253,3 +1254,6 @@ impl FinalEstimator {
         }
     }
 }
+
+/// A covariance of θ̂ with each coefficient's degrees of freedom, when they differ.
+pub(crate) type SmallSampleCovariance = (Array2<f64>, Option<Array1<f64>>);
