@@ -55,7 +55,7 @@ pub enum SmallSample {
     /// module's documentation) instead of n − p: the intervals widen where a few
     /// labeled rows carry a coefficient's information (high leverage). estimatr's and
     /// clubSandwich's convention for CR2; Imbens and Kolesár's (2016) recommendation.
-    /// Models without the information equality (linear IV) fall back to n − p. The
+    /// Models without a working design (linear IV) fall back to n − p. The
     /// default.
     #[default]
     Hc2BellMcCaffrey,
@@ -405,7 +405,7 @@ mod tests {
             dof[1] <= welch * (1.0 + 1e-12) && dof[1] >= 0.99 * welch,
             "{dof} vs {welch}"
         );
-        // Other forms and models without the information equality keep n − p.
+        // The other forms keep n − p.
         assert!(
             bell_mccaffrey_dof(&Ols, theta.view(), rows, None, &j_sum, SmallSample::Hc2).is_none()
         );
