@@ -212,7 +212,6 @@ pub(crate) fn bell_mccaffrey_dof<M: MomentModel + ?Sized>(
     if !small_sample.uses_bell_mccaffrey() {
         return None;
     }
-    model.working_design(theta, rows.slice(0..rows.len().min(1)))?;
     // J̄ = X̄ᵀX̄ = −J.
     let j_inv = -crate::linalg::inverse(j_sum.view())?;
     let sums = |exact: &[bool]| {
