@@ -228,6 +228,12 @@ impl DataSources {
     pub fn labeled_rows(&self) -> &[usize] {
         &self.labeled
     }
+    /// The cluster of each labeled row, in the order of
+    /// [`labeled_rows`](Self::labeled_rows), if clusters were given.
+    pub(crate) fn labeled_clusters(&self) -> Option<Vec<u32>> {
+        let cluster = self.clusters()?;
+        Some(self.labeled.iter().map(|&t| cluster[t]).collect())
+    }
     /// Indices of the unlabeled rows, ascending.
     pub fn unlabeled_rows(&self) -> Vec<usize> {
         let mask = self.label_mask();

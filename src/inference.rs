@@ -144,10 +144,13 @@ pub enum Note {
     /// no root near its linear form; the linear form θ̂_real − ΛΔ̂ is reported.
     LinearCorrection,
     /// Inference is cluster-robust: Ω̂ (or the sandwich's meat) from cluster sums of
-    /// the moments, times G/(G − 1).
+    /// the moments, times G/(G − 1), or in the CR2 form (see `cr2`).
     Clustered {
         /// Number of clusters G.
         clusters: usize,
+        /// The CR2 form: each cluster's sum adjusted by (I − H_gg)^(−1/2), no factor,
+        /// and each coefficient's Bell–McCaffrey degrees of freedom.
+        cr2: bool,
         /// What the estimator did differently because of the clusters, if anything.
         detail: Option<String>,
     },
@@ -216,10 +219,19 @@ impl fmt::Display for Note {
                 f,
                 "the coupled estimating equation had no root near its linear form; the linear correction is reported"
             ),
-            Note::Clustered { clusters, detail } => {
+            Note::Clustered {
+                clusters,
+                cr2,
+                detail,
+            } => {
+                let form = if *cr2 {
+                    "CR2, Bell–McCaffrey degrees of freedom"
+                } else {
+                    "factor G/(G − 1)"
+                };
                 write!(
                     f,
-                    "standard errors are robust to correlation within {clusters} clusters (factor G/(G − 1))"
+                    "standard errors are robust to correlation within {clusters} clusters ({form})"
                 )?;
                 match detail {
                     Some(detail) => write!(f, "; {detail}"),
@@ -463,6 +475,10 @@ impl Estimate {
     pub fn with_notes(mut self, notes: impl IntoIterator<Item = Note>) -> Self {
         self.notes.extend(notes);
         self
+    }
+    /// The notes, to amend in place.
+    pub(crate) fn notes_mut(&mut self) -> &mut Vec<Note> {
+        &mut self.notes
     }
     /// Puts these notes before the ones already there.
     pub(crate) fn prepend_notes(&mut self, notes: Vec<Note>) {

@@ -7,7 +7,8 @@ use common::{assert_close, data_path, expected, matrix_of, vec_of};
 use ndarray::{Array1, Array2};
 use synthgmm::baselines::{NaivePooled, RealOnly};
 use synthgmm::models::Ols;
-use synthgmm::{DataSources, Error, Estimator, Note, TwoStepGmm};
+use synthgmm::models::Logistic;
+use synthgmm::{DataSources, Error, Estimator, Note, SmallSample, TwoStepGmm};
 
 /// The shipped clustered data: label mask, cluster ids, x (one, x1, x2), y, proxy.
 struct Shipped {
@@ -61,7 +62,10 @@ fn data() -> DataSources {
 #[test]
 fn real_only_matches_statsmodels_cluster_covariance() {
     let exp = &expected("cluster_T600")["real_only"];
-    let fit = RealOnly::new(Ols).estimate(&data()).unwrap();
+    let fit = RealOnly::new(Ols)
+        .small_sample(SmallSample::Hc2)
+        .estimate(&data())
+        .unwrap();
     assert_close(
         "theta",
         fit.theta().as_slice().unwrap(),
@@ -77,16 +81,21 @@ fn real_only_matches_statsmodels_cluster_covariance() {
     )));
 }
 
-/// Few clusters: real-only and the default take t(G − 1) quantiles with the clustered
-/// covariance, as statsmodels does with `use_t=True` (the quantile read off its
-/// interval); the paper's settings keep normal quantiles.
+/// Few clusters: real-only with `SmallSample::Hc2` takes t(G − 1) quantiles with the
+/// clustered covariance, as statsmodels does with `use_t=True` (the quantile read off
+/// its interval); the default GMM takes each coefficient's cluster Bell–McCaffrey
+/// degrees of freedom of the labeled real fit, which are below G − 1; the paper's
+/// settings keep normal quantiles.
 #[test]
 fn clustered_intervals_use_t_with_g_minus_one_degrees_of_freedom() {
     let exp = &expected("cluster_T600")["real_only"];
     let df = exp["t_df"].as_f64().unwrap();
     let quantile = exp["t_quantile"].as_f64().unwrap();
     let data = data();
-    let real = RealOnly::new(Ols).estimate(&data).unwrap();
+    let real = RealOnly::new(Ols)
+        .small_sample(SmallSample::Hc2)
+        .estimate(&data)
+        .unwrap();
     assert_eq!(real.t_df(), Some(df));
     let ci = real.conf_int(0.05).unwrap();
     for j in 0..3 {
@@ -98,9 +107,19 @@ fn clustered_intervals_use_t_with_g_minus_one_degrees_of_freedom() {
     let default = TwoStepGmm::new(Ols).fit(&data).unwrap();
     let g = data.n_clusters().unwrap() as f64;
     assert_eq!(default.estimate().t_df(), Some(g - 1.0));
+    let real_dof = RealOnly::new(Ols).estimate(&data).unwrap();
+    let dof = default.estimate().coefficient_df().expect("cluster degrees of freedom");
+    assert_close(
+        "df",
+        dof.as_slice().unwrap(),
+        real_dof.coefficient_df().unwrap().as_slice().unwrap(),
+        1e-6,
+        0.0,
+    );
+    assert!(dof.iter().all(|&v| v < g - 1.0), "{dof}");
     let summary = default.summary(0.05).unwrap().to_string();
     assert!(
-        summary.contains(&format!("Student t with {} df (few-cluster", g - 1.0)),
+        summary.contains("Student t, cluster Bell–McCaffrey df"),
         "{summary}"
     );
     let paper = TwoStepGmm::new(Ols)
@@ -108,6 +127,71 @@ fn clustered_intervals_use_t_with_g_minus_one_degrees_of_freedom() {
         .fit(&data)
         .unwrap();
     assert_eq!(paper.estimate().t_df(), None);
+}
+
+/// The labeled rows of the shipped data as a real-only data set: outcome y (or
+/// 1{y > 1} for logistic regression), weights 1 + 0.5|x2| when asked for.
+fn labeled_only(binary: bool, weighted: bool) -> DataSources {
+    let s = clustered();
+    let rows: Vec<usize> = (0..s.labeled.len()).filter(|&t| s.labeled[t]).collect();
+    let x = s.x.select(ndarray::Axis(0), &rows);
+    let y: Array1<f64> = rows
+        .iter()
+        .map(|&t| if binary { f64::from(s.y[t] > 1.0) } else { s.y[t] })
+        .collect();
+    let ids: Vec<&str> = rows.iter().map(|&t| s.ids[t].as_str()).collect();
+    let w: Array1<f64> = x.column(2).mapv(|v| 1.0 + 0.5 * v.abs());
+    let builder = DataSources::builder(&vec![true; rows.len()])
+        .real(&x, &y)
+        .clusters(&ids);
+    let builder = if weighted { builder.weights(&w) } else { builder };
+    builder.build().unwrap()
+}
+
+/// With clusters the default real-only fit is CR2 with each coefficient's
+/// Bell–McCaffrey degrees of freedom (`tests/data/make_cr2.R`): R's estimatr
+/// `lm_robust(se_type = "CR2")` unweighted (to 1e-8); weighted and logistic fits, the
+/// n × n computation of the CR2 of the (weighted, IRLS) working regression in R (to
+/// 1e-8), whose working models estimatr's weighted CR2 and clubSandwich's glm method
+/// replace by others (variances within 1% and 2e-3 of theirs).
+#[test]
+fn real_only_default_with_clusters_is_cr2_with_bell_mccaffrey_df() {
+    let exp = expected("cr2");
+    for (key, binary, weighted, tol) in [
+        ("ols", false, false, 1e-8),
+        ("ols_weighted", false, true, 1e-8),
+        ("ols_weighted_estimatr", false, true, 1e-2),
+        ("logistic", true, false, 1e-8),
+        ("logistic_clubsandwich", true, false, 2e-3),
+    ] {
+        let data = labeled_only(binary, weighted);
+        let fit = if binary {
+            RealOnly::new(Logistic).estimate(&data).unwrap()
+        } else {
+            RealOnly::new(Ols).estimate(&data).unwrap()
+        };
+        let want = &exp[key];
+        let theta = fit.theta().to_vec();
+        assert_close(key, &theta, &vec_of(&want["theta"]), 1e-8, 0.0);
+        let cov: Vec<f64> = fit.cov().iter().copied().collect();
+        let want_cov = matrix_of(&want["cov"]);
+        let dof = fit.coefficient_df().expect("degrees of freedom").to_vec();
+        if tol > 1e-8 {
+            // Other working models: the variances agree closely, the covariances and
+            // degrees of freedom less (estimatr's weighted ν: 47.3, 28.7, 25.5 against
+            // 48.6, 31.3, 30.1).
+            let variances: Vec<f64> = (0..3).map(|j| want_cov[j][j]).collect();
+            assert_close(key, &fit.cov().diag().to_vec(), &variances, tol, 0.0);
+            continue;
+        }
+        assert_close(key, &cov, &want_cov.concat(), 1e-8, 1e-14);
+        assert_close(key, &dof, &vec_of(&want["df"]), 1e-8, 0.0);
+        assert!(fit.notes().iter().any(|n| matches!(
+            n,
+            Note::Clustered { clusters, cr2: true, .. }
+                if *clusters == exp["clusters"].as_u64().unwrap() as usize
+        )));
+    }
 }
 
 #[test]

@@ -206,8 +206,16 @@ impl<M: MomentModel> Estimator for Dsl<M> {
         let coefficient_df = {
             let inv_pi = Some(moments.inv_pi.view());
             let j_sum = model.jacobian(theta.view(), real, inv_pi);
-            let bm = crate::small_sample::bell_mccaffrey_dof;
-            bm(model, theta.view(), real, inv_pi, &j_sum, self.small_sample)
+            let clusters = data.labeled_clusters();
+            crate::small_sample::coefficient_df(
+                model,
+                theta.view(),
+                real,
+                inv_pi,
+                clusters.as_deref(),
+                &j_sum,
+                self.small_sample,
+            )
         };
         let rows = moments.rows(theta.view(), scale.as_ref());
         let dof = self.small_sample.dof_factor(data.n_labeled(), theta.len());

@@ -145,6 +145,7 @@ pub(crate) fn meat(
             let (meat, clusters) = crate::engine::clustered_gram(rows, cluster);
             let note = crate::inference::Note::Clustered {
                 clusters,
+                cr2: false,
                 detail: None,
             };
             (meat, vec![note])

@@ -1057,15 +1057,17 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     fn coefficient_df(
         &self,
         theta: ArrayView1<'_, f64>,
+        clusters: Option<&[u32]>,
         small_sample: SmallSample,
     ) -> Option<Array1<f64>> {
         let (real, weights) = (self.real_rows(), self.labeled_weights());
         let j_sum = self.model.jacobian(theta, real, weights);
-        crate::small_sample::bell_mccaffrey_dof(
+        crate::small_sample::coefficient_df(
             self.model,
             theta,
             real,
             weights,
+            clusters,
             &j_sum,
             small_sample,
         )
@@ -1265,10 +1267,12 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
 ) -> Result<PpiFit> {
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
     let mut r = problem.run(lambda, small_sample)?;
-    let dof = problem.coefficient_df(r.theta.view(), small_sample);
+    let clusters = data.labeled_clusters();
+    let dof = problem.coefficient_df(r.theta.view(), clusters.as_deref(), small_sample);
     if let Some(clusters) = data.n_clusters() {
         r.notes.push(Note::Clustered {
             clusters,
+            cr2: false,
             detail: None,
         });
     }

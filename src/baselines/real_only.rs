@@ -4,7 +4,7 @@ use crate::data::DataSources;
 use crate::error::Result;
 use crate::estimator::Estimator;
 use crate::gmm::{SmallSample, TwoStepGmm};
-use crate::inference::Estimate;
+use crate::inference::{Estimate, Note};
 use crate::moment::MomentModel;
 
 /// The real-only estimator: θ̂ solves Σ_{labeled} ψ(θ; x_t, y_t) = 0 (it is
@@ -50,6 +50,7 @@ impl<M: MomentModel> RealOnly<M> {
     /// with t(n − p) quantiles, or HC2 with Bell–McCaffrey quantiles (the default).
     pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
         self.small_sample = small_sample;
+        self.gmm = self.gmm.small_sample(small_sample);
         self
     }
 }
@@ -70,9 +71,24 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
         if self.small_sample == SmallSample::Hc0 {
             return Ok(estimate);
         }
-        // Clustered rows: the cluster-robust covariance with t(G − 1) quantiles.
+        // Clustered rows: CR2 with each coefficient's Bell–McCaffrey degrees of freedom
+        // (the default), else the cluster-robust covariance with t(G − 1) quantiles.
         if let Some(g) = real.clusters_in_moments() {
-            return Ok(self.small_sample.with_quantiles(estimate, n, Some(g), None));
+            let Some(cr2) = self
+                .gmm
+                .real_only_cr2(&real, estimate.theta(), self.small_sample)?
+            else {
+                return Ok(self.small_sample.with_quantiles(estimate, n, Some(g), None));
+            };
+            let mut estimate = estimate.with_cov(cr2.cov)?;
+            for note in estimate.notes_mut() {
+                if let Note::Clustered { cr2, .. } = note {
+                    *cr2 = true;
+                }
+            }
+            return Ok(self
+                .small_sample
+                .with_quantiles(estimate, n, Some(g), Some(cr2.dof)));
         }
         // Over-identified models keep the efficient GMM covariance.
         let Some((cov, dof)) =

@@ -319,7 +319,8 @@ impl fmt::Display for Summary<'_> {
                 Some(dof) => {
                     let each: Vec<String> = dof.iter().map(|v| format!("{v:.1}")).collect();
                     let each = each.join(", ");
-                    writeln!(f, "Quantiles: Student t, Bell–McCaffrey df {each}")?;
+                    let by = if clustered { "cluster " } else { "" };
+                    writeln!(f, "Quantiles: Student t, {by}Bell–McCaffrey df {each}")?;
                 }
                 None => writeln!(f, "Quantiles: Student t with {df} df ({why})")?,
             }

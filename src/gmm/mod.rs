@@ -359,6 +359,31 @@ impl<M: MomentModel> TwoStepGmm<M> {
         Ok(Some((cov, dof)))
     }
 
+    /// The real-only fit's CR2 covariance and cluster Bell–McCaffrey degrees of
+    /// freedom on clustered data without sources; `None` without clusters, for other
+    /// small-sample forms, or for models without a working design.
+    ///
+    /// # Errors
+    /// [`Error::SingularCovariance`] when the covariance is not positive
+    /// semi-definite.
+    pub(crate) fn real_only_cr2(
+        &self,
+        data: &DataSources,
+        theta: ndarray::ArrayView1<'_, f64>,
+        small_sample: SmallSample,
+    ) -> Result<Option<crate::small_sample::Cr2>> {
+        let stacked = self.stack(data)?;
+        if stacked.k() != stacked.p() {
+            return Ok(None);
+        }
+        match select::real_cr2(&stacked, theta, small_sample) {
+            Some(cr2) if !covariance::is_valid(&cr2.cov) => Err(Error::SingularCovariance {
+                stage: Stage::Covariance,
+            }),
+            cr2 => Ok(cr2),
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |parameter, reason: String| Err(Error::InvalidConfig { parameter, reason });
         if self.max_iters == 0 {
@@ -522,6 +547,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             .then_some("used unrestricted cross weights".to_string());
         Some(Note::Clustered {
             clusters,
+            cr2: false,
             detail: changed,
         })
     }
@@ -639,16 +665,37 @@ impl<M: MomentModel> TwoStepGmm<M> {
 
     /// A fit left without sources, reported as the selected estimator reports the
     /// real data alone: the small-sample covariance (HC2 by default) with t quantiles
-    /// (Bell–McCaffrey by default), as [`RealOnly`](crate::baselines::RealOnly). Unchanged for the
-    /// paper's settings, clustered rows and over-identified models.
+    /// (Bell–McCaffrey by default; CR2 with clusters), as
+    /// [`RealOnly`](crate::baselines::RealOnly). Unchanged for the paper's settings and
+    /// over-identified models.
     fn as_real_only(&self, data: &DataSources, mut fit: GmmFit) -> Result<GmmFit> {
         let selected = self.cross_weights == CrossWeights::Selected
             && self.weighting == Weighting::TwoStep
             && self.small_sample != SmallSample::Hc0;
-        if !selected || data.clusters().is_some() {
+        if !selected {
             return Ok(fit);
         }
         let theta = fit.theta().to_owned();
+        if let Some(g) = data.clusters_in_moments() {
+            if let Some(cr2) = self.real_only_cr2(data, theta.view(), self.small_sample)? {
+                let mut estimate = fit.estimate.with_cov(cr2.cov)?;
+                for note in estimate.notes_mut() {
+                    if let Note::Clustered { cr2, .. } = note {
+                        *cr2 = true;
+                    }
+                }
+                fit.estimate = self.small_sample.with_quantiles(
+                    estimate,
+                    data.n_labeled(),
+                    Some(g),
+                    Some(cr2.dof),
+                );
+                fit.covariance = FinalEstimator::Selected {
+                    small_sample: self.small_sample,
+                };
+            }
+            return Ok(fit);
+        }
         if let Some((cov, dof)) =
             self.real_only_small_sample(data, theta.view(), self.small_sample)?
         {
@@ -1013,14 +1060,19 @@ impl<M: MomentModel> TwoStepGmm<M> {
         // The selected weights' small-sample corrections come with t quantiles (each
         // coefficient's Bell–McCaffrey degrees of freedom by default, else n − p):
         // the labeled rows' residuals carry the uncertainty of the variance.
-        // With clustered rows the default's intervals take t(G − 1) quantiles, the
-        // few-cluster convention of Stata, statsmodels (`use_t`) and estimatr's CR1: the
-        // cluster sums carry the variance's uncertainty.
+        // With clustered rows the default's intervals take each coefficient's cluster
+        // Bell–McCaffrey degrees of freedom in the labeled real fit (t(G − 1), the
+        // few-cluster convention of Stata and statsmodels' `use_t`, for the other
+        // forms): the cluster sums carry the variance's uncertainty.
         let default_settings = self.cross_weights == CrossWeights::Selected
             && self.weighting == Weighting::TwoStep
             && self.small_sample != SmallSample::Hc0;
         let estimate = match (data.clusters_in_moments(), &cross_choices) {
-            (Some(g), _) if default_settings => estimate.with_t_df(g.saturating_sub(1) as f64),
+            (Some(g), _) if default_settings => {
+                let dof = select::real_coefficient_df(stacked, params.view(), self.small_sample);
+                self.small_sample
+                    .with_quantiles(estimate, data.n_labeled(), Some(g), dof)
+            }
             (None, Some(_)) if self.small_sample != SmallSample::Hc0 => {
                 let dof = select::real_coefficient_df(stacked, params.view(), self.small_sample);
                 self.small_sample

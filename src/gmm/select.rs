@@ -428,8 +428,8 @@ pub(crate) fn real_only_covariance<M: MomentModel>(
     ))
 }
 
-/// Each coefficient's Bell–McCaffrey degrees of freedom in the labeled real fit at θ
-/// (see [`crate::small_sample::bell_mccaffrey_dof`]); `None` unless `small_sample`
+/// Each coefficient's Bell–McCaffrey degrees of freedom in the labeled real fit at θ,
+/// by cluster with clusters (see [`crate::small_sample::coefficient_df`]); `None` unless `small_sample`
 /// asks for them and the model allows them.
 pub(crate) fn real_coefficient_df<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
@@ -442,13 +442,41 @@ pub(crate) fn real_coefficient_df<M: MomentModel>(
     let theta = theta.slice(s![..stacked.p()]);
     let (rows, weights) = (stacked.real_rows(), stacked.label_weights());
     let j_sum = stacked.model().jacobian(theta, rows, weights);
-    crate::small_sample::bell_mccaffrey_dof(
+    let clusters = stacked.data().labeled_clusters();
+    crate::small_sample::coefficient_df(
         stacked.model(),
         theta,
         rows,
         weights,
+        clusters.as_deref(),
         &j_sum,
         small_sample,
+    )
+}
+
+/// The real-only fit's CR2 covariance and each coefficient's cluster Bell–McCaffrey
+/// degrees of freedom (see [`crate::small_sample::cr2_bell_mccaffrey`]); `None`
+/// without clusters, unless `small_sample` asks for them, or where the model has no
+/// working design.
+pub(crate) fn real_cr2<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    theta: ArrayView1<'_, f64>,
+    small_sample: SmallSample,
+) -> Option<crate::small_sample::Cr2> {
+    let clusters = stacked.data().labeled_clusters()?;
+    if !small_sample.uses_bell_mccaffrey() {
+        return None;
+    }
+    let theta = theta.slice(s![..stacked.p()]);
+    let (rows, weights) = (stacked.real_rows(), stacked.label_weights());
+    let j_sum = stacked.model().jacobian(theta, rows, weights);
+    crate::small_sample::cr2_bell_mccaffrey(
+        stacked.model(),
+        theta,
+        rows,
+        weights,
+        &clusters,
+        &j_sum,
     )
 }
 

@@ -19,6 +19,10 @@
 //! a coefficient's information, ν_j is far below n − p and the intervals widen; Imbens
 //! and Kolesár (2016) recommend it for exactly these designs.
 
+mod clustered;
+
+pub(crate) use clustered::{cr2_bell_mccaffrey, Cr2};
+
 use ndarray::{s, Array1, Array2, ArrayView1};
 
 use crate::inference::Estimate;
@@ -97,10 +101,10 @@ impl SmallSample {
 
     /// `estimate` with the quantiles of this form: Student-t with n − p degrees of
     /// freedom (n labeled rows), or G − 1 with G clusters (the few-cluster convention of
-    /// Stata and statsmodels' `use_t`); unchanged for HC0. Without clusters, each
-    /// coefficient's `dof` (from [`bell_mccaffrey_dof`], for
-    /// [`SmallSample::Hc2BellMcCaffrey`]) replaces n − p in its own intervals and
-    /// p-values.
+    /// Stata and statsmodels' `use_t`); unchanged for HC0. Each coefficient's `dof`
+    /// (from [`bell_mccaffrey_dof`] or, with clusters, [`cr2_bell_mccaffrey`], for
+    /// [`SmallSample::Hc2BellMcCaffrey`]) replaces n − p or G − 1 in its own intervals
+    /// and p-values.
     pub(crate) fn with_quantiles(
         self,
         estimate: Estimate,
@@ -116,9 +120,9 @@ impl SmallSample {
             None => n.saturating_sub(estimate.theta().len()),
         };
         let estimate = estimate.with_t_df(df as f64);
-        match (clusters, dof) {
-            (None, Some(dof)) => estimate.with_coefficient_df(dof),
-            _ => estimate,
+        match dof {
+            Some(dof) => estimate.with_coefficient_df(dof),
+            None => estimate,
         }
     }
 
@@ -185,6 +189,28 @@ pub(crate) fn labeled_row_scales<M: MomentModel + ?Sized>(
     };
     let h = leverages(model, theta, rows, weights, &j_inv);
     Some(small_sample.row_scales(&h))
+}
+
+/// Each coefficient's Bell–McCaffrey degrees of freedom in the fit over `rows` at θ:
+/// by cluster ([`cr2_bell_mccaffrey`]) when `clusters` gives each row's cluster, else
+/// row by row ([`bell_mccaffrey_dof`]); `None` unless `small_sample` asks for them and
+/// the model allows them.
+pub(crate) fn coefficient_df<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+    clusters: Option<&[u32]>,
+    j_sum: &Array2<f64>,
+    small_sample: SmallSample,
+) -> Option<Array1<f64>> {
+    match clusters {
+        Some(clusters) if small_sample.uses_bell_mccaffrey() => {
+            cr2_bell_mccaffrey(model, theta, rows, weights, clusters, j_sum).map(|cr2| cr2.dof)
+        }
+        Some(_) => None,
+        None => bell_mccaffrey_dof(model, theta, rows, weights, j_sum, small_sample),
+    }
 }
 
 /// Bell and McCaffrey's degrees of freedom ν_j = (tr DM)² / tr(DMDM) of each

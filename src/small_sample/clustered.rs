@@ -1,0 +1,243 @@
+//! CR2, the cluster-robust analogue of HC2, with each coefficient's Bell–McCaffrey
+//! degrees of freedom (Bell and McCaffrey 2002; Imbens and Kolesár 2016; Pustejovsky
+//! and Tipton 2018), for a fit on the labeled rows.
+//!
+//! In the working design X̄ (see [`MomentModel::working_design`]), with M = (X̄ᵀX̄)⁻¹ and
+//! H_gg = X̄_g M X̄_gᵀ the hat matrix's block of cluster g, CR2 replaces the cluster's
+//! score s_g = X̄_gᵀ r̄_g (the sum of its rows' moments) by X̄_gᵀ B_g r̄_g with
+//! B_g = (I − H_gg)^(−1/2). H_gg has rank at most p: with R = M^(1/2),
+//! G_g = X̄_gᵀX̄_g and R G_g R = V diag(λ) Vᵀ (λ the nonzero eigenvalues of H_gg),
+//!
+//!   X̄_gᵀ B_g r̄_g = C_g s_g,   C_g = I + G_g R V diag(((1 − λ)^(−1/2) − 1)/λ) Vᵀ R,
+//!
+//! so the meat Σ_g C_g s_g s_gᵀ C_gᵀ needs p × p matrices per cluster and never an
+//! n_g × n_g one.
+//!
+//! The degrees of freedom of coefficient j, under the working model of independent
+//! rows with homoskedastic working errors: with u_g = B_g X̄_g M e_j the variance of θ̂_j
+//! is εᵀQQᵀε, Q's columns q_g = (I − H)_{·g} u_g, so ν_j = (tr QᵀQ)² / tr((QᵀQ)²), where
+//! QᵀQ = diag(δ_g) − VᵀMV with v_g = X̄_gᵀu_g = C_g G_g M e_j, δ_g = u_gᵀu_g =
+//! e_jᵀM E_g M e_j and E_g = X̄_gᵀB_g²X̄_g = G_g + G_g R V diag(1/(1 − λ)) Vᵀ R G_g:
+//!
+//!   tr QᵀQ = Σ δ_g − Σ v_gᵀMv_g,   tr((QᵀQ)²) = Σ δ_g² − 2 Σ δ_g v_gᵀMv_g + tr((MS)²),
+//!
+//! S = Σ_g v_g v_gᵀ; O(G p³) in all. With clusters of one row these are HC2 and the
+//! row-wise ν_j of [`super::bell_mccaffrey_dof`]. As for HC2, 1 − λ is kept at least
+//! 0.1. The work is done with the columns of X̄ scaled to unit diagonal of X̄ᵀX̄, so
+//! that covariates in very different units lose nothing to rounding (ν_j does not
+//! depend on the scaling; the covariance is scaled back).
+
+use ndarray::{s, Array1, Array2, Array3, ArrayView1, Axis};
+
+use crate::moment::MomentModel;
+use crate::rows::Rows;
+
+/// The CR2 covariance of θ̂ and each coefficient's Bell–McCaffrey degrees of freedom.
+#[derive(Debug, Clone)]
+pub(crate) struct Cr2 {
+    /// J⁻¹ (Σ_g C_g s_g s_gᵀ C_gᵀ) J⁻ᵀ.
+    pub cov: Array2<f64>,
+    /// ν_j.
+    pub dof: Array1<f64>,
+}
+
+/// Per cluster, the equilibrated Gram G̃_g = D G_g D and score s̃_g = D s_g
+/// (D = diag(J̄_jj^(−1/2))).
+struct ClusterSums {
+    gram: Array3<f64>,
+    score: Array2<f64>,
+}
+
+/// CR2 and the cluster Bell–McCaffrey degrees of freedom of the fit at θ over `rows`
+/// (weights w_t, `clusters[t]` the cluster of row t), with `j_sum` = Σ w ∂ψ/∂θᵀ over
+/// those rows. `None` when the model has no working design, J is singular or a
+/// number is not finite.
+pub(crate) fn cr2_bell_mccaffrey<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+    clusters: &[u32],
+    j_sum: &Array2<f64>,
+) -> Option<Cr2> {
+    let p = theta.len();
+    // J̄ = X̄ᵀX̄ = −J, equilibrated: J̃ = D J̄ D with unit diagonal.
+    let j_bar = -j_sum;
+    let d = j_bar.diag().mapv(|v| 1.0 / v.sqrt());
+    if !d.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let j_tilde = crate::linalg::scale_both_sides(j_bar.view(), d.view());
+    let m = crate::linalg::inverse(j_tilde.view())?;
+    let root = symmetric_root(&m)?;
+    let sums = cluster_sums(model, theta, rows, weights, clusters, &d)?;
+    let per_cluster = crate::engine::map_ordered(
+        &crate::engine::chunk_ranges(sums.score.nrows(), 256),
+        |range| adjust(&sums, range.clone(), &m, &root),
+    );
+    let mut meat = Array2::<f64>::zeros((p, p));
+    let mut dof = DofParts::new(p);
+    for part in per_cluster {
+        let (part_meat, part_dof) = part?;
+        meat += &part_meat;
+        dof.add(&part_dof);
+    }
+    let half = m.dot(&meat).dot(&m);
+    let cov = crate::linalg::scale_both_sides(half.view(), d.view());
+    let dof = dof.dof(&m)?;
+    Some(Cr2 {
+        cov: crate::linalg::symmetrize(cov),
+        dof,
+    })
+}
+
+/// The symmetric square root of a positive definite matrix.
+fn symmetric_root(m: &Array2<f64>) -> Option<Array2<f64>> {
+    let (values, vectors) = crate::linalg::symmetric_eigen(m.view())?;
+    if values.iter().any(|&v| v <= 0.0) {
+        return None;
+    }
+    let scaled = &vectors * &values.mapv(f64::sqrt).insert_axis(Axis(0));
+    Some(scaled.dot(&vectors.t()))
+}
+
+/// One pass over the rows: each cluster's equilibrated Gram matrix and score, for the
+/// clusters with rows here (in order of first appearance).
+fn cluster_sums<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+    clusters: &[u32],
+    d: &Array1<f64>,
+) -> Option<ClusterSums> {
+    let p = theta.len();
+    let ranges = crate::engine::chunk_ranges(rows.len(), crate::engine::DEFAULT_CHUNK_ROWS);
+    let chunks = crate::engine::map_ordered(&ranges, |range| {
+        let chunk = rows.slice(range.clone());
+        let mut design = model.working_design(theta, chunk)?;
+        let mut moments = Array2::zeros((range.len(), p));
+        model.moments(theta, chunk, moments.view_mut());
+        if let Some(w) = weights {
+            let w = w.slice(s![range.clone()]);
+            design *= &w.mapv(f64::sqrt).insert_axis(Axis(1));
+            moments *= &w.insert_axis(Axis(1));
+        }
+        design *= &d.view().insert_axis(Axis(0));
+        moments *= &d.view().insert_axis(Axis(0));
+        Some((design, moments))
+    });
+    let mut index = std::collections::HashMap::new();
+    for &c in clusters {
+        let next = index.len();
+        index.entry(c).or_insert(next);
+    }
+    let g = index.len();
+    let mut gram = Array3::<f64>::zeros((g, p, p));
+    let mut score = Array2::<f64>::zeros((g, p));
+    for (range, chunk) in ranges.iter().zip(chunks) {
+        let (design, moments) = chunk?;
+        for (i, t) in range.clone().enumerate() {
+            let k = index[&clusters[t]];
+            let x = design.row(i);
+            let mut cluster_gram = gram.index_axis_mut(Axis(0), k);
+            for a in 0..p {
+                for b in 0..p {
+                    cluster_gram[[a, b]] += x[a] * x[b];
+                }
+            }
+            let mut cluster_score = score.row_mut(k);
+            cluster_score += &moments.row(i);
+        }
+    }
+    Some(ClusterSums { gram, score })
+}
+
+/// Per coefficient j, the sums Σ δ_g, Σ δ_g², Σ v_gᵀMv_g, Σ δ_g v_gᵀMv_g and
+/// S = Σ v_g v_gᵀ over some clusters.
+#[derive(Debug, Clone)]
+struct DofParts {
+    delta: Array1<f64>,
+    delta_squared: Array1<f64>,
+    quadratic: Array1<f64>,
+    cross: Array1<f64>,
+    outer: Array3<f64>,
+}
+
+impl DofParts {
+    fn new(p: usize) -> Self {
+        Self {
+            delta: Array1::zeros(p),
+            delta_squared: Array1::zeros(p),
+            quadratic: Array1::zeros(p),
+            cross: Array1::zeros(p),
+            outer: Array3::zeros((p, p, p)),
+        }
+    }
+
+    fn add(&mut self, other: &DofParts) {
+        self.delta += &other.delta;
+        self.delta_squared += &other.delta_squared;
+        self.quadratic += &other.quadratic;
+        self.cross += &other.cross;
+        self.outer += &other.outer;
+    }
+
+    /// ν_j = (tr QᵀQ)² / tr((QᵀQ)²) for every j, at least 1; `None` if not finite.
+    fn dof(&self, m: &Array2<f64>) -> Option<Array1<f64>> {
+        let p = m.nrows();
+        let dof = Array1::from_shape_fn(p, |j| {
+            let ms = m.dot(&self.outer.index_axis(Axis(0), j));
+            let trace = self.delta[j] - self.quadratic[j];
+            let squared = self.delta_squared[j] - 2.0 * self.cross[j] + (&ms * &ms.t()).sum();
+            trace * trace / squared
+        });
+        dof.iter()
+            .all(|v| v.is_finite() && *v > 0.0)
+            .then(|| dof.mapv(|v| v.max(1.0)))
+    }
+}
+
+/// The CR2 meat and the degrees-of-freedom sums of the clusters in `range`.
+fn adjust(
+    sums: &ClusterSums,
+    range: std::ops::Range<usize>,
+    m: &Array2<f64>,
+    root: &Array2<f64>,
+) -> Option<(Array2<f64>, DofParts)> {
+    let p = m.nrows();
+    let mut meat = Array2::<f64>::zeros((p, p));
+    let mut parts = DofParts::new(p);
+    for k in range {
+        let gram = sums.gram.index_axis(Axis(0), k);
+        let (values, vectors) = crate::linalg::symmetric_eigen(root.dot(&gram).dot(root).view())?;
+        // λ in [0, 0.9]: 1 − λ kept at least 0.1 as for HC2.
+        let lambda = values.mapv(|v| v.clamp(0.0, 0.9));
+        let shrink = lambda.mapv(|l| if l < 1e-12 { 0.5 } else { ((1.0 - l).powf(-0.5) - 1.0) / l });
+        let rv = root.dot(&vectors);
+        let gram_rv = gram.dot(&rv);
+        let c = Array2::eye(p) + (&gram_rv * &shrink.view().insert_axis(Axis(0))).dot(&rv.t());
+        let e = gram.to_owned()
+            + (&gram_rv * &lambda.mapv(|l| 1.0 / (1.0 - l)).insert_axis(Axis(0))).dot(&gram_rv.t());
+        let adjusted = c.dot(&sums.score.row(k));
+        meat += &outer(&adjusted, &adjusted);
+        let v_all = c.dot(&gram).dot(m);
+        let me = m.dot(&e).dot(m);
+        for j in 0..p {
+            let v = v_all.column(j);
+            let delta = me[[j, j]];
+            let quadratic = v.dot(&m.dot(&v));
+            parts.delta[j] += delta;
+            parts.delta_squared[j] += delta * delta;
+            parts.quadratic[j] += quadratic;
+            parts.cross[j] += delta * quadratic;
+            let mut outer_j = parts.outer.index_axis_mut(Axis(0), j);
+            outer_j += &outer(&v.to_owned(), &v.to_owned());
+        }
+    }
+    Some((meat, parts))
+}
+
+fn outer(a: &Array1<f64>, b: &Array1<f64>) -> Array2<f64> {
+    Array2::from_shape_fn((a.len(), b.len()), |(i, j)| a[i] * b[j])
+}
