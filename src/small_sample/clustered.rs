@@ -241,3 +241,54 @@ fn adjust(
 fn outer(a: &Array1<f64>, b: &Array1<f64>) -> Array2<f64> {
     Array2::from_shape_fn((a.len(), b.len()), |(i, j)| a[i] * b[j])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::Ols;
+    use ndarray::array;
+
+    #[test]
+    fn singleton_clusters_give_hc2_and_welchs_degrees_of_freedom() {
+        // y on [1, g], groups of n₁ and n₀ rows, each row its own cluster: the slope is
+        // a difference in means with CR2 = HC2 variance s₁²/n₁ + s₀²/n₀ and
+        // Welch–Satterthwaite's ν = (1/n₁ + 1/n₀)² / Σ 1/(n²(n − 1)) under equal working
+        // variances; the intercept is group 0's mean, with s₀²/n₀ and n₀ − 1.
+        let (n1, n0) = (300usize, 20usize);
+        let x = Array2::from_shape_fn((n1 + n0, 2), |(t, j)| f64::from(j == 0 || t < n1));
+        let y = Array1::from_shape_fn(n1 + n0, |t| ((t * t) % 11) as f64);
+        let rows = Rows::new(x.view(), y.view()).unwrap();
+        let (y1, y0) = (y.slice(s![..n1]), y.slice(s![n1..]));
+        let (m1, m0) = (y1.mean().unwrap(), y0.mean().unwrap());
+        let theta = array![m0, m1 - m0];
+        let j_sum = Ols.jacobian(theta.view(), rows, None);
+        let ids: Vec<u32> = (0..(n1 + n0) as u32).collect();
+        let cr2 = cr2_bell_mccaffrey(&Ols, theta.view(), rows, None, &ids, &j_sum).unwrap();
+        let (a, b) = (n1 as f64, n0 as f64);
+        let s1 = y1.mapv(|v| (v - m1).powi(2)).sum() / (a - 1.0);
+        let s0 = y0.mapv(|v| (v - m0).powi(2)).sum() / (b - 1.0);
+        let close = |got: f64, want: f64| (got - want).abs() <= 1e-10 * want.abs();
+        assert!(close(cr2.cov[[1, 1]], s1 / a + s0 / b), "{}", cr2.cov);
+        assert!(close(cr2.cov[[0, 0]], s0 / b), "{}", cr2.cov);
+        let welch =
+            (1.0 / a + 1.0 / b).powi(2) / (1.0 / (a * a * (a - 1.0)) + 1.0 / (b * b * (b - 1.0)));
+        assert!(close(cr2.dof[1], welch), "{} vs {welch}", cr2.dof);
+        assert!(close(cr2.dof[0], b - 1.0), "{}", cr2.dof);
+    }
+
+    #[test]
+    fn each_group_its_own_cluster_gives_one_degree_of_freedom() {
+        // Two clusters, one per group: each mean's variance comes from one cluster sum,
+        // ν = 1 for the slope's two-cluster variance and the intercept's one.
+        let n = 40usize;
+        let x = Array2::from_shape_fn((2 * n, 2), |(t, j)| f64::from(j == 0 || t < n));
+        let y = Array1::from_shape_fn(2 * n, |t| (t % 3) as f64);
+        let rows = Rows::new(x.view(), y.view()).unwrap();
+        let theta = array![1.0, 0.0];
+        let j_sum = Ols.jacobian(theta.view(), rows, None);
+        let ids: Vec<u32> = (0..2 * n).map(|t| u32::from(t < n)).collect();
+        let cr2 = cr2_bell_mccaffrey(&Ols, theta.view(), rows, None, &ids, &j_sum).unwrap();
+        assert!((cr2.dof[0] - 1.0).abs() < 1e-9, "{}", cr2.dof);
+        assert!(cr2.dof[1] <= 2.0 + 1e-9, "{}", cr2.dof);
+    }
+}
