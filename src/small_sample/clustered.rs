@@ -213,7 +213,13 @@ fn adjust(
         let (values, vectors) = crate::linalg::symmetric_eigen(root.dot(&gram).dot(root).view())?;
         // λ in [0, 0.9]: 1 − λ kept at least 0.1 as for HC2.
         let lambda = values.mapv(|v| v.clamp(0.0, 0.9));
-        let shrink = lambda.mapv(|l| if l < 1e-12 { 0.5 } else { ((1.0 - l).powf(-0.5) - 1.0) / l });
+        let shrink = lambda.mapv(|l| {
+            if l < 1e-12 {
+                0.5
+            } else {
+                ((1.0 - l).powf(-0.5) - 1.0) / l
+            }
+        });
         let rv = root.dot(&vectors);
         let gram_rv = gram.dot(&rv);
         let c = Array2::eye(p) + (&gram_rv * &shrink.view().insert_axis(Axis(0))).dot(&rv.t());
