@@ -1053,7 +1053,7 @@ fn quoted_column_names_and_an_empty_file() {
 #[test]
 fn a_cluster_column_gives_cluster_robust_standard_errors() {
     let file = data_path("cluster_T600.csv");
-    let out = run(&[
+    let args = [
         "--data",
         &file,
         "--model",
@@ -1070,7 +1070,9 @@ fn a_cluster_column_gives_cluster_robust_standard_errors() {
         "real-only,naive,dsl",
         "--format",
         "json",
-    ]);
+    ];
+    let hc2 = [args.as_slice(), &["--small-sample", "hc2"]].concat();
+    let out = run(&hc2);
     assert!(
         out.status.success(),
         "{}",
@@ -1078,7 +1080,7 @@ fn a_cluster_column_gives_cluster_robust_standard_errors() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let list = json["estimators"].as_array().unwrap();
-    // statsmodels' cluster covariance (times G/(G − 1)): its diagonal is se².
+    // With HC2: statsmodels' cluster covariance (times G/(G − 1)); its diagonal is se².
     let exp = expected("cluster_T600");
     for (e, key) in list.iter().zip(["real_only", "naive", "dsl"]) {
         let se: Vec<f64> = matrix_of(&exp[key]["cov"])
@@ -1089,6 +1091,26 @@ fn a_cluster_column_gives_cluster_robust_standard_errors() {
         assert_close(key, &vec_of(&e["se"]), &se, 1e-8, 0.0);
         assert!(e["notes"][0].as_str().unwrap().contains("clusters"), "{e}");
     }
+    // The default: real-only is CR2 with cluster Bell–McCaffrey degrees of freedom,
+    // R's estimatr (`tests/data/make_cr2.R`).
+    let out = run(&args);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let real = &json["estimators"][0];
+    let cr2 = &expected("cr2")["ols"];
+    let se: Vec<f64> = matrix_of(&cr2["cov"])
+        .iter()
+        .enumerate()
+        .map(|(j, row)| row[j].sqrt())
+        .collect();
+    assert_close("se", &vec_of(&real["se"]), &se, 1e-8, 0.0);
+    assert_close(
+        "df",
+        &vec_of(&real["coefficient_df"]),
+        &vec_of(&cr2["df"]),
+        1e-8,
+        0.0,
+    );
+    assert!(real["notes"][0].as_str().unwrap().contains("CR2"), "{real}");
 }
 
 #[test]

@@ -526,6 +526,8 @@ fn estimate_json(e: &Estimate, alpha: f64) -> Result<serde_json::Value, Failure>
         "theta": e.theta().to_vec(),
         "se": e.se().to_vec(),
         "p_values": e.p_values().to_vec(),
+        "t_df": e.t_df(),
+        "coefficient_df": e.coefficient_df().map(|d| d.to_vec()),
         "ci": ci.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
         "n_labeled": e.n_labeled(),
         "t": e.n_rows(),
