@@ -1,6 +1,9 @@
 """Equalities with the peers, computed live on the same data: ppi_py 0.2.3 (PPI++ in its
 asymptotic form, small_sample="hc0") and
-statsmodels (OLS / WLS / logistic with HC0 or cluster covariances for M = 0)."""
+statsmodels (OLS / WLS / logistic with HC0 or cluster covariances for M = 0), and
+estimatr's CR2 (reference values made in R)."""
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -118,11 +121,24 @@ def test_clustered_ols_equals_statsmodels_times_g_over_g_minus_1():
         cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False})
     g = len(np.unique(groups))
     res = synthgmm.fit(frame, y="y", x=xcols, labeled="labeled", clusters="cluster",
-                       estimator="real-only")
+                       estimator="real-only", small_sample="hc2")
     np.testing.assert_allclose(res.cov_params().to_numpy(),
                                ols.cov_params().to_numpy() * g / (g - 1), rtol=1e-8,
                                atol=1e-14)
     assert any("cluster" in note for note in res.notes)
+
+
+def test_clustered_default_is_estimatrs_cr2():
+    # R's estimatr lm_robust(se_type = "CR2"), tests/data/make_cr2.R.
+    frame = pd.read_csv(DATA / "cluster_T600.csv")
+    xcols = [c for c in frame.columns if c.startswith("x") and c != "x0"]
+    expected = json.loads((DATA / "cr2.expected.json").read_text())["ols"]
+    res = synthgmm.fit(frame, y="y", x=xcols, labeled="labeled", clusters="cluster",
+                       estimator="real-only")
+    np.testing.assert_allclose(res.cov_params().to_numpy(), np.array(expected["cov"]),
+                               rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(res.coefficient_df, expected["df"], rtol=1e-8)
+    assert any("CR2" in note for note in res.notes)
 
 
 @pytest.mark.parametrize("estimator", ["ppi", "dsl", "naive"])
