@@ -100,6 +100,7 @@ mod inference;
 mod linalg;
 pub mod models;
 mod moment;
+mod multiple_testing;
 mod optim;
 #[cfg(feature = "parquet")]
 pub mod parquet;
@@ -130,6 +131,7 @@ pub use inference::{
     WaldTest, MIN_ALPHA,
 };
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
+pub use multiple_testing::{adjust_p_values, Adjustment, SIMULTANEOUS_DRAWS};
 pub use optim::Termination;
 
 /// The examples of `docs/custom-moments.md`, compiled and run as doc tests.

@@ -22,6 +22,7 @@ mod labeling_probabilities;
 #[cfg(feature = "sim")]
 mod low_labeling;
 mod models;
+mod multiple_testing;
 #[cfg(feature = "parquet")]
 mod out_of_core;
 #[cfg(feature = "sim")]
