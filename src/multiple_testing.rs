@@ -9,7 +9,8 @@
 //!   p̃_(i) = min_{k ≥ i} min(1, m p_(k) / k);
 //! - single-step max-|t| (Hothorn, Bretz and Westfall 2008, R's multcomp):
 //!   p̃_j = P(max_k |T_k| ≥ |t_j|) with (T_1, …, T_m) jointly normal, or multivariate t
-//!   with the estimate's degrees of freedom, with the correlation of θ̂.
+//!   with the estimate's degrees of freedom, with the correlation of θ̂; kept within
+//!   [p_j, min(1, m p_j)], which bound it.
 //!
 //! The simultaneous 1 − α intervals θ̂_j ± c·se_j take c, the 1 − α quantile of
 //! max_k |T_k|: together they cover every θ_j with probability 1 − α. Bonferroni's
@@ -222,9 +223,13 @@ impl Estimate {
         let (corr, df) = self.joint_reference()?;
         let draws = max_abs_draws(&corr, df)?;
         let n = draws.len() as f64;
-        Ok(self.z().mapv(|t| {
-            let below = draws.partition_point(|&d| d < t.abs());
-            (n - below as f64) / n
+        let p = self.p_values();
+        let m = p.len() as f64;
+        // P(max_k |T_k| ≥ |t_j|) lies between p_j and Bonferroni's m p_j: the bounds keep
+        // a p-value beyond the draws' reach (far in the tail) from reading 0.
+        Ok(Array1::from_shape_fn(p.len(), |j| {
+            let below = draws.partition_point(|&d| d < self.z()[j].abs());
+            ((n - below as f64) / n).clamp(p[j], (m * p[j]).min(1.0))
         }))
     }
 

@@ -1209,3 +1209,72 @@ fn bootstrap_adds_intervals_to_the_summary_and_json() {
         "--bootstrap applies to the GMM alone",
     );
 }
+
+/// `--adjust` and `--simultaneous` add adjusted p-values and simultaneous intervals to
+/// every estimator's output (table and JSON); an unknown method is refused.
+#[test]
+fn adjusted_p_values_and_simultaneous_intervals_on_the_command_line() {
+    let file = data_path("cluster_T600.csv");
+    let base = [
+        "--data",
+        &file,
+        "--model",
+        "ols",
+        "--labeled",
+        "labeled",
+        "--real",
+        "y:one,x1,x2",
+        "--source",
+        "proxy=proxy_y:one,x1,x2",
+        "--estimator",
+        "gmm,real-only",
+        "--adjust",
+        "holm",
+        "--simultaneous",
+    ];
+    let json_args = [base.as_slice(), &["--format", "json"]].concat();
+    let out = run(&json_args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for e in json["estimators"].as_array().unwrap() {
+        let p = vec_of(&e["p_values"]);
+        let holm = synthgmm::adjust_p_values(&p, synthgmm::Adjustment::Holm).unwrap();
+        assert_eq!(e["adjusted_p_values"]["method"], "holm");
+        assert_close(
+            "holm",
+            &vec_of(&e["adjusted_p_values"]["p_values"]),
+            &holm,
+            1e-12,
+            0.0,
+        );
+        let c = e["simultaneous"]["critical_value"].as_f64().unwrap();
+        let (theta, se) = (vec_of(&e["theta"]), vec_of(&e["se"]));
+        let ci = matrix_of(&e["simultaneous"]["ci"]);
+        let pointwise = matrix_of(&e["ci"]);
+        for j in 0..3 {
+            assert_close("upper", &[ci[j][1]], &[theta[j] + c * se[j]], 1e-12, 0.0);
+            assert!(
+                ci[j][1] - ci[j][0] > pointwise[j][1] - pointwise[j][0],
+                "{e}"
+            );
+        }
+    }
+    let text = run(&base);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Adjusted p-values (holm)"), "{text}");
+    assert!(
+        text.contains("Simultaneous 95% intervals (max-|t|"),
+        "{text}"
+    );
+    let bad: Vec<&str> = base
+        .iter()
+        .map(|&a| if a == "holm" { "sidak" } else { a })
+        .collect();
+    let out = run(&bad);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sidak"));
+}

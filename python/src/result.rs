@@ -108,6 +108,35 @@ impl Fit {
         Ok(matrix(py, ci))
     }
 
+    /// p-values adjusted for testing every coefficient: "bonferroni", "holm", "bh"
+    /// (Benjamini–Hochberg) or "single-step" (max-|t|).
+    fn adjusted_pvalues<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let method = synthgmm::Adjustment::from_name(method).map_err(|e| to_py_err(&e))?;
+        let p = self
+            .estimate()
+            .adjusted_p_values(method)
+            .map_err(|e| to_py_err(&e))?;
+        Ok(p.into_pyarray(py))
+    }
+
+    /// Simultaneous 1 − α intervals (max-|t|) and their critical value.
+    fn simultaneous_conf_int<'py>(
+        &self,
+        py: Python<'py>,
+        alpha: f64,
+    ) -> PyResult<(Bound<'py, PyArray2<f64>>, f64)> {
+        let e = self.estimate();
+        let ci = e.simultaneous_conf_int(alpha).map_err(|e| to_py_err(&e))?;
+        let c = e
+            .simultaneous_critical_value(alpha)
+            .map_err(|e| to_py_err(&e))?;
+        Ok((matrix(py, ci), c))
+    }
+
     /// With `bootstrap=B`: the replicates' estimates θ*_b (rows), else `None`.
     #[getter]
     fn bootstrap_draws<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray2<f64>>> {

@@ -663,10 +663,31 @@ class Result:
         """One-sided p-values of theta_j = 0 against "larger" (theta_j > 0) or "smaller"."""
         return self._vec(self._fit.pvalues(alternative), "pvalues")
 
-    def conf_int(self, alpha: float = 0.05, alternative: str = "two-sided"):
+    def adjusted_pvalues(self, method: str = "holm"):
+        """Two-sided p-values adjusted for testing every coefficient: "bonferroni",
+        "holm" (the family-wise error rate), "bh" (Benjamini-Hochberg, the false
+        discovery rate) or "single-step" (max-|t| from the joint distribution of the
+        t statistics, as R's multcomp). The first three equal statsmodels'
+        ``multipletests`` on ``pvalues``."""
+        return self._vec(self._fit.adjusted_pvalues(method), "pvalues")
+
+    def simultaneous_critical_value(self, alpha: float = 0.05) -> float:
+        """The critical value c of the simultaneous intervals theta_j +/- c se_j: the
+        1 - alpha quantile of max_j |T_j| (seeded Monte Carlo)."""
+        return self._fit.simultaneous_conf_int(alpha)[1]
+
+    def conf_int(self, alpha: float = 0.05, alternative: str = "two-sided",
+                 simultaneous: bool = False):
         """Intervals at level 1 - alpha (normal, or t with ``coefficient_df`` or
-        ``df_resid`` degrees of freedom when ``use_t``): rows are coefficients, columns lower and upper; ``alternative="larger"`` / ``"smaller"`` gives one-sided intervals."""
-        ci = self._fit.conf_int(alpha, alternative)
+        ``df_resid`` degrees of freedom when ``use_t``): rows are coefficients, columns lower and upper; ``alternative="larger"`` / ``"smaller"`` gives one-sided intervals.
+        ``simultaneous=True`` gives two-sided intervals that cover every coefficient
+        together with probability 1 - alpha (max-|t|)."""
+        if simultaneous:
+            if alternative != "two-sided":
+                raise InvalidConfigError("simultaneous intervals are two-sided")
+            ci = self._fit.simultaneous_conf_int(alpha)[0]
+        else:
+            ci = self._fit.conf_int(alpha, alternative)
         if not self._frame:
             return ci
         return _pd.DataFrame(ci, index=self.names, columns=["lower", "upper"])

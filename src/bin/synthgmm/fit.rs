@@ -5,8 +5,8 @@ use serde_json::json;
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{Logistic, Ols, Poisson};
 use synthgmm::{
-    Bootstrap, BootstrapInterval, Covariance, CrossWeights, Error, Estimate, Estimator, GmmFit,
-    MomentModel, OnSources, SmallSample, StepOne, TwoStepGmm, Weighting,
+    Adjustment, Bootstrap, BootstrapInterval, Covariance, CrossWeights, Error, Estimate, Estimator,
+    GmmFit, MomentModel, OnSources, SmallSample, StepOne, TwoStepGmm, Weighting,
 };
 
 use crate::data::{DataArgs, Loaded, ModelName};
@@ -141,6 +141,13 @@ pub struct FitArgs {
     /// Level of the two-sided intervals is 1 − alpha.
     #[arg(long, default_value_t = 0.05, value_parser = parse_alpha)]
     pub alpha: f64,
+    /// Adjust the p-values for testing every coefficient.
+    #[arg(long, value_enum)]
+    pub adjust: Option<AdjustName>,
+    /// Add simultaneous intervals (max-|t|), which cover every coefficient together
+    /// with probability 1 − alpha.
+    #[arg(long)]
+    pub simultaneous: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
@@ -158,6 +165,30 @@ pub struct FitArgs {
     /// The bootstrap's seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// The adjustment of p-values for multiple coefficients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdjustName {
+    /// min(1, m p): the family-wise error rate.
+    Bonferroni,
+    /// Holm's step-down: the family-wise error rate, never above Bonferroni.
+    Holm,
+    /// Benjamini–Hochberg: the false discovery rate.
+    Bh,
+    /// Single-step max-|t| from the joint distribution of the t statistics.
+    SingleStep,
+}
+
+impl AdjustName {
+    fn adjustment(self) -> Adjustment {
+        match self {
+            AdjustName::Bonferroni => Adjustment::Bonferroni,
+            AdjustName::Holm => Adjustment::Holm,
+            AdjustName::Bh => Adjustment::BenjaminiHochberg,
+            AdjustName::SingleStep => Adjustment::SingleStep,
+        }
+    }
 }
 
 /// The bootstrap interval.
@@ -311,15 +342,17 @@ fn gmm_only<M: MomentModel + Clone + 'static>(
     };
     match args.format {
         OutputFormat::Table => Ok(format!(
-            "{}\n",
+            "{}\n{}",
             fit.summary(args.alpha)
-                .map_err(|e| Failure::Data(e.to_string()))?
+                .map_err(|e| Failure::Data(e.to_string()))?,
+            multiplicity_text(fit.estimate(), args)?
         )),
         OutputFormat::Json => {
             let mut out = gmm_json(&fit, args)?;
             if let Some(rows) = diagnostics {
                 out["diagnostics"] = rows.into();
             }
+            add_multiplicity(&mut out, fit.estimate(), args)?;
             Ok(format!("{out}\n"))
         }
         OutputFormat::Csv => tidy_csv(&[fit.estimate()], args.alpha),
@@ -476,6 +509,7 @@ fn comparison(results: &Results, loaded: &Loaded, args: &FitArgs) -> Result<Stri
                             .table(args.alpha)
                             .map_err(|e| Failure::Data(e.to_string()))?;
                         text.push_str(&format!("{}\n{table}", e.estimator()));
+                        text.push_str(&multiplicity_text(e, args)?);
                         for note in e.notes() {
                             text.push_str(&format!("Note: {note}.\n"));
                         }
@@ -491,7 +525,11 @@ fn comparison(results: &Results, loaded: &Loaded, args: &FitArgs) -> Result<Stri
             let mut skipped = Vec::new();
             for (name, result) in results {
                 match result {
-                    Ok(e) => rows.push(estimate_json(e, args.alpha)?),
+                    Ok(e) => {
+                        let mut row = estimate_json(e, args.alpha)?;
+                        add_multiplicity(&mut row, e, args)?;
+                        rows.push(row);
+                    }
                     Err(err) => skipped.push(json!({ "name": name, "error": reason(err) })),
                 }
             }
@@ -513,6 +551,78 @@ fn comparison(results: &Results, loaded: &Loaded, args: &FitArgs) -> Result<Stri
                 .collect();
             tidy_csv(&fitted, args.alpha)
         }
+    }
+}
+
+/// The adjusted p-values and simultaneous intervals asked for, as lines under an
+/// estimate's table (empty when neither was asked for).
+fn multiplicity_text(e: &Estimate, args: &FitArgs) -> Result<String, Failure> {
+    let fail = |err: Error| Failure::Data(err.to_string());
+    let mut text = String::new();
+    if let Some(adjust) = args.adjust {
+        let method = adjust.adjustment();
+        let p = e.adjusted_p_values(method).map_err(fail)?;
+        let each: Vec<String> = e
+            .names()
+            .iter()
+            .zip(&p)
+            .map(|(name, p)| format!("{name} {}", format_p(*p)))
+            .collect();
+        text.push_str(&format!(
+            "Adjusted p-values ({}): {}\n",
+            method.name(),
+            each.join(", ")
+        ));
+    }
+    if args.simultaneous {
+        let c = e.simultaneous_critical_value(args.alpha).map_err(fail)?;
+        let ci = e.simultaneous_conf_int(args.alpha).map_err(fail)?;
+        let level = 100.0 * (1.0 - args.alpha);
+        let each: Vec<String> = e
+            .names()
+            .iter()
+            .zip(ci.outer_iter())
+            .map(|(name, r)| format!("{name} [{:.4}, {:.4}]", r[0], r[1]))
+            .collect();
+        text.push_str(&format!(
+            "Simultaneous {level}% intervals (max-|t|, critical value {c:.3}): {}\n",
+            each.join(", ")
+        ));
+    }
+    Ok(text)
+}
+
+/// Adds `adjusted_p_values` and `simultaneous` members to an estimate's JSON object
+/// when asked for.
+fn add_multiplicity(
+    out: &mut serde_json::Value,
+    e: &Estimate,
+    args: &FitArgs,
+) -> Result<(), Failure> {
+    let fail = |err: Error| Failure::Data(err.to_string());
+    if let Some(adjust) = args.adjust {
+        let method = adjust.adjustment();
+        out["adjusted_p_values"] = json!({
+            "method": method.name(),
+            "p_values": e.adjusted_p_values(method).map_err(fail)?.to_vec(),
+        });
+    }
+    if args.simultaneous {
+        let ci = e.simultaneous_conf_int(args.alpha).map_err(fail)?;
+        out["simultaneous"] = json!({
+            "critical_value": e.simultaneous_critical_value(args.alpha).map_err(fail)?,
+            "ci": ci.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+        });
+    }
+    Ok(())
+}
+
+/// A p-value in a line of text: four decimals, or scientific below 1e-4.
+fn format_p(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
     }
 }
 
