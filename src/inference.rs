@@ -57,7 +57,7 @@ fn t_upper_quantile(t: &StudentsT, p: f64) -> f64 {
 }
 
 /// z_{1−α/2}, or t_{ν,1−α/2} with ν degrees of freedom.
-fn critical_value_at(df: Option<f64>, alpha: f64) -> Result<f64> {
+pub(crate) fn critical_value_at(df: Option<f64>, alpha: f64) -> Result<f64> {
     match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
         Some(t) => two_sided(alpha, |p| t_upper_quantile(&t, p)),
         None => normal_critical_value(alpha),

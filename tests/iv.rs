@@ -305,3 +305,109 @@ fn iv_with_a_proxy_covers_and_beats_real_only() {
     assert!((0.935..=0.965).contains(&coverage), "coverage {coverage}");
     assert!(width < 0.9 * real_width, "{width} vs {real_width}");
 }
+
+/// weak_iv_n60.csv: 60 labeled rows whose instruments barely move d.
+fn weak_data() -> DataSources {
+    let mut reader = csv::Reader::from_path(data_path("weak_iv_n60.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |h: &str| headers.iter().position(|c| c == h).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let num = |r: &csv::StringRecord, h: &str| r[col(h)].parse::<f64>().unwrap();
+    let n = records.len();
+    let x = Array2::from_shape_fn((n, 3), |(i, j)| num(&records[i], ["const", "w", "d"][j]));
+    let vector = |h: &str| Array1::from_iter(records.iter().map(|r| num(r, h)));
+    DataSources::builder(&vec![true; n])
+        .real(&x, &vector("y"))
+        .column("z1", vector("z1").view())
+        .column("z2", vector("z2").view())
+        .build()
+        .unwrap()
+}
+
+/// First-stage diagnostics against linearmodels' `IV2SLS(...).first_stage.diagnostics`
+/// (`tests/data/make_weak_iv.py`): its "f.stat" is, with the unadjusted covariance, the
+/// F form with the error variance divided by n (`debiased=False`), so
+/// F = f.stat · (n − k − q)/n; with the robust covariance, the Wald statistic on its
+/// χ²(q) scale, so F = f.stat/q. The partial R² is the same.
+#[test]
+fn first_stage_diagnostics_match_linearmodels() {
+    let exp = &common::expected("weak_iv")["strong"];
+    let data = load().data(false);
+    let stages = iv().first_stage(&data).unwrap();
+    assert_eq!(stages.len(), 1);
+    let s = &stages[0];
+    assert_eq!(s.column, 2);
+    let (n, kz) = (400.0, 4.0);
+    let plain = &exp["first_stage_unadjusted"];
+    let want = plain["f_stat"].as_f64().unwrap() * (n - kz) / n;
+    assert_close("F", &[s.f.statistic], &[want], 1e-9, 0.0);
+    assert_eq!((s.f.df_num, s.f.df_denom), (2.0, Some(396.0)));
+    let robust = exp["first_stage_robust"]["f_stat"].as_f64().unwrap() / 2.0;
+    assert_close("robust F", &[s.robust_f.statistic], &[robust], 1e-9, 0.0);
+    let r2 = plain["partial_r2"].as_f64().unwrap();
+    assert_close("partial R²", &[s.partial_r2], &[r2], 1e-9, 0.0);
+    // The weak design: F near 1.
+    let weak = iv().first_stage(&weak_data()).unwrap();
+    let want = common::expected("weak_iv")["weak"]["first_stage_unadjusted"]["f_stat"]
+        .as_f64()
+        .unwrap()
+        * (60.0 - kz)
+        / 60.0;
+    assert_close("weak F", &[weak[0].f.statistic], &[want], 1e-9, 0.0);
+    assert!(weak[0].f.statistic < 10.0);
+}
+
+/// The Anderson–Rubin statistic against its computation by hand in statsmodels (OLS of
+/// y − d·b on the instruments, F test of the excluded ones, classical and HC0), and its
+/// confidence set against root-finding on a grid: an interval with strong instruments,
+/// the whole line (or two rays beyond the grid) with weak ones.
+#[test]
+fn anderson_rubin_matches_a_hand_computation() {
+    use synthgmm::models::{ConfidenceSet, IvErrors};
+    let exp = &common::expected("weak_iv")["strong"];
+    let data = load().data(false);
+    for b in ["2.0", "1.5"] {
+        let value: f64 = b.parse().unwrap();
+        for (key, errors) in [
+            ("homoskedastic", IvErrors::Homoskedastic),
+            ("robust", IvErrors::Robust),
+        ] {
+            let got = iv().anderson_rubin(&data, &[value], errors).unwrap();
+            let want = &exp["ar"][b][key];
+            assert_close(
+                key,
+                &[got.statistic],
+                &[want["statistic"].as_f64().unwrap()],
+                1e-9,
+                0.0,
+            );
+            assert_close(
+                key,
+                &[got.p_value],
+                &[want["p_value"].as_f64().unwrap()],
+                1e-9,
+                0.0,
+            );
+        }
+    }
+    let roots = vec_of(&exp["ar_set"]["roots"]);
+    match iv().anderson_rubin_set(&data, 0.05).unwrap() {
+        ConfidenceSet::Interval(lo, hi) => assert_close("set", &[lo, hi], &roots, 1e-8, 0.0),
+        other => panic!("{other:?}"),
+    }
+    match iv().anderson_rubin_set(&weak_data(), 0.05).unwrap() {
+        ConfidenceSet::Everything => {}
+        ConfidenceSet::Outside(lo, hi) => assert!(lo < -50.0 && hi > 50.0, "{lo}, {hi}"),
+        other => panic!("{other:?}"),
+    }
+    // Misuse: one value per endogenous regressor; an exactly identified model without
+    // an excluded instrument has nothing to test.
+    assert!(matches!(
+        iv().anderson_rubin(&data, &[1.0, 2.0], IvErrors::Robust),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        LinearIv::new([0, 1, 2], Vec::<String>::new()).first_stage(&data),
+        Err(Error::InvalidConfig { .. })
+    ));
+}

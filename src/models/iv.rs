@@ -44,8 +44,8 @@ use crate::rows::Rows;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinearIv {
-    exogenous: Vec<usize>,
-    instruments: Vec<String>,
+    pub(super) exogenous: Vec<usize>,
+    pub(super) instruments: Vec<String>,
 }
 
 impl LinearIv {
@@ -63,7 +63,7 @@ impl LinearIv {
 
     /// The instrument matrix Z (rows × k); columns the rows lack are zero (the data
     /// are checked to carry them before any fit).
-    fn instruments(&self, rows: Rows<'_>) -> Array2<f64> {
+    pub(super) fn instruments(&self, rows: Rows<'_>) -> Array2<f64> {
         let x = rows.x();
         let mut z = Array2::zeros((rows.len(), self.exogenous.len() + self.instruments.len()));
         for (j, &c) in self.exogenous.iter().enumerate() {

@@ -70,12 +70,14 @@ mod logistic;
 mod mean;
 mod ols;
 mod poisson;
+mod weak_instruments;
 
 pub use iv::LinearIv;
 pub use logistic::{sigmoid, Logistic};
 pub use mean::Mean;
 pub use ols::Ols;
 pub use poisson::Poisson;
+pub use weak_instruments::{ConfidenceSet, FStatistic, FirstStage, IvErrors};
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
