@@ -8,7 +8,7 @@ use common::{assert_close, data_path, expected, matrix_of, vec_of};
 use ndarray::{Array1, Array2};
 use synthgmm::baselines::RealOnly;
 use synthgmm::models::Ols;
-use synthgmm::{adjust_p_values, Adjustment, DataSources, Estimator, SmallSample, TwoStepGmm};
+use synthgmm::{adjust_p_values, Adjustment, DataSources, Estimator, SmallSample};
 
 const METHODS: [(&str, Adjustment); 3] = [
     ("bonferroni", Adjustment::Bonferroni),
@@ -105,6 +105,7 @@ fn simultaneous_inference_matches_multcomp() {
 #[test]
 fn simultaneous_intervals_hold_the_family_wise_error_rate() {
     use synthgmm::sim::{SimConfig, SimModel};
+    use synthgmm::TwoStepGmm;
     let reps = 1000u64;
     let cfg = SimConfig::new(SimModel::Ols).rho(0.5);
     let truth = cfg.theta();
