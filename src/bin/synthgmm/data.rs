@@ -2,6 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use ndarray::{Array1, Array2};
+use synthgmm::models::LinearIv;
 use synthgmm::{DataSources, Error};
 
 use crate::table::{Format, Table};
@@ -16,6 +17,10 @@ pub enum ModelName {
     Logistic,
     /// Poisson regression: ψ = x (y − exp(xᵀθ)), outcomes ≥ 0.
     Poisson,
+    /// Linear instrumental variables: ψ = z (y − xᵀθ), z the exogenous covariates
+    /// (`--exogenous`) and the excluded instruments (`--instruments`); the output adds
+    /// the weak-instrument diagnostics.
+    Iv,
 }
 
 impl ModelName {
@@ -24,6 +29,7 @@ impl ModelName {
             ModelName::Ols => "ols",
             ModelName::Logistic => "logistic",
             ModelName::Poisson => "poisson",
+            ModelName::Iv => "iv",
         }
     }
 }
@@ -164,6 +170,14 @@ pub struct DataArgs {
     /// multiplied by its weight (every estimator but RePPI, which refuses it).
     #[arg(long, value_name = "COL")]
     pub weight: Option<String>,
+    /// With `--model iv`: the covariates of `--real` that are exogenous (their own
+    /// instruments), comma-separated.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub exogenous: Vec<String>,
+    /// With `--model iv`: the excluded instrument columns, comma-separated (observed
+    /// on every row; the sources share them).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub instruments: Vec<String>,
 }
 
 /// The data set a command fits, with what error messages need to locate rows.
@@ -178,7 +192,7 @@ impl DataArgs {
     /// the input is not Parquet, this build reads no Parquet, or clusters or weights
     /// (read in memory) are asked for.
     pub fn open_out_of_core(&self) -> Option<Result<Loaded, Failure>> {
-        if self.cluster.is_some() || self.weight.is_some() {
+        if self.cluster.is_some() || self.weight.is_some() || self.model == ModelName::Iv {
             return None;
         }
         let paths = crate::table::parquet_files(&self.data)?;
@@ -208,10 +222,48 @@ impl DataArgs {
         unreachable!("no Parquet input without the `parquet` feature")
     }
 
+    /// The linear IV model of `--exogenous` and `--instruments`.
+    ///
+    /// # Errors
+    /// A usage failure when an exogenous column is not a covariate of `--real` or no
+    /// instrument is named.
+    pub fn iv_model(&self) -> Result<LinearIv, Failure> {
+        if self.instruments.is_empty() {
+            return Err(Failure::Data(
+                "--model iv needs --instruments (the excluded instrument columns)".into(),
+            ));
+        }
+        let exogenous = self
+            .exogenous
+            .iter()
+            .map(|name| {
+                self.real
+                    .covariates
+                    .iter()
+                    .position(|c| c == name)
+                    .ok_or_else(|| {
+                        Failure::Data(format!(
+                            "--exogenous `{name}` is not a covariate of --real ({})",
+                            self.real.covariates.join(", ")
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LinearIv::new(exogenous, self.instruments.clone()))
+    }
+
     /// Reads the named columns and builds the data set.
     pub fn load(&self) -> Result<Loaded, Failure> {
+        if self.model != ModelName::Iv
+            && !(self.exogenous.is_empty() && self.instruments.is_empty())
+        {
+            return Err(Failure::Data(
+                "--exogenous and --instruments apply to --model iv".into(),
+            ));
+        }
         let mut wanted = vec![self.labeled.clone()];
         wanted.extend(self.weight.iter().cloned());
+        wanted.extend(self.instruments.iter().cloned());
         let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, s)| s));
         for spec in blocks {
             for name in std::iter::once(&spec.outcome).chain(&spec.covariates) {
@@ -257,6 +309,12 @@ impl DataArgs {
         }
         if let Some(column) = &self.weight {
             builder = builder.weights(&Array1::from(table.column(column)?.to_vec()));
+        }
+        for column in &self.instruments {
+            builder = builder.column(
+                column.clone(),
+                &Array1::from(table.column(column)?.to_vec()),
+            );
         }
         if let Some(column) = &self.cluster {
             let ids = table.labels(column)?;

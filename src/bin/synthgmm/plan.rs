@@ -50,6 +50,9 @@ pub fn run(args: &PlanArgs) -> Result<String, Failure> {
         ModelName::Ols => plan(Ols, &loaded, args),
         ModelName::Logistic => plan(Logistic, &loaded, args),
         ModelName::Poisson => plan(Poisson, &loaded, args),
+        ModelName::Iv => Err(Failure::Data(
+            "planning assumes as many moments as parameters: --model iv is not supported".into(),
+        )),
     }
 }
 
