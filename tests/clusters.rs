@@ -527,3 +527,39 @@ fn few_clusters_cover_with_cluster_bell_mccaffrey_degrees_of_freedom() {
         assert!(default >= hc2 && real >= real_hc2, "{g} clusters");
     }
 }
+
+/// CR2 and its degrees of freedom transform exactly with the units: x1 ×1e6 and the
+/// outcome ×1e-6 scale θ̂_j and se_j by the same factors and leave ν_j unchanged (the
+/// computation works in equilibrated columns).
+#[test]
+fn cr2_is_free_of_units() {
+    let data = labeled_only(false, false);
+    let base = RealOnly::new(Ols).estimate(&data).unwrap();
+    let rows = data.real_rows();
+    let mut x = rows.x().to_owned();
+    x.column_mut(1).mapv_inplace(|v| v * 1e6);
+    let y = rows.y().mapv(|v| v * 1e-6);
+    let ids: Vec<u32> = data
+        .labeled_rows()
+        .iter()
+        .map(|&t| data.clusters().unwrap()[t])
+        .collect();
+    let scaled = DataSources::builder(&vec![true; y.len()])
+        .real(&x, &y)
+        .clusters(&ids)
+        .build()
+        .unwrap();
+    let fit = RealOnly::new(Ols).estimate(&scaled).unwrap();
+    let factor = [1e-6, 1e-12, 1e-6];
+    for (j, f) in factor.iter().enumerate() {
+        let (t, s) = (fit.theta()[j], fit.se()[j]);
+        assert!(t.is_finite() && s.is_finite());
+        assert_close("theta", &[t], &[base.theta()[j] * f], 1e-9, 0.0);
+        assert_close("se", &[s], &[base.se()[j] * f], 1e-9, 0.0);
+    }
+    let (a, b) = (
+        fit.coefficient_df().unwrap(),
+        base.coefficient_df().unwrap(),
+    );
+    assert_close("df", &a.to_vec(), &b.to_vec(), 1e-9, 0.0);
+}

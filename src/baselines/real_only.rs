@@ -4,7 +4,7 @@ use crate::data::DataSources;
 use crate::error::Result;
 use crate::estimator::Estimator;
 use crate::gmm::{SmallSample, TwoStepGmm};
-use crate::inference::{Estimate, Note};
+use crate::inference::Estimate;
 use crate::moment::MomentModel;
 
 /// The real-only estimator: θ̂ solves Σ_{labeled} ψ(θ; x_t, y_t) = 0 (it is
@@ -80,15 +80,7 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
             else {
                 return Ok(self.small_sample.with_quantiles(estimate, n, Some(g), None));
             };
-            let mut estimate = estimate.with_cov(cr2.cov)?;
-            for note in estimate.notes_mut() {
-                if let Note::Clustered { cr2, .. } = note {
-                    *cr2 = true;
-                }
-            }
-            return Ok(self
-                .small_sample
-                .with_quantiles(estimate, n, Some(g), Some(cr2.dof)));
+            return cr2.applied_to(estimate, n, g);
         }
         // Over-identified models keep the efficient GMM covariance.
         let Some((cov, dof)) =

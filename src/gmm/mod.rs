@@ -678,18 +678,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let theta = fit.theta().to_owned();
         if let Some(g) = data.clusters_in_moments() {
             if let Some(cr2) = self.real_only_cr2(data, theta.view(), self.small_sample)? {
-                let mut estimate = fit.estimate.with_cov(cr2.cov)?;
-                for note in estimate.notes_mut() {
-                    if let Note::Clustered { cr2, .. } = note {
-                        *cr2 = true;
-                    }
-                }
-                fit.estimate = self.small_sample.with_quantiles(
-                    estimate,
-                    data.n_labeled(),
-                    Some(g),
-                    Some(cr2.dof),
-                );
+                fit.estimate = cr2.applied_to(fit.estimate, data.n_labeled(), g)?;
                 fit.covariance = FinalEstimator::Selected {
                     small_sample: self.small_sample,
                 };

@@ -41,6 +41,34 @@ pub(crate) struct Cr2 {
     pub dof: Array1<f64>,
 }
 
+impl Cr2 {
+    /// `estimate` with this covariance, each coefficient's degrees of freedom (t(G − 1)
+    /// the common reference, `g` clusters, `n` labeled rows) and its clustered note
+    /// marked CR2.
+    ///
+    /// # Errors
+    /// `InvalidEstimate` for a covariance that is not finite.
+    pub(crate) fn applied_to(
+        self,
+        estimate: crate::Estimate,
+        n: usize,
+        g: usize,
+    ) -> crate::error::Result<crate::Estimate> {
+        let mut estimate = estimate.with_cov(self.cov)?;
+        for note in estimate.notes_mut() {
+            if let crate::inference::Note::Clustered { cr2, .. } = note {
+                *cr2 = true;
+            }
+        }
+        Ok(super::SmallSample::Hc2BellMcCaffrey.with_quantiles(
+            estimate,
+            n,
+            Some(g),
+            Some(self.dof),
+        ))
+    }
+}
+
 /// Per cluster, the equilibrated Gram G̃_g = D G_g D and score s̃_g = D s_g
 /// (D = diag(J̄_jj^(−1/2))).
 struct ClusterSums {

@@ -252,6 +252,26 @@ impl DataArgs {
         Ok(LinearIv::new(exogenous, self.instruments.clone()))
     }
 
+    /// The label indicator column as booleans: 1 labeled, 0 not, anything else an
+    /// error naming the row.
+    fn label_mask(&self, table: &Table) -> Result<Vec<bool>, Failure> {
+        table
+            .column(&self.labeled)?
+            .iter()
+            .enumerate()
+            .map(|(r, &v)| match v {
+                1.0 => Ok(true),
+                0.0 => Ok(false),
+                v => Err(Failure::Data(format!(
+                    "`{}` {}, column `{}`: the label indicator must be 0 or 1, found {v}",
+                    table.path,
+                    table.format.locate(r),
+                    self.labeled
+                ))),
+            })
+            .collect()
+    }
+
     /// Reads the named columns and builds the data set.
     pub fn load(&self) -> Result<Loaded, Failure> {
         if self.model != ModelName::Iv
@@ -274,21 +294,7 @@ impl DataArgs {
         }
         let labels: Vec<String> = self.cluster.iter().cloned().collect();
         let table = Table::read(&self.data, &wanted, &labels)?;
-        let mut labeled = Vec::with_capacity(table.rows);
-        for (r, &v) in table.column(&self.labeled)?.iter().enumerate() {
-            match v {
-                1.0 => labeled.push(true),
-                0.0 => labeled.push(false),
-                v => {
-                    return Err(Failure::Data(format!(
-                        "`{}` {}, column `{}`: the label indicator must be 0 or 1, found {v}",
-                        table.path,
-                        table.format.locate(r),
-                        self.labeled
-                    )))
-                }
-            }
-        }
+        let labeled = self.label_mask(&table)?;
         let block = |spec: &Spec| -> Result<(Array2<f64>, Array1<f64>), String> {
             let y = Array1::from(table.column(&spec.outcome)?.to_vec());
             let cols = spec
