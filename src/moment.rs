@@ -223,6 +223,26 @@ pub trait MomentModel: Sync {
         None
     }
 
+    /// Whether [`jacobian`](Self::jacobian) is the derivative of Σ ψ. Defaults to
+    /// `true`. A model whose moments are not differentiable returns an estimate
+    /// instead (the quantiles: a kernel density) and `false`; the solvers then correct
+    /// each Newton step by the secant of the last (Broyden's update).
+    fn exact_jacobian(&self) -> bool {
+        true
+    }
+
+    /// Whether the Jacobian depends on the outcome. Defaults to `false`, as for
+    /// every index model (least squares, logistic, Poisson, IV), whose Jacobian reads
+    /// the covariates only. Two things then hold that fail otherwise: a source's
+    /// Jacobian at zero parameters measures its covariates' units against the real ones
+    /// (the source-units map of PPI++, DSL and the selected cross weights), and PPI++
+    /// may pool the imputed rows into its Hessian (ppi_py's convention). The quantiles
+    /// return `true`: their Jacobian is the outcome's density, and their parameters are
+    /// in the outcome's units, which a source shares.
+    fn jacobian_reads_outcome(&self) -> bool {
+        false
+    }
+
     /// Whether ψ is affine in β (then one Gauss–Newton step is the exact, closed-form
     /// solution). Defaults to `false`.
     fn is_linear(&self) -> bool {

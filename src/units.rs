@@ -30,6 +30,9 @@ pub(crate) fn per_unit<M: MomentModel + ?Sized>(
     weights: Option<ArrayView1<'_, f64>>,
 ) -> Array1<f64> {
     let zero = Array1::zeros(model.n_params(real));
+    if model.jacobian_reads_outcome() {
+        return Array1::ones(zero.len());
+    }
     let j_real = model.jacobian(zero.view(), real, weights);
     let j_source = model.jacobian(zero.view(), source, weights);
     from_jacobians(&j_real, &j_source)
@@ -108,6 +111,12 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
     }
     fn required_columns(&self) -> Vec<String> {
         self.model.required_columns()
+    }
+    fn exact_jacobian(&self) -> bool {
+        self.model.exact_jacobian()
+    }
+    fn jacobian_reads_outcome(&self) -> bool {
+        self.model.jacobian_reads_outcome()
     }
     fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, mut out: ArrayViewMut2<'_, f64>) {
         self.model

@@ -30,6 +30,7 @@ mod plan;
 #[cfg(feature = "sim")]
 mod politeness;
 mod properties;
+mod quantile;
 mod real_only_small_sample;
 mod reference;
 mod reppi;

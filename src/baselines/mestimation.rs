@@ -31,6 +31,7 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
         tol: TOL,
         linear: model.is_linear(),
         residual_floor: 0.0,
+        secant: !model.exact_jacobian(),
     };
     let named = || format!("{estimator}: {block}");
     let solution = crate::moment::solve(model, start, residual, jacobian, &settings, certify)

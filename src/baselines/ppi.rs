@@ -960,7 +960,8 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     }
 
     /// Gradients at θ; the Hessian pools labeled real rows with unlabeled imputed rows
-    /// when `use_unlabeled`, else labeled rows only (ppi_py's convention).
+    /// when `use_unlabeled` (ppi_py's convention) and the model's Jacobian reads the
+    /// covariates only, else it is the labeled real rows' alone.
     pub(crate) fn stats(
         &self,
         theta: ArrayView1<'_, f64>,
@@ -978,7 +979,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             ),
         };
         let unlabeled = self.imputed_sums(theta, true);
-        let hessian = if use_unlabeled {
+        let hessian = if use_unlabeled && !self.model.jacobian_reads_outcome() {
             -(&labeled.real_jacobian + &unlabeled.jacobian) / (self.n() + self.n_unlabeled())
         } else {
             -&labeled.real_jacobian / self.n()

@@ -328,7 +328,10 @@ pub(super) fn source_units<M: MomentModel>(stacked: &StackedMoments<'_, M>) -> V
         .expect("the real block's Jacobian comes first");
     sources
         .iter()
-        .map(|source| crate::units::from_jacobians(real, source))
+        .map(|source| match stacked.model().jacobian_reads_outcome() {
+            false => crate::units::from_jacobians(real, source),
+            true => Array1::ones(real.ncols()),
+        })
         .collect()
 }
 

@@ -410,6 +410,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             tol: self.tol,
             linear: self.model.is_linear(),
             residual_floor: 0.0,
+            secant: !self.model.exact_jacobian(),
         }
     }
 

@@ -1,5 +1,5 @@
 //! Built-in moment models: least squares, logistic and Poisson regression, the mean,
-//! linear instrumental variables.
+//! quantiles, linear instrumental variables.
 
 /// The [`MomentModel`](crate::MomentModel) methods of a generalised linear model with
 /// inverse link `$link` (ψ = x (y − μ(xᵀβ)), Jacobian −Σ w μ' x xᵀ), for use inside its
@@ -70,6 +70,7 @@ mod logistic;
 mod mean;
 mod ols;
 mod poisson;
+mod quantile;
 mod weak_instruments;
 
 pub use iv::LinearIv;
@@ -77,6 +78,7 @@ pub use logistic::{sigmoid, Logistic};
 pub use mean::Mean;
 pub use ols::Ols;
 pub use poisson::Poisson;
+pub use quantile::Quantile;
 pub use weak_instruments::{ConfidenceSet, FStatistic, FirstStage, IvErrors};
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};

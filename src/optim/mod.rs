@@ -23,6 +23,8 @@ use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 use crate::linalg::{least_squares, scale_both_sides, Cholesky};
 
+mod secant;
+
 /// How an optimisation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -65,6 +67,9 @@ pub(crate) struct Settings {
     /// whitened GMM residual, whose sampling noise is of that size, so that a start
     /// that already solves the equations to rounding is recognised as converged.
     pub residual_floor: f64,
+    /// Whether the Jacobian is only an estimate of the residual's derivative (a kernel
+    /// density for quantiles): then [`secant_newton`] solves Jᵀr = 0 instead.
+    pub secant: bool,
 }
 
 pub(crate) struct Solution {
@@ -115,6 +120,9 @@ pub(crate) fn gauss_newton(
     jacobian: impl Fn(ArrayView1<'_, f64>) -> Array2<f64>,
     settings: &Settings,
 ) -> Result<Solution, Singular> {
+    if settings.secant {
+        return secant::secant_newton(start, residual, jacobian, settings);
+    }
     let mut params = start;
     let mut resid = residual(params.view());
     let mut objective = resid.dot(&resid);
@@ -219,6 +227,7 @@ mod tests {
             max_iters: 100,
             tol: 1e-12,
             linear: false,
+            secant: false,
             residual_floor: 0.0,
         };
         let Ok(sol) = gauss_newton(array![1.0, 1.0], res, jac, &settings) else {
@@ -240,6 +249,7 @@ mod tests {
             max_iters: 10,
             tol: 1e-12,
             linear: true,
+            secant: false,
             residual_floor: 0.0,
         };
         assert!(gauss_newton(array![0.0, 0.0], res, jac, &settings).is_err());
