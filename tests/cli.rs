@@ -1363,3 +1363,63 @@ fn linear_iv_on_the_command_line_reports_weak_instrument_diagnostics() {
     let out = run(&without);
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --instruments"));
 }
+
+/// `--model quantile`: real-only equals the reference computation (scipy, the default
+/// Silverman bandwidth, HC2), `Y` alone gives an intercept-only design; the levels are
+/// required with the model and refused without it.
+#[test]
+fn quantiles_on_the_command_line() {
+    let file = data_path("quantile_T3000_n300.csv");
+    let base = [
+        "--data",
+        &file,
+        "--labeled",
+        "labeled",
+        "--real",
+        "y",
+        "--source",
+        "proxy=proxy",
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--model",
+        "quantile",
+        "--quantiles",
+        "0.1,0.5,0.9",
+        "--format",
+        "json",
+    ]);
+    args.extend(["--estimator", "real-only"]);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fit = &json["estimators"][0];
+    let reference = &expected("quantile_T3000_n300")["smoothed_silverman"];
+    assert_close(
+        "theta",
+        &vec_of(&fit["theta"]),
+        &vec_of(&reference["theta"]),
+        1e-9,
+        1.0,
+    );
+    assert_close(
+        "se",
+        &vec_of(&fit["se"]),
+        &vec_of(&reference["hc2"]),
+        1e-8,
+        0.0,
+    );
+    let mut missing = base.to_vec();
+    missing.extend(["--model", "quantile"]);
+    assert_fails(&missing, "--model quantile needs --quantiles");
+    let mut stray = base.to_vec();
+    stray.extend(["--model", "ols", "--quantiles", "0.5"]);
+    assert_fails(&stray, "--quantiles applies to --model quantile");
+    let mut outside = base.to_vec();
+    outside.extend(["--model", "quantile", "--quantiles", "0.5,1.5"]);
+    assert_fails(&outside, "level 1.5 is not in (0, 1)");
+}

@@ -55,7 +55,7 @@ const SINGULAR_PIVOT: f64 = 1e-14;
 /// away and stop early.
 const ROUNDING_SLACK: f64 = 1e-10;
 /// Iterations without a meaningful fall of the objective before it counts as flat.
-const FLAT_ITERATIONS: usize = 3;
+pub(super) const FLAT_ITERATIONS: usize = 3;
 /// Step halvings before giving up on a direction.
 const MAX_HALVINGS: usize = 40;
 

@@ -9,11 +9,17 @@
 //! (which maps the step s to the change Δh it made: in one dimension, the secant
 //! slope), and halves it until the merit m = hᵀA⁻¹h does not increase. √m is the
 //! Gauss–Newton decrement (|r| for a square J), so the stopping rule is Gauss–Newton's:
-//! √m ≤ tol · max(|r(β₀)|, floor), or a step below tol relative to the parameters.
+//! √m ≤ tol · max(|r(β₀)|, floor), or a step below tol relative to the parameters. A
+//! merit that stops falling for a few iterations is a local minimum of |h| with no
+//! root near it (a non-monotone equation, such as PPI's rectified quantile): the
+//! solver then stops and reports it (stalled) instead of crawling.
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 use super::ROUNDING_SLACK;
+
+/// The relative fall of the merit below which an iteration counts as flat.
+const FLAT_FALL: f64 = 1e-6;
 use super::{spd_inverse, Settings, Singular, Solution, Termination, MAX_HALVINGS};
 
 /// The residual, the equations h = Jᵀr, A = JᵀJ and the merit hᵀA⁻¹h at one point.
@@ -85,6 +91,7 @@ pub(super) fn secant_newton(
     };
     let initial = point.residual_norm.max(settings.residual_floor);
     let mut last: Option<(Array1<f64>, Array1<f64>)> = None;
+    let mut flat = 0;
     let done = |point: Point, iterations, termination, last: Option<(Array1<f64>, _)>| {
         Ok(Solution {
             params: point.params,
@@ -97,18 +104,26 @@ pub(super) fn secant_newton(
         if point.merit.sqrt() <= settings.tol * initial {
             return done(point, iteration, Termination::Converged, last);
         }
-        let b = broyden(&point.a, last.as_ref());
-        let Some(delta) = crate::linalg::inverse(b.view()).map(|b_inv| -b_inv.dot(&point.h)) else {
-            return Err(singular(point.params));
-        };
-        let tiny_step = delta
-            .iter()
-            .zip(point.params.iter())
-            .all(|(d, b)| d.abs() <= settings.tol * (1.0 + b.abs()));
-        if tiny_step {
-            return done(point, iteration, Termination::Converged, last);
+        // The secant-corrected step, and the plain Gauss–Newton one when it fails.
+        let mut trial = None;
+        for b in [broyden(&point.a, last.as_ref()), point.a.clone()] {
+            let Some(delta) = crate::linalg::inverse(b.view()).map(|b_inv| -b_inv.dot(&point.h))
+            else {
+                continue;
+            };
+            let tiny_step = delta
+                .iter()
+                .zip(point.params.iter())
+                .all(|(d, b)| d.abs() <= settings.tol * (1.0 + b.abs()));
+            if tiny_step {
+                return done(point, iteration, Termination::Converged, last);
+            }
+            trial = line_search(&point, &delta, &residual, &jacobian);
+            if trial.is_some() || last.is_none() {
+                break;
+            }
         }
-        let Some(trial) = line_search(&point, &delta, &residual, &jacobian) else {
+        let Some(trial) = trial else {
             let termination = if point.merit.sqrt() <= settings.tol.sqrt() * initial {
                 Termination::Converged
             } else {
@@ -116,8 +131,22 @@ pub(super) fn secant_newton(
             };
             return done(point, iteration, termination, last);
         };
+        // A merit that no longer falls: a local minimum of |h| away from any root.
+        flat = if trial.merit < point.merit * (1.0 - FLAT_FALL) {
+            0
+        } else {
+            flat + 1
+        };
         last = Some((&trial.params - &point.params, &trial.h - &point.h));
         point = trial;
+        if flat >= super::FLAT_ITERATIONS {
+            let termination = if point.merit.sqrt() <= settings.tol.sqrt() * initial {
+                Termination::Converged
+            } else {
+                Termination::Stalled
+            };
+            return done(point, iteration, termination, last);
+        }
     }
     done(point, settings.max_iters, Termination::MaxIterations, last)
 }

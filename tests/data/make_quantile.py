@@ -11,7 +11,8 @@ proxy that is biased and noisy. Expected values, each from an independent comput
 - the crate's smoothed estimator written out with scipy: the root of
   q - mean Phi((theta - y)/h_s) by brentq, h_s = s / sqrt(n), s = min(sd, IQR/1.34);
   the density f = mean phi((theta - y)/h)/h with statsmodels' Hall-Sheather bandwidth
-  h = s (Phi^-1(q + h_q) - Phi^-1(q - h_q)); the sandwich of the three levels jointly,
+  h = s (Phi^-1(q + h_q) - Phi^-1(q - h_q)) ("smoothed") and with Silverman's
+  h = 0.9 s n^(-1/5), the crate's default ("smoothed_silverman"); the sandwich of the three levels jointly,
   HC0 (J^-1 sum psi psi' J^-1) and HC2 (each psi_t / sqrt(1 - l_t), leverage
   l_t = sum_j k_tj / sum_t k_tj).
 
@@ -46,15 +47,23 @@ def scale(y):
     return min(np.std(y), iqr / 1.34)
 
 
-def smoothed(y):
+def hall_sheather_bandwidths(y):
+    n, s = len(y), scale(y)
+    return np.array([s * (stats.norm.ppf(q + hall_sheather(n, q)) - stats.norm.ppf(q - hall_sheather(n, q)))
+                     for q in LEVELS])
+
+
+def silverman_bandwidths(y):
+    return np.full(len(LEVELS), 0.9 * scale(y) * len(y) ** -0.2)
+
+
+def smoothed(y, h):
     n, s = len(y), scale(y)
     h_s = s / np.sqrt(n)
     theta = np.array([
         optimize.brentq(lambda th: q - stats.norm.cdf((th - y) / h_s).mean(),
                         y.min() - 1, y.max() + 1, xtol=1e-14)
         for q in LEVELS])
-    h = np.array([s * (stats.norm.ppf(q + hall_sheather(n, q)) - stats.norm.ppf(q - hall_sheather(n, q)))
-                  for q in LEVELS])
     k = stats.norm.pdf((theta[None, :] - y[:, None]) / h) / h   # n x 3 kernel weights
     jac = -np.diag(k.sum(axis=0))
     psi = np.array(LEVELS)[None, :] - stats.norm.cdf((theta[None, :] - y[:, None]) / h_s)
@@ -88,7 +97,8 @@ def main():
         "sample_quantiles": np.quantile(y, LEVELS).tolist(),
         "ppi_py": ppi,
         "statsmodels": statsmodels,
-        "smoothed": smoothed(y),
+        "smoothed": smoothed(y, hall_sheather_bandwidths(y)),
+        "smoothed_silverman": smoothed(y, silverman_bandwidths(y)),
     }
     (HERE / "quantile_T3000_n300.expected.json").write_text(json.dumps(expected, indent=1))
 

@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use ndarray::{Array1, Array2};
-use synthgmm::models::LinearIv;
+use synthgmm::models::{LinearIv, Quantile};
 use synthgmm::{DataSources, Error};
 
 use crate::table::{Format, Table};
@@ -17,6 +17,9 @@ pub enum ModelName {
     Logistic,
     /// Poisson regression: ψ = x (y − exp(xᵀθ)), outcomes ≥ 0.
     Poisson,
+    /// Quantiles of the outcome at `--quantiles`: ψ_j = q_j − 1{y ≤ θ_j}, smoothed,
+    /// whatever the covariates (see `models::Quantile`).
+    Quantile,
     /// Linear instrumental variables: ψ = z (y − xᵀθ), z the exogenous covariates
     /// (`--exogenous`) and the excluded instruments (`--instruments`); the output adds
     /// the weak-instrument diagnostics.
@@ -29,12 +32,18 @@ impl ModelName {
             ModelName::Ols => "ols",
             ModelName::Logistic => "logistic",
             ModelName::Poisson => "poisson",
+            ModelName::Quantile => "quantile",
             ModelName::Iv => "iv",
         }
     }
 }
 
-/// Outcome and covariate columns of one block: `Y:X0,X1,...`.
+/// The covariate name of the column of ones a block without covariates (`Y` alone)
+/// gets.
+const INTERCEPT: &str = "const";
+
+/// Outcome and covariate columns of one block: `Y:X0,X1,...`, or `Y` alone for an
+/// intercept only.
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub outcome: String,
@@ -88,8 +97,13 @@ fn column_name(raw: &str, whole: &str) -> Result<String, String> {
 }
 
 fn parse_spec(text: &str) -> Result<Spec, String> {
-    let (y, xs) = split_once_unquoted(text, ':')
-        .ok_or_else(|| format!("expected Y:X0,X1,... but got `{text}`"))?;
+    let Some((y, xs)) = split_once_unquoted(text, ':') else {
+        // The outcome alone: an intercept only.
+        return Ok(Spec {
+            outcome: column_name(text, text)?,
+            covariates: Vec::new(),
+        });
+    };
     let covariates = split_unquoted(xs, ',')
         .into_iter()
         .map(|x| column_name(x, text))
@@ -154,8 +168,8 @@ pub struct DataArgs {
     /// The label indicator column (1 = human-labeled, 0 = not).
     #[arg(long, value_name = "COL")]
     pub labeled: String,
-    /// The real outcome and covariates: Y:X0,X1,... (a name holding `,`, `:` or `=` in
-    /// double quotes: "a,b":one,"x:1")
+    /// The real outcome and covariates: Y:X0,X1,..., or Y alone for an intercept only
+    /// (a name holding `,`, `:` or `=` in double quotes: "a,b":one,"x:1")
     #[arg(long, value_name = "Y:X0,X1,...", value_parser = parse_spec)]
     pub real: Spec,
     /// An auxiliary source on every row, repeatable (its order is the order of η):
@@ -178,6 +192,9 @@ pub struct DataArgs {
     /// on every row; the sources share them).
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub instruments: Vec<String>,
+    /// With `--model quantile`: the levels, each in (0, 1), comma-separated.
+    #[arg(long, value_name = "Q1,Q2,...", value_delimiter = ',')]
+    pub quantiles: Vec<f64>,
 }
 
 /// The data set a command fits, with what error messages need to locate rows.
@@ -192,7 +209,8 @@ impl DataArgs {
     /// the input is not Parquet, this build reads no Parquet, or clusters or weights
     /// (read in memory) are asked for.
     pub fn open_out_of_core(&self) -> Option<Result<Loaded, Failure>> {
-        if self.cluster.is_some() || self.weight.is_some() || self.model == ModelName::Iv {
+        let in_memory = [ModelName::Iv, ModelName::Quantile];
+        if self.cluster.is_some() || self.weight.is_some() || in_memory.contains(&self.model) {
             return None;
         }
         let paths = crate::table::parquet_files(&self.data)?;
@@ -252,6 +270,20 @@ impl DataArgs {
         Ok(LinearIv::new(exogenous, self.instruments.clone()))
     }
 
+    /// The quantile model of `--quantiles`, its bandwidths from the labeled outcomes.
+    ///
+    /// # Errors
+    /// A usage failure when no level is given, and the model's own errors (a level
+    /// outside (0, 1), labeled outcomes that do not vary).
+    pub fn quantile_model(&self, loaded: &Loaded) -> Result<Quantile, Failure> {
+        if self.quantiles.is_empty() {
+            return Err(Failure::Data(
+                "--model quantile needs --quantiles (the levels, e.g. 0.1,0.5,0.9)".into(),
+            ));
+        }
+        Quantile::new(&self.quantiles, loaded.data.real_y()).map_err(|e| loaded.failure(&e))
+    }
+
     /// The label indicator column as booleans: 1 labeled, 0 not, anything else an
     /// error naming the row.
     fn label_mask(&self, table: &Table) -> Result<Vec<bool>, Failure> {
@@ -281,6 +313,11 @@ impl DataArgs {
                 "--exogenous and --instruments apply to --model iv".into(),
             ));
         }
+        if self.model != ModelName::Quantile && !self.quantiles.is_empty() {
+            return Err(Failure::Data(
+                "--quantiles applies to --model quantile".into(),
+            ));
+        }
         let mut wanted = vec![self.labeled.clone()];
         wanted.extend(self.weight.iter().cloned());
         wanted.extend(self.instruments.iter().cloned());
@@ -302,13 +339,20 @@ impl DataArgs {
                 .iter()
                 .map(|c| table.column(c))
                 .collect::<Result<Vec<_>, _>>()?;
-            let x = Array2::from_shape_fn((table.rows, cols.len()), |(i, j)| cols[j][i]);
+            let x = match cols.is_empty() {
+                true => Array2::ones((table.rows, 1)),
+                false => Array2::from_shape_fn((table.rows, cols.len()), |(i, j)| cols[j][i]),
+            };
             Ok((x, y))
         };
         let (x, y) = block(&self.real)?;
+        let names = match self.real.covariates.is_empty() {
+            true => vec![INTERCEPT.to_string()],
+            false => self.real.covariates.clone(),
+        };
         let mut builder = DataSources::builder(&labeled)
             .real(&x, &y)
-            .covariate_names(self.real.covariates.clone());
+            .covariate_names(names);
         for (name, spec) in &self.sources {
             let (sx, sy) = block(spec)?;
             builder = builder.source(name.clone(), &sx, &sy);

@@ -233,6 +233,7 @@ pub fn run(args: &FitArgs) -> Result<String, Failure> {
         ModelName::Ols => report(Ols, &loaded, args),
         ModelName::Logistic => report(Logistic, &loaded, args),
         ModelName::Poisson => report(Poisson, &loaded, args),
+        ModelName::Quantile => report(args.data.quantile_model(&loaded)?, &loaded, args),
         ModelName::Iv => {
             let model = args.data.iv_model()?;
             let out = report(model.clone(), &loaded, args)?;

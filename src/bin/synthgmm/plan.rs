@@ -50,6 +50,7 @@ pub fn run(args: &PlanArgs) -> Result<String, Failure> {
         ModelName::Ols => plan(Ols, &loaded, args),
         ModelName::Logistic => plan(Logistic, &loaded, args),
         ModelName::Poisson => plan(Poisson, &loaded, args),
+        ModelName::Quantile => plan(args.data.quantile_model(&loaded)?, &loaded, args),
         ModelName::Iv => Err(Failure::Data(
             "planning assumes as many moments as parameters: --model iv is not supported".into(),
         )),
