@@ -10,7 +10,7 @@ use synthgmm::{
     OnSources, Plan, SourceDiagnostic, TwoStepGmm,
 };
 
-use crate::settings::{EstimatorKind, EstimatorSpec, GmmSettings, ModelName};
+use crate::settings::{EstimatorKind, EstimatorSpec, GmmSettings, Model};
 
 /// The caller's arrays, borrowed for the duration of a fit.
 pub struct Inputs<'a> {
@@ -70,16 +70,17 @@ impl Outcome {
 /// Runs every requested estimator on the data, each with its display name and result.
 pub fn run_all(
     data: &DataSources,
-    model: ModelName,
+    model: &Model,
     specs: &[EstimatorSpec],
     gmm: GmmSettings,
     diagnose: bool,
 ) -> Vec<(String, Result<Outcome, Error>)> {
     match model {
-        ModelName::Ols => run_model(Ols, data, specs, gmm, diagnose),
-        ModelName::Logistic => run_model(Logistic, data, specs, gmm, diagnose),
-        ModelName::Poisson => run_model(Poisson, data, specs, gmm, diagnose),
-        ModelName::Mean => run_model(Mean, data, specs, gmm, diagnose),
+        Model::Ols => run_model(Ols, data, specs, gmm, diagnose),
+        Model::Logistic => run_model(Logistic, data, specs, gmm, diagnose),
+        Model::Poisson => run_model(Poisson, data, specs, gmm, diagnose),
+        Model::Mean => run_model(Mean, data, specs, gmm, diagnose),
+        Model::Quantile(q) => run_model(q.clone(), data, specs, gmm, diagnose),
     }
 }
 
@@ -180,12 +181,13 @@ fn spec_label(kind: EstimatorKind) -> &'static str {
 }
 
 /// A planning model from pilot data, with the GMM settings given.
-pub fn plan(data: &DataSources, model: ModelName, s: GmmSettings) -> Result<Plan, Error> {
+pub fn plan(data: &DataSources, model: &Model, s: GmmSettings) -> Result<Plan, Error> {
     match model {
-        ModelName::Ols => configured(Ols, s).plan(data),
-        ModelName::Logistic => configured(Logistic, s).plan(data),
-        ModelName::Poisson => configured(Poisson, s).plan(data),
-        ModelName::Mean => configured(Mean, s).plan(data),
+        Model::Ols => configured(Ols, s).plan(data),
+        Model::Logistic => configured(Logistic, s).plan(data),
+        Model::Poisson => configured(Poisson, s).plan(data),
+        Model::Mean => configured(Mean, s).plan(data),
+        Model::Quantile(q) => configured(q.clone(), s).plan(data),
     }
 }
 
@@ -234,21 +236,18 @@ fn fit_gmm<M: MomentModel>(
 /// as [`run_all`] fits).
 pub fn bootstrap(
     data: &DataSources,
-    model: ModelName,
+    model: &Model,
     spec: &EstimatorSpec,
     settings: GmmSettings,
     boot: Bootstrap,
 ) -> Result<BootstrapFit, Error> {
+    let run = |estimator: SharedEstimator| boot.run(estimator.as_ref(), data);
     match model {
-        ModelName::Ols => boot.run(estimator_for(Ols, data, spec, settings)?.as_ref(), data),
-        ModelName::Logistic => boot.run(
-            estimator_for(Logistic, data, spec, settings)?.as_ref(),
-            data,
-        ),
-        ModelName::Poisson => {
-            boot.run(estimator_for(Poisson, data, spec, settings)?.as_ref(), data)
-        }
-        ModelName::Mean => boot.run(estimator_for(Mean, data, spec, settings)?.as_ref(), data),
+        Model::Ols => run(estimator_for(Ols, data, spec, settings)?),
+        Model::Logistic => run(estimator_for(Logistic, data, spec, settings)?),
+        Model::Poisson => run(estimator_for(Poisson, data, spec, settings)?),
+        Model::Mean => run(estimator_for(Mean, data, spec, settings)?),
+        Model::Quantile(q) => run(estimator_for(q.clone(), data, spec, settings)?),
     }
 }
 

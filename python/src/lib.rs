@@ -68,8 +68,8 @@ impl Arrays<'_> {
 /// concern every estimator) are raised.
 #[pyfunction]
 #[pyo3(signature = (
-    labeled, y, x, sources, *, model = "ols", estimators = vec!["gmm".to_string()],
-    names = None, weights = None, clusters = None, labeling_probabilities = None,
+    labeled, y, x, sources, *, model = "ols", quantiles = None,
+    estimators = vec!["gmm".to_string()], names = None, weights = None, clusters = None, labeling_probabilities = None,
     covariance = "windmeijer", cross_weights = "selected", weighting = "two-step",
     step_one = "per-block", small_sample = "hc2-bm", diagnose = false, bootstrap = None,
     seed = 0, bootstrap_interval = "symmetric"
@@ -82,6 +82,7 @@ fn estimate<'py>(
     x: PyReadonlyArray2<'py, f64>,
     sources: Vec<SourceArrays<'py>>,
     model: &str,
+    quantiles: Option<Vec<f64>>,
     estimators: Vec<String>,
     names: Option<Vec<String>>,
     weights: Option<PyReadonlyArray1<'py, f64>>,
@@ -121,7 +122,8 @@ fn estimate<'py>(
     let inputs = arrays.inputs(names);
     let results = py.detach(|| {
         let data = inputs.build()?;
-        let fits = run_all(&data, model, &specs, settings, diagnose);
+        let model = model.on(quantiles.as_deref(), &data)?;
+        let fits = run_all(&data, &model, &specs, settings, diagnose);
         let boots: Vec<Option<Result<synthgmm::BootstrapFit, synthgmm::Error>>> = specs
             .iter()
             .zip(&fits)
@@ -130,7 +132,7 @@ fn estimate<'py>(
                 let boot = synthgmm::Bootstrap::new(replicates)
                     .seed(seed)
                     .interval(interval);
-                Some(fitting::bootstrap(&data, model, spec, settings, boot))
+                Some(fitting::bootstrap(&data, &model, spec, settings, boot))
             })
             .collect();
         Ok(fits.into_iter().zip(boots).collect::<Vec<_>>())
@@ -162,8 +164,8 @@ fn estimate<'py>(
 /// A planning model (predicted standard errors at other designs) from pilot data.
 #[pyfunction]
 #[pyo3(signature = (
-    labeled, y, x, sources, *, model = "ols", names = None, weights = None,
-    clusters = None, labeling_probabilities = None, covariance = "windmeijer",
+    labeled, y, x, sources, *, model = "ols", quantiles = None, names = None,
+    weights = None, clusters = None, labeling_probabilities = None, covariance = "windmeijer",
     cross_weights = "selected", weighting = "two-step", step_one = "per-block",
     small_sample = "hc2-bm"
 ))]
@@ -175,6 +177,7 @@ fn plan<'py>(
     x: PyReadonlyArray2<'py, f64>,
     sources: Vec<SourceArrays<'py>>,
     model: &str,
+    quantiles: Option<Vec<f64>>,
     names: Option<Vec<String>>,
     weights: Option<PyReadonlyArray1<'py, f64>>,
     clusters: Option<PyReadonlyArray1<'py, i64>>,
@@ -199,7 +202,10 @@ fn plan<'py>(
     };
     let inputs = arrays.inputs(names);
     let inner = py
-        .detach(|| fitting::plan(&inputs.build()?, model, settings))
+        .detach(|| {
+            let data = inputs.build()?;
+            fitting::plan(&data, &model.on(quantiles.as_deref(), &data)?, settings)
+        })
         .map_err(|e| to_py_err(&e))?;
     Ok(Plan { inner })
 }

@@ -2,7 +2,10 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use synthgmm::{Alternative, Covariance, CrossWeights, SmallSample, StepOne, Weighting};
+use synthgmm::models::Quantile;
+use synthgmm::{
+    Alternative, Covariance, CrossWeights, DataSources, Error, SmallSample, StepOne, Weighting,
+};
 
 /// Settings of the GMM estimator, as given to `synthgmm.fit`.
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +125,7 @@ pub enum ModelName {
     Logistic,
     Poisson,
     Mean,
+    Quantile,
 }
 
 impl ModelName {
@@ -131,13 +135,48 @@ impl ModelName {
             "logistic" => Ok(Self::Logistic),
             "poisson" => Ok(Self::Poisson),
             "mean" => Ok(Self::Mean),
+            "quantile" => Ok(Self::Quantile),
             other => Err(unknown(
                 "model",
                 other,
-                &["ols", "logistic", "poisson", "mean"],
+                &["ols", "logistic", "poisson", "mean", "quantile"],
             )),
         }
     }
+
+    /// The model on these data: the quantiles take their levels and their bandwidths
+    /// from the labeled outcomes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when levels are missing for `quantile` or given for
+    /// another model, and the quantile model's own errors.
+    pub fn on(self, quantiles: Option<&[f64]>, data: &DataSources) -> Result<Model, Error> {
+        let stray = |reason: &str| Error::InvalidConfig {
+            parameter: "quantiles",
+            reason: reason.to_string(),
+        };
+        match (self, quantiles) {
+            (ModelName::Quantile, None) => Err(stray("model=\"quantile\" needs the levels")),
+            (ModelName::Quantile, Some(levels)) => {
+                Ok(Model::Quantile(Quantile::new(levels, data.real_y())?))
+            }
+            (_, Some(_)) => Err(stray("the levels apply to model=\"quantile\"")),
+            (ModelName::Ols, None) => Ok(Model::Ols),
+            (ModelName::Logistic, None) => Ok(Model::Logistic),
+            (ModelName::Poisson, None) => Ok(Model::Poisson),
+            (ModelName::Mean, None) => Ok(Model::Mean),
+        }
+    }
+}
+
+/// A built-in moment condition ready to fit.
+#[derive(Debug, Clone)]
+pub enum Model {
+    Ols,
+    Logistic,
+    Poisson,
+    Mean,
+    Quantile(Quantile),
 }
 
 /// One estimator asked for: its kind and, optionally, the sources it uses

@@ -154,6 +154,10 @@ class _Prepared:
         self.frame = False
 
 
+# Models of the outcome alone: x is ignored (a column of ones).
+_LOCATION_MODELS = ("mean", "quantile")
+
+
 def _prepare(
     data: Any,
     y: Any,
@@ -207,7 +211,7 @@ def _prepare(
             raise LengthMismatchError(
                 f"length mismatch: {what} has {mat.shape[0]} rows, the label mask has {len(out.labeled)}"
             )
-        if model == "mean":
+        if model in _LOCATION_MODELS:
             return np.ones((len(out.labeled), 1)), ["mean"]
         if intercept:
             mat, names = _with_intercept(mat, names, what)
@@ -218,7 +222,7 @@ def _prepare(
     out.labeled = _mask(column(labeled, "labeled"))
     out.y = _vector(column(y, "y"), "y")
     out.x, names = design(x, "x")
-    out.names = None if model == "mean" else names
+    out.names = None if model in _LOCATION_MODELS else names
     for name, spec in sources.items():
         if isinstance(spec, tuple):
             if len(spec) != 2:
@@ -278,6 +282,7 @@ def fit(
     labeled: Any,
     sources: Optional[Mapping[str, SourceSpec]] = None,
     model: str = "ols",
+    quantiles: Optional[Sequence[float]] = None,
     intercept: bool = True,
     estimator: str = "gmm",
     weights: Any = None,
@@ -315,11 +320,15 @@ def fit(
 
     ``intercept=True`` (the default) puts a constant column named ``"Intercept"`` first
     in every design, as statsmodels' formulas do; a constant column of your own then
-    raises, pass ``intercept=False`` to keep it instead. ``model="mean"`` ignores ``x``.
+    raises, pass ``intercept=False`` to keep it instead. ``model="mean"`` and
+    ``model="quantile"`` ignore ``x``.
 
     Parameters
     ----------
-    model : "ols", "logistic", "poisson" or "mean".
+    model : "ols", "logistic", "poisson", "mean" or "quantile".
+    quantiles : with ``model="quantile"``, the levels (each in (0, 1)), e.g.
+        ``[0.1, 0.5, 0.9]``: one coefficient per level, named ``q0.1``, ...; the
+        bandwidths come from the labeled outcomes (see the guide, "Quantiles").
     estimator : one of :data:`ESTIMATORS`, optionally with its sources
         (``"ppi:synth"``; by default the first source(s), GMM uses them all).
     weights : observation (survey / inverse-probability) weights multiplying the moments.
@@ -351,8 +360,9 @@ def fit(
     """
     if not isinstance(estimator, str):
         raise InvalidConfigError("estimator must be one name; use compare() for several")
-    options = dict(covariance=covariance, cross_weights=cross_weights, weighting=weighting,
-                   step_one=step_one, small_sample=small_sample, diagnose=diagnose,
+    options = dict(quantiles=quantiles, covariance=covariance, cross_weights=cross_weights,
+                   weighting=weighting, step_one=step_one, small_sample=small_sample,
+                   diagnose=diagnose,
                    bootstrap=bootstrap, seed=seed, bootstrap_interval=bootstrap_interval)
     prepared, pairs = _run(data, y, x, labeled, sources, model, intercept, [estimator], weights,
                            clusters, labeling_probabilities, options)
@@ -370,6 +380,7 @@ def plan(
     labeled: Any,
     sources: Mapping[str, SourceSpec],
     model: str = "ols",
+    quantiles: Optional[Sequence[float]] = None,
     intercept: bool = True,
     covariance: str = "windmeijer",
     cross_weights: str = "selected",
@@ -394,8 +405,9 @@ def plan(
     prepared = _prepare(data, y, x, labeled, sources, model, intercept, None, None, None)
     core = _core.plan(
         prepared.labeled, prepared.y, prepared.x, prepared.sources, model=model,
-        names=prepared.names, covariance=covariance, cross_weights=cross_weights,
-        weighting=weighting, step_one=step_one, small_sample=small_sample,
+        quantiles=quantiles, names=prepared.names, covariance=covariance,
+        cross_weights=cross_weights, weighting=weighting, step_one=step_one,
+        small_sample=small_sample,
     )
     return Plan(core, frame=prepared.frame)
 
@@ -498,6 +510,7 @@ def compare(
     labeled: Any,
     sources: Optional[Mapping[str, SourceSpec]] = None,
     model: str = "ols",
+    quantiles: Optional[Sequence[float]] = None,
     intercept: bool = True,
     estimators: Union[str, Sequence[str]] = "all",
     alpha: float = 0.05,
@@ -522,8 +535,8 @@ def compare(
     n_sources = len(sources or {})
     if isinstance(estimators, str):
         estimators = _all_estimators(n_sources) if estimators == "all" else [estimators]
-    options = dict(covariance=covariance, cross_weights=cross_weights, weighting=weighting,
-                   step_one=step_one, small_sample=small_sample)
+    options = dict(quantiles=quantiles, covariance=covariance, cross_weights=cross_weights,
+                   weighting=weighting, step_one=step_one, small_sample=small_sample)
     _, pairs = _run(data, y, x, labeled, sources, model, intercept, estimators, weights,
                     clusters, labeling_probabilities, options)
     keys = ["estimator", "term", "estimate", "std_error", "statistic", "df", "p_value",
