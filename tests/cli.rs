@@ -294,7 +294,11 @@ fn bad_arguments_and_data_exit_with_status_2() {
         "invalid value 'probit' for '--model <MODEL>'",
         true,
     );
-    check(&["--model", "ols", "--real", "y"], "expected Y:X0", true);
+    check(
+        &["--model", "ols", "--real", "y:"],
+        "empty column name",
+        true,
+    );
     check(
         &["--model", "ols", "--real", "y:x0", "--alpha", "1.5"],
         "alpha must lie in [1e-12, 1)",

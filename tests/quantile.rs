@@ -225,11 +225,14 @@ fn the_default_gains_from_an_informative_proxy() {
     }
 }
 
+/// An outcome on T rows and its sources.
+type Draw = (Array1<f64>, Vec<Array1<f64>>);
+
 /// One Monte-Carlo design: the outcome and its sources on T rows from a seed.
 struct Design {
     name: &'static str,
     truth: [f64; 3],
-    draw: fn(&mut rand_chacha::ChaCha8Rng, usize) -> (Array1<f64>, Vec<Array1<f64>>),
+    draw: fn(&mut rand_chacha::ChaCha8Rng, usize) -> Draw,
 }
 
 fn normal(rng: &mut rand_chacha::ChaCha8Rng) -> f64 {
@@ -238,7 +241,7 @@ fn normal(rng: &mut rand_chacha::ChaCha8Rng) -> f64 {
 
 /// N(0, 1) outcome, a proxy 0.3 + 0.8 y + N(0, 0.5²) (the design the bandwidths were
 /// looked at on).
-fn gaussian(rng: &mut rand_chacha::ChaCha8Rng, t: usize) -> (Array1<f64>, Vec<Array1<f64>>) {
+fn gaussian(rng: &mut rand_chacha::ChaCha8Rng, t: usize) -> Draw {
     let y = Array1::from_shape_fn(t, |_| normal(rng));
     let proxy = y.mapv(|v| 0.3 + 0.8 * v + 0.5 * normal(rng));
     (y, vec![proxy])
@@ -246,7 +249,7 @@ fn gaussian(rng: &mut rand_chacha::ChaCha8Rng, t: usize) -> (Array1<f64>, Vec<Ar
 
 /// Held out: a log-normal outcome; a proxy with Student-t₂ errors (gross mistakes) and
 /// a weak second source.
-fn skewed(rng: &mut rand_chacha::ChaCha8Rng, t: usize) -> (Array1<f64>, Vec<Array1<f64>>) {
+fn skewed(rng: &mut rand_chacha::ChaCha8Rng, t: usize) -> Draw {
     let y = Array1::from_shape_fn(t, |_| (0.5 * normal(rng)).exp());
     let t2 = rand_distr::StudentT::new(2.0).unwrap();
     let proxy = y.mapv(|v| v + 0.2 * rand_distr::Distribution::sample(&t2, rng));

@@ -140,9 +140,13 @@ mod tests {
         let (name, spec) = parse_source(r#""g=pt"=yhat:"x=1""#).unwrap();
         assert_eq!((name.as_str(), spec.outcome.as_str()), ("g=pt", "yhat"));
         assert_eq!(spec.covariates, ["x=1"]);
-        for bad in ["y:x,", ":x", r#"y:"x"#, r#"y:a"b"#, "y"] {
+        for bad in ["y:x,", ":x", r#"y:"x"#, r#"y:a"b"#, ""] {
             assert!(parse_spec(bad).is_err(), "{bad}");
         }
+        // The outcome alone: an intercept-only block.
+        let alone = parse_spec(r#""y:1""#).unwrap();
+        assert_eq!(alone.outcome, "y:1");
+        assert!(alone.covariates.is_empty());
         assert!(parse_source("=y:x")
             .unwrap_err()
             .contains("empty source name"));
@@ -152,7 +156,8 @@ mod tests {
 /// Where the rows come from and which columns play which part.
 ///
 /// Columns are named explicitly, the constant column included (no implicit
-/// intercept): add a column of ones and name it.
+/// intercept): add a column of ones and name it, or give a block's outcome alone
+/// (`Y`) for an intercept-only design.
 #[derive(Debug, Args)]
 pub struct DataArgs {
     /// Input: a CSV file, a Parquet file (ending in .parquet or .pq), or a directory
