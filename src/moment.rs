@@ -225,8 +225,9 @@ pub trait MomentModel: Sync {
 
     /// Whether [`jacobian`](Self::jacobian) is the derivative of Σ ψ. Defaults to
     /// `true`. A model whose moments are not differentiable returns an estimate
-    /// instead (the quantiles: a kernel density) and `false`; the solvers then correct
-    /// each Newton step by the secant of the last (Broyden's update).
+    /// instead (the quantiles: a kernel density) and `false`; the solvers then solve
+    /// the first-order conditions Jᵀr = 0 built with that estimate, by Newton steps
+    /// corrected with the secant of the last step (Broyden's update).
     fn exact_jacobian(&self) -> bool {
         true
     }
