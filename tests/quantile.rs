@@ -173,8 +173,8 @@ fn ppi_at_lambda_one_is_ppi_pys_rectified_quantile() {
     }
 }
 
-/// θ̂ and its standard error move with the outcome's units (y and the proxy times c),
-/// for the default and the paper's estimator.
+/// θ̂ and its standard error move with the outcome's units (y and the proxy times c,
+/// from 1e-6 to 1e6), for the default and the paper's estimator.
 #[test]
 fn quantiles_are_equivariant_to_the_outcome_units() {
     let d = load();
@@ -189,21 +189,18 @@ fn quantiles_are_equivariant_to_the_outcome_units() {
     };
     for cross in [CrossWeights::default(), CrossWeights::Unrestricted] {
         let (theta, se) = fits(1.0, cross);
-        let (theta_c, se_c) = fits(250.0, cross);
-        assert_close(
-            "theta",
-            (&theta_c / 250.0).as_slice().unwrap(),
-            theta.as_slice().unwrap(),
-            1e-7,
-            0.0,
-        );
-        assert_close(
-            "se",
-            (&se_c / 250.0).as_slice().unwrap(),
-            se.as_slice().unwrap(),
-            1e-6,
-            0.0,
-        );
+        for c in [1e-6, 250.0, 1e6] {
+            let (theta_c, se_c) = fits(c, cross);
+            let back = |v: &Array1<f64>| (v / c).to_vec();
+            assert_close(
+                "theta",
+                &back(&theta_c),
+                theta.as_slice().unwrap(),
+                1e-9,
+                0.0,
+            );
+            assert_close("se", &back(&se_c), se.as_slice().unwrap(), 1e-9, 0.0);
+        }
     }
 }
 

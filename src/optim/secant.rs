@@ -9,7 +9,8 @@
 //! (which maps the step s to the change Δh it made: in one dimension, the secant
 //! slope), and halves it until the merit m = hᵀA⁻¹h does not increase. √m is the
 //! Gauss–Newton decrement (|r| for a square J), so the stopping rule is Gauss–Newton's:
-//! √m ≤ tol · max(|r(β₀)|, floor), or a step below tol relative to the parameters. A
+//! √m ≤ tol · max(|r(β₀)|, floor), or a step below tol times each parameter (free of
+//! their units, unlike an absolute floor). A
 //! merit that stops falling for a few iterations is a local minimum of |h| with no
 //! root near it (a non-monotone equation, such as PPI's rectified quantile): the
 //! solver then stops and reports it (stalled) instead of crawling.
@@ -114,7 +115,7 @@ pub(super) fn secant_newton(
             let tiny_step = delta
                 .iter()
                 .zip(point.params.iter())
-                .all(|(d, b)| d.abs() <= settings.tol * (1.0 + b.abs()));
+                .all(|(d, b)| d.abs() <= settings.tol * b.abs());
             if tiny_step {
                 return done(point, iteration, Termination::Converged, last);
             }
