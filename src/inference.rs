@@ -140,6 +140,12 @@ pub enum Note {
         /// Why the selection did not apply.
         reason: String,
     },
+    /// Something a labeling design ([`Labeling`](crate::labeling::Labeling)) did
+    /// differently from what was asked.
+    LabelingDesign {
+        /// What and why.
+        detail: String,
+    },
     /// The coupled estimating equation of the selected weights (nonlinear models) had
     /// no root near its linear form; the linear form θ̂_real − ΛΔ̂ is reported.
     LinearCorrection,
@@ -206,7 +212,7 @@ impl fmt::Display for Note {
                     "source `{name}` was left out: {labeled} labeled rows cannot estimate the covariance of the labeled moments with the sources ({needed} needed); the real data alone are used"
                 ),
             },
-            Note::PilotFallback { detail } => write!(f, "{detail}"),
+            Note::PilotFallback { detail } | Note::LabelingDesign { detail } => write!(f, "{detail}"),
             Note::BootstrapFailures { failed, replicates } => write!(
                 f,
                 "the estimator failed on {failed} of {replicates} bootstrap replicates; they are left out"

@@ -97,6 +97,7 @@ mod estimator;
 pub mod external;
 mod gmm;
 mod inference;
+pub mod labeling;
 mod linalg;
 pub mod models;
 mod moment;

@@ -14,6 +14,7 @@ mod select;
 pub use crate::small_sample::SmallSample;
 pub use diagnostics::{SourceDiagnostic, SourceReport};
 pub use fit::{GmmFit, StepReport, Summary, WeightReport};
+pub(crate) use plan::RowInfluence;
 pub use plan::{Design, Plan, Planned};
 pub use select::CrossChoice;
 

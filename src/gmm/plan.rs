@@ -22,7 +22,7 @@
 //! pilot's), sources produced the same way at scale, and the asymptotic variance (the
 //! small-sample inflation of the selected weights is not in it).
 
-use ndarray::Array1;
+use ndarray::{Array1, Array2};
 
 use super::select::Influence;
 use super::TwoStepGmm;
@@ -69,6 +69,23 @@ pub struct Plan {
     sources: Vec<String>,
     pilot: (usize, usize),
     influence: Influence,
+    /// The pilot's step-1 estimate (θ̂_real, η̂_1, …, η̂_M) over the kept sources.
+    step1: Array1<f64>,
+}
+
+/// A pilot's influence maps row by row, for labeling designs: row t's labeled-minus-
+/// source influence is e_t = −J_r⁻¹ ψ(θ̂; real_t) − B ψ̃_t, with ψ̃_t the sources'
+/// stacked moments at η̂ and B = C Σ⁻¹ (−J_m⁻¹/u_m) their efficient combination.
+#[derive(Debug, Clone)]
+pub(crate) struct RowInfluence {
+    /// θ̂_real.
+    pub theta: Array1<f64>,
+    /// η̂_m of each kept source, with its name.
+    pub sources: Vec<(String, Array1<f64>)>,
+    /// −J_r⁻¹ (p × p).
+    pub to_real: Array2<f64>,
+    /// B (p × pM): the sources' stacked moments to the part of φ_r they explain.
+    pub explained: Array2<f64>,
 }
 
 impl<M: MomentModel> TwoStepGmm<M> {
@@ -114,6 +131,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             sources: fit.source_names().to_vec(),
             pilot: (data.n_labeled(), data.n_rows()),
             influence,
+            step1: fit.step1_params().to_owned(),
         })
     }
 }
@@ -132,8 +150,37 @@ impl Plan {
         self.pilot
     }
 
+    /// The maps from a row's moments to its influence values (see [`RowInfluence`]).
+    ///
+    /// # Errors
+    /// [`Error::SingularCovariance`] when the sources' influence covariance Σ is
+    /// singular.
+    pub(crate) fn row_influence(&self) -> Result<RowInfluence> {
+        let inf = &self.influence;
+        let p = inf.a.nrows();
+        let sigma_inv =
+            crate::linalg::inverse(inf.sigma.view()).ok_or(Error::SingularCovariance {
+                stage: crate::error::Stage::Covariance,
+            })?;
+        let sources = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(m, name)| {
+                let eta = self.step1.slice(ndarray::s![(1 + m) * p..(2 + m) * p]);
+                (name.clone(), eta.to_owned())
+            })
+            .collect();
+        Ok(RowInfluence {
+            theta: self.step1.slice(ndarray::s![..p]).to_owned(),
+            sources,
+            to_real: inf.to_real.clone(),
+            explained: inf.c.dot(&sigma_inv).dot(&inf.to_aux),
+        })
+    }
+
     /// Per coefficient, (a, r) with variance a/n′ + r/T′.
-    fn parts(&self, planned: Planned) -> Result<Vec<(f64, f64)>> {
+    pub(crate) fn parts(&self, planned: Planned) -> Result<Vec<(f64, f64)>> {
         let inf = &self.influence;
         let p = inf.a.nrows();
         let explained: Vec<f64> = match planned {
