@@ -18,6 +18,7 @@ mod engine;
 mod errors;
 mod iterated;
 mod iv;
+mod labeling_designs;
 mod labeling_probabilities;
 #[cfg(feature = "sim")]
 mod low_labeling;

@@ -5,9 +5,9 @@
 //! With features f_t (the columns, centred and scaled on the pilot, and a constant):
 //! - the mean m_t = f_tᵀβ̂, least squares on the pilot;
 //! - binary outcomes (every pilot outcome 0 or 1): y_t ~ Bernoulli(clip(m_t, 0.01, 0.99));
-//! - otherwise y_t ~ N(m_t, v_t) with log v_t linear in f_t (least squares of
-//!   log(r_t² + δ) on f_t, δ = r̄²/100), rescaled so that v̄ matches the mean squared
-//!   residual on the pilot and kept within a factor 100 of it.
+//! - otherwise y_t ~ N(m_t, v_t) with log v_t linear in f_t and its squares (least
+//!   squares of log(r_t² + δ) on them, δ = r̄²/100), rescaled so that v̄ matches the
+//!   mean squared residual r̄² on the pilot and kept within a factor 10⁴ of it.
 //!
 //! The expectation of a function of y_t is a quadrature over nodes: {0, 1} with weights
 //! (1 − p_t, p_t), or the three-point Gauss–Hermite rule m_t + {−√3, 0, √3}·√v_t with
@@ -30,7 +30,7 @@ pub(super) struct Forecast {
 ///
 /// # Errors
 /// [`Error::InvalidConfig`] when the pilot has too few rows for the features
-/// (fewer than d + 3) or its outcomes do not vary.
+/// (fewer than 2d + 4 for d non-constant columns) or its outcomes do not vary.
 pub(super) fn forecast(
     features: ArrayView2<'_, f64>,
     labeled: &[usize],
@@ -38,13 +38,14 @@ pub(super) fn forecast(
 ) -> Result<Forecast> {
     let f = standardized(features, labeled);
     let n = labeled.len();
-    if n < f.ncols() + 3 {
+    // The variance's regression has 2d + 1 columns for d features.
+    let needed = 2 * f.ncols() + 2;
+    if n < needed {
         return Err(Error::InvalidConfig {
             parameter: "pilot",
             reason: format!(
-                "{n} labeled rows cannot forecast the outcome from {} columns (covariates and sources); at least {} are needed",
+                "{n} labeled rows cannot forecast the outcome from {} columns (covariates and sources); at least {needed} are needed",
                 f.ncols() - 1,
-                f.ncols() + 3
             ),
         });
     }
@@ -69,10 +70,12 @@ pub(super) fn forecast(
         });
     }
     let log_r2 = r2.mapv(|v| (v + mean_r2 / 100.0).ln());
-    let log_v = f.dot(&regression(f_lab.view(), log_r2.view())?);
+    let g = with_squares(&f);
+    let g_lab = g.select(Axis(0), labeled);
+    let log_v = g.dot(&regression(g_lab.view(), log_r2.view())?);
     let shape = log_v.mapv(|l| (l - log_v.iter().cloned().fold(f64::MIN, f64::max)).exp());
     let on_pilot = shape.select(Axis(0), labeled).mean().unwrap_or(1.0);
-    let variance = shape.mapv(|s| (s * mean_r2 / on_pilot).clamp(mean_r2 / 100.0, mean_r2 * 100.0));
+    let variance = shape.mapv(|s| (s * mean_r2 / on_pilot).clamp(mean_r2 / 1e4, mean_r2 * 1e4));
     let sd = variance.mapv(f64::sqrt);
     let root3 = 3f64.sqrt();
     let weight = |w: f64| Array1::from_elem(sd.len(), w);
@@ -99,6 +102,13 @@ fn standardized(features: ArrayView2<'_, f64>, labeled: &[usize]) -> Array2<f64>
     }
     let views: Vec<_> = columns.iter().map(|c| c.view()).collect();
     ndarray::stack(Axis(1), &views).expect("columns of equal length")
+}
+
+/// The columns of `f` and the squares of its non-constant ones: a variance may grow
+/// away from the centre on both sides.
+fn with_squares(f: &Array2<f64>) -> Array2<f64> {
+    let squares = f.slice(ndarray::s![.., 1..]).mapv(|v| v * v);
+    ndarray::concatenate(Axis(1), &[f.view(), squares.view()]).expect("rows of equal length")
 }
 
 /// Least squares of `y` on `f` through the pseudo-inverse of fᵀf: columns that repeat

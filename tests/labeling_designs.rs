@@ -1,0 +1,411 @@
+//! Labeling designs (`synthgmm::labeling`): the probabilities, the draw, the weighted
+//! fit on a hand-computed example, and — by Monte-Carlo — the validity of the default
+//! estimator on the labels each design draws and the labels each design saves.
+//!
+//! The Monte-Carlo worlds (T = 10,000 rows, a pilot of 50 labeled at random, then a
+//! budget of new labels):
+//! - `uneven`: y = 1 + x + e, x ~ N(0, 1), e ~ N(0, (0.5 + |x|)²); the proxy is
+//!   y + u with u's sd 0.2 where x < 0 and 2 where x > 0, a synthetic source
+//!   1 + x + 0.5 e + N(0, 1) — informative unevenly, heteroskedastic with leverage;
+//! - `even`: y = 1 + x + N(0, 1), the proxy y + N(0, 0.8²): nothing for a design
+//!   to exploit;
+//! - `logistic`: P(y = 1) = Λ(−1 + x), a binary proxy that copies y with probability
+//!   0.95 where x < 0 and 0.65 where x > 0;
+//! - `heavy` (kept out of every choice of constant): y = 1 + x + t₃ errors scaled by
+//!   1 + x², a proxy with t₂ noise that is small for x < −0.5 and gross elsewhere.
+
+use ndarray::{array, Array1, Array2};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Bernoulli, Distribution, StandardNormal, StudentT};
+use synthgmm::labeling::{Allocation, Labeling, Target};
+use synthgmm::models::{Logistic, Ols};
+use synthgmm::{DataSources, Estimator, MomentModel, TwoStepGmm};
+
+use crate::common;
+
+/// Every row's data: real covariates and outcome, each source's covariates and outcome.
+struct World {
+    x: Array2<f64>,
+    y: Array1<f64>,
+    sources: Vec<(&'static str, Array2<f64>, Array1<f64>)>,
+}
+
+fn with_intercept(v: &Array1<f64>) -> Array2<f64> {
+    Array2::from_shape_fn((v.len(), 2), |(i, j)| [1.0, v[i]][j])
+}
+
+fn draws<D: Distribution<f64>>(rng: &mut ChaCha8Rng, d: D, t: usize) -> Array1<f64> {
+    (0..t).map(|_| d.sample(rng)).collect()
+}
+
+fn uneven(seed: u64, t: usize) -> World {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = draws(&mut rng, StandardNormal, t);
+    let e = x.mapv(|v| 0.5 + v.abs()) * draws(&mut rng, StandardNormal, t);
+    let y = 1.0 + &x + &e;
+    let u = x.mapv(|v| if v < 0.0 { 0.2 } else { 2.0 }) * draws(&mut rng, StandardNormal, t);
+    let synth = 1.0 + &x + 0.5 * &e + draws(&mut rng, StandardNormal, t);
+    World {
+        x: with_intercept(&x),
+        sources: vec![
+            ("proxy", with_intercept(&x), &y + &u),
+            ("synth", with_intercept(&x), synth),
+        ],
+        y,
+    }
+}
+
+fn even(seed: u64, t: usize) -> World {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = draws(&mut rng, StandardNormal, t);
+    let y = 1.0 + &x + draws(&mut rng, StandardNormal, t);
+    let proxy = &y + &(0.8 * draws(&mut rng, StandardNormal, t));
+    World {
+        x: with_intercept(&x),
+        sources: vec![("proxy", with_intercept(&x), proxy)],
+        y,
+    }
+}
+
+fn logistic(seed: u64, t: usize) -> World {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = draws(&mut rng, StandardNormal, t);
+    let y = x.mapv(|v| {
+        let p = 1.0 / (1.0 + (1.0 - v).exp());
+        f64::from(u8::from(Bernoulli::new(p).unwrap().sample(&mut rng)))
+    });
+    let proxy = Array1::from_shape_fn(t, |i| {
+        let keep = if x[i] < 0.0 { 0.95 } else { 0.65 };
+        if Bernoulli::new(keep).unwrap().sample(&mut rng) {
+            y[i]
+        } else {
+            1.0 - y[i]
+        }
+    });
+    World {
+        x: with_intercept(&x),
+        sources: vec![("proxy", with_intercept(&x), proxy)],
+        y,
+    }
+}
+
+fn heavy(seed: u64, t: usize) -> World {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = draws(&mut rng, StandardNormal, t);
+    let e = x.mapv(|v| 1.0 + v * v) * draws(&mut rng, StudentT::new(3.0).unwrap(), t);
+    let y = 1.0 + &x + &e;
+    let noise = draws(&mut rng, StudentT::new(2.0).unwrap(), t);
+    let proxy = Array1::from_shape_fn(t, |i| y[i] + noise[i] * if x[i] < -0.5 { 0.1 } else { 3.0 });
+    World {
+        x: with_intercept(&x),
+        sources: vec![("proxy", with_intercept(&x), proxy)],
+        y,
+    }
+}
+
+impl World {
+    fn data(&self, labeled: &[bool], pi: Option<&Array1<f64>>) -> DataSources {
+        let mut builder = DataSources::builder(labeled).real(&self.x, &self.y);
+        for (name, x, y) in &self.sources {
+            builder = builder.source(*name, x, y);
+        }
+        if let Some(pi) = pi {
+            builder = builder.labeling_probabilities(pi);
+        }
+        builder.build().unwrap()
+    }
+}
+
+/// One replication: a pilot of `pilot` rows at random, `budget` more by the design,
+/// the default estimator on both phases' labels with their probabilities. Returns
+/// the slope's estimate and standard error, and the design's predicted standard error.
+fn replicate<M: MomentModel + Clone>(
+    world: &World,
+    model: &M,
+    allocation: Allocation,
+    seed: u64,
+    (pilot, budget): (usize, f64),
+) -> [f64; 3] {
+    let t = world.y.len();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let first = common::label_at_random(&mut rng, t, pilot);
+    let gmm = TwoStepGmm::new(model.clone());
+    let design = Labeling::new(allocation, budget)
+        .plan(&gmm, &world.data(&first, None), world.x.view())
+        .unwrap();
+    let mut labeled = first;
+    for row in design.draw(seed) {
+        labeled[row] = true;
+    }
+    let pi = design.probabilities().to_owned();
+    let fit = gmm.estimate(&world.data(&labeled, Some(&pi))).unwrap();
+    [fit.theta()[1], fit.se()[1], design.se().unwrap()[1]]
+}
+
+#[test]
+fn probabilities_sum_to_the_budget_and_respect_the_floor() {
+    let world = uneven(1, 4_000);
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let pilot = common::label_at_random(&mut rng, 4_000, 60);
+    let data = world.data(&pilot, None);
+    for allocation in [
+        Allocation::Uniform,
+        Allocation::Stratified,
+        Allocation::Active,
+    ] {
+        let design = Labeling::new(allocation, 300.0)
+            .min_probability(0.01)
+            .plan(&TwoStepGmm::new(Ols), &data, world.x.view())
+            .unwrap();
+        let phase_two = design.phase_two();
+        assert!(
+            (phase_two.sum() - 300.0).abs() < 1e-8,
+            "{allocation:?}: {}",
+            phase_two.sum()
+        );
+        for (t, &p) in phase_two.iter().enumerate() {
+            if pilot[t] {
+                assert_eq!(p, 0.0);
+            } else {
+                assert!((0.01..=1.0).contains(&p), "{allocation:?} row {t}: {p}");
+            }
+        }
+        // Both phases: π₀ + (1 − π₀)π¹ with π₀ = 60/4000.
+        let rate = 60.0 / 4_000.0;
+        let combined = design.probabilities();
+        for t in 0..4_000 {
+            if !pilot[t] {
+                assert!((combined[t] - (rate + (1.0 - rate) * phase_two[t])).abs() < 1e-12);
+            }
+        }
+        let rows = design.draw(11);
+        assert_eq!(rows.len(), 300);
+        assert_eq!(rows, design.draw(11));
+        assert_ne!(rows, design.draw(12));
+        assert!(rows.iter().all(|&t| !pilot[t]));
+    }
+}
+
+#[test]
+fn the_floor_holds_and_labels_go_where_the_outcome_is_noisy() {
+    // Outcomes nearly exact where x < 0, noisy where x > 0.
+    let mut world = even(3, 5_000);
+    let mut rng = ChaCha8Rng::seed_from_u64(33);
+    let noise = draws(&mut rng, StandardNormal, 5_000);
+    let proxy_noise = draws(&mut rng, StandardNormal, 5_000);
+    for t in 0..5_000 {
+        let x = world.x[[t, 1]];
+        let scale = if x < 0.0 { 0.01 } else { 2.0 };
+        world.y[t] = 1.0 + x + noise[t] * scale;
+        world.sources[0].2[t] = world.y[t] + proxy_noise[t] * scale;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let pilot = common::label_at_random(&mut rng, 5_000, 100);
+    let data = world.data(&pilot, None);
+    let active = |design: Labeling| {
+        design
+            .plan(&TwoStepGmm::new(Ols), &data, world.x.view())
+            .unwrap()
+    };
+    let smallest = |design: &synthgmm::labeling::LabelingPlan| {
+        design
+            .phase_two()
+            .iter()
+            .zip(&pilot)
+            .filter(|(_, &l)| !l)
+            .map(|(&p, _)| p)
+            .fold(f64::MAX, f64::min)
+    };
+    let design = active(Labeling::new(Allocation::Active, 490.0));
+    let floor = 490.0 / (5.0 * 4_900.0);
+    let free = smallest(&design);
+    assert!(free >= floor - 1e-12 && free < 0.1, "{free} vs {floor}");
+    // A floor above the unconstrained smallest probability binds exactly.
+    let bound = active(Labeling::new(Allocation::Active, 490.0).min_probability(1.5 * free));
+    assert!((smallest(&bound) - 1.5 * free).abs() < 1e-12);
+    assert!((bound.phase_two().sum() - 490.0).abs() < 1e-8);
+    // The rows where x > 0 get most of the labels.
+    let share = |positive: bool| -> f64 {
+        (0..5_000)
+            .filter(|&t| !pilot[t] && (world.x[[t, 1]] > 0.0) == positive)
+            .map(|t| design.phase_two()[t])
+            .sum()
+    };
+    assert!(
+        share(true) > 2.0 * share(false),
+        "{} vs {}",
+        share(true),
+        share(false)
+    );
+}
+
+#[test]
+fn without_a_pilot_designs_are_uniform_or_proportional() {
+    let strata: Vec<&str> = (0..100).map(|t| if t < 30 { "a" } else { "b" }).collect();
+    let design = Labeling::new(Allocation::Stratified, 20.0)
+        .strata(&strata)
+        .without_pilot(100)
+        .unwrap();
+    assert!(design
+        .probabilities()
+        .iter()
+        .all(|&p| (p - 0.2).abs() < 1e-12));
+    for seed in 0..20 {
+        let rows = design.draw(seed);
+        assert_eq!(rows.len(), 20);
+        assert_eq!(rows.iter().filter(|&&t| t < 30).count(), 6);
+    }
+    assert!(design.se().is_none());
+    let active = Labeling::new(Allocation::Active, 20.0).without_pilot(100);
+    assert!(matches!(
+        active,
+        Err(synthgmm::Error::InvalidConfig {
+            parameter: "pilot",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn bad_designs_are_typed_errors() {
+    let world = uneven(5, 1_000);
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let pilot = common::label_at_random(&mut rng, 1_000, 50);
+    let data = world.data(&pilot, None);
+    let gmm = TwoStepGmm::new(Ols);
+    let plan = |design: Labeling| design.plan(&gmm, &data, world.x.view());
+    let invalid = |r: synthgmm::Result<_>, name: &str| match r {
+        Err(synthgmm::Error::InvalidConfig { parameter, .. }) => assert_eq!(parameter, name),
+        other => panic!("{name}: {other:?}"),
+    };
+    invalid(plan(Labeling::new(Allocation::Active, 2_000.0)), "budget");
+    invalid(plan(Labeling::new(Allocation::Active, -1.0)), "budget");
+    invalid(
+        plan(Labeling::new(Allocation::Active, 10.0).min_probability(0.5)),
+        "min_probability",
+    );
+    invalid(
+        plan(Labeling::new(Allocation::Active, 10.0).target(Target::Coefficient(2))),
+        "target",
+    );
+    invalid(
+        plan(Labeling::new(Allocation::Active, 10.0).target(Target::Contrast(vec![0.0, 0.0]))),
+        "target",
+    );
+    invalid(
+        plan(Labeling::new(Allocation::Stratified, 10.0).n_strata(0)),
+        "n_strata",
+    );
+    let short = Labeling::new(Allocation::Active, 10.0).plan(
+        &gmm,
+        &data,
+        world.x.slice(ndarray::s![..10, ..]),
+    );
+    assert!(matches!(short, Err(synthgmm::Error::LengthMismatch { .. })));
+    let mut nan_x = world.x.clone();
+    nan_x[[3, 1]] = f64::NAN;
+    invalid(
+        Labeling::new(Allocation::Active, 10.0).plan(&gmm, &data, nan_x.view()),
+        "real_x",
+    );
+    let strata = vec![0; 999];
+    let wrong = Labeling::new(Allocation::Stratified, 10.0)
+        .strata(&strata)
+        .plan(&gmm, &data, world.x.view());
+    assert!(matches!(wrong, Err(synthgmm::Error::LengthMismatch { .. })));
+}
+
+/// The weighted fit on labels with probabilities π_t, by hand: with no sources the
+/// estimator's θ̂ solves Σ_labeled (1/π_t) x_t(y_t − x_tᵀθ) = 0, weighted least squares.
+#[test]
+fn the_weighted_fit_is_weighted_least_squares_by_hand() {
+    let x = array![
+        [1.0, 0.0],
+        [1.0, 1.0],
+        [1.0, 2.0],
+        [1.0, 3.0],
+        [1.0, 4.0],
+        [1.0, 5.0]
+    ];
+    let y = array![0.1, 1.3, 1.8, 3.4, 3.9, f64::NAN];
+    let pi = array![0.5, 0.25, 1.0, 0.5, 0.2, 0.1];
+    let labeled = [true, true, true, true, true, false];
+    let data = DataSources::builder(&labeled[..])
+        .real(&x, &y)
+        .labeling_probabilities(&pi)
+        .build()
+        .unwrap();
+    let fit = TwoStepGmm::new(Ols).fit(&data).unwrap();
+    // Weights 2, 4, 1, 2, 5 on x = 0..4: Σw = 14, Σwx = 32, Σwx² = 106,
+    // Σwy = 33.5, Σwxy = 107.2 (sums over the five labeled rows).
+    let (sw, swx, swxx, swy, swxy) = (14.0, 32.0, 106.0, 33.5, 107.2);
+    let slope = (sw * swxy - swx * swy) / (sw * swxx - swx * swx);
+    let intercept = (swy - slope * swx) / sw;
+    assert!(
+        (fit.theta()[1] - slope).abs() < 1e-12,
+        "{} vs {slope}",
+        fit.theta()[1]
+    );
+    assert!((fit.theta()[0] - intercept).abs() < 1e-12);
+}
+
+fn summarize(rows: &[[f64; 3]], truth: f64) -> (f64, f64, f64, f64) {
+    let r = rows.len() as f64;
+    let covered = rows
+        .iter()
+        .filter(|v| (v[0] - truth).abs() <= 1.959_964 * v[1])
+        .count() as f64
+        / r;
+    let mean = rows.iter().map(|v| v[0]).sum::<f64>() / r;
+    let sd = (rows.iter().map(|v| (v[0] - mean).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
+    let predicted = rows.iter().map(|v| v[2]).sum::<f64>() / r;
+    (covered, sd, (mean - truth) / sd, predicted)
+}
+
+type WorldFn = fn(u64, usize) -> World;
+
+fn study<M: MomentModel + Clone + Sync>(
+    name: &str,
+    world: WorldFn,
+    model: &M,
+    truth: f64,
+    reps: usize,
+) -> Vec<(Allocation, f64, f64)> {
+    use rayon::prelude::*;
+    let mut out = Vec::new();
+    for allocation in [
+        Allocation::Uniform,
+        Allocation::Stratified,
+        Allocation::Active,
+    ] {
+        let rows: Vec<[f64; 3]> = (0..reps as u64)
+            .into_par_iter()
+            .map(|r| {
+                replicate(
+                    &world(40_000 + r, 10_000),
+                    model,
+                    allocation,
+                    r,
+                    (50, 150.0),
+                )
+            })
+            .collect();
+        let (covered, sd, bias, predicted) = summarize(&rows, truth);
+        println!(
+            "{name:>9} {allocation:>10?}: coverage {covered:.3}, sd {sd:.4}, bias {bias:+.3} sd, predicted se {predicted:.4}"
+        );
+        out.push((allocation, covered, sd));
+    }
+    out
+}
+
+#[test]
+#[ignore = "Monte Carlo (a few minutes); run with -- --ignored, as CI does"]
+fn designs_are_valid_and_save_labels() {
+    let reps = 1_000;
+    study("uneven", uneven, &Ols, 1.0, reps);
+    study("even", even, &Ols, 1.0, reps);
+    study("logistic", logistic, &Logistic, 1.0, reps);
+    study("heavy", heavy, &Ols, 1.0, reps);
+}
