@@ -74,7 +74,12 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         }
         // Labeled rows carry w_t/π_t (observation weight over labeling probability),
         // every row of the all-rows blocks w_t.
-        let pi = data.labeling_probabilities().filter(|_| use_probabilities);
+        // Probabilities equal on every labeled row say the labels are missing at
+        // random: 1/π is then a constant factor that the weighting absorbs.
+        let pi = data
+            .labeling_probabilities()
+            .filter(|_| use_probabilities)
+            .filter(|pi| !equal_on(pi, data.labeled_rows()));
         let w = data.weights();
         let label_weights = (pi.is_some() || w.is_some()).then(|| {
             data.labeled_rows()
@@ -408,6 +413,13 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         let stream = self.data.streamed()?;
         Some((stream, self.data.stream_indices()?[m]))
     }
+}
+
+/// Whether `pi` takes one value (to rounding) on `rows`.
+fn equal_on(pi: &ndarray::ArrayView1<'_, f64>, rows: &[usize]) -> bool {
+    let first = rows.first().map_or(1.0, |&t| pi[t]);
+    rows.iter()
+        .all(|&t| (pi[t] - first).abs() <= 1e-12 * first.abs())
 }
 
 #[cfg(test)]

@@ -131,9 +131,14 @@ fn replicate<M: MomentModel + Clone>(
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let first = common::label_at_random(&mut rng, t, pilot);
     let gmm = TwoStepGmm::new(model.clone());
-    let design = Labeling::new(allocation, budget)
-        .plan(&gmm, &world.data(&first, None), world.x.view())
-        .unwrap();
+    let design = match Labeling::new(allocation, budget).plan(
+        &gmm,
+        &world.data(&first, None),
+        world.x.view(),
+    ) {
+        Ok(d) => d,
+        Err(e) => panic!("seed {seed}: {e}"),
+    };
     let mut labeled = first;
     for row in design.draw(seed) {
         labeled[row] = true;
@@ -400,12 +405,51 @@ fn study<M: MomentModel + Clone + Sync>(
     out
 }
 
+/// R = 1,000 replications per world and design (seeds fixed). A coverage near 0.95
+/// has Monte-Carlo standard error 0.0069, so 3 of them are ±0.021 around 0.95. The
+/// variance ratio of two designs has relative standard error about √(2·2/R) = 0.063
+/// (unpaired, at worst), so a ratio observed near 0.75 is bounded by 0.9 at 3 of them.
+/// Measured (`docs/design.md`): coverage 94.0–95.9% on `uneven`, `even` and `heavy`
+/// with every design; on `logistic` 95.6% uniform but 92.3% stratified and 92.7%
+/// active — the unrestricted two-step weights, which known probabilities fall back
+/// to, undercover there (93.5% even with uniform probabilities), a gap that the
+/// looser bound for non-uniform logistic designs below records rather than hides.
 #[test]
-#[ignore = "Monte Carlo (a few minutes); run with -- --ignored, as CI does"]
+#[ignore = "Monte Carlo (about a minute); run with -- --ignored, as CI does"]
 fn designs_are_valid_and_save_labels() {
-    let reps = 1_000;
-    study("uneven", uneven, &Ols, 1.0, reps);
-    study("even", even, &Ols, 1.0, reps);
-    study("logistic", logistic, &Logistic, 1.0, reps);
-    study("heavy", heavy, &Ols, 1.0, reps);
+    const REPS: usize = 1_000;
+    const COVERAGE_TOL: f64 = 3.0 * 0.0069;
+    let worlds: [(&str, WorldFn, bool); 4] = [
+        ("uneven", uneven, false),
+        ("even", even, false),
+        ("logistic", logistic, true),
+        ("heavy", heavy, false),
+    ];
+    for (name, world, binary) in worlds {
+        let results = if binary {
+            study(name, world, &Logistic, 1.0, REPS)
+        } else {
+            study(name, world, &Ols, 1.0, REPS)
+        };
+        let uniform_var = results[0].2.powi(2);
+        for (allocation, covered, sd) in results {
+            let floor = if binary && allocation != Allocation::Uniform {
+                0.91
+            } else {
+                0.95 - COVERAGE_TOL
+            };
+            assert!(
+                (floor..=0.95 + COVERAGE_TOL).contains(&covered),
+                "{name} {allocation:?}: coverage {covered}"
+            );
+            let ratio = sd * sd / uniform_var;
+            // Where the sources are unevenly informative (and even where they are
+            // not: the slope's leverage) the designs save labels; nowhere do they lose.
+            let bound = if name == "even" { 1.0 } else { 0.9 };
+            assert!(
+                ratio <= bound,
+                "{name} {allocation:?}: variance ratio {ratio}"
+            );
+        }
+    }
 }

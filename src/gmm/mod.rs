@@ -301,7 +301,9 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// Whether to weight labeled moments by 1/π_t when the data carry labeling
     /// probabilities (default `true`). This matters when labeling depends on covariates
     /// (stratified or active labeling): unweighted, the labeled moments then estimate a
-    /// different population and the J test rejects.
+    /// different population and the J test rejects. Probabilities equal on every
+    /// labeled row (uniform labeling) are labeling at random: the estimator then
+    /// treats the rows as such, with the default cross weights.
     pub fn use_labeling_probabilities(mut self, use_them: bool) -> Self {
         self.use_labeling_probabilities = use_them;
         self

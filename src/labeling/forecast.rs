@@ -73,9 +73,24 @@ pub(super) fn forecast(
     let g = with_squares(&f);
     let g_lab = g.select(Axis(0), labeled);
     let log_v = g.dot(&regression(g_lab.view(), log_r2.view())?);
-    let shape = log_v.mapv(|l| (l - log_v.iter().cloned().fold(f64::MIN, f64::max)).exp());
-    let on_pilot = shape.select(Axis(0), labeled).mean().unwrap_or(1.0);
-    let variance = shape.mapv(|s| (s * mean_r2 / on_pilot).clamp(mean_r2 / 1e4, mean_r2 * 1e4));
+    // v_t = r̄² exp(log v_t − log mean_pilot exp(log v)), within a factor 10⁴.
+    let on_pilot = log_v.select(Axis(0), labeled);
+    let top = on_pilot.iter().cloned().fold(f64::MIN, f64::max);
+    let log_mean = top
+        + on_pilot
+            .mapv(|l| (l - top).exp())
+            .mean()
+            .unwrap_or(1.0)
+            .ln();
+    let bound = 1e4f64.ln();
+    let variance = log_v.mapv(|l| {
+        let relative = if l.is_nan() {
+            0.0
+        } else {
+            (l - log_mean).clamp(-bound, bound)
+        };
+        mean_r2 * relative.exp()
+    });
     let sd = variance.mapv(f64::sqrt);
     let root3 = 3f64.sqrt();
     let weight = |w: f64| Array1::from_elem(sd.len(), w);
@@ -88,16 +103,22 @@ pub(super) fn forecast(
     })
 }
 
-/// The non-constant columns of `features`, centred and scaled by their pilot mean and
-/// standard deviation, and a constant column.
+/// The non-constant columns of `features`, centred by their pilot median, scaled by
+/// their pilot interquartile range / 1.349 (the standard deviation for normal data; the
+/// standard deviation itself when the IQR is zero) and clipped to ±5, so that a few
+/// gross values cannot dominate the regressions; and a constant column.
 fn standardized(features: ArrayView2<'_, f64>, labeled: &[usize]) -> Array2<f64> {
     let mut columns = vec![Array1::ones(features.nrows())];
     for col in features.columns() {
-        let on_pilot = col.select(Axis(0), labeled);
-        let mean = on_pilot.mean().unwrap_or(0.0);
-        let sd = on_pilot.std(0.0);
-        if sd > 1e-12 * mean.abs().max(f64::MIN_POSITIVE) && sd.is_finite() {
-            columns.push(col.mapv(|v| (v - mean) / sd));
+        let mut on_pilot = col.select(Axis(0), labeled).to_vec();
+        on_pilot.sort_by(f64::total_cmp);
+        let at = |q: f64| on_pilot[((on_pilot.len() - 1) as f64 * q).round() as usize];
+        let centre = at(0.5);
+        let iqr = (at(0.75) - at(0.25)) / 1.349;
+        let sd = Array1::from(on_pilot.clone()).std(0.0);
+        let scale = if iqr > 0.0 { iqr } else { sd };
+        if scale > 1e-12 * centre.abs().max(f64::MIN_POSITIVE) && scale.is_finite() {
+            columns.push(col.mapv(|v| ((v - centre) / scale).clamp(-5.0, 5.0)));
         }
     }
     let views: Vec<_> = columns.iter().map(|c| c.view()).collect();

@@ -249,8 +249,9 @@ impl Labeling {
                 (scores, Some(strata))
             }
         };
-        let squares = &squares * &scale.mapv(|v| v * v).insert_axis(Axis(0));
-        let prediction = plan::Prediction::new(plan.names().to_vec(), squares, r, n0 / t);
+        let realized = (pilot.labeled_rows().to_vec(), values.pilot.mapv(|v| v * v));
+        let prediction =
+            plan::Prediction::new(plan.names().to_vec(), realized, (a, r), pilot.n_rows());
         LabelingPlan::from_pilot(self, scores, eligible, strata, prediction, notes)
     }
 

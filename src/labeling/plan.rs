@@ -8,14 +8,21 @@ use crate::error::{Error, Result};
 use crate::inference::{normal_critical_value, Note};
 
 /// The variance prediction of a design (see the module documentation):
-/// Var_j = (1/T²) Σ_t E[e_{t,j}²]/π_t + R_j/T.
+/// Var_j = (1/T²) Σ_t E[e_{t,j}²]/π_t + R_j/T, the sum estimated from the pilot's rows,
+/// a sample at random of all rows, by T·mean_pilot(e_{t,j}²/π_t), rescaled so that
+/// uniform labeling gives [`Plan`](crate::Plan)'s a_j/n + R_j/T. The pilot's realized
+/// e_t, not the forecast that chose π, keep the prediction honest when the forecast is
+/// poor.
 #[derive(Debug, Clone)]
 pub(super) struct Prediction {
     names: Vec<String>,
-    /// E[e_{t,j}²], rescaled to the pilot's A_jj − R_j (T × p).
-    squares: Array2<f64>,
-    /// R_j.
+    /// The pilot's rows and their realized e_{t,j}² (n × p).
+    pilot_rows: Vec<usize>,
+    pilot_squares: Array2<f64>,
+    /// a_j = A_jj − R_j and R_j of [`Plan`](crate::Plan).
+    residual: Array1<f64>,
     explained: Array1<f64>,
+    rows: usize,
     /// The pilot's labeling rate π₀.
     pilot_rate: f64,
 }
@@ -23,31 +30,39 @@ pub(super) struct Prediction {
 impl Prediction {
     pub(super) fn new(
         names: Vec<String>,
-        squares: Array2<f64>,
-        explained: Array1<f64>,
-        pilot_rate: f64,
+        (pilot_rows, pilot_squares): (Vec<usize>, Array2<f64>),
+        (residual, explained): (Array1<f64>, Array1<f64>),
+        rows: usize,
     ) -> Self {
+        let pilot_rate = pilot_rows.len() as f64 / rows as f64;
         Self {
             names,
-            squares,
+            pilot_rows,
+            pilot_squares,
+            residual,
             explained,
+            rows,
             pilot_rate,
         }
     }
 
-    /// Predicted standard errors with phase-two probabilities `phase_two`.
-    fn se(&self, phase_two: ArrayView1<'_, f64>) -> Array1<f64> {
-        let t = self.squares.nrows() as f64;
-        let pi = phase_two.mapv(|p| self.pilot_rate + (1.0 - self.pilot_rate) * p);
-        Array1::from_shape_fn(self.squares.ncols(), |j| {
-            let labeled: f64 = self
-                .squares
-                .column(j)
-                .iter()
-                .zip(&pi)
-                .map(|(e, p)| e / p)
-                .sum();
-            (labeled / (t * t) + self.explained[j] / t).sqrt()
+    /// Predicted standard errors with the phase-two rule `rule` (π_t¹ on every row).
+    fn se(&self, rule: ArrayView1<'_, f64>) -> Array1<f64> {
+        let t = self.rows as f64;
+        let inverse: Array1<f64> = self
+            .pilot_rows
+            .iter()
+            .map(|&r| 1.0 / (self.pilot_rate + (1.0 - self.pilot_rate) * rule[r]))
+            .collect();
+        Array1::from_shape_fn(self.residual.len(), |j| {
+            let squares = self.pilot_squares.column(j);
+            let plain = squares.sum();
+            let per_row = if plain > 0.0 {
+                squares.dot(&inverse) / plain / t
+            } else {
+                0.0
+            };
+            (self.residual[j] * per_row + self.explained[j] / t).sqrt()
         })
     }
 }
