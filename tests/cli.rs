@@ -1427,3 +1427,114 @@ fn quantiles_on_the_command_line() {
     outside.extend(["--model", "quantile", "--quantiles", "0.5,1.5"]);
     assert_fails(&outside, "level 1.5 is not in (0, 1)");
 }
+
+/// `synthgmm design` writes every row's probability and a seeded draw of the budget;
+/// `fit --labeling-probability COL` reads such a column (a constant one is labeling at
+/// random and changes nothing; one outside (0, 1] is a data error).
+#[test]
+fn design_draws_the_rows_to_label_and_fit_reads_their_probabilities() {
+    let file = data_path("ols_T1000_n100_rho0.csv");
+    let out = TempFile::new("design.csv");
+    let design = |kind: &str, seed: &str| -> Output {
+        synthgmm()
+            .args([
+                "design",
+                "--data",
+                file.as_str(),
+                "--model",
+                "ols",
+                "--labeled",
+                "labeled",
+            ])
+            .args([
+                "--real",
+                "y:x0,x1,x2",
+                "--source",
+                "p=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+            ])
+            .args([
+                "--budget",
+                "150",
+                "--design",
+                kind,
+                "--seed",
+                seed,
+                "--out",
+                &out.path(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let read = || -> Vec<Vec<f64>> {
+        let mut reader = csv::Reader::from_path(&out.0).unwrap();
+        assert_eq!(
+            reader.headers().unwrap().iter().collect::<Vec<_>>(),
+            ["row", "label_now", "probability", "phase_two"]
+        );
+        reader
+            .records()
+            .map(|r| r.unwrap().iter().map(|v| v.parse().unwrap()).collect())
+            .collect()
+    };
+    for kind in ["uniform", "stratified", "active"] {
+        let o = design(kind, "3");
+        assert!(
+            o.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains("150 rows to label now") && text.contains("x1"),
+            "{text}"
+        );
+        let rows = read();
+        assert_eq!(rows.len(), 1000);
+        let drawn: f64 = rows.iter().map(|r| r[1]).sum();
+        let budget: f64 = rows.iter().map(|r| r[3]).sum();
+        assert_eq!(drawn, 150.0);
+        assert!((budget - 150.0).abs() < 1e-9, "{kind}: {budget}");
+        assert!(rows.iter().all(|r| r[2] > 0.0 && r[2] <= 1.0));
+        let again = read();
+        assert_eq!(design(kind, "3").status.code(), Some(0));
+        assert_eq!(read(), again);
+    }
+    let fit = |extra: &[&str]| -> Output {
+        let mut args = vec![
+            "--data",
+            file.as_str(),
+            "--model",
+            "ols",
+            "--labeled",
+            "labeled",
+        ];
+        args.extend([
+            "--real",
+            "y:x0,x1,x2",
+            "--source",
+            "p=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+        ]);
+        args.extend(["--format", "json"]);
+        args.extend(extra);
+        run(&args)
+    };
+    let estimate = |o: &Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        vec_of(&serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["theta"])
+    };
+    let plain = estimate(&fit(&[]));
+    assert_close(
+        "constant π",
+        &estimate(&fit(&["--labeling-probability", "x0"])),
+        &plain,
+        1e-12,
+        0.0,
+    );
+    let bad = fit(&["--labeling-probability", "x1"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

@@ -189,6 +189,10 @@ pub struct DataArgs {
     /// multiplied by its weight (every estimator but RePPI, which refuses it).
     #[arg(long, value_name = "COL")]
     pub weight: Option<String>,
+    /// Known labeling probabilities π_t, a column in (0, 1] (e.g. `probability` of
+    /// `synthgmm design`): labeled rows are weighted by 1/π_t.
+    #[arg(long, value_name = "COL")]
+    pub labeling_probability: Option<String>,
     /// With `--model iv`: the covariates of `--real` that are exogenous (their own
     /// instruments), comma-separated.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
@@ -205,6 +209,8 @@ pub struct DataArgs {
 /// The data set a command fits, with what error messages need to locate rows.
 pub struct Loaded {
     pub data: DataSources,
+    /// The real covariates of every row (read in memory only).
+    pub real_x: Option<Array2<f64>>,
     pub format: Format,
     pub path: String,
 }
@@ -215,7 +221,8 @@ impl DataArgs {
     /// (read in memory) are asked for.
     pub fn open_out_of_core(&self) -> Option<Result<Loaded, Failure>> {
         let in_memory = [ModelName::Iv, ModelName::Quantile];
-        if self.cluster.is_some() || self.weight.is_some() || in_memory.contains(&self.model) {
+        let by_column = [&self.cluster, &self.weight, &self.labeling_probability];
+        if by_column.iter().any(|c| c.is_some()) || in_memory.contains(&self.model) {
             return None;
         }
         let paths = crate::table::parquet_files(&self.data)?;
@@ -235,6 +242,7 @@ impl DataArgs {
             .map_err(|e| Failure::Data(describe(&e, &self.data, Format::Parquet)))?;
         Ok(Loaded {
             data,
+            real_x: None,
             format: Format::Parquet,
             path: self.data.clone(),
         })
@@ -325,6 +333,7 @@ impl DataArgs {
         }
         let mut wanted = vec![self.labeled.clone()];
         wanted.extend(self.weight.iter().cloned());
+        wanted.extend(self.labeling_probability.iter().cloned());
         wanted.extend(self.instruments.iter().cloned());
         let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, s)| s));
         for spec in blocks {
@@ -365,6 +374,10 @@ impl DataArgs {
         if let Some(column) = &self.weight {
             builder = builder.weights(&Array1::from(table.column(column)?.to_vec()));
         }
+        if let Some(column) = &self.labeling_probability {
+            let pi = Array1::from(table.column(column)?.to_vec());
+            builder = builder.labeling_probabilities(&pi);
+        }
         for column in &self.instruments {
             builder = builder.column(
                 column.clone(),
@@ -386,6 +399,7 @@ impl DataArgs {
         let data = builder.build().map_err(|e| Failure::Data(located(&e)))?;
         Ok(Loaded {
             data,
+            real_x: Some(x),
             format: table.format,
             path: table.path.clone(),
         })

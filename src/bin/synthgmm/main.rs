@@ -1,11 +1,12 @@
 //! `synthgmm`: valid inference from a few human labels plus proxy and synthetic data,
 //! from the command line.
 //!
-//! Subcommands: `fit` (a CSV or Parquet file), `simulate` (the Monte-Carlo harness) and
-//! `plan` (labels and rows to buy). Exit status: 0 success, 2 usage or data error,
+//! Subcommands: `fit` (a CSV or Parquet file), `simulate` (the Monte-Carlo harness),
+//! `plan` (labels and rows to buy) and `design` (which rows to label). Exit status: 0 success, 2 usage or data error,
 //! 1 estimation failure; errors are one line on stderr naming file, row and column.
 
 mod data;
+mod design;
 mod fit;
 mod plan;
 mod plot;
@@ -24,7 +25,9 @@ Examples:
       --source proxy=yhat:one,x --estimator all --format csv
   synthgmm simulate --model ols --reps 200 --rates 0.01,0.05,0.2 --out results
   synthgmm plan --data pilot.csv --model ols --labeled S --real y:one,x \\
-      --source proxy=yhat:one,x --coefficient x --half-width 0.05";
+      --source proxy=yhat:one,x --coefficient x --half-width 0.05
+  synthgmm design --data pilot.csv --model ols --labeled S --real y:one,x \
+      --source proxy=yhat:one,x --budget 500 --design active --out labels_to_collect.csv";
 
 /// Valid inference from a few human labels plus proxy and synthetic data (the GMM family
 /// of Byun et al., NeurIPS 2025, with selected cross weights by default).
@@ -43,6 +46,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Predict standard errors at other label and row counts from a pilot.
     Plan(plan::PlanArgs),
+    /// Choose the rows to label: every row's labeling probability and a seeded draw.
+    Design(design::DesignArgs),
 }
 
 /// Why a command failed, which sets the exit status.
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
         Command::Fit(args) => fit::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Design(args) => design::run(&args),
     };
     match result {
         Ok(out) => {
