@@ -8,6 +8,7 @@
 
 mod errors;
 mod fitting;
+mod labeling;
 mod planning;
 mod result;
 mod settings;
@@ -19,6 +20,7 @@ use pyo3::types::PyTuple;
 
 use errors::to_py_err;
 use fitting::{run_all, Inputs};
+use labeling::{DesignRequest, LabelingDesign};
 use planning::Plan;
 use result::Fit;
 use settings::{EstimatorSpec, GmmSettings, ModelName};
@@ -210,12 +212,70 @@ fn plan<'py>(
     Ok(Plan { inner })
 }
 
+/// A labeling design (which rows to label) from the rows' sources and a pilot.
+#[pyfunction]
+#[pyo3(signature = (
+    labeled, y, x, sources, *, budget, design = "active", model = "ols", quantiles = None,
+    names = None, coefficient = None, min_probability = None, strata = None, n_strata = 5
+))]
+#[allow(clippy::too_many_arguments)]
+fn design<'py>(
+    py: Python<'py>,
+    labeled: PyReadonlyArray1<'py, bool>,
+    y: PyReadonlyArray1<'py, f64>,
+    x: PyReadonlyArray2<'py, f64>,
+    sources: Vec<SourceArrays<'py>>,
+    budget: f64,
+    design: &str,
+    model: &str,
+    quantiles: Option<Vec<f64>>,
+    names: Option<Vec<String>>,
+    coefficient: Option<usize>,
+    min_probability: Option<f64>,
+    strata: Option<Vec<i64>>,
+    n_strata: usize,
+) -> PyResult<LabelingDesign> {
+    let model = ModelName::parse(model)?;
+    let request = DesignRequest {
+        allocation: design.to_string(),
+        budget,
+        coefficient,
+        min_probability,
+        strata,
+        n_strata,
+    };
+    let labeling = request.labeling()?;
+    let arrays = Arrays {
+        labeled,
+        y,
+        x,
+        sources,
+        weights: None,
+        clusters: None,
+        labeling_probabilities: None,
+    };
+    let inputs = arrays.inputs(names);
+    let pilot = inputs.labeled.iter().any(|&l| l);
+    let inner = py
+        .detach(|| {
+            let model = match pilot {
+                true => Some(model.on(quantiles.as_deref(), &inputs.build()?)?),
+                false => None,
+            };
+            labeling::design(&inputs, model.as_ref(), &labeling)
+        })
+        .map_err(|e| to_py_err(&e))?;
+    Ok(LabelingDesign { inner })
+}
+
 /// The compiled core of the `synthgmm` Python package.
 #[pymodule]
 #[pyo3(name = "_core")]
 fn synthgmm_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
+    m.add_function(wrap_pyfunction!(design, m)?)?;
+    m.add_class::<LabelingDesign>()?;
     m.add_class::<Fit>()?;
     m.add_class::<Plan>()?;
     errors::register(m)?;

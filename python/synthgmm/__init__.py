@@ -21,7 +21,9 @@ the Rust crate ``synthgmm``.
 True
 """
 
-from ._api import ESTIMATORS, JTest, Plan, Result, Summary, WaldTest, compare, fit, plan
+from ._api import (
+    ESTIMATORS, Design, JTest, Plan, Result, Summary, WaldTest, compare, design, fit, plan,
+)
 from ._core import (
     CollinearError,
     CovariateMismatchError,
@@ -55,6 +57,8 @@ __all__ = [
     "compare",
     "plan",
     "Plan",
+    "design",
+    "Design",
     "Result",
     "Summary",
     "JTest",

@@ -15,7 +15,7 @@ try:  # pandas is optional: numpy users get numpy results.
 except ImportError:  # pragma: no cover - exercised only without pandas
     _pd = None
 
-__all__ = ["fit", "compare", "plan", "Plan", "Result", "Summary", "JTest", "WaldTest",
+__all__ = ["fit", "compare", "plan", "Plan", "design", "Design", "Result", "Summary", "JTest", "WaldTest",
            "ESTIMATORS"]
 
 JTest = namedtuple("JTest", ["statistic", "df", "pvalue"])
@@ -410,6 +410,111 @@ def plan(
         small_sample=small_sample,
     )
     return Plan(core, frame=prepared.frame)
+
+
+def design(
+    data: Any = None,
+    *,
+    y: Any,
+    x: Any = None,
+    labeled: Any,
+    sources: Mapping[str, SourceSpec],
+    budget: float,
+    design: str = "active",
+    coefficient: Any = None,
+    min_probability: Optional[float] = None,
+    strata: Any = None,
+    n_strata: int = 5,
+    model: str = "ols",
+    quantiles: Optional[Sequence[float]] = None,
+    intercept: bool = True,
+) -> "Design":
+    """Which rows to send to the annotators (arguments as :func:`fit`).
+
+    ``design`` is ``"uniform"``, ``"stratified"`` (Neyman's allocation from the pilot
+    within ``strata`` -- ids, or a column name with ``data`` -- or within ``n_strata``
+    quantile groups of the forecast) or ``"active"`` (row by row, by the forecast size
+    of the row's influence). The pilot is the rows ``labeled`` marks (labeled at
+    random); ``budget`` new labels are spent on the others. ``coefficient`` (a name or
+    index) is the target; by default every coefficient::
+
+        d = synthgmm.design(df, y="y", x=["hedge"], labeled="labeled",
+                            sources={"llm": "llm_y"}, budget=200)
+        rows = d.draw(seed=1)                  # indices of the rows to label now
+        df["pi"] = d.probabilities             # then fit(..., labeling_probabilities="pi")
+
+    Without a labeled row only ``"uniform"`` and ``"stratified"`` with ``strata`` apply.
+    """
+    prepared = _prepare(data, y, x, labeled, sources, model, intercept, None, None, None)
+    codes = None
+    if strata is not None:
+        ids = data[strata] if isinstance(strata, str) and data is not None else strata
+        _, inverse = np.unique(np.asarray(ids).astype(str), return_inverse=True)
+        codes = [int(v) for v in inverse]
+    names = prepared.names or ["mean"]
+    index = None
+    if coefficient is not None:
+        if isinstance(coefficient, str):
+            if coefficient not in names:
+                raise InvalidConfigError(f"no coefficient named `{coefficient}`; have: {', '.join(names)}")
+            index = names.index(coefficient)
+        else:
+            index = int(coefficient)
+    core = _core.design(
+        prepared.labeled, prepared.y, prepared.x, prepared.sources, budget=float(budget),
+        design=design, model=model, quantiles=quantiles, names=prepared.names,
+        coefficient=index, min_probability=min_probability, strata=codes, n_strata=n_strata,
+    )
+    return Design(core, frame=prepared.frame)
+
+
+class Design:
+    """A labeling design (see :func:`design`)."""
+
+    def __init__(self, core: "_core.LabelingDesign", frame: bool = False) -> None:
+        self._design = core
+        self._frame = frame and _pd is not None
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Every row's labeling probability over both phases: the
+        ``labeling_probabilities`` to fit with."""
+        return self._design.probabilities
+
+    @property
+    def phase_two(self) -> np.ndarray:
+        """The probabilities of this round's draw (zero on rows already labeled)."""
+        return self._design.phase_two
+
+    @property
+    def names(self) -> Optional[List[str]]:
+        return self._design.names
+
+    @property
+    def notes(self) -> List[str]:
+        return self._design.notes
+
+    def draw(self, seed: int = 0) -> np.ndarray:
+        """The rows to label now (sorted indices); the same seed draws the same rows."""
+        return np.asarray(self._design.draw(seed), dtype=np.int64)
+
+    def _vec(self, values: Optional[np.ndarray], name: str):
+        if values is None or not self._frame:
+            return values
+        return _pd.Series(values, index=self.names, name=name)
+
+    def se(self):
+        """Predicted standard errors after both phases (None without a pilot)."""
+        return self._vec(self._design.se(), "se")
+
+    def uniform_se(self):
+        """The same with the budget's labels drawn at random."""
+        return self._vec(self._design.uniform_se(), "uniform_se")
+
+    def labels_for(self, coef, half_width: float, alpha: float = 0.05) -> Optional[int]:
+        """The fewest new labels, so allocated, for a (1 - alpha) half-width."""
+        index = self.names.index(coef) if isinstance(coef, str) and self.names else coef
+        return self._design.labels_for(int(index), float(half_width), float(alpha))
 
 
 class Plan:

@@ -116,6 +116,39 @@ class Plan:
         row_cost: float,
     ) -> Dict[str, float]: ...
 
+class LabelingDesign:
+    """Labeling probabilities for every row and the draw of the rows to label."""
+
+    @property
+    def probabilities(self) -> FloatArray: ...
+    @property
+    def phase_two(self) -> FloatArray: ...
+    @property
+    def names(self) -> Optional[List[str]]: ...
+    @property
+    def notes(self) -> List[str]: ...
+    def draw(self, seed: int) -> List[int]: ...
+    def se(self) -> Optional[FloatArray]: ...
+    def uniform_se(self) -> Optional[FloatArray]: ...
+    def labels_for(self, coef: int, half_width: float, alpha: float) -> Optional[int]: ...
+
+def design(
+    labeled: npt.NDArray[np.bool_],
+    y: FloatArray,
+    x: FloatArray,
+    sources: Sequence[Tuple[str, FloatArray, FloatArray]],
+    *,
+    budget: float,
+    design: str = "active",
+    model: str = "ols",
+    quantiles: Optional[Sequence[float]] = None,
+    names: Optional[Sequence[str]] = None,
+    coefficient: Optional[int] = None,
+    min_probability: Optional[float] = None,
+    strata: Optional[Sequence[int]] = None,
+    n_strata: int = 5,
+) -> LabelingDesign: ...
+
 def plan(
     labeled: npt.NDArray[np.bool_],
     y: FloatArray,
