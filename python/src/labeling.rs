@@ -51,7 +51,11 @@ impl DesignRequest {
 
 /// The design on the caller's arrays: from the pilot when a row is labeled, else
 /// without one.
-pub fn design(inputs: &Inputs<'_>, model: Option<&Model>, design: &Labeling) -> Result<LabelingPlan, Error> {
+pub fn design(
+    inputs: &Inputs<'_>,
+    model: Option<&Model>,
+    design: &Labeling,
+) -> Result<LabelingPlan, Error> {
     let Some(model) = model else {
         return design.without_pilot(inputs.labeled.len());
     };
@@ -65,7 +69,12 @@ pub fn design(inputs: &Inputs<'_>, model: Option<&Model>, design: &Labeling) -> 
     }
 }
 
-fn on<M: MomentModel>(model: M, design: &Labeling, data: &DataSources, inputs: &Inputs<'_>) -> Result<LabelingPlan, Error> {
+fn on<M: MomentModel>(
+    model: M,
+    design: &Labeling,
+    data: &DataSources,
+    inputs: &Inputs<'_>,
+) -> Result<LabelingPlan, Error> {
     design.plan(&TwoStepGmm::new(model), data, inputs.x)
 }
 
