@@ -16,6 +16,8 @@
 
 #[path = "politeness/pipeline.rs"]
 mod pipeline;
+#[path = "../src/bin/synthgmm/plot.rs"]
+mod plot;
 
 use clap::Parser;
 use ndarray::Array1;
@@ -40,6 +42,10 @@ struct Cli {
     /// New labels each design spends.
     #[arg(long, default_value_t = 200.0)]
     budget: f64,
+    /// Also draw each design's predicted half-width against the new labels (from the
+    /// seed-1 pilot): FIGURE.svg and FIGURE.png.
+    #[arg(long, value_name = "FIGURE")]
+    figure: Option<std::path::PathBuf>,
 }
 
 const DESIGNS: [Allocation; 3] = [
@@ -63,7 +69,40 @@ fn main() -> Result<(), BoxError> {
         study.n_rows()
     );
     worked_example(&study, &cli)?;
+    if let Some(stem) = &cli.figure {
+        figure(&study, &cli, stem)?;
+    }
     judged(&study, &cli, theta_star)
+}
+
+/// Predicted half-width of the hedging coefficient against the new labels, per design.
+fn figure(study: &Study, cli: &Cli, stem: &std::path::Path) -> Result<(), BoxError> {
+    let z = normal_critical_value(0.05)?;
+    let labeled = pilot(study.n_rows(), cli.pilot, 1);
+    let budgets = [50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0];
+    let mut series = Vec::new();
+    for allocation in DESIGNS {
+        let points = budgets
+            .iter()
+            .map(|&b| {
+                Ok((
+                    b,
+                    z * design(study, &labeled, allocation, b)?.se().unwrap()[HEDGE],
+                ))
+            })
+            .collect::<synthgmm::Result<Vec<_>>>()?;
+        series.push((format!("{allocation:?}"), points));
+    }
+    plot::lines(
+        &series,
+        "Politeness, hedging: predicted 95% half-width after a pilot of 100",
+        "new labels",
+        None,
+        stem,
+    )
+    .map_err(|e| e.to_string())?;
+    println!("wrote {0}.svg and {0}.png", stem.display());
+    Ok(())
 }
 
 /// The rows labeled at random first.

@@ -453,3 +453,48 @@ fn designs_are_valid_and_save_labels() {
         }
     }
 }
+
+/// The probabilities are free of units: the outcome and the sources' outputs ×10⁶, or
+/// the covariate ×10⁻⁶ (in the real and the source blocks), leave them unchanged.
+#[test]
+fn designs_do_not_depend_on_units() {
+    let world = uneven(8, 3_000);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let pilot = common::label_at_random(&mut rng, 3_000, 80);
+    let probabilities = |w: &World, allocation: Allocation| {
+        Labeling::new(allocation, 250.0)
+            .plan(&TwoStepGmm::new(Ols), &w.data(&pilot, None), w.x.view())
+            .unwrap()
+            .probabilities()
+            .to_owned()
+    };
+    let scaled = |outcome: f64, covariate: f64| {
+        let scale_x = |x: &Array2<f64>| {
+            let mut x = x.clone();
+            x.column_mut(1).mapv_inplace(|v| v * covariate);
+            x
+        };
+        World {
+            x: scale_x(&world.x),
+            y: &world.y * outcome,
+            sources: world
+                .sources
+                .iter()
+                .map(|(n, x, y)| (*n, scale_x(x), y * outcome))
+                .collect(),
+        }
+    };
+    for allocation in [Allocation::Stratified, Allocation::Active] {
+        let base = probabilities(&world, allocation);
+        for (outcome, covariate) in [(1e6, 1.0), (1.0, 1e-6), (1e-6, 1e6)] {
+            let other = probabilities(&scaled(outcome, covariate), allocation);
+            common::assert_close(
+                &format!("{allocation:?} at ({outcome}, {covariate})"),
+                other.as_slice().unwrap(),
+                base.as_slice().unwrap(),
+                1e-8,
+                0.0,
+            );
+        }
+    }
+}

@@ -24,8 +24,10 @@
 //!   pilot. π_min (by default a fifth of the uniform rate) keeps every row drawable, so
 //!   the weights 1/π_t stay bounded.
 //!
-//! The forecast's second moments are rescaled so that their mean is the pilot's
-//! A_jj − R_j; uniform labeling then predicts exactly what [`Plan`](crate::Plan) does.
+//! Predicted standard errors ([`LabelingPlan::se`]) estimate the sum from the pilot's
+//! realized e_t (a sample at random of all rows), not from the forecast that chose π,
+//! rescaled so that uniform labeling predicts what [`Plan`](crate::Plan) does.
+//! `docs/design.md` has the measured gains and coverage.
 //!
 //! **Two phases.** The pilot's n₀ rows, labeled at random (π₀ = n₀/T), are phase one;
 //! the budget is spent on the other rows with probabilities π_t¹. A row is labeled
