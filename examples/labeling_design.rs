@@ -17,6 +17,7 @@
 #[path = "politeness/pipeline.rs"]
 mod pipeline;
 #[path = "../src/bin/synthgmm/plot.rs"]
+#[allow(dead_code)]
 mod plot;
 
 use clap::Parser;
