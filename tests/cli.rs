@@ -1530,6 +1530,44 @@ fn design_draws_the_rows_to_label_and_fit_reads_their_probabilities() {
         1e-12,
         0.0,
     );
+    // Every design's predicted half-widths, and the labels each needs for a target.
+    let o = synthgmm()
+        .args([
+            "design",
+            "--data",
+            file.as_str(),
+            "--model",
+            "ols",
+            "--labeled",
+            "labeled",
+        ])
+        .args([
+            "--real",
+            "y:x0,x1,x2",
+            "--source",
+            "p=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+        ])
+        .args([
+            "--budget",
+            "150",
+            "--coefficient",
+            "x1",
+            "--half-width",
+            "0.1",
+        ])
+        .args(["--out", &out.path()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for needle in [
+        "uniform",
+        "stratified",
+        "active",
+        "New labels for ±0.1 on `x1`",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
     let bad = fit(&["--labeling-probability", "x1"]);
     assert_eq!(
         bad.status.code(),

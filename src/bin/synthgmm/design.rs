@@ -50,6 +50,9 @@ pub struct DesignArgs {
     /// Seed of the draw.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// With --coefficient: the new labels each design needs for this half-width.
+    #[arg(long)]
+    pub half_width: Option<f64>,
     /// Level of the predicted intervals is 1 − alpha.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
@@ -61,21 +64,43 @@ pub struct DesignArgs {
 }
 
 pub fn run(args: &DesignArgs) -> Result<String, Failure> {
+    if args.half_width.is_some() && args.coefficient.is_none() {
+        return Err(Failure::Data("--half-width needs --coefficient".into()));
+    }
     let strata = read_strata(args)?;
-    let mut design =
-        Labeling::new(allocation(args.design), args.budget).n_strata(args.strata_count);
-    if let Some(strata) = &strata {
-        design = design.strata(strata);
-    }
-    if let Some(p) = args.min_probability {
-        design = design.min_probability(p);
-    }
-    let plan = match args.data.load() {
-        Ok(loaded) => with_pilot(design, &loaded, args)?,
-        Err(failure) => without_pilot(design, args, failure)?,
+    let labeling = |name: DesignName| {
+        let mut design = Labeling::new(allocation(name), args.budget).n_strata(args.strata_count);
+        if let Some(strata) = &strata {
+            design = design.strata(strata);
+        }
+        match args.min_probability {
+            Some(p) => design.min_probability(p),
+            None => design,
+        }
     };
-    write_rows(&plan, args)?;
-    report(&plan, args)
+    let loaded = match args.data.load() {
+        Ok(loaded) => loaded,
+        Err(failure) => {
+            let plan = without_pilot(labeling(args.design), args, failure)?;
+            write_rows(&plan, args)?;
+            return Ok(drawn_line(&plan, args));
+        }
+    };
+    let chosen = with_pilot(labeling(args.design), &loaded, args)?;
+    write_rows(&chosen, args)?;
+    // The other designs on the same pilot, for comparison (best effort).
+    let others = [
+        DesignName::Uniform,
+        DesignName::Stratified,
+        DesignName::Active,
+    ]
+    .into_iter()
+    .map(|name| match name == args.design {
+        true => (name, Ok(chosen.clone())),
+        false => (name, with_pilot(labeling(name), &loaded, args)),
+    })
+    .collect::<Vec<_>>();
+    report(&chosen, &others, args)
 }
 
 fn allocation(name: DesignName) -> Allocation {
@@ -190,28 +215,73 @@ fn write_rows(plan: &LabelingPlan, args: &DesignArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Data(format!("cannot write `{}`: {e}", args.out.display())))
 }
 
-fn report(plan: &LabelingPlan, args: &DesignArgs) -> Result<String, Failure> {
-    let drawn = plan.draw(args.seed).len();
-    let mut out = format!(
-        "{:?} design: {drawn} rows to label now (budget {}), seed {}; wrote {}\n",
+fn drawn_line(plan: &LabelingPlan, args: &DesignArgs) -> String {
+    format!(
+        "{:?} design: {} rows to label now (budget {}), seed {}; wrote {}\n",
         plan.allocation(),
+        plan.draw(args.seed).len(),
         args.budget,
         args.seed,
         args.out.display()
+    )
+}
+
+/// The chosen design's draw, every design's predicted half-widths at the budget and,
+/// with --half-width, the new labels each needs for it.
+fn report(
+    chosen: &LabelingPlan,
+    designs: &[(DesignName, Result<LabelingPlan, Failure>)],
+    args: &DesignArgs,
+) -> Result<String, Failure> {
+    let mut out = drawn_line(chosen, args);
+    let z = normal_critical_value(args.alpha).map_err(|e| Failure::Data(e.to_string()))?;
+    let names = chosen.names().unwrap_or_default();
+    let _ = write!(
+        out,
+        "\nPredicted {:.0}% half-width after both phases, by design:\n{:<20}",
+        100.0 * (1.0 - args.alpha),
+        "coefficient"
     );
-    if let (Some(names), Some(se), Some(uniform)) = (plan.names(), plan.se(), plan.uniform_se()) {
-        let z = normal_critical_value(args.alpha).map_err(|e| Failure::Data(e.to_string()))?;
-        let pct = 100.0 * (1.0 - args.alpha);
-        let _ = writeln!(
-            out,
-            "\nPredicted {pct:.0}% half-width after both phases:\n{:<20}{:>14}{:>14}",
-            "coefficient", "this design", "uniform"
-        );
-        for (j, name) in names.iter().enumerate() {
-            let _ = writeln!(out, "{name:<20}{:>14.4}{:>14.4}", z * se[j], z * uniform[j]);
+    for (name, _) in designs {
+        let _ = write!(out, "{:>14}", format!("{name:?}").to_lowercase());
+    }
+    out.push('\n');
+    for (j, coefficient) in names.iter().enumerate() {
+        let _ = write!(out, "{coefficient:<20}");
+        for (_, plan) in designs {
+            let cell = match plan.as_ref().ok().and_then(LabelingPlan::se) {
+                Some(se) => format!("{:.4}", z * se[j]),
+                None => "—".into(),
+            };
+            let _ = write!(out, "{cell:>14}");
+        }
+        out.push('\n');
+    }
+    if let (Some(h), Some(name)) = (args.half_width, &args.coefficient) {
+        let j = names.iter().position(|n| n == name).unwrap_or(0);
+        let _ = writeln!(out, "\nNew labels for ±{h} on `{name}`:");
+        for (design, plan) in designs {
+            let need = match plan {
+                Ok(plan) => match plan.labels_for(j, h, args.alpha) {
+                    Ok(Some(n)) => n.to_string(),
+                    Ok(None) => "more than every row".into(),
+                    Err(e) => e.to_string(),
+                },
+                Err(failure) => failure.message().to_string(),
+            };
+            let _ = writeln!(out, "  {:<14}{need}", format!("{design:?}").to_lowercase());
         }
     }
-    for note in plan.notes() {
+    for (design, plan) in designs {
+        if let Err(failure) = plan {
+            let _ = writeln!(
+                out,
+                "note: {design:?} design unavailable: {}",
+                failure.message()
+            );
+        }
+    }
+    for note in chosen.notes() {
         let _ = writeln!(out, "note: {note}");
     }
     Ok(out)
