@@ -1428,6 +1428,27 @@ fn quantiles_on_the_command_line() {
     assert_fails(&outside, "level 1.5 is not in (0, 1)");
 }
 
+/// `synthgmm design` on the OLS test file with one proxy source.
+fn design_on(file: &str) -> Command {
+    let mut command = synthgmm();
+    command.args([
+        "design",
+        "--data",
+        file,
+        "--model",
+        "ols",
+        "--labeled",
+        "labeled",
+    ]);
+    command.args([
+        "--real",
+        "y:x0,x1,x2",
+        "--source",
+        "p=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+    ]);
+    command
+}
+
 /// `synthgmm design` writes every row's probability and a seeded draw of the budget;
 /// `fit --labeling-probability COL` reads such a column (a constant one is labeling at
 /// random and changes nothing; one outside (0, 1] is a data error).
@@ -1436,22 +1457,7 @@ fn design_draws_the_rows_to_label_and_fit_reads_their_probabilities() {
     let file = data_path("ols_T1000_n100_rho0.csv");
     let out = TempFile::new("design.csv");
     let design = |kind: &str, seed: &str| -> Output {
-        synthgmm()
-            .args([
-                "design",
-                "--data",
-                file.as_str(),
-                "--model",
-                "ols",
-                "--labeled",
-                "labeled",
-            ])
-            .args([
-                "--real",
-                "y:x0,x1,x2",
-                "--source",
-                "p=proxy_y:proxy_x0,proxy_x1,proxy_x2",
-            ])
+        design_on(&file)
             .args([
                 "--budget",
                 "150",
@@ -1531,22 +1537,7 @@ fn design_draws_the_rows_to_label_and_fit_reads_their_probabilities() {
         0.0,
     );
     // Every design's predicted half-widths, and the labels each needs for a target.
-    let o = synthgmm()
-        .args([
-            "design",
-            "--data",
-            file.as_str(),
-            "--model",
-            "ols",
-            "--labeled",
-            "labeled",
-        ])
-        .args([
-            "--real",
-            "y:x0,x1,x2",
-            "--source",
-            "p=proxy_y:proxy_x0,proxy_x1,proxy_x2",
-        ])
+    let o = design_on(&file)
         .args([
             "--budget",
             "150",

@@ -108,7 +108,7 @@ impl RowValues {
         target: ArrayView2<'_, f64>,
         scale: ArrayView1<'_, f64>,
     ) -> Array1<f64> {
-        let map = &target.to_owned() * &scale.insert_axis(Axis(0));
+        let map = scaled(target, scale);
         let mut total = Array1::zeros(self.nodes[0].0.nrows());
         for (values, weight) in &self.nodes {
             let mapped = values.dot(&map.t());
@@ -135,7 +135,12 @@ impl RowValues {
         target: ArrayView2<'_, f64>,
         scale: ArrayView1<'_, f64>,
     ) -> Array1<f64> {
-        let map = &target.to_owned() * &scale.insert_axis(Axis(0));
+        let map = scaled(target, scale);
         self.pilot.dot(&map.t()).mapv(|v| v * v).sum_axis(Axis(1))
     }
+}
+
+/// L with each coefficient's column scaled.
+fn scaled(target: ArrayView2<'_, f64>, scale: ArrayView1<'_, f64>) -> Array2<f64> {
+    &target.to_owned() * &scale.insert_axis(Axis(0))
 }
