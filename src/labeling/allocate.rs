@@ -104,41 +104,90 @@ fn check_budget(budget: f64, available: f64, min_probability: f64) -> Result<()>
     Ok(())
 }
 
-/// The root mean of `values` over each stratum's rows among `rows`, spread to every
-/// row of the stratum; strata with fewer than two such rows get `fallback`'s root mean
-/// over the stratum's rows instead, and their labels are returned.
+/// The root of each stratum's mean of `values` over its rows among `rows`, spread to
+/// every row of the stratum. Each stratum mean m_h (sampling variance v_h) is shrunk
+/// toward the forecast's, k·f_h (f_h the mean of `forecast` over the stratum, k
+/// matching the two on the pilot's rows), as in Fay and Herriot (1979): by the factor
+/// τ²/(τ² + v_h), τ² = max(0, var_h(m_h − k f_h) − mean_h(v_h)) the disagreement the
+/// strata show beyond their noise. A stratum with fewer than two such rows takes k·f_h;
+/// their labels are returned.
 pub(super) fn stratum_scores(
     strata: &[usize],
     rows: &[usize],
     values: &Array1<f64>,
-    fallback: &Array1<f64>,
+    forecast: &Array1<f64>,
 ) -> (Array1<f64>, Vec<usize>) {
-    let mut sums: HashMap<usize, (f64, usize)> = HashMap::new();
+    let mut moments: HashMap<usize, (f64, f64, usize)> = HashMap::new();
     for (&t, &v) in rows.iter().zip(values) {
-        let entry = sums.entry(strata[t]).or_insert((0.0, 0));
-        entry.0 += v;
-        entry.1 += 1;
+        let entry = moments.entry(strata[t]).or_insert((0.0, 0.0, 0));
+        *entry = (entry.0 + v, entry.1 + v * v, entry.2 + 1);
     }
-    let mut fallback_sums: HashMap<usize, (f64, usize)> = HashMap::new();
-    for (&h, &v) in strata.iter().zip(fallback) {
-        let entry = fallback_sums.entry(h).or_insert((0.0, 0));
-        entry.0 += v;
-        entry.1 += 1;
+    let mut forecast_sums: HashMap<usize, (f64, usize)> = HashMap::new();
+    for (&h, &v) in strata.iter().zip(forecast) {
+        let entry = forecast_sums.entry(h).or_insert((0.0, 0));
+        *entry = (entry.0 + v, entry.1 + 1);
     }
-    let mut thin: Vec<usize> = Vec::new();
-    let mut root_mean = HashMap::new();
-    for (&h, &(sum, count)) in &fallback_sums {
-        let value = match sums.get(&h) {
-            Some(&(s, c)) if c >= 2 => s / c as f64,
-            _ => {
-                thin.push(h);
-                sum / count as f64
-            }
-        };
-        root_mean.insert(h, value.max(0.0).sqrt());
-    }
+    let on_pilot: f64 = rows.iter().map(|&t| forecast[t]).sum();
+    let k = if on_pilot > 0.0 {
+        values.sum() / on_pilot
+    } else {
+        1.0
+    };
+    let prior: HashMap<usize, f64> = forecast_sums
+        .iter()
+        .map(|(&h, &(sum, count))| (h, k * sum / count as f64))
+        .collect();
+    let estimated: HashMap<usize, (f64, f64)> = moments
+        .iter()
+        .filter(|(_, m)| m.2 >= 2)
+        .map(|(&h, &(sum, squares, count))| {
+            let c = count as f64;
+            let mean = sum / c;
+            (
+                h,
+                (mean, ((squares - c * mean * mean) / (c - 1.0)).max(0.0) / c),
+            )
+        })
+        .collect();
+    let shrunk = shrink(&estimated, &prior);
+    let mut thin: Vec<usize> = prior
+        .keys()
+        .filter(|h| !shrunk.contains_key(h))
+        .copied()
+        .collect();
     thin.sort_unstable();
+    let root_mean: HashMap<usize, f64> = prior
+        .iter()
+        .map(|(&h, &p)| (h, shrunk.get(&h).copied().unwrap_or(p).max(0.0).sqrt()))
+        .collect();
     (strata.iter().map(|h| root_mean[h]).collect(), thin)
+}
+
+/// Empirical-Bayes shrinkage of estimates (m_h, v_h) toward `prior` values.
+fn shrink(
+    estimated: &HashMap<usize, (f64, f64)>,
+    prior: &HashMap<usize, f64>,
+) -> HashMap<usize, f64> {
+    let k = estimated.len() as f64;
+    if k < 2.0 {
+        return estimated.iter().map(|(&h, &(m, _))| (h, m)).collect();
+    }
+    let gaps: Vec<f64> = estimated.iter().map(|(h, e)| e.0 - prior[h]).collect();
+    let mean_gap = gaps.iter().sum::<f64>() / k;
+    let spread = gaps.iter().map(|g| (g - mean_gap).powi(2)).sum::<f64>() / (k - 1.0);
+    let noise = estimated.values().map(|e| e.1).sum::<f64>() / k;
+    let tau2 = (spread - noise).max(0.0);
+    estimated
+        .iter()
+        .map(|(&h, &(m, v))| {
+            let weight = if tau2 + v > 0.0 {
+                tau2 / (tau2 + v)
+            } else {
+                1.0
+            };
+            (h, prior[&h] + weight * (m - prior[&h]))
+        })
+        .collect()
 }
 
 /// `count` strata of about equal size by the quantiles of `scores` (0 the smallest).
@@ -191,8 +240,36 @@ mod tests {
         let strata = quantile_strata(&array![5.0, 1.0, 3.0, 2.0], 2);
         assert_eq!(strata, vec![1, 0, 1, 0]);
         let fallback = array![9.0, 9.0, 9.0, 9.0];
+        // One stratum with two pilot rows (nothing to shrink against), one with one:
+        // that one takes the forecast, 9, times k = (4 + 16 + 1)/(3·9).
         let (s, thin) = stratum_scores(&strata, &[0, 2, 1], &array![4.0, 16.0, 1.0], &fallback);
-        assert_eq!(s, array![10f64.sqrt(), 3.0, 10f64.sqrt(), 3.0]);
+        let k = 21.0 / 27.0;
+        assert_eq!(
+            s,
+            array![
+                10f64.sqrt(),
+                (9.0 * k as f64).sqrt(),
+                10f64.sqrt(),
+                (9.0 * k as f64).sqrt()
+            ]
+        );
         assert_eq!(thin, vec![0]);
+        // Two strata whose means differ less than their noise: shrunk to the forecast
+        // (flat here, so to the pooled mean 31/6).
+        let strata = [0, 0, 0, 1, 1, 1];
+        let values = array![1.0, 9.0, 5.0, 2.0, 8.0, 6.0];
+        let flat = Array1::ones(6);
+        let (s, _) = stratum_scores(&strata, &[0, 1, 2, 3, 4, 5], &values, &flat);
+        assert!(
+            s.iter().all(|v| (v - (31.0f64 / 6.0).sqrt()).abs() < 1e-12),
+            "{s}"
+        );
+        // Two that differ far beyond it keep their own means.
+        let values = array![100.0, 101.0, 99.0, 1.0, 1.5, 0.5];
+        let (s, _) = stratum_scores(&strata, &[0, 1, 2, 3, 4, 5], &values, &flat);
+        assert!(
+            (s[0] - 10.0).abs() < 0.01 && (s[3] - 1.0).abs() < 0.05,
+            "{s}"
+        );
     }
 }

@@ -6,8 +6,9 @@
 //! - the mean m_t = f_tᵀβ̂, least squares on the pilot;
 //! - binary outcomes (every pilot outcome 0 or 1): y_t ~ Bernoulli(clip(m_t, 0.01, 0.99));
 //! - otherwise y_t ~ N(m_t, v_t) with log v_t linear in f_t and its squares (least
-//!   squares of log(r_t² + δ) on them, δ = r̄²/100), rescaled so that v̄ matches the
-//!   mean squared residual r̄² on the pilot and kept within a factor 10⁴ of it.
+//!   squares of log(r_t² + δ) on them, δ = r̄²/100, shrunk toward the constant by the
+//!   positive-part Stein factor max(0, 1 − 1/F)), rescaled so that v̄ matches the mean
+//!   squared residual r̄² on the pilot and kept within a factor 10⁴ of it.
 //!
 //! The expectation of a function of y_t is a quadrature over nodes: {0, 1} with weights
 //! (1 − p_t, p_t), or the three-point Gauss–Hermite rule m_t + {−√3, 0, √3}·√v_t with
@@ -72,7 +73,7 @@ pub(super) fn forecast(
     let log_r2 = r2.mapv(|v| (v + mean_r2 / 100.0).ln());
     let g = with_squares(&f);
     let g_lab = g.select(Axis(0), labeled);
-    let log_v = g.dot(&regression(g_lab.view(), log_r2.view())?);
+    let log_v = shrunk_fit(&g, g_lab.view(), log_r2.view())?;
     // v_t = r̄² exp(log v_t − log mean_pilot exp(log v)), within a factor 10⁴.
     let on_pilot = log_v.select(Axis(0), labeled);
     let top = on_pilot.iter().cloned().fold(f64::MIN, f64::max);
@@ -123,6 +124,31 @@ fn standardized(features: ArrayView2<'_, f64>, labeled: &[usize]) -> Array2<f64>
     }
     let views: Vec<_> = columns.iter().map(|c| c.view()).collect();
     ndarray::stack(Axis(1), &views).expect("columns of equal length")
+}
+
+/// The least-squares fit of `z` on `g_lab`'s columns, evaluated on every row of `g`,
+/// its deviations from the pilot mean z̄ shrunk by c = max(0, 1 − 1/F), F the
+/// regression's F statistic (the positive-part Stein factor for a regression with
+/// unknown noise; Copas 1983): a variance the features do not explain beyond chance
+/// is forecast flat, so a design loses nothing where rows are alike.
+fn shrunk_fit(
+    g: &Array2<f64>,
+    g_lab: ArrayView2<'_, f64>,
+    z: ArrayView1<'_, f64>,
+) -> Result<Array1<f64>> {
+    let beta = regression(g_lab, z)?;
+    let fitted = g_lab.dot(&beta);
+    let mean = z.mean().unwrap_or(0.0);
+    let explained: f64 = fitted.iter().map(|v| (v - mean).powi(2)).sum();
+    let residual: f64 = z.iter().zip(&fitted).map(|(a, b)| (a - b).powi(2)).sum();
+    let (n, d) = (z.len() as f64, (g_lab.ncols() - 1).max(1) as f64);
+    let f = (explained / d) / (residual / (n - d - 1.0).max(1.0));
+    let c = if f.is_finite() {
+        (1.0 - 1.0 / f).max(0.0)
+    } else {
+        1.0
+    };
+    Ok(g.dot(&beta).mapv(|v| mean + c * (v - mean)))
 }
 
 /// The columns of `f` and the squares of its non-constant ones: a variance may grow
