@@ -248,9 +248,9 @@ mod tests {
             s,
             array![
                 10f64.sqrt(),
-                (9.0 * k as f64).sqrt(),
+                (9.0 * k).sqrt(),
                 10f64.sqrt(),
-                (9.0 * k as f64).sqrt()
+                (9.0 * k).sqrt()
             ]
         );
         assert_eq!(thin, vec![0]);
