@@ -243,7 +243,7 @@ mod tests {
         // One stratum with two pilot rows (nothing to shrink against), one with one:
         // that one takes the forecast, 9, times k = (4 + 16 + 1)/(3·9).
         let (s, thin) = stratum_scores(&strata, &[0, 2, 1], &array![4.0, 16.0, 1.0], &fallback);
-        let k = 21.0 / 27.0;
+        let k: f64 = 21.0 / 27.0;
         assert_eq!(
             s,
             array![
