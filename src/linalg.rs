@@ -333,16 +333,24 @@ mod backend {
     use ndarray::{Array1, Array2, ArrayView2};
     use ndarray_linalg::{Cholesky, Diag, Eigh, SolveTriangular, QR, UPLO};
 
+    /// A row-major copy with the default strides. ndarray allows any stride on an axis
+    /// of length one (a 1 × 1 slice of a larger matrix may carry zero strides), which
+    /// LAPACK would read as a leading dimension of zero and reject.
+    fn standard(a: ArrayView2<'_, f64>) -> Array2<f64> {
+        Array2::from_shape_vec(a.raw_dim(), a.iter().copied().collect())
+            .expect("the shape holds exactly the array's entries")
+    }
+
     pub(super) fn cholesky_lower(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
-        a.to_owned().cholesky(UPLO::Lower).ok()
+        standard(a).cholesky(UPLO::Lower).ok()
     }
 
     pub(super) fn solve_lower(
         l: ArrayView2<'_, f64>,
         b: ArrayView2<'_, f64>,
     ) -> Option<Array2<f64>> {
-        l.to_owned()
-            .solve_triangular(UPLO::Lower, Diag::NonUnit, &b.to_owned())
+        standard(l)
+            .solve_triangular(UPLO::Lower, Diag::NonUnit, &standard(b))
             .ok()
     }
 
@@ -350,18 +358,17 @@ mod backend {
         l: ArrayView2<'_, f64>,
         b: ArrayView2<'_, f64>,
     ) -> Option<Array2<f64>> {
-        l.t()
-            .to_owned()
-            .solve_triangular(UPLO::Upper, Diag::NonUnit, &b.to_owned())
+        standard(l.t())
+            .solve_triangular(UPLO::Upper, Diag::NonUnit, &standard(b))
             .ok()
     }
 
     pub(super) fn thin_qr(a: ArrayView2<'_, f64>) -> Option<(Array2<f64>, Array2<f64>)> {
-        a.to_owned().qr().ok()
+        standard(a).qr().ok()
     }
 
     pub(super) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {
-        a.to_owned().eigh(UPLO::Lower).ok()
+        standard(a).eigh(UPLO::Lower).ok()
     }
 
     pub(super) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
@@ -409,6 +416,32 @@ mod tests {
         .is_none());
         let inv = inverse(array![[2.0, 1.0], [1.0, 3.0]].view()).unwrap();
         assert_abs_diff_eq!(inv, array![[0.6, -0.2], [-0.2, 0.4]], epsilon = 1e-12);
+    }
+
+    /// One unknown: a 1 × 1 inverse and a one-column least-squares problem, on every
+    /// backend (LAPACK's QR of a single column is a reflection or the identity).
+    #[test]
+    fn one_unknown_is_solved() {
+        let inv = inverse(array![[4.0]].view()).unwrap();
+        assert_abs_diff_eq!(inv, array![[0.25]], epsilon = 1e-15);
+        // A 1 × 1 array may carry zero strides (ndarray allows any stride on an axis of
+        // length one); LAPACK needs a leading dimension of at least one.
+        use ndarray::ShapeBuilder;
+        let zero_strides = Array2::from_shape_vec((1, 1).strides((0, 0)), vec![4.0]).unwrap();
+        let inv = inverse(zero_strides.view()).unwrap();
+        assert_abs_diff_eq!(inv, array![[0.25]], epsilon = 1e-15);
+        let chol = Cholesky::factor(zero_strides.view()).unwrap();
+        assert_abs_diff_eq!(chol.inverse().unwrap(), array![[0.25]], epsilon = 1e-15);
+        assert!(symmetric_eigen(zero_strides.view()).is_some());
+        let inv = inverse(array![[-3e-9]].view()).unwrap();
+        assert_abs_diff_eq!(inv[[0, 0]] * -3e-9, 1.0, epsilon = 1e-12);
+        let x = least_squares(
+            array![[1.0], [1.0], [1.0]].view(),
+            array![[1.0], [2.0], [6.0]].view(),
+            false,
+        )
+        .unwrap();
+        assert_abs_diff_eq!(x, array![[3.0]], epsilon = 1e-12);
     }
 
     /// XᵀX with an intercept and a covariate in units c: D J D with D = diag(1, c).

@@ -531,13 +531,7 @@ fn designs_do_not_depend_on_units() {
 /// with its own forecast noise) it is 1.011 for active and 1.022 for stratified (whose
 /// five strata get ten pilot rows each); the test bounds it at 1.025. The Monte-Carlo
 /// test below measures the variances themselves.
-///
-/// Faer only: with the OpenBLAS backend the pilot's block Jacobians of an
-/// intercept-only model are reported singular (the selected weights fall back and
-/// planning refuses the pilot), a backend defect of one-parameter models that this
-/// test is not about.
 #[test]
-#[cfg(feature = "faer")]
 fn designs_lose_nothing_where_rows_are_alike() {
     for allocation in [Allocation::Stratified, Allocation::Active] {
         let mut total = 0.0;
