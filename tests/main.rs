@@ -9,6 +9,8 @@ mod baselines;
 mod bootstrap;
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(feature = "sim")]
+mod climate_stance;
 mod clusters;
 #[cfg(feature = "sim")]
 mod default_validity;

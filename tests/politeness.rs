@@ -51,7 +51,7 @@ fn naive_bayes_learns_which_words_are_polite() {
         req("why is this broken now", -0.7),
         req("this is wrong fix it", -0.9),
     ];
-    let model = PolitenessModel::train(&corpus);
+    let model = TextModel::train(&corpus);
     let polite = model.predict(&toks("please thanks"));
     let rude = model.predict(&toks("fix this now"));
     assert!(polite > 0.0 && rude < 0.0, "{polite} {rude}");

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use clap::{Parser, ValueEnum};
 
 use pipeline::{
-    data_dir, estimators, read_corpus, read_synthetic_csv, LabelingDesign, Study, Task,
+    correlation, data_dir, estimators, read_corpus, read_synthetic_csv, LabelingDesign, Study, Task,
 };
 use synthgmm::sim::{GridPoint, MonteCarlo};
 
@@ -98,15 +98,6 @@ fn parse() -> Result<Args, String> {
         synthetic: cli.synthetic,
         out: cli.out,
     })
-}
-
-fn correlation(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
-    cov / (va * vb).sqrt()
 }
 
 fn run(a: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

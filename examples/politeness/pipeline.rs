@@ -192,11 +192,11 @@ pub fn covariate_names(task: Task) -> [String; 3] {
     ["intercept".into(), task.name().into(), "log_length".into()]
 }
 
-/// A multinomial naive-Bayes politeness model (polite = consensus > 0) with Laplace
-/// smoothing, calibrated to the consensus scale by least squares of the consensus on
+/// A multinomial naive-Bayes text model of a binary label (consensus > 0: polite, or a
+/// sentence that agrees) with Laplace smoothing, calibrated to the consensus scale by least squares of the consensus on
 /// the model's log-odds, all on its training corpus.
 #[derive(Debug, Clone)]
-pub struct PolitenessModel {
+pub struct TextModel {
     log_ratio: HashMap<String, f64>,
     unseen: f64,
     prior: f64,
@@ -204,7 +204,7 @@ pub struct PolitenessModel {
     slope: f64,
 }
 
-impl PolitenessModel {
+impl TextModel {
     pub fn train(corpus: &[Request]) -> Self {
         let mut counts: [HashMap<String, f64>; 2] = [HashMap::new(), HashMap::new()];
         let mut totals = [0.0f64; 2];
@@ -361,6 +361,16 @@ fn rows_to_matrix(rows: &[[f64; 3]]) -> Array2<f64> {
     Array2::from_shape_fn((rows.len(), 3), |(i, j)| rows[i][j])
 }
 
+/// Pearson correlation of two equal-length series.
+pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
 /// Rescales `v` linearly to the mean and standard deviation of `target`.
 pub fn rescale_like(v: &[f64], target: &[f64]) -> Vec<f64> {
     let stats = |a: &[f64]| {
@@ -388,7 +398,7 @@ impl Study {
         synthetic_texts: Option<&[String]>,
         binary: bool,
     ) -> Study {
-        let model = PolitenessModel::train(training);
+        let model = TextModel::train(training);
         let generator = BigramGenerator::train(training, 0.6);
         let tokens: Vec<Vec<String>> = study.iter().map(|r| tokenize(&r.text)).collect();
         let x = rows_to_matrix(
@@ -479,14 +489,34 @@ impl Study {
     }
 }
 
-/// Repeated random labeling of the study population at one rate, judged against θ*.
-pub struct LabelingDesign {
-    pub study: std::sync::Arc<Study>,
+/// A study population: rows that can be labeled, and the coefficients' names.
+pub trait Population: Send + Sync {
+    fn n_rows(&self) -> usize;
+    /// The data with the given rows labeled.
+    fn with_labels(&self, labeled: &[bool]) -> Result<DataSources, synthgmm::Error>;
+    fn coefficient_names(&self) -> Vec<String>;
+}
+
+impl Population for Study {
+    fn n_rows(&self) -> usize {
+        Study::n_rows(self)
+    }
+    fn with_labels(&self, labeled: &[bool]) -> Result<DataSources, synthgmm::Error> {
+        Study::with_labels(self, labeled)
+    }
+    fn coefficient_names(&self) -> Vec<String> {
+        covariate_names(self.task).to_vec()
+    }
+}
+
+/// Repeated random labeling of a study population at one rate, judged against θ*.
+pub struct LabelingDesign<P: Population = Study> {
+    pub study: std::sync::Arc<P>,
     pub rate: f64,
     pub theta_star: Array1<f64>,
 }
 
-impl Design for LabelingDesign {
+impl<P: Population> Design for LabelingDesign<P> {
     fn draw(&self, seed: u64) -> synthgmm::Result<DataSources> {
         let t = self.study.n_rows();
         let n = ((self.rate * t as f64).round() as usize).clamp(1, t);
@@ -501,7 +531,7 @@ impl Design for LabelingDesign {
         self.theta_star.clone()
     }
     fn coefficient_names(&self) -> Vec<String> {
-        covariate_names(self.study.task).to_vec()
+        self.study.coefficient_names()
     }
 }
 
