@@ -2,8 +2,7 @@
 //! the sources, and its errors, on a small file in GWSD's format written here.
 
 use crate::common;
-#[path = "../examples/politeness/pipeline.rs"]
-mod pipeline;
+use crate::politeness::pipeline;
 #[path = "../examples/climate_stance/study.rs"]
 mod study;
 

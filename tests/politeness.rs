@@ -2,7 +2,7 @@
 
 use crate::common;
 #[path = "../examples/politeness/pipeline.rs"]
-mod pipeline;
+pub(crate) mod pipeline;
 
 use std::sync::Arc;
 
