@@ -148,7 +148,7 @@ fn affirmative_language_matches_words_and_phrases() {
 #[test]
 fn the_study_trains_its_sources_on_the_held_out_split_only() {
     let sentences = read_gwsd(&write("study.tsv", &corpus())).unwrap();
-    let study = Study::build(&sentences, &lexicon(), false).unwrap();
+    let study = Study::build(&sentences, &lexicon(), None, false).unwrap();
     assert_eq!(study.n_rows(), 12);
     let names: Vec<&str> = study.sources.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(names, ["model", "annotator", "synthetic"]);
@@ -213,5 +213,39 @@ fn malformed_files_are_clear_errors() {
         .into_iter()
         .filter(|s| !s.held_out)
         .collect();
-    assert!(Study::build(&sentences, &lexicon(), true).is_err());
+    assert!(Study::build(&sentences, &lexicon(), None, true).is_err());
+}
+
+#[test]
+fn user_generated_sentences_replace_the_stand_in() {
+    let sentences = read_gwsd(&write("generated.tsv", &corpus())).unwrap();
+    let ids: Vec<&str> = Study::rows(&sentences).map(|s| s.id.as_str()).collect();
+    let mut csv = vec!["guid,sentence".to_string()];
+    // In another order than the study's, one text with affirmative language.
+    for id in ids.iter().rev() {
+        let text = if *id == "1_0_s2" {
+            "\"Experts agree, sea levels rise\""
+        } else {
+            "a plain sentence"
+        };
+        csv.push(format!("{id},{text}"));
+    }
+    let path = write("generated.csv", &csv);
+    let texts =
+        pipeline::read_generated_texts(&path, ids.iter().copied(), ["guid", "sentence"]).unwrap();
+    assert_eq!(texts[1], "Experts agree, sea levels rise");
+    let study = Study::build(&sentences, &lexicon(), Some(&texts), false).unwrap();
+    let affirm: Vec<f64> = study.sources[2].1.column(1).to_vec();
+    assert_eq!(affirm.iter().sum::<f64>(), 1.0);
+    assert_eq!(affirm[1], 1.0);
+    // A text missing for a study sentence, or the wrong number of texts, is an error.
+    let short = write("short.csv", &csv[..5]);
+    let e = pipeline::read_generated_texts(&short, ids.iter().copied(), ["guid", "sentence"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no generated text for guid"), "{e}");
+    let e = Study::build(&sentences, &lexicon(), Some(&texts[..3]), false).unwrap_err();
+    assert!(e
+        .to_string()
+        .contains("3 generated texts for 12 study sentences"));
 }

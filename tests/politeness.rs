@@ -156,10 +156,7 @@ fn reads_user_llm_outputs() {
     );
     std::fs::write(&path, "Id,Request\none,only one\n").unwrap();
     let err = read_synthetic_csv(&path, &study).unwrap_err().to_string();
-    assert!(
-        err.contains("no generated text for request Id two"),
-        "{err}"
-    );
+    assert!(err.contains("no generated text for Id two"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -5,7 +5,7 @@
 //! ```text
 //! git clone https://github.com/yiweiluo/GWStance
 //! cargo run --release --example climate_stance --features sim -- --gwstance GWStance \
-//!     [--model ols|logistic] [--reps 500] [--quick] [--out DIR]
+//!     [--model ols|logistic] [--reps 500] [--quick] [--synthetic FILE.csv] [--out DIR]
 //! ```
 //!
 //! The dataset's repository states no licence, so the crate does not ship it: the
@@ -19,7 +19,8 @@
 //! - `model`: naive Bayes trained on the dataset's 200 held-out sentences (weak);
 //! - `annotator`: the first crowd worker's vote instead of eight (strong);
 //! - `synthetic`: a sentence generated from each real one by a word-bigram model of the
-//!   held-out sentences (a stand-in, **not an LLM**), read by the same model.
+//!   held-out sentences (a stand-in, **not an LLM**), read by the same model;
+//!   `--synthetic FILE.csv` (columns `guid`, `sentence`) reads your own LLM outputs.
 //!
 //! The 1,850 other sentences are the population: θ* is their full-data fit; for each
 //! labeling rate random labeled subsets are drawn and every estimator is judged
@@ -37,7 +38,7 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 
-use pipeline::{correlation, estimators, LabelingDesign};
+use pipeline::{correlation, estimators, read_generated_texts, LabelingDesign};
 use study::{read_gwsd, read_lexicon, Study};
 use synthgmm::sim::{GridPoint, MonteCarlo};
 
@@ -53,6 +54,10 @@ struct Cli {
     /// Random labeled subsets per labeling rate.
     #[arg(long, default_value_t = 500)]
     reps: usize,
+    /// Your own LLM outputs (columns `guid`, `sentence`: a sentence generated from each
+    /// study sentence) instead of the bigram stand-in.
+    #[arg(long, value_name = "FILE.csv")]
+    synthetic: Option<PathBuf>,
     /// A quick run: 20 replications at 5% and 20%.
     #[arg(long)]
     quick: bool,
@@ -74,10 +79,23 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let sentences = read_gwsd(&cli.gwstance.join("GWSD.tsv"))?;
     let lexicon = read_lexicon(&cli.gwstance.join("4_analyses/lexicons/AFFIRM_WORDS.txt"))?;
     let binary = matches!(cli.model, ModelName::Logistic);
-    let study = Arc::new(Study::build(&sentences, &lexicon, binary)?);
+    let texts = match &cli.synthetic {
+        Some(path) => Some(read_generated_texts(
+            path,
+            Study::rows(&sentences).map(|s| s.id.as_str()),
+            ["guid", "sentence"],
+        )?),
+        None => None,
+    };
+    let study = Arc::new(Study::build(
+        &sentences,
+        &lexicon,
+        texts.as_deref(),
+        binary,
+    )?);
     let theta_star = study.full_data_theta()?;
     let model = if binary { "logistic" } else { "ols" };
-    describe(&study, &theta_star);
+    describe(&study, &theta_star, cli.synthetic.as_deref());
     let (reps, rates) = if cli.quick {
         (20, vec![0.05, 0.2])
     } else {
@@ -114,14 +132,17 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 }
 
 /// The population, its sources' agreement with the consensus, and θ*.
-fn describe(study: &Study, theta_star: &ndarray::Array1<f64>) {
+fn describe(study: &Study, theta_star: &ndarray::Array1<f64>, synthetic: Option<&std::path::Path>) {
     println!(
         "Global Warming Stance Dataset: T = {} sentences ({:.1}% agree, {:.1}% use affirmative language)",
         study.n_rows(),
         100.0 * study.y.mean().unwrap_or(f64::NAN),
         100.0 * study.x.column(1).mean().unwrap_or(f64::NAN),
     );
-    println!("Synthetic source: word-bigram STAND-IN generator (not an LLM).");
+    match synthetic {
+        None => println!("Synthetic source: word-bigram STAND-IN generator (not an LLM); pass --synthetic FILE.csv for real LLM outputs."),
+        Some(p) => println!("Synthetic source: generated sentences from {}", p.display()),
+    }
     for (name, _, sy) in &study.sources {
         println!(
             "  corr(consensus, {name:<9}) = {:.3}",

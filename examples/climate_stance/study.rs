@@ -175,10 +175,12 @@ fn matrix(rows: &[[f64; 3]]) -> Array2<f64> {
 
 impl Study {
     /// The proxy model and the stand-in generator are trained on the held-out split
-    /// only; the study rows are the others.
+    /// only; the study rows are the others. `synthetic_texts`, if given, replaces the
+    /// stand-in generator (one text per study row, in order; see [`Study::rows`]).
     pub fn build(
         sentences: &[Sentence],
         lexicon: &[String],
+        synthetic_texts: Option<&[String]>,
         binary: bool,
     ) -> Result<Study, BoxError> {
         let training: Vec<Request> = sentences
@@ -186,7 +188,7 @@ impl Study {
             .filter(|s| s.held_out)
             .map(to_request)
             .collect();
-        let rows: Vec<&Sentence> = sentences.iter().filter(|s| !s.held_out).collect();
+        let rows: Vec<&Sentence> = Study::rows(sentences).collect();
         if training.is_empty() || rows.len() < 10 {
             return Err(
                 "the study needs held-out sentences (to train the proxy) and at least 10 others"
@@ -208,11 +210,22 @@ impl Study {
             .iter()
             .map(|s| f64::from(u8::from(s.first_worker_agrees)))
             .collect();
-        let synthetic: Vec<Vec<String>> = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| generator.generate(t, i as u64))
-            .collect();
+        let synthetic: Vec<Vec<String>> = match synthetic_texts {
+            Some(texts) if texts.len() == rows.len() => texts.iter().map(|t| tokenize(t)).collect(),
+            Some(texts) => {
+                return Err(format!(
+                    "{} generated texts for {} study sentences",
+                    texts.len(),
+                    rows.len()
+                )
+                .into())
+            }
+            None => tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| generator.generate(t, i as u64))
+                .collect(),
+        };
         let synth_x = matrix(
             &synthetic
                 .iter()
@@ -230,6 +243,11 @@ impl Study {
                 ("synthetic".into(), synth_x, synth_y),
             ],
         })
+    }
+
+    /// The study rows: the sentences outside the held-out split, in file order.
+    pub fn rows(sentences: &[Sentence]) -> impl Iterator<Item = &Sentence> {
+        sentences.iter().filter(|s| !s.held_out)
     }
 
     pub fn n_rows(&self) -> usize {

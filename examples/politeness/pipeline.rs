@@ -538,7 +538,18 @@ impl<P: Population> Design for LabelingDesign<P> {
 /// Reads a user's own generated texts: a CSV with columns `Id` (the corpus request it
 /// was generated from) and `Request` (the generated text), one row per study request.
 pub fn read_synthetic_csv(path: &Path, study: &[Request]) -> Result<Vec<String>, BoxError> {
-    let mut reader = csv::Reader::from_path(path)?;
+    read_generated_texts(path, study.iter().map(|r| r.id.as_str()), ["Id", "Request"])
+}
+
+/// Generated texts from a CSV with an id column and a text column (`columns`), in the
+/// order of `ids`; an error names the first id without a text.
+pub fn read_generated_texts<'a>(
+    path: &Path,
+    ids: impl Iterator<Item = &'a str>,
+    columns: [&str; 2],
+) -> Result<Vec<String>, BoxError> {
+    let mut reader =
+        csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let headers = reader.headers()?.clone();
     let col = |name: &str| {
         headers
@@ -546,21 +557,19 @@ pub fn read_synthetic_csv(path: &Path, study: &[Request]) -> Result<Vec<String>,
             .position(|h| h == name)
             .ok_or(format!("`{}` has no column `{name}`", path.display()))
     };
-    let (id, text) = (col("Id")?, col("Request")?);
+    let (id, text) = (col(columns[0])?, col(columns[1])?);
     let mut by_id = HashMap::new();
     for rec in reader.records() {
         let rec = rec?;
         by_id.insert(rec[id].to_string(), rec[text].to_string());
     }
-    study
-        .iter()
-        .map(|r| {
-            by_id
-                .get(&r.id)
-                .cloned()
-                .ok_or_else(|| format!("no generated text for request Id {}", r.id).into())
-        })
-        .collect()
+    ids.map(|i| {
+        by_id
+            .get(i)
+            .cloned()
+            .ok_or_else(|| format!("no generated text for {} {i}", columns[0]).into())
+    })
+    .collect()
 }
 
 /// The estimators of the paper's table, for the study's model.
