@@ -38,7 +38,7 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 
-use pipeline::{correlation, estimators, read_generated_texts, LabelingDesign};
+use pipeline::{describe_sources, estimators, read_generated_texts, LabelingDesign};
 use study::{read_gwsd, read_lexicon, Study};
 use synthgmm::sim::{GridPoint, MonteCarlo};
 
@@ -143,20 +143,11 @@ fn describe(study: &Study, theta_star: &ndarray::Array1<f64>, synthetic: Option<
         None => println!("Synthetic source: word-bigram STAND-IN generator (not an LLM); pass --synthetic FILE.csv for real LLM outputs."),
         Some(p) => println!("Synthetic source: generated sentences from {}", p.display()),
     }
-    for (name, _, sy) in &study.sources {
-        println!(
-            "  corr(consensus, {name:<9}) = {:.3}",
-            correlation(study.y.as_slice().unwrap_or(&[]), &sy.to_vec())
-        );
-    }
-    let described: Vec<String> = study::COVARIATE_NAMES
-        .iter()
-        .zip(theta_star.iter())
-        .map(|(name, v)| format!("{name} {v:.4}"))
-        .collect();
-    println!(
-        "θ* (the full-data fit, the truth here): {}\n",
-        described.join(", ")
+    describe_sources(
+        &study.y,
+        &study.sources,
+        &study::COVARIATE_NAMES,
+        theta_star,
     );
 }
 

@@ -11,7 +11,10 @@ use std::path::Path;
 use ndarray::{Array1, Array2};
 use synthgmm::DataSources;
 
-use super::pipeline::{tokenize, BigramGenerator, Population, Request, TextModel};
+use super::pipeline::{
+    columns, full_data_fit, labeled_data, rows_to_matrix, synthetic_tokens, tokenize,
+    BigramGenerator, Population, Request, Source, TextModel,
+};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -36,22 +39,19 @@ pub fn read_gwsd(path: &Path) -> Result<Vec<Sentence>, BoxError> {
         .delimiter(b'\t')
         .from_path(path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| format!("{}: no column `{name}`", path.display()))
-    };
-    let cols = [
-        col("guid")?,
-        col("sentence")?,
-        col("disagree")?,
-        col("agree")?,
-        col("neutral")?,
-        col("worker_0")?,
-        col("in_held_out_test")?,
-    ];
+    let cols = columns(
+        reader.headers()?,
+        [
+            "guid",
+            "sentence",
+            "disagree",
+            "agree",
+            "neutral",
+            "worker_0",
+            "in_held_out_test",
+        ],
+        path,
+    )?;
     let mut out = Vec::new();
     for (line, rec) in reader.records().enumerate() {
         let rec = rec?;
@@ -155,7 +155,7 @@ pub struct Study {
     /// (name, x, y): `model` (naive Bayes trained on the held-out split, its predicted
     /// probability), `annotator` (the first worker's vote), `synthetic` (a generated
     /// sentence read by the same model, with its own covariates).
-    pub sources: Vec<(String, Array2<f64>, Array1<f64>)>,
+    pub sources: Vec<Source>,
 }
 
 fn to_request(s: &Sentence) -> Request {
@@ -167,10 +167,6 @@ fn to_request(s: &Sentence) -> Request {
         score1: label,
         consensus: label,
     }
-}
-
-fn matrix(rows: &[[f64; 3]]) -> Array2<f64> {
-    Array2::from_shape_fn((rows.len(), 3), |(i, j)| rows[i][j])
 }
 
 impl Study {
@@ -198,7 +194,7 @@ impl Study {
         let model = TextModel::train(&training);
         let generator = BigramGenerator::train(&training, 0.6);
         let tokens: Vec<Vec<String>> = rows.iter().map(|s| tokenize(&s.text)).collect();
-        let x = matrix(
+        let x = rows_to_matrix(
             &tokens
                 .iter()
                 .map(|t| covariates(lexicon, t))
@@ -210,23 +206,12 @@ impl Study {
             .iter()
             .map(|s| f64::from(u8::from(s.first_worker_agrees)))
             .collect();
-        let synthetic: Vec<Vec<String>> = match synthetic_texts {
-            Some(texts) if texts.len() == rows.len() => texts.iter().map(|t| tokenize(t)).collect(),
-            Some(texts) => {
-                return Err(format!(
-                    "{} generated texts for {} study sentences",
-                    texts.len(),
-                    rows.len()
-                )
-                .into())
-            }
-            None => tokens
-                .iter()
-                .enumerate()
-                .map(|(i, t)| generator.generate(t, i as u64))
-                .collect(),
-        };
-        let synth_x = matrix(
+        if let Some(texts) = synthetic_texts.filter(|t| t.len() != rows.len()) {
+            let (got, want) = (texts.len(), rows.len());
+            return Err(format!("{got} generated texts for {want} study sentences").into());
+        }
+        let synthetic = synthetic_tokens(synthetic_texts, &tokens, &generator);
+        let synth_x = rows_to_matrix(
             &synthetic
                 .iter()
                 .map(|t| covariates(lexicon, t))
@@ -256,34 +241,12 @@ impl Study {
 
     /// θ*: the fit on every study row.
     pub fn full_data_theta(&self) -> Result<Array1<f64>, synthgmm::Error> {
-        use synthgmm::baselines::RealOnly;
-        use synthgmm::models::{Logistic, Ols};
-        use synthgmm::Estimator;
-        let all = vec![true; self.n_rows()];
-        let data = DataSources::builder(&all).real(&self.x, &self.y).build()?;
-        let fit = if self.binary {
-            RealOnly::new(Logistic).estimate(&data)?
-        } else {
-            RealOnly::new(Ols).estimate(&data)?
-        };
-        Ok(fit.theta().to_owned())
+        full_data_fit(&self.x, &self.y, self.binary)
     }
 
     /// The data with the given rows labeled.
     pub fn with_labels(&self, labeled: &[bool]) -> Result<DataSources, synthgmm::Error> {
-        let y: Array1<f64> = self
-            .y
-            .iter()
-            .zip(labeled)
-            .map(|(&v, &l)| if l { v } else { f64::NAN })
-            .collect();
-        let mut b = DataSources::builder(labeled)
-            .real(&self.x, &y)
-            .covariate_names(COVARIATE_NAMES);
-        for (name, x, y) in &self.sources {
-            b = b.source(name.clone(), x, y);
-        }
-        b.build()
+        labeled_data((&self.x, &self.y), &self.sources, labeled, COVARIATE_NAMES)
     }
 }
 

@@ -31,7 +31,8 @@ use std::sync::Arc;
 use clap::{Parser, ValueEnum};
 
 use pipeline::{
-    correlation, data_dir, estimators, read_corpus, read_synthetic_csv, LabelingDesign, Study, Task,
+    data_dir, describe_sources, estimators, read_corpus, read_synthetic_csv, LabelingDesign, Study,
+    Task,
 };
 use synthgmm::sim::{GridPoint, MonteCarlo};
 
@@ -119,23 +120,9 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         None => println!("Synthetic source: word-bigram STAND-IN generator (not an LLM); pass --synthetic FILE.csv for real LLM outputs."),
         Some(p) => println!("Synthetic source: generated texts from {}", p.display()),
     }
-    let y = study.y.to_vec();
-    for (name, _, sy) in &study.sources {
-        println!(
-            "  corr(consensus, {name:<9}) = {:.3}",
-            correlation(&y, &sy.to_vec())
-        );
-    }
     let names = pipeline::covariate_names(a.task);
-    let described: Vec<String> = names
-        .iter()
-        .zip(theta_star.iter())
-        .map(|(name, v)| format!("{name} {v:.4}"))
-        .collect();
-    println!(
-        "θ* (the full-data fit, the truth here): {}\n",
-        described.join(", ")
-    );
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    describe_sources(&study.y, &study.sources, &names, &theta_star);
 
     let grid: Vec<GridPoint> = a
         .rates

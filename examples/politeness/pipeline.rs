@@ -30,25 +30,33 @@ pub struct Request {
     pub consensus: f64,
 }
 
+/// The positions of the named columns in a header, or an error naming the file and
+/// the first missing column.
+pub fn columns<const N: usize>(
+    headers: &csv::StringRecord,
+    names: [&str; N],
+    path: &Path,
+) -> Result<[usize; N], BoxError> {
+    let mut out = [0; N];
+    for (slot, name) in out.iter_mut().zip(names) {
+        *slot = headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("{}: no column `{name}`", path.display()))?;
+    }
+    Ok(out)
+}
+
 /// Reads a gzipped corpus file.
 pub fn read_corpus(path: &Path) -> Result<Vec<Request>, BoxError> {
     let mut text = String::new();
     flate2::read::GzDecoder::new(std::fs::File::open(path)?).read_to_string(&mut text)?;
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or(format!("no column {name}"))
-    };
-    let (c, i, r, s1, ns) = (
-        col("Community")?,
-        col("Id")?,
-        col("Request")?,
-        col("Score1")?,
-        col("Normalized Score")?,
-    );
+    let [c, i, r, s1, ns] = columns(
+        reader.headers()?,
+        ["Community", "Id", "Request", "Score1", "Normalized Score"],
+        path,
+    )?;
     let mut out = Vec::new();
     for (line, rec) in reader.records().enumerate() {
         let rec = rec?;
@@ -354,10 +362,28 @@ pub struct Study {
     pub y: Array1<f64>,
     /// (name, x, y) of each source: `model` (naive Bayes), `annotator` (one worker),
     /// `synthetic` (generated text read by the same model).
-    pub sources: Vec<(String, Array2<f64>, Array1<f64>)>,
+    pub sources: Vec<Source>,
 }
 
-fn rows_to_matrix(rows: &[[f64; 3]]) -> Array2<f64> {
+/// The rows' synthetic texts, tokenized: the user's own (one per row, in order) or the
+/// stand-in generator's, walking each real row (seeded by its position).
+pub fn synthetic_tokens(
+    texts: Option<&[String]>,
+    real: &[Vec<String>],
+    generator: &BigramGenerator,
+) -> Vec<Vec<String>> {
+    match texts {
+        Some(texts) => texts.iter().map(|t| tokenize(t)).collect(),
+        None => real
+            .iter()
+            .enumerate()
+            .map(|(i, t)| generator.generate(t, i as u64))
+            .collect(),
+    }
+}
+
+/// An n × 3 matrix from its rows.
+pub fn rows_to_matrix(rows: &[[f64; 3]]) -> Array2<f64> {
     Array2::from_shape_fn((rows.len(), 3), |(i, j)| rows[i][j])
 }
 
@@ -424,14 +450,7 @@ impl Study {
             annotator_y.iter_mut().for_each(polite);
             consensus.iter_mut().for_each(polite);
         }
-        let synthetic: Vec<Vec<String>> = match synthetic_texts {
-            Some(texts) => texts.iter().map(|t| tokenize(t)).collect(),
-            None => tokens
-                .iter()
-                .enumerate()
-                .map(|(i, t)| generator.generate(t, i as u64))
-                .collect(),
-        };
+        let synthetic = synthetic_tokens(synthetic_texts, &tokens, &generator);
         let synth_x = rows_to_matrix(
             &synthetic
                 .iter()
@@ -456,37 +475,84 @@ impl Study {
         self.y.len()
     }
 
-    /// θ*: the full-data least-squares fit of the consensus on the covariates.
+    /// θ*: the full-data fit of the consensus on the covariates.
     pub fn full_data_theta(&self) -> Result<Array1<f64>, synthgmm::Error> {
-        let all = vec![true; self.n_rows()];
-        let data = DataSources::builder(&all).real(&self.x, &self.y).build()?;
-        use synthgmm::baselines::RealOnly;
-        use synthgmm::models::{Logistic, Ols};
-        use synthgmm::Estimator;
-        let fit = if self.binary {
-            RealOnly::new(Logistic).estimate(&data)?
-        } else {
-            RealOnly::new(Ols).estimate(&data)?
-        };
-        Ok(fit.theta().to_owned())
+        full_data_fit(&self.x, &self.y, self.binary)
     }
 
     /// The data with the given rows labeled.
     pub fn with_labels(&self, labeled: &[bool]) -> Result<DataSources, synthgmm::Error> {
-        let y: Array1<f64> = self
-            .y
-            .iter()
-            .zip(labeled)
-            .map(|(&v, &l)| if l { v } else { f64::NAN })
-            .collect();
-        let mut b = DataSources::builder(labeled)
-            .real(&self.x, &y)
-            .covariate_names(covariate_names(self.task));
-        for (name, x, y) in &self.sources {
-            b = b.source(name.clone(), x, y);
-        }
-        b.build()
+        labeled_data(
+            (&self.x, &self.y),
+            &self.sources,
+            labeled,
+            covariate_names(self.task),
+        )
     }
+}
+
+/// (name, covariates, outcome) of one source on every row.
+pub type Source = (String, Array2<f64>, Array1<f64>);
+
+/// The full-data fit of y on x: least squares, or logistic regression when `binary`.
+pub fn full_data_fit(
+    x: &Array2<f64>,
+    y: &Array1<f64>,
+    binary: bool,
+) -> Result<Array1<f64>, synthgmm::Error> {
+    use synthgmm::baselines::RealOnly;
+    use synthgmm::models::{Logistic, Ols};
+    use synthgmm::Estimator;
+    let all = vec![true; y.len()];
+    let data = DataSources::builder(&all).real(x, y).build()?;
+    let fit = if binary {
+        RealOnly::new(Logistic).estimate(&data)?
+    } else {
+        RealOnly::new(Ols).estimate(&data)?
+    };
+    Ok(fit.theta().to_owned())
+}
+
+/// The study's data with the given rows labeled: the real outcome hidden elsewhere,
+/// every source on every row.
+pub fn labeled_data<S: Into<String>>(
+    (x, y): (&Array2<f64>, &Array1<f64>),
+    sources: &[Source],
+    labeled: &[bool],
+    names: impl IntoIterator<Item = S>,
+) -> Result<DataSources, synthgmm::Error> {
+    let y: Array1<f64> = y
+        .iter()
+        .zip(labeled)
+        .map(|(&v, &l)| if l { v } else { f64::NAN })
+        .collect();
+    let mut b = DataSources::builder(labeled)
+        .real(x, &y)
+        .covariate_names(names);
+    for (name, x, y) in sources {
+        b = b.source(name.clone(), x, y);
+    }
+    b.build()
+}
+
+/// Prints each source's correlation with the outcome, then θ* by coefficient.
+pub fn describe_sources(y: &Array1<f64>, sources: &[Source], names: &[&str], theta: &Array1<f64>) {
+    let y = y.to_vec();
+    for (name, _, sy) in sources {
+        println!(
+            "  corr(consensus, {name:<9}) = {:.3}",
+            correlation(&y, &sy.to_vec())
+        );
+    }
+    let described: Vec<String> = names
+        .iter()
+        .zip(theta.iter())
+        .map(|(name, v)| format!("{name} {v:.4}"))
+        .collect();
+    println!(
+        "θ* (the full-data fit, the truth here): {}\n",
+        described.join(", ")
+    );
 }
 
 /// A study population: rows that can be labeled, and the coefficients' names.
@@ -550,14 +616,7 @@ pub fn read_generated_texts<'a>(
 ) -> Result<Vec<String>, BoxError> {
     let mut reader =
         csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or(format!("`{}` has no column `{name}`", path.display()))
-    };
-    let (id, text) = (col(columns[0])?, col(columns[1])?);
+    let [id, text] = self::columns(reader.headers()?, columns, path)?;
     let mut by_id = HashMap::new();
     for rec in reader.records() {
         let rec = rec?;
