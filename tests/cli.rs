@@ -323,7 +323,7 @@ fn bad_arguments_and_data_exit_with_status_2() {
     );
     check(
         &["--model", "ols", "--real", "y:x0,x7"],
-        "no column `x7`",
+        "ols_T3000_n300_rho7.csv` (its columns: labeled, y, x0, x1, x2, proxy_y,",
         false,
     );
     // Real outcomes are missing on unlabeled rows: not allowed in a source. The error
@@ -345,6 +345,23 @@ fn bad_arguments_and_data_exit_with_status_2() {
         "logistic outcomes must lie in [0, 1]",
         false,
     );
+    // A file separated by semicolons: the header is one field, and the error says so.
+    let semicolons = std::env::temp_dir().join(format!("synthgmm-semi-{}.csv", std::process::id()));
+    std::fs::write(&semicolons, "l;y;x\n1;2.0;1.0\n0;;2.0\n").unwrap();
+    assert_fails(
+        &[
+            "--data",
+            semicolons.to_str().unwrap(),
+            "--model",
+            "ols",
+            "--labeled",
+            "l",
+            "--real",
+            "y:x",
+        ],
+        "the file looks separated by `;`, and CSV input must be comma-separated",
+    );
+    std::fs::remove_file(&semicolons).unwrap();
     assert_fails(
         &[
             "--data",

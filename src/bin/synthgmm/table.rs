@@ -115,6 +115,34 @@ fn parse_cell(cell: &str) -> Option<f64> {
     }
 }
 
+/// A missing column's error: the columns the file has, and, when its header is one
+/// field holding another separator, that the file is not comma-separated.
+fn missing_column(name: &str, path: &str, headers: &[String]) -> String {
+    let shown: Vec<&str> = headers.iter().take(12).map(String::as_str).collect();
+    let more = if headers.len() > shown.len() {
+        ", …"
+    } else {
+        ""
+    };
+    let mut message = format!(
+        "no column `{name}` in `{path}` (its columns: {}{more})",
+        shown.join(", ")
+    );
+    if let [only] = headers {
+        if let Some(sep) = [';', '\t', '|'].into_iter().find(|c| only.contains(*c)) {
+            let sep = if sep == '\t' {
+                "tabs".to_string()
+            } else {
+                format!("`{sep}`")
+            };
+            message.push_str(&format!(
+                "; the header is one field: the file looks separated by {sep}, and CSV input must be comma-separated"
+            ));
+        }
+    }
+    message
+}
+
 fn read_csv(path: &str, wanted: &[String], labels: &[String]) -> Result<Table, String> {
     let mut reader =
         csv::Reader::from_path(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
@@ -140,7 +168,7 @@ fn read_csv(path: &str, wanted: &[String], labels: &[String]) -> Result<Table, S
         headers
             .iter()
             .position(|h| h == name)
-            .ok_or_else(|| format!("no column `{name}` in `{path}`"))
+            .ok_or_else(|| missing_column(name, path, &headers))
     };
     let mut picked = Vec::with_capacity(wanted.len());
     for name in wanted {
