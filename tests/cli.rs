@@ -348,33 +348,31 @@ fn bad_arguments_and_data_exit_with_status_2() {
     // A file separated by semicolons: the header is one field, and the error says so.
     let semicolons = std::env::temp_dir().join(format!("synthgmm-semi-{}.csv", std::process::id()));
     std::fs::write(&semicolons, "l;y;x\n1;2.0;1.0\n0;;2.0\n").unwrap();
-    assert_fails(
-        &[
-            "--data",
-            semicolons.to_str().unwrap(),
-            "--model",
-            "ols",
-            "--labeled",
-            "l",
-            "--real",
-            "y:x",
-        ],
+    fit_fails(
+        semicolons.to_str().unwrap(),
         "the file looks separated by `;`, and CSV input must be comma-separated",
     );
     std::fs::remove_file(&semicolons).unwrap();
-    assert_fails(
-        &[
-            "--data",
-            "/nonexistent.csv",
-            "--model",
-            "ols",
-            "--labeled",
-            "l",
-            "--real",
-            "y:x",
-        ],
-        "cannot read",
-    );
+    fit_fails("/nonexistent.csv", "cannot read");
+}
+
+/// `fit --data FILE --model ols --labeled l --real y:x` fails with `needle`.
+fn fit_fails(file: &str, needle: &str) {
+    assert_fails(&ols_fit(file), needle);
+}
+
+/// `fit --data FILE --model ols --labeled l --real y:x`.
+fn ols_fit(file: &str) -> [&str; 8] {
+    [
+        "--data",
+        file,
+        "--model",
+        "ols",
+        "--labeled",
+        "l",
+        "--real",
+        "y:x",
+    ]
 }
 
 #[test]
@@ -695,16 +693,7 @@ fn a_corrupt_parquet_file_is_a_data_error() {
 #[cfg(not(feature = "parquet"))]
 #[test]
 fn parquet_without_the_feature_says_how_to_get_it() {
-    let out = run(&[
-        "--data",
-        "runs.parquet",
-        "--model",
-        "ols",
-        "--labeled",
-        "l",
-        "--real",
-        "y:x",
-    ]);
+    let out = run(&ols_fit("runs.parquet"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--features cli,parquet"));
 }
