@@ -34,8 +34,9 @@ pub(crate) struct StackedMoments<'a, M: MomentModel + ?Sized> {
     /// Weights on the labeled rows (the observation weight over π_t), `None` when all
     /// are 1.
     label_weights: Option<Array1<f64>>,
-    /// Whether labeling probabilities enter the labeled rows' weights.
-    uses_probabilities: bool,
+    /// π_t on the labeled rows, in their order, when labeling probabilities enter the
+    /// labeled rows' weights.
+    labeled_probabilities: Option<Array1<f64>>,
     /// Row ranges of the chunks.
     ranges: Vec<std::ops::Range<usize>>,
     /// Ĝ once computed, for moments that are affine in the parameters (constant Ĝ).
@@ -110,7 +111,8 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
                 sources: data.n_sources(),
             },
             label_weights,
-            uses_probabilities: pi.is_some(),
+            labeled_probabilities: pi
+                .map(|pi| data.labeled_rows().iter().map(|&t| pi[t]).collect()),
             ranges,
             linear_jacobian: OnceLock::new(),
             jacobians_at_zero: OnceLock::new(),
@@ -143,7 +145,21 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
     }
     /// Whether the labeled rows are weighted by 1/π_t (labeling not at random).
     pub(crate) fn uses_probabilities(&self) -> bool {
-        self.uses_probabilities
+        self.labeled_probabilities.is_some()
+    }
+    /// π_t on the labeled rows, in their order (`None` when labeling is at random).
+    pub(crate) fn labeled_probabilities(&self) -> Option<ArrayView1<'_, f64>> {
+        self.labeled_probabilities.as_ref().map(|pi| pi.view())
+    }
+    /// T / Σ_lab 1/π_t (T/n when labeling is at random): the factor that turns a mean
+    /// of the labeled blocks over all T rows into a mean over the rows the labeled ones
+    /// stand for (Hájek's ratio form of the inverse-probability-weighted mean).
+    pub(crate) fn labeled_scale(&self) -> f64 {
+        let stand_for = self
+            .labeled_probabilities
+            .as_ref()
+            .map_or(self.data.n_labeled() as f64, |pi| pi.mapv(f64::recip).sum());
+        self.n_rows() / stand_for
     }
     pub(crate) fn label_weights(&self) -> Option<ArrayView1<'_, f64>> {
         self.label_weights.as_ref().map(|w| w.view())

@@ -21,6 +21,8 @@ struct Design {
     x: Array2<f64>,
     y: Array1<f64>,
     sources: Vec<Array1<f64>>,
+    /// Labeling probabilities, when the rows were labeled with them.
+    pi: Option<Array1<f64>>,
 }
 
 fn design(seed: u64, t: usize, n: usize, m: usize, logistic: bool) -> Design {
@@ -58,7 +60,19 @@ fn design(seed: u64, t: usize, n: usize, m: usize, logistic: bool) -> Design {
         x,
         y,
         sources,
+        pi: None,
     }
+}
+
+/// The same rows labeled with probabilities π_t = min(1, 0.03 + 0.15|x_t1|): about
+/// 0.15 T labels, rows with leverage more often.
+fn design_with_probabilities(seed: u64, t: usize, m: usize, logistic: bool) -> Design {
+    let mut d = design(seed, t, 1, m, logistic);
+    let pi = d.x.column(1).mapv(|v| (0.03 + 0.15 * v.abs()).min(1.0));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9e37);
+    d.labeled = pi.iter().map(|&p| rng.random::<f64>() < p).collect();
+    d.pi = Some(pi);
+    d
 }
 
 impl Design {
@@ -71,6 +85,9 @@ impl Design {
                 x.column_mut(column).mapv_inplace(|v| v * c);
             }
             b = b.source(format!("s{k}"), &x, s);
+        }
+        if let Some(pi) = &self.pi {
+            b = b.labeling_probabilities(pi);
         }
         b.build().unwrap()
     }
@@ -149,6 +166,26 @@ proptest! {
         let c = 10f64.powi(exponent);
         for which in 0..m {
             check(Logistic, &d, which, 2, c, 1e-7)?;
+        }
+    }
+
+    /// Rows labeled with probabilities that vary (the selected weights' weighted
+    /// regressions): least squares and logistic, one or two sources.
+    #[test]
+    fn the_default_with_labeling_probabilities_is_free_of_each_sources_units(
+        seed in any::<u64>(),
+        m in 1usize..3,
+        exponent in -4i32..=4,
+        logistic in any::<bool>(),
+    ) {
+        let d = design_with_probabilities(seed, 1_500, m, logistic);
+        let c = 10f64.powi(exponent);
+        for which in 0..m {
+            if logistic {
+                check(Logistic, &d, which, 2, c, 1e-7)?;
+            } else {
+                check(Ols, &d, which, 1, c, 1e-8)?;
+            }
         }
     }
 }

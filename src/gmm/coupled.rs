@@ -106,8 +106,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
         with_jacobian: bool,
     ) -> (Array1<f64>, Option<Array2<f64>>) {
         let (p, m) = (self.stacked.p(), self.stacked.n_sources());
-        let on_labeled =
-            self.stacked.data().n_rows() as f64 / self.stacked.data().n_labeled() as f64;
+        let on_labeled = self.stacked.labeled_scale();
         let lab = |b: usize| b * p..(b + 1) * p;
         let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p;
         let beta = self.at(theta);

@@ -140,8 +140,9 @@ pub enum CrossWeights {
     /// same coordinate, or the unrestricted weights, whichever has the smallest
     /// estimated variance after a penalty for the coefficients it estimates; the
     /// auxiliary × auxiliary second moments come from all rows (labels missing at
-    /// random). Falls back to [`Unrestricted`](Self::Unrestricted) for over-identified
-    /// models and with labeling probabilities. See [`CrossChoice`].
+    /// random; with labeling probabilities, the regressions are weighted by
+    /// (1 − π_t)/π_t²). Falls back to [`Unrestricted`](Self::Unrestricted) for
+    /// over-identified models. See [`CrossChoice`].
     #[default]
     Selected,
 }

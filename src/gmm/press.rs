@@ -48,6 +48,9 @@ pub(super) struct Rows<'a, M: MomentModel + ?Sized> {
     /// Σ_lab ∂ψ_r/∂θᵀ at the centre (the real block's leverage).
     pub j_sum: &'a Array2<f64>,
     pub small_sample: SmallSample,
+    /// Per labeled row, √ρ_t of the weighted regressions with labeling probabilities
+    /// (see `select::labeled_moments`).
+    pub factors: Option<ndarray::ArrayView1<'a, f64>>,
     /// φ_r = to_real ψ_r and φ = to_aux ψ_aux (see `Influence`).
     pub to_real: &'a Array2<f64>,
     pub to_aux: &'a Array2<f64>,
@@ -67,6 +70,7 @@ pub(super) fn leave_one_out<M: MomentModel + ?Sized>(
         rows.center,
         rows.j_sum,
         rows.small_sample,
+        rows.factors,
         |z: ArrayView2<'_, f64>| {
             let phi_r = z.slice(s![.., ..p]).dot(&rows.to_real.t());
             let phi = z.slice(s![.., p..]).dot(&rows.to_aux.t());

@@ -56,6 +56,19 @@
 //! estimate is the root of the coupled estimating equation, in which θ also enters the
 //! sources' corrections as in PPI++ (see [`super::coupled`]); to first order it is
 //! θ̂_real − ΛΔ̂, which is the fallback, and the estimate for moments affine in θ.
+//!
+//! # Labeling probabilities
+//! With rows labeled with known probabilities π_t (each labeled row standing for 1/π_t
+//! rows), θ̂_real and η̂_labeled are inverse-probability weighted, and
+//!
+//!   Var(θ̂) = (1/T) E[φ_rφ_rᵀ] + (1/T) E[(1/π − 1) eeᵀ],   e = φ_r − Λφ.
+//!
+//! Only the second term depends on Λ: each candidate is the regression of φ_r,j on
+//! φ_I weighted by 1/π − 1, i.e. by (1 − π_t)/π_t² on the labeled rows, and its
+//! leave-one-out residuals are the weighted regression's. The moments are scaled so that
+//! at π_t = n/T they are the unweighted ones above (see [`labeled_moments`]); the
+//! selection, the pilot and the coupled equation are otherwise unchanged, with the
+//! labeled blocks' means in Hájek's ratio form (T / Σ_lab 1/π_t in place of T/n).
 
 use ndarray::{s, Array1, Array2, ArrayView1};
 
@@ -116,6 +129,12 @@ pub(super) struct Influence {
     pub sigma: Array2<f64>,
     /// E_lab[φφᵀ] (pM × pM).
     pub sigma_lab: Array2<f64>,
+    /// E[φ_rφ_rᵀ] and E[φ_rφᵀ] over the rows the labeled ones stand for: `a` and `c`
+    /// when labeling is at random; with labeling probabilities `a`, `c` and
+    /// `sigma_lab` are the selection's weighted moments instead (see
+    /// [`labeled_moments`]).
+    pub a_pop: Array2<f64>,
+    pub c_pop: Array2<f64>,
     /// Δ̂ (pM).
     pub delta: Array1<f64>,
     pub n: f64,
@@ -145,7 +164,7 @@ impl Influence {
         let (k, p, m) = (stacked.k(), stacked.p(), stacked.n_sources());
         // The variance formulas below assume independent rows: with clusters the
         // unrestricted two-step weights (whose Ω̂ is clustered) are used instead.
-        if m == 0 || k != p || stacked.uses_probabilities() || stacked.data().clusters().is_some() {
+        if m == 0 || k != p || stacked.data().clusters().is_some() {
             return None;
         }
         let t = stacked.data().n_rows() as f64;
@@ -154,7 +173,7 @@ impl Influence {
         let gbar = stacked.mean_moments(step1.view());
         let jac = stacked.jacobian(step1.view());
         let q = p * m;
-        let on_labeled = t / n;
+        let on_labeled = stacked.labeled_scale();
         // Labeled blocks 0 (real), 1..=m; the all-rows block of source i.
         let lab = |b: usize| b * p..(b + 1) * p;
         let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p;
@@ -174,18 +193,9 @@ impl Influence {
         }
         // Second moments of ψ: real × real and real × aux on labeled rows, aux × aux
         // on labeled rows and on all rows.
-        let aux_lab = p..(1 + m) * p;
         let aux_all = (1 + m) * p..(1 + 2 * m) * p;
         let j_sum = jac.slice(s![..p, ..p]).to_owned() * t;
-        let (a_psi, c_psi, s_lab_psi) = match leverage_blocks(stacked, step1, &j_sum, small_sample)
-        {
-            Some(blocks) => blocks,
-            None => (
-                omega.slice(s![lab(0), lab(0)]).to_owned() * on_labeled,
-                omega.slice(s![lab(0), aux_all.clone()]).to_owned() * on_labeled,
-                omega.slice(s![aux_lab.clone(), aux_lab]).to_owned() * on_labeled,
-            ),
-        };
+        let psi = labeled_moments(stacked, step1, &j_sum, small_sample)?;
         let s_psi = omega.slice(s![aux_all.clone(), aux_all]).to_owned();
         // Δ̂ = η̂_labeled − η̂_all, each one Newton step from η̂ on its own rows (exact
         // for affine moments): the labeled rows' Jacobian matches θ̂_real's, so that
@@ -200,11 +210,15 @@ impl Influence {
         let rows_by = |mat: Array2<f64>| &mat * &to_theta.view().insert_axis(ndarray::Axis(1));
         let j_aux_inv = rows_by(j_aux_inv);
         let j_lab_inv = rows_by(j_lab_inv);
+        let real = |m: &Array2<f64>| j_real_inv.dot(m).dot(&j_real_inv.t());
+        let cross = |m: &Array2<f64>| j_real_inv.dot(m).dot(&j_lab_inv.t());
         Some(Influence {
-            a: j_real_inv.dot(&a_psi).dot(&j_real_inv.t()),
-            c: j_real_inv.dot(&c_psi).dot(&j_lab_inv.t()),
+            a: real(&psi.a),
+            c: cross(&psi.c),
             sigma: j_aux_inv.dot(&s_psi).dot(&j_aux_inv.t()),
-            sigma_lab: j_lab_inv.dot(&s_lab_psi).dot(&j_lab_inv.t()),
+            sigma_lab: j_lab_inv.dot(&psi.sigma_lab).dot(&j_lab_inv.t()),
+            a_pop: real(&psi.a_pop),
+            c_pop: cross(&psi.c_pop),
             delta: j_aux_inv.dot(&psi_all) - j_lab_inv.dot(&psi_lab),
             n,
             t,
@@ -229,12 +243,16 @@ impl Influence {
             stacked.real_rows(),
             stacked.label_weights(),
         );
-        let (a_psi, c_psi, _) = leverage_blocks(stacked, center, &j_sum, small_sample)?;
-        let j_real_inv = inverse((j_sum / self.n).view())?;
+        let psi = labeled_moments(stacked, center, &j_sum, small_sample)?;
+        let j_real_inv = inverse((j_sum * (stacked.labeled_scale() / self.t)).view())?;
         let j_lab_inv = -&self.to_aux;
+        let real = |m: &Array2<f64>| j_real_inv.dot(m).dot(&j_real_inv.t());
+        let cross = |m: &Array2<f64>| j_real_inv.dot(m).dot(&j_lab_inv.t());
         Some(Influence {
-            a: j_real_inv.dot(&a_psi).dot(&j_real_inv.t()),
-            c: j_real_inv.dot(&c_psi).dot(&j_lab_inv.t()),
+            a: real(&psi.a),
+            c: cross(&psi.c),
+            a_pop: real(&psi.a_pop),
+            c_pop: cross(&psi.c_pop),
             to_real: -j_real_inv,
             optimism: None,
             ..self.clone()
@@ -305,9 +323,15 @@ impl Influence {
         }))
     }
 
-    /// The real-only standard errors √(A_jj / n).
+    /// The real-only standard errors √(A_jj / n): with labeling probabilities
+    /// √(A_pop,jj/T + (1/n − 1/T) A_jj) (see [`labeled_moments`]), the same when
+    /// A_pop = A.
     pub(super) fn standard_errors(&self) -> Array1<f64> {
-        self.a.diag().mapv(|v| (v / self.n).sqrt())
+        let (n, t) = (self.n, self.t);
+        Array1::from_shape_fn(self.a.nrows(), |j| {
+            let a = self.a[[j, j]];
+            (a / n + (self.a_pop[[j, j]] - a) / t).sqrt()
+        })
     }
 
     /// corr(φ_r,j, φ_m,j) on the labeled rows: how closely source `m`'s influence on
@@ -337,15 +361,8 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
     small_sample: SmallSample,
 ) -> Option<(Array2<f64>, Array2<f64>, Array2<f64>)> {
     let p = stacked.p();
-    let grams = labeled_rows(stacked, step1, j_sum, small_sample, |z| {
-        crate::linalg::gram(z)
-    })?;
-    let width = grams.first().map_or(p, |g| g.nrows());
-    let mut gram = Array2::<f64>::zeros((width, width));
-    for part in &grams {
-        gram += part;
-    }
-    let gram = gram / stacked.real_rows().len() as f64;
+    let gram =
+        labeled_gram(stacked, step1, j_sum, small_sample, None)? / stacked.real_rows().len() as f64;
     Some((
         gram.slice(s![..p, ..p]).to_owned(),
         gram.slice(s![..p, p..]).to_owned(),
@@ -353,15 +370,103 @@ fn leverage_blocks<M: MomentModel + ?Sized>(
     ))
 }
 
+/// Σ_lab f_t² z_t z_tᵀ over the labeled rows' moments z_t of [`labeled_rows`], with
+/// per-row factors f_t (1 when `None`).
+fn labeled_gram<M: MomentModel + ?Sized>(
+    stacked: &StackedMoments<'_, M>,
+    step1: &Array1<f64>,
+    j_sum: &Array2<f64>,
+    small_sample: SmallSample,
+    factors: Option<ArrayView1<'_, f64>>,
+) -> Option<Array2<f64>> {
+    let grams = labeled_rows(stacked, step1, j_sum, small_sample, factors, |z| {
+        crate::linalg::gram(z)
+    })?;
+    let width = stacked.p() * (1 + stacked.n_sources());
+    Some(
+        grams
+            .into_iter()
+            .fold(Array2::zeros((width, width)), |sum, part| sum + part),
+    )
+}
+
+/// The labeled rows' second moments of ψ that [`Influence`] maps to influence
+/// functions: `a`, `c`, `sigma_lab` for the selection's regressions and `a_pop`,
+/// `c_pop` for the rows the labeled ones stand for.
+struct LabeledMoments {
+    a: Array2<f64>,
+    c: Array2<f64>,
+    sigma_lab: Array2<f64>,
+    a_pop: Array2<f64>,
+    c_pop: Array2<f64>,
+}
+
+/// The labeled rows' second moments at `step1` (see [`leverage_blocks`]).
+///
+/// With labeling probabilities π_t the rows carry 1/π_t (z_t = ψ_t/π_t), and with
+/// e = φ_r − Λφ the estimate varies as
+///
+///   Var(θ̂) = (1/T) E[φ_rφ_rᵀ] + (1/T) E[(1/π − 1) eeᵀ],
+///
+/// whose Λ-dependent part is a regression of φ_r on φ weighted by 1/π − 1 (by
+/// (1 − π_t)/π_t² on the labeled rows, which stand for 1/π_t rows each). Its moments
+/// are means over the labeled rows of ρ_t z_t z_tᵀ with ρ_t = π̄²(1 − π_t)/(1 − π̄),
+/// π̄ = n/T, so that (1/T) E[(1/π − 1) eeᵀ] = (1/n − 1/T) E_ρ[eeᵀ] and ρ_t = 1 when
+/// π_t = π̄: the estimator at random labeling is the special case. E[φ_rφ_rᵀ] and
+/// E[φ_rφᵀ] are (1/T) Σ_lab π_t z_t z_tᵀ. `None` for a singular Jacobian, or when
+/// every row is labeled.
+fn labeled_moments<M: MomentModel + ?Sized>(
+    stacked: &StackedMoments<'_, M>,
+    step1: &Array1<f64>,
+    j_sum: &Array2<f64>,
+    small_sample: SmallSample,
+) -> Option<LabeledMoments> {
+    let Some(pi) = stacked.labeled_probabilities() else {
+        let (a, c, sigma_lab) = leverage_blocks(stacked, step1, j_sum, small_sample)?;
+        return Some(LabeledMoments {
+            a_pop: a.clone(),
+            c_pop: c.clone(),
+            a,
+            c,
+            sigma_lab,
+        });
+    };
+    let p = stacked.p();
+    let n = pi.len() as f64;
+    let selection = selection_factors(stacked)?;
+    let weighted = labeled_gram(stacked, step1, j_sum, small_sample, Some(selection.view()))? / n;
+    let root_pi = pi.mapv(f64::sqrt);
+    let population = labeled_gram(stacked, step1, j_sum, small_sample, Some(root_pi.view()))?
+        / stacked.data().n_rows() as f64;
+    Some(LabeledMoments {
+        a: weighted.slice(s![..p, ..p]).to_owned(),
+        c: weighted.slice(s![..p, p..]).to_owned(),
+        sigma_lab: weighted.slice(s![p.., p..]).to_owned(),
+        a_pop: population.slice(s![..p, ..p]).to_owned(),
+        c_pop: population.slice(s![..p, p..]).to_owned(),
+    })
+}
+
+/// √ρ_t = π̄ √((1 − π_t)/(1 − π̄)) on each labeled row (see [`labeled_moments`]);
+/// `None` when labeling is at random or every row is labeled.
+fn selection_factors<M: MomentModel + ?Sized>(
+    stacked: &StackedMoments<'_, M>,
+) -> Option<Array1<f64>> {
+    let pi = stacked.labeled_probabilities()?;
+    let share = pi.len() as f64 / stacked.data().n_rows() as f64;
+    (share < 1.0).then(|| pi.mapv(|pi| share * ((1.0 - pi) / (1.0 - share)).sqrt()))
+}
+
 /// `each` applied to the labeled rows' moments chunk by chunk, in order: per row
-/// [ψ_r, ψ_1, …, ψ_M] times w_t, the real block over (1 − h_t)^(power/2) with the
-/// real block's leverage h_t (see [`leverage_blocks`]). `None` for a singular
-/// Jacobian.
+/// z_t = [ψ_r, ψ_1, …, ψ_M] times w_t (and f_t, when `factors` gives them), the real
+/// block over (1 − h_t)^(power/2) with the real block's leverage h_t (see
+/// [`leverage_blocks`]). `None` for a singular Jacobian.
 pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
     j_sum: &Array2<f64>,
     small_sample: SmallSample,
+    factors: Option<ArrayView1<'_, f64>>,
     each: impl Fn(ndarray::ArrayView2<'_, f64>) -> R + Sync + Send,
 ) -> Option<Vec<R>> {
     let power = small_sample.leverage_power();
@@ -395,6 +500,9 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
         }
         if let Some(w) = w {
             z *= &w.insert_axis(ndarray::Axis(1));
+        }
+        if let Some(f) = factors {
+            z *= &f.slice(s![range.clone()]).insert_axis(ndarray::Axis(1));
         }
         let scale = small_sample.row_scales(&leverage);
         let mut real_block = z.slice_mut(s![.., ..p]);
@@ -494,6 +602,10 @@ impl<M: MomentModel> super::TwoStepGmm<M> {
         let stacked = self.stack(&full)?;
         // Asymptotic (HC0) moments: planning extrapolates them to other sample sizes,
         // and the diagnostics' correlations are population quantities.
+        // Planning and the diagnostics extrapolate labeling at random.
+        if stacked.uses_probabilities() {
+            return Ok((fit, None));
+        }
         let step1 = fit.step1_params().to_owned();
         let influence = Influence::new(&stacked, &step1, SmallSample::Hc0).map(|mut inf| {
             if with_optimism {
@@ -510,8 +622,6 @@ impl<M: MomentModel> super::TwoStepGmm<M> {
 pub(super) fn unavailable<M: MomentModel>(stacked: &StackedMoments<'_, M>) -> Option<&'static str> {
     if stacked.k() != stacked.p() {
         Some("the model is over-identified")
-    } else if stacked.uses_probabilities() {
-        Some("the rows carry labeling probabilities")
     } else if stacked.data().clusters().is_some() {
         Some("the rows are clustered")
     } else {
@@ -531,22 +641,30 @@ pub(super) fn select<M: MomentModel>(
     let at_real = Influence::new(stacked, step1, small_sample)?;
     let (center, influence, mut notes) = at_pilot(stacked, step1, &at_real, small_sample)?;
     let at = center.as_ref().unwrap_or(step1);
+    // With labeling probabilities the all-rows part of the variance is a weighted
+    // regression's too (see `labeled_moments`): Σ_lab's weighted form takes Σ's place.
+    let weighted = selection_factors(stacked);
     let moments = Moments {
         a: &influence.a,
         c: &influence.c,
-        sigma: &influence.sigma,
+        sigma: if weighted.is_some() {
+            &influence.sigma_lab
+        } else {
+            &influence.sigma
+        },
         sigma_lab: &influence.sigma_lab,
         n: influence.n,
         t: influence.t,
         fitted: p as f64,
     };
     let j_real = inverse((-&influence.to_real).view())?;
-    let j_sum = &j_real * influence.n;
+    let j_sum = &j_real * (influence.t / stacked.labeled_scale());
     let rows = press::Rows {
         stacked,
         center: at,
         j_sum: &j_sum,
         small_sample,
+        factors: weighted.as_ref().map(|f| f.view()),
         to_real: &influence.to_real,
         to_aux: &influence.to_aux,
     };
@@ -733,9 +851,10 @@ fn candidates(
 }
 
 /// The reported covariance of (θ̂, η̂): Cov(θ̂) = D E_lab[eeᵀ] D / n + (CΛᵀ + ΛCᵀ −
-/// ΛΣΛᵀ)/T with e = φ_r − Λφ and D the per-coefficient inflation (square-rooted on
-/// both sides); Cov(θ̂, η̂) = C/T and Var(η̂) = Σ/T with φ back in each source's own
-/// units (times u_m).
+/// ΛΣ_labΛᵀ)/T with e = φ_r − Λφ and D the per-coefficient inflation (square-rooted on
+/// both sides), plus (A_pop − A)/T with labeling probabilities (see
+/// [`labeled_moments`]); Cov(θ̂, η̂) = C_pop/T and Var(η̂) = Σ/T with φ back in each
+/// source's own units (times u_m).
 fn covariance(
     at_real: &Influence,
     influence: &Influence,
@@ -754,17 +873,21 @@ fn covariance(
     if !scale.iter().all(|v| v.is_finite()) {
         return None;
     }
-    let a = Array2::from_shape_fn((p, p), |(i, j)| scale[i] * a[[i, j]] * scale[j]);
-    let c = Array2::from_shape_fn(c.dim(), |(i, j)| scale[i] * c[[i, j]]);
+    let both =
+        |m: &Array2<f64>| Array2::from_shape_fn((p, p), |(i, j)| scale[i] * m[[i, j]] * scale[j]);
+    let rows = |m: &Array2<f64>| Array2::from_shape_fn(m.dim(), |(i, j)| scale[i] * m[[i, j]]);
+    let (a, a_pop) = (both(a), both(&influence.a_pop));
+    let (c, c_pop) = (rows(c), rows(&influence.c_pop));
     let cl = c.dot(&lambda.t());
     let residual = &a - &cl - cl.t() + lambda.dot(&influence.sigma_lab).dot(&lambda.t());
     let root = inflation.mapv(f64::sqrt);
     let scaled = Array2::from_shape_fn((p, p), |(i, j)| root[i] * residual[[i, j]] * root[j]);
     let sigma_lab = &influence.sigma_lab;
-    let cov_theta = scaled / n + (&cl + &cl.t() - lambda.dot(sigma_lab).dot(&lambda.t())) / t;
+    let spread = &cl + &cl.t() - lambda.dot(sigma_lab).dot(&lambda.t()) + (a_pop - &a);
+    let cov_theta = scaled / n + spread / t;
     let sigma = &influence.sigma;
     let per_unit = Array1::from_iter(influence.units.iter().flat_map(|u| u.iter().copied()));
-    let c = &c * &per_unit.view().insert_axis(ndarray::Axis(0));
+    let c = &c_pop * &per_unit.view().insert_axis(ndarray::Axis(0));
     let sigma = Array2::from_shape_fn(sigma.dim(), |(i, k)| {
         per_unit[i] * sigma[[i, k]] * per_unit[k]
     });
