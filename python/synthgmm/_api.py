@@ -244,6 +244,69 @@ def _prepare(
     return out
 
 
+class _Formulas:
+    """A model given as formulas, translated to the array form: ``y ~ x1 + C(g)`` for the
+    real rows and ``gpt_y ~ x1 + C(g)`` (or a column name, sharing the real design) for
+    each source, evaluated on ``data`` by formulaic (factors, interactions and
+    transformations as in statsmodels' formulas; the intercept comes from the formula,
+    ``- 1`` or ``0 +`` drops it). Rows are never dropped: an outcome may be missing on
+    unlabeled rows, and a missing covariate is an error from the core."""
+
+    def __init__(self, formula: str, data: Any, sources: Optional[Mapping[str, Any]]) -> None:
+        if data is None:
+            raise InvalidConfigError("a formula needs data: fit('y ~ x', data=df, ...)")
+        try:
+            from formulaic import model_matrix
+        except ImportError:
+            raise InvalidConfigError("formulas need the formulaic package: pip install formulaic") from None
+        self.data = data
+        self.y, self.x = self._design(model_matrix, formula, "the formula")
+        self.sources: Dict[str, Any] = {}
+        for name, spec in dict(sources or {}).items():
+            if isinstance(spec, str) and "~" in spec:
+                self.sources[name] = self._design(model_matrix, spec, f"source `{name}`")
+            elif isinstance(spec, str):
+                self.sources[name] = (self.column(spec, f"source `{name}`"), self.x)
+            else:
+                raise InvalidConfigError(f"source `{name}`: with a formula, give a formula or a column name")
+
+    def _design(self, model_matrix: Any, formula: str, what: str) -> Tuple[np.ndarray, Any]:
+        try:
+            matrices = model_matrix(formula, self.data, na_action="ignore")
+        except Exception as err:  # formulaic's parse and evaluation errors
+            raise InvalidConfigError(f"{what} `{formula}`: {err}") from None
+        lhs = getattr(matrices, "lhs", None)
+        if lhs is None or lhs.shape[1] != 1:
+            raise InvalidConfigError(f"{what} `{formula}`: give one outcome left of `~`")
+        return _vector(lhs.iloc[:, 0], f"{what}'s outcome"), matrices.rhs
+
+    def column(self, ref: Any, what: str) -> Any:
+        """A column of the data by name; anything else as it is (an array)."""
+        if not isinstance(ref, str):
+            return ref
+        try:
+            return self.data[ref]
+        except (KeyError, IndexError):
+            raise InvalidConfigError(f"{what}: the data have no column `{ref}`") from None
+
+
+def _arguments(formula: Any, data: Any, y: Any, x: Any, labeled: Any, sources: Any,
+               intercept: bool, extras: Dict[str, Any]) -> Tuple[Any, ...]:
+    """(data, y, x, labeled, sources, intercept, extras) in the DataFrame or array form:
+    a formula is translated to the array form, a data frame given first is ``data``."""
+    if not isinstance(formula, str):
+        if formula is not None and data is not None:
+            raise InvalidConfigError("give the data once: as the first argument or as data=")
+        if y is None:
+            raise InvalidConfigError("give the outcome: y=... or a formula 'y ~ x'")
+        return (data if formula is None else formula), y, x, labeled, sources, intercept, extras
+    if y is not None or x is not None:
+        raise InvalidConfigError("with a formula, give neither y= nor x=: the formula names them")
+    model = _Formulas(formula, data, sources)
+    extras = {key: model.column(ref, key) for key, ref in extras.items()}
+    return None, model.y, model.x, model.column(labeled, "labeled"), model.sources, False, extras
+
+
 def _run(
     data: Any,
     y: Any,
@@ -275,9 +338,10 @@ def _run(
 
 
 def fit(
+    formula: Any = None,
     data: Any = None,
     *,
-    y: Any,
+    y: Any = None,
     x: Any = None,
     labeled: Any,
     sources: Optional[Mapping[str, SourceSpec]] = None,
@@ -300,7 +364,18 @@ def fit(
 ) -> "Result":
     """Fit one estimator (two-step GMM by default) and return its :class:`Result`.
 
-    Two forms:
+    Three forms:
+
+    * **formula form** -- ``formula`` is a model formula evaluated on ``data`` by
+      formulaic, and each source is a formula or a column name (sharing the real
+      design); ``labeled``, ``weights``, ``clusters`` and ``labeling_probabilities``
+      are column names or arrays::
+
+          synthgmm.fit("consensus ~ hedge + C(site)", data=df, labeled="is_labeled",
+                       sources={"gpt": "gpt_y ~ hedge + C(site)", "synth": "synth_y"})
+
+      Factors (``C(g)``, strings), interactions (``a:b``, ``a*b``) and transformations
+      (``np.log(x)``) as in statsmodels' formulas; the intercept is the formula's.
 
     * **DataFrame form** -- ``data`` is a pandas DataFrame (or any mapping from column
       names to columns) and ``y``, ``x``, ``labeled``, the sources' entries,
@@ -364,8 +439,12 @@ def fit(
                    weighting=weighting, step_one=step_one, small_sample=small_sample,
                    diagnose=diagnose,
                    bootstrap=bootstrap, seed=seed, bootstrap_interval=bootstrap_interval)
-    prepared, pairs = _run(data, y, x, labeled, sources, model, intercept, [estimator], weights,
-                           clusters, labeling_probabilities, options)
+    extras = dict(weights=weights, clusters=clusters, labeling_probabilities=labeling_probabilities)
+    data, y, x, labeled, sources, intercept, extras = _arguments(
+        formula, data, y, x, labeled, sources, intercept, extras)
+    prepared, pairs = _run(data, y, x, labeled, sources, model, intercept, [estimator],
+                           extras["weights"], extras["clusters"], extras["labeling_probabilities"],
+                           options)
     (_, outcome), = pairs
     if isinstance(outcome, BaseException):
         raise outcome
@@ -608,9 +687,10 @@ def _all_estimators(n_sources: int) -> List[str]:
 
 
 def compare(
+    formula: Any = None,
     data: Any = None,
     *,
-    y: Any,
+    y: Any = None,
     x: Any = None,
     labeled: Any,
     sources: Optional[Mapping[str, SourceSpec]] = None,
@@ -630,7 +710,7 @@ def compare(
 ):
     """Run several estimators on the same data; one tidy row per estimator and term.
 
-    Arguments as :func:`fit`; ``estimators`` is ``"all"`` (real-only, naive pooling,
+    Arguments as :func:`fit` (the formula form included); ``estimators`` is ``"all"`` (real-only, naive pooling,
     PPI++, DSL, RePPI, PPI++Synth with two or more sources, and GMM) or a list of names
     from :data:`ESTIMATORS`. Columns: estimator, term, estimate, std_error, z, p_value,
     ci_lower, ci_upper (level 1 - alpha). Estimators that cannot run on these data are
@@ -642,8 +722,11 @@ def compare(
         estimators = _all_estimators(n_sources) if estimators == "all" else [estimators]
     options = dict(quantiles=quantiles, covariance=covariance, cross_weights=cross_weights,
                    weighting=weighting, step_one=step_one, small_sample=small_sample)
-    _, pairs = _run(data, y, x, labeled, sources, model, intercept, estimators, weights,
-                    clusters, labeling_probabilities, options)
+    extras = dict(weights=weights, clusters=clusters, labeling_probabilities=labeling_probabilities)
+    data, y, x, labeled, sources, intercept, extras = _arguments(
+        formula, data, y, x, labeled, sources, intercept, extras)
+    _, pairs = _run(data, y, x, labeled, sources, model, intercept, estimators,
+                    extras["weights"], extras["clusters"], extras["labeling_probabilities"], options)
     keys = ["estimator", "term", "estimate", "std_error", "statistic", "df", "p_value",
             "ci_lower", "ci_upper"]
     table: Dict[str, list] = {k: [] for k in keys}
