@@ -90,6 +90,7 @@ pub use ndarray;
 
 pub mod baselines;
 mod bootstrap;
+mod comparison;
 mod data;
 mod engine;
 mod error;
@@ -117,6 +118,7 @@ mod units;
 mod weight;
 
 pub use bootstrap::{Bootstrap, BootstrapFit, BootstrapInterval, BootstrapTable};
+pub use comparison::SideBySide;
 pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};
 pub use engine::{Chunking, Layout, MomentSums, DEFAULT_CHUNK_ROWS};
 pub use error::{Column, Error, Result, Stage};

@@ -931,6 +931,53 @@ fn text_in_an_unused_column_is_no_obstacle() {
     assert!(!text.contains("null") && !text.contains("NaN"), "{text}");
 }
 
+/// `--estimator all` prints one table, estimators as columns: each cell is the JSON
+/// output's estimate and standard error to four decimals, and the effective n at the
+/// foot is n · median_j(se_real,j² / se_j²) from the JSON's standard errors.
+#[test]
+fn estimator_all_prints_estimators_side_by_side() {
+    let file = data_path("ols_T3000_n300_rho7.csv");
+    let mut args = vec!["--data", file.as_str()];
+    args.extend(SYNTH);
+    args.extend(["--estimator", "all"]);
+    let json: serde_json::Value = serde_json::from_slice(&run(&args).stdout).unwrap();
+    let format = args.iter().position(|a| *a == "json").unwrap();
+    args[format] = "table";
+    let out = run(&args);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let list = json["estimators"].as_array().unwrap();
+    let se = |e: &serde_json::Value, j: usize| e["se"][j].as_f64().unwrap();
+    for (j, name) in ["x0", "x1", "x2"].iter().enumerate() {
+        let at = lines.iter().position(|l| l.starts_with(name)).unwrap();
+        let estimates: Vec<&str> = lines[at].split_whitespace().skip(1).collect();
+        let errors: Vec<&str> = lines[at + 1].split_whitespace().collect();
+        assert_eq!(estimates.len(), list.len(), "{text}");
+        for (k, e) in list.iter().enumerate() {
+            assert_eq!(
+                estimates[k],
+                format!("{:.4}", e["theta"][j].as_f64().unwrap())
+            );
+            assert_eq!(errors[k], format!("({:.4})", se(e, j)));
+        }
+    }
+    let effective: Vec<f64> = lines
+        .iter()
+        .find(|l| l.starts_with("effective n"))
+        .unwrap()
+        .split_whitespace()
+        .skip(2)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    for (k, e) in list.iter().enumerate() {
+        let mut ratios: Vec<f64> = (0..3)
+            .map(|j| (se(&list[0], j) / se(e, j)).powi(2))
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        assert!((effective[k] - 300.0 * ratios[1]).abs() <= 0.5, "{text}");
+    }
+}
+
 /// With every row labeled, PPI++ and DSL cannot run; the others are still reported.
 #[test]
 fn estimator_all_reports_what_cannot_run_and_keeps_the_rest() {

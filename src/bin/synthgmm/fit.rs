@@ -6,7 +6,7 @@ use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOn
 use synthgmm::models::{ConfidenceSet, LinearIv, Logistic, Ols, Poisson};
 use synthgmm::{
     Adjustment, Bootstrap, BootstrapInterval, Covariance, CrossWeights, Error, Estimate, Estimator,
-    GmmFit, MomentModel, OnSources, SmallSample, StepOne, TwoStepGmm, Weighting,
+    GmmFit, MomentModel, OnSources, SideBySide, SmallSample, StepOne, TwoStepGmm, Weighting,
 };
 
 use crate::data::{DataArgs, Loaded, ModelName};
@@ -586,26 +586,7 @@ fn run_estimators<M: MomentModel + Clone + 'static>(
 fn comparison(results: &Results, loaded: &Loaded, args: &FitArgs) -> Result<String, Failure> {
     let reason = |err: &Error| loaded.failure(err).message().to_string();
     match args.format {
-        OutputFormat::Table => {
-            let mut text = String::new();
-            for (name, result) in results {
-                match result {
-                    Ok(e) => {
-                        let table = e
-                            .table(args.alpha)
-                            .map_err(|e| Failure::Data(e.to_string()))?;
-                        text.push_str(&format!("{}\n{table}", e.estimator()));
-                        text.push_str(&multiplicity_text(e, args)?);
-                        for note in e.notes() {
-                            text.push_str(&format!("Note: {note}.\n"));
-                        }
-                    }
-                    Err(err) => text.push_str(&format!("{name}\n  not run: {}\n", reason(err))),
-                }
-                text.push('\n');
-            }
-            Ok(text)
-        }
+        OutputFormat::Table => side_by_side(results, args, reason),
         OutputFormat::Json => {
             let mut rows = Vec::new();
             let mut skipped = Vec::new();
@@ -638,6 +619,44 @@ fn comparison(results: &Results, loaded: &Loaded, args: &FitArgs) -> Result<Stri
             tidy_csv(&fitted, args.alpha)
         }
     }
+}
+
+/// The estimates that ran side by side (effective labels against real-only, when it
+/// ran), then each one's adjusted p-values or simultaneous intervals when asked and its
+/// notes, and what could not run with the reason.
+fn side_by_side(
+    results: &Results,
+    args: &FitArgs,
+    reason: impl Fn(&Error) -> String,
+) -> Result<String, Failure> {
+    let fitted: Vec<&Estimate> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .collect();
+    let real_only = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .position(|(name, _)| name == "Real-only");
+    let table =
+        SideBySide::new(fitted.iter().copied()).relative_to(real_only.unwrap_or(usize::MAX));
+    let mut text = format!("{table}\n");
+    for e in &fitted {
+        let extra = multiplicity_text(e, args)?;
+        let notes: String = e
+            .notes()
+            .iter()
+            .map(|n| format!("  Note: {n}.\n"))
+            .collect();
+        if !extra.is_empty() || !notes.is_empty() {
+            text.push_str(&format!("{}\n{extra}{notes}", e.estimator()));
+        }
+    }
+    for (name, result) in results {
+        if let Err(err) = result {
+            text.push_str(&format!("{name}: not run: {}\n", reason(err)));
+        }
+    }
+    Ok(text)
 }
 
 /// The adjusted p-values and simultaneous intervals asked for, as lines under an
