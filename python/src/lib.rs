@@ -275,6 +275,7 @@ fn synthgmm_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_function(wrap_pyfunction!(design, m)?)?;
+    m.add_function(wrap_pyfunction!(result::side_by_side, m)?)?;
     m.add_class::<LabelingDesign>()?;
     m.add_class::<Fit>()?;
     m.add_class::<Plan>()?;

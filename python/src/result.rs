@@ -31,6 +31,18 @@ impl Fit {
     }
 }
 
+/// Several fits side by side (see `synthgmm::SideBySide`): coefficients as rows,
+/// estimators as columns, effective n against the fit at `reference` when given.
+#[pyfunction]
+#[pyo3(signature = (fits, reference = None))]
+pub fn side_by_side(fits: Vec<PyRef<'_, Fit>>, reference: Option<usize>) -> String {
+    let table = synthgmm::SideBySide::new(fits.iter().map(|f| f.estimate()));
+    match reference {
+        Some(index) => table.relative_to(index).to_string(),
+        None => table.to_string(),
+    }
+}
+
 /// The bootstrap's standard errors, p-values and intervals.
 type BootstrapArrays<'py> = (
     Bound<'py, PyArray1<f64>>,

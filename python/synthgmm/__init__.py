@@ -23,6 +23,7 @@ True
 
 from ._api import (
     ESTIMATORS, Design, JTest, Plan, Result, Summary, WaldTest, compare, design, fit, plan,
+    side_by_side,
 )
 from ._core import (
     CollinearError,
@@ -55,6 +56,7 @@ from ._core import (
 __all__ = [
     "fit",
     "compare",
+    "side_by_side",
     "plan",
     "Plan",
     "design",

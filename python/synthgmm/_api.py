@@ -15,7 +15,7 @@ try:  # pandas is optional: numpy users get numpy results.
 except ImportError:  # pragma: no cover - exercised only without pandas
     _pd = None
 
-__all__ = ["fit", "compare", "plan", "Plan", "design", "Design", "Result", "Summary", "JTest", "WaldTest",
+__all__ = ["fit", "compare", "side_by_side", "plan", "Plan", "design", "Design", "Result", "Summary", "JTest", "WaldTest",
            "ESTIMATORS"]
 
 JTest = namedtuple("JTest", ["statistic", "df", "pvalue"])
@@ -710,6 +710,11 @@ def compare(
 ):
     """Run several estimators on the same data; one tidy row per estimator and term.
 
+    The same estimates side by side -- coefficients as rows, estimators as columns,
+    standard errors in parentheses, labeled rows, all rows and each estimator's
+    effective n against real-only at the foot, as statsmodels' ``summary_col`` -- are
+    ``.attrs["side_by_side"]``, a text that prints as itself (see :func:`side_by_side`).
+
     Arguments as :func:`fit` (the formula form included); ``estimators`` is ``"all"`` (real-only, naive pooling,
     PPI++, DSL, RePPI, PPI++Synth with two or more sources, and GMM) or a list of names
     from :data:`ESTIMATORS`. Columns: estimator, term, estimate, std_error, z, p_value,
@@ -731,6 +736,10 @@ def compare(
             "ci_lower", "ci_upper"]
     table: Dict[str, list] = {k: [] for k in keys}
     not_run: Dict[str, str] = {}
+    ran = [(name, outcome) for name, outcome in pairs if not isinstance(outcome, BaseException)]
+    names = [name for name, _ in ran]
+    reference = names.index("Real-only") if "Real-only" in names else None
+    wide = Summary(_core.side_by_side([outcome for _, outcome in ran], reference))
     for name, outcome in pairs:
         if isinstance(outcome, BaseException):
             not_run[name] = str(outcome)
@@ -743,10 +752,23 @@ def compare(
             table[key] += list(values)
     if _pd is None:
         table["not_run"] = not_run  # type: ignore[assignment]
+        table["side_by_side"] = wide  # type: ignore[assignment]
         return table
     frame = _pd.DataFrame(table)
     frame.attrs["not_run"] = not_run
+    frame.attrs["side_by_side"] = wide
     return frame
+
+
+def side_by_side(*args: Any, **kwargs: Any) -> Summary:
+    """The estimators of :func:`compare` (same arguments) as one table: coefficients as
+    rows, estimators as columns, standard errors in parentheses, and at the foot the
+    labeled rows, all rows and each estimator's effective n -- the labeled rows
+    real-only would need for the same variance, n * median_j(V_real,jj / V_jj).
+    Estimators that cannot run are left out (``compare(...).attrs["not_run"]`` says
+    why)."""
+    table = compare(*args, **kwargs)
+    return table["side_by_side"] if isinstance(table, dict) else table.attrs["side_by_side"]
 
 
 class BootstrapResult:

@@ -110,3 +110,24 @@ def test_a_missing_covariate_is_the_core_error(frame):
     df.loc[3, "x1"] = np.nan
     with pytest.raises(synthgmm.SynthGmmError, match="NaN .* row 3"):
         synthgmm.fit("y ~ x1", data=df, labeled="labeled", sources={"gpt": "gpt_y"})
+
+
+def test_side_by_side_has_every_estimate_and_the_effective_n(frame):
+    table = synthgmm.compare("y ~ x1", frame, labeled="labeled", sources={"gpt": "gpt_y"},
+                             estimators=["real-only", "ppi", "gmm"])
+    text = str(table.attrs["side_by_side"])
+    assert text == str(synthgmm.side_by_side("y ~ x1", frame, labeled="labeled",
+                                             sources={"gpt": "gpt_y"},
+                                             estimators=["real-only", "ppi", "gmm"]))
+    lines = text.splitlines()
+    slope = lines.index(next(line for line in lines if line.startswith("x1")))
+    estimates = table[table["term"] == "x1"]
+    assert lines[slope].split()[1:] == [f"{v:.4f}" for v in estimates["estimate"]]
+    assert lines[slope + 1].split() == [f"({v:.4f})" for v in estimates["std_error"]]
+    se = table.pivot(index="term", columns="estimator", values="std_error")
+    real = se[estimates["estimator"].iloc[0]]
+    n = int(frame["labeled"].sum())
+    effective = next(line for line in lines if line.startswith("effective n")).split()[2:]
+    for name, shown in zip(estimates["estimator"], effective):
+        expected = n * np.median((real / se[name]) ** 2)
+        assert abs(float(shown) - expected) <= 0.5, (name, shown, expected)
