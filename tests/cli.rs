@@ -978,6 +978,35 @@ fn estimator_all_prints_estimators_side_by_side() {
     }
 }
 
+/// `--figure` draws every estimator's interval per coefficient: an SVG naming each
+/// coefficient and estimator, and a PNG; with the GMM alone, its intervals.
+#[test]
+fn figure_draws_a_forest_of_intervals() {
+    let file = data_path("ols_T3000_n300_rho7.csv");
+    let dir = std::env::temp_dir().join(format!("synthgmm-forest-{}", std::process::id()));
+    let stem = dir.join("forest");
+    let stem_arg = stem.to_str().unwrap();
+    for estimator in ["all", "gmm"] {
+        let mut args = vec!["--data", file.as_str()];
+        args.extend(SYNTH);
+        args.extend(["--estimator", estimator, "--figure", stem_arg]);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let svg = std::fs::read_to_string(stem.with_extension("svg")).unwrap();
+        for name in ["x0", "x1", "x2", "GMM (proxy + synth)"] {
+            assert!(svg.contains(name), "{estimator}: {name} missing");
+        }
+        assert_eq!(svg.contains("PPI++ (proxy)"), estimator == "all");
+        let png = std::fs::read(stem.with_extension("png")).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// With every row labeled, PPI++ and DSL cannot run; the others are still reported.
 #[test]
 fn estimator_all_reports_what_cannot_run_and_keeps_the_rest() {

@@ -165,6 +165,10 @@ pub struct FitArgs {
     /// The bootstrap's seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also draw every estimator's (1 − alpha) interval per coefficient (a forest
+    /// plot): FIGURE.svg and FIGURE.png.
+    #[arg(long, value_name = "FIGURE")]
+    pub figure: Option<std::path::PathBuf>,
 }
 
 /// The adjustment of p-values for multiple coefficients.
@@ -353,9 +357,15 @@ fn report<M: MomentModel + Clone + 'static>(
     args: &FitArgs,
 ) -> Result<String, Failure> {
     if args.estimator == [EstimatorName::Gmm] {
+        if let Some(stem) = &args.figure {
+            forest(&run_estimators(model.clone(), loaded, args)?, args, stem)?;
+        }
         return gmm_only(model, loaded, args);
     }
     let results = run_estimators(model, loaded, args)?;
+    if let Some(stem) = &args.figure {
+        forest(&results, args, stem)?;
+    }
     if let Some((name, Err(err))) = results
         .last()
         .filter(|_| results.iter().all(|(_, r)| r.is_err()))
@@ -373,6 +383,42 @@ fn report<M: MomentModel + Clone + 'static>(
         }),
         None => Ok(output),
     }
+}
+
+/// The forest plot of the estimates that ran (see [`crate::plot::forest`]).
+fn forest(results: &Results, args: &FitArgs, stem: &std::path::Path) -> Result<(), Failure> {
+    let fitted: Vec<&Estimate> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .collect();
+    let intervals: Vec<synthgmm::ndarray::Array2<f64>> = fitted
+        .iter()
+        .map(|e| e.conf_int(args.alpha))
+        .collect::<Result<_, _>>()
+        .map_err(|e| Failure::Data(e.to_string()))?;
+    let terms = SideBySide::new(fitted.iter().copied()).terms();
+    let panels: Vec<(String, crate::plot::Intervals)> = terms
+        .iter()
+        .map(|term| {
+            let rows = fitted.iter().zip(&intervals).filter_map(|(e, ci)| {
+                let j = e.names().iter().position(|n| n == term)?;
+                Some((
+                    e.estimator().to_string(),
+                    e.theta()[j],
+                    ci[[j, 0]],
+                    ci[[j, 1]],
+                ))
+            });
+            (term.to_string(), rows.collect())
+        })
+        .collect();
+    if let Some(parent) = stem.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Failure::Data(format!("cannot write in `{}`: {e}", parent.display())))?;
+    }
+    let title = format!("{:.0}% intervals by estimator", 100.0 * (1.0 - args.alpha));
+    crate::plot::forest(&panels, &title, stem)
+        .map_err(|e| Failure::Data(format!("cannot draw the figure: {e}")))
 }
 
 /// The first failed estimator the user cannot do without: one named with

@@ -236,3 +236,106 @@ pub fn lines(
     root.present()?;
     Ok(())
 }
+
+/// One coefficient's intervals: (estimator, θ̂_j, lower, upper) per estimator.
+pub type Intervals = Vec<(String, f64, f64, f64)>;
+
+/// One panel of a forest plot: estimators top to bottom, each a point at θ̂_j and a bar
+/// over its interval.
+fn forest_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    coefficient: &str,
+    rows: &Intervals,
+) -> Result<(), Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let (lo, hi) = rows
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
+            (a.min(r.2), b.max(r.3))
+        });
+    let pad = 0.08 * (hi - lo).max(1e-12 * hi.abs().max(1.0));
+    let k = rows.len();
+    let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    // Row i is drawn at height k − 1 − i, so the first estimator is on top.
+    let label = move |y: &f64| {
+        let i = k as f64 - 1.0 - y.round();
+        if (y - y.round()).abs() < 1e-6 && i >= 0.0 && (i as usize) < k {
+            names[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(coefficient, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(200)
+        .build_cartesian_2d(lo - pad..hi + pad, -0.6..k as f64 - 0.4)?;
+    chart
+        .configure_mesh()
+        .y_labels(k)
+        .y_label_formatter(&label)
+        .x_label_formatter(&|x| format!("{}", (x * 1e4).round() / 1e4))
+        .label_style(("sans-serif", 13))
+        .disable_y_mesh()
+        .draw()?;
+    for (i, (_, estimate, lower, upper)) in rows.iter().enumerate() {
+        let y = (k - 1 - i) as f64;
+        let color = COLORS[i % COLORS.len()];
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(*lower, y), (*upper, y)],
+            color.stroke_width(3),
+        )))?;
+        chart.draw_series(std::iter::once(Circle::new(
+            (*estimate, y),
+            5,
+            color.filled(),
+        )))?;
+    }
+    Ok(())
+}
+
+fn draw_forest<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    panels: &[(String, Intervals)],
+    title: &str,
+) -> Result<(), Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 20))?;
+    let areas = root.split_evenly((1, panels.len().max(1)));
+    for (area, (coefficient, rows)) in areas.iter().zip(panels) {
+        forest_panel(area, coefficient, rows)?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// A forest plot: one panel per coefficient, each estimator's interval in it; writes
+/// `stem.svg` and `stem.png`.
+pub fn forest(
+    panels: &[(String, Intervals)],
+    title: &str,
+    stem: &Path,
+) -> Result<(), Box<dyn Error>> {
+    register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| "cannot load the bundled font")?;
+    let k = panels.first().map_or(1, |p| p.1.len());
+    let size = (480 * panels.len().max(1) as u32, 110 + 36 * k as u32);
+    let svg = stem.with_extension("svg");
+    draw_forest(
+        SVGBackend::new(&svg, size).into_drawing_area(),
+        panels,
+        title,
+    )?;
+    let png = stem.with_extension("png");
+    draw_forest(
+        BitMapBackend::new(&png, size).into_drawing_area(),
+        panels,
+        title,
+    )
+}
