@@ -238,10 +238,12 @@ pub fn lines(
 }
 
 /// One coefficient's intervals: (estimator, θ̂_j, lower, upper) per estimator.
+#[allow(dead_code)] // the examples that share this file draw no forest
 pub type Intervals = Vec<(String, f64, f64, f64)>;
 
 /// One panel of a forest plot: estimators top to bottom, each a point at θ̂_j and a bar
 /// over its interval.
+#[allow(dead_code)] // the examples that share this file draw no forest
 fn forest_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     coefficient: &str,
@@ -297,6 +299,7 @@ where
     Ok(())
 }
 
+#[allow(dead_code)] // the examples that share this file draw no forest
 fn draw_forest<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     panels: &[(String, Intervals)],
@@ -317,6 +320,7 @@ where
 
 /// A forest plot: one panel per coefficient, each estimator's interval in it; writes
 /// `stem.svg` and `stem.png`.
+#[allow(dead_code)] // the examples that share this file draw no forest
 pub fn forest(
     panels: &[(String, Intervals)],
     title: &str,
