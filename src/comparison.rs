@@ -13,8 +13,14 @@ use std::fmt;
 use crate::inference::number;
 use crate::Estimate;
 
-/// Estimates side by side (see the [module documentation](self)); print it with
-/// `{}`.
+/// Estimates side by side: coefficients as rows, estimators as columns, each cell the
+/// estimate over its standard error in parentheses, with the labeled rows, all rows
+/// and each estimator's effective number of labels at the foot; print it with `{}`.
+///
+/// The effective number of labels of estimate e against a reference r (the real-only
+/// fit) is n · median_j(V_r,jj / V_e,jj): the labeled rows the reference would need
+/// for e's variance, coefficient by coefficient, summarized by the median over the
+/// coefficients both estimate. It compares variances, not errors.
 ///
 /// ```
 /// use ndarray::array;
@@ -68,8 +74,8 @@ impl<'a> SideBySide<'a> {
         terms
     }
 
-    /// Each column's effective number of labels (see the [module documentation](self));
-    /// `None` without a reference or shared coefficient.
+    /// Each column's effective number of labels n · median_j(V_r,jj / V_e,jj) against
+    /// the reference r; `None` without a reference or shared coefficient.
     pub fn effective_labels(&self) -> Vec<Option<f64>> {
         let Some(reference) = self.reference.map(|i| self.estimates[i]) else {
             return vec![None; self.estimates.len()];
