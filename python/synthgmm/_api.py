@@ -452,9 +452,10 @@ def fit(
 
 
 def plan(
+    formula: Any = None,
     data: Any = None,
     *,
-    y: Any,
+    y: Any = None,
     x: Any = None,
     labeled: Any,
     sources: Mapping[str, SourceSpec],
@@ -467,7 +468,8 @@ def plan(
     step_one: str = "per-block",
     small_sample: str = "hc2-bm",
 ) -> "Plan":
-    """A planning model from pilot data (arguments as :func:`fit`).
+    """A planning model from pilot data (arguments as :func:`fit`, the formula form
+    included).
 
     From the pilot's moment covariances and Jacobians it predicts the standard error of
     every coefficient for another design, n' labeled of T' rows, for GMM, real-only and
@@ -481,6 +483,8 @@ def plan(
     Planning needs at least one source and independent rows drawn at random (no
     weights, clusters or labeling probabilities).
     """
+    data, y, x, labeled, sources, intercept, _ = _arguments(
+        formula, data, y, x, labeled, sources, intercept, {})
     prepared = _prepare(data, y, x, labeled, sources, model, intercept, None, None, None)
     core = _core.plan(
         prepared.labeled, prepared.y, prepared.x, prepared.sources, model=model,
@@ -492,9 +496,10 @@ def plan(
 
 
 def design(
+    formula: Any = None,
     data: Any = None,
     *,
-    y: Any,
+    y: Any = None,
     x: Any = None,
     labeled: Any,
     sources: Mapping[str, SourceSpec],
@@ -508,7 +513,8 @@ def design(
     quantiles: Optional[Sequence[float]] = None,
     intercept: bool = True,
 ) -> "Design":
-    """Which rows to send to the annotators (arguments as :func:`fit`).
+    """Which rows to send to the annotators (arguments as :func:`fit`, the formula form
+    included).
 
     ``design`` is ``"uniform"``, ``"stratified"`` (Neyman's allocation from the pilot
     within ``strata`` -- ids, or a column name with ``data`` -- or within ``n_strata``
@@ -524,6 +530,9 @@ def design(
 
     Without a labeled row only ``"uniform"`` and ``"stratified"`` with ``strata`` apply.
     """
+    data, y, x, labeled, sources, intercept, extras = _arguments(
+        formula, data, y, x, labeled, sources, intercept, {"strata": strata})
+    strata = extras["strata"]
     prepared = _prepare(data, y, x, labeled, sources, model, intercept, None, None, None)
     codes = None
     if strata is not None:

@@ -131,3 +131,21 @@ def test_side_by_side_has_every_estimate_and_the_effective_n(frame):
     for name, shown in zip(estimates["estimator"], effective):
         expected = n * np.median((real / se[name]) ** 2)
         assert abs(float(shown) - expected) <= 0.5, (name, shown, expected)
+
+
+def test_plan_and_design_take_a_formula(frame):
+    x = _dummies(frame)
+    arrays = dict(labeled=frame["labeled"], intercept=False,
+                  sources={"gpt": (frame["gpt_y"], x)})
+    by_formula = synthgmm.plan("y ~ x1 + C(group)", frame, labeled="labeled",
+                               sources={"gpt": "gpt_y ~ x1 + C(group)"})
+    by_hand = synthgmm.plan(y=frame["y"], x=x, **arrays)
+    np.testing.assert_allclose(np.asarray(by_formula.se(200, 3000)),
+                               np.asarray(by_hand.se(200, 3000)), rtol=1e-12)
+    strata = np.where(frame["x1"] > 0, "high", "low")
+    chosen = synthgmm.design("y ~ x1 + C(group)", frame.assign(stratum=strata),
+                             labeled="labeled", sources={"gpt": "gpt_y ~ x1 + C(group)"},
+                             budget=100, design="stratified", strata="stratum")
+    same = synthgmm.design(y=frame["y"], x=x, budget=100, design="stratified", strata=strata,
+                           **arrays)
+    np.testing.assert_allclose(chosen.probabilities, same.probabilities, rtol=1e-12)
