@@ -550,82 +550,71 @@ fn run_estimators<M: MomentModel + Clone + 'static>(
 ) -> Result<Results, Failure> {
     let data = &loaded.data;
     let names = data.source_names();
-    let all = args.estimator.contains(&EstimatorName::All);
-    let wants = |e: EstimatorName| all || args.estimator.contains(&e);
-    let need = |k: usize, what: &str| -> Result<(), Failure> {
-        if names.len() >= k || all {
-            Ok(())
-        } else {
-            Err(Failure::Data(format!(
-                "--estimator {what} needs {k} source(s), the data have {}",
-                names.len()
-            )))
-        }
-    };
-    let mut estimators: Vec<Box<dyn Estimator>> = Vec::new();
-    let small = args.small_sample.setting();
-    if wants(EstimatorName::RealOnly) {
-        estimators.push(Box::new(RealOnly::new(model.clone()).small_sample(small)));
-    }
-    let first = names.first();
-    if wants(EstimatorName::Naive) {
-        need(1, "naive")?;
-        if !names.is_empty() {
-            estimators.push(Box::new(
-                NaivePooled::new(model.clone(), names.clone()).small_sample(small),
-            ));
-        }
-    }
-    if wants(EstimatorName::Ppi) {
-        need(1, "ppi")?;
-        if let Some(first) = first {
-            estimators.push(Box::new(
-                PpiPlusPlus::new(model.clone(), first.clone()).small_sample(small),
-            ));
-        }
-    }
-    if wants(EstimatorName::Dsl) {
-        need(1, "dsl")?;
-        if let Some(first) = first {
-            estimators.push(Box::new(
-                Dsl::new(model.clone(), first.clone()).small_sample(small),
-            ));
-        }
-    }
-    if wants(EstimatorName::Reppi) {
-        need(1, "reppi")?;
-        if let Some(first) = first {
-            estimators.push(Box::new(
-                RePpi::new(model.clone(), [first.clone()]).small_sample(small),
-            ));
-        }
-    }
-    if wants(EstimatorName::PpiSynth) {
-        need(2, "ppi-synth")?;
-        if names.len() >= 2 {
-            estimators.push(Box::new(
-                PpiSynth::new(model.clone(), names[0].clone(), names[1].clone())
-                    .small_sample(small),
-            ));
-        }
-    }
-    if wants(EstimatorName::Gmm) {
+    let mut estimators = baselines(&model, &names, args)?;
+    if args.estimator.contains(&EstimatorName::All) || args.estimator.contains(&EstimatorName::Gmm)
+    {
         let label = if names.is_empty() {
             "GMM".to_string()
         } else {
             format!("GMM ({})", names.join(" + "))
         };
-        estimators.push(Box::new(OnSources::new(
-            label,
-            gmm(model, args),
-            names.clone(),
-        )));
+        estimators.push(Box::new(OnSources::new(label, gmm(model, args), names)));
     }
     Ok(estimators
         .iter()
         .map(|e| (e.name(), e.estimate(data)))
         .collect())
 }
+
+/// The baselines asked for, in the order of the side-by-side table: each on the first
+/// source (PPI++Synth on the first two, naive pooling on all). Under `all` those the
+/// sources do not allow are left out; named, they are an error.
+fn baselines<M: MomentModel + Clone + 'static>(
+    model: &M,
+    names: &[String],
+    args: &FitArgs,
+) -> Result<Vec<Box<dyn Estimator>>, Failure> {
+    let all = args.estimator.contains(&EstimatorName::All);
+    let small = args.small_sample.setting();
+    let mut out: Vec<Box<dyn Estimator>> = Vec::new();
+    if all || args.estimator.contains(&EstimatorName::RealOnly) {
+        out.push(Box::new(RealOnly::new(model.clone()).small_sample(small)));
+    }
+    let on_sources: [(EstimatorName, &str, usize, BaselineOn<M>); 5] = [
+        (EstimatorName::Naive, "naive", 1, |m, s, k| {
+            Box::new(NaivePooled::new(m, s.to_vec()).small_sample(k))
+        }),
+        (EstimatorName::Ppi, "ppi", 1, |m, s, k| {
+            Box::new(PpiPlusPlus::new(m, s[0].clone()).small_sample(k))
+        }),
+        (EstimatorName::Dsl, "dsl", 1, |m, s, k| {
+            Box::new(Dsl::new(m, s[0].clone()).small_sample(k))
+        }),
+        (EstimatorName::Reppi, "reppi", 1, |m, s, k| {
+            Box::new(RePpi::new(m, [s[0].clone()]).small_sample(k))
+        }),
+        (EstimatorName::PpiSynth, "ppi-synth", 2, |m, s, k| {
+            Box::new(PpiSynth::new(m, s[0].clone(), s[1].clone()).small_sample(k))
+        }),
+    ];
+    for (name, flag, needed, make) in on_sources {
+        if !(all || args.estimator.contains(&name)) {
+            continue;
+        }
+        if names.len() >= needed {
+            out.push(make(model.clone(), names, small));
+        } else if !all {
+            return Err(Failure::Data(format!(
+                "--estimator {flag} needs {needed} source(s), the data have {}",
+                names.len()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Builds a baseline from the model, the sources' names and the small-sample setting.
+type BaselineOn<M> = fn(M, &[String], SmallSample) -> Box<dyn Estimator>;
 
 /// Several estimators side by side; those that could not run are listed with the
 /// reason.
