@@ -197,18 +197,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
                 fresh = true;
                 continue;
             }
-            let mut scale = 1.0;
-            let (mut next, mut f_next);
-            let mut halvings = 0;
-            loop {
-                next = &theta - &(&step * scale);
-                f_next = self.value(&next, false).0;
-                if merit(&f_next) <= norm || halvings == MAX_HALVINGS {
-                    break;
-                }
-                scale /= 2.0;
-                halvings += 1;
-            }
+            let (scale, next, f_next) = self.damped(&theta, &step, norm, &merit);
             if !next.iter().all(|v| v.is_finite()) {
                 return None;
             }
@@ -227,6 +216,29 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
             }
         }
         None
+    }
+
+    /// θ − s·step with s halved from 1 until the merit is at most `norm` (at most
+    /// `MAX_HALVINGS` times): (s, θ − s·step, F there).
+    fn damped(
+        &self,
+        theta: &Array1<f64>,
+        step: &Array1<f64>,
+        norm: f64,
+        merit: &dyn Fn(&Array1<f64>) -> f64,
+    ) -> (f64, Array1<f64>, Array1<f64>) {
+        let mut scale = 1.0;
+        for _ in 0..MAX_HALVINGS {
+            let next = theta - &(step * scale);
+            let f_next = self.value(&next, false).0;
+            if merit(&f_next) <= norm {
+                return (scale, next, f_next);
+            }
+            scale /= 2.0;
+        }
+        let next = theta - &(step * scale);
+        let f_next = self.value(&next, false).0;
+        (scale, next, f_next)
     }
 }
 

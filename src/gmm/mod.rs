@@ -739,30 +739,10 @@ impl<M: MomentModel> TwoStepGmm<M> {
         )?;
         let mut fits = vec![real];
         for (m, fit) in source_fits.into_iter().enumerate() {
-            if !identity {
-                fits.push(fit);
-                continue;
-            }
-            let name = stacked.source_name(m).to_string();
-            let solution = gauss_newton(
-                fit.solution.params,
-                |beta| stacked.source_residual(m, beta),
-                |beta| stacked.source_jacobian(m, beta),
-                &settings,
-            )
-            .map_err(|_| screen::block_error(SolveFailure::Singular, &name))?;
-            if !solution.termination.is_converged() && self.require_convergence {
-                return Err(Error::NotConverged {
-                    stage: Stage::StepOne { block: name },
-                    iterations: solution.iterations,
-                });
-            }
-            fits.push(screen::BlockFit {
-                solution,
-                start: fit.start,
-                whitener: None,
-                exact: fit.exact,
-                start_squares: fit.start_squares,
+            fits.push(if identity {
+                self.unweighted_source_fit(stacked, m, fit, &settings)?
+            } else {
+                fit
             });
         }
         let (k, p) = (stacked.k(), stacked.p());
@@ -797,6 +777,38 @@ impl<M: MomentModel> TwoStepGmm<M> {
             reports,
             moments,
             whitener,
+        })
+    }
+
+    /// Source block `m` refitted from its screening fit with the identity weight (the
+    /// textbook step 1).
+    fn unweighted_source_fit(
+        &self,
+        stacked: &StackedMoments<'_, M>,
+        m: usize,
+        fit: screen::BlockFit,
+        settings: &Settings,
+    ) -> Result<screen::BlockFit> {
+        let name = stacked.source_name(m).to_string();
+        let solution = gauss_newton(
+            fit.solution.params,
+            |beta| stacked.source_residual(m, beta),
+            |beta| stacked.source_jacobian(m, beta),
+            settings,
+        )
+        .map_err(|_| screen::block_error(SolveFailure::Singular, &name))?;
+        if !solution.termination.is_converged() && self.require_convergence {
+            return Err(Error::NotConverged {
+                stage: Stage::StepOne { block: name },
+                iterations: solution.iterations,
+            });
+        }
+        Ok(screen::BlockFit {
+            solution,
+            start: fit.start,
+            whitener: None,
+            exact: fit.exact,
+            start_squares: fit.start_squares,
         })
     }
 
