@@ -154,8 +154,8 @@ pub(super) struct Influence {
 
 impl Influence {
     /// From the sums of the pass at β₁ = (θ̂_real, η̂_1, …) (ḡ, Ĝ, Ω̂). `None` when it
-    /// does not apply: no sources, over-identified blocks, labeling probabilities,
-    /// clustered rows, or a singular block Jacobian.
+    /// does not apply: no sources, over-identified blocks, clustered rows, every row
+    /// labeled with labeling probabilities, or a singular block Jacobian.
     pub(super) fn new<M: MomentModel>(
         stacked: &StackedMoments<'_, M>,
         step1: &Array1<f64>,
