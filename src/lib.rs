@@ -103,6 +103,7 @@ mod linalg;
 pub mod models;
 mod moment;
 mod multiple_testing;
+pub mod named;
 mod optim;
 #[cfg(feature = "parquet")]
 pub mod parquet;

@@ -2,11 +2,9 @@
 //! `synthgmm::labeling`).
 
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use synthgmm::labeling::{Allocation, Labeling, LabelingPlan, Target};
-use synthgmm::models::{Logistic, Mean, Ols, Poisson};
-use synthgmm::{DataSources, Error, MomentModel, TwoStepGmm};
+use synthgmm::Error;
 
 use crate::errors::to_py_err;
 use crate::fitting::Inputs;
@@ -25,16 +23,7 @@ pub struct DesignRequest {
 impl DesignRequest {
     /// The library's design.
     pub fn labeling(&self) -> PyResult<Labeling> {
-        let allocation = match self.allocation.as_str() {
-            "uniform" => Allocation::Uniform,
-            "stratified" => Allocation::Stratified,
-            "active" => Allocation::Active,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown design `{other}`; expected one of: uniform, stratified, active"
-                )))
-            }
-        };
+        let allocation: Allocation = crate::settings::parse(&self.allocation)?;
         let mut design = Labeling::new(allocation, self.budget).n_strata(self.n_strata);
         if let Some(j) = self.coefficient {
             design = design.target(Target::Coefficient(j));
@@ -59,23 +48,7 @@ pub fn design(
     let Some(model) = model else {
         return design.without_pilot(inputs.labeled.len());
     };
-    let data = inputs.build()?;
-    match model {
-        Model::Ols => on(Ols, design, &data, inputs),
-        Model::Logistic => on(Logistic, design, &data, inputs),
-        Model::Poisson => on(Poisson, design, &data, inputs),
-        Model::Mean => on(Mean, design, &data, inputs),
-        Model::Quantile(q) => on(q.clone(), design, &data, inputs),
-    }
-}
-
-fn on<M: MomentModel>(
-    model: M,
-    design: &Labeling,
-    data: &DataSources,
-    inputs: &Inputs<'_>,
-) -> Result<LabelingPlan, Error> {
-    design.plan(&TwoStepGmm::new(model), data, inputs.x)
+    synthgmm::named::design(design, &inputs.build()?, model, inputs.x)
 }
 
 /// A labeling design (see `synthgmm.design`).

@@ -102,15 +102,15 @@ fn estimate<'py>(
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
     let interval: synthgmm::BootstrapInterval =
         bootstrap_interval.parse().map_err(|e| to_py_err(&e))?;
-    let model = ModelName::parse(model)?;
-    let settings =
-        GmmSettings::parse(covariance, cross_weights, weighting, step_one, small_sample)?;
+    let model = settings::parse::<ModelName>(model)?;
+    let settings = GmmSettings::parse(covariance, cross_weights, weighting, step_one, small_sample)
+        .map_err(|e| to_py_err(&e))?;
     if estimators.is_empty() {
         return Err(PyValueError::new_err("no estimator requested"));
     }
     let specs = estimators
         .iter()
-        .map(|e| EstimatorSpec::parse(e))
+        .map(|e| EstimatorSpec::parse(e).map_err(|e| to_py_err(&e)))
         .collect::<PyResult<Vec<_>>>()?;
     let arrays = Arrays {
         labeled,
@@ -190,9 +190,9 @@ fn plan<'py>(
     step_one: &str,
     small_sample: &str,
 ) -> PyResult<Plan> {
-    let model = ModelName::parse(model)?;
-    let settings =
-        GmmSettings::parse(covariance, cross_weights, weighting, step_one, small_sample)?;
+    let model = settings::parse::<ModelName>(model)?;
+    let settings = GmmSettings::parse(covariance, cross_weights, weighting, step_one, small_sample)
+        .map_err(|e| to_py_err(&e))?;
     let arrays = Arrays {
         labeled,
         y,
@@ -235,7 +235,7 @@ fn design<'py>(
     strata: Option<Vec<i64>>,
     n_strata: usize,
 ) -> PyResult<LabelingDesign> {
-    let model = ModelName::parse(model)?;
+    let model = settings::parse::<ModelName>(model)?;
     let request = DesignRequest {
         allocation: design.to_string(),
         budget,

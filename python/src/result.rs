@@ -99,7 +99,7 @@ impl Fit {
         py: Python<'py>,
         alternative: &str,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let alt = settings::alternative(alternative)?;
+        let alt = settings::parse::<synthgmm::Alternative>(alternative)?;
         Ok(self.estimate().p_values_against(alt).into_pyarray(py))
     }
 
@@ -112,7 +112,7 @@ impl Fit {
         alpha: f64,
         alternative: &str,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let alt = settings::alternative(alternative)?;
+        let alt = settings::parse::<synthgmm::Alternative>(alternative)?;
         let ci = self
             .estimate()
             .conf_int_against(alpha, alt)

@@ -1,0 +1,548 @@
+//! Estimators, models and settings chosen by name: the one translation from the
+//! strings a front end takes (`"ols"`, `"ppi:gpt"`, `"hc2-bm"`) to the library's types,
+//! shared by the Python and R packages so that every front end accepts the same names
+//! and fits the same estimator for them.
+//!
+//! ```
+//! use ndarray::{array, Array1};
+//! use synthgmm::named::{self, BuiltinModel, EstimatorSpec, Settings};
+//! use synthgmm::DataSources;
+//!
+//! let x = array![[1.0, 0.1], [1.0, 0.9], [1.0, 0.4], [1.0, 0.7], [1.0, 0.2], [1.0, 0.5]];
+//! let y = array![0.3, 1.9, 0.7, 1.5, 0.5, 1.0];
+//! let labeled = Array1::from(vec![true; 6]);
+//! let data = DataSources::builder(labeled.view()).real(x.view(), y.view()).build()?;
+//! let model: BuiltinModel = "ols".parse::<named::ModelName>()?.on(None, &data)?;
+//! let specs = [EstimatorSpec::parse("real-only")?];
+//! let fits = named::run_all(&data, &model, &specs, Settings::default(), false);
+//! let (name, fit) = &fits[0];
+//! assert_eq!(name, "Real-only");
+//! assert!(fit.as_ref().unwrap().estimate().se()[1] > 0.0);
+//! # Ok::<(), synthgmm::Error>(())
+//! ```
+
+use std::str::FromStr;
+
+use crate::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
+use crate::models::{Logistic, Mean, Ols, Poisson, Quantile};
+use crate::{
+    Alternative, Bootstrap, BootstrapFit, Covariance, CrossWeights, DataSources, Error, Estimate,
+    Estimator, GmmFit, MomentModel, OnSources, Plan, SmallSample, SourceDiagnostic, StepOne,
+    TwoStepGmm, Weighting,
+};
+
+/// [`Error::InvalidConfig`] naming the argument, the value and the accepted names.
+fn unknown(parameter: &'static str, value: &str, accepted: &[&str]) -> Error {
+    Error::InvalidConfig {
+        parameter,
+        reason: format!(
+            "unknown {parameter} `{value}`; expected one of: {}",
+            accepted.join(", ")
+        ),
+    }
+}
+
+/// Declares a choice's names once: `FromStr`, `name()` and the list of names.
+macro_rules! names {
+    ($ty:ty, $parameter:literal, $($name:literal => $value:expr),+ $(,)?) => {
+        impl FromStr for $ty {
+            type Err = Error;
+            fn from_str(text: &str) -> Result<Self, Error> {
+                match text {
+                    $($name => Ok($value),)+
+                    other => Err(unknown($parameter, other, <$ty>::NAMES)),
+                }
+            }
+        }
+        impl $ty {
+            /// The names this choice accepts, in the order the documentation lists them.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+        }
+    };
+}
+
+names!(Covariance, "covariance",
+    "windmeijer" => Covariance::Windmeijer,
+    "reestimated" => Covariance::Reestimated,
+    "standard" => Covariance::Reestimated,
+    "step2" => Covariance::StepTwo,
+    "sandwich" => Covariance::Sandwich,
+);
+names!(CrossWeights, "cross_weights",
+    "selected" => CrossWeights::Selected,
+    "unrestricted" => CrossWeights::Unrestricted,
+);
+names!(Weighting, "weighting",
+    "two-step" => Weighting::TwoStep,
+    "iterated" => Weighting::Iterated { max_rounds: 100 },
+    "cue" => Weighting::ContinuouslyUpdated { max_iters: 100 },
+);
+names!(StepOne, "step_one",
+    "per-block" => StepOne::PerBlock,
+    "identity" => StepOne::Identity,
+);
+names!(SmallSample, "small_sample",
+    "hc0" => SmallSample::Hc0,
+    "hc1" => SmallSample::Hc1,
+    "hc2" => SmallSample::Hc2,
+    "hc3" => SmallSample::Hc3,
+    "hc2-bm" => SmallSample::Hc2BellMcCaffrey,
+);
+names!(Alternative, "alternative",
+    "two-sided" => Alternative::TwoSided,
+    "larger" => Alternative::Larger,
+    "smaller" => Alternative::Smaller,
+);
+names!(ModelName, "model",
+    "ols" => ModelName::Ols,
+    "logistic" => ModelName::Logistic,
+    "poisson" => ModelName::Poisson,
+    "mean" => ModelName::Mean,
+    "quantile" => ModelName::Quantile,
+);
+names!(EstimatorKind, "estimator",
+    "gmm" => EstimatorKind::Gmm,
+    "real-only" => EstimatorKind::RealOnly,
+    "naive" => EstimatorKind::Naive,
+    "ppi" => EstimatorKind::Ppi,
+    "ppi-synth" => EstimatorKind::PpiSynth,
+    "dsl" => EstimatorKind::Dsl,
+    "reppi" => EstimatorKind::RePpi,
+);
+
+/// The name [`Covariance`]'s `FromStr` takes for it (the first of its names).
+pub fn covariance_name(c: Covariance) -> &'static str {
+    match c {
+        Covariance::Windmeijer => "windmeijer",
+        Covariance::Reestimated => "reestimated",
+        Covariance::StepTwo => "step2",
+        Covariance::Sandwich => "sandwich",
+    }
+}
+
+/// The settings of the GMM estimator, each parsed from its name; the default is the
+/// library's default estimator.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Settings {
+    /// Covariance of the final estimator.
+    pub covariance: Covariance,
+    /// Selected or unrestricted cross weights.
+    pub cross_weights: CrossWeights,
+    /// Two-step, iterated or continuously updated weighting.
+    pub weighting: Weighting,
+    /// The first step's weight matrix.
+    pub step_one: StepOne,
+    /// The small-sample correction (also that of every baseline).
+    pub small_sample: SmallSample,
+}
+
+impl Settings {
+    /// The settings from their names.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first unknown name and the accepted ones.
+    pub fn parse(
+        covariance: &str,
+        cross_weights: &str,
+        weighting: &str,
+        step_one: &str,
+        small_sample: &str,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            covariance: covariance.parse()?,
+            cross_weights: cross_weights.parse()?,
+            weighting: weighting.parse()?,
+            step_one: step_one.parse()?,
+            small_sample: small_sample.parse()?,
+        })
+    }
+
+    /// The GMM estimator with these settings.
+    pub fn gmm<M: MomentModel>(&self, model: M) -> TwoStepGmm<M> {
+        TwoStepGmm::new(model)
+            .covariance(self.covariance)
+            .cross_weights(self.cross_weights)
+            .weighting(self.weighting)
+            .step_one(self.step_one)
+            .small_sample(self.small_sample)
+    }
+}
+
+/// The built-in moment conditions, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModelName {
+    /// Least squares.
+    Ols,
+    /// Logistic regression.
+    Logistic,
+    /// Poisson regression.
+    Poisson,
+    /// The mean.
+    Mean,
+    /// Quantiles at given levels.
+    Quantile,
+}
+
+impl ModelName {
+    /// The model on these data: quantiles take their levels, and their bandwidths from
+    /// the labeled outcomes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when levels are missing for `quantile` or given for
+    /// another model, and the quantile model's own errors.
+    pub fn on(self, quantiles: Option<&[f64]>, data: &DataSources) -> Result<BuiltinModel, Error> {
+        let stray = |reason: &str| Error::InvalidConfig {
+            parameter: "quantiles",
+            reason: reason.to_string(),
+        };
+        match (self, quantiles) {
+            (ModelName::Quantile, None) => Err(stray("model=\"quantile\" needs the levels")),
+            (ModelName::Quantile, Some(levels)) => Ok(BuiltinModel::Quantile(Quantile::new(
+                levels,
+                data.real_y(),
+            )?)),
+            (_, Some(_)) => Err(stray("the levels apply to model=\"quantile\"")),
+            (ModelName::Ols, None) => Ok(BuiltinModel::Ols),
+            (ModelName::Logistic, None) => Ok(BuiltinModel::Logistic),
+            (ModelName::Poisson, None) => Ok(BuiltinModel::Poisson),
+            (ModelName::Mean, None) => Ok(BuiltinModel::Mean),
+        }
+    }
+}
+
+/// A built-in moment condition ready to fit.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum BuiltinModel {
+    /// Least squares.
+    Ols,
+    /// Logistic regression.
+    Logistic,
+    /// Poisson regression.
+    Poisson,
+    /// The mean.
+    Mean,
+    /// Quantiles with their bandwidths.
+    Quantile(Quantile),
+}
+
+/// Calls `$body` with `$m` bound to the concrete model of a [`BuiltinModel`].
+macro_rules! on_model {
+    ($model:expr, |$m:ident| $body:expr) => {
+        match $model {
+            BuiltinModel::Ols => {
+                let $m = Ols;
+                $body
+            }
+            BuiltinModel::Logistic => {
+                let $m = Logistic;
+                $body
+            }
+            BuiltinModel::Poisson => {
+                let $m = Poisson;
+                $body
+            }
+            BuiltinModel::Mean => {
+                let $m = Mean;
+                $body
+            }
+            BuiltinModel::Quantile(q) => {
+                let $m = q.clone();
+                $body
+            }
+        }
+    };
+}
+
+/// The estimators of the library, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EstimatorKind {
+    /// The GMM estimator (the default settings: selected cross weights).
+    Gmm,
+    /// The labeled rows alone.
+    RealOnly,
+    /// Every row pooled as if it were real.
+    Naive,
+    /// PPI++ on one proxy source.
+    Ppi,
+    /// PPI++ on a proxy and a synthetic source.
+    PpiSynth,
+    /// Design-based supervised learning.
+    Dsl,
+    /// Recalibrated PPI.
+    RePpi,
+}
+
+impl EstimatorKind {
+    /// The label of its errors and tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            EstimatorKind::Gmm => "GMM",
+            EstimatorKind::RealOnly => "real-only",
+            EstimatorKind::Naive => "naive pooling",
+            EstimatorKind::Ppi => "PPI++",
+            EstimatorKind::PpiSynth => "PPI++Synth",
+            EstimatorKind::Dsl => "DSL",
+            EstimatorKind::RePpi => "RePPI",
+        }
+    }
+
+    /// The sources it needs, and the sources it takes when none are named.
+    fn sources_needed(self, available: usize) -> (usize, usize) {
+        match self {
+            EstimatorKind::Gmm => (0, available),
+            EstimatorKind::RealOnly => (0, 0),
+            EstimatorKind::Naive => (1, available.max(1)),
+            EstimatorKind::PpiSynth => (2, 2),
+            _ => (1, 1),
+        }
+    }
+}
+
+/// One estimator asked for: its kind and, optionally, the sources it uses
+/// (`"ppi:synth"`, `"gmm:proxy,synth"`); without them it takes the first source(s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EstimatorSpec {
+    /// The estimator.
+    pub kind: EstimatorKind,
+    /// The sources named after the colon.
+    pub sources: Option<Vec<String>>,
+}
+
+impl EstimatorSpec {
+    /// The estimator from `kind` or `kind:source,source`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown kind or sources given to real-only.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let (kind, sources) = match text.split_once(':') {
+            Some((kind, list)) => (
+                kind,
+                Some(list.split(',').map(|s| s.trim().to_string()).collect()),
+            ),
+            None => (text, None),
+        };
+        let kind: EstimatorKind = kind.parse()?;
+        if kind == EstimatorKind::RealOnly && sources.is_some() {
+            return Err(Error::InvalidConfig {
+                parameter: "estimator",
+                reason: "estimator `real-only` takes no sources".to_string(),
+            });
+        }
+        Ok(Self { kind, sources })
+    }
+
+    /// The sources it runs on: the named ones, else the first it needs.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when fewer sources than it needs are available.
+    pub fn sources_on(&self, data: &DataSources) -> Result<Vec<String>, Error> {
+        let all = data.source_names();
+        let (needed, taken) = self.kind.sources_needed(all.len());
+        let names = self
+            .sources
+            .clone()
+            .unwrap_or_else(|| all.iter().take(taken).cloned().collect());
+        if names.len() < needed {
+            return Err(Error::InvalidConfig {
+                parameter: "estimators",
+                reason: format!(
+                    "{} needs {needed} source(s), {} given",
+                    self.kind.label(),
+                    names.len()
+                ),
+            });
+        }
+        Ok(names)
+    }
+
+    /// The display name of the GMM on these sources.
+    fn gmm_name(sources: &[String]) -> String {
+        match sources.is_empty() {
+            true => "GMM".to_string(),
+            false => format!("GMM ({})", sources.join(" + ")),
+        }
+    }
+}
+
+/// A shareable estimator, as the bootstrap runs it.
+pub type SharedEstimator = Box<dyn Estimator + Send + Sync>;
+
+/// The baseline a spec names on its sources (`None` for the GMM).
+fn baseline<M: MomentModel + Clone + Send + Sync + 'static>(
+    model: M,
+    kind: EstimatorKind,
+    names: Vec<String>,
+    small: SmallSample,
+) -> Option<SharedEstimator> {
+    let first = || names[0].clone();
+    Some(match kind {
+        EstimatorKind::Gmm => return None,
+        EstimatorKind::RealOnly => Box::new(RealOnly::new(model).small_sample(small)),
+        EstimatorKind::Naive => Box::new(NaivePooled::new(model, names).small_sample(small)),
+        EstimatorKind::Ppi => Box::new(PpiPlusPlus::new(model, first()).small_sample(small)),
+        EstimatorKind::Dsl => Box::new(Dsl::new(model, first()).small_sample(small)),
+        EstimatorKind::RePpi => Box::new(RePpi::new(model, names).small_sample(small)),
+        EstimatorKind::PpiSynth => {
+            Box::new(PpiSynth::new(model, first(), names[1].clone()).small_sample(small))
+        }
+    })
+}
+
+/// One estimator's result: the GMM keeps its full fit (J test, effective sample
+/// size, summary, diagnostics); the baselines their estimate.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The GMM's fit, and the sources' diagnostics when asked for.
+    Gmm {
+        /// The fit.
+        fit: Box<GmmFit>,
+        /// Each source's diagnostics.
+        diagnostics: Option<Vec<SourceDiagnostic>>,
+    },
+    /// A baseline's estimate.
+    Baseline(Box<Estimate>),
+}
+
+impl Outcome {
+    /// The estimate, whichever the estimator.
+    pub fn estimate(&self) -> &Estimate {
+        match self {
+            Outcome::Gmm { fit, .. } => fit.estimate(),
+            Outcome::Baseline(e) => e,
+        }
+    }
+}
+
+/// Runs every requested estimator on the data, each with its display name and result
+/// (an estimator that fails does not stop the others).
+pub fn run_all(
+    data: &DataSources,
+    model: &BuiltinModel,
+    specs: &[EstimatorSpec],
+    settings: Settings,
+    diagnose: bool,
+) -> Vec<(String, Result<Outcome, Error>)> {
+    specs
+        .iter()
+        .map(|spec| on_model!(model, |m| run_one(m, data, spec, settings, diagnose)))
+        .collect()
+}
+
+/// One requested estimator on the data.
+fn run_one<M: MomentModel + Clone + Send + Sync + 'static>(
+    model: M,
+    data: &DataSources,
+    spec: &EstimatorSpec,
+    settings: Settings,
+    diagnose: bool,
+) -> (String, Result<Outcome, Error>) {
+    let names = match spec.sources_on(data) {
+        Ok(names) => names,
+        Err(err) => return (spec.kind.label().to_string(), Err(err)),
+    };
+    match baseline(
+        model.clone(),
+        spec.kind,
+        names.clone(),
+        settings.small_sample,
+    ) {
+        Some(e) => (
+            e.name(),
+            e.estimate(data).map(|e| Outcome::Baseline(Box::new(e))),
+        ),
+        None => (
+            EstimatorSpec::gmm_name(&names),
+            fit_gmm(settings.gmm(model), data, &names, diagnose),
+        ),
+    }
+}
+
+/// The GMM estimator on the named sources.
+fn fit_gmm<M: MomentModel>(
+    estimator: TwoStepGmm<M>,
+    data: &DataSources,
+    sources: &[String],
+    diagnose: bool,
+) -> Result<Outcome, Error> {
+    let selected;
+    let data = if sources == data.source_names().as_slice() {
+        data
+    } else {
+        let names: Vec<&str> = sources.iter().map(String::as_str).collect();
+        selected = data.select_sources(&names)?;
+        &selected
+    };
+    if diagnose {
+        let report = estimator.diagnose(data)?;
+        return Ok(Outcome::Gmm {
+            fit: Box::new(report.fit),
+            diagnostics: Some(report.sources),
+        });
+    }
+    Ok(Outcome::Gmm {
+        fit: Box::new(estimator.fit(data)?),
+        diagnostics: None,
+    })
+}
+
+/// A planning model from pilot data, with the GMM settings given.
+///
+/// # Errors
+/// The GMM fit's errors on the pilot.
+pub fn plan(data: &DataSources, model: &BuiltinModel, s: Settings) -> Result<Plan, Error> {
+    on_model!(model, |m| s.gmm(m).plan(data))
+}
+
+/// The estimator a spec names, on its sources, as the bootstrap runs it.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] when fewer sources than it needs are available.
+pub fn estimator_for(
+    data: &DataSources,
+    model: &BuiltinModel,
+    spec: &EstimatorSpec,
+    s: Settings,
+) -> Result<SharedEstimator, Error> {
+    let names = spec.sources_on(data)?;
+    Ok(on_model!(model, |m| {
+        baseline(m.clone(), spec.kind, names.clone(), s.small_sample)
+            .unwrap_or_else(|| Box::new(OnSources::new("GMM", s.gmm(m), names.clone())))
+    }))
+}
+
+/// The bootstrap of one requested estimator (the same estimator, sources and settings
+/// as [`run_all`] fits).
+///
+/// # Errors
+/// [`estimator_for`]'s and the bootstrap's errors.
+pub fn bootstrap(
+    data: &DataSources,
+    model: &BuiltinModel,
+    spec: &EstimatorSpec,
+    settings: Settings,
+    boot: Bootstrap,
+) -> Result<BootstrapFit, Error> {
+    boot.run(estimator_for(data, model, spec, settings)?.as_ref(), data)
+}
+
+names!(crate::labeling::Allocation, "design",
+    "uniform" => crate::labeling::Allocation::Uniform,
+    "stratified" => crate::labeling::Allocation::Stratified,
+    "active" => crate::labeling::Allocation::Active,
+);
+
+/// A labeling design from a pilot: the GMM's predicted variance under the model.
+///
+/// # Errors
+/// The design's errors (see [`Labeling::plan`](crate::labeling::Labeling::plan)).
+pub fn design(
+    labeling: &crate::labeling::Labeling,
+    data: &DataSources,
+    model: &BuiltinModel,
+    x: ndarray::ArrayView2<'_, f64>,
+) -> Result<crate::labeling::LabelingPlan, Error> {
+    on_model!(model, |m| labeling.plan(&TwoStepGmm::new(m), data, x))
+}
