@@ -66,7 +66,7 @@ impl fmt::Display for Stage {
 }
 
 /// Everything that can go wrong when building data or fitting an estimator.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, strum::IntoStaticStr)]
 #[non_exhaustive]
 pub enum Error {
     /// An input has a different number of rows than the label mask.
@@ -294,5 +294,18 @@ pub(crate) fn short_number(v: f64) -> String {
         format!("{v}")
     } else {
         format!("{v:e}")
+    }
+}
+
+impl Error {
+    /// The variant's name (`"Collinear"`, `"InvalidConfig"` …): the class of the error a
+    /// front end raises for it.
+    ///
+    /// ```
+    /// let err = synthgmm::Error::NoLabeledRows;
+    /// assert_eq!(err.kind(), "NoLabeledRows");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        self.into()
     }
 }

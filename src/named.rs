@@ -546,3 +546,53 @@ pub fn design(
 ) -> Result<crate::labeling::LabelingPlan, Error> {
     on_model!(model, |m| labeling.plan(&TwoStepGmm::new(m), data, x))
 }
+
+/// The name of the covariance a GMM fit reports: the requested one's
+/// (`windmeijer`, `reestimated`, ...), or `selected-hc2-bm` (`-hc0`, `-hc3`) for the
+/// selected cross weights' own formula.
+pub fn covariance_label(fit: &GmmFit) -> String {
+    match fit.final_estimator() {
+        crate::FinalEstimator::Selected { small_sample } => {
+            format!("selected-{}", small_sample.name().to_lowercase())
+        }
+        other => other
+            .covariance()
+            .map_or_else(String::new, |c| covariance_name(c).to_string()),
+    }
+}
+
+/// The estimator a plan predicts, by name: `"gmm"`, `"real-only"`, or `"ppi"` /
+/// `"ppi:NAME"` (the pilot's first source by default).
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for another name or a source the pilot does not have.
+pub fn planned(plan: &Plan, estimator: &str) -> Result<crate::Planned, Error> {
+    use crate::Planned;
+    let invalid = |reason: String| Error::InvalidConfig {
+        parameter: "estimator",
+        reason,
+    };
+    let (kind, source) = match estimator.split_once(':') {
+        Some((kind, source)) => (kind, Some(source.trim())),
+        None => (estimator, None),
+    };
+    match (kind, source) {
+        ("gmm", None) => Ok(Planned::Gmm),
+        ("real-only", None) => Ok(Planned::RealOnly),
+        ("ppi", None) => Ok(Planned::PpiPlusPlus(0)),
+        ("ppi", Some(name)) => plan
+            .sources()
+            .iter()
+            .position(|s| s == name)
+            .map(Planned::PpiPlusPlus)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "the pilot has no source `{name}`; it has: {}",
+                    plan.sources().join(", ")
+                ))
+            }),
+        _ => Err(invalid(format!(
+            "unknown estimator `{estimator}` for planning; expected one of: gmm, real-only, ppi, ppi:SOURCE"
+        ))),
+    }
+}

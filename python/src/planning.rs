@@ -17,30 +17,7 @@ pub struct Plan {
 impl Plan {
     /// `"gmm"`, `"real-only"`, or `"ppi"` / `"ppi:NAME"` (the first source by default).
     fn planned(&self, estimator: &str) -> PyResult<Planned> {
-        let (kind, source) = match estimator.split_once(':') {
-            Some((kind, source)) => (kind, Some(source.trim())),
-            None => (estimator, None),
-        };
-        match (kind, source) {
-            ("gmm", None) => Ok(Planned::Gmm),
-            ("real-only", None) => Ok(Planned::RealOnly),
-            ("ppi", None) => Ok(Planned::PpiPlusPlus(0)),
-            ("ppi", Some(name)) => self
-                .inner
-                .sources()
-                .iter()
-                .position(|s| s == name)
-                .map(Planned::PpiPlusPlus)
-                .ok_or_else(|| {
-                    PyValueError::new_err(format!(
-                        "the pilot has no source `{name}`; it has: {}",
-                        self.inner.sources().join(", ")
-                    ))
-                }),
-            _ => Err(PyValueError::new_err(format!(
-                "unknown estimator `{estimator}` for planning; expected one of: gmm, real-only, ppi, ppi:SOURCE"
-            ))),
-        }
+        synthgmm::named::planned(&self.inner, estimator).map_err(|e| to_py_err(&e))
     }
 
     fn coefficient(&self, coef: &Bound<'_, PyAny>) -> PyResult<usize> {

@@ -338,14 +338,7 @@ impl Fit {
     /// (`-hc0`, `-hc3`) for the selected cross weights' own formula.
     #[getter]
     fn covariance(&self) -> Option<String> {
-        self.gmm().map(|fit| match fit.final_estimator() {
-            synthgmm::FinalEstimator::Selected { small_sample } => {
-                format!("selected-{}", small_sample.name().to_lowercase())
-            }
-            other => other
-                .covariance()
-                .map_or_else(String::new, |c| settings::covariance_name(c).to_string()),
-        })
+        self.gmm().map(synthgmm::named::covariance_label)
     }
 
     /// Per-source diagnostics (when fitted with `diagnose=True`): one dict per source
