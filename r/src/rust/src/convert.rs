@@ -258,10 +258,10 @@ pub fn estimate_list(e: &Estimate, alpha: f64) -> Result<Vec<(&'static str, Robj
     let p = e.theta().len();
     let cov = e.cov();
     let ci = e.conf_int(alpha)?;
-    let df = e.coefficient_df().map_or_else(
-        || Robj::from(vec![f64::INFINITY; p]),
-        |d| Robj::from(d.to_vec()),
-    );
+    // Each coefficient's Student-t degrees of freedom; infinite for normal quantiles.
+    let df: Vec<f64> = (0..p)
+        .map(|j| e.df_of(j).unwrap_or(f64::INFINITY))
+        .collect();
     let notes: Vec<String> = e.notes().iter().map(ToString::to_string).collect();
     Ok(vec![
         ("names", e.names().to_vec().into()),
@@ -272,7 +272,7 @@ pub fn estimate_list(e: &Estimate, alpha: f64) -> Result<Vec<(&'static str, Robj
         ("p_value", e.p_values().to_vec().into()),
         ("conf_low", ci.column(0).to_vec().into()),
         ("conf_high", ci.column(1).to_vec().into()),
-        ("df", df),
+        ("df", df.into()),
         ("model", e.model().into()),
         ("n_labeled", (e.n_labeled() as f64).into()),
         ("n_rows", (e.n_rows() as f64).into()),

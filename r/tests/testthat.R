@@ -1,0 +1,4 @@
+library(testthat)
+library(synthgmm)
+
+test_check("synthgmm")
