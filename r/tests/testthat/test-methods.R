@@ -1,0 +1,79 @@
+# The generics read the core's numbers: nothing here recomputes an estimate.
+
+fitted_pair <- function(level = 0.95, ...) {
+  d <- reference("ols_T3000_n300_rho7")$data
+  synthgmm(y ~ x1 + x2, d, labeled = "labeled", sources = list(proxy = "proxy_y"),
+           level = level, ...)
+}
+
+test_that("coef, vcov, confint, nobs, tidy and glance agree with the fit", {
+  fit <- fitted_pair()
+  expect_equal(names(coef(fit)), c("(Intercept)", "x1", "x2"))
+  expect_equal(sqrt(diag(vcov(fit))), setNames(fit$std_error, fit$names))
+  expect_equal(nobs(fit), 300L)
+  tidied <- tidy.synthgmm(fit)
+  expect_equal(tidied$term, fit$names)
+  expect_equal(tidied$estimate, unname(coef(fit)))
+  expect_equal(as.matrix(tidied[, c("conf.low", "conf.high")]), unname(confint(fit)),
+               ignore_attr = TRUE)
+  glanced <- glance.synthgmm(fit)
+  expect_equal(glanced$nobs, 300L)
+  expect_equal(glanced$n_rows, 3000L)
+  expect_equal(glanced$covariance, "selected-hc2-bm")
+  expect_true(all(fit$effective_n > 300))
+  expect_output(print(fit), "selected weights")
+  expect_equal(confint(fit, "x1"), confint(fit)["x1", , drop = FALSE])
+})
+
+test_that("confint at another level equals the core's interval at that level", {
+  at95 <- fitted_pair()
+  at90 <- fitted_pair(level = 0.90)
+  expect_close(confint(at95, level = 0.90), confint(at90), 1e-12)
+})
+
+test_that("the bootstrap is reproducible from its seed and close to the analytic se", {
+  a <- fitted_pair(bootstrap = 199, seed = 7)
+  b <- fitted_pair(bootstrap = 199, seed = 7)
+  expect_identical(a$bootstrap$std_error, b$bootstrap$std_error)
+  expect_equal(a$bootstrap$replicates, 199)
+  # With 199 replicates a bootstrap se is within about 10% of its limit (the se of a
+  # standard deviation from B draws is about 1/sqrt(2B) = 5% relative; 3 of them, with
+  # room for the estimator's own small-sample difference).
+  expect_true(all(abs(a$bootstrap$std_error / a$std_error - 1) < 0.2))
+  expect_equal(dim(confint(a, type = "bootstrap")), c(3L, 2L))
+  expect_error(confint(fitted_pair(), type = "bootstrap"), "no bootstrap")
+})
+
+test_that("compare() lines the estimators up and tidies them together", {
+  d <- reference("ols_T3000_n300_rho7")$data
+  cmp <- compare(y ~ x1 + x2, d, labeled = "labeled",
+                 sources = list(proxy = "proxy_y", synth = synth_y ~ synth_x1 + synth_x2),
+                 estimators = c("gmm", "real-only", "ppi"))
+  expect_equal(length(cmp$fits), 3)
+  expect_match(cmp$table, "Real-only")
+  expect_match(cmp$table, "labeled n")
+  tidied <- tidy.synthgmm_comparison(cmp)
+  expect_equal(nrow(tidied), 9)
+  single <- synthgmm(y ~ x1 + x2, d, labeled = "labeled", estimator = "real-only")
+  expect_identical(coef(cmp$fits[[2]]), coef(single))
+})
+
+test_that("plan() predicts smaller standard errors with more labels", {
+  d <- reference("ols_T3000_n300_rho7")$data
+  p <- plan(y ~ x1 + x2, d, labeled = "labeled", sources = list(proxy = "proxy_y"),
+            n_labeled = c(100, 300, 900))
+  expect_equal(dim(p$se), c(3L, 3L))
+  expect_true(all(diff(p$se[, "x1"]) < 0))
+  expect_equal(p$pilot, c(300, 3000))
+  expect_output(print(p), "pilot of n = 300")
+  real <- plan(y ~ x1 + x2, d, labeled = "labeled", sources = list(proxy = "proxy_y"),
+               n_labeled = 300, estimator = "real-only")
+  expect_true(all(p$se[2, ] < real$se[1, ]))
+})
+
+test_that("broom's generics dispatch to the methods when installed", {
+  skip_if_not_installed("generics")
+  fit <- fitted_pair()
+  expect_equal(generics::tidy(fit), tidy.synthgmm(fit))
+  expect_equal(generics::glance(fit), glance.synthgmm(fit))
+})
