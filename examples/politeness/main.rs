@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example politeness --features sim [-- --task hedge|we] [--model ols|logistic]
-//!     [--reps 200] [--quick] [--synthetic FILE.csv] [--out DIR]
+//!     [--reps 200] [--quick] [--synthetic FILE.csv] [--out DIR] [--export FILE.csv]
 //! ```
 //!
 //! Outcome: perceived politeness of a Stack Exchange request (the five-worker consensus;
@@ -18,6 +18,8 @@
 //!
 //! The full corpus is the population: θ* is its full-data fit. For each labeling rate,
 //! random labeled subsets are drawn and every estimator is judged against θ*.
+//! `--export FILE.csv` writes the population (outcome, covariates and every source's,
+//! one row per request) and stops: `docs/r.md` fits the same study from R.
 
 #[path = "pipeline.rs"]
 mod pipeline;
@@ -58,6 +60,9 @@ struct Cli {
     /// Directory for politeness.csv, .svg and .png.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/target/politeness"))]
     out: PathBuf,
+    /// Write the study population to this CSV file and stop.
+    #[arg(long, value_name = "FILE.csv")]
+    export: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,6 +84,7 @@ struct Args {
     rates: Vec<f64>,
     synthetic: Option<PathBuf>,
     out: PathBuf,
+    export: Option<PathBuf>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -98,6 +104,7 @@ fn parse() -> Result<Args, String> {
         rates,
         synthetic: cli.synthetic,
         out: cli.out,
+        export: cli.export,
     })
 }
 
@@ -110,6 +117,11 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         None => None,
     };
     let study = Arc::new(Study::build(a.task, &se, &wiki, texts.as_deref(), a.binary));
+    if let Some(path) = &a.export {
+        study.write_csv(std::fs::File::create(path)?)?;
+        println!("wrote the study population ({} rows) to {}", study.n_rows(), path.display());
+        return Ok(());
+    }
     let theta_star = study.full_data_theta()?;
     println!(
         "Stanford Politeness Corpus, Stack Exchange: T = {} requests; task: {}",

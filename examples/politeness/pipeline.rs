@@ -480,6 +480,32 @@ impl Study {
         full_data_fit(&self.x, &self.y, self.binary)
     }
 
+    /// Writes the population as CSV: the real outcome and covariates (without the
+    /// intercept), then each source's, as `<source>_<column>`; one row per request.
+    /// Other front ends (the R and Python packages) read it to fit the same study.
+    pub fn write_csv<W: std::io::Write>(&self, out: W) -> Result<(), BoxError> {
+        let names = covariate_names(self.task);
+        let mut header = vec!["y".to_string()];
+        header.extend(names[1..].iter().cloned());
+        for (source, _, _) in &self.sources {
+            header.push(format!("{source}_y"));
+            header.extend(names[1..].iter().map(|c| format!("{source}_{c}")));
+        }
+        let mut writer = csv::Writer::from_writer(out);
+        writer.write_record(&header)?;
+        for t in 0..self.n_rows() {
+            let mut row = vec![self.y[t]];
+            row.extend(self.x.row(t).iter().skip(1));
+            for (_, x, y) in &self.sources {
+                row.push(y[t]);
+                row.extend(x.row(t).iter().skip(1));
+            }
+            writer.write_record(row.iter().map(|v| format!("{v:.17}")))?;
+        }
+        writer.flush()?;
+        Ok(())
+    }
+
     /// The data with the given rows labeled.
     pub fn with_labels(&self, labeled: &[bool]) -> Result<DataSources, synthgmm::Error> {
         labeled_data(
