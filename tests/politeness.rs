@@ -232,3 +232,30 @@ fn a_pilot_near_separation_is_not_used() {
     assert!(moved <= real_se, "moved by {moved}, real-only SE {real_se}");
     assert!(se <= 1.5 * real_se, "SE {se} against real-only {real_se}");
 }
+
+#[test]
+fn the_exported_population_reads_back_as_the_study() {
+    let se = read_corpus(&data_dir().join("stack-exchange.csv.gz")).unwrap();
+    let wiki = read_corpus(&data_dir().join("wikipedia.csv.gz")).unwrap();
+    let study = Study::build(Task::Hedge, &se[..400], &wiki, None, false);
+    let mut bytes = Vec::new();
+    study.write_csv(&mut bytes).unwrap();
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header[..3], ["y", "hedge", "log_length"]);
+    assert_eq!(header[3..6], ["model_y", "model_hedge", "model_log_length"]);
+    assert_eq!(header.len(), 3 + 3 * study.sources.len());
+    let rows: Vec<Vec<f64>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), study.n_rows());
+    for (t, row) in rows.iter().enumerate() {
+        assert_eq!(row[0], study.y[t]);
+        assert_eq!(row[1..3], study.x.row(t).to_vec()[1..]);
+        for (m, (_, x, y)) in study.sources.iter().enumerate() {
+            assert_eq!(row[3 + 3 * m], y[t]);
+            assert_eq!(row[4 + 3 * m..6 + 3 * m], x.row(t).to_vec()[1..]);
+        }
+    }
+}

@@ -500,7 +500,7 @@ impl Study {
                 row.push(y[t]);
                 row.extend(x.row(t).iter().skip(1));
             }
-            writer.write_record(row.iter().map(|v| format!("{v:.17}")))?;
+            writer.write_record(row.iter().map(|v| v.to_string()))?;
         }
         writer.flush()?;
         Ok(())
