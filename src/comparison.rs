@@ -1,7 +1,7 @@
 //! Several estimates side by side: coefficients as rows, estimators as columns, each
 //! cell the estimate over its standard error in parentheses, as statsmodels'
-//! `summary_col` and R's modelsummary print them, with the labeled rows, all rows and
-//! each estimator's effective number of labels at the foot.
+//! `summary_col` and R's modelsummary print them, with the labeled rows, all rows,
+//! each estimator's effective number of labels and the GMM fits' J tests at the foot.
 //!
 //! The effective number of labels of estimator e, against a reference estimate r (the
 //! real-only fit), is n · median_j(V_r,jj / V_e,jj): the labeled rows the reference
@@ -11,7 +11,7 @@
 use std::fmt;
 
 use crate::inference::number;
-use crate::Estimate;
+use crate::{Estimate, JTest};
 
 /// Estimates side by side: coefficients as rows, estimators as columns, each cell the
 /// estimate over its standard error in parentheses, with the labeled rows, all rows
@@ -40,6 +40,7 @@ use crate::Estimate;
 pub struct SideBySide<'a> {
     estimates: Vec<&'a Estimate>,
     reference: Option<usize>,
+    j_tests: Vec<Option<JTest>>,
 }
 
 /// Decimals of the printed estimates and standard errors.
@@ -48,10 +49,22 @@ const DECIMALS: usize = 4;
 impl<'a> SideBySide<'a> {
     /// The estimates, one column each, in this order.
     pub fn new(estimates: impl IntoIterator<Item = &'a Estimate>) -> Self {
+        let estimates: Vec<&Estimate> = estimates.into_iter().collect();
         Self {
-            estimates: estimates.into_iter().collect(),
+            j_tests: vec![None; estimates.len()],
+            estimates,
             reference: None,
         }
+    }
+
+    /// Each column's J test of the overidentifying restrictions (`None` for the
+    /// estimators without one), printed at the foot; missing trailing entries are
+    /// `None`.
+    pub fn j_tests(mut self, tests: impl IntoIterator<Item = Option<JTest>>) -> Self {
+        let mut tests: Vec<Option<JTest>> = tests.into_iter().collect();
+        tests.resize(self.estimates.len(), None);
+        self.j_tests = tests;
+        self
     }
 
     /// Effective labels against the estimate in column `index` (the real-only fit);
@@ -187,6 +200,9 @@ impl fmt::Display for SideBySide<'_> {
                     .collect(),
             )?;
         }
+        if self.j_tests.iter().any(Option::is_some) {
+            self.j_rows(f, &row)?;
+        }
         writeln!(f, "{rule}")?;
         writeln!(f, "Standard errors in parentheses.")?;
         if self.reference.is_some() {
@@ -196,7 +212,38 @@ impl fmt::Display for SideBySide<'_> {
                 self.estimates[self.reference.unwrap_or(0)].estimator()
             )?;
         }
+        if self.j_tests.iter().any(Option::is_some) {
+            writeln!(
+                f,
+                "J (df): Hansen's test that each source's labeled and all-rows moments agree."
+            )?;
+        }
         Ok(())
+    }
+}
+
+impl SideBySide<'_> {
+    /// The J statistics with their degrees of freedom, and their p-values.
+    fn j_rows<F>(&self, f: &mut fmt::Formatter<'_>, row: &F) -> fmt::Result
+    where
+        F: Fn(&mut fmt::Formatter<'_>, &str, Vec<String>) -> fmt::Result,
+    {
+        let cells = |cell: &dyn Fn(&JTest) -> String| -> Vec<String> {
+            self.j_tests
+                .iter()
+                .map(|j| j.as_ref().map_or_else(String::new, cell))
+                .collect()
+        };
+        row(
+            f,
+            "J (df)",
+            cells(&|j| format!("{} ({})", number(j.statistic, 2), j.df)),
+        )?;
+        row(
+            f,
+            "J p-value",
+            cells(&|j| j.p_value.map_or_else(String::new, |p| number(p, 3))),
+        )
     }
 }
 
@@ -250,5 +297,39 @@ mod tests {
         let without = SideBySide::new([&real, &two]).relative_to(5);
         assert_eq!(without.effective_labels(), [None, None]);
         assert!(!without.to_string().contains("effective n"));
+    }
+
+    /// J tests print at the foot in their columns, with their degrees of freedom and
+    /// p-values; none, no rows.
+    #[test]
+    fn j_tests_at_the_foot() {
+        let real = estimate("Real-only", &["a"], &[1.0]);
+        let gmm = estimate("GMM", &["a"], &[0.5]);
+        let exact = estimate("GMM (just)", &["a"], &[0.5]);
+        let j = JTest::new(7.5779, 6);
+        let table = SideBySide::new([&real, &gmm, &exact]).j_tests([
+            None,
+            Some(j),
+            Some(JTest::new(0.0, 0)),
+        ]);
+        let text = table.to_string();
+        let j_line = text.lines().find(|l| l.starts_with("J (df)")).unwrap();
+        assert_eq!(
+            j_line.split_whitespace().skip(2).collect::<Vec<_>>(),
+            ["7.58", "(6)", "0.00", "(0)"]
+        );
+        let p_line = text.lines().find(|l| l.starts_with("J p-value")).unwrap();
+        let p = j.p_value.unwrap();
+        assert!((0.27..0.272).contains(&p), "{p}");
+        assert_eq!(
+            p_line.split_whitespace().skip(2).collect::<Vec<_>>(),
+            ["0.271"]
+        );
+        assert!(!SideBySide::new([&real, &gmm])
+            .to_string()
+            .contains("J (df)"));
+        // Fewer tests than columns: the rest are None.
+        let short = SideBySide::new([&real, &gmm]).j_tests([None]);
+        assert!(!short.to_string().contains("J (df)"));
     }
 }

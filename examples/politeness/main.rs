@@ -119,7 +119,11 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let study = Arc::new(Study::build(a.task, &se, &wiki, texts.as_deref(), a.binary));
     if let Some(path) = &a.export {
         study.write_csv(std::fs::File::create(path)?)?;
-        println!("wrote the study population ({} rows) to {}", study.n_rows(), path.display());
+        println!(
+            "wrote the study population ({} rows) to {}",
+            study.n_rows(),
+            path.display()
+        );
         return Ok(());
     }
     let theta_star = study.full_data_theta()?;

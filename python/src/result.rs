@@ -32,11 +32,13 @@ impl Fit {
 }
 
 /// Several fits side by side (see `synthgmm::SideBySide`): coefficients as rows,
-/// estimators as columns, effective n against the fit at `reference` when given.
+/// estimators as columns, effective n against the fit at `reference` when given, and
+/// the GMM fits' J tests at the foot.
 #[pyfunction]
 #[pyo3(signature = (fits, reference = None))]
 pub fn side_by_side(fits: Vec<PyRef<'_, Fit>>, reference: Option<usize>) -> String {
-    let table = synthgmm::SideBySide::new(fits.iter().map(|f| f.estimate()));
+    let table = synthgmm::SideBySide::new(fits.iter().map(|f| f.estimate()))
+        .j_tests(fits.iter().map(|f| f.gmm().map(synthgmm::GmmFit::j_test)));
     match reference {
         Some(index) => table.relative_to(index).to_string(),
         None => table.to_string(),

@@ -131,6 +131,10 @@ def test_side_by_side_has_every_estimate_and_the_effective_n(frame):
     for name, shown in zip(estimates["estimator"], effective):
         expected = n * np.median((real / se[name]) ** 2)
         assert abs(float(shown) - expected) <= 0.5, (name, shown, expected)
+    # The GMM's J test, in its column only (the last), as its own fit reports it.
+    gmm = synthgmm.fit("y ~ x1", frame, labeled="labeled", sources={"gpt": "gpt_y"})
+    j_row = next(line for line in lines if line.startswith("J (df)")).split()[2:]
+    assert j_row == [f"{gmm.j_test.statistic:.2f}", f"({gmm.j_test.df})"]
 
 
 def test_plan_and_design_take_a_formula(frame):

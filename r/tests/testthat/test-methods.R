@@ -52,6 +52,10 @@ test_that("compare() lines the estimators up and tidies them together", {
   expect_equal(length(cmp$fits), 3)
   expect_match(cmp$table, "Real-only")
   expect_match(cmp$table, "labeled n")
+  # Effective labels against real-only, and the GMM's J test from its own fit.
+  expect_match(cmp$table, "effective n")
+  j <- cmp$fits[[1]]$j_test
+  expect_match(cmp$table, sprintf("J \\(df\\) +%.2f \\(%d\\)", j[1], as.integer(j[2])))
   tidied <- tidy.synthgmm_comparison(cmp)
   expect_equal(nrow(tidied), 9)
   single <- synthgmm(y ~ x1 + x2, d, labeled = "labeled", estimator = "real-only")

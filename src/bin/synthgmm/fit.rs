@@ -6,7 +6,7 @@ use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOn
 use synthgmm::models::{ConfidenceSet, LinearIv, Logistic, Ols, Poisson};
 use synthgmm::{
     Adjustment, Bootstrap, BootstrapInterval, Covariance, CrossWeights, Error, Estimate, Estimator,
-    GmmFit, MomentModel, OnSources, SideBySide, SmallSample, StepOne, TwoStepGmm, Weighting,
+    GmmFit, JTest, MomentModel, SideBySide, SmallSample, StepOne, TwoStepGmm, Weighting,
 };
 
 use crate::data::{DataArgs, Loaded, ModelName};
@@ -358,11 +358,11 @@ fn report<M: MomentModel + Clone + 'static>(
 ) -> Result<String, Failure> {
     if args.estimator == [EstimatorName::Gmm] {
         if let Some(stem) = &args.figure {
-            forest(&run_estimators(model.clone(), loaded, args)?, args, stem)?;
+            forest(&run_estimators(model.clone(), loaded, args)?.0, args, stem)?;
         }
         return gmm_only(model, loaded, args);
     }
-    let results = run_estimators(model, loaded, args)?;
+    let (results, j_test) = run_estimators(model, loaded, args)?;
     if let Some(stem) = &args.figure {
         forest(&results, args, stem)?;
     }
@@ -375,7 +375,7 @@ fn report<M: MomentModel + Clone + 'static>(
             loaded.failure(err).message()
         )));
     }
-    let output = comparison(&results, loaded, args)?;
+    let output = comparison(&results, j_test, loaded, args)?;
     match required_failure(&results, args) {
         Some((name, err)) => Err(Failure::Partial {
             output,
@@ -542,15 +542,20 @@ fn bootstrapped<M: MomentModel>(
 
 type Results = Vec<(String, Result<Estimate, Error>)>;
 
-/// The estimators asked for that apply to the data's sources, each with its result.
+/// The estimators asked for that apply to the data's sources, each with its result,
+/// and the GMM's J test (the GMM comes last).
 fn run_estimators<M: MomentModel + Clone + 'static>(
     model: M,
     loaded: &Loaded,
     args: &FitArgs,
-) -> Result<Results, Failure> {
+) -> Result<(Results, Option<JTest>), Failure> {
     let data = &loaded.data;
     let names = data.source_names();
-    let mut estimators = baselines(&model, &names, args)?;
+    let mut results: Results = baselines(&model, &names, args)?
+        .iter()
+        .map(|e| (e.name(), e.estimate(data)))
+        .collect();
+    let mut j_test = None;
     if args.estimator.contains(&EstimatorName::All) || args.estimator.contains(&EstimatorName::Gmm)
     {
         let label = if names.is_empty() {
@@ -558,12 +563,12 @@ fn run_estimators<M: MomentModel + Clone + 'static>(
         } else {
             format!("GMM ({})", names.join(" + "))
         };
-        estimators.push(Box::new(OnSources::new(label, gmm(model, args), names)));
+        let fit = gmm(model, args).fit(data);
+        j_test = fit.as_ref().ok().map(GmmFit::j_test);
+        let estimate = fit.map(|f| f.estimate().clone().with_estimator(label.clone()));
+        results.push((label, estimate));
     }
-    Ok(estimators
-        .iter()
-        .map(|e| (e.name(), e.estimate(data)))
-        .collect())
+    Ok((results, j_test))
 }
 
 /// The baselines asked for, in the order of the side-by-side table: each on the first
@@ -618,10 +623,15 @@ type BaselineOn<M> = fn(M, &[String], SmallSample) -> Box<dyn Estimator>;
 
 /// Several estimators side by side; those that could not run are listed with the
 /// reason.
-fn comparison(results: &Results, loaded: &Loaded, args: &FitArgs) -> Result<String, Failure> {
+fn comparison(
+    results: &Results,
+    j_test: Option<JTest>,
+    loaded: &Loaded,
+    args: &FitArgs,
+) -> Result<String, Failure> {
     let reason = |err: &Error| loaded.failure(err).message().to_string();
     match args.format {
-        OutputFormat::Table => side_by_side(results, args, reason),
+        OutputFormat::Table => side_by_side(results, j_test, args, reason),
         OutputFormat::Json => {
             let mut rows = Vec::new();
             let mut skipped = Vec::new();
@@ -661,6 +671,7 @@ fn comparison(results: &Results, loaded: &Loaded, args: &FitArgs) -> Result<Stri
 /// notes, and what could not run with the reason.
 fn side_by_side(
     results: &Results,
+    j_test: Option<JTest>,
     args: &FitArgs,
     reason: impl Fn(&Error) -> String,
 ) -> Result<String, Failure> {
@@ -672,8 +683,17 @@ fn side_by_side(
         .iter()
         .filter(|(_, r)| r.is_ok())
         .position(|(name, _)| name == "Real-only");
-    let table =
-        SideBySide::new(fitted.iter().copied()).relative_to(real_only.unwrap_or(usize::MAX));
+    // The GMM, when it ran, is the last column.
+    let gmm_ran = results
+        .last()
+        .is_some_and(|(name, r)| name.starts_with("GMM") && r.is_ok());
+    let mut j_tests = vec![None; fitted.len()];
+    if let (true, Some(last)) = (gmm_ran, j_tests.last_mut()) {
+        *last = j_test;
+    }
+    let table = SideBySide::new(fitted.iter().copied())
+        .relative_to(real_only.unwrap_or(usize::MAX))
+        .j_tests(j_tests);
     let mut text = format!("{table}\n");
     for e in &fitted {
         let extra = multiplicity_text(e, args)?;

@@ -46,10 +46,19 @@ fn fit_all(frame: &Frame, request: &Request) -> Result<Robj, Error> {
     let fits = named::run_all(&data, &model, &specs, settings, false);
     let mut lists = Vec::with_capacity(fits.len());
     let mut estimates = Vec::new();
+    let mut j_tests = Vec::new();
+    let mut real_only = None;
     for (spec, (name, fit)) in specs.iter().zip(&fits) {
         let item = match fit {
             Ok(outcome) => {
+                if spec.kind == named::EstimatorKind::RealOnly {
+                    real_only.get_or_insert(estimates.len());
+                }
                 estimates.push(outcome.estimate());
+                j_tests.push(match outcome {
+                    Outcome::Gmm { fit, .. } => Some(fit.j_test()),
+                    Outcome::Baseline(_) => None,
+                });
                 let boot = bootstrapped(&data, &model, spec, settings, request)?;
                 fit_list(name, outcome, boot.as_ref(), request.level)?
             }
@@ -57,7 +66,11 @@ fn fit_all(frame: &Frame, request: &Request) -> Result<Robj, Error> {
         };
         lists.push(item);
     }
-    let table = synthgmm::SideBySide::new(estimates).to_string();
+    // Effective labels against the real-only fit, when it ran.
+    let table = synthgmm::SideBySide::new(estimates)
+        .relative_to(real_only.unwrap_or(usize::MAX))
+        .j_tests(j_tests)
+        .to_string();
     let names: Vec<String> = fits.iter().map(|(name, _)| name.clone()).collect();
     let fits = List::from_names_and_values(names, lists).map_err(r_error)?;
     Ok(List::from_names_and_values(
