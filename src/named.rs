@@ -370,16 +370,18 @@ impl EstimatorSpec {
 /// A shareable estimator, as the bootstrap runs it.
 pub type SharedEstimator = Box<dyn Estimator + Send + Sync>;
 
-/// The baseline a spec names on its sources (`None` for the GMM).
-fn baseline<M: MomentModel + Clone + Send + Sync + 'static>(
+/// The estimator a kind names on these sources, with these settings; the GMM sees
+/// only the named sources.
+fn estimator_of<M: MomentModel + Clone + Send + Sync + 'static>(
     model: M,
     kind: EstimatorKind,
     names: Vec<String>,
-    small: SmallSample,
-) -> Option<SharedEstimator> {
+    settings: Settings,
+) -> SharedEstimator {
+    let small = settings.small_sample;
     let first = || names[0].clone();
-    Some(match kind {
-        EstimatorKind::Gmm => return None,
+    match kind {
+        EstimatorKind::Gmm => Box::new(OnSources::new("GMM", settings.gmm(model), names)),
         EstimatorKind::RealOnly => Box::new(RealOnly::new(model).small_sample(small)),
         EstimatorKind::Naive => Box::new(NaivePooled::new(model, names).small_sample(small)),
         EstimatorKind::Ppi => Box::new(PpiPlusPlus::new(model, first()).small_sample(small)),
@@ -388,7 +390,7 @@ fn baseline<M: MomentModel + Clone + Send + Sync + 'static>(
         EstimatorKind::PpiSynth => {
             Box::new(PpiSynth::new(model, first(), names[1].clone()).small_sample(small))
         }
-    })
+    }
 }
 
 /// One estimator's result: the GMM keeps its full fit (J test, effective sample
@@ -443,21 +445,13 @@ fn run_one<M: MomentModel + Clone + Send + Sync + 'static>(
         Ok(names) => names,
         Err(err) => return (spec.kind.label().to_string(), Err(err)),
     };
-    match baseline(
-        model.clone(),
-        spec.kind,
-        names.clone(),
-        settings.small_sample,
-    ) {
-        Some(e) => (
-            e.name(),
-            e.estimate(data).map(|e| Outcome::Baseline(Box::new(e))),
-        ),
-        None => (
-            EstimatorSpec::gmm_name(&names),
-            fit_gmm(settings.gmm(model), data, &names, diagnose),
-        ),
+    if spec.kind == EstimatorKind::Gmm {
+        let name = EstimatorSpec::gmm_name(&names);
+        return (name, fit_gmm(settings.gmm(model), data, &names, diagnose));
     }
+    let e = estimator_of(model, spec.kind, names, settings);
+    let estimate = e.estimate(data).map(|e| Outcome::Baseline(Box::new(e)));
+    (e.name(), estimate)
 }
 
 /// The GMM estimator on the named sources.
@@ -507,10 +501,7 @@ pub fn estimator_for(
     s: Settings,
 ) -> Result<SharedEstimator, Error> {
     let names = spec.sources_on(data)?;
-    Ok(on_model!(model, |m| {
-        baseline(m.clone(), spec.kind, names.clone(), s.small_sample)
-            .unwrap_or_else(|| Box::new(OnSources::new("GMM", s.gmm(m), names.clone())))
-    }))
+    Ok(on_model!(model, |m| estimator_of(m, spec.kind, names, s)))
 }
 
 /// The bootstrap of one requested estimator (the same estimator, sources and settings
