@@ -35,14 +35,11 @@ synthgmm <- function(formula, data, labeled = NULL, sources = list(), model = "o
   if (length(estimator) != 1) {
     stop_synthgmm("InvalidConfig", "`estimator` names one estimator; use compare() for several", call)
   }
-  settings <- settings_list(model, quantiles, estimator, covariance, cross_weights,
-                            weighting, step_one, small_sample, level, bootstrap, seed,
-                            bootstrap_interval)
-  frame <- frame_list(formula, data, labeled, sources, clusters, weights,
-                      labeling_probabilities, call)
-  result <- raise_error(fit_estimators(frame, settings), call)
-  fit <- raise_error(result$fits[[1]], call)
-  new_fit(fit, call, formula, level)
+  args <- mget(names(formals()))
+  args$estimators <- estimator
+  fit <- comparison_of(args, call)$fits[[1]]
+  if (inherits(fit, "condition")) stop(fit)
+  fit
 }
 
 #' Several estimators on the same data, side by side
@@ -60,16 +57,20 @@ compare <- function(formula, data, labeled = NULL, sources = list(), model = "ol
                     cross_weights = "selected", weighting = "two-step",
                     step_one = "per-block", small_sample = "hc2-bm", level = 0.95,
                     bootstrap = NULL, seed = 0, bootstrap_interval = "symmetric") {
-  call <- match.call()
-  settings <- settings_list(model, quantiles, estimators, covariance, cross_weights,
-                            weighting, step_one, small_sample, level, bootstrap, seed,
-                            bootstrap_interval)
-  frame <- frame_list(formula, data, labeled, sources, clusters, weights,
-                      labeling_probabilities, call)
+  comparison_of(mget(names(formals())), match.call())
+}
+
+# The estimators `args$estimators` on the data, as a `synthgmm_comparison`.
+comparison_of <- function(args, call) {
+  settings <- with(args, settings_list(model, quantiles, estimators, covariance,
+                                       cross_weights, weighting, step_one, small_sample,
+                                       level, bootstrap, seed, bootstrap_interval))
+  frame <- with(args, frame_list(formula, data, labeled, sources, clusters, weights,
+                                 labeling_probabilities, call))
   result <- raise_error(fit_estimators(frame, settings), call)
   fits <- lapply(result$fits, function(fit) {
     if (!is.null(fit$error)) return(condition_of(fit$error, call))
-    new_fit(fit, call, formula, level)
+    new_fit(fit, call, args$formula, args$level)
   })
   structure(list(fits = fits, table = result$side_by_side, call = call),
             class = "synthgmm_comparison")
