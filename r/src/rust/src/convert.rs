@@ -6,7 +6,7 @@ use std::result::Result;
 use synthgmm::named::Settings;
 use synthgmm::{BootstrapFit, DataSources, Error, Estimate};
 
-/// [`Error::ShapeMismatch`]-like complaint about an argument the R layer passed.
+/// [`Error::InvalidConfig`] for an argument the R layer passed in the wrong form.
 fn malformed(parameter: &'static str, what: &str) -> Error {
     Error::InvalidConfig {
         parameter,
