@@ -105,6 +105,9 @@ plan <- function(formula, data, labeled = NULL, sources = list(), model = "ols",
 settings_list <- function(model, quantiles, estimators, covariance, cross_weights,
                           weighting, step_one, small_sample, level, bootstrap, seed,
                           bootstrap_interval) {
+  if (!is.numeric(level) || length(level) != 1 || !(level > 0 && level < 1)) {
+    stop_synthgmm("InvalidConfig", "`level` must be one number in (0, 1)", sys.call(-1))
+  }
   list(model = model, quantiles = if (is.null(quantiles)) NULL else as.numeric(quantiles),
        estimators = as.character(estimators), covariance = covariance,
        cross_weights = cross_weights, weighting = weighting, step_one = step_one,

@@ -91,3 +91,31 @@ test_that("a failing estimator in compare() is reported, not fatal", {
   expect_s3_class(cmp$fits[[3]], "synthgmm")
   expect_output(print(cmp), "needs 2 source")
 })
+
+test_that("too few labeled rows for a variance are TooFewLabeled", {
+  d <- small()
+  expect_class(synthgmm(y ~ x1 + x2, d, labeled = seq_len(nrow(d)) <= 3), "TooFewLabeled")
+})
+
+test_that("outcomes the model fits exactly are a PerfectFit", {
+  d <- small()
+  d$y <- ifelse(d$labeled, 1 + 2 * d$x1, NA)
+  expect_class(synthgmm(y ~ x1, d, estimator = "real-only"), "PerfectFit")
+})
+
+test_that("weights and labeling probabilities out of range are InvalidValue", {
+  d <- small()
+  expect_class(synthgmm(y ~ x1, d, weights = ~ -abs(x2)), "InvalidValue", "weights")
+  expect_class(synthgmm(y ~ x1, d, labeling_probabilities = rep(2, nrow(d))),
+               "InvalidValue", "labeling probabilit")
+  expect_class(synthgmm(y ~ x1, d, model = "poisson"), "InvalidValue", "non-negative")
+})
+
+test_that("settings out of range are InvalidConfig naming the argument", {
+  d <- small()
+  expect_class(synthgmm(y ~ x1, d, level = 2), "InvalidConfig", "`level`")
+  expect_class(synthgmm(y ~ x1, d, bootstrap = 1), "InvalidConfig", "replicates")
+  expect_class(synthgmm(y ~ x1, d, model = "quantile"), "InvalidConfig", "levels")
+  expect_class(plan(y ~ x1, d, sources = list(gpt = "gpt_y"), n_labeled = 50,
+                    estimator = "ppi:zzz"), "InvalidConfig", "zzz")
+})
