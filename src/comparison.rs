@@ -176,33 +176,7 @@ impl fmt::Display for SideBySide<'_> {
             row(f, "", second.collect())?;
         }
         writeln!(f, "{rule}")?;
-        let count = |v: usize| v.to_string();
-        row(
-            f,
-            "labeled n",
-            self.estimates
-                .iter()
-                .map(|e| count(e.n_labeled()))
-                .collect(),
-        )?;
-        row(
-            f,
-            "rows T",
-            self.estimates.iter().map(|e| count(e.n_rows())).collect(),
-        )?;
-        if self.reference.is_some() {
-            let effective = self.effective_labels().into_iter();
-            row(
-                f,
-                "effective n",
-                effective
-                    .map(|v| v.map_or_else(String::new, |v| format!("{v:.0}")))
-                    .collect(),
-            )?;
-        }
-        if self.j_tests.iter().any(Option::is_some) {
-            self.j_rows(f, &row)?;
-        }
+        self.foot_rows(f, &row)?;
         writeln!(f, "{rule}")?;
         writeln!(f, "Standard errors in parentheses.")?;
         if self.reference.is_some() {
@@ -223,12 +197,31 @@ impl fmt::Display for SideBySide<'_> {
 }
 
 impl SideBySide<'_> {
-    /// The J statistics with their degrees of freedom, and their p-values.
-    fn j_rows<F>(&self, f: &mut fmt::Formatter<'_>, row: &F) -> fmt::Result
+    /// The foot's rows: labeled rows, all rows, effective n against the reference,
+    /// and the J statistics with their degrees of freedom and p-values.
+    fn foot_rows<F>(&self, f: &mut fmt::Formatter<'_>, row: &F) -> fmt::Result
     where
         F: Fn(&mut fmt::Formatter<'_>, &str, Vec<String>) -> fmt::Result,
     {
-        let cells = |cell: &dyn Fn(&JTest) -> String| -> Vec<String> {
+        let each = |cell: &dyn Fn(&Estimate) -> String| -> Vec<String> {
+            self.estimates.iter().map(|e| cell(e)).collect()
+        };
+        row(f, "labeled n", each(&|e| e.n_labeled().to_string()))?;
+        row(f, "rows T", each(&|e| e.n_rows().to_string()))?;
+        if self.reference.is_some() {
+            let effective = self.effective_labels().into_iter();
+            row(
+                f,
+                "effective n",
+                effective
+                    .map(|v| v.map_or_else(String::new, |v| format!("{v:.0}")))
+                    .collect(),
+            )?;
+        }
+        if self.j_tests.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        let tests = |cell: &dyn Fn(&JTest) -> String| -> Vec<String> {
             self.j_tests
                 .iter()
                 .map(|j| j.as_ref().map_or_else(String::new, cell))
@@ -237,12 +230,12 @@ impl SideBySide<'_> {
         row(
             f,
             "J (df)",
-            cells(&|j| format!("{} ({})", number(j.statistic, 2), j.df)),
+            tests(&|j| format!("{} ({})", number(j.statistic, 2), j.df)),
         )?;
         row(
             f,
             "J p-value",
-            cells(&|j| j.p_value.map_or_else(String::new, |p| number(p, 3))),
+            tests(&|j| j.p_value.map_or_else(String::new, |p| number(p, 3))),
         )
     }
 }
