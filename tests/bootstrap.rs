@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::ols_hc0;
+use common::{ols_hc0, ols_hc2};
 use ndarray::{s, Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -45,24 +45,6 @@ fn data(seed: u64, t: usize, n: usize) -> (DataSources, Array2<f64>, Array1<f64>
         .build()
         .unwrap();
     (d, x, y, labeled)
-}
-
-/// OLS with the HC2 covariance (X'X)⁻¹ Σ e_t²/(1 − h_t) x_t x_tᵀ (X'X)⁻¹, h_t =
-/// x_tᵀ(X'X)⁻¹x_t: MacKinnon and White (1985), written out here.
-fn ols_hc2(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array2<f64>) {
-    let (theta, _) = ols_hc0(x, y);
-    let xtx_inv = common::solve(&x.t().dot(x), &Array2::eye(x.ncols()));
-    let e = y - &x.dot(&theta);
-    let mut meat = Array2::<f64>::zeros((x.ncols(), x.ncols()));
-    for (t, row) in x.rows().into_iter().enumerate() {
-        let h = row.dot(&xtx_inv.dot(&row));
-        let outer = row
-            .to_owned()
-            .insert_axis(ndarray::Axis(1))
-            .dot(&row.to_owned().insert_axis(ndarray::Axis(0)));
-        meat = meat + outer * (e[t] * e[t] / (1.0 - h));
-    }
-    (theta, xtx_inv.dot(&meat).dot(&xtx_inv))
 }
 
 /// The q-quantile with linear interpolation (numpy's default), written independently.

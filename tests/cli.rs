@@ -125,6 +125,8 @@ fn alpha_sets_the_interval_level() {
         "y:x0,x1,x2",
         "--alpha",
         "0.1",
+        "--weights",
+        "unrestricted",
         "--format",
         "json",
     ]);

@@ -326,6 +326,7 @@ fn singular_weight_is_an_error_when_asked() {
         .unwrap();
     assert!(fit.used_pseudo_inverse());
     let real = TwoStepGmm::new(Ols)
+        .cross_weights(CrossWeights::Unrestricted)
         .fit(&data.select_sources(&[]).unwrap())
         .unwrap();
     for j in 0..2 {

@@ -2,14 +2,15 @@
 
 use crate::common;
 
-use common::{ols_hc0, solve};
+use common::{ols_hc0, ols_hc2, solve};
 use ndarray::{Array1, Array2, Axis};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use synthgmm::baselines::RealOnly;
 use synthgmm::models::{sigmoid, Logistic, Ols};
-use synthgmm::{DataSources, MomentModel, TwoStepGmm};
+use synthgmm::{CrossWeights, DataSources, Estimator, MomentModel, TwoStepGmm};
 
 /// A data set with intercept, one normal and one binary covariate, a real outcome,
 /// a correlated proxy, and a pure-noise source.
@@ -120,6 +121,14 @@ fn fit<M: MomentModel + Clone>(model: &M, data: &DataSources) -> synthgmm::GmmFi
     TwoStepGmm::new(model.clone()).fit(data).unwrap()
 }
 
+/// The paper's estimator (unrestricted cross weights, its HC0 sandwich).
+fn paper<M: MomentModel + Clone>(model: &M, data: &DataSources) -> synthgmm::GmmFit {
+    TwoStepGmm::new(model.clone())
+        .cross_weights(CrossWeights::Unrestricted)
+        .fit(data)
+        .unwrap()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
@@ -151,7 +160,7 @@ proptest! {
     #[test]
     fn no_sources_is_labeled_only_ols_with_hc0(seed in any::<u64>()) {
         let sim = simulate(seed, 400, 80, false);
-        let g = fit(&Ols, &sim.real_only());
+        let g = paper(&Ols, &sim.real_only());
         let (beta, cov) = ols_hc0(&sim.labeled_xy().0, &sim.labeled_xy().1);
         let se = cov.diag().mapv(f64::sqrt);
         for j in 0..3 {
@@ -160,10 +169,29 @@ proptest! {
         }
     }
 
+    /// The default without sources is the real-only estimator as `RealOnly` reports it:
+    /// HC2 standard errors (checked against the textbook formula) and its t intervals.
+    #[test]
+    fn no_sources_by_default_is_real_only_with_hc2(seed in any::<u64>()) {
+        let sim = simulate(seed, 400, 60, false);
+        let g = fit(&Ols, &sim.real_only());
+        let (beta, cov) = ols_hc2(&sim.labeled_xy().0, &sim.labeled_xy().1);
+        let real = RealOnly::new(Ols).estimate(&sim.real_only()).unwrap();
+        let (ci, real_ci) = (g.estimate().conf_int(0.05).unwrap(), real.conf_int(0.05).unwrap());
+        for j in 0..3 {
+            prop_assert!(rel_close(g.theta()[j], beta[j], 1e-9));
+            prop_assert!(rel_close(g.se()[j], cov[[j, j]].sqrt(), 1e-9), "se {j}: {} vs {}", g.se()[j], cov[[j, j]].sqrt());
+            prop_assert!(rel_close(ci[[j, 0]], real_ci[[j, 0]], 1e-12));
+            prop_assert!(rel_close(ci[[j, 1]], real_ci[[j, 1]], 1e-12));
+            // t quantiles: wider than the normal interval.
+            prop_assert!(ci[[j, 1]] - g.theta()[j] > 1.96 * g.se()[j]);
+        }
+    }
+
     #[test]
     fn no_sources_is_labeled_only_logistic_mle_with_hc0(seed in any::<u64>()) {
         let sim = simulate(seed, 600, 200, true);
-        let g = fit(&Logistic, &sim.real_only());
+        let g = paper(&Logistic, &sim.real_only());
         let (beta, se) = logistic_hc0(&sim.labeled_xy().0, &sim.labeled_xy().1);
         for j in 0..3 {
             prop_assert!(rel_close(g.theta()[j], beta[j], 1e-8));

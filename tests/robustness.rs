@@ -13,8 +13,8 @@ use rand_distr::{Distribution, StandardNormal};
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
 use synthgmm::models::{sigmoid, Logistic, Ols};
 use synthgmm::{
-    Column, Covariance, DataSources, DropReason, Error, Estimate, Estimator, MomentModel, Note,
-    OnSources, Rows, TwoStepGmm,
+    Column, Covariance, CrossWeights, DataSources, DropReason, Error, Estimate, Estimator,
+    MomentModel, Note, OnSources, Rows, TwoStepGmm,
 };
 
 /// Rows with an intercept and two covariates, a real outcome and M sources whose
@@ -722,7 +722,11 @@ fn zero_sources_is_ols_hc0_for_every_covariance() {
         Covariance::Reestimated,
         Covariance::StepTwo,
     ] {
-        let fit = TwoStepGmm::new(Ols).covariance(c).fit(&d.data()).unwrap();
+        let fit = TwoStepGmm::new(Ols)
+            .cross_weights(CrossWeights::Unrestricted)
+            .covariance(c)
+            .fit(&d.data())
+            .unwrap();
         for j in 0..3 {
             assert!(rel_close(fit.theta()[j], beta[j], 1e-10));
             assert!(rel_close(fit.se()[j], cov[[j, j]].sqrt(), 1e-10));

@@ -80,11 +80,13 @@ def test_no_source_ols_equals_statsmodels_hc0(estimator):
 
 
 @pytest.mark.parametrize("kind", ["hc1", "hc2", "hc3"])
-def test_real_only_equals_statsmodels_with_t_quantiles(kind):
+@pytest.mark.parametrize("estimator", ["gmm", "real-only"])
+def test_real_only_equals_statsmodels_with_t_quantiles(kind, estimator):
+    # Without sources the default GMM reports the real-only estimator as real-only does.
     frame, lab = _labeled_frame("ols_T1000_n100_rho0")
     ols = sm.OLS(frame["y"][lab], frame[X][lab]).fit(cov_type=kind.upper(), use_t=True)
     res = synthgmm.fit(frame, y="y", x=X, labeled="labeled", intercept=False,
-                       estimator="real-only", small_sample=kind)
+                       estimator=estimator, small_sample=kind)
     np.testing.assert_allclose(res.params.to_numpy(), ols.params.to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(res.bse.to_numpy(), ols.bse.to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(res.pvalues.to_numpy(), ols.pvalues.to_numpy(), rtol=1e-8)
@@ -96,7 +98,7 @@ def test_no_source_logistic_equals_statsmodels_hc0():
     frame, lab = _labeled_frame("logistic_T3000_n300_rho7")
     logit = sm.Logit(frame["y"][lab], frame[X][lab]).fit(cov_type="HC0", disp=0, tol=1e-12)
     res = synthgmm.fit(frame, y="y", x=X, labeled="labeled", intercept=False,
-                       model="logistic")
+                       model="logistic", small_sample="hc0")
     np.testing.assert_allclose(res.params.to_numpy(), logit.params.to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(res.bse.to_numpy(), logit.bse.to_numpy(), rtol=1e-6)
 
@@ -106,7 +108,8 @@ def test_weighted_ols_equals_statsmodels_wls_hc0(simulated):
     lab = df["is_labeled"].to_numpy()
     design = sm.add_constant(df[["x1", "x2"]][lab])
     wls = sm.WLS(df["y"][lab], design, weights=df["w"][lab]).fit(cov_type="HC0")
-    res = synthgmm.fit(df, y="y", x=["x1", "x2"], labeled="is_labeled", weights="w")
+    res = synthgmm.fit(df, y="y", x=["x1", "x2"], labeled="is_labeled", weights="w",
+                       small_sample="hc0")
     np.testing.assert_allclose(res.params.to_numpy(), wls.params.to_numpy(), rtol=1e-8)
     np.testing.assert_allclose(res.bse.to_numpy(), wls.bse.to_numpy(), rtol=1e-8)
 

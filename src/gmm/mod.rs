@@ -420,6 +420,12 @@ impl<M: MomentModel> TwoStepGmm<M> {
 
     /// Fits the estimator.
     ///
+    /// Without sources (none given, or every one dropped) the estimate is the real-only
+    /// one and, under the default selected cross weights, is reported as
+    /// [`RealOnly`](crate::baselines::RealOnly) reports it: the small-sample covariance
+    /// (HC2 by default, CR2 with clusters) with t quantiles. The paper's settings
+    /// (`CrossWeights::Unrestricted`) keep the sandwich of [`covariance`](Self::covariance).
+    ///
     /// # Errors
     /// [`Error::InvalidConfig`] for invalid settings; [`Error::InvalidValue`] for values
     /// the model rejects; [`Error::ModelDimension`] for a model returning wrong shapes;
@@ -434,9 +440,13 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let fit = self.fit_rows(data);
         // Out of memory, a pass that failed to read its rows has left incomplete sums:
         // its read error is the fit's.
-        match data.streamed().and_then(|s| s.take_failure()) {
-            Some(e) => Err(e),
-            None => fit,
+        if let Some(e) = data.streamed().and_then(|s| s.take_failure()) {
+            return Err(e);
+        }
+        // Without sources the estimator is the real-only one, reported as such.
+        match data.n_sources() {
+            0 => self.as_real_only(data, fit?),
+            _ => fit,
         }
     }
 
@@ -656,9 +666,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
         let selected = data.select_sources(&kept)?;
         let mut fit = self.fit(&selected)?;
-        if kept.is_empty() {
-            fit = self.as_real_only(&selected, fit)?;
-        }
         let mut notes = screen_notes;
         notes.extend(dropped.iter().map(|name| Note::SourceDropped {
             name: name.clone(),

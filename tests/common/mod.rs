@@ -131,6 +131,24 @@ pub fn ols_hc0(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array2<f64>) {
     (beta, bread.dot(&meat).dot(&bread))
 }
 
+/// OLS with the HC2 covariance (X'X)⁻¹ Σ e_t²/(1 − h_t) x_t x_tᵀ (X'X)⁻¹, h_t =
+/// x_tᵀ(X'X)⁻¹x_t: MacKinnon and White (1985), written out here.
+pub fn ols_hc2(x: &Array2<f64>, y: &Array1<f64>) -> (Array1<f64>, Array2<f64>) {
+    let (theta, _) = ols_hc0(x, y);
+    let xtx_inv = solve(&x.t().dot(x), &Array2::eye(x.ncols()));
+    let e = y - &x.dot(&theta);
+    let mut meat = Array2::<f64>::zeros((x.ncols(), x.ncols()));
+    for (t, row) in x.rows().into_iter().enumerate() {
+        let h = row.dot(&xtx_inv.dot(&row));
+        let outer = row
+            .to_owned()
+            .insert_axis(ndarray::Axis(1))
+            .dot(&row.to_owned().insert_axis(ndarray::Axis(0)));
+        meat = meat + outer * (e[t] * e[t] / (1.0 - h));
+    }
+    (theta, xtx_inv.dot(&meat).dot(&xtx_inv))
+}
+
 /// The stacked OLS moments of a reference data set with sources proxy and synth,
 /// formed row by row, for independent constructions in the tests:
 /// g_t(β) = [S ψ_real; S ψ_proxy; S ψ_synth; ψ_proxy; ψ_synth], p = 3, K = 15, Q = 9.

@@ -31,15 +31,17 @@ test_that("a column the data do not have is a MissingColumn", {
   expect_class(synthgmm(y ~ x1, d, labeled = "nope"), "MissingColumn", "nope")
 })
 
-test_that("a missing covariate is NonFinite", {
+test_that("a missing covariate is NonFinite, its row counted from 1", {
   d <- small()
   d$x1[3] <- NA
-  expect_class(synthgmm(y ~ x1, d), "NonFinite")
+  expect_class(synthgmm(y ~ x1, d), "NonFinite", "row 3$")
 })
 
-test_that("a logistic outcome outside [0, 1] is an InvalidValue", {
+test_that("a logistic outcome outside [0, 1] is an InvalidValue, its row counted from 1", {
   d <- small()
-  expect_class(synthgmm(y ~ x1, d, model = "logistic"), "InvalidValue")
+  first <- which(d$labeled & (d$y < 0 | d$y > 1))[1]
+  expect_class(synthgmm(y ~ x1, d, model = "logistic"), "InvalidValue",
+               paste0("row ", first, ":"))
 })
 
 test_that("collinear covariates are Collinear", {

@@ -233,11 +233,46 @@ impl Request {
     }
 }
 
-/// `list(error = list(class, message))`: the R layer raises it as a condition.
+/// The error with its row counted from 1, as R counts the data frame's rows.
+fn rows_from_one(err: &Error) -> Error {
+    match err.clone() {
+        Error::NonFinite {
+            source_name,
+            column,
+            row,
+            value,
+        } => Error::NonFinite {
+            source_name,
+            column,
+            row: row + 1,
+            value,
+        },
+        Error::InvalidValue {
+            source_name,
+            column,
+            row,
+            value,
+            reason,
+        } => Error::InvalidValue {
+            source_name,
+            column,
+            row: row + 1,
+            value,
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// `list(error = list(class, message))`: the R layer raises it as a condition, rows
+/// in its message counted from 1.
 pub fn error_list(err: &Error) -> Robj {
     let error = List::from_names_and_values(
         ["class", "message"],
-        [Robj::from(err.kind()), Robj::from(err.to_string())],
+        [
+            Robj::from(err.kind()),
+            Robj::from(rows_from_one(err).to_string()),
+        ],
     )
     .expect("two names, two values");
     List::from_names_and_values(["error"], [Robj::from(error)])

@@ -59,8 +59,11 @@ fn fit_all(frame: &Frame, request: &Request) -> Result<Robj, Error> {
                     Outcome::Gmm { fit, .. } => Some(fit.j_test()),
                     Outcome::Baseline(_) => None,
                 });
-                let boot = bootstrapped(&data, &model, spec, settings, request)?;
-                fit_list(name, outcome, boot.as_ref(), request.level)?
+                // A bootstrap that fails is this estimator's error, not the call's.
+                match bootstrapped(&data, &model, spec, settings, request) {
+                    Ok(boot) => fit_list(name, outcome, boot.as_ref(), request.level)?,
+                    Err(err) => error_list(&err),
+                }
             }
             Err(err) => error_list(err),
         };
