@@ -101,30 +101,7 @@ fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         println!();
     }
 
-    // Labels from the pilot's n to every row, evenly on a log scale.
-    let curve =
-        (0..=10).map(|i| (n as f64 * (t as f64 / n as f64).powf(i as f64 / 10.0)).round() as usize);
-    let mut figure = Vec::new();
-    for (name, planned, plan) in &rows {
-        let pts: Vec<(f64, f64)> = curve
-            .clone()
-            .map(|g| Ok((g as f64, z * plan.se(*planned, g, t)?[hedge])))
-            .collect::<Result<_, synthgmm::Error>>()?;
-        figure.push((name.clone(), pts));
-    }
-    std::fs::create_dir_all(&out)?;
-    plot::lines(
-        &figure,
-        &format!(
-            "Predicted 95% half-width, `hedge` (pilot n = {n}, T = {t}; target ±{half_width})"
-        ),
-        "human labels n′",
-        Some(half_width),
-        &out.join("plan"),
-    )
-    .map_err(|e| e.to_string())?;
-    println!("\nwrote plan.svg and plan.png in {}", out.display());
-
+    draw_curve(&rows, (n, t), half_width, &out)?;
     println!("\nLabels for ±{half_width} with T = {t} rows:");
     for (name, planned, plan) in &rows {
         let need = plan.labels_for(*planned, hedge, half_width, 0.05, t)?;
@@ -145,6 +122,41 @@ fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             d.cost
         );
     }
+    Ok(())
+}
+
+/// Each estimator's predicted half-width from the pilot's n labels to every row,
+/// evenly on a log scale, drawn to `out`/plan.svg and plan.png.
+fn draw_curve(
+    rows: &[(String, Planned, &synthgmm::Plan)],
+    (n, t): (usize, usize),
+    half_width: f64,
+    out: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let hedge = 1;
+    let z = synthgmm::normal_critical_value(0.05)?;
+    let curve =
+        (0..=10).map(|i| (n as f64 * (t as f64 / n as f64).powf(i as f64 / 10.0)).round() as usize);
+    let mut figure = Vec::new();
+    for (name, planned, plan) in rows {
+        let pts: Vec<(f64, f64)> = curve
+            .clone()
+            .map(|g| Ok((g as f64, z * plan.se(*planned, g, t)?[hedge])))
+            .collect::<Result<_, synthgmm::Error>>()?;
+        figure.push((name.clone(), pts));
+    }
+    std::fs::create_dir_all(out)?;
+    plot::lines(
+        &figure,
+        &format!(
+            "Predicted 95% half-width, `hedge` (pilot n = {n}, T = {t}; target ±{half_width})"
+        ),
+        "human labels n′",
+        Some(half_width),
+        &out.join("plan"),
+    )
+    .map_err(|e| e.to_string())?;
+    println!("\nwrote plan.svg and plan.png in {}", out.display());
     Ok(())
 }
 

@@ -52,19 +52,15 @@ fn load(path: &str) -> Result<DataSources, Box<dyn std::error::Error>> {
         .build()?)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/data/reference_ols.csv"
-    );
-    let data = load(path)?;
-
-    // The three GMM variants, with their full diagnostics.
+/// The three GMM variants, with their full diagnostics, printed and returned.
+fn print_gmm_fits(
+    data: &DataSources,
+) -> Result<Vec<(&'static str, GmmFit)>, Box<dyn std::error::Error>> {
     let gmm = TwoStepGmm::new(Ols);
     let fits: Vec<(&str, GmmFit)> = vec![
         ("Real-only", gmm.fit(&data.select_sources(&[])?)?),
         ("GMM-Proxy", gmm.fit(&data.select_sources(&["proxy"])?)?),
-        ("GMM-Synth", gmm.fit(&data)?),
+        ("GMM-Synth", gmm.fit(data)?),
     ];
     println!(
         "T = {} rows, n = {} labeled; 95% intervals\n",
@@ -97,6 +93,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "", j.statistic, j.df
         );
     }
+    Ok(fits)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/reference_ols.csv"
+    );
+    let data = load(path)?;
+
+    let fits = print_gmm_fits(&data)?;
 
     // Every estimator, through the common `Estimator` interface, on the same data.
     let estimators: Vec<Box<dyn Estimator>> = vec![

@@ -1032,108 +1032,13 @@ impl DataSourcesBuilder {
         if p == 0 {
             return Err(Error::EmptyDesign);
         }
-        for (i, (name, x, y)) in self.sources.iter().enumerate() {
-            check_rows(&format!("covariates of `{name}`"), x.nrows(), n_rows)?;
-            check_rows(&format!("outcome of `{name}`"), y.len(), n_rows)?;
-            if x.ncols() != p {
-                return Err(Error::CovariateMismatch {
-                    source_name: name.clone(),
-                    expected: p,
-                    found: x.ncols(),
-                });
-            }
-            if name == REAL || self.sources[..i].iter().any(|(other, _, _)| other == name) {
-                return Err(Error::DuplicateSource { name: name.clone() });
-            }
-        }
-        let mut columns: Vec<String> = Vec::new();
-        for (scope, name, values) in &self.columns {
-            check_rows(&format!("column `{name}`"), values.len(), n_rows)?;
-            if let Scope::Source(source) = scope {
-                if !self.sources.iter().any(|(s, _, _)| s == source) {
-                    return Err(Error::InvalidConfig {
-                        parameter: "source_column",
-                        reason: format!("no source named `{source}`"),
-                    });
-                }
-            }
-            if !columns.contains(name) {
-                columns.push(name.clone());
-            }
-        }
-        let covariate_names = match &self.covariate_names {
-            None => (0..p).map(|j| format!("x{j}")).collect(),
-            Some(names) if names.len() == p => names.clone(),
-            Some(names) => {
-                return Err(Error::InvalidConfig {
-                    parameter: "covariate_names",
-                    reason: format!("{} names for {p} covariates", names.len()),
-                })
-            }
-        };
-        if let Some(pi) = &self.labeling_probabilities {
-            check_rows("labeling probabilities", pi.len(), n_rows)?;
-            if let Some((row, &value)) =
-                pi.iter().enumerate().find(|(_, &v)| !(v > 0.0 && v <= 1.0))
-            {
-                return Err(Error::InvalidValue {
-                    source_name: "labeling".into(),
-                    column: Column::LabelingProbability,
-                    row,
-                    value,
-                    reason: "labeling probabilities must lie in (0, 1]",
-                });
-            }
-            // A labeled row's weight is 1/π: beyond 1e12 it swamps every other row's
-            // and the sums lose the rest to rounding.
-            if let Some((row, &value)) = pi
-                .iter()
-                .enumerate()
-                .find(|&(t, &v)| v < MIN_PROBABILITY && self.labeled[t])
-            {
-                return Err(Error::InvalidValue {
-                    source_name: "labeling".into(),
-                    column: Column::LabelingProbability,
-                    row,
-                    value,
-                    reason: "a labeled row's probability below 1e-12 gives it a weight beyond 1e12, which swamps every other row; check the probabilities",
-                });
-            }
-        }
-
-        if let Some(w) = &self.weights {
-            check_rows("weights", w.len(), n_rows)?;
-            if let Some((row, &value)) = w
-                .iter()
-                .enumerate()
-                .find(|(_, &v)| !(v > 0.0 && v.is_finite()))
-            {
-                return Err(Error::InvalidValue {
-                    source_name: "weights".into(),
-                    column: Column::Weight,
-                    row,
-                    value,
-                    reason: "weights must be positive and finite",
-                });
-            }
-        }
-
+        self.check_sources(n_rows, p)?;
+        let columns = self.column_names(n_rows)?;
+        let covariate_names = self.covariate_names_for(p)?;
+        self.check_probabilities(n_rows)?;
+        self.check_weights(n_rows)?;
         let labeled: Vec<usize> = (0..n_rows).filter(|&t| self.labeled[t]).collect();
-        let real_extra = self.extra_for(&Scope::Real, &columns, n_rows)?;
-        let real = if real_input.labeled_only {
-            RowBlock {
-                x: real_input.x,
-                y: real_input.y,
-                extra: real_extra.select(Axis(0), &labeled),
-            }
-        } else {
-            RowBlock {
-                extra: real_extra,
-                x: real_input.x,
-                y: real_input.y,
-            }
-            .select(&labeled)
-        };
+        let real = self.real_block(real_input, &labeled, &columns, n_rows)?;
         // Covariate arrays shared between blocks are scanned once.
         let mut scanned = Vec::new();
         check_values(REAL, &real, &columns, |i| labeled[i], &mut scanned)?;
@@ -1167,6 +1072,138 @@ impl DataSourcesBuilder {
             clusters: self.clusters.map(Arc::new),
             weights: self.weights.map(Arc::new),
             stream: None,
+        })
+    }
+
+    /// Every source has T rows and p covariates, and a name of its own.
+    fn check_sources(&self, n_rows: usize, p: usize) -> Result<()> {
+        for (i, (name, x, y)) in self.sources.iter().enumerate() {
+            check_rows(&format!("covariates of `{name}`"), x.nrows(), n_rows)?;
+            check_rows(&format!("outcome of `{name}`"), y.len(), n_rows)?;
+            if x.ncols() != p {
+                return Err(Error::CovariateMismatch {
+                    source_name: name.clone(),
+                    expected: p,
+                    found: x.ncols(),
+                });
+            }
+            if name == REAL || self.sources[..i].iter().any(|(other, _, _)| other == name) {
+                return Err(Error::DuplicateSource { name: name.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// The extra columns' names, in the order first given, each checked for T rows
+    /// and a known source.
+    fn column_names(&self, n_rows: usize) -> Result<Vec<String>> {
+        let mut columns: Vec<String> = Vec::new();
+        for (scope, name, values) in &self.columns {
+            check_rows(&format!("column `{name}`"), values.len(), n_rows)?;
+            if let Scope::Source(source) = scope {
+                if !self.sources.iter().any(|(s, _, _)| s == source) {
+                    return Err(Error::InvalidConfig {
+                        parameter: "source_column",
+                        reason: format!("no source named `{source}`"),
+                    });
+                }
+            }
+            if !columns.contains(name) {
+                columns.push(name.clone());
+            }
+        }
+        Ok(columns)
+    }
+
+    /// The covariates' names: those given (p of them) or `x0`, `x1`, ….
+    fn covariate_names_for(&self, p: usize) -> Result<Vec<String>> {
+        match &self.covariate_names {
+            None => Ok((0..p).map(|j| format!("x{j}")).collect()),
+            Some(names) if names.len() == p => Ok(names.clone()),
+            Some(names) => Err(Error::InvalidConfig {
+                parameter: "covariate_names",
+                reason: format!("{} names for {p} covariates", names.len()),
+            }),
+        }
+    }
+
+    /// Labeling probabilities, if given: T of them in (0, 1], none below 1e-12 on a
+    /// labeled row.
+    fn check_probabilities(&self, n_rows: usize) -> Result<()> {
+        let Some(pi) = &self.labeling_probabilities else {
+            return Ok(());
+        };
+        check_rows("labeling probabilities", pi.len(), n_rows)?;
+        let invalid = |row: usize, value: f64, reason: &'static str| Error::InvalidValue {
+            source_name: "labeling".into(),
+            column: Column::LabelingProbability,
+            row,
+            value,
+            reason,
+        };
+        if let Some((row, &value)) = pi.iter().enumerate().find(|(_, &v)| !(v > 0.0 && v <= 1.0)) {
+            return Err(invalid(
+                row,
+                value,
+                "labeling probabilities must lie in (0, 1]",
+            ));
+        }
+        // A labeled row's weight is 1/π: beyond 1e12 it swamps every other row's
+        // and the sums lose the rest to rounding.
+        if let Some((row, &value)) = pi
+            .iter()
+            .enumerate()
+            .find(|&(t, &v)| v < MIN_PROBABILITY && self.labeled[t])
+        {
+            return Err(invalid(row, value, "a labeled row's probability below 1e-12 gives it a weight beyond 1e12, which swamps every other row; check the probabilities"));
+        }
+        Ok(())
+    }
+
+    /// Observation weights, if given: T of them, positive and finite.
+    fn check_weights(&self, n_rows: usize) -> Result<()> {
+        let Some(w) = &self.weights else {
+            return Ok(());
+        };
+        check_rows("weights", w.len(), n_rows)?;
+        match w
+            .iter()
+            .enumerate()
+            .find(|(_, &v)| !(v > 0.0 && v.is_finite()))
+        {
+            Some((row, &value)) => Err(Error::InvalidValue {
+                source_name: "weights".into(),
+                column: Column::Weight,
+                row,
+                value,
+                reason: "weights must be positive and finite",
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The real block on the labeled rows, with its extra columns.
+    fn real_block(
+        &self,
+        real_input: RealInput,
+        labeled: &[usize],
+        columns: &[String],
+        n_rows: usize,
+    ) -> Result<RowBlock> {
+        let extra = self.extra_for(&Scope::Real, columns, n_rows)?;
+        Ok(if real_input.labeled_only {
+            RowBlock {
+                x: real_input.x,
+                y: real_input.y,
+                extra: extra.select(Axis(0), labeled),
+            }
+        } else {
+            RowBlock {
+                extra,
+                x: real_input.x,
+                y: real_input.y,
+            }
+            .select(labeled)
         })
     }
 }

@@ -477,77 +477,100 @@ pub fn check_jacobian<M: MomentModel + ?Sized>(
     if let Err(e) = check_shapes(model, rows) {
         problems.push(e.to_string());
     }
-    let (k, p) = (model.n_moments(rows), beta.len());
+    let p = beta.len();
     if p != model.n_params(rows) {
         problems.push(format!(
             "beta has {p} values, the model has {} parameters",
             model.n_params(rows)
         ));
     }
-    let weights = Array1::from_shape_fn(rows.len(), |t| 0.5 + (t % 7) as f64 / 6.0);
-    let mut max_abs = 0.0_f64;
-    let mut max_ref = 0.0_f64;
-    let mut compare = |analytic: f64, numeric: f64| {
-        let diff = (analytic - numeric).abs();
-        max_abs = if diff.is_nan() {
-            f64::INFINITY
-        } else {
-            max_abs.max(diff)
-        };
-        max_ref = max_ref.max(numeric.abs());
-    };
+    let mut gap = Discrepancy::default();
     for j in 0..p {
-        let numeric_rows = central_difference(beta, j, 1e-6, |b: &Array1<f64>| {
-            moment_matrix(model, b.view(), rows)
-        });
-        // Row by row, along e_j.
-        let mut analytic_rows = Array2::from_elem((rows.len(), k), f64::NAN);
-        let mut e_j = Array1::zeros(p);
-        e_j[j] = 1.0;
-        model.moments_derivative(beta, rows, e_j.view(), analytic_rows.view_mut());
-        for (&a, &n) in analytic_rows.iter().zip(&numeric_rows) {
-            compare(a, n);
-        }
-        // Transposed, row by row: (∂ψ_t/∂β)ᵀ V_t, column j against Σ_i ∂ψ_ti/∂β_j V_ti.
-        let v = Array2::from_shape_fn((rows.len(), k), |(t, i)| {
-            1.0 + ((t * 3 + i * 5) % 7) as f64 / 7.0
-        });
-        let mut transposed = Array2::from_elem((rows.len(), p), f64::NAN);
-        model.moments_derivative_transposed(beta, rows, v.view(), transposed.view_mut());
-        let numeric = (&numeric_rows * &v).sum_axis(ndarray::Axis(1));
-        for (a, n) in transposed.column(j).iter().zip(&numeric) {
-            compare(*a, *n);
-        }
-        // The fused sweep agrees with the separate ones.
-        let mut fused_rows = Array2::from_elem((rows.len(), k), f64::NAN);
-        let fused =
-            model.moments_and_jacobian(beta, rows, Some(weights.view()), fused_rows.view_mut());
-        let separate = model.jacobian(beta, rows, Some(weights.view()));
-        for (a, b) in fused.iter().zip(&separate) {
-            compare(*a, *b);
-        }
-        for (a, b) in fused_rows.iter().zip(&moment_matrix(model, beta, rows)) {
-            compare(*a, *b);
-        }
-        // Summed, unweighted and weighted.
-        for w in [None, Some(weights.view())] {
-            let analytic = model.jacobian(beta, rows, w);
-            let numeric = match w {
-                None => numeric_rows.sum_axis(ndarray::Axis(0)),
-                Some(w) => w.dot(&numeric_rows),
-            };
-            for i in 0..k {
-                compare(
-                    analytic.get((i, j)).copied().unwrap_or(f64::NAN),
-                    numeric[i],
-                );
-            }
-        }
+        compare_along(model, beta, rows, j, &mut gap);
     }
     JacobianCheck {
-        max_abs_error: max_abs,
-        relative_error: max_abs / max_ref.max(f64::MIN_POSITIVE),
+        max_abs_error: gap.max_abs,
+        relative_error: gap.max_abs / gap.max_ref.max(f64::MIN_POSITIVE),
         problems,
+    }
+}
+
+/// The largest |analytic − numeric| seen (infinite after a NaN) and the largest
+/// |numeric|.
+#[derive(Default)]
+struct Discrepancy {
+    max_abs: f64,
+    max_ref: f64,
+}
+
+impl Discrepancy {
+    fn compare(&mut self, analytic: f64, numeric: f64) {
+        let diff = (analytic - numeric).abs();
+        self.max_abs = if diff.is_nan() {
+            f64::INFINITY
+        } else {
+            self.max_abs.max(diff)
+        };
+        self.max_ref = self.max_ref.max(numeric.abs());
+    }
+}
+
+/// Every derivative the model provides, along coordinate j, against the central
+/// difference: row by row, transposed, fused with the moments, and summed (unweighted
+/// and weighted).
+fn compare_along<M: MomentModel + ?Sized>(
+    model: &M,
+    beta: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
+    j: usize,
+    gap: &mut Discrepancy,
+) {
+    let (k, p) = (model.n_moments(rows), beta.len());
+    let weights = Array1::from_shape_fn(rows.len(), |t| 0.5 + (t % 7) as f64 / 6.0);
+    let numeric_rows = central_difference(beta, j, 1e-6, |b: &Array1<f64>| {
+        moment_matrix(model, b.view(), rows)
+    });
+    // Row by row, along e_j.
+    let mut analytic_rows = Array2::from_elem((rows.len(), k), f64::NAN);
+    let mut e_j = Array1::zeros(p);
+    e_j[j] = 1.0;
+    model.moments_derivative(beta, rows, e_j.view(), analytic_rows.view_mut());
+    for (&a, &n) in analytic_rows.iter().zip(&numeric_rows) {
+        gap.compare(a, n);
+    }
+    // Transposed, row by row: (∂ψ_t/∂β)ᵀ V_t, column j against Σ_i ∂ψ_ti/∂β_j V_ti.
+    let v = Array2::from_shape_fn((rows.len(), k), |(t, i)| {
+        1.0 + ((t * 3 + i * 5) % 7) as f64 / 7.0
+    });
+    let mut transposed = Array2::from_elem((rows.len(), p), f64::NAN);
+    model.moments_derivative_transposed(beta, rows, v.view(), transposed.view_mut());
+    let numeric = (&numeric_rows * &v).sum_axis(ndarray::Axis(1));
+    for (a, n) in transposed.column(j).iter().zip(&numeric) {
+        gap.compare(*a, *n);
+    }
+    // The fused sweep agrees with the separate ones.
+    let mut fused_rows = Array2::from_elem((rows.len(), k), f64::NAN);
+    let fused = model.moments_and_jacobian(beta, rows, Some(weights.view()), fused_rows.view_mut());
+    let separate = model.jacobian(beta, rows, Some(weights.view()));
+    for (a, b) in fused.iter().zip(&separate) {
+        gap.compare(*a, *b);
+    }
+    for (a, b) in fused_rows.iter().zip(&moment_matrix(model, beta, rows)) {
+        gap.compare(*a, *b);
+    }
+    // Summed, unweighted and weighted.
+    for w in [None, Some(weights.view())] {
+        let analytic = model.jacobian(beta, rows, w);
+        let numeric = match w {
+            None => numeric_rows.sum_axis(ndarray::Axis(0)),
+            Some(w) => w.dot(&numeric_rows),
+        };
+        for i in 0..k {
+            gap.compare(
+                analytic.get((i, j)).copied().unwrap_or(f64::NAN),
+                numeric[i],
+            );
+        }
     }
 }
 

@@ -163,19 +163,7 @@ impl ParquetSources {
             .iter()
             .map(|path| FileMeta::open(path))
             .collect::<Result<Vec<_>>>()?;
-        let mut parts = Vec::new();
-        let mut places = Vec::new();
-        let mut row = 0;
-        for (f, file) in files.iter().enumerate() {
-            for (g, group) in file.meta.metadata().row_groups().iter().enumerate() {
-                let rows = usize::try_from(group.num_rows()).unwrap_or(0);
-                if rows > 0 {
-                    parts.push(row..row + rows);
-                    places.push((f, g));
-                    row += rows;
-                }
-            }
-        }
+        let (parts, places) = row_groups(&files);
         let stream = ParquetStream {
             files,
             parts,
@@ -191,18 +179,7 @@ impl ParquetSources {
         if p == 0 {
             return Err(Error::EmptyDesign);
         }
-        for (i, (name, columns)) in self.sources.iter().enumerate() {
-            if columns.covariates.len() != p {
-                return Err(Error::CovariateMismatch {
-                    source_name: name.clone(),
-                    expected: p,
-                    found: columns.covariates.len(),
-                });
-            }
-            if name == REAL || self.sources[..i].iter().any(|(other, _)| other == name) {
-                return Err(Error::DuplicateSource { name: name.clone() });
-            }
-        }
+        self.check_sources(p)?;
         let covariate_names = match self.covariate_names.clone() {
             None => real.covariates.clone(),
             Some(names) if names.len() == p => names,
@@ -227,6 +204,42 @@ impl ParquetSources {
             Streamed::new(Box::new(stream), scan.fingerprints, scan.samples),
         )
     }
+
+    /// Every source has p covariates and a name of its own.
+    fn check_sources(&self, p: usize) -> Result<()> {
+        for (i, (name, columns)) in self.sources.iter().enumerate() {
+            if columns.covariates.len() != p {
+                return Err(Error::CovariateMismatch {
+                    source_name: name.clone(),
+                    expected: p,
+                    found: columns.covariates.len(),
+                });
+            }
+            if name == REAL || self.sources[..i].iter().any(|(other, _)| other == name) {
+                return Err(Error::DuplicateSource { name: name.clone() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The files' non-empty row groups in order: each one's rows among all rows of the
+/// files, and its (file, group) place.
+fn row_groups(files: &[FileMeta]) -> (Vec<Range<usize>>, Vec<(usize, usize)>) {
+    let mut parts = Vec::new();
+    let mut places = Vec::new();
+    let mut row = 0;
+    for (f, file) in files.iter().enumerate() {
+        for (g, group) in file.meta.metadata().row_groups().iter().enumerate() {
+            let rows = usize::try_from(group.num_rows()).unwrap_or(0);
+            if rows > 0 {
+                parts.push(row..row + rows);
+                places.push((f, g));
+                row += rows;
+            }
+        }
+    }
+    (parts, places)
 }
 
 /// One file and its footer, read once.
@@ -420,6 +433,27 @@ impl ParquetStream {
         })
     }
 
+    /// The labeled rows of a batch whose first row is `start`, from its label column.
+    fn labeled_in(&self, labels: &[f64], start: usize) -> Result<Vec<usize>> {
+        let mut picked = Vec::new();
+        for (i, &s) in labels.iter().enumerate() {
+            match s {
+                1.0 => picked.push(i),
+                0.0 => {}
+                value => {
+                    return Err(Error::InvalidValue {
+                        source_name: self.labeled.clone(),
+                        column: Column::Label,
+                        row: start + i,
+                        value,
+                        reason: "the label indicator must be 0 or 1",
+                    })
+                }
+            }
+        }
+        Ok(picked)
+    }
+
     /// The first read: every value checked, the labeled rows and the subsamples kept.
     fn scan(&self) -> Result<Scan> {
         let columns = self.all_columns();
@@ -436,23 +470,7 @@ impl ParquetStream {
             };
             let path = &self.files[self.places[part].0].path;
             self.batches(part, &columns, &mut |start, batch| {
-                let labels = numbers(path, batch, &self.labeled)?;
-                let mut picked = Vec::new();
-                for (i, &s) in labels.iter().enumerate() {
-                    match s {
-                        1.0 => picked.push(i),
-                        0.0 => {}
-                        value => {
-                            return Err(Error::InvalidValue {
-                                source_name: self.labeled.clone(),
-                                column: Column::Label,
-                                row: start + i,
-                                value,
-                                reason: "the label indicator must be 0 or 1",
-                            })
-                        }
-                    }
-                }
+                let picked = self.labeled_in(&numbers(path, batch, &self.labeled)?, start)?;
                 let mut built = Vec::new();
                 let real = self
                     .rows_of(part, batch, &self.real, &mut built)?

@@ -337,23 +337,47 @@ impl SqlTable {
         Ok(self.write_pass(model, request))
     }
 
-    /// [`pass_query`](Self::pass_query)'s SQL, for a checked request.
+    /// [`pass_query`](Self::pass_query)'s SQL, for a checked request: three nested
+    /// selects (each block's covariates and residual; the residuals and slopes of the
+    /// link; the stacked moments and their derivatives per row) under one aggregate.
     fn write_pass(&self, model: SqlModel, request: &PassRequest) -> String {
+        let layout = MomentLayout {
+            p: self.real.1.len(),
+            m: request.sources.len(),
+        };
+        let inner = self.block_columns(model, request);
+        let middle = format!(
+            "SELECT {} FROM ({inner}) rows_in",
+            layout.link_columns(model).join(", ")
+        );
+        let rows = format!(
+            "SELECT {} FROM ({middle}) rows_mid",
+            layout.row_columns(request).join(", ")
+        );
+        let casted: Vec<String> = layout
+            .sums(request)
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| format!("CAST({e} AS DOUBLE PRECISION) AS v{i}"))
+            .collect();
+        format!("SELECT {} FROM ({rows}) rows_out", casted.join(", "))
+    }
+
+    /// The innermost select: s, and per block b its covariates b{b}x{j}, the residual
+    /// e{b} and the slope d{b} of the mean (1 for least squares), or for the logistic
+    /// link its mean mu{b} and outcome y{b}.
+    fn block_columns(&self, model: SqlModel, request: &PassRequest) -> String {
         let p = self.real.1.len();
-        let m = request.sources.len();
         let blocks: Vec<(&String, &Vec<String>)> = std::iter::once((&self.real.0, &self.real.1))
             .chain(request.sources.iter().map(|&s| {
                 let (_, y, x) = &self.sources[s];
                 (y, x)
             }))
             .collect();
-        // Innermost: s, and per block b its covariates b{b}x{j}, the residual e{b}
-        // and the slope d{b} of the mean (1 for least squares).
-        let mut base = vec![format!(
-            "CASE WHEN {} THEN CAST(1 AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END AS s",
-            self.label_test()
-        )];
         let label_test = self.label_test();
+        let mut base = vec![format!(
+            "CASE WHEN {label_test} THEN CAST(1 AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END AS s"
+        )];
         for (b, (y, x)) in blocks.iter().enumerate() {
             // A column's value; the real data's are read on labeled rows only (they may
             // be null elsewhere).
@@ -393,148 +417,7 @@ impl SqlTable {
                 }
             }
         }
-        let inner = format!("SELECT {} FROM {}", base.join(", "), self.table_ref());
-        // Middle: residuals and slopes for the logistic link (from μ), the real block
-        // zeroed on unlabeled rows (its outcome may be null there).
-        let mut mid = vec!["s".to_string()];
-        for b in 0..=m {
-            for j in 0..p {
-                mid.push(format!("b{b}x{j}"));
-            }
-            let (e, d) = match model {
-                SqlModel::Ols => (format!("e{b}"), format!("d{b}")),
-                SqlModel::Logistic => (format!("(y{b} - mu{b})"), format!("(mu{b} * (1 - mu{b}))")),
-            };
-            if b == 0 {
-                mid.push(format!("CASE WHEN s = 1 THEN {e} ELSE 0 END AS e0"));
-            } else {
-                mid.push(format!("{e} AS e{b}"));
-            }
-            mid.push(format!("{d} AS d{b}"));
-        }
-        let middle = format!("SELECT {} FROM ({inner}) rows_in", mid.join(", "));
-        // The stacked moments g_a and, per moment, its block (parameter block and
-        // whether it is a labeled block).
-        let k = p;
-        let kk = k * (1 + 2 * m);
-        let q = p * (1 + m);
-        let moment = |a: usize| -> (usize, bool, usize) {
-            // (parameter block, labeled, covariate index)
-            let block = a / k;
-            let i = a % k;
-            if block <= m {
-                (block, true, i)
-            } else {
-                (block - m, false, i)
-            }
-        };
-        let g_expr = |a: usize| {
-            let (b, labeled, i) = moment(a);
-            if labeled {
-                format!("s * b{b}x{i} * e{b}")
-            } else {
-                format!("b{b}x{i} * e{b}")
-            }
-        };
-        // ∂g_a/∂β_j: nonzero within the moment's parameter block.
-        let dg_expr = |a: usize, j: usize| -> Option<String> {
-            let (b, labeled, i) = moment(a);
-            (j / p == b).then(|| {
-                let jj = j % p;
-                if labeled {
-                    format!("(-(s * b{b}x{i} * b{b}x{jj} * d{b}))")
-                } else {
-                    format!("(-(b{b}x{i} * b{b}x{jj} * d{b}))")
-                }
-            })
-        };
-        let mut outer_rows = vec!["s".to_string()];
-        for a in 0..kk {
-            outer_rows.push(format!("{} AS g{a}", g_expr(a)));
-        }
-        let contraction = request.contraction.as_ref();
-        if let Some(v) = contraction {
-            // u = gᵀv and s_j = (∂g/∂β_j)ᵀv per row.
-            let u: Vec<String> = (0..kk)
-                .filter(|&a| v[a] != 0.0)
-                .map(|a| format!("{} * ({})", number(v[a]), g_expr(a)))
-                .collect();
-            outer_rows.push(format!(
-                "{} AS u",
-                if u.is_empty() {
-                    "0".to_string()
-                } else {
-                    u.join(" + ")
-                }
-            ));
-            for j in 0..q {
-                let terms: Vec<String> = (0..kk)
-                    .filter(|&a| v[a] != 0.0)
-                    .filter_map(|a| dg_expr(a, j).map(|d| format!("{} * {d}", number(v[a]))))
-                    .collect();
-                outer_rows.push(format!(
-                    "{} AS sd{j}",
-                    if terms.is_empty() {
-                        "0".to_string()
-                    } else {
-                        terms.join(" + ")
-                    }
-                ));
-            }
-            // The per-row derivatives the contraction sums need, by (a, j).
-            for a in 0..kk {
-                for j in 0..q {
-                    if let Some(d) = dg_expr(a, j) {
-                        outer_rows.push(format!("{d} AS dg{a}_{j}"));
-                    }
-                }
-            }
-        } else if request.jacobian {
-            for a in 0..kk {
-                for j in 0..q {
-                    if let Some(d) = dg_expr(a, j) {
-                        outer_rows.push(format!("{d} AS dg{a}_{j}"));
-                    }
-                }
-            }
-        }
-        let rows = format!("SELECT {} FROM ({middle}) rows_mid", outer_rows.join(", "));
-        let mut sums = vec!["COUNT(*)".to_string(), "SUM(s)".to_string()];
-        sums.extend((0..kk).map(|a| format!("SUM(g{a})")));
-        if request.jacobian {
-            for a in 0..kk {
-                for j in 0..q {
-                    sums.push(match dg_expr(a, j) {
-                        Some(_) => format!("SUM(dg{a}_{j})"),
-                        None => "0".to_string(),
-                    });
-                }
-            }
-        }
-        if request.omega {
-            for a in 0..kk {
-                for c in a..kk {
-                    sums.push(format!("SUM(g{a} * g{c})"));
-                }
-            }
-        }
-        if contraction.is_some() {
-            for a in 0..kk {
-                for j in 0..q {
-                    let first = match dg_expr(a, j) {
-                        Some(_) => format!("dg{a}_{j} * u + "),
-                        None => String::new(),
-                    };
-                    sums.push(format!("SUM({first}g{a} * sd{j})"));
-                }
-            }
-        }
-        let casted: Vec<String> = sums
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| format!("CAST({e} AS DOUBLE PRECISION) AS v{i}"))
-            .collect();
-        format!("SELECT {} FROM ({rows}) rows_out", casted.join(", "))
+        format!("SELECT {} FROM {}", base.join(", "), self.table_ref())
     }
 
     /// Reads the labeled rows and the row count through `run` and returns the data set
@@ -667,6 +550,152 @@ where
         }
         flat.extend(values[at..].iter().map(|&v| value(v)));
         MomentSums::from_slice(&flat)
+    }
+}
+
+/// The stacked moments' layout in a pass's SQL: p coefficients per block and M
+/// sources give K = p(1 + 2M) moments g_a (the real and each source's labeled block,
+/// then each source's all-rows block) and Q = p(1 + M) parameters.
+struct MomentLayout {
+    p: usize,
+    m: usize,
+}
+
+impl MomentLayout {
+    /// K, the number of stacked moments.
+    fn moments(&self) -> usize {
+        self.p * (1 + 2 * self.m)
+    }
+
+    /// Q, the number of parameters.
+    fn parameters(&self) -> usize {
+        self.p * (1 + self.m)
+    }
+
+    /// Moment a's parameter block, whether it is a labeled block, and its covariate.
+    fn moment(&self, a: usize) -> (usize, bool, usize) {
+        let (block, i) = (a / self.p, a % self.p);
+        if block <= self.m {
+            (block, true, i)
+        } else {
+            (block - self.m, false, i)
+        }
+    }
+
+    /// g_a on a row.
+    fn g(&self, a: usize) -> String {
+        match self.moment(a) {
+            (b, true, i) => format!("s * b{b}x{i} * e{b}"),
+            (b, false, i) => format!("b{b}x{i} * e{b}"),
+        }
+    }
+
+    /// ∂g_a/∂β_j on a row: nonzero within the moment's parameter block.
+    fn dg(&self, a: usize, j: usize) -> Option<String> {
+        let (b, labeled, i) = self.moment(a);
+        (j / self.p == b).then(|| {
+            let jj = j % self.p;
+            if labeled {
+                format!("(-(s * b{b}x{i} * b{b}x{jj} * d{b}))")
+            } else {
+                format!("(-(b{b}x{i} * b{b}x{jj} * d{b}))")
+            }
+        })
+    }
+
+    /// The middle select's columns: residuals and slopes (from μ for the logistic
+    /// link), the real block's residual zeroed on unlabeled rows (its outcome may be
+    /// null there).
+    fn link_columns(&self, model: SqlModel) -> Vec<String> {
+        let mut mid = vec!["s".to_string()];
+        for b in 0..=self.m {
+            for j in 0..self.p {
+                mid.push(format!("b{b}x{j}"));
+            }
+            let (e, d) = match model {
+                SqlModel::Ols => (format!("e{b}"), format!("d{b}")),
+                SqlModel::Logistic => (format!("(y{b} - mu{b})"), format!("(mu{b} * (1 - mu{b}))")),
+            };
+            if b == 0 {
+                mid.push(format!("CASE WHEN s = 1 THEN {e} ELSE 0 END AS e0"));
+            } else {
+                mid.push(format!("{e} AS e{b}"));
+            }
+            mid.push(format!("{d} AS d{b}"));
+        }
+        mid
+    }
+
+    /// The per-row select's columns: s, every g_a, and what the request sums of the
+    /// derivatives (u = gᵀv and s_j = (∂g/∂β_j)ᵀv for a contraction by v).
+    fn row_columns(&self, request: &PassRequest) -> Vec<String> {
+        let (kk, q) = (self.moments(), self.parameters());
+        let mut columns = vec!["s".to_string()];
+        columns.extend((0..kk).map(|a| format!("{} AS g{a}", self.g(a))));
+        let or_zero = |terms: Vec<String>| match terms.is_empty() {
+            true => "0".to_string(),
+            false => terms.join(" + "),
+        };
+        if let Some(v) = request.contraction.as_ref() {
+            let u: Vec<String> = (0..kk)
+                .filter(|&a| v[a] != 0.0)
+                .map(|a| format!("{} * ({})", number(v[a]), self.g(a)))
+                .collect();
+            columns.push(format!("{} AS u", or_zero(u)));
+            for j in 0..q {
+                let terms: Vec<String> = (0..kk)
+                    .filter(|&a| v[a] != 0.0)
+                    .filter_map(|a| self.dg(a, j).map(|d| format!("{} * {d}", number(v[a]))))
+                    .collect();
+                columns.push(format!("{} AS sd{j}", or_zero(terms)));
+            }
+        }
+        if request.contraction.is_some() || request.jacobian {
+            // The per-row derivatives the sums need, by (a, j).
+            for a in 0..kk {
+                for j in 0..q {
+                    if let Some(d) = self.dg(a, j) {
+                        columns.push(format!("{d} AS dg{a}_{j}"));
+                    }
+                }
+            }
+        }
+        columns
+    }
+
+    /// The aggregate's sums: rows, labeled rows, Σg, and as requested Σ∂g/∂β, Σggᵀ
+    /// (upper triangle) and the contraction's Σ(∂g_a/∂β_j u + g_a s_j).
+    fn sums(&self, request: &PassRequest) -> Vec<String> {
+        let (kk, q) = (self.moments(), self.parameters());
+        let mut sums = vec!["COUNT(*)".to_string(), "SUM(s)".to_string()];
+        sums.extend((0..kk).map(|a| format!("SUM(g{a})")));
+        if request.jacobian {
+            for a in 0..kk {
+                for j in 0..q {
+                    sums.push(match self.dg(a, j) {
+                        Some(_) => format!("SUM(dg{a}_{j})"),
+                        None => "0".to_string(),
+                    });
+                }
+            }
+        }
+        if request.omega {
+            for a in 0..kk {
+                sums.extend((a..kk).map(|c| format!("SUM(g{a} * g{c})")));
+            }
+        }
+        if request.contraction.is_some() {
+            for a in 0..kk {
+                for j in 0..q {
+                    let first = match self.dg(a, j) {
+                        Some(_) => format!("dg{a}_{j} * u + "),
+                        None => String::new(),
+                    };
+                    sums.push(format!("SUM({first}g{a} * sd{j})"));
+                }
+            }
+        }
+        sums
     }
 }
 

@@ -15,6 +15,7 @@ use std::time::Instant;
 use datafusion::arrow::array::{Array, Float64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::sql::{SqlModel, SqlTable};
@@ -23,6 +24,29 @@ use synthgmm_datafusion::{open, Columns};
 
 fn names(prefix: &str) -> Vec<String> {
     (0..10).map(|j| format!("{prefix}{j}")).collect()
+}
+
+/// A query result's rows as numbers, SQL NULL as NaN.
+fn rows_of(batch: &RecordBatch) -> Vec<Vec<f64>> {
+    let columns: Vec<Float64Array> = batch
+        .columns()
+        .iter()
+        .map(|c| {
+            let c = cast(c, &DataType::Float64).expect("numbers");
+            c.as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("f64")
+                .clone()
+        })
+        .collect();
+    (0..batch.num_rows())
+        .map(|i| {
+            columns
+                .iter()
+                .map(|c| if c.is_null(i) { f64::NAN } else { c.value(i) })
+                .collect()
+        })
+        .collect()
 }
 
 fn main() {
@@ -55,29 +79,7 @@ fn main() {
                     path: "rows".into(),
                     reason: e.to_string(),
                 })?;
-            let mut out = Vec::new();
-            for batch in batches {
-                let columns: Vec<Float64Array> = batch
-                    .columns()
-                    .iter()
-                    .map(|c| {
-                        let c = cast(c, &DataType::Float64).expect("numbers");
-                        c.as_any()
-                            .downcast_ref::<Float64Array>()
-                            .expect("f64")
-                            .clone()
-                    })
-                    .collect();
-                for i in 0..batch.num_rows() {
-                    out.push(
-                        columns
-                            .iter()
-                            .map(|c| if c.is_null(i) { f64::NAN } else { c.value(i) })
-                            .collect(),
-                    );
-                }
-            }
-            Ok(out)
+            Ok(batches.iter().flat_map(rows_of).collect())
         };
         let model = if logistic {
             SqlModel::Logistic

@@ -142,25 +142,30 @@ fn estimate<'py>(
     let results = results.map_err(|e: synthgmm::Error| to_py_err(&e))?;
     results
         .into_iter()
-        .map(|((name, result), boot)| {
-            let value: Bound<'py, PyAny> = match (result, boot) {
-                (Ok(outcome), boot) => match boot.transpose() {
-                    Ok(bootstrap) => Bound::new(
-                        py,
-                        Fit {
-                            name: name.clone(),
-                            outcome,
-                            bootstrap,
-                        },
-                    )?
-                    .into_any(),
-                    Err(err) => to_py_err(&err).into_value(py).into_bound(py).into_any(),
-                },
-                (Err(err), _) => to_py_err(&err).into_value(py).into_bound(py).into_any(),
-            };
-            PyTuple::new(py, [name.into_pyobject(py)?.into_any(), value])
-        })
+        .map(|((name, fit), boot)| named_result(py, name, fit, boot))
         .collect()
+}
+
+/// `(name, Fit)`, or `(name, exception)` for an estimator (or its bootstrap) that failed.
+fn named_result<'py>(
+    py: Python<'py>,
+    name: String,
+    fit: synthgmm::Result<fitting::Outcome>,
+    boot: Option<synthgmm::Result<synthgmm::BootstrapFit>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let value: Bound<'py, PyAny> = match fit.map(|outcome| (outcome, boot.transpose())) {
+        Ok((outcome, Ok(bootstrap))) => Bound::new(
+            py,
+            Fit {
+                name: name.clone(),
+                outcome,
+                bootstrap,
+            },
+        )?
+        .into_any(),
+        Ok((_, Err(err))) | Err(err) => to_py_err(&err).into_value(py).into_bound(py).into_any(),
+    };
+    PyTuple::new(py, [name.into_pyobject(py)?.into_any(), value])
 }
 
 /// A planning model (predicted standard errors at other designs) from pilot data.

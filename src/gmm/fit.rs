@@ -222,109 +222,12 @@ pub struct Summary<'a> {
 
 impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let fit = self.fit;
-        let e = &fit.estimate;
-        let sources = if fit.source_names.is_empty() {
-            "none".to_string()
-        } else {
-            fit.source_names.join(", ")
-        };
-        let j = fit.j_test;
-        let j_p = j.p_value.map_or("n/a".to_string(), |p| format!("{p:.4}"));
-        let iters: usize = fit.step_two.iterations;
-        let status = if fit.converged() {
-            format!("yes ({iters} iter.)")
-        } else {
-            format!("no ({:?})", fit.step_two.termination)
-        };
-        let weight = match fit.weights.iter().find(|w| w.is_fallback()) {
-            None => "Cholesky".to_string(),
-            Some(w) => match w.inverse {
-                WeightInverse::PseudoInverse { rank } => format!("pinv, rank {rank}/{}", w.dim),
-                WeightInverse::Cholesky => "Cholesky".to_string(),
-            },
-        };
-        let ess = fit.effective_sample_size();
-        let ess_range = format!(
-            "{:.0}–{:.0}",
-            ess.iter().copied().fold(f64::INFINITY, f64::min),
-            ess.iter().copied().fold(0.0, f64::max)
-        );
+        let e = &self.fit.estimate;
         let title = format!("{} results", e.estimator());
         writeln!(f, "{title:^WIDTH$}")?;
         writeln!(f, "{}", "=".repeat(WIDTH))?;
-        let row = |f: &mut fmt::Formatter<'_>, a: &str, b: &str, c: &str, d: &str| {
-            writeln!(f, "{a:<16}{b:>22}   {c:<16}{d:>21}")
-        };
-        row(
-            f,
-            "Model:",
-            e.model(),
-            "Rows (T):",
-            &fit.n_rows().to_string(),
-        )?;
-        row(
-            f,
-            "Sources (M):",
-            &fit.n_sources().to_string(),
-            "Labeled (n):",
-            &fit.n_labeled().to_string(),
-        )?;
-        let j_label = match fit.cross_choices {
-            Some(_) => "J (two-step):",
-            None => "J statistic:",
-        };
-        row(
-            f,
-            "Converged:",
-            &status,
-            j_label,
-            &format!("{:.4}", j.statistic),
-        )?;
-        row(
-            f,
-            "Weight inverse:",
-            &weight,
-            "J df, p-value:",
-            &format!("{}, {j_p}", j.df),
-        )?;
-        row(
-            f,
-            "Effective n:",
-            &ess_range,
-            "Covariance:",
-            &fit.covariance.describe(),
-        )?;
-        writeln!(f, "Sources: {sources}")?;
-        if let Some(choices) = &fit.cross_choices {
-            let names = e.names();
-            let each: Vec<String> = names
-                .iter()
-                .zip(choices)
-                .map(|(n, c)| format!("{n} {}", c.name()))
-                .collect();
-            writeln!(f, "Cross weights: {}", each.join(", "))?;
-        }
-        if let Some(df) = e.t_df() {
-            let clustered = e
-                .notes()
-                .iter()
-                .any(|n| matches!(n, Note::Clustered { .. }));
-            let why = if clustered {
-                "few-cluster correction, G − 1"
-            } else {
-                "small-sample correction"
-            };
-            match e.coefficient_df() {
-                Some(dof) => {
-                    let each: Vec<String> = dof.iter().map(|v| format!("{v:.1}")).collect();
-                    let each = each.join(", ");
-                    let by = if clustered { "cluster " } else { "" };
-                    writeln!(f, "Quantiles: Student t, {by}Bell–McCaffrey df {each}")?;
-                }
-                None => writeln!(f, "Quantiles: Student t with {df} df ({why})")?,
-            }
-        }
+        self.header(f)?;
+        self.quantiles(f)?;
         writeln!(f, "{}", "=".repeat(WIDTH))?;
         write!(
             f,
@@ -335,15 +238,127 @@ impl fmt::Display for Summary<'_> {
             }
         )?;
         writeln!(f, "{}", "=".repeat(WIDTH))?;
-        if let Some(p) = j.p_value {
+        if let Some(p) = self.fit.j_test.p_value {
             if p < 0.05 {
                 writeln!(f, "Warning: J test p = {p:.4}: labeled and unlabeled rows differ; labeling may not be at random.")?;
             }
         }
-        for note in fit.notes() {
+        for note in self.fit.notes() {
             writeln!(f, "Note: {note}.")?;
         }
         Ok(())
+    }
+}
+
+impl Summary<'_> {
+    /// The two columns of facts under the title, the sources and the cross weights.
+    fn header(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fit = self.fit;
+        let e = &fit.estimate;
+        let j = fit.j_test;
+        let j_p = j.p_value.map_or("n/a".to_string(), |p| format!("{p:.4}"));
+        let status = if fit.converged() {
+            format!("yes ({} iter.)", fit.step_two.iterations)
+        } else {
+            format!("no ({:?})", fit.step_two.termination)
+        };
+        let ess = fit.effective_sample_size();
+        let ess_range = format!(
+            "{:.0}–{:.0}",
+            ess.iter().copied().fold(f64::INFINITY, f64::min),
+            ess.iter().copied().fold(0.0, f64::max)
+        );
+        let j_label = match fit.cross_choices {
+            Some(_) => "J (two-step):",
+            None => "J statistic:",
+        };
+        let rows = [
+            (
+                "Model:",
+                e.model().to_string(),
+                "Rows (T):",
+                fit.n_rows().to_string(),
+            ),
+            (
+                "Sources (M):",
+                fit.n_sources().to_string(),
+                "Labeled (n):",
+                fit.n_labeled().to_string(),
+            ),
+            ("Converged:", status, j_label, format!("{:.4}", j.statistic)),
+            (
+                "Weight inverse:",
+                self.weight_inverse(),
+                "J df, p-value:",
+                format!("{}, {j_p}", j.df),
+            ),
+            (
+                "Effective n:",
+                ess_range,
+                "Covariance:",
+                fit.covariance.describe(),
+            ),
+        ];
+        for (a, b, c, d) in rows {
+            writeln!(f, "{a:<16}{b:>22}   {c:<16}{d:>21}")?;
+        }
+        let sources = match fit.source_names.is_empty() {
+            true => "none".to_string(),
+            false => fit.source_names.join(", "),
+        };
+        writeln!(f, "Sources: {sources}")?;
+        if let Some(choices) = &fit.cross_choices {
+            let each: Vec<String> = e
+                .names()
+                .iter()
+                .zip(choices)
+                .map(|(n, c)| format!("{n} {}", c.name()))
+                .collect();
+            writeln!(f, "Cross weights: {}", each.join(", "))?;
+        }
+        Ok(())
+    }
+
+    /// How the weight matrix was inverted: Cholesky, or the pseudo-inverse's rank.
+    fn weight_inverse(&self) -> String {
+        match self.fit.weights.iter().find(|w| w.is_fallback()) {
+            Some(WeightReport {
+                inverse: WeightInverse::PseudoInverse { rank },
+                dim,
+                ..
+            }) => format!("pinv, rank {rank}/{dim}"),
+            _ => "Cholesky".to_string(),
+        }
+    }
+
+    /// The line on Student t quantiles, when the estimate uses them.
+    fn quantiles(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.fit.estimate;
+        let Some(df) = e.t_df() else {
+            return Ok(());
+        };
+        let clustered = e
+            .notes()
+            .iter()
+            .any(|n| matches!(n, Note::Clustered { .. }));
+        match e.coefficient_df() {
+            Some(dof) => {
+                let each: Vec<String> = dof.iter().map(|v| format!("{v:.1}")).collect();
+                let by = if clustered { "cluster " } else { "" };
+                writeln!(
+                    f,
+                    "Quantiles: Student t, {by}Bell–McCaffrey df {}",
+                    each.join(", ")
+                )
+            }
+            None => {
+                let why = match clustered {
+                    true => "few-cluster correction, G − 1",
+                    false => "small-sample correction",
+                };
+                writeln!(f, "Quantiles: Student t with {df} df ({why})")
+            }
+        }
     }
 }
 

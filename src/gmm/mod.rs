@@ -1048,17 +1048,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let params = step2.params;
         let theta = params.slice(s![..p]).to_owned();
         let cov_theta = cov.slice(s![..p, ..p]).to_owned();
-        let estimator = match data.n_sources() {
-            0 => "Real-only (GMM, M = 0)".to_string(),
-            m if cross_choices.is_some() => format!("GMM, selected weights (M = {m})"),
-            m => match self.weighting {
-                Weighting::TwoStep => format!("Two-step GMM (M = {m})"),
-                Weighting::Iterated { .. } => format!("Iterated GMM (M = {m})"),
-                Weighting::ContinuouslyUpdated { .. } => {
-                    format!("Continuously updated GMM (M = {m})")
-                }
-            },
-        };
+        let estimator = self.estimator_label(data.n_sources(), cross_choices.is_some());
         let names = crate::moment::parameter_names(&self.model, data.covariate_names(), p);
         let estimate = Estimate::new(
             estimator,
@@ -1110,6 +1100,21 @@ impl<M: MomentModel> TwoStepGmm<M> {
             covariance: used,
             cross_choices,
         })
+    }
+
+    /// The estimator's name in results: real-only without sources, else the weights'.
+    fn estimator_label(&self, m: usize, selected: bool) -> String {
+        match m {
+            0 => "Real-only (GMM, M = 0)".to_string(),
+            m if selected => format!("GMM, selected weights (M = {m})"),
+            m => match self.weighting {
+                Weighting::TwoStep => format!("Two-step GMM (M = {m})"),
+                Weighting::Iterated { .. } => format!("Iterated GMM (M = {m})"),
+                Weighting::ContinuouslyUpdated { .. } => {
+                    format!("Continuously updated GMM (M = {m})")
+                }
+            },
+        }
     }
 
     /// The whitener of a re-estimated step-2 weight (iterated and continuously updated

@@ -84,6 +84,17 @@ pub struct SimConfig {
     pub labeling: Labeling,
 }
 
+/// The simulated covariates: the design (1, x1, x2), its columns, and xᵀθ.
+struct Covariates {
+    x: Array2<f64>,
+    x1: Vec<f64>,
+    x2: Vec<f64>,
+    lin: Array1<f64>,
+}
+
+/// The real outcomes, and each source's covariates and outcomes.
+type Outcomes = (Array1<f64>, Vec<(Array2<f64>, Array1<f64>)>);
+
 impl SimConfig {
     /// The reference design: T = 3000, 10% labeled, ρ = 0.7, one proxy and one synthetic
     /// source.
@@ -226,90 +237,13 @@ impl SimConfig {
             .collect();
         let x = Array2::from_shape_fn((t, 3), |(i, j)| [1.0, x1[i], x2[i]][j]);
         let lin = x.dot(&self.theta());
-        let rho = self.rho;
-
-        let mut sources: Vec<(Array2<f64>, Array1<f64>)> = Vec::new();
-        let y: Array1<f64>;
-        match self.model {
-            SimModel::Ols => {
-                let h = self.heteroskedasticity;
-                let eps: Array1<f64> = (0..t)
-                    .map(|i| normal(&mut rng) * ((1.0 + h * x1[i] * x1[i]) / (1.0 + h)).sqrt())
-                    .collect();
-                y = &lin + &eps;
-                let proxy: Array1<f64> = (0..t)
-                    .map(|i| {
-                        self.proxy_shift
-                            + self.proxy_scale * lin[i]
-                            + self.proxy_curvature * x1[i] * x1[i]
-                            + rho * eps[i]
-                            + (1.0 - rho * rho).sqrt() * normal(&mut rng)
-                    })
-                    .collect();
-                sources.push((x.clone(), proxy));
-                for _ in 0..self.n_synthetic {
-                    let xs = self.synthetic_covariates(&x1, &x2, &mut rng);
-                    let ys: Array1<f64> = (0..t)
-                        .map(|i| {
-                            0.5 * rho * eps[i] + 0.3 + 0.7 * xs[[i, 1]] - 0.5 * xs[[i, 2]]
-                                + normal(&mut rng)
-                        })
-                        .collect();
-                    sources.push((xs, ys));
-                }
-            }
-            SimModel::Logistic => {
-                let u: Vec<f64> = (0..t).map(|_| rng.random()).collect();
-                y = (0..t)
-                    .map(|i| f64::from(u8::from(u[i] < sigmoid(lin[i]))))
-                    .collect();
-                let proxy: Array1<f64> = y
-                    .iter()
-                    .map(|&v| {
-                        if rng.random::<f64>() < self.proxy_flip {
-                            1.0 - v
-                        } else {
-                            v
-                        }
-                    })
-                    .collect();
-                sources.push((x.clone(), proxy));
-                for _ in 0..self.n_synthetic {
-                    let xs = self.synthetic_covariates(&x1, &x2, &mut rng);
-                    let ys: Array1<f64> = (0..t)
-                        .map(|i| {
-                            let v = if rng.random::<f64>() < rho {
-                                u[i]
-                            } else {
-                                rng.random()
-                            };
-                            let eta = 0.8 + 0.8 * xs[[i, 1]] - 0.4 * xs[[i, 2]];
-                            f64::from(u8::from(v < sigmoid(eta)))
-                        })
-                        .collect();
-                    sources.push((xs, ys));
-                }
-            }
-        }
-
-        let (labeled, pi) = match self.labeling {
-            Labeling::AtRandom => {
-                let n = ((self.labeling_rate * t as f64).round() as usize).clamp(1, t);
-                let mut mask = vec![false; t];
-                for i in sample(&mut rng, t, n) {
-                    mask[i] = true;
-                }
-                (mask, None)
-            }
-            Labeling::ByCovariate { low, high } => {
-                let pi: Array1<f64> = x1
-                    .iter()
-                    .map(|&v| if v > 0.0 { high } else { low })
-                    .collect();
-                let mask = pi.iter().map(|&p| rng.random::<f64>() < p).collect();
-                (mask, Some(pi))
-            }
+        let drawn = Covariates { x, x1, x2, lin };
+        let (y, sources) = match self.model {
+            SimModel::Ols => self.ols_outcomes(&drawn, &mut rng),
+            SimModel::Logistic => self.logistic_outcomes(&drawn, &mut rng),
         };
+        let Covariates { x, x1, .. } = drawn;
+        let (labeled, pi) = self.labels(&x1, &mut rng);
         let y_real: Array1<f64> = y
             .iter()
             .zip(&labeled)
@@ -325,6 +259,101 @@ impl SimConfig {
             builder = builder.labeling_probabilities(pi);
         }
         builder.build()
+    }
+
+    /// Least squares: y = xᵀθ + ε (ε heteroskedastic in x1 with the knob), the proxy
+    /// (shifted, scaled, curved, its error correlated ρ with ε) and the synthetic
+    /// sources (their own covariates, errors correlated ρ/2 with ε).
+    fn ols_outcomes(&self, drawn: &Covariates, rng: &mut ChaCha8Rng) -> Outcomes {
+        let Covariates { x1, lin, .. } = drawn;
+        let (t, rho, h) = (x1.len(), self.rho, self.heteroskedasticity);
+        let normal = |rng: &mut ChaCha8Rng| -> f64 { StandardNormal.sample(rng) };
+        let eps: Array1<f64> = (0..t)
+            .map(|i| normal(rng) * ((1.0 + h * x1[i] * x1[i]) / (1.0 + h)).sqrt())
+            .collect();
+        let y = lin + &eps;
+        let proxy: Array1<f64> = (0..t)
+            .map(|i| {
+                self.proxy_shift
+                    + self.proxy_scale * lin[i]
+                    + self.proxy_curvature * x1[i] * x1[i]
+                    + rho * eps[i]
+                    + (1.0 - rho * rho).sqrt() * normal(rng)
+            })
+            .collect();
+        let sources = self.sources(drawn, proxy, rng, |xs, i, rng| {
+            0.5 * rho * eps[i] + 0.3 + 0.7 * xs[[i, 1]] - 0.5 * xs[[i, 2]] + normal(rng)
+        });
+        (y, sources)
+    }
+
+    /// Logistic: y = 1{u < σ(xᵀθ)}, the proxy flipping labels at the knob's rate and
+    /// the synthetic sources sharing u with probability ρ.
+    fn logistic_outcomes(&self, drawn: &Covariates, rng: &mut ChaCha8Rng) -> Outcomes {
+        let Covariates { x1, lin, .. } = drawn;
+        let (t, rho) = (x1.len(), self.rho);
+        let u: Vec<f64> = (0..t).map(|_| rng.random()).collect();
+        let y: Array1<f64> = (0..t)
+            .map(|i| f64::from(u8::from(u[i] < sigmoid(lin[i]))))
+            .collect();
+        let proxy: Array1<f64> = y
+            .iter()
+            .map(|&v| match rng.random::<f64>() < self.proxy_flip {
+                true => 1.0 - v,
+                false => v,
+            })
+            .collect();
+        let sources = self.sources(drawn, proxy, rng, |xs, i, rng| {
+            let v = if rng.random::<f64>() < rho {
+                u[i]
+            } else {
+                rng.random()
+            };
+            let eta = 0.8 + 0.8 * xs[[i, 1]] - 0.4 * xs[[i, 2]];
+            f64::from(u8::from(v < sigmoid(eta)))
+        });
+        (y, sources)
+    }
+
+    /// The proxy (on the real covariates) and the synthetic sources, each one's
+    /// covariates drawn first and then its outcomes row by row.
+    fn sources(
+        &self,
+        drawn: &Covariates,
+        proxy: Array1<f64>,
+        rng: &mut ChaCha8Rng,
+        mut outcome: impl FnMut(&Array2<f64>, usize, &mut ChaCha8Rng) -> f64,
+    ) -> Vec<(Array2<f64>, Array1<f64>)> {
+        let mut sources = vec![(drawn.x.clone(), proxy)];
+        for _ in 0..self.n_synthetic {
+            let xs = self.synthetic_covariates(&drawn.x1, &drawn.x2, rng);
+            let ys = (0..xs.nrows()).map(|i| outcome(&xs, i, rng)).collect();
+            sources.push((xs, ys));
+        }
+        sources
+    }
+
+    /// The label mask, and the labeling probabilities when they depend on x1.
+    fn labels(&self, x1: &[f64], rng: &mut ChaCha8Rng) -> (Vec<bool>, Option<Array1<f64>>) {
+        let t = x1.len();
+        match self.labeling {
+            Labeling::AtRandom => {
+                let n = ((self.labeling_rate * t as f64).round() as usize).clamp(1, t);
+                let mut mask = vec![false; t];
+                for i in sample(rng, t, n) {
+                    mask[i] = true;
+                }
+                (mask, None)
+            }
+            Labeling::ByCovariate { low, high } => {
+                let pi: Array1<f64> = x1
+                    .iter()
+                    .map(|&v| if v > 0.0 { high } else { low })
+                    .collect();
+                let mask = pi.iter().map(|&p| rng.random::<f64>() < p).collect();
+                (mask, Some(pi))
+            }
+        }
     }
 
     fn synthetic_covariates(&self, x1: &[f64], x2: &[f64], rng: &mut ChaCha8Rng) -> Array2<f64> {

@@ -200,60 +200,20 @@ impl MonteCarlo {
         }
         // Checks α; each estimate's own critical value (z or t) makes its intervals.
         normal_critical_value(self.alpha)?;
-        let bar = if self.progress {
-            ProgressBar::new((grid.len() * self.reps) as u64)
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} replications ({eta} left)",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
+        let bar = self.progress_bar(grid.len() * self.reps);
         let mut rows = Vec::new();
         for (g, point) in grid.iter().enumerate() {
-            let truth = point.design.truth();
-            let draws: Vec<(f64, Vec<Draw>)> = (0..self.reps)
-                .into_par_iter()
-                .map(|r| {
-                    let out = match point.design.draw(replication_seed(self.seed, g, r)) {
-                        Err(_) => (f64::NAN, vec![None; estimators.len()]),
-                        Ok(data) => {
-                            let fits = estimators
-                                .iter()
-                                .map(|e| {
-                                    e.estimate(&data)
-                                        .ok()
-                                        .filter(|est| est.se().iter().all(|s| s.is_finite()))
-                                        .and_then(|est| {
-                                            let crit = est.critical_values(self.alpha).ok()?;
-                                            Some((
-                                                est.theta().to_vec(),
-                                                est.se().to_vec(),
-                                                crit.to_vec(),
-                                            ))
-                                        })
-                                })
-                                .collect();
-                            (data.n_labeled() as f64, fits)
-                        }
-                    };
-                    bar.inc(1);
-                    out
-                })
-                .collect();
+            let draws = self.draws(g, point, estimators, &bar);
             let labeled: Vec<f64> = draws
                 .iter()
                 .map(|d| d.0)
                 .filter(|n| n.is_finite())
                 .collect();
             let mean_labeled = labeled.iter().sum::<f64>() / labeled.len().max(1) as f64;
-            let names = point.design.coefficient_names();
+            let truth = point.design.truth();
             let first_row = rows.len();
             for (e, est) in estimators.iter().enumerate() {
-                for (j, coef) in names.iter().enumerate() {
+                for (j, coef) in point.design.coefficient_names().iter().enumerate() {
                     // (θ̂_j, the interval's half-width, se_j) per successful replication.
                     let ok: Vec<(f64, f64, f64)> = draws
                         .iter()
@@ -263,53 +223,121 @@ impl MonteCarlo {
                                 .map(|(th, se, crit)| (th[j], crit[j] * se[j], se[j]))
                         })
                         .collect();
-                    // With no successful replication every summary is undefined (NaN).
-                    let m = if ok.is_empty() {
-                        f64::NAN
-                    } else {
-                        ok.len() as f64
-                    };
-                    let err = |th: f64| th - truth[j];
-                    let coverage = ok
-                        .iter()
-                        .filter(|(th, half, _)| err(*th).abs() <= *half)
-                        .count() as f64
-                        / m;
-                    rows.push(McRow {
-                        estimator: est.name(),
-                        knob: point.knob.clone(),
-                        value: point.value,
-                        coefficient: coef.clone(),
-                        reps: self.reps,
-                        failures: self.reps - ok.len(),
-                        mean_labeled,
-                        mse: ok.iter().map(|(th, ..)| err(*th).powi(2)).sum::<f64>() / m,
-                        bias: ok.iter().map(|(th, ..)| err(*th)).sum::<f64>() / m,
-                        coverage,
-                        coverage_mcse: (coverage * (1.0 - coverage) / m).sqrt(),
-                        mean_ci_width: ok.iter().map(|(_, half, _)| 2.0 * half).sum::<f64>() / m,
-                        mean_variance: ok.iter().map(|(.., se)| se * se).sum::<f64>() / m,
-                        ess: f64::NAN,
-                    });
+                    let mut row = McRow::summary(&ok, truth[j], self.reps);
+                    row.estimator = est.name();
+                    row.knob = point.knob.clone();
+                    row.value = point.value;
+                    row.coefficient = coef.clone();
+                    row.mean_labeled = mean_labeled;
+                    rows.push(row);
                 }
             }
-            // Effective sample size against the reference estimator at this grid point.
-            let point_rows = first_row..rows.len();
-            for j in point_rows.clone() {
-                let reference = rows[point_rows.clone()]
-                    .iter()
-                    .find(|r| r.estimator == self.reference && r.coefficient == rows[j].coefficient)
-                    .map(|r| r.mean_variance);
-                if let Some(v_ref) = reference {
-                    rows[j].ess = rows[j].mean_labeled * v_ref / rows[j].mean_variance;
-                }
-            }
+            self.effective_sizes(&mut rows[first_row..]);
         }
         bar.finish_and_clear();
         Ok(McReport {
             rows,
             level: 1.0 - self.alpha,
         })
+    }
+
+    /// A bar over `total` replications, hidden unless progress was asked for.
+    fn progress_bar(&self, total: usize) -> ProgressBar {
+        let bar = match self.progress {
+            true => ProgressBar::new(total as u64),
+            false => ProgressBar::hidden(),
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} replications ({eta} left)",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    }
+
+    /// Every replication at grid point `g`, on every core: its labeled rows and each
+    /// estimator's (θ̂, se, critical values), `None` where it failed or gave a
+    /// non-finite standard error.
+    fn draws(
+        &self,
+        g: usize,
+        point: &GridPoint,
+        estimators: &[Box<dyn Estimator + Send + Sync>],
+        bar: &ProgressBar,
+    ) -> Vec<(f64, Vec<Draw>)> {
+        let fit = |e: &(dyn Estimator + Send + Sync), data: &DataSources| -> Draw {
+            let est = e
+                .estimate(data)
+                .ok()
+                .filter(|est| est.se().iter().all(|s| s.is_finite()))?;
+            let crit = est.critical_values(self.alpha).ok()?;
+            Some((est.theta().to_vec(), est.se().to_vec(), crit.to_vec()))
+        };
+        (0..self.reps)
+            .into_par_iter()
+            .map(|r| {
+                let out = match point.design.draw(replication_seed(self.seed, g, r)) {
+                    Err(_) => (f64::NAN, vec![None; estimators.len()]),
+                    Ok(data) => {
+                        let fits = estimators.iter().map(|e| fit(e.as_ref(), &data)).collect();
+                        (data.n_labeled() as f64, fits)
+                    }
+                };
+                bar.inc(1);
+                out
+            })
+            .collect()
+    }
+
+    /// Effective sample sizes against the reference estimator, over one grid point's
+    /// rows.
+    fn effective_sizes(&self, rows: &mut [McRow]) {
+        for j in 0..rows.len() {
+            let reference = rows
+                .iter()
+                .find(|r| r.estimator == self.reference && r.coefficient == rows[j].coefficient)
+                .map(|r| r.mean_variance);
+            if let Some(v_ref) = reference {
+                rows[j].ess = rows[j].mean_labeled * v_ref / rows[j].mean_variance;
+            }
+        }
+    }
+}
+
+impl McRow {
+    /// The summaries of one coefficient's (θ̂, half-width, se) over the successful
+    /// replications of `reps`, against the true value; NaN with none (the labels and
+    /// names are filled in by the caller).
+    fn summary(ok: &[(f64, f64, f64)], truth: f64, reps: usize) -> McRow {
+        let m = if ok.is_empty() {
+            f64::NAN
+        } else {
+            ok.len() as f64
+        };
+        let err = |th: f64| th - truth;
+        let coverage = ok
+            .iter()
+            .filter(|(th, half, _)| err(*th).abs() <= *half)
+            .count() as f64
+            / m;
+        McRow {
+            estimator: String::new(),
+            knob: String::new(),
+            value: f64::NAN,
+            coefficient: String::new(),
+            reps,
+            failures: reps - ok.len(),
+            mean_labeled: f64::NAN,
+            mse: ok.iter().map(|(th, ..)| err(*th).powi(2)).sum::<f64>() / m,
+            bias: ok.iter().map(|(th, ..)| err(*th)).sum::<f64>() / m,
+            coverage,
+            coverage_mcse: (coverage * (1.0 - coverage) / m).sqrt(),
+            mean_ci_width: ok.iter().map(|(_, half, _)| 2.0 * half).sum::<f64>() / m,
+            mean_variance: ok.iter().map(|(.., se)| se * se).sum::<f64>() / m,
+            ess: f64::NAN,
+        }
     }
 }
 

@@ -317,6 +317,24 @@ impl DataArgs {
             .collect()
     }
 
+    /// The numeric columns the options name, each once: the label, weight and
+    /// probability columns, the instruments, and every block's outcome and covariates.
+    fn wanted_columns(&self) -> Vec<String> {
+        let mut wanted = vec![self.labeled.clone()];
+        wanted.extend(self.weight.iter().cloned());
+        wanted.extend(self.labeling_probability.iter().cloned());
+        wanted.extend(self.instruments.iter().cloned());
+        let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, s)| s));
+        for spec in blocks {
+            for name in std::iter::once(&spec.outcome).chain(&spec.covariates) {
+                if !wanted.contains(name) {
+                    wanted.push(name.clone());
+                }
+            }
+        }
+        wanted
+    }
+
     /// Reads the named columns and builds the data set.
     pub fn load(&self) -> Result<Loaded, Failure> {
         if self.model != ModelName::Iv
@@ -331,20 +349,8 @@ impl DataArgs {
                 "--quantiles applies to --model quantile".into(),
             ));
         }
-        let mut wanted = vec![self.labeled.clone()];
-        wanted.extend(self.weight.iter().cloned());
-        wanted.extend(self.labeling_probability.iter().cloned());
-        wanted.extend(self.instruments.iter().cloned());
-        let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, s)| s));
-        for spec in blocks {
-            for name in std::iter::once(&spec.outcome).chain(&spec.covariates) {
-                if !wanted.contains(name) {
-                    wanted.push(name.clone());
-                }
-            }
-        }
         let labels: Vec<String> = self.cluster.iter().cloned().collect();
-        let table = Table::read(&self.data, &wanted, &labels)?;
+        let table = Table::read(&self.data, &self.wanted_columns(), &labels)?;
         let labeled = self.label_mask(&table)?;
         let block = |spec: &Spec| -> Result<(Array2<f64>, Array1<f64>), String> {
             let y = Array1::from(table.column(&spec.outcome)?.to_vec());

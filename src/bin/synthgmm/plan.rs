@@ -75,61 +75,116 @@ fn plan<M: MomentModel + Clone + 'static>(
                 plan.names().join(", ")
             ))
         })?;
-    let (n, t) = plan.pilot();
+    if args.label_cost.zip(args.row_cost).is_none()
+        && (args.budget.is_some() || args.label_cost.is_some() || args.row_cost.is_some())
+    {
+        return Err(Failure::Data(
+            "--label-cost and --row-cost go together (and --budget needs both)".into(),
+        ));
+    }
+    let (_, t) = plan.pilot();
     let rows = args.rows.map_or(t, |r| r as usize);
     let z = normal_critical_value(args.alpha).map_err(fail)?;
-    let labels: Vec<usize> = if args.labels.is_empty() {
-        [1, 2, 5, 10]
-            .iter()
-            .map(|k| k * n)
-            .filter(|&g| g <= rows)
-            .collect()
-    } else {
-        args.labels.iter().map(|&g| g as usize).collect()
+    let report = Report {
+        estimators: estimators(&plan),
+        plan: &plan,
+        coef,
+        rows,
+        args,
     };
-    let estimators = estimators(&plan);
-    let pct = 100.0 * (1.0 - args.alpha);
-    let mut out = format!(
-        "Pilot: {n} labeled of {t} rows; coefficient `{}`; T′ = {rows}.\n\n\
-         Predicted {pct:.0}% half-width by labeled rows n′:\n{:<22}",
-        args.coefficient, "estimator"
-    );
-    for g in &labels {
-        out.push_str(&format!("{:>11}", format!("n′={g}")));
+    let mut out = report.half_widths(z).map_err(fail)?;
+    out.push_str(&report.worth().map_err(fail)?);
+    out.push_str(&report.costs().map_err(fail)?);
+    if let Some(stem) = &args.figure {
+        figure(&plan, &report.estimators, coef, rows, z, args, stem)?;
+        out.push_str(&format!("\nwrote {0}.svg and {0}.png\n", stem.display()));
     }
-    out.push('\n');
-    for (name, planned) in &estimators {
-        out.push_str(&format!("{name:<22}"));
-        for &g in &labels {
-            let se = plan.se(*planned, g, rows).map_err(fail)?;
-            out.push_str(&format!("{:>11.4}", z * se[coef]));
+    Ok(out)
+}
+
+/// The plan's predictions for one coefficient, as the sections of the report.
+struct Report<'a> {
+    plan: &'a Plan,
+    estimators: Vec<(String, Planned)>,
+    coef: usize,
+    rows: usize,
+    args: &'a PlanArgs,
+}
+
+impl Report<'_> {
+    /// The predicted half-width by labeled rows n′ (given, or 1, 2, 5 and 10 times
+    /// the pilot's), one line per estimator.
+    fn half_widths(&self, z: f64) -> synthgmm::Result<String> {
+        let (n, t) = self.plan.pilot();
+        let labels: Vec<usize> = if self.args.labels.is_empty() {
+            [1, 2, 5, 10]
+                .iter()
+                .map(|k| k * n)
+                .filter(|&g| g <= self.rows)
+                .collect()
+        } else {
+            self.args.labels.iter().map(|&g| g as usize).collect()
+        };
+        let pct = 100.0 * (1.0 - self.args.alpha);
+        let mut out = format!(
+            "Pilot: {n} labeled of {t} rows; coefficient `{}`; T′ = {}.\n\n\
+             Predicted {pct:.0}% half-width by labeled rows n′:\n{:<22}",
+            self.args.coefficient, self.rows, "estimator"
+        );
+        for g in &labels {
+            out.push_str(&format!("{:>11}", format!("n′={g}")));
         }
         out.push('\n');
-    }
-    out.push_str("\nThe pilot is worth, in labels without the sources:\n");
-    for (name, planned) in &estimators {
-        let worth = plan.effective_labels(*planned, n, t).map_err(fail)?[coef];
-        out.push_str(&format!("  {name:<22}{worth:>10.0}\n"));
-    }
-    if let Some(h) = args.half_width {
-        out.push_str(&format!("\nLabels for ±{h} with T′ = {rows} rows:\n"));
-        for (name, planned) in &estimators {
-            let need = plan
-                .labels_for(*planned, coef, h, args.alpha, rows)
-                .map_err(fail)?;
-            let text = need.map_or("not reachable with these rows".into(), |v| v.to_string());
-            out.push_str(&format!("  {name:<22}{text:>10}\n"));
+        for (name, planned) in &self.estimators {
+            out.push_str(&format!("{name:<22}"));
+            for &g in &labels {
+                let se = self.plan.se(*planned, g, self.rows)?;
+                out.push_str(&format!("{:>11.4}", z * se[self.coef]));
+            }
+            out.push('\n');
         }
+        Ok(out)
     }
-    if let (Some(cl), Some(cr)) = (args.label_cost, args.row_cost) {
+
+    /// What the pilot is worth in labels without the sources, and the labels a
+    /// half-width needs.
+    fn worth(&self) -> synthgmm::Result<String> {
+        let (n, t) = self.plan.pilot();
+        let mut out = "\nThe pilot is worth, in labels without the sources:\n".to_string();
+        for (name, planned) in &self.estimators {
+            let worth = self.plan.effective_labels(*planned, n, t)?[self.coef];
+            out.push_str(&format!("  {name:<22}{worth:>10.0}\n"));
+        }
+        if let Some(h) = self.args.half_width {
+            out.push_str(&format!(
+                "\nLabels for ±{h} with T′ = {} rows:\n",
+                self.rows
+            ));
+            for (name, planned) in &self.estimators {
+                let need =
+                    self.plan
+                        .labels_for(*planned, self.coef, h, self.args.alpha, self.rows)?;
+                let text = need.map_or("not reachable with these rows".into(), |v| v.to_string());
+                out.push_str(&format!("  {name:<22}{text:>10}\n"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// With costs: the cheapest design for the half-width and the narrowest interval
+    /// for the budget, per estimator with sources.
+    fn costs(&self) -> synthgmm::Result<String> {
+        let (args, coef) = (self.args, self.coef);
+        let Some((cl, cr)) = args.label_cost.zip(args.row_cost) else {
+            return Ok(String::new());
+        };
+        let mut out = String::new();
         if let Some(h) = args.half_width {
             out.push_str(&format!(
                 "\nCheapest design for ±{h} (a label costs {cl}, a row {cr}):\n"
             ));
-            for (name, planned) in estimators.iter().skip(1) {
-                let d = plan
-                    .cheapest(*planned, coef, h, args.alpha, cl, cr)
-                    .map_err(fail)?;
+            for (name, planned) in self.estimators.iter().skip(1) {
+                let d = self.plan.cheapest(*planned, coef, h, args.alpha, cl, cr)?;
                 out.push_str(&format!(
                     "  {name:<22}n′ = {:>9.0}, T′ = {:>11.0}, cost {:>11.1}\n",
                     d.labeled.ceil(),
@@ -140,10 +195,10 @@ fn plan<M: MomentModel + Clone + 'static>(
         }
         if let Some(budget) = args.budget {
             out.push_str(&format!("\nNarrowest interval for a budget of {budget}:\n"));
-            for (name, planned) in estimators.iter().skip(1) {
-                let d = plan
-                    .best_for_budget(*planned, coef, budget, args.alpha, cl, cr)
-                    .map_err(fail)?;
+            for (name, planned) in self.estimators.iter().skip(1) {
+                let d = self
+                    .plan
+                    .best_for_budget(*planned, coef, budget, args.alpha, cl, cr)?;
                 out.push_str(&format!(
                     "  {name:<22}n′ = {:>9.0}, T′ = {:>11.0}, ±{:.4}\n",
                     d.labeled.floor(),
@@ -152,16 +207,8 @@ fn plan<M: MomentModel + Clone + 'static>(
                 ));
             }
         }
-    } else if args.budget.is_some() || args.label_cost.is_some() || args.row_cost.is_some() {
-        return Err(Failure::Data(
-            "--label-cost and --row-cost go together (and --budget needs both)".into(),
-        ));
+        Ok(out)
     }
-    if let Some(stem) = &args.figure {
-        figure(&plan, &estimators, coef, rows, z, args, stem)?;
-        out.push_str(&format!("\nwrote {0}.svg and {0}.png\n", stem.display()));
-    }
-    Ok(out)
 }
 
 /// Real-only, GMM with every source, and PPI++ with each source.

@@ -43,6 +43,47 @@ fn series(
     out
 }
 
+/// A panel's axes: the x and y ranges of its points (y padded by 5% on a linear
+/// scale, the reference line included) and the distinct x values, the x axis's ticks.
+struct Extent {
+    x: (f64, f64),
+    y: (f64, f64),
+    keys: Vec<f64>,
+}
+
+impl Extent {
+    fn of(data: &Series, reference: Option<f64>, log_y: bool) -> Extent {
+        let xs = data.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+        let x = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+        let (y_min, y_max) = data
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|q| q.1))
+            .filter(|y| y.is_finite())
+            .chain(reference)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+                (a.min(y), b.max(y))
+            });
+        let pad = if log_y {
+            0.0
+        } else {
+            0.05 * (y_max - y_min).max(1e-3)
+        };
+        let mut keys: Vec<f64> = data
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|q| q.0))
+            .collect();
+        keys.sort_by(f64::total_cmp);
+        keys.dedup();
+        Extent {
+            x,
+            y: (y_min - pad, y_max + pad),
+            keys,
+        }
+    }
+}
+
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -55,40 +96,17 @@ fn panel<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let xs = data.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
-    let (x_min, x_max) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-        (a.min(x), b.max(x))
-    });
-    let ys: Vec<f64> = data
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|q| q.1))
-        .filter(|y| y.is_finite())
-        .chain(reference)
-        .collect();
-    let (mut y_min, mut y_max) = ys
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
-            (a.min(y), b.max(y))
-        });
-    let pad = if log_y {
-        0.0
-    } else {
-        0.05 * (y_max - y_min).max(1e-3)
-    };
-    y_min -= pad;
-    y_max += pad;
+    let Extent {
+        x: (x_min, x_max),
+        y: (y_min, y_max),
+        keys,
+    } = Extent::of(data, reference, log_y);
     let mut chart = ChartBuilder::on(area);
     chart
         .caption(title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60);
-    let mut keys: Vec<f64> = data
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|q| q.0))
-        .collect();
-    keys.sort_by(f64::total_cmp);
-    keys.dedup();
     let x_range = (x_min.max(1e-9) * 0.9..x_max * 1.1)
         .log_scale()
         .with_key_points(keys);
