@@ -502,55 +502,34 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 return self.fit_without(data, &exact, DropReason::Degenerate, screen_notes);
             }
         }
-        let mut weights = Vec::new();
+        let mut record = Record {
+            weights: Vec::new(),
+            notes,
+        };
         let weight = self.whitener(
             omega1.clone(),
             stacked.moment_units(),
             Stage::StepTwo,
-            &mut weights,
-            &mut notes,
+            &mut record.weights,
+            &mut record.notes,
         )?;
         let step2 = self.step_two_fit(&stacked, &step1.params, &weight)?;
         let (step2, weight) = match self.weighting {
             Weighting::TwoStep => (step2, weight),
             Weighting::Iterated { max_rounds } => {
-                self.iterate(&stacked, step2, max_rounds, &mut notes)?
+                self.iterate(&stacked, step2, max_rounds, &mut record.notes)?
             }
             Weighting::ContinuouslyUpdated { max_iters } => {
-                self.continuously_update(&stacked, step2, max_iters, &mut notes)?
+                self.continuously_update(&stacked, step2, max_iters, &mut record.notes)?
             }
         };
         let j_test = hansen_j(&stacked, &weight, &step2.params);
-        let FinalEstimate {
-            step2,
-            cov,
-            used,
-            cross,
-        } = self.final_estimate(
-            &stacked,
-            &step1,
-            &omega1,
-            step2,
-            &weight,
-            &mut weights,
-            &mut notes,
-        )?;
+        let last = self.final_estimate(&stacked, &step1, &omega1, step2, &weight, &mut record)?;
         let real_only_se = match stacked.n_sources() {
-            0 => cov.diag().slice(s![..stacked.p()]).mapv(f64::sqrt),
+            0 => last.cov.diag().slice(s![..stacked.p()]).mapv(f64::sqrt),
             _ => self.real_only_se(&stacked, step1.params.view(), &omega1)?,
         };
-        self.assemble(
-            &stacked,
-            step1,
-            step2,
-            cov,
-            used,
-            j_test,
-            weights,
-            notes,
-            real_only_se,
-            cross,
-        )
+        self.assemble(&stacked, step1, last, j_test, record, real_only_se)
     }
 
     /// Step 1: θ̂₁ from the real rows; η̂_m from the source fits of the screening
@@ -570,7 +549,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// The estimate and its covariance: the selected cross weights' (which replace the
     /// two-step estimate; its J test stays, as it tests the moment conditions, not the
     /// weights), or the two-step estimate with the covariance asked for.
-    #[allow(clippy::too_many_arguments)]
     fn final_estimate(
         &self,
         stacked: &StackedMoments<'_, M>,
@@ -578,8 +556,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         omega1: &Array2<f64>,
         step2: Solution,
         weight: &Whitener,
-        weights: &mut Vec<WeightReport>,
-        notes: &mut Vec<Note>,
+        record: &mut Record,
     ) -> Result<FinalEstimate> {
         let selected = self.cross_weights == CrossWeights::Selected
             && self.weighting == Weighting::TwoStep
@@ -587,7 +564,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         if selected {
             match self.selection(stacked, &step1.params) {
                 Ok(selected) => {
-                    notes.extend(selected.notes);
+                    record.notes.extend(selected.notes);
                     return Ok(FinalEstimate {
                         step2: Solution {
                             params: selected.params,
@@ -602,22 +579,15 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 }
                 // Clustered rows already carry a note saying so.
                 Err(reason) if stacked.data().clusters().is_none() => {
-                    notes.push(Note::SelectionFallback {
+                    record.notes.push(Note::SelectionFallback {
                         reason: reason.to_string(),
                     });
                 }
                 Err(_) => {}
             }
         }
-        let (cov, used) = self.covariance_matrix(
-            stacked,
-            step1,
-            omega1,
-            &step2.params,
-            weight,
-            weights,
-            notes,
-        )?;
+        let (cov, used) =
+            self.covariance_matrix(stacked, step1, omega1, &step2.params, weight, record)?;
         Ok(FinalEstimate {
             step2,
             cov,
@@ -967,7 +937,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
 
     /// The requested covariance of (θ̂, η̂), or the re-estimated one with a note when
     /// the requested one is not a valid covariance matrix.
-    #[allow(clippy::too_many_arguments)]
     fn covariance_matrix(
         &self,
         stacked: &StackedMoments<'_, M>,
@@ -975,8 +944,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         omega1: &Array2<f64>,
         params: &Array1<f64>,
         weight: &Whitener,
-        weights: &mut Vec<WeightReport>,
-        notes: &mut Vec<Note>,
+        record: &mut Record,
     ) -> Result<(Array2<f64>, Covariance)> {
         let singular = || Error::SingularCovariance {
             stage: Stage::Covariance,
@@ -1014,14 +982,14 @@ impl<M: MomentModel> TwoStepGmm<M> {
             omega,
             stacked.moment_units(),
             Stage::Covariance,
-            weights,
-            notes,
+            &mut record.weights,
+            &mut record.notes,
         )?;
         let cov = covariance::inverse_information(stacked, params.view(), &w)
             .filter(covariance::is_valid)
             .ok_or_else(singular)?;
         if covariance != Covariance::Reestimated {
-            notes.push(Note::CovarianceFallback {
+            record.notes.push(Note::CovarianceFallback {
                 requested: covariance.name().to_string(),
                 used: Covariance::Reestimated.name().to_string(),
             });
@@ -1029,20 +997,22 @@ impl<M: MomentModel> TwoStepGmm<M> {
         Ok((cov, Covariance::Reestimated))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn assemble(
         &self,
         stacked: &StackedMoments<'_, M>,
         step1: StepOneFit,
-        step2: Solution,
-        cov: Array2<f64>,
-        used: FinalEstimator,
+        last: FinalEstimate,
         j_test: JTest,
-        weights: Vec<WeightReport>,
-        notes: Vec<Note>,
+        record: Record,
         real_only_se: Array1<f64>,
-        cross_choices: Option<Vec<CrossChoice>>,
     ) -> Result<GmmFit> {
+        let FinalEstimate {
+            step2,
+            cov,
+            used,
+            cross: cross_choices,
+        } = last;
+        let Record { weights, notes } = record;
         let data = stacked.data();
         let p = stacked.p();
         let params = step2.params;
@@ -1263,6 +1233,13 @@ fn hansen_j<M: MomentModel>(
 
 /// The estimate the fit reports: the (possibly replaced) step-2 solution, its
 /// covariance, the covariance used, and the selected cross weights if any.
+/// What a fit reports besides its estimate, gathered along the way: how each weight
+/// matrix was inverted, and the notes.
+struct Record {
+    weights: Vec<WeightReport>,
+    notes: Vec<Note>,
+}
+
 struct FinalEstimate {
     step2: Solution,
     cov: Array2<f64>,
