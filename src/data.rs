@@ -5,6 +5,7 @@ use std::sync::Arc;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Column, Error, Result};
+use crate::fixed_effects::{Effect, FixedEffects};
 use crate::rows::{RowBlock, Rows};
 use crate::stream::Streamed;
 
@@ -121,6 +122,8 @@ pub struct DataSources {
     weights: Option<Arc<Array1<f64>>>,
     /// Where the sources' rows are read from when they are not in memory.
     stream: Option<Arc<Streamed>>,
+    /// The fixed effects absorbed from every block, if any.
+    fixed_effects: Option<Arc<FixedEffects>>,
 }
 
 impl DataSources {
@@ -205,6 +208,7 @@ impl DataSources {
             labeling_probabilities: None,
             clusters: None,
             weights: None,
+            fixed_effects: Vec::new(),
         }
     }
 
@@ -293,6 +297,11 @@ impl DataSources {
     pub fn weights(&self) -> Option<ArrayView1<'_, f64>> {
         self.weights.as_deref().map(|w| w.view())
     }
+    /// The fixed effects absorbed from every block, if any were given
+    /// ([`DataSourcesBuilder::fixed_effects`]).
+    pub fn fixed_effects(&self) -> Option<&FixedEffects> {
+        self.fixed_effects.as_deref()
+    }
     /// Number of distinct clusters, if clusters were given.
     pub fn n_clusters(&self) -> Option<usize> {
         self.clusters.as_deref().map(|c| c.count)
@@ -323,6 +332,11 @@ impl DataSources {
     /// [`Error::InvalidValue`] naming the source, column and first row.
     pub fn check_model<M: crate::MomentModel + ?Sized>(&self, model: &M) -> Result<()> {
         let required = model.required_columns();
+        if self.fixed_effects.is_some() && !model.absorbs_fixed_effects() {
+            return Err(Error::FixedEffectsModel {
+                model: model.name().to_string(),
+            });
+        }
         if let Some(stream) = self.streamed() {
             self.check_streamed_outcomes(model, stream)?;
         }
@@ -542,6 +556,7 @@ impl DataSources {
             clusters: None,
             weights: None,
             stream: Some(Arc::new(stream)),
+            fixed_effects: None,
         })
     }
 
@@ -660,7 +675,68 @@ impl DataSources {
             }),
             weights: self.weights.as_deref().map(|w| Arc::new(pick(w))),
             stream: None,
+            fixed_effects: self.fixed_effects.clone(),
         })
+    }
+
+    /// The data with `effects` absorbed from every block, clustered by the first effect
+    /// unless clusters were given.
+    fn absorbing(self, effects: Vec<Effect>) -> Result<DataSources> {
+        for effect in &effects {
+            check_rows("fixed effect", effect.ids.len(), self.n_rows)?;
+        }
+        let real_weights = self.real_weights();
+        let sources: Vec<(String, &RowBlock)> = self
+            .sources
+            .iter()
+            .map(|s| (s.name.clone(), &s.all))
+            .collect();
+        let within = crate::fixed_effects::absorb(
+            &effects,
+            &self.labeled,
+            &self.real,
+            real_weights.as_ref(),
+            &sources,
+            self.weights.as_deref(),
+            &self.covariate_names,
+        )?;
+        let sources = self
+            .sources
+            .iter()
+            .zip(within.sources)
+            .map(|(s, (all, labeled))| AuxSource {
+                all,
+                labeled,
+                ..s.clone()
+            })
+            .collect();
+        let clusters = self.clusters.clone().or_else(|| {
+            let first = &effects[0];
+            Some(Arc::new(Clusters {
+                ids: first.ids.clone(),
+                count: first.levels,
+            }))
+        });
+        Ok(DataSources {
+            real: within.real,
+            sources,
+            clusters,
+            fixed_effects: Some(Arc::new(within.info)),
+            ..self
+        })
+    }
+
+    /// The weights of the real moments on the labeled rows, w_t/π_t, if any.
+    fn real_weights(&self) -> Option<Array1<f64>> {
+        let on_labeled = |v: &Array1<f64>| v.select(Axis(0), &self.labeled);
+        let w = self.weights.as_deref().map(on_labeled);
+        let pi = self.labeling_probabilities.as_ref().map(on_labeled);
+        match (w, pi) {
+            (Some(w), Some(pi)) => Some(w / pi),
+            (Some(w), None) => Some(w),
+            (None, Some(pi)) => Some(pi.mapv(|p| 1.0 / p)),
+            (None, None) => None,
+        }
     }
 
     fn without_sources(&self) -> DataSources {
@@ -675,6 +751,7 @@ impl DataSources {
             clusters: self.clusters.clone(),
             weights: self.weights.clone(),
             stream: self.stream.clone(),
+            fixed_effects: self.fixed_effects.clone(),
         }
     }
 }
@@ -716,6 +793,7 @@ pub struct DataSourcesBuilder {
     labeling_probabilities: Option<Array1<f64>>,
     clusters: Option<Clusters>,
     weights: Option<Array1<f64>>,
+    fixed_effects: Vec<Effect>,
 }
 
 /// The real data as given to the builder: every row, or only the labeled rows when the
@@ -980,6 +1058,41 @@ impl DataSourcesBuilder {
         self
     }
 
+    /// A fixed effect: the level of every row (T ids of any hashable type: a unit, a
+    /// period, an annotator). Call once per effect (one- and two-way fixed effects, or
+    /// more). The effects are absorbed by the within transformation (see
+    /// [`crate::fixed_effects`]) from the real block on the labeled rows and from each
+    /// source on every row, so that least squares ([`Ols`](crate::models::Ols)) and
+    /// linear IV estimate the slopes of the regression with one indicator column per
+    /// level, without forming those columns. Leave out the intercept: the effects
+    /// absorb it. Without [`clusters`](Self::clusters), rows are clustered by the first
+    /// effect, as R's fixest does.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::{array, Array2};
+    /// use synthgmm::{models::Ols, DataSources, Estimator, baselines::RealOnly};
+    /// // y = 2x + a firm's effect; three firms, two labeled rows of each.
+    /// let x = Array2::from_shape_vec((8, 1), vec![0.0, 1.0, 2.0, 4.0, 1.0, 3.0, 2.0, 5.0])?;
+    /// let effect = array![1.0, 1.0, 5.0, 5.0, -2.0, -2.0, 1.0, 5.0];
+    /// let noise = array![0.1, -0.1, 0.05, -0.05, 0.2, -0.2, 0.0, 0.0];
+    /// let y = 2.0 * &x.column(0) + &effect + &noise;
+    /// let data = DataSources::builder(&[true, true, true, true, true, true, false, false])
+    ///     .real(&x, &y)
+    ///     .source("proxy", &x, &(2.0 * &x.column(0) + &effect))
+    ///     .fixed_effects(&["a", "a", "b", "b", "c", "c", "a", "b"])
+    ///     .build()?;
+    /// assert_eq!(data.fixed_effects().unwrap().levels(), &[3]);
+    /// assert_eq!(data.n_clusters(), Some(3)); // clustered by the firm
+    /// let fit = RealOnly::new(Ols).estimate(&data)?;
+    /// assert!((fit.theta()[0] - 2.0).abs() < 0.2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fixed_effects<I: std::hash::Hash + Eq>(mut self, ids: &[I]) -> Self {
+        self.fixed_effects.push(Effect::new(ids));
+        self
+    }
+
     /// The extra columns of one block (T × names), in the order of `names`: the block's
     /// own column where given, else the shared one.
     fn extra_for(&self, block: &Scope, names: &[String], n_rows: usize) -> Result<Array2<f64>> {
@@ -1061,7 +1174,7 @@ impl DataSourcesBuilder {
         if let Some(Clusters { ids: clusters, .. }) = &self.clusters {
             check_rows("clusters", clusters.len(), n_rows)?;
         }
-        Ok(DataSources {
+        let data = DataSources {
             n_rows,
             real,
             labeled,
@@ -1072,7 +1185,12 @@ impl DataSourcesBuilder {
             clusters: self.clusters.map(Arc::new),
             weights: self.weights.map(Arc::new),
             stream: None,
-        })
+            fixed_effects: None,
+        };
+        match self.fixed_effects.is_empty() {
+            true => Ok(data),
+            false => data.absorbing(self.fixed_effects),
+        }
     }
 
     /// Every source has T rows and p covariates, and a name of its own.

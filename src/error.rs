@@ -274,6 +274,40 @@ pub enum Error {
         /// Replicates drawn.
         replicates: usize,
     },
+    /// A level of a fixed effect has exactly one labeled row: the effect absorbs that
+    /// row entirely and leaves nothing to estimate from it.
+    #[error("fixed effect {effect}: {levels} level(s) with one labeled row (first at row {row}); label another row of each, merge levels, or drop those rows")]
+    FixedEffectSingleton {
+        /// The effect (0 for the first given).
+        effect: usize,
+        /// How many levels have one labeled row.
+        levels: usize,
+        /// The first such row (0-based, of the T rows).
+        row: usize,
+    },
+    /// A covariate is constant within the fixed effects' levels (an intercept, a trait
+    /// of the unit): the effects absorb it and its coefficient is not identified.
+    #[error("covariate `{covariate}` of `{block}` is absorbed by the fixed effects (constant within their levels); drop it")]
+    AbsorbedCovariate {
+        /// `real` or a source name.
+        block: String,
+        /// The covariate.
+        covariate: String,
+    },
+    /// The alternating projections of several fixed effects did not converge.
+    #[error("the fixed effects' alternating projections did not converge in {sweeps} sweeps (weakly connected levels)")]
+    FixedEffectsNotConverged {
+        /// Sweeps run.
+        sweeps: usize,
+    },
+    /// Fixed effects were absorbed from data fitted with a model whose estimating
+    /// equation the within transformation does not preserve (only least squares and
+    /// linear IV).
+    #[error("model `{model}` cannot absorb fixed effects: only least squares and linear IV can")]
+    FixedEffectsModel {
+        /// The model.
+        model: String,
+    },
     /// An invalid configuration value.
     #[error("invalid `{parameter}`: {reason}")]
     InvalidConfig {

@@ -96,6 +96,7 @@ mod engine;
 mod error;
 mod estimator;
 pub mod external;
+pub mod fixed_effects;
 mod gmm;
 mod inference;
 pub mod labeling;
@@ -125,6 +126,7 @@ pub use engine::{Chunking, Layout, MomentSums, DEFAULT_CHUNK_ROWS};
 pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
 pub use external::{ColumnBlock, PassRequest, RowColumns, SumsEngine};
+pub use fixed_effects::FixedEffects;
 pub use gmm::{
     Covariance, CrossChoice, CrossWeights, Design, FinalEstimator, GmmFit, Plan, Planned,
     SingularWeightPolicy, SmallSample, SourceDiagnostic, SourceReport, StepOne, StepReport,

@@ -250,6 +250,15 @@ pub trait MomentModel: Sync {
         false
     }
 
+    /// Whether fixed effects may be absorbed from the data before the fit (the within
+    /// transformation, [`DataSourcesBuilder::fixed_effects`](crate::DataSourcesBuilder::fixed_effects)):
+    /// true where ψ is x(y − xᵀβ) or z(y − xᵀβ) with x, z and y all transformed, so that
+    /// the slopes equal those of the regression with indicator columns (least squares,
+    /// linear IV). Defaults to `false`.
+    fn absorbs_fixed_effects(&self) -> bool {
+        false
+    }
+
     /// Checks one outcome value; `Err(reason)` rejects it (e.g. logistic needs [0, 1]).
     fn check_outcome(&self, _y: f64) -> std::result::Result<(), &'static str> {
         Ok(())

@@ -207,6 +207,9 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
     fn is_linear(&self) -> bool {
         self.model.is_linear()
     }
+    fn absorbs_fixed_effects(&self) -> bool {
+        self.model.absorbs_fixed_effects()
+    }
     fn check_outcome(&self, y: f64) -> std::result::Result<(), &'static str> {
         self.model.check_outcome(y)
     }

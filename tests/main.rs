@@ -18,6 +18,7 @@ mod default_validity;
 mod diagnostics;
 mod engine;
 mod errors;
+mod fixed_effects;
 mod iterated;
 mod iv;
 mod labeling_designs;

@@ -152,6 +152,9 @@ impl MomentModel for LinearIv {
         Some(crate::linalg::gram(z.view()) / rows.len().max(1) as f64)
     }
 
+    fn absorbs_fixed_effects(&self) -> bool {
+        true
+    }
     fn is_linear(&self) -> bool {
         true
     }

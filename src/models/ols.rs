@@ -91,6 +91,9 @@ impl MomentModel for Ols {
         super::glm_derivative(rows.x(), Along::PerRow(v), |_| 1.0, out);
     }
 
+    fn absorbs_fixed_effects(&self) -> bool {
+        true
+    }
     fn is_linear(&self) -> bool {
         true
     }

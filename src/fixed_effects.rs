@@ -1,0 +1,330 @@
+//! Fixed effects absorbed by the within transformation, without dummy matrices.
+//!
+//! With one or more fixed effects (a unit, a period, an annotator), least squares on
+//! y_t = x_tᵀβ + α_{a(t)} + γ_{b(t)} + ε_t equals least squares on the residuals of x
+//! and y after projecting out the effects' indicator columns (Frisch–Waugh–Lovell), and
+//! so do the slopes' sandwich covariances, which are formed from the same residuals.
+//! For one effect the projection subtracts each level's (weighted) mean; for several it
+//! is reached by alternating projections (Guimarães and Portugal 2010, Gaure 2013, as R's
+//! fixest and lfe do): sweep over the effects, subtracting each level's mean, until a
+//! sweep changes every column by less than [`TOLERANCE`] relative to its size.
+//!
+//! The real block is transformed over the labeled rows, with the weights its moments
+//! carry (w_t/π_t), so that the real-only fit equals the dummy regression on those rows.
+//! Each source is transformed over every row with weights w_t, and its labeled block is
+//! the same transformed values on the labeled rows: the source's labeled and all-rows
+//! moments then keep the common root (E[S_t/π_t ψ_t] = E[ψ_t]) that makes θ̂ consistent
+//! whatever the source is.
+
+use std::sync::Arc;
+
+use ndarray::{Array1, Axis};
+
+use crate::error::{Error, Result};
+use crate::rows::RowBlock;
+
+/// A sweep that changes every column by less than this, relative to the column's norm,
+/// ends the alternating projections (two or more effects).
+pub const TOLERANCE: f64 = 1e-13;
+
+/// Sweeps allowed before [`Error::FixedEffectsNotConverged`].
+pub const MAX_SWEEPS: usize = 10_000;
+
+/// A column whose norm falls below this fraction of its norm before the transformation
+/// is constant within the effects' levels: absorbed, its coefficient not identified.
+const ABSORBED: f64 = 1e-9;
+
+/// One fixed effect: the level of every row, dense from 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Effect {
+    pub ids: Vec<u32>,
+    pub levels: usize,
+}
+
+impl Effect {
+    /// Dense ids (from 0, in order of first appearance) of any hashable ids.
+    pub(crate) fn new<I: std::hash::Hash + Eq>(ids: &[I]) -> Self {
+        let mut seen: std::collections::HashMap<&I, u32> = std::collections::HashMap::new();
+        let ids = ids
+            .iter()
+            .map(|id| {
+                let next = seen.len() as u32;
+                *seen.entry(id).or_insert(next)
+            })
+            .collect();
+        Effect {
+            ids,
+            levels: seen.len(),
+        }
+    }
+
+    fn on(&self, rows: &[usize]) -> Vec<u32> {
+        rows.iter().map(|&t| self.ids[t]).collect()
+    }
+}
+
+/// The fixed effects absorbed from a data set: how many there are, their levels, and
+/// how many sweeps the transformation took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedEffects {
+    levels: Vec<usize>,
+    labeled_levels: Vec<usize>,
+    sweeps: usize,
+}
+
+impl FixedEffects {
+    /// The number of levels of each effect over every row.
+    pub fn levels(&self) -> &[usize] {
+        &self.levels
+    }
+    /// The number of levels of each effect with labeled rows.
+    pub fn labeled_levels(&self) -> &[usize] {
+        &self.labeled_levels
+    }
+    /// The most sweeps of the alternating projections any column needed (1 for one
+    /// effect).
+    pub fn sweeps(&self) -> usize {
+        self.sweeps
+    }
+}
+
+/// The transformed real block (the labeled rows) and sources (every row), and what was
+/// absorbed.
+pub(crate) struct Within {
+    pub real: RowBlock,
+    pub sources: Vec<(RowBlock, RowBlock)>,
+    pub info: FixedEffects,
+}
+
+/// Absorbs `effects` from the real block (`real`, on the `labeled` rows, weighted by
+/// `real_weights`) and from each source's rows (weighted by `weights`).
+///
+/// # Errors
+/// [`Error::FixedEffectSingleton`] for a level with one labeled row,
+/// [`Error::AbsorbedCovariate`] for a covariate constant within the levels,
+/// [`Error::FixedEffectsNotConverged`].
+pub(crate) fn absorb(
+    effects: &[Effect],
+    labeled: &[usize],
+    real: &RowBlock,
+    real_weights: Option<&Array1<f64>>,
+    sources: &[(String, &RowBlock)],
+    weights: Option<&Array1<f64>>,
+    covariate_names: &[String],
+) -> Result<Within> {
+    let on_labeled: Vec<Vec<u32>> = effects.iter().map(|e| e.on(labeled)).collect();
+    let levels: Vec<usize> = effects.iter().map(|e| e.levels).collect();
+    check_singletons(&on_labeled, &levels, labeled)?;
+    let mut sweeps = 0;
+    let real_ids: Vec<&[u32]> = on_labeled.iter().map(Vec::as_slice).collect();
+    let (real, used) = within_block(real, &real_ids, &levels, real_weights)?;
+    sweeps = sweeps.max(used);
+    check_absorbed(crate::data::REAL, real.x.view(), covariate_names)?;
+    let all_ids: Vec<&[u32]> = effects.iter().map(|e| e.ids.as_slice()).collect();
+    let mut transformed = Vec::with_capacity(sources.len());
+    for (name, block) in sources {
+        let (all, used) = within_block(block, &all_ids, &levels, weights)?;
+        sweeps = sweeps.max(used);
+        check_absorbed(name, all.x.view(), covariate_names)?;
+        let on_labeled = all.select(labeled);
+        transformed.push((all, on_labeled));
+    }
+    let labeled_levels = on_labeled
+        .iter()
+        .zip(&levels)
+        .map(|(ids, &l)| counts(ids, l).iter().filter(|&&c| c > 0).count())
+        .collect();
+    Ok(Within {
+        real,
+        sources: transformed,
+        info: FixedEffects {
+            levels,
+            labeled_levels,
+            sweeps,
+        },
+    })
+}
+
+fn counts(ids: &[u32], levels: usize) -> Vec<usize> {
+    let mut counts = vec![0; levels];
+    for &id in ids {
+        counts[id as usize] += 1;
+    }
+    counts
+}
+
+/// No level of any effect with exactly one labeled row: its real row would be absorbed
+/// entirely, leaving a level whose effect is its outcome.
+fn check_singletons(on_labeled: &[Vec<u32>], levels: &[usize], labeled: &[usize]) -> Result<()> {
+    for (effect, (ids, &l)) in on_labeled.iter().zip(levels).enumerate() {
+        let counts = counts(ids, l);
+        let singles = counts.iter().filter(|&&c| c == 1).count();
+        if singles > 0 {
+            let i = ids
+                .iter()
+                .position(|&id| counts[id as usize] == 1)
+                .unwrap_or(0);
+            return Err(Error::FixedEffectSingleton {
+                effect,
+                levels: singles,
+                row: labeled[i],
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A covariate whose values the effects absorb (an intercept, a unit's constant trait).
+fn check_absorbed(block: &str, x: ndarray::ArrayView2<'_, f64>, names: &[String]) -> Result<()> {
+    for (j, column) in x.axis_iter(Axis(1)).enumerate() {
+        if column.iter().all(|v| v.abs() == 0.0) {
+            return Err(Error::AbsorbedCovariate {
+                block: block.to_string(),
+                covariate: names.get(j).cloned().unwrap_or_else(|| format!("x{j}")),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The block with every column (covariates, outcome, extra columns) projected off the
+/// effects, and the sweeps it took. A covariate left with a negligible part of its norm
+/// is set to zero exactly, so that [`check_absorbed`] finds it.
+fn within_block(
+    block: &RowBlock,
+    ids: &[&[u32]],
+    levels: &[usize],
+    weights: Option<&Array1<f64>>,
+) -> Result<(RowBlock, usize)> {
+    let mut x = block.x.as_ref().clone();
+    let mut y = block.y.clone();
+    let mut extra = block.extra.clone();
+    let mut sweeps = 0;
+    let w = weights.map(|w| {
+        w.as_slice()
+            .map(<[f64]>::to_vec)
+            .unwrap_or_else(|| w.to_vec())
+    });
+    let mut demean = |column: &mut [f64], absorbable: bool| -> Result<()> {
+        let norm = column.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let used = project(column, ids, levels, w.as_deref())?;
+        sweeps = sweeps.max(used);
+        let left = column.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if absorbable && left <= ABSORBED * norm {
+            column.iter_mut().for_each(|v| *v = 0.0);
+        }
+        Ok(())
+    };
+    for mut column in x.axis_iter_mut(Axis(1)) {
+        let mut values = column.to_vec();
+        demean(&mut values, true)?;
+        column.assign(&Array1::from(values));
+    }
+    if let Some(values) = y.as_slice_mut() {
+        demean(values, false)?;
+    }
+    for mut column in extra.axis_iter_mut(Axis(1)) {
+        let mut values = column.to_vec();
+        demean(&mut values, false)?;
+        column.assign(&Array1::from(values));
+    }
+    Ok((
+        RowBlock {
+            x: Arc::new(x),
+            y,
+            extra,
+        },
+        sweeps,
+    ))
+}
+
+/// Projects one column off the effects in place: one pass of level means for one
+/// effect, alternating projections until a sweep moves the column by less than
+/// [`TOLERANCE`] of its norm for several. Returns the sweeps used.
+fn project(
+    column: &mut [f64],
+    ids: &[&[u32]],
+    levels: &[usize],
+    w: Option<&[f64]>,
+) -> Result<usize> {
+    let norm = column.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let mut totals: Vec<(Vec<f64>, Vec<f64>)> = levels
+        .iter()
+        .map(|&l| (vec![0.0; l], vec![0.0; l]))
+        .collect();
+    for sweep in 1..=MAX_SWEEPS {
+        let mut moved = 0.0;
+        for (effect, (sums, mass)) in ids.iter().zip(totals.iter_mut()) {
+            moved += subtract_means(column, effect, w, sums, mass);
+        }
+        if ids.len() == 1 || moved.sqrt() <= TOLERANCE * norm || norm == 0.0 {
+            return Ok(sweep);
+        }
+    }
+    Err(Error::FixedEffectsNotConverged { sweeps: MAX_SWEEPS })
+}
+
+/// Subtracts each level's weighted mean of `column`; returns the sum of squared changes.
+fn subtract_means(
+    column: &mut [f64],
+    ids: &[u32],
+    w: Option<&[f64]>,
+    sums: &mut [f64],
+    mass: &mut [f64],
+) -> f64 {
+    sums.iter_mut().for_each(|s| *s = 0.0);
+    mass.iter_mut().for_each(|m| *m = 0.0);
+    for (t, (&v, &id)) in column.iter().zip(ids).enumerate() {
+        let wt = w.map_or(1.0, |w| w[t]);
+        sums[id as usize] += wt * v;
+        mass[id as usize] += wt;
+    }
+    for (s, &m) in sums.iter_mut().zip(mass.iter()) {
+        if m > 0.0 {
+            *s /= m;
+        }
+    }
+    let mut moved = 0.0;
+    for (v, &id) in column.iter_mut().zip(ids) {
+        let mean = sums[id as usize];
+        moved += mean * mean;
+        *v -= mean;
+    }
+    moved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_effect_subtracts_level_means() {
+        let mut column = vec![1.0, 3.0, 10.0, 14.0, 5.0];
+        let ids = [0u32, 0, 1, 1, 2];
+        let sweeps = project(&mut column, &[&ids], &[3], None).unwrap();
+        assert_eq!(sweeps, 1);
+        assert_eq!(column, vec![-1.0, 1.0, -2.0, 2.0, 0.0]);
+    }
+
+    #[test]
+    fn two_effects_leave_a_column_orthogonal_to_both() {
+        // Rows of a 3 × 4 unbalanced grid of two effects.
+        let a: Vec<u32> = vec![0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 1];
+        let b: Vec<u32> = vec![0, 1, 2, 0, 3, 1, 2, 3, 0, 3, 1];
+        let mut column: Vec<f64> = (0..a.len())
+            .map(|t| ((t * 7 % 5) as f64).sin() + t as f64)
+            .collect();
+        project(&mut column, &[&a, &b], &[3, 4], None).unwrap();
+        for (ids, levels) in [(&a, 3), (&b, 4)] {
+            for level in 0..levels {
+                let sum: f64 = column
+                    .iter()
+                    .zip(ids.iter())
+                    .filter(|(_, &i)| i == level)
+                    .map(|(v, _)| v)
+                    .sum();
+                assert!(sum.abs() < 1e-10, "level {level}: {sum}");
+            }
+        }
+    }
+}
