@@ -238,6 +238,31 @@ impl DataSources {
         let cluster = self.clusters()?;
         Some(self.labeled.iter().map(|&t| cluster[t]).collect())
     }
+    /// The labeled rows' cluster ids `ids` (from [`labeled_clusters`](Self::labeled_clusters))
+    /// with the absorbed fixed effects' columns of CR2's working design.
+    pub(crate) fn cluster_design<'a>(
+        &'a self,
+        ids: &'a [u32],
+    ) -> crate::small_sample::ClusterDesign<'a> {
+        crate::small_sample::ClusterDesign {
+            ids,
+            absorbed: self
+                .fixed_effects
+                .as_deref()
+                .and_then(FixedEffects::leverage_columns),
+        }
+    }
+    /// The notes every estimator reports about the data's design: the fixed effects
+    /// absorbed, if any.
+    pub(crate) fn design_notes(&self) -> Vec<crate::inference::Note> {
+        self.fixed_effects()
+            .map(|f| crate::inference::Note::FixedEffects {
+                levels: f.levels().to_vec(),
+                leverage_left_out: f.leverage_left_out(),
+            })
+            .into_iter()
+            .collect()
+    }
     /// Indices of the unlabeled rows, ascending.
     pub fn unlabeled_rows(&self) -> Vec<usize> {
         let mask = self.label_mask();
@@ -675,7 +700,10 @@ impl DataSources {
             }),
             weights: self.weights.as_deref().map(|w| Arc::new(pick(w))),
             stream: None,
-            fixed_effects: self.fixed_effects.clone(),
+            fixed_effects: self
+                .fixed_effects
+                .as_deref()
+                .map(|f| Arc::new(f.resampled())),
         })
     }
 
@@ -691,14 +719,23 @@ impl DataSources {
             .iter()
             .map(|s| (s.name.clone(), &s.all))
             .collect();
+        let clusters = self.clusters.clone().unwrap_or_else(|| {
+            Arc::new(Clusters {
+                ids: effects[0].ids.clone(),
+                count: effects[0].levels,
+            })
+        });
         let within = crate::fixed_effects::absorb(
             &effects,
-            &self.labeled,
-            &self.real,
-            real_weights.as_ref(),
-            &sources,
-            self.weights.as_deref(),
-            &self.covariate_names,
+            crate::fixed_effects::Blocks {
+                labeled: &self.labeled,
+                real: &self.real,
+                real_weights: real_weights.as_ref(),
+                sources,
+                weights: self.weights.as_deref(),
+                covariate_names: &self.covariate_names,
+                clusters: &clusters.ids,
+            },
         )?;
         let sources = self
             .sources
@@ -710,17 +747,10 @@ impl DataSources {
                 ..s.clone()
             })
             .collect();
-        let clusters = self.clusters.clone().or_else(|| {
-            let first = &effects[0];
-            Some(Arc::new(Clusters {
-                ids: first.ids.clone(),
-                count: first.levels,
-            }))
-        });
         Ok(DataSources {
             real: within.real,
             sources,
-            clusters,
+            clusters: Some(clusters),
             fixed_effects: Some(Arc::new(within.info)),
             ..self
         })

@@ -15,6 +15,17 @@
 //! the same transformed values on the labeled rows: the source's labeled and all-rows
 //! moments then keep the common root (E[S_t/π_t ψ_t] = E[ψ_t]) that makes θ̂ consistent
 //! whatever the source is.
+//!
+//! Without the indicator columns the hat matrix of the labeled fit misses their part,
+//! which CR2 and the Bell–McCaffrey degrees of freedom read. The part of effects nested
+//! in the clusters (the first effect, by default) cancels: each cluster's adjusted
+//! score and the degrees of freedom are unchanged by it (Pustejovsky and Tipton 2018).
+//! The rest enters as extra working-design columns Z with zero coefficients: the
+//! indicators of the other effects' levels on the labeled rows, projected off the
+//! nested effects and orthonormalized (ZᵀWZ = I, and Z is orthogonal to the
+//! transformed covariates), so that H_gg = Z_g Z_gᵀ + X̃_g (X̃ᵀWX̃)⁻¹ X̃_gᵀ is the
+//! regression's with indicators, less the nested part. Past [`MAX_LEVERAGE_LEVELS`]
+//! such levels Z is left out (the summary says so).
 
 use std::sync::Arc;
 
@@ -29,6 +40,10 @@ pub const TOLERANCE: f64 = 1e-13;
 
 /// Sweeps allowed before [`Error::FixedEffectsNotConverged`].
 pub const MAX_SWEEPS: usize = 10_000;
+
+/// The most levels of effects not nested in the clusters whose leverage CR2 includes
+/// (its cost grows with the cube of their number per cluster).
+pub const MAX_LEVERAGE_LEVELS: usize = 500;
 
 /// A column whose norm falls below this fraction of its norm before the transformation
 /// is constant within the effects' levels: absorbed, its coefficient not identified.
@@ -70,6 +85,9 @@ pub struct FixedEffects {
     levels: Vec<usize>,
     labeled_levels: Vec<usize>,
     sweeps: usize,
+    /// Z on the labeled rows (see the module's documentation), if any.
+    leverage: Option<Arc<ndarray::Array2<f64>>>,
+    leverage_left_out: bool,
 }
 
 impl FixedEffects {
@@ -86,6 +104,23 @@ impl FixedEffects {
     pub fn sweeps(&self) -> usize {
         self.sweeps
     }
+    /// Whether CR2 leaves out the leverage of the effects not nested in the clusters
+    /// (more than [`MAX_LEVERAGE_LEVELS`] levels).
+    pub fn leverage_left_out(&self) -> bool {
+        self.leverage_left_out
+    }
+    /// The extra working-design columns Z of the labeled rows, if any.
+    pub(crate) fn leverage_columns(&self) -> Option<ndarray::ArrayView2<'_, f64>> {
+        self.leverage.as_deref().map(|z| z.view())
+    }
+    /// The same effects for resampled rows: Z is dropped (the bootstrap's replicates
+    /// take the slopes' and nested effects' leverage only).
+    pub(crate) fn resampled(&self) -> FixedEffects {
+        FixedEffects {
+            leverage: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// The transformed real block (the labeled rows) and sources (every row), and what was
@@ -96,22 +131,36 @@ pub(crate) struct Within {
     pub info: FixedEffects,
 }
 
-/// Absorbs `effects` from the real block (`real`, on the `labeled` rows, weighted by
-/// `real_weights`) and from each source's rows (weighted by `weights`).
+/// What the within transformation reads: the labeled rows, the real block on them
+/// with its moments' weights (w_t/π_t), each source's rows, the observation weights,
+/// the covariates' names and the cluster of every row.
+pub(crate) struct Blocks<'a> {
+    pub labeled: &'a [usize],
+    pub real: &'a RowBlock,
+    pub real_weights: Option<&'a Array1<f64>>,
+    pub sources: Vec<(String, &'a RowBlock)>,
+    pub weights: Option<&'a Array1<f64>>,
+    pub covariate_names: &'a [String],
+    pub clusters: &'a [u32],
+}
+
+/// Absorbs `effects` from the real block (over the labeled rows) and from each source
+/// (over every row).
 ///
 /// # Errors
 /// [`Error::FixedEffectSingleton`] for a level with one labeled row,
 /// [`Error::AbsorbedCovariate`] for a covariate constant within the levels,
 /// [`Error::FixedEffectsNotConverged`].
-pub(crate) fn absorb(
-    effects: &[Effect],
-    labeled: &[usize],
-    real: &RowBlock,
-    real_weights: Option<&Array1<f64>>,
-    sources: &[(String, &RowBlock)],
-    weights: Option<&Array1<f64>>,
-    covariate_names: &[String],
-) -> Result<Within> {
+pub(crate) fn absorb(effects: &[Effect], blocks: Blocks<'_>) -> Result<Within> {
+    let Blocks {
+        labeled,
+        real,
+        real_weights,
+        sources,
+        weights,
+        covariate_names,
+        clusters,
+    } = blocks;
     let on_labeled: Vec<Vec<u32>> = effects.iter().map(|e| e.on(labeled)).collect();
     let levels: Vec<usize> = effects.iter().map(|e| e.levels).collect();
     check_singletons(&on_labeled, &levels, labeled)?;
@@ -122,18 +171,21 @@ pub(crate) fn absorb(
     check_absorbed(crate::data::REAL, real.x.view(), covariate_names)?;
     let all_ids: Vec<&[u32]> = effects.iter().map(|e| e.ids.as_slice()).collect();
     let mut transformed = Vec::with_capacity(sources.len());
-    for (name, block) in sources {
+    for (name, block) in &sources {
         let (all, used) = within_block(block, &all_ids, &levels, weights)?;
         sweeps = sweeps.max(used);
         check_absorbed(name, all.x.view(), covariate_names)?;
         let on_labeled = all.select(labeled);
         transformed.push((all, on_labeled));
     }
-    let labeled_levels = on_labeled
+    let labeled_levels: Vec<usize> = on_labeled
         .iter()
         .zip(&levels)
         .map(|(ids, &l)| counts(ids, l).iter().filter(|&&c| c > 0).count())
         .collect();
+    let clusters: Vec<u32> = labeled.iter().map(|&t| clusters[t]).collect();
+    let (leverage, leverage_left_out) =
+        leverage_columns(&on_labeled, &levels, &clusters, real_weights)?;
     Ok(Within {
         real,
         sources: transformed,
@@ -141,6 +193,8 @@ pub(crate) fn absorb(
             levels,
             labeled_levels,
             sweeps,
+            leverage: leverage.map(Arc::new),
+            leverage_left_out,
         },
     })
 }
@@ -151,6 +205,77 @@ fn counts(ids: &[u32], levels: usize) -> Vec<usize> {
         counts[id as usize] += 1;
     }
     counts
+}
+
+/// Whether every level of an effect lies within one cluster.
+fn nested(ids: &[u32], levels: usize, clusters: &[u32]) -> bool {
+    let mut cluster_of = vec![None; levels];
+    ids.iter().zip(clusters).all(|(&id, &c)| {
+        let slot = &mut cluster_of[id as usize];
+        *slot.get_or_insert(c) == c
+    })
+}
+
+/// Z of the module's documentation on the labeled rows (`None` when every effect is
+/// nested in the clusters), and whether it was left out for its size.
+fn leverage_columns(
+    on_labeled: &[Vec<u32>],
+    levels: &[usize],
+    clusters: &[u32],
+    weights: Option<&Array1<f64>>,
+) -> Result<(Option<ndarray::Array2<f64>>, bool)> {
+    let (inner, outer): (Vec<usize>, Vec<usize>) =
+        (0..levels.len()).partition(|&k| nested(&on_labeled[k], levels[k], clusters));
+    let width: usize = outer.iter().map(|&k| levels[k]).sum();
+    if outer.is_empty() || width > MAX_LEVERAGE_LEVELS {
+        return Ok((None, !outer.is_empty()));
+    }
+    let n = clusters.len();
+    let w = weights.map(|w| w.to_vec());
+    let inner_ids: Vec<&[u32]> = inner.iter().map(|&k| on_labeled[k].as_slice()).collect();
+    let inner_levels: Vec<usize> = inner.iter().map(|&k| levels[k]).collect();
+    let mut z = ndarray::Array2::<f64>::zeros((n, width));
+    let mut column = 0;
+    for &k in &outer {
+        for level in 0..levels[k] as u32 {
+            let mut values: Vec<f64> = on_labeled[k]
+                .iter()
+                .map(|&id| f64::from(u8::from(id == level)))
+                .collect();
+            if !inner.is_empty() {
+                project(&mut values, &inner_ids, &inner_levels, w.as_deref())?;
+            }
+            z.column_mut(column).assign(&Array1::from(values));
+            column += 1;
+        }
+    }
+    Ok((orthonormal(z, weights), false))
+}
+
+/// An orthonormal basis (in the weights' inner product) of the span of `z`'s columns.
+fn orthonormal(
+    z: ndarray::Array2<f64>,
+    weights: Option<&Array1<f64>>,
+) -> Option<ndarray::Array2<f64>> {
+    let zw = match weights {
+        Some(w) => &z * &w.view().insert_axis(Axis(1)),
+        None => z.clone(),
+    };
+    let gram = zw.t().dot(&z);
+    let (values, vectors) = crate::linalg::symmetric_eigen(gram.view())?;
+    let largest = values.iter().copied().fold(0.0, f64::max);
+    let keep: Vec<usize> = (0..values.len())
+        .filter(|&i| values[i] > 1e-10 * largest)
+        .collect();
+    if keep.is_empty() {
+        return None;
+    }
+    let basis = vectors.select(Axis(1), &keep)
+        / &values
+            .select(Axis(0), &keep)
+            .mapv(f64::sqrt)
+            .insert_axis(Axis(0));
+    Some(z.dot(&basis))
 }
 
 /// No level of any effect with exactly one labeled row: its real row would be absorbed

@@ -160,6 +160,17 @@ pub enum Note {
         /// What the estimator did differently because of the clusters, if anything.
         detail: Option<String>,
     },
+    /// Fixed effects were absorbed by the within transformation
+    /// ([`DataSourcesBuilder::fixed_effects`](crate::DataSourcesBuilder::fixed_effects)):
+    /// the slopes are those of the regression with one indicator column per level.
+    FixedEffects {
+        /// The levels of each effect.
+        levels: Vec<usize>,
+        /// Whether CR2 left out the leverage of effects not nested in the clusters
+        /// (over [`MAX_LEVERAGE_LEVELS`](crate::fixed_effects::MAX_LEVERAGE_LEVELS)
+        /// levels).
+        leverage_left_out: bool,
+    },
 }
 
 /// Why a source was left out of a fit.
@@ -225,6 +236,21 @@ impl fmt::Display for Note {
                 f,
                 "the coupled estimating equation had no root near its linear form; the linear correction is reported"
             ),
+            Note::FixedEffects {
+                levels,
+                leverage_left_out,
+            } => {
+                let levels: Vec<String> = levels.iter().map(usize::to_string).collect();
+                write!(
+                    f,
+                    "fixed effects absorbed ({} levels): the slopes are the regression's with one indicator per level",
+                    levels.join(" and ")
+                )?;
+                match leverage_left_out {
+                    true => write!(f, "; CR2 leaves out the leverage of the effects not nested in the clusters (too many levels)"),
+                    false => Ok(()),
+                }
+            }
             Note::Clustered {
                 clusters,
                 cr2,

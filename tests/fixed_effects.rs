@@ -127,10 +127,9 @@ fn one_way_matches_estimatr_with_indicators() {
     );
 }
 
-/// Two-way effects by alternating projections: slopes and CR0 equal the regression with
-/// both sets of indicators. CR2's adjustment uses the leverage of the slopes and of the
-/// first effect (nested in the clusters), not the second effect's: it stays within 2%
-/// of estimatr's, which includes it.
+/// Two-way effects by alternating projections: slopes, CR0, and CR2 with the
+/// Bell–McCaffrey degrees of freedom equal the regression with both sets of indicators
+/// (the period effect is not nested in the firm clusters: its leverage enters CR2).
 #[test]
 fn two_way_matches_estimatr_with_indicators() {
     let exp = expected("fixed_effects");
@@ -138,7 +137,7 @@ fn two_way_matches_estimatr_with_indicators() {
     let data = builder(&p, true).build().unwrap();
     let effects = data.fixed_effects().unwrap();
     assert_eq!(effects.levels(), &[40, 6]);
-    assert!(effects.sweeps() > 1);
+    assert!(effects.sweeps() > 1 && !effects.leverage_left_out());
     let g = exp["clusters"].as_f64().unwrap();
     let hc0 = RealOnly::new(Ols)
         .small_sample(SmallSample::Hc0)
@@ -152,18 +151,32 @@ fn two_way_matches_estimatr_with_indicators() {
         false,
     );
     let cr2 = RealOnly::new(Ols).estimate(&data).unwrap();
-    let expected_se: Vec<f64> = matrix_of(&exp["two_way"]["cov"])
+    check("two-way CR2", &cr2, &exp["two_way"], 1.0, true);
+    let gmm = TwoStepGmm::new(Ols)
+        .fit(&data.select_sources(&[]).unwrap())
+        .unwrap();
+    check(
+        "two-way gmm at M = 0",
+        gmm.estimate(),
+        &exp["two_way"],
+        1.0,
+        true,
+    );
+    // Clusters of whole firms (industries): the firm effect is nested in them.
+    let industry: Vec<usize> = p
+        .firm
         .iter()
-        .enumerate()
-        .map(|(j, r)| r[j].sqrt())
+        .map(|f| f[1..].parse::<usize>().unwrap() / 4)
         .collect();
-    eprintln!("two-way CR2 se {:?} estimatr {:?}", cr2.se(), expected_se);
-    assert_close(
-        "two-way CR2 se",
-        cr2.se().as_slice().unwrap(),
-        &expected_se,
-        0.02,
-        0.0,
+    let data = builder(&p, true).clusters(&industry).build().unwrap();
+    assert_eq!(data.n_clusters(), Some(10));
+    let cr2 = RealOnly::new(Ols).estimate(&data).unwrap();
+    check(
+        "two-way by industry",
+        &cr2,
+        &exp["two_way_industry"],
+        1.0,
+        true,
     );
 }
 

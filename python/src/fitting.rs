@@ -16,6 +16,8 @@ pub struct Inputs<'a> {
     pub names: Option<Vec<String>>,
     pub weights: Option<ArrayView1<'a, f64>>,
     pub clusters: Option<ArrayView1<'a, i64>>,
+    /// Fixed-effect codes, one column per effect.
+    pub fixed_effects: Option<ArrayView2<'a, i64>>,
     pub labeling_probabilities: Option<ArrayView1<'a, f64>>,
 }
 
@@ -37,6 +39,9 @@ impl Inputs<'_> {
         }
         if let Some(ids) = self.clusters {
             builder = builder.clusters(&ids.to_vec());
+        }
+        for effect in self.fixed_effects.iter().flat_map(|f| f.columns()) {
+            builder = builder.fixed_effects(&effect.to_vec());
         }
         builder.build()
     }

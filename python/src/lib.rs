@@ -40,6 +40,7 @@ struct Arrays<'py> {
     sources: Vec<SourceArrays<'py>>,
     weights: Option<PyReadonlyArray1<'py, f64>>,
     clusters: Option<PyReadonlyArray1<'py, i64>>,
+    fixed_effects: Option<PyReadonlyArray2<'py, i64>>,
     labeling_probabilities: Option<PyReadonlyArray1<'py, f64>>,
 }
 
@@ -58,6 +59,7 @@ impl Arrays<'_> {
             names,
             weights: self.weights.as_ref().map(|w| w.as_array()),
             clusters: self.clusters.as_ref().map(|c| c.as_array()),
+            fixed_effects: self.fixed_effects.as_ref().map(|f| f.as_array()),
             labeling_probabilities: self.labeling_probabilities.as_ref().map(|p| p.as_array()),
         }
     }
@@ -71,7 +73,8 @@ impl Arrays<'_> {
 #[pyfunction]
 #[pyo3(signature = (
     labeled, y, x, sources, *, model = "ols", quantiles = None,
-    estimators = vec!["gmm".to_string()], names = None, weights = None, clusters = None, labeling_probabilities = None,
+    estimators = vec!["gmm".to_string()], names = None, weights = None, clusters = None,
+    fixed_effects = None, labeling_probabilities = None,
     covariance = "windmeijer", cross_weights = "selected", weighting = "two-step",
     step_one = "per-block", small_sample = "hc2-bm", diagnose = false, bootstrap = None,
     seed = 0, bootstrap_interval = "symmetric"
@@ -89,6 +92,7 @@ fn estimate<'py>(
     names: Option<Vec<String>>,
     weights: Option<PyReadonlyArray1<'py, f64>>,
     clusters: Option<PyReadonlyArray1<'py, i64>>,
+    fixed_effects: Option<PyReadonlyArray2<'py, i64>>,
     labeling_probabilities: Option<PyReadonlyArray1<'py, f64>>,
     covariance: &str,
     cross_weights: &str,
@@ -119,6 +123,7 @@ fn estimate<'py>(
         sources,
         weights,
         clusters,
+        fixed_effects,
         labeling_probabilities,
     };
     let inputs = arrays.inputs(names);
@@ -205,6 +210,7 @@ fn plan<'py>(
         sources,
         weights,
         clusters,
+        fixed_effects: None,
         labeling_probabilities,
     };
     let inputs = arrays.inputs(names);
@@ -257,6 +263,7 @@ fn design<'py>(
         sources,
         weights: None,
         clusters: None,
+        fixed_effects: None,
         labeling_probabilities: None,
     };
     let inputs = arrays.inputs(names);

@@ -107,20 +107,35 @@ def _mask(values: Array) -> np.ndarray:
     return num == 1.0
 
 
-def _cluster_codes(values: Array) -> np.ndarray:
-    """Dense integer codes for any hashable cluster labels."""
+def _cluster_codes(values: Array, what: str = "clusters") -> np.ndarray:
+    """Dense integer codes for any hashable labels (clusters, fixed-effect levels)."""
     if _pd is not None:
         codes, _ = _pd.factorize(_pd.Series(np.asarray(values, dtype=object)), use_na_sentinel=True)
         if (codes < 0).any():
             row = int(np.flatnonzero(codes < 0)[0])
-            raise InvalidValueError(f"clusters: row {row} has no cluster id")
+            raise InvalidValueError(f"{what}: row {row} has no id")
         return codes.astype(np.int64)
     arr = np.asarray(values)
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         row = int(np.flatnonzero(np.isnan(arr))[0])
-        raise InvalidValueError(f"clusters: row {row} has no cluster id")
+        raise InvalidValueError(f"{what}: row {row} has no id")
     _, codes = np.unique(arr, return_inverse=True)
     return codes.astype(np.int64).ravel()
+
+
+def _effect_refs(ref: Any) -> List[Any]:
+    """The fixed effects as a list of columns: a name or array is one effect; a list or
+    tuple of names or arrays, or a 2-D array (one column each), several."""
+    if isinstance(ref, (str, bytes)):
+        return [ref]
+    if isinstance(ref, (list, tuple)):
+        return list(ref)
+    if _is_frame(ref):
+        return [ref[c] for c in ref.columns]
+    arr = np.asarray(ref, dtype=object)
+    if arr.ndim == 2:
+        return [arr[:, j] for j in range(arr.shape[1])]
+    return [ref]
 
 
 def _with_intercept(x: np.ndarray, names: List[str], what: str) -> Tuple[np.ndarray, List[str]]:
@@ -166,12 +181,13 @@ def _prepare(
     sources: Optional[Mapping[str, SourceSpec]],
     model: str,
     intercept: bool,
-    weights: Any,
-    clusters: Any,
-    labeling_probabilities: Any,
+    extras: Dict[str, Any],
 ) -> _Prepared:
     out = _Prepared()
     sources = dict(sources or {})
+    # Fixed effects absorb the intercept: none is added, and a formula's is dropped.
+    absorbed = extras.get("fixed_effects") is not None
+    intercept = intercept and not absorbed
     if not all(isinstance(name, str) for name in sources):
         raise InvalidConfigError("source names must be strings")
     by_name = data is not None
@@ -213,6 +229,9 @@ def _prepare(
             )
         if model in _LOCATION_MODELS:
             return np.ones((len(out.labeled), 1)), ["mean"]
+        if absorbed and "Intercept" in names:
+            keep = [j for j, name in enumerate(names) if name != "Intercept"]
+            mat, names = mat[:, keep], [names[j] for j in keep]
         if intercept:
             mat, names = _with_intercept(mat, names, what)
         if mat.shape[1] == 0:
@@ -236,11 +255,17 @@ def _prepare(
         else:
             xs, _ = design(sx, f"source `{name}` x")
         out.sources.append((name, ys, xs))
-    for key, ref in (("weights", weights), ("labeling_probabilities", labeling_probabilities)):
-        if ref is not None:
-            out.extras[key] = _vector(column(ref, key), key)
-    if clusters is not None:
-        out.extras["clusters"] = _cluster_codes(column(clusters, "clusters"))
+    for key in ("weights", "labeling_probabilities"):
+        if extras.get(key) is not None:
+            out.extras[key] = _vector(column(extras[key], key), key)
+    if extras.get("clusters") is not None:
+        out.extras["clusters"] = _cluster_codes(column(extras["clusters"], "clusters"))
+    if extras.get("fixed_effects") is not None:
+        codes = [_cluster_codes(column(r, "fixed_effects"), "fixed_effects")
+                 for r in _effect_refs(extras["fixed_effects"])]
+        if not codes:
+            raise InvalidConfigError("fixed_effects: give at least one column")
+        out.extras["fixed_effects"] = np.ascontiguousarray(np.column_stack(codes), dtype=np.int64)
     return out
 
 
@@ -303,7 +328,9 @@ def _arguments(formula: Any, data: Any, y: Any, x: Any, labeled: Any, sources: A
     if y is not None or x is not None:
         raise InvalidConfigError("with a formula, give neither y= nor x=: the formula names them")
     model = _Formulas(formula, data, sources)
-    extras = {key: model.column(ref, key) for key, ref in extras.items()}
+    extras = {key: ([model.column(r, key) for r in _effect_refs(ref)] if key == "fixed_effects"
+                    and ref is not None else model.column(ref, key))
+              for key, ref in extras.items()}
     return None, model.y, model.x, model.column(labeled, "labeled"), model.sources, False, extras
 
 
@@ -316,13 +343,10 @@ def _run(
     model: str,
     intercept: bool,
     estimators: Sequence[str],
-    weights: Any,
-    clusters: Any,
-    labeling_probabilities: Any,
+    extras: Dict[str, Any],
     options: Dict[str, Any],
 ) -> Tuple[_Prepared, list]:
-    prepared = _prepare(data, y, x, labeled, sources, model, intercept, weights, clusters,
-                        labeling_probabilities)
+    prepared = _prepare(data, y, x, labeled, sources, model, intercept, extras)
     pairs = _core.estimate(
         prepared.labeled,
         prepared.y,
@@ -351,6 +375,7 @@ def fit(
     estimator: str = "gmm",
     weights: Any = None,
     clusters: Any = None,
+    fixed_effects: Any = None,
     labeling_probabilities: Any = None,
     covariance: str = "windmeijer",
     cross_weights: str = "selected",
@@ -409,6 +434,12 @@ def fit(
     weights : observation (survey / inverse-probability) weights multiplying the moments.
     clusters : cluster labels (any hashable values); cluster-robust covariances with the
         finite-cluster factor G / (G - 1).
+    fixed_effects : one fixed effect (a column name or an array of labels) or several
+        (a list of them) absorbed from every block by the within transformation: the
+        slopes of the regression with one indicator per level, without forming those
+        columns ("ols" and linear IV only; set ``intercept=False`` or drop the constant,
+        which the effects absorb). Rows are clustered by the first effect unless
+        ``clusters`` is given.
     labeling_probabilities : known labeling probabilities pi_t (labeled moments are
         weighted by 1 / pi_t).
     covariance : GMM covariance: "windmeijer" (default, finite-sample corrected),
@@ -439,12 +470,12 @@ def fit(
                    weighting=weighting, step_one=step_one, small_sample=small_sample,
                    diagnose=diagnose,
                    bootstrap=bootstrap, seed=seed, bootstrap_interval=bootstrap_interval)
-    extras = dict(weights=weights, clusters=clusters, labeling_probabilities=labeling_probabilities)
+    extras = dict(weights=weights, clusters=clusters, fixed_effects=fixed_effects,
+                  labeling_probabilities=labeling_probabilities)
     data, y, x, labeled, sources, intercept, extras = _arguments(
         formula, data, y, x, labeled, sources, intercept, extras)
     prepared, pairs = _run(data, y, x, labeled, sources, model, intercept, [estimator],
-                           extras["weights"], extras["clusters"], extras["labeling_probabilities"],
-                           options)
+                           extras, options)
     (_, outcome), = pairs
     if isinstance(outcome, BaseException):
         raise outcome
@@ -485,7 +516,7 @@ def plan(
     """
     data, y, x, labeled, sources, intercept, _ = _arguments(
         formula, data, y, x, labeled, sources, intercept, {})
-    prepared = _prepare(data, y, x, labeled, sources, model, intercept, None, None, None)
+    prepared = _prepare(data, y, x, labeled, sources, model, intercept, {})
     core = _core.plan(
         prepared.labeled, prepared.y, prepared.x, prepared.sources, model=model,
         quantiles=quantiles, names=prepared.names, covariance=covariance,
@@ -533,7 +564,7 @@ def design(
     data, y, x, labeled, sources, intercept, extras = _arguments(
         formula, data, y, x, labeled, sources, intercept, {"strata": strata})
     strata = extras["strata"]
-    prepared = _prepare(data, y, x, labeled, sources, model, intercept, None, None, None)
+    prepared = _prepare(data, y, x, labeled, sources, model, intercept, {})
     codes = None
     if strata is not None:
         ids = data[strata] if isinstance(strata, str) and data is not None else strata
@@ -710,6 +741,7 @@ def compare(
     alpha: float = 0.05,
     weights: Any = None,
     clusters: Any = None,
+    fixed_effects: Any = None,
     labeling_probabilities: Any = None,
     covariance: str = "windmeijer",
     cross_weights: str = "selected",
@@ -736,11 +768,11 @@ def compare(
         estimators = _all_estimators(n_sources) if estimators == "all" else [estimators]
     options = dict(quantiles=quantiles, covariance=covariance, cross_weights=cross_weights,
                    weighting=weighting, step_one=step_one, small_sample=small_sample)
-    extras = dict(weights=weights, clusters=clusters, labeling_probabilities=labeling_probabilities)
+    extras = dict(weights=weights, clusters=clusters, fixed_effects=fixed_effects,
+                  labeling_probabilities=labeling_probabilities)
     data, y, x, labeled, sources, intercept, extras = _arguments(
         formula, data, y, x, labeled, sources, intercept, extras)
-    _, pairs = _run(data, y, x, labeled, sources, model, intercept, estimators,
-                    extras["weights"], extras["clusters"], extras["labeling_probabilities"], options)
+    _, pairs = _run(data, y, x, labeled, sources, model, intercept, estimators, extras, options)
     keys = ["estimator", "term", "estimate", "std_error", "statistic", "df", "p_value",
             "ci_lower", "ci_upper"]
     table: Dict[str, list] = {k: [] for k in keys}

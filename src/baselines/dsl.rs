@@ -212,14 +212,15 @@ impl<M: MomentModel> Estimator for Dsl<M> {
                 theta.view(),
                 real,
                 inv_pi,
-                clusters.as_deref(),
+                clusters.as_deref().map(|ids| data.cluster_design(ids)),
                 &j_sum,
                 self.small_sample,
             )
         };
         let rows = moments.rows(theta.view(), scale.as_ref());
         let dof = self.small_sample.dof_factor(data.n_labeled(), theta.len());
-        let (meat, notes) = super::mestimation::meat(rows.view(), data.clusters(), dof);
+        let (meat, mut notes) = super::mestimation::meat(rows.view(), data.clusters(), dof);
+        notes.extend(data.design_notes());
         let cov = sandwich(&moments.jacobian(theta.view()), &meat, &name)?;
         Estimate::new(
             name,

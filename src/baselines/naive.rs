@@ -117,7 +117,8 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
                 .collect()
         });
         let dof = self.small_sample.dof_factor(rows.len(), theta.len());
-        let (meat, notes) = super::mestimation::meat(psi.view(), ids.as_deref(), dof);
+        let (meat, mut notes) = super::mestimation::meat(psi.view(), ids.as_deref(), dof);
+        notes.extend(data.design_notes());
         let jac = self.model.jacobian(theta.view(), rows, weights);
         let cov = sandwich(&jac, &meat, &name)?;
         Estimate::new(

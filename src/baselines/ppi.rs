@@ -1058,7 +1058,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     fn coefficient_df(
         &self,
         theta: ArrayView1<'_, f64>,
-        clusters: Option<&[u32]>,
+        clusters: Option<crate::small_sample::ClusterDesign<'_>>,
         small_sample: SmallSample,
     ) -> Option<Array1<f64>> {
         let (real, weights) = (self.real_rows(), self.labeled_weights());
@@ -1269,7 +1269,9 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
     let mut r = problem.run(lambda, small_sample)?;
     let clusters = data.labeled_clusters();
-    let dof = problem.coefficient_df(r.theta.view(), clusters.as_deref(), small_sample);
+    let design = clusters.as_deref().map(|ids| data.cluster_design(ids));
+    let dof = problem.coefficient_df(r.theta.view(), design, small_sample);
+    r.notes.extend(data.design_notes());
     if let Some(clusters) = data.n_clusters() {
         r.notes.push(Note::Clustered {
             clusters,

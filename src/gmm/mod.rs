@@ -487,6 +487,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         if let Some((sources, reason)) = self.too_few_labeled(data) {
             return self.fit_without(data, &sources, reason, screen_notes);
         }
+        notes.extend(data.design_notes());
         notes.extend(self.clustered_note(data));
         let stacked = self.stack(data)?;
         let start_squares: Vec<Array1<f64>> = screened

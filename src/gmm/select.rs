@@ -556,7 +556,9 @@ pub(crate) fn real_coefficient_df<M: MomentModel>(
         theta,
         rows,
         weights,
-        clusters.as_deref(),
+        clusters
+            .as_deref()
+            .map(|ids| stacked.data().cluster_design(ids)),
         &j_sum,
         small_sample,
     )
@@ -583,7 +585,7 @@ pub(crate) fn real_cr2<M: MomentModel>(
         theta,
         rows,
         weights,
-        &clusters,
+        stacked.data().cluster_design(&clusters),
         &j_sum,
     )
 }

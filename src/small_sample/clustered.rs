@@ -26,8 +26,14 @@
 //! 0.1. The work is done with the columns of X̄ scaled to unit diagonal of X̄ᵀX̄, so
 //! that covariates in very different units lose nothing to rounding (ν_j does not
 //! depend on the scaling; the covariance is scaled back).
+//!
+//! Absorbed fixed effects add columns Z to the working design (see
+//! [`crate::fixed_effects`]) with zero coefficients and scores Z_gᵀr̄_g, r̄_t the
+//! working residual (ψ_t = x̄_t r̄_t): the formulas above then run over the p + r
+//! columns, and θ's block of the covariance and its ν_j are those of the regression
+//! with indicator columns.
 
-use ndarray::{s, Array1, Array2, Array3, ArrayView1, Axis};
+use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 
 use crate::moment::MomentModel;
 use crate::rows::Rows;
@@ -69,6 +75,23 @@ impl Cr2 {
     }
 }
 
+/// The cluster of each row and the extra working-design columns of absorbed fixed
+/// effects, if any.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClusterDesign<'a> {
+    pub ids: &'a [u32],
+    pub absorbed: Option<ArrayView2<'a, f64>>,
+}
+
+impl<'a> From<&'a [u32]> for ClusterDesign<'a> {
+    fn from(ids: &'a [u32]) -> Self {
+        ClusterDesign {
+            ids,
+            absorbed: None,
+        }
+    }
+}
+
 /// Per cluster, the equilibrated Gram G̃_g = D G_g D and score s̃_g = D s_g
 /// (D = diag(J̄_jj^(−1/2))).
 struct ClusterSums {
@@ -77,20 +100,20 @@ struct ClusterSums {
 }
 
 /// CR2 and the cluster Bell–McCaffrey degrees of freedom of the fit at θ over `rows`
-/// (weights w_t, `clusters[t]` the cluster of row t), with `j_sum` = Σ w ∂ψ/∂θᵀ over
-/// those rows. `None` when the model has no working design, J is singular or a
-/// number is not finite.
+/// (weights w_t, `clusters.ids[t]` the cluster of row t, `clusters.absorbed` the
+/// absorbed effects' columns), with `j_sum` = Σ w ∂ψ/∂θᵀ over those rows. `None` when
+/// the model has no working design, J is singular or a number is not finite.
 pub(crate) fn cr2_bell_mccaffrey<M: MomentModel + ?Sized>(
     model: &M,
     theta: ArrayView1<'_, f64>,
     rows: Rows<'_>,
     weights: Option<ArrayView1<'_, f64>>,
-    clusters: &[u32],
+    clusters: ClusterDesign<'_>,
     j_sum: &Array2<f64>,
 ) -> Option<Cr2> {
     let p = theta.len();
-    // J̄ = X̄ᵀX̄ = −J, equilibrated: J̃ = D J̄ D with unit diagonal.
-    let j_bar = -j_sum;
+    // J̄ = X̄ᵀX̄ = −J (with ZᵀWZ beside it), equilibrated: J̃ = D J̄ D with unit diagonal.
+    let j_bar = augmented_gram(j_sum, clusters.absorbed, weights);
     let d = j_bar.diag().mapv(|v| 1.0 / v.sqrt());
     if !d.iter().all(|v| v.is_finite()) {
         return None;
@@ -101,10 +124,11 @@ pub(crate) fn cr2_bell_mccaffrey<M: MomentModel + ?Sized>(
     let sums = cluster_sums(model, theta, rows, weights, clusters, &d)?;
     let per_cluster = crate::engine::map_ordered(
         &crate::engine::chunk_ranges(sums.score.nrows(), 256),
-        |range| adjust(&sums, range.clone(), &m, &root),
+        |range| adjust(&sums, range.clone(), &m, &root, p),
     );
-    let mut meat = Array2::<f64>::zeros((p, p));
-    let mut dof = DofParts::new(p);
+    let width = j_bar.nrows();
+    let mut meat = Array2::<f64>::zeros((width, width));
+    let mut dof = DofParts::new(p, width);
     for part in per_cluster {
         let (part_meat, part_dof) = part?;
         meat += &part_meat;
@@ -114,9 +138,30 @@ pub(crate) fn cr2_bell_mccaffrey<M: MomentModel + ?Sized>(
     let cov = crate::linalg::scale_both_sides(half.view(), d.view());
     let dof = dof.dof(&m)?;
     Some(Cr2 {
-        cov: crate::linalg::symmetrize(cov),
+        cov: crate::linalg::symmetrize(cov.slice(s![..p, ..p]).to_owned()),
         dof,
     })
+}
+
+/// −J, with ZᵀWZ beside it when fixed effects were absorbed (Z is orthogonal to the
+/// working design).
+fn augmented_gram(
+    j_sum: &Array2<f64>,
+    absorbed: Option<ArrayView2<'_, f64>>,
+    weights: Option<ArrayView1<'_, f64>>,
+) -> Array2<f64> {
+    let Some(z) = absorbed else {
+        return -j_sum;
+    };
+    let (p, r) = (j_sum.nrows(), z.ncols());
+    let zw = match weights {
+        Some(w) => &z * &w.insert_axis(Axis(1)),
+        None => z.to_owned(),
+    };
+    let mut gram = Array2::zeros((p + r, p + r));
+    gram.slice_mut(s![..p, ..p]).assign(&-j_sum);
+    gram.slice_mut(s![p.., p..]).assign(&zw.t().dot(&z));
+    gram
 }
 
 /// The symmetric square root of a positive definite matrix.
@@ -136,16 +181,14 @@ fn cluster_sums<M: MomentModel + ?Sized>(
     theta: ArrayView1<'_, f64>,
     rows: Rows<'_>,
     weights: Option<ArrayView1<'_, f64>>,
-    clusters: &[u32],
+    clusters: ClusterDesign<'_>,
     d: &Array1<f64>,
 ) -> Option<ClusterSums> {
-    let p = theta.len();
+    let width = d.len();
     let ranges = crate::engine::chunk_ranges(rows.len(), crate::engine::DEFAULT_CHUNK_ROWS);
     let chunks = crate::engine::map_ordered(&ranges, |range| {
-        let chunk = rows.slice(range.clone());
-        let mut design = model.working_design(theta, chunk)?;
-        let mut moments = Array2::zeros((range.len(), p));
-        model.moments(theta, chunk, moments.view_mut());
+        let (mut design, mut moments) =
+            working_rows(model, theta, rows, clusters.absorbed, range.clone())?;
         if let Some(w) = weights {
             let w = w.slice(s![range.clone()]);
             design *= &w.mapv(f64::sqrt).insert_axis(Axis(1));
@@ -156,21 +199,21 @@ fn cluster_sums<M: MomentModel + ?Sized>(
         Some((design, moments))
     });
     let mut index = std::collections::HashMap::new();
-    for &c in clusters {
+    for &c in clusters.ids {
         let next = index.len();
         index.entry(c).or_insert(next);
     }
     let g = index.len();
-    let mut gram = Array3::<f64>::zeros((g, p, p));
-    let mut score = Array2::<f64>::zeros((g, p));
+    let mut gram = Array3::<f64>::zeros((g, width, width));
+    let mut score = Array2::<f64>::zeros((g, width));
     for (range, chunk) in ranges.iter().zip(chunks) {
         let (design, moments) = chunk?;
         for (i, t) in range.clone().enumerate() {
-            let k = index[&clusters[t]];
+            let k = index[&clusters.ids[t]];
             let x = design.row(i);
             let mut cluster_gram = gram.index_axis_mut(Axis(0), k);
-            for a in 0..p {
-                for b in 0..p {
+            for a in 0..width {
+                for b in 0..width {
                     cluster_gram[[a, b]] += x[a] * x[b];
                 }
             }
@@ -179,6 +222,39 @@ fn cluster_sums<M: MomentModel + ?Sized>(
         }
     }
     Some(ClusterSums { gram, score })
+}
+
+/// The working design and moments of the rows in `range`, unweighted; with absorbed
+/// columns Z, [X̄, Z] and [ψ, Z r̄] with the working residual r̄_t = ψ_tᵀx̄_t / x̄_tᵀx̄_t.
+fn working_rows<M: MomentModel + ?Sized>(
+    model: &M,
+    theta: ArrayView1<'_, f64>,
+    rows: Rows<'_>,
+    absorbed: Option<ArrayView2<'_, f64>>,
+    range: std::ops::Range<usize>,
+) -> Option<(Array2<f64>, Array2<f64>)> {
+    let chunk = rows.slice(range.clone());
+    let design = model.working_design(theta, chunk)?;
+    let mut moments = Array2::zeros((range.len(), theta.len()));
+    model.moments(theta, chunk, moments.view_mut());
+    let Some(z) = absorbed else {
+        return Some((design, moments));
+    };
+    let z = z.slice(s![range, ..]);
+    let residual = Array1::from_shape_fn(design.nrows(), |i| {
+        let x = design.row(i);
+        let norm = x.dot(&x);
+        if norm > 0.0 {
+            moments.row(i).dot(&x) / norm
+        } else {
+            0.0
+        }
+    });
+    let z_moments = &z * &residual.insert_axis(Axis(1));
+    Some((
+        ndarray::concatenate(Axis(1), &[design.view(), z]).ok()?,
+        ndarray::concatenate(Axis(1), &[moments.view(), z_moments.view()]).ok()?,
+    ))
 }
 
 /// Per coefficient j, the sums Σ δ_g, Σ δ_g², Σ v_gᵀMv_g, Σ δ_g v_gᵀMv_g and
@@ -193,13 +269,14 @@ struct DofParts {
 }
 
 impl DofParts {
-    fn new(p: usize) -> Self {
+    /// The sums for the first `p` of `width` working-design columns.
+    fn new(p: usize, width: usize) -> Self {
         Self {
             delta: Array1::zeros(p),
             delta_squared: Array1::zeros(p),
             quadratic: Array1::zeros(p),
             cross: Array1::zeros(p),
-            outer: Array3::zeros((p, p, p)),
+            outer: Array3::zeros((p, width, width)),
         }
     }
 
@@ -213,7 +290,7 @@ impl DofParts {
 
     /// ν_j = (tr QᵀQ)² / tr((QᵀQ)²) for every j, at least 1; `None` if not finite.
     fn dof(&self, m: &Array2<f64>) -> Option<Array1<f64>> {
-        let p = m.nrows();
+        let p = self.delta.len();
         let dof = Array1::from_shape_fn(p, |j| {
             let ms = m.dot(&self.outer.index_axis(Axis(0), j));
             let trace = self.delta[j] - self.quadratic[j];
@@ -226,16 +303,18 @@ impl DofParts {
     }
 }
 
-/// The CR2 meat and the degrees-of-freedom sums of the clusters in `range`.
+/// The CR2 meat and the degrees-of-freedom sums (of the first `p` coefficients) of the
+/// clusters in `range`.
 fn adjust(
     sums: &ClusterSums,
     range: std::ops::Range<usize>,
     m: &Array2<f64>,
     root: &Array2<f64>,
+    p: usize,
 ) -> Option<(Array2<f64>, DofParts)> {
-    let p = m.nrows();
-    let mut meat = Array2::<f64>::zeros((p, p));
-    let mut parts = DofParts::new(p);
+    let width = m.nrows();
+    let mut meat = Array2::<f64>::zeros((width, width));
+    let mut parts = DofParts::new(p, width);
     for k in range {
         let gram = sums.gram.index_axis(Axis(0), k);
         let (values, vectors) = crate::linalg::symmetric_eigen(root.dot(&gram).dot(root).view())?;
@@ -250,7 +329,7 @@ fn adjust(
         });
         let rv = root.dot(&vectors);
         let gram_rv = gram.dot(&rv);
-        let c = Array2::eye(p) + (&gram_rv * &shrink.view().insert_axis(Axis(0))).dot(&rv.t());
+        let c = Array2::eye(width) + (&gram_rv * &shrink.view().insert_axis(Axis(0))).dot(&rv.t());
         let e = gram.to_owned()
             + (&gram_rv * &lambda.mapv(|l| 1.0 / (1.0 - l)).insert_axis(Axis(0))).dot(&gram_rv.t());
         let adjusted = c.dot(&sums.score.row(k));
@@ -297,7 +376,8 @@ mod tests {
         let theta = array![m0, m1 - m0];
         let j_sum = Ols.jacobian(theta.view(), rows, None);
         let ids: Vec<u32> = (0..(n1 + n0) as u32).collect();
-        let cr2 = cr2_bell_mccaffrey(&Ols, theta.view(), rows, None, &ids, &j_sum).unwrap();
+        let cr2 =
+            cr2_bell_mccaffrey(&Ols, theta.view(), rows, None, ids[..].into(), &j_sum).unwrap();
         let (a, b) = (n1 as f64, n0 as f64);
         let s1 = y1.mapv(|v| (v - m1).powi(2)).sum() / (a - 1.0);
         let s0 = y0.mapv(|v| (v - m0).powi(2)).sum() / (b - 1.0);
@@ -321,7 +401,8 @@ mod tests {
         let theta = array![1.0, 0.0];
         let j_sum = Ols.jacobian(theta.view(), rows, None);
         let ids: Vec<u32> = (0..2 * n).map(|t| u32::from(t < n)).collect();
-        let cr2 = cr2_bell_mccaffrey(&Ols, theta.view(), rows, None, &ids, &j_sum).unwrap();
+        let cr2 =
+            cr2_bell_mccaffrey(&Ols, theta.view(), rows, None, ids[..].into(), &j_sum).unwrap();
         assert!((cr2.dof[0] - 1.0).abs() < 1e-9, "{}", cr2.dof);
         assert!(cr2.dof[1] <= 2.0 + 1e-9, "{}", cr2.dof);
     }

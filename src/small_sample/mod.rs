@@ -21,7 +21,7 @@
 
 mod clustered;
 
-pub(crate) use clustered::{cr2_bell_mccaffrey, Cr2};
+pub(crate) use clustered::{cr2_bell_mccaffrey, ClusterDesign, Cr2};
 
 use ndarray::{s, Array1, Array2, ArrayView1};
 
@@ -200,7 +200,7 @@ pub(crate) fn coefficient_df<M: MomentModel + ?Sized>(
     theta: ArrayView1<'_, f64>,
     rows: Rows<'_>,
     weights: Option<ArrayView1<'_, f64>>,
-    clusters: Option<&[u32]>,
+    clusters: Option<ClusterDesign<'_>>,
     j_sum: &Array2<f64>,
     small_sample: SmallSample,
 ) -> Option<Array1<f64>> {

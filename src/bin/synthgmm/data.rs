@@ -201,6 +201,12 @@ pub struct DataArgs {
     /// on every row; the sources share them).
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub instruments: Vec<String>,
+    /// Fixed-effect id columns (text or numbers), comma-separated: one- or two-way
+    /// fixed effects absorbed from every block by the within transformation (least
+    /// squares and linear IV; leave the constant column out). Rows are clustered by
+    /// the first unless `--cluster` is given.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub fixed_effects: Vec<String>,
     /// With `--model quantile`: the levels, each in (0, 1), comma-separated.
     #[arg(long, value_name = "Q1,Q2,...", value_delimiter = ',')]
     pub quantiles: Vec<f64>,
@@ -222,7 +228,10 @@ impl DataArgs {
     pub fn open_out_of_core(&self) -> Option<Result<Loaded, Failure>> {
         let in_memory = [ModelName::Iv, ModelName::Quantile];
         let by_column = [&self.cluster, &self.weight, &self.labeling_probability];
-        if by_column.iter().any(|c| c.is_some()) || in_memory.contains(&self.model) {
+        if by_column.iter().any(|c| c.is_some())
+            || in_memory.contains(&self.model)
+            || !self.fixed_effects.is_empty()
+        {
             return None;
         }
         let paths = crate::table::parquet_files(&self.data)?;
@@ -349,7 +358,12 @@ impl DataArgs {
                 "--quantiles applies to --model quantile".into(),
             ));
         }
-        let labels: Vec<String> = self.cluster.iter().cloned().collect();
+        let labels: Vec<String> = self
+            .cluster
+            .iter()
+            .chain(&self.fixed_effects)
+            .cloned()
+            .collect();
         let table = Table::read(&self.data, &self.wanted_columns(), &labels)?;
         let labeled = self.label_mask(&table)?;
         let block = |spec: &Spec| -> Result<(Array2<f64>, Array1<f64>), String> {
@@ -391,15 +405,10 @@ impl DataArgs {
             );
         }
         if let Some(column) = &self.cluster {
-            let ids = table.labels(column)?;
-            if let Some(r) = ids.iter().position(String::is_empty) {
-                return Err(Failure::Data(format!(
-                    "`{}` {}, column `{column}`: missing cluster id",
-                    table.path,
-                    table.format.locate(r)
-                )));
-            }
-            builder = builder.clusters(ids);
+            builder = builder.clusters(ids_of(&table, column, "cluster id")?);
+        }
+        for column in &self.fixed_effects {
+            builder = builder.fixed_effects(ids_of(&table, column, "fixed-effect id")?);
         }
         let located = |e: &Error| describe(e, &table.path, table.format);
         let data = builder.build().map_err(|e| Failure::Data(located(&e)))?;
@@ -412,10 +421,25 @@ impl DataArgs {
     }
 }
 
+/// The ids in a label column, none missing.
+fn ids_of<'a>(table: &'a Table, column: &str, what: &str) -> Result<&'a [String], Failure> {
+    let ids = table.labels(column)?;
+    match ids.iter().position(String::is_empty) {
+        Some(r) => Err(Failure::Data(format!(
+            "`{}` {}, column `{column}`: missing {what}",
+            table.path,
+            table.format.locate(r)
+        ))),
+        None => Ok(ids),
+    }
+}
+
 /// An error of the library with its row located in the input file.
 pub fn describe(e: &Error, path: &str, format: Format) -> String {
     match e {
-        Error::NonFinite { row, .. } | Error::InvalidValue { row, .. } => {
+        Error::NonFinite { row, .. }
+        | Error::InvalidValue { row, .. }
+        | Error::FixedEffectSingleton { row, .. } => {
             format!("`{path}` {}: {e}", format.locate(*row))
         }
         _ => e.to_string(),
@@ -436,6 +460,7 @@ impl Loaded {
             | Error::LengthMismatch { .. }
             | Error::NoUnlabeledRows { .. }
             | Error::TooFewLabeled { .. }
+            | Error::FixedEffectsModel { .. }
             | Error::Read { .. } => Failure::Data(message),
             _ => Failure::Estimation(message),
         }
