@@ -1651,3 +1651,69 @@ fn design_draws_the_rows_to_label_and_fit_reads_their_probabilities() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[test]
+fn fixed_effect_columns_are_absorbed() {
+    let file = data_path("fixed_effects.csv");
+    let args = |real: &'static str| {
+        vec![
+            "--data".to_string(),
+            file.clone(),
+            "--model".into(),
+            "ols".into(),
+            "--labeled".into(),
+            "labeled".into(),
+            "--real".into(),
+            real.into(),
+            "--source".into(),
+            "proxy=proxy:x1,x2".into(),
+            "--fixed-effects".into(),
+            "firm,period".into(),
+            "--estimator".into(),
+            "real-only,gmm".into(),
+            "--format".into(),
+            "json".into(),
+        ]
+    };
+    let out = run(&args("y:x1,x2")
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Real-only: estimatr's CR2 with firm and period indicators (make_fixed_effects.R).
+    let real = &json["estimators"][0];
+    let exp = &expected("fixed_effects")["two_way"];
+    let se: Vec<f64> = matrix_of(&exp["cov"])
+        .iter()
+        .enumerate()
+        .map(|(j, r)| r[j].sqrt())
+        .collect();
+    assert_close("se", &vec_of(&real["se"]), &se, 1e-8, 0.0);
+    assert_close(
+        "df",
+        &vec_of(&real["coefficient_df"]),
+        &vec_of(&exp["df"]),
+        1e-8,
+        0.0,
+    );
+    let gmm = &json["estimators"][1];
+    assert!(
+        gmm["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("40 and 6 levels"),
+        "{gmm}"
+    );
+    // A column constant within the levels is a data error (exit 2) naming it.
+    let out = run(&args("y:x1,period")
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`period`"));
+}

@@ -45,17 +45,22 @@ def test_hc0_equals_statsmodels_with_indicators(panel, effects):
 
 
 def test_two_way_equals_linearmodels_panelols(panel):
+    """PanelOLS absorbs the firm (entity) and period (other) effects; its clustered
+    covariance (``debiased=False``) is CR0 times n / (n - a), a = 40 + 6 - 1 the absorbed
+    effects' degrees of freedom, where the crate's ``hc0`` is CR0 times G / (G - 1)."""
     lm = pytest.importorskip("linearmodels")
     frame, _ = panel
     lab = _labeled(frame)
     indexed = lab.assign(row=np.arange(len(lab))).set_index(["firm", "row"])
     model = lm.PanelOLS(indexed["y"], indexed[["x1", "x2"]], entity_effects=True,
                         other_effects=indexed["period"])
-    fitted = model.fit(cov_type="clustered", cluster_entity=True)
+    fitted = model.fit(cov_type="clustered", cluster_entity=True, debiased=False)
     res = synthgmm.fit(frame, y="y", x=["x1", "x2"], labeled="labeled",
                        fixed_effects=["firm", "period"], estimator="real-only", small_sample="hc0")
     np.testing.assert_allclose(res.params.to_numpy(), fitted.params.to_numpy(), rtol=1e-9)
-    np.testing.assert_allclose(res.cov_params().to_numpy(), fitted.cov.to_numpy(), rtol=1e-8,
+    n, g, absorbed = len(lab), 40, 40 + 6 - 1
+    cr0 = res.cov_params().to_numpy() * (g - 1) / g
+    np.testing.assert_allclose(cr0 * n / (n - absorbed), fitted.cov.to_numpy(), rtol=1e-8,
                                atol=1e-14)
 
 
