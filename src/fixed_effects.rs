@@ -13,7 +13,7 @@
 //! carry (w_t/π_t), so that the real-only fit equals the dummy regression on those rows.
 //! Each source is transformed over every row with weights w_t, and its labeled block is
 //! the same transformed values on the labeled rows: the source's labeled and all-rows
-//! moments then keep the common root (E[S_t/π_t ψ_t] = E[ψ_t]) that makes θ̂ consistent
+//! moments then keep the common root (E\[S_t/π_t ψ_t\] = E\[ψ_t\]) that makes θ̂ consistent
 //! whatever the source is.
 //!
 //! Without the indicator columns the hat matrix of the labeled fit misses their part,

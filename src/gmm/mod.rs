@@ -444,26 +444,32 @@ impl<M: MomentModel> TwoStepGmm<M> {
             return Err(e);
         }
         // Without sources the estimator is the real-only one, reported as such.
-        match data.n_sources() {
+        let mut fit = match data.n_sources() {
             0 => self.as_real_only(data, fit?),
             _ => fit,
+        }?;
+        fit.estimate.notes_mut().splice(0..0, data.design_notes());
+        Ok(fit)
+    }
+
+    /// The model the data's engine sums (out of core) is the estimator's.
+    fn check_engine(&self, data: &DataSources) -> Result<()> {
+        match data.streamed().and_then(|s| s.sums_engine()) {
+            Some(engine) if engine.model_name() != self.model.name() => Err(Error::InvalidConfig {
+                parameter: "model",
+                reason: format!(
+                    "the data's engine sums the moments of `{}`, the estimator's model is `{}`",
+                    engine.model_name(),
+                    self.model.name()
+                ),
+            }),
+            _ => Ok(()),
         }
     }
 
     fn fit_rows(&self, data: &DataSources) -> Result<GmmFit> {
         self.validate()?;
-        if let Some(engine) = data.streamed().and_then(|s| s.sums_engine()) {
-            if engine.model_name() != self.model.name() {
-                return Err(Error::InvalidConfig {
-                    parameter: "model",
-                    reason: format!(
-                        "the data's engine sums the moments of `{}`, the estimator's model is `{}`",
-                        engine.model_name(),
-                        self.model.name()
-                    ),
-                });
-            }
-        }
+        self.check_engine(data)?;
         data.check_model(&self.model)?;
         let settings = self.settings();
         // Whether a source the model fits exactly is recognised from Ω̂ at step 1 (whose
@@ -487,7 +493,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
         if let Some((sources, reason)) = self.too_few_labeled(data) {
             return self.fit_without(data, &sources, reason, screen_notes);
         }
-        notes.extend(data.design_notes());
         notes.extend(self.clustered_note(data));
         let stacked = self.stack(data)?;
         let start_squares: Vec<Array1<f64>> = screened
