@@ -21,12 +21,16 @@
 #'   or `"reppi"`, optionally with its sources: `"ppi:gpt"`.
 #' @param clusters,weights,labeling_probabilities One-sided formulas (`~ school`),
 #'   column names or vectors.
+#' @param fixed_effects Fixed effects absorbed by the within transformation: a
+#'   one-sided formula (`~ firm + year`), column names or a list of vectors. The
+#'   intercept is dropped (the effects absorb it); rows are clustered by the first
+#'   effect unless `clusters` is given. `"ols"` only.
 #' @param level Confidence level of the intervals.
 #' @param bootstrap Number of bootstrap replicates (`NULL`: none).
 #' @return An object of class `synthgmm`.
 synthgmm <- function(formula, data, labeled = NULL, sources = list(), model = "ols",
                      estimator = "gmm", clusters = NULL, weights = NULL,
-                     labeling_probabilities = NULL, quantiles = NULL,
+                     labeling_probabilities = NULL, fixed_effects = NULL, quantiles = NULL,
                      covariance = "windmeijer", cross_weights = "selected",
                      weighting = "two-step", step_one = "per-block",
                      small_sample = "hc2-bm", level = 0.95, bootstrap = NULL, seed = 0,
@@ -53,7 +57,7 @@ compare <- function(formula, data, labeled = NULL, sources = list(), model = "ol
                     estimators = c("gmm", "real-only", "naive", "ppi", "ppi-synth", "dsl",
                                    "reppi"),
                     clusters = NULL, weights = NULL, labeling_probabilities = NULL,
-                    quantiles = NULL, covariance = "windmeijer",
+                    fixed_effects = NULL, quantiles = NULL, covariance = "windmeijer",
                     cross_weights = "selected", weighting = "two-step",
                     step_one = "per-block", small_sample = "hc2-bm", level = 0.95,
                     bootstrap = NULL, seed = 0, bootstrap_interval = "symmetric") {
@@ -66,7 +70,7 @@ comparison_of <- function(args, call) {
                                        cross_weights, weighting, step_one, small_sample,
                                        level, bootstrap, seed, bootstrap_interval))
   frame <- with(args, frame_list(formula, data, labeled, sources, clusters, weights,
-                                 labeling_probabilities, call))
+                                 labeling_probabilities, call, fixed_effects))
   result <- raise_error(fit_estimators(frame, settings), call)
   fits <- lapply(result$fits, function(fit) {
     if (!is.null(fit$error)) return(condition_of(fit$error, call))
@@ -119,18 +123,48 @@ settings_list <- function(model, quantiles, estimators, covariance, cross_weight
 # The frame list the core reads: the real design, the label mask, every source's design
 # and the optional row columns.
 frame_list <- function(formula, data, labeled, sources, clusters, weights,
-                       probabilities, call) {
+                       probabilities, call, fixed_effects = NULL) {
   if (!inherits(formula, "formula")) {
     stop_synthgmm("InvalidConfig", "`formula` must be a formula such as y ~ x1 + x2", call)
   }
   if (!is.data.frame(data)) stop_synthgmm("InvalidConfig", "`data` must be a data frame", call)
-  real <- design_of(formula, data, call)
+  effects <- effect_codes(fixed_effects, data, call)
+  real <- without_intercept(design_of(formula, data, call), effects)
+  designs <- lapply(source_designs(sources, formula, data, call),
+                    function(s) without_intercept(s, effects))
   list(labeled = label_mask(labeled, data, real$y, call), y = real$y, x = real$x,
-       ncol = ncol(real$x), names = colnames(real$x),
-       sources = source_designs(sources, formula, data, call),
+       ncol = ncol(real$x), names = colnames(real$x), sources = designs,
        weights = row_column(weights, data, "weights", call),
        clusters = cluster_codes(clusters, data, call),
-       probabilities = row_column(probabilities, data, "labeling_probabilities", call))
+       probabilities = row_column(probabilities, data, "labeling_probabilities", call),
+       fixed_effects = effects)
+}
+
+# With fixed effects, the design without its intercept column (the effects absorb it).
+without_intercept <- function(design, effects) {
+  if (is.null(effects)) return(design)
+  keep <- colnames(design$x) != "(Intercept)"
+  design$x <- design$x[, keep, drop = FALSE]
+  design
+}
+
+# Fixed effects as a list of dense integer codes, one per effect: a one-sided formula
+# (`~ firm + year`), column names, or a list of vectors.
+effect_codes <- function(spec, data, call) {
+  if (is.null(spec)) return(NULL)
+  columns <- if (inherits(spec, "formula")) {
+    lapply(all.vars(spec), function(v) row_values(v, data, "fixed_effects", call))
+  } else if (is.character(spec)) {
+    lapply(spec, function(v) row_values(v, data, "fixed_effects", call))
+  } else if (is.list(spec)) {
+    spec
+  } else {
+    list(spec)
+  }
+  lapply(columns, function(values) {
+    if (anyNA(values)) stop_synthgmm("InvalidValue", "`fixed_effects` has missing values", call)
+    as.numeric(match(values, unique(values)) - 1L)
+  })
 }
 
 # Outcome and design matrix of one formula on the data (no row dropped).

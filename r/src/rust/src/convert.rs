@@ -100,11 +100,13 @@ pub struct Frame {
     weights: Option<Vec<f64>>,
     clusters: Option<Vec<i64>>,
     probabilities: Option<Vec<f64>>,
+    fixed_effects: Vec<Vec<i64>>,
 }
 
 impl Frame {
     /// Reads `list(labeled, y, x, ncol, names, sources, weights, clusters,
-    /// probabilities)`.
+    /// probabilities, fixed_effects)` (`fixed_effects`: a list of level codes, or
+    /// `NULL`).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for an element of the wrong type.
@@ -125,6 +127,19 @@ impl Frame {
             .map(|s| Source::read(&s, ncol))
             .collect::<Result<_, _>>()?;
         let clusters = optional_doubles(&element(frame, "clusters"), "clusters")?;
+        let effects = element(frame, "fixed_effects");
+        let fixed_effects = match effects.as_list() {
+            Some(list) => list
+                .values()
+                .map(|codes| {
+                    Ok(doubles(&codes, "fixed_effects")?
+                        .iter()
+                        .map(|&g| g as i64)
+                        .collect())
+                })
+                .collect::<Result<_, Error>>()?,
+            None => Vec::new(),
+        };
         Ok(Self {
             labeled,
             y: doubles(&element(frame, "y"), "y")?,
@@ -136,6 +151,7 @@ impl Frame {
             weights: optional_doubles(&element(frame, "weights"), "weights")?,
             clusters: clusters.map(|c| c.iter().map(|&g| g as i64).collect()),
             probabilities: optional_doubles(&element(frame, "probabilities"), "probabilities")?,
+            fixed_effects,
         })
     }
 
@@ -161,6 +177,9 @@ impl Frame {
         }
         if let Some(ids) = &self.clusters {
             builder = builder.clusters(ids);
+        }
+        for ids in &self.fixed_effects {
+            builder = builder.fixed_effects(ids);
         }
         builder.build()
     }
