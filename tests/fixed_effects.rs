@@ -396,3 +396,26 @@ fn the_default_with_fixed_effects_covers() {
         assert!(mean(2) < mean(3), "the source does not narrow the interval");
     }
 }
+
+/// The bootstrap resamples whole firms (the clusters) of the transformed rows and
+/// re-runs the default on each replicate; its interval is close to the analytic one.
+#[test]
+fn the_bootstrap_runs_on_absorbed_effects() {
+    let p = panel();
+    let data = builder(&p, true).build().unwrap();
+    let analytic = TwoStepGmm::new(Ols).estimate(&data).unwrap();
+    let boot = synthgmm::Bootstrap::new(199)
+        .seed(3)
+        .run(&TwoStepGmm::new(Ols), &data)
+        .unwrap();
+    let ratio = &boot.se() / &analytic.se();
+    assert!(
+        ratio.iter().all(|r| (0.7..1.4).contains(r)),
+        "bootstrap / analytic se {ratio}"
+    );
+    assert!(boot
+        .estimate()
+        .notes()
+        .iter()
+        .any(|n| n.to_string().contains("fixed effects")));
+}
