@@ -128,6 +128,10 @@ impl Bootstrap {
             interval: BootstrapInterval::default(),
         }
     }
+    /// The number of replicates B.
+    pub fn replicates(&self) -> usize {
+        self.replicates
+    }
     /// The seed of the replicates' generator.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -254,6 +258,9 @@ pub struct BootstrapFit {
     draws: Array2<f64>,
     /// t*_b = (θ*_b − θ̂)/se*_b.
     studentized: Array2<f64>,
+    /// The replicate index b of each row of `draws`.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    fitted: Vec<usize>,
     replicates: usize,
     seed: u64,
     interval: BootstrapInterval,
@@ -266,6 +273,7 @@ impl BootstrapFit {
         settings: Bootstrap,
     ) -> Result<BootstrapFit> {
         let p = estimate.theta().len();
+        let index: Vec<usize> = (0..draws.len()).filter(|&b| draws[b].is_some()).collect();
         let fitted: Vec<Estimate> = draws.into_iter().flatten().collect();
         let failed = settings.replicates - fitted.len();
         if 2 * fitted.len() < settings.replicates || fitted.len() < 2 {
@@ -291,10 +299,17 @@ impl BootstrapFit {
             estimate,
             draws,
             studentized,
+            fitted: index,
             replicates: settings.replicates,
             seed: settings.seed,
             interval: settings.interval,
         })
+    }
+
+    /// The replicate index b (from 0) of each row of [`draws`](Self::draws): replicates
+    /// the estimator could not fit are left out.
+    pub fn fitted_replicates(&self) -> &[usize] {
+        &self.fitted
     }
 
     /// The estimate on the data, with its analytic standard errors.

@@ -106,6 +106,7 @@ mod moment;
 mod multiple_testing;
 pub mod named;
 mod optim;
+mod outcomes;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod quick;
@@ -139,6 +140,7 @@ pub use inference::{
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use multiple_testing::{adjust_p_values, Adjustment, SIMULTANEOUS_DRAWS};
 pub use optim::Termination;
+pub use outcomes::OutcomeFits;
 
 /// The examples of `docs/custom-moments.md`, compiled and run as doc tests.
 #[doc = include_str!("../docs/custom-moments.md")]

@@ -29,6 +29,7 @@ mod models;
 mod multiple_testing;
 #[cfg(feature = "parquet")]
 mod out_of_core;
+mod outcomes;
 #[cfg(feature = "sim")]
 mod plan;
 #[cfg(feature = "sim")]

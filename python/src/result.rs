@@ -384,3 +384,52 @@ impl Fit {
         )
     }
 }
+
+/// The outcomes' fits as one [`synthgmm::OutcomeFits`]: from their bootstraps when
+/// every fit has one (run with the same replicates and seed), else from their estimates.
+fn outcome_fits(fits: &[PyRef<'_, Fit>]) -> PyResult<synthgmm::OutcomeFits> {
+    let names = fits.iter().map(|f| f.name.clone()).collect();
+    let boots: Option<Vec<synthgmm::BootstrapFit>> =
+        fits.iter().map(|f| f.bootstrap.clone()).collect();
+    match boots {
+        Some(boots) => synthgmm::OutcomeFits::from_bootstraps(names, boots),
+        None => synthgmm::OutcomeFits::from_estimates(
+            names,
+            fits.iter().map(|f| f.estimate().clone()).collect(),
+        ),
+    }
+    .map_err(|e| to_py_err(&e))
+}
+
+/// Several outcomes' p-values adjusted across all their coefficients, one array per
+/// fit: "bonferroni", "holm", "bh", or "single-step" (bootstrap max-|t|).
+#[pyfunction]
+pub fn outcomes_adjusted_pvalues<'py>(
+    py: Python<'py>,
+    fits: Vec<PyRef<'py, Fit>>,
+    method: &str,
+) -> PyResult<Vec<Bound<'py, PyArray1<f64>>>> {
+    let method = synthgmm::Adjustment::from_name(method).map_err(|e| to_py_err(&e))?;
+    let adjusted = outcome_fits(&fits)?
+        .adjusted_p_values(method)
+        .map_err(|e| to_py_err(&e))?;
+    Ok(adjusted.into_iter().map(|p| p.into_pyarray(py)).collect())
+}
+
+/// Simultaneous 1 − α intervals across several outcomes' bootstrap fits (bootstrap
+/// max-|t|), one array per fit, and their critical value.
+#[pyfunction]
+pub fn outcomes_simultaneous_conf_int<'py>(
+    py: Python<'py>,
+    fits: Vec<PyRef<'py, Fit>>,
+    alpha: f64,
+) -> PyResult<(Vec<Bound<'py, PyArray2<f64>>>, f64)> {
+    let joint = outcome_fits(&fits)?;
+    let c = joint
+        .simultaneous_critical_value(alpha)
+        .map_err(|e| to_py_err(&e))?;
+    let ci = joint
+        .simultaneous_conf_int(alpha)
+        .map_err(|e| to_py_err(&e))?;
+    Ok((ci.into_iter().map(|a| matrix(py, a)).collect(), c))
+}

@@ -22,8 +22,8 @@ True
 """
 
 from ._api import (
-    ESTIMATORS, Design, JTest, Plan, Result, Summary, WaldTest, compare, design, fit, plan,
-    side_by_side,
+    ESTIMATORS, Design, JTest, Outcomes, Plan, Result, Summary, WaldTest, compare, design, fit,
+    fit_outcomes, plan, side_by_side,
 )
 from ._core import (
     CollinearError,
@@ -55,6 +55,8 @@ from ._core import (
 
 __all__ = [
     "fit",
+    "fit_outcomes",
+    "Outcomes",
     "compare",
     "side_by_side",
     "plan",
