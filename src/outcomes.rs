@@ -122,10 +122,16 @@ impl OutcomeFits {
     /// [`Error::InvalidConfig`] when the names and fits differ in number or the fits in
     /// replicates or seed; [`Error::BootstrapFailed`] when fewer than half the
     /// replicates were fitted for every outcome.
-    pub fn from_bootstraps(names: Vec<String>, fits: Vec<crate::BootstrapFit>) -> Result<OutcomeFits> {
+    pub fn from_bootstraps(
+        names: Vec<String>,
+        fits: Vec<crate::BootstrapFit>,
+    ) -> Result<OutcomeFits> {
         check_count(&names, fits.len())?;
         let first = fits.first().map(|f| (f.n_replicates(), f.seed()));
-        if fits.iter().any(|f| Some((f.n_replicates(), f.seed())) != first) {
+        if fits
+            .iter()
+            .any(|f| Some((f.n_replicates(), f.seed())) != first)
+        {
             return Err(Error::InvalidConfig {
                 parameter: "bootstrap",
                 reason: "the outcomes' bootstraps differ in replicates or seed: they must resample the same rows".into(),

@@ -1717,3 +1717,84 @@ fn fixed_effect_columns_are_absorbed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`period`"));
 }
+
+#[test]
+fn several_outcomes_are_fitted_and_adjusted_together() {
+    // Two outcomes of 400 rows, every fourth labeled, each with a proxy.
+    let file = TempFile::new("outcomes.csv");
+    let mut text = String::from("labeled,x1,ya,yb,pa,pb\n");
+    for i in 0..400 {
+        let x = (i as f64 * 0.37).sin();
+        let (ea, eb) = ((i as f64 * 1.9).cos(), (i as f64 * 2.3).sin());
+        let (ya, yb) = (1.0 + 0.5 * x + ea, 2.0 - 0.2 * x + eb);
+        let labeled = i % 4 == 0;
+        let shown = |v: f64| {
+            if labeled {
+                v.to_string()
+            } else {
+                String::new()
+            }
+        };
+        text += &format!(
+            "{},{x},{},{},{},{}\n",
+            u8::from(labeled),
+            shown(ya),
+            shown(yb),
+            ya - 0.3 * ea,
+            yb - 0.3 * eb
+        );
+    }
+    std::fs::write(&file.0, text).unwrap();
+    let path = file.path();
+    let base = [
+        "--data",
+        &path,
+        "--model",
+        "ols",
+        "--labeled",
+        "labeled",
+        "--real",
+        "ya:x1",
+        "--source",
+        "proxy=pa:x1",
+        "--outcome",
+        "b=yb,pb",
+        "--format",
+        "json",
+    ];
+    let out = run(&[base.as_slice(), &["--bootstrap", "99", "--seed", "2"]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = json["outcomes"].as_array().unwrap();
+    assert_eq!((list.len(), json["adjustment"].as_str()), (2, Some("holm")));
+    assert_eq!(list[1]["outcome"], "b");
+    // Holm over both slopes' p-values (no intercept: the columns are named), written
+    // out: sorted, (m − k + 1) p_(k), running max.
+    let p: Vec<f64> = list.iter().flat_map(|o| vec_of(&o["p_values"])).collect();
+    assert_eq!(p.len(), 2);
+    let mut order: Vec<usize> = (0..2).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut holm = [0.0; 2];
+    let mut running: f64 = 0.0;
+    for (i, &j) in order.iter().enumerate() {
+        running = running.max(((2 - i) as f64 * p[j]).min(1.0));
+        holm[j] = running;
+    }
+    let adjusted: Vec<f64> = list
+        .iter()
+        .flat_map(|o| vec_of(&o["adjusted_p_values"]))
+        .collect();
+    assert_close("holm", &adjusted, &holm, 1e-12, 1e-300);
+    let ci = &list[0]["simultaneous_ci"][0];
+    assert!(
+        ci[0].as_f64().unwrap() < 0.5 && 0.5 < ci[1].as_f64().unwrap(),
+        "{ci}"
+    );
+    // Each outcome needs one column per source.
+    let out = run(&[&base[..10], &["--outcome", "b=yb"]].concat());
+    assert_eq!(out.status.code(), Some(2));
+}

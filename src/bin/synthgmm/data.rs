@@ -158,7 +158,7 @@ mod tests {
 /// Columns are named explicitly, the constant column included (no implicit
 /// intercept): add a column of ones and name it, or give a block's outcome alone
 /// (`Y`) for an intercept-only design.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DataArgs {
     /// Input: a CSV file, a Parquet file (ending in .parquet or .pq), or a directory
     /// of Parquet files whose rows, in file-name order, are the data set's rows. The

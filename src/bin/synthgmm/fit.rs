@@ -165,6 +165,13 @@ pub struct FitArgs {
     /// The bootstrap's seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Another outcome on the same rows, repeatable: NAME=Y for the real outcome
+    /// column, then each source's prediction of it in the order of `--source`
+    /// (NAME=Y,PROXY_Y,...). The GMM is fitted on each outcome as on its own, and
+    /// p-values (`--adjust`, Holm by default) and, with `--bootstrap`, simultaneous
+    /// intervals run across every outcome's coefficients.
+    #[arg(long = "outcome", value_name = "NAME=Y,SOURCE_Y,...", value_parser = crate::outcomes::parse_outcome)]
+    pub outcomes: Vec<(String, Vec<String>)>,
     /// Also draw every estimator's (1 − alpha) interval per coefficient (a forest
     /// plot): FIGURE.svg and FIGURE.png.
     #[arg(long, value_name = "FIGURE")]
@@ -185,7 +192,7 @@ pub enum AdjustName {
 }
 
 impl AdjustName {
-    fn adjustment(self) -> Adjustment {
+    pub(crate) fn adjustment(self) -> Adjustment {
         match self {
             AdjustName::Bonferroni => Adjustment::Bonferroni,
             AdjustName::Holm => Adjustment::Holm,
@@ -221,6 +228,9 @@ fn parse_alpha(text: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: &FitArgs) -> Result<String, Failure> {
+    if !args.outcomes.is_empty() {
+        return crate::outcomes::run(args);
+    }
     if args.bootstrap.is_some() && args.estimator != [EstimatorName::Gmm] {
         return Err(Failure::Data(
             "--bootstrap applies to the GMM alone (--estimator gmm)".into(),
@@ -327,7 +337,7 @@ fn with_weak_instruments(
 }
 
 /// The GMM estimator with the command line's settings.
-fn gmm<M: MomentModel>(model: M, args: &FitArgs) -> TwoStepGmm<M> {
+pub(crate) fn gmm<M: MomentModel>(model: M, args: &FitArgs) -> TwoStepGmm<M> {
     TwoStepGmm::new(model)
         .covariance(match args.covariance {
             CovarianceName::Windmeijer => Covariance::Windmeijer,

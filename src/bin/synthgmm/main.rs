@@ -8,6 +8,7 @@
 mod data;
 mod design;
 mod fit;
+mod outcomes;
 mod plan;
 mod plot;
 mod simulate;

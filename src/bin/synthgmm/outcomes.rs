@@ -1,0 +1,109 @@
+//! `fit --outcome`: several outcomes on the same rows, with p-values and simultaneous
+//! intervals across all their coefficients (`synthgmm::OutcomeFits`).
+
+use synthgmm::models::{Logistic, Ols, Poisson};
+use synthgmm::{Adjustment, Bootstrap, MomentModel, OutcomeFits};
+
+use crate::data::{DataArgs, Loaded, ModelName};
+use crate::fit::{EstimatorName, FitArgs, OutputFormat};
+use crate::Failure;
+
+/// `NAME=Y,SOURCE_Y,...` as the name and its columns.
+pub fn parse_outcome(text: &str) -> Result<(String, Vec<String>), String> {
+    let (name, columns) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: give NAME=Y,SOURCE_Y,..."))?;
+    let columns: Vec<String> = columns.split(',').map(|c| c.trim().to_string()).collect();
+    if name.trim().is_empty() || columns.iter().any(String::is_empty) {
+        return Err(format!("`{text}`: an empty outcome name or column"));
+    }
+    Ok((name.trim().to_string(), columns))
+}
+
+/// The fit of every outcome (the `--real` one first, named after its column) and the
+/// inference across them.
+pub fn run(args: &FitArgs) -> Result<String, Failure> {
+    if args.estimator != [EstimatorName::Gmm] {
+        return Err(Failure::Data(
+            "--outcome applies to the GMM alone (--estimator gmm)".into(),
+        ));
+    }
+    let loaded = outcome_data(args)?;
+    match args.data.model {
+        ModelName::Ols => report(Ols, &loaded, args),
+        ModelName::Logistic => report(Logistic, &loaded, args),
+        ModelName::Poisson => report(Poisson, &loaded, args),
+        _ => Err(Failure::Data(
+            "--outcome applies to --model ols, logistic or poisson".into(),
+        )),
+    }
+}
+
+/// Each outcome's data set: the `--real` and `--source` specifications with the
+/// outcome's columns in place of theirs.
+fn outcome_data(args: &FitArgs) -> Result<Vec<(String, Loaded)>, Failure> {
+    let mut out = vec![(args.data.real.outcome.clone(), args.data.load()?)];
+    for (name, columns) in &args.outcomes {
+        if columns.len() != 1 + args.data.sources.len() {
+            return Err(Failure::Data(format!(
+                "--outcome {name}: {} columns for the real outcome and {} sources",
+                columns.len(),
+                args.data.sources.len()
+            )));
+        }
+        let mut data: DataArgs = args.data.clone();
+        data.real.outcome = columns[0].clone();
+        for ((_, spec), column) in data.sources.iter_mut().zip(&columns[1..]) {
+            spec.outcome = column.clone();
+        }
+        out.push((name.clone(), data.load()?));
+    }
+    Ok(out)
+}
+
+fn report<M: MomentModel + Clone + 'static>(
+    model: M,
+    loaded: &[(String, Loaded)],
+    args: &FitArgs,
+) -> Result<String, Failure> {
+    let pairs: Vec<(&str, &synthgmm::DataSources)> =
+        loaded.iter().map(|(n, l)| (n.as_str(), &l.data)).collect();
+    let bootstrap = args.bootstrap.map(|b| Bootstrap::new(b).seed(args.seed));
+    let fits = OutcomeFits::fit(&crate::fit::gmm(model, args), &pairs, bootstrap)
+        .map_err(|e| loaded[0].1.failure(&e))?;
+    let method = args.adjust.map_or(Adjustment::Holm, |a| a.adjustment());
+    let adjusted = fits
+        .adjusted_p_values(method)
+        .map_err(|e| loaded[0].1.failure(&e))?;
+    let joint = match bootstrap {
+        Some(_) => Some(
+            fits.simultaneous_conf_int(args.alpha)
+                .map_err(|e| loaded[0].1.failure(&e))?,
+        ),
+        None => None,
+    };
+    match args.format {
+        OutputFormat::Json => {
+            let list: Vec<serde_json::Value> = fits
+                .names()
+                .iter()
+                .zip(fits.estimates())
+                .enumerate()
+                .map(|(k, (name, e))| {
+                    serde_json::json!({
+                        "outcome": name,
+                        "names": e.names(),
+                        "theta": e.theta().to_vec(),
+                        "se": e.se().to_vec(),
+                        "p_values": e.p_values().to_vec(),
+                        "adjusted_p_values": adjusted[k].to_vec(),
+                        "simultaneous_ci": joint.as_ref().map(|ci| ci[k].outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>()),
+                    })
+                })
+                .collect();
+            let json = serde_json::json!({"adjustment": method.name(), "alpha": args.alpha, "outcomes": list});
+            Ok(format!("{json}\n"))
+        }
+        _ => Ok(format!("{fits}")),
+    }
+}
