@@ -1073,18 +1073,8 @@ impl DataSourcesBuilder {
     /// # Ok::<(), synthgmm::Error>(())
     /// ```
     pub fn clusters<I: std::hash::Hash + Eq>(mut self, ids: &[I]) -> Self {
-        let mut seen: std::collections::HashMap<&I, u32> = std::collections::HashMap::new();
-        let index = ids
-            .iter()
-            .map(|id| {
-                let next = seen.len() as u32;
-                *seen.entry(id).or_insert(next)
-            })
-            .collect();
-        self.clusters = Some(Clusters {
-            ids: index,
-            count: seen.len(),
-        });
+        let (ids, count) = crate::fixed_effects::dense_ids(ids);
+        self.clusters = Some(Clusters { ids, count });
         self
     }
 

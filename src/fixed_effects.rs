@@ -56,21 +56,25 @@ pub(crate) struct Effect {
     pub levels: usize,
 }
 
+/// Dense ids (from 0, in order of first appearance) of any hashable ids, and how many
+/// distinct ones there are: a fixed effect's levels, or clusters.
+pub(crate) fn dense_ids<I: std::hash::Hash + Eq>(ids: &[I]) -> (Vec<u32>, usize) {
+    let mut seen: std::collections::HashMap<&I, u32> = std::collections::HashMap::new();
+    let dense = ids
+        .iter()
+        .map(|id| {
+            let next = seen.len() as u32;
+            *seen.entry(id).or_insert(next)
+        })
+        .collect();
+    (dense, seen.len())
+}
+
 impl Effect {
-    /// Dense ids (from 0, in order of first appearance) of any hashable ids.
+    /// The effect of rows with the levels `ids` (any hashable values).
     pub(crate) fn new<I: std::hash::Hash + Eq>(ids: &[I]) -> Self {
-        let mut seen: std::collections::HashMap<&I, u32> = std::collections::HashMap::new();
-        let ids = ids
-            .iter()
-            .map(|id| {
-                let next = seen.len() as u32;
-                *seen.entry(id).or_insert(next)
-            })
-            .collect();
-        Effect {
-            ids,
-            levels: seen.len(),
-        }
+        let (ids, levels) = dense_ids(ids);
+        Effect { ids, levels }
     }
 
     fn on(&self, rows: &[usize]) -> Vec<u32> {

@@ -1185,19 +1185,7 @@ fn a_cluster_column_gives_cluster_robust_standard_errors() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let real = &json["estimators"][0];
     let cr2 = &expected("cr2")["ols"];
-    let se: Vec<f64> = matrix_of(&cr2["cov"])
-        .iter()
-        .enumerate()
-        .map(|(j, row)| row[j].sqrt())
-        .collect();
-    assert_close("se", &vec_of(&real["se"]), &se, 1e-8, 0.0);
-    assert_close(
-        "df",
-        &vec_of(&real["coefficient_df"]),
-        &vec_of(&cr2["df"]),
-        1e-8,
-        0.0,
-    );
+    check_cr2(real, cr2);
     assert!(real["notes"][0].as_str().unwrap().contains("CR2"), "{real}");
 }
 
@@ -1675,32 +1663,16 @@ fn fixed_effect_columns_are_absorbed() {
             "json".into(),
         ]
     };
-    let out = run(&args("y:x1,x2")
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let json = json_of(
+        &args("y:x1,x2")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
     );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // Real-only: estimatr's CR2 with firm and period indicators (make_fixed_effects.R).
     let real = &json["estimators"][0];
     let exp = &expected("fixed_effects")["two_way"];
-    let se: Vec<f64> = matrix_of(&exp["cov"])
-        .iter()
-        .enumerate()
-        .map(|(j, r)| r[j].sqrt())
-        .collect();
-    assert_close("se", &vec_of(&real["se"]), &se, 1e-8, 0.0);
-    assert_close(
-        "df",
-        &vec_of(&real["coefficient_df"]),
-        &vec_of(&exp["df"]),
-        1e-8,
-        0.0,
-    );
+    check_cr2(real, exp);
     let gmm = &json["estimators"][1];
     assert!(
         gmm["notes"][0]
@@ -1762,28 +1734,14 @@ fn several_outcomes_are_fitted_and_adjusted_together() {
         "--format",
         "json",
     ];
-    let out = run(&[base.as_slice(), &["--bootstrap", "99", "--seed", "2"]].concat());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = json_of(&[base.as_slice(), &["--bootstrap", "99", "--seed", "2"]].concat());
     let list = json["outcomes"].as_array().unwrap();
     assert_eq!((list.len(), json["adjustment"].as_str()), (2, Some("holm")));
     assert_eq!(list[1]["outcome"], "b");
-    // Holm over both slopes' p-values (no intercept: the columns are named), written
-    // out: sorted, (m − k + 1) p_(k), running max.
+    // Holm over both slopes' p-values (no intercept: the columns are named).
     let p: Vec<f64> = list.iter().flat_map(|o| vec_of(&o["p_values"])).collect();
     assert_eq!(p.len(), 2);
-    let mut order: Vec<usize> = (0..2).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let mut holm = [0.0; 2];
-    let mut running: f64 = 0.0;
-    for (i, &j) in order.iter().enumerate() {
-        running = running.max(((2 - i) as f64 * p[j]).min(1.0));
-        holm[j] = running;
-    }
+    let holm = common::holm_by_hand(&p);
     let adjusted: Vec<f64> = list
         .iter()
         .flat_map(|o| vec_of(&o["adjusted_p_values"]))
@@ -1797,4 +1755,29 @@ fn several_outcomes_are_fitted_and_adjusted_together() {
     // Each outcome needs one column per source.
     let out = run(&[&base[..10], &["--outcome", "b=yb"]].concat());
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// An estimate's JSON against estimatr's CR2 (`cov`, `df`): standard errors and each
+/// coefficient's degrees of freedom to 1e-8.
+fn check_cr2(estimate: &serde_json::Value, expected: &serde_json::Value) {
+    assert_close(
+        "se",
+        &vec_of(&estimate["se"]),
+        &common::se_of(&expected["cov"]),
+        1e-8,
+        0.0,
+    );
+    let df = vec_of(&expected["df"]);
+    assert_close("df", &vec_of(&estimate["coefficient_df"]), &df, 1e-8, 0.0);
+}
+
+/// The JSON a successful run prints.
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

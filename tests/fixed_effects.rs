@@ -97,6 +97,15 @@ fn check(what: &str, fit: &Estimate, exp: &serde_json::Value, scale: f64, df: bo
     }
 }
 
+/// Real-only with `SmallSample::Hc0` on clustered rows is CR0 times G/(G − 1).
+fn check_hc0(what: &str, data: &DataSources, exp: &serde_json::Value, g: f64) {
+    let hc0 = RealOnly::new(Ols)
+        .small_sample(SmallSample::Hc0)
+        .estimate(data)
+        .unwrap();
+    check(what, &hc0, exp, g / (g - 1.0), false);
+}
+
 /// The default real-only fit with firm effects is estimatr's CR2 with the
 /// Bell–McCaffrey degrees of freedom, clustered by firm, of the regression with one
 /// indicator per firm; so is the default GMM without sources.
@@ -114,17 +123,7 @@ fn one_way_matches_estimatr_with_indicators() {
     check("gmm at M = 0", gmm.estimate(), &exp["one_way"], 1.0, true);
     // HC0 with clusters is CR0 times G/(G − 1).
     let g = exp["clusters"].as_f64().unwrap();
-    let hc0 = RealOnly::new(Ols)
-        .small_sample(SmallSample::Hc0)
-        .estimate(&data)
-        .unwrap();
-    check(
-        "real-only HC0",
-        &hc0,
-        &exp["one_way_cr0"],
-        g / (g - 1.0),
-        false,
-    );
+    check_hc0("real-only HC0", &data, &exp["one_way_cr0"], g);
 }
 
 /// Two-way effects by alternating projections: slopes, CR0, and CR2 with the
@@ -139,17 +138,7 @@ fn two_way_matches_estimatr_with_indicators() {
     assert_eq!(effects.levels(), &[40, 6]);
     assert!(effects.sweeps() > 1 && !effects.leverage_left_out());
     let g = exp["clusters"].as_f64().unwrap();
-    let hc0 = RealOnly::new(Ols)
-        .small_sample(SmallSample::Hc0)
-        .estimate(&data)
-        .unwrap();
-    check(
-        "two-way HC0",
-        &hc0,
-        &exp["two_way_cr0"],
-        g / (g - 1.0),
-        false,
-    );
+    check_hc0("two-way HC0", &data, &exp["two_way_cr0"], g);
     let cr2 = RealOnly::new(Ols).estimate(&data).unwrap();
     check("two-way CR2", &cr2, &exp["two_way"], 1.0, true);
     let gmm = TwoStepGmm::new(Ols)
@@ -188,17 +177,7 @@ fn weighted_one_way_matches_estimatr() {
     let p = panel();
     let data = builder(&p, false).weights(&p.w).build().unwrap();
     let g = exp["clusters"].as_f64().unwrap();
-    let hc0 = RealOnly::new(Ols)
-        .small_sample(SmallSample::Hc0)
-        .estimate(&data)
-        .unwrap();
-    check(
-        "weighted HC0",
-        &hc0,
-        &exp["weighted_cr0"],
-        g / (g - 1.0),
-        false,
-    );
+    check_hc0("weighted HC0", &data, &exp["weighted_cr0"], g);
 }
 
 /// Adding any level effect to the outcomes and covariates of every block leaves the

@@ -2,6 +2,7 @@
 //! coefficients (written out here), the bootstrap max-|t| simultaneous intervals, and
 //! their family-wise coverage by Monte Carlo.
 
+use crate::common::holm_by_hand;
 use ndarray::{Array1, Array2};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -42,6 +43,23 @@ fn outcomes(seed: u64, t: usize, n: usize, k: usize) -> Vec<DataSources> {
         .collect()
 }
 
+/// Every outcome's p-values, in order.
+fn raw_p_values(fits: &OutcomeFits) -> Vec<f64> {
+    fits.estimates()
+        .iter()
+        .flat_map(|e| e.p_values().to_vec())
+        .collect()
+}
+
+/// Every outcome's adjusted p-values, in order.
+fn adjusted(fits: &OutcomeFits, method: Adjustment) -> Vec<f64> {
+    fits.adjusted_p_values(method)
+        .unwrap()
+        .iter()
+        .flat_map(|a| a.to_vec())
+        .collect()
+}
+
 fn slope(k: usize) -> f64 {
     [0.5, -0.3, 0.0, 0.2, -0.1][k % 5]
 }
@@ -56,26 +74,9 @@ fn each_outcome_is_its_own_fit_and_holm_runs_over_all_coefficients() {
         assert_eq!(fit.theta(), own.theta());
         assert_eq!(fit.se(), own.se());
     }
-    // Holm by hand: sort the six p-values, p̃_(i) = max_{k ≤ i} min(1, (m − k + 1) p_(k)).
-    let p: Vec<f64> = fits
-        .estimates()
-        .iter()
-        .flat_map(|e| e.p_values().to_vec())
-        .collect();
-    let mut order: Vec<usize> = (0..p.len()).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let mut expected = vec![0.0; p.len()];
-    let mut running: f64 = 0.0;
-    for (i, &j) in order.iter().enumerate() {
-        running = running.max(((p.len() - i) as f64 * p[j]).min(1.0));
-        expected[j] = running;
-    }
-    let holm: Vec<f64> = fits
-        .adjusted_p_values(Adjustment::Holm)
-        .unwrap()
-        .iter()
-        .flat_map(|a| a.to_vec())
-        .collect();
+    // Holm by hand over the six p-values.
+    let expected = holm_by_hand(&raw_p_values(&fits));
+    let holm = adjusted(&fits, Adjustment::Holm);
     for (h, e) in holm.iter().zip(&expected) {
         assert!((h - e).abs() < 1e-15, "{holm:?} vs {expected:?}");
     }
@@ -129,17 +130,7 @@ fn the_joint_critical_value_lies_between_pointwise_and_bonferroni() {
         c > pointwise && c < 1.5 * 2.87,
         "c = {c}, pointwise {pointwise}"
     );
-    let raw: Vec<f64> = fits
-        .estimates()
-        .iter()
-        .flat_map(|e| e.p_values().to_vec())
-        .collect();
-    let single: Vec<f64> = fits
-        .adjusted_p_values(Adjustment::SingleStep)
-        .unwrap()
-        .iter()
-        .flat_map(|a| a.to_vec())
-        .collect();
+    let (raw, single) = (raw_p_values(&fits), adjusted(&fits, Adjustment::SingleStep));
     for (s, p) in single.iter().zip(&raw) {
         assert!(*s >= *p && *s <= (6.0 * p).min(1.0) + 1e-15);
     }

@@ -308,3 +308,27 @@ pub fn label_at_random<R: rand::Rng>(rng: &mut R, t: usize, n: usize) -> Vec<boo
     }
     labeled
 }
+
+/// Holm's step-down adjustment written out: with the p-values sorted,
+/// p̃_(i) = max_{k ≤ i} min(1, (m − k + 1) p_(k)), in the order given.
+pub fn holm_by_hand(p: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut adjusted = vec![0.0; p.len()];
+    let mut running: f64 = 0.0;
+    for (i, &j) in order.iter().enumerate() {
+        running = running.max(((p.len() - i) as f64 * p[j]).min(1.0));
+        adjusted[j] = running;
+    }
+    adjusted
+}
+
+/// The standard errors of a covariance given as JSON rows: the square roots of its
+/// diagonal.
+pub fn se_of(cov: &serde_json::Value) -> Vec<f64> {
+    matrix_of(cov)
+        .iter()
+        .enumerate()
+        .map(|(j, row)| row[j].sqrt())
+        .collect()
+}
