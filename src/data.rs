@@ -742,9 +742,10 @@ impl DataSources {
             .iter()
             .zip(within.sources)
             .map(|(s, (all, labeled))| AuxSource {
+                name: s.name.clone(),
                 all,
                 labeled,
-                ..s.clone()
+                columns: s.columns.clone(),
             })
             .collect();
         Ok(DataSources {
@@ -1082,9 +1083,11 @@ impl DataSourcesBuilder {
     /// period, an annotator). Call once per effect (one- and two-way fixed effects, or
     /// more). The effects are absorbed by the within transformation (see
     /// [`crate::fixed_effects`]) from the real block on the labeled rows and from each
-    /// source on every row, so that least squares ([`Ols`](crate::models::Ols)) and
-    /// linear IV estimate the slopes of the regression with one indicator column per
-    /// level, without forming those columns. Leave out the intercept: the effects
+    /// source on every row, so that least squares ([`Ols`](crate::models::Ols))
+    /// estimates the slopes of the regression with one indicator column per level,
+    /// without forming those columns (linear IV becomes the within IV estimator; see
+    /// [`MomentModel::absorbs_fixed_effects`](crate::MomentModel::absorbs_fixed_effects)).
+    /// Leave out the intercept: the effects
     /// absorb it. Without [`clusters`](Self::clusters), rows are clustered by the first
     /// effect, as R's fixest does.
     ///

@@ -252,9 +252,11 @@ pub trait MomentModel: Sync {
 
     /// Whether fixed effects may be absorbed from the data before the fit (the within
     /// transformation, [`DataSourcesBuilder::fixed_effects`](crate::DataSourcesBuilder::fixed_effects)):
-    /// true where ψ is x(y − xᵀβ) or z(y − xᵀβ) with x, z and y all transformed, so that
-    /// the slopes equal those of the regression with indicator columns (least squares,
-    /// linear IV). Defaults to `false`.
+    /// true where ψ is x(y − xᵀβ) or z(y − xᵀβ) with x, z and y all transformed: least
+    /// squares, whose slopes then equal those of the regression with indicator columns,
+    /// and linear IV, which becomes the within IV estimator (as Stata's `xtivreg2, fe`:
+    /// equal to IV with indicators when just identified; over-identified, its weight
+    /// is formed from the transformed instruments). Defaults to `false`.
     fn absorbs_fixed_effects(&self) -> bool {
         false
     }

@@ -398,3 +398,74 @@ fn the_bootstrap_runs_on_absorbed_effects() {
         .iter()
         .any(|n| n.to_string().contains("fixed effects")));
 }
+
+/// Linear IV, just identified, with firm effects: the within IV estimate and its
+/// clustered sandwich equal IV with one indicator per firm among both the regressors
+/// and the instruments, written out here as (ZᵀX)⁻¹Zᵀy and
+/// (ZᵀX)⁻¹ [G/(G − 1) Σ_g Z_gᵀe_g e_gᵀZ_g] (XᵀZ)⁻¹ on the labeled rows.
+#[test]
+fn just_identified_iv_equals_iv_with_indicators() {
+    use synthgmm::models::LinearIv;
+    let p = panel();
+    let t = p.labeled.len();
+    let z: Array1<f64> = (0..t)
+        .map(|i| p.x[[i, 0]] + (i as f64 * 0.71).sin())
+        .collect();
+    let data = DataSources::builder(&p.labeled)
+        .real(&p.x, &p.y)
+        .column("z", &z)
+        .fixed_effects(&p.firm)
+        .build()
+        .unwrap();
+    let fit = RealOnly::new(LinearIv::new([1], ["z"]))
+        .small_sample(SmallSample::Hc0)
+        .estimate(&data)
+        .unwrap();
+    // The regression with indicators on the labeled rows.
+    let rows: Vec<usize> = (0..t).filter(|&i| p.labeled[i]).collect();
+    let firms: Vec<&String> = {
+        let mut f: Vec<&String> = rows.iter().map(|&i| &p.firm[i]).collect();
+        f.sort();
+        f.dedup();
+        f
+    };
+    let k = 2 + firms.len();
+    let design = |first: &dyn Fn(usize) -> f64| {
+        Array2::from_shape_fn((rows.len(), k), |(r, j)| match j {
+            0 => first(rows[r]),
+            1 => p.x[[rows[r], 1]],
+            _ => f64::from(u8::from(&p.firm[rows[r]] == firms[j - 2])),
+        })
+    };
+    let x = design(&|i| p.x[[i, 0]]);
+    let zz = design(&|i| z[i]);
+    let y = Array1::from_iter(rows.iter().map(|&i| p.y[i]));
+    let ztx_inv = common::solve(&zz.t().dot(&x), &Array2::eye(k));
+    let beta = ztx_inv.dot(&zz.t().dot(&y));
+    let e = &y - &x.dot(&beta);
+    let mut meat = Array2::<f64>::zeros((k, k));
+    for firm in &firms {
+        let mut s = Array1::<f64>::zeros(k);
+        for (r, &i) in rows.iter().enumerate() {
+            if &&p.firm[i] == firm {
+                s.scaled_add(e[r], &zz.row(r));
+            }
+        }
+        meat += &(s
+            .view()
+            .insert_axis(ndarray::Axis(1))
+            .dot(&s.view().insert_axis(ndarray::Axis(0))));
+    }
+    let g = firms.len() as f64;
+    let cov = ztx_inv.dot(&meat).dot(&ztx_inv.t()) * (g / (g - 1.0));
+    assert_close(
+        "theta",
+        fit.theta().as_slice().unwrap(),
+        &beta.to_vec()[..2],
+        1e-9,
+        1e-12,
+    );
+    let expected: Vec<f64> = cov.slice(ndarray::s![..2, ..2]).iter().copied().collect();
+    let found: Vec<f64> = fit.cov().iter().copied().collect();
+    assert_close("cov", &found, &expected, 1e-8, 1e-14);
+}
