@@ -469,3 +469,38 @@ fn just_identified_iv_equals_iv_with_indicators() {
     let found: Vec<f64> = fit.cov().iter().copied().collect();
     assert_close("cov", &found, &expected, 1e-8, 1e-14);
 }
+
+/// Units: a covariate ×1e6 and every outcome ×1e-6, with two-way effects, leave the
+/// default fit transformed exactly (the slope of that covariate ×1e-12, the other's
+/// ×1e-6, standard errors alike) and finite.
+#[test]
+fn rescaled_covariate_and_outcomes_transform_the_fit_exactly() {
+    let p = panel();
+    let base = TwoStepGmm::new(Ols)
+        .fit(&builder(&p, true).build().unwrap())
+        .unwrap();
+    let mut x = p.x.clone();
+    x.column_mut(0).mapv_inplace(|v| v * 1e6);
+    let data = DataSources::builder(&p.labeled)
+        .real(&x, &(&p.y * 1e-6))
+        .source("proxy", &x, &(&p.proxy * 1e-6))
+        .fixed_effects(&p.firm)
+        .fixed_effects(&p.period)
+        .build()
+        .unwrap();
+    let scaled = TwoStepGmm::new(Ols).fit(&data).unwrap();
+    let factor = [1e-12, 1e-6];
+    for j in 0..2 {
+        let (t, s) = (scaled.theta()[j] / factor[j], scaled.se()[j] / factor[j]);
+        assert!(
+            (t / base.theta()[j] - 1.0).abs() < 1e-8,
+            "theta {j}: {t} vs {}",
+            base.theta()[j]
+        );
+        assert!(
+            (s / base.se()[j] - 1.0).abs() < 1e-8,
+            "se {j}: {s} vs {}",
+            base.se()[j]
+        );
+    }
+}
