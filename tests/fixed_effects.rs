@@ -489,9 +489,8 @@ fn rescaled_covariate_and_outcomes_transform_the_fit_exactly() {
         .build()
         .unwrap();
     let scaled = TwoStepGmm::new(Ols).fit(&data).unwrap();
-    let factor = [1e-12, 1e-6];
-    for j in 0..2 {
-        let (t, s) = (scaled.theta()[j] / factor[j], scaled.se()[j] / factor[j]);
+    for (j, factor) in [1e-12, 1e-6].into_iter().enumerate() {
+        let (t, s) = (scaled.theta()[j] / factor, scaled.se()[j] / factor);
         assert!(
             (t / base.theta()[j] - 1.0).abs() < 1e-8,
             "theta {j}: {t} vs {}",
