@@ -10,6 +10,15 @@
 //!   ([`crate::adjust_p_values`]): the first two hold the family-wise error rate whatever
 //!   the dependence between outcomes, the last the false discovery rate under
 //!   independence or positive dependence.
+//! - Simultaneous intervals and single-step p-values without resampling: within each
+//!   outcome from the joint distribution of its t statistics (its covariance, as for
+//!   one fit: [`Estimate::simultaneous_conf_int`]); across outcomes, whose
+//!   cross-covariance no single fit holds, by the Gaussian correlation inequality
+//!   (Royen 2014): P(every |T_kj| ≤ c) ≥ Π_k P(max_j |T_kj| ≤ c) for jointly normal
+//!   statistics whatever the dependence between outcomes, so c from the product covers
+//!   with probability at least 1 − α. It is exact for one outcome and for independent
+//!   ones, conservative as far as outcomes are dependent, and never wider than
+//!   Bonferroni's.
 //! - The bootstrap max-|t| (Romano and Wolf 2005), with a [`Bootstrap`]: every outcome's
 //!   estimator is re-run on the same B resamples (one seed draws the same rows for each
 //!   data set: labeled and unlabeled rows separately, or clusters as units), giving
@@ -19,7 +28,7 @@
 //!   probability 1 − α, and the single-step adjusted p-value of θ_kj = 0 is the share of
 //!   M_b at least |t_kj| (kept within [p_kj, min(1, K·p·p_kj)], which bound it). The
 //!   dependence between outcomes, which no single fit's covariance holds, comes from the
-//!   common resamples.
+//!   common resamples: exact to first order, at the cost of B fits per outcome.
 //!
 //! Each outcome is fitted on its own: the fits do not share passes over the rows.
 
@@ -32,7 +41,7 @@ use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
-use crate::multiple_testing::{adjust_p_values, Adjustment};
+use crate::multiple_testing::{adjust_p_values, Adjustment, BlockMaxima};
 
 /// Fits of several outcomes on the same rows (see the module's documentation).
 ///
@@ -50,19 +59,32 @@ use crate::multiple_testing::{adjust_p_values, Adjustment};
 ///     DataSources::builder(&labeled).real(&x, &y).source("proxy", &x, &proxy).build()
 /// };
 /// let (a, b) = (data(1.0, 0.0)?, data(-0.5, 2.0)?);
-/// let fits = OutcomeFits::fit(&TwoStepGmm::new(Ols), &[("a", &a), ("b", &b)], Some(Bootstrap::new(199).seed(1)))?;
+/// let outcomes = [("a", &a), ("b", &b)];
+/// let fits = OutcomeFits::fit(&TwoStepGmm::new(Ols), &outcomes, None)?;
 /// let holm = fits.adjusted_p_values(Adjustment::Holm)?;      // one array per outcome
 /// let joint = fits.simultaneous_conf_int(0.05)?;             // all four coefficients together
 /// assert!(joint[0][[1, 0]] < 1.0 && 1.0 < joint[0][[1, 1]]);
 /// assert!(holm[1][1] >= fits.estimates()[1].p_values()[1]);
+/// // With the bootstrap, the dependence between outcomes comes from common resamples.
+/// let resampled = OutcomeFits::fit(&TwoStepGmm::new(Ols), &outcomes, Some(Bootstrap::new(199).seed(1)))?;
+/// assert!(resampled.uses_bootstrap() && !fits.uses_bootstrap());
 /// # Ok::<(), synthgmm::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct OutcomeFits {
     names: Vec<String>,
     estimates: Vec<Estimate>,
+    joint: Joint,
+}
+
+/// Where the joint distribution of all outcomes' t statistics comes from.
+#[derive(Debug, Clone)]
+enum Joint {
+    /// Each outcome's own covariance, combined by the Gaussian correlation inequality
+    /// (drawn when first asked for).
+    Normal(std::sync::OnceLock<BlockMaxima>),
     /// M_b over the replicates every outcome fitted, ascending.
-    max_t: Option<Vec<f64>>,
+    Bootstrap(Vec<f64>),
 }
 
 impl OutcomeFits {
@@ -110,7 +132,7 @@ impl OutcomeFits {
         Ok(OutcomeFits {
             names,
             estimates,
-            max_t: None,
+            joint: Joint::Normal(std::sync::OnceLock::new()),
         })
     }
 
@@ -141,7 +163,7 @@ impl OutcomeFits {
         Ok(OutcomeFits {
             names,
             estimates: fits.into_iter().map(|f| f.estimate().clone()).collect(),
-            max_t: Some(max_t),
+            joint: Joint::Bootstrap(max_t),
         })
     }
 
@@ -154,20 +176,32 @@ impl OutcomeFits {
         &self.estimates
     }
 
+    /// Whether the simultaneous inference comes from the bootstrap (else from each
+    /// outcome's covariance, see the module's documentation).
+    pub fn uses_bootstrap(&self) -> bool {
+        matches!(self.joint, Joint::Bootstrap(_))
+    }
+
     /// Every outcome's p-values adjusted for testing all K·p coefficients (one array
-    /// per outcome): Bonferroni, Holm or Benjamini–Hochberg; the single-step max-|t|
-    /// from the bootstrap.
+    /// per outcome): Bonferroni, Holm or Benjamini–Hochberg; single-step max-|t| from
+    /// the bootstrap when the fits have one, else from each outcome's covariance (see
+    /// the module's documentation).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for [`Adjustment::SingleStep`] without a bootstrap.
+    /// [`Error::InvalidEstimate`] for [`Adjustment::SingleStep`] when an outcome's
+    /// covariance has no correlation matrix.
     pub fn adjusted_p_values(&self, method: Adjustment) -> Result<Vec<Array1<f64>>> {
-        let p: Vec<f64> = self
-            .estimates
-            .iter()
-            .flat_map(|e| e.p_values().to_vec())
-            .collect();
-        let adjusted = match method {
-            Adjustment::SingleStep => self.single_step(&p)?,
+        let all = |f: fn(&Estimate) -> Array1<f64>| -> Vec<f64> {
+            self.estimates.iter().flat_map(|e| f(e).to_vec()).collect()
+        };
+        let p = all(Estimate::p_values);
+        let adjusted = match (method, &self.joint) {
+            (Adjustment::SingleStep, Joint::Bootstrap(max_t)) => {
+                bootstrap_single_step(max_t, &all(Estimate::z), &p)
+            }
+            (Adjustment::SingleStep, Joint::Normal(_)) => {
+                self.normal_maxima()?.single_step(&all(Estimate::z), &p)
+            }
             _ => adjust_p_values(&p, method)?,
         };
         let mut start = 0;
@@ -182,57 +216,57 @@ impl OutcomeFits {
             .collect())
     }
 
-    /// The single-step adjusted p-values of `p` (all coefficients, in order).
-    fn single_step(&self, p: &[f64]) -> Result<Vec<f64>> {
-        let max_t = self.max_t()?;
-        let t: Vec<f64> = self.estimates.iter().flat_map(|e| e.z().to_vec()).collect();
-        let (n, m) = (max_t.len() as f64, p.len() as f64);
-        Ok(t.iter()
-            .zip(p)
-            .map(|(t, &p)| {
-                let below = max_t.partition_point(|&d| d < t.abs());
-                ((n - below as f64) / n).clamp(p, (m * p).min(1.0))
-            })
-            .collect())
-    }
-
-    fn max_t(&self) -> Result<&[f64]> {
-        self.max_t.as_deref().ok_or(Error::InvalidConfig {
-            parameter: "bootstrap",
-            reason: "inference across outcomes from their joint distribution needs the bootstrap: pass a Bootstrap to OutcomeFits::fit".into(),
-        })
+    /// The outcomes' blocks of draws, drawn once.
+    fn normal_maxima(&self) -> Result<&BlockMaxima> {
+        let Joint::Normal(cell) = &self.joint else {
+            unreachable!("the bootstrap's fits have no normal blocks")
+        };
+        if let Some(maxima) = cell.get() {
+            return Ok(maxima);
+        }
+        let estimates: Vec<&Estimate> = self.estimates.iter().collect();
+        let maxima = BlockMaxima::of(&estimates)?;
+        Ok(cell.get_or_init(|| maxima))
     }
 
     /// The critical value c of simultaneous 1 − α intervals: the 1 − α quantile of the
-    /// bootstrap's M_b.
+    /// bootstrap's M_b, or the c at which the product of the outcomes' max-|t|
+    /// distributions reaches 1 − α.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] without a bootstrap, or unless 0 < α < 1.
+    /// [`Error::InvalidConfig`] unless 0 < α < 1; [`Error::InvalidEstimate`] when an
+    /// outcome's covariance has no correlation matrix.
     pub fn simultaneous_critical_value(&self, alpha: f64) -> Result<f64> {
         crate::inference::normal_critical_value(alpha)?;
-        let max_t = self.max_t()?;
-        Ok(quantile(Array1::from(max_t.to_vec()).view(), 1.0 - alpha))
+        Ok(match &self.joint {
+            Joint::Bootstrap(max_t) => quantile(Array1::from(max_t.to_vec()).view(), 1.0 - alpha),
+            Joint::Normal(_) => self.normal_maxima()?.critical_value(alpha),
+        })
     }
 
     /// Simultaneous 1 − α intervals θ̂_kj ± c·se_kj, one p × 2 array per outcome:
-    /// together they cover every coefficient of every outcome with probability 1 − α.
+    /// together they cover every coefficient of every outcome with probability at
+    /// least 1 − α.
     ///
     /// # Errors
     /// As [`simultaneous_critical_value`](Self::simultaneous_critical_value).
     pub fn simultaneous_conf_int(&self, alpha: f64) -> Result<Vec<Array2<f64>>> {
         let c = self.simultaneous_critical_value(alpha)?;
-        Ok(self
-            .estimates
-            .iter()
-            .map(|e| {
-                let (theta, se) = (e.theta(), e.se());
-                Array2::from_shape_fn((theta.len(), 2), |(j, side)| {
-                    let sign = if side == 0 { -1.0 } else { 1.0 };
-                    theta[j] + sign * c * se[j]
-                })
-            })
-            .collect())
+        Ok(self.estimates.iter().map(|e| e.intervals_with(c)).collect())
     }
+}
+
+/// The bootstrap's single-step adjusted p-values of the statistics `t` with
+/// unadjusted `p`: the share of M_b at least |t_j|, kept within [p_j, min(1, m p_j)].
+fn bootstrap_single_step(max_t: &[f64], t: &[f64], p: &[f64]) -> Vec<f64> {
+    let (n, m) = (max_t.len() as f64, p.len() as f64);
+    t.iter()
+        .zip(p)
+        .map(|(t, &p)| {
+            let below = max_t.partition_point(|&d| d < t.abs());
+            ((n - below as f64) / n).clamp(p, (m * p).min(1.0))
+        })
+        .collect()
 }
 
 /// As many names as fits, at least one.
@@ -315,7 +349,8 @@ fn joint_max_t(fits: &[crate::BootstrapFit], replicates: usize) -> Result<Vec<f6
 
 impl fmt::Display for OutcomeFits {
     /// Every coefficient of every outcome with its estimate, standard error, Holm's
-    /// adjusted p-value and, with a bootstrap, the simultaneous 95% interval.
+    /// adjusted p-value and the simultaneous 95% interval, with a last line saying what
+    /// the joint distribution came from.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let holm = self
             .adjusted_p_values(Adjustment::Holm)
@@ -329,11 +364,9 @@ impl fmt::Display for OutcomeFits {
         for (k, e) in self.estimates.iter().enumerate() {
             let se = e.se();
             for (j, name) in e.names().iter().enumerate() {
-                let interval = joint
-                    .as_ref()
-                    .map_or("(needs bootstrap)".to_string(), |ci| {
-                        format!("[{:.4}, {:.4}]", ci[k][[j, 0]], ci[k][[j, 1]])
-                    });
+                let interval = joint.as_ref().map_or("(no correlation)".to_string(), |ci| {
+                    format!("[{:.4}, {:.4}]", ci[k][[j, 0]], ci[k][[j, 1]])
+                });
                 writeln!(
                     f,
                     "{:<12} {:<12} {:>10.4} {:>10.4} {:>10.4} {:>22}",
@@ -346,6 +379,11 @@ impl fmt::Display for OutcomeFits {
                 )?;
             }
         }
-        Ok(())
+        let basis = if self.uses_bootstrap() {
+            "the bootstrap max-|t| over common resamples"
+        } else {
+            "each outcome's covariance, combined across outcomes by the Gaussian correlation inequality (at least 95%)"
+        };
+        writeln!(f, "Simultaneous intervals from {basis}.")
     }
 }

@@ -1752,6 +1752,14 @@ fn several_outcomes_are_fitted_and_adjusted_together() {
         ci[0].as_f64().unwrap() < 0.5 && 0.5 < ci[1].as_f64().unwrap(),
         "{ci}"
     );
+    assert_eq!(json["simultaneous_from"], "bootstrap");
+    // Without the bootstrap the intervals come from each outcome's covariance.
+    let normal = json_of(&base);
+    assert_eq!(normal["simultaneous_from"], "normal");
+    let ci = &normal["outcomes"][1]["simultaneous_ci"][0];
+    let (lower, upper) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    let se = normal["outcomes"][1]["se"][0].as_f64().unwrap();
+    assert!((upper - lower) / (2.0 * se) > 1.96, "{ci}");
     // Each outcome needs one column per source.
     let out = run(&[&base[..10], &["--outcome", "b=yb"]].concat());
     assert_eq!(out.status.code(), Some(2));

@@ -290,6 +290,7 @@ fn synthgmm_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(result::side_by_side, m)?)?;
     m.add_function(wrap_pyfunction!(result::outcomes_adjusted_pvalues, m)?)?;
     m.add_function(wrap_pyfunction!(result::outcomes_simultaneous_conf_int, m)?)?;
+    m.add_function(wrap_pyfunction!(result::outcomes_summary, m)?)?;
     m.add_class::<LabelingDesign>()?;
     m.add_class::<Fit>()?;
     m.add_class::<Plan>()?;

@@ -387,8 +387,11 @@ impl Fit {
 
 /// The outcomes' fits as one [`synthgmm::OutcomeFits`]: from their bootstraps when
 /// every fit has one (run with the same replicates and seed), else from their estimates.
-fn outcome_fits(fits: &[PyRef<'_, Fit>]) -> PyResult<synthgmm::OutcomeFits> {
-    let names = fits.iter().map(|f| f.name.clone()).collect();
+fn outcome_fits(
+    fits: &[PyRef<'_, Fit>],
+    names: Option<Vec<String>>,
+) -> PyResult<synthgmm::OutcomeFits> {
+    let names = names.unwrap_or_else(|| (0..fits.len()).map(|k| k.to_string()).collect());
     let boots: Option<Vec<synthgmm::BootstrapFit>> =
         fits.iter().map(|f| f.bootstrap.clone()).collect();
     match boots {
@@ -402,7 +405,8 @@ fn outcome_fits(fits: &[PyRef<'_, Fit>]) -> PyResult<synthgmm::OutcomeFits> {
 }
 
 /// Several outcomes' p-values adjusted across all their coefficients, one array per
-/// fit: "bonferroni", "holm", "bh", or "single-step" (bootstrap max-|t|).
+/// fit: "bonferroni", "holm", "bh", or "single-step" (max-|t|: from the bootstrap
+/// when every fit has one, else from each fit's covariance).
 #[pyfunction]
 pub fn outcomes_adjusted_pvalues<'py>(
     py: Python<'py>,
@@ -410,21 +414,21 @@ pub fn outcomes_adjusted_pvalues<'py>(
     method: &str,
 ) -> PyResult<Vec<Bound<'py, PyArray1<f64>>>> {
     let method = synthgmm::Adjustment::from_name(method).map_err(|e| to_py_err(&e))?;
-    let adjusted = outcome_fits(&fits)?
+    let adjusted = outcome_fits(&fits, None)?
         .adjusted_p_values(method)
         .map_err(|e| to_py_err(&e))?;
     Ok(adjusted.into_iter().map(|p| p.into_pyarray(py)).collect())
 }
 
-/// Simultaneous 1 − α intervals across several outcomes' bootstrap fits (bootstrap
-/// max-|t|), one array per fit, and their critical value.
+/// Simultaneous 1 − α intervals across several outcomes' fits (max-|t|, as for the
+/// single-step p-values), one array per fit, and their critical value.
 #[pyfunction]
 pub fn outcomes_simultaneous_conf_int<'py>(
     py: Python<'py>,
     fits: Vec<PyRef<'py, Fit>>,
     alpha: f64,
 ) -> PyResult<(Vec<Bound<'py, PyArray2<f64>>>, f64)> {
-    let joint = outcome_fits(&fits)?;
+    let joint = outcome_fits(&fits, None)?;
     let c = joint
         .simultaneous_critical_value(alpha)
         .map_err(|e| to_py_err(&e))?;
@@ -432,4 +436,11 @@ pub fn outcomes_simultaneous_conf_int<'py>(
         .simultaneous_conf_int(alpha)
         .map_err(|e| to_py_err(&e))?;
     Ok((ci.into_iter().map(|a| matrix(py, a)).collect(), c))
+}
+
+/// The table of several outcomes' fits (their names given), as the Rust library prints
+/// it.
+#[pyfunction]
+pub fn outcomes_summary(fits: Vec<PyRef<'_, Fit>>, names: Vec<String>) -> PyResult<String> {
+    Ok(outcome_fits(&fits, Some(names))?.to_string())
 }

@@ -869,10 +869,12 @@ def fit_outcomes(
     ``outcomes`` maps each outcome's name to its real outcome (a column name or an
     array) or to ``(y, sources)`` with ``sources`` as in :func:`fit` (each source's
     prediction of that outcome). Every other argument is :func:`fit`'s and applies to
-    every outcome. With ``bootstrap=B`` every outcome's estimator is re-run on the same
-    B resamples (one ``seed``), which gives the simultaneous intervals and single-step
-    p-values across outcomes (the bootstrap max-|t|); Holm, Bonferroni and
-    Benjamini-Hochberg need only the p-values.
+    every outcome. Simultaneous intervals and single-step p-values across outcomes come
+    from each outcome's covariance, combined across outcomes by the Gaussian correlation
+    inequality (valid whatever the outcomes' dependence, conservative as far as they are
+    dependent); with ``bootstrap=B`` every outcome's estimator is re-run on the same B
+    resamples (one ``seed``) and they come from the bootstrap max-|t|, which estimates
+    that dependence. Holm, Bonferroni and Benjamini-Hochberg need only the p-values.
 
     >>> import numpy as np, synthgmm
     >>> rng = np.random.default_rng(1)
@@ -917,17 +919,18 @@ class Outcomes:
 
     def adjusted_pvalues(self, method: str = "holm"):
         """p-values adjusted for testing every coefficient of every outcome: "holm",
-        "bonferroni", "bh" (Benjamini-Hochberg) or "single-step" (bootstrap max-|t|)."""
+        "bonferroni", "bh" (Benjamini-Hochberg) or "single-step" (max-|t|, see
+        :func:`fit_outcomes`)."""
         adjusted = _core.outcomes_adjusted_pvalues(self._fits(), method)
         return self._frame({"pvalue": np.concatenate(adjusted)})
 
     def simultaneous_critical_value(self, alpha: float = 0.05) -> float:
-        """c of the simultaneous intervals (the bootstrap max-|t| quantile)."""
+        """c of the simultaneous intervals params +/- c * bse (see :func:`fit_outcomes`)."""
         return _core.outcomes_simultaneous_conf_int(self._fits(), alpha)[1]
 
     def conf_int(self, alpha: float = 0.05, simultaneous: bool = True):
         """Intervals for every coefficient of every outcome: simultaneous (covering all
-        together with probability 1 - alpha; needs ``bootstrap``) or each its own."""
+        together with probability at least 1 - alpha) or each its own."""
         if simultaneous:
             parts, _ = _core.outcomes_simultaneous_conf_int(self._fits(), alpha)
         else:
@@ -936,18 +939,7 @@ class Outcomes:
         return self._frame({"lower": ci[:, 0], "upper": ci[:, 1]})
 
     def __repr__(self) -> str:
-        joint = all(r._fit.bootstrap_draws is not None for r in self.results.values())
-        holm = np.concatenate(_core.outcomes_adjusted_pvalues(self._fits(), "holm"))
-        ci = np.vstack(_core.outcomes_simultaneous_conf_int(self._fits(), 0.05)[0]) if joint else None
-        lines = [f"{'outcome':<12} {'term':<12} {'coef':>10} {'std err':>10} {'Holm p':>10} "
-                 f"{'simultaneous 95%':>22}"]
-        params = np.concatenate([np.asarray(r._fit.params) for r in self.results.values()])
-        bse = np.concatenate([np.asarray(r._fit.bse) for r in self.results.values()])
-        for i, (name, term) in enumerate(self._index()):
-            interval = f"[{ci[i, 0]:.4f}, {ci[i, 1]:.4f}]" if ci is not None else "(needs bootstrap)"
-            lines.append(f"{name:<12} {term:<12} {params[i]:>10.4f} {bse[i]:>10.4f} "
-                         f"{holm[i]:>10.4f} {interval:>22}")
-        return "\n".join(lines)
+        return _core.outcomes_summary(self._fits(), list(self.results))
 
 
 class Result:

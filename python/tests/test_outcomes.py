@@ -43,9 +43,34 @@ def test_adjustments_equal_statsmodels(panel, method, name):
     np.testing.assert_array_equal(res.results["b"].bse.to_numpy(), alone.bse.to_numpy())
 
 
-def test_simultaneous_intervals_need_and_use_the_bootstrap(panel):
-    with pytest.raises(synthgmm.InvalidConfigError, match="bootstrap"):
-        _outcomes(panel).conf_int(simultaneous=True)
+def test_simultaneous_critical_value_without_bootstrap_equals_scipys_rectangles(panel):
+    """Each outcome's max-|z| distribution from its covariance, multiplied across outcomes
+    (the Gaussian correlation inequality), against scipy's multivariate normal rectangle
+    probabilities; the tolerance covers the library's Monte-Carlo error (about 0.005 in c,
+    four times that)."""
+    stats = pytest.importorskip("scipy.stats")
+    optimize = pytest.importorskip("scipy.optimize")
+    res = _outcomes(panel, small_sample="hc0")
+    corrs = []
+    for r in res.results.values():
+        cov = np.asarray(r.cov_params())
+        sd = np.sqrt(np.diag(cov))
+        corrs.append(cov / np.outer(sd, sd))
+
+    def inside(c):
+        return np.prod([stats.multivariate_normal(np.zeros(len(k)), k).cdf(
+            np.full(len(k), c), lower_limit=np.full(len(k), -c)) for k in corrs])
+
+    want = optimize.brentq(lambda c: inside(c) - 0.95, 1.0, 5.0, xtol=1e-8)
+    assert abs(res.simultaneous_critical_value(0.05) - want) < 0.02
+    joint = res.conf_int(0.05, simultaneous=True)
+    each = res.conf_int(0.05, simultaneous=False)
+    assert (joint["lower"] < each["lower"]).all() and (joint["upper"] > each["upper"]).all()
+    assert "Gaussian correlation inequality" in repr(res)
+    assert list(repr(res).splitlines()[1].split()[:2]) == ["a", "Intercept"]
+
+
+def test_simultaneous_intervals_use_the_bootstrap(panel):
     res = _outcomes(panel, bootstrap=199, seed=3)
     joint = res.conf_int(0.05, simultaneous=True)
     each = res.conf_int(0.05, simultaneous=False)
@@ -55,4 +80,4 @@ def test_simultaneous_intervals_need_and_use_the_bootstrap(panel):
     single = res.adjusted_pvalues("single-step")["pvalue"].to_numpy()
     raw = np.concatenate([np.asarray(r.pvalues) for r in res.results.values()])
     assert (single >= raw - 1e-15).all() and (single <= np.minimum(6 * raw, 1) + 1e-15).all()
-    assert "simultaneous 95%" in repr(res)
+    assert "simultaneous 95%" in repr(res) and "bootstrap max-|t|" in repr(res)

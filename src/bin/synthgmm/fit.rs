@@ -168,8 +168,10 @@ pub struct FitArgs {
     /// Another outcome on the same rows, repeatable: NAME=Y for the real outcome
     /// column, then each source's prediction of it in the order of `--source`
     /// (NAME=Y,PROXY_Y,...). The GMM is fitted on each outcome as on its own, and
-    /// p-values (`--adjust`, Holm by default) and, with `--bootstrap`, simultaneous
-    /// intervals run across every outcome's coefficients.
+    /// p-values (`--adjust`, Holm by default) and simultaneous intervals run across
+    /// every outcome's coefficients (max-|t| from each outcome's covariance, combined
+    /// by the Gaussian correlation inequality; with `--bootstrap`, over common
+    /// resamples).
     #[arg(long = "outcome", value_name = "NAME=Y,SOURCE_Y,...", value_parser = crate::outcomes::parse_outcome)]
     pub outcomes: Vec<(String, Vec<String>)>,
     /// Also draw every estimator's (1 − alpha) interval per coefficient (a forest

@@ -75,13 +75,9 @@ fn report<M: MomentModel + Clone + 'static>(
     let adjusted = fits
         .adjusted_p_values(method)
         .map_err(|e| loaded[0].1.failure(&e))?;
-    let joint = match bootstrap {
-        Some(_) => Some(
-            fits.simultaneous_conf_int(args.alpha)
-                .map_err(|e| loaded[0].1.failure(&e))?,
-        ),
-        None => None,
-    };
+    let joint = fits
+        .simultaneous_conf_int(args.alpha)
+        .map_err(|e| loaded[0].1.failure(&e))?;
     match args.format {
         OutputFormat::Json => {
             let list: Vec<serde_json::Value> = fits
@@ -97,11 +93,16 @@ fn report<M: MomentModel + Clone + 'static>(
                         "se": e.se().to_vec(),
                         "p_values": e.p_values().to_vec(),
                         "adjusted_p_values": adjusted[k].to_vec(),
-                        "simultaneous_ci": joint.as_ref().map(|ci| ci[k].outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>()),
+                        "simultaneous_ci": joint[k].outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
                     })
                 })
                 .collect();
-            let json = serde_json::json!({"adjustment": method.name(), "alpha": args.alpha, "outcomes": list});
+            let basis = if fits.uses_bootstrap() {
+                "bootstrap"
+            } else {
+                "normal"
+            };
+            let json = serde_json::json!({"adjustment": method.name(), "alpha": args.alpha, "simultaneous_from": basis, "outcomes": list});
             Ok(format!("{json}\n"))
         }
         _ => Ok(format!("{fits}")),
