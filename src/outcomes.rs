@@ -102,7 +102,7 @@ impl OutcomeFits {
         outcomes: &[(&str, &DataSources)],
         bootstrap: Option<Bootstrap>,
     ) -> Result<OutcomeFits> {
-        check_outcomes(outcomes)?;
+        Self::check_rows(outcomes)?;
         let names: Vec<String> = outcomes.iter().map(|(n, _)| n.to_string()).collect();
         match bootstrap {
             None => Self::from_estimates(
@@ -165,6 +165,38 @@ impl OutcomeFits {
             estimates: fits.into_iter().map(|f| f.estimate().clone()).collect(),
             joint: Joint::Bootstrap(max_t),
         })
+    }
+
+    /// Checks what [`fit`](Self::fit) requires of its data sets, for fits run elsewhere
+    /// (then given to [`from_estimates`](Self::from_estimates) or
+    /// [`from_bootstraps`](Self::from_bootstraps)): at least one outcome, names unique,
+    /// and every data set on the same rows, with the same labeled rows and clusters (so
+    /// that one seed resamples the same rows of each).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first outcome that breaks one of these.
+    pub fn check_rows(outcomes: &[(&str, &DataSources)]) -> Result<()> {
+        let invalid = |reason: String| Error::InvalidConfig {
+            parameter: "outcomes",
+            reason,
+        };
+        let Some((first_name, first)) = outcomes.first() else {
+            return Err(invalid("no outcome given".into()));
+        };
+        for (i, (name, data)) in outcomes.iter().enumerate() {
+            if outcomes[..i].iter().any(|(other, _)| other == name) {
+                return Err(invalid(format!("two outcomes are named `{name}`")));
+            }
+            let same = data.n_rows() == first.n_rows()
+                && data.labeled_rows() == first.labeled_rows()
+                && data.clusters() == first.clusters();
+            if !same {
+                return Err(invalid(format!(
+                    "outcome `{name}` is not on the rows of `{first_name}` (rows, labeled rows or clusters differ)"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The outcomes' names, in the order given.
@@ -282,33 +314,6 @@ fn check_count(names: &[String], fits: usize) -> Result<()> {
         }),
         _ => Ok(()),
     }
-}
-
-/// At least one outcome, names unique, and every data set on the same rows: the
-/// same number of rows, labeled rows and clusters (so that one seed resamples the same
-/// rows of each).
-fn check_outcomes(outcomes: &[(&str, &DataSources)]) -> Result<()> {
-    let invalid = |reason: String| Error::InvalidConfig {
-        parameter: "outcomes",
-        reason,
-    };
-    let Some((first_name, first)) = outcomes.first() else {
-        return Err(invalid("no outcome given".into()));
-    };
-    for (i, (name, data)) in outcomes.iter().enumerate() {
-        if outcomes[..i].iter().any(|(other, _)| other == name) {
-            return Err(invalid(format!("two outcomes are named `{name}`")));
-        }
-        let same = data.n_rows() == first.n_rows()
-            && data.labeled_rows() == first.labeled_rows()
-            && data.clusters() == first.clusters();
-        if !same {
-            return Err(invalid(format!(
-                "outcome `{name}` is not on the rows of `{first_name}` (rows, labeled rows or clusters differ)"
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// M_b = max over outcomes and coefficients of |t*_{b,kj}|, over the replicates every

@@ -8,6 +8,7 @@
 //! that class.
 
 mod convert;
+mod outcomes;
 mod planning;
 
 use extendr_api::prelude::*;
@@ -85,7 +86,7 @@ fn fit_all(frame: &Frame, request: &Request) -> Result<Robj, Error> {
 }
 
 /// The bootstrap of one estimator, when asked for.
-fn bootstrapped(
+pub(crate) fn bootstrapped(
     data: &DataSources,
     model: &named::BuiltinModel,
     spec: &EstimatorSpec,
@@ -104,7 +105,7 @@ fn bootstrapped(
 
 /// One fit as an R list: the estimate's, plus the GMM's J test, effective n and
 /// summary, plus the bootstrap's.
-fn fit_list(
+pub(crate) fn fit_list(
     name: &str,
     outcome: &Outcome,
     boot: Option<&BootstrapFit>,
@@ -153,7 +154,7 @@ fn baseline_summary(name: &str, e: &synthgmm::Estimate, alpha: f64) -> Result<St
 }
 
 /// An extendr failure (building an R object) as the library's error.
-fn r_error(err: extendr_api::Error) -> Error {
+pub(crate) fn r_error(err: extendr_api::Error) -> Error {
     Error::InvalidConfig {
         parameter: "R object",
         reason: err.to_string(),
@@ -180,8 +181,32 @@ fn plan_design(
     result.unwrap_or_else(|err| error_list(&err))
 }
 
+/// One estimator on several outcomes' frames (the same rows), with inference across
+/// all their coefficients: `list(fits, adjusted = list(holm, bonferroni, bh,
+/// single_step), conf_low, conf_high, critical_value, from, table)`.
+/// @export
+#[extendr]
+fn fit_outcomes(frames: List, names: Vec<String>, settings: List) -> Robj {
+    let result = frames
+        .values()
+        .map(|frame| {
+            frame
+                .as_list()
+                .ok_or_else(|| synthgmm::Error::InvalidConfig {
+                    parameter: "outcomes",
+                    reason: "each outcome's frame must be a list".into(),
+                })
+                .and_then(|frame| convert::Frame::read(&frame))
+        })
+        .collect::<Result<Vec<_>, Error>>()
+        .and_then(|frames| Request::read(&settings).map(|request| (frames, request)))
+        .and_then(|(frames, request)| outcomes::fit(&frames, names, &request));
+    result.unwrap_or_else(|err| error_list(&err))
+}
+
 extendr_module! {
     mod synthgmm;
     fn fit_estimators;
+    fn fit_outcomes;
     fn plan_design;
 }
