@@ -11,7 +11,7 @@ mod sums;
 
 pub(crate) use pass::{
     block_sums, chunk_sums, cluster_factor, clustered_gram, stacked_sums, streamed_block_sums,
-    Needs,
+    BlockSums, Needs,
 };
 pub use sums::{Layout, MomentSums};
 

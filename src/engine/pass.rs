@@ -181,6 +181,123 @@ fn weigh(weights: Option<ArrayView1<'_, f64>>, mut a: Array2<f64>) -> Array2<f64
     a
 }
 
+/// One chunk's moments: the labeled-rows columns Z = [wψ_real | wψ_m on labeled rows],
+/// the all-rows columns A = [ψ_m] (times the observation weights) and, when asked
+/// for, each block's Jacobian over the rows its moments sum (real, then the sources'
+/// all-rows blocks).
+struct ChunkMoments {
+    z: Array2<f64>,
+    a: Array2<f64>,
+    jacobians: Vec<Array2<f64>>,
+}
+
+impl ChunkMoments {
+    /// The moments of chunk `c` at `params`; each block's moments and Jacobian come from
+    /// one sweep when the Jacobian is asked for.
+    fn new<M: MomentModel + ?Sized>(
+        model: &M,
+        c: &Chunk<'_>,
+        layout: Layout,
+        params: ArrayView1<'_, f64>,
+        jacobian: bool,
+    ) -> Self {
+        let Layout { k, p, sources: m } = layout;
+        let n_c = c.labeled.len();
+        let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
+        let mut z = Array2::zeros((n_c, k * (1 + m)));
+        let mut a = Array2::zeros((c.rows, k * m));
+        let mut real_psi = Array2::zeros((n_c, k));
+        let mut jacobians = Vec::new();
+        if jacobian {
+            jacobians.push(model.moments_and_jacobian(
+                block(0),
+                c.real,
+                c.weights,
+                real_psi.view_mut(),
+            ));
+        } else {
+            model.moments(block(0), c.real, real_psi.view_mut());
+        }
+        z.slice_mut(s![.., ..k]).assign(&weigh(c.weights, real_psi));
+        for (i, src) in c.sources.iter().enumerate() {
+            let out = a.slice_mut(s![.., i * k..(i + 1) * k]);
+            if jacobian {
+                jacobians.push(model.moments_and_jacobian(block(i + 1), *src, c.row_weights, out));
+            } else {
+                model.moments(block(i + 1), *src, out);
+            }
+        }
+        // The labeled rows' source moments carry the labeled weights; observation
+        // weights multiply every row's all-rows moments (and so their labeled rows in Ω̂).
+        z.slice_mut(s![.., k..])
+            .assign(&weigh(c.weights, a.select(Axis(0), &c.labeled)));
+        let a = weigh(c.row_weights, a);
+        ChunkMoments { z, a, jacobians }
+    }
+
+    /// The block-sparse Jacobian: the real block, each source's labeled-rows block
+    /// (one more sweep over its labeled rows) and its all-rows block.
+    fn fill_jacobian<M: MomentModel + ?Sized>(
+        &self,
+        jac: &mut Array2<f64>,
+        model: &M,
+        c: &Chunk<'_>,
+        layout: Layout,
+        params: ArrayView1<'_, f64>,
+    ) {
+        let Layout { k, p, sources: m } = layout;
+        let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
+        jac.slice_mut(s![..k, ..p]).assign(&self.jacobians[0]);
+        for i in 0..m {
+            let cols = (i + 1) * p..(i + 2) * p;
+            jac.slice_mut(s![(1 + i) * k..(2 + i) * k, cols.clone()])
+                .assign(&model.jacobian(block(i + 1), c.sources_labeled[i], c.weights));
+            jac.slice_mut(s![(1 + m + i) * k..(2 + m + i) * k, cols])
+                .assign(&self.jacobians[i + 1]);
+        }
+    }
+
+    /// Σggᵀ = [ZᵀZ, ZᵀA_lab; A_labᵀZ, AᵀA] into `omega`, or with clusters the sums of g_t
+    /// by cluster (returned; `omega` untouched).
+    fn second_moments(
+        &self,
+        omega: &mut Array2<f64>,
+        c: &Chunk<'_>,
+        layout: Layout,
+    ) -> ClusterSums {
+        let Layout { k, sources: m, .. } = layout;
+        let q_lab = k * (1 + m);
+        let (z, a) = (&self.z, &self.a);
+        if let Some(cluster) = c.clusters {
+            if m == 0 {
+                // Only the labeled rows enter the moments.
+                let labeled: Vec<u32> = c.labeled.iter().map(|&t| cluster[t]).collect();
+                return cluster_partials(z, &labeled);
+            }
+            // g_t = [z_t on labeled rows, 0 elsewhere; a_t] summed by cluster.
+            let mut g_rows = Array2::zeros((c.rows, q_lab + k * m));
+            for (r, &t) in c.labeled.iter().enumerate() {
+                g_rows.slice_mut(s![t, ..q_lab]).assign(&z.row(r));
+            }
+            g_rows.slice_mut(s![.., q_lab..]).assign(a);
+            return cluster_partials(&g_rows, cluster);
+        }
+        omega
+            .slice_mut(s![..q_lab, ..q_lab])
+            .assign(&gram(z.view()));
+        if m > 0 {
+            let a_lab = a.select(Axis(0), &c.labeled);
+            let cross = cross_product(z.view(), a_lab.view());
+            omega.slice_mut(s![..q_lab, q_lab..]).assign(&cross);
+            omega.slice_mut(s![q_lab.., ..q_lab]).assign(&cross.t());
+            omega
+                .slice_mut(s![q_lab.., q_lab..])
+                .assign(&gram(a.view()));
+        }
+        Vec::new()
+    }
+}
+
 /// The sums of one chunk. With labeled-rows columns Z = [wψ_real | wψ_m on labeled
 /// rows] and all-rows columns A = [ψ_m], g_t = [z_t (labeled rows); a_t], so
 /// Σg = [ΣZ; ΣA], Σggᵀ = [ZᵀZ, ZᵀA_lab; A_labᵀZ, AᵀA] and the Jacobian is block-sparse.
@@ -191,41 +308,8 @@ pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
     params: ArrayView1<'_, f64>,
     needs: Needs<'_>,
 ) -> (MomentSums, Partials) {
-    let Layout { k, p, sources: m } = layout;
-    let q_lab = k * (1 + m);
-    let n_c = c.labeled.len();
-    let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
-    let mut z = Array2::zeros((n_c, q_lab));
-    let mut a = Array2::zeros((c.rows, k * m));
-    // With a Jacobian asked for, each block's moments and Jacobian come from one sweep.
-    let mut real_psi = Array2::zeros((n_c, k));
-    let mut jacobians = Vec::new();
-    if needs.jacobian {
-        jacobians.push(model.moments_and_jacobian(
-            block(0),
-            c.real,
-            c.weights,
-            real_psi.view_mut(),
-        ));
-    } else {
-        model.moments(block(0), c.real, real_psi.view_mut());
-    }
-    z.slice_mut(s![.., ..k]).assign(&weigh(c.weights, real_psi));
-    for (i, src) in c.sources.iter().enumerate() {
-        let out = a.slice_mut(s![.., i * k..(i + 1) * k]);
-        if needs.jacobian {
-            jacobians.push(model.moments_and_jacobian(block(i + 1), *src, c.row_weights, out));
-        } else {
-            model.moments(block(i + 1), *src, out);
-        }
-    }
-    // The labeled rows' source moments carry the labeled weights; observation weights
-    // multiply every row's all-rows moments (and so their labeled rows in Ω̂).
-    z.slice_mut(s![.., k..])
-        .assign(&weigh(c.weights, a.select(Axis(0), &c.labeled)));
-    let a = weigh(c.row_weights, a);
-    let a_lab = a.select(Axis(0), &c.labeled);
-
+    let q_lab = layout.k * (1 + layout.sources);
+    let moments = ChunkMoments::new(model, c, layout, params, needs.jacobian);
     let mut sums = MomentSums::zeros(
         layout,
         needs.jacobian,
@@ -236,61 +320,40 @@ pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
         rows,
         labeled,
         g,
-        jacobian: jac,
+        jacobian,
         omega,
         contraction,
     } = sums.parts_mut();
     *rows = c.rows as f64;
-    *labeled = n_c as f64;
+    *labeled = c.labeled.len() as f64;
     g.slice_mut(s![..q_lab])
-        .assign(&column_sums(z.view(), false));
+        .assign(&column_sums(moments.z.view(), false));
     g.slice_mut(s![q_lab..])
-        .assign(&column_sums(a.view(), false));
-    if let Some(jac) = jac {
-        jac.slice_mut(s![..k, ..p]).assign(&jacobians[0]);
-        for i in 0..m {
-            let cols = (i + 1) * p..(i + 2) * p;
-            jac.slice_mut(s![(1 + i) * k..(2 + i) * k, cols.clone()])
-                .assign(&model.jacobian(block(i + 1), c.sources_labeled[i], c.weights));
-            jac.slice_mut(s![(1 + m + i) * k..(2 + m + i) * k, cols])
-                .assign(&jacobians[i + 1]);
-        }
+        .assign(&column_sums(moments.a.view(), false));
+    if let Some(jac) = jacobian {
+        moments.fill_jacobian(jac, model, c, layout, params);
     }
     let mut partials = Partials::default();
-    if let (Some(_), Some(cluster)) = (&omega, c.clusters) {
-        if m == 0 {
-            // Only the labeled rows enter the moments.
-            let labeled: Vec<u32> = c.labeled.iter().map(|&t| cluster[t]).collect();
-            partials.moments = cluster_partials(&z, &labeled);
-        } else {
-            // g_t = [z_t on labeled rows, 0 elsewhere; a_t] summed by cluster.
-            let mut g_rows = Array2::zeros((c.rows, q_lab + k * m));
-            for (r, &t) in c.labeled.iter().enumerate() {
-                g_rows.slice_mut(s![t, ..q_lab]).assign(&z.row(r));
-            }
-            g_rows.slice_mut(s![.., q_lab..]).assign(&a);
-            partials.moments = cluster_partials(&g_rows, cluster);
-        }
-    } else if let Some(omega) = omega {
-        omega
-            .slice_mut(s![..q_lab, ..q_lab])
-            .assign(&gram(z.view()));
-        if m > 0 {
-            let cross = cross_product(z.view(), a_lab.view());
-            omega.slice_mut(s![..q_lab, q_lab..]).assign(&cross);
-            omega.slice_mut(s![q_lab.., ..q_lab]).assign(&cross.t());
-            omega
-                .slice_mut(s![q_lab.., q_lab..])
-                .assign(&gram(a.view()));
-        }
+    if let Some(omega) = omega {
+        partials.moments = moments.second_moments(omega, c, layout);
     }
     if let (Some(out), Some(v)) = (contraction, needs.contraction) {
-        let cluster_u = needs.cluster_u.zip(c.clusters);
-        if let Some(derivatives) = contract(model, c, layout, params, v, cluster_u, &z, &a, out) {
+        let along = Along {
+            v,
+            cluster_u: needs.cluster_u.zip(c.clusters),
+        };
+        if let Some(derivatives) = contract(model, c, layout, params, along, &moments, out) {
             partials.derivatives = derivatives;
         }
     }
     (sums, partials)
+}
+
+/// The direction of Windmeijer's contraction: v, and with clusters u_c per cluster and
+/// the rows' clusters.
+struct Along<'v> {
+    v: ArrayView1<'v, f64>,
+    cluster_u: Option<(&'v Array1<f64>, &'v [u32])>,
 }
 
 /// Windmeijer's contraction of one chunk: column j of `out` gains
@@ -301,28 +364,20 @@ pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
 /// With clusters (`cluster_u`: u_c per cluster, and the rows' clusters) u_t is its
 /// cluster's u_c, and the rows s_t are returned summed by cluster instead of the second
 /// sum (which the caller forms from the cluster sums of g).
-#[allow(clippy::too_many_arguments)]
 fn contract<M: MomentModel + ?Sized>(
     model: &M,
     c: &Chunk<'_>,
     layout: Layout,
     params: ArrayView1<'_, f64>,
-    v: ArrayView1<'_, f64>,
-    cluster_u: Option<(&Array1<f64>, &[u32])>,
-    z: &Array2<f64>,
-    a: &Array2<f64>,
+    along: Along<'_>,
+    moments: &ChunkMoments,
     out: &mut Array2<f64>,
 ) -> Option<Vec<(u32, Array1<f64>)>> {
-    let Layout { k, p, sources: m } = layout;
-    let q_lab = k * (1 + m);
-    let q = layout.n_params();
-    let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
-    let weighted = |x: Array1<f64>| match c.weights {
-        Some(w) => x * w,
-        None => x,
-    };
+    let q_lab = layout.k * (1 + layout.sources);
+    let (z, a) = (&moments.z, &moments.a);
+    let v = along.v;
     // u_t = g_tᵀv on every row: the all-rows part, plus the labeled part where labeled.
-    let u_all = match cluster_u {
+    let u_all = match along.cluster_u {
         Some((u_c, cluster)) => cluster.iter().map(|&g| u_c[g as usize]).collect(),
         None => {
             let mut u_all = a.dot(&v.slice(s![q_lab..]));
@@ -333,30 +388,72 @@ fn contract<M: MomentModel + ?Sized>(
             u_all
         }
     };
-    let wu_lab = weighted(u_all.select(Axis(0), &c.labeled));
-    // Σ_t (∂g_t/∂β_j) u_t.
+    add_u_weighted_jacobians(model, c, layout, params, &u_all, out);
+    let s_all = row_derivatives(model, c, layout, params, v);
+    if let Some((_, cluster)) = along.cluster_u {
+        return Some(cluster_partials(&s_all, cluster));
+    }
+    // Σ_t g_t s_tᵀ.
+    let s_lab = s_all.select(Axis(0), &c.labeled);
+    {
+        let mut view = out.slice_mut(s![..q_lab, ..]);
+        view += &cross_product(z.view(), s_lab.view());
+    }
+    {
+        let mut view = out.slice_mut(s![q_lab.., ..]);
+        view += &cross_product(a.view(), s_all.view());
+    }
+    None
+}
+
+/// Σ_t (∂g_t/∂β_j) u_t into `out`: each block's Jacobian weighted by u (times the rows'
+/// weights).
+fn add_u_weighted_jacobians<M: MomentModel + ?Sized>(
+    model: &M,
+    c: &Chunk<'_>,
+    layout: Layout,
+    params: ArrayView1<'_, f64>,
+    u_all: &Array1<f64>,
+    out: &mut Array2<f64>,
+) {
+    let Layout { k, p, sources: m } = layout;
+    let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
+    let wu_lab = u_all.select(Axis(0), &c.labeled);
+    let wu_lab = match c.weights {
+        Some(w) => wu_lab * w,
+        None => wu_lab,
+    };
     {
         let mut view = out.slice_mut(s![..k, ..p]);
         view += &model.jacobian(block(0), c.real, Some(wu_lab.view()));
     }
+    let wu_all = match c.row_weights {
+        Some(w) => u_all * &w,
+        None => u_all.clone(),
+    };
     for i in 0..m {
         let cols = (i + 1) * p..(i + 2) * p;
         {
             let mut view = out.slice_mut(s![(1 + i) * k..(2 + i) * k, cols.clone()]);
             view += &model.jacobian(block(i + 1), c.sources_labeled[i], Some(wu_lab.view()));
         }
-        {
-            let mut view = out.slice_mut(s![(1 + m + i) * k..(2 + m + i) * k, cols]);
-            let wu_all = match c.row_weights {
-                Some(w) => &u_all * &w,
-                None => u_all.clone(),
-            };
-            view += &model.jacobian(block(i + 1), c.sources[i], Some(wu_all.view()));
-        }
+        let mut view = out.slice_mut(s![(1 + m + i) * k..(2 + m + i) * k, cols]);
+        view += &model.jacobian(block(i + 1), c.sources[i], Some(wu_all.view()));
     }
-    // s_t = (∂g_t/∂β)ᵀv on every row of the chunk (real parameters: labeled rows only):
-    // per block, the transposed derivative against the block's part of v.
-    let mut s_all = Array2::zeros((c.rows, q));
+}
+
+/// s_t = (∂g_t/∂β)ᵀv on every row of the chunk (real parameters: labeled rows only):
+/// per block, the transposed derivative against the block's part of v.
+fn row_derivatives<M: MomentModel + ?Sized>(
+    model: &M,
+    c: &Chunk<'_>,
+    layout: Layout,
+    params: ArrayView1<'_, f64>,
+    v: ArrayView1<'_, f64>,
+) -> Array2<f64> {
+    let Layout { k, p, sources: m } = layout;
+    let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
+    let mut s_all = Array2::zeros((c.rows, layout.n_params()));
     let mut s_real = Array2::zeros((c.real.len(), p));
     let v_real = v.slice(s![..k]).insert_axis(Axis(0));
     let v_real = v_real
@@ -388,20 +485,7 @@ fn contract<M: MomentModel + ?Sized>(
             s_all.slice_mut(s![.., (i + 1) * p..(i + 2) * p]),
         );
     }
-    if let Some((_, cluster)) = cluster_u {
-        return Some(cluster_partials(&s_all, cluster));
-    }
-    // Σ_t g_t s_tᵀ.
-    let s_lab = s_all.select(Axis(0), &c.labeled);
-    {
-        let mut view = out.slice_mut(s![..q_lab, ..]);
-        view += &cross_product(z.view(), s_lab.view());
-    }
-    {
-        let mut view = out.slice_mut(s![q_lab.., ..]);
-        view += &cross_product(a.view(), s_all.view());
-    }
-    None
+    s_all
 }
 
 /// Sums of one block's moments over its rows: Σ w_t ψ_t, and on request the weighted

@@ -83,13 +83,7 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     rank_tol: f64,
     check_exact: bool,
 ) -> Result<BlockFit> {
-    let BlockProblem {
-        block,
-        rows,
-        weights,
-        identity,
-        stream,
-    } = *problem;
+    let (block, rows) = (problem.block, problem.rows);
     let start = checked_start(model, rows)?;
     // Nonlinear moments on many rows: Gauss–Newton starts from the fit on an evenly
     // spread subsample, so that the passes over every row are the last few, quadratic,
@@ -97,65 +91,14 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     let warm = warm_start(model, problem, settings, rank_tol);
     let origin = warm.as_ref().map_or(&start, |(b, _)| b).clone();
     let (k, p) = (model.n_moments(rows), model.n_params(rows));
-    if k > p && stream.is_some() {
+    if k > p && problem.stream.is_some() {
         return Err(Error::NeedsInMemory {
             what: format!("the step-1 fit of over-identified `{block}`"),
         });
     }
-    let n = problem.n_rows() as f64;
-    let sums = |beta: ArrayView1<'_, f64>, jacobian: bool, squares: bool| match stream {
-        Some((stream, index)) => {
-            streamed_block_sums(model, stream, index, (k, beta), jacobian, squares)
-        }
-        None => block_sums(
-            model,
-            rows,
-            weights,
-            beta,
-            jacobian,
-            squares,
-            DEFAULT_CHUNK_ROWS,
-        ),
-    };
-    let linear_jacobian: OnceCell<Array2<f64>> = OnceCell::new();
-    // Each residual pass also sums the squared moments, for the exact-fit check.
-    let seen: RefCell<Vec<(Array1<f64>, Array1<f64>)>> = RefCell::new(Vec::new());
-    // For moments that are not affine, the residual pass also sums the Jacobian, which
-    // Gauss–Newton asks for next at the same point.
-    let fused: RefCell<Option<(Array1<f64>, Array2<f64>)>> = RefCell::new(None);
-    let mean = |beta: ArrayView1<'_, f64>| {
-        let with_jacobian = !model.is_linear() || linear_jacobian.get().is_none();
-        let s = sums(beta, with_jacobian, true);
-        let squares = s.squares.unwrap_or_default();
-        seen.borrow_mut().push((beta.to_owned(), squares));
-        if let Some(j) = s.jacobian {
-            *fused.borrow_mut() = Some((beta.to_owned(), j));
-        }
-        s.sum / n
-    };
-    let squares_at = |beta: ArrayView1<'_, f64>| {
-        let known = seen
-            .borrow()
-            .iter()
-            .rev()
-            .find(|(b, _)| b.view() == beta)
-            .map(|(_, s)| s.clone());
-        known.unwrap_or_else(|| sums(beta, false, true).squares.unwrap_or_default())
-    };
-    let whitener = if k > p && !identity {
-        let metric = model.step_one_metric(rows).unwrap_or_else(|| {
-            let squares = sums(start.view(), false, true).squares.unwrap_or_default();
-            Array2::from_diag(&(squares / n))
-        });
-        let w =
-            Whitener::new(metric.view(), None, rank_tol).ok_or_else(|| Error::SingularWeight {
-                stage: Stage::StepOne {
-                    block: block.to_string(),
-                },
-                rank: 0,
-                dim: k,
-            })?;
-        Some(w.matrix().to_owned())
+    let passes = BlockPasses::new(model, problem, k);
+    let whitener = if k > p && !problem.identity {
+        Some(passes.step_one_whitener(start.view(), rank_tol)?)
     } else {
         None
     };
@@ -163,31 +106,15 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
         Some(r) => r.dot(&v),
         None => v,
     };
-    let residual = |beta: ArrayView1<'_, f64>| whiten(mean(beta));
-    let jacobian = |beta: ArrayView1<'_, f64>| {
-        let compute = || {
-            let known = fused
-                .borrow()
-                .as_ref()
-                .filter(|(b, _)| b.view() == beta)
-                .map(|(_, j)| j.clone());
-            known.unwrap_or_else(|| sums(beta, true, false).jacobian.unwrap_or_default()) / n
-        };
-        // Affine moments have a constant Jacobian.
-        let j = if model.is_linear() {
-            linear_jacobian.get_or_init(compute).clone()
-        } else {
-            compute()
-        };
-        match &whitener {
-            Some(r) => r.dot(&j),
-            None => j,
-        }
+    let residual = |beta: ArrayView1<'_, f64>| whiten(passes.mean(beta));
+    let jacobian = |beta: ArrayView1<'_, f64>| match &whitener {
+        Some(r) => r.dot(&passes.jacobian(beta)),
+        None => passes.jacobian(beta),
     };
     // Out of memory, separation is certified on the subsample when the solve fails:
     // a direction that separates every row separates the subsample.
     // Rows summed by an engine are never seen: no certificate.
-    let certify = match stream {
+    let certify = match problem.stream {
         Some((s, _)) if s.sums_engine().is_some() => Certify::Never,
         Some(_) => Certify::OnFailure(rows),
         None => Certify::Always(rows),
@@ -206,9 +133,9 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     // one (rescaled to all rows: the exact-fit test compares magnitudes only).
     let reference = match &warm {
         Some((_, squares)) => squares.clone(),
-        None => squares_at(start.view()),
+        None => passes.squares_at(start.view()),
     };
-    let exact = check_exact && vanishes(&squares_at(solution.params.view()), &reference);
+    let exact = check_exact && vanishes(&passes.squares_at(solution.params.view()), &reference);
     Ok(BlockFit {
         solution,
         start,
@@ -216,6 +143,122 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
         exact,
         start_squares: reference,
     })
+}
+
+/// The passes of one block's solve over its rows (in memory or streamed), remembering
+/// what a later call at the same point can reuse: every residual pass also sums the
+/// squared moments (for the exact-fit check) and, for moments that are not affine, the
+/// Jacobian, which Gauss–Newton asks for next at the same point; affine moments have a
+/// constant Jacobian, summed once.
+struct BlockPasses<'p, 'a, M: ?Sized> {
+    model: &'p M,
+    problem: &'p BlockProblem<'a>,
+    k: usize,
+    n: f64,
+    linear_jacobian: OnceCell<Array2<f64>>,
+    seen: RefCell<Vec<(Array1<f64>, Array1<f64>)>>,
+    fused: RefCell<Option<(Array1<f64>, Array2<f64>)>>,
+}
+
+impl<'p, 'a, M: MomentModel + ?Sized> BlockPasses<'p, 'a, M> {
+    fn new(model: &'p M, problem: &'p BlockProblem<'a>, k: usize) -> Self {
+        BlockPasses {
+            model,
+            problem,
+            k,
+            n: problem.n_rows() as f64,
+            linear_jacobian: OnceCell::new(),
+            seen: RefCell::new(Vec::new()),
+            fused: RefCell::new(None),
+        }
+    }
+
+    /// One pass: Σ_t w_t ψ_t at β, with the Jacobian's and the squares' sums if asked.
+    fn sums(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        jacobian: bool,
+        squares: bool,
+    ) -> crate::engine::BlockSums {
+        match self.problem.stream {
+            Some((stream, index)) => {
+                streamed_block_sums(self.model, stream, index, (self.k, beta), jacobian, squares)
+            }
+            None => block_sums(
+                self.model,
+                self.problem.rows,
+                self.problem.weights,
+                beta,
+                jacobian,
+                squares,
+                DEFAULT_CHUNK_ROWS,
+            ),
+        }
+    }
+
+    /// The mean moments at β (one pass, which also keeps the squares and, when it will
+    /// be needed, the Jacobian).
+    fn mean(&self, beta: ArrayView1<'_, f64>) -> Array1<f64> {
+        let with_jacobian = !self.model.is_linear() || self.linear_jacobian.get().is_none();
+        let s = self.sums(beta, with_jacobian, true);
+        let squares = s.squares.unwrap_or_default();
+        self.seen.borrow_mut().push((beta.to_owned(), squares));
+        if let Some(j) = s.jacobian {
+            *self.fused.borrow_mut() = Some((beta.to_owned(), j));
+        }
+        s.sum / self.n
+    }
+
+    /// Σ_t ψ_t² per moment at β, from an earlier pass at β when there was one.
+    fn squares_at(&self, beta: ArrayView1<'_, f64>) -> Array1<f64> {
+        let known = self
+            .seen
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(b, _)| b.view() == beta)
+            .map(|(_, s)| s.clone());
+        known.unwrap_or_else(|| self.sums(beta, false, true).squares.unwrap_or_default())
+    }
+
+    /// The mean Jacobian at β.
+    fn jacobian(&self, beta: ArrayView1<'_, f64>) -> Array2<f64> {
+        let compute = || {
+            let known = self
+                .fused
+                .borrow()
+                .as_ref()
+                .filter(|(b, _)| b.view() == beta)
+                .map(|(_, j)| j.clone());
+            known.unwrap_or_else(|| self.sums(beta, true, false).jacobian.unwrap_or_default())
+                / self.n
+        };
+        if self.model.is_linear() {
+            self.linear_jacobian.get_or_init(compute).clone()
+        } else {
+            compute()
+        }
+    }
+
+    /// The whitener R of an over-identified block's step-1 weight S⁻¹ = RᵀR: S the
+    /// model's step-1 metric, else the diagonal of the moments' second moments at the
+    /// start.
+    fn step_one_whitener(&self, start: ArrayView1<'_, f64>, rank_tol: f64) -> Result<Array2<f64>> {
+        let rows = self.problem.rows;
+        let metric = self.model.step_one_metric(rows).unwrap_or_else(|| {
+            let squares = self.sums(start, false, true).squares.unwrap_or_default();
+            Array2::from_diag(&(squares / self.n))
+        });
+        let w =
+            Whitener::new(metric.view(), None, rank_tol).ok_or_else(|| Error::SingularWeight {
+                stage: Stage::StepOne {
+                    block: self.problem.block.to_string(),
+                },
+                rank: 0,
+                dim: self.k,
+            })?;
+        Ok(w.matrix().to_owned())
+    }
 }
 
 /// The fit on every ⌈n / SAMPLE_ROWS⌉-th row (for more than 2 · SAMPLE_ROWS rows), and the moments' squares at the model's

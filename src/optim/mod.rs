@@ -39,6 +39,16 @@ pub enum Termination {
 }
 
 impl Termination {
+    /// How a solve that no step halving can improve ends: converged when the predicted
+    /// decrease is already at the floor rounding allows, else stalled.
+    fn at_floor(near_floor: bool) -> Self {
+        if near_floor {
+            Termination::Converged
+        } else {
+            Termination::Stalled
+        }
+    }
+
     /// Whether this counts as convergence.
     pub fn is_converged(self) -> bool {
         self == Termination::Converged
@@ -114,6 +124,55 @@ fn step(jac: &Array2<f64>, resid: &Array1<f64>) -> Option<Array1<f64>> {
     Some(delta.remove_axis(Axis(1)))
 }
 
+/// The solution at `params` after `iterations`, ended by `termination`.
+fn done(
+    params: Array1<f64>,
+    iterations: usize,
+    termination: Termination,
+    last_step: Option<Array1<f64>>,
+) -> Result<Solution, Singular> {
+    Ok(Solution {
+        params,
+        iterations,
+        termination,
+        last_step,
+    })
+}
+
+/// Whether the step δ is negligible against β: |δ_j| ≤ tol (1 + |β_j|) for every j.
+fn negligible(delta: &Array1<f64>, params: &Array1<f64>, tol: f64) -> bool {
+    delta
+        .iter()
+        .zip(params.iter())
+        .all(|(d, b)| d.abs() <= tol * (1.0 + b.abs()))
+}
+
+/// The first of β + δ, β + δ/2, … (at most [`MAX_HALVINGS`] halvings) whose squared
+/// residual is finite and no larger than `objective` (up to rounding): the point, its
+/// residual and its square.
+fn halved(
+    params: &Array1<f64>,
+    delta: &Array1<f64>,
+    objective: f64,
+    residual: &impl Fn(ArrayView1<'_, f64>) -> Array1<f64>,
+) -> Option<(Array1<f64>, Array1<f64>, f64)> {
+    let mut scale = 1.0;
+    for _ in 0..MAX_HALVINGS {
+        let trial = params + &(delta * scale);
+        let r = residual(trial.view());
+        let q = r.dot(&r);
+        if q.is_finite() && q <= objective * (1.0 + ROUNDING_SLACK) {
+            return Some((trial, r, q));
+        }
+        scale *= 0.5;
+    }
+    None
+}
+
+/// Minimises |r(β)|² from `start` by Gauss–Newton steps with step halving (or the
+/// secant variant when `settings.secant`), stopping when the predicted decrease or the
+/// step is negligible, when no halving decreases the residual (converged near the
+/// floor, else stalled), or after `settings.max_iters` iterations.
 pub(crate) fn gauss_newton(
     start: Array1<f64>,
     residual: impl Fn(ArrayView1<'_, f64>) -> Array1<f64>,
@@ -129,14 +188,6 @@ pub(crate) fn gauss_newton(
     let initial = objective.sqrt().max(settings.residual_floor);
     let mut last_step: Option<Array1<f64>> = None;
     let mut flat = 0;
-    let done = |params, iterations, termination, last_step| {
-        Ok(Solution {
-            params,
-            iterations,
-            termination,
-            last_step,
-        })
-    };
     if !objective.is_finite() {
         return Err(Singular { params, last_step });
     }
@@ -152,44 +203,28 @@ pub(crate) fn gauss_newton(
         let decrement = predicted.dot(&predicted);
         if settings.linear {
             // An affine residual is minimised by this step exactly: r(β + δ) = r + Jδ.
-            let last_step = Some(delta.clone());
             return done(
                 &params + &delta,
                 iteration,
                 Termination::Converged,
-                last_step,
+                Some(delta),
             );
         }
         // Converged when the predicted decrease is negligible against the starting
         // residual, or when the step itself is: a start already at the root (a refit
         // from a neighbouring solution) has no larger residual to be relative to.
-        let tiny_step = delta
-            .iter()
-            .zip(params.iter())
-            .all(|(d, b)| d.abs() <= settings.tol * (1.0 + b.abs()));
-        if decrement.sqrt() <= settings.tol * initial || tiny_step {
+        if decrement.sqrt() <= settings.tol * initial || negligible(&delta, &params, settings.tol) {
             return done(params, iteration, Termination::Converged, last_step);
         }
-        let mut scale = 1.0;
-        let mut accepted = None;
-        for _ in 0..MAX_HALVINGS {
-            let trial = &params + &(&delta * scale);
-            let r = residual(trial.view());
-            let q = r.dot(&r);
-            if q.is_finite() && q <= objective * (1.0 + ROUNDING_SLACK) {
-                accepted = Some((trial, r, q));
-                break;
-            }
-            scale *= 0.5;
-        }
+        let accepted = halved(&params, &delta, objective, &residual);
         let near_floor = decrement.sqrt() <= settings.tol.sqrt() * initial;
         let Some((trial, r, q)) = accepted else {
-            let termination = if near_floor {
-                Termination::Converged
-            } else {
-                Termination::Stalled
-            };
-            return done(params, iteration, termination, last_step);
+            return done(
+                params,
+                iteration,
+                Termination::at_floor(near_floor),
+                last_step,
+            );
         };
         flat = if objective - q < 0.25 * decrement {
             flat + 1
