@@ -80,20 +80,6 @@ impl BootstrapInterval {
     }
 }
 
-impl std::str::FromStr for BootstrapInterval {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.name() == s)
-            .ok_or_else(|| Error::InvalidConfig {
-                parameter: "bootstrap interval",
-                reason: format!("`{s}` is not one of percentile, studentized, symmetric"),
-            })
-    }
-}
-
 /// The bootstrap's settings: the number of replicates, the seed and the interval.
 ///
 /// # Examples

@@ -63,23 +63,12 @@ impl Adjustment {
         }
     }
 
-    /// The adjustment with this [`name`](Self::name).
+    /// The adjustment with this [`name`](Self::name) (its `FromStr`).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for any other name.
     pub fn from_name(name: &str) -> Result<Self> {
-        [
-            Adjustment::Bonferroni,
-            Adjustment::Holm,
-            Adjustment::BenjaminiHochberg,
-            Adjustment::SingleStep,
-        ]
-        .into_iter()
-        .find(|a| a.name() == name)
-        .ok_or_else(|| Error::InvalidConfig {
-            parameter: "adjustment",
-            reason: format!("`{name}` is not one of bonferroni, holm, bh, single-step"),
-        })
+        name.parse()
     }
 }
 

@@ -42,9 +42,17 @@ fn unknown(parameter: &'static str, value: &str, accepted: &[&str]) -> Error {
     }
 }
 
-/// Declares a choice's names once: `FromStr`, `name()` and the list of names.
+/// A choice a front end takes by name: the names it accepts, each with a one-line
+/// help, in the order the documentation lists them. The command line's values and
+/// their help, and the Python and R packages' names, all come from here.
+pub trait Choice: FromStr<Err = Error> + Sized {
+    /// (name, help) pairs.
+    const CHOICES: &'static [(&'static str, &'static str)];
+}
+
+/// Declares a choice's names once: `FromStr`, [`Choice`] and the list of names.
 macro_rules! names {
-    ($ty:ty, $parameter:literal, $($name:literal => $value:expr),+ $(,)?) => {
+    ($ty:ty, $parameter:literal, $($name:literal => $value:expr; $help:literal),+ $(,)?) => {
         impl FromStr for $ty {
             type Err = Error;
             fn from_str(text: &str) -> Result<Self, Error> {
@@ -58,56 +66,79 @@ macro_rules! names {
             /// The names this choice accepts, in the order the documentation lists them.
             pub const NAMES: &'static [&'static str] = &[$($name),+];
         }
+        impl Choice for $ty {
+            const CHOICES: &'static [(&'static str, &'static str)] = &[$(($name, $help)),+];
+        }
     };
 }
 
 names!(Covariance, "covariance",
-    "windmeijer" => Covariance::Windmeijer,
-    "reestimated" => Covariance::Reestimated,
-    "standard" => Covariance::Reestimated,
-    "step2" => Covariance::StepTwo,
-    "sandwich" => Covariance::Sandwich,
+    "windmeijer" => Covariance::Windmeijer; "Windmeijer's finite-sample correction",
+    "reestimated" => Covariance::Reestimated;
+        "Ω re-estimated at the final estimate (statsmodels' default)",
+    "standard" => Covariance::Reestimated; "the same as reestimated",
+    "step2" => Covariance::StepTwo; "the step-2 weight matrix's Ω",
+    "sandwich" => Covariance::Sandwich; "the sandwich for the weight used",
 );
 names!(CrossWeights, "cross_weights",
-    "selected" => CrossWeights::Selected,
-    "unrestricted" => CrossWeights::Unrestricted,
+    "selected" => CrossWeights::Selected;
+        "per coefficient, the candidate with the smallest estimated MSE (the default)",
+    "unrestricted" => CrossWeights::Unrestricted; "the paper's unrestricted two-step GMM",
 );
 names!(Weighting, "weighting",
-    "two-step" => Weighting::TwoStep,
-    "iterated" => Weighting::Iterated { max_rounds: 100 },
-    "cue" => Weighting::ContinuouslyUpdated { max_iters: 100 },
+    "two-step" => Weighting::TwoStep; "two-step GMM: W = Ω̂(step 1)⁻¹ (the method's estimator)",
+    "iterated" => Weighting::Iterated { max_rounds: 100 };
+        "iterated GMM: W re-estimated until the estimate stops moving",
+    "cue" => Weighting::ContinuouslyUpdated { max_iters: 100 };
+        "continuously updated GMM: W moves with the parameters",
 );
 names!(StepOne, "step_one",
-    "per-block" => StepOne::PerBlock,
-    "identity" => StepOne::Identity,
+    "per-block" => StepOne::PerBlock; "each block fitted on its own rows (unit-free)",
+    "identity" => StepOne::Identity;
+        "the identity-weighted textbook first step (statsmodels, R's gmm)",
 );
 names!(SmallSample, "small_sample",
-    "hc0" => SmallSample::Hc0,
-    "hc1" => SmallSample::Hc1,
-    "hc2" => SmallSample::Hc2,
-    "hc3" => SmallSample::Hc3,
-    "hc2-bm" => SmallSample::Hc2BellMcCaffrey,
+    "hc0" => SmallSample::Hc0;
+        "no leverage correction, normal quantiles (the asymptotic form; ppi_py's)",
+    "hc1" => SmallSample::Hc1; "the factor n/(n − p), t(n − p) quantiles",
+    "hc2" => SmallSample::Hc2; "labeled real moments over √(1 − h), t(n − p) quantiles",
+    "hc3" => SmallSample::Hc3; "labeled real moments over 1 − h, t(n − p) quantiles",
+    "hc2-bm" => SmallSample::Hc2BellMcCaffrey;
+        "HC2 with each coefficient's Bell–McCaffrey degrees of freedom (the default)",
 );
 names!(Alternative, "alternative",
-    "two-sided" => Alternative::TwoSided,
-    "larger" => Alternative::Larger,
-    "smaller" => Alternative::Smaller,
+    "two-sided" => Alternative::TwoSided; "θ ≠ θ₀",
+    "larger" => Alternative::Larger; "θ > θ₀",
+    "smaller" => Alternative::Smaller; "θ < θ₀",
+);
+names!(crate::Adjustment, "adjustment",
+    "bonferroni" => crate::Adjustment::Bonferroni; "min(1, m p): the family-wise error rate",
+    "holm" => crate::Adjustment::Holm;
+        "Holm's step-down: the family-wise error rate, never above Bonferroni",
+    "bh" => crate::Adjustment::BenjaminiHochberg; "Benjamini–Hochberg: the false discovery rate",
+    "single-step" => crate::Adjustment::SingleStep;
+        "single-step max-|t| from the joint distribution of the t statistics",
+);
+names!(crate::BootstrapInterval, "bootstrap interval",
+    "percentile" => crate::BootstrapInterval::Percentile; "quantiles of the replicates' estimates",
+    "studentized" => crate::BootstrapInterval::Studentized; "bootstrap-t, one quantile per tail",
+    "symmetric" => crate::BootstrapInterval::Symmetric; "symmetric bootstrap-t: θ̂ ± q(|t*|) se",
 );
 names!(ModelName, "model",
-    "ols" => ModelName::Ols,
-    "logistic" => ModelName::Logistic,
-    "poisson" => ModelName::Poisson,
-    "mean" => ModelName::Mean,
-    "quantile" => ModelName::Quantile,
+    "ols" => ModelName::Ols; "least squares",
+    "logistic" => ModelName::Logistic; "logistic regression",
+    "poisson" => ModelName::Poisson; "Poisson regression",
+    "mean" => ModelName::Mean; "the outcome's mean",
+    "quantile" => ModelName::Quantile; "quantiles of the outcome",
 );
 names!(EstimatorKind, "estimator",
-    "gmm" => EstimatorKind::Gmm,
-    "real-only" => EstimatorKind::RealOnly,
-    "naive" => EstimatorKind::Naive,
-    "ppi" => EstimatorKind::Ppi,
-    "ppi-synth" => EstimatorKind::PpiSynth,
-    "dsl" => EstimatorKind::Dsl,
-    "reppi" => EstimatorKind::RePpi,
+    "gmm" => EstimatorKind::Gmm; "the two-step GMM with every source",
+    "real-only" => EstimatorKind::RealOnly; "the labeled rows alone",
+    "naive" => EstimatorKind::Naive; "real and source rows pooled as if all were real (biased)",
+    "ppi" => EstimatorKind::Ppi; "PPI++ with the first source",
+    "ppi-synth" => EstimatorKind::PpiSynth; "PPI++Synth with the first two sources",
+    "dsl" => EstimatorKind::Dsl; "DSL with the first source",
+    "reppi" => EstimatorKind::RePpi; "RePPI with the first source",
 );
 
 /// The name [`Covariance`]'s `FromStr` takes for it (the first of its names).
@@ -520,9 +551,11 @@ pub fn bootstrap(
 }
 
 names!(crate::labeling::Allocation, "design",
-    "uniform" => crate::labeling::Allocation::Uniform,
-    "stratified" => crate::labeling::Allocation::Stratified,
-    "active" => crate::labeling::Allocation::Active,
+    "uniform" => crate::labeling::Allocation::Uniform; "every row alike: π = n/T",
+    "stratified" => crate::labeling::Allocation::Stratified;
+        "constant within strata, Neyman's allocation from the pilot",
+    "active" => crate::labeling::Allocation::Active;
+        "row by row, in proportion to the forecast size of the row's influence value",
 );
 
 /// A labeling design from a pilot: the GMM's predicted variance under the model.

@@ -1789,3 +1789,28 @@ fn json_of(args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The choices' names and help lines are the library's (`synthgmm::named`): every
+/// name each option lists in `--help` parses in the library, and an unknown value is
+/// refused with the library's list.
+#[test]
+fn choices_are_the_librarys_names() {
+    use synthgmm::named::Choice;
+    use synthgmm::{Adjustment, BootstrapInterval, Covariance, SmallSample};
+    let help = String::from_utf8_lossy(&run(&["--help"]).stdout).into_owned();
+    fn listed<T: Choice>(help: &str) {
+        for (name, line) in T::CHOICES {
+            assert!(help.contains(&format!("- {name}:")), "{name} missing");
+            assert!(help.contains(line), "help of {name} missing");
+            assert!(name.parse::<T>().is_ok());
+        }
+    }
+    listed::<Covariance>(&help);
+    listed::<SmallSample>(&help);
+    listed::<Adjustment>(&help);
+    listed::<BootstrapInterval>(&help);
+    let out = run(&["--small-sample", "hc4"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&SmallSample::NAMES.join(", ")), "{stderr}");
+}

@@ -4,26 +4,15 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use synthgmm::labeling::{Allocation, Labeling, LabelingPlan, Target};
 use synthgmm::models::{Logistic, Ols, Poisson};
 use synthgmm::{normal_critical_value, MomentModel, TwoStepGmm};
 
+use crate::choice::choice;
 use crate::data::{DataArgs, Loaded, ModelName};
 use crate::table::Table;
 use crate::Failure;
-
-/// How the probabilities are set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DesignName {
-    /// Every row alike.
-    Uniform,
-    /// Constant within strata (--strata, or quantile groups of the forecast), Neyman's
-    /// allocation from the pilot.
-    Stratified,
-    /// Row by row, by the forecast size of the row's influence.
-    Active,
-}
 
 #[derive(Debug, Args)]
 pub struct DesignArgs {
@@ -33,8 +22,8 @@ pub struct DesignArgs {
     #[arg(long)]
     pub budget: f64,
     /// The design.
-    #[arg(long, value_enum, default_value_t = DesignName::Active)]
-    pub design: DesignName,
+    #[arg(long, value_parser = choice::<Allocation>(), default_value = "active")]
+    pub design: Allocation,
     /// A stratum id column (text or numbers) for --design stratified.
     #[arg(long, value_name = "COL")]
     pub strata: Option<String>,
@@ -68,8 +57,8 @@ pub fn run(args: &DesignArgs) -> Result<String, Failure> {
         return Err(Failure::Data("--half-width needs --coefficient".into()));
     }
     let strata = read_strata(args)?;
-    let labeling = |name: DesignName| {
-        let mut design = Labeling::new(allocation(name), args.budget).n_strata(args.strata_count);
+    let labeling = |name: Allocation| {
+        let mut design = Labeling::new(name, args.budget).n_strata(args.strata_count);
         if let Some(strata) = &strata {
             design = design.strata(strata);
         }
@@ -90,9 +79,9 @@ pub fn run(args: &DesignArgs) -> Result<String, Failure> {
     write_rows(&chosen, args)?;
     // The other designs on the same pilot, for comparison (best effort).
     let others = [
-        DesignName::Uniform,
-        DesignName::Stratified,
-        DesignName::Active,
+        Allocation::Uniform,
+        Allocation::Stratified,
+        Allocation::Active,
     ]
     .into_iter()
     .map(|name| match name == args.design {
@@ -103,19 +92,11 @@ pub fn run(args: &DesignArgs) -> Result<String, Failure> {
     report(&chosen, &others, args)
 }
 
-fn allocation(name: DesignName) -> Allocation {
-    match name {
-        DesignName::Uniform => Allocation::Uniform,
-        DesignName::Stratified => Allocation::Stratified,
-        DesignName::Active => Allocation::Active,
-    }
-}
-
 fn read_strata(args: &DesignArgs) -> Result<Option<Vec<String>>, Failure> {
     let Some(column) = &args.strata else {
         return Ok(None);
     };
-    if args.design != DesignName::Stratified {
+    if args.design != Allocation::Stratified {
         return Err(Failure::Data(
             "--strata applies to --design stratified".into(),
         ));
@@ -230,7 +211,7 @@ fn drawn_line(plan: &LabelingPlan, args: &DesignArgs) -> String {
 /// with --half-width, the new labels each needs for it.
 fn report(
     chosen: &LabelingPlan,
-    designs: &[(DesignName, Result<LabelingPlan, Failure>)],
+    designs: &[(Allocation, Result<LabelingPlan, Failure>)],
     args: &DesignArgs,
 ) -> Result<String, Failure> {
     let mut out = drawn_line(chosen, args);

@@ -9,6 +9,7 @@ use synthgmm::{
     GmmFit, JTest, MomentModel, SideBySide, SmallSample, StepOne, TwoStepGmm, Weighting,
 };
 
+use crate::choice::choice;
 use crate::data::{DataArgs, Loaded, ModelName};
 use crate::Failure;
 
@@ -33,77 +34,6 @@ pub enum EstimatorName {
     Reppi,
 }
 
-/// The GMM covariance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CovarianceName {
-    /// Windmeijer's finite-sample correction.
-    Windmeijer,
-    /// Ω re-estimated at the final estimate (statsmodels' default; also `standard`).
-    #[value(alias = "standard")]
-    Reestimated,
-    /// The step-2 weight matrix's Ω.
-    Step2,
-    /// The sandwich for the weight used.
-    Sandwich,
-}
-
-/// The first step of the two-step estimator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StepOneName {
-    /// Each block fitted on its own rows (unit-free).
-    PerBlock,
-    /// The identity-weighted textbook first step (statsmodels, R's gmm).
-    Identity,
-}
-
-/// The cross weights between the real and the auxiliary moments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WeightsName {
-    /// Per coefficient, the candidate with the smallest estimated MSE (the default).
-    Selected,
-    /// The paper's unrestricted two-step GMM.
-    Unrestricted,
-}
-
-/// The small-sample form of every estimator's covariance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SmallSampleName {
-    /// No leverage correction, normal quantiles (the asymptotic form; ppi_py's).
-    Hc0,
-    /// The factor n/(n − p), t(n − p) quantiles.
-    Hc1,
-    /// Labeled real moments over √(1 − h), t(n − p) quantiles.
-    Hc2,
-    /// Labeled real moments over 1 − h, t(n − p) quantiles.
-    Hc3,
-    /// HC2 with each coefficient's Bell–McCaffrey degrees of freedom (the default).
-    #[value(name = "hc2-bm")]
-    Hc2Bm,
-}
-
-impl SmallSampleName {
-    fn setting(self) -> SmallSample {
-        match self {
-            SmallSampleName::Hc0 => SmallSample::Hc0,
-            SmallSampleName::Hc1 => SmallSample::Hc1,
-            SmallSampleName::Hc2 => SmallSample::Hc2,
-            SmallSampleName::Hc3 => SmallSample::Hc3,
-            SmallSampleName::Hc2Bm => SmallSample::Hc2BellMcCaffrey,
-        }
-    }
-}
-
-/// How the GMM weight matrix is estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WeightingName {
-    /// Two-step GMM: W = Ω̂(step 1)⁻¹ (the method's estimator).
-    TwoStep,
-    /// Iterated GMM: W re-estimated until the estimate stops moving.
-    Iterated,
-    /// Continuously updated GMM: W moves with the parameters.
-    Cue,
-}
-
 /// How results are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -123,27 +53,27 @@ pub struct FitArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "gmm")]
     pub estimator: Vec<EstimatorName>,
     /// The GMM covariance.
-    #[arg(long, value_enum, default_value = "windmeijer")]
-    pub covariance: CovarianceName,
+    #[arg(long, value_parser = choice::<Covariance>(), default_value = "windmeijer")]
+    pub covariance: Covariance,
     /// The GMM first step.
-    #[arg(long, value_enum, default_value = "per-block")]
-    pub step_one: StepOneName,
+    #[arg(long, value_parser = choice::<StepOne>(), default_value = "per-block")]
+    pub step_one: StepOne,
     /// The GMM cross weights.
-    #[arg(long, value_enum, default_value = "selected")]
-    pub weights: WeightsName,
+    #[arg(long, value_parser = choice::<CrossWeights>(), default_value = "selected")]
+    pub weights: CrossWeights,
     /// How the GMM weight matrix is estimated (iterated and CUE report the
     /// re-estimated covariance).
-    #[arg(long, value_enum, default_value = "two-step")]
-    pub weighting: WeightingName,
+    #[arg(long, value_parser = choice::<Weighting>(), default_value = "two-step")]
+    pub weighting: Weighting,
     /// The small-sample form of every estimator's covariance and quantiles.
-    #[arg(long, value_enum, default_value = "hc2-bm")]
-    pub small_sample: SmallSampleName,
+    #[arg(long, value_parser = choice::<SmallSample>(), default_value = "hc2-bm")]
+    pub small_sample: SmallSample,
     /// Level of the two-sided intervals is 1 − alpha.
     #[arg(long, default_value_t = 0.05, value_parser = parse_alpha)]
     pub alpha: f64,
     /// Adjust the p-values for testing every coefficient.
-    #[arg(long, value_enum)]
-    pub adjust: Option<AdjustName>,
+    #[arg(long, value_parser = choice::<Adjustment>())]
+    pub adjust: Option<Adjustment>,
     /// Add simultaneous intervals (max-|t|), which cover every coefficient together
     /// with probability 1 − alpha.
     #[arg(long)]
@@ -160,8 +90,8 @@ pub struct FitArgs {
     #[arg(long, value_name = "B")]
     pub bootstrap: Option<usize>,
     /// The bootstrap's interval.
-    #[arg(long, value_enum, default_value = "symmetric")]
-    pub bootstrap_interval: IntervalName,
+    #[arg(long, value_parser = choice::<BootstrapInterval>(), default_value = "symmetric")]
+    pub bootstrap_interval: BootstrapInterval,
     /// The bootstrap's seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -178,41 +108,6 @@ pub struct FitArgs {
     /// plot): FIGURE.svg and FIGURE.png.
     #[arg(long, value_name = "FIGURE")]
     pub figure: Option<std::path::PathBuf>,
-}
-
-/// The adjustment of p-values for multiple coefficients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AdjustName {
-    /// min(1, m p): the family-wise error rate.
-    Bonferroni,
-    /// Holm's step-down: the family-wise error rate, never above Bonferroni.
-    Holm,
-    /// Benjamini–Hochberg: the false discovery rate.
-    Bh,
-    /// Single-step max-|t| from the joint distribution of the t statistics.
-    SingleStep,
-}
-
-impl AdjustName {
-    pub(crate) fn adjustment(self) -> Adjustment {
-        match self {
-            AdjustName::Bonferroni => Adjustment::Bonferroni,
-            AdjustName::Holm => Adjustment::Holm,
-            AdjustName::Bh => Adjustment::BenjaminiHochberg,
-            AdjustName::SingleStep => Adjustment::SingleStep,
-        }
-    }
-}
-
-/// The bootstrap interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IntervalName {
-    /// Quantiles of the replicates' estimates.
-    Percentile,
-    /// Bootstrap-t, one quantile per tail.
-    Studentized,
-    /// Symmetric bootstrap-t: θ̂ ± q(|t*|) se.
-    Symmetric,
 }
 
 fn parse_alpha(text: &str) -> Result<f64, String> {
@@ -341,26 +236,11 @@ fn with_weak_instruments(
 /// The GMM estimator with the command line's settings.
 pub(crate) fn gmm<M: MomentModel>(model: M, args: &FitArgs) -> TwoStepGmm<M> {
     TwoStepGmm::new(model)
-        .covariance(match args.covariance {
-            CovarianceName::Windmeijer => Covariance::Windmeijer,
-            CovarianceName::Reestimated => Covariance::Reestimated,
-            CovarianceName::Step2 => Covariance::StepTwo,
-            CovarianceName::Sandwich => Covariance::Sandwich,
-        })
-        .step_one(match args.step_one {
-            StepOneName::PerBlock => StepOne::PerBlock,
-            StepOneName::Identity => StepOne::Identity,
-        })
-        .cross_weights(match args.weights {
-            WeightsName::Selected => CrossWeights::Selected,
-            WeightsName::Unrestricted => CrossWeights::Unrestricted,
-        })
-        .weighting(match args.weighting {
-            WeightingName::TwoStep => Weighting::TwoStep,
-            WeightingName::Iterated => Weighting::Iterated { max_rounds: 100 },
-            WeightingName::Cue => Weighting::ContinuouslyUpdated { max_iters: 100 },
-        })
-        .small_sample(args.small_sample.setting())
+        .covariance(args.covariance)
+        .step_one(args.step_one)
+        .cross_weights(args.weights)
+        .weighting(args.weighting)
+        .small_sample(args.small_sample)
 }
 
 fn report<M: MomentModel + Clone + 'static>(
@@ -512,11 +392,7 @@ fn bootstrapped<M: MomentModel>(
     args: &FitArgs,
 ) -> Result<String, Failure> {
     let fit = gmm.fit(&loaded.data).map_err(|e| loaded.failure(&e))?;
-    let interval = match args.bootstrap_interval {
-        IntervalName::Percentile => BootstrapInterval::Percentile,
-        IntervalName::Studentized => BootstrapInterval::Studentized,
-        IntervalName::Symmetric => BootstrapInterval::Symmetric,
-    };
+    let interval = args.bootstrap_interval;
     let boot = Bootstrap::new(replicates)
         .seed(args.seed)
         .interval(interval)
@@ -592,7 +468,7 @@ fn baselines<M: MomentModel + Clone + 'static>(
     args: &FitArgs,
 ) -> Result<Vec<Box<dyn Estimator>>, Failure> {
     let all = args.estimator.contains(&EstimatorName::All);
-    let small = args.small_sample.setting();
+    let small = args.small_sample;
     let mut out: Vec<Box<dyn Estimator>> = Vec::new();
     if all || args.estimator.contains(&EstimatorName::RealOnly) {
         out.push(Box::new(RealOnly::new(model.clone()).small_sample(small)));
@@ -732,7 +608,7 @@ fn multiplicity_text(e: &Estimate, args: &FitArgs) -> Result<String, Failure> {
     let fail = |err: Error| Failure::Data(err.to_string());
     let mut text = String::new();
     if let Some(adjust) = args.adjust {
-        let method = adjust.adjustment();
+        let method = adjust;
         let p = e.adjusted_p_values(method).map_err(fail)?;
         let each: Vec<String> = e
             .names()
@@ -773,7 +649,7 @@ fn add_multiplicity(
 ) -> Result<(), Failure> {
     let fail = |err: Error| Failure::Data(err.to_string());
     if let Some(adjust) = args.adjust {
-        let method = adjust.adjustment();
+        let method = adjust;
         out["adjusted_p_values"] = json!({
             "method": method.name(),
             "p_values": e.adjusted_p_values(method).map_err(fail)?.to_vec(),

@@ -5,6 +5,7 @@
 //! `plan` (labels and rows to buy) and `design` (which rows to label). Exit status: 0 success, 2 usage or data error,
 //! 1 estimation failure; errors are one line on stderr naming file, row and column.
 
+mod choice;
 mod data;
 mod design;
 mod fit;

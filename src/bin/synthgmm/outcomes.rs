@@ -71,7 +71,7 @@ fn report<M: MomentModel + Clone + 'static>(
     let bootstrap = args.bootstrap.map(|b| Bootstrap::new(b).seed(args.seed));
     let fits = OutcomeFits::fit(&crate::fit::gmm(model, args), &pairs, bootstrap)
         .map_err(|e| loaded[0].1.failure(&e))?;
-    let method = args.adjust.map_or(Adjustment::Holm, |a| a.adjustment());
+    let method = args.adjust.unwrap_or(Adjustment::Holm);
     let adjusted = fits
         .adjusted_p_values(method)
         .map_err(|e| loaded[0].1.failure(&e))?;

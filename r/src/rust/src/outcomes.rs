@@ -28,9 +28,10 @@ pub fn fit(frames: &[Frame], names: Vec<String>, request: &Request) -> Result<Ro
             .model
             .parse::<ModelName>()?
             .on(request.quantiles.as_deref(), d)?;
-        let (label, outcome) = named::run_all(d, &model, &[spec.clone()], settings, false)
-            .pop()
-            .expect("one estimator asked for");
+        let (label, outcome) =
+            named::run_all(d, &model, std::slice::from_ref(&spec), settings, false)
+                .pop()
+                .expect("one estimator asked for");
         let outcome = outcome?;
         let boot = bootstrapped(d, &model, &spec, settings, request)?;
         lists.push(fit_list(&label, &outcome, boot.as_ref(), request.level)?);
