@@ -10,13 +10,24 @@ use crate::errors::to_py_err;
 use crate::fitting::Inputs;
 use crate::settings::Model;
 
-/// What Python asked for: the allocation's name, the budget and the options.
+/// What Python asked for (a dict): the allocation's name, the budget, the model and
+/// the options.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
 pub struct DesignRequest {
+    #[pyo3(item("design"))]
     pub allocation: String,
     pub budget: f64,
+    pub model: String,
+    #[pyo3(default)]
+    pub quantiles: Option<Vec<f64>>,
+    #[pyo3(default)]
     pub coefficient: Option<usize>,
+    #[pyo3(default)]
     pub min_probability: Option<f64>,
+    #[pyo3(default)]
     pub strata: Option<Vec<i64>>,
+    #[pyo3(default = 5)]
     pub n_strata: usize,
 }
 

@@ -32,21 +32,30 @@ type SourceArrays<'py> = (
     PyReadonlyArray2<'py, f64>,
 );
 
-/// The numpy arrays of one call, borrowed read-only for its duration.
+/// The numpy arrays of one call (a dict from the Python layer), borrowed read-only for
+/// its duration, and the coefficients' names.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
 struct Arrays<'py> {
     labeled: PyReadonlyArray1<'py, bool>,
     y: PyReadonlyArray1<'py, f64>,
     x: PyReadonlyArray2<'py, f64>,
     sources: Vec<SourceArrays<'py>>,
+    #[pyo3(default)]
+    names: Option<Vec<String>>,
+    #[pyo3(default)]
     weights: Option<PyReadonlyArray1<'py, f64>>,
+    #[pyo3(default)]
     clusters: Option<PyReadonlyArray1<'py, i64>>,
+    #[pyo3(default)]
     fixed_effects: Option<PyReadonlyArray2<'py, i64>>,
+    #[pyo3(default)]
     labeling_probabilities: Option<PyReadonlyArray1<'py, f64>>,
 }
 
 impl Arrays<'_> {
     /// Views of the arrays, ready for the data builder.
-    fn inputs(&self, names: Option<Vec<String>>) -> Inputs<'_> {
+    fn inputs(&self) -> Inputs<'_> {
         Inputs {
             labeled: self.labeled.as_array(),
             y: self.y.as_array(),
@@ -56,12 +65,51 @@ impl Arrays<'_> {
                 .iter()
                 .map(|(name, y, x)| (name.clone(), y.as_array(), x.as_array()))
                 .collect(),
-            names,
+            names: self.names.clone(),
             weights: self.weights.as_ref().map(|w| w.as_array()),
             clusters: self.clusters.as_ref().map(|c| c.as_array()),
             fixed_effects: self.fixed_effects.as_ref().map(|f| f.as_array()),
             labeling_probabilities: self.labeling_probabilities.as_ref().map(|p| p.as_array()),
         }
+    }
+}
+
+/// What a fit or plan asks for (a dict from the Python layer): the model, the
+/// estimators and every setting, by the library's names.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Request {
+    model: String,
+    #[pyo3(default)]
+    quantiles: Option<Vec<f64>>,
+    #[pyo3(default)]
+    estimators: Vec<String>,
+    covariance: String,
+    cross_weights: String,
+    weighting: String,
+    step_one: String,
+    small_sample: String,
+    #[pyo3(default)]
+    diagnose: bool,
+    #[pyo3(default)]
+    bootstrap: Option<usize>,
+    #[pyo3(default)]
+    seed: u64,
+    #[pyo3(default = "symmetric".to_string())]
+    bootstrap_interval: String,
+}
+
+impl Request {
+    /// The GMM settings from their names.
+    fn settings(&self) -> PyResult<GmmSettings> {
+        GmmSettings::parse(
+            &self.covariance,
+            &self.cross_weights,
+            &self.weighting,
+            &self.step_one,
+            &self.small_sample,
+        )
+        .map_err(|e| to_py_err(&e))
     }
 }
 
@@ -71,65 +119,33 @@ impl Arrays<'_> {
 /// estimator gives its exception instead of stopping the others. Data errors (which
 /// concern every estimator) are raised.
 #[pyfunction]
-#[pyo3(signature = (
-    labeled, y, x, sources, *, model = "ols", quantiles = None,
-    estimators = vec!["gmm".to_string()], names = None, weights = None, clusters = None,
-    fixed_effects = None, labeling_probabilities = None,
-    covariance = "windmeijer", cross_weights = "selected", weighting = "two-step",
-    step_one = "per-block", small_sample = "hc2-bm", diagnose = false, bootstrap = None,
-    seed = 0, bootstrap_interval = "symmetric"
-))]
-#[allow(clippy::too_many_arguments)]
 fn estimate<'py>(
     py: Python<'py>,
-    labeled: PyReadonlyArray1<'py, bool>,
-    y: PyReadonlyArray1<'py, f64>,
-    x: PyReadonlyArray2<'py, f64>,
-    sources: Vec<SourceArrays<'py>>,
-    model: &str,
-    quantiles: Option<Vec<f64>>,
-    estimators: Vec<String>,
-    names: Option<Vec<String>>,
-    weights: Option<PyReadonlyArray1<'py, f64>>,
-    clusters: Option<PyReadonlyArray1<'py, i64>>,
-    fixed_effects: Option<PyReadonlyArray2<'py, i64>>,
-    labeling_probabilities: Option<PyReadonlyArray1<'py, f64>>,
-    covariance: &str,
-    cross_weights: &str,
-    weighting: &str,
-    step_one: &str,
-    small_sample: &str,
-    diagnose: bool,
-    bootstrap: Option<usize>,
-    seed: u64,
-    bootstrap_interval: &str,
+    arrays: Arrays<'py>,
+    request: Request,
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
     let interval: synthgmm::BootstrapInterval =
-        bootstrap_interval.parse().map_err(|e| to_py_err(&e))?;
-    let model = settings::parse::<ModelName>(model)?;
-    let settings = GmmSettings::parse(covariance, cross_weights, weighting, step_one, small_sample)
-        .map_err(|e| to_py_err(&e))?;
-    if estimators.is_empty() {
+        request.bootstrap_interval.parse().map_err(|e| to_py_err(&e))?;
+    let model = settings::parse::<ModelName>(&request.model)?;
+    let settings = request.settings()?;
+    if request.estimators.is_empty() {
         return Err(PyValueError::new_err("no estimator requested"));
     }
-    let specs = estimators
+    let specs = request
+        .estimators
         .iter()
         .map(|e| EstimatorSpec::parse(e).map_err(|e| to_py_err(&e)))
         .collect::<PyResult<Vec<_>>>()?;
-    let arrays = Arrays {
-        labeled,
-        y,
-        x,
-        sources,
-        weights,
-        clusters,
-        fixed_effects,
-        labeling_probabilities,
-    };
-    let inputs = arrays.inputs(names);
+    let inputs = arrays.inputs();
+    let (quantiles, diagnose, bootstrap, seed) = (
+        request.quantiles.as_deref(),
+        request.diagnose,
+        request.bootstrap,
+        request.seed,
+    );
     let results = py.detach(|| {
         let data = inputs.build()?;
-        let model = model.on(quantiles.as_deref(), &data)?;
+        let model = model.on(quantiles, &data)?;
         let fits = run_all(&data, &model, &specs, settings, diagnose);
         let boots: Vec<Option<Result<synthgmm::BootstrapFit, synthgmm::Error>>> = specs
             .iter()
@@ -175,49 +191,15 @@ fn named_result<'py>(
 
 /// A planning model (predicted standard errors at other designs) from pilot data.
 #[pyfunction]
-#[pyo3(signature = (
-    labeled, y, x, sources, *, model = "ols", quantiles = None, names = None,
-    weights = None, clusters = None, labeling_probabilities = None, covariance = "windmeijer",
-    cross_weights = "selected", weighting = "two-step", step_one = "per-block",
-    small_sample = "hc2-bm"
-))]
-#[allow(clippy::too_many_arguments)]
-fn plan<'py>(
-    py: Python<'py>,
-    labeled: PyReadonlyArray1<'py, bool>,
-    y: PyReadonlyArray1<'py, f64>,
-    x: PyReadonlyArray2<'py, f64>,
-    sources: Vec<SourceArrays<'py>>,
-    model: &str,
-    quantiles: Option<Vec<f64>>,
-    names: Option<Vec<String>>,
-    weights: Option<PyReadonlyArray1<'py, f64>>,
-    clusters: Option<PyReadonlyArray1<'py, i64>>,
-    labeling_probabilities: Option<PyReadonlyArray1<'py, f64>>,
-    covariance: &str,
-    cross_weights: &str,
-    weighting: &str,
-    step_one: &str,
-    small_sample: &str,
-) -> PyResult<Plan> {
-    let model = settings::parse::<ModelName>(model)?;
-    let settings = GmmSettings::parse(covariance, cross_weights, weighting, step_one, small_sample)
-        .map_err(|e| to_py_err(&e))?;
-    let arrays = Arrays {
-        labeled,
-        y,
-        x,
-        sources,
-        weights,
-        clusters,
-        fixed_effects: None,
-        labeling_probabilities,
-    };
-    let inputs = arrays.inputs(names);
+fn plan<'py>(py: Python<'py>, arrays: Arrays<'py>, request: Request) -> PyResult<Plan> {
+    let model = settings::parse::<ModelName>(&request.model)?;
+    let settings = request.settings()?;
+    let inputs = arrays.inputs();
+    let quantiles = request.quantiles.as_deref();
     let inner = py
         .detach(|| {
             let data = inputs.build()?;
-            fitting::plan(&data, &model.on(quantiles.as_deref(), &data)?, settings)
+            fitting::plan(&data, &model.on(quantiles, &data)?, settings)
         })
         .map_err(|e| to_py_err(&e))?;
     Ok(Plan { inner })
@@ -225,48 +207,15 @@ fn plan<'py>(
 
 /// A labeling design (which rows to label) from the rows' sources and a pilot.
 #[pyfunction]
-#[pyo3(signature = (
-    labeled, y, x, sources, *, budget, design = "active", model = "ols", quantiles = None,
-    names = None, coefficient = None, min_probability = None, strata = None, n_strata = 5
-))]
-#[allow(clippy::too_many_arguments)]
 fn design<'py>(
     py: Python<'py>,
-    labeled: PyReadonlyArray1<'py, bool>,
-    y: PyReadonlyArray1<'py, f64>,
-    x: PyReadonlyArray2<'py, f64>,
-    sources: Vec<SourceArrays<'py>>,
-    budget: f64,
-    design: &str,
-    model: &str,
-    quantiles: Option<Vec<f64>>,
-    names: Option<Vec<String>>,
-    coefficient: Option<usize>,
-    min_probability: Option<f64>,
-    strata: Option<Vec<i64>>,
-    n_strata: usize,
+    arrays: Arrays<'py>,
+    request: DesignRequest,
 ) -> PyResult<LabelingDesign> {
-    let model = settings::parse::<ModelName>(model)?;
-    let request = DesignRequest {
-        allocation: design.to_string(),
-        budget,
-        coefficient,
-        min_probability,
-        strata,
-        n_strata,
-    };
+    let model = settings::parse::<ModelName>(&request.model)?;
+    let quantiles = request.quantiles.clone();
     let labeling = request.labeling()?;
-    let arrays = Arrays {
-        labeled,
-        y,
-        x,
-        sources,
-        weights: None,
-        clusters: None,
-        fixed_effects: None,
-        labeling_probabilities: None,
-    };
-    let inputs = arrays.inputs(names);
+    let inputs = arrays.inputs();
     let pilot = inputs.labeled.iter().any(|&l| l);
     let inner = py
         .detach(|| {

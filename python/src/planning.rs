@@ -115,18 +115,17 @@ impl Plan {
             .map_err(|e| to_py_err(&e))
     }
 
-    /// The cheapest (labeled, rows) design reaching a half-width.
-    #[allow(clippy::too_many_arguments)]
+    /// The cheapest (labeled, rows) design reaching a half-width; `target` is (half-width,
+    /// alpha), `costs` (per label, per row).
     fn cheapest<'py>(
         &self,
         py: Python<'py>,
         estimator: &str,
         coef: &Bound<'_, PyAny>,
-        half_width: f64,
-        alpha: f64,
-        label_cost: f64,
-        row_cost: f64,
+        target: (f64, f64),
+        costs: (f64, f64),
     ) -> PyResult<Bound<'py, PyDict>> {
+        let ((half_width, alpha), (label_cost, row_cost)) = (target, costs);
         let planned = self.planned(estimator)?;
         let coef = self.coefficient(coef)?;
         let d = self
@@ -136,18 +135,17 @@ impl Plan {
         design(py, d)
     }
 
-    /// The narrowest interval a budget buys.
-    #[allow(clippy::too_many_arguments)]
+    /// The narrowest interval a budget buys; `target` is (budget, alpha), `costs` (per
+    /// label, per row).
     fn best_for_budget<'py>(
         &self,
         py: Python<'py>,
         estimator: &str,
         coef: &Bound<'_, PyAny>,
-        budget: f64,
-        alpha: f64,
-        label_cost: f64,
-        row_cost: f64,
+        target: (f64, f64),
+        costs: (f64, f64),
     ) -> PyResult<Bound<'py, PyDict>> {
+        let ((budget, alpha), (label_cost, row_cost)) = (target, costs);
         let planned = self.planned(estimator)?;
         let coef = self.coefficient(coef)?;
         let d = self

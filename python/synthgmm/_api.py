@@ -347,17 +347,9 @@ def _run(
     options: Dict[str, Any],
 ) -> Tuple[_Prepared, list]:
     prepared = _prepare(data, y, x, labeled, sources, model, intercept, extras)
-    pairs = _core.estimate(
-        prepared.labeled,
-        prepared.y,
-        prepared.x,
-        prepared.sources,
-        model=model,
-        estimators=list(estimators),
-        names=prepared.names,
-        **prepared.extras,
-        **options,
-    )
+    arrays = dict(labeled=prepared.labeled, y=prepared.y, x=prepared.x,
+                  sources=prepared.sources, names=prepared.names, **prepared.extras)
+    pairs = _core.estimate(arrays, dict(model=model, estimators=list(estimators), **options))
     return prepared, pairs
 
 
@@ -518,10 +510,11 @@ def plan(
         formula, data, y, x, labeled, sources, intercept, {})
     prepared = _prepare(data, y, x, labeled, sources, model, intercept, {})
     core = _core.plan(
-        prepared.labeled, prepared.y, prepared.x, prepared.sources, model=model,
-        quantiles=quantiles, names=prepared.names, covariance=covariance,
-        cross_weights=cross_weights, weighting=weighting, step_one=step_one,
-        small_sample=small_sample,
+        dict(labeled=prepared.labeled, y=prepared.y, x=prepared.x, sources=prepared.sources,
+             names=prepared.names),
+        dict(model=model, quantiles=quantiles, covariance=covariance,
+             cross_weights=cross_weights, weighting=weighting, step_one=step_one,
+             small_sample=small_sample),
     )
     return Plan(core, frame=prepared.frame)
 
@@ -580,9 +573,11 @@ def design(
         else:
             index = int(coefficient)
     core = _core.design(
-        prepared.labeled, prepared.y, prepared.x, prepared.sources, budget=float(budget),
-        design=design, model=model, quantiles=quantiles, names=prepared.names,
-        coefficient=index, min_probability=min_probability, strata=codes, n_strata=n_strata,
+        dict(labeled=prepared.labeled, y=prepared.y, x=prepared.x, sources=prepared.sources,
+             names=prepared.names),
+        dict(budget=float(budget), design=design, model=model, quantiles=quantiles,
+             coefficient=index, min_probability=min_probability, strata=codes,
+             n_strata=n_strata),
     )
     return Design(core, frame=prepared.frame)
 
@@ -685,12 +680,12 @@ class Plan:
                  estimator: str = "gmm", alpha: float = 0.05) -> Dict[str, float]:
         """The least costly design (labeled, rows) reaching the half-width, with its
         cost (label_cost per label plus row_cost per row, labeled rows included)."""
-        return self._plan.cheapest(estimator, coef, half_width, alpha, label_cost, row_cost)
+        return self._plan.cheapest(estimator, coef, (half_width, alpha), (label_cost, row_cost))
 
     def best_for_budget(self, coef, budget: float, label_cost: float, row_cost: float,
                         estimator: str = "gmm", alpha: float = 0.05) -> Dict[str, float]:
         """The design with the narrowest interval for ``coef`` that ``budget`` buys."""
-        return self._plan.best_for_budget(estimator, coef, budget, alpha, label_cost, row_cost)
+        return self._plan.best_for_budget(estimator, coef, (budget, alpha), (label_cost, row_cost))
 
     def curve(self, coef, labels: Sequence[int], rows: int,
               estimators: Optional[Sequence[str]] = None, alpha: float = 0.05):

@@ -40,5 +40,6 @@ def test_simultaneous_intervals_use_multcomps_critical_value(fit):
 
 
 def test_unknown_adjustment_is_a_clear_error(fit):
-    with pytest.raises(synthgmm.InvalidConfigError, match="not one of"):
+    with pytest.raises(synthgmm.InvalidConfigError,
+                       match="expected one of: bonferroni, holm, bh, single-step"):
         fit.adjusted_pvalues("sidak")
