@@ -124,8 +124,10 @@ fn estimate<'py>(
     arrays: Arrays<'py>,
     request: Request,
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-    let interval: synthgmm::BootstrapInterval =
-        request.bootstrap_interval.parse().map_err(|e| to_py_err(&e))?;
+    let interval: synthgmm::BootstrapInterval = request
+        .bootstrap_interval
+        .parse()
+        .map_err(|e| to_py_err(&e))?;
     let model = settings::parse::<ModelName>(&request.model)?;
     let settings = request.settings()?;
     if request.estimators.is_empty() {
