@@ -6,6 +6,7 @@ mod coupled;
 mod covariance;
 mod diagnostics;
 mod fit;
+mod labeled;
 mod plan;
 mod press;
 mod screen;

@@ -19,7 +19,7 @@
 
 use ndarray::{s, Array1, Array2, ArrayView2};
 
-use super::select::labeled_rows;
+use super::labeled::labeled_rows;
 use super::SmallSample;
 use crate::stacked::StackedMoments;
 use crate::MomentModel;
@@ -49,7 +49,7 @@ pub(super) struct Rows<'a, M: MomentModel + ?Sized> {
     pub j_sum: &'a Array2<f64>,
     pub small_sample: SmallSample,
     /// Per labeled row, √ρ_t of the weighted regressions with labeling probabilities
-    /// (see `select::labeled_moments`).
+    /// (see `labeled::labeled_moments`).
     pub factors: Option<ndarray::ArrayView1<'a, f64>>,
     /// φ_r = to_real ψ_r and φ = to_aux ψ_aux (see `Influence`).
     pub to_real: &'a Array2<f64>,
