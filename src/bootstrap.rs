@@ -172,7 +172,7 @@ impl Bootstrap {
         data.require_in_memory("the bootstrap")?;
         let strata = Strata::of(data);
         let indices: Vec<u64> = (0..self.replicates as u64).collect();
-        let draws = crate::engine::map_ordered(&indices, |&b| {
+        let draws = crate::chunks::map_ordered(&indices, |&b| {
             let (rows, clusters) = strata.draw(self.seed, b);
             let replicate = data.resample(&rows, clusters).ok()?;
             estimator.estimate(&replicate).ok()

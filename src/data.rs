@@ -9,8 +9,7 @@ use crate::fixed_effects::{Effect, FixedEffects};
 use crate::rows::{RowBlock, Rows};
 use crate::stream::Streamed;
 
-/// Name used for the real (human-labeled) data in errors and summaries.
-pub const REAL: &str = "real";
+pub use crate::rows::REAL;
 
 /// Largest magnitude accepted for a covariate or outcome: squared products of moments
 /// must stay far from overflow.

@@ -172,7 +172,7 @@ pub(crate) fn absorb(effects: &[Effect], blocks: Blocks<'_>) -> Result<Within> {
     let real_ids: Vec<&[u32]> = on_labeled.iter().map(Vec::as_slice).collect();
     let (real, used) = within_block(real, &real_ids, &levels, real_weights)?;
     sweeps = sweeps.max(used);
-    check_absorbed(crate::data::REAL, real.x.view(), covariate_names)?;
+    check_absorbed(crate::rows::REAL, real.x.view(), covariate_names)?;
     let all_ids: Vec<&[u32]> = effects.iter().map(|e| e.ids.as_slice()).collect();
     let mut transformed = Vec::with_capacity(sources.len());
     for (name, block) in &sources {

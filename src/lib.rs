@@ -90,6 +90,7 @@ pub use ndarray;
 
 pub mod baselines;
 mod bootstrap;
+mod chunks;
 mod comparison;
 mod data;
 mod engine;

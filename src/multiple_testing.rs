@@ -159,7 +159,7 @@ fn max_abs_draws(corr: &Array2<f64>, df: Option<f64>) -> Result<Vec<f64>> {
         })?;
     let m = corr.nrows();
     let blocks: Vec<usize> = (0..SIMULTANEOUS_DRAWS.div_ceil(BLOCK)).collect();
-    let parts = crate::engine::map_ordered(&blocks, |&b| {
+    let parts = crate::chunks::map_ordered(&blocks, |&b| {
         let mut rng = ChaCha8Rng::seed_from_u64(SEED.wrapping_add(b as u64));
         let rows = BLOCK.min(SIMULTANEOUS_DRAWS - b * BLOCK);
         let z = Array2::from_shape_fn((rows, m), |_| StandardNormal.sample(&mut rng));

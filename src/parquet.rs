@@ -40,8 +40,8 @@ use ndarray::{Array1, Array2};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 
+use crate::chunks::{map_ordered, DEFAULT_CHUNK_ROWS};
 use crate::data::{check_values, DataSources, REAL};
-use crate::engine::{map_ordered, DEFAULT_CHUNK_ROWS};
 use crate::error::{Column, Error, Result};
 use crate::rows::RowBlock;
 use crate::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};

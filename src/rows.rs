@@ -6,6 +6,9 @@ use ndarray::{concatenate, Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
 
+/// Name used for the real (human-labeled) data in errors and summaries.
+pub const REAL: &str = "real";
+
 /// The rows a [`MomentModel`](crate::MomentModel) reads: covariates x (rows × columns),
 /// an outcome y, and named extra columns — instruments, offsets, exposures, group ids —
 /// which the model looks up by name.

@@ -187,7 +187,7 @@ impl Streamed {
             return Vec::new();
         };
         let parts: Vec<usize> = (0..stream.parts().len()).collect();
-        let per_part = crate::engine::map_ordered(&parts, |&part| {
+        let per_part = crate::chunks::map_ordered(&parts, |&part| {
             let mut out = Vec::new();
             let read = stream.read_part(part, sources, &mut |start, blocks| {
                 let rows: Vec<Rows<'_>> = blocks.iter().map(|b| b.view(names)).collect();

@@ -119,7 +119,7 @@ fn covariance_from_sums(count: f64, sum: &Array1<f64>, gram: &Array2<f64>) -> Ar
 
 /// The row ranges of the chunks that split `n` rows.
 fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
-    crate::engine::chunk_ranges(n, crate::engine::DEFAULT_CHUNK_ROWS)
+    crate::chunks::chunk_ranges(n, crate::chunks::DEFAULT_CHUNK_ROWS)
 }
 
 /// Sums over chunks of rows that merge by addition.
@@ -135,7 +135,7 @@ fn sum_chunks<S: ChunkSums>(
     chunk: impl Fn(&std::ops::Range<usize>) -> S + Sync + Send,
 ) -> S {
     let mut total = empty;
-    for piece in &crate::engine::map_ordered(&chunk_ranges(n), chunk) {
+    for piece in &crate::chunks::map_ordered(&chunk_ranges(n), chunk) {
         total.add(piece);
     }
     total

@@ -15,6 +15,9 @@ pub(crate) use pass::{
 };
 pub use sums::{Layout, MomentSums};
 
+pub use crate::chunks::DEFAULT_CHUNK_ROWS;
+pub(crate) use crate::chunks::{chunk_ranges, map_ordered};
+
 use std::ops::Range;
 
 use ndarray::ArrayView1;
@@ -22,19 +25,6 @@ use ndarray::ArrayView1;
 use crate::data::DataSources;
 use crate::rows::Rows;
 use crate::stream::Streamed;
-
-/// Rows per chunk unless configured otherwise: the moment columns of a chunk
-/// (rows × k(1 + M)) stay within a few hundred kilobytes for k(1 + M) ≤ 30.
-pub const DEFAULT_CHUNK_ROWS: usize = 4096;
-
-/// Consecutive ranges of `size` rows (at least 1) covering `n` rows, the last one
-/// shorter.
-pub(crate) fn chunk_ranges(n: usize, size: usize) -> Vec<std::ops::Range<usize>> {
-    let size = size.max(1);
-    (0..n.div_ceil(size))
-        .map(|c| c * size..((c + 1) * size).min(n))
-        .collect()
-}
 
 /// How the T rows are split into chunks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,22 +186,5 @@ impl ChunkSet for StreamedChunks<'_> {
     }
     fn n_clusters(&self) -> Option<usize> {
         None
-    }
-}
-
-/// Maps `f` over the items (in parallel with the `parallel` feature) and returns the
-/// results in item order.
-pub(crate) fn map_ordered<T: Sync, R: Send>(
-    items: &[T],
-    f: impl Fn(&T) -> R + Sync + Send,
-) -> Vec<R> {
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        items.par_iter().map(f).collect()
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        items.iter().map(f).collect()
     }
 }

@@ -145,8 +145,8 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
     let theta = step1.slice(s![..p]);
     let j_inv = inverse(j_sum.view())?;
     let sources = stacked.data().sources();
-    let ranges = crate::engine::chunk_ranges(n, crate::engine::DEFAULT_CHUNK_ROWS);
-    Some(crate::engine::map_ordered(&ranges, |range| {
+    let ranges = crate::chunks::chunk_ranges(n, crate::chunks::DEFAULT_CHUNK_ROWS);
+    Some(crate::chunks::map_ordered(&ranges, |range| {
         let rows = real.slice(range.clone());
         let len = range.len();
         let w = weights.map(|w| w.slice_move(s![range.clone()]));

@@ -275,9 +275,9 @@ impl Influence {
         let real = stacked.real_rows();
         let sources = stacked.data().sources();
         let n = real.len();
-        let ranges = crate::engine::chunk_ranges(n, crate::engine::DEFAULT_CHUNK_ROWS);
+        let ranges = crate::chunks::chunk_ranges(n, crate::chunks::DEFAULT_CHUNK_ROWS);
         // Per chunk and coefficient j: Σ w_t and Σ w_t w_tᵀ.
-        let parts = crate::engine::map_ordered(&ranges, |range| {
+        let parts = crate::chunks::map_ordered(&ranges, |range| {
             let len = range.len();
             let mut psi_r = Array2::zeros((len, p));
             model.moments(

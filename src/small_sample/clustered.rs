@@ -122,8 +122,8 @@ pub(crate) fn cr2_bell_mccaffrey<M: MomentModel + ?Sized>(
     let m = crate::linalg::inverse(j_tilde.view())?;
     let root = symmetric_root(&m)?;
     let sums = cluster_sums(model, theta, rows, weights, clusters, &d)?;
-    let per_cluster = crate::engine::map_ordered(
-        &crate::engine::chunk_ranges(sums.score.nrows(), 256),
+    let per_cluster = crate::chunks::map_ordered(
+        &crate::chunks::chunk_ranges(sums.score.nrows(), 256),
         |range| adjust(&sums, range.clone(), &m, &root, p),
     );
     let width = j_bar.nrows();
@@ -185,8 +185,8 @@ fn cluster_sums<M: MomentModel + ?Sized>(
     d: &Array1<f64>,
 ) -> Option<ClusterSums> {
     let width = d.len();
-    let ranges = crate::engine::chunk_ranges(rows.len(), crate::engine::DEFAULT_CHUNK_ROWS);
-    let chunks = crate::engine::map_ordered(&ranges, |range| {
+    let ranges = crate::chunks::chunk_ranges(rows.len(), crate::chunks::DEFAULT_CHUNK_ROWS);
+    let chunks = crate::chunks::map_ordered(&ranges, |range| {
         let (mut design, mut moments) =
             working_rows(model, theta, rows, clusters.absorbed, range.clone())?;
         if let Some(w) = weights {

@@ -153,7 +153,7 @@ pub(crate) fn leverages<M: MomentModel + ?Sized>(
 ) -> Array1<f64> {
     let p = theta.len();
     let ranges = row_ranges(rows.len());
-    let chunks = crate::engine::map_ordered(&ranges, |range| {
+    let chunks = crate::chunks::map_ordered(&ranges, |range| {
         let chunk = rows.slice(range.clone());
         let mut leverage = Array1::<f64>::zeros(range.len());
         let mut derivative = Array2::zeros((range.len(), p));
@@ -241,7 +241,7 @@ pub(crate) fn bell_mccaffrey_dof<M: MomentModel + ?Sized>(
     // J̄ = X̄ᵀX̄ = −J.
     let j_inv = -crate::linalg::inverse(j_sum.view())?;
     let sums = |exact: &[bool]| {
-        let parts = crate::engine::map_ordered(&row_ranges(rows.len()), |range| {
+        let parts = crate::chunks::map_ordered(&row_ranges(rows.len()), |range| {
             let chunk = rows.slice(range.clone());
             let w = weights.map(|w| w.slice_move(s![range.clone()]));
             dof_sums(model, theta, chunk, w, &j_inv, exact)
@@ -357,7 +357,7 @@ fn dof_sums<M: MomentModel + ?Sized>(
 
 /// Consecutive row ranges of the engine's default chunk size.
 fn row_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
-    crate::engine::chunk_ranges(n, crate::engine::DEFAULT_CHUNK_ROWS)
+    crate::chunks::chunk_ranges(n, crate::chunks::DEFAULT_CHUNK_ROWS)
 }
 
 #[cfg(test)]

@@ -102,12 +102,24 @@ pub struct FitArgs {
     /// every outcome's coefficients (max-|t| from each outcome's covariance, combined
     /// by the Gaussian correlation inequality; with `--bootstrap`, over common
     /// resamples).
-    #[arg(long = "outcome", value_name = "NAME=Y,SOURCE_Y,...", value_parser = crate::outcomes::parse_outcome)]
+    #[arg(long = "outcome", value_name = "NAME=Y,SOURCE_Y,...", value_parser = parse_outcome)]
     pub outcomes: Vec<(String, Vec<String>)>,
     /// Also draw every estimator's (1 − alpha) interval per coefficient (a forest
     /// plot): FIGURE.svg and FIGURE.png.
     #[arg(long, value_name = "FIGURE")]
     pub figure: Option<std::path::PathBuf>,
+}
+
+/// `NAME=Y,SOURCE_Y,...` as the name and its columns.
+pub fn parse_outcome(text: &str) -> Result<(String, Vec<String>), String> {
+    let (name, columns) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: give NAME=Y,SOURCE_Y,..."))?;
+    let columns: Vec<String> = columns.split(',').map(|c| c.trim().to_string()).collect();
+    if name.trim().is_empty() || columns.iter().any(String::is_empty) {
+        return Err(format!("`{text}`: an empty outcome name or column"));
+    }
+    Ok((name.trim().to_string(), columns))
 }
 
 fn parse_alpha(text: &str) -> Result<f64, String> {
@@ -125,9 +137,6 @@ fn parse_alpha(text: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: &FitArgs) -> Result<String, Failure> {
-    if !args.outcomes.is_empty() {
-        return crate::outcomes::run(args);
-    }
     if args.bootstrap.is_some() && args.estimator != [EstimatorName::Gmm] {
         return Err(Failure::Data(
             "--bootstrap applies to the GMM alone (--estimator gmm)".into(),

@@ -100,6 +100,7 @@ fn main() -> ExitCode {
     // clap exits by itself: 0 after --help / --version, 2 on a usage error.
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Fit(args) if !args.outcomes.is_empty() => outcomes::run(&args),
         Command::Fit(args) => fit::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Plan(args) => plan::run(&args),

@@ -8,18 +8,6 @@ use crate::data::{DataArgs, Loaded, ModelName};
 use crate::fit::{EstimatorName, FitArgs, OutputFormat};
 use crate::Failure;
 
-/// `NAME=Y,SOURCE_Y,...` as the name and its columns.
-pub fn parse_outcome(text: &str) -> Result<(String, Vec<String>), String> {
-    let (name, columns) = text
-        .split_once('=')
-        .ok_or_else(|| format!("`{text}`: give NAME=Y,SOURCE_Y,..."))?;
-    let columns: Vec<String> = columns.split(',').map(|c| c.trim().to_string()).collect();
-    if name.trim().is_empty() || columns.iter().any(String::is_empty) {
-        return Err(format!("`{text}`: an empty outcome name or column"));
-    }
-    Ok((name.trim().to_string(), columns))
-}
-
 /// The fit of every outcome (the `--real` one first, named after its column) and the
 /// inference across them.
 pub fn run(args: &FitArgs) -> Result<String, Failure> {
