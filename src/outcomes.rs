@@ -18,7 +18,9 @@
 //!   statistics whatever the dependence between outcomes, so c from the product covers
 //!   with probability at least 1 − α. It is exact for one outcome and for independent
 //!   ones, conservative as far as outcomes are dependent, and never wider than
-//!   Bonferroni's.
+//!   Bonferroni's over the same t statistics. Each outcome's statistics take the
+//!   smallest of its coefficients' degrees of freedom (as its own simultaneous
+//!   intervals do).
 //! - The bootstrap max-|t| (Romano and Wolf 2005), with a [`Bootstrap`]: every outcome's
 //!   estimator is re-run on the same B resamples (one seed draws the same rows for each
 //!   data set: labeled and unlabeled rows separately, or clusters as units), giving
