@@ -1760,6 +1760,12 @@ fn several_outcomes_are_fitted_and_adjusted_together() {
     let (lower, upper) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
     let se = normal["outcomes"][1]["se"][0].as_f64().unwrap();
     assert!((upper - lower) / (2.0 * se) > 1.96, "{ci}");
+    // A failure names its outcome: the real column given as a source is missing on
+    // the unlabeled rows.
+    let out = run(&[&base[..10], &["--outcome", "c=yb,yb"]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("outcome `c`: "), "{stderr}");
     // Each outcome needs one column per source.
     let out = run(&[&base[..10], &["--outcome", "b=yb"]].concat());
     assert_eq!(out.status.code(), Some(2));

@@ -71,6 +71,18 @@ impl Failure {
             Failure::Partial { reason, .. } => reason,
         }
     }
+
+    /// The same failure, its message saying what it concerns (`outcome `b``).
+    pub fn about(self, what: &str) -> Failure {
+        match self {
+            Failure::Data(m) => Failure::Data(format!("{what}: {m}")),
+            Failure::Estimation(m) => Failure::Estimation(format!("{what}: {m}")),
+            Failure::Partial { output, reason } => Failure::Partial {
+                output,
+                reason: format!("{what}: {reason}"),
+            },
+        }
+    }
 }
 
 impl From<String> for Failure {

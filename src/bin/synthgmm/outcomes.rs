@@ -2,7 +2,7 @@
 //! intervals across all their coefficients (`synthgmm::OutcomeFits`).
 
 use synthgmm::models::{Logistic, Ols, Poisson};
-use synthgmm::{Adjustment, Bootstrap, MomentModel, OutcomeFits};
+use synthgmm::{Adjustment, Bootstrap, Estimator, MomentModel, OutcomeFits, TwoStepGmm};
 
 use crate::data::{DataArgs, Loaded, ModelName};
 use crate::fit::{EstimatorName, FitArgs, OutputFormat};
@@ -44,9 +44,47 @@ fn outcome_data(args: &FitArgs) -> Result<Vec<(String, Loaded)>, Failure> {
         for ((_, spec), column) in data.sources.iter_mut().zip(&columns[1..]) {
             spec.outcome = column.clone();
         }
-        out.push((name.clone(), data.load()?));
+        let loaded = data
+            .load()
+            .map_err(|f| f.about(&format!("outcome `{name}`")))?;
+        out.push((name.clone(), loaded));
     }
     Ok(out)
+}
+
+/// Every outcome's fit, as `OutcomeFits::fit` runs them (with the bootstrap when asked
+/// for, on the same resamples), a failure naming its outcome.
+fn fit_each<M: MomentModel>(
+    gmm: &TwoStepGmm<M>,
+    loaded: &[(String, Loaded)],
+    args: &FitArgs,
+) -> Result<OutcomeFits, Failure> {
+    let pairs: Vec<(&str, &synthgmm::DataSources)> =
+        loaded.iter().map(|(n, l)| (n.as_str(), &l.data)).collect();
+    let first = &loaded[0].1;
+    OutcomeFits::check_rows(&pairs).map_err(|e| first.failure(&e))?;
+    let names: Vec<String> = loaded.iter().map(|(n, _)| n.clone()).collect();
+    let failed = |name: &str, l: &Loaded, e: &synthgmm::Error| {
+        l.failure(e).about(&format!("outcome `{name}`"))
+    };
+    let joint = match args.bootstrap {
+        None => {
+            let estimates = loaded
+                .iter()
+                .map(|(name, l)| gmm.estimate(&l.data).map_err(|e| failed(name, l, &e)))
+                .collect::<Result<Vec<_>, _>>()?;
+            OutcomeFits::from_estimates(names, estimates)
+        }
+        Some(b) => {
+            let boot = Bootstrap::new(b).seed(args.seed);
+            let fits = loaded
+                .iter()
+                .map(|(name, l)| boot.run(gmm, &l.data).map_err(|e| failed(name, l, &e)))
+                .collect::<Result<Vec<_>, _>>()?;
+            OutcomeFits::from_bootstraps(names, fits)
+        }
+    };
+    joint.map_err(|e| first.failure(&e))
 }
 
 fn report<M: MomentModel + Clone + 'static>(
@@ -54,11 +92,7 @@ fn report<M: MomentModel + Clone + 'static>(
     loaded: &[(String, Loaded)],
     args: &FitArgs,
 ) -> Result<String, Failure> {
-    let pairs: Vec<(&str, &synthgmm::DataSources)> =
-        loaded.iter().map(|(n, l)| (n.as_str(), &l.data)).collect();
-    let bootstrap = args.bootstrap.map(|b| Bootstrap::new(b).seed(args.seed));
-    let fits = OutcomeFits::fit(&crate::fit::gmm(model, args), &pairs, bootstrap)
-        .map_err(|e| loaded[0].1.failure(&e))?;
+    let fits = fit_each(&crate::fit::gmm(model, args), loaded, args)?;
     let method = args.adjust.unwrap_or(Adjustment::Holm);
     let adjusted = fits
         .adjusted_p_values(method)
