@@ -216,6 +216,16 @@ impl OutcomeFits {
         matches!(self.joint, Joint::Bootstrap(_))
     }
 
+    /// Where the simultaneous inference comes from, as the front ends report it:
+    /// `"bootstrap"` or `"normal"`.
+    pub fn simultaneous_from(&self) -> &'static str {
+        if self.uses_bootstrap() {
+            "bootstrap"
+        } else {
+            "normal"
+        }
+    }
+
     /// Every outcome's p-values adjusted for testing all K·p coefficients (one array
     /// per outcome): Bonferroni, Holm or Benjamini–Hochberg; single-step max-|t| from
     /// the bootstrap when the fits have one, else from each outcome's covariance (see

@@ -119,12 +119,7 @@ fn report<M: MomentModel + Clone + 'static>(
                     })
                 })
                 .collect();
-            let basis = if fits.uses_bootstrap() {
-                "bootstrap"
-            } else {
-                "normal"
-            };
-            let json = serde_json::json!({"adjustment": method.name(), "alpha": args.alpha, "simultaneous_from": basis, "outcomes": list});
+            let json = serde_json::json!({"adjustment": method.name(), "alpha": args.alpha, "simultaneous_from": fits.simultaneous_from(), "outcomes": list});
             Ok(format!("{json}\n"))
         }
         _ => Ok(format!("{fits}")),

@@ -31,7 +31,10 @@ pub fn fit(frames: &[Frame], names: Vec<String>, request: &Request) -> Result<Ro
         let (label, outcome) =
             named::run_all(d, &model, std::slice::from_ref(&spec), settings, false)
                 .pop()
-                .expect("one estimator asked for");
+                .ok_or_else(|| Error::InvalidConfig {
+                    parameter: "estimator",
+                    reason: "the estimator returned no fit".into(),
+                })?;
         let outcome = outcome?;
         let boot = bootstrapped(d, &model, &spec, settings, request)?;
         lists.push(fit_list(&label, &outcome, boot.as_ref(), request.level)?);
@@ -67,18 +70,13 @@ fn joint_list(joint: &OutcomeFits, fits: List, alpha: f64) -> Result<Robj, Error
     .map_err(r_error)?;
     let ci = joint.simultaneous_conf_int(alpha)?;
     let side = |k: usize| -> Vec<f64> { ci.iter().flat_map(|c| c.column(k).to_vec()).collect() };
-    let from = if joint.uses_bootstrap() {
-        "bootstrap"
-    } else {
-        "normal"
-    };
     let values: [Robj; 7] = [
         fits.into(),
         adjusted.into(),
         side(0).into(),
         side(1).into(),
         joint.simultaneous_critical_value(alpha)?.into(),
-        from.into(),
+        joint.simultaneous_from().into(),
         joint.to_string().into(),
     ];
     Ok(List::from_names_and_values(
