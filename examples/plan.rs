@@ -22,7 +22,7 @@
 
 #[path = "politeness/pipeline.rs"]
 mod pipeline;
-#[path = "../src/bin/synthgmm/plot.rs"]
+#[path = "../cli/src/plot.rs"]
 #[allow(dead_code)]
 mod plot;
 

@@ -7,8 +7,6 @@ mod common;
 
 mod baselines;
 mod bootstrap;
-#[cfg(feature = "cli")]
-mod cli;
 #[cfg(feature = "sim")]
 mod climate_stance;
 mod clusters;

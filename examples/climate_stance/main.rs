@@ -28,7 +28,7 @@
 
 #[path = "../politeness/pipeline.rs"]
 mod pipeline;
-#[path = "../../src/bin/synthgmm/plot.rs"]
+#[path = "../../cli/src/plot.rs"]
 mod plot;
 mod study;
 

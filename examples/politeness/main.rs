@@ -23,7 +23,7 @@
 
 #[path = "pipeline.rs"]
 mod pipeline;
-#[path = "../../src/bin/synthgmm/plot.rs"]
+#[path = "../../cli/src/plot.rs"]
 mod plot;
 
 use std::path::PathBuf;

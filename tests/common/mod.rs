@@ -15,8 +15,15 @@ pub struct ReferenceData {
     pub synth_y: Array1<f64>,
 }
 
+/// A file of the library's `tests/data/`, from this package or from a workspace member
+/// beside it (the command-line tool's tests read the same reference data).
 pub fn data_path(name: &str) -> String {
-    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = here
+        .ancestors()
+        .find(|d| d.join("tests/data").is_dir())
+        .unwrap_or(here);
+    format!("{}/tests/data/{name}", root.display())
 }
 
 pub fn load(name: &str) -> ReferenceData {

@@ -294,7 +294,7 @@ fn read_parquet(
     _labels: &[String],
 ) -> Result<Table, String> {
     Err(format!(
-        "`{path}`: this build reads CSV only; install with `--features cli,parquet` for Parquet"
+        "`{path}`: this build reads CSV only; build it with its default features (`--features parquet`) for Parquet"
     ))
 }
 

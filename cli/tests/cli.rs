@@ -1,9 +1,12 @@
 //! The `synthgmm` command-line tool: JSON and CSV output against the independent
-//! reference results (see `tests/data/README.md`), Parquet input, the `simulate` and
-//! `plan` subcommands, and errors with their exit statuses (2: usage or data, 1:
-//! estimation).
+//! reference results (see the library's `tests/data/README.md`), Parquet input, the
+//! `simulate` and `plan` subcommands, and errors with their exit statuses (2: usage or
+//! data, 1: estimation).
 
-use crate::common;
+/// The library's test helpers and reference data, shared with its integration tests.
+#[allow(dead_code)]
+#[path = "../../tests/common/mod.rs"]
+mod common;
 
 use std::process::{Command, Output};
 
@@ -697,7 +700,7 @@ fn a_corrupt_parquet_file_is_a_data_error() {
 fn parquet_without_the_feature_says_how_to_get_it() {
     let out = run(&ols_fit("runs.parquet"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--features cli,parquet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--features parquet"));
 }
 
 #[test]
