@@ -4,7 +4,6 @@
 //! data, 1: estimation).
 
 /// The library's test helpers and reference data, shared with its integration tests.
-#[allow(dead_code)]
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
