@@ -7,19 +7,13 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use crate::error::{Column, Error, Result};
 use crate::fixed_effects::{Effect, FixedEffects};
 use crate::rows::{RowBlock, Rows};
-use crate::stream::Streamed;
+use crate::tier::Streamed;
+use crate::values::check_values;
 
 pub use crate::rows::REAL;
 
-/// Largest magnitude accepted for a covariate or outcome: squared products of moments
-/// must stay far from overflow.
-const MAX_MAGNITUDE: f64 = 1e64;
-const TOO_LARGE: &str = "magnitudes beyond 1e64 overflow the moment products; rescale the column";
 /// The smallest labeling probability of a labeled row (its weight 1/π at most 1e12).
 const MIN_PROBABILITY: f64 = 1e-12;
-/// A column whose largest magnitude is below this (and not zero) underflows them.
-const MIN_MAGNITUDE: f64 = 1e-64;
-const TOO_SMALL: &str = "the column's largest magnitude is below 1e-64, which underflows the moment products; rescale the column";
 
 /// One auxiliary source m: covariates x^m_t, outcomes y^m_t and extra columns on every
 /// row t.
@@ -597,7 +591,7 @@ impl DataSources {
     pub fn from_engine(
         labeled: &DataSources,
         n_rows: usize,
-        engine: Box<dyn crate::external::SumsEngine>,
+        engine: Box<dyn crate::tier::SumsEngine>,
     ) -> Result<DataSources> {
         let bad = |reason: String| {
             Err(Error::InvalidConfig {
@@ -1390,108 +1384,4 @@ fn same_bits(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> bool {
             .all(|(u, v)| u.iter().zip(v).fold(true, |all, (u, v)| all & same(u, v))),
         _ => a.iter().zip(b.iter()).all(|(u, v)| same(u, v)),
     }
-}
-
-/// The first column (outcome, then covariates) of `block` whose values are all below
-/// [`MIN_MAGNITUDE`] in magnitude but not all zero, as an [`Error::InvalidValue`] at
-/// its largest value: products of such values underflow, and the fit would report
-/// exact fits or collinearity that are not in the data.
-fn tiny_column(name: &str, block: &RowBlock, row_of: &impl Fn(usize) -> usize) -> Result<()> {
-    let largest = |values: ndarray::ArrayView1<'_, f64>| {
-        values
-            .iter()
-            .enumerate()
-            .fold((0, 0.0f64), |(at, max), (i, v)| {
-                if v.abs() > max {
-                    (i, v.abs())
-                } else {
-                    (at, max)
-                }
-            })
-    };
-    let columns = std::iter::once((Column::Outcome, block.y.view()))
-        .chain((0..block.x.ncols()).map(|j| (Column::Covariate(j), block.x.column(j))));
-    for (column, values) in columns {
-        let (at, max) = largest(values);
-        if max > 0.0 && max < MIN_MAGNITUDE {
-            return Err(Error::InvalidValue {
-                source_name: name.to_string(),
-                column,
-                row: row_of(at),
-                value: values[at],
-                reason: TOO_SMALL,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Whether every |value| ≤ `MAX_MAGNITUDE`: a branch-free scan of contiguous memory in
-/// blocks (it vectorizes), element by element otherwise.
-fn all_small(values: ndarray::ArrayViewD<'_, f64>) -> bool {
-    let small = |v: &f64| v.abs() <= MAX_MAGNITUDE;
-    match values.as_slice_memory_order() {
-        Some(slice) => slice
-            .chunks(512)
-            .all(|block| block.iter().fold(true, |all, v| all & small(v))),
-        None => values.iter().all(small),
-    }
-}
-
-/// The first value of `block` that is not finite or exceeds 10⁶⁴ in magnitude:
-/// outcome, then covariates, then extra columns within a row; block row i is data row
-/// `row_of(i)`. Covariate arrays whose address is in `scanned` passed already.
-pub(crate) fn check_values(
-    name: &str,
-    block: &RowBlock,
-    columns: &[String],
-    row_of: impl Fn(usize) -> usize,
-    scanned: &mut Vec<(*const f64, usize)>,
-) -> Result<()> {
-    tiny_column(name, block, &row_of)?;
-    let key = (block.x.as_ptr(), block.x.len());
-    if all_small(block.y.view().into_dyn())
-        && (scanned.contains(&key) || all_small(block.x.view().into_dyn()))
-        && all_small(block.extra.view().into_dyn())
-    {
-        scanned.push(key);
-        return Ok(());
-    }
-    for i in 0..block.y.len() {
-        let bad = |column, value: f64| {
-            if value.is_finite() {
-                Error::InvalidValue {
-                    source_name: name.to_string(),
-                    column,
-                    row: row_of(i),
-                    value,
-                    reason: TOO_LARGE,
-                }
-            } else {
-                Error::NonFinite {
-                    source_name: name.to_string(),
-                    column,
-                    row: row_of(i),
-                    value,
-                }
-            }
-        };
-        let large = |v: &f64| v.is_nan() || v.abs() > MAX_MAGNITUDE;
-        if large(&block.y[i]) {
-            return Err(bad(Column::Outcome, block.y[i]));
-        }
-        if let Some((j, &v)) = block.x.row(i).iter().enumerate().find(|(_, v)| large(v)) {
-            return Err(bad(Column::Covariate(j), v));
-        }
-        if let Some((j, &v)) = block
-            .extra
-            .row(i)
-            .iter()
-            .enumerate()
-            .find(|(_, v)| large(v))
-        {
-            return Err(bad(Column::Extra(columns[j].clone()), v));
-        }
-    }
-    Ok(())
 }

@@ -96,7 +96,6 @@ mod data;
 mod engine;
 mod error;
 mod estimator;
-pub mod external;
 pub mod fixed_effects;
 mod gmm;
 mod inference;
@@ -110,6 +109,7 @@ mod optim;
 mod outcomes;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+mod passes;
 pub mod quick;
 mod rows;
 #[cfg(feature = "sim")]
@@ -117,8 +117,9 @@ pub mod sim;
 mod small_sample;
 pub mod sql;
 mod stacked;
-mod stream;
+mod tier;
 mod units;
+mod values;
 mod weight;
 
 pub use bootstrap::{Bootstrap, BootstrapFit, BootstrapInterval, BootstrapTable};
@@ -127,7 +128,6 @@ pub use data::{AuxSource, DataSources, DataSourcesBuilder, REAL};
 pub use engine::{Chunking, Layout, MomentSums, DEFAULT_CHUNK_ROWS};
 pub use error::{Column, Error, Result, Stage};
 pub use estimator::{Estimator, OnSources};
-pub use external::{ColumnBlock, PassRequest, RowColumns, SumsEngine};
 pub use fixed_effects::FixedEffects;
 pub use gmm::{
     Covariance, CrossChoice, CrossWeights, Design, FinalEstimator, GmmFit, Plan, Planned,
@@ -142,6 +142,8 @@ pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use multiple_testing::{adjust_p_values, Adjustment, SIMULTANEOUS_DRAWS};
 pub use optim::Termination;
 pub use outcomes::OutcomeFits;
+pub use tier::external;
+pub use tier::{ColumnBlock, PassRequest, RowColumns, SumsEngine};
 
 /// The examples of `docs/custom-moments.md`, compiled and run as doc tests.
 #[doc = include_str!("../docs/custom-moments.md")]

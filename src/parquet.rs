@@ -41,10 +41,11 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 use parquet::arrow::ProjectionMask;
 
 use crate::chunks::{map_ordered, DEFAULT_CHUNK_ROWS};
-use crate::data::{check_values, DataSources, REAL};
+use crate::data::{DataSources, REAL};
 use crate::error::{Column, Error, Result};
 use crate::rows::RowBlock;
-use crate::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
+use crate::tier::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
+use crate::values::check_values;
 
 /// The outcome and covariate columns of one block.
 #[derive(Debug, Clone, PartialEq)]

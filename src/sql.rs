@@ -54,7 +54,7 @@ use ndarray::{Array1, Array2};
 use crate::data::DataSources;
 use crate::engine::MomentSums;
 use crate::error::{Error, Result};
-use crate::external::{PassRequest, SumsEngine};
+use crate::tier::{PassRequest, SumsEngine};
 
 /// The moment conditions the generated SQL spells out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

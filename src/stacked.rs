@@ -17,13 +17,10 @@ use std::sync::{Mutex, OnceLock};
 use ndarray::{s, Array1, Array2, ArrayView1};
 
 use crate::data::DataSources;
-use crate::engine::{
-    block_sums, chunks, stacked_sums, streamed_block_sums, Chunking, Layout, MomentSums, Needs,
-    StreamedChunks, DEFAULT_CHUNK_ROWS,
-};
+use crate::engine::{block_sums, Chunking, Layout, MomentSums, Needs, DEFAULT_CHUNK_ROWS};
 use crate::error::{Error, Result};
-use crate::external::PassRequest;
 use crate::moment::{check_shapes, MomentModel};
+use crate::passes::{source_jacobian_sums, source_moment_sums, stacked_pass};
 use crate::rows::Rows;
 
 /// The stacked problem: a model, the data in chunks, and the label weights.
@@ -236,37 +233,14 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
                 return sums.clone();
             }
         }
-        let streamed = self.data.streamed().filter(|_| self.n_sources() > 0);
-        let sums = match (streamed, self.data.stream_indices()) {
-            (Some(stream), Some(sources)) if stream.sums_engine().is_some() => {
-                let request = PassRequest {
-                    sources,
-                    params: params.to_owned(),
-                    jacobian: needs.jacobian,
-                    omega: needs.omega,
-                    contraction: needs.contraction.map(|v| v.to_owned()),
-                };
-                stream.engine_sums(self.k(), &request)
-            }
-            (Some(stream), Some(sources)) => {
-                let chunks = StreamedChunks {
-                    data: self.data,
-                    stream,
-                    sources,
-                    weights: self.label_weights(),
-                };
-                stacked_sums(self.model, &chunks, self.layout, params, needs)
-            }
-            _ => {
-                let chunks = chunks(
-                    self.data,
-                    self.label_weights(),
-                    self.data.weights(),
-                    &self.ranges,
-                );
-                stacked_sums(self.model, chunks.as_slice(), self.layout, params, needs)
-            }
-        };
+        let sums = stacked_pass(
+            self.model,
+            self.data,
+            (self.layout, &self.ranges),
+            self.label_weights(),
+            params,
+            needs,
+        );
         if needs.contraction.is_none() {
             if let Ok(mut recent) = self.recent.lock() {
                 recent.push((params.to_owned(), sums.clone()));
@@ -393,12 +367,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         let mut r = Array1::zeros(2 * self.k());
         r.slice_mut(s![..self.k()])
             .assign(&sum(src.labeled(), self.label_weights()));
-        let all = match self.streamed_source(m) {
-            Some((stream, index)) => {
-                streamed_block_sums(self.model, stream, index, (self.k(), beta), false, false).sum
-            }
-            None => sum(src.rows(), self.data.weights()),
-        };
+        let all = source_moment_sums(self.model, self.data, m, (self.k(), beta));
         r.slice_mut(s![self.k()..]).assign(&all);
         r / self.n_rows()
     }
@@ -412,22 +381,9 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             src.labeled(),
             self.label_weights(),
         ));
-        let all = match self.streamed_source(m) {
-            Some((stream, index)) => {
-                streamed_block_sums(self.model, stream, index, (self.k(), beta), true, false)
-                    .jacobian
-                    .unwrap_or_default()
-            }
-            None => self.model.jacobian(beta, src.rows(), self.data.weights()),
-        };
+        let all = source_jacobian_sums(self.model, self.data, m, (self.k(), beta));
         j.slice_mut(s![self.k().., ..]).assign(&all);
         j / self.n_rows()
-    }
-
-    /// For data kept out of memory, the stream and its index of source `m`.
-    fn streamed_source(&self, m: usize) -> Option<(&crate::stream::Streamed, usize)> {
-        let stream = self.data.streamed()?;
-        Some((stream, self.data.stream_indices()?[m]))
     }
 }
 

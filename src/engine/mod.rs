@@ -10,8 +10,8 @@ mod pass;
 mod sums;
 
 pub(crate) use pass::{
-    block_sums, chunk_sums, cluster_factor, clustered_gram, stacked_sums, streamed_block_sums,
-    BlockSums, Needs,
+    block_sums, chunk_block_sums, chunk_sums, cluster_factor, clustered_gram, merge_block_sums,
+    stacked_sums, BlockSums, Needs,
 };
 pub use sums::{Layout, MomentSums};
 
@@ -22,9 +22,7 @@ use std::ops::Range;
 
 use ndarray::ArrayView1;
 
-use crate::data::DataSources;
 use crate::rows::Rows;
-use crate::stream::Streamed;
 
 /// How the T rows are split into chunks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,41 +85,6 @@ pub(crate) struct Chunk<'a> {
     pub row_weights: Option<ArrayView1<'a, f64>>,
 }
 
-/// The chunks of in-memory data, as views.
-pub(crate) fn chunks<'a>(
-    data: &'a DataSources,
-    weights: Option<ArrayView1<'a, f64>>,
-    row_weights: Option<ArrayView1<'a, f64>>,
-    ranges: &[Range<usize>],
-) -> Vec<Chunk<'a>> {
-    let labeled = data.labeled_rows();
-    ranges
-        .iter()
-        .map(|range| {
-            let lo = labeled.partition_point(|&t| t < range.start);
-            let hi = labeled.partition_point(|&t| t < range.end);
-            Chunk {
-                rows: range.len(),
-                labeled: labeled[lo..hi].iter().map(|&t| t - range.start).collect(),
-                weights: weights.map(|w| w.slice_move(ndarray::s![lo..hi])),
-                real: data.real_rows().slice(lo..hi),
-                sources: data
-                    .sources()
-                    .iter()
-                    .map(|s| s.rows().slice(range.clone()))
-                    .collect(),
-                sources_labeled: data
-                    .sources()
-                    .iter()
-                    .map(|s| s.labeled().slice(lo..hi))
-                    .collect(),
-                clusters: data.clusters().map(|c| &c[range.clone()]),
-                row_weights: row_weights.map(|w| w.slice_move(ndarray::s![range.clone()])),
-            }
-        })
-        .collect()
-}
-
 /// The chunks of one pass, wherever their rows come from.
 pub(crate) trait ChunkSet: Sync {
     /// `f` on every chunk, results in chunk order.
@@ -143,48 +106,5 @@ impl ChunkSet for [Chunk<'_>] {
                 .max()
                 .map_or(0, |&m| m as usize + 1)
         })
-    }
-}
-
-/// The chunks of data whose sources are read from files: each batch the stream reads,
-/// with the labeled rows it contains taken from memory.
-pub(crate) struct StreamedChunks<'a> {
-    pub data: &'a DataSources,
-    pub stream: &'a Streamed,
-    /// The stream's indices of the data set's sources.
-    pub sources: Vec<usize>,
-    /// Label weights of the labeled rows (1/π_t), if any.
-    pub weights: Option<ArrayView1<'a, f64>>,
-}
-
-impl ChunkSet for StreamedChunks<'_> {
-    fn map<R: Send>(&self, f: impl Fn(&Chunk<'_>) -> R + Sync + Send) -> Vec<R> {
-        let labeled = self.data.labeled_rows();
-        let names = self.data.column_names();
-        self.stream
-            .map_batches(&self.sources, names, |start, rows| {
-                let len = rows.first().map_or(0, |r| r.len());
-                let lo = labeled.partition_point(|&t| t < start);
-                let hi = labeled.partition_point(|&t| t < start + len);
-                let chunk = Chunk {
-                    rows: len,
-                    labeled: labeled[lo..hi].iter().map(|&t| t - start).collect(),
-                    weights: self.weights.as_ref().map(|w| w.slice(ndarray::s![lo..hi])),
-                    real: self.data.real_rows().slice(lo..hi).reborrow(),
-                    sources: rows.iter().map(|r| r.reborrow()).collect(),
-                    sources_labeled: self
-                        .data
-                        .sources()
-                        .iter()
-                        .map(|s| s.labeled().slice(lo..hi).reborrow())
-                        .collect(),
-                    clusters: None,
-                    row_weights: None,
-                };
-                f(&chunk)
-            })
-    }
-    fn n_clusters(&self) -> Option<usize> {
-        None
     }
 }

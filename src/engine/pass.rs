@@ -515,46 +515,8 @@ pub(crate) fn block_sums<M: MomentModel + ?Sized + Sync>(
     merge_block_sums(&parts, model.n_moments(rows), beta.len(), jacobian, squares)
 }
 
-/// [`BlockSums`] of source `source` (the stream's index) read from its files, at `beta`.
-pub(crate) fn streamed_block_sums<M: MomentModel + ?Sized + Sync>(
-    model: &M,
-    stream: &crate::stream::Streamed,
-    source: usize,
-    (k, beta): (usize, ArrayView1<'_, f64>),
-    jacobian: bool,
-    squares: bool,
-) -> BlockSums {
-    if stream.sums_engine().is_some() {
-        // The engine's pass over this source alone (the real block at θ = 0 comes
-        // along); its all-rows block is the source's.
-        let p = beta.len();
-        let mut params = Array1::zeros(2 * p);
-        params.slice_mut(s![p..]).assign(&beta);
-        let request = crate::external::PassRequest {
-            sources: vec![source],
-            params,
-            jacobian,
-            omega: squares,
-            contraction: None,
-        };
-        let sums = stream.engine_sums(k, &request);
-        let all = 2 * k..3 * k;
-        return BlockSums {
-            sum: sums.moments().slice(s![all.clone()]).to_owned(),
-            jacobian: sums
-                .jacobian()
-                .map(|j| j.slice(s![all.clone(), p..]).to_owned()),
-            squares: sums.omega().map(|o| o.diag().slice(s![all]).to_owned()),
-        };
-    }
-    let parts = stream.map_batches(&[source], &[], |_, rows| {
-        chunk_block_sums(model, rows[0], None, beta, jacobian, squares)
-    });
-    merge_block_sums(&parts, k, beta.len(), jacobian, squares)
-}
-
 /// One chunk's [`BlockSums`].
-fn chunk_block_sums<M: MomentModel + ?Sized>(
+pub(crate) fn chunk_block_sums<M: MomentModel + ?Sized>(
     model: &M,
     rows: Rows<'_>,
     w: Option<ArrayView1<'_, f64>>,
@@ -580,7 +542,7 @@ fn chunk_block_sums<M: MomentModel + ?Sized>(
 }
 
 /// Chunks' [`BlockSums`] added in order (k moments, p parameters).
-fn merge_block_sums(
+pub(crate) fn merge_block_sums(
     parts: &[BlockSums],
     k: usize,
     p: usize,

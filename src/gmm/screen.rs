@@ -8,13 +8,13 @@ use std::cell::{OnceCell, RefCell};
 use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::data::{DataSources, REAL};
-use crate::engine::{block_sums, streamed_block_sums, DEFAULT_CHUNK_ROWS};
+use crate::engine::{block_sums, DEFAULT_CHUNK_ROWS};
 use crate::error::{Error, Result, Stage};
 use crate::inference::{DropReason, Note};
 use crate::moment::{checked_start, solve, Certify, MomentModel, SolveFailure};
 use crate::optim::{Settings, Solution};
 use crate::rows::Rows;
-use crate::stream::{sample_stride, Streamed, SAMPLE_ROWS};
+use crate::tier::stream::{sample_stride, Streamed, SAMPLE_ROWS};
 use crate::weight::Whitener;
 
 /// Moments whose root-mean-square at the estimate is below this fraction of their value
@@ -182,7 +182,7 @@ impl<'p, 'a, M: MomentModel + ?Sized> BlockPasses<'p, 'a, M> {
     ) -> crate::engine::BlockSums {
         match self.problem.stream {
             Some((stream, index)) => {
-                streamed_block_sums(self.model, stream, index, (self.k, beta), jacobian, squares)
+                stream.block_sums(self.model, index, (self.k, beta), jacobian, squares)
             }
             None => block_sums(
                 self.model,

@@ -85,11 +85,12 @@ use std::fmt;
 
 use ndarray::{Array1, Array2};
 
-use crate::data::{check_values, REAL};
 use crate::engine::{chunk_sums, Chunk, Layout, MomentSums, Needs};
 use crate::error::{Column, Error, Result};
 use crate::moment::MomentModel;
 use crate::rows::RowBlock;
+use crate::rows::REAL;
+use crate::values::check_values;
 
 /// One pass over all rows: the sources it covers and the parameter value, and the
 /// parts of [`MomentSums`] it must contain.

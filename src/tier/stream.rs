@@ -13,9 +13,12 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Mutex;
 
-use crate::engine::MomentSums;
+use ndarray::{s, Array1, ArrayView1};
+
+use super::external::{PassRequest, SumsEngine};
+use crate::engine::{chunk_block_sums, merge_block_sums, BlockSums, MomentSums};
 use crate::error::{Error, Result};
-use crate::external::{PassRequest, SumsEngine};
+use crate::moment::MomentModel;
 use crate::rows::{RowBlock, Rows};
 
 /// Rows of one batch: the first row's index in the data set and one block per source
@@ -216,5 +219,44 @@ impl Streamed {
     /// The stream's index of the source named `name`.
     pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
         self.source_names.iter().position(|n| n == name)
+    }
+
+    /// [`BlockSums`] of source `source` (the stream's index) on every row, at `beta`:
+    /// read from its files, or the engine's pass over this source alone.
+    pub(crate) fn block_sums<M: MomentModel + ?Sized + Sync>(
+        &self,
+        model: &M,
+        source: usize,
+        (k, beta): (usize, ArrayView1<'_, f64>),
+        jacobian: bool,
+        squares: bool,
+    ) -> BlockSums {
+        if self.sums_engine().is_some() {
+            // The engine's pass over this source alone (the real block at θ = 0 comes
+            // along); its all-rows block is the source's.
+            let p = beta.len();
+            let mut params = Array1::zeros(2 * p);
+            params.slice_mut(s![p..]).assign(&beta);
+            let request = PassRequest {
+                sources: vec![source],
+                params,
+                jacobian,
+                omega: squares,
+                contraction: None,
+            };
+            let sums = self.engine_sums(k, &request);
+            let all = 2 * k..3 * k;
+            return BlockSums {
+                sum: sums.moments().slice(s![all.clone()]).to_owned(),
+                jacobian: sums
+                    .jacobian()
+                    .map(|j| j.slice(s![all.clone(), p..]).to_owned()),
+                squares: sums.omega().map(|o| o.diag().slice(s![all]).to_owned()),
+            };
+        }
+        let parts = self.map_batches(&[source], &[], |_, rows| {
+            chunk_block_sums(model, rows[0], None, beta, jacobian, squares)
+        });
+        merge_block_sums(&parts, k, beta.len(), jacobian, squares)
     }
 }

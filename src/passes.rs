@@ -1,0 +1,178 @@
+//! A pass over a data set, wherever its rows live: the in-memory rows in chunks, the
+//! batches a stream reads (with the labeled rows from memory), or an engine's sums.
+//! The estimators call these and never ask which tier holds the rows.
+
+use std::ops::Range;
+
+use ndarray::{s, Array1, Array2, ArrayView1};
+
+use crate::data::DataSources;
+use crate::engine::{
+    block_sums, stacked_sums, Chunk, ChunkSet, Layout, MomentSums, Needs, DEFAULT_CHUNK_ROWS,
+};
+use crate::moment::MomentModel;
+use crate::tier::{PassRequest, Streamed};
+
+/// The stacked moments' sums over every row of `data` at `params`, with the labeled
+/// rows weighted by `label_weights` (1/π) and in-memory rows split at `ranges`.
+pub(crate) fn stacked_pass<M: MomentModel + ?Sized + Sync>(
+    model: &M,
+    data: &DataSources,
+    (layout, ranges): (Layout, &[Range<usize>]),
+    label_weights: Option<ArrayView1<'_, f64>>,
+    params: ArrayView1<'_, f64>,
+    needs: Needs<'_>,
+) -> MomentSums {
+    let streamed = data.streamed().filter(|_| !data.sources().is_empty());
+    match (streamed, data.stream_indices()) {
+        (Some(stream), Some(sources)) if stream.sums_engine().is_some() => {
+            let request = PassRequest {
+                sources,
+                params: params.to_owned(),
+                jacobian: needs.jacobian,
+                omega: needs.omega,
+                contraction: needs.contraction.map(|v| v.to_owned()),
+            };
+            stream.engine_sums(layout.k, &request)
+        }
+        (Some(stream), Some(sources)) => {
+            let chunks = StreamedChunks {
+                data,
+                stream,
+                sources,
+                weights: label_weights,
+            };
+            stacked_sums(model, &chunks, layout, params, needs)
+        }
+        _ => {
+            let chunks = in_memory_chunks(data, label_weights, data.weights(), ranges);
+            stacked_sums(model, chunks.as_slice(), layout, params, needs)
+        }
+    }
+}
+
+/// The sum of source `m`'s moments (k of them) over every row of `data` at `beta`, with
+/// the data set's observation weights.
+pub(crate) fn source_moment_sums<M: MomentModel + ?Sized + Sync>(
+    model: &M,
+    data: &DataSources,
+    m: usize,
+    (k, beta): (usize, ArrayView1<'_, f64>),
+) -> Array1<f64> {
+    match streamed_source(data, m) {
+        Some((stream, index)) => stream.block_sums(model, index, (k, beta), false, false).sum,
+        None => {
+            let rows = data.sources()[m].rows();
+            block_sums(
+                model,
+                rows,
+                data.weights(),
+                beta,
+                false,
+                false,
+                DEFAULT_CHUNK_ROWS,
+            )
+            .sum
+        }
+    }
+}
+
+/// The Jacobian of [`source_moment_sums`] in β.
+pub(crate) fn source_jacobian_sums<M: MomentModel + ?Sized + Sync>(
+    model: &M,
+    data: &DataSources,
+    m: usize,
+    (k, beta): (usize, ArrayView1<'_, f64>),
+) -> Array2<f64> {
+    match streamed_source(data, m) {
+        Some((stream, index)) => stream
+            .block_sums(model, index, (k, beta), true, false)
+            .jacobian
+            .unwrap_or_default(),
+        None => model.jacobian(beta, data.sources()[m].rows(), data.weights()),
+    }
+}
+
+/// For data kept out of memory, the stream and its index of source `m`.
+fn streamed_source(data: &DataSources, m: usize) -> Option<(&Streamed, usize)> {
+    let stream = data.streamed()?;
+    Some((stream, data.stream_indices()?[m]))
+}
+
+/// The chunks of in-memory data, as views.
+fn in_memory_chunks<'a>(
+    data: &'a DataSources,
+    weights: Option<ArrayView1<'a, f64>>,
+    row_weights: Option<ArrayView1<'a, f64>>,
+    ranges: &[Range<usize>],
+) -> Vec<Chunk<'a>> {
+    let labeled = data.labeled_rows();
+    ranges
+        .iter()
+        .map(|range| {
+            let lo = labeled.partition_point(|&t| t < range.start);
+            let hi = labeled.partition_point(|&t| t < range.end);
+            Chunk {
+                rows: range.len(),
+                labeled: labeled[lo..hi].iter().map(|&t| t - range.start).collect(),
+                weights: weights.map(|w| w.slice_move(s![lo..hi])),
+                real: data.real_rows().slice(lo..hi),
+                sources: data
+                    .sources()
+                    .iter()
+                    .map(|s| s.rows().slice(range.clone()))
+                    .collect(),
+                sources_labeled: data
+                    .sources()
+                    .iter()
+                    .map(|s| s.labeled().slice(lo..hi))
+                    .collect(),
+                clusters: data.clusters().map(|c| &c[range.clone()]),
+                row_weights: row_weights.map(|w| w.slice_move(s![range.clone()])),
+            }
+        })
+        .collect()
+}
+
+/// The chunks of data whose sources are read from files: each batch the stream reads,
+/// with the labeled rows it contains taken from memory.
+struct StreamedChunks<'a> {
+    data: &'a DataSources,
+    stream: &'a Streamed,
+    /// The stream's indices of the data set's sources.
+    sources: Vec<usize>,
+    /// Label weights of the labeled rows (1/π_t), if any.
+    weights: Option<ArrayView1<'a, f64>>,
+}
+
+impl ChunkSet for StreamedChunks<'_> {
+    fn map<R: Send>(&self, f: impl Fn(&Chunk<'_>) -> R + Sync + Send) -> Vec<R> {
+        let labeled = self.data.labeled_rows();
+        let names = self.data.column_names();
+        self.stream
+            .map_batches(&self.sources, names, |start, rows| {
+                let len = rows.first().map_or(0, |r| r.len());
+                let lo = labeled.partition_point(|&t| t < start);
+                let hi = labeled.partition_point(|&t| t < start + len);
+                let chunk = Chunk {
+                    rows: len,
+                    labeled: labeled[lo..hi].iter().map(|&t| t - start).collect(),
+                    weights: self.weights.as_ref().map(|w| w.slice(s![lo..hi])),
+                    real: self.data.real_rows().slice(lo..hi).reborrow(),
+                    sources: rows.iter().map(|r| r.reborrow()).collect(),
+                    sources_labeled: self
+                        .data
+                        .sources()
+                        .iter()
+                        .map(|s| s.labeled().slice(lo..hi).reborrow())
+                        .collect(),
+                    clusters: None,
+                    row_weights: None,
+                };
+                f(&chunk)
+            })
+    }
+    fn n_clusters(&self) -> Option<usize> {
+        None
+    }
+}
