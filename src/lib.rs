@@ -143,7 +143,7 @@ pub use multiple_testing::{adjust_p_values, Adjustment, SIMULTANEOUS_DRAWS};
 pub use optim::Termination;
 pub use outcomes::OutcomeFits;
 pub use tier::external;
-pub use tier::{ColumnBlock, PassRequest, RowColumns, SumsEngine};
+pub use tier::{BlockColumns, ColumnBlock, ColumnSpec, PassRequest, RowColumns, SumsEngine};
 
 /// The examples of `docs/custom-moments.md`, compiled and run as doc tests.
 #[doc = include_str!("../docs/custom-moments.md")]

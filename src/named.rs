@@ -124,6 +124,11 @@ names!(crate::BootstrapInterval, "bootstrap interval",
     "studentized" => crate::BootstrapInterval::Studentized; "bootstrap-t, one quantile per tail",
     "symmetric" => crate::BootstrapInterval::Symmetric; "symmetric bootstrap-t: θ̂ ± q(|t*|) se",
 );
+#[cfg(feature = "sim")]
+names!(crate::sim::SimModel, "simulation model",
+    "ols" => crate::sim::SimModel::Ols; "y = xᵀθ + ε, ε ~ N(0, 1)",
+    "logistic" => crate::sim::SimModel::Logistic; "y ~ Bernoulli(σ(xᵀθ))",
+);
 names!(ModelName, "model",
     "ols" => ModelName::Ols; "least squares",
     "logistic" => ModelName::Logistic; "logistic regression",

@@ -124,6 +124,25 @@ impl OutcomeFits {
         }
     }
 
+    /// The outcomes' fits run elsewhere, each an estimate and, if it was
+    /// bootstrapped, its bootstrap: [`from_bootstraps`](Self::from_bootstraps) when
+    /// every fit has one, else [`from_estimates`](Self::from_estimates) (the
+    /// simultaneous inference from each outcome's covariance; [`uses_bootstrap`](Self::uses_bootstrap)
+    /// says which).
+    ///
+    /// # Errors
+    /// Those of the constructor used.
+    pub fn from_fits(
+        names: Vec<String>,
+        fits: Vec<(Estimate, Option<crate::BootstrapFit>)>,
+    ) -> Result<OutcomeFits> {
+        if fits.iter().all(|(_, boot)| boot.is_some()) {
+            Self::from_bootstraps(names, fits.into_iter().filter_map(|(_, b)| b).collect())
+        } else {
+            Self::from_estimates(names, fits.into_iter().map(|(e, _)| e).collect())
+        }
+    }
+
     /// The outcomes' estimates, fitted elsewhere, for the adjustments that need only
     /// their p-values.
     ///

@@ -45,14 +45,8 @@ use crate::data::{DataSources, REAL};
 use crate::error::{Column, Error, Result};
 use crate::rows::RowBlock;
 use crate::tier::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
+use crate::tier::{BlockColumns, ColumnSpec};
 use crate::values::check_values;
-
-/// The outcome and covariate columns of one block.
-#[derive(Debug, Clone, PartialEq)]
-struct BlockColumns {
-    outcome: String,
-    covariates: Vec<String>,
-}
 
 /// Column names of Parquet files that hold the data set's rows (see the
 /// [module documentation](self)).
@@ -64,13 +58,6 @@ pub struct ParquetSources {
     sources: Vec<(String, BlockColumns)>,
     covariate_names: Option<Vec<String>>,
     batch_rows: usize,
-}
-
-fn block<S: Into<String>>(outcome: &str, covariates: impl IntoIterator<Item = S>) -> BlockColumns {
-    BlockColumns {
-        outcome: outcome.to_string(),
-        covariates: covariates.into_iter().map(Into::into).collect(),
-    }
 }
 
 impl ParquetSources {
@@ -100,7 +87,7 @@ impl ParquetSources {
         outcome: &str,
         covariates: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.real = Some(block(outcome, covariates));
+        self.real = Some(BlockColumns::new(outcome, covariates));
         self
     }
     /// An auxiliary source on every row: its outcome and covariate columns (the same
@@ -113,7 +100,15 @@ impl ParquetSources {
         covariates: impl IntoIterator<Item = S>,
     ) -> Self {
         self.sources
-            .push((name.to_string(), block(outcome, covariates)));
+            .push((name.to_string(), BlockColumns::new(outcome, covariates)));
+        self
+    }
+    /// The label, real and source columns at once, as the SQL and DataFusion tiers
+    /// take them (replacing any named before).
+    pub fn columns(mut self, columns: ColumnSpec) -> Self {
+        self.labeled = Some(columns.labeled().to_string());
+        self.real = Some(columns.real().clone());
+        self.sources = columns.sources().to_vec();
         self
     }
     /// Names for the coefficients (default: the real covariates' column names).
@@ -156,6 +151,7 @@ impl ParquetSources {
         if self.batch_rows == 0 {
             return Err(config("batches need at least one row"));
         }
+        let spec = self.spec(&labeled, &real);
         if self.paths.is_empty() {
             return Err(config("no file given"));
         }
@@ -176,11 +172,8 @@ impl ParquetSources {
             batch_rows: self.batch_rows,
         };
         stream.check_columns()?;
+        spec.check()?;
         let p = real.covariates.len();
-        if p == 0 {
-            return Err(Error::EmptyDesign);
-        }
-        self.check_sources(p)?;
         let covariate_names = match self.covariate_names.clone() {
             None => real.covariates.clone(),
             Some(names) if names.len() == p => names,
@@ -206,21 +199,12 @@ impl ParquetSources {
         )
     }
 
-    /// Every source has p covariates and a name of its own.
-    fn check_sources(&self, p: usize) -> Result<()> {
-        for (i, (name, columns)) in self.sources.iter().enumerate() {
-            if columns.covariates.len() != p {
-                return Err(Error::CovariateMismatch {
-                    source_name: name.clone(),
-                    expected: p,
-                    found: columns.covariates.len(),
-                });
-            }
-            if name == REAL || self.sources[..i].iter().any(|(other, _)| other == name) {
-                return Err(Error::DuplicateSource { name: name.clone() });
-            }
-        }
-        Ok(())
+    /// The columns named, as one [`ColumnSpec`].
+    fn spec(&self, labeled: &str, real: &BlockColumns) -> ColumnSpec {
+        let start = ColumnSpec::new(labeled, &real.outcome, real.covariates.iter().cloned());
+        self.sources.iter().fold(start, |spec, (name, b)| {
+            spec.source(name, &b.outcome, b.covariates.iter().cloned())
+        })
     }
 }
 

@@ -54,7 +54,7 @@ use ndarray::{Array1, Array2};
 use crate::data::DataSources;
 use crate::engine::MomentSums;
 use crate::error::{Error, Result};
-use crate::tier::{PassRequest, SumsEngine};
+use crate::tier::{ColumnSpec, PassRequest, SumsEngine};
 
 /// The moment conditions the generated SQL spells out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +82,8 @@ impl SqlModel {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlTable {
     table: TableRef,
-    labeled: String,
     label_kind: LabelKind,
-    real: (String, Vec<String>),
-    sources: Vec<(String, String, Vec<String>)>,
+    columns: ColumnSpec,
 }
 
 /// Where the rows come from: a table or view, by its (possibly schema-qualified) name,
@@ -230,16 +228,22 @@ impl SqlTable {
         outcome: &str,
         covariates: impl IntoIterator<Item = S>,
     ) -> Self {
+        Self::with_columns(table, ColumnSpec::new(labeled, outcome, covariates))
+    }
+
+    fn with_columns(table: TableRef, columns: ColumnSpec) -> Self {
         Self {
             table,
-            labeled: labeled.to_string(),
             label_kind: LabelKind::Number,
-            real: (
-                outcome.to_string(),
-                covariates.into_iter().map(Into::into).collect(),
-            ),
-            sources: Vec::new(),
+            columns,
         }
+    }
+
+    /// The table or view `table` (named as in [`new`](Self::new)) with its columns
+    /// described by `columns`, as the Parquet and DataFusion tiers take them.
+    pub fn from_columns(table: &str, columns: ColumnSpec) -> Self {
+        let parts = table.split('.').map(str::to_string).collect();
+        Self::with_columns(TableRef::Name(parts), columns)
     }
 
     /// A source on every row, in the order of η.
@@ -249,12 +253,13 @@ impl SqlTable {
         outcome: &str,
         covariates: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.sources.push((
-            name.to_string(),
-            outcome.to_string(),
-            covariates.into_iter().map(Into::into).collect(),
-        ));
+        self.columns = self.columns.source(name, outcome, covariates);
         self
+    }
+
+    /// Covariates per block.
+    fn p(&self) -> usize {
+        self.columns.real().covariates.len()
     }
 
     fn table_ref(&self) -> String {
@@ -266,20 +271,20 @@ impl SqlTable {
 
     fn label_test(&self) -> String {
         match self.label_kind {
-            LabelKind::Number => format!("CAST({} AS DOUBLE PRECISION) = 1", ident(&self.labeled)),
-            LabelKind::Boolean => format!("{} = TRUE", ident(&self.labeled)),
+            LabelKind::Number => format!(
+                "CAST({} AS DOUBLE PRECISION) = 1",
+                ident(self.columns.labeled())
+            ),
+            LabelKind::Boolean => format!("{} = TRUE", ident(self.columns.labeled())),
         }
     }
 
     /// The labeled rows: the real outcome and covariates, then each source's, in the
     /// order [`open`](Self::open) reads them.
     pub fn labeled_query(&self) -> String {
-        let mut columns = vec![ident(&self.real.0)];
-        columns.extend(self.real.1.iter().map(|c| ident(c)));
-        for (_, y, x) in &self.sources {
-            columns.push(ident(y));
-            columns.extend(x.iter().map(|c| ident(c)));
-        }
+        let blocks = std::iter::once(self.columns.real())
+            .chain(self.columns.sources().iter().map(|(_, b)| b));
+        let columns: Vec<String> = blocks.flat_map(|b| b.names().map(ident)).collect();
         let casted: Vec<String> = columns
             .iter()
             .enumerate()
@@ -314,8 +319,12 @@ impl SqlTable {
             parameter: "pass request",
             reason,
         };
-        let p = self.real.1.len();
-        if let Some(&s) = request.sources.iter().find(|&&s| s >= self.sources.len()) {
+        let p = self.p();
+        if let Some(&s) = request
+            .sources
+            .iter()
+            .find(|&&s| s >= self.columns.sources().len())
+        {
             return Err(invalid(format!("no source {s}")));
         }
         if request.params.len() != p * (1 + request.sources.len()) {
@@ -342,7 +351,7 @@ impl SqlTable {
     /// link; the stacked moments and their derivatives per row) under one aggregate.
     fn write_pass(&self, model: SqlModel, request: &PassRequest) -> String {
         let layout = MomentLayout {
-            p: self.real.1.len(),
+            p: self.p(),
             m: request.sources.len(),
         };
         let inner = self.block_columns(model, request);
@@ -367,12 +376,15 @@ impl SqlTable {
     /// e{b} and the slope d{b} of the mean (1 for least squares), or for the logistic
     /// link its mean mu{b} and outcome y{b}.
     fn block_columns(&self, model: SqlModel, request: &PassRequest) -> String {
-        let p = self.real.1.len();
-        let blocks: Vec<(&String, &Vec<String>)> = std::iter::once((&self.real.0, &self.real.1))
-            .chain(request.sources.iter().map(|&s| {
-                let (_, y, x) = &self.sources[s];
-                (y, x)
-            }))
+        let p = self.p();
+        let blocks: Vec<(&String, &Vec<String>)> = std::iter::once(self.columns.real())
+            .chain(
+                request
+                    .sources
+                    .iter()
+                    .map(|&s| &self.columns.sources()[s].1),
+            )
+            .map(|b| (&b.outcome, &b.covariates))
             .collect();
         let label_test = self.label_test();
         let mut base = vec![format!(
@@ -432,8 +444,9 @@ impl SqlTable {
     where
         F: Fn(&str) -> Result<Vec<Vec<f64>>> + Send + Sync + 'static,
     {
-        let p = self.real.1.len();
-        let width = (1 + p) * (1 + self.sources.len());
+        self.columns.check()?;
+        let p = self.p();
+        let width = (1 + p) * (1 + self.columns.sources().len());
         let labeled = run(&self.labeled_query())?;
         if let Some(row) = labeled.iter().find(|r| r.len() != width) {
             return Err(Error::ShapeMismatch {
@@ -458,14 +471,14 @@ impl SqlTable {
         let (x, y) = block(0);
         let mut builder = DataSources::builder(&vec![true; n])
             .real(&x, &y)
-            .covariate_names(self.real.1.clone());
-        for (m, (name, _, _)) in self.sources.iter().enumerate() {
+            .covariate_names(self.columns.real().covariates.clone());
+        for (m, (name, _)) in self.columns.sources().iter().enumerate() {
             let (sx, sy) = block(1 + m);
             builder = builder.source(name.clone(), &sx, &sy);
         }
         let in_memory = builder.build()?;
         let engine = SqlEngine {
-            names: self.sources.iter().map(|(n, _, _)| n.clone()).collect(),
+            names: self.columns.source_names(),
             table: self,
             model,
             run,
@@ -505,7 +518,7 @@ where
         let query = self.table.pass_query(self.model, request)?;
         let rows = (self.run)(&query)?;
         let values = rows.first().cloned().unwrap_or_default();
-        let p = self.table.real.1.len();
+        let p = self.table.p();
         let m = request.sources.len();
         let (kk, q) = (p * (1 + 2 * m), p * (1 + m));
         let expected = 2
@@ -715,6 +728,13 @@ mod tests {
 
     fn table() -> SqlTable {
         SqlTable::new("runs", "labeled", "y", ["one", "x"]).source("gpt", "gpt_y", ["one", "x"])
+    }
+
+    #[test]
+    fn a_column_spec_describes_the_same_table() {
+        let columns =
+            ColumnSpec::new("labeled", "y", ["one", "x"]).source("gpt", "gpt_y", ["one", "x"]);
+        assert_eq!(SqlTable::from_columns("runs", columns), table());
     }
 
     #[test]

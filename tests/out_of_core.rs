@@ -14,8 +14,8 @@ use synthgmm::baselines::PpiPlusPlus;
 use synthgmm::models::{LinearIv, Logistic, Ols};
 use synthgmm::parquet::ParquetSources;
 use synthgmm::{
-    Column, Covariance, CrossWeights, DataSources, Error, Estimator, GmmFit, MomentModel, StepOne,
-    TwoStepGmm, Weighting,
+    Column, ColumnSpec, Covariance, CrossWeights, DataSources, Error, Estimator, GmmFit,
+    MomentModel, StepOne, TwoStepGmm, Weighting,
 };
 
 use common::{check_fit, expected, load};
@@ -331,6 +331,40 @@ fn out_of_core_fits_match_the_reference_results() {
         }
         std::fs::remove_dir_all(dir).ok();
     }
+}
+
+/// One column description for every tier: the files opened from a [`ColumnSpec`] are
+/// the data set the builder's methods give, and a source with another number of
+/// covariates is a typed error.
+#[test]
+fn a_column_spec_opens_the_same_data_set() {
+    let frame = Frame::from(load("ols_T3000_n300_rho7"));
+    let dir = scratch("column_spec");
+    let paths = frame.write(&dir, 2, 1000);
+    let p = frame.x.ncols();
+    let x: Vec<String> = (0..p).map(|j| format!("x{j}")).collect();
+    let sx: Vec<String> = (0..p).map(|j| format!("sx{j}")).collect();
+    let spec = ColumnSpec::new("S", "y", &x)
+        .source("proxy", "proxy_y", &x)
+        .source("synth", "synth_y", &sx);
+    let from_spec = ParquetSources::new(&paths)
+        .columns(spec.clone())
+        .open()
+        .unwrap();
+    let from_builder = frame.out_of_core(&paths, &["proxy", "synth"]);
+    let a = TwoStepGmm::new(Ols).fit(&from_spec).unwrap();
+    let b = TwoStepGmm::new(Ols).fit(&from_builder).unwrap();
+    assert_eq!(a.theta(), b.theta());
+    assert_eq!(a.se(), b.se());
+    assert_eq!(a.source_names(), b.source_names());
+    let short = spec.source("short", "proxy_y", &x[..1]);
+    let opened = ParquetSources::new(&paths).columns(short).open();
+    assert!(
+        matches!(opened, Err(Error::CovariateMismatch { ref source_name, expected, found: 1 })
+            if source_name == "short" && expected == p),
+        "{opened:?}"
+    );
+    std::fs::remove_dir_all(dir).ok();
 }
 
 /// The settings of the reference results.

@@ -222,6 +222,40 @@ fn the_joint_critical_value_lies_between_pointwise_and_bonferroni() {
     assert!(fits.to_string().contains("simultaneous 95%"));
 }
 
+/// Fits run elsewhere, assembled: every outcome bootstrapped (same replicates and seed)
+/// gives the bootstrap's joint inference of [`OutcomeFits::fit`]; one outcome without
+/// its bootstrap gives the normal one, as the table says.
+#[test]
+fn fits_run_elsewhere_assemble_as_fit_does() {
+    let data = outcomes(5, 500, 100, 2);
+    let named: Vec<(&str, &DataSources)> = ["a", "b"].into_iter().zip(&data).collect();
+    let (gmm, boot) = (TwoStepGmm::new(Ols), Bootstrap::new(99).seed(3));
+    let joint = OutcomeFits::fit(&gmm, &named, Some(boot)).unwrap();
+    let runs: Vec<_> = data.iter().map(|d| boot.run(&gmm, d).unwrap()).collect();
+    let names = vec!["a".to_string(), "b".to_string()];
+    let all = runs
+        .iter()
+        .map(|b| (b.estimate().clone(), Some(b.clone())))
+        .collect();
+    let assembled = OutcomeFits::from_fits(names.clone(), all).unwrap();
+    assert!(assembled.uses_bootstrap());
+    assert_eq!(
+        assembled.simultaneous_critical_value(0.05).unwrap(),
+        joint.simultaneous_critical_value(0.05).unwrap()
+    );
+    let mixed = vec![
+        (runs[0].estimate().clone(), Some(runs[0].clone())),
+        (runs[1].estimate().clone(), None),
+    ];
+    let assembled = OutcomeFits::from_fits(names, mixed).unwrap();
+    assert!(!assembled.uses_bootstrap());
+    let normal = OutcomeFits::fit(&gmm, &named, None).unwrap();
+    assert_eq!(
+        assembled.simultaneous_critical_value(0.05).unwrap(),
+        normal.simultaneous_critical_value(0.05).unwrap()
+    );
+}
+
 /// Family-wise coverage of the simultaneous intervals for K = 3 outcomes (six
 /// coefficients) with the default GMM and a proxy of each: at least 95% less three
 /// Monte-Carlo standard errors (√(0.95·0.05/250) = 1.38 points, so ≥ 90.9%), where

@@ -4,22 +4,14 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{Logistic, Ols};
 use synthgmm::sim::{GridPoint, MonteCarlo, SimConfig, SimModel};
 use synthgmm::{Covariance, CrossWeights, Estimator, MomentModel, OnSources, TwoStepGmm};
 
+use crate::choice::choice;
 use crate::Failure;
-
-/// The simulated outcome model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SimModelName {
-    /// y = xᵀθ + ε.
-    Ols,
-    /// y ~ Bernoulli(σ(xᵀθ)).
-    Logistic,
-}
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -27,8 +19,8 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(2..))]
     pub reps: u64,
     /// The outcome model.
-    #[arg(long, value_enum, default_value = "ols")]
-    pub model: SimModelName,
+    #[arg(long, value_parser = choice::<SimModel>(), default_value = "ols")]
+    pub model: SimModel,
     /// Correlation of the real and auxiliary residuals.
     #[arg(long, default_value_t = 0.9)]
     pub rho: f64,
@@ -83,10 +75,7 @@ fn estimators<M: MomentModel + Clone + Send + Sync + 'static>(
 }
 
 pub fn run(a: &SimulateArgs) -> Result<String, Failure> {
-    let model = match a.model {
-        SimModelName::Ols => SimModel::Ols,
-        SimModelName::Logistic => SimModel::Logistic,
-    };
+    let model = a.model;
     for &rate in &a.rates {
         if !(rate > 0.0 && rate <= 1.0) {
             return Err(Failure::Data(format!(
@@ -110,8 +99,13 @@ pub fn run(a: &SimulateArgs) -> Result<String, Failure> {
         })
         .collect();
     let est = match a.model {
-        SimModelName::Logistic => estimators(Logistic),
-        SimModelName::Ols => estimators(Ols),
+        SimModel::Logistic => estimators(Logistic),
+        SimModel::Ols => estimators(Ols),
+        other => {
+            return Err(Failure::Data(format!(
+                "--model: no estimators for the simulation model {other:?}"
+            )))
+        }
     };
     let start = std::time::Instant::now();
     // A progress bar on a terminal only: none in pipes and logs.

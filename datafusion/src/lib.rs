@@ -56,61 +56,23 @@ use datafusion::logical_expr::{
 use datafusion::prelude::{col, lit, DataFrame, SessionContext};
 use ndarray::{Array1, Array2};
 use synthgmm::{
-    ColumnBlock, DataSources, Error, MomentModel, MomentSums, PassRequest, RowColumns, SumsEngine,
+    ColumnBlock, ColumnSpec, DataSources, Error, MomentModel, MomentSums, PassRequest, RowColumns,
+    SumsEngine,
 };
 
-/// The columns of the table: the label indicator, the real outcome and covariates
-/// (read on labeled rows only; null elsewhere is fine), and each source's outcome and
-/// covariates, in the order of η.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Columns {
-    labeled: String,
-    real: (String, Vec<String>),
-    sources: Vec<(String, String, Vec<String>)>,
-}
+/// The columns of the table (the library's column description, shared with its Parquet
+/// and SQL tiers).
+pub type Columns = ColumnSpec;
 
-impl Columns {
-    /// The label indicator (boolean, or numbers 0 and 1) and the real data.
-    pub fn new<S: Into<String>>(
-        labeled: &str,
-        outcome: &str,
-        covariates: impl IntoIterator<Item = S>,
-    ) -> Self {
-        Self {
-            labeled: labeled.to_string(),
-            real: (outcome.to_string(), names(covariates)),
-            sources: Vec::new(),
-        }
+/// The aggregate's arguments for these sources (indices among the table's): S, the
+/// real outcome and covariates, then each source's.
+fn arguments<'c>(columns: &'c Columns, sources: &[usize]) -> Vec<&'c str> {
+    let mut out = vec![columns.labeled()];
+    out.extend(columns.real().names());
+    for &m in sources {
+        out.extend(columns.sources()[m].1.names());
     }
-
-    /// A source on every row.
-    pub fn source<S: Into<String>>(
-        mut self,
-        name: &str,
-        outcome: &str,
-        covariates: impl IntoIterator<Item = S>,
-    ) -> Self {
-        self.sources
-            .push((name.to_string(), outcome.to_string(), names(covariates)));
-        self
-    }
-
-    /// The aggregate's arguments for these sources (indices among ours): S, the real
-    /// outcome and covariates, then each source's.
-    fn arguments(&self, sources: &[usize]) -> Vec<&str> {
-        let mut out = vec![self.labeled.as_str(), self.real.0.as_str()];
-        out.extend(self.real.1.iter().map(String::as_str));
-        for &m in sources {
-            let (_, y, x) = &self.sources[m];
-            out.push(y);
-            out.extend(x.iter().map(String::as_str));
-        }
-        out
-    }
-}
-
-fn names<S: Into<String>>(values: impl IntoIterator<Item = S>) -> Vec<String> {
-    values.into_iter().map(Into::into).collect()
+    out
 }
 
 /// The aggregate of one pass: the model, the request (the parameter value is part of
@@ -316,9 +278,7 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> SumsEngin
     }
     fn sums(&self, request: &PassRequest) -> synthgmm::Result<MomentSums> {
         let udaf = AggregateUDF::from(PassUdaf::new(self.model.clone(), request.clone(), self.k));
-        let args = self
-            .columns
-            .arguments(&request.sources)
+        let args = arguments(&self.columns, &request.sources)
             .into_iter()
             .map(|c| col(quoted(c)))
             .collect();
@@ -378,17 +338,13 @@ pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
             .map_err(|e| failed(&e))?,
     );
     let frame = runtime.block_on(ctx.table(table)).map_err(|e| failed(&e))?;
-    let all: Vec<usize> = (0..columns.sources.len()).collect();
-    let wanted = columns.arguments(&all);
+    columns.check()?;
+    let all: Vec<usize> = (0..columns.sources().len()).collect();
+    let wanted = arguments(columns, &all);
     let is_labeled =
-        datafusion::logical_expr::cast(col(quoted(&columns.labeled)), DataType::Float64)
+        datafusion::logical_expr::cast(col(quoted(columns.labeled())), DataType::Float64)
             .eq(lit(1.0));
-    let mut unique: Vec<&str> = Vec::new();
-    for name in &wanted {
-        if !unique.contains(name) {
-            unique.push(name);
-        }
-    }
+    let unique = columns.distinct_names();
     let labeled_rows = frame
         .clone()
         .filter(is_labeled)
@@ -411,7 +367,7 @@ pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
         }
     }
     let n = values[0].len();
-    let p = columns.real.1.len();
+    let p = columns.real().covariates.len();
     let block = |b: usize| {
         let first = 1 + b * (1 + p);
         let x = Array2::from_shape_fn((n, p), |(i, j)| values[first + 1 + j][i]);
@@ -420,8 +376,8 @@ pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
     let (x, y) = block(0);
     let mut builder = DataSources::builder(&vec![true; n])
         .real(&x, &y)
-        .covariate_names(columns.real.1.clone());
-    for (m, (name, _, _)) in columns.sources.iter().enumerate() {
+        .covariate_names(columns.real().covariates.clone());
+    for (m, (name, _)) in columns.sources().iter().enumerate() {
         let (sx, sy) = block(1 + m);
         builder = builder.source(name.clone(), &sx, &sy);
     }
@@ -431,7 +387,7 @@ pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
         table: frame,
         name: table.to_string(),
         columns: columns.clone(),
-        source_names: columns.sources.iter().map(|(n, _, _)| n.clone()).collect(),
+        source_names: columns.source_names(),
         model,
         k,
         runtime,

@@ -392,16 +392,11 @@ fn outcome_fits(
     names: Option<Vec<String>>,
 ) -> PyResult<synthgmm::OutcomeFits> {
     let names = names.unwrap_or_else(|| (0..fits.len()).map(|k| k.to_string()).collect());
-    let boots: Option<Vec<synthgmm::BootstrapFit>> =
-        fits.iter().map(|f| f.bootstrap.clone()).collect();
-    match boots {
-        Some(boots) => synthgmm::OutcomeFits::from_bootstraps(names, boots),
-        None => synthgmm::OutcomeFits::from_estimates(
-            names,
-            fits.iter().map(|f| f.estimate().clone()).collect(),
-        ),
-    }
-    .map_err(|e| to_py_err(&e))
+    let fits = fits
+        .iter()
+        .map(|f| (f.estimate().clone(), f.bootstrap.clone()))
+        .collect();
+    synthgmm::OutcomeFits::from_fits(names, fits).map_err(|e| to_py_err(&e))
 }
 
 /// Several outcomes' p-values adjusted across all their coefficients, one array per

@@ -10,8 +10,10 @@
 //! implementing [`stream::RowStream`] or [`SumsEngine`], plus its constructor of a
 //! data set.
 
+mod columns;
 pub mod external;
 pub(crate) mod stream;
 
+pub use columns::{BlockColumns, ColumnSpec};
 pub use external::{ColumnBlock, PassRequest, RowColumns, SumsEngine};
 pub(crate) use stream::Streamed;

@@ -5,7 +5,7 @@
 use extendr_api::prelude::*;
 use std::result::Result;
 use synthgmm::named::{self, EstimatorSpec, ModelName};
-use synthgmm::{Adjustment, BootstrapFit, DataSources, Error, OutcomeFits};
+use synthgmm::{Adjustment, BootstrapFit, DataSources, Error, Estimate, OutcomeFits};
 
 use crate::convert::{Frame, Request};
 use crate::{bootstrapped, fit_list, r_error};
@@ -21,8 +21,7 @@ pub fn fit(frames: &[Frame], names: Vec<String>, request: &Request) -> Result<Ro
     let spec = EstimatorSpec::parse(request.estimators.first().map_or("gmm", String::as_str))?;
     let settings = request.settings()?;
     let mut lists = Vec::with_capacity(data.len());
-    let mut estimates = Vec::with_capacity(data.len());
-    let mut boots: Vec<Option<BootstrapFit>> = Vec::with_capacity(data.len());
+    let mut fitted: Vec<(Estimate, Option<BootstrapFit>)> = Vec::with_capacity(data.len());
     for d in &data {
         let model = request
             .model
@@ -38,13 +37,9 @@ pub fn fit(frames: &[Frame], names: Vec<String>, request: &Request) -> Result<Ro
         let outcome = outcome?;
         let boot = bootstrapped(d, &model, &spec, settings, request)?;
         lists.push(fit_list(&label, &outcome, boot.as_ref(), request.level)?);
-        estimates.push(outcome.estimate().clone());
-        boots.push(boot);
+        fitted.push((outcome.estimate().clone(), boot));
     }
-    let joint = match boots.into_iter().collect::<Option<Vec<_>>>() {
-        Some(boots) => OutcomeFits::from_bootstraps(names.clone(), boots)?,
-        None => OutcomeFits::from_estimates(names.clone(), estimates)?,
-    };
+    let joint = OutcomeFits::from_fits(names.clone(), fitted)?;
     let fits = List::from_names_and_values(&names, lists).map_err(r_error)?;
     joint_list(&joint, fits, 1.0 - request.level)
 }

@@ -1,0 +1,139 @@
+//! [`ColumnSpec`]: which columns of a table hold a data set's rows, the one description
+//! the out-of-core tiers share (Parquet files, a SQL table, a DataFusion table).
+
+use crate::error::{Error, Result};
+use crate::rows::REAL;
+
+/// The outcome and covariate columns of one block (the real data, or a source).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BlockColumns {
+    /// The outcome's column.
+    pub outcome: String,
+    /// The covariates' columns, in θ's order.
+    pub covariates: Vec<String>,
+}
+
+impl BlockColumns {
+    /// An outcome column and covariate columns.
+    pub fn new<S: Into<String>>(outcome: &str, covariates: impl IntoIterator<Item = S>) -> Self {
+        BlockColumns {
+            outcome: outcome.to_string(),
+            covariates: covariates.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The outcome, then the covariates.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.outcome.as_str()).chain(self.covariates.iter().map(String::as_str))
+    }
+}
+
+/// The columns of a table that holds a data set's rows: the label indicator S_t, the
+/// real outcome and covariates (read on the labeled rows only; other rows may hold
+/// nulls), and each source's outcome and covariates on every row, in the order of η.
+///
+/// # Examples
+/// ```
+/// use synthgmm::ColumnSpec;
+/// let columns = ColumnSpec::new("labeled", "y", ["one", "x"])
+///     .source("proxy", "proxy_y", ["one", "x"])
+///     .source("synth", "synth_y", ["one", "synth_x"]);
+/// assert!(columns.check().is_ok());
+/// assert_eq!(columns.source_names(), ["proxy", "synth"]);
+/// assert_eq!(columns.distinct_names(), ["labeled", "y", "one", "x", "proxy_y", "synth_y", "synth_x"]);
+/// assert!(ColumnSpec::new("labeled", "y", ["one", "x"]).source("real", "p", ["one", "x"]).check().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ColumnSpec {
+    labeled: String,
+    real: BlockColumns,
+    sources: Vec<(String, BlockColumns)>,
+}
+
+impl ColumnSpec {
+    /// The label indicator (boolean, or numbers 0 and 1) and the real data's outcome
+    /// and covariates.
+    pub fn new<S: Into<String>>(
+        labeled: &str,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            labeled: labeled.to_string(),
+            real: BlockColumns::new(outcome, covariates),
+            sources: Vec::new(),
+        }
+    }
+
+    /// A source on every row: its outcome and covariate columns (the real data's
+    /// covariates, or others, e.g. a synthetic sample's own). Sources enter η in the
+    /// order added.
+    pub fn source<S: Into<String>>(
+        mut self,
+        name: &str,
+        outcome: &str,
+        covariates: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.sources
+            .push((name.to_string(), BlockColumns::new(outcome, covariates)));
+        self
+    }
+
+    /// The label indicator's column.
+    pub fn labeled(&self) -> &str {
+        &self.labeled
+    }
+
+    /// The real data's columns.
+    pub fn real(&self) -> &BlockColumns {
+        &self.real
+    }
+
+    /// Each source's name and columns, in the order of η.
+    pub fn sources(&self) -> &[(String, BlockColumns)] {
+        &self.sources
+    }
+
+    /// The sources' names, in the order of η.
+    pub fn source_names(&self) -> Vec<String> {
+        self.sources.iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    /// Every column read, the label first, each once, in order of first mention.
+    pub fn distinct_names(&self) -> Vec<&str> {
+        let mut out = vec![self.labeled.as_str()];
+        let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, b)| b));
+        for name in blocks.flat_map(BlockColumns::names) {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    /// Checks what every tier requires of its columns.
+    ///
+    /// # Errors
+    /// [`Error::EmptyDesign`] when the real data have no covariate;
+    /// [`Error::CovariateMismatch`] when a source has another number of covariates;
+    /// [`Error::DuplicateSource`] when a source's name is repeated or is `real`.
+    pub fn check(&self) -> Result<()> {
+        let p = self.real.covariates.len();
+        if p == 0 {
+            return Err(Error::EmptyDesign);
+        }
+        for (i, (name, columns)) in self.sources.iter().enumerate() {
+            if columns.covariates.len() != p {
+                return Err(Error::CovariateMismatch {
+                    source_name: name.clone(),
+                    expected: p,
+                    found: columns.covariates.len(),
+                });
+            }
+            if name == REAL || self.sources[..i].iter().any(|(other, _)| other == name) {
+                return Err(Error::DuplicateSource { name: name.clone() });
+            }
+        }
+        Ok(())
+    }
+}
