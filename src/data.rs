@@ -679,7 +679,7 @@ impl DataSources {
             })
             .collect();
         let pick = |values: &Array1<f64>| values.select(Axis(0), rows);
-        Ok(DataSources {
+        let mut replicate = DataSources {
             n_rows: rows.len(),
             labeled,
             real: self.real.select(&on_labeled),
@@ -693,11 +693,14 @@ impl DataSources {
             }),
             weights: self.weights.as_deref().map(|w| Arc::new(pick(w))),
             stream: None,
-            fixed_effects: self
-                .fixed_effects
-                .as_deref()
-                .map(|f| Arc::new(f.resampled())),
-        })
+            fixed_effects: None,
+        };
+        let weights = replicate.real_weights();
+        replicate.fixed_effects = self
+            .fixed_effects
+            .as_deref()
+            .map(|f| Arc::new(f.resampled(&on_labeled, weights.as_ref())));
+        Ok(replicate)
     }
 
     /// The data with `effects` absorbed from every block, clustered by the first effect

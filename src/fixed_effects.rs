@@ -117,11 +117,22 @@ impl FixedEffects {
     pub(crate) fn leverage_columns(&self) -> Option<ndarray::ArrayView2<'_, f64>> {
         self.leverage.as_deref().map(|z| z.view())
     }
-    /// The same effects for resampled rows: Z is dropped (the bootstrap's replicates
-    /// take the slopes' and nested effects' leverage only).
-    pub(crate) fn resampled(&self) -> FixedEffects {
+    /// The same effects for resampled rows, `on_labeled` giving each labeled row of
+    /// the replicate its row among the original labeled rows: Z's rows for them (the
+    /// indicators' span on the replicate's rows), orthonormal again in the replicate's
+    /// weights, so that its CR2 and degrees of freedom are the regression's with
+    /// indicators, as the original fit's are.
+    pub(crate) fn resampled(
+        &self,
+        on_labeled: &[usize],
+        weights: Option<&Array1<f64>>,
+    ) -> FixedEffects {
+        let leverage = self
+            .leverage
+            .as_deref()
+            .and_then(|z| orthonormal(z.select(Axis(0), on_labeled), weights));
         FixedEffects {
-            leverage: None,
+            leverage: leverage.map(Arc::new),
             ..self.clone()
         }
     }
@@ -433,6 +444,61 @@ mod tests {
         let sweeps = project(&mut column, &[&ids], &[3], None).unwrap();
         assert_eq!(sweeps, 1);
         assert_eq!(column, vec![-1.0, 1.0, -2.0, 2.0, 0.0]);
+    }
+
+    /// Two crossed effects (firms nested in the clusters, periods not): a resample of
+    /// every row once is the data again, and its fit the original's, CR2's leverage of
+    /// the periods included.
+    #[test]
+    fn a_resample_keeps_the_leverage_of_effects_outside_the_clusters() {
+        use crate::baselines::RealOnly;
+        use crate::models::Ols;
+        use crate::{Estimator, TwoStepGmm};
+        let t = 240;
+        let firm: Vec<usize> = (0..t).map(|i| i / 12).collect();
+        let period: Vec<usize> = (0..t).map(|i| i % 6).collect();
+        let x = ndarray::Array2::from_shape_fn((t, 2), |(i, j)| {
+            ((i * (3 + j)) as f64 * 0.71).sin()
+                + 0.2 * firm[i] as f64
+                + 0.1 * (j * period[i]) as f64
+        });
+        let y = Array1::from_shape_fn(t, |i| {
+            0.5 * x[[i, 0]] - x[[i, 1]] + (i as f64 * 1.3).cos() * (1.0 + x[[i, 0]].abs())
+        });
+        let proxy = Array1::from_shape_fn(t, |i| y[i] + 0.5 * (i as f64 * 0.37).sin());
+        let labeled: Vec<bool> = (0..t).map(|i| i % 3 != 0).collect();
+        let pi = Array1::from_shape_fn(t, |i| 0.5 + 0.3 * (i % 2) as f64);
+        let data = crate::DataSources::builder(&labeled)
+            .real(&x, &y)
+            .source("proxy", &x, &proxy)
+            .fixed_effects(&firm)
+            .fixed_effects(&period)
+            .labeling_probabilities(&pi)
+            .build()
+            .unwrap();
+        assert!(data.fixed_effects().unwrap().leverage_columns().is_some());
+        let rows: Vec<usize> = (0..t).collect();
+        let again = data
+            .resample(&rows, data.clusters().map(<[u32]>::to_vec))
+            .unwrap();
+        // Real-only: CR2 with the cluster Bell–McCaffrey degrees of freedom, both of
+        // which read the periods' columns; and the default GMM.
+        let real_only = RealOnly::new(Ols);
+        let gmm = TwoStepGmm::new(Ols);
+        let pairs = [
+            (real_only.estimate(&data), real_only.estimate(&again)),
+            (gmm.estimate(&data), gmm.estimate(&again)),
+        ];
+        for (a, b) in pairs {
+            let (a, b) = (a.unwrap(), b.unwrap());
+            let (ci_a, ci_b) = (a.conf_int(0.05).unwrap(), b.conf_int(0.05).unwrap());
+            for j in 0..2 {
+                assert!((a.theta()[j] - b.theta()[j]).abs() < 1e-12);
+                let ratio = a.se()[j] / b.se()[j];
+                assert!((ratio - 1.0).abs() < 1e-10, "se ratio {ratio}");
+                assert!((ci_a[[j, 1]] - ci_b[[j, 1]]).abs() < 1e-10 * a.se()[j]);
+            }
+        }
     }
 
     #[test]

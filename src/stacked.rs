@@ -85,6 +85,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
                 .map(|&t| w.map_or(1.0, |w| w[t]) / pi.map_or(1.0, |pi| pi[t]))
                 .collect()
         });
+        check_fixed_effects_weighting(data, use_probabilities)?;
         if let Some(clusters) = data.clusters_in_moments().filter(|&g| g < 2) {
             return Err(Error::InvalidConfig {
                 parameter: "clusters",
@@ -385,6 +386,22 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         j.slice_mut(s![self.k().., ..]).assign(&all);
         j / self.n_rows()
     }
+}
+
+/// Fixed effects are absorbed when the data are built, with the labeled rows weighted
+/// by w_t/π_t: an estimator that ignores probabilities varying over the labeled rows
+/// would fit a within transformation made for another weighting.
+fn check_fixed_effects_weighting(data: &DataSources, use_probabilities: bool) -> Result<()> {
+    let varying = data
+        .labeling_probabilities()
+        .is_some_and(|pi| !equal_on(&pi, data.labeled_rows()));
+    if data.fixed_effects().is_some() && varying && !use_probabilities {
+        return Err(Error::InvalidConfig {
+            parameter: "use_labeling_probabilities",
+            reason: "the fixed effects were absorbed with the labeled rows weighted by 1/π when the data were built; to ignore the labeling probabilities, build the data without them".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `pi` takes one value (to rounding) on `rows`.

@@ -267,6 +267,48 @@ fn absorbed_covariates_singletons_and_other_models_are_typed_errors() {
     assert!(matches!(err, Error::FixedEffectsModel { .. }), "{err}");
 }
 
+/// Effects are absorbed with the labeling probabilities' weights when the data are
+/// built: an estimator told to ignore probabilities that vary over the labeled rows is
+/// refused (it would fit another weighting's within transformation); equal
+/// probabilities (labeling at random) and data built without them fit either way.
+#[test]
+fn ignoring_the_probabilities_the_effects_were_absorbed_with_is_an_error() {
+    let p = panel();
+    let varying = Array1::from_shape_fn(p.labeled.len(), |t| 0.3 + 0.4 * (t % 2) as f64);
+    let data = builder(&p, false)
+        .labeling_probabilities(&varying)
+        .build()
+        .unwrap();
+    assert!(TwoStepGmm::new(Ols).fit(&data).is_ok());
+    let err = TwoStepGmm::new(Ols)
+        .use_labeling_probabilities(false)
+        .fit(&data)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidConfig {
+                parameter: "use_labeling_probabilities",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let equal = Array1::from_elem(p.labeled.len(), 0.4);
+    for data in [
+        builder(&p, false)
+            .labeling_probabilities(&equal)
+            .build()
+            .unwrap(),
+        builder(&p, false).build().unwrap(),
+    ] {
+        let fit = TwoStepGmm::new(Ols)
+            .use_labeling_probabilities(false)
+            .fit(&data);
+        assert!(fit.is_ok(), "{:?}", fit.err());
+    }
+}
+
 /// A panel of `firms` firms of 20 rows with effects correlated with x, heteroskedastic
 /// t₅ errors and a firm-level shock, `per_firm` rows of each labeled at random (a
 /// uniform labeling rate), a proxy source with its own firm-level bias and a shrunken
