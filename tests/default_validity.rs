@@ -151,20 +151,25 @@ fn leverage_design(seed: u64, t: usize, n: usize) -> synthgmm::DataSources {
 /// variance at small n (Long and Ervin 2000); real-only's HC2 + t(n − p) covers about
 /// 84–90% on this design, 92–94% with its default Bell–McCaffrey quantiles (the
 /// default's too). The selected weights add their own risk there: a control
-/// variate fitted on the same few rows that dominate the regressors. Their leave-one-out
-/// residual variance (`gmm::press`) keeps the default at least as valid as real-only
-/// and the paper's estimator. R = 1,000 data sets: a coverage near 0.9 has Monte-Carlo
-/// standard error 0.0095, and the paired difference of two correlated coverages at
-/// most √2 times that, so 3 standard errors are 0.04. Real-only's Bell–McCaffrey
-/// intervals contain its t(n − p) ones, and cover at least 2 points more.
+/// variate fitted on the same few rows that dominate the regressors, whose all-rows
+/// fits vary with rows the labeled sample rarely holds. With each block's influence at
+/// its own labeled fit, the leave-one-out residual variance (`gmm::press`) and the
+/// unlabeled rows' own spread in the all-rows term, the default's intervals are in the
+/// band asked of it ([93.5%, 97%] below n = 100, [94%, 96.5%] from 100) and its MSE
+/// below the paper's estimator's. R = 1,000 data sets: a coverage near 0.95 has
+/// Monte-Carlo standard error 0.0069 (3 of them: 0.021), one near 0.9 0.0095, and the
+/// paired difference of two correlated coverages at most √2 times that, so 3 standard
+/// errors are 0.04. Real-only's Bell–McCaffrey intervals contain its t(n − p) ones,
+/// and cover at least 2 points more.
 #[test]
-#[ignore = "Monte Carlo (about 20 seconds); run with -- --ignored, as CI does"]
-fn the_default_is_as_valid_as_real_only_under_leverage() {
+#[ignore = "Monte Carlo (about 30 seconds); run with -- --ignored, as CI does"]
+fn the_default_is_valid_under_leverage() {
     use rayon::prelude::*;
     const REPS: usize = 1_000;
     const TOL: f64 = 3.0 * std::f64::consts::SQRT_2 * 0.0095;
-    for (t, n) in [(1_000, 50), (2_000, 100)] {
-        let rows: Vec<[f64; 5]> = (0..REPS as u64)
+    const BAND_TOL: f64 = 3.0 * 0.006_892;
+    for (t, n) in [(3_000, 30), (1_000, 50), (2_000, 100)] {
+        let rows: Vec<[f64; 6]> = (0..REPS as u64)
             .into_par_iter()
             .map(|r| {
                 let data = leverage_design(7_000 + r, t, n);
@@ -188,6 +193,7 @@ fn the_default_is_as_valid_as_real_only_under_leverage() {
                     covers(&real),
                     default.theta()[1],
                     covers(&residual_df),
+                    paper.theta()[1],
                 ]
             })
             .collect();
@@ -197,9 +203,21 @@ fn the_default_is_as_valid_as_real_only_under_leverage() {
         let sd = (rows.iter().map(|r| (r[3] - estimate).powi(2)).sum::<f64>() / (REPS - 1) as f64)
             .sqrt();
         let bias = (estimate - 0.5) / sd;
+        let mse = |k: usize| rows.iter().map(|r| (r[k] - 0.5).powi(2)).sum::<f64>() / REPS as f64;
+        let mse_ratio = mse(3) / mse(5);
         println!(
-            "T = {t}, n = {n}: default {default:.3}, paper {paper:.3}, real-only {real:.3} (t(n − p): {residual_df:.3}), bias {bias:+.3} sd"
+            "T = {t}, n = {n}: default {default:.3}, paper {paper:.3}, real-only {real:.3} (t(n − p): {residual_df:.3}), bias {bias:+.3} sd, MSE {mse_ratio:.3} of the paper's"
         );
+        let (low, high) = if n < 100 {
+            (0.935, 0.97)
+        } else {
+            (0.94, 0.965)
+        };
+        assert!(
+            default >= low - BAND_TOL && default <= high + BAND_TOL,
+            "default {default} outside [{low}, {high}]"
+        );
+        assert!(mse_ratio <= 1.0, "MSE {mse_ratio} of the paper's");
         // Real-only's Bell–McCaffrey quantiles against t(n − p) on the same data sets:
         // the same intervals' centres and widths up to the quantile, so every data set
         // t(n − p) covers is covered; they must cover at least 2 points more (measured

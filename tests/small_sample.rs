@@ -118,3 +118,38 @@ fn corrections_use_t_quantiles_with_n_minus_p_df() {
         assert!((ratio - want).abs() < 1e-6, "{setting:?}: {ratio}");
     }
 }
+
+/// The selected estimate with one proxy source, coefficient by coefficient, against the
+/// candidate it chose written out by hand in `tests/data/make_selected_one_source.py`:
+/// each block's influence functions at its own labeled fit (HC2-scaled), the
+/// regression of the real ones on the proxy's, the leave-one-out residual variance and
+/// the all-rows term from the unlabeled rows' own spread.
+#[test]
+fn the_selected_estimate_is_its_candidate_written_out() {
+    let expected = common::expected("selected_one_source");
+    let mut corrected = 0;
+    for name in ["ols_T3000_n300_rho7", "ols_T1000_n100_rho0"] {
+        let data = load(name).sources(&["proxy"]);
+        let fit = TwoStepGmm::new(Ols).fit(&data).unwrap();
+        for (j, choice) in fit.cross_choices().unwrap().iter().enumerate() {
+            let want = &expected[name][j][choice.name()];
+            let (theta, se) = (
+                want["theta"].as_f64().unwrap(),
+                want["se"].as_f64().unwrap(),
+            );
+            let label = format!("{name}, coefficient {j} ({})", choice.name());
+            assert!(
+                (fit.theta()[j] - theta).abs() <= 1e-9 * theta.abs().max(1.0),
+                "{label}: theta {} vs {theta}",
+                fit.theta()[j]
+            );
+            assert!(
+                (fit.se()[j] - se).abs() <= 1e-9 * se,
+                "{label}: se {} vs {se}",
+                fit.se()[j]
+            );
+            corrected += usize::from(*choice != CrossChoice::RealOnly);
+        }
+    }
+    assert!(corrected >= 3, "{corrected} coefficients corrected");
+}

@@ -15,11 +15,11 @@ use crate::MomentModel;
 /// (1 − h_t)^(−1) (HC3, the leave-one-out residual), h_t = tr((∂ψ_r,t/∂θᵀ)(Σ_lab
 /// ∂ψ_r/∂θᵀ)⁻¹) the real block's leverage (x_tᵀ(XᵀX)⁻¹x_t for least squares; with
 /// observation weights w_t, the weighted moments and h_t = w_t tr(J_t (Σ_lab w J)⁻¹));
-/// 1/(1 − h_t) is capped at 10. The sources' moments, at η̂ fitted on all rows, are not
-/// shrunk by the labeled fit and stay unscaled: scaling them too overstated the
-/// variance of a well-correlated source's corrected estimate (by about
-/// h ρ²/(1 − ρ²) relative); HC0 leaves every row unscaled. `j_sum` is
-/// Σ_lab ∂ψ_r/∂θᵀ at `step1`'s θ. `None` for a singular real Jacobian.
+/// 1/(1 − h_t) is capped at 10. Each source's moments are scaled likewise by its own
+/// labeled design's leverage h_t,m (at `step1`'s η_m): the selection evaluates them at
+/// the source's labeled fit (see `select::labeled_fits`), whose residuals the fit has
+/// shrunk as θ̂_real's are; HC0 leaves every row unscaled. `j_sum` is
+/// Σ_lab ∂ψ_r/∂θᵀ at `step1`'s θ. `None` for a singular Jacobian.
 pub(super) fn leverage_blocks<M: MomentModel + ?Sized>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
@@ -38,7 +38,7 @@ pub(super) fn leverage_blocks<M: MomentModel + ?Sized>(
 
 /// Σ_lab f_t² z_t z_tᵀ over the labeled rows' moments z_t of [`labeled_rows`], with
 /// per-row factors f_t (1 when `None`).
-fn labeled_gram<M: MomentModel + ?Sized>(
+pub(super) fn labeled_gram<M: MomentModel + ?Sized>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
     j_sum: &Array2<f64>,
@@ -64,6 +64,9 @@ pub(super) struct LabeledMoments {
     pub a: Array2<f64>,
     pub c: Array2<f64>,
     pub sigma_lab: Array2<f64>,
+    /// (1/T) Σ_lab ((1 − π_t)/π_t) ψ_tψ_tᵀ of the sources' blocks (the labeled rows'
+    /// share of the all-rows variance; (1 − n/T) `sigma_lab` at random labeling).
+    pub sigma_odds: Array2<f64>,
     pub a_pop: Array2<f64>,
     pub c_pop: Array2<f64>,
 }
@@ -90,7 +93,9 @@ pub(super) fn labeled_moments<M: MomentModel + ?Sized>(
 ) -> Option<LabeledMoments> {
     let Some(pi) = stacked.labeled_probabilities() else {
         let (a, c, sigma_lab) = leverage_blocks(stacked, step1, j_sum, small_sample)?;
+        let share = stacked.data().n_labeled() as f64 / stacked.data().n_rows() as f64;
         return Some(LabeledMoments {
+            sigma_odds: &sigma_lab * (1.0 - share),
             a_pop: a.clone(),
             c_pop: c.clone(),
             a,
@@ -105,10 +110,14 @@ pub(super) fn labeled_moments<M: MomentModel + ?Sized>(
     let root_pi = pi.mapv(f64::sqrt);
     let population = labeled_gram(stacked, step1, j_sum, small_sample, Some(root_pi.view()))?
         / stacked.data().n_rows() as f64;
+    let root_odds = pi.mapv(|pi| (pi * (1.0 - pi)).max(0.0).sqrt());
+    let odds = labeled_gram(stacked, step1, j_sum, small_sample, Some(root_odds.view()))?
+        / stacked.data().n_rows() as f64;
     Some(LabeledMoments {
         a: weighted.slice(s![..p, ..p]).to_owned(),
         c: weighted.slice(s![..p, p..]).to_owned(),
         sigma_lab: weighted.slice(s![p.., p..]).to_owned(),
+        sigma_odds: odds.slice(s![p.., p..]).to_owned(),
         a_pop: population.slice(s![..p, ..p]).to_owned(),
         c_pop: population.slice(s![..p, p..]).to_owned(),
     })
@@ -125,8 +134,8 @@ pub(super) fn selection_factors<M: MomentModel + ?Sized>(
 }
 
 /// `each` applied to the labeled rows' moments chunk by chunk, in order: per row
-/// z_t = [ψ_r, ψ_1, …, ψ_M] times w_t (and f_t, when `factors` gives them), the real
-/// block over (1 − h_t)^(power/2) with the real block's leverage h_t (see
+/// z_t = [ψ_r, ψ_1, …, ψ_M] times w_t (and f_t, when `factors` gives them), each
+/// block over (1 − h_t)^(power/2) with its own leverage h_t (see
 /// [`leverage_blocks`]). `None` for a singular Jacobian.
 pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
     stacked: &StackedMoments<'_, M>,
@@ -145,6 +154,21 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
     let theta = step1.slice(s![..p]);
     let j_inv = inverse(j_sum.view())?;
     let sources = stacked.data().sources();
+    // Each source's labeled Jacobian, whose leverages scale its block as the real
+    // block's scale the real one: at its labeled fit (see `select::labeled_fits`) a
+    // source's residuals are shrunk by its own labeled design.
+    let source_j_inv: Vec<Array2<f64>> = if power > 0.0 {
+        sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| {
+                let eta = step1.slice(s![(1 + i) * p..(2 + i) * p]);
+                inverse(model.jacobian(eta, src.labeled(), weights).view())
+            })
+            .collect::<Option<_>>()?
+    } else {
+        Vec::new()
+    };
     let ranges = crate::chunks::chunk_ranges(n, crate::chunks::DEFAULT_CHUNK_ROWS);
     Some(crate::chunks::map_ordered(&ranges, |range| {
         let rows = real.slice(range.clone());
@@ -174,6 +198,15 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
         let scale = small_sample.row_scales(&leverage);
         let mut real_block = z.slice_mut(s![.., ..p]);
         real_block *= &scale.insert_axis(ndarray::Axis(1));
+        for (i, (src, j_inv)) in sources.iter().zip(&source_j_inv).enumerate() {
+            let eta = step1.slice(s![(1 + i) * p..(2 + i) * p]);
+            let rows = src.labeled().slice(range.clone());
+            let w = weights.map(|w| w.slice_move(s![range.clone()]));
+            let leverage = crate::small_sample::leverages(model, eta, rows, w, j_inv);
+            let scale = small_sample.row_scales(&leverage);
+            let mut block = z.slice_mut(s![.., (1 + i) * p..(2 + i) * p]);
+            block *= &scale.insert_axis(ndarray::Axis(1));
+        }
         each(z.view())
     }))
 }
