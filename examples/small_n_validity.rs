@@ -10,10 +10,12 @@
 //! (`SmallSample::Hc2`) show what the Bell–McCaffrey degrees of freedom change. The table (markdown) reports
 //! coverage with its Monte-Carlo standard error √(c(1 − c)/R), the default's bias in
 //! units of its standard deviation, and median widths relative to its analytic
-//! interval.
+//! interval, and the default's mean squared error relative to the paper's estimator's
+//! and real-only's. B = 0 skips the bootstrap.
 //!
 //! ```text
 //! cargo run --release --example small_n_validity -- 400 199   # R, B
+//! cargo run --release --example small_n_validity -- 2000 0    # analytic intervals only
 //! ```
 
 use ndarray::{Array1, Array2};
@@ -154,24 +156,31 @@ fn logistic_low_rate(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
         .expect("valid data")
 }
 
-/// One replicate: (estimate, analytic, symmetric and percentile intervals), or `None`
-/// when the fit fails.
+/// One replicate: the default's, the paper's and real-only's slope estimates, and the
+/// seven intervals of the table (the bootstrap's NaN when `b` is 0), or `None` when a
+/// fit fails.
+type Replicate = ([f64; 3], [[f64; 2]; 7]);
+
 fn replicate<M: MomentModel + Clone + Sync>(
     model: M,
     data: &DataSources,
     b: usize,
     seed: u64,
-) -> Option<(f64, [[f64; 2]; 7])> {
+) -> Option<Replicate> {
     let gmm = TwoStepGmm::new(model.clone());
-    let boot = Bootstrap::new(b).seed(seed).run(&gmm, data).ok()?;
-    let e = boot.estimate();
-    let analytic = e.conf_int(0.05).ok()?;
-    let sym = boot
-        .conf_int_with(0.05, BootstrapInterval::Symmetric)
-        .ok()?;
-    let pct = boot
-        .conf_int_with(0.05, BootstrapInterval::Percentile)
-        .ok()?;
+    let row = |a: &Array2<f64>| [a[[1, 0]], a[[1, 1]]];
+    let (e, sym, pct) = if b > 0 {
+        let boot = Bootstrap::new(b).seed(seed).run(&gmm, data).ok()?;
+        let sym = boot
+            .conf_int_with(0.05, BootstrapInterval::Symmetric)
+            .ok()?;
+        let pct = boot
+            .conf_int_with(0.05, BootstrapInterval::Percentile)
+            .ok()?;
+        (boot.estimate().clone(), row(&sym), row(&pct))
+    } else {
+        (gmm.estimate(data).ok()?, [f64::NAN; 2], [f64::NAN; 2])
+    };
     let paper = TwoStepGmm::new(model.clone())
         .cross_weights(CrossWeights::Unrestricted)
         .estimate(data)
@@ -185,13 +194,12 @@ fn replicate<M: MomentModel + Clone + Sync>(
         .small_sample(SmallSample::Hc2)
         .estimate(data)
         .ok()?;
-    let row = |a: &Array2<f64>| [a[[1, 0]], a[[1, 1]]];
     Some((
-        e.theta()[1],
+        [e.theta()[1], paper.theta()[1], real.theta()[1]],
         [
-            row(&analytic),
-            row(&sym),
-            row(&pct),
+            row(&e.conf_int(0.05).ok()?),
+            sym,
+            pct,
             row(&paper.conf_int(0.05).ok()?),
             row(&real.conf_int(0.05).ok()?),
             row(&residual_df.conf_int(0.05).ok()?),
@@ -201,7 +209,7 @@ fn replicate<M: MomentModel + Clone + Sync>(
 }
 
 fn run(case: &Case, reps: usize, b: usize) -> String {
-    let results: Vec<_> = (0..reps as u64)
+    let results: Vec<Replicate> = (0..reps as u64)
         .into_par_iter()
         .filter_map(|r| {
             let mut rng = ChaCha8Rng::seed_from_u64(1_000 + r);
@@ -214,21 +222,34 @@ fn run(case: &Case, reps: usize, b: usize) -> String {
         })
         .collect();
     let r = results.len() as f64;
-    let estimates: Vec<f64> = results.iter().map(|(e, _)| *e).collect();
-    let mean = estimates.iter().sum::<f64>() / r;
-    let sd = (estimates.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
     // The truth: the slope of the data-generating model (for logistic, of the real
     // outcome's model).
     let truth = SLOPE;
+    let estimates: Vec<f64> = results.iter().map(|(e, _)| e[0]).collect();
+    let mean = estimates.iter().sum::<f64>() / r;
+    let sd = (estimates.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
+    let mse = |k: usize| {
+        results
+            .iter()
+            .map(|(e, _)| (e[k] - truth).powi(2))
+            .sum::<f64>()
+            / r
+    };
     let mut cells = vec![
         case.name.to_string(),
         case.t.to_string(),
         case.n.to_string(),
         results.len().to_string(),
         format!("{:+.2}", (mean - truth) / sd),
+        format!("{:.2}", mse(0) / mse(1)),
+        format!("{:.2}", mse(0) / mse(2)),
     ];
     let analytic_width = median(results.iter().map(|(_, ci)| ci[0][1] - ci[0][0]).collect());
     for k in 0..7 {
+        if b == 0 && (k == 1 || k == 2) {
+            cells.extend(["—".to_string(), "—".to_string()]);
+            continue;
+        }
         let covered = results
             .iter()
             .filter(|(_, ci)| ci[k][0] <= truth && truth <= ci[k][1])
@@ -304,8 +325,8 @@ fn main() {
         },
     ];
     println!("R = {reps} data sets per design, B = {b} bootstrap replicates; slope coefficient, 95% intervals.\n");
-    println!("| design | T | n | fitted | bias / sd | default, analytic | default, symmetric bootstrap-t | width | default, percentile | width | paper's estimator (Windmeijer) | real-only (HC2-BM) | default, HC2 + t(n − p) | real-only, HC2 + t(n − p) |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| design | T | n | fitted | bias / sd | MSE / paper's | MSE / real-only's | default, analytic | default, symmetric bootstrap-t | width | default, percentile | width | paper's estimator (Windmeijer) | real-only (HC2-BM) | default, HC2 + t(n − p) | real-only, HC2 + t(n − p) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for case in &cases {
         println!("{}", run(case, reps, b));
     }

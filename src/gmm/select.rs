@@ -48,15 +48,15 @@
 //! estimate).
 //!
 //! # Where the moments are evaluated, and the final estimate
-//! The labeled rows' moments (A, C, Σ_lab) are each block's at its own labeled fit:
-//! the real block at θ̂_real, each source at η̌_m, one Newton step from η̂_m on the
-//! labeled rows (see [`labeled_fits`]), each scaled by its own labeled design's
-//! leverage (HC2). Residuals of a labeled fit carry no trace of Δ̂, which the weights
-//! multiply. For moments that are not affine, the real block is at a stable pilot θ̃
-//! (plain prediction-powered inference with the sources weighted by how closely each
-//! tracks the real outcome) rather than at θ̂_real, whose residuals and Jacobian are
-//! distorted when the labeled fit is near separation; the reported variance keeps the
-//! pilot's correlations and each coordinate's real-only scale. The all-rows part of
+//! For moments affine in θ the labeled rows' moments (A, C, Σ_lab) are each block's at
+//! its own labeled fit: the real block at θ̂_real, each source at its labeled fit η̌_m
+//! (see [`labeled_fits`]), each scaled by its own labeled design's leverage (HC2).
+//! Residuals of a labeled fit carry no trace of Δ̂, which the weights multiply. For
+//! other moments the real block is at a stable pilot θ̃ (plain prediction-powered
+//! inference with the sources weighted by how closely each tracks the real outcome)
+//! and the sources at η̂, rather than at labeled fits, whose residuals and Jacobian
+//! are distorted near separation; the reported variance keeps the pilot's
+//! correlations and each coordinate's real-only scale. The all-rows part of
 //! the variance takes the unlabeled rows' own spread (see [`all_rows_quadratic`]). The
 //! estimate is the root of the coupled estimating equation, in which θ also enters the
 //! sources' corrections as in PPI++ (see [`super::coupled`]); to first order it is
@@ -77,7 +77,9 @@
 
 use ndarray::{s, Array1, Array2, ArrayView1};
 
-use super::labeled::{labeled_moments, leverage_blocks, selection_factors};
+use super::labeled::{
+    labeled_moments, leverage_blocks, selection_factors, sources_at_labeled_fits,
+};
 use super::{coupled, press, SmallSample};
 use crate::linalg::inverse;
 use crate::stacked::StackedMoments;
@@ -214,8 +216,8 @@ fn labeled_rows_gram<M: MomentModel>(
 }
 
 /// β₁ with each source's η̂_m (fitted on all rows) replaced by its fit on the labeled
-/// rows, η̌_m = η̂_m − J_lab,m⁻¹ ψ̄_lab,m(η̂_m) (one Newton step, exact for affine
-/// moments). The selection regresses the real influence functions on the sources' over
+/// rows, η̌_m = η̂_m − J_lab,m⁻¹ ψ̄_lab,m(η̂_m) (one Newton step, exact for the affine
+/// moments it is used for). The selection regresses the real influence functions on the sources' over
 /// the labeled rows; there each block's residuals must be those of its own labeled fit.
 /// At η̂_m a source's labeled residuals carry the shift ∂ψ_t/∂η (η̂_lab,m − η̂_m), the
 /// very Δ̂ the weights multiply, and heavy where rows have leverage: the weights then
@@ -292,7 +294,11 @@ impl Influence {
         let psi_all = gbar.slice(s![(1 + m) * p..]);
         // Second moments of ψ: real × real and real × aux on labeled rows (each block at
         // its labeled fit, see `labeled_fits`), aux × aux on labeled rows and on all rows.
-        let at = labeled_fits(step1, &j_lab_inv, &psi_lab, p);
+        let at = if sources_at_labeled_fits(stacked) {
+            labeled_fits(step1, &j_lab_inv, &psi_lab, p)
+        } else {
+            step1.clone()
+        };
         let aux_all = (1 + m) * p..(1 + 2 * m) * p;
         let j_sum = jac.slice(s![..p, ..p]).to_owned() * t;
         let psi = labeled_moments(stacked, &at, &j_sum, small_sample)?;
