@@ -152,10 +152,9 @@ fn leverage_design(seed: u64, t: usize, n: usize) -> synthgmm::DataSources {
 /// 84–90% on this design, 92–94% with its default Bell–McCaffrey quantiles (the
 /// default's too). The selected weights add their own risk there: a control
 /// variate fitted on the same few rows that dominate the regressors, whose all-rows
-/// fits vary with rows the labeled sample rarely holds. With each block's influence at
-/// its own labeled fit, the leave-one-out residual variance (`gmm::press`) and the
-/// unlabeled rows' own spread in the all-rows term, the default's intervals are in the
-/// band asked of it ([93.5%, 97%] below n = 100, [94%, 96.5%] from 100) and its MSE
+/// fits vary with rows the labeled sample rarely holds. With the leave-one-out residual
+/// variance (`gmm::press`) and the unlabeled rows' own spread in the all-rows term, the
+/// default's intervals are in the band asked of it ([93.5%, 97%] below n = 100, [94%, 96.5%] from 100) and its MSE
 /// below the paper's estimator's. R = 1,000 data sets: a coverage near 0.95 has
 /// Monte-Carlo standard error 0.0069 (3 of them: 0.021), one near 0.9 0.0095, and the
 /// paired difference of two correlated coverages at most √2 times that, so 3 standard

@@ -194,7 +194,12 @@ proptest! {
         let g = paper(&Logistic, &sim.real_only());
         let (beta, se) = logistic_hc0(&sim.labeled_xy().0, &sim.labeled_xy().1);
         for j in 0..3 {
-            prop_assert!(rel_close(g.theta()[j], beta[j], 1e-8));
+            // Both fits stop at a Newton step below 1e-13 or so: a coefficient near zero
+            // agrees to 1e-8 of its standard error, not of itself.
+            prop_assert!(
+                (g.theta()[j] - beta[j]).abs() <= 1e-8 * beta[j].abs().max(se[j]),
+                "theta {j}: {} vs {}", g.theta()[j], beta[j]
+            );
             prop_assert!(rel_close(g.se()[j], se[j], 1e-8));
         }
     }

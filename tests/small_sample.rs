@@ -121,9 +121,9 @@ fn corrections_use_t_quantiles_with_n_minus_p_df() {
 
 /// The selected estimate with one proxy source, coefficient by coefficient, against the
 /// candidate it chose written out by hand in `tests/data/make_selected_one_source.py`:
-/// each block's influence functions at its own labeled fit (HC2-scaled), the
-/// regression of the real ones on the proxy's, the leave-one-out residual variance and
-/// the all-rows term from the unlabeled rows' own spread.
+/// the pilot, the influence functions there (the real block HC2-scaled), the regression
+/// of the real ones on the proxy's, the leave-one-out residual variance, the real-only
+/// scale and the all-rows term from the unlabeled rows' own spread.
 #[test]
 fn the_selected_estimate_is_its_candidate_written_out() {
     let expected = common::expected("selected_one_source");

@@ -26,9 +26,8 @@
 //! form Λ scales as 1/c and Δ̂ as c.
 //!
 //! # The pilot
-//! For moments that are not affine in θ, the selection's second moments (the
-//! correlations of the real and auxiliary influence functions) are evaluated at a
-//! pilot θ̃ rather than at θ̂_real (affine moments take θ̂_real): near separation the
+//! The selection's second moments (the correlations of the real and auxiliary influence
+//! functions) are evaluated at a pilot θ̃ rather than at θ̂_real: near separation the
 //! labeled fit's residuals are squeezed towards zero and its Jacobian towards singular,
 //! and the estimated correlations there are noise. θ̃ is the root of the coupled
 //! equation with K_m = w_m I and δ_m = 0 (classic prediction-powered inference with the

@@ -15,12 +15,11 @@ use crate::MomentModel;
 /// (1 − h_t)^(−1) (HC3, the leave-one-out residual), h_t = tr((∂ψ_r,t/∂θᵀ)(Σ_lab
 /// ∂ψ_r/∂θᵀ)⁻¹) the real block's leverage (x_tᵀ(XᵀX)⁻¹x_t for least squares; with
 /// observation weights w_t, the weighted moments and h_t = w_t tr(J_t (Σ_lab w J)⁻¹));
-/// 1/(1 − h_t) is capped at 10. For affine moments each source's moments are scaled
-/// likewise by its own labeled design's leverage h_t,m (at `step1`'s η_m): the
-/// selection evaluates them at the source's labeled fit (see
-/// [`sources_at_labeled_fits`]), whose residuals the fit has shrunk as θ̂_real's are;
-/// HC0 leaves every row unscaled. `j_sum` is
-/// Σ_lab ∂ψ_r/∂θᵀ at `step1`'s θ. `None` for a singular Jacobian.
+/// 1/(1 − h_t) is capped at 10. The sources' moments, at η̂ fitted on all rows, are not
+/// shrunk by the labeled fit and stay unscaled: scaling them too overstated the
+/// variance of a well-correlated source's corrected estimate (by about
+/// h ρ²/(1 − ρ²) relative); HC0 leaves every row unscaled. `j_sum` is
+/// Σ_lab ∂ψ_r/∂θᵀ at `step1`'s θ. `None` for a singular real Jacobian.
 pub(super) fn leverage_blocks<M: MomentModel + ?Sized>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
@@ -124,19 +123,6 @@ pub(super) fn labeled_moments<M: MomentModel + ?Sized>(
     })
 }
 
-/// Whether the selection evaluates the sources' labeled moments at their labeled fits
-/// η̌_m (see `select::labeled_fits`), and so scales them by their own leverage: for
-/// moments affine in the parameters. Otherwise they stay at η̂_m, fitted on all rows,
-/// unscaled, beside the real block at the pilot (see [`super::coupled`]): near
-/// separation a labeled fit's residuals are squeezed towards zero, and a logistic
-/// source at its labeled fit raised the selected estimate's MSE at 1% labeled (30
-/// rows) from 0.20 to 0.36 on the crate's design.
-pub(super) fn sources_at_labeled_fits<M: MomentModel + ?Sized>(
-    stacked: &StackedMoments<'_, M>,
-) -> bool {
-    stacked.model().is_linear()
-}
-
 /// √ρ_t = π̄ √((1 − π_t)/(1 − π̄)) on each labeled row (see [`labeled_moments`]);
 /// `None` when labeling is at random or every row is labeled.
 pub(super) fn selection_factors<M: MomentModel + ?Sized>(
@@ -148,8 +134,8 @@ pub(super) fn selection_factors<M: MomentModel + ?Sized>(
 }
 
 /// `each` applied to the labeled rows' moments chunk by chunk, in order: per row
-/// z_t = [ψ_r, ψ_1, …, ψ_M] times w_t (and f_t, when `factors` gives them), each
-/// block over (1 − h_t)^(power/2) with its own leverage h_t (see
+/// z_t = [ψ_r, ψ_1, …, ψ_M] times w_t (and f_t, when `factors` gives them), the real
+/// block over (1 − h_t)^(power/2) with the real block's leverage h_t (see
 /// [`leverage_blocks`]). `None` for a singular Jacobian.
 pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
     stacked: &StackedMoments<'_, M>,
@@ -168,21 +154,6 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
     let theta = step1.slice(s![..p]);
     let j_inv = inverse(j_sum.view())?;
     let sources = stacked.data().sources();
-    // Each source's labeled Jacobian, whose leverages scale its block as the real
-    // block's scale the real one: at its labeled fit (see `select::labeled_fits`) a
-    // source's residuals are shrunk by its own labeled design.
-    let source_j_inv: Vec<Array2<f64>> = if power > 0.0 && sources_at_labeled_fits(stacked) {
-        sources
-            .iter()
-            .enumerate()
-            .map(|(i, src)| {
-                let eta = step1.slice(s![(1 + i) * p..(2 + i) * p]);
-                inverse(model.jacobian(eta, src.labeled(), weights).view())
-            })
-            .collect::<Option<_>>()?
-    } else {
-        Vec::new()
-    };
     let ranges = crate::chunks::chunk_ranges(n, crate::chunks::DEFAULT_CHUNK_ROWS);
     Some(crate::chunks::map_ordered(&ranges, |range| {
         let rows = real.slice(range.clone());
@@ -212,15 +183,6 @@ pub(super) fn labeled_rows<M: MomentModel + ?Sized, R: Send>(
         let scale = small_sample.row_scales(&leverage);
         let mut real_block = z.slice_mut(s![.., ..p]);
         real_block *= &scale.insert_axis(ndarray::Axis(1));
-        for (i, (src, j_inv)) in sources.iter().zip(&source_j_inv).enumerate() {
-            let eta = step1.slice(s![(1 + i) * p..(2 + i) * p]);
-            let rows = src.labeled().slice(range.clone());
-            let w = weights.map(|w| w.slice_move(s![range.clone()]));
-            let leverage = crate::small_sample::leverages(model, eta, rows, w, j_inv);
-            let scale = small_sample.row_scales(&leverage);
-            let mut block = z.slice_mut(s![.., (1 + i) * p..(2 + i) * p]);
-            block *= &scale.insert_axis(ndarray::Axis(1));
-        }
         each(z.view())
     }))
 }
