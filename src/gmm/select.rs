@@ -184,23 +184,19 @@ fn all_rows_quadratic(labeled: Array2<f64>, unlabeled: Array2<f64>) -> Array2<f6
 
 /// Σ_lab w_t² ψ_tψ_tᵀ of the sources' blocks at η̂ (β₁) over the labeled rows, w_t the
 /// observation weights (the labeled rows' share of the all-rows blocks of Ω̂). One
-/// pass over the labeled rows.
+/// pass over the labeled rows; `j_sum` is the real block's summed Jacobian at β₁.
 fn labeled_rows_gram<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
     step1: &Array1<f64>,
+    j_sum: &Array2<f64>,
 ) -> Option<Array2<f64>> {
     let p = stacked.p();
-    let j_sum = stacked.model().jacobian(
-        step1.slice(s![..p]),
-        stacked.real_rows(),
-        stacked.label_weights(),
-    );
     // z_t carries w_t/π_t; times π_t it is w_t ψ_t.
     let pi = stacked.labeled_probabilities().map(|pi| pi.to_owned());
     let gram = super::labeled::labeled_gram(
         stacked,
         step1,
-        &j_sum,
+        j_sum,
         SmallSample::Hc0,
         pi.as_ref().map(|pi| pi.view()),
     )?;
@@ -268,7 +264,7 @@ impl Influence {
         let psi = labeled_moments(stacked, step1, &j_sum, small_sample)?;
         let s_psi = omega.slice(s![aux_all.clone(), aux_all]).to_owned();
         // The unlabeled rows' second moments at η̂: all rows' less the labeled rows'.
-        let s_unlab = &s_psi * t - labeled_rows_gram(stacked, step1)?;
+        let s_unlab = &s_psi * t - labeled_rows_gram(stacked, step1, &j_sum)?;
         // The sources' influence functions in θ's units: φ_m / u_m (see
         // `coupled::source_units`), so that every choice below is free of the units
         // of each source's covariates.
