@@ -862,6 +862,9 @@ impl JTest {
                     .map(|chi| chi.sf(statistic.max(0.0)))
             })
             .flatten();
+        // With no over-identifying restriction J is zero by construction; what the
+        // arithmetic leaves is rounding.
+        let statistic = if df == 0 { 0.0 } else { statistic };
         Self {
             statistic,
             df,
@@ -996,5 +999,6 @@ mod tests {
         let j = JTest::new(3.0, 2);
         assert_relative_eq!(j.p_value.unwrap(), (-1.5f64).exp(), max_relative = 1e-12);
         assert_eq!(JTest::new(0.0, 0).p_value, None);
+        assert_eq!(JTest::new(2.4e-30, 0).statistic, 0.0);
     }
 }

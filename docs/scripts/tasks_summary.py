@@ -51,6 +51,14 @@ def load(path, coefficient):
     return out
 
 
+def effective_n(value):
+    """The effective number of labeled rows, rounded to a whole row."""
+    try:
+        return f"{float(value):.0f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def table(results):
     lines = [
         "| labeled | estimator | MSE | MSE / real-only | bias | coverage | CI width | eff. n | failures |",
@@ -65,7 +73,7 @@ def table(results):
             first = False
             lines.append(
                 f"| {label} | {name} | {r['mse']:.3e} | {r['mse'] / real:.2f} | {r['bias']:+.4f} "
-                f"| {100 * r['cover']:.1f}% ± {100 * r['mcse']:.1f} | {r['width']:.4f} | {r['ess']} | {r['fail']} |"
+                f"| {100 * r['cover']:.1f}% ± {100 * r['mcse']:.1f} | {r['width']:.4f} | {effective_n(r['ess'])} | {r['fail']} |"
             )
     return "\n".join(lines)
 

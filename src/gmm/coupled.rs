@@ -40,7 +40,8 @@
 
 use ndarray::{s, Array1, Array2};
 
-use crate::linalg::inverse;
+use crate::chunks::{chunk_ranges, map_ordered, DEFAULT_CHUNK_ROWS};
+use crate::linalg::{column_sums, inverse};
 use crate::stacked::StackedMoments;
 use crate::MomentModel;
 
@@ -257,19 +258,37 @@ fn rectifier_weights<M: MomentModel>(
     let model = stacked.model();
     let theta = step1.slice(s![..p]);
     let real = stacked.real_rows();
-    let mut psi_real = Array2::zeros((real.len(), p));
-    model.moments(theta, real, psi_real.view_mut());
-    let scale = psi_real.map_axis(ndarray::Axis(0), |c| c.dot(&c));
+    let sources = stacked.data().sources();
+    // Each source at θ in its own units, u ⊙ θ; its moments times u are in θ's units.
+    let at: Vec<Array1<f64>> = units.iter().map(|u| u * &theta).collect();
+    let ranges = chunk_ranges(real.len(), DEFAULT_CHUNK_ROWS);
+    // Per chunk: Σ ψ_r,j² and, per source, Σ (ψ_r,j − u_j ψ_m,j)², coordinate by coordinate.
+    let parts = map_ordered(&ranges, |range| {
+        let mut psi_real = Array2::zeros((range.len(), p));
+        model.moments(theta, real.slice(range.clone()), psi_real.view_mut());
+        let mut sums = vec![column_sums(psi_real.view(), true)];
+        let mut gap = Array2::zeros((range.len(), p));
+        for ((source, per_unit), at) in sources.iter().zip(units).zip(&at) {
+            model.moments(
+                at.view(),
+                source.labeled().slice(range.clone()),
+                gap.view_mut(),
+            );
+            gap *= &per_unit.view().insert_axis(ndarray::Axis(0));
+            gap -= &psi_real;
+            sums.push(column_sums(gap.view(), true));
+        }
+        sums
+    });
+    let total = |b: usize| {
+        parts
+            .iter()
+            .fold(Array1::<f64>::zeros(p), |sum, part| sum + &part[b])
+    };
+    let scale = total(0);
     let mut inverse_v = Vec::new();
-    for (source, per_unit) in stacked.data().sources().iter().zip(units) {
-        // The source's moments at θ in its own units, brought back to θ's: u ⊙ ψ_m(u ⊙ θ).
-        let mut psi = Array2::zeros((real.len(), p));
-        let at = per_unit * &theta;
-        model.moments(at.view(), source.labeled(), psi.view_mut());
-        let gap = &psi_real - &(psi * per_unit.view().insert_axis(ndarray::Axis(0)));
-        let v: f64 = (0..p)
-            .map(|j| gap.column(j).dot(&gap.column(j)) / scale[j])
-            .sum();
+    for b in 1..=sources.len() {
+        let v: f64 = (total(b) / &scale).sum();
         if !(v.is_finite() && v > 0.0) {
             return None;
         }

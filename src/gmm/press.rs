@@ -17,7 +17,9 @@
 //! coefficients (Lavenberg and Welch 1981); on heteroskedastic designs with leverage it
 //! grows with the leverage the in-sample fit hid. A row never chooses its own weight.
 
-use ndarray::{s, Array1, Array2, ArrayView2};
+use std::collections::HashMap;
+
+use ndarray::{s, Array1, Array2, ArrayView2, Zip};
 
 use super::labeled::labeled_rows;
 use super::SmallSample;
@@ -72,21 +74,23 @@ pub(super) fn leave_one_out<M: MomentModel + ?Sized>(
         rows.small_sample,
         rows.factors,
         |z: ArrayView2<'_, f64>| {
-            let phi_r = z.slice(s![.., ..p]).dot(&rows.to_real.t());
-            let phi = z.slice(s![.., p..]).dot(&rows.to_aux.t());
-            let mut own = std::collections::HashMap::new();
+            // One coordinate per row, so that each is contiguous over the chunk's rows.
+            let phi_r = rows.to_real.dot(&z.slice(s![.., ..p]).t());
+            let phi = rows.to_aux.dot(&z.slice(s![.., p..]).t());
+            // 1/(1 − h_t)² per distinct regression (coordinates and inverse Gram).
+            let mut own: HashMap<&[usize], Array1<f64>> = HashMap::new();
             candidates
                 .iter()
                 .map(|c| {
-                    let own_leverage = own
+                    let own_weights = own
                         .entry(c.indices)
-                        .or_insert_with(|| leverage(&phi, c.indices, c.own_inverse));
-                    let residual = residual(&phi_r, &phi, c);
-                    let selected = c
-                        .pooled_inverse
-                        .map(|inverse| loo_sum(&residual, &leverage(&phi, c.indices, inverse)))
-                        .unwrap_or_else(|| loo_sum(&residual, own_leverage));
-                    [selected, loo_sum(&residual, own_leverage)]
+                        .or_insert_with(|| loo_weights(&phi, c.indices, c.own_inverse));
+                    let squares = residual(&phi_r, &phi, c).mapv_into(|e| e * e);
+                    let reported = squares.dot(own_weights);
+                    let selected = c.pooled_inverse.map_or(reported, |inverse| {
+                        squares.dot(&loo_weights(&phi, c.indices, inverse))
+                    });
+                    [selected, reported]
                 })
                 .collect::<Vec<_>>()
         },
@@ -103,26 +107,34 @@ pub(super) fn leave_one_out<M: MomentModel + ?Sized>(
     )
 }
 
-/// e_t = φ_r,t,j − λᵀφ_I,t over one chunk.
+/// e_t = φ_r,t,j − λᵀφ_I,t over one chunk (coordinates as rows).
 fn residual(phi_r: &Array2<f64>, phi: &Array2<f64>, candidate: &Candidate<'_>) -> Array1<f64> {
-    let mut residual = phi_r.column(candidate.j).to_owned();
+    let mut residual = phi_r.row(candidate.j).to_owned();
     for (&i, &coefficient) in candidate.indices.iter().zip(candidate.coefficients) {
-        residual.scaled_add(-coefficient, &phi.column(i));
+        residual.scaled_add(-coefficient, &phi.row(i));
     }
     residual
 }
 
-/// h_t = φ_I,tᵀ G⁻¹ φ_I,t over one chunk.
-fn leverage(phi: &Array2<f64>, indices: &[usize], inverse: &Array2<f64>) -> Array1<f64> {
-    let regressors = phi.select(ndarray::Axis(1), indices);
-    (regressors.dot(inverse) * &regressors).sum_axis(ndarray::Axis(1))
-}
-
-/// Σ_t e_t² / (1 − h_t)² over one chunk.
-fn loo_sum(residual: &Array1<f64>, leverage: &Array1<f64>) -> f64 {
-    residual
-        .iter()
-        .zip(leverage)
-        .map(|(e, h)| (e / (1.0 - h.clamp(0.0, MAX_LEVERAGE))).powi(2))
-        .sum()
+/// 1/(1 − h_t)² with h_t = φ_I,tᵀ G⁻¹ φ_I,t (capped at [`MAX_LEVERAGE`]) over one
+/// chunk (coordinates as rows): h = Σ_{a ≤ b} (2 − δ_ab) G⁻¹_ab φ_a ⊙ φ_b, one sweep of
+/// contiguous rows per pair of coordinates.
+fn loo_weights(phi: &Array2<f64>, indices: &[usize], inverse: &Array2<f64>) -> Array1<f64> {
+    let mut leverage = Array1::<f64>::zeros(phi.ncols());
+    for (a, &i) in indices.iter().enumerate() {
+        for (b, &l) in indices.iter().enumerate().skip(a) {
+            let g = match a == b {
+                true => inverse[[a, a]],
+                false => inverse[[a, b]] + inverse[[b, a]],
+            };
+            Zip::from(&mut leverage)
+                .and(phi.row(i))
+                .and(phi.row(l))
+                .for_each(|h, &u, &v| *h += g * u * v);
+        }
+    }
+    leverage.mapv_into(|h| {
+        let room = 1.0 - h.clamp(0.0, MAX_LEVERAGE);
+        1.0 / (room * room)
+    })
 }

@@ -263,8 +263,13 @@ impl Influence {
         let j_sum = jac.slice(s![..p, ..p]).to_owned() * t;
         let psi = labeled_moments(stacked, step1, &j_sum, small_sample)?;
         let s_psi = omega.slice(s![aux_all.clone(), aux_all]).to_owned();
-        // The unlabeled rows' second moments at η̂: all rows' less the labeled rows'.
-        let s_unlab = &s_psi * t - labeled_rows_gram(stacked, step1, &j_sum)?;
+        // The unlabeled rows' second moments at η̂: all rows' less the labeled rows'
+        // (at random labeling the sources' blocks of Σ_lab, summed, are those).
+        let labeled_sum = match stacked.labeled_probabilities() {
+            None => &psi.sigma_lab * n,
+            Some(_) => labeled_rows_gram(stacked, step1, &j_sum)?,
+        };
+        let s_unlab = &s_psi * t - labeled_sum;
         // The sources' influence functions in θ's units: φ_m / u_m (see
         // `coupled::source_units`), so that every choice below is free of the units
         // of each source's covariates.

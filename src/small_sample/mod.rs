@@ -23,7 +23,7 @@ mod clustered;
 
 pub(crate) use clustered::{cr2_bell_mccaffrey, ClusterDesign, Cr2};
 
-use ndarray::{s, Array1, Array2, ArrayView1};
+use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 
 use crate::inference::Estimate;
 use crate::moment::MomentModel;
@@ -152,15 +152,24 @@ pub(crate) fn leverages<M: MomentModel + ?Sized>(
     j_inv: &Array2<f64>,
 ) -> Array1<f64> {
     let p = theta.len();
+    let negated = -j_inv;
     let ranges = row_ranges(rows.len());
     let chunks = crate::chunks::map_ordered(&ranges, |range| {
         let chunk = rows.slice(range.clone());
-        let mut leverage = Array1::<f64>::zeros(range.len());
-        let mut derivative = Array2::zeros((range.len(), p));
-        for j in 0..p {
-            model.moments_derivative(theta, chunk, j_inv.column(j), derivative.view_mut());
-            leverage += &derivative.slice(s![.., j]);
-        }
+        // With a working design (−∂ψ_t/∂θᵀ = x̄_t x̄_tᵀ), h_t = x̄_tᵀ(−J⁻¹)x̄_t: one
+        // product per row instead of a derivative along each column of J⁻¹.
+        let mut leverage = match model.working_design(theta, chunk) {
+            Some(design) => (design.dot(&negated) * &design).sum_axis(Axis(1)),
+            None => {
+                let mut leverage = Array1::<f64>::zeros(range.len());
+                let mut derivative = Array2::zeros((range.len(), p));
+                for j in 0..p {
+                    model.moments_derivative(theta, chunk, j_inv.column(j), derivative.view_mut());
+                    leverage += &derivative.slice(s![.., j]);
+                }
+                leverage
+            }
+        };
         if let Some(w) = weights {
             leverage *= &w.slice(s![range.clone()]);
         }
@@ -364,7 +373,7 @@ fn row_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
 mod tests {
     use super::*;
     use crate::models::Ols;
-    use ndarray::array;
+    use ndarray::{array, ArrayViewMut2};
 
     #[test]
     fn least_squares_leverages_are_the_hat_matrix_diagonal() {
@@ -386,6 +395,71 @@ mod tests {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
         assert!((h.sum() - 2.0).abs() < 1e-12);
+    }
+
+    /// A model with `M`'s moments, Jacobian and per-row derivatives but no working
+    /// design, so that its leverages come from the derivatives.
+    struct WithoutDesign<M>(M);
+
+    impl<M: MomentModel> MomentModel for WithoutDesign<M> {
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+        fn moments(&self, beta: ArrayView1<'_, f64>, rows: Rows<'_>, out: ArrayViewMut2<'_, f64>) {
+            self.0.moments(beta, rows, out)
+        }
+        fn jacobian(
+            &self,
+            beta: ArrayView1<'_, f64>,
+            rows: Rows<'_>,
+            weights: Option<ArrayView1<'_, f64>>,
+        ) -> Array2<f64> {
+            self.0.jacobian(beta, rows, weights)
+        }
+        fn moments_derivative(
+            &self,
+            beta: ArrayView1<'_, f64>,
+            rows: Rows<'_>,
+            direction: ArrayView1<'_, f64>,
+            out: ArrayViewMut2<'_, f64>,
+        ) {
+            self.0.moments_derivative(beta, rows, direction, out)
+        }
+    }
+
+    /// h_t from the working design equals tr((∂ψ_t/∂θᵀ)J⁻¹) from the per-row
+    /// derivatives, for each built-in model that has one, with observation weights.
+    #[test]
+    fn working_design_leverages_are_the_derivatives_trace() {
+        use crate::models::{Logistic, Mean, Poisson};
+        let t = 37;
+        let x = Array2::from_shape_fn((t, 3), |(i, j)| match j {
+            0 => 1.0,
+            1 => (i as f64 * 0.7).sin() * 2.0,
+            _ => (i as f64 * 0.3).cos(),
+        });
+        let y = Array1::from_shape_fn(t, |i| ((i * 7) % 3) as f64 / 2.0);
+        let w = Array1::from_shape_fn(t, |i| 0.5 + (i % 4) as f64 / 3.0);
+        let rows = Rows::new(x.view(), y.view()).unwrap();
+        let theta = array![0.2, -0.4, 0.3];
+        fn check<M: MomentModel>(
+            model: M,
+            theta: ArrayView1<'_, f64>,
+            rows: Rows<'_>,
+            w: &Array1<f64>,
+        ) {
+            let j_inv =
+                crate::linalg::inverse(model.jacobian(theta, rows, Some(w.view())).view()).unwrap();
+            let fast = leverages(&model, theta, rows, Some(w.view()), &j_inv);
+            let plain = leverages(&WithoutDesign(model), theta, rows, Some(w.view()), &j_inv);
+            for (a, b) in fast.iter().zip(&plain) {
+                assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+        check(Ols, theta.view(), rows, &w);
+        check(Logistic, theta.view(), rows, &w);
+        check(Poisson, theta.view(), rows, &w);
+        check(Mean, array![0.4].view(), rows, &w);
     }
 
     #[test]
