@@ -845,8 +845,8 @@ impl DataSourcesBuilder {
         self.real = Some(if x.nrows() == n_rows && y.len() == n_rows {
             let rows: Vec<usize> = (0..n_rows).filter(|&t| self.labeled[t]).collect();
             RealInput {
-                x: Arc::new(x.select(Axis(0), &rows)),
-                y: y.select(Axis(0), &rows),
+                x: Arc::new(crate::rows::gather_rows(x, &rows)),
+                y: crate::rows::gather(y, &rows),
                 labeled_only: true,
             }
         } else {
@@ -1175,6 +1175,8 @@ impl DataSourcesBuilder {
         let mut scanned = Vec::new();
         check_values(REAL, &real, &columns, |i| labeled[i], &mut scanned)?;
         let mut sources = Vec::with_capacity(self.sources.len());
+        // Sources sharing a covariate array share its labeled rows' copy too.
+        let mut labeled_copies = Vec::new();
         for (name, x, y) in std::mem::take(&mut self.sources) {
             let all = RowBlock {
                 extra: self.extra_for(&Scope::Source(name.clone()), &columns, n_rows)?,
@@ -1184,7 +1186,7 @@ impl DataSourcesBuilder {
             check_values(&name, &all, &columns, |t| t, &mut scanned)?;
             sources.push(AuxSource {
                 name,
-                labeled: all.select(&labeled),
+                labeled: all.select_sharing(&labeled, &mut labeled_copies),
                 all,
                 columns: columns.clone(),
             });
@@ -1332,7 +1334,7 @@ impl DataSourcesBuilder {
             RowBlock {
                 x: real_input.x,
                 y: real_input.y,
-                extra: extra.select(Axis(0), labeled),
+                extra: crate::rows::gather_rows(extra.view(), labeled),
             }
         } else {
             RowBlock {

@@ -126,9 +126,9 @@ impl<'a> Rows<'a> {
     /// Copies of the rows at `picked`.
     pub(crate) fn select(&self, picked: &[usize]) -> RowBlock {
         RowBlock {
-            x: Arc::new(self.x.select(Axis(0), picked)),
-            y: self.y.select(Axis(0), picked),
-            extra: self.extra.select(Axis(0), picked),
+            x: Arc::new(gather_rows(self.x, picked)),
+            y: gather(self.y, picked),
+            extra: gather_rows(self.extra, picked),
         }
     }
 
@@ -164,9 +164,33 @@ impl RowBlock {
 
     pub(crate) fn select(&self, rows: &[usize]) -> RowBlock {
         RowBlock {
-            x: Arc::new(self.x.select(Axis(0), rows)),
-            y: self.y.select(Axis(0), rows),
-            extra: self.extra.select(Axis(0), rows),
+            x: Arc::new(gather_rows(self.x.view(), rows)),
+            y: gather(self.y.view(), rows),
+            extra: gather_rows(self.extra.view(), rows),
+        }
+    }
+
+    /// As [`select`](Self::select), with one copy of the selected covariates for
+    /// blocks that hold the same covariate array: `copies` pairs each array already
+    /// selected from (alive in its block) with its copy.
+    pub(crate) fn select_sharing(
+        &self,
+        rows: &[usize],
+        copies: &mut Vec<(*const Array2<f64>, Arc<Array2<f64>>)>,
+    ) -> RowBlock {
+        let key = Arc::as_ptr(&self.x);
+        let x = match copies.iter().find(|(k, _)| *k == key) {
+            Some((_, x)) => Arc::clone(x),
+            None => {
+                let x = Arc::new(gather_rows(self.x.view(), rows));
+                copies.push((key, Arc::clone(&x)));
+                x
+            }
+        };
+        RowBlock {
+            x,
+            y: gather(self.y.view(), rows),
+            extra: gather_rows(self.extra.view(), rows),
         }
     }
 
@@ -181,4 +205,26 @@ impl RowBlock {
             extra: concatenate(Axis(0), &es).ok()?,
         })
     }
+}
+
+/// The rows of `x` at `rows`, in that order: one slice copy per row when `x` is
+/// row-major and contiguous (ndarray's `select` goes element by element).
+pub(crate) fn gather_rows(x: ArrayView2<'_, f64>, rows: &[usize]) -> Array2<f64> {
+    let width = x.ncols();
+    match x.as_slice() {
+        Some(flat) if width > 0 => {
+            let mut out = Vec::with_capacity(rows.len() * width);
+            for &t in rows {
+                out.extend_from_slice(&flat[t * width..(t + 1) * width]);
+            }
+            Array2::from_shape_vec((rows.len(), width), out)
+                .expect("rows × width values, row-major")
+        }
+        _ => x.select(Axis(0), rows),
+    }
+}
+
+/// The values of `y` at `rows`, in that order.
+pub(crate) fn gather(y: ArrayView1<'_, f64>, rows: &[usize]) -> Array1<f64> {
+    rows.iter().map(|&t| y[t]).collect()
 }

@@ -16,35 +16,48 @@ const TOO_SMALL: &str = "the column's largest magnitude is below 1e-64, which un
 /// The first column (outcome, then covariates) of `block` whose values are all below
 /// [`MIN_MAGNITUDE`] in magnitude but not all zero, as an [`Error::InvalidValue`] at
 /// its largest value: products of such values underflow, and the fit would report
-/// exact fits or collinearity that are not in the data.
-fn tiny_column(name: &str, block: &RowBlock, row_of: &impl Fn(usize) -> usize) -> Result<()> {
-    let largest = |values: ndarray::ArrayView1<'_, f64>| {
-        values
-            .iter()
-            .enumerate()
-            .fold((0, 0.0f64), |(at, max), (i, v)| {
-                if v.abs() > max {
-                    (i, v.abs())
-                } else {
-                    (at, max)
-                }
-            })
-    };
-    let columns = std::iter::once((Column::Outcome, block.y.view()))
-        .chain((0..block.x.ncols()).map(|j| (Column::Covariate(j), block.x.column(j))));
-    for (column, values) in columns {
-        let (at, max) = largest(values);
-        if max > 0.0 && max < MIN_MAGNITUDE {
-            return Err(Error::InvalidValue {
-                source_name: name.to_string(),
-                column,
-                row: row_of(at),
-                value: values[at],
-                reason: TOO_SMALL,
-            });
+/// exact fits or collinearity that are not in the data. The covariates are skipped when
+/// `covariates_passed` (the same array passed already). Each column's largest magnitude
+/// comes from one row-major sweep; a tiny column is then searched for where it lies.
+fn tiny_column(
+    name: &str,
+    block: &RowBlock,
+    row_of: &impl Fn(usize) -> usize,
+    covariates_passed: bool,
+) -> Result<()> {
+    let tiny = |max: f64| max > 0.0 && max < MIN_MAGNITUDE;
+    let maxima = |values: ndarray::ArrayView2<'_, f64>| {
+        let mut maxima = vec![0.0f64; values.ncols()];
+        for row in values.rows() {
+            maxima
+                .iter_mut()
+                .zip(row)
+                .for_each(|(m, v)| *m = m.max(v.abs()));
         }
+        maxima
+    };
+    let mut largest = maxima(block.y.view().insert_axis(ndarray::Axis(1)));
+    if !covariates_passed {
+        largest.extend(maxima(block.x.view()));
     }
-    Ok(())
+    let Some(k) = largest.iter().position(|&max| tiny(max)) else {
+        return Ok(());
+    };
+    let (column, values) = match k {
+        0 => (Column::Outcome, block.y.view()),
+        j => (Column::Covariate(j - 1), block.x.column(j - 1)),
+    };
+    let at = values
+        .iter()
+        .position(|v| v.abs() == largest[k])
+        .unwrap_or(0);
+    Err(Error::InvalidValue {
+        source_name: name.to_string(),
+        column,
+        row: row_of(at),
+        value: values[at],
+        reason: TOO_SMALL,
+    })
 }
 
 /// Whether every |value| ≤ `MAX_MAGNITUDE`: a branch-free scan of contiguous memory in
@@ -69,8 +82,8 @@ pub(crate) fn check_values(
     row_of: impl Fn(usize) -> usize,
     scanned: &mut Vec<(*const f64, usize)>,
 ) -> Result<()> {
-    tiny_column(name, block, &row_of)?;
     let key = (block.x.as_ptr(), block.x.len());
+    tiny_column(name, block, &row_of, scanned.contains(&key))?;
     if all_small(block.y.view().into_dyn())
         && (scanned.contains(&key) || all_small(block.x.view().into_dyn()))
         && all_small(block.extra.view().into_dyn())

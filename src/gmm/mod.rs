@@ -503,6 +503,9 @@ impl<M: MomentModel> TwoStepGmm<M> {
             .collect();
         let step1 = self.step_one_fit(&stacked, screened.source_fits)?;
         let omega1 = stacked.omega(step1.params.view());
+        // Summed by the same pass; kept for the real-only standard errors, after passes
+        // at other points.
+        let jacobian1 = stacked.jacobian(step1.params.view());
         if defer_exact {
             let exact = exact_sources(&stacked, &omega1, &start_squares);
             if !exact.is_empty() {
@@ -534,7 +537,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let last = self.final_estimate(&stacked, &step1, &omega1, step2, &weight, &mut record)?;
         let real_only_se = match stacked.n_sources() {
             0 => last.cov.diag().slice(s![..stacked.p()]).mapv(f64::sqrt),
-            _ => self.real_only_se(&stacked, step1.params.view(), &omega1)?,
+            _ => self.real_only_se(&stacked, &jacobian1, &omega1)?,
         };
         self.assemble(&stacked, step1, last, j_test, record, real_only_se)
     }
@@ -1152,12 +1155,12 @@ impl<M: MomentModel> TwoStepGmm<M> {
     fn real_only_se(
         &self,
         stacked: &StackedMoments<'_, M>,
-        step1: ndarray::ArrayView1<'_, f64>,
+        jacobian1: &Array2<f64>,
         omega1: &Array2<f64>,
     ) -> Result<Array1<f64>> {
         let (k, p) = (stacked.k(), stacked.p());
         let omega = omega1.slice(s![..k, ..k]).to_owned();
-        let g = stacked.jacobian(step1).slice(s![..k, ..p]).to_owned();
+        let g = jacobian1.slice(s![..k, ..p]).to_owned();
         let units = stacked.moment_units();
         let w = self.whitener(
             omega,
