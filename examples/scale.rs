@@ -10,7 +10,7 @@
 //! median wall time of five fits. The second reads the data set that
 //! `benches/peers/compare.py` writes (little-endian f64: T, p, then the label mask, y,
 //! x row by row, the proxy and the synthetic outcome) and times GMM, real-only and PPI++
-//! on it, one line each, for the comparison with ppi_py, then the building of the data
+//! on it, one line each, for the comparison with ppi_py, and the building of the data
 //! set from borrowed arrays (`build`).
 
 use std::time::Instant;
@@ -22,7 +22,7 @@ use synthgmm::{DataSources, Estimator, MomentModel, TwoStepGmm};
 
 #[path = "support/large.rs"]
 mod large;
-use large::simulate;
+use large::{simulate, Arrays};
 
 fn time<M: MomentModel + Clone>(model: M, data: &DataSources, which: &str) -> f64 {
     let run = || -> f64 {
@@ -47,16 +47,7 @@ fn time<M: MomentModel + Clone>(model: M, data: &DataSources, which: &str) -> f6
     times[2]
 }
 
-/// The arrays of the data set `benches/peers/compare.py` writes: the label mask, y, x,
-/// the proxy and the synthetic outcome.
-struct Arrays {
-    labeled: Vec<bool>,
-    y: Array1<f64>,
-    x: Array2<f64>,
-    proxy: Array1<f64>,
-    synth: Array1<f64>,
-}
-
+/// The arrays of the data set `benches/peers/compare.py` writes.
 fn read_binary(path: &str) -> Arrays {
     let bytes = std::fs::read(path).expect("readable data file");
     let values: Vec<f64> = bytes
@@ -83,29 +74,13 @@ fn read_binary(path: &str) -> Arrays {
     }
 }
 
-/// The data set with one covariate array shared by the real data and both sources.
-fn shared(a: &Arrays) -> DataSources {
-    let x = std::sync::Arc::new(a.x.clone());
-    DataSources::builder(&a.labeled)
-        .real_shared(std::sync::Arc::clone(&x), &a.y)
-        .source_shared("proxy", std::sync::Arc::clone(&x), &a.proxy)
-        .source_shared("synth", x, &a.synth)
-        .build()
-        .expect("valid data")
-}
-
 /// Median wall time of building the data set from borrowed arrays (the covariates
 /// copied once, every value validated), as the Python package does.
 fn time_build(a: &Arrays) -> f64 {
     let mut times: Vec<f64> = (0..5)
         .map(|_| {
             let start = Instant::now();
-            let data = DataSources::builder(&a.labeled)
-                .real(&a.x, &a.y)
-                .source("proxy", &a.x, &a.proxy)
-                .source("synth", &a.x, &a.synth)
-                .build()
-                .expect("valid data");
+            let data = a.borrowed();
             let secs = start.elapsed().as_secs_f64();
             drop(data);
             secs
@@ -140,7 +115,8 @@ fn main() {
     let cli: Cli = clap::Parser::parse();
     if let Some(path) = &cli.data {
         let arrays = read_binary(path);
-        let data = shared(&arrays);
+        println!("build {:.6}", time_build(&arrays));
+        let data = arrays.into_shared();
         let logistic = cli.model == "logistic";
         for which in ["gmm", "real", "ppi"] {
             let secs = if logistic {
@@ -150,7 +126,6 @@ fn main() {
             };
             println!("{which} {secs:.6}");
         }
-        println!("build {:.6}", time_build(&arrays));
         return;
     }
     let (t, p, which) = (cli.rows, cli.p, cli.which.as_str());
