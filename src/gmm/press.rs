@@ -77,7 +77,7 @@ pub(super) fn leave_one_out<M: MomentModel + ?Sized>(
             // One coordinate per row, so that each is contiguous over the chunk's rows.
             let phi_r = rows.to_real.dot(&z.slice(s![.., ..p]).t());
             let phi = rows.to_aux.dot(&z.slice(s![.., p..]).t());
-            // 1/(1 − h_t)² per distinct regression (coordinates and inverse Gram).
+            // 1/(1 − h_t)² per set of coordinates (their own fit's inverse Gram is one).
             let mut own: HashMap<&[usize], Array1<f64>> = HashMap::new();
             candidates
                 .iter()
