@@ -24,7 +24,7 @@
 use std::str::FromStr;
 
 use crate::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
-use crate::models::{Logistic, Mean, Ols, Poisson, Quantile};
+use crate::models::{LinearIv, Logistic, Mean, Ols, Poisson, Quantile};
 use crate::{
     Alternative, Bootstrap, BootstrapFit, Covariance, CrossWeights, DataSources, Error, Estimate,
     Estimator, GmmFit, MomentModel, OnSources, Plan, SmallSample, SourceDiagnostic, StepOne,
@@ -48,6 +48,18 @@ fn unknown(parameter: &'static str, value: &str, accepted: &[&str]) -> Error {
 pub trait Choice: FromStr<Err = Error> + Sized {
     /// (name, help) pairs.
     const CHOICES: &'static [(&'static str, &'static str)];
+
+    /// The first name that parses to this value (its canonical name).
+    fn choice_name(&self) -> &'static str
+    where
+        Self: PartialEq,
+    {
+        Self::CHOICES
+            .iter()
+            .map(|&(name, _)| name)
+            .find(|name| name.parse::<Self>().is_ok_and(|v| &v == self))
+            .unwrap_or_default()
+    }
 }
 
 /// Declares a choice's names once: `FromStr`, [`Choice`] and the list of names.
@@ -135,6 +147,7 @@ names!(ModelName, "model",
     "poisson" => ModelName::Poisson; "Poisson regression",
     "mean" => ModelName::Mean; "the outcome's mean",
     "quantile" => ModelName::Quantile; "quantiles of the outcome",
+    "iv" => ModelName::Iv; "linear instrumental variables (two-stage least squares moments)",
 );
 names!(EstimatorKind, "estimator",
     "gmm" => EstimatorKind::Gmm; "the two-step GMM with every source",
@@ -218,6 +231,21 @@ pub enum ModelName {
     Mean,
     /// Quantiles at given levels.
     Quantile,
+    /// Linear instrumental variables ([`LinearIv`]).
+    Iv,
+}
+
+/// What a named model takes besides the rows: the levels of `quantile`, and for `iv`
+/// the covariates that are exogenous (by name: they instrument themselves) and the
+/// excluded instruments (extra columns of the data set, by name).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModelArgs<'a> {
+    /// The levels of `quantile`.
+    pub quantiles: Option<&'a [f64]>,
+    /// `iv`'s exogenous covariates, by name.
+    pub exogenous: &'a [String],
+    /// `iv`'s excluded instruments, by the name of their extra column.
+    pub instruments: &'a [String],
 }
 
 impl ModelName {
@@ -225,26 +253,79 @@ impl ModelName {
     /// the labeled outcomes.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] when levels are missing for `quantile` or given for
-    /// another model, and the quantile model's own errors.
+    /// As [`ModelName::with`].
     pub fn on(self, quantiles: Option<&[f64]>, data: &DataSources) -> Result<BuiltinModel, Error> {
-        let stray = |reason: &str| Error::InvalidConfig {
-            parameter: "quantiles",
+        let args = ModelArgs {
+            quantiles,
+            ..ModelArgs::default()
+        };
+        self.with(args, data)
+    }
+
+    /// The model on these data, with what it takes besides the rows.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when levels are missing for `quantile`, instruments
+    /// for `iv`, an exogenous name is not a covariate, or levels or instruments are
+    /// given to another model; the quantile model's own errors.
+    pub fn with(self, args: ModelArgs<'_>, data: &DataSources) -> Result<BuiltinModel, Error> {
+        let stray = |parameter: &'static str, reason: &str| Error::InvalidConfig {
+            parameter,
             reason: reason.to_string(),
         };
-        match (self, quantiles) {
-            (ModelName::Quantile, None) => Err(stray("model=\"quantile\" needs the levels")),
+        let iv_args = !args.exogenous.is_empty() || !args.instruments.is_empty();
+        if self != ModelName::Iv && iv_args {
+            return Err(stray(
+                "instruments",
+                "instruments and exogenous covariates apply to model=\"iv\"",
+            ));
+        }
+        match (self, args.quantiles) {
+            (ModelName::Quantile, None) => {
+                Err(stray("quantiles", "model=\"quantile\" needs the levels"))
+            }
             (ModelName::Quantile, Some(levels)) => Ok(BuiltinModel::Quantile(Quantile::new(
                 levels,
                 data.real_y(),
             )?)),
-            (_, Some(_)) => Err(stray("the levels apply to model=\"quantile\"")),
+            (_, Some(_)) => Err(stray("quantiles", "the levels apply to model=\"quantile\"")),
+            (ModelName::Iv, None) => Ok(BuiltinModel::LinearIv(iv_model(args, data)?)),
             (ModelName::Ols, None) => Ok(BuiltinModel::Ols),
             (ModelName::Logistic, None) => Ok(BuiltinModel::Logistic),
             (ModelName::Poisson, None) => Ok(BuiltinModel::Poisson),
             (ModelName::Mean, None) => Ok(BuiltinModel::Mean),
         }
     }
+}
+
+/// The linear IV model of `args`: the exogenous covariates found among the data's
+/// covariate names.
+fn iv_model(args: ModelArgs<'_>, data: &DataSources) -> Result<LinearIv, Error> {
+    let invalid =
+        |parameter: &'static str, reason: String| Error::InvalidConfig { parameter, reason };
+    if args.instruments.is_empty() {
+        return Err(invalid(
+            "instruments",
+            "model=\"iv\" needs the excluded instruments (extra columns, by name)".into(),
+        ));
+    }
+    let names = data.covariate_names();
+    let exogenous = args
+        .exogenous
+        .iter()
+        .map(|name| {
+            names.iter().position(|c| c == name).ok_or_else(|| {
+                invalid(
+                    "exogenous",
+                    format!(
+                        "`{name}` is not a covariate; the covariates are: {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(LinearIv::new(exogenous, args.instruments.iter().cloned()))
 }
 
 /// A built-in moment condition ready to fit.
@@ -261,6 +342,23 @@ pub enum BuiltinModel {
     Mean,
     /// Quantiles with their bandwidths.
     Quantile(Quantile),
+    /// Linear instrumental variables.
+    LinearIv(LinearIv),
+}
+
+impl BuiltinModel {
+    /// The weak-instrument diagnostics of a linear IV model on these data (see
+    /// [`LinearIv::weak_instruments`]); `None` for the other models.
+    pub fn weak_instruments(
+        &self,
+        data: &DataSources,
+        alpha: f64,
+    ) -> Option<Result<crate::models::WeakInstruments, Error>> {
+        match self {
+            BuiltinModel::LinearIv(iv) => Some(iv.weak_instruments(data, alpha)),
+            _ => None,
+        }
+    }
 }
 
 /// Calls `$body` with `$m` bound to the concrete model of a [`BuiltinModel`].
@@ -285,6 +383,10 @@ macro_rules! on_model {
             }
             BuiltinModel::Quantile(q) => {
                 let $m = q.clone();
+                $body
+            }
+            BuiltinModel::LinearIv(iv) => {
+                let $m = iv.clone();
                 $body
             }
         }
@@ -623,5 +725,87 @@ pub fn planned(plan: &Plan, estimator: &str) -> Result<crate::Planned, Error> {
         _ => Err(invalid(format!(
             "unknown estimator `{estimator}` for planning; expected one of: gmm, real-only, ppi, ppi:SOURCE"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2};
+
+    fn round_trip<T: Choice + PartialEq + std::fmt::Debug>() {
+        for &(name, _) in T::CHOICES {
+            let value: T = name.parse().unwrap();
+            let canonical = value.choice_name();
+            assert_eq!(
+                canonical.parse::<T>().unwrap(),
+                value,
+                "{name} → {canonical}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_value_has_one_canonical_name() {
+        round_trip::<ModelName>();
+        round_trip::<Covariance>();
+        round_trip::<CrossWeights>();
+        round_trip::<Weighting>();
+        round_trip::<StepOne>();
+        round_trip::<SmallSample>();
+        round_trip::<EstimatorKind>();
+        assert_eq!(ModelName::Iv.choice_name(), "iv");
+        // An alias gives way to the first name of its value.
+        assert_eq!(
+            "standard".parse::<Covariance>().unwrap().choice_name(),
+            "reestimated"
+        );
+        assert_eq!(crate::sql::SqlModel::Logistic.name(), "logistic");
+    }
+
+    fn with_instrument() -> DataSources {
+        let t = 40;
+        let z = Array1::from_shape_fn(t, |i| ((i * 7) % 11) as f64 - 5.0);
+        let d = Array1::from_shape_fn(t, |i| z[i] + ((i * 3) % 5) as f64);
+        let x = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { d[i] });
+        let y = Array1::from_shape_fn(t, |i| 1.0 + 2.0 * d[i] + ((i * 13) % 7) as f64 - 3.0);
+        DataSources::builder(vec![true; t].as_slice())
+            .real(&x, &y)
+            .column("z", &z)
+            .covariate_names(["const", "d"])
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_iv_models_arguments_are_checked() {
+        let data = with_instrument();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (exogenous, instruments) = (names(&["const"]), names(&["z"]));
+        let args = |exogenous, instruments| ModelArgs {
+            quantiles: None,
+            exogenous,
+            instruments,
+        };
+        let refused = |name: ModelName, a: ModelArgs<'_>, parameter: &str| match name.with(a, &data)
+        {
+            Err(Error::InvalidConfig { parameter: p, .. }) => assert_eq!(p, parameter),
+            other => panic!("{other:?}"),
+        };
+        refused(ModelName::Iv, args(&exogenous, &[]), "instruments");
+        let unknown = names(&["w"]);
+        refused(ModelName::Iv, args(&unknown, &instruments), "exogenous");
+        refused(ModelName::Ols, args(&[], &instruments), "instruments");
+        let model = ModelName::Iv
+            .with(args(&exogenous, &instruments), &data)
+            .unwrap();
+        assert!(matches!(model, BuiltinModel::LinearIv(_)));
+        let weak = model.weak_instruments(&data, 0.05).unwrap().unwrap();
+        assert_eq!(weak.first_stage.len(), 1);
+        assert!(weak.anderson_rubin_set.is_some());
+        assert!(weak
+            .describe(data.covariate_names())
+            .contains("first stage of d"));
+        assert!(BuiltinModel::Ols.weak_instruments(&data, 0.05).is_none());
     }
 }

@@ -67,12 +67,18 @@ pub enum SqlModel {
 }
 
 impl SqlModel {
-    /// The name of the crate's model with the same moments.
-    pub fn name(self) -> &'static str {
+    /// The crate's model with the same moments.
+    pub fn model(self) -> crate::named::ModelName {
         match self {
-            SqlModel::Ols => "ols",
-            SqlModel::Logistic => "logistic",
+            SqlModel::Ols => crate::named::ModelName::Ols,
+            SqlModel::Logistic => crate::named::ModelName::Logistic,
         }
+    }
+
+    /// The name of the crate's model with the same moments (`"ols"`, `"logistic"`).
+    pub fn name(self) -> &'static str {
+        use crate::named::Choice;
+        self.model().choice_name()
     }
 }
 

@@ -1,41 +1,23 @@
 //! The data arguments shared by `fit` and `plan`: a file, a model and a column spec.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ndarray::{Array1, Array2};
 use synthgmm::models::{LinearIv, Quantile};
 use synthgmm::{DataSources, Error};
 
+use crate::choice::choice;
 use crate::table::{Format, Table};
 use crate::Failure;
 
-/// The moment condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelName {
-    /// Least squares: ψ = x (y − xᵀθ).
-    Ols,
-    /// Logistic regression: ψ = x (y − σ(xᵀθ)), outcomes in [0, 1].
-    Logistic,
-    /// Poisson regression: ψ = x (y − exp(xᵀθ)), outcomes ≥ 0.
-    Poisson,
-    /// Quantiles of the outcome at `--quantiles`: ψ_j = q_j − 1{y ≤ θ_j}, smoothed,
-    /// whatever the covariates (see `models::Quantile`).
-    Quantile,
-    /// Linear instrumental variables: ψ = z (y − xᵀθ), z the exogenous covariates
-    /// (`--exogenous`) and the excluded instruments (`--instruments`); the output adds
-    /// the weak-instrument diagnostics.
-    Iv,
-}
+pub use synthgmm::named::ModelName;
 
-impl ModelName {
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelName::Ols => "ols",
-            ModelName::Logistic => "logistic",
-            ModelName::Poisson => "poisson",
-            ModelName::Quantile => "quantile",
-            ModelName::Iv => "iv",
-        }
-    }
+/// The failure for a model this command does not fit.
+pub fn unsupported(model: ModelName, why: &str) -> Failure {
+    use synthgmm::named::Choice;
+    Failure::Data(format!(
+        "--model {} is not supported here: {why}",
+        model.choice_name()
+    ))
 }
 
 /// The covariate name of the column of ones a block without covariates (`Y` alone)
@@ -167,8 +149,11 @@ pub struct DataArgs {
     /// and `plan` read the named columns into memory.
     #[arg(long, value_name = "PATH")]
     pub data: String,
-    /// The moment condition.
-    #[arg(long, value_enum)]
+    /// The moment condition. `quantile` takes the levels of `--quantiles`, `iv` (linear
+    /// instrumental variables, ψ = z (y − xᵀθ)) the columns of `--exogenous` and
+    /// `--instruments` and adds the weak-instrument diagnostics; `mean` and `quantile`
+    /// are of the outcome whatever the covariates.
+    #[arg(long, value_parser = choice::<ModelName>())]
     pub model: ModelName,
     /// The label indicator column (1 = human-labeled, 0 = not).
     #[arg(long, value_name = "COL")]

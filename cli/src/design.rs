@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use synthgmm::labeling::{Allocation, Labeling, LabelingPlan, Target};
-use synthgmm::models::{Logistic, Ols, Poisson};
+use synthgmm::models::{Logistic, Mean, Ols, Poisson};
 use synthgmm::{normal_critical_value, MomentModel, TwoStepGmm};
 
 use crate::choice::choice;
-use crate::data::{DataArgs, Loaded, ModelName};
+use crate::data::{unsupported, DataArgs, Loaded, ModelName};
 use crate::table::Table;
 use crate::Failure;
 
@@ -135,9 +135,10 @@ fn with_pilot(
         ModelName::Logistic => plan(Logistic, design, loaded, args),
         ModelName::Poisson => plan(Poisson, design, loaded, args),
         ModelName::Quantile => plan(args.data.quantile_model(loaded)?, design, loaded, args),
-        ModelName::Iv => Err(Failure::Data(
-            "labeling designs assume as many moments as parameters: --model iv is not supported"
-                .into(),
+        ModelName::Mean => plan(Mean, design, loaded, args),
+        other => Err(unsupported(
+            other,
+            "labeling designs assume as many moments as parameters",
         )),
     }
 }

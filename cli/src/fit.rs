@@ -3,15 +3,16 @@
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
-use synthgmm::models::{ConfidenceSet, LinearIv, Logistic, Ols, Poisson};
+use synthgmm::models::{ConfidenceSet, LinearIv, Logistic, Mean, Ols, Poisson, WeakInstruments};
 use synthgmm::{
     Adjustment, Bootstrap, BootstrapInterval, Covariance, CrossWeights, Error, Estimate, Estimator,
     GmmFit, JTest, MomentModel, SideBySide, SmallSample, StepOne, TwoStepGmm, Weighting,
 };
 
 use crate::choice::choice;
-use crate::data::{DataArgs, Loaded, ModelName};
+use crate::data::{unsupported, DataArgs, Loaded, ModelName};
 use crate::Failure;
+use synthgmm::named::Choice;
 
 /// Which estimators to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -154,11 +155,13 @@ pub fn run(args: &FitArgs) -> Result<String, Failure> {
         ModelName::Logistic => report(Logistic, &loaded, args),
         ModelName::Poisson => report(Poisson, &loaded, args),
         ModelName::Quantile => report(args.data.quantile_model(&loaded)?, &loaded, args),
+        ModelName::Mean => report(Mean, &loaded, args),
         ModelName::Iv => {
             let model = args.data.iv_model()?;
             let out = report(model.clone(), &loaded, args)?;
             with_weak_instruments(out, &model, &loaded, args)
         }
+        other => Err(unsupported(other, "not a model of `fit`")),
     }
 }
 
@@ -172,74 +175,48 @@ fn with_weak_instruments(
     args: &FitArgs,
 ) -> Result<String, Failure> {
     let data = &loaded.data;
-    let stages = model.first_stage(data).map_err(|e| loaded.failure(&e))?;
-    let set = if stages.len() == 1 {
-        Some(
-            model
-                .anderson_rubin_set(data, args.alpha)
-                .map_err(|e| loaded.failure(&e))?,
-        )
-    } else {
-        None
-    };
+    let report = model
+        .weak_instruments(data, args.alpha)
+        .map_err(|e| loaded.failure(&e))?;
     let names = data.covariate_names();
-    let name = |c: usize| names.get(c).cloned().unwrap_or_else(|| format!("x{c}"));
     match args.format {
         OutputFormat::Json => {
             let mut json: serde_json::Value =
                 serde_json::from_str(&out).map_err(|e| Failure::Data(e.to_string()))?;
-            let rows: Vec<serde_json::Value> = stages
-                .iter()
-                .map(|s| {
-                    json!({
-                        "endogenous": name(s.column),
-                        "f": s.f.statistic, "f_df": [s.f.df_num, s.f.df_denom], "f_p_value": s.f.p_value,
-                        "robust_f": s.robust_f.statistic, "robust_f_p_value": s.robust_f.p_value,
-                        "partial_r2": s.partial_r2,
-                    })
-                })
-                .collect();
-            let set = set.map(|s| match s {
-                ConfidenceSet::Interval(lo, hi) => json!({"kind": "interval", "bounds": [lo, hi]}),
-                ConfidenceSet::Outside(lo, hi) => json!({"kind": "outside", "bounds": [lo, hi]}),
-                ConfidenceSet::Everything => json!({"kind": "everything", "bounds": null}),
-                _ => json!({"kind": "empty", "bounds": null}),
-            });
-            json["weak_instruments"] = json!({
-                "first_stage": rows,
-                "alpha": args.alpha,
-                "anderson_rubin_set": set,
-            });
+            json["weak_instruments"] = weak_instruments_json(&report, names);
             Ok(format!("{json}\n"))
         }
         OutputFormat::Csv => Ok(out),
-        OutputFormat::Table => {
-            let mut text = out;
-            text.push_str("Weak instruments (labeled rows):\n");
-            for s in &stages {
-                text.push_str(&format!(
-                    "  first stage of {}: F = {:.2} (p = {}), robust F = {:.2}, partial R² = {:.3}{}\n",
-                    name(s.column),
-                    s.f.statistic,
-                    format_p(s.f.p_value),
-                    s.robust_f.statistic,
-                    s.partial_r2,
-                    if s.robust_f.statistic.min(s.f.statistic) < 10.0 { " (below 10: weak)" } else { "" }
-                ));
-            }
-            if let Some(set) = set {
-                let level = 100.0 * (1.0 - args.alpha);
-                let shown = match set {
-                    ConfidenceSet::Interval(lo, hi) => format!("[{lo:.4}, {hi:.4}]"),
-                    ConfidenceSet::Outside(lo, hi) => format!("(−∞, {lo:.4}] ∪ [{hi:.4}, ∞)"),
-                    ConfidenceSet::Everything => "every value".to_string(),
-                    _ => "empty".to_string(),
-                };
-                text.push_str(&format!("  Anderson–Rubin {level}% set: {shown}\n"));
-            }
-            Ok(text)
-        }
+        OutputFormat::Table => Ok(out + &report.describe(names)),
     }
+}
+
+/// The `weak_instruments` member of the JSON output.
+fn weak_instruments_json(report: &WeakInstruments, names: &[String]) -> serde_json::Value {
+    let name = |c: usize| names.get(c).cloned().unwrap_or_else(|| format!("x{c}"));
+    let rows: Vec<serde_json::Value> = report
+        .first_stage
+        .iter()
+        .map(|s| {
+            json!({
+                "endogenous": name(s.column),
+                "f": s.f.statistic, "f_df": [s.f.df_num, s.f.df_denom], "f_p_value": s.f.p_value,
+                "robust_f": s.robust_f.statistic, "robust_f_p_value": s.robust_f.p_value,
+                "partial_r2": s.partial_r2,
+            })
+        })
+        .collect();
+    let set = report.anderson_rubin_set.map(|s| match s {
+        ConfidenceSet::Interval(lo, hi) => json!({"kind": "interval", "bounds": [lo, hi]}),
+        ConfidenceSet::Outside(lo, hi) => json!({"kind": "outside", "bounds": [lo, hi]}),
+        ConfidenceSet::Everything => json!({"kind": "everything", "bounds": null}),
+        _ => json!({"kind": "empty", "bounds": null}),
+    });
+    json!({
+        "first_stage": rows,
+        "alpha": report.alpha,
+        "anderson_rubin_set": set,
+    })
 }
 
 /// The GMM estimator with the command line's settings.
@@ -766,7 +743,7 @@ fn gmm_json(fit: &GmmFit, args: &FitArgs) -> Result<serde_json::Value, Failure> 
     let rows = |a: ndarray::ArrayView2<f64>| a.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
     let j = fit.j_test();
     let mut out = json!({
-        "model": args.data.model.name(),
+        "model": args.data.model.choice_name(),
         "names": fit.estimate().names(),
         "theta": fit.theta().to_vec(),
         "se": fit.se().to_vec(),

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use synthgmm::models::{Logistic, Ols, Poisson};
+use synthgmm::models::{Logistic, Mean, Ols, Poisson};
 use synthgmm::{normal_critical_value, MomentModel, Plan, Planned, TwoStepGmm};
 
-use crate::data::{DataArgs, Loaded, ModelName};
+use crate::data::{unsupported, DataArgs, Loaded, ModelName};
 use crate::Failure;
 
 #[derive(Debug, Args)]
@@ -51,8 +51,10 @@ pub fn run(args: &PlanArgs) -> Result<String, Failure> {
         ModelName::Logistic => plan(Logistic, &loaded, args),
         ModelName::Poisson => plan(Poisson, &loaded, args),
         ModelName::Quantile => plan(args.data.quantile_model(&loaded)?, &loaded, args),
-        ModelName::Iv => Err(Failure::Data(
-            "planning assumes as many moments as parameters: --model iv is not supported".into(),
+        ModelName::Mean => plan(Mean, &loaded, args),
+        other => Err(unsupported(
+            other,
+            "planning assumes as many moments as parameters",
         )),
     }
 }

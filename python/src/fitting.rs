@@ -19,6 +19,8 @@ pub struct Inputs<'a> {
     /// Fixed-effect codes, one column per effect.
     pub fixed_effects: Option<ArrayView2<'a, i64>>,
     pub labeling_probabilities: Option<ArrayView1<'a, f64>>,
+    /// Extra columns by name (instruments).
+    pub columns: Vec<(String, ArrayView1<'a, f64>)>,
 }
 
 impl Inputs<'_> {
@@ -39,6 +41,9 @@ impl Inputs<'_> {
         }
         if let Some(ids) = self.clusters {
             builder = builder.clusters(&ids.to_vec());
+        }
+        for (name, column) in &self.columns {
+            builder = builder.column(name.as_str(), *column);
         }
         for effect in self.fixed_effects.iter().flat_map(|f| f.columns()) {
             builder = builder.fixed_effects(&effect.to_vec());

@@ -23,7 +23,7 @@ use fitting::{run_all, Inputs};
 use labeling::{DesignRequest, LabelingDesign};
 use planning::Plan;
 use result::Fit;
-use settings::{EstimatorSpec, GmmSettings, ModelName};
+use settings::{EstimatorSpec, GmmSettings, ModelArgs, ModelName};
 
 /// A source as passed from Python: (name, outcomes, covariates).
 type SourceArrays<'py> = (
@@ -51,6 +51,9 @@ struct Arrays<'py> {
     fixed_effects: Option<PyReadonlyArray2<'py, i64>>,
     #[pyo3(default)]
     labeling_probabilities: Option<PyReadonlyArray1<'py, f64>>,
+    /// Extra columns by name (a linear IV model's excluded instruments).
+    #[pyo3(default)]
+    columns: Vec<(String, PyReadonlyArray1<'py, f64>)>,
 }
 
 impl Arrays<'_> {
@@ -70,6 +73,11 @@ impl Arrays<'_> {
             clusters: self.clusters.as_ref().map(|c| c.as_array()),
             fixed_effects: self.fixed_effects.as_ref().map(|f| f.as_array()),
             labeling_probabilities: self.labeling_probabilities.as_ref().map(|p| p.as_array()),
+            columns: self
+                .columns
+                .iter()
+                .map(|(name, c)| (name.clone(), c.as_array()))
+                .collect(),
         }
     }
 }
@@ -82,6 +90,11 @@ struct Request {
     model: String,
     #[pyo3(default)]
     quantiles: Option<Vec<f64>>,
+    /// A linear IV model's exogenous covariates and excluded instruments, by name.
+    #[pyo3(default)]
+    exogenous: Vec<String>,
+    #[pyo3(default)]
+    instruments: Vec<String>,
     #[pyo3(default)]
     estimators: Vec<String>,
     covariance: String,
@@ -100,6 +113,15 @@ struct Request {
 }
 
 impl Request {
+    /// What the model takes besides the rows.
+    fn model_args(&self) -> ModelArgs<'_> {
+        ModelArgs {
+            quantiles: self.quantiles.as_deref(),
+            exogenous: &self.exogenous,
+            instruments: &self.instruments,
+        }
+    }
+
     /// The GMM settings from their names.
     fn settings(&self) -> PyResult<GmmSettings> {
         GmmSettings::parse(
@@ -139,15 +161,18 @@ fn estimate<'py>(
         .map(|e| EstimatorSpec::parse(e).map_err(|e| to_py_err(&e)))
         .collect::<PyResult<Vec<_>>>()?;
     let inputs = arrays.inputs();
-    let (quantiles, diagnose, bootstrap, seed) = (
-        request.quantiles.as_deref(),
+    let (args, diagnose, bootstrap, seed) = (
+        request.model_args(),
         request.diagnose,
         request.bootstrap,
         request.seed,
     );
     let results = py.detach(|| {
         let data = inputs.build()?;
-        let model = model.on(quantiles, &data)?;
+        let model = model.with(args, &data)?;
+        let weak = model
+            .weak_instruments(&data, WEAK_INSTRUMENTS_ALPHA)
+            .transpose()?;
         let fits = run_all(&data, &model, &specs, settings, diagnose);
         let boots: Vec<Option<Result<synthgmm::BootstrapFit, synthgmm::Error>>> = specs
             .iter()
@@ -160,14 +185,17 @@ fn estimate<'py>(
                 Some(fitting::bootstrap(&data, &model, spec, settings, boot))
             })
             .collect();
-        Ok(fits.into_iter().zip(boots).collect::<Vec<_>>())
+        Ok((fits.into_iter().zip(boots).collect::<Vec<_>>(), weak))
     });
-    let results = results.map_err(|e: synthgmm::Error| to_py_err(&e))?;
+    let (results, weak) = results.map_err(|e: synthgmm::Error| to_py_err(&e))?;
     results
         .into_iter()
-        .map(|((name, fit), boot)| named_result(py, name, fit, boot))
+        .map(|((name, fit), boot)| named_result(py, name, fit, boot, weak.clone()))
         .collect()
 }
+
+/// The level of the Anderson–Rubin set reported with a linear IV fit (95%).
+const WEAK_INSTRUMENTS_ALPHA: f64 = 0.05;
 
 /// `(name, Fit)`, or `(name, exception)` for an estimator (or its bootstrap) that failed.
 fn named_result<'py>(
@@ -175,6 +203,7 @@ fn named_result<'py>(
     name: String,
     fit: synthgmm::Result<fitting::Outcome>,
     boot: Option<synthgmm::Result<synthgmm::BootstrapFit>>,
+    weak_instruments: Option<synthgmm::models::WeakInstruments>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let value: Bound<'py, PyAny> = match fit.map(|outcome| (outcome, boot.transpose())) {
         Ok((outcome, Ok(bootstrap))) => Bound::new(
@@ -183,6 +212,7 @@ fn named_result<'py>(
                 name: name.clone(),
                 outcome,
                 bootstrap,
+                weak_instruments,
             },
         )?
         .into_any(),
@@ -197,11 +227,11 @@ fn plan<'py>(py: Python<'py>, arrays: Arrays<'py>, request: Request) -> PyResult
     let model = settings::parse::<ModelName>(&request.model)?;
     let settings = request.settings()?;
     let inputs = arrays.inputs();
-    let quantiles = request.quantiles.as_deref();
+    let args = request.model_args();
     let inner = py
         .detach(|| {
             let data = inputs.build()?;
-            fitting::plan(&data, &model.on(quantiles, &data)?, settings)
+            fitting::plan(&data, &model.with(args, &data)?, settings)
         })
         .map_err(|e| to_py_err(&e))?;
     Ok(Plan { inner })

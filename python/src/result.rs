@@ -4,6 +4,7 @@ use ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use synthgmm::models::{ConfidenceSet, WeakInstruments};
 use synthgmm::Estimate;
 
 use crate::errors::to_py_err;
@@ -16,6 +17,8 @@ pub struct Fit {
     pub(crate) name: String,
     pub(crate) outcome: Outcome,
     pub(crate) bootstrap: Option<synthgmm::BootstrapFit>,
+    /// A linear IV model's weak-instrument diagnostics (the same for every estimator).
+    pub(crate) weak_instruments: Option<WeakInstruments>,
 }
 
 impl Fit {
@@ -271,8 +274,8 @@ impl Fit {
     /// The text summary: the GMM's full summary, or a baseline's coefficient table.
     #[pyo3(signature = (alpha = 0.05))]
     fn summary(&self, alpha: f64) -> PyResult<String> {
-        match self.gmm() {
-            Some(fit) => Ok(fit.summary(alpha).map_err(|e| to_py_err(&e))?.to_string()),
+        let mut text = match self.gmm() {
+            Some(fit) => fit.summary(alpha).map_err(|e| to_py_err(&e))?.to_string(),
             None => {
                 let e = self.estimate();
                 let table = e.table(alpha).map_err(|e| to_py_err(&e))?;
@@ -280,9 +283,66 @@ impl Fit {
                 for note in e.notes() {
                     text.push_str(&format!("Note: {note}.\n"));
                 }
-                Ok(text)
+                text
             }
+        };
+        if let Some(weak) = &self.weak_instruments {
+            text.push_str(&weak.describe(self.estimate().names()));
         }
+        Ok(text)
+    }
+
+    /// A linear IV model's weak-instrument diagnostics on the labeled rows, or None:
+    /// `first_stage` (one dict per endogenous regressor: its name, the homoskedastic F
+    /// with its degrees of freedom and p-value, the robust F and its p-value, the
+    /// partial R²), `alpha` and `anderson_rubin_set` (`kind`: "interval", "outside",
+    /// "everything" or "empty", and its `bounds`; None with several endogenous
+    /// regressors).
+    #[getter]
+    fn weak_instruments<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(weak) = &self.weak_instruments else {
+            return Ok(None);
+        };
+        let names = self.estimate().names();
+        let stages = weak
+            .first_stage
+            .iter()
+            .map(|s| {
+                let row = PyDict::new(py);
+                let name = names
+                    .get(s.column)
+                    .cloned()
+                    .unwrap_or_else(|| format!("x{}", s.column));
+                row.set_item("endogenous", name)?;
+                row.set_item("f", s.f.statistic)?;
+                row.set_item("f_df", (s.f.df_num, s.f.df_denom))?;
+                row.set_item("f_pvalue", s.f.p_value)?;
+                row.set_item("robust_f", s.robust_f.statistic)?;
+                row.set_item("robust_f_pvalue", s.robust_f.p_value)?;
+                row.set_item("partial_r2", s.partial_r2)?;
+                Ok(row)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let out = PyDict::new(py);
+        out.set_item("first_stage", stages)?;
+        out.set_item("alpha", weak.alpha)?;
+        let set = match weak.anderson_rubin_set {
+            None => None,
+            Some(set) => {
+                let (kind, bounds) = match set {
+                    ConfidenceSet::Interval(lo, hi) => ("interval", Some((lo, hi))),
+                    ConfidenceSet::Outside(lo, hi) => ("outside", Some((lo, hi))),
+                    ConfidenceSet::Everything => ("everything", None),
+                    _ => ("empty", None),
+                };
+                let d = PyDict::new(py);
+                d.set_item("kind", kind)?;
+                d.set_item("bounds", bounds)?;
+                Some(d)
+            }
+        };
+        out.set_item("anderson_rubin_set", set)?;
+        Ok(Some(out))
     }
 
     /// Whether this is a GMM fit (with J test, effective sample size, ...).

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use crate::errors::to_py_err;
 
 pub use synthgmm::named::{
-    BuiltinModel as Model, EstimatorSpec, ModelName, Settings as GmmSettings,
+    BuiltinModel as Model, EstimatorSpec, ModelArgs, ModelName, Settings as GmmSettings,
 };
 
 /// A choice parsed from its name; an unknown name raises `InvalidConfigError` (a

@@ -166,7 +166,27 @@ class _Prepared:
         self.names: Optional[List[str]] = None
         self.sources: List[Tuple[str, np.ndarray, np.ndarray]] = []
         self.extras: Dict[str, np.ndarray] = {}
+        self.columns: List[Tuple[str, np.ndarray]] = []
         self.frame = False
+
+
+def _instrument_pairs(ref: Any) -> List[Tuple[str, Any]]:
+    """(name, column reference) pairs of ``instruments``: a column name, a list of
+    them, or a mapping from names to columns (names or arrays)."""
+    if isinstance(ref, str):
+        ref = [ref]
+    if isinstance(ref, Mapping):
+        pairs = [(str(name), value) for name, value in ref.items()]
+    else:
+        try:
+            pairs = [(name, name) for name in ref]
+        except TypeError:
+            raise InvalidConfigError("instruments: give column names or a mapping from names to columns") from None
+        if not all(isinstance(name, str) for name, _ in pairs):
+            raise InvalidConfigError("instruments: give column names, or a mapping from names to arrays")
+    if not pairs:
+        raise InvalidConfigError("instruments: give at least one excluded instrument")
+    return pairs
 
 
 # Models of the outcome alone: x is ignored (a column of ones).
@@ -260,6 +280,13 @@ def _prepare(
             out.extras[key] = _vector(column(extras[key], key), key)
     if extras.get("clusters") is not None:
         out.extras["clusters"] = _cluster_codes(column(extras["clusters"], "clusters"))
+    if extras.get("instruments") is not None:
+        for name, ref in _instrument_pairs(extras["instruments"]):
+            if isinstance(ref, str) and not by_name:
+                raise InvalidConfigError(
+                    f"instruments: `{ref}` names a column but no data frame was given; "
+                    "give a mapping from names to arrays")
+            out.columns.append((name, _vector(column(ref, "instruments"), f"instrument `{name}`")))
     if extras.get("fixed_effects") is not None:
         codes = [_cluster_codes(column(r, "fixed_effects"), "fixed_effects")
                  for r in _effect_refs(extras["fixed_effects"])]
@@ -328,9 +355,17 @@ def _arguments(formula: Any, data: Any, y: Any, x: Any, labeled: Any, sources: A
     if y is not None or x is not None:
         raise InvalidConfigError("with a formula, give neither y= nor x=: the formula names them")
     model = _Formulas(formula, data, sources)
-    extras = {key: ([model.column(r, key) for r in _effect_refs(ref)] if key == "fixed_effects"
-                    and ref is not None else model.column(ref, key))
-              for key, ref in extras.items()}
+
+    def resolve(key: str, ref: Any) -> Any:
+        if ref is None:
+            return None
+        if key == "fixed_effects":
+            return [model.column(r, key) for r in _effect_refs(ref)]
+        if key == "instruments":
+            return {name: model.column(r, key) for name, r in _instrument_pairs(ref)}
+        return model.column(ref, key)
+
+    extras = {key: resolve(key, ref) for key, ref in extras.items()}
     return None, model.y, model.x, model.column(labeled, "labeled"), model.sources, False, extras
 
 
@@ -348,9 +383,22 @@ def _run(
 ) -> Tuple[_Prepared, list]:
     prepared = _prepare(data, y, x, labeled, sources, model, intercept, extras)
     arrays = dict(labeled=prepared.labeled, y=prepared.y, x=prepared.x,
-                  sources=prepared.sources, names=prepared.names, **prepared.extras)
+                  sources=prepared.sources, names=prepared.names, columns=prepared.columns,
+                  **prepared.extras)
+    options = dict(options, **_iv_options(model, prepared, options.get("exogenous")))
     pairs = _core.estimate(arrays, dict(model=model, estimators=list(estimators), **options))
     return prepared, pairs
+
+
+def _iv_options(model: str, prepared: _Prepared, exogenous: Any) -> Dict[str, Any]:
+    """The linear IV model's instruments and exogenous covariates, by name: exogenous
+    defaults to the intercept when the design has one."""
+    instruments = [name for name, _ in prepared.columns]
+    if exogenous is None:
+        exogenous = ["Intercept"] if model == "iv" and "Intercept" in (prepared.names or []) else []
+    elif isinstance(exogenous, str):
+        exogenous = [exogenous]
+    return dict(instruments=instruments, exogenous=[str(e) for e in exogenous])
 
 
 def fit(
@@ -363,6 +411,8 @@ def fit(
     sources: Optional[Mapping[str, SourceSpec]] = None,
     model: str = "ols",
     quantiles: Optional[Sequence[float]] = None,
+    instruments: Any = None,
+    exogenous: Optional[Sequence[str]] = None,
     intercept: bool = True,
     estimator: str = "gmm",
     weights: Any = None,
@@ -417,10 +467,19 @@ def fit(
 
     Parameters
     ----------
-    model : "ols", "logistic", "poisson", "mean" or "quantile".
+    model : "ols", "logistic", "poisson", "mean", "quantile" or "iv".
     quantiles : with ``model="quantile"``, the levels (each in (0, 1)), e.g.
         ``[0.1, 0.5, 0.9]``: one coefficient per level, named ``q0.1``, ...; the
         bandwidths come from the labeled outcomes (see the guide, "Quantiles").
+    instruments : with ``model="iv"`` (linear instrumental variables, the moments of
+        two-stage least squares), the excluded instruments, observed on every row and
+        shared by the sources: column names (DataFrame and formula forms) or a mapping
+        from names to arrays. The result carries the weak-instrument diagnostics of the
+        labeled rows (:attr:`Result.weak_instruments`: first-stage F statistics, the
+        Anderson-Rubin 95% set), also printed by ``summary()``.
+    exogenous : with ``model="iv"``, the covariates of ``x`` that are exogenous (their
+        own instruments), by name; by default the intercept alone when there is one.
+        The other covariates are the endogenous regressors.
     estimator : one of :data:`ESTIMATORS`, optionally with its sources
         (``"ppi:synth"``; by default the first source(s), GMM uses them all).
     weights : observation (survey / inverse-probability) weights multiplying the moments.
@@ -460,10 +519,10 @@ def fit(
         raise InvalidConfigError("estimator must be one name; use compare() for several")
     options = dict(quantiles=quantiles, covariance=covariance, cross_weights=cross_weights,
                    weighting=weighting, step_one=step_one, small_sample=small_sample,
-                   diagnose=diagnose,
+                   diagnose=diagnose, exogenous=exogenous,
                    bootstrap=bootstrap, seed=seed, bootstrap_interval=bootstrap_interval)
     extras = dict(weights=weights, clusters=clusters, fixed_effects=fixed_effects,
-                  labeling_probabilities=labeling_probabilities)
+                  labeling_probabilities=labeling_probabilities, instruments=instruments)
     data, y, x, labeled, sources, intercept, extras = _arguments(
         formula, data, y, x, labeled, sources, intercept, extras)
     prepared, pairs = _run(data, y, x, labeled, sources, model, intercept, [estimator],
@@ -731,6 +790,8 @@ def compare(
     sources: Optional[Mapping[str, SourceSpec]] = None,
     model: str = "ols",
     quantiles: Optional[Sequence[float]] = None,
+    instruments: Any = None,
+    exogenous: Optional[Sequence[str]] = None,
     intercept: bool = True,
     estimators: Union[str, Sequence[str]] = "all",
     alpha: float = 0.05,
@@ -762,9 +823,10 @@ def compare(
     if isinstance(estimators, str):
         estimators = _all_estimators(n_sources) if estimators == "all" else [estimators]
     options = dict(quantiles=quantiles, covariance=covariance, cross_weights=cross_weights,
-                   weighting=weighting, step_one=step_one, small_sample=small_sample)
+                   weighting=weighting, step_one=step_one, small_sample=small_sample,
+                   exogenous=exogenous)
     extras = dict(weights=weights, clusters=clusters, fixed_effects=fixed_effects,
-                  labeling_probabilities=labeling_probabilities)
+                  labeling_probabilities=labeling_probabilities, instruments=instruments)
     data, y, x, labeled, sources, intercept, extras = _arguments(
         formula, data, y, x, labeled, sources, intercept, extras)
     _, pairs = _run(data, y, x, labeled, sources, model, intercept, estimators, extras, options)
@@ -1124,6 +1186,17 @@ class Result:
         if rows is None or _pd is None:
             return rows
         return _pd.DataFrame(rows).set_index("source")
+
+    @property
+    def weak_instruments(self) -> Optional[Dict[str, Any]]:
+        """With ``model="iv"``, the weak-instrument diagnostics of the labeled rows, else
+        None: ``first_stage``, one dict per endogenous regressor (endogenous, f, f_df,
+        f_pvalue: the homoskedastic F of the excluded instruments; robust_f,
+        robust_f_pvalue: the heteroskedasticity-robust (Kleibergen-Paap) F; partial_r2),
+        and ``anderson_rubin_set`` at level 1 - ``alpha`` (0.05) with one endogenous
+        regressor: ``kind`` ("interval", "outside" for two rays, "everything" or
+        "empty") and ``bounds``. An F below 10 warns of weak instruments."""
+        return self._fit.weak_instruments
 
     def summary(self, alpha: float = 0.05) -> Summary:
         """The statsmodels-like text summary."""

@@ -79,7 +79,7 @@ pub use mean::Mean;
 pub use ols::Ols;
 pub use poisson::Poisson;
 pub use quantile::Quantile;
-pub use weak_instruments::{ConfidenceSet, FStatistic, FirstStage, IvErrors};
+pub use weak_instruments::{ConfidenceSet, FStatistic, FirstStage, IvErrors, WeakInstruments};
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 

@@ -87,6 +87,69 @@ pub enum ConfidenceSet {
     Empty,
 }
 
+/// The weak-instrument diagnostics as the front ends report them: each endogenous
+/// regressor's first stage and, with one endogenous regressor, the Anderson–Rubin
+/// 1 − α confidence set of its coefficient (see [`LinearIv::weak_instruments`]).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct WeakInstruments {
+    /// One per endogenous regressor, in the order of x's columns.
+    pub first_stage: Vec<FirstStage>,
+    /// α of the Anderson–Rubin set.
+    pub alpha: f64,
+    /// The Anderson–Rubin set; `None` with more than one endogenous regressor.
+    pub anderson_rubin_set: Option<ConfidenceSet>,
+}
+
+/// F below this warns of weak instruments (Staiger and Stock 1997).
+const WEAK_F: f64 = 10.0;
+
+impl WeakInstruments {
+    /// The lines a summary prints under the coefficient table, the endogenous
+    /// regressors named by `names` (x's column names).
+    pub fn describe(&self, names: &[String]) -> String {
+        let name = |c: usize| names.get(c).cloned().unwrap_or_else(|| format!("x{c}"));
+        let mut text = String::from("Weak instruments (labeled rows):\n");
+        for s in &self.first_stage {
+            let weak = s.robust_f.statistic.min(s.f.statistic) < WEAK_F;
+            text.push_str(&format!(
+                "  first stage of {}: F = {:.2} (p = {}), robust F = {:.2}, partial R² = {:.3}{}\n",
+                name(s.column),
+                s.f.statistic,
+                format_p(s.f.p_value),
+                s.robust_f.statistic,
+                s.partial_r2,
+                if weak { " (below 10: weak)" } else { "" }
+            ));
+        }
+        if let Some(set) = self.anderson_rubin_set {
+            let level = 100.0 * (1.0 - self.alpha);
+            text.push_str(&format!("  Anderson–Rubin {level}% set: {set}\n"));
+        }
+        text
+    }
+}
+
+/// A p-value in a line of text: four decimals, or scientific below 1e-4.
+fn format_p(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+impl std::fmt::Display for ConfidenceSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            ConfidenceSet::Interval(lo, hi) => write!(f, "[{lo:.4}, {hi:.4}]"),
+            ConfidenceSet::Outside(lo, hi) => write!(f, "(−∞, {lo:.4}] ∪ [{hi:.4}, ∞)"),
+            ConfidenceSet::Everything => f.write_str("every value"),
+            ConfidenceSet::Empty => f.write_str("empty"),
+        }
+    }
+}
+
 /// The labeled rows' blocks: y, the endogenous columns D and the instruments
 /// Z = [W, Z_e].
 struct Blocks {
@@ -164,6 +227,25 @@ impl LinearIv {
                 })
             })
             .collect()
+    }
+
+    /// The first stages and, with one endogenous regressor, the Anderson–Rubin
+    /// 1 − α set: what the command line and the Python package report under an IV fit.
+    ///
+    /// # Errors
+    /// As [`first_stage`](Self::first_stage) and
+    /// [`anderson_rubin_set`](Self::anderson_rubin_set).
+    pub fn weak_instruments(&self, data: &DataSources, alpha: f64) -> Result<WeakInstruments> {
+        let first_stage = self.first_stage(data)?;
+        let anderson_rubin_set = match first_stage.len() {
+            1 => Some(self.anderson_rubin_set(data, alpha)?),
+            _ => None,
+        };
+        Ok(WeakInstruments {
+            first_stage,
+            alpha,
+            anderson_rubin_set,
+        })
     }
 
     /// The Anderson–Rubin test of β_D = `b` (one value per endogenous regressor, in
