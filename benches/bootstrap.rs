@@ -4,10 +4,11 @@
 //! at random, a proxy (residual correlation 0.7) and a synthetic source (0.5), M = 2,
 //! generated once from a seeded RNG outside the timed loop. B = 999 replicates of the
 //! default `TwoStepGmm` (selected cross weights, pilot, coupled root on every replicate),
-//! least squares and logistic.
+//! least squares and logistic; least squares also at T = 10⁵ rows with n = 1,000.
 //!
 //! ```text
 //! cargo bench --bench bootstrap
+//! cargo bench --bench bootstrap -- 100000     # T = 10⁵ alone
 //! ```
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -78,6 +79,18 @@ fn bench_bootstrap(c: &mut Criterion) {
             b.iter(|| {
                 Bootstrap::new(999)
                     .run(&TwoStepGmm::new(Logistic), black_box(d))
+                    .unwrap()
+            })
+        },
+    );
+    let large = simulate(100_000, 1_000, false);
+    group.bench_with_input(
+        BenchmarkId::new("ols_default_b999", 100_000),
+        &large,
+        |b, d| {
+            b.iter(|| {
+                Bootstrap::new(999)
+                    .run(&TwoStepGmm::new(Ols), black_box(d))
                     .unwrap()
             })
         },

@@ -16,6 +16,7 @@
 //! ```text
 //! cargo run --release --example small_n_validity -- 400 199   # R, B
 //! cargo run --release --example small_n_validity -- 2000 0    # analytic intervals only
+//! cargo run --release --example small_n_validity -- 2000 0 gross   # the designs whose key is given
 //! ```
 
 use ndarray::{Array1, Array2};
@@ -32,6 +33,8 @@ use synthgmm::{
 
 /// A Monte-Carlo design: its name, model, T, n, and a generator of one data set.
 struct Case {
+    /// A word that selects the design from the command line.
+    key: &'static str,
     name: &'static str,
     t: usize,
     n: usize,
@@ -106,8 +109,26 @@ fn mixed_sources(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
 fn heavy_tails(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
     let t3 = StudentT::new(3.0).expect("valid");
     let t2 = StudentT::new(2.0).expect("valid");
+    noisy_proxy(rng, t, n, &|rng| t3.sample(rng), &|rng| 0.5 * t2.sample(rng))
+}
+
+/// Gross errors alone: normal errors; a proxy with normal noise (sd 0.5) and 5% gross
+/// errors (±10).
+fn gross_errors(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
+    noisy_proxy(rng, t, n, &normal, &|rng| 0.5 * normal(rng))
+}
+
+/// y = 1 + 0.5x + e with x standard normal; a proxy y + noise, with 5% gross errors
+/// uniform on ±10.
+fn noisy_proxy(
+    rng: &mut ChaCha8Rng,
+    t: usize,
+    n: usize,
+    error: &dyn Fn(&mut ChaCha8Rng) -> f64,
+    noise: &dyn Fn(&mut ChaCha8Rng) -> f64,
+) -> DataSources {
     let x: Array1<f64> = (0..t).map(|_| normal(rng)).collect();
-    let e: Array1<f64> = (0..t).map(|_| t3.sample(rng)).collect();
+    let e: Array1<f64> = (0..t).map(|_| error(rng)).collect();
     let y = 1.0 + SLOPE * &x + &e;
     let proxy: Array1<f64> = (0..t)
         .map(|i| {
@@ -116,7 +137,7 @@ fn heavy_tails(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
             } else {
                 0.0
             };
-            y[i] + 0.5 * t2.sample(rng) + gross
+            y[i] + noise(rng) + gross
         })
         .collect();
     let design = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { x[i] });
@@ -159,7 +180,7 @@ fn logistic_low_rate(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
 /// One replicate: the default's, the paper's and real-only's slope estimates, and the
 /// seven intervals of the table (the bootstrap's NaN when `b` is 0), or `None` when a
 /// fit fails.
-type Replicate = ([f64; 3], [[f64; 2]; 7]);
+type Replicate = ([f64; 3], [[f64; 2]; 7], &'static str);
 
 fn replicate<M: MomentModel + Clone + Sync>(
     model: M,
@@ -169,6 +190,10 @@ fn replicate<M: MomentModel + Clone + Sync>(
 ) -> Option<Replicate> {
     let gmm = TwoStepGmm::new(model.clone());
     let row = |a: &Array2<f64>| [a[[1, 0]], a[[1, 1]]];
+    let fit = gmm.fit(data).ok()?;
+    let choice = fit
+        .cross_choices()
+        .map_or("none (unrestricted)", |c| c[1].name());
     let (e, sym, pct) = if b > 0 {
         let boot = Bootstrap::new(b).seed(seed).run(&gmm, data).ok()?;
         let sym = boot
@@ -179,7 +204,7 @@ fn replicate<M: MomentModel + Clone + Sync>(
             .ok()?;
         (boot.estimate().clone(), row(&sym), row(&pct))
     } else {
-        (gmm.estimate(data).ok()?, [f64::NAN; 2], [f64::NAN; 2])
+        (fit.into_estimate(), [f64::NAN; 2], [f64::NAN; 2])
     };
     let paper = TwoStepGmm::new(model.clone())
         .cross_weights(CrossWeights::Unrestricted)
@@ -205,10 +230,12 @@ fn replicate<M: MomentModel + Clone + Sync>(
             row(&residual_df.conf_int(0.05).ok()?),
             row(&real_residual_df.conf_int(0.05).ok()?),
         ],
+        choice,
     ))
 }
 
-fn run(case: &Case, reps: usize, b: usize) -> String {
+/// The design's row of the table, and the shares of the slope's selected weights.
+fn run(case: &Case, reps: usize, b: usize) -> (String, String) {
     let results: Vec<Replicate> = (0..reps as u64)
         .into_par_iter()
         .filter_map(|r| {
@@ -225,13 +252,13 @@ fn run(case: &Case, reps: usize, b: usize) -> String {
     // The truth: the slope of the data-generating model (for logistic, of the real
     // outcome's model).
     let truth = SLOPE;
-    let estimates: Vec<f64> = results.iter().map(|(e, _)| e[0]).collect();
+    let estimates: Vec<f64> = results.iter().map(|(e, _, _)| e[0]).collect();
     let mean = estimates.iter().sum::<f64>() / r;
     let sd = (estimates.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
     let mse = |k: usize| {
         results
             .iter()
-            .map(|(e, _)| (e[k] - truth).powi(2))
+            .map(|(e, _, _)| (e[k] - truth).powi(2))
             .sum::<f64>()
             / r
     };
@@ -244,7 +271,7 @@ fn run(case: &Case, reps: usize, b: usize) -> String {
         format!("{:.2}", mse(0) / mse(1)),
         format!("{:.2}", mse(0) / mse(2)),
     ];
-    let analytic_width = median(results.iter().map(|(_, ci)| ci[0][1] - ci[0][0]).collect());
+    let analytic_width = median(results.iter().map(|(_, ci, _)| ci[0][1] - ci[0][0]).collect());
     for k in 0..7 {
         if b == 0 && (k == 1 || k == 2) {
             cells.extend(["—".to_string(), "—".to_string()]);
@@ -252,10 +279,10 @@ fn run(case: &Case, reps: usize, b: usize) -> String {
         }
         let covered = results
             .iter()
-            .filter(|(_, ci)| ci[k][0] <= truth && truth <= ci[k][1])
+            .filter(|(_, ci, _)| ci[k][0] <= truth && truth <= ci[k][1])
             .count() as f64
             / r;
-        let width = median(results.iter().map(|(_, ci)| ci[k][1] - ci[k][0]).collect());
+        let width = median(results.iter().map(|(_, ci, _)| ci[k][1] - ci[k][0]).collect());
         cells.push(format!(
             "{:.1}% ± {:.1}",
             100.0 * covered,
@@ -265,7 +292,24 @@ fn run(case: &Case, reps: usize, b: usize) -> String {
             cells.push(format!("{:.2}", width / analytic_width));
         }
     }
-    format!("| {} |", cells.join(" | "))
+    (format!("| {} |", cells.join(" | ")), choice_shares(case, &results))
+}
+
+/// "design (n = …): real-only 12%, per-source 73%, …" over the fitted data sets.
+fn choice_shares(case: &Case, results: &[Replicate]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for (_, _, choice) in results {
+        match counts.iter_mut().find(|(c, _)| c == choice) {
+            Some((_, k)) => *k += 1,
+            None => counts.push((choice, 1)),
+        }
+    }
+    counts.sort_by_key(|(c, _)| *c);
+    let shares: Vec<String> = counts
+        .iter()
+        .map(|(c, k)| format!("{c} {:.0}%", 100.0 * *k as f64 / results.len() as f64))
+        .collect();
+    format!("- {} (n = {}): {}", case.name, case.n, shares.join(", "))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -280,8 +324,13 @@ fn main() {
         .collect();
     let reps = args.first().copied().unwrap_or(400);
     let b = args.get(1).copied().unwrap_or(199);
+    let keys: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a.parse::<usize>().is_err())
+        .collect();
     let cases = [
         Case {
+            key: "leverage",
             name: "OLS, heteroskedastic with leverage, proxy + synthetic",
             t: 1_000,
             n: 50,
@@ -289,6 +338,7 @@ fn main() {
             draw: heteroskedastic,
         },
         Case {
+            key: "leverage",
             name: "same",
             t: 3_000,
             n: 30,
@@ -296,6 +346,7 @@ fn main() {
             draw: heteroskedastic,
         },
         Case {
+            key: "leverage",
             name: "same",
             t: 2_000,
             n: 100,
@@ -303,6 +354,7 @@ fn main() {
             draw: heteroskedastic,
         },
         Case {
+            key: "mixed",
             name: "OLS, four sources of mixed quality",
             t: 2_000,
             n: 40,
@@ -310,6 +362,7 @@ fn main() {
             draw: mixed_sources,
         },
         Case {
+            key: "heavy",
             name: "OLS, t(3) errors, proxy with t(2) noise and 5% gross errors",
             t: 2_000,
             n: 40,
@@ -317,6 +370,15 @@ fn main() {
             draw: heavy_tails,
         },
         Case {
+            key: "gross",
+            name: "OLS, normal errors, proxy with normal noise and 5% gross errors",
+            t: 2_000,
+            n: 40,
+            logistic: false,
+            draw: gross_errors,
+        },
+        Case {
+            key: "logistic",
             name: "logistic, 15% ones, proxy + synthetic",
             t: 3_000,
             n: 100,
@@ -327,7 +389,15 @@ fn main() {
     println!("R = {reps} data sets per design, B = {b} bootstrap replicates; slope coefficient, 95% intervals.\n");
     println!("| design | T | n | fitted | bias / sd | MSE / paper's | MSE / real-only's | default, analytic | default, symmetric bootstrap-t | width | default, percentile | width | paper's estimator (Windmeijer) | real-only (HC2-BM) | default, HC2 + t(n − p) | real-only, HC2 + t(n − p) |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for case in &cases {
-        println!("{}", run(case, reps, b));
+    let mut choices = Vec::new();
+    for case in cases
+        .iter()
+        .filter(|c| keys.is_empty() || keys.iter().any(|k| k == c.key))
+    {
+        let (row, shares) = run(case, reps, b);
+        println!("{row}");
+        choices.push(shares);
     }
+    println!("\nThe default's weights for the slope, share of data sets:\n");
+    println!("{}", choices.join("\n"));
 }
