@@ -109,7 +109,9 @@ fn mixed_sources(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
 fn heavy_tails(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
     let t3 = StudentT::new(3.0).expect("valid");
     let t2 = StudentT::new(2.0).expect("valid");
-    noisy_proxy(rng, t, n, &|rng| t3.sample(rng), &|rng| 0.5 * t2.sample(rng))
+    noisy_proxy(rng, t, n, &|rng| t3.sample(rng), &|rng| {
+        0.5 * t2.sample(rng)
+    })
 }
 
 /// Gross errors alone: normal errors; a proxy with normal noise (sd 0.5) and 5% gross
@@ -271,7 +273,12 @@ fn run(case: &Case, reps: usize, b: usize) -> (String, String) {
         format!("{:.2}", mse(0) / mse(1)),
         format!("{:.2}", mse(0) / mse(2)),
     ];
-    let analytic_width = median(results.iter().map(|(_, ci, _)| ci[0][1] - ci[0][0]).collect());
+    let analytic_width = median(
+        results
+            .iter()
+            .map(|(_, ci, _)| ci[0][1] - ci[0][0])
+            .collect(),
+    );
     for k in 0..7 {
         if b == 0 && (k == 1 || k == 2) {
             cells.extend(["—".to_string(), "—".to_string()]);
@@ -282,7 +289,12 @@ fn run(case: &Case, reps: usize, b: usize) -> (String, String) {
             .filter(|(_, ci, _)| ci[k][0] <= truth && truth <= ci[k][1])
             .count() as f64
             / r;
-        let width = median(results.iter().map(|(_, ci, _)| ci[k][1] - ci[k][0]).collect());
+        let width = median(
+            results
+                .iter()
+                .map(|(_, ci, _)| ci[k][1] - ci[k][0])
+                .collect(),
+        );
         cells.push(format!(
             "{:.1}% ± {:.1}",
             100.0 * covered,
@@ -292,7 +304,10 @@ fn run(case: &Case, reps: usize, b: usize) -> (String, String) {
             cells.push(format!("{:.2}", width / analytic_width));
         }
     }
-    (format!("| {} |", cells.join(" | ")), choice_shares(case, &results))
+    (
+        format!("| {} |", cells.join(" | ")),
+        choice_shares(case, &results),
+    )
 }
 
 /// "design (n = …): real-only 12%, per-source 73%, …" over the fitted data sets.

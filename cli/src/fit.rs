@@ -175,19 +175,23 @@ fn with_weak_instruments(
     args: &FitArgs,
 ) -> Result<String, Failure> {
     let data = &loaded.data;
-    let report = model
-        .weak_instruments(data, args.alpha)
-        .map_err(|e| loaded.failure(&e))?;
+    // Diagnostics that do not apply (observation weights, no endogenous regressor)
+    // leave the fit standing and say why.
+    let report = model.weak_instruments(data, args.alpha);
     let names = data.covariate_names();
-    match args.format {
-        OutputFormat::Json => {
+    match (args.format, report) {
+        (OutputFormat::Json, report) => {
             let mut json: serde_json::Value =
                 serde_json::from_str(&out).map_err(|e| Failure::Data(e.to_string()))?;
-            json["weak_instruments"] = weak_instruments_json(&report, names);
+            json["weak_instruments"] = match report {
+                Ok(report) => weak_instruments_json(&report, names),
+                Err(e) => json!({ "not_computed": e.to_string() }),
+            };
             Ok(format!("{json}\n"))
         }
-        OutputFormat::Csv => Ok(out),
-        OutputFormat::Table => Ok(out + &report.describe(names)),
+        (OutputFormat::Csv, _) => Ok(out),
+        (OutputFormat::Table, Ok(report)) => Ok(out + &report.describe(names)),
+        (OutputFormat::Table, Err(e)) => Ok(format!("{out}Weak instruments: not computed ({e})\n")),
     }
 }
 

@@ -1440,6 +1440,21 @@ fn linear_iv_on_the_command_line_reports_weak_instrument_diagnostics() {
         .collect();
     let out = run(&without);
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --instruments"));
+    // Diagnostics that do not apply (every covariate exogenous: over-identified least
+    // squares) leave the fit standing and say why, in the table and the JSON.
+    let exogenous = swap("const,w", "const,w,d");
+    let exogenous: Vec<&str> = exogenous.iter().map(String::as_str).collect();
+    let out = run(&exogenous);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let why = json["weak_instruments"]["not_computed"].as_str().unwrap();
+    assert!(why.contains("endogenous regressor"), "{why}");
+    let text = run(&exogenous[..exogenous.len() - 2]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Weak instruments: not computed"));
 }
 
 /// `--model quantile`: real-only equals the reference computation (scipy, the default

@@ -170,9 +170,10 @@ fn estimate<'py>(
     let results = py.detach(|| {
         let data = inputs.build()?;
         let model = model.with(args, &data)?;
+        // Diagnostics that do not apply leave the fits standing and say why.
         let weak = model
             .weak_instruments(&data, WEAK_INSTRUMENTS_ALPHA)
-            .transpose()?;
+            .map(|r| r.map_err(|e| e.to_string()));
         let fits = run_all(&data, &model, &specs, settings, diagnose);
         let boots: Vec<Option<Result<synthgmm::BootstrapFit, synthgmm::Error>>> = specs
             .iter()
@@ -203,7 +204,7 @@ fn named_result<'py>(
     name: String,
     fit: synthgmm::Result<fitting::Outcome>,
     boot: Option<synthgmm::Result<synthgmm::BootstrapFit>>,
-    weak_instruments: Option<synthgmm::models::WeakInstruments>,
+    weak_instruments: Option<Result<synthgmm::models::WeakInstruments, String>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let value: Bound<'py, PyAny> = match fit.map(|outcome| (outcome, boot.transpose())) {
         Ok((outcome, Ok(bootstrap))) => Bound::new(

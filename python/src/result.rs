@@ -17,8 +17,9 @@ pub struct Fit {
     pub(crate) name: String,
     pub(crate) outcome: Outcome,
     pub(crate) bootstrap: Option<synthgmm::BootstrapFit>,
-    /// A linear IV model's weak-instrument diagnostics (the same for every estimator).
-    pub(crate) weak_instruments: Option<WeakInstruments>,
+    /// A linear IV model's weak-instrument diagnostics (the same for every estimator),
+    /// or why they were not computed.
+    pub(crate) weak_instruments: Option<Result<WeakInstruments, String>>,
 }
 
 impl Fit {
@@ -264,11 +265,18 @@ impl Fit {
     /// What the estimator reports about its own fit (fallbacks, clusters, ...).
     #[getter]
     fn notes(&self) -> Vec<String> {
-        self.estimate()
+        let mut notes: Vec<String> = self
+            .estimate()
             .notes()
             .iter()
             .map(ToString::to_string)
-            .collect()
+            .collect();
+        if let Some(Err(why)) = &self.weak_instruments {
+            notes.push(format!(
+                "the weak-instrument diagnostics were not computed: {why}"
+            ));
+        }
+        notes
     }
 
     /// The text summary: the GMM's full summary, or a baseline's coefficient table.
@@ -286,8 +294,10 @@ impl Fit {
                 text
             }
         };
-        if let Some(weak) = &self.weak_instruments {
-            text.push_str(&weak.describe(self.estimate().names()));
+        match &self.weak_instruments {
+            Some(Ok(weak)) => text.push_str(&weak.describe(self.estimate().names())),
+            Some(Err(why)) => text.push_str(&format!("Weak instruments: not computed ({why})\n")),
+            None => {}
         }
         Ok(text)
     }
@@ -297,10 +307,11 @@ impl Fit {
     /// with its degrees of freedom and p-value, the robust F and its p-value, the
     /// partial R²), `alpha` and `anderson_rubin_set` (`kind`: "interval", "outside",
     /// "everything" or "empty", and its `bounds`; None with several endogenous
-    /// regressors).
+    /// regressors). None when they do not apply (observation weights, no endogenous
+    /// regressor): `notes` says why.
     #[getter]
     fn weak_instruments<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(weak) = &self.weak_instruments else {
+        let Some(Ok(weak)) = &self.weak_instruments else {
             return Ok(None);
         };
         let names = self.estimate().names();

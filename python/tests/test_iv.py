@@ -142,3 +142,16 @@ def test_instrument_names_need_a_frame(iv_frame):
     with pytest.raises(synthgmm.InvalidConfigError, match="no data frame"):
         synthgmm.fit(y=frame["y"].to_numpy(), x=x, labeled=frame["labeled"].to_numpy() == 1,
                      model="iv", instruments=["z1"])
+
+
+def test_diagnostics_that_do_not_apply_leave_the_fit_standing(iv_frame):
+    frame, _ = iv_frame
+    # Observation weights: the fit runs, the diagnostics say why they are missing.
+    weighted = _fit(frame.assign(wt=1.0 + frame["z2"].abs()), exogenous=["Intercept", "w"],
+                    weights="wt")
+    assert weighted.weak_instruments is None
+    assert any("weak-instrument diagnostics were not computed" in n for n in weighted.notes)
+    assert "Weak instruments: not computed" in str(weighted.summary())
+    # Every covariate exogenous: over-identified least squares, no first stage.
+    exogenous = _fit(frame, exogenous=["Intercept", "w", "d"])
+    assert exogenous.weak_instruments is None and exogenous.j_test[1] == 2

@@ -137,13 +137,14 @@ pub enum StepOne {
 pub enum CrossWeights {
     /// The paper's two-step GMM: W = Ω̂(step 1)⁻¹ with Ω̂ unrestricted.
     Unrestricted,
-    /// Per coefficient, the real-only estimate, one cross coefficient per source on the
-    /// same coordinate, or the unrestricted weights, whichever has the smallest
-    /// estimated variance after a penalty for the coefficients it estimates; the
-    /// auxiliary × auxiliary second moments come from all rows (labels missing at
-    /// random; with labeling probabilities, the regressions are weighted by
-    /// (1 − π_t)/π_t²). Falls back to [`Unrestricted`](Self::Unrestricted) for
-    /// over-identified models. See [`CrossChoice`].
+    /// Per coefficient, the real-only estimate, one cross coefficient per source shared
+    /// by every coordinate (PPI++'s λ, on each subset of the sources), one per source
+    /// on the same coordinate, or the unrestricted weights: the simplest whose
+    /// estimated mean squared error (from leave-one-out residuals) is within one
+    /// standard error of the smallest. The cross coefficients are regressions on the
+    /// labeled rows (with labeling probabilities, weighted by (1 − π_t)/π_t²). Falls
+    /// back to [`Unrestricted`](Self::Unrestricted), with a [`Note`], for
+    /// over-identified models and clustered rows. See [`CrossChoice`].
     #[default]
     Selected,
 }
