@@ -164,7 +164,9 @@ pub enum Error {
         /// `real` or a source name.
         block: String,
     },
-    /// Ω̂ is singular and the configuration forbids the pseudo-inverse fallback.
+    /// Ω̂ is singular and the configuration forbids the pseudo-inverse fallback; or the
+    /// step-1 weight of an over-identified block is (its moments are linearly dependent
+    /// on its rows, e.g. an instrument that duplicates an exogenous covariate).
     #[error("singular weight matrix at {stage}: numerical rank {rank} of {dim}")]
     SingularWeight {
         /// Where it happened.

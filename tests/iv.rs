@@ -249,6 +249,36 @@ fn a_missing_instrument_column_is_named() {
     );
 }
 
+/// An instrument that duplicates an exogenous covariate (a constant beside the
+/// intercept, a copy of w) leaves the moments linearly dependent: a typed error at
+/// step 1 naming the block and the rank, with or without a source, and for real-only.
+#[test]
+fn collinear_instruments_are_refused() {
+    let mut d = load();
+    let w = d.x.column(1).to_owned();
+    for duplicate in [Array1::ones(d.y.len()), w] {
+        d.z.column_mut(0).assign(&duplicate);
+        for with_proxy in [false, true] {
+            let err = TwoStepGmm::new(iv()).fit(&d.data(with_proxy)).unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    Error::SingularWeight {
+                        rank: 3,
+                        dim: 4,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+        }
+        assert!(matches!(
+            RealOnly::new(iv()).estimate(&d.data(false)),
+            Err(Error::SingularWeight { .. })
+        ));
+    }
+}
+
 /// One simulated IV data set: d is endogenous (shares u with the outcome error), two
 /// excluded instruments, a proxy whose error shares most of the outcome's.
 fn simulate(seed: u64, t: usize, n: usize) -> DataSources {

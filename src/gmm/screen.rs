@@ -249,14 +249,20 @@ impl<'p, 'a, M: MomentModel + ?Sized> BlockPasses<'p, 'a, M> {
             let squares = self.sums(start, false, true).squares.unwrap_or_default();
             Array2::from_diag(&(squares / self.n))
         });
-        let w =
-            Whitener::new(metric.view(), None, rank_tol).ok_or_else(|| Error::SingularWeight {
-                stage: Stage::StepOne {
-                    block: self.problem.block.to_string(),
-                },
-                rank: 0,
-                dim: self.k,
-            })?;
+        // Moments that are linearly dependent on these rows (an instrument duplicating
+        // an exogenous covariate or another instrument) leave the step-1 weight
+        // singular: the block's over-identifying restrictions are not what they seem.
+        let singular = |rank: usize| Error::SingularWeight {
+            stage: Stage::StepOne {
+                block: self.problem.block.to_string(),
+            },
+            rank,
+            dim: self.k,
+        };
+        let w = Whitener::new(metric.view(), None, rank_tol).ok_or_else(|| singular(0))?;
+        if w.rank() < self.k {
+            return Err(singular(w.rank()));
+        }
         Ok(w.matrix().to_owned())
     }
 }
