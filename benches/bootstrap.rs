@@ -56,45 +56,31 @@ fn simulate(t: usize, n: usize, logistic: bool) -> DataSources {
         .expect("valid simulated data")
 }
 
+/// B = 999 replicates of the default estimator of `model` on `data`, timed.
+fn bench_default<M: synthgmm::MomentModel + Clone + Sync>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    model: M,
+    data: &DataSources,
+) {
+    group.bench_with_input(BenchmarkId::new(name, data.n_rows()), data, |b, d| {
+        b.iter(|| {
+            Bootstrap::new(999)
+                .run(&TwoStepGmm::new(model.clone()), black_box(d))
+                .unwrap()
+        })
+    });
+}
+
 fn bench_bootstrap(c: &mut Criterion) {
     let mut group = c.benchmark_group("bootstrap");
     group.sample_size(10);
     let ols = simulate(10_000, 300, false);
-    group.bench_with_input(
-        BenchmarkId::new("ols_default_b999", 10_000),
-        &ols,
-        |b, d| {
-            b.iter(|| {
-                Bootstrap::new(999)
-                    .run(&TwoStepGmm::new(Ols), black_box(d))
-                    .unwrap()
-            })
-        },
-    );
+    bench_default(&mut group, "ols_default_b999", Ols, &ols);
     let logit = simulate(10_000, 300, true);
-    group.bench_with_input(
-        BenchmarkId::new("logistic_default_b999", 10_000),
-        &logit,
-        |b, d| {
-            b.iter(|| {
-                Bootstrap::new(999)
-                    .run(&TwoStepGmm::new(Logistic), black_box(d))
-                    .unwrap()
-            })
-        },
-    );
+    bench_default(&mut group, "logistic_default_b999", Logistic, &logit);
     let large = simulate(100_000, 1_000, false);
-    group.bench_with_input(
-        BenchmarkId::new("ols_default_b999", 100_000),
-        &large,
-        |b, d| {
-            b.iter(|| {
-                Bootstrap::new(999)
-                    .run(&TwoStepGmm::new(Ols), black_box(d))
-                    .unwrap()
-            })
-        },
-    );
+    bench_default(&mut group, "ols_default_b999", Ols, &large);
     group.finish();
 }
 

@@ -332,18 +332,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let reps = args.first().copied().unwrap_or(400);
-    let b = args.get(1).copied().unwrap_or(199);
-    let keys: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a.parse::<usize>().is_err())
-        .collect();
-    let cases = [
+/// The designs, in the order of the table.
+fn cases() -> Vec<Case> {
+    vec![
         Case {
             key: "leverage",
             name: "OLS, heteroskedastic with leverage, proxy + synthetic",
@@ -400,7 +391,21 @@ fn main() {
             logistic: true,
             draw: logistic_low_rate,
         },
-    ];
+    ]
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let reps = args.first().copied().unwrap_or(400);
+    let b = args.get(1).copied().unwrap_or(199);
+    let keys: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a.parse::<usize>().is_err())
+        .collect();
+    let cases = cases();
     println!("R = {reps} data sets per design, B = {b} bootstrap replicates; slope coefficient, 95% intervals.\n");
     println!("| design | T | n | fitted | bias / sd | MSE / paper's | MSE / real-only's | default, analytic | default, symmetric bootstrap-t | width | default, percentile | width | paper's estimator (Windmeijer) | real-only (HC2-BM) | default, HC2 + t(n − p) | real-only, HC2 + t(n − p) |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");

@@ -547,13 +547,7 @@ fn a_parquet_file_fits_like_the_same_csv() {
     let fit = |data: &str| -> serde_json::Value {
         let args = spec(data);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run(&refs);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        json_of(&refs)
     };
     let (from_csv, from_parquet) = (fit(&file), fit(&parquet.path()));
     assert_eq!(from_parquet["n_labeled"], from_csv["n_labeled"]);
@@ -1444,13 +1438,7 @@ fn linear_iv_on_the_command_line_reports_weak_instrument_diagnostics() {
     // squares) leave the fit standing and say why, in the table and the JSON.
     let exogenous = swap("const,w", "const,w,d");
     let exogenous: Vec<&str> = exogenous.iter().map(String::as_str).collect();
-    let out = run(&exogenous);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = json_of(&exogenous);
     let why = json["weak_instruments"]["not_computed"].as_str().unwrap();
     assert!(why.contains("endogenous regressor"), "{why}");
     let text = run(&exogenous[..exogenous.len() - 2]);
