@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RealOnly};
-use synthgmm::models::{sigmoid, Logistic, Ols};
+use synthgmm::models::{sigmoid, LinearIv, Logistic, Ols};
 use synthgmm::{
     Column, Covariance, CrossWeights, DataSources, DropReason, Error, Estimate, Estimator,
     MomentModel, Note, OnSources, Rows, TwoStepGmm,
@@ -760,8 +760,18 @@ fn variant(debug: &str) -> String {
         .to_string()
 }
 
-/// One bad input: its description and the data (or the builder's error).
-fn catalogue_cases() -> Vec<(&'static str, bool, Result<DataSources, Error>)> {
+/// The model a catalogue row fits.
+#[derive(Clone, Copy)]
+enum CaseModel {
+    Ols,
+    Logistic,
+    /// Linear IV: the intercept and x1 exogenous, instruments `z` and `z2`.
+    Iv,
+}
+
+/// One bad input: its description, the model and the data (or the builder's error).
+fn catalogue_cases() -> Vec<(&'static str, CaseModel, Result<DataSources, Error>)> {
+    use CaseModel::{Iv, Logistic as Lg, Ols as Ls};
     let d = design(40, 300, 60, 2, false);
     let lg = design(41, 300, 60, 2, true);
     let build =
@@ -795,6 +805,14 @@ fn catalogue_cases() -> Vec<(&'static str, bool, Result<DataSources, Error>)> {
     few_for_sources[..9].iter_mut().for_each(|l| *l = true);
     let mut centimetres = d.x.clone();
     centimetres.column_mut(1).mapv_inplace(|v| 100.0 * v);
+    let noise = Array1::from_shape_fn(300, |i| ((i * 37) % 101) as f64 / 50.0 - 1.0);
+    let duplicate_instrument = DataSources::builder(&d.labeled)
+        .real(&d.x, &d.y)
+        .source("s0", &d.x, &d.sources[0])
+        .source("s1", &d.x, &d.sources[1])
+        .column("z", d.x.column(1))
+        .column("z2", &noise)
+        .build();
     let other_units = DataSources::builder(&d.labeled)
         .real(&d.x, &d.y)
         .source("s0", &centimetres, &d.sources[0])
@@ -803,78 +821,83 @@ fn catalogue_cases() -> Vec<(&'static str, bool, Result<DataSources, Error>)> {
     vec![
         (
             "NaN in a labeled real outcome",
-            false,
+            Ls,
             build(&d, &d.x, &nan_y, &d.sources[0], &d.labeled),
         ),
         (
             "a source shorter than the label mask",
-            false,
+            Ls,
             build(&d, &d.x, &d.y, &short, &d.labeled),
         ),
         (
             "as many labeled rows as coefficients",
-            false,
+            Ls,
             build(&d, &d.x, &d.y, &d.sources[0], &few),
         ),
         (
             "logistic outcome 2 in a source",
-            true,
+            Lg,
             build(&lg, &lg.x, &lg.y, &flag, &lg.labeled),
         ),
         (
             "a source value of 1e200",
-            false,
+            Ls,
             build(&d, &d.x, &d.y, &huge, &d.labeled),
         ),
         (
             "two identical covariates",
-            false,
+            Ls,
             build(&d, &collinear, &d.y, &d.sources[0], &d.labeled),
         ),
         (
             "separated logistic labels",
-            true,
+            Lg,
             build(&lg, &lg.x, &separated, &lg.sources[0], &lg.labeled),
         ),
         (
             "a source exactly linear in x (OLS)",
-            false,
+            Ls,
             build(&d, &d.x, &d.y, &linear, &d.labeled),
         ),
         (
             "a source repeating another",
-            false,
+            Ls,
             build(&d, &d.x, &d.y, &d.sources[1], &d.labeled),
         ),
         (
             "real outcomes exactly linear in x",
-            false,
+            Ls,
             build(&d, &d.x, &exact, &d.sources[0], &d.labeled),
         ),
         (
             "every row labeled",
-            false,
+            Ls,
             build(&d, &d.x, &d.y, &d.sources[0], &[true; 300]),
         ),
         (
             "a covariate on an income scale",
-            false,
+            Ls,
             build(&d, &income, &d.y, &d.sources[0], &d.labeled),
         ),
         (
             "a source's covariate in other units (×100)",
-            false,
+            Ls,
             other_units,
         ),
         (
             "a source whose values are all below 1e-64",
-            false,
+            Ls,
             build(&d, &d.x, &d.y, &tiny, &d.labeled),
         ),
         (
             "9 labeled rows for 3 coefficients and 2 sources",
-            false,
+            Ls,
             build(&d, &d.x, &d.y, &d.sources[0], &few_for_sources),
+        ),
+        (
+            "linear IV: an instrument equal to an exogenous covariate",
+            Iv,
+            duplicate_instrument,
         ),
     ]
 }
@@ -894,16 +917,16 @@ fn catalogue() -> String {
         names.join(" | "),
         "---|".repeat(names.len())
     );
-    for (what, logistic, data) in catalogue_cases() {
+    for (what, model, data) in catalogue_cases() {
         let cells: Vec<String> = match &data {
             Err(e) => {
                 vec![format!("`{}` (building the data)", variant(&format!("{e:?}"))); names.len()]
             }
             Ok(data) => {
-                let estimators = if logistic {
-                    every_estimator(Logistic)
-                } else {
-                    every_estimator(Ols)
+                let estimators = match model {
+                    CaseModel::Ols => every_estimator(Ols),
+                    CaseModel::Logistic => every_estimator(Logistic),
+                    CaseModel::Iv => every_estimator(LinearIv::new([0, 1], ["z", "z2"])),
                 };
                 estimators
                     .iter()
