@@ -1,8 +1,9 @@
 //! How long does the bootstrap of the default estimator take?
 //!
-//! Data: T = 10⁴ rows, p = 3 (an intercept and two standard normals), n = 300 labeled
-//! at random, a proxy (residual correlation 0.7) and a synthetic source (0.5), M = 2,
-//! generated once from a seeded RNG outside the timed loop. B = 999 replicates of the
+//! Data (`examples/support/large.rs`): T = 10⁴ rows, p = 3 (an intercept and two
+//! standard normals), n = 300 labeled, spread evenly, a proxy (residual correlation
+//! 0.7) and a synthetic source (0.5), M = 2, generated once from a seeded RNG outside
+//! the timed loop. B = 999 replicates of the
 //! default `TwoStepGmm` (selected cross weights, pilot, coupled root on every replicate),
 //! least squares and logistic; least squares also at T = 10⁵ rows with n = 1,000.
 //!
@@ -12,48 +13,18 @@
 //! ```
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use ndarray::{Array1, Array2};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 use std::hint::black_box;
-use synthgmm::models::{sigmoid, Logistic, Ols};
+use synthgmm::models::{Logistic, Ols};
 use synthgmm::{Bootstrap, DataSources, TwoStepGmm};
 
+#[path = "../examples/support/large.rs"]
+mod large;
+
+/// T rows, p = 3, n labeled (see `examples/support/large.rs`).
 fn simulate(t: usize, n: usize, logistic: bool) -> DataSources {
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let x = Array2::from_shape_fn((t, 3), |(_, j)| {
-        if j == 0 {
-            1.0
-        } else {
-            StandardNormal.sample(&mut rng)
-        }
-    });
-    let lin = x.dot(&ndarray::array![0.2, 0.5, -0.3]);
-    let e: Array1<f64> = Array1::from_shape_fn(t, |_| StandardNormal.sample(&mut rng));
-    let mut source = |rho: f64| -> Array1<f64> {
-        Array1::from_shape_fn(t, |i| {
-            let u: f64 = StandardNormal.sample(&mut rng);
-            lin[i] + rho * e[i] + (1.0 - rho * rho).sqrt() * u
-        })
-    };
-    let (mut proxy, mut synth) = (source(0.7), source(0.5));
-    let y = if logistic {
-        proxy.mapv_inplace(|v| f64::from(u8::from(v > 0.0)));
-        synth.mapv_inplace(|v| f64::from(u8::from(v > 0.0)));
-        Array1::from_shape_fn(t, |i| {
-            f64::from(u8::from(rng.random::<f64>() < sigmoid(lin[i] + e[i])))
-        })
-    } else {
-        &lin + &e
-    };
-    let labeled: Vec<bool> = (0..t).map(|i| (i * 7919) % t < n).collect();
-    DataSources::builder(&labeled)
-        .real(&x, &y)
-        .source("proxy", &x, &proxy)
-        .source("synth", &x, &synth)
-        .build()
-        .expect("valid simulated data")
+    large::Arrays::simulated(t, 3, logistic)
+        .labeled_count(n)
+        .into_shared()
 }
 
 /// B = 999 replicates of the default estimator of `model` on `data`, timed.

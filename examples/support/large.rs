@@ -1,7 +1,11 @@
-//! The large simulated data set shared by `examples/scale.rs` and `benches/fit.rs`:
-//! p covariates (an intercept and p − 1 standard normals), 10% of rows labeled at
-//! random, a proxy (residual correlation 0.7) and a synthetic outcome (0.5); logistic
-//! outcomes are Bernoulli, the sources their thresholded versions. Seeded.
+//! The simulated data set shared by `examples/scale.rs`, `benches/fit.rs` and
+//! `benches/bootstrap.rs`: p covariates (an intercept and p − 1 standard normals), 10%
+//! of rows labeled at random (or n rows spread evenly, [`Arrays::labeled_count`]), a
+//! proxy (residual correlation 0.7) and a synthetic outcome (0.5); logistic outcomes
+//! are Bernoulli, the sources their thresholded versions. Seeded.
+
+// Each user (an example, two benches) takes a part of it.
+#![allow(dead_code)]
 
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
@@ -59,6 +63,13 @@ impl Arrays {
             proxy,
             synth,
         }
+    }
+
+    /// The same rows with n of them labeled, spread evenly over the rows.
+    pub fn labeled_count(self, n: usize) -> Arrays {
+        let t = self.labeled.len();
+        let labeled = (0..t).map(|i| (i * 7919) % t < n).collect();
+        Arrays { labeled, ..self }
     }
 
     /// The data set holding the covariates handed over, not copied: its only copy.
