@@ -873,6 +873,20 @@ impl JTest {
     }
 }
 
+/// A p-value in a line of text: four decimals, or scientific below 1e-4.
+///
+/// ```
+/// assert_eq!(synthgmm::format_p_value(0.0312), "0.0312");
+/// assert_eq!(synthgmm::format_p_value(7.58e-30), "7.6e-30");
+/// ```
+pub fn format_p_value(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,8 +135,8 @@ pub use gmm::{
     Summary, TwoStepGmm, WeightReport, Weighting,
 };
 pub use inference::{
-    normal_critical_value, Alternative, CoefficientTable, DropReason, Estimate, JTest, Note,
-    WaldTest, MIN_ALPHA,
+    format_p_value, normal_critical_value, Alternative, CoefficientTable, DropReason, Estimate,
+    JTest, Note, WaldTest, MIN_ALPHA,
 };
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use multiple_testing::{adjust_p_values, Adjustment, SIMULTANEOUS_DRAWS};

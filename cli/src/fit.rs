@@ -604,7 +604,7 @@ fn multiplicity_text(e: &Estimate, args: &FitArgs) -> Result<String, Failure> {
             .names()
             .iter()
             .zip(&p)
-            .map(|(name, p)| format!("{name} {}", format_p(*p)))
+            .map(|(name, p)| format!("{name} {}", synthgmm::format_p_value(*p)))
             .collect();
         text.push_str(&format!(
             "Adjusted p-values ({}): {}\n",
@@ -653,15 +653,6 @@ fn add_multiplicity(
         });
     }
     Ok(())
-}
-
-/// A p-value in a line of text: four decimals, or scientific below 1e-4.
-fn format_p(p: f64) -> String {
-    if p < 1e-4 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.4}")
-    }
 }
 
 fn estimate_json(e: &Estimate, alpha: f64) -> Result<serde_json::Value, Failure> {

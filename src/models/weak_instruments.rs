@@ -116,7 +116,7 @@ impl WeakInstruments {
                 "  first stage of {}: F = {:.2} (p = {}), robust F = {:.2}, partial R² = {:.3}{}\n",
                 name(s.column),
                 s.f.statistic,
-                format_p(s.f.p_value),
+                crate::inference::format_p_value(s.f.p_value),
                 s.robust_f.statistic,
                 s.partial_r2,
                 if weak { " (below 10: weak)" } else { "" }
@@ -127,15 +127,6 @@ impl WeakInstruments {
             text.push_str(&format!("  Anderson–Rubin {level}% set: {set}\n"));
         }
         text
-    }
-}
-
-/// A p-value in a line of text: four decimals, or scientific below 1e-4.
-fn format_p(p: f64) -> String {
-    if p < 1e-4 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.4}")
     }
 }
 
