@@ -4,6 +4,7 @@ use crate::data::DataSources;
 use crate::error::Result;
 use crate::gmm::TwoStepGmm;
 use crate::inference::Estimate;
+use crate::influence::RowInfluence;
 use crate::moment::MomentModel;
 
 /// Anything that turns [`DataSources`] into an [`Estimate`] of θ.
@@ -47,6 +48,21 @@ pub trait Estimator {
     /// # Errors
     /// Whatever the estimator's own fit returns.
     fn estimate(&self, data: &DataSources) -> Result<Estimate>;
+
+    /// The estimate and its influence on each row (each cluster with clustered rows),
+    /// θ̂ − θ ≈ Σ_u φ_u, for inference joint with other estimates on the same rows (see
+    /// [`RowInfluence`] and [`OutcomeFits`](crate::OutcomeFits)); `None` beside the
+    /// estimate where the estimator does not provide it (the default) or cannot (rows
+    /// an engine sums).
+    ///
+    /// # Errors
+    /// As [`estimate`](Self::estimate).
+    fn estimate_with_influence(
+        &self,
+        data: &DataSources,
+    ) -> Result<(Estimate, Option<RowInfluence>)> {
+        Ok((self.estimate(data)?, None))
+    }
 }
 
 impl<M: MomentModel> Estimator for TwoStepGmm<M> {
@@ -57,11 +73,27 @@ impl<M: MomentModel> Estimator for TwoStepGmm<M> {
     /// The fit's estimate, named by the sources it used: `GMM (proxy + synth)`.
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let fit = self.fit(data)?;
+        Ok(self.named(fit))
+    }
+
+    fn estimate_with_influence(
+        &self,
+        data: &DataSources,
+    ) -> Result<(Estimate, Option<RowInfluence>)> {
+        let fit = self.fit(data)?;
+        let influence = self.influence(data, &fit)?;
+        Ok((self.named(fit), influence))
+    }
+}
+
+impl<M: MomentModel> TwoStepGmm<M> {
+    /// The fit's estimate, named by the sources it used.
+    fn named(&self, fit: crate::GmmFit) -> Estimate {
         let name = match fit.source_names() {
             [] => self.name(),
             sources => format!("{} ({})", self.name(), sources.join(" + ")),
         };
-        Ok(fit.into_estimate().with_estimator(name))
+        fit.into_estimate().with_estimator(name)
     }
 }
 
@@ -101,5 +133,15 @@ impl<E: Estimator> Estimator for OnSources<E> {
             .inner
             .estimate(&subset)?
             .with_estimator(self.name.clone()))
+    }
+
+    fn estimate_with_influence(
+        &self,
+        data: &DataSources,
+    ) -> Result<(Estimate, Option<RowInfluence>)> {
+        let names: Vec<&str> = self.sources.iter().map(String::as_str).collect();
+        let subset = data.select_sources(&names)?;
+        let (estimate, influence) = self.inner.estimate_with_influence(&subset)?;
+        Ok((estimate.with_estimator(self.name.clone()), influence))
     }
 }

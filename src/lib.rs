@@ -99,6 +99,7 @@ mod estimator;
 pub mod fixed_effects;
 mod gmm;
 mod inference;
+mod influence;
 pub mod labeling;
 mod linalg;
 pub mod models;
@@ -138,10 +139,11 @@ pub use inference::{
     format_p_value, normal_critical_value, Alternative, CoefficientTable, DropReason, Estimate,
     JTest, Note, WaldTest, MIN_ALPHA,
 };
+pub use influence::RowInfluence;
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use multiple_testing::{adjust_p_values, Adjustment, SIMULTANEOUS_DRAWS};
 pub use optim::Termination;
-pub use outcomes::OutcomeFits;
+pub use outcomes::{JointBasis, OutcomeFits};
 pub use tier::external;
 pub use tier::{BlockColumns, ColumnBlock, ColumnSpec, PassRequest, RowColumns, SumsEngine};
 

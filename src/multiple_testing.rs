@@ -137,6 +137,14 @@ pub fn adjust_p_values(p: &[f64], method: Adjustment) -> Result<Vec<f64>> {
     Ok(adjusted)
 }
 
+/// The correlation matrix of a covariance, `None` unless every entry is finite (a zero
+/// or negative variance has none).
+fn correlation(cov: &Array2<f64>) -> Option<Array2<f64>> {
+    let sd = cov.diag().mapv(f64::sqrt);
+    let corr = Array2::from_shape_fn(cov.dim(), |(i, j)| cov[[i, j]] / (sd[i] * sd[j]));
+    corr.iter().all(|v| v.is_finite()).then_some(corr)
+}
+
 /// The sorted draws of max_k |T_k| for a correlation matrix `corr` and degrees of
 /// freedom `df` (`None`: normal).
 fn max_abs_draws(corr: &Array2<f64>, df: Option<f64>) -> Result<Vec<f64>> {
@@ -209,6 +217,21 @@ impl BlockMaxima {
         Ok(BlockMaxima { blocks })
     }
 
+    /// One block from a covariance of every coefficient together (its correlation)
+    /// with degrees of freedom `df` (`None`: normal).
+    ///
+    /// # Errors
+    /// [`Error::InvalidEstimate`] when the covariance has no correlation matrix.
+    pub(crate) fn joint(cov: &Array2<f64>, df: Option<f64>) -> Result<Self> {
+        let corr = correlation(cov).ok_or_else(|| Error::InvalidEstimate {
+            estimator: "the joint inference across outcomes".into(),
+            what: "a joint covariance without a correlation matrix".into(),
+        })?;
+        Ok(BlockMaxima {
+            blocks: vec![max_abs_draws(&corr, df)?],
+        })
+    }
+
     /// Π_k P(block k's max |T| ≤ c) (or < c with `strict`), from the draws.
     fn coverage(&self, c: f64, strict: bool) -> f64 {
         self.blocks
@@ -252,21 +275,21 @@ impl BlockMaxima {
 
 impl Estimate {
     /// The correlation matrix of θ̂ and the degrees of freedom of the joint reference
-    /// distribution (the smallest of the coefficients'; `None` for normal).
+    /// distribution (see [`reference_df`](Self::reference_df)).
     fn joint_reference(&self) -> Result<(Array2<f64>, Option<f64>)> {
-        let se = self.se();
-        let cov = self.cov();
-        let corr = Array2::from_shape_fn(cov.dim(), |(i, j)| cov[[i, j]] / (se[i] * se[j]));
-        if corr.iter().any(|v| !v.is_finite()) {
-            return Err(Error::InvalidEstimate {
-                estimator: self.estimator().to_string(),
-                what: "a covariance without a correlation matrix".into(),
-            });
-        }
-        let df = (0..self.theta().len())
+        let corr = correlation(&self.cov().to_owned()).ok_or_else(|| Error::InvalidEstimate {
+            estimator: self.estimator().to_string(),
+            what: "a covariance without a correlation matrix".into(),
+        })?;
+        Ok((corr, self.reference_df()))
+    }
+
+    /// The degrees of freedom of the joint reference distribution of the t statistics:
+    /// the smallest of the coefficients' (`None` for normal).
+    pub(crate) fn reference_df(&self) -> Option<f64> {
+        (0..self.theta().len())
             .filter_map(|j| self.df_of(j))
-            .reduce(f64::min);
-        Ok((corr, df))
+            .reduce(f64::min)
     }
 
     /// p-values of H_j: θ_j = 0 adjusted for testing every coefficient (see

@@ -657,6 +657,23 @@ pub fn bootstrap(
     boot.run(estimator_for(data, model, spec, settings)?.as_ref(), data)
 }
 
+/// The influence on each row (each cluster) of one requested estimator's fit (the
+/// same estimator, sources and settings as [`run_all`] fits), for joint inference
+/// across outcomes: `None` where the estimator gives none (see
+/// [`Estimator::estimate_with_influence`](crate::Estimator::estimate_with_influence)).
+///
+/// # Errors
+/// [`estimator_for`]'s and the fit's errors.
+pub fn influence(
+    data: &DataSources,
+    model: &BuiltinModel,
+    spec: &EstimatorSpec,
+    settings: Settings,
+) -> Result<Option<crate::RowInfluence>, Error> {
+    let estimator = estimator_for(data, model, spec, settings)?;
+    Ok(estimator.estimate_with_influence(data)?.1)
+}
+
 names!(crate::labeling::Allocation, "design",
     "uniform" => crate::labeling::Allocation::Uniform; "every row alike: π = n/T",
     "stratified" => crate::labeling::Allocation::Stratified;

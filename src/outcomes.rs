@@ -10,17 +10,23 @@
 //!   ([`crate::adjust_p_values`]): the first two hold the family-wise error rate whatever
 //!   the dependence between outcomes, the last the false discovery rate under
 //!   independence or positive dependence.
-//! - Simultaneous intervals and single-step p-values without resampling: within each
-//!   outcome from the joint distribution of its t statistics (its covariance, as for
-//!   one fit: [`Estimate::simultaneous_conf_int`]); across outcomes, whose
-//!   cross-covariance no single fit holds, by the Gaussian correlation inequality
-//!   (Royen 2014): P(every |T_kj| ≤ c) ≥ Π_k P(max_j |T_kj| ≤ c) for jointly normal
-//!   statistics whatever the dependence between outcomes, so c from the product covers
-//!   with probability at least 1 − α. It is exact for one outcome and for independent
-//!   ones, conservative as far as outcomes are dependent, and never wider than
-//!   Bonferroni's over the same t statistics. Each outcome's statistics take the
-//!   smallest of its coefficients' degrees of freedom (as its own simultaneous
-//!   intervals do).
+//! - Simultaneous intervals and single-step p-values without resampling, from the joint
+//!   covariance of all outcomes' estimates. Each estimate is asymptotically linear,
+//!   θ̂_k − θ_k ≈ Σ_u φ_k,u over the rows (or clusters) u ([`RowInfluence`]), so the K
+//!   estimates on the same rows are jointly normal in the limit with
+//!   Cov(θ̂_a, θ̂_b) ≈ Σ_u φ_a,u φ_b,uᵀ. The t statistics T_kj = (θ̂_kj − θ_kj)/se_kj,
+//!   each with its own fit's standard error, take the correlation of that joint
+//!   covariance, and c is the 1 − α quantile of max_{k,j} |T_kj| (multivariate t with
+//!   the smallest of the coefficients' degrees of freedom, as one fit's simultaneous
+//!   intervals take). [`joint_basis`](OutcomeFits::joint_basis) says
+//!   [`JointBasis::Influence`].
+//! - Where an estimator gives no influence (some baselines, rows an engine sums), the
+//!   outcomes are combined by the Gaussian correlation inequality (Royen 2014):
+//!   P(every |T_kj| ≤ c) ≥ Π_k P(max_j |T_kj| ≤ c) for jointly normal statistics
+//!   whatever the dependence between outcomes, so c from the product of each outcome's
+//!   own max-|t| distribution covers with probability at least 1 − α: exact for one
+//!   outcome and for independent ones, conservative as far as outcomes are dependent,
+//!   never wider than Bonferroni's ([`JointBasis::Bound`]).
 //! - The bootstrap max-|t| (Romano and Wolf 2005), with a [`Bootstrap`]: every outcome's
 //!   estimator is re-run on the same B resamples (one seed draws the same rows for each
 //!   data set: labeled and unlabeled rows separately, or clusters as units), giving
@@ -29,20 +35,22 @@
 //!   θ̂_kj ± c·se_kj then cover every coefficient of every outcome together with
 //!   probability 1 − α, and the single-step adjusted p-value of θ_kj = 0 is the share of
 //!   M_b at least |t_kj| (kept within [p_kj, min(1, K·p·p_kj)], which bound it). The
-//!   dependence between outcomes, which no single fit's covariance holds, comes from the
-//!   common resamples: exact to first order, at the cost of B fits per outcome.
+//!   dependence between outcomes comes from the common resamples, and small-sample
+//!   departures from normality from the resampled t statistics, at the cost of B fits
+//!   per outcome ([`JointBasis::Bootstrap`]).
 //!
 //! Each outcome is fitted on its own: the fits do not share passes over the rows.
 
 use std::fmt;
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::bootstrap::{quantile, Bootstrap};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
+use crate::influence::RowInfluence;
 use crate::multiple_testing::{adjust_p_values, Adjustment, BlockMaxima};
 
 /// Fits of several outcomes on the same rows (see the module's documentation).
@@ -82,17 +90,57 @@ pub struct OutcomeFits {
 /// Where the joint distribution of all outcomes' t statistics comes from.
 #[derive(Debug, Clone)]
 enum Joint {
+    /// The outcomes' influences: their joint covariance, and the draws of max |T| from
+    /// its correlation (drawn when first asked for).
+    Influence {
+        covariance: Array2<f64>,
+        maxima: std::sync::OnceLock<BlockMaxima>,
+    },
     /// Each outcome's own covariance, combined by the Gaussian correlation inequality
     /// (drawn when first asked for).
-    Normal(std::sync::OnceLock<BlockMaxima>),
+    Bound(std::sync::OnceLock<BlockMaxima>),
     /// M_b over the replicates every outcome fitted, ascending.
     Bootstrap(Vec<f64>),
 }
 
+/// Where simultaneous inference across outcomes takes the dependence between them from
+/// (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JointBasis {
+    /// The joint covariance of all outcomes' estimates from their influence on each row.
+    Influence,
+    /// No estimate of the dependence: each outcome's own covariance, combined by the
+    /// Gaussian correlation inequality (at least 1 − α).
+    Bound,
+    /// The bootstrap max-|t| over common resamples.
+    Bootstrap,
+}
+
+impl JointBasis {
+    /// The name front ends report: `influence`, `bound` or `bootstrap`.
+    pub fn name(self) -> &'static str {
+        match self {
+            JointBasis::Influence => "influence",
+            JointBasis::Bound => "bound",
+            JointBasis::Bootstrap => "bootstrap",
+        }
+    }
+
+    /// One line saying what the simultaneous intervals come from.
+    pub fn describe(self) -> &'static str {
+        match self {
+            JointBasis::Influence => "the joint covariance of all outcomes' estimates (their influence on each row)",
+            JointBasis::Bound => "each outcome's covariance, combined across outcomes by the Gaussian correlation inequality (at least the level asked for)",
+            JointBasis::Bootstrap => "the bootstrap max-|t| over common resamples",
+        }
+    }
+}
+
 impl OutcomeFits {
     /// Runs `estimator` on each outcome's data set (`(name, data)` pairs sharing the
-    /// rows: the same label mask and clusters), and with `bootstrap` on the same
-    /// resamples of each.
+    /// rows: the same label mask and clusters), with each fit's influence when the
+    /// estimator gives one, and with `bootstrap` on the same resamples of each.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for no outcomes, a repeated name, or data sets whose
@@ -107,11 +155,11 @@ impl OutcomeFits {
         Self::check_rows(outcomes)?;
         let names: Vec<String> = outcomes.iter().map(|(n, _)| n.to_string()).collect();
         match bootstrap {
-            None => Self::from_estimates(
+            None => Self::from_influences(
                 names,
                 outcomes
                     .iter()
-                    .map(|(_, data)| estimator.estimate(data))
+                    .map(|(_, data)| estimator.estimate_with_influence(data))
                     .collect::<Result<Vec<_>>>()?,
             ),
             Some(bootstrap) => Self::from_bootstraps(
@@ -124,27 +172,28 @@ impl OutcomeFits {
         }
     }
 
-    /// The outcomes' fits run elsewhere, each an estimate and, if it was
-    /// bootstrapped, its bootstrap: [`from_bootstraps`](Self::from_bootstraps) when
-    /// every fit has one, else [`from_estimates`](Self::from_estimates) (the
-    /// simultaneous inference from each outcome's covariance; [`uses_bootstrap`](Self::uses_bootstrap)
-    /// says which).
+    /// The outcomes' fits run elsewhere, each an estimate with, if it was bootstrapped,
+    /// its bootstrap and, if it was computed, its influence:
+    /// [`from_bootstraps`](Self::from_bootstraps) when every fit has a bootstrap, else
+    /// [`from_influences`](Self::from_influences) ([`joint_basis`](Self::joint_basis)
+    /// says which basis the simultaneous inference has).
     ///
     /// # Errors
     /// Those of the constructor used.
     pub fn from_fits(
         names: Vec<String>,
-        fits: Vec<(Estimate, Option<crate::BootstrapFit>)>,
+        fits: Vec<(Estimate, Option<crate::BootstrapFit>, Option<RowInfluence>)>,
     ) -> Result<OutcomeFits> {
-        if fits.iter().all(|(_, boot)| boot.is_some()) {
-            Self::from_bootstraps(names, fits.into_iter().filter_map(|(_, b)| b).collect())
+        if fits.iter().all(|(_, boot, _)| boot.is_some()) {
+            Self::from_bootstraps(names, fits.into_iter().filter_map(|(_, b, _)| b).collect())
         } else {
-            Self::from_estimates(names, fits.into_iter().map(|(e, _)| e).collect())
+            Self::from_influences(names, fits.into_iter().map(|(e, _, i)| (e, i)).collect())
         }
     }
 
-    /// The outcomes' estimates, fitted elsewhere, for the adjustments that need only
-    /// their p-values.
+    /// The outcomes' estimates, fitted elsewhere, without their influence: the
+    /// adjustments that need only p-values, and simultaneous inference by the Gaussian
+    /// correlation inequality ([`JointBasis::Bound`]).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] when the names and estimates differ in number.
@@ -153,7 +202,53 @@ impl OutcomeFits {
         Ok(OutcomeFits {
             names,
             estimates,
-            joint: Joint::Normal(std::sync::OnceLock::new()),
+            joint: Joint::Bound(std::sync::OnceLock::new()),
+        })
+    }
+
+    /// The outcomes' estimates, fitted elsewhere on the same rows, with their influence:
+    /// the joint covariance Σ_u φ_uφ_uᵀ of all outcomes' coefficients sets the
+    /// simultaneous inference ([`JointBasis::Influence`]) when every estimate has one on
+    /// the same units and every coefficient a positive variance in it; else
+    /// [`from_estimates`](Self::from_estimates)'s bound.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the names and estimates differ in number, or an
+    /// influence's columns differ from its estimate's coefficients.
+    pub fn from_influences(
+        names: Vec<String>,
+        fits: Vec<(Estimate, Option<RowInfluence>)>,
+    ) -> Result<OutcomeFits> {
+        check_count(&names, fits.len())?;
+        if let Some((e, i)) = fits.iter().find_map(|(e, i)| {
+            i.as_ref()
+                .filter(|i| i.values().ncols() != e.theta().len())
+                .map(|i| (e, i))
+        }) {
+            return Err(Error::InvalidConfig {
+                parameter: "influences",
+                reason: format!(
+                    "an influence of {} columns for {} coefficients",
+                    i.values().ncols(),
+                    e.theta().len()
+                ),
+            });
+        }
+        let influences: Option<Vec<&RowInfluence>> = fits.iter().map(|(_, i)| i.as_ref()).collect();
+        let covariance = influences
+            .and_then(|all| RowInfluence::joint_covariance(&all).ok())
+            .filter(|cov| cov.diag().iter().all(|v| v.is_finite() && *v > 0.0));
+        let estimates = fits.into_iter().map(|(e, _)| e).collect();
+        let Some(covariance) = covariance else {
+            return Self::from_estimates(names, estimates);
+        };
+        Ok(OutcomeFits {
+            names,
+            estimates,
+            joint: Joint::Influence {
+                covariance,
+                maxima: std::sync::OnceLock::new(),
+            },
         })
     }
 
@@ -229,19 +324,31 @@ impl OutcomeFits {
         &self.estimates
     }
 
-    /// Whether the simultaneous inference comes from the bootstrap (else from each
-    /// outcome's covariance, see the module's documentation).
+    /// Whether the simultaneous inference comes from the bootstrap.
     pub fn uses_bootstrap(&self) -> bool {
         matches!(self.joint, Joint::Bootstrap(_))
     }
 
-    /// Where the simultaneous inference comes from, as the front ends report it:
-    /// `"bootstrap"` or `"normal"`.
+    /// Where the simultaneous inference takes the dependence between outcomes from.
+    pub fn joint_basis(&self) -> JointBasis {
+        match self.joint {
+            Joint::Influence { .. } => JointBasis::Influence,
+            Joint::Bound(_) => JointBasis::Bound,
+            Joint::Bootstrap(_) => JointBasis::Bootstrap,
+        }
+    }
+
+    /// [`joint_basis`](Self::joint_basis)'s name, as the front ends report it.
     pub fn simultaneous_from(&self) -> &'static str {
-        if self.uses_bootstrap() {
-            "bootstrap"
-        } else {
-            "normal"
+        self.joint_basis().name()
+    }
+
+    /// The first-order (HC0, or CR0 by cluster) covariance of all outcomes' coefficients
+    /// stacked in order (Σ p_k square) from their influence, when every fit gave one.
+    pub fn joint_covariance(&self) -> Option<ArrayView2<'_, f64>> {
+        match &self.joint {
+            Joint::Influence { covariance, .. } => Some(covariance.view()),
+            _ => None,
         }
     }
 
@@ -262,9 +369,7 @@ impl OutcomeFits {
             (Adjustment::SingleStep, Joint::Bootstrap(max_t)) => {
                 bootstrap_single_step(max_t, &all(Estimate::z), &p)
             }
-            (Adjustment::SingleStep, Joint::Normal(_)) => {
-                self.normal_maxima()?.single_step(&all(Estimate::z), &p)
-            }
+            (Adjustment::SingleStep, _) => self.normal_maxima()?.single_step(&all(Estimate::z), &p),
             _ => adjust_p_values(&p, method)?,
         };
         let mut start = 0;
@@ -279,22 +384,44 @@ impl OutcomeFits {
             .collect())
     }
 
-    /// The outcomes' blocks of draws, drawn once.
+    /// The draws behind the normal simultaneous inference, drawn once: one block from
+    /// the joint correlation, or one per outcome for the bound.
     fn normal_maxima(&self) -> Result<&BlockMaxima> {
-        let Joint::Normal(cell) = &self.joint else {
-            unreachable!("the bootstrap's fits have no normal blocks")
+        let draw = |cell: &'_ std::sync::OnceLock<BlockMaxima>,
+                    draw: &dyn Fn() -> Result<BlockMaxima>| {
+            if cell.get().is_none() {
+                let maxima = draw()?;
+                let _ = cell.set(maxima);
+            }
+            Ok(())
         };
-        if let Some(maxima) = cell.get() {
-            return Ok(maxima);
+        match &self.joint {
+            Joint::Influence { covariance, maxima } => {
+                draw(maxima, &|| {
+                    let df = self
+                        .estimates
+                        .iter()
+                        .filter_map(|e| e.reference_df())
+                        .reduce(f64::min);
+                    BlockMaxima::joint(covariance, df)
+                })?;
+                Ok(maxima.get().expect("drawn above"))
+            }
+            Joint::Bound(cell) => {
+                draw(cell, &|| {
+                    let estimates: Vec<&Estimate> = self.estimates.iter().collect();
+                    BlockMaxima::of(&estimates)
+                })?;
+                Ok(cell.get().expect("drawn above"))
+            }
+            Joint::Bootstrap(_) => unreachable!("the bootstrap's fits have no normal draws"),
         }
-        let estimates: Vec<&Estimate> = self.estimates.iter().collect();
-        let maxima = BlockMaxima::of(&estimates)?;
-        Ok(cell.get_or_init(|| maxima))
     }
 
     /// The critical value c of simultaneous 1 − α intervals: the 1 − α quantile of the
-    /// bootstrap's M_b, or the c at which the product of the outcomes' max-|t|
-    /// distributions reaches 1 − α.
+    /// bootstrap's M_b, of max |T| under the joint correlation, or the c at which the
+    /// product of the outcomes' max-|t| distributions reaches 1 − α (see
+    /// [`joint_basis`](Self::joint_basis)).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] unless 0 < α < 1; [`Error::InvalidEstimate`] when an
@@ -303,7 +430,7 @@ impl OutcomeFits {
         crate::inference::normal_critical_value(alpha)?;
         Ok(match &self.joint {
             Joint::Bootstrap(max_t) => quantile(Array1::from(max_t.to_vec()).view(), 1.0 - alpha),
-            Joint::Normal(_) => self.normal_maxima()?.critical_value(alpha),
+            _ => self.normal_maxima()?.critical_value(alpha),
         })
     }
 
@@ -415,11 +542,10 @@ impl fmt::Display for OutcomeFits {
                 )?;
             }
         }
-        let basis = if self.uses_bootstrap() {
-            "the bootstrap max-|t| over common resamples"
-        } else {
-            "each outcome's covariance, combined across outcomes by the Gaussian correlation inequality (at least 95%)"
-        };
-        writeln!(f, "Simultaneous intervals from {basis}.")
+        writeln!(
+            f,
+            "Simultaneous intervals from {}.",
+            self.joint_basis().describe()
+        )
     }
 }

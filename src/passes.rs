@@ -8,7 +8,8 @@ use ndarray::{s, Array1, Array2, ArrayView1};
 
 use crate::data::DataSources;
 use crate::engine::{
-    block_sums, stacked_sums, Chunk, ChunkSet, Layout, MomentSums, Needs, DEFAULT_CHUNK_ROWS,
+    block_sums, mapped_rows, stacked_sums, Chunk, ChunkSet, Layout, MomentSums, Needs,
+    DEFAULT_CHUNK_ROWS,
 };
 use crate::moment::MomentModel;
 use crate::tier::{PassRequest, Streamed};
@@ -47,6 +48,35 @@ pub(crate) fn stacked_pass<M: MomentModel + ?Sized + Sync>(
         _ => {
             let chunks = in_memory_chunks(data, label_weights, data.weights(), ranges);
             stacked_sums(model, chunks.as_slice(), layout, params, needs)
+        }
+    }
+}
+
+/// Every row's stacked moments at `params` mapped by `map` (see
+/// [`crate::engine::mapped_rows`]), in row order; `None` where an engine sums the rows
+/// and none is at hand.
+pub(crate) fn stacked_rows_mapped<M: MomentModel + ?Sized + Sync>(
+    model: &M,
+    data: &DataSources,
+    (layout, ranges): (Layout, &[Range<usize>]),
+    label_weights: Option<ArrayView1<'_, f64>>,
+    (params, map): (ArrayView1<'_, f64>, ndarray::ArrayView2<'_, f64>),
+) -> Option<Array2<f64>> {
+    let streamed = data.streamed().filter(|_| !data.sources().is_empty());
+    match (streamed, data.stream_indices()) {
+        (Some(stream), Some(_)) if stream.sums_engine().is_some() => None,
+        (Some(stream), Some(sources)) => {
+            let chunks = StreamedChunks {
+                data,
+                stream,
+                sources,
+                weights: label_weights,
+            };
+            Some(mapped_rows(model, &chunks, layout, params, map))
+        }
+        _ => {
+            let chunks = in_memory_chunks(data, label_weights, data.weights(), ranges);
+            Some(mapped_rows(model, chunks.as_slice(), layout, params, map))
         }
     }
 }

@@ -300,6 +300,23 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         sums.omega().map(|o| o.to_owned()).unwrap_or_default() / self.n_rows()
     }
 
+    /// Each row's share of K ḡ at `params`, K g_t / T (T × d for `map` K of d × K
+    /// moments), in row order; `None` where an engine sums the rows.
+    pub(crate) fn mapped_rows(
+        &self,
+        params: ArrayView1<'_, f64>,
+        map: ndarray::ArrayView2<'_, f64>,
+    ) -> Option<Array2<f64>> {
+        crate::passes::stacked_rows_mapped(
+            self.model,
+            self.data,
+            (self.layout, &self.ranges),
+            self.label_weights(),
+            (params, map),
+        )
+        .map(|rows| rows / self.n_rows())
+    }
+
     /// Ĝ = ∂ḡ/∂(θ, η)ᵀ (K × Q), block-sparse; computed once for affine moments.
     pub(crate) fn jacobian(&self, params: ArrayView1<'_, f64>) -> Array2<f64> {
         let compute = || {

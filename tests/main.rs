@@ -17,6 +17,7 @@ mod diagnostics;
 mod engine;
 mod errors;
 mod fixed_effects;
+mod influence;
 mod iterated;
 mod iv;
 mod labeling_designs;

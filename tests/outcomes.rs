@@ -7,7 +7,9 @@ use ndarray::{Array1, Array2};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use synthgmm::models::Ols;
-use synthgmm::{Adjustment, Bootstrap, DataSources, Error, Estimator, OutcomeFits, TwoStepGmm};
+use synthgmm::{
+    Adjustment, Bootstrap, DataSources, Error, Estimator, JointBasis, OutcomeFits, TwoStepGmm,
+};
 
 /// K outcomes y_k = 1 + β_k x + e_k on the same rows, with errors sharing a common
 /// component (correlation 0.5 between outcomes) and heteroskedastic in x, and a proxy of
@@ -96,7 +98,7 @@ fn each_outcome_is_its_own_fit_and_holm_runs_over_all_coefficients() {
     for (s, p) in single.iter().zip(&raw) {
         assert!(*s >= *p && *s <= (6.0 * p).min(1.0) + 1e-15);
     }
-    assert!(fits.to_string().contains("Gaussian correlation inequality"));
+    assert!(fits.to_string().contains("joint covariance"));
 }
 
 /// The critical value and single-step p-values without the bootstrap: each outcome's
@@ -224,7 +226,8 @@ fn the_joint_critical_value_lies_between_pointwise_and_bonferroni() {
 
 /// Fits run elsewhere, assembled: every outcome bootstrapped (same replicates and seed)
 /// gives the bootstrap's joint inference of [`OutcomeFits::fit`]; one outcome without
-/// its bootstrap gives the normal one, as the table says.
+/// its bootstrap gives the normal one, from the influences when every fit has one (as
+/// `fit` without the bootstrap), else the bound, as the table says.
 #[test]
 fn fits_run_elsewhere_assemble_as_fit_does() {
     let data = outcomes(5, 500, 100, 2);
@@ -235,7 +238,7 @@ fn fits_run_elsewhere_assemble_as_fit_does() {
     let names = vec!["a".to_string(), "b".to_string()];
     let all = runs
         .iter()
-        .map(|b| (b.estimate().clone(), Some(b.clone())))
+        .map(|b| (b.estimate().clone(), Some(b.clone()), None))
         .collect();
     let assembled = OutcomeFits::from_fits(names.clone(), all).unwrap();
     assert!(assembled.uses_bootstrap());
@@ -243,16 +246,40 @@ fn fits_run_elsewhere_assemble_as_fit_does() {
         assembled.simultaneous_critical_value(0.05).unwrap(),
         joint.simultaneous_critical_value(0.05).unwrap()
     );
-    let mixed = vec![
-        (runs[0].estimate().clone(), Some(runs[0].clone())),
-        (runs[1].estimate().clone(), None),
-    ];
-    let assembled = OutcomeFits::from_fits(names, mixed).unwrap();
-    assert!(!assembled.uses_bootstrap());
+    let influences: Vec<_> = data
+        .iter()
+        .map(|d| gmm.estimate_with_influence(d).unwrap().1)
+        .collect();
+    let mixed = |with_influence: bool| {
+        vec![
+            (
+                runs[0].estimate().clone(),
+                Some(runs[0].clone()),
+                influences[0].clone().filter(|_| with_influence),
+            ),
+            (
+                runs[1].estimate().clone(),
+                None,
+                influences[1].clone().filter(|_| with_influence),
+            ),
+        ]
+    };
+    let assembled = OutcomeFits::from_fits(names.clone(), mixed(true)).unwrap();
+    assert_eq!(assembled.joint_basis(), JointBasis::Influence);
     let normal = OutcomeFits::fit(&gmm, &named, None).unwrap();
     assert_eq!(
         assembled.simultaneous_critical_value(0.05).unwrap(),
         normal.simultaneous_critical_value(0.05).unwrap()
+    );
+    let assembled = OutcomeFits::from_fits(names.clone(), mixed(false)).unwrap();
+    assert_eq!(assembled.joint_basis(), JointBasis::Bound);
+    let estimates = normal.estimates().to_vec();
+    assert_eq!(
+        assembled.simultaneous_critical_value(0.05).unwrap(),
+        OutcomeFits::from_estimates(names, estimates)
+            .unwrap()
+            .simultaneous_critical_value(0.05)
+            .unwrap()
     );
 }
 
@@ -298,31 +325,75 @@ fn simultaneous_intervals_hold_the_family_wise_error_rate() {
     assert!(pointwise < joint);
 }
 
-/// Family-wise coverage of the simultaneous intervals without the bootstrap (each
-/// outcome's covariance, combined by the Gaussian correlation inequality) for the same
-/// three outcomes, whose errors correlate 0.5: at least 95% less three Monte-Carlo
-/// standard errors (√(0.95·0.05/1000) = 0.69 points, so ≥ 92.9%), and conservative by
-/// at most three points, the price of not estimating the outcomes' dependence.
+/// Family-wise coverage of the simultaneous intervals without the bootstrap, from the
+/// three outcomes' joint covariance (their influence on each row; errors correlate 0.5
+/// between outcomes): at least 95% less three Monte-Carlo standard errors
+/// (√(0.95·0.05/1000) = 0.69 points, so ≥ 92.9%) and at most 97% plus three; their
+/// critical value below the bound's that ignores the dependence, in every data set.
+/// The joint covariance's correlation between two outcomes' slopes matches their
+/// Monte-Carlo correlation over the replications within three standard errors
+/// ((1 − ρ²)/√R ≈ 0.03 over R = 1,000) plus 0.02 for the estimate's own finite-sample
+/// bias (it leaves out the randomness of each outcome's selected weights). Measured:
+/// coverage 95.1%, mean critical value 2.746 against the bound's 2.768, correlation
+/// 0.281 observed and 0.317 estimated.
 #[test]
-#[ignore = "Monte Carlo (about 40 seconds); run with -- --ignored, as CI does"]
+#[ignore = "Monte Carlo (about 60 seconds); run with -- --ignored, as CI does"]
 fn normal_simultaneous_intervals_hold_the_family_wise_error_rate() {
     const REPS: u64 = 1_000;
-    let mut joint = 0.0;
-    let mut width = 0.0;
+    let (mut joint, mut width, mut bound_width) = (0.0, 0.0, 0.0);
+    let (mut slopes, mut estimated) = (Vec::new(), 0.0);
     for r in 0..REPS {
         let data = outcomes(70_000 + r, 600, 120, 3);
         let named: Vec<(&str, &DataSources)> = ["a", "b", "c"].into_iter().zip(&data).collect();
         let fits = OutcomeFits::fit(&TwoStepGmm::new(Ols), &named, None).unwrap();
+        assert_eq!(fits.joint_basis(), JointBasis::Influence);
         let ci = fits.simultaneous_conf_int(0.05).unwrap();
         let covered = ci.iter().enumerate().all(|(k, c)| {
             c[[0, 0]] <= 1.0 && 1.0 <= c[[0, 1]] && c[[1, 0]] <= slope(k) && slope(k) <= c[[1, 1]]
         });
         joint += f64::from(u8::from(covered));
-        width += fits.simultaneous_critical_value(0.05).unwrap();
+        let c = fits.simultaneous_critical_value(0.05).unwrap();
+        let names = vec!["a".into(), "b".into(), "c".into()];
+        let bound = OutcomeFits::from_estimates(names, fits.estimates().to_vec()).unwrap();
+        let c_bound = bound.simultaneous_critical_value(0.05).unwrap();
+        assert!(c < c_bound, "replication {r}: {c} vs the bound {c_bound}");
+        (width, bound_width) = (width + c, bound_width + c_bound);
+        let cov = fits.joint_covariance().unwrap();
+        estimated += cov[[1, 3]] / (cov[[1, 1]] * cov[[3, 3]]).sqrt();
+        slopes.push((
+            fits.estimates()[0].theta()[1],
+            fits.estimates()[1].theta()[1],
+        ));
     }
-    let (joint, c) = (joint / REPS as f64, width / REPS as f64);
-    println!("all six covered without the bootstrap: {joint:.3}, mean critical value {c:.3}");
-    let tol = 3.0 * (0.95f64 * 0.05 / REPS as f64).sqrt();
+    let reps = REPS as f64;
+    let (joint, c, c_bound) = (joint / reps, width / reps, bound_width / reps);
+    let estimated = estimated / reps;
+    let observed = sample_correlation(&slopes);
+    println!(
+        "all six covered without the bootstrap: {joint:.3}; mean critical value {c:.3} (bound {c_bound:.3}); \
+         slopes' correlation {observed:.3}, estimated {estimated:.3}"
+    );
+    let tol = 3.0 * (0.95f64 * 0.05 / reps).sqrt();
     assert!(joint >= 0.95 - tol, "simultaneous coverage {joint}");
-    assert!(joint <= 0.98 + tol, "simultaneous coverage {joint}");
+    assert!(joint <= 0.97 + tol, "simultaneous coverage {joint}");
+    let se = (1.0 - observed * observed) / reps.sqrt();
+    assert!(
+        (observed - estimated).abs() <= 3.0 * se + 0.02,
+        "{observed} vs {estimated}"
+    );
+}
+
+/// The correlation of the pairs' two members.
+fn sample_correlation(pairs: &[(f64, f64)]) -> f64 {
+    let n = pairs.len() as f64;
+    let (ma, mb) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in pairs {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    sab / (saa * sbb).sqrt()
 }

@@ -69,11 +69,14 @@ fn fit_each<M: MomentModel>(
     };
     let joint = match args.bootstrap {
         None => {
-            let estimates = loaded
+            let fits = loaded
                 .iter()
-                .map(|(name, l)| gmm.estimate(&l.data).map_err(|e| failed(name, l, &e)))
+                .map(|(name, l)| {
+                    gmm.estimate_with_influence(&l.data)
+                        .map_err(|e| failed(name, l, &e))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
-            OutcomeFits::from_estimates(names, estimates)
+            OutcomeFits::from_influences(names, fits)
         }
         Some(b) => {
             let boot = Bootstrap::new(b).seed(args.seed);

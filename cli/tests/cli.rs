@@ -1758,9 +1758,10 @@ fn several_outcomes_are_fitted_and_adjusted_together() {
         "{ci}"
     );
     assert_eq!(json["simultaneous_from"], "bootstrap");
-    // Without the bootstrap the intervals come from each outcome's covariance.
+    // Without the bootstrap the intervals come from the outcomes' joint covariance
+    // (their influence on each row).
     let normal = json_of(&base);
-    assert_eq!(normal["simultaneous_from"], "normal");
+    assert_eq!(normal["simultaneous_from"], "influence");
     let ci = &normal["outcomes"][1]["simultaneous_ci"][0];
     let (lower, upper) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
     let se = normal["outcomes"][1]["se"][0].as_f64().unwrap();

@@ -5,7 +5,7 @@
 use ndarray::{ArrayView1, ArrayView2};
 use synthgmm::{DataSources, Error};
 
-pub use synthgmm::named::{bootstrap, plan, run_all, Outcome};
+pub use synthgmm::named::{bootstrap, influence, plan, run_all, Outcome};
 
 /// The caller's arrays, borrowed for the duration of a fit.
 pub struct Inputs<'a> {

@@ -110,6 +110,9 @@ struct Request {
     seed: u64,
     #[pyo3(default = "symmetric".to_string())]
     bootstrap_interval: String,
+    /// Whether to add each fit's influence on every row.
+    #[pyo3(default)]
+    influence: bool,
 }
 
 impl Request {
@@ -161,11 +164,12 @@ fn estimate<'py>(
         .map(|e| EstimatorSpec::parse(e).map_err(|e| to_py_err(&e)))
         .collect::<PyResult<Vec<_>>>()?;
     let inputs = arrays.inputs();
-    let (args, diagnose, bootstrap, seed) = (
+    let (args, diagnose, bootstrap, seed, with_influence) = (
         request.model_args(),
         request.diagnose,
         request.bootstrap,
         request.seed,
+        request.influence,
     );
     let results = py.detach(|| {
         let data = inputs.build()?;
@@ -186,12 +190,30 @@ fn estimate<'py>(
                 Some(fitting::bootstrap(&data, &model, spec, settings, boot))
             })
             .collect();
-        Ok((fits.into_iter().zip(boots).collect::<Vec<_>>(), weak))
+        // An influence that cannot be had leaves the fit without one (joint inference
+        // across outcomes then says it fell back to its bound).
+        let influences: Vec<Option<synthgmm::RowInfluence>> = specs
+            .iter()
+            .zip(&fits)
+            .map(|(spec, (_, fit))| {
+                (with_influence && fit.is_ok())
+                    .then(|| {
+                        fitting::influence(&data, &model, spec, settings)
+                            .ok()
+                            .flatten()
+                    })
+                    .flatten()
+            })
+            .collect();
+        let extras = boots.into_iter().zip(influences);
+        Ok((fits.into_iter().zip(extras).collect::<Vec<_>>(), weak))
     });
     let (results, weak) = results.map_err(|e: synthgmm::Error| to_py_err(&e))?;
     results
         .into_iter()
-        .map(|((name, fit), boot)| named_result(py, name, fit, boot, weak.clone()))
+        .map(|((name, fit), (boot, influence))| {
+            named_result(py, name, fit, (boot, influence), weak.clone())
+        })
         .collect()
 }
 
@@ -203,7 +225,10 @@ fn named_result<'py>(
     py: Python<'py>,
     name: String,
     fit: synthgmm::Result<fitting::Outcome>,
-    boot: Option<synthgmm::Result<synthgmm::BootstrapFit>>,
+    (boot, influence): (
+        Option<synthgmm::Result<synthgmm::BootstrapFit>>,
+        Option<synthgmm::RowInfluence>,
+    ),
     weak_instruments: Option<Result<synthgmm::models::WeakInstruments, String>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let value: Bound<'py, PyAny> = match fit.map(|outcome| (outcome, boot.transpose())) {
@@ -213,6 +238,7 @@ fn named_result<'py>(
                 name: name.clone(),
                 outcome,
                 bootstrap,
+                influence,
                 weak_instruments,
             },
         )?
@@ -273,6 +299,7 @@ fn synthgmm_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(result::outcomes_adjusted_pvalues, m)?)?;
     m.add_function(wrap_pyfunction!(result::outcomes_simultaneous_conf_int, m)?)?;
     m.add_function(wrap_pyfunction!(result::outcomes_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(result::outcomes_simultaneous_from, m)?)?;
     m.add_class::<LabelingDesign>()?;
     m.add_class::<Fit>()?;
     m.add_class::<Plan>()?;

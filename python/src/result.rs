@@ -17,6 +17,8 @@ pub struct Fit {
     pub(crate) name: String,
     pub(crate) outcome: Outcome,
     pub(crate) bootstrap: Option<synthgmm::BootstrapFit>,
+    /// The fit's influence on each row (each cluster), when asked for.
+    pub(crate) influence: Option<synthgmm::RowInfluence>,
     /// A linear IV model's weak-instrument diagnostics (the same for every estimator),
     /// or why they were not computed.
     pub(crate) weak_instruments: Option<Result<WeakInstruments, String>>,
@@ -153,6 +155,15 @@ impl Fit {
             .simultaneous_critical_value(alpha)
             .map_err(|e| to_py_err(&e))?;
         Ok((matrix(py, ci), c))
+    }
+
+    /// With `influence=True`: θ̂'s influence φ_u on each row (each cluster), units × p,
+    /// θ̂ − θ ≈ Σ_u φ_u; else `None`.
+    #[getter]
+    fn influence<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray2<f64>>> {
+        self.influence
+            .as_ref()
+            .map(|i| matrix(py, i.values().to_owned()))
     }
 
     /// With `bootstrap=B`: the replicates' estimates θ*_b (rows), else `None`.
@@ -457,7 +468,8 @@ impl Fit {
 }
 
 /// The outcomes' fits as one [`synthgmm::OutcomeFits`]: from their bootstraps when
-/// every fit has one (run with the same replicates and seed), else from their estimates.
+/// every fit has one (run with the same replicates and seed), else from their
+/// estimates and influences.
 fn outcome_fits(
     fits: &[PyRef<'_, Fit>],
     names: Option<Vec<String>>,
@@ -465,14 +477,20 @@ fn outcome_fits(
     let names = names.unwrap_or_else(|| (0..fits.len()).map(|k| k.to_string()).collect());
     let fits = fits
         .iter()
-        .map(|f| (f.estimate().clone(), f.bootstrap.clone()))
+        .map(|f| {
+            (
+                f.estimate().clone(),
+                f.bootstrap.clone(),
+                f.influence.clone(),
+            )
+        })
         .collect();
     synthgmm::OutcomeFits::from_fits(names, fits).map_err(|e| to_py_err(&e))
 }
 
 /// Several outcomes' p-values adjusted across all their coefficients, one array per
 /// fit: "bonferroni", "holm", "bh", or "single-step" (max-|t|: from the bootstrap
-/// when every fit has one, else from each fit's covariance).
+/// when every fit has one, else from their joint covariance or its bound).
 #[pyfunction]
 pub fn outcomes_adjusted_pvalues<'py>(
     py: Python<'py>,
@@ -509,4 +527,11 @@ pub fn outcomes_simultaneous_conf_int<'py>(
 #[pyfunction]
 pub fn outcomes_summary(fits: Vec<PyRef<'_, Fit>>, names: Vec<String>) -> PyResult<String> {
     Ok(outcome_fits(&fits, Some(names))?.to_string())
+}
+
+/// Where several outcomes' simultaneous inference takes their dependence from:
+/// "influence", "bound" or "bootstrap".
+#[pyfunction]
+pub fn outcomes_simultaneous_from(fits: Vec<PyRef<'_, Fit>>) -> PyResult<&'static str> {
+    Ok(outcome_fits(&fits, None)?.simultaneous_from())
 }

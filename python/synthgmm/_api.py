@@ -428,6 +428,7 @@ def fit(
     bootstrap: Optional[int] = None,
     seed: int = 0,
     bootstrap_interval: str = "symmetric",
+    influence: bool = False,
 ) -> "Result":
     """Fit one estimator (two-step GMM by default) and return its :class:`Result`.
 
@@ -509,6 +510,11 @@ def fit(
         estimator re-run on B resamples (labeled and unlabeled rows drawn separately,
         clusters as units), seeded by ``seed``; ``bootstrap_interval`` is
         "symmetric" (default, symmetric bootstrap-t), "studentized" or "percentile".
+    influence : add the estimate's influence on each row (each cluster with
+        ``clusters``), :attr:`Result.influence`: theta_hat - theta is to first order
+        the sum of its rows, so two fits on the same rows have the joint covariance
+        ``a.influence.T @ b.influence``. The GMM and real-only give it (in memory);
+        :func:`fit_outcomes` uses it for inference across outcomes.
 
     Raises
     ------
@@ -520,7 +526,8 @@ def fit(
     options = dict(quantiles=quantiles, covariance=covariance, cross_weights=cross_weights,
                    weighting=weighting, step_one=step_one, small_sample=small_sample,
                    diagnose=diagnose, exogenous=exogenous,
-                   bootstrap=bootstrap, seed=seed, bootstrap_interval=bootstrap_interval)
+                   bootstrap=bootstrap, seed=seed, bootstrap_interval=bootstrap_interval,
+                   influence=influence)
     extras = dict(weights=weights, clusters=clusters, fixed_effects=fixed_effects,
                   labeling_probabilities=labeling_probabilities, instruments=instruments)
     data, y, x, labeled, sources, intercept, extras = _arguments(
@@ -927,11 +934,14 @@ def fit_outcomes(
     array) or to ``(y, sources)`` with ``sources`` as in :func:`fit` (each source's
     prediction of that outcome). Every other argument is :func:`fit`'s and applies to
     every outcome. Simultaneous intervals and single-step p-values across outcomes come
-    from each outcome's covariance, combined across outcomes by the Gaussian correlation
-    inequality (valid whatever the outcomes' dependence, conservative as far as they are
-    dependent); with ``bootstrap=B`` every outcome's estimator is re-run on the same B
-    resamples (one ``seed``) and they come from the bootstrap max-|t|, which estimates
-    that dependence. Holm, Bonferroni and Benjamini-Hochberg need only the p-values.
+    from the joint covariance of all outcomes' estimates, from their influence on each
+    row (``Outcomes.simultaneous_from == "influence"``); for estimators that give no
+    influence, from each outcome's covariance combined across outcomes by the Gaussian
+    correlation inequality (``"bound"``: valid whatever the outcomes' dependence,
+    conservative as far as they are dependent); with ``bootstrap=B`` every outcome's
+    estimator is re-run on the same B resamples (one ``seed``) and they come from the
+    bootstrap max-|t| (``"bootstrap"``). Holm, Bonferroni and Benjamini-Hochberg need
+    only the p-values.
 
     >>> import numpy as np, synthgmm
     >>> rng = np.random.default_rng(1)
@@ -952,7 +962,8 @@ def fit_outcomes(
     for name, spec in outcomes.items():
         y, sources = spec if isinstance(spec, tuple) else (spec, None)
         results[str(name)] = fit(data, y=y, x=x, labeled=labeled, sources=sources,
-                                 bootstrap=bootstrap, seed=seed, **options)
+                                 bootstrap=bootstrap, seed=seed,
+                                 influence=bootstrap is None, **options)
     return Outcomes(results)
 
 
@@ -980,6 +991,12 @@ class Outcomes:
         :func:`fit_outcomes`)."""
         adjusted = _core.outcomes_adjusted_pvalues(self._fits(), method)
         return self._frame({"pvalue": np.concatenate(adjusted)})
+
+    @property
+    def simultaneous_from(self) -> str:
+        """Where the simultaneous inference takes the outcomes' dependence from:
+        "influence", "bound" or "bootstrap" (see :func:`fit_outcomes`)."""
+        return _core.outcomes_simultaneous_from(self._fits())
 
     def simultaneous_critical_value(self, alpha: float = 0.05) -> float:
         """c of the simultaneous intervals params +/- c * bse (see :func:`fit_outcomes`)."""
@@ -1170,6 +1187,12 @@ class Result:
     def covariance(self) -> Optional[str]:
         """Name of the GMM covariance."""
         return self._fit.covariance
+
+    @property
+    def influence(self) -> Optional[np.ndarray]:
+        """The estimate's influence on each row (each cluster), units x coefficients,
+        of a fit with ``influence=True``; else None (see :func:`fit`)."""
+        return self._fit.influence
 
     @property
     def bootstrap(self) -> Optional["BootstrapResult"]:

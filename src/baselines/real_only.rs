@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::estimator::Estimator;
 use crate::gmm::{SmallSample, TwoStepGmm};
 use crate::inference::Estimate;
+use crate::influence::RowInfluence;
 use crate::moment::MomentModel;
 
 /// The real-only estimator: θ̂ solves Σ_{labeled} ψ(θ; x_t, y_t) = 0 (it is
@@ -62,12 +63,26 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
 
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let real = data.select_sources(&[])?;
-        let estimate = self
-            .gmm
-            .fit(&real)?
-            .into_estimate()
-            .with_estimator(self.name());
-        let n = data.n_labeled();
+        self.reported(&real, self.gmm.fit(&real)?)
+    }
+
+    fn estimate_with_influence(
+        &self,
+        data: &DataSources,
+    ) -> Result<(Estimate, Option<RowInfluence>)> {
+        let real = data.select_sources(&[])?;
+        let fit = self.gmm.fit(&real)?;
+        let influence = self.gmm.influence(&real, &fit)?;
+        Ok((self.reported(&real, fit)?, influence))
+    }
+}
+
+impl<M: MomentModel> RealOnly<M> {
+    /// The fit on the labeled rows alone (`real`, without sources) in the small-sample
+    /// form asked for.
+    fn reported(&self, real: &DataSources, fit: crate::GmmFit) -> Result<Estimate> {
+        let estimate = fit.into_estimate().with_estimator(self.name());
+        let n = real.n_labeled();
         if self.small_sample == SmallSample::Hc0 {
             return Ok(estimate);
         }
@@ -76,7 +91,7 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
         if let Some(g) = real.clusters_in_moments() {
             let Some(cr2) = self
                 .gmm
-                .real_only_cr2(&real, estimate.theta(), self.small_sample)?
+                .real_only_cr2(real, estimate.theta(), self.small_sample)?
             else {
                 return Ok(self.small_sample.with_quantiles(estimate, n, Some(g), None));
             };
@@ -85,7 +100,7 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
         // Over-identified models keep the efficient GMM covariance.
         let Some((cov, dof)) =
             self.gmm
-                .real_only_small_sample(&real, estimate.theta(), self.small_sample)?
+                .real_only_small_sample(real, estimate.theta(), self.small_sample)?
         else {
             return Ok(estimate);
         };

@@ -157,6 +157,35 @@ pub(crate) struct Partials {
 }
 
 /// Sums of rows by cluster: (cluster, sum) pairs.
+/// Every row's stacked moments g_t at `params` mapped by `map` (d × K): the T × d
+/// matrix with rows `map` g_t, in row order, without forming the T × K matrix of g_t
+/// (each chunk's labeled columns map on its labeled rows, its all-rows columns on every
+/// row). A linear representation θ̂ − θ ≈ K ḡ gives each row's influence K g_t / T.
+pub(crate) fn mapped_rows<M: MomentModel + ?Sized + Sync, C: ChunkSet + ?Sized>(
+    model: &M,
+    chunks: &C,
+    layout: Layout,
+    params: ArrayView1<'_, f64>,
+    map: ArrayView2<'_, f64>,
+) -> Array2<f64> {
+    let labeled_columns = layout.k * (1 + layout.sources);
+    let (on_labeled, on_all) = (
+        map.slice(s![.., ..labeled_columns]),
+        map.slice(s![.., labeled_columns..]),
+    );
+    let parts = chunks.map(|c| {
+        let moments = ChunkMoments::new(model, c, layout, params, false);
+        let mut rows = moments.a.dot(&on_all.t());
+        let labeled = moments.z.dot(&on_labeled.t());
+        for (&t, row) in c.labeled.iter().zip(labeled.outer_iter()) {
+            rows.row_mut(t).add_assign(&row);
+        }
+        rows
+    });
+    let views: Vec<ArrayView2<'_, f64>> = parts.iter().map(|a| a.view()).collect();
+    ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| Array2::zeros((0, map.nrows())))
+}
+
 type ClusterSums = Vec<(u32, Array1<f64>)>;
 
 /// The sums of the rows of `g` by cluster (`cluster[t]` for row t), in order of first

@@ -55,6 +55,8 @@ pub struct GmmFit {
     pub(crate) real_only_se: Array1<f64>,
     pub(crate) covariance: super::FinalEstimator,
     pub(crate) cross_choices: Option<Vec<super::CrossChoice>>,
+    /// The selected weights' Λ (see [`super::select`]), for the fit's influence.
+    pub(crate) lambda: Option<Array2<f64>>,
 }
 
 impl GmmFit {

@@ -6,6 +6,7 @@ mod coupled;
 mod covariance;
 mod diagnostics;
 mod fit;
+mod influence;
 mod labeled;
 mod plan;
 mod press;
@@ -586,6 +587,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
                             small_sample: self.small_sample,
                         },
                         cross: Some(selected.choices),
+                        lambda: Some(selected.lambda),
                     });
                 }
                 // Clustered rows already carry a note saying so.
@@ -607,6 +609,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 covariance: used,
             },
             cross: None,
+            lambda: None,
         })
     }
 
@@ -1022,6 +1025,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             cov,
             used,
             cross: cross_choices,
+            lambda,
         } = last;
         let Record { weights, notes } = record;
         let data = stacked.data();
@@ -1080,6 +1084,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             real_only_se,
             covariance: used,
             cross_choices,
+            lambda,
         })
     }
 
@@ -1256,6 +1261,8 @@ struct FinalEstimate {
     cov: Array2<f64>,
     used: FinalEstimator,
     cross: Option<Vec<CrossChoice>>,
+    /// The selected weights' Λ.
+    lambda: Option<Array2<f64>>,
 }
 
 /// The estimator a [`GmmFit`] reports and how its covariance was computed: what was

@@ -116,6 +116,8 @@ pub(super) struct Selection {
     pub params: Array1<f64>,
     pub cov: Array2<f64>,
     pub choices: Vec<CrossChoice>,
+    /// Λ (p × pM), on the sources' influence functions in θ's units.
+    pub lambda: Array2<f64>,
     /// Fallbacks taken on the way (pilot passed over, linear form reported).
     pub notes: Vec<crate::inference::Note>,
 }
@@ -149,6 +151,9 @@ pub(super) struct Influence {
     /// maps from labeled rows' moments to their influence functions.
     pub to_real: Array2<f64>,
     pub to_aux: Array2<f64>,
+    /// J_all⁻¹, block-diagonal (the sources' all-rows Jacobians): the map from the
+    /// all-rows blocks' mean moments to η̂_all − η, in θ's units.
+    pub to_all: Array2<f64>,
     /// Per coefficient, the expected excess of the plug-in R̂_j (see
     /// [`Influence::optimism`]), when asked for.
     pub optimism: Option<Array1<f64>>,
@@ -298,6 +303,7 @@ impl Influence {
             t,
             to_real: -j_real_inv,
             to_aux: -j_lab_inv,
+            to_all: j_aux_inv,
             optimism: None,
             units,
         })
@@ -599,6 +605,7 @@ pub(super) fn select<M: MomentModel>(
         params,
         cov,
         choices,
+        lambda,
         notes,
     })
 }
