@@ -375,7 +375,8 @@ fn textbook<M: MomentModel>(gmm: TwoStepGmm<M>) -> TwoStepGmm<M> {
 }
 
 /// Default settings and others, OLS and logistic, on 150,000 rows (enough for the
-/// nonlinear fits to start from the subsample): the same numbers as in memory.
+/// nonlinear fits to start from the subsample): the same numbers as in memory, each
+/// row's influence included.
 #[test]
 fn out_of_core_fits_equal_in_memory_fits() {
     for logistic in [false, true] {
@@ -405,6 +406,14 @@ fn out_of_core_fits_equal_in_memory_fits() {
                     let a = setting(TwoStepGmm::new($model)).fit(&ooc).unwrap();
                     let b = setting(TwoStepGmm::new($model)).fit(&mem).unwrap();
                     assert_same_fit(&format!("logistic = {logistic}, {label}"), &a, &b, 1e-10);
+                    // Each row's influence, read from the files as from memory.
+                    let gmm = setting(TwoStepGmm::new($model));
+                    let values = |data: &DataSources, fit: &GmmFit| -> Vec<f64> {
+                        let influence = gmm.influence(data, fit).unwrap().unwrap();
+                        influence.values().iter().copied().collect()
+                    };
+                    let what = format!("influence, logistic = {logistic}, {label}");
+                    assert_same(&what, &values(&ooc, &a), &values(&mem, &b), 1e-9, 1e-13);
                 }
             }};
         }

@@ -100,9 +100,8 @@ pub struct FitArgs {
     /// column, then each source's prediction of it in the order of `--source`
     /// (NAME=Y,PROXY_Y,...). The GMM is fitted on each outcome as on its own, and
     /// p-values (`--adjust`, Holm by default) and simultaneous intervals run across
-    /// every outcome's coefficients (max-|t| from each outcome's covariance, combined
-    /// by the Gaussian correlation inequality; with `--bootstrap`, over common
-    /// resamples).
+    /// every outcome's coefficients (max-|t| from the outcomes' joint covariance, from
+    /// each fit's influence on the rows; with `--bootstrap`, over common resamples).
     #[arg(long = "outcome", value_name = "NAME=Y,SOURCE_Y,...", value_parser = parse_outcome)]
     pub outcomes: Vec<(String, Vec<String>)>,
     /// Also draw every estimator's (1 − alpha) interval per coefficient (a forest

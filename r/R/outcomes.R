@@ -7,10 +7,12 @@
 #' texts), each as [synthgmm()] would on its own, and adds what no single fit has:
 #' Holm, Bonferroni and Benjamini-Hochberg adjustments and simultaneous intervals over
 #' every coefficient of every outcome. The simultaneous intervals and single-step
-#' p-values come from each outcome's covariance, combined across outcomes by the Gaussian
-#' correlation inequality (valid whatever the outcomes' dependence, conservative as far
-#' as they are dependent); with `bootstrap = B`, from the bootstrap max-|t| over the same
-#' resamples of every outcome.
+#' p-values come from the joint covariance of all outcomes' estimates, from each fit's
+#' influence on the rows (`from = "influence"`); for an estimator without one, from each
+#' outcome's covariance combined across outcomes by the Gaussian correlation inequality
+#' (`"bound"`: valid whatever the outcomes' dependence, conservative as far as they are
+#' dependent); with `bootstrap = B`, from the bootstrap max-|t| over the same resamples
+#' of every outcome (`"bootstrap"`).
 #'
 #' @inheritParams synthgmm
 #' @param outcomes A named list of formulas, one per outcome, on the same right-hand
@@ -22,8 +24,8 @@
 #' @return An object of class `synthgmm_outcomes`: `fits` (a named list of `synthgmm`
 #'   objects), `table` (one row per outcome and term: estimate, std.error, p.value, the
 #'   adjusted p-values `holm`, `bonferroni`, `bh`, `single_step`, and the simultaneous
-#'   `conf.low`, `conf.high`), `critical_value` and `from` (`"normal"` or
-#'   `"bootstrap"`).
+#'   `conf.low`, `conf.high`), `critical_value` and `from` (`"influence"`, `"bound"`
+#'   or `"bootstrap"`).
 fit_outcomes <- function(outcomes, data, labeled = NULL, sources = list(), model = "ols",
                          estimator = "gmm", clusters = NULL, weights = NULL,
                          labeling_probabilities = NULL, fixed_effects = NULL,

@@ -33,9 +33,13 @@ test_that("each outcome is its own fit and the adjustments equal p.adjust", {
   own <- rbind(confint(res$fits$a), confint(res$fits$b))
   expect_true(all(table$conf.low < own[, 1] & table$conf.high > own[, 2]))
   expect_equal((table$conf.low + table$conf.high) / 2, table$estimate, tolerance = 1e-12)
-  expect_equal(res$from, "normal")
+  expect_equal(res$from, "influence")
   expect_gt(res$critical_value, stats::qnorm(0.975))
-  expect_output(print(res), "Gaussian correlation inequality")
+  expect_output(print(res), "joint covariance")
+  # PPI++ gives no influence: the bound, never below the joint covariance's value.
+  ppi <- fitted_outcomes(estimator = "ppi")
+  expect_equal(ppi$from, "bound")
+  expect_output(print(ppi), "Gaussian correlation inequality")
 })
 
 test_that("the bootstrap gives the joint distribution when asked for", {

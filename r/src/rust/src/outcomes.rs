@@ -5,7 +5,7 @@
 use extendr_api::prelude::*;
 use std::result::Result;
 use synthgmm::named::{self, EstimatorSpec, ModelName};
-use synthgmm::{Adjustment, BootstrapFit, DataSources, Error, Estimate, OutcomeFits};
+use synthgmm::{Adjustment, BootstrapFit, DataSources, Error, Estimate, OutcomeFits, RowInfluence};
 
 use crate::convert::{Frame, Request};
 use crate::{bootstrapped, fit_list, r_error};
@@ -21,7 +21,8 @@ pub fn fit(frames: &[Frame], names: Vec<String>, request: &Request) -> Result<Ro
     let spec = EstimatorSpec::parse(request.estimators.first().map_or("gmm", String::as_str))?;
     let settings = request.settings()?;
     let mut lists = Vec::with_capacity(data.len());
-    let mut fitted: Vec<(Estimate, Option<BootstrapFit>)> = Vec::with_capacity(data.len());
+    let mut fitted: Vec<(Estimate, Option<BootstrapFit>, Option<RowInfluence>)> =
+        Vec::with_capacity(data.len());
     for d in &data {
         let model = request
             .model
@@ -36,8 +37,14 @@ pub fn fit(frames: &[Frame], names: Vec<String>, request: &Request) -> Result<Ro
                 })?;
         let outcome = outcome?;
         let boot = bootstrapped(d, &model, &spec, settings, request)?;
+        // Without the bootstrap, the joint covariance from each fit's influence (an
+        // estimator without one leaves the bound, as `from` then says).
+        let influence = match boot {
+            None => named::influence(d, &model, &spec, settings).ok().flatten(),
+            Some(_) => None,
+        };
         lists.push(fit_list(&label, &outcome, boot.as_ref(), request.level)?);
-        fitted.push((outcome.estimate().clone(), boot));
+        fitted.push((outcome.estimate().clone(), boot, influence));
     }
     let joint = OutcomeFits::from_fits(names.clone(), fitted)?;
     let fits = List::from_names_and_values(&names, lists).map_err(r_error)?;
