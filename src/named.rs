@@ -660,7 +660,7 @@ pub fn bootstrap(
 /// The influence on each row (each cluster) of one requested estimator's fit (the
 /// same estimator, sources and settings as [`run_all`] fits), for joint inference
 /// across outcomes: `None` where the estimator gives none (see
-/// [`Estimator::estimate_with_influence`](crate::Estimator::estimate_with_influence)).
+/// [`Estimator::estimate_with_influence`]).
 ///
 /// # Errors
 /// [`estimator_for`]'s and the fit's errors.
