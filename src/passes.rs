@@ -14,6 +14,45 @@ use crate::engine::{
 use crate::moment::MomentModel;
 use crate::tier::{PassRequest, Streamed};
 
+/// Where a stacked pass reads the rows of a data set.
+enum PassRows<'a> {
+    /// An engine sums them: the stream and its indices of the data set's sources.
+    Engine(&'a Streamed, Vec<usize>),
+    /// The batches a stream reads.
+    Streamed(StreamedChunks<'a>),
+    /// In-memory chunks.
+    InMemory(Vec<Chunk<'a>>),
+}
+
+impl<'a> PassRows<'a> {
+    /// The rows of `data`, the labeled ones weighted by `label_weights` (1/π) and
+    /// in-memory rows split at `ranges`.
+    fn of(
+        data: &'a DataSources,
+        label_weights: Option<ArrayView1<'a, f64>>,
+        ranges: &[Range<usize>],
+    ) -> Self {
+        let streamed = data.streamed().filter(|_| !data.sources().is_empty());
+        match (streamed, data.stream_indices()) {
+            (Some(stream), Some(sources)) if stream.sums_engine().is_some() => {
+                PassRows::Engine(stream, sources)
+            }
+            (Some(stream), Some(sources)) => PassRows::Streamed(StreamedChunks {
+                data,
+                stream,
+                sources,
+                weights: label_weights,
+            }),
+            _ => PassRows::InMemory(in_memory_chunks(
+                data,
+                label_weights,
+                data.weights(),
+                ranges,
+            )),
+        }
+    }
+}
+
 /// The stacked moments' sums over every row of `data` at `params`, with the labeled
 /// rows weighted by `label_weights` (1/π) and in-memory rows split at `ranges`.
 pub(crate) fn stacked_pass<M: MomentModel + ?Sized + Sync>(
@@ -24,9 +63,8 @@ pub(crate) fn stacked_pass<M: MomentModel + ?Sized + Sync>(
     params: ArrayView1<'_, f64>,
     needs: Needs<'_>,
 ) -> MomentSums {
-    let streamed = data.streamed().filter(|_| !data.sources().is_empty());
-    match (streamed, data.stream_indices()) {
-        (Some(stream), Some(sources)) if stream.sums_engine().is_some() => {
+    match PassRows::of(data, label_weights, ranges) {
+        PassRows::Engine(stream, sources) => {
             let request = PassRequest {
                 sources,
                 params: params.to_owned(),
@@ -36,19 +74,8 @@ pub(crate) fn stacked_pass<M: MomentModel + ?Sized + Sync>(
             };
             stream.engine_sums(layout.k, &request)
         }
-        (Some(stream), Some(sources)) => {
-            let chunks = StreamedChunks {
-                data,
-                stream,
-                sources,
-                weights: label_weights,
-            };
-            stacked_sums(model, &chunks, layout, params, needs)
-        }
-        _ => {
-            let chunks = in_memory_chunks(data, label_weights, data.weights(), ranges);
-            stacked_sums(model, chunks.as_slice(), layout, params, needs)
-        }
+        PassRows::Streamed(chunks) => stacked_sums(model, &chunks, layout, params, needs),
+        PassRows::InMemory(chunks) => stacked_sums(model, chunks.as_slice(), layout, params, needs),
     }
 }
 
@@ -62,20 +89,10 @@ pub(crate) fn stacked_rows_mapped<M: MomentModel + ?Sized + Sync>(
     label_weights: Option<ArrayView1<'_, f64>>,
     (params, map): (ArrayView1<'_, f64>, ndarray::ArrayView2<'_, f64>),
 ) -> Option<Array2<f64>> {
-    let streamed = data.streamed().filter(|_| !data.sources().is_empty());
-    match (streamed, data.stream_indices()) {
-        (Some(stream), Some(_)) if stream.sums_engine().is_some() => None,
-        (Some(stream), Some(sources)) => {
-            let chunks = StreamedChunks {
-                data,
-                stream,
-                sources,
-                weights: label_weights,
-            };
-            Some(mapped_rows(model, &chunks, layout, params, map))
-        }
-        _ => {
-            let chunks = in_memory_chunks(data, label_weights, data.weights(), ranges);
+    match PassRows::of(data, label_weights, ranges) {
+        PassRows::Engine(..) => None,
+        PassRows::Streamed(chunks) => Some(mapped_rows(model, &chunks, layout, params, map)),
+        PassRows::InMemory(chunks) => {
             Some(mapped_rows(model, chunks.as_slice(), layout, params, map))
         }
     }
