@@ -249,6 +249,12 @@ pub struct ModelArgs<'a> {
 }
 
 impl ModelName {
+    /// Whether the model reads covariates: the mean and quantiles are of the outcome
+    /// alone (their design is a column of ones).
+    pub fn reads_covariates(self) -> bool {
+        !matches!(self, ModelName::Mean | ModelName::Quantile)
+    }
+
     /// The model on these data: quantiles take their levels, and their bandwidths from
     /// the labeled outcomes.
     ///
@@ -657,21 +663,29 @@ pub fn bootstrap(
     boot.run(estimator_for(data, model, spec, settings)?.as_ref(), data)
 }
 
-/// The influence on each row (each cluster) of one requested estimator's fit (the
-/// same estimator, sources and settings as [`run_all`] fits), for joint inference
-/// across outcomes: `None` where the estimator gives none (see
-/// [`Estimator::estimate_with_influence`]).
+/// The influence on each row (each cluster) of one requested estimator's fit, `outcome`
+/// as [`run_all`] returned it, for joint inference across outcomes: the GMM's from its
+/// fit (no refit), real-only's from a refit; `None` for the estimators that give none
+/// (see [`Estimator::estimate_with_influence`]).
 ///
 /// # Errors
 /// [`estimator_for`]'s and the fit's errors.
 pub fn influence(
     data: &DataSources,
     model: &BuiltinModel,
-    spec: &EstimatorSpec,
-    settings: Settings,
+    (spec, settings): (&EstimatorSpec, Settings),
+    outcome: &Outcome,
 ) -> Result<Option<crate::RowInfluence>, Error> {
-    let estimator = estimator_for(data, model, spec, settings)?;
-    Ok(estimator.estimate_with_influence(data)?.1)
+    match (outcome, spec.kind) {
+        (Outcome::Gmm { fit, .. }, _) => {
+            on_model!(model, |m| settings.gmm(m).influence(data, fit))
+        }
+        (_, EstimatorKind::RealOnly) => {
+            let estimator = estimator_for(data, model, spec, settings)?;
+            Ok(estimator.estimate_with_influence(data)?.1)
+        }
+        _ => Ok(None),
+    }
 }
 
 names!(crate::labeling::Allocation, "design",

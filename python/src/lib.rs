@@ -195,14 +195,13 @@ fn estimate<'py>(
         let influences: Vec<Option<synthgmm::RowInfluence>> = specs
             .iter()
             .zip(&fits)
-            .map(|(spec, (_, fit))| {
-                (with_influence && fit.is_ok())
-                    .then(|| {
-                        fitting::influence(&data, &model, spec, settings)
-                            .ok()
-                            .flatten()
-                    })
-                    .flatten()
+            .map(|(spec, (_, fit))| match fit {
+                Ok(outcome) if with_influence => {
+                    fitting::influence(&data, &model, (spec, settings), outcome)
+                        .ok()
+                        .flatten()
+                }
+                _ => None,
             })
             .collect();
         let extras = boots.into_iter().zip(influences);
@@ -246,6 +245,13 @@ fn named_result<'py>(
         Ok((_, Err(err))) | Err(err) => to_py_err(&err).into_value(py).into_bound(py).into_any(),
     };
     PyTuple::new(py, [name.into_pyobject(py)?.into_any(), value])
+}
+
+/// Whether the named model reads covariates (the mean and quantiles do not: their
+/// design is a column of ones); an unknown name is an `InvalidConfigError`.
+#[pyfunction]
+fn model_reads_covariates(model: &str) -> PyResult<bool> {
+    Ok(settings::parse::<ModelName>(model)?.reads_covariates())
 }
 
 /// A planning model (predicted standard errors at other designs) from pilot data.
@@ -300,6 +306,7 @@ fn synthgmm_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(result::outcomes_simultaneous_conf_int, m)?)?;
     m.add_function(wrap_pyfunction!(result::outcomes_summary, m)?)?;
     m.add_function(wrap_pyfunction!(result::outcomes_simultaneous_from, m)?)?;
+    m.add_function(wrap_pyfunction!(model_reads_covariates, m)?)?;
     m.add_class::<LabelingDesign>()?;
     m.add_class::<Fit>()?;
     m.add_class::<Plan>()?;

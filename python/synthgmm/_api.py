@@ -189,10 +189,6 @@ def _instrument_pairs(ref: Any) -> List[Tuple[str, Any]]:
     return pairs
 
 
-# Models of the outcome alone: x is ignored (a column of ones).
-_LOCATION_MODELS = ("mean", "quantile")
-
-
 def _prepare(
     data: Any,
     y: Any,
@@ -205,6 +201,8 @@ def _prepare(
 ) -> _Prepared:
     out = _Prepared()
     sources = dict(sources or {})
+    # Models of the outcome alone (the mean, quantiles) ignore x: a column of ones.
+    reads_covariates = _core.model_reads_covariates(model)
     # Fixed effects absorb the intercept: none is added, and a formula's is dropped.
     absorbed = extras.get("fixed_effects") is not None
     intercept = intercept and not absorbed
@@ -226,7 +224,7 @@ def _prepare(
     def design(ref: Any, what: str) -> Tuple[np.ndarray, List[str]]:
         if by_name:
             cols = _columns(ref)
-            if not cols and model != "mean" and not intercept:
+            if not cols and reads_covariates and not intercept:
                 raise InvalidConfigError(f"{what}: no covariate column and intercept=False")
             arrays = [_vector(column(c, what), f"column `{c}`") for c in cols]
             n = len(out.labeled)
@@ -247,7 +245,7 @@ def _prepare(
             raise LengthMismatchError(
                 f"length mismatch: {what} has {mat.shape[0]} rows, the label mask has {len(out.labeled)}"
             )
-        if model in _LOCATION_MODELS:
+        if not reads_covariates:
             return np.ones((len(out.labeled), 1)), ["mean"]
         if absorbed and "Intercept" in names:
             keep = [j for j, name in enumerate(names) if name != "Intercept"]
@@ -261,7 +259,7 @@ def _prepare(
     out.labeled = _mask(column(labeled, "labeled"))
     out.y = _vector(column(y, "y"), "y")
     out.x, names = design(x, "x")
-    out.names = None if model in _LOCATION_MODELS else names
+    out.names = names if reads_covariates else None
     for name, spec in sources.items():
         if isinstance(spec, tuple):
             if len(spec) != 2:

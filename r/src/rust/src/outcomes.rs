@@ -40,7 +40,9 @@ pub fn fit(frames: &[Frame], names: Vec<String>, request: &Request) -> Result<Ro
         // Without the bootstrap, the joint covariance from each fit's influence (an
         // estimator without one leaves the bound, as `from` then says).
         let influence = match boot {
-            None => named::influence(d, &model, &spec, settings).ok().flatten(),
+            None => named::influence(d, &model, (&spec, settings), &outcome)
+                .ok()
+                .flatten(),
             Some(_) => None,
         };
         lists.push(fit_list(&label, &outcome, boot.as_ref(), request.level)?);
