@@ -97,8 +97,12 @@ enum Joint {
         maxima: std::sync::OnceLock<BlockMaxima>,
     },
     /// Each outcome's own covariance, combined by the Gaussian correlation inequality
-    /// (drawn when first asked for).
-    Bound(std::sync::OnceLock<BlockMaxima>),
+    /// (drawn when first asked for), and why the influences could not be used when
+    /// they were given.
+    Bound {
+        maxima: std::sync::OnceLock<BlockMaxima>,
+        why: Option<String>,
+    },
     /// M_b over the replicates every outcome fitted, ascending.
     Bootstrap(Vec<f64>),
 }
@@ -202,7 +206,10 @@ impl OutcomeFits {
         Ok(OutcomeFits {
             names,
             estimates,
-            joint: Joint::Bound(std::sync::OnceLock::new()),
+            joint: Joint::Bound {
+                maxima: std::sync::OnceLock::new(),
+                why: None,
+            },
         })
     }
 
@@ -234,21 +241,22 @@ impl OutcomeFits {
                 ),
             });
         }
-        let influences: Option<Vec<&RowInfluence>> = fits.iter().map(|(_, i)| i.as_ref()).collect();
-        let covariance = influences
-            .and_then(|all| RowInfluence::joint_covariance(&all).ok())
-            .filter(|cov| cov.diag().iter().all(|v| v.is_finite() && *v > 0.0));
+        let covariance = joint_covariance(&names, &fits);
         let estimates = fits.into_iter().map(|(e, _)| e).collect();
-        let Some(covariance) = covariance else {
-            return Self::from_estimates(names, estimates);
+        let joint = match covariance {
+            Ok(covariance) => Joint::Influence {
+                covariance,
+                maxima: std::sync::OnceLock::new(),
+            },
+            Err(why) => Joint::Bound {
+                maxima: std::sync::OnceLock::new(),
+                why: Some(why),
+            },
         };
         Ok(OutcomeFits {
             names,
             estimates,
-            joint: Joint::Influence {
-                covariance,
-                maxima: std::sync::OnceLock::new(),
-            },
+            joint,
         })
     }
 
@@ -333,8 +341,18 @@ impl OutcomeFits {
     pub fn joint_basis(&self) -> JointBasis {
         match self.joint {
             Joint::Influence { .. } => JointBasis::Influence,
-            Joint::Bound(_) => JointBasis::Bound,
+            Joint::Bound { .. } => JointBasis::Bound,
             Joint::Bootstrap(_) => JointBasis::Bootstrap,
+        }
+    }
+
+    /// Why the fits' influences were given but not used (the simultaneous inference
+    /// then falls back to the bound): an outcome's estimator gave none, the influences
+    /// are on different rows, or a coefficient has no variance in them.
+    pub fn joint_note(&self) -> Option<&str> {
+        match &self.joint {
+            Joint::Bound { why, .. } => why.as_deref(),
+            _ => None,
         }
     }
 
@@ -407,7 +425,7 @@ impl OutcomeFits {
                 })?;
                 Ok(maxima.get().expect("drawn above"))
             }
-            Joint::Bound(cell) => {
+            Joint::Bound { maxima: cell, .. } => {
                 draw(cell, &|| {
                     let estimates: Vec<&Estimate> = self.estimates.iter().collect();
                     BlockMaxima::of(&estimates)
@@ -457,6 +475,34 @@ fn bootstrap_single_step(max_t: &[f64], t: &[f64], p: &[f64]) -> Vec<f64> {
             ((n - below as f64) / n).clamp(p, (m * p).min(1.0))
         })
         .collect()
+}
+
+/// The joint covariance of the fits' influences, or why there is none: an outcome
+/// without influence, influences on different units, or a coefficient whose variance in
+/// it is zero or not finite (its correlations would not be).
+fn joint_covariance(
+    names: &[String],
+    fits: &[(Estimate, Option<RowInfluence>)],
+) -> std::result::Result<Array2<f64>, String> {
+    let mut influences = Vec::with_capacity(fits.len());
+    for (name, (_, influence)) in names.iter().zip(fits) {
+        let Some(influence) = influence else {
+            return Err(format!(
+                "outcome `{name}`'s estimator gives no influence on the rows"
+            ));
+        };
+        influences.push(influence);
+    }
+    let covariance = RowInfluence::joint_covariance(&influences)
+        .map_err(|_| "the outcomes' influences are on different rows".to_string())?;
+    if covariance
+        .diag()
+        .iter()
+        .any(|v| !(v.is_finite() && *v > 0.0))
+    {
+        return Err("a coefficient has no variance in the outcomes' influences".into());
+    }
+    Ok(covariance)
 }
 
 /// As many names as fits, at least one.
@@ -546,6 +592,10 @@ impl fmt::Display for OutcomeFits {
             f,
             "Simultaneous intervals from {}.",
             self.joint_basis().describe()
-        )
+        )?;
+        match self.joint_note() {
+            Some(why) => writeln!(f, "Note: no joint covariance: {why}."),
+            None => Ok(()),
+        }
     }
 }

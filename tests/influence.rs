@@ -148,6 +148,10 @@ fn a_repeated_outcome_costs_nothing_with_the_joint_covariance() {
         OutcomeFits::from_estimates(vec!["a".into(), "b".into()], fits.estimates().to_vec())
             .unwrap();
     assert_eq!(bound.joint_basis(), JointBasis::Bound);
+    assert!(
+        bound.joint_note().is_none(),
+        "asked for without influence: no fallback"
+    );
     assert!(bound.simultaneous_critical_value(0.05).unwrap() > joint + 0.05);
     assert!(fits.to_string().contains("joint covariance"));
 }
@@ -170,6 +174,12 @@ fn estimators_without_influence_fall_back_to_the_bound() {
     let fits = OutcomeFits::fit(&ppi, &[("a", &pa), ("b", &pb)], None).unwrap();
     assert_eq!(fits.joint_basis(), JointBasis::Bound);
     assert!(fits.joint_covariance().is_none());
+    let why = fits.joint_note().unwrap();
+    assert!(
+        why.contains("outcome `a`") && why.contains("no influence"),
+        "{why}"
+    );
+    assert!(fits.to_string().contains("Note: no joint covariance"));
     let real = RealOnly::new(Ols);
     let (ea, ia) = real.estimate_with_influence(&a).unwrap();
     let (eb, _) = real.estimate_with_influence(&b).unwrap();

@@ -122,7 +122,7 @@ fn report<M: MomentModel + Clone + 'static>(
                     })
                 })
                 .collect();
-            let json = serde_json::json!({"adjustment": method.name(), "alpha": args.alpha, "simultaneous_from": fits.simultaneous_from(), "outcomes": list});
+            let json = serde_json::json!({"adjustment": method.name(), "alpha": args.alpha, "simultaneous_from": fits.simultaneous_from(), "simultaneous_note": fits.joint_note(), "outcomes": list});
             Ok(format!("{json}\n"))
         }
         _ => Ok(format!("{fits}")),

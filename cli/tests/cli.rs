@@ -1762,6 +1762,7 @@ fn several_outcomes_are_fitted_and_adjusted_together() {
     // (their influence on each row).
     let normal = json_of(&base);
     assert_eq!(normal["simultaneous_from"], "influence");
+    assert!(normal["simultaneous_note"].is_null());
     let ci = &normal["outcomes"][1]["simultaneous_ci"][0];
     let (lower, upper) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
     let se = normal["outcomes"][1]["se"][0].as_f64().unwrap();
