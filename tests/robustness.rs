@@ -1066,3 +1066,44 @@ fn logistic_fits_a_covariate_at_a_tiny_scale() {
         }
     }
 }
+
+/// On every input of the catalogue each estimator's `estimate_with_influence` returns
+/// what its `estimate` does (the same estimate, or an error), and an influence, where
+/// one comes, has a row per row of the data (or per cluster), a column per coefficient
+/// and finite values.
+#[test]
+fn influences_never_panic_or_hold_non_finite_values() {
+    for (what, model, data) in catalogue_cases() {
+        let Ok(data) = data else { continue };
+        let estimators = match model {
+            CaseModel::Ols => every_estimator(Ols),
+            CaseModel::Logistic => every_estimator(Logistic),
+            CaseModel::Iv => every_estimator(LinearIv::new([0, 1], ["z", "z2"])),
+        };
+        for e in &estimators {
+            let plain = e.estimate(&data);
+            let with = e.estimate_with_influence(&data);
+            assert_eq!(
+                outcome(&plain),
+                outcome(&with.as_ref().map(|(e, _)| e.clone()).map_err(Clone::clone)),
+                "{what}, {}",
+                e.name()
+            );
+            let Ok((estimate, Some(influence))) = with else {
+                continue;
+            };
+            let units = data.n_clusters().unwrap_or(data.n_rows());
+            assert_eq!(
+                influence.values().dim(),
+                (units, estimate.theta().len()),
+                "{what}, {}",
+                e.name()
+            );
+            assert!(
+                influence.values().iter().all(|v| v.is_finite()),
+                "{what}, {}",
+                e.name()
+            );
+        }
+    }
+}
