@@ -405,33 +405,19 @@ impl OutcomeFits {
     /// The draws behind the normal simultaneous inference, drawn once: one block from
     /// the joint correlation, or one per outcome for the bound.
     fn normal_maxima(&self) -> Result<&BlockMaxima> {
-        let draw = |cell: &'_ std::sync::OnceLock<BlockMaxima>,
-                    draw: &dyn Fn() -> Result<BlockMaxima>| {
-            if cell.get().is_none() {
-                let maxima = draw()?;
-                let _ = cell.set(maxima);
-            }
-            Ok(())
-        };
         match &self.joint {
-            Joint::Influence { covariance, maxima } => {
-                draw(maxima, &|| {
-                    let df = self
-                        .estimates
-                        .iter()
-                        .filter_map(|e| e.reference_df())
-                        .reduce(f64::min);
-                    BlockMaxima::joint(covariance, df)
-                })?;
-                Ok(maxima.get().expect("drawn above"))
-            }
-            Joint::Bound { maxima: cell, .. } => {
-                draw(cell, &|| {
-                    let estimates: Vec<&Estimate> = self.estimates.iter().collect();
-                    BlockMaxima::of(&estimates)
-                })?;
-                Ok(cell.get().expect("drawn above"))
-            }
+            Joint::Influence { covariance, maxima } => drawn_once(maxima, || {
+                let df = self
+                    .estimates
+                    .iter()
+                    .filter_map(|e| e.reference_df())
+                    .reduce(f64::min);
+                BlockMaxima::joint(covariance, df)
+            }),
+            Joint::Bound { maxima, .. } => drawn_once(maxima, || {
+                let estimates: Vec<&Estimate> = self.estimates.iter().collect();
+                BlockMaxima::of(&estimates)
+            }),
             Joint::Bootstrap(_) => unreachable!("the bootstrap's fits have no normal draws"),
         }
     }
@@ -475,6 +461,18 @@ fn bootstrap_single_step(max_t: &[f64], t: &[f64], p: &[f64]) -> Vec<f64> {
             ((n - below as f64) / n).clamp(p, (m * p).min(1.0))
         })
         .collect()
+}
+
+/// The draws in `cell`, drawn by `draw` the first time they are asked for.
+fn drawn_once(
+    cell: &std::sync::OnceLock<BlockMaxima>,
+    draw: impl FnOnce() -> Result<BlockMaxima>,
+) -> Result<&BlockMaxima> {
+    if let Some(maxima) = cell.get() {
+        return Ok(maxima);
+    }
+    let maxima = draw()?;
+    Ok(cell.get_or_init(|| maxima))
 }
 
 /// The joint covariance of the fits' influences, or why there is none: an outcome
