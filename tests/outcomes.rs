@@ -397,3 +397,57 @@ fn sample_correlation(pairs: &[(f64, f64)]) -> f64 {
     }
     sab / (saa * sbb).sqrt()
 }
+
+/// Family-wise coverage from the joint covariance with clustered rows (60 clusters of
+/// ten rows, a shared cluster effect of ICC 0.3 in every outcome's errors, 120 rows
+/// labeled by whole clusters at random, about twelve of them; the default's
+/// cluster-robust standard errors and cluster degrees of freedom, the influence summed
+/// by cluster): at least 95% less three Monte-Carlo standard errors
+/// (√(0.95·0.05/400) = 1.09 points, so ≥ 91.7%). Measured: 93.5%.
+#[test]
+#[ignore = "Monte Carlo (about 10 seconds); run with -- --ignored, as CI does"]
+fn clustered_simultaneous_intervals_hold_the_family_wise_error_rate() {
+    const REPS: u64 = 400;
+    let (t, size) = (600, 10);
+    let mut covered = 0.0;
+    for r in 0..REPS {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(90_000 + r);
+        let mut normal = |len: usize| -> Array1<f64> {
+            (0..len).map(|_| StandardNormal.sample(&mut rng)).collect()
+        };
+        let x1 = normal(t);
+        let x = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { x1[i] });
+        let effect = normal(t / size);
+        let common = normal(t);
+        let pick = normal(t / size);
+        let clusters: Vec<usize> = (0..t).map(|i| i / size).collect();
+        let labeled: Vec<bool> = (0..t).map(|i| pick[i / size] > 0.84).collect();
+        let data: Vec<DataSources> = (0..3)
+            .map(|k| {
+                let e = Array1::from_shape_fn(t, |i| {
+                    0.3f64.sqrt() * effect[i / size] + 0.7f64.sqrt() * (0.5 * common[i])
+                }) + &normal(t) * (0.7f64 * 0.75).sqrt();
+                let y = 1.0 + slope(k) * &x1 + &e;
+                let proxy = 1.0 + slope(k) * &x1 + 0.8 * &e + 0.6 * &normal(t);
+                DataSources::builder(&labeled)
+                    .real(&x, &y)
+                    .source("proxy", &x, &proxy)
+                    .clusters(&clusters)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let named: Vec<(&str, &DataSources)> = ["a", "b", "c"].into_iter().zip(&data).collect();
+        let fits = OutcomeFits::fit(&TwoStepGmm::new(Ols), &named, None).unwrap();
+        assert_eq!(fits.joint_basis(), JointBasis::Influence);
+        let ci = fits.simultaneous_conf_int(0.05).unwrap();
+        let all = ci.iter().enumerate().all(|(k, c)| {
+            c[[0, 0]] <= 1.0 && 1.0 <= c[[0, 1]] && c[[1, 0]] <= slope(k) && slope(k) <= c[[1, 1]]
+        });
+        covered += f64::from(u8::from(all));
+    }
+    let covered = covered / REPS as f64;
+    println!("clustered, all six covered: {covered:.3}");
+    let tol = 3.0 * (0.95f64 * 0.05 / REPS as f64).sqrt();
+    assert!(covered >= 0.95 - tol, "simultaneous coverage {covered}");
+}
