@@ -127,11 +127,9 @@ impl<E: Estimator> Estimator for OnSources<E> {
     }
 
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
-        let names: Vec<&str> = self.sources.iter().map(String::as_str).collect();
-        let subset = data.select_sources(&names)?;
         Ok(self
             .inner
-            .estimate(&subset)?
+            .estimate(&self.subset(data)?)?
             .with_estimator(self.name.clone()))
     }
 
@@ -139,9 +137,15 @@ impl<E: Estimator> Estimator for OnSources<E> {
         &self,
         data: &DataSources,
     ) -> Result<(Estimate, Option<RowInfluence>)> {
-        let names: Vec<&str> = self.sources.iter().map(String::as_str).collect();
-        let subset = data.select_sources(&names)?;
-        let (estimate, influence) = self.inner.estimate_with_influence(&subset)?;
+        let (estimate, influence) = self.inner.estimate_with_influence(&self.subset(data)?)?;
         Ok((estimate.with_estimator(self.name.clone()), influence))
+    }
+}
+
+impl<E> OnSources<E> {
+    /// The data with the named sources only, in this estimator's order.
+    fn subset(&self, data: &DataSources) -> Result<DataSources> {
+        let names: Vec<&str> = self.sources.iter().map(String::as_str).collect();
+        data.select_sources(&names)
     }
 }

@@ -34,7 +34,7 @@ impl<'a> PassRows<'a> {
     ) -> Self {
         let streamed = data.streamed().filter(|_| !data.sources().is_empty());
         match (streamed, data.stream_indices()) {
-            (Some(stream), Some(sources)) if stream.sums_engine().is_some() => {
+            (Some(stream), Some(sources)) if engine_sums_rows(data) => {
                 PassRows::Engine(stream, sources)
             }
             (Some(stream), Some(sources)) => PassRows::Streamed(StreamedChunks {
@@ -51,6 +51,14 @@ impl<'a> PassRows<'a> {
             )),
         }
     }
+}
+
+/// Whether an engine sums the rows of `data` (its sources' rows are then never read
+/// here, so no per-row values can be had).
+pub(crate) fn engine_sums_rows(data: &DataSources) -> bool {
+    !data.sources().is_empty()
+        && data.stream_indices().is_some()
+        && data.streamed().is_some_and(|s| s.sums_engine().is_some())
 }
 
 /// The stacked moments' sums over every row of `data` at `params`, with the labeled

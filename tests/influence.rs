@@ -218,3 +218,39 @@ fn estimators_without_influence_fall_back_to_the_bound() {
     assert!(matches!(mismatch, synthgmm::Error::InvalidConfig { .. }));
     let _ = eb;
 }
+
+/// Units: with covariate x1 in units 10⁶ times larger and every outcome in units 10⁶
+/// times smaller, coefficient j's influence is that of θ̂_j in the new units (the
+/// intercept's × 10⁻⁶, x1's × 10⁻¹², x2's × 10⁻⁶) on every row, for the default and the
+/// paper's estimator, to 1e-8 relative (values below 1e-8 of a column's largest are
+/// compared at that floor).
+#[test]
+fn influence_follows_the_units_of_covariates_and_outcomes() {
+    let d = load("ols_T1000_n100_rho0");
+    let scale_x = |x: &Array2<f64>| {
+        let mut x = x.clone();
+        x.column_mut(1).mapv_inplace(|v| v * 1e6);
+        x
+    };
+    let rescaled = DataSources::builder(&d.labeled)
+        .real(&scale_x(&d.real_x), &(&d.real_y * 1e-6))
+        .source("proxy", &scale_x(&d.proxy_x), &(&d.proxy_y * 1e-6))
+        .source("synth", &scale_x(&d.synth_x), &(&d.synth_y * 1e-6))
+        .build()
+        .unwrap();
+    let base = d.sources(&["proxy", "synth"]);
+    let factor = [1e-6, 1e-12, 1e-6];
+    for cross in [CrossWeights::Selected, CrossWeights::Unrestricted] {
+        let gmm = TwoStepGmm::new(Ols).cross_weights(cross);
+        let (_, a) = gmm.estimate_with_influence(&base).unwrap();
+        let (_, b) = gmm.estimate_with_influence(&rescaled).unwrap();
+        let (a, b) = (a.unwrap(), b.unwrap());
+        for (j, factor) in factor.iter().enumerate() {
+            let want: Vec<f64> = a.values().column(j).iter().map(|v| v * factor).collect();
+            let got: Vec<f64> = b.values().column(j).to_vec();
+            let floor = want.iter().fold(0.0f64, |m, v| m.max(v.abs())) * 1e-8;
+            assert_close(&format!("{cross:?}, column {j}"), &got, &want, 1e-8, floor);
+            assert!(got.iter().all(|v| v.is_finite()));
+        }
+    }
+}

@@ -66,6 +66,14 @@ fn slope(k: usize) -> f64 {
     [0.5, -0.3, 0.0, 0.2, -0.1][k % 5]
 }
 
+/// Whether intervals (one p × 2 array per outcome k) cover every outcome's intercept 1
+/// and slope `slope(k)`.
+fn covers(ci: &[Array2<f64>]) -> bool {
+    ci.iter().enumerate().all(|(k, c)| {
+        c[[0, 0]] <= 1.0 && 1.0 <= c[[0, 1]] && c[[1, 0]] <= slope(k) && slope(k) <= c[[1, 1]]
+    })
+}
+
 #[test]
 fn each_outcome_is_its_own_fit_and_holm_runs_over_all_coefficients() {
     let data = outcomes(1, 600, 120, 3);
@@ -302,14 +310,6 @@ fn simultaneous_intervals_hold_the_family_wise_error_rate() {
             Some(Bootstrap::new(199).seed(r)),
         )
         .unwrap();
-        let covers = |ci: &[Array2<f64>]| {
-            ci.iter().enumerate().all(|(k, c)| {
-                c[[0, 0]] <= 1.0
-                    && 1.0 <= c[[0, 1]]
-                    && c[[1, 0]] <= slope(k)
-                    && slope(k) <= c[[1, 1]]
-            })
-        };
         joint += f64::from(u8::from(covers(&fits.simultaneous_conf_int(0.05).unwrap())));
         let each: Vec<Array2<f64>> = fits
             .estimates()
@@ -348,10 +348,7 @@ fn normal_simultaneous_intervals_hold_the_family_wise_error_rate() {
         let fits = OutcomeFits::fit(&TwoStepGmm::new(Ols), &named, None).unwrap();
         assert_eq!(fits.joint_basis(), JointBasis::Influence);
         let ci = fits.simultaneous_conf_int(0.05).unwrap();
-        let covered = ci.iter().enumerate().all(|(k, c)| {
-            c[[0, 0]] <= 1.0 && 1.0 <= c[[0, 1]] && c[[1, 0]] <= slope(k) && slope(k) <= c[[1, 1]]
-        });
-        joint += f64::from(u8::from(covered));
+        joint += f64::from(u8::from(covers(&ci)));
         let c = fits.simultaneous_critical_value(0.05).unwrap();
         let names = vec!["a".into(), "b".into(), "c".into()];
         let bound = OutcomeFits::from_estimates(names, fits.estimates().to_vec()).unwrap();
@@ -441,10 +438,7 @@ fn clustered_simultaneous_intervals_hold_the_family_wise_error_rate() {
         let fits = OutcomeFits::fit(&TwoStepGmm::new(Ols), &named, None).unwrap();
         assert_eq!(fits.joint_basis(), JointBasis::Influence);
         let ci = fits.simultaneous_conf_int(0.05).unwrap();
-        let all = ci.iter().enumerate().all(|(k, c)| {
-            c[[0, 0]] <= 1.0 && 1.0 <= c[[0, 1]] && c[[1, 0]] <= slope(k) && slope(k) <= c[[1, 1]]
-        });
-        covered += f64::from(u8::from(all));
+        covered += f64::from(u8::from(covers(&ci)));
     }
     let covered = covered / REPS as f64;
     println!("clustered, all six covered: {covered:.3}");

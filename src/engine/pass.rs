@@ -156,7 +156,6 @@ pub(crate) struct Partials {
     derivatives: ClusterSums,
 }
 
-/// Sums of rows by cluster: (cluster, sum) pairs.
 /// Every row's stacked moments g_t at `params` mapped by `map` (d × K): the T × d
 /// matrix with rows `map` g_t, in row order, without forming the T × K matrix of g_t
 /// (each chunk's labeled columns map on its labeled rows, its all-rows columns on every
@@ -186,6 +185,7 @@ pub(crate) fn mapped_rows<M: MomentModel + ?Sized + Sync, C: ChunkSet + ?Sized>(
     ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| Array2::zeros((0, map.nrows())))
 }
 
+/// Sums of rows by cluster: (cluster, sum) pairs.
 type ClusterSums = Vec<(u32, Array1<f64>)>;
 
 /// The sums of the rows of `g` by cluster (`cluster[t]` for row t), in order of first

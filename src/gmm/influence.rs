@@ -31,6 +31,10 @@ impl<M: MomentModel> TwoStepGmm<M> {
     pub fn influence(&self, data: &DataSources, fit: &GmmFit) -> Result<Option<RowInfluence>> {
         let kept: Vec<&str> = fit.source_names().iter().map(String::as_str).collect();
         let data = data.select_sources(&kept)?;
+        // No pass for a map that no row will take.
+        if crate::passes::engine_sums_rows(&data) {
+            return Ok(None);
+        }
         let stacked = self.stack(&data)?;
         let step1 = fit.step1_params().to_owned();
         let (at, map) = match &fit.lambda {
