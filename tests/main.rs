@@ -20,6 +20,8 @@ mod fixed_effects;
 mod influence;
 mod iterated;
 mod iv;
+#[cfg(feature = "sim")]
+mod j_test;
 mod labeling_designs;
 mod labeling_probabilities;
 #[cfg(feature = "sim")]

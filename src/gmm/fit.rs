@@ -50,7 +50,7 @@ pub struct GmmFit {
     pub(crate) source_names: Vec<String>,
     pub(crate) j_test: JTest,
     pub(crate) step_one: Vec<StepReport>,
-    pub(crate) step_two: StepReport,
+    pub(crate) step_two: Option<StepReport>,
     pub(crate) weights: Vec<WeightReport>,
     pub(crate) real_only_se: Array1<f64>,
     pub(crate) covariance: super::FinalEstimator,
@@ -138,7 +138,10 @@ impl GmmFit {
     /// and all-rows moments agree), at the efficient two-step estimate with the weight
     /// Ω̂(step 1)⁻¹. With the selected cross weights it is still that estimate's J: it
     /// tests the moment conditions, which the selected estimate shares, not its
-    /// weights.
+    /// weights. As they do not run step 2, it is taken with the moments linearized at
+    /// step 1, J = T min_δ |R(ḡ₁ + Ĝ₁δ)|² (RᵀR = Ω̂⁻¹): the two-step J itself for
+    /// moments affine in the parameters (least squares), asymptotically equivalent to
+    /// it otherwise.
     pub fn j_test(&self) -> JTest {
         self.j_test
     }
@@ -162,13 +165,14 @@ impl GmmFit {
     pub fn step_one(&self) -> &[StepReport] {
         &self.step_one
     }
-    /// The step-2 report.
-    pub fn step_two(&self) -> StepReport {
+    /// The step-2 report; `None` for the selected cross weights, which replace the
+    /// two-step estimate and do not run step 2.
+    pub fn step_two(&self) -> Option<StepReport> {
         self.step_two
     }
-    /// Whether every optimisation converged.
+    /// Whether every optimisation converged (step 1's, and step 2's where it ran).
     pub fn converged(&self) -> bool {
-        self.step_two.termination.is_converged()
+        self.step_two.is_none_or(|r| r.termination.is_converged())
             && self.step_one.iter().all(|r| r.termination.is_converged())
     }
     /// How each weight matrix was inverted (step-2 weight, then covariance).
@@ -259,10 +263,18 @@ impl Summary<'_> {
         let e = &fit.estimate;
         let j = fit.j_test;
         let j_p = j.p_value.map_or("n/a".to_string(), |p| format!("{p:.4}"));
-        let status = if fit.converged() {
-            format!("yes ({} iter.)", fit.step_two.iterations)
-        } else {
-            format!("no ({:?})", fit.step_two.termination)
+        let status = match fit.step_two {
+            _ if !fit.converged() => {
+                let failed = fit
+                    .step_one
+                    .iter()
+                    .chain(&fit.step_two)
+                    .find(|r| !r.termination.is_converged());
+                let how = failed.map_or(String::new(), |r| format!("{:?}", r.termination));
+                format!("no ({how})")
+            }
+            Some(step_two) => format!("yes ({} iter.)", step_two.iterations),
+            None => "yes".to_string(),
         };
         let ess = fit.effective_sample_size();
         let ess_range = format!(

@@ -525,18 +525,15 @@ impl<M: MomentModel> TwoStepGmm<M> {
             &mut record.weights,
             &mut record.notes,
         )?;
-        let step2 = self.step_two_fit(&stacked, &step1.params, &weight)?;
-        let (step2, weight) = match self.weighting {
-            Weighting::TwoStep => (step2, weight),
-            Weighting::Iterated { max_rounds } => {
-                self.iterate(&stacked, step2, max_rounds, &mut record.notes)?
+        // ḡ at step 1, from the Ω̂ pass (before the selection's passes move on).
+        let gbar1 = stacked.mean_moments(step1.params.view());
+        let (last, j_test) = match self.selected_estimate(&stacked, &step1.params, &mut record) {
+            Some(last) => {
+                let j_test = one_step_j(&stacked, &weight, &gbar1, &jacobian1)?;
+                (last, j_test)
             }
-            Weighting::ContinuouslyUpdated { max_iters } => {
-                self.continuously_update(&stacked, step2, max_iters, &mut record.notes)?
-            }
+            None => self.weighted_estimate(&stacked, &step1, &omega1, weight, &mut record)?,
         };
-        let j_test = hansen_j(&stacked, &weight, &step2.params);
-        let last = self.final_estimate(&stacked, &step1, &omega1, step2, &weight, &mut record)?;
         let real_only_se = match stacked.n_sources() {
             0 => last.cov.diag().slice(s![..stacked.p()]).mapv(f64::sqrt),
             _ => self.real_only_se(&stacked, &jacobian1, &omega1)?,
@@ -558,51 +555,75 @@ impl<M: MomentModel> TwoStepGmm<M> {
         })
     }
 
-    /// The estimate and its covariance: the selected cross weights' (which replace the
-    /// two-step estimate; its J test stays, as it tests the moment conditions, not the
-    /// weights), or the two-step estimate with the covariance asked for.
-    fn final_estimate(
+    /// The selected cross weights' estimate and its covariance, when they apply and
+    /// succeed; a failure is a [`Note::SelectionFallback`] (clustered rows already carry
+    /// a note saying so) and the fit goes on to the weighted estimate.
+    fn selected_estimate(
         &self,
         stacked: &StackedMoments<'_, M>,
-        step1: &StepOneFit,
-        omega1: &Array2<f64>,
-        step2: Solution,
-        weight: &Whitener,
+        step1: &Array1<f64>,
         record: &mut Record,
-    ) -> Result<FinalEstimate> {
+    ) -> Option<FinalEstimate> {
         let selected = self.cross_weights == CrossWeights::Selected
             && self.weighting == Weighting::TwoStep
             && stacked.n_sources() > 0;
-        if selected {
-            match self.selection(stacked, &step1.params) {
-                Ok(selected) => {
-                    record.notes.extend(selected.notes);
-                    return Ok(FinalEstimate {
-                        step2: Solution {
-                            params: selected.params,
-                            ..step2
-                        },
-                        cov: selected.cov,
-                        used: FinalEstimator::Selected {
-                            small_sample: self.small_sample,
-                        },
-                        cross: Some(selected.choices),
-                        lambda: Some(selected.lambda),
-                    });
-                }
-                // Clustered rows already carry a note saying so.
-                Err(reason) if stacked.data().clusters().is_none() => {
+        if !selected {
+            return None;
+        }
+        match self.selection(stacked, step1) {
+            Ok(selected) => {
+                record.notes.extend(selected.notes);
+                Some(FinalEstimate {
+                    params: selected.params,
+                    step_two: None,
+                    cov: selected.cov,
+                    used: FinalEstimator::Selected {
+                        small_sample: self.small_sample,
+                    },
+                    cross: Some(selected.choices),
+                    lambda: Some(selected.lambda),
+                })
+            }
+            Err(reason) => {
+                if stacked.data().clusters().is_none() {
                     record.notes.push(Note::SelectionFallback {
                         reason: reason.to_string(),
                     });
                 }
-                Err(_) => {}
+                None
             }
         }
+    }
+
+    /// The GMM estimate with the weight Ω̂⁻¹ (two-step, iterated or continuously
+    /// updated), its covariance as asked for, and its J test.
+    fn weighted_estimate(
+        &self,
+        stacked: &StackedMoments<'_, M>,
+        step1: &StepOneFit,
+        omega1: &Array2<f64>,
+        weight: Whitener,
+        record: &mut Record,
+    ) -> Result<(FinalEstimate, JTest)> {
+        let step2 = self.step_two_fit(stacked, &step1.params, &weight)?;
+        let (step2, weight) = match self.weighting {
+            Weighting::TwoStep => (step2, weight),
+            Weighting::Iterated { max_rounds } => {
+                self.iterate(stacked, step2, max_rounds, &mut record.notes)?
+            }
+            Weighting::ContinuouslyUpdated { max_iters } => {
+                self.continuously_update(stacked, step2, max_iters, &mut record.notes)?
+            }
+        };
+        let j_test = hansen_j(stacked, &weight, &step2.params);
         let (cov, used) =
-            self.covariance_matrix(stacked, step1, omega1, &step2.params, weight, record)?;
-        Ok(FinalEstimate {
-            step2,
+            self.covariance_matrix(stacked, step1, omega1, &step2.params, &weight, record)?;
+        let last = FinalEstimate {
+            step_two: Some(StepReport {
+                iterations: step2.iterations,
+                termination: step2.termination,
+            }),
+            params: step2.params,
             cov,
             used: FinalEstimator::Weighted {
                 weighting: self.weighting,
@@ -610,7 +631,8 @@ impl<M: MomentModel> TwoStepGmm<M> {
             },
             cross: None,
             lambda: None,
-        })
+        };
+        Ok((last, j_test))
     }
 
     /// The selected cross weights' estimate, or why it does not apply.
@@ -1021,7 +1043,8 @@ impl<M: MomentModel> TwoStepGmm<M> {
         real_only_se: Array1<f64>,
     ) -> Result<GmmFit> {
         let FinalEstimate {
-            step2,
+            params,
+            step_two,
             cov,
             used,
             cross: cross_choices,
@@ -1030,7 +1053,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let Record { weights, notes } = record;
         let data = stacked.data();
         let p = stacked.p();
-        let params = step2.params;
         let theta = params.slice(s![..p]).to_owned();
         let cov_theta = cov.slice(s![..p, ..p]).to_owned();
         let estimator = self.estimator_label(data.n_sources(), cross_choices.is_some());
@@ -1076,10 +1098,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             source_names: data.source_names(),
             j_test,
             step_one: step1.reports,
-            step_two: StepReport {
-                iterations: step2.iterations,
-                termination: step2.termination,
-            },
+            step_two,
             weights,
             real_only_se,
             covariance: used,
@@ -1233,6 +1252,44 @@ fn exact_sources<M: MomentModel>(
         .collect()
 }
 
+/// The two-step estimate's J with the moments linearized at step 1, for the selected
+/// cross weights, which do not run step 2: with R the whitener (RᵀR = Ω̂⁻¹), r = Rḡ₁
+/// and A = RĜ₁ at the step-1 estimate, J = T min_δ |r + Aδ|² (Gauss–Newton's first
+/// step from step 1), with rank(W) − Q degrees of freedom. It is the two-step J for
+/// moments affine in the parameters and differs from it by o_p(1) otherwise (step 1 is
+/// √T-consistent), so it tests the same moment conditions without step 2's passes.
+/// The errors are step 2's: too few independent moment combinations, or a collinear
+/// Jacobian.
+fn one_step_j<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    weight: &Whitener,
+    gbar1: &Array1<f64>,
+    jacobian1: &Array2<f64>,
+) -> Result<JTest> {
+    let q = stacked.n_params();
+    if weight.rank() < q {
+        return Err(Error::SingularWeight {
+            stage: Stage::StepTwo,
+            rank: weight.rank(),
+            dim: stacked.n_moments(),
+        });
+    }
+    let r = weight.apply_vec(gbar1.view());
+    let a = weight.apply(jacobian1.view());
+    let residual = if stacked.n_moments() == q {
+        Array1::zeros(r.len())
+    } else {
+        let rhs = r.view().insert_axis(ndarray::Axis(1));
+        let step =
+            crate::linalg::least_squares(a.view(), rhs, false).ok_or_else(|| Error::Collinear {
+                block: "stacked".into(),
+            })?;
+        &r - &a.dot(&step.column(0))
+    };
+    let t = stacked.data().n_rows() as f64;
+    Ok(JTest::new(t * residual.dot(&residual), weight.rank() - q))
+}
+
 /// Hansen's J = T ḡᵀWḡ at the estimate, with rank(W) − Q degrees of freedom.
 fn hansen_j<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
@@ -1257,7 +1314,11 @@ struct Record {
 }
 
 struct FinalEstimate {
-    step2: Solution,
+    /// The whole parameter vector (θ, η_1, …, η_M).
+    params: Array1<f64>,
+    /// Step 2's report; `None` where the selected cross weights replace step 2, which
+    /// is then not run.
+    step_two: Option<StepReport>,
     cov: Array2<f64>,
     used: FinalEstimator,
     cross: Option<Vec<CrossChoice>>,
