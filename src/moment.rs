@@ -126,6 +126,24 @@ pub trait MomentModel: Sync {
         self.jacobian(beta, rows, weights)
     }
 
+    /// Σ_t w_t ψ(β; row t) (k), for passes that need only the moments' sums;
+    /// `weights = None` means w_t = 1. The default sums [`moments`](Self::moments);
+    /// override it when the sum has a form that never writes the rows × k moments (a
+    /// GLM: Xᵀ(w ⊙ (y − μ)) from one sweep).
+    fn moment_sums(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        weights: Option<ArrayView1<'_, f64>>,
+    ) -> Array1<f64> {
+        let mut psi = Array2::zeros((rows.len(), self.n_moments(rows)));
+        self.moments(beta, rows, psi.view_mut());
+        if let Some(w) = weights {
+            psi *= &w.insert_axis(ndarray::Axis(1));
+        }
+        crate::linalg::column_sums(psi.view(), false)
+    }
+
     /// Σ_t ψ(β; row t) and Σ_t ∂ψ(β; row t)/∂βᵀ, for passes that need no per-row
     /// moments. The default sums [`moments_and_jacobian`](Self::moments_and_jacobian);
     /// override it when the sums have a cheaper form (least squares: Xᵀy − XᵀXβ and

@@ -144,6 +144,20 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
         self.map_rows(out);
         self.map_jacobian(jacobian)
     }
+    fn moment_sums(
+        &self,
+        beta: ArrayView1<'_, f64>,
+        rows: Rows<'_>,
+        weights: Option<ArrayView1<'_, f64>>,
+    ) -> Array1<f64> {
+        let sum = self
+            .model
+            .moment_sums(self.inner(beta).view(), rows, weights);
+        match &self.per_unit {
+            Some(u) => sum * u,
+            None => sum,
+        }
+    }
     fn moment_and_jacobian_sums(
         &self,
         beta: ArrayView1<'_, f64>,
@@ -243,6 +257,14 @@ mod tests {
             let own = moment_matrix(model, theta.view(), real);
             let via = moment_matrix(&mapped, theta.view(), source);
             assert_abs_diff_eq!(own, via, epsilon = 1e-12);
+            let w = array![0.5, 2.0, 1.0, 3.0];
+            let weighted =
+                (&via * &w.view().insert_axis(ndarray::Axis(1))).sum_axis(ndarray::Axis(0));
+            assert_abs_diff_eq!(
+                mapped.moment_sums(theta.view(), source, Some(w.view())),
+                weighted,
+                epsilon = 1e-12
+            );
             assert_abs_diff_eq!(
                 model.jacobian(theta.view(), real, None),
                 mapped.jacobian(theta.view(), source, None),

@@ -338,6 +338,15 @@ pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
     needs: Needs<'_>,
 ) -> (MomentSums, Partials) {
     let q_lab = layout.k * (1 + layout.sources);
+    let sums_only = !needs.jacobian && !needs.omega && needs.contraction.is_none();
+    if sums_only {
+        let mut sums = MomentSums::zeros(layout, false, false, false);
+        let parts = sums.parts_mut();
+        *parts.rows = c.rows as f64;
+        *parts.labeled = c.labeled.len() as f64;
+        parts.g.assign(&chunk_moment_sums(model, c, layout, params));
+        return (sums, Partials::default());
+    }
     let moments = ChunkMoments::new(model, c, layout, params, needs.jacobian);
     let mut sums = MomentSums::zeros(
         layout,
@@ -376,6 +385,30 @@ pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
         }
     }
     (sums, partials)
+}
+
+/// Σg of one chunk when nothing else is asked for: each block's sums from the model's
+/// [`MomentModel::moment_sums`], without the chunk's rows × K moments (the same sums as
+/// [`ChunkMoments`]' columns, to rounding).
+fn chunk_moment_sums<M: MomentModel + ?Sized>(
+    model: &M,
+    c: &Chunk<'_>,
+    layout: Layout,
+    params: ArrayView1<'_, f64>,
+) -> Array1<f64> {
+    let Layout { k, p, sources: m } = layout;
+    let block = |b: usize| params.slice_move(s![b * p..(b + 1) * p]);
+    let mut g = Array1::zeros(k * (1 + 2 * m));
+    g.slice_mut(s![..k])
+        .assign(&model.moment_sums(block(0), c.real, c.weights));
+    for (i, src) in c.sources.iter().enumerate() {
+        let labeled = model.moment_sums(block(i + 1), c.sources_labeled[i], c.weights);
+        g.slice_mut(s![(1 + i) * k..(2 + i) * k]).assign(&labeled);
+        let all = model.moment_sums(block(i + 1), *src, c.row_weights);
+        g.slice_mut(s![(1 + m + i) * k..(2 + m + i) * k])
+            .assign(&all);
+    }
+    g
 }
 
 /// The direction of Windmeijer's contraction: v, and with clusters u_c per cluster and
@@ -553,6 +586,13 @@ pub(crate) fn chunk_block_sums<M: MomentModel + ?Sized>(
     jacobian: bool,
     squares: bool,
 ) -> BlockSums {
+    if !jacobian && !squares {
+        return BlockSums {
+            sum: model.moment_sums(beta, rows, w),
+            jacobian: None,
+            squares: None,
+        };
+    }
     let (psi, jac) = if jacobian {
         let mut psi = Array2::zeros((rows.len(), model.n_moments(rows)));
         let jac = model.moments_and_jacobian(beta, rows, w, psi.view_mut());

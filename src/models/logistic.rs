@@ -131,6 +131,38 @@ mod tests {
         assert!(check.passes(1e-7), "{check:?}");
     }
 
+    /// The GLMs' moment sums, which never form the rows' moments, are the (weighted)
+    /// column sums of those moments, on row-major rows and on a column block of a
+    /// wider matrix.
+    #[test]
+    fn moment_sums_are_the_moments_column_sums() {
+        use crate::models::Poisson;
+        use crate::moment::moment_matrix;
+        let wide = Array2::from_shape_fn((40, 4), |(t, j)| match j {
+            0 => 1.0,
+            _ => ((t * 7 + 3 * j) % 11) as f64 / 5.0 - 1.0,
+        });
+        let y = Array1::from_shape_fn(40, |t| (t % 4 == 1) as u8 as f64);
+        let w = Array1::from_shape_fn(40, |t| 0.5 + (t % 3) as f64);
+        let beta = array![0.2, -0.4, 0.6];
+        let contiguous = wide.slice(ndarray::s![.., ..3]).to_owned();
+        for x in [contiguous.view(), wide.slice(ndarray::s![.., 1..])] {
+            let rows = Rows::new(x, y.view()).unwrap();
+            for model in [&Logistic as &dyn MomentModel, &Poisson] {
+                let psi = moment_matrix(model, beta.view(), rows);
+                let by_rows = psi.t().dot(&w);
+                let summed = model.moment_sums(beta.view(), rows, Some(w.view()));
+                for (a, b) in summed.iter().zip(&by_rows) {
+                    assert_relative_eq!(*a, *b, max_relative = 1e-13, epsilon = 1e-13);
+                }
+                let unweighted = model.moment_sums(beta.view(), rows, None);
+                for (a, b) in unweighted.iter().zip(psi.sum_axis(ndarray::Axis(0)).iter()) {
+                    assert_relative_eq!(*a, *b, max_relative = 1e-13, epsilon = 1e-13);
+                }
+            }
+        }
+    }
+
     #[test]
     fn recession_directions_certify_separation() {
         let x = array![[1.0, -1.0], [1.0, 1.0], [1.0, 0.0]];

@@ -24,6 +24,16 @@ macro_rules! glm_moment_methods {
             super::glm_jacobian::<$link>(beta, rows, weights)
         }
 
+        /// Σ_t w_t x_t (y_t − μ_t) without the rows × p moments.
+        fn moment_sums(
+            &self,
+            beta: ndarray::ArrayView1<'_, f64>,
+            rows: crate::rows::Rows<'_>,
+            weights: Option<ndarray::ArrayView1<'_, f64>>,
+        ) -> ndarray::Array1<f64> {
+            super::glm_moment_sums::<$link>(beta, rows, weights)
+        }
+
         /// ψ and the Jacobian with μ computed once per row.
         fn moments_and_jacobian(
             &self,
@@ -267,6 +277,31 @@ pub(crate) fn glm_moments<L: Link>(
 ) {
     let resid = &rows.y() - &glm_means::<L>(beta, rows);
     scale_rows(rows.x(), resid.view(), out);
+}
+
+/// Σ_t w_t x_t (y_t − μ_t) = Xᵀ(w ⊙ (y − μ)).
+pub(crate) fn glm_moment_sums<L: Link>(
+    beta: ArrayView1<'_, f64>,
+    rows: crate::rows::Rows<'_>,
+    weights: Option<ArrayView1<'_, f64>>,
+) -> Array1<f64> {
+    let mut resid = &rows.y() - &glm_means::<L>(beta, rows);
+    if let Some(w) = weights {
+        resid *= &w;
+    }
+    let x = rows.x();
+    let p = x.ncols();
+    match (x.as_slice(), resid.as_slice()) {
+        (Some(flat), Some(r)) if p > 0 => {
+            // Row-major rows: the order of additions of the column sums of x_t r_t.
+            let mut sums = vec![0.0; p];
+            for (xt, &rt) in flat.chunks_exact(p).zip(r) {
+                sums.iter_mut().zip(xt).for_each(|(s, &v)| *s += v * rt);
+            }
+            Array1::from(sums)
+        }
+        _ => x.t().dot(&resid),
+    }
 }
 
 /// −Σ_t w_t μ'_t x_t x_tᵀ.
