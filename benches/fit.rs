@@ -5,7 +5,9 @@
 //! from a seeded RNG outside the timed loop. The default estimator (selected cross
 //! weights), OLS and logistic; real-only and PPI++ (OLS) beside it; and the building of
 //! the data set from borrowed arrays (the covariates copied once, every value
-//! validated), as the Python package builds it.
+//! validated), as the Python package builds it. The `moment_sums` group times the
+//! hot path of a pass that needs only ḡ: a GLM's Σ_t ψ_t from `moment_sums` (one
+//! sweep, no moment matrix) against the moments' rows summed by column.
 //!
 //! ```text
 //! cargo bench --bench fit                      # faer backend, every core
@@ -16,7 +18,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use std::hint::black_box;
 use synthgmm::baselines::{PpiPlusPlus, RealOnly};
 use synthgmm::models::{Logistic, Ols};
-use synthgmm::{Estimator, TwoStepGmm};
+use synthgmm::{moment_matrix, Estimator, MomentModel, Rows, TwoStepGmm};
 
 #[path = "../examples/support/large.rs"]
 mod large;
@@ -67,5 +69,25 @@ fn bench_build(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_fit, bench_build);
+fn bench_moment_sums(c: &mut Criterion) {
+    let mut group = c.benchmark_group("moment_sums");
+    let t = 100_000;
+    group.throughput(Throughput::Elements(t as u64));
+    let x = ndarray::Array2::from_shape_fn((t, P), |(i, j)| match j {
+        0 => 1.0,
+        _ => ((i * 31 + j * 17) % 97) as f64 / 48.0 - 1.0,
+    });
+    let y = ndarray::Array1::from_shape_fn(t, |i| (i % 3 == 0) as u8 as f64);
+    let beta = ndarray::Array1::from_shape_fn(P, |j| 0.1 * j as f64 - 0.3);
+    let rows = Rows::new(x.view(), y.view()).unwrap();
+    group.bench_function("logistic_one_sweep", |b| {
+        b.iter(|| Logistic.moment_sums(black_box(beta.view()), rows, None))
+    });
+    group.bench_function("logistic_moment_matrix", |b| {
+        b.iter(|| moment_matrix(&Logistic, black_box(beta.view()), rows).sum_axis(ndarray::Axis(0)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_fit, bench_build, bench_moment_sums);
 criterion_main!(benches);
