@@ -668,13 +668,16 @@ impl DataSources {
             }
         }
         check_labeled_count(labeled.len(), self.n_covariates())?;
+        // Blocks that share a covariate array share its resampled copy.
+        let (mut all_copies, mut labeled_copies) = (Vec::new(), Vec::new());
+        let real = self.real.select_sharing(&on_labeled, &mut labeled_copies);
         let sources = self
             .sources
             .iter()
             .map(|s| AuxSource {
                 name: s.name.clone(),
-                all: s.all.select(rows),
-                labeled: s.labeled.select(&on_labeled),
+                all: s.all.select_sharing(rows, &mut all_copies),
+                labeled: s.labeled.select_sharing(&on_labeled, &mut labeled_copies),
                 columns: s.columns.clone(),
             })
             .collect();
@@ -682,7 +685,7 @@ impl DataSources {
         let mut replicate = DataSources {
             n_rows: rows.len(),
             labeled,
-            real: self.real.select(&on_labeled),
+            real,
             sources,
             covariate_names: self.covariate_names.clone(),
             columns: self.columns.clone(),

@@ -211,8 +211,11 @@ impl RowBlock {
 /// row-major and contiguous (ndarray's `select` goes element by element).
 pub(crate) fn gather_rows(x: ArrayView2<'_, f64>, rows: &[usize]) -> Array2<f64> {
     let width = x.ncols();
+    if width == 0 {
+        return Array2::zeros((rows.len(), 0));
+    }
     match x.as_slice() {
-        Some(flat) if width > 0 => {
+        Some(flat) => {
             let mut out = Vec::with_capacity(rows.len() * width);
             for &t in rows {
                 out.extend_from_slice(&flat[t * width..(t + 1) * width]);
