@@ -84,6 +84,14 @@ impl<'a, M: MomentModel + ?Sized> InThetaUnits<'a, M> {
         jacobian
     }
 
+    /// Summed moments times U.
+    fn map_sum(&self, sum: Array1<f64>) -> Array1<f64> {
+        match &self.per_unit {
+            Some(u) => sum * u,
+            None => sum,
+        }
+    }
+
     /// Per-row moments times U, in place.
     fn map_rows(&self, mut out: ArrayViewMut2<'_, f64>) {
         if let Some(u) = &self.per_unit {
@@ -150,13 +158,10 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
         rows: Rows<'_>,
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Array1<f64> {
-        let sum = self
-            .model
-            .moment_sums(self.inner(beta).view(), rows, weights);
-        match &self.per_unit {
-            Some(u) => sum * u,
-            None => sum,
-        }
+        self.map_sum(
+            self.model
+                .moment_sums(self.inner(beta).view(), rows, weights),
+        )
     }
     fn moment_and_jacobian_sums(
         &self,
@@ -166,11 +171,7 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
         let (sum, jacobian) = self
             .model
             .moment_and_jacobian_sums(self.inner(beta).view(), rows);
-        let sum = match &self.per_unit {
-            Some(u) => sum * u,
-            None => sum,
-        };
-        (sum, self.map_jacobian(jacobian))
+        (self.map_sum(sum), self.map_jacobian(jacobian))
     }
     fn moments_derivative(
         &self,
