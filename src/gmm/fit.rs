@@ -55,8 +55,10 @@ pub struct GmmFit {
     pub(crate) real_only_se: Array1<f64>,
     pub(crate) covariance: super::FinalEstimator,
     pub(crate) cross_choices: Option<Vec<super::CrossChoice>>,
-    /// The selected weights' Λ (see [`super::select`]), for the fit's influence.
-    pub(crate) lambda: Option<Array2<f64>>,
+    /// The selected weights' linear representation K at the step-1 estimate (p × K,
+    /// see [`super::select`]), for the fit's influence.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) influence_map: Option<Array2<f64>>,
 }
 
 impl GmmFit {

@@ -8,12 +8,12 @@
 //!   θ̂_real − θ ≈ −J_r⁻¹ψ̄_r,lab and Δ̂ = J_all⁻¹ψ̄_all − J_lab⁻¹ψ̄_lab (see
 //!   [`super::select`]), so K = [−J_r⁻¹ s, ΛJ_lab⁻¹ s, −ΛJ_all⁻¹] on the real, labeled
 //!   sources' and all-rows blocks, s turning the stacked means into labeled-row means,
-//!   at the step-1 estimate where the selection's moments are evaluated.
+//!   at the step-1 estimate where the selection's moments are evaluated. The fit keeps
+//!   this K (`select::influence_map`), so its influence costs one pass over the rows.
 
 use ndarray::{s, Array1, Array2};
 
-use super::select::Influence;
-use super::{GmmFit, SmallSample, TwoStepGmm, Weighting};
+use super::{GmmFit, TwoStepGmm, Weighting};
 use crate::data::DataSources;
 use crate::error::Result;
 use crate::influence::RowInfluence;
@@ -37,8 +37,9 @@ impl<M: MomentModel> TwoStepGmm<M> {
         }
         let stacked = self.stack(&data)?;
         let step1 = fit.step1_params().to_owned();
-        let (at, map) = match &fit.lambda {
-            Some(lambda) => (step1.clone(), selected_map(&stacked, &step1, lambda)),
+        let (at, map) = match &fit.influence_map {
+            // Kept by the fit: no pass beyond the rows' own.
+            Some(map) => (step1.clone(), Some(map.clone())),
             None => {
                 let params = fit.params().to_owned();
                 let map = weighted_map(&stacked, &step1, &params, self.weighting);
@@ -69,25 +70,4 @@ fn weighted_map<M: MomentModel>(
     let bread = inverse(gw.dot(&g).view())?;
     let map = -bread.dot(&gw);
     Some(map.slice(s![..stacked.p(), ..]).to_owned())
-}
-
-/// [−J_r⁻¹ s, ΛJ_lab⁻¹ s, −ΛJ_all⁻¹] at the step-1 estimate (see the module's
-/// documentation); Λ acts on the sources' influence in θ's units, which the maps of
-/// [`Influence`] share.
-fn selected_map<M: MomentModel>(
-    stacked: &StackedMoments<'_, M>,
-    step1: &Array1<f64>,
-    lambda: &Array2<f64>,
-) -> Option<Array2<f64>> {
-    let influence = Influence::new(stacked, step1, SmallSample::Hc0)?;
-    let (p, q) = (stacked.p(), lambda.ncols());
-    let on_labeled = stacked.labeled_scale();
-    let mut map = Array2::zeros((p, p + 2 * q));
-    map.slice_mut(s![.., ..p])
-        .assign(&(&influence.to_real * on_labeled));
-    map.slice_mut(s![.., p..p + q])
-        .assign(&(lambda.dot(&influence.to_aux) * -on_labeled));
-    map.slice_mut(s![.., p + q..])
-        .assign(&-lambda.dot(&influence.to_all));
-    Some(map)
 }

@@ -581,7 +581,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
                         small_sample: self.small_sample,
                     },
                     cross: Some(selected.choices),
-                    lambda: Some(selected.lambda),
+                    influence_map: Some(selected.influence_map),
                 })
             }
             Err(reason) => {
@@ -630,7 +630,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
                 covariance: used,
             },
             cross: None,
-            lambda: None,
+            influence_map: None,
         };
         Ok((last, j_test))
     }
@@ -1048,7 +1048,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             cov,
             used,
             cross: cross_choices,
-            lambda,
+            influence_map,
         } = last;
         let Record { weights, notes } = record;
         let data = stacked.data();
@@ -1103,7 +1103,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             real_only_se,
             covariance: used,
             cross_choices,
-            lambda,
+            influence_map,
         })
     }
 
@@ -1322,8 +1322,8 @@ struct FinalEstimate {
     cov: Array2<f64>,
     used: FinalEstimator,
     cross: Option<Vec<CrossChoice>>,
-    /// The selected weights' Λ.
-    lambda: Option<Array2<f64>>,
+    /// The selected weights' linear representation at step 1 (for the influence).
+    influence_map: Option<Array2<f64>>,
 }
 
 /// The estimator a [`GmmFit`] reports and how its covariance was computed: what was

@@ -116,8 +116,9 @@ pub(super) struct Selection {
     pub params: Array1<f64>,
     pub cov: Array2<f64>,
     pub choices: Vec<CrossChoice>,
-    /// Λ (p × pM), on the sources' influence functions in θ's units.
-    pub lambda: Array2<f64>,
+    /// The estimate's linear representation K at the step-1 estimate (p × K, see
+    /// [`influence_map`]), for its influence on each row.
+    pub influence_map: Array2<f64>,
     /// Fallbacks taken on the way (pilot passed over, linear form reported).
     pub notes: Vec<crate::inference::Note>,
 }
@@ -605,9 +606,31 @@ pub(super) fn select<M: MomentModel>(
         params,
         cov,
         choices,
-        lambda,
+        influence_map: influence_map(stacked, &at_real, &lambda),
         notes,
     })
+}
+
+/// K = [−J_r⁻¹ s, ΛJ_lab⁻¹ s, −ΛJ_all⁻¹] on the real, labeled sources' and all-rows
+/// blocks of the stacked moments, s turning their means into labeled-row means, from
+/// the influence at the step-1 estimate: θ̂ = θ̂_real − ΛΔ̂ to first order, with
+/// θ̂_real − θ ≈ −J_r⁻¹ψ̄_r,lab and Δ̂ = J_all⁻¹ψ̄_all − J_lab⁻¹ψ̄_lab. Λ acts on the
+/// sources' influence in θ's units, which the maps of [`Influence`] share.
+fn influence_map<M: MomentModel>(
+    stacked: &StackedMoments<'_, M>,
+    at_step1: &Influence,
+    lambda: &Array2<f64>,
+) -> Array2<f64> {
+    let (p, q) = (stacked.p(), lambda.ncols());
+    let on_labeled = stacked.labeled_scale();
+    let mut map = Array2::zeros((p, p + 2 * q));
+    map.slice_mut(s![.., ..p])
+        .assign(&(&at_step1.to_real * on_labeled));
+    map.slice_mut(s![.., p..p + q])
+        .assign(&(lambda.dot(&at_step1.to_aux) * -on_labeled));
+    map.slice_mut(s![.., p + q..])
+        .assign(&-lambda.dot(&at_step1.to_all));
+    map
 }
 
 /// The pilot θ̃ (see [`coupled::pilot`]) and the influence moments there, when it lies
