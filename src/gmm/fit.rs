@@ -265,18 +265,16 @@ impl Summary<'_> {
         let e = &fit.estimate;
         let j = fit.j_test;
         let j_p = j.p_value.map_or("n/a".to_string(), |p| format!("{p:.4}"));
-        let status = match fit.step_two {
-            _ if !fit.converged() => {
-                let failed = fit
-                    .step_one
-                    .iter()
-                    .chain(&fit.step_two)
-                    .find(|r| !r.termination.is_converged());
-                let how = failed.map_or(String::new(), |r| format!("{:?}", r.termination));
-                format!("no ({how})")
-            }
-            Some(step_two) => format!("yes ({} iter.)", step_two.iterations),
-            None => "yes".to_string(),
+        // The first optimisation that did not converge, if any.
+        let failed = fit
+            .step_one
+            .iter()
+            .chain(&fit.step_two)
+            .find(|r| !r.termination.is_converged());
+        let status = match (failed, fit.step_two) {
+            (Some(r), _) => format!("no ({:?})", r.termination),
+            (None, Some(step_two)) => format!("yes ({} iter.)", step_two.iterations),
+            (None, None) => "yes".to_string(),
         };
         let ess = fit.effective_sample_size();
         let ess_range = format!(
