@@ -149,6 +149,11 @@ names!(ModelName, "model",
     "quantile" => ModelName::Quantile; "quantiles of the outcome",
     "iv" => ModelName::Iv; "linear instrumental variables (two-stage least squares moments)",
 );
+names!(crate::sql::SqlModel, "SQL model",
+    "ols" => crate::sql::SqlModel::Ols; "least squares",
+    "logistic" => crate::sql::SqlModel::Logistic; "logistic regression",
+    "poisson" => crate::sql::SqlModel::Poisson; "Poisson regression",
+);
 names!(EstimatorKind, "estimator",
     "gmm" => EstimatorKind::Gmm; "the two-step GMM with every source",
     "real-only" => EstimatorKind::RealOnly; "the labeled rows alone",
@@ -785,6 +790,7 @@ mod tests {
         round_trip::<StepOne>();
         round_trip::<SmallSample>();
         round_trip::<EstimatorKind>();
+        round_trip::<crate::sql::SqlModel>();
         assert_eq!(ModelName::Iv.choice_name(), "iv");
         // An alias gives way to the first name of its value.
         assert_eq!(

@@ -78,6 +78,7 @@ pub(crate) fn stacked_pass<M: MomentModel + ?Sized + Sync>(
                 params: params.to_owned(),
                 jacobian: needs.jacobian,
                 omega: needs.omega,
+                squares: needs.squares,
                 contraction: needs.contraction.map(|v| v.to_owned()),
             };
             stream.engine_sums(layout.k, &request)

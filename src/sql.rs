@@ -11,7 +11,7 @@
 //! (upper triangle); a pass for p covariates and M sources has about
 //! (p(1 + 2M))²/2 + p²(1 + 2M)(1 + M) sums (1,275 + 1,500 for p = 10, M = 2).
 //!
-//! Supported models: least squares and logistic regression ([`SqlModel`]).
+//! Supported models: least squares, logistic and Poisson regression ([`SqlModel`]).
 //!
 //! # Examples
 //! ```
@@ -23,6 +23,7 @@
 //!     params: ndarray::array![0.1, 0.2, 0.3, 0.4],
 //!     jacobian: true,
 //!     omega: false,
+//!     squares: false,
 //!     contraction: None,
 //! };
 //! let sql = table.pass_query(SqlModel::Logistic, &request)?;
@@ -64,6 +65,8 @@ pub enum SqlModel {
     Ols,
     /// Logistic regression: ψ = x (y − σ(xᵀβ)) ([`Logistic`](crate::models::Logistic)).
     Logistic,
+    /// Poisson regression: ψ = x (y − exp(xᵀβ)) ([`Poisson`](crate::models::Poisson)).
+    Poisson,
 }
 
 impl SqlModel {
@@ -72,6 +75,7 @@ impl SqlModel {
         match self {
             SqlModel::Ols => crate::named::ModelName::Ols,
             SqlModel::Logistic => crate::named::ModelName::Logistic,
+            SqlModel::Poisson => crate::named::ModelName::Poisson,
         }
     }
 
@@ -380,7 +384,7 @@ impl SqlTable {
 
     /// The innermost select: s, and per block b its covariates b{b}x{j}, the residual
     /// e{b} and the slope d{b} of the mean (1 for least squares), or for the logistic
-    /// link its mean mu{b} and outcome y{b}.
+    /// and Poisson links its mean mu{b} and outcome y{b}.
     fn block_columns(&self, model: SqlModel, request: &PassRequest) -> String {
         let p = self.p();
         let blocks: Vec<(&String, &Vec<String>)> = std::iter::once(self.columns.real())
@@ -431,6 +435,10 @@ impl SqlTable {
                         "CASE WHEN ({eta}) >= 0 THEN 1 / (1 + EXP(-({eta}))) ELSE EXP({eta}) / (1 + EXP({eta})) END"
                     );
                     base.push(format!("{mean} AS mu{b}"));
+                    base.push(format!("{y} AS y{b}"));
+                }
+                SqlModel::Poisson => {
+                    base.push(format!("EXP({eta}) AS mu{b}"));
                     base.push(format!("{y} AS y{b}"));
                 }
             }
@@ -530,7 +538,11 @@ where
         let expected = 2
             + kk
             + if request.jacobian { kk * q } else { 0 }
-            + if request.omega { kk * (kk + 1) / 2 } else { 0 }
+            + match (request.omega, request.squares) {
+                (true, _) => kk * (kk + 1) / 2,
+                (false, true) => kk,
+                (false, false) => 0,
+            }
             + if request.contraction.is_some() {
                 kk * q
             } else {
@@ -549,7 +561,7 @@ where
             p as f64,
             m as f64,
             flag(request.jacobian),
-            flag(request.omega),
+            flag(request.omega) + 2.0 * flag(request.squares && !request.omega),
             flag(request.contraction.is_some()),
         ];
         // T, n, Σg and the Jacobian as they come; SUM over no rows is NULL.
@@ -622,8 +634,8 @@ impl MomentLayout {
         })
     }
 
-    /// The middle select's columns: residuals and slopes (from μ for the logistic
-    /// link), the real block's residual zeroed on unlabeled rows (its outcome may be
+    /// The middle select's columns: residuals and slopes (from μ for the logistic and
+    /// Poisson links), the real block's residual zeroed on unlabeled rows (its outcome may be
     /// null there).
     fn link_columns(&self, model: SqlModel) -> Vec<String> {
         let mut mid = vec!["s".to_string()];
@@ -634,6 +646,7 @@ impl MomentLayout {
             let (e, d) = match model {
                 SqlModel::Ols => (format!("e{b}"), format!("d{b}")),
                 SqlModel::Logistic => (format!("(y{b} - mu{b})"), format!("(mu{b} * (1 - mu{b}))")),
+                SqlModel::Poisson => (format!("(y{b} - mu{b})"), format!("mu{b}")),
             };
             if b == 0 {
                 mid.push(format!("CASE WHEN s = 1 THEN {e} ELSE 0 END AS e0"));
@@ -702,6 +715,8 @@ impl MomentLayout {
             for a in 0..kk {
                 sums.extend((a..kk).map(|c| format!("SUM(g{a} * g{c})")));
             }
+        } else if request.squares {
+            sums.extend((0..kk).map(|a| format!("SUM(g{a} * g{a})")));
         }
         if request.contraction.is_some() {
             for a in 0..kk {
@@ -728,6 +743,7 @@ mod tests {
             params: Array1::from(params),
             jacobian: true,
             omega: true,
+            squares: false,
             contraction: None,
         }
     }
@@ -834,5 +850,22 @@ mod tests {
             .pass_query(SqlModel::Ols, &request(vec![1e-300, 2.5, -3.0, 4.0]))
             .unwrap();
         assert!(sql.contains("CAST(1e-300 AS DOUBLE PRECISION)") && !sql.contains("NaN"));
+    }
+
+    #[test]
+    fn squares_alone_are_one_sum_per_moment() {
+        let full = table()
+            .pass_query(SqlModel::Logistic, &request(vec![0.1; 4]))
+            .unwrap();
+        let squares = PassRequest {
+            omega: false,
+            squares: true,
+            ..request(vec![0.1; 4])
+        };
+        let alone = table().pass_query(SqlModel::Logistic, &squares).unwrap();
+        // K = 6 moments: 21 sums of products for Σggᵀ, 6 squares alone.
+        let products = |sql: &str| sql.matches("SUM(g").count();
+        assert_eq!(products(&full) - products(&alone), 21 - 6);
+        assert!(alone.contains("SUM(g5 * g5)") && !alone.contains("SUM(g0 * g1)"));
     }
 }

@@ -144,3 +144,77 @@ fn flat_sums_round_trip_and_refuse_bad_input() {
     let other = MomentSums::from_slice(&[1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0]).unwrap();
     assert!(twice.merge(&other).is_err());
 }
+
+#[test]
+fn squares_alone_round_trip_between_the_jacobian_and_the_contraction() {
+    // k = 1, p = 1, M = 1: K = 3, Q = 2; Jacobian, squares (flag 2) and contraction.
+    let mut values = vec![1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 10.0, 4.0];
+    values.extend((0..3 + 6 + 3 + 6).map(|i| i as f64 * 0.25));
+    let sums = MomentSums::from_slice(&values).unwrap();
+    assert_eq!(sums.to_vec(), values);
+    assert!(sums.omega().is_none());
+    // Σg at 0–2, the Jacobian at 3–8, the squares at 9–11, the contraction from 12.
+    assert_eq!(sums.squares().unwrap().to_vec(), [2.25, 2.5, 2.75]);
+    assert_eq!(sums.contraction().unwrap()[[0, 0]], 3.0);
+    // Squares and Σggᵀ are different parts: their sums do not merge.
+    let mut full = vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 10.0, 4.0];
+    full.extend((0..3 + 6 + 9 + 6).map(|i| i as f64));
+    let mut full = MomentSums::from_slice(&full).unwrap();
+    assert!(full.merge(&sums).is_err());
+    assert_eq!(
+        full.squares().unwrap(),
+        full.omega().unwrap().diag().to_owned()
+    );
+}
+
+/// An engine's squares alone are Σggᵀ's diagonal, at K sums instead of K(K + 1)/2.
+#[test]
+fn an_engines_squares_are_the_diagonal_of_its_omega() {
+    use ndarray::Array1;
+    use synthgmm::{ColumnBlock, PassRequest, RowColumns};
+    let t = 200;
+    let x: Vec<f64> = (0..t).map(|i| (i as f64 * 0.37).sin()).collect();
+    let one = vec![1.0; t];
+    let y: Vec<f64> = (0..t)
+        .map(|i| 1.0 + x[i] + (i as f64 * 1.3).cos())
+        .collect();
+    let proxy: Vec<f64> = (0..t)
+        .map(|i| 0.9 + x[i] + (i as f64 * 0.7).cos())
+        .collect();
+    let labeled: Vec<bool> = (0..t).map(|i| i % 4 == 0).collect();
+    let columns = RowColumns {
+        labeled: &labeled,
+        real: ColumnBlock {
+            y: &y,
+            x: vec![&one, &x],
+        },
+        sources: vec![ColumnBlock {
+            y: &proxy,
+            x: vec![&one, &x],
+        }],
+    };
+    let request = |omega: bool, squares: bool| PassRequest {
+        sources: vec![0],
+        params: Array1::from(vec![0.5, 0.8, 0.4, 1.1]),
+        jacobian: true,
+        omega,
+        squares,
+        contraction: None,
+    };
+    let sums = |r: &PassRequest| {
+        let mut s = MomentSums::for_request(2, r);
+        s.add_rows(&Ols, r, &columns).unwrap();
+        s
+    };
+    let (full, alone) = (sums(&request(true, false)), sums(&request(false, true)));
+    assert!(alone.omega().is_none());
+    // The same sums of squares, added in another order (Ω̂'s Gram product).
+    let diagonal = full.omega().unwrap().diag().to_owned();
+    let squares = alone.squares().unwrap();
+    for (a, b) in squares.iter().zip(&diagonal) {
+        assert!(rel_close(*a, *b, 1e-13), "{a} vs {b}");
+    }
+    assert_eq!(alone.moments(), full.moments());
+    assert_eq!(alone.to_vec().len(), 8 + 6 + 6 * 4 + 6);
+    assert!(sums(&request(false, false)).squares().is_none());
+}

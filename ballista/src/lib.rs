@@ -50,7 +50,12 @@ fn encode(model: &str, k: usize, request: &PassRequest) -> Vec<u8> {
     count(request.params.len(), &mut out);
     out.extend(request.params.iter().flat_map(|v| v.to_le_bytes()));
     out.push(u8::from(request.jacobian));
-    out.push(u8::from(request.omega));
+    // Ω̂: 1 for Σggᵀ, 2 for its diagonal alone.
+    out.push(match (request.omega, request.squares) {
+        (true, _) => 1,
+        (false, true) => 2,
+        (false, false) => 0,
+    });
     match &request.contraction {
         Some(v) => {
             out.push(1);
@@ -124,6 +129,7 @@ fn decode(bytes: &[u8]) -> Result<(String, usize, PassRequest)> {
             params,
             jacobian: flags[0] == 1,
             omega: flags[1] == 1,
+            squares: flags[1] == 2,
             contraction,
         },
     ))
@@ -342,6 +348,7 @@ mod tests {
             params: ndarray::array![0.1, -2.5e-300, f64::MAX, 3.0, 0.0, -0.0],
             jacobian: true,
             omega: false,
+            squares: true,
             contraction: Some(ndarray::array![1.0, 2.0, 1.0 / 3.0]),
         };
         let (model, k, back) = decode(&encode("logistic", 2, &request)).unwrap();
@@ -353,7 +360,10 @@ mod tests {
             bits(back.contraction.as_ref().unwrap()),
             bits(request.contraction.as_ref().unwrap())
         );
-        assert_eq!((back.jacobian, back.omega), (true, false));
+        assert_eq!(
+            (back.jacobian, back.omega, back.squares),
+            (true, false, true)
+        );
         assert!(decode(b"synthgmm-pass-1\x05").is_err());
         assert!(decode_udaf(b"other").is_none());
     }

@@ -146,6 +146,7 @@ fn standalone_ballista_with_the_codecs_gives_the_in_memory_fit() {
                 params: Array1::zeros(6),
                 jacobian: true,
                 omega: true,
+                squares: false,
                 contraction: None,
             };
             let mut state = SessionStateBuilder::new()

@@ -2,12 +2,14 @@
 //! crate's `out_of_core` example writes:
 //!
 //! ```text
-//! cargo run --release -p synthgmm-datafusion --example scale -- DIR [--model ols|logistic] [--sql]
+//! cargo run --release -p synthgmm-datafusion --example scale -- DIR [--model ols|logistic|poisson] [--sql]
 //! ```
 //!
 //! The files are registered as one table (two target partitions); the GMM (default
 //! settings) runs with each pass an aggregate query of the `synthgmm_pass` aggregate,
 //! or with `--sql` as the plain SQL of `synthgmm::sql` run by DataFusion's SQL engine.
+//! Logistic and Poisson regression read the binary outcomes (`y01`, `proxy01`,
+//! `synth01`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,7 +19,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
-use synthgmm::models::{Logistic, Ols};
+use synthgmm::models::{Logistic, Ols, Poisson};
 use synthgmm::sql::{SqlModel, SqlTable};
 use synthgmm::{DataSources, Error, TwoStepGmm};
 use synthgmm_datafusion::{open, Columns};
@@ -52,11 +54,14 @@ fn rows_of(batch: &RecordBatch) -> Vec<Vec<f64>> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = args.first().expect("a directory of Parquet files").clone();
-    let logistic = args
+    let model: SqlModel = args
         .windows(2)
-        .any(|w| w[0] == "--model" && w[1] == "logistic");
+        .find(|w| w[0] == "--model")
+        .map_or("ols", |w| w[1].as_str())
+        .parse()
+        .expect("a model the SQL spells out");
     let sql = args.iter().any(|a| a == "--sql");
-    let suffix = if logistic { "01" } else { "" };
+    let suffix = if model == SqlModel::Ols { "" } else { "01" };
     let (y, proxy, synth) = (
         format!("y{suffix}"),
         format!("proxy{suffix}"),
@@ -81,28 +86,24 @@ fn main() {
                 })?;
             Ok(batches.iter().flat_map(rows_of).collect())
         };
-        let model = if logistic {
-            SqlModel::Logistic
-        } else {
-            SqlModel::Ols
-        };
         table.open(model, run).expect("opened")
     } else {
         let columns = Columns::new("S", &y, names("x"))
             .source("proxy", &proxy, names("x"))
             .source("synth", &synth, names("sx"));
-        if logistic {
-            open(&ctx, "rows", &columns, Logistic).expect("opened")
-        } else {
-            open(&ctx, "rows", &columns, Ols).expect("opened")
+        match model {
+            SqlModel::Ols => open(&ctx, "rows", &columns, Ols),
+            SqlModel::Logistic => open(&ctx, "rows", &columns, Logistic),
+            _ => open(&ctx, "rows", &columns, Poisson),
         }
+        .expect("opened")
     };
     let opened = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let fit = if logistic {
-        TwoStepGmm::new(Logistic).fit(&data)
-    } else {
-        TwoStepGmm::new(Ols).fit(&data)
+    let fit = match model {
+        SqlModel::Ols => TwoStepGmm::new(Ols).fit(&data),
+        SqlModel::Logistic => TwoStepGmm::new(Logistic).fit(&data),
+        _ => TwoStepGmm::new(Poisson).fit(&data),
     }
     .expect("a fit");
     println!(

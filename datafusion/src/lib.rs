@@ -125,7 +125,12 @@ impl<M> Hash for PassUdaf<M> {
         for v in self.request.params.iter() {
             v.to_bits().hash(state);
         }
-        (self.request.jacobian, self.request.omega).hash(state);
+        (
+            self.request.jacobian,
+            self.request.omega,
+            self.request.squares,
+        )
+            .hash(state);
     }
 }
 

@@ -7,7 +7,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use ndarray::{Array1, Array2};
-use synthgmm::models::{Logistic, Ols};
+use synthgmm::models::{Logistic, Ols, Poisson};
 use synthgmm::{CrossWeights, DataSources, Error, GmmFit, MomentModel, TwoStepGmm, Weighting};
 use synthgmm_datafusion::{open, Columns};
 
@@ -315,12 +315,13 @@ fn bad_tables_are_typed_errors() {
 }
 
 /// The plain-SQL passes of `synthgmm::sql`, run by DataFusion's SQL engine (as DuckDB
-/// or a warehouse would run them): the in-memory fit, OLS and logistic, with
-/// Windmeijer's contraction in SQL.
+/// or a warehouse would run them): the in-memory fit, OLS, logistic and Poisson (on
+/// the binary outcomes), with Windmeijer's contraction in SQL.
 #[test]
 fn plain_sql_passes_give_the_in_memory_fit() {
     use synthgmm::sql::{LabelKind, SqlModel, SqlTable};
-    for logistic in [false, true] {
+    for model in [SqlModel::Ols, SqlModel::Logistic, SqlModel::Poisson] {
+        let logistic = model != SqlModel::Ols;
         let rows = simulate(6_000, logistic);
         let ctx = context();
         ctx.register_table("rows", Arc::new(rows.table(3))).unwrap();
@@ -376,20 +377,11 @@ fn plain_sql_passes_give_the_in_memory_fit() {
             "synth",
             ["sx0", "sx1", "sx2"],
         );
-        let data = table
-            .open(
-                if logistic {
-                    SqlModel::Logistic
-                } else {
-                    SqlModel::Ols
-                },
-                run,
-            )
-            .unwrap();
-        if logistic {
-            same_fits(Logistic, &data, &rows.in_memory());
-        } else {
-            same_fits(Ols, &data, &rows.in_memory());
+        let data = table.open(model, run).unwrap();
+        match model {
+            SqlModel::Ols => same_fits(Ols, &data, &rows.in_memory()),
+            SqlModel::Logistic => same_fits(Logistic, &data, &rows.in_memory()),
+            _ => same_fits(Poisson, &data, &rows.in_memory()),
         }
     }
 }

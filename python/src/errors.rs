@@ -62,4 +62,6 @@ variant_exceptions! {
     InvalidEstimate => InvalidEstimateError: "The estimate is not finite: the data do not support it.",
     PerfectFit => PerfectFitError: "The model fits the outcomes exactly: no residual variation is left.",
     InvalidConfig => InvalidConfigError: "An invalid setting.",
+    Read => ReadError: "The data could not be read: a file, or a query that failed.",
+    NeedsInMemory => NeedsInMemoryError: "The estimator or setting needs the rows in memory, not in a file or a database.",
 }

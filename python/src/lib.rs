@@ -12,6 +12,7 @@ mod labeling;
 mod planning;
 mod result;
 mod settings;
+mod sql;
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
@@ -149,6 +150,29 @@ fn estimate<'py>(
     arrays: Arrays<'py>,
     request: Request,
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let inputs = arrays.inputs();
+    estimate_on(py, || inputs.build(), request)
+}
+
+/// Fits the requested estimators where the rows live: the generated SQL's passes run
+/// by the caller's `run(query) -> rows` (see `sql::SqlSpec`); returns as [`estimate`].
+#[pyfunction]
+fn estimate_sql<'py>(
+    py: Python<'py>,
+    table: sql::SqlSpec,
+    request: Request,
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let model: synthgmm::sql::SqlModel = settings::parse(&request.model)?;
+    let table = table.into_table()?;
+    estimate_on(py, move || table.open(model), request)
+}
+
+/// [`estimate`] on the data set `data` builds (with the GIL released).
+fn estimate_on<'py>(
+    py: Python<'py>,
+    data: impl FnOnce() -> synthgmm::Result<synthgmm::DataSources> + Send,
+    request: Request,
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
     let interval: synthgmm::BootstrapInterval = request
         .bootstrap_interval
         .parse()
@@ -163,7 +187,6 @@ fn estimate<'py>(
         .iter()
         .map(|e| EstimatorSpec::parse(e).map_err(|e| to_py_err(&e)))
         .collect::<PyResult<Vec<_>>>()?;
-    let inputs = arrays.inputs();
     let (args, diagnose, bootstrap, seed, with_influence) = (
         request.model_args(),
         request.diagnose,
@@ -172,7 +195,7 @@ fn estimate<'py>(
         request.influence,
     );
     let results = py.detach(|| {
-        let data = inputs.build()?;
+        let data = data()?;
         let model = model.with(args, &data)?;
         // Diagnostics that do not apply leave the fits standing and say why.
         let weak = model
@@ -299,6 +322,7 @@ fn design<'py>(
 #[pyo3(name = "_core")]
 fn synthgmm_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
+    m.add_function(wrap_pyfunction!(estimate_sql, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_function(wrap_pyfunction!(design, m)?)?;
     m.add_function(wrap_pyfunction!(result::side_by_side, m)?)?;

@@ -23,7 +23,7 @@ True
 
 from ._api import (
     ESTIMATORS, Design, JTest, Outcomes, Plan, Result, Summary, WaldTest, compare, design, fit,
-    fit_outcomes, plan, side_by_side,
+    fit_outcomes, fit_sql, plan, side_by_side,
 )
 from ._core import (
     CollinearError,
@@ -40,10 +40,12 @@ from ._core import (
     ModelDimensionError,
     NoLabeledRowsError,
     NonFiniteError,
+    NeedsInMemoryError,
     NotConvergedError,
     NoUnlabeledRowsError,
     OverIdentifiedError,
     PerfectFitError,
+    ReadError,
     SeparationError,
     ShapeMismatchError,
     SingularCovarianceError,
@@ -56,6 +58,7 @@ from ._core import (
 __all__ = [
     "fit",
     "fit_outcomes",
+    "fit_sql",
     "Outcomes",
     "compare",
     "side_by_side",
@@ -83,10 +86,12 @@ __all__ = [
     "ModelDimensionError",
     "NoLabeledRowsError",
     "NonFiniteError",
+    "NeedsInMemoryError",
     "NotConvergedError",
     "NoUnlabeledRowsError",
     "OverIdentifiedError",
     "PerfectFitError",
+    "ReadError",
     "SeparationError",
     "ShapeMismatchError",
     "SingularCovarianceError",

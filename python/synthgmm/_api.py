@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -536,6 +536,75 @@ def fit(
     if isinstance(outcome, BaseException):
         raise outcome
     return Result(outcome, frame=prepared.frame)
+
+
+def fit_sql(
+    run: Callable[[str], Sequence[Sequence[Any]]],
+    table: Optional[str] = None,
+    *,
+    subquery: Optional[str] = None,
+    alias: str = "rows",
+    labeled: str,
+    y: str,
+    x: Sequence[str],
+    sources: Mapping[str, Tuple[str, Sequence[str]]],
+    model: str = "ols",
+    boolean_label: bool = False,
+    estimator: str = "gmm",
+    covariance: str = "windmeijer",
+    cross_weights: str = "selected",
+    weighting: str = "two-step",
+    step_one: str = "per-block",
+    small_sample: str = "hc2-bm",
+    diagnose: bool = False,
+) -> "Result":
+    """Fit where the rows live: every pass over all rows is one generated ``SELECT`` of
+    sums that ``run`` executes on your connection, so only the labeled rows and a few
+    thousand sums reach Python.
+
+    ``run(query)`` runs one query and returns its rows, each a sequence of numbers
+    (``None`` for SQL NULL): with DuckDB ``lambda q: con.execute(q).fetchall()``, with
+    sqlite3 ``lambda q: con.execute(q).fetchall()`` (least squares; the logistic and
+    Poisson links need SQLite's math functions). The SQL uses ``CAST(... AS DOUBLE
+    PRECISION)``, ``CASE``, ``EXP``, ``COUNT`` and ``SUM`` and double-quoted names::
+
+        con.execute("CREATE TABLE runs AS SELECT * FROM df")
+        res = synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs",
+                               labeled="is_labeled", y="consensus", x=["one", "hedge"],
+                               sources={"gpt": ("gpt_y", ["one", "hedge"])},
+                               model="logistic")
+
+    ``table`` is a table or view (``schema.table`` is quoted part by part); rows from a
+    join come through ``subquery`` (one ``SELECT`` without its parentheses, refused when
+    it holds ``;``, a comment or a backslash) under ``alias``. Column names are quoted
+    identifiers, never SQL text. ``x`` names the covariates as they are in the table
+    (a column of ones for an intercept: no intercept is added). Each source is
+    ``name: (outcome, covariates)`` on every row. The label column is 1 on labeled rows
+    (``boolean_label=True`` tests a boolean column, as PostgreSQL needs); the real
+    outcome is read on labeled rows only.
+
+    ``model`` is "ols", "logistic" or "poisson"; ``estimator`` and the settings as in
+    :func:`fit` (the GMM runs every setting here; estimators that read every row at
+    once raise :class:`NeedsInMemoryError`). A query that fails raises
+    :class:`ReadError` with the exception ``run`` raised.
+    """
+    if (table is None) == (subquery is None):
+        raise InvalidConfigError("give either a table's name or a subquery")
+    spec = dict(labeled=str(labeled), y=str(y), x=[str(c) for c in x],
+                sources=[(str(name), str(out), [str(c) for c in cov])
+                         for name, (out, cov) in sources.items()],
+                boolean_label=bool(boolean_label), run=run)
+    if table is not None:
+        spec["table"] = str(table)
+    else:
+        spec["subquery"] = (str(subquery), str(alias))
+    request = dict(model=model, estimators=[estimator], covariance=covariance,
+                   cross_weights=cross_weights, weighting=weighting, step_one=step_one,
+                   small_sample=small_sample, diagnose=diagnose)
+    (_, outcome), = _core.estimate_sql(spec, request)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return Result(outcome)
 
 
 def plan(

@@ -31,6 +31,8 @@ class ShapeMismatchError(SynthGmmError): ...
 class InvalidEstimateError(SynthGmmError): ...
 class PerfectFitError(SynthGmmError): ...
 class InvalidConfigError(SynthGmmError): ...
+class ReadError(SynthGmmError): ...
+class NeedsInMemoryError(SynthGmmError): ...
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -134,59 +136,24 @@ class LabelingDesign:
     def uniform_se(self) -> Optional[FloatArray]: ...
     def labels_for(self, coef: int, half_width: float, alpha: float) -> Optional[int]: ...
 
-def design(
-    labeled: npt.NDArray[np.bool_],
-    y: FloatArray,
-    x: FloatArray,
-    sources: Sequence[Tuple[str, FloatArray, FloatArray]],
-    *,
-    budget: float,
-    design: str = "active",
-    model: str = "ols",
-    quantiles: Optional[Sequence[float]] = None,
-    names: Optional[Sequence[str]] = None,
-    coefficient: Optional[int] = None,
-    min_probability: Optional[float] = None,
-    strata: Optional[Sequence[int]] = None,
-    n_strata: int = 5,
-) -> LabelingDesign: ...
+def design(arrays: Dict[str, object], request: Dict[str, object]) -> LabelingDesign:
+    """A labeling design; ``arrays`` as :func:`estimate`'s, ``request`` the model, the
+    budget and the design's settings by name."""
 
-def plan(
-    labeled: npt.NDArray[np.bool_],
-    y: FloatArray,
-    x: FloatArray,
-    sources: Sequence[Tuple[str, FloatArray, FloatArray]],
-    *,
-    model: str = "ols",
-    quantiles: Optional[Sequence[float]] = None,
-    names: Optional[Sequence[str]] = None,
-    weights: Optional[FloatArray] = None,
-    clusters: Optional[npt.NDArray[np.int64]] = None,
-    labeling_probabilities: Optional[FloatArray] = None,
-    covariance: str = "windmeijer",
-    cross_weights: str = "selected",
-    weighting: str = "two-step",
-    step_one: str = "per-block",
-    small_sample: str = "hc2",
-) -> Plan: ...
+def plan(arrays: Dict[str, object], request: Dict[str, object]) -> Plan:
+    """A planning model; ``arrays`` and ``request`` as :func:`estimate`'s."""
 
 def estimate(
-    labeled: npt.NDArray[np.bool_],
-    y: FloatArray,
-    x: FloatArray,
-    sources: Sequence[Tuple[str, FloatArray, FloatArray]],
-    *,
-    model: str = "ols",
-    quantiles: Optional[Sequence[float]] = None,
-    estimators: Sequence[str] = ("gmm",),
-    names: Optional[Sequence[str]] = None,
-    weights: Optional[FloatArray] = None,
-    clusters: Optional[npt.NDArray[np.int64]] = None,
-    labeling_probabilities: Optional[FloatArray] = None,
-    covariance: str = "windmeijer",
-    cross_weights: str = "selected",
-    weighting: str = "two-step",
-    step_one: str = "per-block",
-    small_sample: str = "hc2",
-    diagnose: bool = False,
-) -> List[Tuple[str, Union[Fit, SynthGmmError]]]: ...
+    arrays: Dict[str, object], request: Dict[str, object]
+) -> List[Tuple[str, Union[Fit, SynthGmmError]]]:
+    """Each requested estimator on one data set: ``arrays`` holds ``labeled``, ``y``,
+    ``x``, ``sources`` (``(name, y, x)`` triples) and the optional columns; ``request``
+    the model, the estimators and every setting by the library's names."""
+
+def estimate_sql(
+    table: Dict[str, object], request: Dict[str, object]
+) -> List[Tuple[str, Union[Fit, SynthGmmError]]]:
+    """As :func:`estimate`, on rows a SQL engine holds: ``table`` names the table (or a
+    ``subquery`` and its alias), the ``labeled``, ``y`` and ``x`` columns, the
+    ``sources`` as ``(name, y, x)`` column triples, and ``run(query) -> rows``."""
+

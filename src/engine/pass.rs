@@ -14,6 +14,8 @@ use crate::rows::Rows;
 pub(crate) struct Needs<'v> {
     pub jacobian: bool,
     pub omega: bool,
+    /// Σ g_t² per moment alone (implied by `omega`).
+    pub squares: bool,
     /// Windmeijer's contraction with this vector v (K).
     pub contraction: Option<ArrayView1<'v, f64>>,
     /// With clusters, u_c = s_cᵀv for every cluster c (set by [`stacked_sums`] itself;
@@ -43,7 +45,8 @@ pub(crate) fn stacked_sums<M: MomentModel + ?Sized + Sync, C: ChunkSet + ?Sized>
         needs.jacobian,
         needs.omega,
         needs.contraction.is_some(),
-    );
+    )
+    .with_squares(needs.squares);
     let clustered = clustered && needs.omega;
     let mut by_cluster = Array2::zeros((
         if clustered {
@@ -99,6 +102,7 @@ fn clustered_contraction<M: MomentModel + ?Sized + Sync, C: ChunkSet + ?Sized>(
     let first = Needs {
         jacobian: false,
         omega: true,
+        squares: false,
         contraction: None,
         cluster_u: None,
     };
@@ -110,7 +114,8 @@ fn clustered_contraction<M: MomentModel + ?Sized + Sync, C: ChunkSet + ?Sized>(
         ..needs
     };
     let parts = chunks.map(|c| chunk_sums(model, c, layout, params, second));
-    let mut total = MomentSums::zeros(layout, needs.jacobian, needs.omega, true);
+    let mut total =
+        MomentSums::zeros(layout, needs.jacobian, needs.omega, true).with_squares(needs.squares);
     for (part, _) in &parts {
         total.add(part);
     }
@@ -338,7 +343,8 @@ pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
     needs: Needs<'_>,
 ) -> (MomentSums, Partials) {
     let q_lab = layout.k * (1 + layout.sources);
-    let sums_only = !needs.jacobian && !needs.omega && needs.contraction.is_none();
+    let sums_only =
+        !needs.jacobian && !needs.omega && !needs.squares && needs.contraction.is_none();
     if sums_only {
         let mut sums = MomentSums::zeros(layout, false, false, false);
         let parts = sums.parts_mut();
@@ -353,13 +359,15 @@ pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
         needs.jacobian,
         needs.omega,
         needs.contraction.is_some(),
-    );
+    )
+    .with_squares(needs.squares);
     let super::sums::SumsMut {
         rows,
         labeled,
         g,
         jacobian,
         omega,
+        squares,
         contraction,
     } = sums.parts_mut();
     *rows = c.rows as f64;
@@ -374,6 +382,14 @@ pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
     let mut partials = Partials::default();
     if let Some(omega) = omega {
         partials.moments = moments.second_moments(omega, c, layout);
+    }
+    if let Some(squares) = squares {
+        squares
+            .slice_mut(s![..q_lab])
+            .assign(&column_sums(moments.z.view(), true));
+        squares
+            .slice_mut(s![q_lab..])
+            .assign(&column_sums(moments.a.view(), true));
     }
     if let (Some(out), Some(v)) = (contraction, needs.contraction) {
         let along = Along {

@@ -28,7 +28,7 @@ impl Layout {
 
 /// Sums over rows of what one pass of the two-step estimator needs at one value of
 /// (θ, η): the row and labeled-row counts, Σ_t g_t, and on request Σ_t ∂g_t/∂(θ, η)ᵀ,
-/// Σ_t g_t g_tᵀ and Windmeijer's contraction Σ_t (∂g_t/∂β_j · u_t + g_t s_tj) for a
+/// Σ_t g_t g_tᵀ (or only its diagonal, Σ_t g_t² per moment) and Windmeijer's contraction Σ_t (∂g_t/∂β_j · u_t + g_t s_tj) for a
 /// vector v (u_t = g_tᵀv, s_tj = (∂g_t/∂β_j)ᵀv).
 ///
 /// Sums over disjoint sets of rows add: a pass may be split into chunks of rows, in
@@ -37,10 +37,11 @@ impl Layout {
 /// vector of f64, laid out as
 ///
 /// `[k, p, M, has Jacobian, has Ω, has contraction, T, n, Σg (K),
-///   ΣĜ (K × Q, row-major, if present), Σggᵀ (K × K, if present),
-///   contraction (K × Q, if present)]`
+///   ΣĜ (K × Q, row-major, if present), Σggᵀ (K × K, if present) or Σg² (K, if only
+///   the squares are present), contraction (K × Q, if present)]`
 ///
-/// with K = k(1 + 2M) and Q = p(1 + M).
+/// with K = k(1 + 2M) and Q = p(1 + M); "has Ω" is 1 for Σggᵀ, 2 for the squares
+/// alone, 0 for neither.
 ///
 /// # Examples
 /// ```
@@ -64,6 +65,8 @@ pub struct MomentSums {
     g: Array1<f64>,
     jacobian: Option<Array2<f64>>,
     omega: Option<Array2<f64>>,
+    /// Σ_t g_t² per moment, when asked for without Σggᵀ (which holds them).
+    squares: Option<Array1<f64>>,
     contraction: Option<Array2<f64>>,
 }
 
@@ -76,6 +79,7 @@ pub(crate) struct SumsMut<'a> {
     pub g: &'a mut Array1<f64>,
     pub jacobian: Option<&'a mut Array2<f64>>,
     pub omega: Option<&'a mut Array2<f64>>,
+    pub squares: Option<&'a mut Array1<f64>>,
     pub contraction: Option<&'a mut Array2<f64>>,
 }
 
@@ -90,8 +94,18 @@ impl MomentSums {
             g: Array1::zeros(k),
             jacobian: jacobian.then(|| Array2::zeros((k, q))),
             omega: omega.then(|| Array2::zeros((k, k))),
+            squares: None,
             contraction: contraction.then(|| Array2::zeros((k, q))),
         }
+    }
+
+    /// The same sums with room for Σ_t g_t² per moment when `squares` is asked for and
+    /// Σggᵀ (whose diagonal they are) is not.
+    pub(crate) fn with_squares(mut self, squares: bool) -> Self {
+        if squares && self.omega.is_none() {
+            self.squares = Some(Array1::zeros(self.layout.n_moments()));
+        }
+        self
     }
 
     /// The layout (k, p, M).
@@ -118,6 +132,14 @@ impl MomentSums {
     pub fn omega(&self) -> Option<ndarray::ArrayView2<'_, f64>> {
         self.omega.as_ref().map(|m| m.view())
     }
+    /// Σ_t g_t² per moment (K): Σggᵀ's diagonal, or the squares' own sums, if either
+    /// was computed.
+    pub fn squares(&self) -> Option<Array1<f64>> {
+        match (&self.omega, &self.squares) {
+            (Some(omega), _) => Some(omega.diag().to_owned()),
+            (None, squares) => squares.clone(),
+        }
+    }
     /// Windmeijer's contraction (K × Q), if computed: column j is T (∂Ω̂/∂β_j) v.
     pub fn contraction(&self) -> Option<ndarray::ArrayView2<'_, f64>> {
         self.contraction.as_ref().map(|m| m.view())
@@ -130,6 +152,7 @@ impl MomentSums {
             g: &mut self.g,
             jacobian: self.jacobian.as_mut(),
             omega: self.omega.as_mut(),
+            squares: self.squares.as_mut(),
             contraction: self.contraction.as_mut(),
         }
     }
@@ -148,6 +171,9 @@ impl MomentSums {
                 *a += b;
             }
         }
+        if let (Some(a), Some(b)) = (self.squares.as_mut(), other.squares.as_ref()) {
+            *a += b;
+        }
     }
 
     /// Adds the sums of another, disjoint set of rows.
@@ -157,6 +183,7 @@ impl MomentSums {
     pub fn merge(&mut self, other: &MomentSums) -> Result<()> {
         let same_parts = self.jacobian.is_some() == other.jacobian.is_some()
             && self.omega.is_some() == other.omega.is_some()
+            && self.squares.is_some() == other.squares.is_some()
             && self.contraction.is_some() == other.contraction.is_some();
         if self.layout != other.layout || !same_parts {
             return Err(Error::ShapeMismatch {
@@ -178,18 +205,17 @@ impl MomentSums {
             l.p as f64,
             l.sources as f64,
             flag(self.jacobian.is_some()),
-            flag(self.omega.is_some()),
+            flag(self.omega.is_some()) + 2.0 * flag(self.squares.is_some()),
             flag(self.contraction.is_some()),
             self.rows,
             self.labeled,
         ];
         out.extend(self.g.iter());
-        for m in [&self.jacobian, &self.omega, &self.contraction]
-            .into_iter()
-            .flatten()
-        {
+        for m in [&self.jacobian, &self.omega].into_iter().flatten() {
             out.extend(m.iter());
         }
+        out.extend(self.squares.iter().flatten());
+        out.extend(self.contraction.iter().flatten());
         out
     }
 
@@ -219,7 +245,8 @@ impl MomentSums {
             sources: count(values[2])?,
         };
         let flags: Vec<bool> = values[3..6].iter().map(|&f| f == 1.0).collect();
-        let mut sums = Self::zeros(layout, flags[0], flags[1], flags[2]);
+        let mut sums =
+            Self::zeros(layout, flags[0], flags[1], flags[2]).with_squares(values[4] == 2.0);
         let expected = sums.to_vec().len();
         if values.len() != expected {
             return Err(Error::ShapeMismatch {
@@ -235,16 +262,24 @@ impl MomentSums {
         sums.g
             .assign(&ndarray::ArrayView1::from(&values[at..at + kk]));
         at += kk;
-        for m in [&mut sums.jacobian, &mut sums.omega, &mut sums.contraction]
-            .into_iter()
-            .flatten()
-        {
+        let read = |m: &mut Array2<f64>, at: &mut usize| -> Result<()> {
             let (n, cols) = (m.len(), m.ncols());
             m.assign(
-                &ndarray::ArrayView2::from_shape((n / cols, cols), &values[at..at + n])
+                &ndarray::ArrayView2::from_shape((n / cols, cols), &values[*at..*at + n])
                     .map_err(|_| bad("inconsistent sizes"))?,
             );
-            at += n;
+            *at += n;
+            Ok(())
+        };
+        for m in [&mut sums.jacobian, &mut sums.omega].into_iter().flatten() {
+            read(m, &mut at)?;
+        }
+        if let Some(squares) = sums.squares.as_mut() {
+            squares.assign(&ndarray::ArrayView1::from(&values[at..at + kk]));
+            at += kk;
+        }
+        if let Some(m) = sums.contraction.as_mut() {
+            read(m, &mut at)?;
         }
         Ok(sums)
     }

@@ -107,6 +107,10 @@ pub struct PassRequest {
     pub jacobian: bool,
     /// Whether Σ g_t g_tᵀ is needed.
     pub omega: bool,
+    /// Whether Σ g_t² per moment (Σ g_t g_tᵀ's diagonal) is needed; with `omega` it
+    /// comes from Σ g_t g_tᵀ. A source's screening asks for these alone: K sums where
+    /// Σ g_t g_tᵀ has K(K + 1)/2.
+    pub squares: bool,
     /// Windmeijer's contraction with this vector (K values), if needed.
     pub contraction: Option<Array1<f64>>,
 }
@@ -164,6 +168,7 @@ impl MomentSums {
             request.omega,
             request.contraction.is_some(),
         )
+        .with_squares(request.squares)
     }
 
     /// Adds a batch of rows, given as plain column slices, to the sums at the
@@ -202,6 +207,7 @@ impl MomentSums {
         }
         let parts_match = self.jacobian().is_some() == request.jacobian
             && self.omega().is_some() == request.omega
+            && self.squares().is_some() == (request.omega || request.squares)
             && self.contraction().is_some() == request.contraction.is_some();
         if !parts_match {
             return Err(Error::InvalidConfig {
@@ -236,6 +242,7 @@ impl MomentSums {
         let needs = Needs {
             jacobian: request.jacobian,
             omega: request.omega,
+            squares: request.squares,
             contraction: request.contraction.as_ref().map(|v| v.view()),
             cluster_u: None,
         };

@@ -241,7 +241,8 @@ impl Streamed {
                 sources: vec![source],
                 params,
                 jacobian,
-                omega: squares,
+                omega: false,
+                squares,
                 contraction: None,
             };
             let sums = self.engine_sums(k, &request);
@@ -251,7 +252,7 @@ impl Streamed {
                 jacobian: sums
                     .jacobian()
                     .map(|j| j.slice(s![all.clone(), p..]).to_owned()),
-                squares: sums.omega().map(|o| o.diag().slice(s![all]).to_owned()),
+                squares: sums.squares().map(|d| d.slice(s![all]).to_owned()),
             };
         }
         let parts = self.map_batches(&[source], &[], |_, rows| {

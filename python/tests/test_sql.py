@@ -1,0 +1,141 @@
+"""The generated SQL's passes run by real engines (DuckDB and SQLite, through their
+Python packages) give the in-memory fit: every pass over all rows is one query of
+sums there, the labeled rows are read once, and the estimate, standard errors and J
+statistic equal those of the same rows in memory to 1e-9 relative (the engines sum
+in their own order)."""
+
+import sqlite3
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+import synthgmm
+
+COVARIATES = ["one", "x1", "x2"]
+
+
+def table(model, t=4000, n=300, seed=3):
+    """One row per unit: the label, the real outcome (NULL off the labeled rows), the
+    covariates, a proxy on them and a synthetic source with its own covariates."""
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([np.ones(t), rng.normal(size=(t, 2))])
+    sx = np.column_stack([np.ones(t), rng.normal(size=(t, 2))])
+    beta = np.array([0.2, 0.5, -0.4])
+    eta, s_eta = x @ beta, sx @ beta
+    if model == "ols":
+        y = eta + rng.normal(size=t)
+        proxy = eta + 0.6 * (y - eta) + 0.5 * rng.normal(size=t)
+        synth = s_eta + rng.normal(size=t)
+    elif model == "logistic":
+        y = (rng.uniform(size=t) < 1 / (1 + np.exp(-eta))).astype(float)
+        proxy = np.where(rng.uniform(size=t) < 0.8, y, 1 - y)
+        synth = (rng.uniform(size=t) < 1 / (1 + np.exp(-s_eta))).astype(float)
+    else:
+        y = rng.poisson(np.exp(eta)).astype(float)
+        proxy = rng.poisson(np.exp(eta) * 0.5 + 0.5 * y).astype(float)
+        synth = rng.poisson(np.exp(s_eta)).astype(float)
+    labeled = np.zeros(t, dtype=bool)
+    labeled[rng.choice(t, n, replace=False)] = True
+    frame = pd.DataFrame(x, columns=COVARIATES)
+    for j, name in enumerate(["s_one", "s_x1", "s_x2"]):
+        frame[name] = sx[:, j]
+    frame["is_labeled"] = labeled.astype(int)
+    frame["y"] = np.where(labeled, y, np.nan)
+    frame["proxy"] = proxy
+    frame["synth"] = synth
+    return frame
+
+
+def in_memory(frame, model, **settings):
+    x = frame[COVARIATES].to_numpy()
+    sx = frame[["s_one", "s_x1", "s_x2"]].to_numpy()
+    return synthgmm.fit(y=frame["y"].to_numpy(), x=x, labeled=frame["is_labeled"].to_numpy() == 1,
+                        sources={"proxy": (frame["proxy"].to_numpy(), x),
+                                 "synth": (frame["synth"].to_numpy(), sx)},
+                        model=model, intercept=False, **settings)
+
+
+SOURCES = {"proxy": ("proxy", COVARIATES), "synth": ("synth", ["s_one", "s_x1", "s_x2"])}
+
+
+def assert_same(a, b):
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a.bse, b.bse, rtol=1e-9)
+    ja, jb = a.j_test, b.j_test
+    assert (ja is None) == (jb is None)
+    if ja is not None:
+        assert ja.df == jb.df
+        np.testing.assert_allclose(ja.statistic, jb.statistic, rtol=1e-7, atol=1e-10)
+    assert a.nobs == b.nobs and a.n_labeled == b.n_labeled
+    assert a.notes == b.notes
+
+
+@pytest.mark.parametrize("model", ["ols", "logistic", "poisson"])
+@pytest.mark.parametrize("cross_weights", ["selected", "unrestricted"])
+def test_duckdb_passes_give_the_in_memory_fit(model, cross_weights):
+    frame = table(model)
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
+    sql = synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs", labeled="is_labeled",
+                           y="y", x=COVARIATES, sources=SOURCES, model=model,
+                           cross_weights=cross_weights)
+    memory = in_memory(frame, model, cross_weights=cross_weights)
+    assert_same(sql, memory)
+    assert sql.names == COVARIATES
+
+
+def test_sqlite_runs_the_least_squares_passes_from_a_subquery():
+    frame = table("ols", seed=5)
+    con = sqlite3.connect(":memory:")
+    frame.to_sql("runs", con, index=False)
+    queries = []
+
+    def run(query):
+        queries.append(query)
+        return con.execute(query).fetchall()
+
+    sql = synthgmm.fit_sql(run, subquery="SELECT * FROM runs WHERE 'a;b' <> ''", alias="r",
+                           labeled="is_labeled", y="y", x=COVARIATES, sources=SOURCES)
+    assert_same(sql, in_memory(frame, "ols"))
+    # The labeled rows and the row count, then one query per pass over all rows.
+    assert len(queries) >= 3 and all("FROM (SELECT * FROM runs" in q for q in queries)
+
+
+def test_a_failing_query_is_a_read_error_naming_the_table():
+    frame = table("ols")
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
+    with pytest.raises(synthgmm.ReadError, match=r"(?s)runs.*no_such_column"):
+        synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs", labeled="is_labeled",
+                         y="y", x=["one", "no_such_column"], sources={})
+
+    def broken(query):
+        if "SUM(" in query:
+            raise RuntimeError("connection lost")
+        return con.execute(query).fetchall()
+
+    with pytest.raises(synthgmm.ReadError, match="connection lost"):
+        synthgmm.fit_sql(broken, "runs", labeled="is_labeled", y="y", x=COVARIATES,
+                         sources=SOURCES)
+
+
+def test_bad_specifications_raise_before_any_query():
+    never = lambda q: pytest.fail("no query should run")  # noqa: E731
+    with pytest.raises(synthgmm.InvalidConfigError, match="subquery"):
+        synthgmm.fit_sql(never, subquery="SELECT * FROM t) q; DROP TABLE t; --",
+                         labeled="s", y="y", x=["one"], sources={})
+    with pytest.raises(synthgmm.InvalidConfigError, match="table"):
+        synthgmm.fit_sql(never, labeled="s", y="y", x=["one"], sources={})
+    with pytest.raises(synthgmm.InvalidConfigError, match="model"):
+        synthgmm.fit_sql(never, "runs", labeled="s", y="y", x=["one"], sources={},
+                         model="quantile")
+
+
+def test_rows_that_are_not_numbers_are_a_read_error():
+    with pytest.raises(synthgmm.ReadError, match="not sequences of numbers"):
+        synthgmm.fit_sql(lambda q: [("a", "b")], "runs", labeled="s", y="y", x=["one"],
+                         sources={})
