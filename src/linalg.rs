@@ -189,6 +189,24 @@ pub(crate) fn column_sums(a: ArrayView2<'_, f64>, squared: bool) -> Array1<f64> 
     Array1::from(sums)
 }
 
+/// [`column_sums`] of the entries and of their squares in one sweep over the rows (the
+/// same additions in the same order, so the same sums to the last bit).
+pub(crate) fn column_sums_and_squares(a: ArrayView2<'_, f64>) -> (Array1<f64>, Array1<f64>) {
+    let k = a.ncols();
+    let (mut sums, mut squares) = (vec![0.0; k], vec![0.0; k]);
+    let mut add = |row: &[f64]| {
+        for ((s, q), v) in sums.iter_mut().zip(squares.iter_mut()).zip(row) {
+            *s += v;
+            *q += v * v;
+        }
+    };
+    match a.as_slice() {
+        Some(flat) if k > 0 => flat.chunks_exact(k).for_each(&mut add),
+        _ => a.rows().into_iter().for_each(|row| add(&row.to_vec())),
+    }
+    (Array1::from(sums), Array1::from(squares))
+}
+
 /// `AᵀA`, exactly symmetric.
 pub(crate) fn gram(a: ArrayView2<'_, f64>) -> Array2<f64> {
     symmetrize(cross_product(a, a))
@@ -381,6 +399,26 @@ mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
+
+    #[test]
+    fn sums_and_squares_in_one_sweep_are_the_separate_sums() {
+        let a = Array2::from_shape_fn((37, 3), |(i, j)| ((i * 7 + j) as f64 * 0.37).sin() * 1e3);
+        // Row-major, and column-major (rows not contiguous).
+        let column_major = a.t().to_owned().reversed_axes();
+        for view in [a.view(), column_major.view()] {
+            let (sums, squares) = column_sums_and_squares(view);
+            assert_eq!(sums, column_sums(view, false));
+            assert_eq!(squares, column_sums(view, true));
+        }
+        let strided = a.slice(ndarray::s![.., ..;2]);
+        let (sums, squares) = column_sums_and_squares(strided);
+        assert_eq!(
+            (sums, squares),
+            (column_sums(strided, false), column_sums(strided, true))
+        );
+        let empty = Array2::<f64>::zeros((4, 0));
+        assert_eq!(column_sums_and_squares(empty.view()).0.len(), 0);
+    }
 
     #[test]
     fn cholesky_solves_and_inverts() {

@@ -5,7 +5,7 @@ use std::ops::AddAssign;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use super::{map_ordered, Chunk, ChunkSet, Layout, MomentSums};
-use crate::linalg::{column_sums, cross_product, gram};
+use crate::linalg::{column_sums, column_sums_and_squares, cross_product, gram};
 use crate::moment::{moment_matrix, MomentModel};
 use crate::rows::Rows;
 
@@ -616,13 +616,18 @@ pub(crate) fn chunk_block_sums<M: MomentModel + ?Sized>(
     } else {
         (moment_matrix(model, beta, rows), None)
     };
+    let (sum, squares) = match (w, squares) {
+        (None, true) => {
+            let (sum, squares) = column_sums_and_squares(psi.view());
+            (sum, Some(squares))
+        }
+        (None, false) => (column_sums(psi.view(), false), None),
+        (Some(w), _) => (w.dot(&psi), squares.then(|| column_sums(psi.view(), true))),
+    };
     BlockSums {
-        sum: match w {
-            Some(w) => w.dot(&psi),
-            None => column_sums(psi.view(), false),
-        },
+        sum,
         jacobian: jac,
-        squares: squares.then(|| column_sums(psi.view(), true)),
+        squares,
     }
 }
 
