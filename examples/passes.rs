@@ -11,7 +11,8 @@
 //! and two standard normals), 10% labeled at random, a proxy and a synthetic source on
 //! the real covariates (M = 2), seeded. For each model and estimator setting the
 //! example prints the number of passes and what they summed: ḡ alone, with the
-//! Jacobian Ĝ, with Ω̂ = Σ g gᵀ, or with Windmeijer's contraction. The floor is one
+//! Jacobian Ĝ, with the squares Σ g² alone (a source's screening, with its Jacobian),
+//! with Ω̂ = Σ g gᵀ, or with Windmeijer's contraction. The floor is one
 //! read of the data.
 
 use std::sync::{Arc, Mutex};
@@ -126,11 +127,13 @@ impl<M: MomentModel + std::fmt::Debug + Send + Sync> SumsEngine for Counting<M> 
         let kind = match (
             request.contraction.is_some(),
             request.omega,
+            request.squares,
             request.jacobian,
         ) {
-            (true, _, _) => "contraction",
-            (false, true, _) => "Ω̂",
-            (false, false, true) => "Ĝ",
+            (true, ..) => "contraction",
+            (false, true, ..) => "Ω̂",
+            (false, false, true, _) => "Σg²",
+            (false, false, false, true) => "Ĝ",
             _ => "ḡ",
         };
         self.log.lock().expect("log").push(kind);
@@ -165,7 +168,7 @@ where
     let data = DataSources::from_engine(&labeled, T, Box::new(engine)).expect("engine data");
     gmm.fit(&data).expect("fit");
     let log = log.lock().expect("log").clone();
-    let kinds: Vec<String> = ["ḡ", "Ĝ", "Ω̂", "contraction"]
+    let kinds: Vec<String> = ["ḡ", "Ĝ", "Σg²", "Ω̂", "contraction"]
         .iter()
         .filter_map(|kind| {
             let n = log.iter().filter(|k| *k == kind).count();
