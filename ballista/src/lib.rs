@@ -29,6 +29,8 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use ndarray::Array1;
 use synthgmm::models::{Logistic, Ols, Poisson};
+use synthgmm::named::ModelName;
+use synthgmm::MomentModel;
 use synthgmm::PassRequest;
 use synthgmm_datafusion::PassUdaf;
 
@@ -135,18 +137,19 @@ fn decode(bytes: &[u8]) -> Result<(String, usize, PassRequest)> {
     ))
 }
 
-/// The pass's bytes, when `node` is synthgmm's aggregate for a built-in model.
+/// The pass's bytes, when `node` is synthgmm's aggregate for a built-in model (named
+/// as the core names it, [`ModelName`]).
 fn encode_udaf(node: &AggregateUDF) -> Option<Vec<u8>> {
     let inner: &dyn std::any::Any = node.inner().as_ref();
     if let Some(f) = inner.downcast_ref::<PassUdaf<Ols>>() {
-        return Some(encode("ols", f.k(), f.request()));
+        return Some(encode(f.model().name(), f.k(), f.request()));
     }
     if let Some(f) = inner.downcast_ref::<PassUdaf<Logistic>>() {
-        return Some(encode("logistic", f.k(), f.request()));
+        return Some(encode(f.model().name(), f.k(), f.request()));
     }
     inner
         .downcast_ref::<PassUdaf<Poisson>>()
-        .map(|f| encode("poisson", f.k(), f.request()))
+        .map(|f| encode(f.model().name(), f.k(), f.request()))
 }
 
 /// synthgmm's aggregate rebuilt from its bytes, or `None` for other bytes.
@@ -155,13 +158,13 @@ fn decode_udaf(buf: &[u8]) -> Option<Result<Arc<AggregateUDF>>> {
         return None;
     }
     Some(decode(buf).and_then(|(model, k, request)| {
-        let udaf = match model.as_str() {
-            "ols" => AggregateUDF::from(PassUdaf::new(Ols, request, k)),
-            "logistic" => AggregateUDF::from(PassUdaf::new(Logistic, request, k)),
-            "poisson" => AggregateUDF::from(PassUdaf::new(Poisson, request, k)),
-            other => {
+        let udaf = match model.parse::<ModelName>() {
+            Ok(ModelName::Ols) => AggregateUDF::from(PassUdaf::new(Ols, request, k)),
+            Ok(ModelName::Logistic) => AggregateUDF::from(PassUdaf::new(Logistic, request, k)),
+            Ok(ModelName::Poisson) => AggregateUDF::from(PassUdaf::new(Poisson, request, k)),
+            _ => {
                 return Err(DataFusionError::Internal(format!(
-                    "synthgmm pass for an unknown model `{other}`"
+                    "synthgmm pass for a model the codec does not rebuild: `{model}`"
                 )))
             }
         };
