@@ -163,6 +163,23 @@ pub(crate) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> A
     backend::cross_product(a, b)
 }
 
+/// `AᵀB` for tall `A` and `B` (T×k each) whose product is symmetric — `AᵀA`, or
+/// `Xᵀ D X` written as `(DX)ᵀX` — from its lower triangle alone (half the products),
+/// mirrored: exactly symmetric.
+pub(crate) fn symmetric_cross_product(
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+) -> Array2<f64> {
+    debug_assert_eq!(a.dim(), b.dim());
+    let mut m = backend::lower_cross_product(a, b);
+    for i in 0..m.nrows() {
+        for j in 0..i {
+            m[[j, i]] = m[[i, j]];
+        }
+    }
+    m
+}
+
 /// Σ_t a_t: the column sums of a tall matrix, accumulated row by row (the memory order
 /// of the moment matrices), optionally of the squared entries.
 pub(crate) fn column_sums(a: ArrayView2<'_, f64>, squared: bool) -> Array1<f64> {
@@ -209,7 +226,7 @@ pub(crate) fn column_sums_and_squares(a: ArrayView2<'_, f64>) -> (Array1<f64>, A
 
 /// `AᵀA`, exactly symmetric.
 pub(crate) fn gram(a: ArrayView2<'_, f64>) -> Array2<f64> {
-    symmetrize(cross_product(a, a))
+    symmetric_cross_product(a, a)
 }
 
 /// `diag(s) · A · diag(s)`: the two-sided scaling used to equilibrate symmetric matrices.
@@ -233,6 +250,7 @@ pub(crate) fn symmetrize(mut m: Array2<f64>) -> Array2<f64> {
 #[cfg(all(feature = "faer", not(feature = "openblas")))]
 mod backend {
     use faer::linalg::matmul::matmul;
+    use faer::linalg::matmul::triangular::{matmul as triangular_matmul, BlockStructure};
     use faer::linalg::triangular_solve::{
         solve_lower_triangular_in_place, solve_upper_triangular_in_place,
     };
@@ -344,6 +362,27 @@ mod backend {
         );
         to_ndarray(out.as_ref())
     }
+
+    /// The lower triangle of AᵀB (the strict upper triangle is not computed).
+    pub(super) fn lower_cross_product(
+        a: ArrayView2<'_, f64>,
+        b: ArrayView2<'_, f64>,
+    ) -> Array2<f64> {
+        let _clean = CleanVectorState;
+        let mut out = Mat::<f64>::zeros(a.ncols(), b.ncols());
+        triangular_matmul(
+            out.as_mut(),
+            BlockStructure::TriangularLower,
+            Accum::Replace,
+            as_faer(&a).transpose(),
+            BlockStructure::Rectangular,
+            as_faer(&b),
+            BlockStructure::Rectangular,
+            1.0,
+            Par::Seq,
+        );
+        to_ndarray(out.as_ref())
+    }
 }
 
 #[cfg(feature = "openblas")]
@@ -392,6 +431,15 @@ mod backend {
     pub(super) fn cross_product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
         a.t().dot(&b)
     }
+
+    /// The lower triangle of AᵀB (BLAS has no triangular product of two general
+    /// matrices: the whole product, its strict upper triangle then overwritten).
+    pub(super) fn lower_cross_product(
+        a: ArrayView2<'_, f64>,
+        b: ArrayView2<'_, f64>,
+    ) -> Array2<f64> {
+        a.t().dot(&b)
+    }
 }
 
 #[cfg(test)]
@@ -399,6 +447,25 @@ mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
+
+    #[test]
+    fn symmetric_products_are_the_full_product_mirrored() {
+        let x = Array2::from_shape_fn((300, 7), |(i, j)| ((i * 7 + j) as f64 * 0.61).cos());
+        let d = Array1::from_shape_fn(300, |i| 0.1 + (i as f64 * 0.3).sin().powi(2));
+        let dx = &x * &d.view().insert_axis(ndarray::Axis(1));
+        for (a, b) in [(x.view(), x.view()), (dx.view(), x.view())] {
+            let full = cross_product(a, b);
+            let half = symmetric_cross_product(a, b);
+            assert_eq!(half, half.t());
+            for i in 0..7 {
+                for j in 0..=i {
+                    let tol = 1e-13 * full[[i, j]].abs().max(1.0);
+                    assert!((half[[i, j]] - full[[i, j]]).abs() <= tol, "({i}, {j})");
+                }
+            }
+        }
+        assert_eq!(gram(x.view()), symmetric_cross_product(x.view(), x.view()));
+    }
 
     #[test]
     fn sums_and_squares_in_one_sweep_are_the_separate_sums() {

@@ -105,7 +105,7 @@ pub(crate) fn scaled_gram(
         let w = weights.map_or(1.0, |w| w[t]);
         row *= w * scale(t);
     }
-    crate::linalg::cross_product(xs.view(), x)
+    crate::linalg::symmetric_cross_product(xs.view(), x)
 }
 
 /// Row t of `out` = s_t x_t: the per-row moment shape of every generalised linear model.
