@@ -149,6 +149,23 @@ names!(ModelName, "model",
     "quantile" => ModelName::Quantile; "quantiles of the outcome",
     "iv" => ModelName::Iv; "linear instrumental variables (two-stage least squares moments)",
 );
+impl crate::sql::SqlModel {
+    /// The crate's model with the same moments.
+    pub fn model(self) -> ModelName {
+        match self {
+            crate::sql::SqlModel::Ols => ModelName::Ols,
+            crate::sql::SqlModel::Logistic => ModelName::Logistic,
+            crate::sql::SqlModel::Poisson => ModelName::Poisson,
+        }
+    }
+
+    /// The name of the crate's model with the same moments (`"ols"`, `"logistic"`,
+    /// `"poisson"`).
+    pub fn name(self) -> &'static str {
+        self.model().choice_name()
+    }
+}
+
 names!(crate::sql::SqlModel, "SQL model",
     "ols" => crate::sql::SqlModel::Ols; "least squares",
     "logistic" => crate::sql::SqlModel::Logistic; "logistic regression",

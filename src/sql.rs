@@ -58,6 +58,9 @@ use crate::error::{Error, Result};
 use crate::tier::{ColumnSpec, PassRequest, SumsEngine};
 
 /// The moment conditions the generated SQL spells out.
+///
+/// Its names, and the crate's model with the same moments, are in
+/// [`named`](crate::named) (`SqlModel::model`, `SqlModel::name`, `"ols".parse()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SqlModel {
@@ -67,23 +70,6 @@ pub enum SqlModel {
     Logistic,
     /// Poisson regression: ψ = x (y − exp(xᵀβ)) ([`Poisson`](crate::models::Poisson)).
     Poisson,
-}
-
-impl SqlModel {
-    /// The crate's model with the same moments.
-    pub fn model(self) -> crate::named::ModelName {
-        match self {
-            SqlModel::Ols => crate::named::ModelName::Ols,
-            SqlModel::Logistic => crate::named::ModelName::Logistic,
-            SqlModel::Poisson => crate::named::ModelName::Poisson,
-        }
-    }
-
-    /// The name of the crate's model with the same moments (`"ols"`, `"logistic"`).
-    pub fn name(self) -> &'static str {
-        use crate::named::Choice;
-        self.model().choice_name()
-    }
 }
 
 /// A table's columns: the label indicator (1/0, or true/false with
