@@ -367,29 +367,30 @@ pub(crate) fn chunk_sums<M: MomentModel + ?Sized>(
         g,
         jacobian,
         omega,
-        squares,
+        mut squares,
         contraction,
     } = sums.parts_mut();
     *rows = c.rows as f64;
     *labeled = c.labeled.len() as f64;
-    g.slice_mut(s![..q_lab])
-        .assign(&column_sums(moments.z.view(), false));
-    g.slice_mut(s![q_lab..])
-        .assign(&column_sums(moments.a.view(), false));
+    // Σg, and Σg² from the same sweep when asked for alone.
+    for (columns, range) in [(&moments.z, 0..q_lab), (&moments.a, q_lab..g.len())] {
+        match squares.as_deref_mut() {
+            Some(out) => {
+                let (sum, sum_squares) = column_sums_and_squares(columns.view());
+                g.slice_mut(s![range.clone()]).assign(&sum);
+                out.slice_mut(s![range]).assign(&sum_squares);
+            }
+            None => g
+                .slice_mut(s![range])
+                .assign(&column_sums(columns.view(), false)),
+        }
+    }
     if let Some(jac) = jacobian {
         moments.fill_jacobian(jac, model, c, layout, params);
     }
     let mut partials = Partials::default();
     if let Some(omega) = omega {
         partials.moments = moments.second_moments(omega, c, layout);
-    }
-    if let Some(squares) = squares {
-        squares
-            .slice_mut(s![..q_lab])
-            .assign(&column_sums(moments.z.view(), true));
-        squares
-            .slice_mut(s![q_lab..])
-            .assign(&column_sums(moments.a.view(), true));
     }
     if let (Some(out), Some(v)) = (contraction, needs.contraction) {
         let along = Along {

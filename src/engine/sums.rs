@@ -28,8 +28,9 @@ impl Layout {
 
 /// Sums over rows of what one pass of the two-step estimator needs at one value of
 /// (θ, η): the row and labeled-row counts, Σ_t g_t, and on request Σ_t ∂g_t/∂(θ, η)ᵀ,
-/// Σ_t g_t g_tᵀ (or only its diagonal, Σ_t g_t² per moment) and Windmeijer's contraction Σ_t (∂g_t/∂β_j · u_t + g_t s_tj) for a
-/// vector v (u_t = g_tᵀv, s_tj = (∂g_t/∂β_j)ᵀv).
+/// Σ_t g_t g_tᵀ (or only its diagonal, Σ_t g_t² per moment) and Windmeijer's
+/// contraction Σ_t (∂g_t/∂β_j · u_t + g_t s_tj) for a vector v (u_t = g_tᵀv,
+/// s_tj = (∂g_t/∂β_j)ᵀv).
 ///
 /// Sums over disjoint sets of rows add: a pass may be split into chunks of rows, in
 /// threads, files or machines, and merged with [`merge`](Self::merge) in a fixed order.
