@@ -240,3 +240,77 @@ fn the_default_is_valid_under_leverage() {
         );
     }
 }
+
+/// Least squares with 5% gross proxy errors (uniform on ±10 on top of normal noise of
+/// sd 0.5), normal errors, x standard normal; n = 40 of T = 2,000 labeled at random.
+fn gross_error_design(seed: u64, t: usize, n: usize) -> synthgmm::DataSources {
+    use ndarray::{Array1, Array2};
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut draw = |rng: &mut rand_chacha::ChaCha8Rng| -> f64 {
+        Distribution::<f64>::sample(&StandardNormal, rng)
+    };
+    let x: Array1<f64> = (0..t).map(|_| draw(&mut rng)).collect();
+    let y: Array1<f64> = x.mapv(|v| 1.0 + 0.5 * v) + (0..t).map(|_| draw(&mut rng)).collect::<Array1<f64>>();
+    let proxy: Array1<f64> = y.mapv(|v| {
+        let gross = if rng.random::<f64>() < 0.05 {
+            10.0 * (2.0 * rng.random::<f64>() - 1.0)
+        } else {
+            0.0
+        };
+        v + 0.5 * draw(&mut rng) + gross
+    });
+    let design = Array2::from_shape_fn((t, 2), |(i, j)| [1.0, x[i]][j]);
+    let labeled = common::label_at_random(&mut rng, t, n);
+    synthgmm::DataSources::builder(&labeled)
+        .real(&design, &y)
+        .source("proxy", &design, &proxy)
+        .build()
+        .unwrap()
+}
+
+/// A few gross proxy errors among the labeled rows sit at leverage near 1 in the
+/// candidates' regressions. Choosing by the leave-one-out variances let those rows make
+/// every correction look worse than none (MSE 1.09 times the paper's estimator's on
+/// this design); the second-order variances of `gmm::press` choose with them (1.07 at
+/// R = 6,000 in `examples/small_n_validity.rs`). The MSE ratio's Monte-Carlo standard
+/// error is estimated from the paired replications (delta method); the test asks for
+/// at most 1.08 up to 3 of them (the goal of 1.05 is not met), the coverage
+/// band of n < 100 up to 3 standard errors, and no bias beyond 0.1 sd.
+#[test]
+#[ignore = "Monte Carlo (about 10 seconds); run with -- --ignored, as CI does"]
+fn the_default_stays_efficient_with_gross_proxy_errors() {
+    use rayon::prelude::*;
+    const REPS: usize = 4_000;
+    let rows: Vec<[f64; 3]> = (0..REPS as u64)
+        .into_par_iter()
+        .map(|r| {
+            let data = gross_error_design(31_000 + r, 2_000, 40);
+            let default = TwoStepGmm::new(Ols).estimate(&data).unwrap();
+            let paper = TwoStepGmm::new(Ols)
+                .cross_weights(CrossWeights::Unrestricted)
+                .estimate(&data)
+                .unwrap();
+            let ci = default.conf_int(0.05).unwrap();
+            let covers = f64::from(u8::from(ci[[1, 0]] <= 0.5 && 0.5 <= ci[[1, 1]]));
+            [default.theta()[1] - 0.5, paper.theta()[1] - 0.5, covers]
+        })
+        .collect();
+    let reps = REPS as f64;
+    let mean = |f: &dyn Fn(&[f64; 3]) -> f64| rows.iter().map(f).sum::<f64>() / reps;
+    let (mse_default, mse_paper) = (mean(&|r| r[0] * r[0]), mean(&|r| r[1] * r[1]));
+    let ratio = mse_default / mse_paper;
+    let linear = |r: &[f64; 3]| (r[0] * r[0] - ratio * r[1] * r[1]) / mse_paper;
+    let ratio_se = (mean(&|r| linear(r).powi(2)) / reps).sqrt();
+    let coverage = mean(&|r| r[2]);
+    let bias = mean(&|r| r[0]) / (mse_default - mean(&|r| r[0]).powi(2)).sqrt();
+    println!("gross errors: MSE {ratio:.3} ± {ratio_se:.3} of the paper's, coverage {coverage:.3}, bias {bias:+.3} sd");
+    assert!(ratio <= 1.08 + 3.0 * ratio_se, "MSE ratio {ratio}");
+    let band_tol = 3.0 * (0.95 * 0.05 / reps).sqrt();
+    assert!(
+        (0.935 - band_tol..=0.97 + band_tol).contains(&coverage),
+        "coverage {coverage}"
+    );
+    assert!(bias.abs() <= 0.1 + 3.0 / reps.sqrt(), "bias {bias} sd");
+}

@@ -141,8 +141,10 @@ pub enum CrossWeights {
     /// Per coefficient, the real-only estimate, one cross coefficient per source shared
     /// by every coordinate (PPI++'s λ, on each subset of the sources), one per source
     /// on the same coordinate, or the unrestricted weights: the simplest whose
-    /// estimated mean squared error (from leave-one-out residuals) is within one
-    /// standard error of the smallest. The cross coefficients are regressions on the
+    /// estimated mean squared error (from the labeled rows' residuals, each row's
+    /// leverage accounted for) is within one standard error of the smallest, with a
+    /// leave-one-out residual variance in the reported one. The cross coefficients are
+    /// regressions on the
     /// labeled rows (with labeling probabilities, weighted by (1 − π_t)/π_t²). Falls
     /// back to [`Unrestricted`](Self::Unrestricted), with a [`Note`], for
     /// over-identified models and clustered rows. See [`CrossChoice`].

@@ -28,20 +28,22 @@
 //! A restricted row is the regression λ = Σ_lab,II⁻¹ c_jI on the labeled rows (a ratio
 //! estimator: the labeled sample's fluctuations cancel; second moments from all rows
 //! gave larger errors in the simulations). Its residual e = φ_r,j − λᵀφ_I has the
-//! leave-one-out second moment s̃² = (1/n) Σ_t e_t²/(1 − h_t)² on the labeled rows, h_t
-//! the row's leverage in that regression (see [`super::press`]), and
+//! second-order residual variance s̃²_sel = (1/n) Σ_t e_t²(1 + h_t)/(1 − h_t) on the
+//! labeled rows, h_t the row's leverage in that regression (see [`super::press`]), and
 //!
-//!   MSE_j(d) ≈ n/(n − p) · s̃²/n + (2λᵀc_j − λᵀQλ)/T,
+//!   MSE_j(d) ≈ n/(n − p) · s̃²_sel/n + (2λᵀc_j − λᵀQλ)/T,
 //!
 //! Q ≈ Σ the all-rows term's matrix, from the unlabeled rows' own spread (see
-//! [`all_rows_quadratic`]); on light-tailed rows without leverage s̃² ≈ s²(1 + 2d/n), which is the regression
-//! estimator's inflation for d estimated coefficients (Lavenberg and Welch 1981) times
-//! the degrees-of-freedom correction of the in-sample residuals, and where a few rows
-//! dominate the regressors it grows with what the in-sample fit hid. Among the
-//! candidates, ordered by d, the simplest whose MSE is within one standard error
-//! (relative √(2/(n − d))) of the smallest is kept; its leave-one-out residual variance
-//! (on coordinate j alone) is also the reported one, so that intervals cover at small
-//! n. Every h_t → 0 and the rule picks the smallest MSE as n grows: the selected
+//! [`all_rows_quadratic`]); on light-tailed rows without leverage s̃²_sel ≈ s²(1 + 2d/n),
+//! which is the regression estimator's inflation for d estimated coefficients
+//! (Lavenberg and Welch 1981) times the degrees-of-freedom correction of the in-sample
+//! residuals, and where a few rows dominate the regressors it grows with what the
+//! in-sample fit hid. Among the candidates, ordered by d, the simplest whose MSE is
+//! within one standard error (relative √(2/(n − d))) of the smallest is kept. The
+//! reported variance takes the chosen candidate's leave-one-out residual variance
+//! s̃² = (1/n) Σ_t e_t²/(1 − h_t)² (on coordinate j alone), which exceeds s̃²_sel on
+//! rows of high leverage, so that intervals cover at small n whatever the choice saw.
+//! Every h_t → 0 and the rule picks the smallest MSE as n grows: the selected
 //! estimator is then as efficient
 //! as the unrestricted one whenever a restriction holds (a proxy sharing the real
 //! covariates under homoskedastic errors), never less efficient than real-only, and
@@ -668,8 +670,9 @@ fn at_pilot<M: MomentModel>(
 /// Per coefficient, the weights chosen among the candidates (zero, shared per-source
 /// coefficients on each subset of the sources, the sources' own coordinate, all
 /// coordinates), with their reported-variance inflation: Λ (p × pM), the inflation
-/// and the choices. The candidates' mean squared errors use the leave-one-out residual
-/// variances of [`press`], from one pass over the labeled rows.
+/// and the choices. The candidates' mean squared errors use the second-order residual
+/// variances of [`press`], the reported inflation the leave-one-out ones, both from one
+/// pass over the labeled rows.
 fn choose<M: MomentModel>(
     moments: &Moments<'_>,
     rows: &press::Rows<'_, M>,
@@ -908,8 +911,8 @@ impl Moments<'_> {
     }
 
     /// The estimated MSE of the corrected coefficient: n/(n − p) · s̃²/n + (2λᵀc −
-    /// λᵀΣλ)/T with s̃² the leave-one-out residual variance of the fit as selected;
-    /// κ(d)s² in its place when s̃² is not a number.
+    /// λᵀΣλ)/T with s̃² the second-order residual variance s̃²_sel of the fit as
+    /// selected (see [`press`]); κ(d)s² in its place when s̃² is not a number.
     fn mse(&self, fit: &Regression, loo: f64) -> f64 {
         let within = if loo.is_finite() {
             self.residual_df() * loo
@@ -969,7 +972,7 @@ impl Moments<'_> {
 
     /// λ = Σ_II⁻¹ c_jI; the residual e = φ_r,j − λᵀφ_I has labeled second moment
     /// s² = A_jj − 2λᵀc + λᵀΣ_lab,IIλ, and the corrected coefficient's variance is
-    /// about s̃²/n + (2λᵀc − λᵀΣλ)/T with s̃² the leave-one-out version of s² (see
+    /// about s̃²/n + (2λᵀc − λᵀΣλ)/T with s̃² the small-sample version of s² (see
     /// [`Moments::mse`]).
     ///
     /// `given` supplies coefficients fitted elsewhere (the pooled shared fit) with
