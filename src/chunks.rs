@@ -32,3 +32,51 @@ pub(crate) fn map_ordered<T: Sync, R: Send>(
         items.iter().map(f).collect()
     }
 }
+
+/// Values per chunk of a parallel copy or comparison (512 KB).
+pub(crate) const COPY_CHUNK: usize = 1 << 16;
+
+/// Copies `from` into `to` (of the same length) in chunks, in parallel with the
+/// `parallel` feature: copying a freshly allocated array is mostly the first touch of
+/// its pages, which the threads then share.
+pub(crate) fn copy_in_chunks(from: &[f64], to: &mut [f64]) {
+    debug_assert_eq!(from.len(), to.len());
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        to.par_chunks_mut(COPY_CHUNK)
+            .zip(from.par_chunks(COPY_CHUNK))
+            .for_each(|(to, from)| to.copy_from_slice(from));
+    }
+    #[cfg(not(feature = "parallel"))]
+    to.copy_from_slice(from);
+}
+
+/// An owned copy of `values`, written by [`copy_in_chunks`] when they are contiguous.
+pub(crate) fn owned_copy<D: ndarray::Dimension>(
+    values: ndarray::ArrayView<'_, f64, D>,
+) -> ndarray::Array<f64, D> {
+    let Some(flat) = values.as_slice() else {
+        return values.to_owned();
+    };
+    // Zeroed memory from the allocator is mapped lazily: the copy touches it first.
+    let mut out = vec![0.0; flat.len()];
+    copy_in_chunks(flat, &mut out);
+    ndarray::Array::from_shape_vec(values.raw_dim(), out)
+        .expect("as many values as the shape, in standard order")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_copies_equal_their_source_in_every_layout() {
+        let x = ndarray::Array2::from_shape_fn((70_001, 3), |(i, j)| (i * 3 + j) as f64 - 0.5);
+        assert_eq!(owned_copy(x.view()), x);
+        assert_eq!(owned_copy(x.t()), x.t());
+        let y = x.column(1);
+        assert_eq!(owned_copy(y), y);
+        assert_eq!(owned_copy(ndarray::Array1::<f64>::zeros(0).view()).len(), 0);
+    }
+}

@@ -890,7 +890,7 @@ impl DataSourcesBuilder {
     ) -> Self {
         self.real = Some(RealInput {
             x: self.share(x),
-            y: y.into().to_owned(),
+            y: crate::chunks::owned_copy(y.into()),
             labeled_only: false,
         });
         self
@@ -905,7 +905,8 @@ impl DataSourcesBuilder {
         y: impl Into<ArrayView1<'b, f64>>,
     ) -> Self {
         let x = self.share(x);
-        self.sources.push((name.into(), x, y.into().to_owned()));
+        self.sources
+            .push((name.into(), x, crate::chunks::owned_copy(y.into())));
         self
     }
 
@@ -941,7 +942,7 @@ impl DataSourcesBuilder {
         {
             return Arc::clone(copy);
         }
-        let copy = Arc::new(x.to_owned());
+        let copy = Arc::new(crate::chunks::owned_copy(x));
         self.copied.push((key, Arc::clone(&copy)));
         copy
     }
@@ -954,7 +955,8 @@ impl DataSourcesBuilder {
         y: impl Into<ArrayView1<'b, f64>>,
     ) -> Self {
         let x = self.copy_once(x.into());
-        self.sources.push((name.into(), x, y.into().to_owned()));
+        self.sources
+            .push((name.into(), x, crate::chunks::owned_copy(y.into())));
         self
     }
 
@@ -1386,10 +1388,18 @@ fn same_bits(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> bool {
         return false;
     }
     match (a.as_slice(), b.as_slice()) {
-        (Some(a), Some(b)) => a
-            .chunks(512)
-            .zip(b.chunks(512))
-            .all(|(u, v)| u.iter().zip(v).fold(true, |all, (u, v)| all & same(u, v))),
+        // In parallel chunks of rows, each compared branch-free in blocks.
+        (Some(a), Some(b)) => {
+            let ranges = crate::chunks::chunk_ranges(a.len(), crate::chunks::COPY_CHUNK);
+            crate::chunks::map_ordered(&ranges, |range| {
+                a[range.clone()]
+                    .chunks(512)
+                    .zip(b[range.clone()].chunks(512))
+                    .all(|(u, v)| u.iter().zip(v).fold(true, |all, (u, v)| all & same(u, v)))
+            })
+            .into_iter()
+            .all(|same| same)
+        }
         _ => a.iter().zip(b.iter()).all(|(u, v)| same(u, v)),
     }
 }

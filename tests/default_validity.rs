@@ -252,7 +252,8 @@ fn gross_error_design(seed: u64, t: usize, n: usize) -> synthgmm::DataSources {
         Distribution::<f64>::sample(&StandardNormal, rng)
     };
     let x: Array1<f64> = (0..t).map(|_| draw(&mut rng)).collect();
-    let y: Array1<f64> = x.mapv(|v| 1.0 + 0.5 * v) + (0..t).map(|_| draw(&mut rng)).collect::<Array1<f64>>();
+    let y: Array1<f64> =
+        x.mapv(|v| 1.0 + 0.5 * v) + (0..t).map(|_| draw(&mut rng)).collect::<Array1<f64>>();
     let proxy: Array1<f64> = y.mapv(|v| {
         let gross = if rng.random::<f64>() < 0.05 {
             10.0 * (2.0 * rng.random::<f64>() - 1.0)
