@@ -179,6 +179,111 @@ fn logistic_low_rate(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
         .expect("valid data")
 }
 
+/// Six sources (more than the four whose every subset gets its own shared weight):
+/// residual correlations 0.95 to 0, two of them biased, one of them a copy of the
+/// outcome with gross errors; homoskedastic errors.
+fn six_sources(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
+    let x: Array1<f64> = (0..t).map(|_| normal(rng)).collect();
+    let e: Array1<f64> = (0..t).map(|_| normal(rng)).collect();
+    let y = 1.0 + SLOPE * &x + &e;
+    let design = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { x[i] });
+    let labeled = label(rng, t, n);
+    let mut b = DataSources::builder(&labeled).real(&design, &y);
+    for (k, rho) in [0.95f64, 0.8, 0.6, 0.4, 0.2, 0.0].into_iter().enumerate() {
+        let bias = if k % 3 == 1 { 0.3 } else { 0.0 };
+        let s: Array1<f64> = (0..t)
+            .map(|i| {
+                let gross = if k == 2 && rng.random::<f64>() < 0.03 {
+                    8.0
+                } else {
+                    0.0
+                };
+                1.0 + bias
+                    + (SLOPE + bias) * x[i]
+                    + rho * e[i]
+                    + (1.0 - rho * rho).sqrt() * normal(rng)
+                    + gross
+            })
+            .collect();
+        b = b.source(format!("s{k}"), &design, &s);
+    }
+    b.build().expect("valid data")
+}
+
+/// Six coefficients from n = 60: an intercept and five correlated covariates (the
+/// slope of interest the first), heteroskedastic errors; a proxy and a synthetic
+/// source whose covariates are measured with error.
+fn wide(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
+    let common: Array1<f64> = (0..t).map(|_| normal(rng)).collect();
+    let x = Array2::from_shape_fn((t, 6), |(i, j)| match j {
+        0 => 1.0,
+        _ => 0.6 * common[i] + 0.8 * normal(rng),
+    });
+    let e: Array1<f64> = (0..t)
+        .map(|i| (0.5 + 0.5 * x[[i, 1]].abs()) * normal(rng))
+        .collect();
+    let beta = [1.0, SLOPE, -0.3, 0.2, 0.0, 0.4];
+    let y = x.dot(&Array1::from(beta.to_vec())) + &e;
+    let proxy = &y + &Array1::from_shape_fn(t, |_| 0.6 * normal(rng));
+    let synth_x = x.mapv(|v| v)
+        + Array2::from_shape_fn(
+            (t, 6),
+            |(_, j)| if j == 0 { 0.0 } else { 0.3 * normal(rng) },
+        );
+    let synth_y = x.dot(&Array1::from(beta.to_vec()))
+        + 0.5 * &e
+        + Array1::from_shape_fn(t, |_| 0.8 * normal(rng));
+    let labeled = label(rng, t, n);
+    DataSources::builder(&labeled)
+        .real(&x, &y)
+        .source("proxy", &x, &proxy)
+        .source("synth", &synth_x, &synth_y)
+        .build()
+        .expect("valid data")
+}
+
+/// A rare binary covariate (8% of rows), whose coefficient is the slope: a handful of
+/// labeled rows carry it (leverage near 1/k for k of them); a proxy with normal noise
+/// and a synthetic source that shrinks the effect.
+fn rare_covariate(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
+    let d: Array1<f64> = (0..t)
+        .map(|_| f64::from(u8::from(rng.random::<f64>() < 0.08)))
+        .collect();
+    let e: Array1<f64> = (0..t).map(|_| normal(rng)).collect();
+    let y = 1.0 + SLOPE * &d + &e;
+    let proxy = &y + &Array1::from_shape_fn(t, |_| 0.6 * normal(rng));
+    let synth = 1.0 + 0.5 * SLOPE * &d + 0.7 * &e + Array1::from_shape_fn(t, |_| 0.7 * normal(rng));
+    let design = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { d[i] });
+    let labeled = label(rng, t, n);
+    DataSources::builder(&labeled)
+        .real(&design, &y)
+        .source("proxy", &design, &proxy)
+        .source("synth", &design, &synth)
+        .build()
+        .expect("valid data")
+}
+
+/// Logistic at n = 40 (about 30% ones): a proxy flipping 15% of labels.
+fn logistic_small(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
+    let x: Array1<f64> = (0..t).map(|_| normal(rng)).collect();
+    let y: Array1<f64> =
+        x.mapv(|v| f64::from(u8::from(rng.random::<f64>() < sigmoid(-0.9 + SLOPE * v))));
+    let proxy = y.mapv(|v| {
+        if rng.random::<f64>() < 0.15 {
+            1.0 - v
+        } else {
+            v
+        }
+    });
+    let design = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { x[i] });
+    let labeled = label(rng, t, n);
+    DataSources::builder(&labeled)
+        .real(&design, &y)
+        .source("proxy", &design, &proxy)
+        .build()
+        .expect("valid data")
+}
+
 /// One replicate: the default's, the paper's and real-only's slope estimates, and the
 /// seven intervals of the table (the bootstrap's NaN when `b` is 0), or `None` when a
 /// fit fails.
@@ -382,6 +487,38 @@ fn cases() -> Vec<Case> {
             n: 40,
             logistic: false,
             draw: gross_errors,
+        },
+        Case {
+            key: "six",
+            name: "OLS, six sources of mixed quality (two biased, one with gross errors)",
+            t: 2_000,
+            n: 50,
+            logistic: false,
+            draw: six_sources,
+        },
+        Case {
+            key: "wide",
+            name: "OLS, six coefficients, correlated covariates, heteroskedastic",
+            t: 2_000,
+            n: 60,
+            logistic: false,
+            draw: wide,
+        },
+        Case {
+            key: "rare",
+            name: "OLS, the coefficient of a rare binary covariate (8%)",
+            t: 3_000,
+            n: 60,
+            logistic: false,
+            draw: rare_covariate,
+        },
+        Case {
+            key: "logistic-small",
+            name: "logistic, 30% ones, a proxy flipping 15%",
+            t: 2_000,
+            n: 40,
+            logistic: true,
+            draw: logistic_small,
         },
         Case {
             key: "logistic",
