@@ -250,6 +250,16 @@ pub enum Error {
         /// `real` or a source name.
         block: String,
     },
+    /// One labeled row alone determines part of the real fit (its leverage is 1): e.g.
+    /// the only labeled row at one level of a binary covariate. Its residual is zero
+    /// whatever its outcome, so nothing measures the variance of what it determines.
+    #[error("labeled row {row} alone determines part of the fit of `{block}` (its leverage is 1, e.g. the only labeled row at one level of a binary covariate): its residual is zero whatever its outcome and no standard error exists for what it determines; label more rows where that covariate varies, or leave the covariate out")]
+    SingleRowFit {
+        /// `real`.
+        block: String,
+        /// The row (an index into the data set's rows).
+        row: usize,
+    },
     /// A data file could not be read (missing, not the expected format, a column of the
     /// wrong type, or failing while a pass reads it).
     #[error("cannot read `{path}`: {reason}")]

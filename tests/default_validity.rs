@@ -248,7 +248,7 @@ fn gross_error_design(seed: u64, t: usize, n: usize) -> synthgmm::DataSources {
     use rand::{Rng, SeedableRng};
     use rand_distr::{Distribution, StandardNormal};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut draw = |rng: &mut rand_chacha::ChaCha8Rng| -> f64 {
+    let draw = |rng: &mut rand_chacha::ChaCha8Rng| -> f64 {
         Distribution::<f64>::sample(&StandardNormal, rng)
     };
     let x: Array1<f64> = (0..t).map(|_| draw(&mut rng)).collect();

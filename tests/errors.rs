@@ -611,3 +611,68 @@ fn extreme_scales_are_refused_with_the_reason() {
         .build()
         .is_ok());
 }
+
+/// A binary covariate with a single labeled row at 1 (row 3 of 12): that row alone
+/// fits the covariate's coefficient, its residual is zero whatever its outcome, and
+/// every estimator that fits the real block says so, with the row, whatever the
+/// settings; a second labeled row at 1 lifts it.
+#[test]
+fn a_coefficient_fitted_by_one_labeled_row_is_a_single_row_fit() {
+    use synthgmm::baselines::RealOnly;
+    use synthgmm::{Estimator, SmallSample};
+    let mut d = Array1::<f64>::zeros(12);
+    for t in [3, 7, 10] {
+        d[t] = 1.0;
+    }
+    let y = Array1::from_shape_fn(12, |i| 0.5 + 1.5 * d[i] + ((i * 5) % 7) as f64 / 10.0);
+    let proxy = &y + &Array1::from_shape_fn(12, |i| ((i * 3) % 5) as f64 / 10.0 - 0.2);
+    let x = Array2::from_shape_fn((12, 2), |(i, j)| if j == 0 { 1.0 } else { d[i] });
+    let data = |labeled: &[bool]| {
+        DataSources::builder(labeled)
+            .real(&x, &y)
+            .source("proxy", &x, &proxy)
+            .build()
+            .unwrap()
+    };
+    // Rows 0–5 labeled: row 3 is the only one with d = 1.
+    let one = data(&(0..12).map(|i| i < 6).collect::<Vec<_>>());
+    let expected = Error::SingleRowFit {
+        block: "real".into(),
+        row: 3,
+    };
+    for small_sample in [
+        SmallSample::Hc0,
+        SmallSample::Hc2,
+        SmallSample::Hc2BellMcCaffrey,
+    ] {
+        for cross in [CrossWeights::Selected, CrossWeights::Unrestricted] {
+            let gmm = TwoStepGmm::new(Ols)
+                .small_sample(small_sample)
+                .cross_weights(cross);
+            assert_eq!(
+                gmm.fit(&one).unwrap_err(),
+                expected,
+                "{small_sample:?}, {cross:?}"
+            );
+        }
+        let real = RealOnly::new(Ols).small_sample(small_sample);
+        assert_eq!(real.estimate(&one).unwrap_err(), expected);
+    }
+    // For logistic regression that row's coefficient diverges instead: separation.
+    let binary = Array1::from_shape_fn(12, |i| f64::from(u8::from(i % 2 == 0)));
+    let logistic = DataSources::builder(&(0..12).map(|i| i < 6).collect::<Vec<_>>())
+        .real(&x, &binary)
+        .source("proxy", &x, &binary)
+        .build()
+        .unwrap();
+    assert_eq!(
+        TwoStepGmm::new(Logistic).fit(&logistic).unwrap_err(),
+        Error::Separation {
+            block: "real".into()
+        }
+    );
+    // Rows 0–7 labeled: rows 3 and 7 carry d = 1, and the fits go through.
+    let two = data(&(0..12).map(|i| i < 8).collect::<Vec<_>>());
+    assert!(TwoStepGmm::new(Ols).fit(&two).is_ok());
+    assert!(RealOnly::new(Ols).estimate(&two).is_ok());
+}

@@ -797,6 +797,13 @@ fn catalogue_cases() -> Vec<(&'static str, CaseModel, Result<DataSources, Error>
     let separated = lg.x.column(1).mapv(|v| (v > 0.0) as u8 as f64);
     let linear = d.x.dot(&ndarray::array![0.3, 0.9, -0.4]);
     let exact = d.x.dot(&ndarray::array![1.0, 2.0, 3.0]);
+    // Column 2 an indicator: 1 on the first labeled row and on nine unlabeled ones.
+    let mut rare = d.x.clone();
+    rare.column_mut(2).fill(0.0);
+    rare[[first_labeled, 2]] = 1.0;
+    for t in (0..300).filter(|&t| !d.labeled[t]).take(9) {
+        rare[[t, 2]] = 1.0;
+    }
     let mut income = d.x.clone();
     income.column_mut(1).mapv_inplace(|v| 5e4 + 2e4 * v);
     let short = Array1::zeros(299);
@@ -868,6 +875,11 @@ fn catalogue_cases() -> Vec<(&'static str, CaseModel, Result<DataSources, Error>
             "real outcomes exactly linear in x",
             Ls,
             build(&d, &d.x, &exact, &d.sources[0], &d.labeled),
+        ),
+        (
+            "a binary covariate at 1 on one labeled row (and 9 unlabeled)",
+            Ls,
+            build(&d, &rare, &d.y, &d.sources[0], &d.labeled),
         ),
         (
             "every row labeled",

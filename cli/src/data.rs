@@ -424,7 +424,8 @@ pub fn describe(e: &Error, path: &str, format: Format) -> String {
     match e {
         Error::NonFinite { row, .. }
         | Error::InvalidValue { row, .. }
-        | Error::FixedEffectSingleton { row, .. } => {
+        | Error::FixedEffectSingleton { row, .. }
+        | Error::SingleRowFit { row, .. } => {
             format!("`{path}` {}: {e}", format.locate(*row))
         }
         _ => e.to_string(),
@@ -445,6 +446,7 @@ impl Loaded {
             | Error::LengthMismatch { .. }
             | Error::NoUnlabeledRows { .. }
             | Error::TooFewLabeled { .. }
+            | Error::SingleRowFit { .. }
             | Error::FixedEffectsModel { .. }
             | Error::Read { .. } => Failure::Data(message),
             _ => Failure::Estimation(message),

@@ -61,6 +61,7 @@ variant_exceptions! {
     ShapeMismatch => ShapeMismatchError: "An argument has the wrong shape.",
     InvalidEstimate => InvalidEstimateError: "The estimate is not finite: the data do not support it.",
     PerfectFit => PerfectFitError: "The model fits the outcomes exactly: no residual variation is left.",
+    SingleRowFit => SingleRowFitError: "One labeled row alone determines part of the fit (leverage 1): no standard error exists for it.",
     InvalidConfig => InvalidConfigError: "An invalid setting.",
     Read => ReadError: "The data could not be read: a file, or a query that failed.",
     NeedsInMemory => NeedsInMemoryError: "The estimator or setting needs the rows in memory, not in a file or a database.",

@@ -72,6 +72,19 @@ def test_collinear_design():
         synthgmm.fit(**d)
 
 
+def test_a_coefficient_one_labeled_row_determines_is_a_single_row_fit():
+    d = design()
+    dummy = np.zeros(200)
+    dummy[[5, 120, 150]] = 1.0  # one labeled row (5) at 1
+    d["x"] = np.column_stack([d["x"], dummy])
+    for estimator in ("gmm", "real-only"):
+        with pytest.raises(synthgmm.SingleRowFitError, match="labeled row 5 alone"):
+            synthgmm.fit(**d, estimator=estimator)
+    d["labeled"][120] = True  # a second labeled row at 1
+    d["y"][120] = 0.3
+    synthgmm.fit(**d)
+
+
 def test_own_constant_column_with_intercept_says_what_to_do():
     d = design()
     d["x"] = np.column_stack([np.ones(200), d["x"]])

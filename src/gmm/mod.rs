@@ -436,6 +436,8 @@ impl<M: MomentModel> TwoStepGmm<M> {
     /// the model rejects; [`Error::ModelDimension`] for a model returning wrong shapes;
     /// [`Error::Collinear`] / [`Error::Separation`] when a block is not identified;
     /// [`Error::PerfectFit`] when the model fits the real outcomes exactly;
+    /// [`Error::SingleRowFit`] when one labeled row alone determines part of the real
+    /// fit (leverage 1);
     /// [`Error::NotConverged`] (when convergence is required);
     /// [`Error::SingularWeight`] (when the pseudo-inverse fallback is disabled, or Ω̂ is
     /// zero); [`Error::SingularCovariance`]. For data kept out of memory, also
@@ -752,6 +754,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             self.require_convergence,
             self.rank_tol,
         )?;
+        screen::refuse_single_row_fit(&self.model, stacked, real.solution.params.view())?;
         let mut fits = vec![real];
         for (m, fit) in source_fits.into_iter().enumerate() {
             fits.push(if identity {

@@ -430,3 +430,34 @@ pub(super) fn fit_real<M: MomentModel + ?Sized>(
     }
     Ok(fit)
 }
+
+/// Leverage from which a labeled row is taken to determine part of the fit alone.
+const LEVERAGE_ONE: f64 = 1.0 - 1e-9;
+
+/// [`Error::SingleRowFit`] for a labeled row of leverage 1 in the real block's
+/// just-identified fit at θ̂ (h_t = w_t tr((∂ψ_t/∂θᵀ) J⁻¹), see
+/// [`crate::small_sample::leverages`]): removing that row leaves a direction of θ that
+/// no other row informs, so its residual vanishes whatever its outcome, HC0 misses its
+/// variance and HC2/HC3 divide by zero. Over-identified models, and fits whose
+/// Jacobian is singular (already refused), are passed over.
+pub(super) fn refuse_single_row_fit<M: MomentModel + ?Sized>(
+    model: &M,
+    stacked: &crate::stacked::StackedMoments<'_, M>,
+    theta: ArrayView1<'_, f64>,
+) -> Result<()> {
+    if stacked.k() != stacked.p() {
+        return Ok(());
+    }
+    let (rows, weights) = (stacked.real_rows(), stacked.label_weights());
+    let Some(j_inv) = crate::linalg::inverse(model.jacobian(theta, rows, weights).view()) else {
+        return Ok(());
+    };
+    let leverage = crate::small_sample::leverages(model, theta, rows, weights, &j_inv);
+    match leverage.iter().position(|&h| h >= LEVERAGE_ONE) {
+        Some(i) => Err(Error::SingleRowFit {
+            block: REAL.to_string(),
+            row: stacked.data().labeled_rows()[i],
+        }),
+        None => Ok(()),
+    }
+}

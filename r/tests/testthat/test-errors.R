@@ -105,6 +105,12 @@ test_that("outcomes the model fits exactly are a PerfectFit", {
   expect_class(synthgmm(y ~ x1, d, estimator = "real-only"), "PerfectFit")
 })
 
+test_that("a coefficient one labeled row determines is a SingleRowFit, rows from 1", {
+  d <- small()
+  d$rare <- as.numeric(seq_len(nrow(d)) %in% c(6, 70, 90))
+  expect_class(synthgmm(y ~ x1 + rare, d, estimator = "real-only"), "SingleRowFit", "labeled row 6 alone")
+})
+
 test_that("weights and labeling probabilities out of range are InvalidValue", {
   d <- small()
   expect_class(synthgmm(y ~ x1, d, weights = ~ -abs(x2)), "InvalidValue", "weights")

@@ -279,6 +279,19 @@ fn rows_from_one(err: &Error) -> Error {
             value,
             reason,
         },
+        Error::SingleRowFit { block, row } => Error::SingleRowFit {
+            block,
+            row: row + 1,
+        },
+        Error::FixedEffectSingleton {
+            effect,
+            levels,
+            row,
+        } => Error::FixedEffectSingleton {
+            effect,
+            levels,
+            row: row + 1,
+        },
         other => other,
     }
 }
