@@ -438,17 +438,24 @@ const LEVERAGE_ONE: f64 = 1.0 - 1e-9;
 /// just-identified fit at θ̂ (h_t = w_t tr((∂ψ_t/∂θᵀ) J⁻¹), see
 /// [`crate::small_sample::leverages`]): removing that row leaves a direction of θ that
 /// no other row informs, so its residual vanishes whatever its outcome, HC0 misses its
-/// variance and HC2/HC3 divide by zero. Over-identified models, and fits whose
-/// Jacobian is singular (already refused), are passed over.
+/// variance and HC2/HC3 divide by zero. Only models with a working design
+/// (−∂ψ_t/∂θᵀ = x̄_t x̄_tᵀ: least squares, canonical GLMs) are checked, whose leverages
+/// are a projection's, in [0, 1]; others (an instrumental-variables fit, whose
+/// X(ZᵀX)⁻¹Zᵀ is no projection) and fits whose Jacobian is singular (already
+/// refused) are passed over.
 pub(super) fn refuse_single_row_fit<M: MomentModel + ?Sized>(
     model: &M,
     stacked: &crate::stacked::StackedMoments<'_, M>,
     theta: ArrayView1<'_, f64>,
 ) -> Result<()> {
-    if stacked.k() != stacked.p() {
+    let (rows, weights) = (stacked.real_rows(), stacked.label_weights());
+    let projection = stacked.k() == stacked.p()
+        && model
+            .working_design(theta, rows.slice(0..rows.len().min(1)))
+            .is_some();
+    if !projection {
         return Ok(());
     }
-    let (rows, weights) = (stacked.real_rows(), stacked.label_weights());
     let Some(j_inv) = crate::linalg::inverse(model.jacobian(theta, rows, weights).view()) else {
         return Ok(());
     };
