@@ -33,35 +33,34 @@ pub(crate) fn map_ordered<T: Sync, R: Send>(
     }
 }
 
-/// Values per chunk of a parallel copy or comparison (512 KB).
+/// Values per chunk of a parallel comparison (512 KB).
 pub(crate) const COPY_CHUNK: usize = 1 << 16;
 
-/// Copies `from` into `to` (of the same length) in chunks, in parallel with the
-/// `parallel` feature: copying a freshly allocated array is mostly the first touch of
-/// its pages, which the threads then share.
-pub(crate) fn copy_in_chunks(from: &[f64], to: &mut [f64]) {
-    debug_assert_eq!(from.len(), to.len());
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        to.par_chunks_mut(COPY_CHUNK)
-            .zip(from.par_chunks(COPY_CHUNK))
-            .for_each(|(to, from)| to.copy_from_slice(from));
-    }
-    #[cfg(not(feature = "parallel"))]
-    to.copy_from_slice(from);
-}
+/// Values (8 MB) from which a copy, a scan or a comparison runs in parallel: below,
+/// the memory is usually recycled and warm, and waking the threads costs more than it
+/// saves.
+pub(crate) const PARALLEL_VALUES: usize = 1 << 20;
 
-/// An owned copy of `values`, written by [`copy_in_chunks`] when they are contiguous.
+/// An owned copy of `values`, written in parallel (feature `parallel`) when they are
+/// contiguous: copying into a freshly allocated array is mostly the first touch of its
+/// pages, which the threads then share, and an indexed parallel collection writes
+/// each value once, into memory it did not zero first.
 pub(crate) fn owned_copy<D: ndarray::Dimension>(
     values: ndarray::ArrayView<'_, f64, D>,
 ) -> ndarray::Array<f64, D> {
     let Some(flat) = values.as_slice() else {
         return values.to_owned();
     };
-    // Zeroed memory from the allocator is mapped lazily: the copy touches it first.
-    let mut out = vec![0.0; flat.len()];
-    copy_in_chunks(flat, &mut out);
+    #[cfg(feature = "parallel")]
+    let out: Vec<f64> = match flat.len() >= PARALLEL_VALUES {
+        true => {
+            use rayon::prelude::*;
+            flat.par_iter().copied().collect()
+        }
+        false => flat.to_vec(),
+    };
+    #[cfg(not(feature = "parallel"))]
+    let out = flat.to_vec();
     ndarray::Array::from_shape_vec(values.raw_dim(), out)
         .expect("as many values as the shape, in standard order")
 }

@@ -1390,7 +1390,11 @@ fn same_bits(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> bool {
     match (a.as_slice(), b.as_slice()) {
         // In parallel chunks of rows, each compared branch-free in blocks.
         (Some(a), Some(b)) => {
-            let ranges = crate::chunks::chunk_ranges(a.len(), crate::chunks::COPY_CHUNK);
+            let chunk = match a.len() >= crate::chunks::PARALLEL_VALUES {
+                true => crate::chunks::COPY_CHUNK,
+                false => a.len(),
+            };
+            let ranges = crate::chunks::chunk_ranges(a.len(), chunk);
             crate::chunks::map_ordered(&ranges, |range| {
                 a[range.clone()]
                     .chunks(512)

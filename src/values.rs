@@ -13,45 +13,33 @@ const TOO_LARGE: &str = "magnitudes beyond 1e64 overflow the moment products; re
 const MIN_MAGNITUDE: f64 = 1e-64;
 const TOO_SMALL: &str = "the column's largest magnitude is below 1e-64, which underflows the moment products; rescale the column";
 
-/// Per column of `values` (rows × columns), the largest magnitude, and whether any
-/// value is NaN (which the maxima skip): one row-major sweep, in parallel chunks of
-/// rows (a maximum does not depend on their order).
-fn column_extremes(values: ndarray::ArrayView2<'_, f64>) -> (Vec<f64>, bool) {
-    let columns = values.ncols();
-    let ranges = crate::chunks::chunk_ranges(values.nrows(), 8 * crate::chunks::DEFAULT_CHUNK_ROWS);
-    let parts = crate::chunks::map_ordered(&ranges, |range| {
-        let mut maxima = vec![0.0f64; columns];
-        let mut nan = false;
-        for row in values.slice(ndarray::s![range.clone(), ..]).rows() {
-            for (m, v) in maxima.iter_mut().zip(row) {
-                *m = m.max(v.abs());
-                nan |= v.is_nan();
-            }
-        }
-        (maxima, nan)
-    });
-    parts.into_iter().fold(
-        (vec![0.0f64; columns], false),
-        |(maxima, nan), (part, part_nan)| {
-            let maxima = maxima.iter().zip(&part).map(|(a, b)| a.max(*b)).collect();
-            (maxima, nan | part_nan)
-        },
-    )
-}
-
 /// The first column (outcome, then covariates) of `block` whose values are all below
 /// [`MIN_MAGNITUDE`] in magnitude but not all zero, as an [`Error::InvalidValue`] at
 /// its largest value: products of such values underflow, and the fit would report
-/// exact fits or collinearity that are not in the data. `largest` holds the columns'
-/// largest magnitudes (the outcome's, then the covariates' unless they passed
-/// already); a tiny column is then searched for where it lies.
+/// exact fits or collinearity that are not in the data. The covariates are skipped when
+/// `covariates_passed` (the same array passed already). Each column's largest magnitude
+/// comes from one row-major sweep; a tiny column is then searched for where it lies.
 fn tiny_column(
     name: &str,
     block: &RowBlock,
     row_of: &impl Fn(usize) -> usize,
-    largest: &[f64],
+    covariates_passed: bool,
 ) -> Result<()> {
     let tiny = |max: f64| max > 0.0 && max < MIN_MAGNITUDE;
+    let maxima = |values: ndarray::ArrayView2<'_, f64>| {
+        let mut maxima = vec![0.0f64; values.ncols()];
+        for row in values.rows() {
+            maxima
+                .iter_mut()
+                .zip(row)
+                .for_each(|(m, v)| *m = m.max(v.abs()));
+        }
+        maxima
+    };
+    let mut largest = maxima(block.y.view().insert_axis(ndarray::Axis(1)));
+    if !covariates_passed {
+        largest.extend(maxima(block.x.view()));
+    }
     let Some(k) = largest.iter().position(|&max| tiny(max)) else {
         return Ok(());
     };
@@ -95,20 +83,11 @@ pub(crate) fn check_values(
     scanned: &mut Vec<(*const f64, usize)>,
 ) -> Result<()> {
     let key = (block.x.as_ptr(), block.x.len());
-    let passed = scanned.contains(&key);
-    // The columns' largest magnitudes, and NaNs, from one sweep of each array.
-    let (mut largest, y_nan) = column_extremes(block.y.view().insert_axis(ndarray::Axis(1)));
-    let x_nan = match passed {
-        true => false,
-        false => {
-            let (maxima, nan) = column_extremes(block.x.view());
-            largest.extend(maxima);
-            nan
-        }
-    };
-    tiny_column(name, block, &row_of, &largest)?;
-    let bounded = !y_nan && !x_nan && largest.iter().all(|&m| m <= MAX_MAGNITUDE);
-    if bounded && all_small(block.extra.view().into_dyn()) {
+    tiny_column(name, block, &row_of, scanned.contains(&key))?;
+    if all_small(block.y.view().into_dyn())
+        && (scanned.contains(&key) || all_small(block.x.view().into_dyn()))
+        && all_small(block.extra.view().into_dyn())
+    {
         scanned.push(key);
         return Ok(());
     }
