@@ -60,6 +60,43 @@ fn label(rng: &mut ChaCha8Rng, t: usize, n: usize) -> Vec<bool> {
     labeled
 }
 
+/// The data set of one covariate x (with an intercept) shared by the real data and
+/// every source, n of its T rows labeled at random (drawn after the values).
+fn one_covariate(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    x: &Array1<f64>,
+    y: &Array1<f64>,
+    sources: &[(&str, &Array1<f64>)],
+) -> DataSources {
+    let t = x.len();
+    let design = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { x[i] });
+    let labeled = label(rng, t, n);
+    let builder = DataSources::builder(&labeled).real(&design, y);
+    sources
+        .iter()
+        .fold(builder, |b, (name, values)| {
+            b.source(*name, &design, *values)
+        })
+        .build()
+        .expect("valid data")
+}
+
+/// Binary labels with P(y = 1) = σ(a + SLOPE·x), and a copy with a share `flip` of
+/// them flipped.
+fn logistic_labels(rng: &mut ChaCha8Rng, x: &Array1<f64>, a: f64, flip: f64) -> [Array1<f64>; 2] {
+    let y: Array1<f64> =
+        x.mapv(|v| f64::from(u8::from(rng.random::<f64>() < sigmoid(a + SLOPE * v))));
+    let flipped = y.mapv(|v| {
+        if rng.random::<f64>() < flip {
+            1.0 - v
+        } else {
+            v
+        }
+    });
+    [y, flipped]
+}
+
 /// Least squares with leverage and heteroskedasticity: x lognormal (a few rows far
 /// out), error sd 0.5 + |x − 1|; a proxy (its own noise) and a synthetic source whose
 /// covariate is measured with error.
@@ -142,41 +179,20 @@ fn noisy_proxy(
             y[i] + noise(rng) + gross
         })
         .collect();
-    let design = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { x[i] });
-    let labeled = label(rng, t, n);
-    DataSources::builder(&labeled)
-        .real(&design, &y)
-        .source("proxy", &design, &proxy)
-        .build()
-        .expect("valid data")
+    one_covariate(rng, n, &x, &y, &[("proxy", &proxy)])
 }
 
 /// Logistic at a low rate (about 15% ones); a proxy flipping 20% of labels and a
 /// synthetic source from a shifted model.
 fn logistic_low_rate(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
     let x: Array1<f64> = (0..t).map(|_| normal(rng)).collect();
-    let y: Array1<f64> =
-        x.mapv(|v| f64::from(u8::from(rng.random::<f64>() < sigmoid(-2.0 + SLOPE * v))));
-    let proxy = y.mapv(|v| {
-        if rng.random::<f64>() < 0.2 {
-            1.0 - v
-        } else {
-            v
-        }
-    });
+    let [y, proxy] = logistic_labels(rng, &x, -2.0, 0.2);
     let synth: Array1<f64> = x.mapv(|v| {
         f64::from(u8::from(
             rng.random::<f64>() < sigmoid(-1.5 + 0.8 * SLOPE * v),
         ))
     });
-    let design = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { x[i] });
-    let labeled = label(rng, t, n);
-    DataSources::builder(&labeled)
-        .real(&design, &y)
-        .source("proxy", &design, &proxy)
-        .source("synth", &design, &synth)
-        .build()
-        .expect("valid data")
+    one_covariate(rng, n, &x, &y, &[("proxy", &proxy), ("synth", &synth)])
 }
 
 /// Six sources (more than the four whose every subset gets its own shared weight):
@@ -253,35 +269,14 @@ fn rare_covariate(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
     let y = 1.0 + SLOPE * &d + &e;
     let proxy = &y + &Array1::from_shape_fn(t, |_| 0.6 * normal(rng));
     let synth = 1.0 + 0.5 * SLOPE * &d + 0.7 * &e + Array1::from_shape_fn(t, |_| 0.7 * normal(rng));
-    let design = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { d[i] });
-    let labeled = label(rng, t, n);
-    DataSources::builder(&labeled)
-        .real(&design, &y)
-        .source("proxy", &design, &proxy)
-        .source("synth", &design, &synth)
-        .build()
-        .expect("valid data")
+    one_covariate(rng, n, &d, &y, &[("proxy", &proxy), ("synth", &synth)])
 }
 
 /// Logistic at n = 40 (about 30% ones): a proxy flipping 15% of labels.
 fn logistic_small(rng: &mut ChaCha8Rng, t: usize, n: usize) -> DataSources {
     let x: Array1<f64> = (0..t).map(|_| normal(rng)).collect();
-    let y: Array1<f64> =
-        x.mapv(|v| f64::from(u8::from(rng.random::<f64>() < sigmoid(-0.9 + SLOPE * v))));
-    let proxy = y.mapv(|v| {
-        if rng.random::<f64>() < 0.15 {
-            1.0 - v
-        } else {
-            v
-        }
-    });
-    let design = Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { x[i] });
-    let labeled = label(rng, t, n);
-    DataSources::builder(&labeled)
-        .real(&design, &y)
-        .source("proxy", &design, &proxy)
-        .build()
-        .expect("valid data")
+    let [y, proxy] = logistic_labels(rng, &x, -0.9, 0.15);
+    one_covariate(rng, n, &x, &y, &[("proxy", &proxy)])
 }
 
 /// One replicate: the default's, the paper's and real-only's slope estimates, and the
@@ -437,97 +432,92 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// A design of the table.
+fn case(
+    key: &'static str,
+    name: &'static str,
+    (t, n): (usize, usize),
+    logistic: bool,
+    draw: fn(&mut ChaCha8Rng, usize, usize) -> DataSources,
+) -> Case {
+    Case {
+        key,
+        name,
+        t,
+        n,
+        logistic,
+        draw,
+    }
+}
+
 /// The designs, in the order of the table.
 fn cases() -> Vec<Case> {
     vec![
-        Case {
-            key: "leverage",
-            name: "OLS, heteroskedastic with leverage, proxy + synthetic",
-            t: 1_000,
-            n: 50,
-            logistic: false,
-            draw: heteroskedastic,
-        },
-        Case {
-            key: "leverage",
-            name: "same",
-            t: 3_000,
-            n: 30,
-            logistic: false,
-            draw: heteroskedastic,
-        },
-        Case {
-            key: "leverage",
-            name: "same",
-            t: 2_000,
-            n: 100,
-            logistic: false,
-            draw: heteroskedastic,
-        },
-        Case {
-            key: "mixed",
-            name: "OLS, four sources of mixed quality",
-            t: 2_000,
-            n: 40,
-            logistic: false,
-            draw: mixed_sources,
-        },
-        Case {
-            key: "heavy",
-            name: "OLS, t(3) errors, proxy with t(2) noise and 5% gross errors",
-            t: 2_000,
-            n: 40,
-            logistic: false,
-            draw: heavy_tails,
-        },
-        Case {
-            key: "gross",
-            name: "OLS, normal errors, proxy with normal noise and 5% gross errors",
-            t: 2_000,
-            n: 40,
-            logistic: false,
-            draw: gross_errors,
-        },
-        Case {
-            key: "six",
-            name: "OLS, six sources of mixed quality (two biased, one with gross errors)",
-            t: 2_000,
-            n: 50,
-            logistic: false,
-            draw: six_sources,
-        },
-        Case {
-            key: "wide",
-            name: "OLS, six coefficients, correlated covariates, heteroskedastic",
-            t: 2_000,
-            n: 60,
-            logistic: false,
-            draw: wide,
-        },
-        Case {
-            key: "rare",
-            name: "OLS, the coefficient of a rare binary covariate (8%)",
-            t: 3_000,
-            n: 60,
-            logistic: false,
-            draw: rare_covariate,
-        },
-        Case {
-            key: "logistic-small",
-            name: "logistic, 30% ones, a proxy flipping 15%",
-            t: 2_000,
-            n: 40,
-            logistic: true,
-            draw: logistic_small,
-        },
-        Case {
-            key: "logistic",
-            name: "logistic, 15% ones, proxy + synthetic",
-            t: 3_000,
-            n: 100,
-            logistic: true,
-            draw: logistic_low_rate,
-        },
+        case(
+            "leverage",
+            "OLS, heteroskedastic with leverage, proxy + synthetic",
+            (1_000, 50),
+            false,
+            heteroskedastic,
+        ),
+        case("leverage", "same", (3_000, 30), false, heteroskedastic),
+        case("leverage", "same", (2_000, 100), false, heteroskedastic),
+        case(
+            "mixed",
+            "OLS, four sources of mixed quality",
+            (2_000, 40),
+            false,
+            mixed_sources,
+        ),
+        case(
+            "heavy",
+            "OLS, t(3) errors, proxy with t(2) noise and 5% gross errors",
+            (2_000, 40),
+            false,
+            heavy_tails,
+        ),
+        case(
+            "gross",
+            "OLS, normal errors, proxy with normal noise and 5% gross errors",
+            (2_000, 40),
+            false,
+            gross_errors,
+        ),
+        case(
+            "six",
+            "OLS, six sources of mixed quality (two biased, one with gross errors)",
+            (2_000, 50),
+            false,
+            six_sources,
+        ),
+        case(
+            "wide",
+            "OLS, six coefficients, correlated covariates, heteroskedastic",
+            (2_000, 60),
+            false,
+            wide,
+        ),
+        case(
+            "rare",
+            "OLS, the coefficient of a rare binary covariate (8%)",
+            (3_000, 60),
+            false,
+            rare_covariate,
+        ),
+        case(
+            "logistic-small",
+            "logistic, 30% ones, a proxy flipping 15%",
+            (2_000, 40),
+            true,
+            logistic_small,
+        ),
+        case(
+            "logistic",
+            "logistic, 15% ones, proxy + synthetic",
+            (3_000, 100),
+            true,
+            logistic_low_rate,
+        ),
     ]
 }
 
