@@ -144,8 +144,8 @@ pub enum CrossWeights {
     /// estimated mean squared error (from the labeled rows' residuals, each row's
     /// leverage accounted for) is within one standard error of the smallest, with a
     /// leave-one-out residual variance in the reported one. The cross coefficients are
-    /// regressions on the
-    /// labeled rows (with labeling probabilities, weighted by (1 − π_t)/π_t²). Falls
+    /// regressions on the labeled rows (with labeling probabilities, weighted by
+    /// (1 − π_t)/π_t²). Falls
     /// back to [`Unrestricted`](Self::Unrestricted), with a [`Note`], for
     /// over-identified models and clustered rows. See [`CrossChoice`].
     #[default]
