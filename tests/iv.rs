@@ -387,6 +387,61 @@ fn first_stage_diagnostics_match_linearmodels() {
     assert!(weak[0].f.statistic < 10.0);
 }
 
+/// A model without exogenous columns (d alone, instrumented by z1 and z2, as after
+/// fixed effects absorbed the constant): the first stage and the Anderson–Rubin test
+/// regress on the instruments alone, against statsmodels' OLS and F tests
+/// (`tests/data/make_weak_iv.py`, "no_exogenous").
+#[test]
+fn diagnostics_without_exogenous_columns_match_statsmodels() {
+    use synthgmm::models::IvErrors;
+    let exp = &common::expected("weak_iv")["no_exogenous"];
+    let d = load();
+    let data = DataSources::builder(&d.labeled)
+        .real(d.x.slice(s![.., 2..]), &d.y)
+        .column("z1", d.z.column(0))
+        .column("z2", d.z.column(1))
+        .build()
+        .unwrap();
+    let model = LinearIv::new(Vec::<usize>::new(), ["z1", "z2"]);
+    let stage = &model.first_stage(&data).unwrap()[0];
+    let number = |key: &str| exp[key].as_f64().unwrap();
+    assert_close(
+        "F",
+        &[stage.f.statistic],
+        &[number("first_stage_f")],
+        1e-9,
+        0.0,
+    );
+    assert_eq!((stage.f.df_num, stage.f.df_denom), (2.0, Some(398.0)));
+    let robust = number("first_stage_robust_f");
+    assert_close(
+        "robust F",
+        &[stage.robust_f.statistic],
+        &[robust],
+        1e-9,
+        0.0,
+    );
+    assert_close(
+        "partial R²",
+        &[stage.partial_r2],
+        &[number("partial_r2")],
+        1e-9,
+        0.0,
+    );
+    let ar = model
+        .anderson_rubin(&data, &[2.0], IvErrors::Homoskedastic)
+        .unwrap();
+    let want = &exp["ar"];
+    let (stat, p) = (want["statistic"].as_f64(), want["p_value"].as_f64());
+    assert_close(
+        "AR",
+        &[ar.statistic, ar.p_value],
+        &[stat.unwrap(), p.unwrap()],
+        1e-9,
+        0.0,
+    );
+}
+
 /// The Anderson–Rubin statistic against its computation by hand in statsmodels (OLS of
 /// y − d·b on the instruments, F test of the excluded ones, classical and HC0), and its
 /// confidence set against root-finding on a grid: an interval with strong instruments,

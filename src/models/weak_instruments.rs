@@ -362,8 +362,12 @@ fn residualize_columns(w: &Array2<f64>, m: &Array2<f64>) -> Result<Array2<f64>> 
     Ok(out)
 }
 
-/// The least-squares fit of v on the columns of w.
+/// The least-squares fit of v on the columns of w (zero when w has no column: a
+/// model with no exogenous regressor, e.g. once fixed effects absorbed the constant).
 fn project(w: &Array2<f64>, v: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+    if w.ncols() == 0 {
+        return Ok(Array1::zeros(v.len()));
+    }
     let coef = crate::linalg::least_squares(w.view(), v.insert_axis(Axis(1)), false).ok_or(
         Error::Collinear {
             block: "instruments".into(),

@@ -8,6 +8,11 @@
   the crate's quadratic).
 - weak_iv_n60.csv (written here): 60 rows whose instruments barely move d, so the
   Anderson-Rubin set is unbounded.
+- No exogenous column (d alone, instrumented by z1 and z2, e.g. after fixed effects
+  absorbed the constant), on the strong data's labeled rows: the first-stage F of d
+  on [z1, z2] and the Anderson-Rubin statistic, both by statsmodels' OLS and its F
+  test (classical and HC0); the partial R^2 is 1 - RSS/d'd, the restricted model
+  having no column.
 
     python tests/data/make_weak_iv.py   # writes weak_iv.expected.json (and weak_iv_n60.csv)
 """
@@ -63,6 +68,22 @@ y = 1.0 + 0.5 * w + 2.0 * d + u + rng.normal(size=n)
 weak = pd.DataFrame({"labeled": 1, "y": y, "const": 1.0, "w": w, "d": d, "z1": z1, "z2": z2})
 weak.to_csv(HERE / "weak_iv_n60.csv", index=False, float_format="%.17g")
 
+def no_exogenous(lab, b):
+    z = lab[["z1", "z2"]]
+    stage = sm.OLS(lab.d, z).fit()
+    f = stage.wald_test("z1 = 0, z2 = 0", use_f=True, scalar=True)
+    robust = sm.OLS(lab.d, z).fit(cov_type="HC0").wald_test(
+        "z1 = 0, z2 = 0", use_f=False, scalar=True)
+    fit = sm.OLS(lab.y - lab.d * b, z).fit()
+    ar_test = fit.wald_test("z1 = 0, z2 = 0", use_f=True, scalar=True)
+    return {
+        "first_stage_f": float(f.statistic),
+        "first_stage_robust_f": float(robust.statistic) / 2,
+        "partial_r2": float(1 - stage.ssr / float(lab.d @ lab.d)),
+        "ar": {"statistic": float(ar_test.statistic), "p_value": float(ar_test.pvalue)},
+    }
+
+
 out = {
     "strong": {
         "first_stage_unadjusted": first_stage(lab, "unadjusted"),
@@ -71,6 +92,7 @@ out = {
                for b in (2.0, 1.5)},
         "ar_set": ar_set(lab),
     },
+    "no_exogenous": no_exogenous(lab, 2.0),
     "weak": {
         "first_stage_unadjusted": first_stage(weak, "unadjusted"),
         "ar_set": ar_set(weak),
