@@ -197,6 +197,11 @@ pub enum DropReason {
         /// Labeled rows needed to use the sources: k(1 + M) + 1.
         needed: usize,
     },
+    /// Every row is labeled: a source's all-rows moments ψ(η_m; aux_m,t) repeat its
+    /// labeled ones S_t ψ(η_m; aux_m,t) row for row, so η_m is exactly identified, Ω̂
+    /// is singular and θ̂ is the real-only fit whatever the sources hold. Every source
+    /// is left out and the real data alone are fitted (with small-sample quantiles).
+    EveryRowLabeled,
 }
 
 impl fmt::Display for Note {
@@ -221,6 +226,10 @@ impl fmt::Display for Note {
                 DropReason::TooFewLabeled { labeled, needed } => write!(
                     f,
                     "source `{name}` was left out: {labeled} labeled rows cannot estimate the covariance of the labeled moments with the sources ({needed} needed); the real data alone are used"
+                ),
+                DropReason::EveryRowLabeled => write!(
+                    f,
+                    "source `{name}` was left out: every row is labeled, so its moments on all rows repeat those on the labeled rows and add nothing to the real data; the real data alone are used"
                 ),
             },
             Note::PilotFallback { detail } | Note::LabelingDesign { detail } => write!(f, "{detail}"),

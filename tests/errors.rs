@@ -676,3 +676,60 @@ fn a_coefficient_fitted_by_one_labeled_row_is_a_single_row_fit() {
     assert!(TwoStepGmm::new(Ols).fit(&two).is_ok());
     assert!(RealOnly::new(Ols).estimate(&two).is_ok());
 }
+
+/// Every row labeled: a source's all-rows moments repeat its labeled ones, so the
+/// sources cannot move θ̂ (η is exactly identified) and Ω̂ is singular — with a
+/// perfect proxy the weight matrix had rank 1 of 3. The fit leaves every source out
+/// with a note and is the real-only fit; with one unlabeled row the sources are used.
+#[test]
+fn every_row_labeled_leaves_the_sources_out() {
+    use synthgmm::baselines::RealOnly;
+    use synthgmm::{CrossWeights, DropReason, Estimator, Note};
+    let t = 60;
+    let x = Array2::from_shape_fn(
+        (t, 2),
+        |(i, j)| if j == 0 { 1.0 } else { (i as f64 * 0.7).sin() },
+    );
+    let y = 1.0 + 2.0 * &x.column(1) + &Array1::from_shape_fn(t, |i| (i as f64 * 1.3).cos());
+    let noisy = &y + &Array1::from_shape_fn(t, |i| 0.3 * (i as f64 * 2.1).sin());
+    for unlabeled in [0, 1] {
+        let labeled: Vec<bool> = (0..t).map(|i| i >= unlabeled).collect();
+        let data = DataSources::builder(&labeled)
+            .real(&x, &y)
+            .source("perfect", &x, &y)
+            .source("noisy", &x, &noisy)
+            .build()
+            .unwrap();
+        let fit = TwoStepGmm::new(Ols).fit(&data).unwrap();
+        let dropped = fit
+            .notes()
+            .iter()
+            .filter(|note| {
+                matches!(
+                    note,
+                    Note::SourceDropped {
+                        reason: DropReason::EveryRowLabeled,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(dropped, if unlabeled == 0 { 2 } else { 0 });
+        if unlabeled > 0 {
+            continue;
+        }
+        assert!(fit.notes()[0].to_string().contains("every row is labeled"));
+        let real = RealOnly::new(Ols).estimate(&data).unwrap();
+        for j in 0..2 {
+            assert!((fit.theta()[j] - real.theta()[j]).abs() <= 1e-10 * real.theta()[j].abs());
+            assert!((fit.se()[j] - real.se()[j]).abs() <= 1e-10 * real.se()[j]);
+        }
+        let paper = TwoStepGmm::new(Ols)
+            .cross_weights(CrossWeights::Unrestricted)
+            .fit(&data)
+            .unwrap();
+        for j in 0..2 {
+            assert!((paper.theta()[j] - real.theta()[j]).abs() <= 1e-10 * real.theta()[j].abs());
+        }
+    }
+}

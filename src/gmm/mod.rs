@@ -497,7 +497,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
         let screen_notes = screened.notes.clone();
         let mut notes = screened.notes;
         let data = screened.data.as_ref();
-        if let Some((sources, reason)) = self.too_few_labeled(data) {
+        if let Some((sources, reason)) = self.unweighable_sources(data) {
             return self.fit_without(data, &sources, reason, screen_notes);
         }
         notes.extend(self.clustered_note(data));
@@ -721,17 +721,22 @@ impl<M: MomentModel> TwoStepGmm<M> {
         Ok(fit)
     }
 
-    /// The sources, when the labeled rows are too few to weigh them: n ≤ k(1 + M)
-    /// (see [`DropReason::TooFewLabeled`]), with the reason.
-    fn too_few_labeled(&self, data: &DataSources) -> Option<(Vec<String>, DropReason)> {
+    /// The sources, when the labeled rows cannot weigh them, with the reason: too few,
+    /// n ≤ k(1 + M) (see [`DropReason::TooFewLabeled`]), or every row, without labeling
+    /// probabilities (see [`DropReason::EveryRowLabeled`]).
+    fn unweighable_sources(&self, data: &DataSources) -> Option<(Vec<String>, DropReason)> {
         let m = data.n_sources();
         let k = self.model.n_moments(data.real_rows());
         let needed = k * (1 + m) + 1;
         let labeled = data.n_labeled();
-        (m > 0 && labeled < needed).then(|| {
-            let reason = DropReason::TooFewLabeled { labeled, needed };
-            (data.source_names(), reason)
-        })
+        let every_row = labeled == data.n_rows() && data.labeling_probabilities().is_none();
+        let reason = match () {
+            _ if m == 0 => return None,
+            _ if labeled < needed => DropReason::TooFewLabeled { labeled, needed },
+            _ if every_row => DropReason::EveryRowLabeled,
+            _ => return None,
+        };
+        Some((data.source_names(), reason))
     }
 
     fn step_one_fit(
