@@ -297,6 +297,21 @@ pub enum Error {
         /// The first such row (0-based, of the T rows).
         row: usize,
     },
+    /// No labeled outcome lies on one side of a quantile's sample estimate: the level
+    /// is too extreme for the labeled rows (n·q < 1, say), or the outcome piles up at
+    /// that value (a binary or coarse outcome), so neither the quantile's estimating
+    /// equation nor the density its standard error needs can be estimated there.
+    #[error("quantile level {level}: none of the {labeled} labeled outcomes lies {side} the sample quantile {shown}; the level is too extreme for the labeled rows or the outcome piles up there (a discrete outcome), so no density can be estimated: choose a level further from 0 and 1, or label more rows", shown = short_number(*.value))]
+    QuantileUnsupported {
+        /// The level q.
+        level: f64,
+        /// Labeled rows n.
+        labeled: usize,
+        /// `below` or `above`.
+        side: &'static str,
+        /// The labeled outcomes' sample quantile at q.
+        value: f64,
+    },
     /// A covariate is constant within the fixed effects' levels (an intercept, a trait
     /// of the unit): the effects absorb it and its coefficient is not identified.
     #[error("covariate `{covariate}` of `{block}` is absorbed by the fixed effects (constant within their levels); drop it")]

@@ -90,6 +90,15 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
         .into_iter()
         .map(|x| column_name(x, text))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(twice) = covariates
+        .iter()
+        .enumerate()
+        .find_map(|(i, x)| covariates[..i].contains(x).then_some(x))
+    {
+        return Err(format!(
+            "covariate `{twice}` is listed twice in `{text}`: the coefficients would not be identified"
+        ));
+    }
     Ok(Spec {
         outcome: column_name(y, text)?,
         covariates,
@@ -113,6 +122,13 @@ fn parse_source(text: &str) -> Result<(String, Spec), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_covariate_listed_twice_is_refused() {
+        let e = parse_spec("y:x,z,x").unwrap_err();
+        assert!(e.contains("`x` is listed twice"), "{e}");
+        assert!(parse_source("s=y:x,\"x \"").is_ok());
+    }
 
     #[test]
     fn quoted_names_may_hold_separators() {
@@ -447,6 +463,7 @@ impl Loaded {
             | Error::NoUnlabeledRows { .. }
             | Error::TooFewLabeled { .. }
             | Error::SingleRowFit { .. }
+            | Error::QuantileUnsupported { .. }
             | Error::FixedEffectsModel { .. }
             | Error::Read { .. } => Failure::Data(message),
             _ => Failure::Estimation(message),

@@ -62,6 +62,7 @@ variant_exceptions! {
     InvalidEstimate => InvalidEstimateError: "The estimate is not finite: the data do not support it.",
     PerfectFit => PerfectFitError: "The model fits the outcomes exactly: no residual variation is left.",
     SingleRowFit => SingleRowFitError: "One labeled row alone determines part of the fit (leverage 1): no standard error exists for it.",
+    QuantileUnsupported => QuantileUnsupportedError: "No labeled outcome lies on one side of a quantile: the level is too extreme or the outcome discrete there.",
     InvalidConfig => InvalidConfigError: "An invalid setting.",
     Read => ReadError: "The data could not be read: a file, or a query that failed.",
     NeedsInMemory => NeedsInMemoryError: "The estimator or setting needs the rows in memory, not in a file or a database.",

@@ -384,8 +384,23 @@ def _run(
                   sources=prepared.sources, names=prepared.names, columns=prepared.columns,
                   **prepared.extras)
     options = dict(options, **_iv_options(model, prepared, options.get("exogenous")))
+    _check_counts(options)
     pairs = _core.estimate(arrays, dict(model=model, estimators=list(estimators), **options))
     return prepared, pairs
+
+
+def _check_counts(options: Dict[str, Any]) -> None:
+    """``bootstrap`` (None or replicates) and ``seed`` as non-negative integers, so that
+    a negative or fractional value is a SynthGmmError naming the setting."""
+    for name, limit in (("bootstrap", 2**63), ("seed", 2**64)):
+        value = options.get(name)
+        if value is None:
+            continue
+        integral = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+        if not integral or not 0 <= int(value) < limit:
+            raise InvalidConfigError(
+                f"invalid `{name}`: {value!r}; a non-negative integer is needed")
+        options[name] = int(value)
 
 
 def _iv_options(model: str, prepared: _Prepared, exogenous: Any) -> Dict[str, Any]:

@@ -189,3 +189,21 @@ def test_bad_inputs_raise_value_errors_never_panic(mutate, estimator):
         return
     # Whatever runs must give finite numbers.
     assert np.isfinite(res.params).all() and np.isfinite(res.bse).all()
+
+
+def test_quantile_beyond_the_labeled_outcomes():
+    d = design()
+    with pytest.raises(synthgmm.QuantileUnsupportedError, match="below"):
+        synthgmm.fit(**d, model="quantile", quantiles=[0.5, 0.001])
+    binary = (d["y"] > 1).astype(float)
+    binary[~d["labeled"]] = np.nan
+    d["y"] = binary
+    with pytest.raises(synthgmm.QuantileUnsupportedError, match="quantile level 0.5"):
+        synthgmm.fit(**d, model="quantile", quantiles=[0.5])
+
+
+@pytest.mark.parametrize("setting", [dict(bootstrap=-5), dict(bootstrap=9.5), dict(seed=-1),
+                                     dict(bootstrap=True)])
+def test_negative_or_fractional_counts_are_config_errors(setting):
+    with pytest.raises(synthgmm.InvalidConfigError, match=next(iter(setting))):
+        synthgmm.fit(**design(), **setting)

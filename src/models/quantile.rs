@@ -87,7 +87,8 @@ impl Quantile {
     /// # Errors
     /// [`Error::InvalidConfig`] when a level is outside (0, 1) or repeated, when there
     /// are fewer than two labeled outcomes, when one is not finite, or when they do not
-    /// vary (no density can be estimated).
+    /// vary (no density can be estimated); [`Error::QuantileUnsupported`] when no
+    /// labeled outcome lies below (or above) a level's sample quantile.
     pub fn new(levels: &[f64], labeled_outcomes: ArrayView1<'_, f64>) -> Result<Self> {
         check_levels(levels)?;
         let n = labeled_outcomes.len();
@@ -97,6 +98,7 @@ impl Quantile {
             )));
         }
         let scale = robust_scale(labeled_outcomes);
+        check_both_sides(levels, labeled_outcomes)?;
         if scale <= 0.0 {
             return Err(invalid(
                 "the labeled outcomes do not vary: no density can be estimated".to_string(),
@@ -271,6 +273,35 @@ fn check_levels(levels: &[f64]) -> Result<()> {
     Ok(())
 }
 
+/// Some labeled outcome strictly below and some strictly above each level's sample
+/// quantile y_(⌈nq⌉) (the inverse of the empirical distribution function): otherwise
+/// the level is beyond the labeled rows (nq < 1, or n(1 − q) ≤ 1) or on an atom that
+/// holds every outcome on one side (a binary outcome, say), where the smoothed equation
+/// has no root near the data and no density can be estimated.
+fn check_both_sides(levels: &[f64], y: ArrayView1<'_, f64>) -> Result<()> {
+    let mut sorted = y.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    for &level in levels {
+        let rank = ((n as f64 * level).ceil() as usize).clamp(1, n);
+        let value = sorted[rank - 1];
+        let below = sorted.partition_point(|&v| v < value);
+        let above = n - sorted.partition_point(|&v| v <= value);
+        let side = match (below, above) {
+            (0, _) => "below",
+            (_, 0) => "above",
+            _ => continue,
+        };
+        return Err(Error::QuantileUnsupported {
+            level,
+            labeled: n,
+            side,
+            value,
+        });
+    }
+    Ok(())
+}
+
 /// The linearly interpolated quantile of sorted values (numpy's default), `None` when
 /// there are none.
 fn interpolated_quantile(sorted: &[f64], q: f64) -> Option<f64> {
@@ -327,5 +358,23 @@ mod tests {
         assert!(Quantile::new(&[0.5], array![1.0, f64::INFINITY].view()).is_err());
         assert!(Quantile::with_bandwidths(&[0.5], 0.0, &[1.0]).is_err());
         assert!(Quantile::with_bandwidths(&[0.5], 0.1, &[1.0, 2.0]).is_err());
+    }
+
+    /// A level beyond 60 labeled rows (nq = 0.06, or n(1 − q) = 0.06) and the median of
+    /// a binary outcome (an atom holding every outcome below it) are refused with the
+    /// side named; a level one rank inside the data is accepted.
+    #[test]
+    fn quantiles_beyond_the_labeled_outcomes_are_refused() {
+        let y = Array1::from_shape_fn(60, |i| ((i * 37) % 60) as f64);
+        let side = |levels: &[f64], y: ArrayView1<'_, f64>| match Quantile::new(levels, y) {
+            Err(Error::QuantileUnsupported { side, level, .. }) => Some((side, level)),
+            _ => None,
+        };
+        assert_eq!(side(&[0.5, 0.001], y.view()), Some(("below", 0.001)));
+        assert_eq!(side(&[0.999], y.view()), Some(("above", 0.999)));
+        assert!(Quantile::new(&[0.02, 0.5, 0.98], y.view()).is_ok());
+        let binary = Array1::from_shape_fn(60, |i| f64::from(i % 5 < 2));
+        assert_eq!(side(&[0.5], binary.view()), Some(("below", 0.5)));
+        assert_eq!(side(&[0.7], binary.view()), Some(("above", 0.7)));
     }
 }
