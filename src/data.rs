@@ -75,6 +75,14 @@ struct Clusters {
     count: usize,
 }
 
+/// What a data set kept out of memory holds in memory for every row (one number each):
+/// the observation weights and the clusters (dense indices from 0), if given.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PerRow {
+    pub weights: Option<Array1<f64>>,
+    pub clusters: Option<Vec<u32>>,
+}
+
 /// Rows t = 1..T with a label mask S_t, real data on the labeled rows, and M ≥ 0
 /// auxiliary sources given on every row.
 ///
@@ -82,9 +90,9 @@ struct Clusters {
 /// must describe the same unit as real row t (a proxy prediction for that text, or the
 /// synthetic sample generated from it); sources may carry their own covariates.
 ///
-/// When every row is labeled, a source's labeled and all-rows moments coincide, the
-/// weight matrix is singular, the estimator falls back to its pseudo-inverse, and θ̂
-/// equals the real-only estimate: auxiliary data cannot help without unlabeled rows.
+/// When every row is labeled, a source's labeled and all-rows moments coincide and
+/// auxiliary data cannot help: the GMM leaves the sources out (a note says so) and θ̂
+/// is the real-only estimate.
 ///
 /// # Examples
 /// ```
@@ -546,7 +554,7 @@ impl DataSources {
         real: RowBlock,
         sources: Vec<(String, RowBlock)>,
         covariate_names: Vec<String>,
-        stream: Streamed,
+        (stream, per_row): (Streamed, PerRow),
     ) -> Result<DataSources> {
         let p = real.x.ncols();
         check_labeled_count(labeled.len(), p)?;
@@ -571,8 +579,11 @@ impl DataSources {
             covariate_names,
             columns: Vec::new(),
             labeling_probabilities: None,
-            clusters: None,
-            weights: None,
+            clusters: per_row.clusters.map(|ids| {
+                let count = ids.iter().max().map_or(0, |&m| m as usize + 1);
+                Arc::new(Clusters { ids, count })
+            }),
+            weights: per_row.weights.map(Arc::new),
             stream: Some(Arc::new(stream)),
             fixed_effects: None,
         })
@@ -1310,20 +1321,7 @@ impl DataSourcesBuilder {
             return Ok(());
         };
         check_rows("weights", w.len(), n_rows)?;
-        match w
-            .iter()
-            .enumerate()
-            .find(|(_, &v)| !(v > 0.0 && v.is_finite()))
-        {
-            Some((row, &value)) => Err(Error::InvalidValue {
-                source_name: "weights".into(),
-                column: Column::Weight,
-                row,
-                value,
-                reason: "weights must be positive and finite",
-            }),
-            None => Ok(()),
-        }
+        check_weight_values(w.view(), 0)
     }
 
     /// The real block on the labeled rows, with its extra columns.
@@ -1349,6 +1347,25 @@ impl DataSourcesBuilder {
             }
             .select(labeled)
         })
+    }
+}
+
+/// Observation weights w_t, positive and finite; `first_row` is the index of the first
+/// value among the data set's rows (for the error).
+pub(crate) fn check_weight_values(w: ArrayView1<'_, f64>, first_row: usize) -> Result<()> {
+    match w
+        .iter()
+        .enumerate()
+        .find(|(_, &v)| !(v > 0.0 && v.is_finite()))
+    {
+        Some((row, &value)) => Err(Error::InvalidValue {
+            source_name: "weights".into(),
+            column: Column::Weight,
+            row: first_row + row,
+            value,
+            reason: "weights must be positive and finite",
+        }),
+        None => Ok(()),
     }
 }
 

@@ -7,8 +7,9 @@
 //! [`DataSources`] whose sources stay in the files: every pass of
 //! [`TwoStepGmm`](crate::TwoStepGmm) reads them again, row group by row group (in
 //! parallel with the `parallel` feature) in batches of rows. Memory is then the labeled
-//! rows plus a few batches per thread, whatever T is; the estimate equals the
-//! in-memory one to rounding.
+//! rows plus a few batches per thread, whatever T is (and one value per row for
+//! [`weights`](ParquetSources::weights) and [`clusters`](ParquetSources::clusters),
+//! when named); the estimate equals the in-memory one to rounding.
 //!
 //! # Examples
 //! ```no_run
@@ -41,7 +42,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 use parquet::arrow::ProjectionMask;
 
 use crate::chunks::{map_ordered, DEFAULT_CHUNK_ROWS};
-use crate::data::{DataSources, REAL};
+use crate::data::{check_weight_values, DataSources, PerRow, REAL};
 use crate::error::{Column, Error, Result};
 use crate::rows::RowBlock;
 use crate::tier::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
@@ -57,7 +58,15 @@ pub struct ParquetSources {
     real: Option<BlockColumns>,
     sources: Vec<(String, BlockColumns)>,
     covariate_names: Option<Vec<String>>,
+    per_row: PerRowColumns,
     batch_rows: usize,
+}
+
+/// The columns of the weights and clusters, each held in memory (one value per row).
+#[derive(Debug, Clone, Default)]
+struct PerRowColumns {
+    weights: Option<String>,
+    clusters: Option<String>,
 }
 
 impl ParquetSources {
@@ -72,6 +81,7 @@ impl ParquetSources {
             real: None,
             sources: Vec::new(),
             covariate_names: None,
+            per_row: PerRowColumns::default(),
             batch_rows: DEFAULT_CHUNK_ROWS,
         }
     }
@@ -114,6 +124,20 @@ impl ParquetSources {
     /// Names for the coefficients (default: the real covariates' column names).
     pub fn covariate_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.covariate_names = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Observation (survey) weights w_t, positive and finite, as
+    /// [`DataSourcesBuilder::weights`](crate::DataSourcesBuilder::weights) takes them;
+    /// held in memory (one number per row).
+    pub fn weights(mut self, column: &str) -> Self {
+        self.per_row.weights = Some(column.to_string());
+        self
+    }
+    /// The cluster of every row (an integer or string column, no nulls), as
+    /// [`DataSourcesBuilder::clusters`](crate::DataSourcesBuilder::clusters) takes them;
+    /// held in memory (one index per row).
+    pub fn clusters(mut self, column: &str) -> Self {
+        self.per_row.clusters = Some(column.to_string());
         self
     }
     /// Rows per batch read (default 4,096): a pass holds about this many rows of every
@@ -169,6 +193,7 @@ impl ParquetSources {
             real: real.clone(),
             source_names: self.sources.iter().map(|(n, _)| n.clone()).collect(),
             sources: self.sources.iter().map(|(_, c)| c.clone()).collect(),
+            per_row: self.per_row.clone(),
             batch_rows: self.batch_rows,
         };
         stream.check_columns()?;
@@ -195,7 +220,10 @@ impl ParquetSources {
                 .zip(scan.sources_labeled)
                 .collect(),
             covariate_names,
-            Streamed::new(Box::new(stream), scan.fingerprints, scan.samples),
+            (
+                Streamed::new(Box::new(stream), scan.fingerprints, scan.samples),
+                scan.per_row,
+            ),
         )
     }
 
@@ -284,6 +312,7 @@ struct ParquetStream {
     real: BlockColumns,
     source_names: Vec<String>,
     sources: Vec<BlockColumns>,
+    per_row: PerRowColumns,
     batch_rows: usize,
 }
 
@@ -295,6 +324,7 @@ struct Scan {
     sources_labeled: Vec<RowBlock>,
     fingerprints: Vec<[u64; 2]>,
     samples: Vec<RowBlock>,
+    per_row: PerRow,
 }
 
 /// One part's share of a [`Scan`].
@@ -304,6 +334,15 @@ struct PartScan {
     sources_labeled: Vec<Vec<RowBlock>>,
     fingerprints: Vec<[u64; 2]>,
     samples: Vec<Vec<RowBlock>>,
+    weights: Vec<f64>,
+    clusters: Vec<ClusterKey>,
+}
+
+/// A cluster identifier as read: a number's bits (−0 as +0) or a string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ClusterKey {
+    Number(u64),
+    Text(String),
 }
 
 impl ParquetStream {
@@ -320,9 +359,16 @@ impl ParquetStream {
         Ok(())
     }
 
-    /// The label, the real data's and every source's columns, each once.
+    /// The label, the real data's and every source's columns, the weights and the
+    /// clusters, each once.
     fn all_columns(&self) -> Vec<String> {
         let mut out = vec![self.labeled.clone()];
+        let per_row = [&self.per_row.weights, &self.per_row.clusters];
+        for name in per_row.into_iter().flatten() {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
         for b in std::iter::once(&self.real).chain(&self.sources) {
             for name in std::iter::once(&b.outcome).chain(&b.covariates) {
                 if !out.contains(name) {
@@ -452,6 +498,8 @@ impl ParquetStream {
                 sources_labeled: vec![Vec::new(); m],
                 fingerprints: vec![[0; 2]; m],
                 samples: vec![Vec::new(); m],
+                weights: Vec::new(),
+                clusters: Vec::new(),
             };
             let path = &self.files[self.places[part].0].path;
             self.batches(part, &columns, &mut |start, batch| {
@@ -484,7 +532,7 @@ impl ParquetStream {
                     out.samples[j].push(rows.select(&sampled));
                 }
                 out.labeled.extend(picked.iter().map(|i| start + i));
-                Ok(())
+                self.per_row_values(path, batch, start, &mut out)
             })?;
             Ok(out)
         });
@@ -493,8 +541,11 @@ impl ParquetStream {
         let mut sources_labeled = vec![Vec::new(); m];
         let mut samples = vec![Vec::new(); m];
         let mut fingerprints = vec![[0u64; 2]; m];
+        let (mut weights, mut clusters) = (Vec::new(), Vec::new());
         for part in scanned {
             let part = part?;
+            weights.extend(part.weights);
+            clusters.extend(part.clusters);
             labeled.extend(part.labeled);
             real.extend(part.real);
             for j in 0..m {
@@ -514,8 +565,62 @@ impl ParquetStream {
             sources_labeled: sources_labeled.iter().map(|b| stack(b)).collect(),
             fingerprints,
             samples: samples.iter().map(|b| stack(b)).collect(),
+            per_row: PerRow {
+                weights: self.per_row.weights.as_ref().map(|_| Array1::from(weights)),
+                clusters: self
+                    .per_row
+                    .clusters
+                    .as_ref()
+                    .map(|_| crate::fixed_effects::dense_ids(&clusters).0),
+            },
         })
     }
+
+    /// A batch's weights (checked) and cluster identifiers, when named, into `out`.
+    fn per_row_values(
+        &self,
+        path: &Path,
+        batch: &RecordBatch,
+        start: usize,
+        out: &mut PartScan,
+    ) -> Result<()> {
+        if let Some(name) = &self.per_row.weights {
+            let w = numbers(path, batch, name)?;
+            check_weight_values(ndarray::ArrayView1::from(&w), start)?;
+            out.weights.extend(w);
+        }
+        if let Some(name) = &self.per_row.clusters {
+            let keys = cluster_keys(batch, name).map_err(|reason| read_error(path, reason))?;
+            out.clusters.extend(keys);
+        }
+        Ok(())
+    }
+}
+
+/// A cluster column of a batch: integers (or any number) or strings, without nulls.
+fn cluster_keys(batch: &RecordBatch, name: &str) -> std::result::Result<Vec<ClusterKey>, String> {
+    let array = batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("no column `{name}`"))?;
+    if array.logical_null_count() > 0 {
+        return Err(format!(
+            "column `{name}` has nulls: every row needs a cluster"
+        ));
+    }
+    let texts = |values: &mut dyn Iterator<Item = Option<&str>>| {
+        values
+            .map(|v| ClusterKey::Text(v.unwrap_or_default().to_string()))
+            .collect()
+    };
+    Ok(match array.data_type() {
+        DataType::Utf8 => texts(&mut array.as_string::<i32>().iter()),
+        DataType::LargeUtf8 => texts(&mut array.as_string::<i64>().iter()),
+        DataType::Utf8View => texts(&mut array.as_string_view().iter()),
+        _ => numeric_column(batch, name)?
+            .into_iter()
+            .map(|v| ClusterKey::Number((v + 0.0).to_bits()))
+            .collect(),
+    })
 }
 
 /// Blocks of p covariates stacked row-wise (an empty block for none).

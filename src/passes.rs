@@ -116,7 +116,12 @@ pub(crate) fn source_moment_sums<M: MomentModel + ?Sized + Sync>(
     (k, beta): (usize, ArrayView1<'_, f64>),
 ) -> Array1<f64> {
     match streamed_source(data, m) {
-        Some((stream, index)) => stream.block_sums(model, index, (k, beta), false, false).sum,
+        Some((stream, index)) => {
+            let weights = data.weights();
+            stream
+                .block_sums(model, (index, weights), (k, beta), false, false)
+                .sum
+        }
         None => {
             let rows = data.sources()[m].rows();
             block_sums(
@@ -142,7 +147,7 @@ pub(crate) fn source_jacobian_sums<M: MomentModel + ?Sized + Sync>(
 ) -> Array2<f64> {
     match streamed_source(data, m) {
         Some((stream, index)) => stream
-            .block_sums(model, index, (k, beta), true, false)
+            .block_sums(model, (index, data.weights()), (k, beta), true, false)
             .jacobian
             .unwrap_or_default(),
         None => model.jacobian(beta, data.sources()[m].rows(), data.weights()),
@@ -222,13 +227,16 @@ impl ChunkSet for StreamedChunks<'_> {
                         .iter()
                         .map(|s| s.labeled().slice(lo..hi).reborrow())
                         .collect(),
-                    clusters: None,
-                    row_weights: None,
+                    clusters: self.data.clusters().map(|c| &c[start..start + len]),
+                    row_weights: self
+                        .data
+                        .weights()
+                        .map(|w| w.slice_move(s![start..start + len])),
                 };
                 f(&chunk)
             })
     }
     fn n_clusters(&self) -> Option<usize> {
-        None
+        self.data.n_clusters()
     }
 }

@@ -6,7 +6,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray};
 use ndarray::{Array1, Array2};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
@@ -25,6 +25,7 @@ enum Values {
     Numbers(Vec<f64>),
     Labels(Vec<bool>),
     Integers(Vec<i32>),
+    Text(Vec<String>),
 }
 
 /// A fresh directory for one test's files.
@@ -42,6 +43,7 @@ fn write(dir: &Path, columns: &[(&str, Values)], files: usize, group_rows: usize
         Values::Numbers(v) => v.len(),
         Values::Labels(v) => v.len(),
         Values::Integers(v) => v.len(),
+        Values::Text(v) => v.len(),
     };
     let per_file = t.div_ceil(files);
     (0..files)
@@ -59,6 +61,7 @@ fn write(dir: &Path, columns: &[(&str, Values)], files: usize, group_rows: usize
                         )),
                         Values::Labels(v) => Arc::new(BooleanArray::from(v[rows.clone()].to_vec())),
                         Values::Integers(v) => Arc::new(Int32Array::from(v[rows.clone()].to_vec())),
+                        Values::Text(v) => Arc::new(StringArray::from(v[rows.clone()].to_vec())),
                     };
                     (*name, array)
                 })
@@ -125,7 +128,18 @@ impl Frame {
     }
 
     fn write(&self, dir: &Path, files: usize, group_rows: usize) -> Vec<PathBuf> {
-        let columns = self.columns();
+        self.write_with(dir, Vec::new(), (files, group_rows))
+    }
+
+    /// The frame's columns and `more` in `files` files of row groups of `group_rows`.
+    fn write_with(
+        &self,
+        dir: &Path,
+        more: Vec<(String, Values)>,
+        (files, group_rows): (usize, usize),
+    ) -> Vec<PathBuf> {
+        let mut columns = self.columns();
+        columns.extend(more);
         let refs: Vec<(&str, Values)> = columns
             .into_iter()
             .map(|(n, v)| (&*Box::leak(n.into_boxed_str()), v))
@@ -427,6 +441,121 @@ fn out_of_core_fits_equal_in_memory_fits() {
         assert_eq!(fit.source_names(), vec!["proxy", "synth"]);
         std::fs::remove_dir_all(dir).ok();
     }
+}
+
+/// Observation weights and clusters read from the files (held in memory, one value
+/// per row) give the in-memory fit to 1e-10: least squares and logistic regression on
+/// 150,000 rows, the default and the paper's settings, clusters as integers and as
+/// strings (2,000 of them, each spread over both files).
+#[test]
+fn weights_and_clusters_out_of_core_equal_in_memory() {
+    for logistic in [false, true] {
+        let frame = simulated(150_000, logistic);
+        let t = frame.labeled.len();
+        let w: Vec<f64> = (0..t)
+            .map(|i| 0.5 + ((i * 7919) % 1000) as f64 / 666.0)
+            .collect();
+        let g: Vec<i32> = (0..t).map(|i| ((i * 31) % 2_000) as i32).collect();
+        let text: Vec<String> = g.iter().map(|c| format!("c{c}")).collect();
+        let dir = scratch(if logistic {
+            "weighted-logistic"
+        } else {
+            "weighted-ols"
+        });
+        let more = vec![
+            ("w".to_string(), numbers(w.iter().copied())),
+            ("g".to_string(), Values::Integers(g.clone())),
+            ("gs".to_string(), Values::Text(text)),
+        ];
+        let paths = frame.write_with(&dir, more, (2, 30_000));
+        let sources = ["proxy", "synth"];
+        for clusters in [None, Some("g"), Some("gs")] {
+            let x: Vec<String> = (0..3).map(|j| format!("x{j}")).collect();
+            let sx: Vec<String> = (0..3).map(|j| format!("sx{j}")).collect();
+            let mut spec = ParquetSources::new(&paths)
+                .labeled("S")
+                .real("y", &x)
+                .source("proxy", "proxy_y", &x)
+                .source("synth", "synth_y", &sx)
+                .weights("w");
+            let mut mem = DataSources::builder(&frame.labeled)
+                .real(&frame.x, &frame.y)
+                .source("proxy", &frame.x, &frame.proxy)
+                .source("synth", &frame.synth_x, &frame.synth)
+                .weights(&Array1::from(w.clone()));
+            if let Some(column) = clusters {
+                spec = spec.clusters(column);
+                mem = mem.clusters(&g);
+            }
+            let ooc = spec.covariate_names(&x).open().unwrap();
+            let mem = mem.covariate_names(&x).build().unwrap();
+            assert_eq!(ooc.n_clusters(), mem.n_clusters());
+            assert_eq!(sources.len(), ooc.n_sources());
+            for paper in [false, true] {
+                let label = format!("logistic = {logistic}, clusters {clusters:?}, paper {paper}");
+                macro_rules! fit {
+                    ($model:expr, $data:expr) => {{
+                        let gmm = TwoStepGmm::new($model);
+                        let gmm = match paper {
+                            true => gmm.cross_weights(CrossWeights::Unrestricted),
+                            false => gmm,
+                        };
+                        gmm.fit($data).unwrap()
+                    }};
+                }
+                let (a, b) = match logistic {
+                    true => (fit!(Logistic, &ooc), fit!(Logistic, &mem)),
+                    false => (fit!(Ols, &ooc), fit!(Ols, &mem)),
+                };
+                assert_same_fit(&label, &a, &b, 1e-10);
+                // The weights count: the unweighted fit differs.
+                let unweighted = match logistic {
+                    true => fit!(Logistic, &frame.in_memory(&sources)),
+                    false => fit!(Ols, &frame.in_memory(&sources)),
+                };
+                assert!((a.theta()[1] - unweighted.theta()[1]).abs() > 1e-6 * a.se()[1]);
+            }
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+/// A weight that is not positive names its row among all files' rows; a null cluster
+/// is a read error naming the column.
+#[test]
+fn bad_weights_and_clusters_in_files_are_typed_errors() {
+    let frame = simulated(3_000, false);
+    let t = frame.labeled.len();
+    let mut w: Vec<f64> = vec![1.0; t];
+    w[2_345] = -1.0;
+    let clusters: Vec<Option<i32>> = (0..t).map(|i| (i != 17).then_some(i as i32 % 40)).collect();
+    let dir = scratch("bad-weights");
+    let more = vec![
+        ("w".to_string(), numbers(w)),
+        (
+            "g".to_string(),
+            numbers(clusters.iter().map(|c| c.map_or(f64::NAN, f64::from))),
+        ),
+    ];
+    let paths = frame.write_with(&dir, more, (2, 700));
+    let spec = || {
+        ParquetSources::new(&paths)
+            .labeled("S")
+            .real("y", ["x0", "x1", "x2"])
+    };
+    match spec().weights("w").open() {
+        Err(Error::InvalidValue {
+            column: Column::Weight,
+            row,
+            ..
+        }) => assert_eq!(row, 2_345),
+        other => panic!("{other:?}"),
+    }
+    match spec().clusters("g").open() {
+        Err(Error::Read { reason, .. }) => assert!(reason.contains("`g` has nulls"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_dir_all(dir).ok();
 }
 
 /// Bad files and values end in typed errors naming the row among all files' rows.

@@ -223,13 +223,13 @@ pub struct Loaded {
 }
 
 impl DataArgs {
-    /// The Parquet input opened out of core (see [`synthgmm::parquet`]), or `None` when
-    /// the input is not Parquet, this build reads no Parquet, or clusters or weights
-    /// (read in memory) are asked for.
+    /// The Parquet input opened out of core (see [`synthgmm::parquet`]; weights and
+    /// clusters are held in memory, one value per row), or `None` when the input is
+    /// not Parquet, this build reads no Parquet, or labeling probabilities, fixed
+    /// effects or a model that reads every row in memory are asked for.
     pub fn open_out_of_core(&self) -> Option<Result<Loaded, Failure>> {
         let in_memory = [ModelName::Iv, ModelName::Quantile];
-        let by_column = [&self.cluster, &self.weight, &self.labeling_probability];
-        if by_column.iter().any(|c| c.is_some())
+        if self.labeling_probability.is_some()
             || in_memory.contains(&self.model)
             || !self.fixed_effects.is_empty()
         {
@@ -246,6 +246,12 @@ impl DataArgs {
             .real(&self.real.outcome, &self.real.covariates);
         for (name, s) in &self.sources {
             spec = spec.source(name, &s.outcome, &s.covariates);
+        }
+        if let Some(column) = &self.weight {
+            spec = spec.weights(column);
+        }
+        if let Some(column) = &self.cluster {
+            spec = spec.clusters(column);
         }
         let data = spec
             .open()

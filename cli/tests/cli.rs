@@ -652,6 +652,51 @@ fn a_parquet_directory_serves_every_estimator_and_plan() {
     assert_fails(&args, "directory without a .parquet or .pq file");
 }
 
+/// Weights and clusters with Parquet input: the GMM streams the file (the weights and
+/// clusters held in memory) and gives what the same rows give from CSV.
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_with_weights_and_clusters_fits_like_the_same_csv() {
+    let text = std::fs::read_to_string(data_path("ols_T3000_n300_rho7.csv")).unwrap();
+    let mut rows = String::new();
+    for (i, line) in text.lines().enumerate() {
+        match i.checked_sub(1) {
+            None => rows.push_str(&format!("{line},w,g\n")),
+            Some(r) => rows.push_str(&format!(
+                "{line},{},{}\n",
+                0.5 + (r * 7 % 10) as f64 / 5.0,
+                r % 60
+            )),
+        }
+    }
+    let csv_file = TempFile::new("weighted.csv");
+    std::fs::write(&csv_file.0, rows).unwrap();
+    let parquet = TempFile::new("weighted.parquet");
+    parquet_copy(&csv_file.path(), &parquet.0, 0..3000);
+    for extra in [
+        &["--weight", "w"][..],
+        &["--cluster", "g"],
+        &["--weight", "w", "--cluster", "g"],
+    ] {
+        let fit = |data: &str| -> serde_json::Value {
+            let mut args = vec!["--data", data];
+            args.extend(SYNTH);
+            args.extend(extra);
+            json_of(&args)
+        };
+        let (a, b) = (fit(&csv_file.path()), fit(&parquet.path()));
+        assert_close(
+            "theta",
+            &vec_of(&b["theta"]),
+            &vec_of(&a["theta"]),
+            1e-10,
+            0.0,
+        );
+        assert_close("se", &vec_of(&b["se"]), &vec_of(&a["se"]), 1e-10, 0.0);
+        assert_eq!(a["notes"], b["notes"], "{extra:?}");
+    }
+}
+
 /// A Parquet file with bytes changed is a data error (status 2, one line), never a
 /// crash, through the in-memory reader (`--estimator all`) and the out-of-core one.
 #[cfg(feature = "parquet")]

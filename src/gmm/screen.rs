@@ -182,7 +182,8 @@ impl<'p, 'a, M: MomentModel + ?Sized> BlockPasses<'p, 'a, M> {
     ) -> crate::engine::BlockSums {
         match self.problem.stream {
             Some((stream, index)) => {
-                stream.block_sums(self.model, index, (self.k, beta), jacobian, squares)
+                let source = (index, self.problem.weights);
+                stream.block_sums(self.model, source, (self.k, beta), jacobian, squares)
             }
             None => block_sums(
                 self.model,
@@ -280,9 +281,15 @@ fn warm_start<M: MomentModel + ?Sized>(
     if model.is_linear() || n <= 2 * SAMPLE_ROWS {
         return None;
     }
-    // The rows a source kept out of memory holds are this subsample already.
+    // The rows a source kept out of memory holds are this subsample already (every
+    // stride-th row, weights alike).
     let (sample, weights) = match problem.stream {
-        Some(_) => (None, None),
+        Some(_) => (
+            None,
+            problem
+                .weights
+                .map(|w| w.slice(ndarray::s![..;sample_stride(n)]).to_owned()),
+        ),
         None => {
             let picked: Vec<usize> = (0..n).step_by(sample_stride(n)).collect();
             (

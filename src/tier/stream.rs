@@ -221,12 +221,14 @@ impl Streamed {
         self.source_names.iter().position(|n| n == name)
     }
 
-    /// [`BlockSums`] of source `source` (the stream's index) on every row, at `beta`:
-    /// read from its files, or the engine's pass over this source alone.
+    /// [`BlockSums`] of source `source` (the stream's index) on every row, at `beta`,
+    /// each row weighted by `weights` (all T rows' observation weights, if any): read
+    /// from its files, or the engine's pass over this source alone (engines take no
+    /// weights).
     pub(crate) fn block_sums<M: MomentModel + ?Sized + Sync>(
         &self,
         model: &M,
-        source: usize,
+        (source, weights): (usize, Option<ArrayView1<'_, f64>>),
         (k, beta): (usize, ArrayView1<'_, f64>),
         jacobian: bool,
         squares: bool,
@@ -255,8 +257,9 @@ impl Streamed {
                 squares: sums.squares().map(|d| d.slice(s![all]).to_owned()),
             };
         }
-        let parts = self.map_batches(&[source], &[], |_, rows| {
-            chunk_block_sums(model, rows[0], None, beta, jacobian, squares)
+        let parts = self.map_batches(&[source], &[], |start, rows| {
+            let weights = weights.map(|w| w.slice_move(s![start..start + rows[0].len()]));
+            chunk_block_sums(model, rows[0], weights, beta, jacobian, squares)
         });
         merge_block_sums(&parts, k, beta.len(), jacobian, squares)
     }
