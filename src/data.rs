@@ -76,11 +76,13 @@ struct Clusters {
 }
 
 /// What a data set kept out of memory holds in memory for every row (one number each):
-/// the observation weights and the clusters (dense indices from 0), if given.
+/// the observation weights, the clusters (dense indices from 0) and the labeling
+/// probabilities, if given.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PerRow {
     pub weights: Option<Array1<f64>>,
     pub clusters: Option<Vec<u32>>,
+    pub labeling_probabilities: Option<Array1<f64>>,
 }
 
 /// Rows t = 1..T with a label mask S_t, real data on the labeled rows, and M ≥ 0
@@ -578,7 +580,7 @@ impl DataSources {
             sources,
             covariate_names,
             columns: Vec::new(),
-            labeling_probabilities: None,
+            labeling_probabilities: per_row.labeling_probabilities,
             clusters: per_row.clusters.map(|ids| {
                 let count = ids.iter().max().map_or(0, |&m| m as usize + 1);
                 Arc::new(Clusters { ids, count })
@@ -1289,30 +1291,7 @@ impl DataSourcesBuilder {
             return Ok(());
         };
         check_rows("labeling probabilities", pi.len(), n_rows)?;
-        let invalid = |row: usize, value: f64, reason: &'static str| Error::InvalidValue {
-            source_name: "labeling".into(),
-            column: Column::LabelingProbability,
-            row,
-            value,
-            reason,
-        };
-        if let Some((row, &value)) = pi.iter().enumerate().find(|(_, &v)| !(v > 0.0 && v <= 1.0)) {
-            return Err(invalid(
-                row,
-                value,
-                "labeling probabilities must lie in (0, 1]",
-            ));
-        }
-        // A labeled row's weight is 1/π: beyond 1e12 it swamps every other row's
-        // and the sums lose the rest to rounding.
-        if let Some((row, &value)) = pi
-            .iter()
-            .enumerate()
-            .find(|&(t, &v)| v < MIN_PROBABILITY && self.labeled[t])
-        {
-            return Err(invalid(row, value, "a labeled row's probability below 1e-12 gives it a weight beyond 1e12, which swamps every other row; check the probabilities"));
-        }
-        Ok(())
+        check_probability_values(pi.view(), &self.labeled, 0)
     }
 
     /// Observation weights, if given: T of them, positive and finite.
@@ -1348,6 +1327,40 @@ impl DataSourcesBuilder {
             .select(labeled)
         })
     }
+}
+
+/// Labeling probabilities in (0, 1], none below 1e-12 on a labeled row (`labeled[i]`
+/// for value i); `first_row` is the index of the first value among the data set's
+/// rows (for the error).
+pub(crate) fn check_probability_values(
+    pi: ArrayView1<'_, f64>,
+    labeled: &[bool],
+    first_row: usize,
+) -> Result<()> {
+    let invalid = |row: usize, value: f64, reason: &'static str| Error::InvalidValue {
+        source_name: "labeling".into(),
+        column: Column::LabelingProbability,
+        row: first_row + row,
+        value,
+        reason,
+    };
+    if let Some((row, &value)) = pi.iter().enumerate().find(|(_, &v)| !(v > 0.0 && v <= 1.0)) {
+        return Err(invalid(
+            row,
+            value,
+            "labeling probabilities must lie in (0, 1]",
+        ));
+    }
+    // A labeled row's weight is 1/π: beyond 1e12 it swamps every other row's and the
+    // sums lose the rest to rounding.
+    if let Some((row, &value)) = pi
+        .iter()
+        .enumerate()
+        .find(|&(t, &v)| v < MIN_PROBABILITY && labeled[t])
+    {
+        return Err(invalid(row, value, "a labeled row's probability below 1e-12 gives it a weight beyond 1e12, which swamps every other row; check the probabilities"));
+    }
+    Ok(())
 }
 
 /// Observation weights w_t, positive and finite; `first_row` is the index of the first

@@ -42,7 +42,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 use parquet::arrow::ProjectionMask;
 
 use crate::chunks::{map_ordered, DEFAULT_CHUNK_ROWS};
-use crate::data::{check_weight_values, DataSources, PerRow, REAL};
+use crate::data::{check_probability_values, check_weight_values, DataSources, PerRow, REAL};
 use crate::error::{Column, Error, Result};
 use crate::rows::RowBlock;
 use crate::tier::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
@@ -67,6 +67,7 @@ pub struct ParquetSources {
 struct PerRowColumns {
     weights: Option<String>,
     clusters: Option<String>,
+    labeling_probabilities: Option<String>,
 }
 
 impl ParquetSources {
@@ -138,6 +139,13 @@ impl ParquetSources {
     /// held in memory (one index per row).
     pub fn clusters(mut self, column: &str) -> Self {
         self.per_row.clusters = Some(column.to_string());
+        self
+    }
+    /// Known labeling probabilities π_t in (0, 1], as
+    /// [`DataSourcesBuilder::labeling_probabilities`](crate::DataSourcesBuilder::labeling_probabilities)
+    /// takes them; held in memory (one number per row).
+    pub fn labeling_probabilities(mut self, column: &str) -> Self {
+        self.per_row.labeling_probabilities = Some(column.to_string());
         self
     }
     /// Rows per batch read (default 4,096): a pass holds about this many rows of every
@@ -336,6 +344,7 @@ struct PartScan {
     samples: Vec<Vec<RowBlock>>,
     weights: Vec<f64>,
     clusters: Vec<ClusterKey>,
+    probabilities: Vec<f64>,
 }
 
 /// A cluster identifier as read: a number's bits (−0 as +0) or a string.
@@ -363,7 +372,11 @@ impl ParquetStream {
     /// clusters, each once.
     fn all_columns(&self) -> Vec<String> {
         let mut out = vec![self.labeled.clone()];
-        let per_row = [&self.per_row.weights, &self.per_row.clusters];
+        let per_row = [
+            &self.per_row.weights,
+            &self.per_row.clusters,
+            &self.per_row.labeling_probabilities,
+        ];
         for name in per_row.into_iter().flatten() {
             if !out.contains(name) {
                 out.push(name.clone());
@@ -500,6 +513,7 @@ impl ParquetStream {
                 samples: vec![Vec::new(); m],
                 weights: Vec::new(),
                 clusters: Vec::new(),
+                probabilities: Vec::new(),
             };
             let path = &self.files[self.places[part].0].path;
             self.batches(part, &columns, &mut |start, batch| {
@@ -532,7 +546,7 @@ impl ParquetStream {
                     out.samples[j].push(rows.select(&sampled));
                 }
                 out.labeled.extend(picked.iter().map(|i| start + i));
-                self.per_row_values(path, batch, start, &mut out)
+                self.per_row_values(path, batch, (start, &picked), &mut out)
             })?;
             Ok(out)
         });
@@ -541,11 +555,12 @@ impl ParquetStream {
         let mut sources_labeled = vec![Vec::new(); m];
         let mut samples = vec![Vec::new(); m];
         let mut fingerprints = vec![[0u64; 2]; m];
-        let (mut weights, mut clusters) = (Vec::new(), Vec::new());
+        let (mut weights, mut clusters, mut probabilities) = (Vec::new(), Vec::new(), Vec::new());
         for part in scanned {
             let part = part?;
             weights.extend(part.weights);
             clusters.extend(part.clusters);
+            probabilities.extend(part.probabilities);
             labeled.extend(part.labeled);
             real.extend(part.real);
             for j in 0..m {
@@ -572,18 +587,31 @@ impl ParquetStream {
                     .clusters
                     .as_ref()
                     .map(|_| crate::fixed_effects::dense_ids(&clusters).0),
+                labeling_probabilities: self
+                    .per_row
+                    .labeling_probabilities
+                    .as_ref()
+                    .map(|_| Array1::from(probabilities)),
             },
         })
     }
 
-    /// A batch's weights (checked) and cluster identifiers, when named, into `out`.
+    /// A batch's weights and labeling probabilities (checked) and cluster identifiers,
+    /// when named, into `out`; `picked` are the batch's labeled rows.
     fn per_row_values(
         &self,
         path: &Path,
         batch: &RecordBatch,
-        start: usize,
+        (start, picked): (usize, &[usize]),
         out: &mut PartScan,
     ) -> Result<()> {
+        if let Some(name) = &self.per_row.labeling_probabilities {
+            let pi = numbers(path, batch, name)?;
+            let mut labeled = vec![false; pi.len()];
+            picked.iter().for_each(|&i| labeled[i] = true);
+            check_probability_values(ndarray::ArrayView1::from(&pi), &labeled, start)?;
+            out.probabilities.extend(pi);
+        }
         if let Some(name) = &self.per_row.weights {
             let w = numbers(path, batch, name)?;
             check_weight_values(ndarray::ArrayView1::from(&w), start)?;

@@ -443,10 +443,10 @@ fn out_of_core_fits_equal_in_memory_fits() {
     }
 }
 
-/// Observation weights and clusters read from the files (held in memory, one value
-/// per row) give the in-memory fit to 1e-10: least squares and logistic regression on
-/// 150,000 rows, the default and the paper's settings, clusters as integers and as
-/// strings (2,000 of them, each spread over both files).
+/// Observation weights, clusters and labeling probabilities read from the files (held
+/// in memory, one value per row) give the in-memory fit to 1e-10: least squares and
+/// logistic regression on 150,000 rows, the default and the paper's settings, clusters
+/// as integers and as strings (2,000 of them, each spread over both files).
 #[test]
 fn weights_and_clusters_out_of_core_equal_in_memory() {
     for logistic in [false, true] {
@@ -457,6 +457,9 @@ fn weights_and_clusters_out_of_core_equal_in_memory() {
             .collect();
         let g: Vec<i32> = (0..t).map(|i| ((i * 31) % 2_000) as i32).collect();
         let text: Vec<String> = g.iter().map(|c| format!("c{c}")).collect();
+        let pi: Vec<f64> = (0..t)
+            .map(|i| 0.02 + ((i * 37) % 100) as f64 / 2_500.0)
+            .collect();
         let dir = scratch(if logistic {
             "weighted-logistic"
         } else {
@@ -466,10 +469,11 @@ fn weights_and_clusters_out_of_core_equal_in_memory() {
             ("w".to_string(), numbers(w.iter().copied())),
             ("g".to_string(), Values::Integers(g.clone())),
             ("gs".to_string(), Values::Text(text)),
+            ("pi".to_string(), numbers(pi.iter().copied())),
         ];
         let paths = frame.write_with(&dir, more, (2, 30_000));
         let sources = ["proxy", "synth"];
-        for clusters in [None, Some("g"), Some("gs")] {
+        for (clusters, probabilities) in [(None, false), (Some("g"), false), (Some("gs"), true)] {
             let x: Vec<String> = (0..3).map(|j| format!("x{j}")).collect();
             let sx: Vec<String> = (0..3).map(|j| format!("sx{j}")).collect();
             let mut spec = ParquetSources::new(&paths)
@@ -487,12 +491,18 @@ fn weights_and_clusters_out_of_core_equal_in_memory() {
                 spec = spec.clusters(column);
                 mem = mem.clusters(&g);
             }
+            if probabilities {
+                spec = spec.labeling_probabilities("pi");
+                mem = mem.labeling_probabilities(&Array1::from(pi.clone()));
+            }
             let ooc = spec.covariate_names(&x).open().unwrap();
             let mem = mem.covariate_names(&x).build().unwrap();
             assert_eq!(ooc.n_clusters(), mem.n_clusters());
             assert_eq!(sources.len(), ooc.n_sources());
             for paper in [false, true] {
-                let label = format!("logistic = {logistic}, clusters {clusters:?}, paper {paper}");
+                let label = format!(
+                    "logistic = {logistic}, clusters {clusters:?}, π {probabilities}, paper {paper}"
+                );
                 macro_rules! fit {
                     ($model:expr, $data:expr) => {{
                         let gmm = TwoStepGmm::new($model);
@@ -520,18 +530,21 @@ fn weights_and_clusters_out_of_core_equal_in_memory() {
     }
 }
 
-/// A weight that is not positive names its row among all files' rows; a null cluster
-/// is a read error naming the column.
+/// A weight that is not positive or a labeling probability above 1 names its row among
+/// all files' rows; a null cluster is a read error naming the column.
 #[test]
 fn bad_weights_and_clusters_in_files_are_typed_errors() {
     let frame = simulated(3_000, false);
     let t = frame.labeled.len();
     let mut w: Vec<f64> = vec![1.0; t];
     w[2_345] = -1.0;
+    let mut pi: Vec<f64> = vec![0.5; t];
+    pi[1_234] = 1.5;
     let clusters: Vec<Option<i32>> = (0..t).map(|i| (i != 17).then_some(i as i32 % 40)).collect();
     let dir = scratch("bad-weights");
     let more = vec![
         ("w".to_string(), numbers(w)),
+        ("pi".to_string(), numbers(pi)),
         (
             "g".to_string(),
             numbers(clusters.iter().map(|c| c.map_or(f64::NAN, f64::from))),
@@ -549,6 +562,14 @@ fn bad_weights_and_clusters_in_files_are_typed_errors() {
             row,
             ..
         }) => assert_eq!(row, 2_345),
+        other => panic!("{other:?}"),
+    }
+    match spec().labeling_probabilities("pi").open() {
+        Err(Error::InvalidValue {
+            column: Column::LabelingProbability,
+            row,
+            ..
+        }) => assert_eq!(row, 1_234),
         other => panic!("{other:?}"),
     }
     match spec().clusters("g").open() {

@@ -223,16 +223,13 @@ pub struct Loaded {
 }
 
 impl DataArgs {
-    /// The Parquet input opened out of core (see [`synthgmm::parquet`]; weights and
-    /// clusters are held in memory, one value per row), or `None` when the input is
-    /// not Parquet, this build reads no Parquet, or labeling probabilities, fixed
+    /// The Parquet input opened out of core (see [`synthgmm::parquet`]; weights,
+    /// clusters and labeling probabilities are held in memory, one value per row), or
+    /// `None` when the input is not Parquet, this build reads no Parquet, or fixed
     /// effects or a model that reads every row in memory are asked for.
     pub fn open_out_of_core(&self) -> Option<Result<Loaded, Failure>> {
         let in_memory = [ModelName::Iv, ModelName::Quantile];
-        if self.labeling_probability.is_some()
-            || in_memory.contains(&self.model)
-            || !self.fixed_effects.is_empty()
-        {
+        if in_memory.contains(&self.model) || !self.fixed_effects.is_empty() {
             return None;
         }
         let paths = crate::table::parquet_files(&self.data)?;
@@ -252,6 +249,9 @@ impl DataArgs {
         }
         if let Some(column) = &self.cluster {
             spec = spec.clusters(column);
+        }
+        if let Some(column) = &self.labeling_probability {
+            spec = spec.labeling_probabilities(column);
         }
         let data = spec
             .open()

@@ -652,8 +652,8 @@ fn a_parquet_directory_serves_every_estimator_and_plan() {
     assert_fails(&args, "directory without a .parquet or .pq file");
 }
 
-/// Weights and clusters with Parquet input: the GMM streams the file (the weights and
-/// clusters held in memory) and gives what the same rows give from CSV.
+/// Weights, clusters and labeling probabilities with Parquet input: the GMM streams the
+/// file (those columns held in memory) and gives what the same rows give from CSV.
 #[cfg(feature = "parquet")]
 #[test]
 fn parquet_with_weights_and_clusters_fits_like_the_same_csv() {
@@ -661,12 +661,14 @@ fn parquet_with_weights_and_clusters_fits_like_the_same_csv() {
     let mut rows = String::new();
     for (i, line) in text.lines().enumerate() {
         match i.checked_sub(1) {
-            None => rows.push_str(&format!("{line},w,g\n")),
-            Some(r) => rows.push_str(&format!(
-                "{line},{},{}\n",
-                0.5 + (r * 7 % 10) as f64 / 5.0,
-                r % 60
-            )),
+            None => rows.push_str(&format!("{line},w,g,pi\n")),
+            Some(r) => {
+                let (w, pi) = (
+                    0.5 + (r * 7 % 10) as f64 / 5.0,
+                    0.05 + (r % 9) as f64 / 10.0,
+                );
+                rows.push_str(&format!("{line},{w},{},{pi}\n", r % 60));
+            }
         }
     }
     let csv_file = TempFile::new("weighted.csv");
@@ -677,6 +679,7 @@ fn parquet_with_weights_and_clusters_fits_like_the_same_csv() {
         &["--weight", "w"][..],
         &["--cluster", "g"],
         &["--weight", "w", "--cluster", "g"],
+        &["--labeling-probability", "pi"],
     ] {
         let fit = |data: &str| -> serde_json::Value {
             let mut args = vec!["--data", data];
