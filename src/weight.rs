@@ -11,8 +11,8 @@
 //! with the eigendecomposition C = UΛUᵀ and the r eigenvalues λ_i > tol · λ_max kept,
 //! R = Λ_r^{-1/2} U_rᵀ D⁻¹ (r × k), the Moore–Penrose pseudo-inverse of the equilibrated
 //! matrix. The moment combinations dropped are those that are (numerically) exact
-//! linear functions of the others, e.g. the labeled and all-rows copies of a source
-//! when every row is labeled.
+//! linear functions of the others, e.g. a source's labeled moments when its residual
+//! there is a multiple of the real one.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
