@@ -8,14 +8,19 @@ mod diagnostics;
 mod fit;
 mod influence;
 mod labeled;
+mod options;
 mod plan;
 mod press;
 mod screen;
 mod select;
+mod weighted;
 
 pub use crate::small_sample::SmallSample;
 pub use diagnostics::{SourceDiagnostic, SourceReport};
 pub use fit::{GmmFit, StepReport, Summary, WeightReport};
+pub use options::{
+    Covariance, CrossWeights, FinalEstimator, SingularWeightPolicy, StepOne, Weighting,
+};
 pub(crate) use plan::RowInfluence;
 pub use plan::{Design, Plan, Planned};
 pub use select::CrossChoice;
@@ -27,130 +32,9 @@ use crate::engine::Chunking;
 use crate::error::{Error, Result, Stage};
 use crate::inference::{DropReason, Estimate, JTest, Note};
 use crate::moment::{MomentModel, SolveFailure};
-use crate::optim::{gauss_newton, Settings, Solution, Termination};
+use crate::optim::{gauss_newton, Settings};
 use crate::stacked::StackedMoments;
 use crate::weight::Whitener;
-
-/// How the covariance of the two-step estimate is computed.
-///
-/// The default is [`Covariance::Windmeijer`]. The textbook asymptotic variance
-/// ([`Covariance::Reestimated`], used by the method's paper and by statsmodels) treats
-/// the estimated weight matrix as known and is too small when few rows are labeled:
-/// with the crate's simulation design (OLS, sources proxy and synthetic), its 95%
-/// intervals for the slope covered 93.4%, 92.9% and 93.0% at n = 300 of T = 3,000
-/// (ρ = 0, 0.5, 0.9; 2,000 replications each), and 91.2–91.6% at n = 100 of T = 1,000.
-/// Windmeijer's correction gave 94.2%, 93.7%, 94.5% and 93.4–94.8% with intervals
-/// 3–4% (n = 300) and 8–13% (n = 100) wider; asymptotically the two agree (the
-/// correction is O(1/T)). Choose [`Covariance::Reestimated`] to reproduce
-/// statsmodels or the paper's numbers exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum Covariance {
-    /// (ĜᵀΩ̂_f⁻¹Ĝ)⁻¹/T with Ω̂_f re-estimated (uncentered) at the final estimate: the
-    /// statsmodels convention.
-    Reestimated,
-    /// (ĜᵀW₂Ĝ)⁻¹/T with the step-2 weight W₂ = Ω̂(step 1)⁻¹.
-    StepTwo,
-    /// The sandwich (ĜᵀW₂Ĝ)⁻¹ ĜᵀW₂Ω̂_fW₂Ĝ (ĜᵀW₂Ĝ)⁻¹ / T with the step-2 weight and Ω̂_f
-    /// re-estimated at the final estimate: linearmodels' `IVGMM` robust covariance.
-    Sandwich,
-    /// Windmeijer's (2005) finite-sample correction, which adds the variability of the
-    /// step-1 estimate inside W₂: V_c = V₂ + D V₂ + V₂ Dᵀ + D V₁ Dᵀ, with V₂ the
-    /// [`StepTwo`](Covariance::StepTwo) covariance, V₁ the sandwich covariance of the
-    /// step-1 estimate, and D = ∂β̂₂/∂β̂₁ from differentiating the step-2 first-order
-    /// condition Ĝᵀ W(β̂₁) ḡ(β̂₂) = 0: column j is (ĜᵀW₂Ĝ)⁻¹ĜᵀW₂ (∂Ω̂/∂β_j) W₂ ḡ(β̂₂)
-    /// (using ∂W/∂β_j = −W (∂Ω̂/∂β_j) W). ∂Ω̂/∂β_j comes from the model's per-row
-    /// derivatives ([`MomentModel::moments_derivative`]), exact for the built-in models.
-    #[default]
-    Windmeijer,
-}
-
-/// What to do when Ω̂ is numerically singular.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum SingularWeightPolicy {
-    /// Use the eigen pseudo-inverse and report it in the fit.
-    #[default]
-    PseudoInverse,
-    /// Return [`Error::SingularWeight`].
-    Error,
-}
-
-/// How often the weight matrix is re-estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum Weighting {
-    /// Two-step GMM: W = Ω̂(step 1)⁻¹, once (the method's estimator).
-    #[default]
-    TwoStep,
-    /// Iterated GMM (Hansen, Heaton, Yaron 1996): re-estimate W = Ω̂(β̂)⁻¹ at the latest
-    /// estimate and re-solve, until the estimate moves by less than 10⁻⁸ standard errors
-    /// (|RĜΔβ|√T), at most `max_rounds` times. The result does not depend on step 1;
-    /// its covariance is (ĜᵀΩ̂(β̂)⁻¹Ĝ)⁻¹/T at the final estimate, whatever
-    /// [`Covariance`] asks (Windmeijer's correction is for the two-step estimator).
-    Iterated {
-        /// Re-estimations of W allowed before [`Error::NotConverged`].
-        max_rounds: usize,
-    },
-    /// Continuously updated GMM (Hansen, Heaton, Yaron 1996): β̂ minimises
-    /// Q(β) = ḡ(β)ᵀ Ω̂(β)⁻¹ ḡ(β), the weight moving with β. Started at the two-step
-    /// estimate; each iteration takes the exact gradient
-    /// ∇Q = 2Ĝᵀv − [(∂Ω̂/∂β_j) v]_jᵀ v with v = Ω̂⁻¹ḡ (the second term from the same
-    /// contraction as Windmeijer's correction) and the Gauss–Newton curvature 2ĜᵀΩ̂⁻¹Ĝ,
-    /// with step halving on Q, until the step moves β by less than 10⁻⁸ standard
-    /// errors or promises less decrease than Q resolves in floating point. Covariance
-    /// (ĜᵀΩ̂(β̂)⁻¹Ĝ)⁻¹/T at the estimate; J = T Q(β̂).
-    ContinuouslyUpdated {
-        /// Iterations allowed before [`Error::NotConverged`].
-        max_iters: usize,
-    },
-}
-
-/// How step 1 estimates (θ, η) before the weight matrix is formed.
-///
-/// Step 1 only has to be consistent: the step-2 estimate is efficient either way, and
-/// its distribution does not depend on this choice to first order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum StepOne {
-    /// θ from the labeled real moments, each η_m from its source's moments over all
-    /// rows: just-identified blocks, so step 1 (and with it Ω̂, θ̂ and every covariance)
-    /// is free of the units of the covariates and outcomes.
-    #[default]
-    PerBlock,
-    /// The identity weight on all stacked moments, the textbook first step of
-    /// statsmodels' `GMM` and R's `gmm`: each η_m then fits its labeled and all-rows
-    /// moments summed in squares, which depends on the units of the moments. Use it to
-    /// reproduce those packages to the last digit.
-    Identity,
-}
-
-/// Which cross weights between the real and the auxiliary moments the estimate uses.
-///
-/// The efficient weight W = Ω̂⁻¹ spends p · pM free cross coefficients (the real ×
-/// auxiliary blocks of Ω̂) estimated from the n labeled rows; at low labeling rates that
-/// noise costs more than it gains. Both choices are consistent whatever the sources
-/// contain (see `docs/validation.md` for the comparison).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum CrossWeights {
-    /// The paper's two-step GMM: W = Ω̂(step 1)⁻¹ with Ω̂ unrestricted.
-    Unrestricted,
-    /// Per coefficient, the real-only estimate, one cross coefficient per source shared
-    /// by every coordinate (PPI++'s λ, on each subset of the sources), one per source
-    /// on the same coordinate, or the unrestricted weights: the simplest whose
-    /// estimated mean squared error (from the labeled rows' residuals, each row's
-    /// leverage accounted for) is within one standard error of the smallest, with a
-    /// leave-one-out residual variance in the reported one. The cross coefficients are
-    /// regressions on the labeled rows (with labeling probabilities, weighted by
-    /// (1 − π_t)/π_t²). Falls
-    /// back to [`Unrestricted`](Self::Unrestricted), with a [`Note`], for
-    /// over-identified models and clustered rows. See [`CrossChoice`].
-    #[default]
-    Selected,
-}
 
 /// The two-step GMM estimator of Byun et al. (2025) for a [`MomentModel`], by default
 /// with the selected cross weights ([`CrossWeights::Selected`]); the paper's estimator
@@ -599,46 +483,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
         }
     }
 
-    /// The GMM estimate with the weight Ω̂⁻¹ (two-step, iterated or continuously
-    /// updated), its covariance as asked for, and its J test.
-    fn weighted_estimate(
-        &self,
-        stacked: &StackedMoments<'_, M>,
-        step1: &StepOneFit,
-        omega1: &Array2<f64>,
-        weight: Whitener,
-        record: &mut Record,
-    ) -> Result<(FinalEstimate, JTest)> {
-        let step2 = self.step_two_fit(stacked, &step1.params, &weight)?;
-        let (step2, weight) = match self.weighting {
-            Weighting::TwoStep => (step2, weight),
-            Weighting::Iterated { max_rounds } => {
-                self.iterate(stacked, step2, max_rounds, &mut record.notes)?
-            }
-            Weighting::ContinuouslyUpdated { max_iters } => {
-                self.continuously_update(stacked, step2, max_iters, &mut record.notes)?
-            }
-        };
-        let j_test = hansen_j(stacked, &weight, &step2.params);
-        let (cov, used) =
-            self.covariance_matrix(stacked, step1, omega1, &step2.params, &weight, record)?;
-        let last = FinalEstimate {
-            step_two: Some(StepReport {
-                iterations: step2.iterations,
-                termination: step2.termination,
-            }),
-            params: step2.params,
-            cov,
-            used: FinalEstimator::Weighted {
-                weighting: self.weighting,
-                covariance: used,
-            },
-            cross: None,
-            influence_map: None,
-        };
-        Ok((last, j_test))
-    }
-
     /// The selected cross weights' estimate, or why it does not apply.
     fn selection(
         &self,
@@ -835,214 +679,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
         })
     }
 
-    /// Step 2: minimise |Rḡ|² with the step-2 whitener from the step-1 estimate.
-    fn step_two_fit(
-        &self,
-        stacked: &StackedMoments<'_, M>,
-        step1: &Array1<f64>,
-        weight: &Whitener,
-    ) -> Result<Solution> {
-        if stacked.n_moments() == stacked.n_params() {
-            // Just identified: step 1 already solves ḡ = 0.
-            return Ok(Solution {
-                params: step1.clone(),
-                iterations: 0,
-                termination: Termination::Converged,
-                last_step: None,
-            });
-        }
-        if weight.rank() < stacked.n_params() {
-            // Fewer independent moment combinations than parameters.
-            return Err(Error::SingularWeight {
-                stage: Stage::StepTwo,
-                rank: weight.rank(),
-                dim: stacked.n_moments(),
-            });
-        }
-        let solution = gauss_newton(
-            step1.clone(),
-            |b| weight.apply_vec(stacked.mean_moments_ahead(b).view()),
-            |b| weight.apply(stacked.jacobian(b).view()),
-            &Settings {
-                residual_floor: 1.0 / (stacked.data().n_rows() as f64).sqrt(),
-                ..self.settings()
-            },
-        )
-        .map_err(|_| Error::Collinear {
-            block: "stacked".into(),
-        })?;
-        if !solution.termination.is_converged() && self.require_convergence {
-            return Err(Error::NotConverged {
-                stage: Stage::StepTwo,
-                iterations: solution.iterations,
-            });
-        }
-        Ok(solution)
-    }
-
-    /// Iterated weighting: re-estimate W at the latest estimate and re-solve until the
-    /// estimate moves by less than 10⁻⁸ standard errors.
-    fn iterate(
-        &self,
-        stacked: &StackedMoments<'_, M>,
-        mut current: Solution,
-        max_rounds: usize,
-        notes: &mut Vec<Note>,
-    ) -> Result<(Solution, Whitener)> {
-        let root_t = (stacked.data().n_rows() as f64).sqrt();
-        for _ in 0..max_rounds {
-            let omega = stacked.omega(current.params.view());
-            let next_weight = self.step_two_whitener(stacked, omega, notes)?;
-            let next = self.step_two_fit(stacked, &current.params, &next_weight)?;
-            let moved = next_weight.apply(stacked.jacobian(next.params.view()).view());
-            let change = moved.dot(&(&next.params - &current.params));
-            let distance = change.dot(&change).sqrt() * root_t;
-            current = next;
-            if distance <= ITERATED_TOL {
-                return Ok((current, next_weight));
-            }
-        }
-        Err(Error::NotConverged {
-            stage: Stage::StepTwo,
-            iterations: max_rounds,
-        })
-    }
-
-    /// Continuously updated GMM from the two-step estimate (see
-    /// [`Weighting::ContinuouslyUpdated`]); returns the estimate and Ω̂(β̂)'s whitener.
-    fn continuously_update(
-        &self,
-        stacked: &StackedMoments<'_, M>,
-        mut current: Solution,
-        max_iters: usize,
-        notes: &mut Vec<Note>,
-    ) -> Result<(Solution, Whitener)> {
-        let root_t = (stacked.data().n_rows() as f64).sqrt();
-        // Q(β) with its whitener.
-        let objective = |params: &Array1<f64>, notes: &mut Vec<Note>| -> Result<(f64, Whitener)> {
-            let omega = stacked.omega(params.view());
-            let weight = self.step_two_whitener(stacked, omega, notes)?;
-            let rg = weight.apply_vec(stacked.mean_moments(params.view()).view());
-            Ok((rg.dot(&rg), weight))
-        };
-        let (mut q, mut weight) = objective(&current.params, notes)?;
-        for iteration in 1..=max_iters {
-            let gbar = stacked.mean_moments(current.params.view());
-            let rg = weight.apply_vec(gbar.view());
-            // v = Ω̂⁻¹ḡ = Rᵀ(Rḡ).
-            let v = weight.matrix().t().dot(&rg);
-            let jac = stacked.jacobian(current.params.view());
-            let d_omega_v = stacked.omega_derivatives_times(current.params.view(), v.view());
-            let gradient = jac.t().dot(&v) * 2.0 - d_omega_v.t().dot(&v);
-            let r_jac = weight.apply(jac.view());
-            let curvature = r_jac.t().dot(&r_jac) * 2.0;
-            let Some(inverse) = crate::optim::spd_inverse(&curvature) else {
-                return Err(Error::SingularCovariance {
-                    stage: Stage::StepTwo,
-                });
-            };
-            let step = -inverse.dot(&gradient);
-            let moved = r_jac.dot(&step);
-            // Converged when the step moves β by less than 10⁻⁸ standard errors, or when
-            // the decrease it promises (−½ ∇Qᵀδ) is below what Q can resolve in floating
-            // point: beyond that, steps only chase rounding.
-            let promised = -0.5 * gradient.dot(&step);
-            if moved.dot(&moved).sqrt() * root_t <= ITERATED_TOL
-                || promised <= 4.0 * f64::EPSILON * q.abs()
-            {
-                current.iterations += iteration;
-                return Ok((current, weight));
-            }
-            let mut scale = 1.0;
-            let mut accepted = None;
-            for _ in 0..40 {
-                let trial = &current.params + &(&step * scale);
-                if let Ok((q_trial, w_trial)) = objective(&trial, &mut Vec::new()) {
-                    if q_trial.is_finite() && q_trial < q {
-                        accepted = Some((trial, q_trial, w_trial));
-                        break;
-                    }
-                }
-                scale *= 0.5;
-            }
-            match accepted {
-                Some((params, q_next, w_next)) => {
-                    current.params = params;
-                    q = q_next;
-                    weight = w_next;
-                }
-                // No decrease along the step: at the minimum to rounding.
-                None => return Ok((current, weight)),
-            }
-        }
-        Err(Error::NotConverged {
-            stage: Stage::StepTwo,
-            iterations: max_iters,
-        })
-    }
-
-    /// The requested covariance of (θ̂, η̂), or the re-estimated one with a note when
-    /// the requested one is not a valid covariance matrix.
-    fn covariance_matrix(
-        &self,
-        stacked: &StackedMoments<'_, M>,
-        step1: &StepOneFit,
-        omega1: &Array2<f64>,
-        params: &Array1<f64>,
-        weight: &Whitener,
-        record: &mut Record,
-    ) -> Result<(Array2<f64>, Covariance)> {
-        let singular = || Error::SingularCovariance {
-            stage: Stage::Covariance,
-        };
-        let covariance = match self.weighting {
-            Weighting::TwoStep => self.covariance,
-            Weighting::Iterated { .. } | Weighting::ContinuouslyUpdated { .. } => {
-                Covariance::Reestimated
-            }
-        };
-        let requested = match covariance {
-            Covariance::StepTwo => covariance::inverse_information(stacked, params.view(), weight),
-            Covariance::Windmeijer => covariance::windmeijer(
-                stacked,
-                step1.params.view(),
-                omega1,
-                &covariance::StepOneWeight {
-                    moments: &step1.moments,
-                    whitener: &step1.whitener,
-                },
-                params.view(),
-                weight,
-            ),
-            Covariance::Sandwich => {
-                let omega = stacked.omega(params.view());
-                covariance::sandwich(stacked, params.view(), weight, &omega)
-            }
-            Covariance::Reestimated => None,
-        };
-        if let Some(cov) = requested.filter(covariance::is_valid) {
-            return Ok((cov, covariance));
-        }
-        let omega = stacked.omega(params.view());
-        let w = self.whitener(
-            omega,
-            stacked.moment_units(),
-            Stage::Covariance,
-            &mut record.weights,
-            &mut record.notes,
-        )?;
-        let cov = covariance::inverse_information(stacked, params.view(), &w)
-            .filter(covariance::is_valid)
-            .ok_or_else(singular)?;
-        if covariance != Covariance::Reestimated {
-            record.notes.push(Note::CovarianceFallback {
-                requested: covariance.name().to_string(),
-                used: Covariance::Reestimated.name().to_string(),
-            });
-        }
-        Ok((cov, Covariance::Reestimated))
-    }
-
     fn assemble(
         &self,
         stacked: &StackedMoments<'_, M>,
@@ -1132,59 +768,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
         }
     }
 
-    /// The whitener of a re-estimated step-2 weight (iterated and continuously updated
-    /// GMM), which the weights report does not list.
-    fn step_two_whitener(
-        &self,
-        stacked: &StackedMoments<'_, M>,
-        omega: Array2<f64>,
-        notes: &mut Vec<Note>,
-    ) -> Result<Whitener> {
-        let units = stacked.moment_units();
-        self.whitener(omega, units, Stage::StepTwo, &mut Vec::new(), notes)
-    }
-
-    /// The whitener of Ω̂ (see [`Whitener::new`]), with each moment's units
-    /// `moment_units`; a pseudo-inverse is a [`Note`] unless the policy refuses it.
-    fn whitener(
-        &self,
-        omega: Array2<f64>,
-        moment_units: ndarray::ArrayView1<'_, f64>,
-        stage: Stage,
-        weights: &mut Vec<WeightReport>,
-        notes: &mut Vec<Note>,
-    ) -> Result<Whitener> {
-        let dim = omega.nrows();
-        let w =
-            Whitener::new(omega.view(), Some(moment_units), self.rank_tol).ok_or_else(|| {
-                Error::SingularWeight {
-                    stage: stage.clone(),
-                    rank: 0,
-                    dim,
-                }
-            })?;
-        if w.rank() < dim {
-            if self.singular_weight == SingularWeightPolicy::Error {
-                return Err(Error::SingularWeight {
-                    stage,
-                    rank: w.rank(),
-                    dim,
-                });
-            }
-            notes.push(Note::PseudoInverse {
-                stage: stage.clone(),
-                rank: w.rank(),
-                dim,
-            });
-        }
-        weights.push(WeightReport {
-            stage,
-            inverse: w.kind(),
-            dim,
-        });
-        Ok(w)
-    }
-
     /// Standard errors of the M = 0 estimator at θ̂₁, from the real block of the
     /// step-1 Ω̂ and Ĝ: (G_rᵀΩ_r⁻¹G_r)⁻¹/T, HC0 when just identified.
     fn real_only_se(
@@ -1215,10 +798,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
     }
 }
 
-/// Iterated weighting stops when the estimate moves by less than this many standard
-/// errors.
-const ITERATED_TOL: f64 = 1e-8;
-
 /// The step-1 estimate of (θ, η), how each block's optimisation ended, and the step-1
 /// weight (the moments it solves and its whitener) for Windmeijer's correction.
 struct StepOneFit {
@@ -1226,18 +805,6 @@ struct StepOneFit {
     reports: Vec<StepReport>,
     moments: Vec<usize>,
     whitener: Array2<f64>,
-}
-
-impl Covariance {
-    /// The name used in summaries, notes and the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Covariance::Reestimated => "re-estimated",
-            Covariance::StepTwo => "step-2 weight",
-            Covariance::Sandwich => "sandwich",
-            Covariance::Windmeijer => "Windmeijer",
-        }
-    }
 }
 
 /// The sources whose squared moments at their step-1 fit (the all-rows diagonal of
@@ -1300,20 +867,6 @@ fn one_step_j<M: MomentModel>(
     Ok(JTest::new(t * residual.dot(&residual), weight.rank() - q))
 }
 
-/// Hansen's J = T ḡᵀWḡ at the estimate, with rank(W) − Q degrees of freedom.
-fn hansen_j<M: MomentModel>(
-    stacked: &StackedMoments<'_, M>,
-    weight: &Whitener,
-    params: &Array1<f64>,
-) -> JTest {
-    let gbar = weight.apply_vec(stacked.mean_moments(params.view()).view());
-    let t = stacked.data().n_rows() as f64;
-    JTest::new(
-        t * gbar.dot(&gbar),
-        weight.rank().saturating_sub(stacked.n_params()),
-    )
-}
-
 /// The estimate the fit reports: the (possibly replaced) step-2 solution, its
 /// covariance, the covariance used, and the selected cross weights if any.
 /// What a fit reports besides its estimate, gathered along the way: how each weight
@@ -1334,61 +887,6 @@ struct FinalEstimate {
     cross: Option<Vec<CrossChoice>>,
     /// The selected weights' linear representation at step 1 (for the influence).
     influence_map: Option<Array2<f64>>,
-}
-
-/// The estimator a [`GmmFit`] reports and how its covariance was computed: what was
-/// used, which may differ from what was asked for (a [`Note`] then says why).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum FinalEstimator {
-    /// The selected cross weights ([`CrossWeights::Selected`]): θ̂ from the coupled
-    /// equation (the linear form θ̂_real − ΛΔ̂ for moments affine in θ), its covariance
-    /// from the selection's variance formula in this small-sample form.
-    Selected {
-        /// The leverage correction and quantiles of the covariance.
-        small_sample: SmallSample,
-    },
-    /// The GMM estimate with the weight matrix Ω̂⁻¹ (two-step, iterated or continuously
-    /// updated), with this covariance.
-    Weighted {
-        /// How the weight matrix was estimated.
-        weighting: Weighting,
-        /// The covariance reported.
-        covariance: Covariance,
-    },
-}
-
-impl FinalEstimator {
-    /// The covariance of the weighted estimators; `None` for the selected weights,
-    /// whose covariance is their own formula.
-    pub fn covariance(self) -> Option<Covariance> {
-        match self {
-            FinalEstimator::Selected { .. } => None,
-            FinalEstimator::Weighted { covariance, .. } => Some(covariance),
-        }
-    }
-
-    /// A short description for summaries: `selected weights (HC2)`, `two-step GMM,
-    /// Windmeijer`.
-    pub fn describe(self) -> String {
-        match self {
-            FinalEstimator::Selected { small_sample } => {
-                format!("selected weights ({})", small_sample.name())
-            }
-            FinalEstimator::Weighted {
-                weighting,
-                covariance,
-            } => {
-                let how = match weighting {
-                    Weighting::TwoStep => "two-step GMM",
-                    Weighting::Iterated { .. } => "iterated GMM",
-                    Weighting::ContinuouslyUpdated { .. } => "CU-GMM",
-                };
-                format!("{how}, {}", covariance.name())
-            }
-        }
-    }
 }
 
 /// A covariance of θ̂ with each coefficient's degrees of freedom, when they differ.
