@@ -152,8 +152,10 @@ pub enum Error {
         /// The repeated name.
         name: String,
     },
-    /// A design (or Jacobian) is rank-deficient: the coefficients are not identified.
-    #[error("collinear design in `{block}`: the coefficients are not identified")]
+    /// A design (or Jacobian) is rank-deficient: the coefficients are not identified,
+    /// exactly or to rounding (a covariate whose spread is tiny against its level,
+    /// beside an intercept, is collinear with it numerically).
+    #[error("collinear design in `{block}`: the coefficients are not identified (two covariates, or a covariate and the intercept, agree to rounding; a covariate whose spread is tiny against its level, such as a timestamp, needs centering)")]
     Collinear {
         /// `real`, a source name, or `stacked` for the joint step-2 problem.
         block: String,

@@ -381,7 +381,7 @@ fn ols_fit(file: &str) -> [&str; 8] {
 
 #[test]
 fn an_estimation_failure_exits_with_status_1() {
-    // The same covariate twice: a collinear design.
+    // Two columns of ones (the real and the proxy's intercept): a collinear design.
     let file = data_path("ols_T1000_n100_rho0.csv");
     let out = run(&[
         "--data",
@@ -391,7 +391,7 @@ fn an_estimation_failure_exits_with_status_1() {
         "--labeled",
         "labeled",
         "--real",
-        "y:x0,x1,x1",
+        "y:x0,proxy_x0,x1",
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
