@@ -62,8 +62,11 @@ pub(crate) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Ar
 }
 
 /// Squared diagonal entries of R below this, for a matrix with unit-norm columns, make it
-/// numerically rank-deficient (condition number beyond about 10⁷).
-const SINGULAR_R: f64 = 1e-14;
+/// numerically rank-deficient (condition number beyond about 10¹²). Jacobians of
+/// moments square the design's condition number (XᵀX for least squares), so a design
+/// of condition 10⁶ — a covariate N(10⁵, 1) beside the intercept — still solves; exact
+/// collinearity leaves entries at rounding, near 10⁻¹⁶.
+const SINGULAR_R: f64 = 1e-24;
 
 /// The least-squares solution X of min |A X − B| (A is m × q with m ≥ q), by a QR
 /// factorization of A with its columns scaled to unit norm, so that the answer does not
@@ -73,7 +76,7 @@ const SINGULAR_R: f64 = 1e-14;
 /// covariate 10⁻¹² times the intercept's scale) do not lose the small ones to rounding.
 ///
 /// Returns `None` when A has non-finite entries, a zero row or column, or is
-/// numerically rank-deficient (a squared diagonal entry of R below 1e-14).
+/// numerically rank-deficient (a squared diagonal entry of R below 1e-24).
 pub(crate) fn least_squares(
     a: ArrayView2<'_, f64>,
     b: ArrayView2<'_, f64>,

@@ -173,6 +173,61 @@ fn income_scale_covariate() {
     }
 }
 
+/// A covariate N(c, 1) beside the intercept (T = 2,000, n = 80, two sources). For
+/// c = 10⁴ and 10⁵ the default fits, its slopes within 0.05 standard errors of the
+/// centered covariate's fit and its standard errors within 1% (the default is not
+/// exactly invariant to shifting a covariate: its selection pools coordinates, the
+/// intercept's among them, which moves the slope by about 0.013 standard errors
+/// already at c = 100, whatever c); the paper's estimator, shift-invariant, gives the
+/// centered slope to 10⁻⁶. At c = 10⁶ the design is singular to rounding (κ ≈ 10¹²
+/// in the Jacobian): the default and real-only stop with a typed error
+/// (`SingularCovariance` here; `Collinear`, whose message says to center the column,
+/// where the solve fails first).
+#[test]
+fn a_covariate_far_from_zero_fits_or_names_the_near_collinearity() {
+    let d = design(11, 2_000, 80, 2, false);
+    let shifted = |c: f64| {
+        let mut x = d.x.clone();
+        x.column_mut(1).mapv_inplace(|v| v + c);
+        let mut b = DataSources::builder(&d.labeled).real(&x, &d.y);
+        for (k, s) in d.sources.iter().enumerate() {
+            b = b.source(format!("s{k}"), &x, s);
+        }
+        b.build().unwrap()
+    };
+    let centered = TwoStepGmm::new(Ols).fit(&d.data()).unwrap();
+    let paper = || TwoStepGmm::new(Ols).cross_weights(CrossWeights::Unrestricted);
+    let paper_centered = paper().fit(&d.data()).unwrap();
+    for c in [1e4, 1e5] {
+        let far = TwoStepGmm::new(Ols).fit(&shifted(c)).unwrap();
+        for j in 1..3 {
+            let moved = (far.theta()[j] - centered.theta()[j]).abs() / centered.se()[j];
+            assert!(moved < 0.05, "c = {c}, slope {j}: moved {moved} se");
+            assert!(
+                rel_close(far.se()[j], centered.se()[j], 0.01),
+                "c = {c}, {j}"
+            );
+        }
+    }
+    let far = paper().fit(&shifted(1e4)).unwrap();
+    for j in 1..3 {
+        assert!(
+            rel_close(far.theta()[j], paper_centered.theta()[j], 1e-6),
+            "{j}"
+        );
+    }
+    let singular = |e: &Error| {
+        matches!(
+            e,
+            Error::SingularCovariance { .. } | Error::Collinear { .. }
+        )
+    };
+    let far = TwoStepGmm::new(Ols).fit(&shifted(1e6));
+    assert!(far.as_ref().is_err_and(singular), "{far:?}");
+    let real = RealOnly::new(Ols).estimate(&shifted(1e6));
+    assert!(real.as_ref().is_err_and(singular), "{real:?}");
+}
+
 // 2. Negative variances ---------------------------------------------------------------
 
 /// Tiny, noisy data sets with three sources stress Windmeijer's correction; whatever
