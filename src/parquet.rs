@@ -501,57 +501,58 @@ impl ParquetStream {
     /// The first read: every value checked, the labeled rows and the subsamples kept.
     fn scan(&self) -> Result<Scan> {
         let columns = self.all_columns();
-        let m = self.sources.len();
         let stride = sample_stride(self.parts.last().map_or(0, |r| r.end));
         let parts: Vec<usize> = (0..self.parts.len()).collect();
-        let scanned = map_ordered(&parts, |&part| -> Result<PartScan> {
-            let mut out = PartScan {
-                labeled: Vec::new(),
-                real: Vec::new(),
-                sources_labeled: vec![Vec::new(); m],
-                fingerprints: vec![[0; 2]; m],
-                samples: vec![Vec::new(); m],
-                weights: Vec::new(),
-                clusters: Vec::new(),
-                probabilities: Vec::new(),
-            };
-            let path = &self.files[self.places[part].0].path;
-            self.batches(part, &columns, &mut |start, batch| {
-                let picked = self.labeled_in(&numbers(path, batch, &self.labeled)?, start)?;
-                let mut built = Vec::new();
-                let real = self
-                    .rows_of(part, batch, &self.real, &mut built)?
-                    .select(&picked);
-                check_values(REAL, &real, &[], |i| start + picked[i], &mut Vec::new())?;
-                out.real.push(real);
-                let sampled: Vec<usize> = (0..batch.num_rows())
-                    .filter(|i| (start + i) % stride == 0)
-                    .collect();
-                for (j, columns) in self.sources.iter().enumerate() {
-                    let rows = self.rows_of(part, batch, columns, &mut built)?;
-                    check_values(
-                        &self.source_names[j],
-                        &rows,
-                        &[],
-                        |i| start + i,
-                        &mut Vec::new(),
-                    )?;
-                    for (x, &y) in rows.x.outer_iter().zip(&rows.y) {
-                        fingerprint_add(
-                            &mut out.fingerprints[j],
-                            std::iter::once(y).chain(x.iter().copied()),
-                        );
-                    }
-                    out.sources_labeled[j].push(rows.select(&picked));
-                    out.samples[j].push(rows.select(&sampled));
+        let scanned = map_ordered(&parts, |&part| self.scan_part(part, &columns, stride));
+        self.merge(scanned)
+    }
+
+    /// One part's share of the first read, every `stride`-th row sampled.
+    fn scan_part(&self, part: usize, columns: &[String], stride: usize) -> Result<PartScan> {
+        let m = self.sources.len();
+        let mut out = PartScan {
+            labeled: Vec::new(),
+            real: Vec::new(),
+            sources_labeled: vec![Vec::new(); m],
+            fingerprints: vec![[0; 2]; m],
+            samples: vec![Vec::new(); m],
+            weights: Vec::new(),
+            clusters: Vec::new(),
+            probabilities: Vec::new(),
+        };
+        let path = &self.files[self.places[part].0].path;
+        self.batches(part, columns, &mut |start, batch| {
+            let picked = self.labeled_in(&numbers(path, batch, &self.labeled)?, start)?;
+            let mut built = Vec::new();
+            let real = self
+                .rows_of(part, batch, &self.real, &mut built)?
+                .select(&picked);
+            check_values(REAL, &real, &[], |i| start + picked[i], &mut Vec::new())?;
+            out.real.push(real);
+            let sampled: Vec<usize> = (0..batch.num_rows())
+                .filter(|i| (start + i) % stride == 0)
+                .collect();
+            for (j, columns) in self.sources.iter().enumerate() {
+                let rows = self.rows_of(part, batch, columns, &mut built)?;
+                let name = &self.source_names[j];
+                check_values(name, &rows, &[], |i| start + i, &mut Vec::new())?;
+                for (x, &y) in rows.x.outer_iter().zip(&rows.y) {
+                    let values = std::iter::once(y).chain(x.iter().copied());
+                    fingerprint_add(&mut out.fingerprints[j], values);
                 }
-                out.labeled.extend(picked.iter().map(|i| start + i));
-                self.per_row_values(path, batch, (start, &picked), &mut out)
-            })?;
-            Ok(out)
-        });
-        let mut labeled = Vec::new();
-        let mut real = Vec::new();
+                out.sources_labeled[j].push(rows.select(&picked));
+                out.samples[j].push(rows.select(&sampled));
+            }
+            out.labeled.extend(picked.iter().map(|i| start + i));
+            self.per_row_values(path, batch, (start, &picked), &mut out)
+        })?;
+        Ok(out)
+    }
+
+    /// The parts' shares of the first read, in row order, as one [`Scan`].
+    fn merge(&self, scanned: Vec<Result<PartScan>>) -> Result<Scan> {
+        let m = self.sources.len();
+        let (mut labeled, mut real) = (Vec::new(), Vec::new());
         let mut sources_labeled = vec![Vec::new(); m];
         let mut samples = vec![Vec::new(); m];
         let mut fingerprints = vec![[0u64; 2]; m];
@@ -566,14 +567,13 @@ impl ParquetStream {
             for j in 0..m {
                 sources_labeled[j].extend(part.sources_labeled[j].iter().cloned());
                 samples[j].extend(part.samples[j].iter().cloned());
-                fingerprint_add(
-                    &mut fingerprints[j],
-                    part.fingerprints[j].iter().map(|&h| f64::from_bits(h)),
-                );
+                let hashes = part.fingerprints[j].iter().map(|&h| f64::from_bits(h));
+                fingerprint_add(&mut fingerprints[j], hashes);
             }
         }
         let p = self.real.covariates.len();
         let stack = |blocks: &[RowBlock]| concatenate(blocks, p);
+        let named = &self.per_row;
         Ok(Scan {
             labeled,
             real: stack(&real),
@@ -581,16 +581,10 @@ impl ParquetStream {
             fingerprints,
             samples: samples.iter().map(|b| stack(b)).collect(),
             per_row: PerRow {
-                weights: self.per_row.weights.as_ref().map(|_| Array1::from(weights)),
-                clusters: self
-                    .per_row
-                    .clusters
-                    .as_ref()
+                weights: named.weights.as_ref().map(|_| Array1::from(weights)),
+                clusters: (named.clusters.as_ref())
                     .map(|_| crate::fixed_effects::dense_ids(&clusters).0),
-                labeling_probabilities: self
-                    .per_row
-                    .labeling_probabilities
-                    .as_ref()
+                labeling_probabilities: (named.labeling_probabilities.as_ref())
                     .map(|_| Array1::from(probabilities)),
             },
         })
