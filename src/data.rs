@@ -81,7 +81,8 @@ struct Clusters {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PerRow {
     pub weights: Option<Array1<f64>>,
-    pub clusters: Option<Vec<u32>>,
+    /// Dense cluster indices and their count.
+    pub clusters: Option<(Vec<u32>, usize)>,
     pub labeling_probabilities: Option<Array1<f64>>,
 }
 
@@ -581,10 +582,7 @@ impl DataSources {
             covariate_names,
             columns: Vec::new(),
             labeling_probabilities: per_row.labeling_probabilities,
-            clusters: per_row.clusters.map(|ids| {
-                let count = ids.iter().max().map_or(0, |&m| m as usize + 1);
-                Arc::new(Clusters { ids, count })
-            }),
+            clusters: (per_row.clusters).map(|(ids, count)| Arc::new(Clusters { ids, count })),
             weights: per_row.weights.map(Arc::new),
             stream: Some(Arc::new(stream)),
             fixed_effects: None,

@@ -583,7 +583,7 @@ impl ParquetStream {
             per_row: PerRow {
                 weights: named.weights.as_ref().map(|_| Array1::from(weights)),
                 clusters: (named.clusters.as_ref())
-                    .map(|_| crate::fixed_effects::dense_ids(&clusters).0),
+                    .map(|_| crate::fixed_effects::dense_ids(&clusters)),
                 labeling_probabilities: (named.labeling_probabilities.as_ref())
                     .map(|_| Array1::from(probabilities)),
             },
