@@ -582,7 +582,9 @@ impl DataSources {
             covariate_names,
             columns: Vec::new(),
             labeling_probabilities: per_row.labeling_probabilities,
-            clusters: (per_row.clusters).map(|(ids, count)| Arc::new(Clusters { ids, count })),
+            clusters: per_row
+                .clusters
+                .map(|(ids, count)| Arc::new(Clusters { ids, count })),
             weights: per_row.weights.map(Arc::new),
             stream: Some(Arc::new(stream)),
             fixed_effects: None,
