@@ -27,24 +27,25 @@ use large::{simulate, Arrays};
 fn time<M: MomentModel + Clone>(model: M, data: &DataSources, which: &str) -> f64 {
     let run = || -> f64 {
         let start = Instant::now();
-        match which {
-            "real" => {
-                RealOnly::new(model.clone()).estimate(data).expect("fit");
-            }
-            "ppi" => {
-                PpiPlusPlus::new(model.clone(), "proxy")
-                    .estimate(data)
-                    .expect("fit");
-            }
-            _ => {
-                TwoStepGmm::new(model.clone()).fit(data).expect("fit");
-            }
-        }
+        fit(model.clone(), data, which);
         start.elapsed().as_secs_f64()
     };
     let mut times: Vec<f64> = (0..5).map(|_| run()).collect();
     times.sort_by(f64::total_cmp);
     times[2]
+}
+
+/// One fit of estimator `which`: its estimate and standard errors.
+fn fit<M: MomentModel + Clone>(model: M, data: &DataSources, which: &str) -> (Vec<f64>, Vec<f64>) {
+    let estimate = match which {
+        "real" => RealOnly::new(model).estimate(data),
+        "ppi" => PpiPlusPlus::new(model, "proxy").estimate(data),
+        _ => TwoStepGmm::new(model)
+            .fit(data)
+            .map(|f| f.estimate().clone()),
+    }
+    .expect("fit");
+    (estimate.theta().to_vec(), estimate.se().to_vec())
 }
 
 /// The arrays of the data set `benches/peers/compare.py` writes.
@@ -109,6 +110,10 @@ struct Cli {
     /// time GMM, real-only and PPI++ on it.
     #[arg(long, value_name = "FILE.bin")]
     data: Option<String>,
+    /// Also print one fit's estimate and standard errors to every digit (to compare
+    /// two versions of the code on the same data).
+    #[arg(long)]
+    estimates: bool,
 }
 
 fn main() {
@@ -140,4 +145,12 @@ fn main() {
         "T = {t}, p = {p}, {}, {which}: median {secs:.4} s",
         if logistic { "logistic" } else { "ols" }
     );
+    if cli.estimates {
+        let (theta, se) = if logistic {
+            fit(Logistic, &data, which)
+        } else {
+            fit(Ols, &data, which)
+        };
+        println!("theta {theta:?}\nse {se:?}");
+    }
 }

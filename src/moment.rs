@@ -292,6 +292,19 @@ pub trait MomentModel: Sync {
     fn is_recession_direction(&self, _direction: ArrayView1<'_, f64>, _rows: Rows<'_>) -> bool {
         false
     }
+
+    /// Whether some of `directions` is a recession direction (see
+    /// [`Self::is_recession_direction`]); a model whose test reads every row overrides
+    /// it to read them once for all the directions.
+    fn is_recession_direction_of_any(
+        &self,
+        directions: &[ArrayView1<'_, f64>],
+        rows: Rows<'_>,
+    ) -> bool {
+        directions
+            .iter()
+            .any(|d| self.is_recession_direction(d.view(), rows))
+    }
 }
 
 /// The model's shapes on these rows, checked once per fit: k ≥ p ≥ 1, a k × p Jacobian
@@ -429,9 +442,12 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
             Certify::Always(rows) | Certify::OnFailure(rows) => rows,
         };
         let travelled = params - &origin;
-        last.into_iter()
+        let directions: Vec<ArrayView1<'_, f64>> = last
+            .into_iter()
             .chain(std::iter::once(&travelled))
-            .any(|d| model.is_recession_direction(d.view(), rows))
+            .map(|d| d.view())
+            .collect();
+        model.is_recession_direction_of_any(&directions, rows)
     };
     match crate::optim::gauss_newton(start, residual, jacobian, settings) {
         Ok(solution) => {

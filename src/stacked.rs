@@ -182,10 +182,12 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         self.jacobians_at_zero.get_or_init(|| {
             let zero = Array1::zeros(self.p());
             let weights = self.label_weights();
-            std::iter::once(self.real_rows())
+            let blocks: Vec<Rows<'_>> = std::iter::once(self.real_rows())
                 .chain(self.data.sources().iter().map(|s| s.labeled()))
-                .map(|rows| self.model.jacobian(zero.view(), rows, weights))
-                .collect()
+                .collect();
+            crate::chunks::map_ordered(&blocks, |rows| {
+                self.model.jacobian(zero.view(), *rows, weights)
+            })
         })
     }
 
@@ -251,6 +253,19 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             }
         }
         sums
+    }
+
+    /// ḡ and Ĝ at `params` when a recent pass summed both; `None` otherwise (no pass
+    /// over the rows is made).
+    pub(crate) fn recent_mean_and_jacobian(
+        &self,
+        params: ArrayView1<'_, f64>,
+    ) -> Option<(Array1<f64>, Array2<f64>)> {
+        let recent = self.recent.lock().ok()?;
+        let (_, sums) = recent
+            .iter()
+            .find(|(p, s)| p.view() == params && s.jacobian().is_some())?;
+        Some((sums.mean(), sums.jacobian()?.to_owned() / self.n_rows()))
     }
 
     /// ḡ = (1/T) Σ_t g_t; for affine moments, ḡ(β₀) + Ĝ(β − β₀) from an earlier pass

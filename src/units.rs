@@ -232,6 +232,15 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
         self.model
             .is_recession_direction(self.inner(direction).view(), rows)
     }
+    fn is_recession_direction_of_any(
+        &self,
+        directions: &[ArrayView1<'_, f64>],
+        rows: Rows<'_>,
+    ) -> bool {
+        let inner: Vec<_> = directions.iter().map(|d| self.inner(*d)).collect();
+        let views: Vec<ArrayView1<'_, f64>> = inner.iter().map(|d| d.view()).collect();
+        self.model.is_recession_direction_of_any(&views, rows)
+    }
 }
 
 #[cfg(test)]

@@ -1135,7 +1135,9 @@ fn logistic_fits_a_covariate_at_a_tiny_scale() {
                 let factor = if j == 1 { 1.0 / c } else { 1.0 };
                 assert!(
                     rel_close(b.theta()[j], a.theta()[j] * factor, 1e-6),
-                    "{name} theta {j} at {c}"
+                    "{name} theta {j} at {c}: {} vs {}",
+                    b.theta()[j],
+                    a.theta()[j] * factor,
                 );
                 assert!(
                     rel_close(b.se()[j], a.se()[j] * factor, 1e-6),

@@ -106,10 +106,6 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
         theta: &Array1<f64>,
         with_jacobian: bool,
     ) -> (Array1<f64>, Option<Array2<f64>>) {
-        let (p, m) = (self.stacked.p(), self.stacked.n_sources());
-        let on_labeled = self.stacked.labeled_scale();
-        let lab = |b: usize| b * p..(b + 1) * p;
-        let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p;
         let beta = self.at(theta);
         // Moments affine in θ need no pass; otherwise the Jacobian, when asked for,
         // comes from the same pass as the moments.
@@ -118,24 +114,55 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
         } else {
             self.stacked.mean_moments(beta.view())
         };
+        let jacobian = with_jacobian.then(|| self.derivative(&self.stacked.jacobian(beta.view())));
+        (self.equation(&g), jacobian)
+    }
+
+    /// F from the stacked mean moments ḡ at `at(θ)`.
+    fn equation(&self, g: &Array1<f64>) -> Array1<f64> {
+        let (p, m) = (self.stacked.p(), self.stacked.n_sources());
+        let on_labeled = self.stacked.labeled_scale();
+        let lab = |b: usize| b * p..(b + 1) * p;
+        let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p;
         let mut f = g.slice(s![lab(0)]).to_owned() * on_labeled;
         for (i, gain) in self.gains.iter().enumerate() {
             let gap = g.slice(s![lab(1 + i)]).to_owned() * on_labeled - g.slice(s![all(i)]);
             f -= &gain.dot(&gap);
         }
-        let jacobian = with_jacobian.then(|| {
-            let jac = self.stacked.jacobian(beta.view());
-            let mut d = jac.slice(s![lab(0), 0..p]).to_owned() * on_labeled;
-            for (i, gain) in self.gains.iter().enumerate() {
-                let cols = (1 + i) * p..(2 + i) * p;
-                let gap = jac.slice(s![lab(1 + i), cols.clone()]).to_owned() * on_labeled
-                    - jac.slice(s![all(i), cols]);
-                let per_unit = self.maps[i].per_unit.view().insert_axis(ndarray::Axis(0));
-                d -= &gain.dot(&(gap * per_unit));
-            }
-            d
-        });
-        (f, jacobian)
+        f
+    }
+
+    /// ∂F/∂θᵀ from the stacked Jacobian Ĝ at `at(θ)`.
+    fn derivative(&self, jac: &Array2<f64>) -> Array2<f64> {
+        let (p, m) = (self.stacked.p(), self.stacked.n_sources());
+        let on_labeled = self.stacked.labeled_scale();
+        let lab = |b: usize| b * p..(b + 1) * p;
+        let all = |i: usize| (1 + m + i) * p..(2 + m + i) * p;
+        let mut d = jac.slice(s![lab(0), 0..p]).to_owned() * on_labeled;
+        for (i, gain) in self.gains.iter().enumerate() {
+            let cols = (1 + i) * p..(2 + i) * p;
+            let gap = jac.slice(s![lab(1 + i), cols.clone()]).to_owned() * on_labeled
+                - jac.slice(s![all(i), cols]);
+            let per_unit = self.maps[i].per_unit.view().insert_axis(ndarray::Axis(0));
+            d -= &gain.dot(&(gap * per_unit));
+        }
+        d
+    }
+
+    /// The root of F's first-order expansion around the stacked point `beta1`, at
+    /// which ḡ and Ĝ are `g1` and `jac1` (from an earlier pass: no pass over the rows):
+    /// with ḡ(β) ≈ ḡ(β₁) + Ĝ(β − β₁) and β = `at(θ)` affine in θ, F is affine too and
+    /// its root θ₀ − D⁻¹F(θ₀) the same from every θ₀. `None` if D is singular.
+    fn linearised_root(
+        &self,
+        beta1: &Array1<f64>,
+        (g1, jac1): (&Array1<f64>, &Array2<f64>),
+    ) -> Option<Array1<f64>> {
+        let theta = beta1.slice(s![..self.stacked.p()]).to_owned();
+        let g = g1 + &jac1.dot(&(self.at(&theta) - beta1));
+        let step = inverse(self.derivative(jac1).view())?.dot(&self.equation(&g));
+        let root = theta - step;
+        root.iter().all(|v| v.is_finite()).then_some(root)
     }
 
     /// The root from `start` by Newton's method that keeps its Jacobian while it works:
@@ -146,7 +173,9 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
     ///
     /// Steps are judged per coordinate against |θ_j| + s_j, with `spread` s the real-only
     /// standard errors: a scale that follows the units of each coefficient, so that the
-    /// root is equivariant to rescaling a covariate or the outcome.
+    /// root is equivariant to rescaling a covariate or the outcome. On convergence F is
+    /// known at the last point, so one more step with the Jacobian at hand is taken
+    /// there without a pass: it shrinks the error left by the rate of the last steps.
     fn solve(
         &self,
         start: &Array1<f64>,
@@ -189,7 +218,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
                     if within(&step, &theta, ratio / (1.0 - ratio), tolerance)
                         || merit(&f) <= RESIDUAL_DROP * initial
                     {
-                        return Some(theta);
+                        return finished(&theta, &inverse_jacobian, &f);
                     }
                     continue;
                 }
@@ -213,7 +242,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
                 || quadratic
                 || merit(&f) <= RESIDUAL_DROP * initial
             {
-                return Some(theta);
+                return finished(&theta, &inverse_jacobian, &f);
             }
         }
         None
@@ -241,6 +270,21 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
         let f_next = self.value(&next, false).0;
         (scale, next, f_next)
     }
+}
+
+/// θ − (∂F/∂θ)⁻¹F(θ), the last step of a converged root (see [`Coupled::solve`]), or
+/// θ itself if that step leaves the finite numbers.
+fn finished(
+    theta: &Array1<f64>,
+    inverse_jacobian: &Array2<f64>,
+    f: &Array1<f64>,
+) -> Option<Array1<f64>> {
+    let polished = theta - &inverse_jacobian.dot(f);
+    Some(if polished.iter().all(|v| v.is_finite()) {
+        polished
+    } else {
+        theta.clone()
+    })
 }
 
 /// The pilot's weight on each source: proportional to 1/v_m, with v_m the labeled
@@ -299,7 +343,9 @@ fn rectifier_weights<M: MomentModel>(
 }
 
 /// The pilot θ̃: the root of the coupled equation with K_m = w_m I (see
-/// [`rectifier_weights`]; equal weights if they are undefined) and δ_m = 0, from
+/// [`rectifier_weights`]; equal weights if they are undefined) and δ_m = 0, from the
+/// root of its expansion at step 1 when that is within [`PILOT_RANGE`] real-only
+/// standard errors of θ̂_real (see [`Coupled::linearised_root`]), else from
 /// θ̂_real, which is usually a few standard errors from it, or, if that fails, from the
 /// sources' mean step-1 estimate (farther when a source's parameters differ from θ, as
 /// a thresholded proxy's do: at T = 10⁶ that start cost 27 passes over the rows instead
@@ -330,8 +376,19 @@ pub(super) fn pilot<M: MomentModel>(
             })
             .collect(),
     };
-    equation
-        .solve(&step1.slice(s![..p]).to_owned(), TOLERANCE, se)
+    let from_real = step1.slice(s![..p]).to_owned();
+    // The root of the equation's expansion at step 1, from the step-1 pass's sums when
+    // they are at hand (no pass): a start usually much closer to θ̃ than θ̂_real, since
+    // the sources' terms are differences of labeled and all-rows moments, whose
+    // curvatures differ only by sampling noise. Kept within the pilot's range.
+    let expanded = (!stacked.model().is_linear())
+        .then(|| stacked.recent_mean_and_jacobian(step1.view()))
+        .flatten()
+        .and_then(|(g, jac)| equation.linearised_root(step1, (&g, &jac)))
+        .filter(|start| (0..p).all(|j| (start[j] - from_real[j]).abs() <= PILOT_RANGE * se[j]));
+    expanded
+        .and_then(|start| equation.solve(&start, TOLERANCE, se))
+        .or_else(|| equation.solve(&from_real, TOLERANCE, se))
         .or_else(|| {
             let mut sources_mean = Array1::zeros(p);
             for (i, u) in units.iter().enumerate() {
@@ -384,10 +441,10 @@ pub(super) fn gains(
 }
 
 /// The root of the coupled equation with the gains K_m (see [`gains`]) and δ_m =
-/// η̂_m − θ̃ at `center` = (θ̃, η̂_1, …), from θ̃. `None` if ∂F/∂θ is singular, the
+/// η̂_m − θ̃ at `center` = (θ̃, η̂_1, …), from the linear form θ̂_real − ΛΔ̂
+/// (`linear`), or from θ̃ if that fails. `None` if ∂F/∂θ is singular, the
 /// equation does not converge, or the root is more than [`PILOT_RANGE`] real-only
-/// standard errors (`se`) from the linear form θ̂_real − ΛΔ̂ (`linear`) in some
-/// coordinate: a nearly singular ∂F/∂θ (a large weight on a source whose labeled and
+/// standard errors (`se`) from the linear form in some coordinate: a nearly singular ∂F/∂θ (a large weight on a source whose labeled and
 /// all-rows Jacobians differ) throws the root out.
 pub(super) fn corrected<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,
@@ -408,13 +465,17 @@ pub(super) fn corrected<M: MomentModel>(
             per_unit: u.clone(),
         })
         .collect();
-    let root = Coupled {
+    let equation = Coupled {
         stacked,
         step1: center,
         gains,
         maps,
-    }
-    .solve(&theta, TOLERANCE, se)?;
+    };
+    // The linear form is the root to first order: Newton's method from there needs
+    // fewer passes than from θ̃. From θ̃ if that fails.
+    let root = equation
+        .solve(linear, TOLERANCE, se)
+        .or_else(|| equation.solve(&theta, TOLERANCE, se))?;
     let near = (0..p).all(|j| (root[j] - linear[j]).abs() <= PILOT_RANGE * se[j]);
     near.then_some(root)
 }

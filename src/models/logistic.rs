@@ -78,8 +78,16 @@ impl MomentModel for Logistic {
     /// on some row. Such a d exists exactly when the data are (quasi-)separated
     /// (Albert and Anderson 1984), and a finite maximum-likelihood estimate admits none.
     fn is_recession_direction(&self, direction: ArrayView1<'_, f64>, rows: Rows<'_>) -> bool {
+        self.is_recession_direction_of_any(&[direction], rows)
+    }
+
+    fn is_recession_direction_of_any(
+        &self,
+        directions: &[ArrayView1<'_, f64>],
+        rows: Rows<'_>,
+    ) -> bool {
         super::recession(
-            direction,
+            directions,
             rows,
             |y, s, slack| {
                 if y == 1.0 {

@@ -177,35 +177,70 @@ pub(crate) enum Along<'a> {
 /// coordinate inversely, changes nothing).
 const RECESSION_TOL: f64 = 1e-7;
 
-/// Whether `direction` d is a recession direction of a GLM likelihood on `rows`: every
-/// row's s_t = x_tᵀd is `allowed(y_t, s_t, slack)` and some row `moves(s_t, slack)`.
+/// Whether some direction d of `directions` is a recession direction of a GLM
+/// likelihood on `rows`: every row's s_t = x_tᵀd is `allowed(y_t, s_t, slack)` and some
+/// row `moves(s_t, slack)`. The covariates' column maxima, which the slack is relative
+/// to, are read once for all the directions.
 pub(crate) fn recession(
-    direction: ArrayView1<'_, f64>,
+    directions: &[ArrayView1<'_, f64>],
     rows: crate::rows::Rows<'_>,
     allowed: impl Fn(f64, f64, f64) -> bool,
     moves: impl Fn(f64, f64) -> bool,
 ) -> bool {
-    if direction.iter().any(|d| !d.is_finite()) {
+    let finite: Vec<&ArrayView1<'_, f64>> = directions
+        .iter()
+        .filter(|d| d.iter().all(|v| v.is_finite()))
+        .collect();
+    if finite.is_empty() {
         return false;
     }
     let x = rows.x();
-    // max_t |x_tj|, row by row (the memory order of the covariates).
-    let mut largest = Array1::<f64>::zeros(x.ncols());
-    for xt in x.rows() {
-        Zip::from(&mut largest)
-            .and(&xt)
-            .for_each(|m, v| *m = m.max(v.abs()));
-    }
-    let slack = RECESSION_TOL * largest.dot(&direction.mapv(f64::abs));
-    let mut moved = false;
-    for (xt, &yt) in x.rows().into_iter().zip(rows.y()) {
-        let s = xt.dot(&direction);
-        if !allowed(yt, s, slack) {
-            return false;
+    let largest = column_max_abs(x);
+    finite.into_iter().any(|direction| {
+        let slack = RECESSION_TOL * largest.dot(&direction.mapv(f64::abs));
+        let mut moved = false;
+        for (xt, &yt) in x.rows().into_iter().zip(rows.y()) {
+            let s = xt.dot(direction);
+            if !allowed(yt, s, slack) {
+                return false;
+            }
+            moved |= moves(s, slack);
         }
-        moved |= moves(s, slack);
-    }
-    moved
+        moved
+    })
+}
+
+/// max_t |x_tj| for every column j, over chunks of rows on every core (a maximum does
+/// not depend on the order of the chunks).
+fn column_max_abs(x: ArrayView2<'_, f64>) -> Array1<f64> {
+    let p = x.ncols();
+    let ranges = crate::chunks::chunk_ranges(x.nrows(), 4 * crate::chunks::DEFAULT_CHUNK_ROWS);
+    let parts = crate::chunks::map_ordered(&ranges, |range| {
+        let mut largest = Array1::<f64>::zeros(p);
+        let part = x.slice(ndarray::s![range.clone(), ..]);
+        match part.as_slice() {
+            // Row-major rows: one contiguous sweep.
+            Some(flat) if p > 0 => {
+                let out = largest.as_slice_mut().expect("a new array is contiguous");
+                for xt in flat.chunks_exact(p) {
+                    out.iter_mut()
+                        .zip(xt)
+                        .for_each(|(m, v)| *m = m.max(v.abs()));
+                }
+            }
+            _ => {
+                for xt in part.rows() {
+                    Zip::from(&mut largest)
+                        .and(&xt)
+                        .for_each(|m, v| *m = m.max(v.abs()));
+                }
+            }
+        }
+        largest
+    });
+    parts.into_iter().fold(Array1::zeros(p), |all, part| {
+        Zip::from(&all).and(&part).map_collect(|a, b| a.max(*b))
+    })
 }
 
 /// The inverse link of a generalised linear model with its canonical link: the mean

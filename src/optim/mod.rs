@@ -18,6 +18,15 @@
 //!
 //! An affine residual is solved by its first step (the closed form, by QR), without
 //! evaluating the residual again.
+//!
+//! Each evaluation of the residual can be a pass over millions of rows, so the step
+//! that would only confirm convergence is not taken when the last two full steps
+//! already say where it lands: with decrements d_{k−1} and d_k contracting at rate
+//! ρ = d_k / d_{k−1} ≤ ½, what is still to come adds up to about ρ / (1 − ρ) times the
+//! last decrement and the last step; when that is below the first rule's bound, or is a
+//! negligible step, β_k + δ_k is returned without evaluating the residual there.
+//! Newton's quadratic convergence makes ρ shrink with the step, so this is
+//! conservative near a root.
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
@@ -147,22 +156,42 @@ fn negligible(delta: &Array1<f64>, params: &Array1<f64>, tol: f64) -> bool {
         .all(|(d, b)| d.abs() <= tol * (1.0 + b.abs()))
 }
 
+/// Whether what is still to come after the full step `delta` from `params`, with
+/// decrement `decrement` (the one before it `previous`), is negligible: at rate
+/// ρ = decrement/previous ≤ ½ the decrements to come add up to about decrement · ρ /
+/// (1 − ρ), which must be at most `bound`, or the steps to come to δ ρ / (1 − ρ), which
+/// must be negligible (see [`negligible`]) at β + δ.
+fn remaining_negligible(
+    (params, delta): (&Array1<f64>, &Array1<f64>),
+    (decrement, previous): (f64, Option<f64>),
+    bound: f64,
+    tol: f64,
+) -> bool {
+    let Some(previous) = previous else {
+        return false;
+    };
+    let rate = decrement / previous;
+    let left = rate / (1.0 - rate);
+    rate <= 0.5
+        && (decrement * left <= bound || negligible(&(delta * left), &(params + delta), tol))
+}
+
 /// The first of β + δ, β + δ/2, … (at most [`MAX_HALVINGS`] halvings) whose squared
 /// residual is finite and no larger than `objective` (up to rounding): the point, its
-/// residual and its square.
+/// residual, its square and the step's scale.
 fn halved(
     params: &Array1<f64>,
     delta: &Array1<f64>,
     objective: f64,
     residual: &impl Fn(ArrayView1<'_, f64>) -> Array1<f64>,
-) -> Option<(Array1<f64>, Array1<f64>, f64)> {
+) -> Option<(Array1<f64>, Array1<f64>, f64, f64)> {
     let mut scale = 1.0;
     for _ in 0..MAX_HALVINGS {
         let trial = params + &(delta * scale);
         let r = residual(trial.view());
         let q = r.dot(&r);
         if q.is_finite() && q <= objective * (1.0 + ROUNDING_SLACK) {
-            return Some((trial, r, q));
+            return Some((trial, r, q, scale));
         }
         scale *= 0.5;
     }
@@ -187,6 +216,8 @@ pub(crate) fn gauss_newton(
     let mut objective = resid.dot(&resid);
     let initial = objective.sqrt().max(settings.residual_floor);
     let mut last_step: Option<Array1<f64>> = None;
+    // The decrement of the last step when it was a full one.
+    let mut last_full: Option<f64> = None;
     let mut flat = 0;
     if !objective.is_finite() {
         return Err(Singular { params, last_step });
@@ -216,9 +247,19 @@ pub(crate) fn gauss_newton(
         if decrement.sqrt() <= settings.tol * initial || negligible(&delta, &params, settings.tol) {
             return done(params, iteration, Termination::Converged, last_step);
         }
+        // The steps after this one negligible: its end point without a residual there.
+        if remaining_negligible(
+            (&params, &delta),
+            (decrement.sqrt(), last_full),
+            settings.tol * initial,
+            settings.tol,
+        ) {
+            let params = &params + &delta;
+            return done(params, iteration, Termination::Converged, Some(delta));
+        }
         let accepted = halved(&params, &delta, objective, &residual);
         let near_floor = decrement.sqrt() <= settings.tol.sqrt() * initial;
-        let Some((trial, r, q)) = accepted else {
+        let Some((trial, r, q, scale)) = accepted else {
             return done(
                 params,
                 iteration,
@@ -231,6 +272,7 @@ pub(crate) fn gauss_newton(
         } else {
             0
         };
+        last_full = (scale == 1.0).then_some(decrement.sqrt());
         last_step = Some(&trial - &params);
         params = trial;
         resid = r;
