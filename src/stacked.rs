@@ -296,14 +296,39 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         self.sums(params, needs).mean()
     }
 
+    /// For moments affine in the parameters, Ĝ from Jacobians already summed (no pass):
+    /// each block's labeled rows' from [`Self::jacobians_at_zero`] (constant) and each
+    /// source's all-rows one from its step-1 fit (`all_rows`, sums over every row with
+    /// the observation weights, one per source). Ignored for other moments.
+    pub(crate) fn know_linear_jacobian(&self, all_rows: &[Array2<f64>]) {
+        let Layout { k, p, sources: m } = self.layout;
+        if !self.model.is_linear() || all_rows.len() != m {
+            return;
+        }
+        let labeled = self.jacobians_at_zero();
+        let mut jacobian = Array2::zeros((self.n_moments(), self.n_params()));
+        jacobian.slice_mut(s![..k, ..p]).assign(&labeled[0]);
+        for (i, all) in all_rows.iter().enumerate() {
+            let cols = (1 + i) * p..(2 + i) * p;
+            jacobian
+                .slice_mut(s![(1 + i) * k..(2 + i) * k, cols.clone()])
+                .assign(&labeled[1 + i]);
+            jacobian
+                .slice_mut(s![(1 + m + i) * k..(2 + m + i) * k, cols])
+                .assign(all);
+        }
+        let _ = self.linear_jacobian.set(jacobian / self.n_rows());
+    }
+
     /// Ω̂ = (1/T) Σ_t g_t g_tᵀ (uncentered). The same pass sums Ĝ, which step 2 and the
-    /// covariance ask for next at this point.
+    /// covariance ask for next at this point, unless it is known (affine moments).
     pub(crate) fn omega(&self, params: ArrayView1<'_, f64>) -> Array2<f64> {
+        let known = self.model.is_linear() && self.linear_jacobian.get().is_some();
         let sums = self.sums(
             params,
             Needs {
                 omega: true,
-                jacobian: true,
+                jacobian: !known,
                 ..Needs::default()
             },
         );

@@ -391,6 +391,14 @@ impl<M: MomentModel> TwoStepGmm<M> {
             .iter()
             .map(|f| f.start_squares.clone())
             .collect();
+        let all_rows_jacobians: Option<Vec<Array2<f64>>> = screened
+            .source_fits
+            .iter()
+            .map(|f| f.linear_jacobian.clone())
+            .collect();
+        if let Some(jacobians) = all_rows_jacobians {
+            stacked.know_linear_jacobian(&jacobians);
+        }
         let step1 = self.step_one_fit(&stacked, screened.source_fits)?;
         let omega1 = stacked.omega(step1.params.view());
         // Summed by the same pass; kept for the real-only standard errors, after passes
@@ -676,6 +684,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             whitener: None,
             exact: fit.exact,
             start_squares: fit.start_squares,
+            linear_jacobian: fit.linear_jacobian,
         })
     }
 

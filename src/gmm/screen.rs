@@ -43,6 +43,9 @@ pub(super) struct BlockFit {
     /// Σ_t ψ_t² per moment at the model's start: the scale the exact-fit check
     /// compares the squares at the fit with.
     pub start_squares: Array1<f64>,
+    /// For moments affine in β, their constant Jacobian summed over the block's rows
+    /// (with its weights), as the solve summed it.
+    pub linear_jacobian: Option<Array2<f64>>,
 }
 
 /// How one block is solved in step 1.
@@ -136,12 +139,14 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
         None => passes.squares_at(start.view()),
     };
     let exact = check_exact && vanishes(&passes.squares_at(solution.params.view()), &reference);
+    let linear_jacobian = passes.linear_jacobian.get().map(|j| j * passes.n);
     Ok(BlockFit {
         solution,
         start,
         whitener,
         exact,
         start_squares: reference,
+        linear_jacobian,
     })
 }
 
