@@ -284,26 +284,19 @@ pub trait MomentModel: Sync {
         Ok(())
     }
 
-    /// Whether moving β along `direction` without bound improves the fit on these rows
-    /// for ever: a certificate that no finite solution exists (separation in logistic
-    /// regression). The estimators ask it about the direction the iterates moved in, so
-    /// it must be exact rather than a heuristic: `true` only when `direction` provably
-    /// is such a direction. Defaults to `false`.
-    fn is_recession_direction(&self, _direction: ArrayView1<'_, f64>, _rows: Rows<'_>) -> bool {
-        false
-    }
-
-    /// Whether some of `directions` is a recession direction (see
-    /// [`Self::is_recession_direction`]); a model whose test reads every row overrides
-    /// it to read them once for all the directions.
-    fn is_recession_direction_of_any(
+    /// Whether moving β along some of `directions` without bound improves the fit on
+    /// these rows for ever: a certificate that no finite solution exists (separation
+    /// in logistic regression). The estimators ask it about the directions the
+    /// iterates moved in (the last step and the whole path, together, so that a test
+    /// that reads every row reads them once), so it must be exact rather than a
+    /// heuristic: `true` only when one of `directions` provably is such a direction.
+    /// Defaults to `false`.
+    fn any_recession_direction(
         &self,
-        directions: &[ArrayView1<'_, f64>],
-        rows: Rows<'_>,
+        _directions: &[ArrayView1<'_, f64>],
+        _rows: Rows<'_>,
     ) -> bool {
-        directions
-            .iter()
-            .any(|d| self.is_recession_direction(d.view(), rows))
+        false
     }
 }
 
@@ -447,7 +440,7 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
             .chain(std::iter::once(&travelled))
             .map(|d| d.view())
             .collect();
-        model.is_recession_direction_of_any(&directions, rows)
+        model.any_recession_direction(&directions, rows)
     };
     match crate::optim::gauss_newton(start, residual, jacobian, settings) {
         Ok(solution) => {

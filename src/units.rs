@@ -228,18 +228,10 @@ impl<M: MomentModel + ?Sized> MomentModel for InThetaUnits<'_, M> {
     fn check_outcome(&self, y: f64) -> std::result::Result<(), &'static str> {
         self.model.check_outcome(y)
     }
-    fn is_recession_direction(&self, direction: ArrayView1<'_, f64>, rows: Rows<'_>) -> bool {
-        self.model
-            .is_recession_direction(self.inner(direction).view(), rows)
-    }
-    fn is_recession_direction_of_any(
-        &self,
-        directions: &[ArrayView1<'_, f64>],
-        rows: Rows<'_>,
-    ) -> bool {
+    fn any_recession_direction(&self, directions: &[ArrayView1<'_, f64>], rows: Rows<'_>) -> bool {
         let inner: Vec<_> = directions.iter().map(|d| self.inner(*d)).collect();
         let views: Vec<ArrayView1<'_, f64>> = inner.iter().map(|d| d.view()).collect();
-        self.model.is_recession_direction_of_any(&views, rows)
+        self.model.any_recession_direction(&views, rows)
     }
 }
 

@@ -72,20 +72,13 @@ impl MomentModel for Logistic {
         }
     }
 
-    /// d is a recession direction of the log-likelihood when it never lowers the fit of
+    /// Some d of `directions` is a recession direction of the log-likelihood when it
+    /// never lowers the fit of
     /// any row and improves some: x_tᵀd ≥ 0 where y_t = 1, x_tᵀd ≤ 0 where y_t = 0,
     /// x_tᵀd = 0 where 0 < y_t < 1 (each to 1e-7 of Σ_j max_t |x_tj| |d_j|), and x_tᵀd ≠ 0
     /// on some row. Such a d exists exactly when the data are (quasi-)separated
     /// (Albert and Anderson 1984), and a finite maximum-likelihood estimate admits none.
-    fn is_recession_direction(&self, direction: ArrayView1<'_, f64>, rows: Rows<'_>) -> bool {
-        self.is_recession_direction_of_any(&[direction], rows)
-    }
-
-    fn is_recession_direction_of_any(
-        &self,
-        directions: &[ArrayView1<'_, f64>],
-        rows: Rows<'_>,
-    ) -> bool {
+    fn any_recession_direction(&self, directions: &[ArrayView1<'_, f64>], rows: Rows<'_>) -> bool {
         super::recession(
             directions,
             rows,
@@ -176,29 +169,35 @@ mod tests {
         let x = array![[1.0, -1.0], [1.0, 1.0], [1.0, 0.0]];
         let y = array![0.0, 1.0, 0.5];
         // The slope direction separates the binary rows and leaves the fractional one.
-        assert!(Logistic.is_recession_direction(
-            array![0.0, 1.0].view(),
+        assert!(Logistic.any_recession_direction(
+            &[array![0.0, 1.0].view()],
             Rows::new(x.view(), y.view()).unwrap()
         ));
-        assert!(!Logistic.is_recession_direction(
-            array![0.0, -1.0].view(),
+        assert!(!Logistic.any_recession_direction(
+            &[array![0.0, -1.0].view()],
             Rows::new(x.view(), y.view()).unwrap()
         ));
         // Moving the intercept changes the fractional row's fit: not a recession direction.
-        assert!(!Logistic.is_recession_direction(
-            array![1.0, 1.0].view(),
+        assert!(!Logistic.any_recession_direction(
+            &[array![1.0, 1.0].view()],
             Rows::new(x.view(), y.view()).unwrap()
         ));
         // Overlapping data admit none.
         let y = array![0.0, 1.0, 1.0];
         let x = array![[1.0, -1.0], [1.0, 1.0], [1.0, -2.0]];
         for d in [array![0.0, 1.0], array![1.0, 0.0], array![-1.0, 0.3]] {
-            assert!(
-                !Logistic.is_recession_direction(d.view(), Rows::new(x.view(), y.view()).unwrap())
-            );
+            assert!(!Logistic
+                .any_recession_direction(&[d.view()], Rows::new(x.view(), y.view()).unwrap()));
         }
-        assert!(!Logistic.is_recession_direction(
-            array![0.0, 0.0].view(),
+        assert!(!Logistic.any_recession_direction(
+            &[array![0.0, 0.0].view()],
+            Rows::new(x.view(), y.view()).unwrap()
+        ));
+        // Of several directions, one that separates is enough.
+        let x = array![[1.0, -1.0], [1.0, 1.0]];
+        let y = array![0.0, 1.0];
+        assert!(Logistic.any_recession_direction(
+            &[array![1.0, 0.0].view(), array![0.0, 1.0].view()],
             Rows::new(x.view(), y.view()).unwrap()
         ));
     }

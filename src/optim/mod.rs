@@ -198,6 +198,38 @@ fn halved(
     None
 }
 
+/// Where the iterations end without evaluating the residual again.
+enum End {
+    /// At β: the decrease the step predicts, or the step, is negligible.
+    Here,
+    /// At β + δ: an affine residual's step, or one after which what is still to come
+    /// is negligible.
+    AfterStep,
+}
+
+/// Whether the iterations end at β or β + δ (see [`End`]), from the step δ, its
+/// decrement and the last full step's, the starting residual and the settings.
+fn end_without_pass(
+    (params, delta): (&Array1<f64>, &Array1<f64>),
+    (decrement, last_full): (f64, Option<f64>),
+    initial: f64,
+    settings: &Settings,
+) -> Option<End> {
+    // An affine residual is minimised by this step exactly: r(β + δ) = r + Jδ.
+    if settings.linear {
+        return Some(End::AfterStep);
+    }
+    // Converged when the predicted decrease is negligible against the starting
+    // residual, or when the step itself is: a start already at the root (a refit from
+    // a neighbouring solution) has no larger residual to be relative to.
+    if decrement <= settings.tol * initial || negligible(delta, params, settings.tol) {
+        return Some(End::Here);
+    }
+    let bound = settings.tol * initial;
+    remaining_negligible((params, delta), (decrement, last_full), bound, settings.tol)
+        .then_some(End::AfterStep)
+}
+
 /// Minimises |r(β)|² from `start` by Gauss–Newton steps with step halving (or the
 /// secant variant when `settings.secant`), stopping when the predicted decrease or the
 /// step is negligible, when no halving decreases the residual (converged near the
@@ -232,30 +264,18 @@ pub(crate) fn gauss_newton(
         };
         let predicted = jac.dot(&delta);
         let decrement = predicted.dot(&predicted);
-        if settings.linear {
-            // An affine residual is minimised by this step exactly: r(β + δ) = r + Jδ.
-            return done(
-                &params + &delta,
-                iteration,
-                Termination::Converged,
-                Some(delta),
-            );
-        }
-        // Converged when the predicted decrease is negligible against the starting
-        // residual, or when the step itself is: a start already at the root (a refit
-        // from a neighbouring solution) has no larger residual to be relative to.
-        if decrement.sqrt() <= settings.tol * initial || negligible(&delta, &params, settings.tol) {
-            return done(params, iteration, Termination::Converged, last_step);
-        }
-        // The steps after this one negligible: its end point without a residual there.
-        if remaining_negligible(
+        match end_without_pass(
             (&params, &delta),
             (decrement.sqrt(), last_full),
-            settings.tol * initial,
-            settings.tol,
+            initial,
+            settings,
         ) {
-            let params = &params + &delta;
-            return done(params, iteration, Termination::Converged, Some(delta));
+            Some(End::Here) => return done(params, iteration, Termination::Converged, last_step),
+            Some(End::AfterStep) => {
+                let params = &params + &delta;
+                return done(params, iteration, Termination::Converged, Some(delta));
+            }
+            None => {}
         }
         let accepted = halved(&params, &delta, objective, &residual);
         let near_floor = decrement.sqrt() <= settings.tol.sqrt() * initial;
