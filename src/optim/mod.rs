@@ -338,6 +338,40 @@ mod tests {
         );
     }
 
+    /// Near the root the confirming evaluation is skipped: the point returned is the end
+    /// of a step whose residual was never evaluated, within 1e-14 of the root; the rule
+    /// reads rates from decrements, so a parameter in units 10¹² times smaller takes
+    /// the same evaluations.
+    #[test]
+    fn the_confirming_evaluation_is_skipped_whatever_the_units() {
+        let mut counts = Vec::new();
+        for c in [1.0, 1e-12] {
+            // r(β) = (cβ)³ + cβ − 2: zero at β = 1/c, Newton's errors 0.5, 0.17, 0.02,
+            // 3e-4, 7e-8 from β = 1.5/c.
+            let seen = std::cell::RefCell::new(Vec::new());
+            let res = |b: ArrayView1<f64>| {
+                seen.borrow_mut().push(b.to_owned());
+                array![(c * b[0]).powi(3) + c * b[0] - 2.0]
+            };
+            let jac = |b: ArrayView1<f64>| array![[3.0 * c * (c * b[0]).powi(2) + c]];
+            let settings = Settings {
+                max_iters: 100,
+                tol: 1e-10,
+                linear: false,
+                secant: false,
+                residual_floor: 0.0,
+            };
+            let Ok(sol) = gauss_newton(array![1.5 / c], res, jac, &settings) else {
+                panic!()
+            };
+            assert!(sol.termination.is_converged());
+            assert!((sol.params[0] * c - 1.0).abs() <= 1e-14, "{c}");
+            assert!(!seen.borrow().contains(&sol.params), "{c}");
+            counts.push(seen.borrow().len());
+        }
+        assert_eq!(counts[0], counts[1]);
+    }
+
     #[test]
     fn rank_deficient_jacobian_is_reported() {
         let res = |b: ArrayView1<f64>| array![b[0] + b[1] - 1.0, 2.0 * (b[0] + b[1]) - 2.0];
