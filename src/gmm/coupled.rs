@@ -218,7 +218,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
                     if within(&step, &theta, ratio / (1.0 - ratio), tolerance)
                         || merit(&f) <= RESIDUAL_DROP * initial
                     {
-                        return finished(&theta, &inverse_jacobian, &f);
+                        return Some(finished(&theta, &inverse_jacobian, &f));
                     }
                     continue;
                 }
@@ -242,7 +242,7 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
                 || quadratic
                 || merit(&f) <= RESIDUAL_DROP * initial
             {
-                return finished(&theta, &inverse_jacobian, &f);
+                return Some(finished(&theta, &inverse_jacobian, &f));
             }
         }
         None
@@ -274,17 +274,13 @@ impl<M: MomentModel> Coupled<'_, '_, M> {
 
 /// θ − (∂F/∂θ)⁻¹F(θ), the last step of a converged root (see [`Coupled::solve`]), or
 /// θ itself if that step leaves the finite numbers.
-fn finished(
-    theta: &Array1<f64>,
-    inverse_jacobian: &Array2<f64>,
-    f: &Array1<f64>,
-) -> Option<Array1<f64>> {
+fn finished(theta: &Array1<f64>, inverse_jacobian: &Array2<f64>, f: &Array1<f64>) -> Array1<f64> {
     let polished = theta - &inverse_jacobian.dot(f);
-    Some(if polished.iter().all(|v| v.is_finite()) {
+    if polished.iter().all(|v| v.is_finite()) {
         polished
     } else {
         theta.clone()
-    })
+    }
 }
 
 /// The pilot's weight on each source: proportional to 1/v_m, with v_m the labeled
@@ -444,7 +440,8 @@ pub(super) fn gains(
 /// η̂_m − θ̃ at `center` = (θ̃, η̂_1, …), from the linear form θ̂_real − ΛΔ̂
 /// (`linear`), or from θ̃ if that fails. `None` if ∂F/∂θ is singular, the
 /// equation does not converge, or the root is more than [`PILOT_RANGE`] real-only
-/// standard errors (`se`) from the linear form in some coordinate: a nearly singular ∂F/∂θ (a large weight on a source whose labeled and
+/// standard errors (`se`) from the linear form in some coordinate: a nearly singular
+/// ∂F/∂θ (a large weight on a source whose labeled and
 /// all-rows Jacobians differ) throws the root out.
 pub(super) fn corrected<M: MomentModel>(
     stacked: &StackedMoments<'_, M>,

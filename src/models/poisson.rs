@@ -56,8 +56,9 @@ impl MomentModel for Poisson {
         }
     }
 
-    /// Some d of `directions` lowers the mean of zero-count rows only: x_tᵀd ≤ 0 where y_t = 0 and
-    /// x_tᵀd = 0 where y_t > 0 (to 1e-7 of Σ_j max_t |x_tj| |d_j|), < 0 on some row.
+    /// Some d of `directions` lowers the mean of zero-count rows only: x_tᵀd ≤ 0 where
+    /// y_t = 0 and x_tᵀd = 0 where y_t > 0 (to 1e-7 of Σ_j max_t |x_tj| |d_j|), < 0 on
+    /// some row.
     fn any_recession_direction(&self, directions: &[ArrayView1<'_, f64>], rows: Rows<'_>) -> bool {
         super::recession(
             directions,
