@@ -8,6 +8,7 @@ use statrs::distribution::{
 };
 
 use crate::error::{Error, Result, Stage};
+use crate::interval_scale::IntervalScale;
 
 /// Standard normal distribution.
 fn std_normal() -> Normal {
@@ -160,6 +161,17 @@ pub enum Note {
         /// What the estimator did differently because of the clusters, if anything.
         detail: Option<String>,
     },
+    /// A proportion's interval (the mean of a 0/1 outcome): formed on the logit scale
+    /// and mapped back into (0, 1) (see [`IntervalScale::Logit`]), or, when its
+    /// estimate is not inside (0, 1), the Wald interval on its own scale.
+    ProportionInterval {
+        /// The coefficient.
+        name: String,
+        /// Its estimate.
+        value: f64,
+        /// Whether the logit scale was used.
+        logit: bool,
+    },
     /// Fixed effects were absorbed by the within transformation
     /// ([`DataSourcesBuilder::fixed_effects`](crate::DataSourcesBuilder::fixed_effects)):
     /// the slopes are those of the regression with one indicator column per level.
@@ -241,6 +253,14 @@ impl fmt::Display for Note {
                 f,
                 "selected cross weights not used ({reason}): the unrestricted two-step weights were used instead"
             ),
+            Note::ProportionInterval { name, value, logit: true } => write!(
+                f,
+                "`{name}` is a proportion: its interval is formed on the logit scale and mapped back (estimate {value:.4})"
+            ),
+            Note::ProportionInterval { name, value, logit: false } => write!(
+                f,
+                "`{name}` is a proportion estimated outside (0, 1) ({value:.4}): its interval is the Wald interval on its own scale, not the logit one"
+            ),
             Note::LinearCorrection => write!(
                 f,
                 "the coupled estimating equation had no root near its linear form; the linear correction is reported"
@@ -307,6 +327,8 @@ pub struct Estimate {
     /// Each coefficient's own ν_j (Bell–McCaffrey), replacing `t_df` in its intervals
     /// and p-values.
     coefficient_df: Option<Array1<f64>>,
+    /// The scale of each coefficient's interval.
+    interval_scales: Vec<IntervalScale>,
     notes: Vec<Note>,
 }
 
@@ -377,6 +399,7 @@ impl Estimate {
             n_labeled,
             t_df: None,
             coefficient_df: None,
+            interval_scales: vec![IntervalScale::Identity; p],
             notes: Vec::new(),
         })
     }
@@ -466,6 +489,7 @@ impl Estimate {
             n_labeled,
             t_df,
             coefficient_df,
+            interval_scales,
             notes,
             ..
         } = self;
@@ -473,6 +497,7 @@ impl Estimate {
             .with_notes(notes)
             .with_t_df(t_df.unwrap_or(0.0));
         estimate.coefficient_df = coefficient_df;
+        estimate.interval_scales = interval_scales;
         Ok(estimate)
     }
     /// Degrees of freedom of the Student-t reference distribution; `None` for the
@@ -577,13 +602,47 @@ impl Estimate {
     /// [`Error::InvalidConfig`] unless 0 < α < 1.
     pub fn conf_int(&self, alpha: f64) -> Result<Array2<f64>> {
         let crit = self.critical_values(alpha)?;
+        Ok(self.intervals_from(|j| (crit[j], crit[j])))
+    }
+    /// Each coefficient's interval [θ̂_j − lower_j·se_j, θ̂_j + upper_j·se_j] on its
+    /// [`interval_scales`](Self::interval_scales) (p × 2), for `critical(j)` =
+    /// (lower_j, upper_j).
+    pub(crate) fn intervals_from(&self, critical: impl Fn(usize) -> (f64, f64)) -> Array2<f64> {
         let se = self.se();
         let mut ci = Array2::zeros((self.theta.len(), 2));
         for j in 0..self.theta.len() {
-            ci[[j, 0]] = self.theta[j] - crit[j] * se[j];
-            ci[[j, 1]] = self.theta[j] + crit[j] * se[j];
+            let (lower, upper) = critical(j);
+            let [lo, hi] = self.interval_scales[j].interval(self.theta[j], se[j], lower, upper);
+            ci[[j, 0]] = lo;
+            ci[[j, 1]] = hi;
         }
-        Ok(ci)
+        ci
+    }
+    /// The scale of each coefficient's interval: [`IntervalScale::Logit`] for a
+    /// proportion (the mean of a 0/1 outcome), else [`IntervalScale::Identity`].
+    pub fn interval_scales(&self) -> &[IntervalScale] {
+        &self.interval_scales
+    }
+    /// The same estimate with these interval scales (one per coefficient; ignored
+    /// otherwise). A logit interval needs 0 < θ̂_j < 1, else θ's own scale is used.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use synthgmm::{Estimate, IntervalScale};
+    /// let e = Estimate::new("e", "mean", vec!["mean".into()], array![0.08], array![[0.0004]], 50, 50)?
+    ///     .with_t_df(49.0);
+    /// let logit = e.clone().with_interval_scales(vec![IntervalScale::Logit]);
+    /// let (wald, inside) = (e.conf_int(0.05)?, logit.conf_int(0.05)?);
+    /// assert!(wald[[0, 0]] < 0.0 && inside[[0, 0]] > 0.0); // the Wald interval leaves (0, 1)
+    /// assert_eq!(logit.p_values(), e.p_values());          // tests stay on θ's scale
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
+    pub fn with_interval_scales(mut self, scales: Vec<IntervalScale>) -> Self {
+        if scales.len() == self.theta.len() {
+            self.interval_scales = scales;
+        }
+        self
     }
     /// One-sided p-values for H₀: θ_j = 0 against θ_j > 0 ([`Alternative::Larger`],
     /// 1 − Φ(z_j)) or θ_j < 0 ([`Alternative::Smaller`], Φ(z_j)); two-sided for
@@ -611,16 +670,10 @@ impl Estimate {
             return self.conf_int(alpha);
         }
         let crit = self.critical_values(2.0 * alpha)?;
-        let se = self.se();
-        Ok(Array2::from_shape_fn(
-            (self.theta.len(), 2),
-            |(j, side)| match (alternative, side) {
-                (Alternative::Larger, 0) => self.theta[j] - crit[j] * se[j],
-                (Alternative::Smaller, 1) => self.theta[j] + crit[j] * se[j],
-                (Alternative::Larger, _) => f64::INFINITY,
-                _ => f64::NEG_INFINITY,
-            },
-        ))
+        Ok(self.intervals_from(|j| match alternative {
+            Alternative::Larger => (crit[j], f64::INFINITY),
+            _ => (f64::INFINITY, crit[j]),
+        }))
     }
 
     /// The Wald test of the linear restrictions Rθ = r: W = (Rθ̂ − r)ᵀ(RVRᵀ)⁻¹(Rθ̂ − r),

@@ -100,6 +100,7 @@ pub mod fixed_effects;
 mod gmm;
 mod inference;
 mod influence;
+mod interval_scale;
 pub mod labeling;
 mod linalg;
 pub mod models;
@@ -140,6 +141,7 @@ pub use inference::{
     JTest, Note, WaldTest, MIN_ALPHA,
 };
 pub use influence::RowInfluence;
+pub use interval_scale::IntervalScale;
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use multiple_testing::{adjust_p_values, Adjustment, SIMULTANEOUS_DRAWS};
 pub use optim::Termination;

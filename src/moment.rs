@@ -279,6 +279,14 @@ pub trait MomentModel: Sync {
         false
     }
 
+    /// The scale of each parameter's confidence interval, given the labeled rows
+    /// (see [`IntervalScale`](crate::IntervalScale)): θ's own scale by default;
+    /// [`Mean`](crate::models::Mean) puts the mean of a 0/1 outcome, a proportion, on
+    /// the logit scale. Tests and standard errors stay on θ's scale whatever this says.
+    fn interval_scales(&self, rows: Rows<'_>) -> Vec<crate::IntervalScale> {
+        vec![crate::IntervalScale::Identity; self.n_params(rows)]
+    }
+
     /// Checks one outcome value; `Err(reason)` rejects it (e.g. logistic needs [0, 1]).
     fn check_outcome(&self, _y: f64) -> std::result::Result<(), &'static str> {
         Ok(())

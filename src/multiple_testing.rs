@@ -331,13 +331,9 @@ impl Estimate {
         Ok(self.intervals_with(c))
     }
 
-    /// θ̂_j ± c·se_j (p × 2).
+    /// θ̂_j ± c·se_j (p × 2), on each coefficient's interval scale.
     pub(crate) fn intervals_with(&self, c: f64) -> Array2<f64> {
-        let (theta, se) = (self.theta(), self.se());
-        Array2::from_shape_fn((theta.len(), 2), |(j, side)| {
-            let sign = if side == 0 { -1.0 } else { 1.0 };
-            theta[j] + sign * c * se[j]
-        })
+        self.intervals_from(|_| (c, c))
     }
 }
 

@@ -35,6 +35,7 @@ mod outcomes;
 mod plan;
 #[cfg(feature = "sim")]
 mod politeness;
+mod proportion;
 mod properties;
 mod quantile;
 mod real_only_small_sample;

@@ -125,7 +125,12 @@ fn main() -> ExitCode {
         }
         Err(failure) => {
             if let Failure::Partial { output, .. } = &failure {
-                print!("{output}");
+                // The error line starts a line of its own.
+                match output.ends_with('\n') {
+                    true => print!("{output}"),
+                    false => println!("{output}"),
+                }
+                let _ = std::io::Write::flush(&mut std::io::stdout());
             }
             let line = failure.message().lines().next().unwrap_or("unknown error");
             eprintln!("error: {line}");

@@ -2,6 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
+use crate::interval_scale::with_model_scales;
 use crate::baselines::mestimation::{fit_rows, just_identified, sandwich, solve};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
@@ -241,5 +242,6 @@ impl<M: MomentModel> Estimator for Dsl<M> {
                 )
                 .with_notes(notes)
         })
+        .map(|e| with_model_scales(model, data.real_rows(), e))
     }
 }

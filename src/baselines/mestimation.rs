@@ -50,6 +50,29 @@ pub(crate) fn solve<M: MomentModel + ?Sized>(
     Ok(solution.params)
 }
 
+/// [`Error::PerfectFit`] when the model fits the labeled real outcomes exactly at θ
+/// (their moments vanish against their size at the model's start, as the GMM's real
+/// fit is checked): no residual variation is left for a standard error, and an
+/// estimator that corrected such a fit would report rounding noise as its variance.
+pub(crate) fn refuse_exact_real_fit<M: MomentModel + ?Sized>(
+    model: &M,
+    rows: Rows<'_>,
+    theta: ArrayView1<'_, f64>,
+) -> Result<()> {
+    let squares = |at: ArrayView1<'_, f64>| {
+        crate::moment::moment_matrix(model, at, rows)
+            .mapv(|v| v * v)
+            .sum_axis(ndarray::Axis(0))
+    };
+    let start = model.start(rows);
+    match crate::gmm::vanishes(&squares(theta), &squares(start.view())) {
+        true => Err(Error::PerfectFit {
+            block: crate::data::REAL.to_string(),
+        }),
+        false => Ok(()),
+    }
+}
+
 /// Checks that the model is just identified (k = p) on these rows: the baselines are
 /// M-estimators, which solve as many equations as unknowns.
 ///

@@ -1,5 +1,6 @@
 //! Naive pooling: auxiliary rows treated as if they were real. Biased by design.
 
+use crate::interval_scale::with_model_scales;
 use crate::baselines::mestimation::{fit_weighted_rows, sandwich};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
@@ -136,5 +137,6 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
                 .with_quantiles(e, rows.len(), clusters, None)
                 .with_notes(notes)
         })
+        .map(|e| with_model_scales(&self.model, data.real_rows(), e))
     }
 }

@@ -2,6 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
+use crate::interval_scale::with_model_scales;
 use crate::baselines::mestimation::{inverse, solve};
 use crate::data::DataSources;
 use crate::error::{Error, Result, Stage};
@@ -1267,6 +1268,11 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     small_sample: SmallSample,
 ) -> Result<PpiFit> {
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
+    // A tuned λ̂ (or λ = 0) leans on the real fit's variance: none when it is exact.
+    if !matches!(lambda, Lambda::Fixed(l) if l > 0.0) {
+        let real_only = problem.fit(0.0)?;
+        super::mestimation::refuse_exact_real_fit(model, data.real_rows(), real_only.view())?;
+    }
     let mut r = problem.run(lambda, small_sample)?;
     let clusters = data.labeled_clusters();
     let design = clusters.as_deref().map(|ids| data.cluster_design(ids));
@@ -1292,6 +1298,7 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     .with_notes(r.notes);
     let estimate =
         small_sample.with_quantiles(estimate, data.n_labeled(), data.clusters_in_moments(), dof);
+    let estimate = with_model_scales(model, data.real_rows(), estimate);
     Ok(PpiFit {
         estimate,
         lambda: r.lambda,

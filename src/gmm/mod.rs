@@ -22,11 +22,13 @@ pub use options::{
     Covariance, CrossWeights, FinalEstimator, SingularWeightPolicy, StepOne, Weighting,
 };
 pub(crate) use plan::RowInfluence;
+pub(crate) use screen::vanishes;
 pub use plan::{Design, Plan, Planned};
 pub use select::CrossChoice;
 
 use ndarray::{s, Array1, Array2};
 
+use crate::interval_scale::with_model_scales;
 use crate::data::{DataSources, REAL};
 use crate::engine::Chunking;
 use crate::error::{Error, Result, Stage};
@@ -340,6 +342,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             _ => fit,
         }?;
         fit.estimate.notes_mut().splice(0..0, data.design_notes());
+        fit.estimate = with_model_scales(&self.model, data.real_rows(), fit.estimate);
         Ok(fit)
     }
 

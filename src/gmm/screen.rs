@@ -339,7 +339,7 @@ pub(super) fn block_error(failure: SolveFailure, block: &str) -> Error {
 /// Whether every moment column's sum of squares at the fit is below [`VANISHING`]² of
 /// its value at the start (root mean square over the rows): the model reproduces these
 /// outcomes exactly.
-pub(super) fn vanishes(at_fit: &Array1<f64>, at_start: &Array1<f64>) -> bool {
+pub(crate) fn vanishes(at_fit: &Array1<f64>, at_start: &Array1<f64>) -> bool {
     at_fit
         .iter()
         .zip(at_start)

@@ -2,12 +2,15 @@
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
+use crate::interval_scale::IntervalScale;
 use crate::moment::MomentModel;
 use crate::rows::Rows;
 
 /// The population mean of the outcome, ψ(μ; y) = y − μ: one parameter, whatever the
 /// covariates. With M sources this is the most common use of the method: a prevalence
 /// or an average rating estimated from a few human labels and many model annotations.
+/// When every labeled outcome is 0 or 1 the mean is a proportion, and every estimator
+/// forms its interval on the logit scale ([`IntervalScale::Logit`]), inside (0, 1).
 ///
 /// # Examples
 /// ```
@@ -80,5 +83,11 @@ impl MomentModel for Mean {
 
     fn is_linear(&self) -> bool {
         true
+    }
+
+    /// The logit scale when every labeled outcome is 0 or 1: the mean is a proportion.
+    fn interval_scales(&self, rows: Rows<'_>) -> Vec<IntervalScale> {
+        let binary = !rows.is_empty() && rows.y().iter().all(|&y| y == 0.0 || y == 1.0);
+        vec![if binary { IntervalScale::Logit } else { IntervalScale::Identity }]
     }
 }
