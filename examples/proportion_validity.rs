@@ -47,7 +47,13 @@ fn draw(case: &Case, n: usize, seed: u64) -> DataSources {
     let flag = |rng: &mut ChaCha8Rng, p: f64| f64::from(u8::from(rng.random::<f64>() < p));
     let y: Array1<f64> = (0..t).map(|_| flag(&mut rng, case.prevalence)).collect();
     let binary = |rng: &mut ChaCha8Rng, (sens, spec): (f64, f64)| -> Array1<f64> {
-        y.mapv(|v| if v == 1.0 { flag(rng, sens) } else { flag(rng, 1.0 - spec) })
+        y.mapv(|v| {
+            if v == 1.0 {
+                flag(rng, sens)
+            } else {
+                flag(rng, 1.0 - spec)
+            }
+        })
     };
     let sources: Vec<(&str, Array1<f64>)> = match case.sources {
         Sources::ProxyAndSynthetic(sens, spec) => vec![
@@ -57,7 +63,13 @@ fn draw(case: &Case, n: usize, seed: u64) -> DataSources {
         Sources::Proxy(sens, spec) => vec![("proxy", binary(&mut rng, (sens, spec)))],
         Sources::Score => {
             let (pos, neg) = (Beta::new(4.0, 2.0).unwrap(), Beta::new(1.0, 6.0).unwrap());
-            let score = y.mapv(|v| if v == 1.0 { pos.sample(&mut rng) } else { neg.sample(&mut rng) });
+            let score = y.mapv(|v| {
+                if v == 1.0 {
+                    pos.sample(&mut rng)
+                } else {
+                    neg.sample(&mut rng)
+                }
+            });
             vec![("score", score)]
         }
     };
@@ -99,19 +111,48 @@ fn estimators(sources: Sources) -> Vec<(&'static str, Box<dyn Estimator + Sync>)
     };
     vec![
         ("default", Box::new(TwoStepGmm::new(Mean))),
-        ("paper's", Box::new(TwoStepGmm::new(Mean).cross_weights(CrossWeights::Unrestricted))),
+        (
+            "paper's",
+            Box::new(TwoStepGmm::new(Mean).cross_weights(CrossWeights::Unrestricted)),
+        ),
         ("real-only", Box::new(RealOnly::new(Mean))),
         ("PPI++", Box::new(PpiPlusPlus::new(Mean, first))),
     ]
 }
 
 fn main() {
-    let r: u64 = std::env::args().nth(1).map_or(2_000, |a| a.parse().expect("R"));
+    let r: u64 = std::env::args()
+        .nth(1)
+        .map_or(2_000, |a| a.parse().expect("R"));
     let cases = [
-        Case { name: "10% positive, proxy (0.8, 0.9) + synthetic (0.6, 0.7)", prevalence: 0.1, t: 2_000, sources: Sources::ProxyAndSynthetic(0.8, 0.9), ns: &[30, 50, 100, 300] },
-        Case { name: "3% positive, a probability score", prevalence: 0.03, t: 10_000, sources: Sources::Score, ns: &[100, 300, 1_000] },
-        Case { name: "30% positive, proxy (0.9, 0.85)", prevalence: 0.3, t: 2_000, sources: Sources::Proxy(0.9, 0.85), ns: &[30, 50, 100] },
-        Case { name: "50% positive, proxy (0.95, 0.6)", prevalence: 0.5, t: 2_000, sources: Sources::Proxy(0.95, 0.6), ns: &[30, 100] },
+        Case {
+            name: "10% positive, proxy (0.8, 0.9) + synthetic (0.6, 0.7)",
+            prevalence: 0.1,
+            t: 2_000,
+            sources: Sources::ProxyAndSynthetic(0.8, 0.9),
+            ns: &[30, 50, 100, 300],
+        },
+        Case {
+            name: "3% positive, a probability score",
+            prevalence: 0.03,
+            t: 10_000,
+            sources: Sources::Score,
+            ns: &[100, 300, 1_000],
+        },
+        Case {
+            name: "30% positive, proxy (0.9, 0.85)",
+            prevalence: 0.3,
+            t: 2_000,
+            sources: Sources::Proxy(0.9, 0.85),
+            ns: &[30, 50, 100],
+        },
+        Case {
+            name: "50% positive, proxy (0.95, 0.6)",
+            prevalence: 0.5,
+            t: 2_000,
+            sources: Sources::Proxy(0.95, 0.6),
+            ns: &[30, 100],
+        },
     ];
     println!("| design | T | n | fitted | estimator | logit interval | Wald interval | width, logit / Wald |");
     println!("|---|---|---|---|---|---|---|---|");
@@ -124,7 +165,9 @@ fn main() {
                     data.real_y().iter().any(|&v| v == 1.0).then(|| {
                         estimators(case.sources)
                             .iter()
-                            .map(|(_, e)| e.estimate(&data).ok().map(|e| covers(&e, case.prevalence)))
+                            .map(|(_, e)| {
+                                e.estimate(&data).ok().map(|e| covers(&e, case.prevalence))
+                            })
                             .collect()
                     })
                 })
@@ -133,10 +176,21 @@ fn main() {
                 let ok: Vec<[f64; 4]> = fits.iter().filter_map(|f| f[k]).collect();
                 let m = ok.len() as f64;
                 let mean = |i: usize| ok.iter().map(|o| o[i]).sum::<f64>() / m;
-                let cell = |c: f64| format!("{:.1}% ± {:.1}", 100.0 * c, 100.0 * (c * (1.0 - c) / m).sqrt());
+                let cell = |c: f64| {
+                    format!(
+                        "{:.1}% ± {:.1}",
+                        100.0 * c,
+                        100.0 * (c * (1.0 - c) / m).sqrt()
+                    )
+                };
                 println!(
                     "| {} | {} | {n} | {} | {label} | {} | {} | {:.2} |",
-                    case.name, case.t, ok.len(), cell(mean(0)), cell(mean(1)), mean(2) / mean(3)
+                    case.name,
+                    case.t,
+                    ok.len(),
+                    cell(mean(0)),
+                    cell(mean(1)),
+                    mean(2) / mean(3)
                 );
             }
         }

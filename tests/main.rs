@@ -35,8 +35,8 @@ mod outcomes;
 mod plan;
 #[cfg(feature = "sim")]
 mod politeness;
-mod proportion;
 mod properties;
+mod proportion;
 mod quantile;
 mod real_only_small_sample;
 mod reference;

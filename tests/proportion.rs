@@ -46,17 +46,51 @@ fn real_only_equals_the_closed_form_logit_interval() {
     for name in ["4_of_50", "1_of_30", "48_of_50"] {
         let (data, exp) = sample(name);
         let e = RealOnly::new(Mean).estimate(&data).unwrap();
-        assert_close(name, &e.theta().to_vec(), &[exp["estimate"].as_f64().unwrap()], 1e-12, 0.0);
-        assert_close(name, &e.se().to_vec(), &[exp["se"].as_f64().unwrap()], 1e-10, 0.0);
+        assert_close(
+            name,
+            &e.theta().to_vec(),
+            &[exp["estimate"].as_f64().unwrap()],
+            1e-12,
+            0.0,
+        );
+        assert_close(
+            name,
+            &e.se().to_vec(),
+            &[exp["se"].as_f64().unwrap()],
+            1e-10,
+            0.0,
+        );
         let df = e.df_of(0).unwrap();
-        assert!((df - exp["df"].as_f64().unwrap()).abs() < 1e-9, "{name}: t(n − 1), {df}");
+        assert!(
+            (df - exp["df"].as_f64().unwrap()).abs() < 1e-9,
+            "{name}: t(n − 1), {df}"
+        );
         assert_eq!(e.interval_scales(), [IntervalScale::Logit]);
         let ci = e.conf_int(0.05).unwrap();
-        assert_close(name, ci.as_slice().unwrap(), &vec_of(&exp["ci_95"]), 1e-10, 0.0);
+        assert_close(
+            name,
+            ci.as_slice().unwrap(),
+            &vec_of(&exp["ci_95"]),
+            1e-10,
+            0.0,
+        );
         let larger = e.conf_int_against(0.05, Alternative::Larger).unwrap();
         let smaller = e.conf_int_against(0.05, Alternative::Smaller).unwrap();
-        assert_close(name, &[larger[[0, 0]], smaller[[0, 1]]], &[exp["lower_95"].as_f64().unwrap(), exp["upper_95"].as_f64().unwrap()], 1e-10, 0.0);
-        assert_eq!([larger[[0, 1]], smaller[[0, 0]]], [1.0, 0.0], "{name}: open sides");
+        assert_close(
+            name,
+            &[larger[[0, 0]], smaller[[0, 1]]],
+            &[
+                exp["lower_95"].as_f64().unwrap(),
+                exp["upper_95"].as_f64().unwrap(),
+            ],
+            1e-10,
+            0.0,
+        );
+        assert_eq!(
+            [larger[[0, 1]], smaller[[0, 0]]],
+            [1.0, 0.0],
+            "{name}: open sides"
+        );
         // The p-value stays the Wald test's on θ's scale.
         let wald = vec_of(&exp["wald_95"]);
         let c = e.critical_values(0.05).unwrap()[0];
@@ -72,7 +106,10 @@ fn assert_logit(label: &str, e: &Estimate) {
         .filter(|n| matches!(n, Note::ProportionInterval { .. }))
         .collect();
     assert_eq!(notes.len(), 1, "{label}: {:?}", e.notes());
-    assert!(matches!(notes[0], Note::ProportionInterval { logit: true, .. }), "{label}");
+    assert!(
+        matches!(notes[0], Note::ProportionInterval { logit: true, .. }),
+        "{label}"
+    );
     assert_eq!(e.interval_scales(), [IntervalScale::Logit], "{label}");
     let ci = e.conf_int(0.05).unwrap();
     let c = e.critical_values(0.05).unwrap()[0];
@@ -80,7 +117,13 @@ fn assert_logit(label: &str, e: &Estimate) {
     assert_close(label, ci.as_slice().unwrap(), &by_hand, 1e-14, 0.0);
     assert!(0.0 < ci[[0, 0]] && ci[[0, 1]] < 1.0, "{label}: {ci}");
     let joint = e.simultaneous_conf_int(0.05).unwrap();
-    assert_close(label, joint.as_slice().unwrap(), ci.as_slice().unwrap(), 1e-12, 0.0);
+    assert_close(
+        label,
+        joint.as_slice().unwrap(),
+        ci.as_slice().unwrap(),
+        1e-12,
+        0.0,
+    );
 }
 
 #[test]
@@ -99,7 +142,10 @@ fn every_estimator_forms_a_proportions_interval_on_the_logit_scale() {
     }
     // A fit's own intervals, and a continuous outcome's stay on θ's scale.
     let fit = TwoStepGmm::new(Mean).fit(&data).unwrap();
-    assert_eq!(fit.conf_int(0.05).unwrap(), fit.estimate().conf_int(0.05).unwrap());
+    assert_eq!(
+        fit.conf_int(0.05).unwrap(),
+        fit.estimate().conf_int(0.05).unwrap()
+    );
     let scores = data.real_y().mapv(|v| 0.2 + 0.5 * v);
     let x = Array2::ones((data.n_labeled(), 1));
     let continuous = DataSources::builder(&vec![true; data.n_labeled()])
@@ -108,7 +154,10 @@ fn every_estimator_forms_a_proportions_interval_on_the_logit_scale() {
         .unwrap();
     let e = RealOnly::new(Mean).estimate(&continuous).unwrap();
     assert_eq!(e.interval_scales(), [IntervalScale::Identity]);
-    assert!(e.notes().iter().all(|n| !matches!(n, Note::ProportionInterval { .. })));
+    assert!(e
+        .notes()
+        .iter()
+        .all(|n| !matches!(n, Note::ProportionInterval { .. })));
 }
 
 #[test]
@@ -125,7 +174,10 @@ fn a_proportion_estimated_below_zero_keeps_the_wald_interval_with_a_note() {
         .source("proxy", &x, &proxy)
         .build()
         .unwrap();
-    let e = PpiPlusPlus::new(Mean, "proxy").lambda(Lambda::Fixed(1.0)).estimate(&data).unwrap();
+    let e = PpiPlusPlus::new(Mean, "proxy")
+        .lambda(Lambda::Fixed(1.0))
+        .estimate(&data)
+        .unwrap();
     assert!(e.theta()[0] < 0.0, "{}", e.theta()[0]);
     assert_eq!(e.interval_scales(), [IntervalScale::Identity]);
     assert!(e
@@ -176,7 +228,9 @@ fn the_default_covers_a_rare_proportion() {
         let hits: Vec<bool> = (0..R)
             .into_par_iter()
             .filter_map(|seed| {
-                let fit = TwoStepGmm::new(Mean).fit(&rare_category(1_000 * n as u64 + seed, n)).ok()?;
+                let fit = TwoStepGmm::new(Mean)
+                    .fit(&rare_category(1_000 * n as u64 + seed, n))
+                    .ok()?;
                 let ci = fit.conf_int(0.05).unwrap();
                 Some(ci[[0, 0]] <= 0.1 && 0.1 <= ci[[0, 1]])
             })
@@ -184,7 +238,10 @@ fn the_default_covers_a_rare_proportion() {
         let fitted = hits.len() as f64;
         assert!(fitted >= 0.99 * R as f64, "n = {n}: {fitted} fits");
         let coverage = hits.iter().filter(|h| **h).count() as f64 / fitted;
-        assert!((coverage - 0.95).abs() <= tol, "n = {n}: coverage {coverage}");
+        assert!(
+            (coverage - 0.95).abs() <= tol,
+            "n = {n}: coverage {coverage}"
+        );
     }
 }
 
@@ -211,7 +268,11 @@ fn no_positive_label_is_a_typed_error_not_a_zero_variance() {
     ];
     for e in &estimators {
         let err = e.estimate(&data).unwrap_err();
-        assert!(matches!(err, synthgmm::Error::PerfectFit { .. }), "{}: {err}", e.name());
+        assert!(
+            matches!(err, synthgmm::Error::PerfectFit { .. }),
+            "{}: {err}",
+            e.name()
+        );
     }
     // Plain PPI (λ = 1) takes its variance from y − f, which varies: it fits.
     let ppi = PpiPlusPlus::new(Mean, "proxy")

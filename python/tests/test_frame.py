@@ -169,3 +169,32 @@ def test_mean_model_ignores_covariates(simulated):
                        estimator="real-only", small_sample="hc0")
     np.testing.assert_allclose(hc0.bse["mean"], real.std(ddof=0) / np.sqrt(len(real)),
                                rtol=1e-10)
+
+
+def test_a_proportions_interval_is_on_the_logit_scale():
+    # 4 positives among 50 labeled rows: the closed form of Stata's `proportion`
+    # (HC2 = the sample variance with n − 1, t(n − 1) quantiles, logit scale).
+    from scipy import stats
+    rng = np.random.default_rng(7)
+    t, n = 400, 50
+    y = np.full(t, np.nan)
+    labels = np.zeros(n)
+    labels[rng.choice(n, 4, replace=False)] = 1.0
+    labeled = np.arange(t) % 8 == 0
+    y[labeled] = labels
+    frame = pd.DataFrame({"y": y, "labeled": labeled,
+                          "llm": (rng.random(t) < 0.1).astype(float)})
+    res = synthgmm.fit(frame, y="y", labeled="labeled", model="mean", estimator="real-only")
+    p = labels.mean()
+    se = np.sqrt(p * (1 - p) / (n - 1))
+    centre, spread = np.log(p / (1 - p)), se / (p * (1 - p))
+    c = stats.t.ppf(0.975, n - 1)
+    expit = lambda v: 1 / (1 + np.exp(-v))
+    np.testing.assert_allclose(res.conf_int().to_numpy()[0],
+                               [expit(centre - c * spread), expit(centre + c * spread)],
+                               rtol=1e-9)
+    assert any("logit scale" in note for note in res.notes)
+    default = synthgmm.fit(frame, y="y", labeled="labeled", model="mean",
+                           sources={"llm": "llm"})
+    lower, upper = default.conf_int().to_numpy()[0]
+    assert 0 < lower < default.params["mean"] < upper < 1

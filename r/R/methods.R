@@ -66,7 +66,16 @@ interval_bounds <- function(object, level, type) {
   if (isTRUE(all.equal(level, object$level))) return(cbind(object$conf_low, object$conf_high))
   q <- ifelse(is.finite(object$df), stats::qt((1 + level) / 2, object$df),
               stats::qnorm((1 + level) / 2))
-  cbind(object$coefficients - q * object$std_error, object$coefficients + q * object$std_error)
+  theta <- object$coefficients
+  bounds <- cbind(theta - q * object$std_error, theta + q * object$std_error)
+  # A proportion's interval on the logit scale, as the core forms it.
+  logit <- !is.null(object$interval_scale) & object$interval_scale == "logit"
+  if (any(logit)) {
+    centre <- stats::qlogis(theta[logit])
+    spread <- q[logit] * object$std_error[logit] / (theta[logit] * (1 - theta[logit]))
+    bounds[logit, ] <- stats::plogis(cbind(centre - spread, centre + spread))
+  }
+  bounds
 }
 
 #' One row per coefficient, as broom's `tidy()`.

@@ -2,12 +2,12 @@
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
-use crate::interval_scale::with_model_scales;
 use crate::baselines::mestimation::{fit_rows, just_identified, sandwich, solve};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
+use crate::interval_scale::with_model_scales;
 use crate::moment::{moment_matrix, Certify, MomentModel};
 use crate::rows::Rows;
 use crate::small_sample::SmallSample;

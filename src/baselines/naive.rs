@@ -1,11 +1,11 @@
 //! Naive pooling: auxiliary rows treated as if they were real. Biased by design.
 
-use crate::interval_scale::with_model_scales;
 use crate::baselines::mestimation::{fit_weighted_rows, sandwich};
 use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
+use crate::interval_scale::with_model_scales;
 use crate::moment::{moment_matrix, MomentModel};
 use crate::rows::RowBlock;
 use crate::small_sample::SmallSample;

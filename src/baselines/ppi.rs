@@ -2,12 +2,12 @@
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
-use crate::interval_scale::with_model_scales;
 use crate::baselines::mestimation::{inverse, solve};
 use crate::data::DataSources;
 use crate::error::{Error, Result, Stage};
 use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
+use crate::interval_scale::with_model_scales;
 use crate::moment::{moment_matrix, Certify, MomentModel};
 use crate::rows::{RowBlock, Rows};
 use crate::small_sample::SmallSample;

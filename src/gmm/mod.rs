@@ -22,17 +22,17 @@ pub use options::{
     Covariance, CrossWeights, FinalEstimator, SingularWeightPolicy, StepOne, Weighting,
 };
 pub(crate) use plan::RowInfluence;
-pub(crate) use screen::vanishes;
 pub use plan::{Design, Plan, Planned};
+pub(crate) use screen::vanishes;
 pub use select::CrossChoice;
 
 use ndarray::{s, Array1, Array2};
 
-use crate::interval_scale::with_model_scales;
 use crate::data::{DataSources, REAL};
 use crate::engine::Chunking;
 use crate::error::{Error, Result, Stage};
 use crate::inference::{DropReason, Estimate, JTest, Note};
+use crate::interval_scale::with_model_scales;
 use crate::moment::{MomentModel, SolveFailure};
 use crate::optim::{gauss_newton, Settings};
 use crate::stacked::StackedMoments;

@@ -88,6 +88,10 @@ impl MomentModel for Mean {
     /// The logit scale when every labeled outcome is 0 or 1: the mean is a proportion.
     fn interval_scales(&self, rows: Rows<'_>) -> Vec<IntervalScale> {
         let binary = !rows.is_empty() && rows.y().iter().all(|&y| y == 0.0 || y == 1.0);
-        vec![if binary { IntervalScale::Logit } else { IntervalScale::Identity }]
+        vec![if binary {
+            IntervalScale::Logit
+        } else {
+            IntervalScale::Identity
+        }]
     }
 }

@@ -81,3 +81,25 @@ test_that("broom's generics dispatch to the methods when installed", {
   expect_equal(generics::tidy(fit), tidy.synthgmm(fit))
   expect_equal(generics::glance(fit), glance.synthgmm(fit))
 })
+
+test_that("a proportion's interval is on the logit scale, at any level", {
+  # 4 positives among 50 labeled rows (every eighth of 400): Stata's `proportion`
+  # interval, se = sqrt(p(1 - p)/(n - 1)) with t(n - 1) quantiles on the logit scale.
+  n <- 50
+  y <- rep(NA_real_, 400)
+  y[seq(1, 400, by = 8)] <- c(1, 0, 0, 1, rep(0, 10), 1, rep(0, 20), 1, rep(0, 14))
+  d <- data.frame(y = y, llm = as.numeric(seq_len(400) %% 9 == 0))
+  fit <- synthgmm(y ~ 1, d, model = "mean", estimator = "real-only")
+  p <- 4 / n
+  se <- sqrt(p * (1 - p) / (n - 1))
+  closed <- function(level) {
+    spread <- stats::qt((1 + level) / 2, n - 1) * se / (p * (1 - p))
+    stats::plogis(stats::qlogis(p) + c(-1, 1) * spread)
+  }
+  expect_equal(fit$interval_scale, "logit")
+  expect_equal(unname(confint(fit)[1, ]), closed(0.95), tolerance = 1e-9)
+  expect_equal(unname(confint(fit, level = 0.9)[1, ]), closed(0.9), tolerance = 1e-9)
+  default <- synthgmm(y ~ 1, d, model = "mean", sources = list(llm = "llm"))
+  bounds <- confint(default)
+  expect_true(bounds[1, 1] > 0 && bounds[1, 2] < 1)
+})

@@ -330,6 +330,11 @@ pub fn estimate_list(e: &Estimate, alpha: f64) -> Result<Vec<(&'static str, Robj
         .map(|j| e.df_of(j).unwrap_or(f64::INFINITY))
         .collect();
     let notes: Vec<String> = e.notes().iter().map(ToString::to_string).collect();
+    let scales: Vec<String> = e
+        .interval_scales()
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
     Ok(vec![
         ("names", e.names().to_vec().into()),
         ("coefficients", e.theta().to_vec().into()),
@@ -340,6 +345,7 @@ pub fn estimate_list(e: &Estimate, alpha: f64) -> Result<Vec<(&'static str, Robj
         ("conf_low", ci.column(0).to_vec().into()),
         ("conf_high", ci.column(1).to_vec().into()),
         ("df", df.into()),
+        ("interval_scale", scales.into()),
         ("model", e.model().into()),
         ("n_labeled", (e.n_labeled() as f64).into()),
         ("n_rows", (e.n_rows() as f64).into()),
