@@ -237,6 +237,12 @@ pub(crate) fn scale_both_sides(a: ArrayView2<'_, f64>, s: ArrayView1<'_, f64>) -
     Array2::from_shape_fn(a.dim(), |(i, j)| s[i] * a[[i, j]] * s[j])
 }
 
+/// The sandwich A B Aᵀ (symmetrized): the covariance of A z for z with covariance B,
+/// e.g. J⁻¹ B J⁻ᵀ of an M-estimator with bread J⁻¹ and meat B.
+pub(crate) fn sandwich(bread: &Array2<f64>, meat: &Array2<f64>) -> Array2<f64> {
+    symmetrize(bread.dot(meat).dot(&bread.t()))
+}
+
 /// `(M + Mᵀ)/2`, to remove rounding asymmetry before a symmetric factorization.
 pub(crate) fn symmetrize(mut m: Array2<f64>) -> Array2<f64> {
     let n = m.nrows();

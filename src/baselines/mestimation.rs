@@ -152,7 +152,7 @@ pub(crate) fn sandwich(
             estimator: estimator.to_string(),
         },
     })?;
-    Ok(crate::linalg::symmetrize(inv.dot(meat).dot(&inv.t())))
+    Ok(crate::linalg::sandwich(&inv, meat))
 }
 
 /// The meat Σ_t m_t m_tᵀ of a sandwich from the rows' moments, times `dof` (the

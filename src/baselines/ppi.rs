@@ -1040,7 +1040,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     ) -> Array2<f64> {
         if let Some(meat) = self.clustered_meat(theta, st, lambda) {
             let h = &st.inv_hessian;
-            return crate::linalg::symmetrize(h.dot(&meat).dot(&h.t()));
+            return crate::linalg::sandwich(h, &meat);
         }
         let n = self.n();
         let unl = st.unlabeled.covariance() * (lambda * lambda);
@@ -1051,7 +1051,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         } * small_sample.dof_factor(self.real_rows().len(), theta.len());
         let middle = unl * (n / self.n_unlabeled()) + labeled;
         let h = &st.inv_hessian;
-        crate::linalg::symmetrize(h.dot(&middle).dot(&h.t()) / n)
+        crate::linalg::sandwich(h, &middle) / n
     }
 
     /// Each coefficient's Bell–McCaffrey degrees of freedom in the labeled real fit at
@@ -1234,7 +1234,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let middle = st.unlabeled.covariance() * (l * l * n / self.n_unlabeled())
             + ho.labeled.rectified_covariance(l);
         let h = &st.inv_hessian;
-        Ok(trace(&h.dot(&middle).dot(&h.t())) / n)
+        Ok(trace(&crate::linalg::sandwich(h, &middle)) / n)
     }
 }
 

@@ -34,7 +34,7 @@ pub(super) fn sandwich<M: MomentModel + ?Sized>(
     let r_omega_rt = weight.apply(weight.apply(omega.view()).t());
     let meat = rg.t().dot(&r_omega_rt).dot(&rg);
     let t = stacked.data().n_rows() as f64;
-    Some(symmetrize(bread.dot(&meat).dot(&bread) / t))
+    Some(crate::linalg::sandwich(&bread, &meat) / t)
 }
 
 /// Whether `cov` can be reported: finite, with positive variances.

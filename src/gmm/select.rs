@@ -447,9 +447,7 @@ pub(crate) fn real_only_covariance<M: MomentModel>(
     let (meat, _, _) = leverage_blocks(stacked, theta, &j_sum, small_sample)?;
     let j_inv = inverse(j_sum.view())?;
     let factor = small_sample.dof_factor(n as usize, p);
-    Some(crate::linalg::symmetrize(
-        j_inv.dot(&meat).dot(&j_inv.t()) * (n * factor),
-    ))
+    Some(crate::linalg::sandwich(&j_inv, &meat) * (n * factor))
 }
 
 /// Each coefficient's Bell–McCaffrey degrees of freedom in the labeled real fit at θ,

@@ -403,7 +403,7 @@ fn excluded_wald(b: &Blocks, v: ArrayView1<'_, f64>) -> Result<(FStatistic, FSta
         Some(ids) => crate::engine::clustered_gram(scores.view(), ids).0,
         None => crate::linalg::gram(scores.view()),
     };
-    let robust = wald(&zz_inv.dot(&meat).dot(&zz_inv))? / q as f64;
+    let robust = wald(&crate::linalg::sandwich(&zz_inv, &meat))? / q as f64;
     let w = z.slice(s![.., ..b.k]).to_owned();
     let restricted = residualize(&w, v)?;
     let rss_w = restricted.dot(&restricted);
