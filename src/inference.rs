@@ -216,6 +216,27 @@ pub enum DropReason {
     EveryRowLabeled,
 }
 
+/// Why source `name` was left out, as a note's text.
+fn write_dropped(f: &mut fmt::Formatter<'_>, name: &str, reason: &DropReason) -> fmt::Result {
+    match reason {
+        DropReason::Degenerate => write!(
+            f,
+            "source `{name}` was left out: the model fits it exactly, so it carries no information"
+        ),
+        DropReason::Duplicate { of } => {
+            write!(f, "source `{name}` was left out: it repeats source `{of}`")
+        }
+        DropReason::TooFewLabeled { labeled, needed } => write!(
+            f,
+            "source `{name}` was left out: {labeled} labeled rows cannot estimate the covariance of the labeled moments with the sources ({needed} needed); the real data alone are used"
+        ),
+        DropReason::EveryRowLabeled => write!(
+            f,
+            "source `{name}` was left out: every row is labeled, so its moments on all rows repeat those on the labeled rows and add nothing to the real data; the real data alone are used"
+        ),
+    }
+}
+
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -227,23 +248,7 @@ impl fmt::Display for Note {
                 f,
                 "the {requested} covariance had a negative or non-finite variance; the {used} covariance is reported"
             ),
-            Note::SourceDropped { name, reason } => match reason {
-                DropReason::Degenerate => write!(
-                    f,
-                    "source `{name}` was left out: the model fits it exactly, so it carries no information"
-                ),
-                DropReason::Duplicate { of } => {
-                    write!(f, "source `{name}` was left out: it repeats source `{of}`")
-                }
-                DropReason::TooFewLabeled { labeled, needed } => write!(
-                    f,
-                    "source `{name}` was left out: {labeled} labeled rows cannot estimate the covariance of the labeled moments with the sources ({needed} needed); the real data alone are used"
-                ),
-                DropReason::EveryRowLabeled => write!(
-                    f,
-                    "source `{name}` was left out: every row is labeled, so its moments on all rows repeat those on the labeled rows and add nothing to the real data; the real data alone are used"
-                ),
-            },
+            Note::SourceDropped { name, reason } => write_dropped(f, name, reason),
             Note::PilotFallback { detail } | Note::LabelingDesign { detail } => write!(f, "{detail}"),
             Note::BootstrapFailures { failed, replicates } => write!(
                 f,
