@@ -13,6 +13,9 @@
 //! cargo run --release --example proportion_validity -- 2000
 //! ```
 
+#[path = "support/labeling.rs"]
+mod labeling;
+use labeling::label_at_random;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -73,13 +76,7 @@ fn draw(case: &Case, n: usize, seed: u64) -> DataSources {
             vec![("score", score)]
         }
     };
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
+    let labeled = label_at_random(&mut rng, t, n);
     let x = Array2::ones((t, 1));
     let builder = DataSources::builder(&labeled).real(&x, &y);
     sources

@@ -19,6 +19,9 @@
 //! cargo run --release --example small_n_validity -- 2000 0 gross   # the designs whose key is given
 //! ```
 
+#[path = "support/labeling.rs"]
+mod labeling;
+use labeling::label_at_random as label;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -46,18 +49,6 @@ const SLOPE: f64 = 0.5;
 
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
     StandardNormal.sample(rng)
-}
-
-/// n of T rows labeled uniformly at random.
-fn label(rng: &mut ChaCha8Rng, t: usize, n: usize) -> Vec<bool> {
-    let mut order: Vec<usize> = (0..t).collect();
-    let mut labeled = vec![false; t];
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
-    labeled
 }
 
 /// The data set of one covariate x (with an intercept) shared by the real data and

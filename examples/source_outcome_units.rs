@@ -13,8 +13,11 @@
 //! cargo run --release --example source_outcome_units -- 1000   # R
 //! ```
 
+#[path = "support/labeling.rs"]
+mod labeling;
+use labeling::label_at_random;
 use ndarray::{Array1, Array2};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -43,13 +46,7 @@ fn draw(seed: u64, t: usize, n: usize, two: bool) -> Vec<DataSources> {
         1.0 + SLOPE * &x + 0.6 * &e + Array1::from_shape_fn(t, |_| 0.8 * normal(&mut rng));
     let design =
         |v: &Array1<f64>| Array2::from_shape_fn((t, 2), |(i, j)| if j == 0 { 1.0 } else { v[i] });
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
+    let labeled = label_at_random(&mut rng, t, n);
     SCALES
         .iter()
         .map(|&c| {

@@ -46,20 +46,9 @@ fn real_only_equals_the_closed_form_logit_interval() {
     for name in ["4_of_50", "1_of_30", "48_of_50"] {
         let (data, exp) = sample(name);
         let e = RealOnly::new(Mean).estimate(&data).unwrap();
-        assert_close(
-            name,
-            &e.theta().to_vec(),
-            &[exp["estimate"].as_f64().unwrap()],
-            1e-12,
-            0.0,
-        );
-        assert_close(
-            name,
-            &e.se().to_vec(),
-            &[exp["se"].as_f64().unwrap()],
-            1e-10,
-            0.0,
-        );
+        let value = |key: &str| [exp[key].as_f64().unwrap()];
+        assert_close(name, &e.theta().to_vec(), &value("estimate"), 1e-12, 0.0);
+        assert_close(name, &e.se().to_vec(), &value("se"), 1e-10, 0.0);
         let df = e.df_of(0).unwrap();
         assert!(
             (df - exp["df"].as_f64().unwrap()).abs() < 1e-9,
@@ -79,10 +68,7 @@ fn real_only_equals_the_closed_form_logit_interval() {
         assert_close(
             name,
             &[larger[[0, 0]], smaller[[0, 1]]],
-            &[
-                exp["lower_95"].as_f64().unwrap(),
-                exp["upper_95"].as_f64().unwrap(),
-            ],
+            &[value("lower_95")[0], value("upper_95")[0]],
             1e-10,
             0.0,
         );
@@ -198,13 +184,7 @@ fn rare_category(seed: u64, n: usize) -> DataSources {
     let y: Array1<f64> = (0..t).map(|_| flag(0.1)).collect();
     let proxy = y.mapv(|v| if v == 1.0 { flag(0.8) } else { flag(0.1) });
     let synth = y.mapv(|v| if v == 1.0 { flag(0.6) } else { flag(0.3) });
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
+    let labeled = common::label_at_random(&mut rng, t, n);
     let x = Array2::ones((t, 1));
     DataSources::builder(&labeled)
         .real(&x, &y)

@@ -303,18 +303,10 @@ pub fn check_fit(fit: &GmmFit, exp: &serde_json::Value, tol: f64, label: &str) {
     assert!(!fit.used_pseudo_inverse(), "{label}: unexpected fallback");
 }
 
-/// n of T rows labeled uniformly at random: the first n places of a partial
-/// Fisher–Yates shuffle.
-pub fn label_at_random<R: rand::Rng>(rng: &mut R, t: usize, n: usize) -> Vec<bool> {
-    let mut labeled = vec![false; t];
-    let mut order: Vec<usize> = (0..t).collect();
-    for i in 0..n {
-        let j = rng.random_range(i..t);
-        order.swap(i, j);
-        labeled[order[i]] = true;
-    }
-    labeled
-}
+/// n of T rows labeled uniformly at random (shared with the examples).
+#[path = "../../examples/support/labeling.rs"]
+mod labeling;
+pub use labeling::label_at_random;
 
 /// Holm's step-down adjustment written out: with the p-values sorted,
 /// p̃_(i) = max_{k ≤ i} min(1, (m − k + 1) p_(k)), in the order given.
