@@ -635,7 +635,7 @@ impl Estimate {
     /// ```
     /// use ndarray::array;
     /// use synthgmm::{Estimate, IntervalScale};
-    /// let e = Estimate::new("e", "mean", vec!["mean".into()], array![0.08], array![[0.0004]], 50, 50)?
+    /// let e = Estimate::new("e", "mean", vec!["mean".into()], array![0.08], array![[0.0025]], 50, 50)?
     ///     .with_t_df(49.0);
     /// let logit = e.clone().with_interval_scales(vec![IntervalScale::Logit]);
     /// let (wald, inside) = (e.conf_int(0.05)?, logit.conf_int(0.05)?);
