@@ -667,10 +667,16 @@ fn estimate_json(e: &Estimate, alpha: f64) -> Result<serde_json::Value, Failure>
         "t_df": e.t_df(),
         "coefficient_df": e.coefficient_df().map(|d| d.to_vec()),
         "ci": ci.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+        "interval_scale": scale_names(e),
         "n_labeled": e.n_labeled(),
         "t": e.n_rows(),
         "notes": e.notes().iter().map(ToString::to_string).collect::<Vec<_>>(),
     }))
+}
+
+/// The scale of each coefficient's interval: `identity`, or `logit` for a proportion.
+fn scale_names(e: &Estimate) -> Vec<&'static str> {
+    e.interval_scales().iter().map(|s| s.name()).collect()
 }
 
 /// A number as the shortest text that reads back to it: plain decimals, or scientific
@@ -747,6 +753,7 @@ fn gmm_json(fit: &GmmFit, args: &FitArgs) -> Result<serde_json::Value, Failure> 
         "coefficient_df": fit.estimate().coefficient_df().map(|d| d.to_vec()),
         "alpha": args.alpha,
         "ci": rows(ci.view()),
+        "interval_scale": scale_names(fit.estimate()),
         "cov_theta": rows(fit.cov_theta()),
         "params": fit.params().to_vec(),
         "step1_params": fit.step1_params().to_vec(),

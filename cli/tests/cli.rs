@@ -1875,3 +1875,44 @@ fn choices_are_the_librarys_names() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&SmallSample::NAMES.join(", ")), "{stderr}");
 }
+
+/// A prevalence: the mean of a 0/1 label gets its interval on the logit scale, named in
+/// the JSON (per coefficient) and in its notes.
+#[test]
+fn a_proportions_interval_is_on_the_logit_scale() {
+    let csv = TempFile::new("prevalence.csv");
+    let mut text = String::from("labeled,y,llm\n");
+    for i in 0..400 {
+        let labeled = i % 8 == 0;
+        let y = u8::from(i % 24 == 0);
+        let llm = u8::from(i % 24 == 0 || i % 37 == 0);
+        match labeled {
+            true => text.push_str(&format!("1,{y},{llm}\n")),
+            false => text.push_str(&format!("0,,{llm}\n")),
+        }
+    }
+    std::fs::write(&csv.0, text).unwrap();
+    let path = csv.path();
+    let args = [
+        "--data",
+        &path,
+        "--model",
+        "mean",
+        "--labeled",
+        "labeled",
+        "--real",
+        "y",
+    ];
+    let out = run(&[&args[..], &["--source", "llm=llm", "--format", "json"]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["interval_scale"], serde_json::json!(["logit"]));
+    let ci = matrix_of(&json["ci"]).concat();
+    assert!(0.0 < ci[0] && ci[1] < 1.0, "{ci:?}");
+    let notes = json["notes"].to_string();
+    assert!(notes.contains("logit scale"), "{notes}");
+}

@@ -306,6 +306,7 @@ pub fn check_fit(fit: &GmmFit, exp: &serde_json::Value, tol: f64, label: &str) {
 /// n of T rows labeled uniformly at random (shared with the examples).
 #[path = "../../examples/support/labeling.rs"]
 mod labeling;
+#[allow(unused_imports)] // The command line's tests share this module and draw no labels.
 pub use labeling::label_at_random;
 
 /// Holm's step-down adjustment written out: with the p-values sorted,
