@@ -6,7 +6,8 @@
 //! random, and the sources an annotation study has: a binary proxy (a model's label,
 //! with its sensitivity and specificity), a weaker synthetic source, or a model's
 //! probability score. Only the data sets with at least one positive labeled row are
-//! fitted (no estimator can fit the others: a typed error); the table says how many.
+//! fitted (none of the four estimators can fit the others: a typed error); the table
+//! says how many.
 //! Coverage is printed with its Monte-Carlo standard error √(c(1 − c)/R).
 //!
 //! ```text

@@ -195,7 +195,7 @@ fn rare_category(seed: u64, n: usize) -> DataSources {
 }
 
 /// The default's coverage of the prevalence 0.1 at n = 50 and 100 over R = 2,000 data
-/// sets each (those with a positive label: every estimator needs one). A coverage
+/// sets each (those with a positive label: the default needs one). A coverage
 /// estimate's Monte-Carlo standard error is √(0.95 · 0.05 / R) = 0.49 points; the test
 /// asks for 95% within 3 of them, [93.5%, 96.5%]. The Wald interval θ̂ ± c·se of the
 /// same fits covers 90–93% here and fails it.
