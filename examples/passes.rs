@@ -145,6 +145,7 @@ impl<M: MomentModel + std::fmt::Debug + Send + Sync> SumsEngine for Counting<M> 
                 .iter()
                 .map(|&m| self.table.block(&self.table.sources[m]))
                 .collect(),
+            weights: None,
         };
         let mut sums = MomentSums::for_request(P, request);
         sums.add_rows(&self.model, request, &columns)?;

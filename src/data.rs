@@ -8,7 +8,7 @@ use crate::error::{Column, Error, Result};
 use crate::fixed_effects::{Effect, FixedEffects};
 use crate::rows::{RowBlock, Rows};
 use crate::tier::Streamed;
-use crate::values::check_values;
+use crate::values::{check_values, check_weight_values};
 
 pub use crate::rows::REAL;
 
@@ -595,12 +595,14 @@ impl DataSources {
     /// labeled rows in memory: `labeled` holds the real data and the engine's sources
     /// (by name, any subset, in the order of η) on the labeled rows, every one of its
     /// rows labeled, in any order; `n_rows` is T. [`labeled_rows`](Self::labeled_rows)
-    /// are then positions among the labeled rows.
+    /// are then positions among the labeled rows. Observation weights go with an
+    /// engine that [weighs its rows](crate::SumsEngine::weighs_rows): `labeled` then
+    /// carries the labeled rows' weights.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] when `labeled` has unlabeled rows, clusters, weights or
-    /// labeling probabilities, when T is below its rows, or names a source the engine
-    /// does not have.
+    /// [`Error::InvalidConfig`] when `labeled` has unlabeled rows, clusters or labeling
+    /// probabilities, weights where the engine weighs no rows (or none where it does),
+    /// when T is below its rows, or names a source the engine does not have.
     pub fn from_engine(
         labeled: &DataSources,
         n_rows: usize,
@@ -615,14 +617,15 @@ impl DataSources {
         if labeled.n_labeled() != labeled.n_rows() {
             return bad("the rows given in memory must all be labeled".into());
         }
-        if labeled.clusters.is_some()
-            || labeled.weights.is_some()
-            || labeled.labeling_probabilities.is_some()
-        {
+        if labeled.clusters.is_some() || labeled.labeling_probabilities.is_some() {
             return bad(
-                "clusters, weights and labeling probabilities are not supported with an engine"
-                    .into(),
+                "clusters and labeling probabilities are not supported with an engine".into(),
             );
+        }
+        match (labeled.weights.is_some(), engine.weighs_rows()) {
+            (true, false) => return bad("the labeled rows carry observation weights but the engine does not weigh its rows: give it the weights column".into()),
+            (false, true) => return bad("the engine weighs its rows but the labeled rows carry no observation weights: give them the labeled rows' weights".into()),
+            _ => {}
         }
         if n_rows < labeled.n_rows() {
             return bad(format!(
@@ -1361,25 +1364,6 @@ pub(crate) fn check_probability_values(
         return Err(invalid(row, value, "a labeled row's probability below 1e-12 gives it a weight beyond 1e12, which swamps every other row; check the probabilities"));
     }
     Ok(())
-}
-
-/// Observation weights w_t, positive and finite; `first_row` is the index of the first
-/// value among the data set's rows (for the error).
-pub(crate) fn check_weight_values(w: ArrayView1<'_, f64>, first_row: usize) -> Result<()> {
-    match w
-        .iter()
-        .enumerate()
-        .find(|(_, &v)| !(v > 0.0 && v.is_finite()))
-    {
-        Some((row, &value)) => Err(Error::InvalidValue {
-            source_name: "weights".into(),
-            column: Column::Weight,
-            row: first_row + row,
-            value,
-            reason: "weights must be positive and finite",
-        }),
-        None => Ok(()),
-    }
 }
 
 /// At least one labeled row, and more than the p coefficients: with n = p the real

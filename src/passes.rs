@@ -43,10 +43,12 @@ impl<'a> PassRows<'a> {
                 sources,
                 weights: label_weights,
             }),
+            // Observation weights enter the sources' all-rows blocks; without sources
+            // none is read (an engine's data set holds the labeled rows' alone).
             _ => PassRows::InMemory(in_memory_chunks(
                 data,
                 label_weights,
-                data.weights(),
+                data.weights().filter(|_| !data.sources().is_empty()),
                 ranges,
             )),
         }

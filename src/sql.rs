@@ -253,6 +253,16 @@ impl SqlTable {
         self
     }
 
+    /// Observation (survey) weights w_t in column `column` of every row: every row's
+    /// moments are multiplied by w_t, as
+    /// [`DataSourcesBuilder::weights`](crate::DataSourcesBuilder::weights) weighs
+    /// rows in memory. [`open`](Self::open) checks every row's weight (positive and
+    /// finite) with [`weights_check_query`](Self::weights_check_query).
+    pub fn weights(mut self, column: &str) -> Self {
+        self.columns = self.columns.weights(column);
+        self
+    }
+
     /// Covariates per block.
     fn p(&self) -> usize {
         self.columns.real().covariates.len()
@@ -275,12 +285,16 @@ impl SqlTable {
         }
     }
 
-    /// The labeled rows: the real outcome and covariates, then each source's, in the
-    /// order [`open`](Self::open) reads them.
+    /// The labeled rows: the real outcome and covariates, then each source's, then the
+    /// weight if there is one, in the order [`open`](Self::open) reads them.
     pub fn labeled_query(&self) -> String {
         let blocks = std::iter::once(self.columns.real())
             .chain(self.columns.sources().iter().map(|(_, b)| b));
-        let columns: Vec<String> = blocks.flat_map(|b| b.names().map(ident)).collect();
+        let columns: Vec<String> = blocks
+            .flat_map(|b| b.names())
+            .chain(self.columns.weights_column())
+            .map(ident)
+            .collect();
         let casted: Vec<String> = columns
             .iter()
             .enumerate()
@@ -292,6 +306,19 @@ impl SqlTable {
             self.table_ref(),
             self.label_test()
         )
+    }
+
+    /// With [`weights`](Self::weights), the number of rows whose weight is null,
+    /// not positive or not finite (NaN included, which SQL engines that have it
+    /// order above every number).
+    pub fn weights_check_query(&self) -> Option<String> {
+        let w = ident(self.columns.weights_column()?);
+        let value = format!("CAST({w} AS DOUBLE PRECISION)");
+        Some(format!(
+            "SELECT CAST(COUNT(*) AS DOUBLE PRECISION) AS bad FROM {} WHERE {w} IS NULL OR NOT ({value} > 0 AND {value} <= {})",
+            self.table_ref(),
+            number(f64::MAX)
+        ))
     }
 
     /// The number of rows T.
@@ -349,6 +376,7 @@ impl SqlTable {
         let layout = MomentLayout {
             p: self.p(),
             m: request.sources.len(),
+            weighted: self.columns.weights_column().is_some(),
         };
         let inner = self.block_columns(model, request);
         let middle = format!(
@@ -386,6 +414,9 @@ impl SqlTable {
         let mut base = vec![format!(
             "CASE WHEN {label_test} THEN CAST(1 AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END AS s"
         )];
+        if let Some(w) = self.columns.weights_column() {
+            base.push(format!("CAST({} AS DOUBLE PRECISION) AS w", ident(w)));
+        }
         for (b, (y, x)) in blocks.iter().enumerate() {
             // A column's value; the real data's are read on labeled rows only (they may
             // be null elsewhere).
@@ -445,8 +476,57 @@ impl SqlTable {
         F: Fn(&str) -> Result<Vec<Vec<f64>>> + Send + Sync + 'static,
     {
         self.columns.check()?;
+        self.check_weights(&run)?;
+        let in_memory = self.read_labeled(&run)?;
+        let count = run(&self.count_query())?;
+        let n_rows = count
+            .first()
+            .and_then(|r| r.first())
+            .copied()
+            .unwrap_or(0.0);
+        let engine = SqlEngine {
+            names: self.columns.source_names(),
+            table: self,
+            model,
+            run,
+        };
+        DataSources::from_engine(&in_memory, n_rows as usize, Box::new(engine))
+    }
+
+    /// Every row's weight, checked by [`weights_check_query`](Self::weights_check_query).
+    fn check_weights<F>(&self, run: &F) -> Result<()>
+    where
+        F: Fn(&str) -> Result<Vec<Vec<f64>>>,
+    {
+        let (Some(query), Some(column)) =
+            (self.weights_check_query(), self.columns.weights_column())
+        else {
+            return Ok(());
+        };
+        let bad = run(&query)?
+            .first()
+            .and_then(|r| r.first())
+            .copied()
+            .unwrap_or(0.0);
+        if bad == 0.0 {
+            return Ok(());
+        }
+        Err(Error::InvalidConfig {
+            parameter: "weights",
+            reason: format!(
+                "{bad} row(s) of column `{column}` hold a weight that is null, not positive or not finite: weights must be positive and finite"
+            ),
+        })
+    }
+
+    /// The labeled rows read by [`labeled_query`](Self::labeled_query), in memory.
+    fn read_labeled<F>(&self, run: &F) -> Result<DataSources>
+    where
+        F: Fn(&str) -> Result<Vec<Vec<f64>>>,
+    {
         let p = self.p();
-        let width = (1 + p) * (1 + self.columns.sources().len());
+        let weighted = self.columns.weights_column().is_some();
+        let width = (1 + p) * (1 + self.columns.sources().len()) + usize::from(weighted);
         let labeled = run(&self.labeled_query())?;
         if let Some(row) = labeled.iter().find(|r| r.len() != width) {
             return Err(Error::ShapeMismatch {
@@ -455,12 +535,6 @@ impl SqlTable {
                 found: row.len(),
             });
         }
-        let count = run(&self.count_query())?;
-        let n_rows = count
-            .first()
-            .and_then(|r| r.first())
-            .copied()
-            .unwrap_or(0.0);
         let n = labeled.len();
         let block = |b: usize| {
             let first = b * (1 + p);
@@ -476,14 +550,12 @@ impl SqlTable {
             let (sx, sy) = block(1 + m);
             builder = builder.source(name.clone(), &sx, &sy);
         }
-        let in_memory = builder.build()?;
-        let engine = SqlEngine {
-            names: self.columns.source_names(),
-            table: self,
-            model,
-            run,
-        };
-        DataSources::from_engine(&in_memory, n_rows as usize, Box::new(engine))
+        let weights: Option<Array1<f64>> =
+            weighted.then(|| labeled.iter().map(|r| r[width - 1]).collect());
+        if let Some(w) = &weights {
+            builder = builder.weights(w);
+        }
+        builder.build()
     }
 }
 
@@ -513,6 +585,9 @@ where
     }
     fn source_names(&self) -> &[String] {
         &self.names
+    }
+    fn weighs_rows(&self) -> bool {
+        self.table.columns.weights_column().is_some()
     }
     fn sums(&self, request: &PassRequest) -> Result<MomentSums> {
         let query = self.table.pass_query(self.model, request)?;
@@ -572,10 +647,12 @@ where
 
 /// The stacked moments' layout in a pass's SQL: p coefficients per block and M
 /// sources give K = p(1 + 2M) moments g_a (the real and each source's labeled block,
-/// then each source's all-rows block) and Q = p(1 + M) parameters.
+/// then each source's all-rows block) and Q = p(1 + M) parameters; with observation
+/// weights every row's moments (and their derivatives) carry w.
 struct MomentLayout {
     p: usize,
     m: usize,
+    weighted: bool,
 }
 
 impl MomentLayout {
@@ -599,12 +676,20 @@ impl MomentLayout {
         }
     }
 
+    /// A row's factor of moment a: its weight, and S_t for a labeled block.
+    fn factor(&self, labeled: bool) -> &'static str {
+        match (self.weighted, labeled) {
+            (true, true) => "w * s * ",
+            (true, false) => "w * ",
+            (false, true) => "s * ",
+            (false, false) => "",
+        }
+    }
+
     /// g_a on a row.
     fn g(&self, a: usize) -> String {
-        match self.moment(a) {
-            (b, true, i) => format!("s * b{b}x{i} * e{b}"),
-            (b, false, i) => format!("b{b}x{i} * e{b}"),
-        }
+        let (b, labeled, i) = self.moment(a);
+        format!("{}b{b}x{i} * e{b}", self.factor(labeled))
     }
 
     /// ∂g_a/∂β_j on a row: nonzero within the moment's parameter block.
@@ -612,11 +697,7 @@ impl MomentLayout {
         let (b, labeled, i) = self.moment(a);
         (j / self.p == b).then(|| {
             let jj = j % self.p;
-            if labeled {
-                format!("(-(s * b{b}x{i} * b{b}x{jj} * d{b}))")
-            } else {
-                format!("(-(b{b}x{i} * b{b}x{jj} * d{b}))")
-            }
+            format!("(-({}b{b}x{i} * b{b}x{jj} * d{b}))", self.factor(labeled))
         })
     }
 
@@ -625,6 +706,9 @@ impl MomentLayout {
     /// null there).
     fn link_columns(&self, model: SqlModel) -> Vec<String> {
         let mut mid = vec!["s".to_string()];
+        if self.weighted {
+            mid.push("w".to_string());
+        }
         for b in 0..=self.m {
             for j in 0..self.p {
                 mid.push(format!("b{b}x{j}"));
@@ -736,6 +820,29 @@ mod tests {
 
     fn table() -> SqlTable {
         SqlTable::new("runs", "labeled", "y", ["one", "x"]).source("gpt", "gpt_y", ["one", "x"])
+    }
+
+    #[test]
+    fn a_weights_column_weighs_every_moment_and_is_checked() {
+        let weighted = table().weights("w eight");
+        let sql = weighted
+            .pass_query(SqlModel::Ols, &request(vec![0.1, 0.2, 0.3, 0.4]))
+            .unwrap();
+        assert!(sql.contains("CAST(\"w eight\" AS DOUBLE PRECISION) AS w"));
+        // K = 6 moments, each weighted; the four of the labeled blocks carry S as
+        // well, in g and in each of their two derivatives.
+        assert_eq!(sql.matches("w * s * b").count(), 4 + 4 * 2);
+        assert!(sql.contains("w * b1x0 * e1")); // the source's all-rows block
+        let plain = table()
+            .pass_query(SqlModel::Ols, &request(vec![0.1, 0.2, 0.3, 0.4]))
+            .unwrap();
+        assert!(!plain.contains(" w "));
+        assert!(weighted
+            .labeled_query()
+            .contains("CAST(\"w eight\" AS DOUBLE PRECISION) AS c6 FROM"));
+        let check = weighted.weights_check_query().unwrap();
+        assert!(check.contains("\"w eight\" IS NULL OR NOT ("), "{check}");
+        assert!(table().weights_check_query().is_none());
     }
 
     #[test]

@@ -129,3 +129,22 @@ pub(crate) fn check_values(
     }
     Ok(())
 }
+
+/// Observation weights w_t, positive and finite; `first_row` is the index of the first
+/// value among the data set's rows (for the error).
+pub(crate) fn check_weight_values(w: ndarray::ArrayView1<'_, f64>, first_row: usize) -> Result<()> {
+    match w
+        .iter()
+        .enumerate()
+        .find(|(_, &v)| !(v > 0.0 && v.is_finite()))
+    {
+        Some((row, &value)) => Err(Error::InvalidValue {
+            source_name: "weights".into(),
+            column: Column::Weight,
+            row: first_row + row,
+            value,
+            reason: "weights must be positive and finite",
+        }),
+        None => Ok(()),
+    }
+}

@@ -192,6 +192,7 @@ fn an_engines_squares_are_the_diagonal_of_its_omega() {
             y: &proxy,
             x: vec![&one, &x],
         }],
+        weights: None,
     };
     let request = |omega: bool, squares: bool| PassRequest {
         sources: vec![0],
@@ -217,4 +218,217 @@ fn an_engines_squares_are_the_diagonal_of_its_omega() {
     assert_eq!(alone.moments(), full.moments());
     assert_eq!(alone.to_vec().len(), 8 + 6 + 6 * 4 + 6);
     assert!(sums(&request(false, false)).squares().is_none());
+}
+
+/// A table held in plain columns, summed by an engine in three uneven partitions as a
+/// distributed engine would, with or without its observation weights.
+#[derive(Debug)]
+struct WeightedTable {
+    labeled: Vec<bool>,
+    one: Vec<f64>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    sources: Vec<Vec<f64>>,
+    weights: Vec<f64>,
+    names: Vec<String>,
+    weighs: bool,
+    model: &'static str,
+}
+
+impl WeightedTable {
+    /// T rows, every third labeled; a proxy and a noisier source; weights from 0.2 to
+    /// about 5 that depend on x (so that the weighted fit differs from the unweighted).
+    fn new(t: usize, logistic: bool) -> Self {
+        let x: Vec<f64> = (0..t).map(|i| (i as f64 * 0.37).sin() * 1.5).collect();
+        let e: Vec<f64> = (0..t).map(|i| (i as f64 * 1.7).cos()).collect();
+        let (y, sources): (Vec<f64>, Vec<Vec<f64>>) = if logistic {
+            let p = |i: usize, shift: f64| 1.0 / (1.0 + (-(0.3 + x[i] + shift)).exp());
+            let y = (0..t)
+                .map(|i| f64::from(u8::from(e[i] * 0.5 + 0.5 < p(i, 0.0))))
+                .collect();
+            let a = (0..t).map(|i| p(i, 0.2 * e[i])).collect();
+            let b = (0..t).map(|i| p(i, 0.5 * (i as f64 * 0.3).sin())).collect();
+            (y, vec![a, b])
+        } else {
+            // A curve the line misses, so that weights depending on x move the slope.
+            let y = (0..t)
+                .map(|i| 1.0 + 2.0 * x[i] + 0.8 * x[i] * x[i] + e[i] * (1.0 + x[i].abs()))
+                .collect();
+            let a = (0..t).map(|i| 1.1 + 2.0 * x[i] + 0.9 * e[i]).collect();
+            let b = (0..t)
+                .map(|i| 0.7 + 1.8 * x[i] + (i as f64 * 0.9).sin())
+                .collect();
+            (y, vec![a, b])
+        };
+        WeightedTable {
+            labeled: (0..t).map(|i| i % 3 == 0).collect(),
+            one: vec![1.0; t],
+            weights: (0..t)
+                .map(|i| 0.2 + (1.0 + x[i]).powi(2) + 0.5 * e[i].abs())
+                .collect(),
+            x,
+            y,
+            sources,
+            names: vec!["proxy".into(), "synth".into()],
+            weighs: true,
+            model: if logistic { "logistic" } else { "ols" },
+        }
+    }
+
+    fn block<'a>(
+        &'a self,
+        y: &'a [f64],
+        rows: std::ops::Range<usize>,
+    ) -> synthgmm::ColumnBlock<'a> {
+        synthgmm::ColumnBlock {
+            y: &y[rows.clone()],
+            x: vec![&self.one[rows.clone()], &self.x[rows]],
+        }
+    }
+
+    /// The rows `rows` in memory (all of them labeled when `labeled_only`), with the
+    /// weights when `weighted`.
+    fn data(
+        &self,
+        rows: &[usize],
+        labeled_only: bool,
+        weighted: bool,
+    ) -> synthgmm::Result<synthgmm::DataSources> {
+        use ndarray::{Array1, Array2};
+        let pick = |v: &[f64]| Array1::from_iter(rows.iter().map(|&i| v[i]));
+        let x = Array2::from_shape_fn(
+            (rows.len(), 2),
+            |(r, j)| if j == 0 { 1.0 } else { self.x[rows[r]] },
+        );
+        let mask: Vec<bool> = rows
+            .iter()
+            .map(|&i| labeled_only || self.labeled[i])
+            .collect();
+        let mut builder = synthgmm::DataSources::builder(&mask).real(&x, &pick(&self.y));
+        if weighted {
+            builder = builder.weights(&pick(&self.weights));
+        }
+        for (name, s) in self.names.iter().zip(&self.sources) {
+            builder = builder.source(name.clone(), &x, &pick(s));
+        }
+        builder.build()
+    }
+
+    /// Every row in memory, weighted or not.
+    fn in_memory(&self, weighted: bool) -> synthgmm::DataSources {
+        let all: Vec<usize> = (0..self.y.len()).collect();
+        self.data(&all, false, weighted).unwrap()
+    }
+
+    /// The labeled rows in memory (with their weights when `weighted`) and the engine.
+    fn from_engine(self, weighted: bool) -> synthgmm::Result<synthgmm::DataSources> {
+        let rows: Vec<usize> = (0..self.y.len()).filter(|&i| self.labeled[i]).collect();
+        let labeled = self.data(&rows, true, weighted)?;
+        let t = self.y.len();
+        synthgmm::DataSources::from_engine(&labeled, t, Box::new(self))
+    }
+}
+
+impl synthgmm::SumsEngine for WeightedTable {
+    fn model_name(&self) -> &str {
+        self.model
+    }
+    fn source_names(&self) -> &[String] {
+        &self.names
+    }
+    fn weighs_rows(&self) -> bool {
+        self.weighs
+    }
+    fn sums(&self, request: &synthgmm::PassRequest) -> synthgmm::Result<MomentSums> {
+        let t = self.y.len();
+        let mut total = MomentSums::for_request(2, request);
+        for rows in [0..t / 7, t / 7..t / 2, t / 2..t] {
+            let columns = synthgmm::RowColumns {
+                labeled: &self.labeled[rows.clone()],
+                real: self.block(&self.y, rows.clone()),
+                sources: request
+                    .sources
+                    .iter()
+                    .map(|&m| self.block(&self.sources[m], rows.clone()))
+                    .collect(),
+                weights: self.weighs.then(|| &self.weights[rows.clone()]),
+            };
+            let mut part = MomentSums::for_request(2, request);
+            match self.model {
+                "ols" => part.add_rows(&Ols, request, &columns)?,
+                _ => part.add_rows(&Logistic, request, &columns)?,
+            }
+            total.merge(&part)?;
+        }
+        Ok(total)
+    }
+}
+
+/// An engine that weighs its rows gives the weighted in-memory fit (to 1e-10), under
+/// the default and the paper's estimator, for least squares and logistic regression.
+#[test]
+fn a_weighted_engine_gives_the_weighted_in_memory_fit() {
+    use synthgmm::CrossWeights;
+    for logistic in [false, true] {
+        let table = WeightedTable::new(3_000, logistic);
+        let (memory, unweighted) = (table.in_memory(true), table.in_memory(false));
+        let engine = table.from_engine(true).unwrap();
+        for weights in [CrossWeights::Selected, CrossWeights::Unrestricted] {
+            let (a, b) = if logistic {
+                let gmm = TwoStepGmm::new(Logistic).cross_weights(weights);
+                (gmm.fit(&engine).unwrap(), gmm.fit(&memory).unwrap())
+            } else {
+                let gmm = TwoStepGmm::new(Ols).cross_weights(weights);
+                (gmm.fit(&engine).unwrap(), gmm.fit(&memory).unwrap())
+            };
+            for j in 0..2 {
+                let what = format!("logistic {logistic}, {weights:?}, coefficient {j}");
+                assert!(rel_close(a.theta()[j], b.theta()[j], 1e-10), "{what}: θ̂");
+                assert!(rel_close(a.se()[j], b.se()[j], 1e-10), "{what}: se");
+            }
+        }
+        // The weights matter: the unweighted fit of the same rows is another.
+        let unweighted = TwoStepGmm::new(Ols).fit(&unweighted).unwrap();
+        let weighted = TwoStepGmm::new(Ols).fit(&memory).unwrap();
+        let shift = (unweighted.theta()[1] - weighted.theta()[1]).abs() / weighted.se()[1];
+        assert!(
+            shift > 0.05,
+            "logistic {logistic}: the weights moved θ̂ by {shift} se"
+        );
+    }
+}
+
+/// Weights on one side only are refused: the labeled rows' weights without an engine
+/// that weighs its rows, or the reverse; a bad weight in a batch is a typed error.
+#[test]
+fn weights_on_one_side_of_an_engine_are_refused() {
+    let config = |r: synthgmm::Result<synthgmm::DataSources>| match r {
+        Err(synthgmm::Error::InvalidConfig { parameter, reason }) => {
+            assert_eq!(parameter, "labeled");
+            assert!(reason.contains("weigh"), "{reason}");
+        }
+        other => panic!("expected a configuration error, got {other:?}"),
+    };
+    config(WeightedTable::new(300, false).from_engine(false));
+    let unweighted = WeightedTable {
+        weighs: false,
+        ..WeightedTable::new(300, false)
+    };
+    config(unweighted.from_engine(true));
+    let mut bad = WeightedTable::new(300, false);
+    bad.weights[102] = -1.0; // a labeled row: the data set in memory refuses it
+    assert!(matches!(
+        bad.from_engine(true),
+        Err(synthgmm::Error::InvalidValue { .. })
+    ));
+    let mut bad = WeightedTable::new(300, false);
+    bad.weights[100] = f64::NAN; // an unlabeled row: only the engine reads it
+    let data = bad.from_engine(true).unwrap();
+    match TwoStepGmm::new(Ols).fit(&data) {
+        Err(synthgmm::Error::InvalidValue { column, value, .. }) => {
+            assert_eq!(column, synthgmm::Column::Weight);
+            assert!(value.is_nan());
+        }
+        other => panic!("expected an invalid weight, got {other:?}"),
+    }
 }

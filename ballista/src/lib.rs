@@ -38,8 +38,9 @@ use synthgmm_datafusion::PassUdaf;
 const MAGIC: &[u8] = b"synthgmm-pass-1";
 
 /// The bytes of a pass: MAGIC, the model's name, k, the sources, the parameters, the
-/// parts and the contraction vector (little-endian u64 counts and f64 values).
-fn encode(model: &str, k: usize, request: &PassRequest) -> Vec<u8> {
+/// parts, the contraction vector (little-endian u64 counts and f64 values) and
+/// whether the aggregate's last argument is the rows' observation weights.
+fn encode(model: &str, k: usize, request: &PassRequest, weighted: bool) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     let count = |n: usize, out: &mut Vec<u8>| out.extend((n as u64).to_le_bytes());
     count(model.len(), &mut out);
@@ -66,6 +67,7 @@ fn encode(model: &str, k: usize, request: &PassRequest) -> Vec<u8> {
         }
         None => out.push(0),
     }
+    out.push(u8::from(weighted));
     out
 }
 
@@ -100,8 +102,16 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Reads bytes written by [`encode`]: the model's name, k and the request.
-fn decode(bytes: &[u8]) -> Result<(String, usize, PassRequest)> {
+/// A pass read back from its bytes.
+struct Pass {
+    model: String,
+    k: usize,
+    request: PassRequest,
+    weighted: bool,
+}
+
+/// Reads bytes written by [`encode`].
+fn decode(bytes: &[u8]) -> Result<Pass> {
     let mut r = Reader {
         bytes: bytes.strip_prefix(MAGIC).ok_or_else(malformed)?,
         at: 0,
@@ -123,10 +133,11 @@ fn decode(bytes: &[u8]) -> Result<(String, usize, PassRequest)> {
         }
         _ => None,
     };
-    Ok((
+    let weighted = r.take(1)?[0] == 1;
+    Ok(Pass {
         model,
         k,
-        PassRequest {
+        request: PassRequest {
             sources,
             params,
             jacobian: flags[0] == 1,
@@ -134,7 +145,8 @@ fn decode(bytes: &[u8]) -> Result<(String, usize, PassRequest)> {
             squares: flags[1] == 2,
             contraction,
         },
-    ))
+        weighted,
+    })
 }
 
 /// The pass's bytes, when `node` is synthgmm's aggregate for a built-in model (named
@@ -142,14 +154,24 @@ fn decode(bytes: &[u8]) -> Result<(String, usize, PassRequest)> {
 fn encode_udaf(node: &AggregateUDF) -> Option<Vec<u8>> {
     let inner: &dyn std::any::Any = node.inner().as_ref();
     if let Some(f) = inner.downcast_ref::<PassUdaf<Ols>>() {
-        return Some(encode(f.model().name(), f.k(), f.request()));
+        return Some(encode(
+            f.model().name(),
+            f.k(),
+            f.request(),
+            f.is_weighted(),
+        ));
     }
     if let Some(f) = inner.downcast_ref::<PassUdaf<Logistic>>() {
-        return Some(encode(f.model().name(), f.k(), f.request()));
+        return Some(encode(
+            f.model().name(),
+            f.k(),
+            f.request(),
+            f.is_weighted(),
+        ));
     }
     inner
         .downcast_ref::<PassUdaf<Poisson>>()
-        .map(|f| encode(f.model().name(), f.k(), f.request()))
+        .map(|f| encode(f.model().name(), f.k(), f.request(), f.is_weighted()))
 }
 
 /// synthgmm's aggregate rebuilt from its bytes, or `None` for other bytes.
@@ -157,11 +179,30 @@ fn decode_udaf(buf: &[u8]) -> Option<Result<Arc<AggregateUDF>>> {
     if !buf.starts_with(MAGIC) {
         return None;
     }
-    Some(decode(buf).and_then(|(model, k, request)| {
+    Some(decode(buf).and_then(|pass| {
+        let Pass {
+            model,
+            k,
+            request,
+            weighted,
+        } = pass;
+        fn build<M: MomentModel + Clone>(pass: PassUdaf<M>, weighted: bool) -> PassUdaf<M> {
+            if weighted {
+                pass.weighted()
+            } else {
+                pass
+            }
+        }
         let udaf = match model.parse::<ModelName>() {
-            Ok(ModelName::Ols) => AggregateUDF::from(PassUdaf::new(Ols, request, k)),
-            Ok(ModelName::Logistic) => AggregateUDF::from(PassUdaf::new(Logistic, request, k)),
-            Ok(ModelName::Poisson) => AggregateUDF::from(PassUdaf::new(Poisson, request, k)),
+            Ok(ModelName::Ols) => {
+                AggregateUDF::from(build(PassUdaf::new(Ols, request, k), weighted))
+            }
+            Ok(ModelName::Logistic) => {
+                AggregateUDF::from(build(PassUdaf::new(Logistic, request, k), weighted))
+            }
+            Ok(ModelName::Poisson) => {
+                AggregateUDF::from(build(PassUdaf::new(Poisson, request, k), weighted))
+            }
             _ => {
                 return Err(DataFusionError::Internal(format!(
                     "synthgmm pass for a model the codec does not rebuild: `{model}`"
@@ -354,8 +395,13 @@ mod tests {
             squares: true,
             contraction: Some(ndarray::array![1.0, 2.0, 1.0 / 3.0]),
         };
-        let (model, k, back) = decode(&encode("logistic", 2, &request)).unwrap();
-        assert_eq!((model.as_str(), k), ("logistic", 2));
+        let pass = decode(&encode("logistic", 2, &request, true)).unwrap();
+        assert_eq!(
+            (pass.model.as_str(), pass.k, pass.weighted),
+            ("logistic", 2, true)
+        );
+        assert!(!decode(&encode("ols", 2, &request, false)).unwrap().weighted);
+        let back = pass.request;
         assert_eq!(back.sources, request.sources);
         let bits = |a: &Array1<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back.params), bits(&request.params));

@@ -65,23 +65,27 @@ use synthgmm::{
 pub type Columns = ColumnSpec;
 
 /// The aggregate's arguments for these sources (indices among the table's): S, the
-/// real outcome and covariates, then each source's.
+/// real outcome and covariates, then each source's, then the observation weights if
+/// the table has them.
 fn arguments<'c>(columns: &'c Columns, sources: &[usize]) -> Vec<&'c str> {
     let mut out = vec![columns.labeled()];
     out.extend(columns.real().names());
     for &m in sources {
         out.extend(columns.sources()[m].1.names());
     }
+    out.extend(columns.weights_column());
     out
 }
 
 /// The aggregate of one pass: the model, the request (the parameter value is part of
-/// the function, so every pass plans a new one) and k, the moments per block.
+/// the function, so every pass plans a new one), k, the moments per block, and
+/// whether its last argument is the rows' observation weights.
 #[derive(Debug)]
 pub struct PassUdaf<M> {
     model: M,
     request: Arc<PassRequest>,
     k: usize,
+    weighted: bool,
     signature: Signature,
 }
 
@@ -92,8 +96,16 @@ impl<M: MomentModel + Clone> PassUdaf<M> {
             model,
             request: Arc::new(request),
             k,
+            weighted: false,
             signature: Signature::variadic_any(Volatility::Immutable),
         }
+    }
+
+    /// The same aggregate taking the observation weights w_t as its last argument:
+    /// every row's moments are multiplied by w_t.
+    pub fn weighted(mut self) -> Self {
+        self.weighted = true;
+        self
     }
 }
 
@@ -110,17 +122,23 @@ impl<M> PassUdaf<M> {
     pub fn k(&self) -> usize {
         self.k
     }
+    /// Whether the aggregate's last argument is the rows' observation weights
+    /// ([`weighted`](Self::weighted)).
+    pub fn is_weighted(&self) -> bool {
+        self.weighted
+    }
 }
 
 impl<M> PartialEq for PassUdaf<M> {
     fn eq(&self, other: &Self) -> bool {
-        self.k == other.k && self.request == other.request
+        self.k == other.k && self.weighted == other.weighted && self.request == other.request
     }
 }
 impl<M> Eq for PassUdaf<M> {}
 impl<M> Hash for PassUdaf<M> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.k.hash(state);
+        self.weighted.hash(state);
         self.request.sources.hash(state);
         for v in self.request.params.iter() {
             v.to_bits().hash(state);
@@ -153,6 +171,7 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> Aggregate
         Ok(Box::new(PassAccumulator {
             model: self.model.clone(),
             request: Arc::clone(&self.request),
+            weighted: self.weighted,
             sums: MomentSums::for_request(self.k, &self.request),
         }))
     }
@@ -166,6 +185,7 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> Aggregate
 struct PassAccumulator<M> {
     model: M,
     request: Arc<PassRequest>,
+    weighted: bool,
     sums: MomentSums,
 }
 
@@ -202,7 +222,8 @@ fn from_bytes(bytes: &[u8]) -> Vec<f64> {
 impl<M: MomentModel + std::fmt::Debug + Send + Sync + 'static> Accumulator for PassAccumulator<M> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> datafusion::common::Result<()> {
         let layout = self.sums.layout();
-        let width = 2 + layout.p * (1 + layout.sources) + layout.sources;
+        let width =
+            2 + layout.p * (1 + layout.sources) + layout.sources + usize::from(self.weighted);
         if values.len() != width {
             return Err(DataFusionError::Plan(format!(
                 "synthgmm_pass takes {width} arguments, got {}",
@@ -232,6 +253,7 @@ impl<M: MomentModel + std::fmt::Debug + Send + Sync + 'static> Accumulator for P
             labeled: &labeled,
             real: block(0),
             sources: (1..=layout.sources).map(block).collect(),
+            weights: columns.last().filter(|_| self.weighted).map(Vec::as_slice),
         };
         self.sums
             .add_rows(&self.model, &self.request, &rows)
@@ -281,8 +303,15 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> SumsEngin
     fn source_names(&self) -> &[String] {
         &self.source_names
     }
+    fn weighs_rows(&self) -> bool {
+        self.columns.weights_column().is_some()
+    }
     fn sums(&self, request: &PassRequest) -> synthgmm::Result<MomentSums> {
-        let udaf = AggregateUDF::from(PassUdaf::new(self.model.clone(), request.clone(), self.k));
+        let pass = PassUdaf::new(self.model.clone(), request.clone(), self.k);
+        let udaf = AggregateUDF::from(match self.weighs_rows() {
+            true => pass.weighted(),
+            false => pass,
+        });
         let args = arguments(&self.columns, &request.sources)
             .into_iter()
             .map(|c| col(quoted(c)))
@@ -371,6 +400,24 @@ pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
             values[j].extend(floats(array).map_err(|e| failed(&e))?);
         }
     }
+    let labeled = labeled_data(&values, columns)?;
+    let k = model.n_moments(labeled.real_rows());
+    let engine = DataFusionEngine {
+        table: frame,
+        name: table.to_string(),
+        columns: columns.clone(),
+        source_names: columns.source_names(),
+        model,
+        k,
+        runtime,
+    };
+    DataSources::from_engine(&labeled, n_rows, Box::new(engine))
+}
+
+/// The labeled rows, read as columns in the order of the aggregate's [`arguments`]
+/// (the label first), as an in-memory data set: every row labeled, with the
+/// observation weights when the table has them.
+fn labeled_data(values: &[Vec<f64>], columns: &Columns) -> synthgmm::Result<DataSources> {
     let n = values[0].len();
     let p = columns.real().covariates.len();
     let block = |b: usize| {
@@ -386,16 +433,12 @@ pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
         let (sx, sy) = block(1 + m);
         builder = builder.source(name.clone(), &sx, &sy);
     }
-    let labeled = builder.build()?;
-    let k = model.n_moments(labeled.real_rows());
-    let engine = DataFusionEngine {
-        table: frame,
-        name: table.to_string(),
-        columns: columns.clone(),
-        source_names: columns.source_names(),
-        model,
-        k,
-        runtime,
-    };
-    DataSources::from_engine(&labeled, n_rows, Box::new(engine))
+    let weights = columns
+        .weights_column()
+        .and_then(|_| values.last())
+        .map(|w| Array1::from(w.clone()));
+    if let Some(w) = &weights {
+        builder = builder.weights(w);
+    }
+    builder.build()
 }

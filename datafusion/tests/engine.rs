@@ -89,6 +89,24 @@ impl Rows {
             .unwrap()
     }
 
+    /// Survey weights between 0.3 and about 4, larger where x1 is: the `w` column.
+    fn weights(&self) -> Vec<f64> {
+        (0..self.y.len())
+            .map(|i| 0.3 + (0.7 * self.x[[i, 1]]).exp().min(3.7))
+            .collect()
+    }
+
+    fn in_memory_weighted(&self) -> DataSources {
+        DataSources::builder(&self.labeled)
+            .real(&self.x, &Array1::from(self.y.clone()))
+            .source("proxy", &self.x, &Array1::from(self.proxy.clone()))
+            .source("synth", &self.synth_x, &Array1::from(self.synth.clone()))
+            .covariate_names(["one", "x1", "x2"])
+            .weights(&Array1::from(self.weights()))
+            .build()
+            .unwrap()
+    }
+
     /// One table, `parts` partitions of consecutive rows; the real outcome null on
     /// unlabeled rows.
     fn table(&self, parts: usize) -> MemTable {
@@ -111,6 +129,7 @@ impl Rows {
                         )),
                     ),
                     ("proxy".into(), float(self.proxy[r.clone()].to_vec())),
+                    ("w".into(), float(self.weights()[r.clone()].to_vec())),
                     ("synth".into(), float(self.synth[r.clone()].to_vec())),
                 ];
                 for j in 0..3 {
@@ -215,6 +234,40 @@ fn partitioned_table_gives_the_in_memory_fit() {
             compare(Logistic, &rows, &ctx, "rows");
         } else {
             compare(Ols, &rows, &ctx, "rows");
+        }
+    }
+}
+
+/// A weights column multiplies every row's moments: the weighted in-memory fit to
+/// 1e-10, through the aggregate and through the plain SQL passes.
+#[test]
+fn a_weights_column_gives_the_weighted_in_memory_fit() {
+    use synthgmm::sql::{SqlModel, SqlTable};
+    for logistic in [false, true] {
+        let rows = simulate(8_000, logistic);
+        let ctx = context();
+        ctx.register_table("rows", Arc::new(rows.table(3))).unwrap();
+        let weighted = columns().weights("w");
+        let memory = rows.in_memory_weighted();
+        let (aggregate, sql) = if logistic {
+            let data = open(&ctx, "rows", &weighted, Logistic).unwrap();
+            same_fits(Logistic, &data, &memory);
+            (data, SqlModel::Logistic)
+        } else {
+            let data = open(&ctx, "rows", &weighted, Ols).unwrap();
+            same_fits(Ols, &data, &memory);
+            (data, SqlModel::Ols)
+        };
+        assert_eq!(
+            aggregate.weights().map(|w| w.len()),
+            Some(memory.n_labeled())
+        );
+        let data = SqlTable::from_columns("rows", weighted)
+            .open(sql, runner(ctx))
+            .unwrap();
+        match sql {
+            SqlModel::Ols => same_fits(Ols, &data, &memory),
+            _ => same_fits(Logistic, &data, &memory),
         }
     }
 }
@@ -325,38 +378,7 @@ fn plain_sql_passes_give_the_in_memory_fit() {
         let rows = simulate(6_000, logistic);
         let ctx = context();
         ctx.register_table("rows", Arc::new(rows.table(3))).unwrap();
-        let runtime = Arc::new(tokio::runtime::Runtime::new().unwrap());
-        let run = move |query: &str| -> synthgmm::Result<Vec<Vec<f64>>> {
-            let failed = |e: datafusion::error::DataFusionError| Error::Read {
-                path: "rows".into(),
-                reason: e.to_string(),
-            };
-            let batches = runtime
-                .block_on(async { ctx.sql(query).await?.collect().await })
-                .map_err(failed)?;
-            let mut out = Vec::new();
-            for batch in batches {
-                let columns: Vec<Vec<f64>> = batch
-                    .columns()
-                    .iter()
-                    .map(|c| {
-                        let c = datafusion::arrow::compute::cast(
-                            c,
-                            &datafusion::arrow::datatypes::DataType::Float64,
-                        )
-                        .unwrap();
-                        let c = c.as_any().downcast_ref::<Float64Array>().unwrap().clone();
-                        (0..c.len())
-                            .map(|i| if c.is_null(i) { f64::NAN } else { c.value(i) })
-                            .collect()
-                    })
-                    .collect();
-                for i in 0..batch.num_rows() {
-                    out.push(columns.iter().map(|c| c[i]).collect());
-                }
-            }
-            Ok(out)
-        };
+        let run = runner(ctx);
         // Least squares from the table by name, its boolean label cast to a number;
         // logistic from a checked subquery, the label tested as a boolean.
         let table = if logistic {
@@ -383,6 +405,45 @@ fn plain_sql_passes_give_the_in_memory_fit() {
             SqlModel::Logistic => same_fits(Logistic, &data, &rows.in_memory()),
             _ => same_fits(Poisson, &data, &rows.in_memory()),
         }
+    }
+}
+
+/// A function running a query on `ctx` and returning its rows as numbers (null as
+/// NaN), as `SqlTable::open` takes it.
+fn runner(
+    ctx: SessionContext,
+) -> impl Fn(&str) -> synthgmm::Result<Vec<Vec<f64>>> + Send + Sync + 'static {
+    let runtime = Arc::new(tokio::runtime::Runtime::new().unwrap());
+    move |query: &str| -> synthgmm::Result<Vec<Vec<f64>>> {
+        let failed = |e: datafusion::error::DataFusionError| Error::Read {
+            path: "rows".into(),
+            reason: e.to_string(),
+        };
+        let batches = runtime
+            .block_on(async { ctx.sql(query).await?.collect().await })
+            .map_err(failed)?;
+        let mut out = Vec::new();
+        for batch in batches {
+            let columns: Vec<Vec<f64>> = batch
+                .columns()
+                .iter()
+                .map(|c| {
+                    let c = datafusion::arrow::compute::cast(
+                        c,
+                        &datafusion::arrow::datatypes::DataType::Float64,
+                    )
+                    .unwrap();
+                    let c = c.as_any().downcast_ref::<Float64Array>().unwrap().clone();
+                    (0..c.len())
+                        .map(|i| if c.is_null(i) { f64::NAN } else { c.value(i) })
+                        .collect()
+                })
+                .collect();
+            for i in 0..batch.num_rows() {
+                out.push(columns.iter().map(|c| c[i]).collect());
+            }
+        }
+        Ok(out)
     }
 }
 

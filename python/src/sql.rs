@@ -8,7 +8,8 @@ use synthgmm::{DataSources, Error};
 
 /// A table and its columns as passed from Python (a dict): the table by name, or a
 /// subquery with its alias; the label, outcome and covariate columns; each source as
-/// (name, outcome, covariates); the label column's kind; and `run`.
+/// (name, outcome, covariates); the label column's kind; the observation weights'
+/// column, if any; and `run`.
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
 pub struct SqlSpec {
@@ -23,6 +24,8 @@ pub struct SqlSpec {
     sources: Vec<(String, String, Vec<String>)>,
     #[pyo3(default)]
     boolean_label: bool,
+    #[pyo3(default)]
+    weights: Option<String>,
     /// `run(query: str) -> sequence of rows`, each a sequence of numbers (None for
     /// SQL NULL).
     run: Py<PyAny>,
@@ -60,6 +63,10 @@ impl SqlSpec {
         let table = match self.boolean_label {
             true => table.label_kind(LabelKind::Boolean),
             false => table,
+        };
+        let table = match &self.weights {
+            Some(column) => table.weights(column),
+            None => table,
         };
         Ok(SqlOpener {
             table,

@@ -565,6 +565,7 @@ def fit_sql(
     sources: Mapping[str, Tuple[str, Sequence[str]]],
     model: str = "ols",
     boolean_label: bool = False,
+    weights: Optional[str] = None,
     estimator: str = "gmm",
     covariance: str = "windmeijer",
     cross_weights: str = "selected",
@@ -596,7 +597,9 @@ def fit_sql(
     (a column of ones for an intercept: no intercept is added). Each source is
     ``name: (outcome, covariates)`` on every row. The label column is 1 on labeled rows
     (``boolean_label=True`` tests a boolean column, as PostgreSQL needs); the real
-    outcome is read on labeled rows only.
+    outcome is read on labeled rows only. ``weights`` names a column of observation
+    (survey) weights, positive and finite on every row (checked by one query), which
+    multiply every row's moments as :func:`fit`'s ``weights`` do.
 
     ``model`` is "ols", "logistic" or "poisson"; ``estimator`` and the settings as in
     :func:`fit` (the GMM runs every setting here; estimators that read every row at
@@ -609,6 +612,8 @@ def fit_sql(
                 sources=[(str(name), str(out), [str(c) for c in cov])
                          for name, (out, cov) in sources.items()],
                 boolean_label=bool(boolean_label), run=run)
+    if weights is not None:
+        spec["weights"] = str(weights)
     if table is not None:
         spec["table"] = str(table)
     else:

@@ -87,6 +87,63 @@ def test_duckdb_passes_give_the_in_memory_fit(model, cross_weights):
     assert sql.names == COVARIATES
 
 
+def weighted(frame, seed=11):
+    """The frame with survey weights that depend on x1 (so that they move the fit)."""
+    rng = np.random.default_rng(seed)
+    frame = frame.copy()
+    frame["w"] = np.exp(0.6 * frame["x1"]) * rng.uniform(0.5, 1.5, size=len(frame))
+    return frame
+
+
+@pytest.mark.parametrize("model", ["ols", "logistic", "poisson"])
+@pytest.mark.parametrize("cross_weights", ["selected", "unrestricted"])
+def test_weighted_duckdb_passes_give_the_weighted_in_memory_fit(model, cross_weights):
+    frame = weighted(table(model))
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
+    sql = synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs", labeled="is_labeled",
+                           y="y", x=COVARIATES, sources=SOURCES, model=model,
+                           cross_weights=cross_weights, weights="w")
+    memory = in_memory(frame, model, cross_weights=cross_weights,
+                       weights=frame["w"].to_numpy())
+    assert_same(sql, memory)
+    # The weights were applied: the unweighted fit of the same rows is another.
+    unweighted = in_memory(frame, model, cross_weights=cross_weights)
+    assert np.max(np.abs(unweighted.params - memory.params) / memory.bse) > 0.01
+
+
+def test_sqlite_weighs_the_least_squares_passes():
+    frame = weighted(table("ols", seed=5))
+    con = sqlite3.connect(":memory:")
+    frame.to_sql("runs", con, index=False)
+    sql = synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs", labeled="is_labeled",
+                           y="y", x=COVARIATES, sources=SOURCES, weights="w")
+    assert_same(sql, in_memory(frame, "ols", weights=frame["w"].to_numpy()))
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, None, float("inf"), float("nan")])
+def test_a_bad_weight_on_any_row_is_refused_before_a_pass(bad):
+    frame = weighted(table("ols"))
+    unlabeled = int(np.flatnonzero(frame["is_labeled"].to_numpy() == 0)[7])
+    frame["w"] = frame["w"].astype(object)
+    frame.loc[unlabeled, "w"] = bad
+    frame["w"] = frame["w"].astype(float)
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
+    queries = []
+
+    def run(query):
+        queries.append(query)
+        return con.execute(query).fetchall()
+
+    with pytest.raises(synthgmm.InvalidConfigError, match="1 row.*`w`.*positive and finite"):
+        synthgmm.fit_sql(run, "runs", labeled="is_labeled", y="y", x=COVARIATES,
+                         sources=SOURCES, weights="w")
+    assert len(queries) == 1
+
+
 def test_sqlite_runs_the_least_squares_passes_from_a_subquery():
     frame = table("ols", seed=5)
     con = sqlite3.connect(":memory:")

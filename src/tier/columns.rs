@@ -30,7 +30,8 @@ impl BlockColumns {
 
 /// The columns of a table that holds a data set's rows: the label indicator S_t, the
 /// real outcome and covariates (read on the labeled rows only; other rows may hold
-/// nulls), and each source's outcome and covariates on every row, in the order of η.
+/// nulls), each source's outcome and covariates on every row, in the order of η, and
+/// optionally the observation (survey) weights w_t, which multiply every row's moments.
 ///
 /// # Examples
 /// ```
@@ -42,12 +43,16 @@ impl BlockColumns {
 /// assert_eq!(columns.source_names(), ["proxy", "synth"]);
 /// assert_eq!(columns.distinct_names(), ["labeled", "y", "one", "x", "proxy_y", "synth_y", "synth_x"]);
 /// assert!(ColumnSpec::new("labeled", "y", ["one", "x"]).source("real", "p", ["one", "x"]).check().is_err());
+/// let weighted = columns.weights("w");
+/// assert_eq!(weighted.weights_column(), Some("w"));
+/// assert_eq!(weighted.distinct_names().last(), Some(&"w"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ColumnSpec {
     labeled: String,
     real: BlockColumns,
     sources: Vec<(String, BlockColumns)>,
+    weights: Option<String>,
 }
 
 impl ColumnSpec {
@@ -62,7 +67,21 @@ impl ColumnSpec {
             labeled: labeled.to_string(),
             real: BlockColumns::new(outcome, covariates),
             sources: Vec::new(),
+            weights: None,
         }
+    }
+
+    /// Observation (survey) weights w_t on every row, positive and finite, as
+    /// [`DataSourcesBuilder::weights`](crate::DataSourcesBuilder::weights) takes them:
+    /// every row's moments, labeled and all-rows blocks alike, are multiplied by w_t.
+    pub fn weights(mut self, column: &str) -> Self {
+        self.weights = Some(column.to_string());
+        self
+    }
+
+    /// The observation weights' column, if any.
+    pub fn weights_column(&self) -> Option<&str> {
+        self.weights.as_deref()
     }
 
     /// A source on every row: its outcome and covariate columns (the real data's
@@ -99,11 +118,13 @@ impl ColumnSpec {
         self.sources.iter().map(|(name, _)| name.clone()).collect()
     }
 
-    /// Every column read, the label first, each once, in order of first mention.
+    /// Every column read, the label first, each once, in order of first mention (the
+    /// weights last).
     pub fn distinct_names(&self) -> Vec<&str> {
         let mut out = vec![self.labeled.as_str()];
         let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, b)| b));
-        for name in blocks.flat_map(BlockColumns::names) {
+        let names = blocks.flat_map(BlockColumns::names);
+        for name in names.chain(self.weights.as_deref()) {
             if !out.contains(&name) {
                 out.push(name);
             }

@@ -41,6 +41,7 @@
 //!                 labeled: &self.labeled[rows.clone()],
 //!                 real: block(&self.y, &one, &self.x, rows.clone()),
 //!                 sources: request.sources.iter().map(|_| block(&self.proxy, &one, &self.x, rows.clone())).collect(),
+//!                 weights: None,
 //!             };
 //!             let mut part = MomentSums::for_request(2, request);
 //!             part.add_rows(&Ols, request, &columns)?;
@@ -83,14 +84,14 @@
 
 use std::fmt;
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::engine::{chunk_sums, Chunk, Layout, MomentSums, Needs};
 use crate::error::{Column, Error, Result};
 use crate::moment::MomentModel;
 use crate::rows::RowBlock;
 use crate::rows::REAL;
-use crate::values::check_values;
+use crate::values::{check_values, check_weight_values};
 
 /// One pass over all rows: the sources it covers and the parameter value, and the
 /// parts of [`MomentSums`] it must contain.
@@ -126,8 +127,9 @@ pub struct ColumnBlock<'a> {
 }
 
 /// A batch of rows as plain columns: the label indicator, the real data (read on
-/// labeled rows only: other rows may hold anything) and the requested sources in the
-/// request's order.
+/// labeled rows only: other rows may hold anything), the requested sources in the
+/// request's order and, for an engine that [weighs its rows](SumsEngine::weighs_rows),
+/// the observation weights.
 #[derive(Debug, Clone)]
 pub struct RowColumns<'a> {
     /// S_t.
@@ -136,6 +138,9 @@ pub struct RowColumns<'a> {
     pub real: ColumnBlock<'a>,
     /// One block per source of the request.
     pub sources: Vec<ColumnBlock<'a>>,
+    /// The observation weights w_t, which multiply every row's moments (labeled and
+    /// all-rows blocks), or `None` for unweighted rows.
+    pub weights: Option<&'a [f64]>,
 }
 
 /// Something that sums the stacked moments over all rows where they live.
@@ -154,6 +159,14 @@ pub trait SumsEngine: Send + Sync + fmt::Debug {
     /// # Errors
     /// Whatever the engine fails with: it becomes the fit's error.
     fn sums(&self, request: &PassRequest) -> Result<MomentSums>;
+    /// Whether the engine multiplies every row's moments by an observation weight w_t
+    /// (a weights column of its table, as [`RowColumns::weights`] carries it to
+    /// [`MomentSums::add_rows`]). [`DataSources::from_engine`](crate::DataSources::from_engine)
+    /// then requires the labeled rows in memory to carry the same weights, and refuses
+    /// them otherwise. No, by default.
+    fn weighs_rows(&self) -> bool {
+        false
+    }
 }
 
 impl MomentSums {
@@ -174,8 +187,9 @@ impl MomentSums {
     /// Adds a batch of rows, given as plain column slices, to the sums at the
     /// request's parameters. Values are checked as [`DataSources`](crate::DataSources)
     /// checks them (finite, at most 10⁶⁴ in magnitude; the real data on labeled rows
-    /// only) and by the model's [`MomentModel::check_outcome`]; rows in errors are
-    /// counted within the batch.
+    /// only), the weights as [`DataSourcesBuilder::weights`](crate::DataSourcesBuilder::weights)
+    /// checks them (positive and finite), and the outcomes by the model's
+    /// [`MomentModel::check_outcome`]; rows in errors are counted within the batch.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] when the request, the columns and these sums disagree
@@ -229,15 +243,16 @@ impl MomentSums {
             sources.push(rows);
         }
         let labeled_sources: Vec<RowBlock> = sources.iter().map(|s| s.select(&picked)).collect();
+        let (row_weights, label_weights) = batch_weights(columns.weights, &picked, n)?;
         let chunk = Chunk {
             rows: n,
             labeled: picked,
-            weights: None,
+            weights: label_weights.as_ref().map(|w| w.view()),
             real: real.view(&[]),
             sources: sources.iter().map(|s| s.view(&[])).collect(),
             sources_labeled: labeled_sources.iter().map(|s| s.view(&[])).collect(),
             clusters: None,
-            row_weights: None,
+            row_weights: row_weights.map(ArrayView1::from),
         };
         let needs = Needs {
             jacobian: request.jacobian,
@@ -253,6 +268,27 @@ impl MomentSums {
         self.add(&part);
         Ok(())
     }
+}
+
+/// A batch's observation weights, checked (n of them, positive and finite), and their
+/// values on the labeled rows `picked`, which weigh the labeled blocks.
+fn batch_weights<'a>(
+    weights: Option<&'a [f64]>,
+    picked: &[usize],
+    n: usize,
+) -> Result<(Option<&'a [f64]>, Option<Array1<f64>>)> {
+    let Some(w) = weights else {
+        return Ok((None, None));
+    };
+    if w.len() != n {
+        return Err(Error::LengthMismatch {
+            what: "weights".into(),
+            expected: n,
+            found: w.len(),
+        });
+    }
+    check_weight_values(ArrayView1::from(w), 0)?;
+    Ok((Some(w), Some(picked.iter().map(|&i| w[i]).collect())))
 }
 
 /// A block's columns as rows (n × p covariates).

@@ -223,8 +223,9 @@ impl Streamed {
 
     /// [`BlockSums`] of source `source` (the stream's index) on every row, at `beta`,
     /// each row weighted by `weights` (all T rows' observation weights, if any): read
-    /// from its files, or the engine's pass over this source alone (engines take no
-    /// weights).
+    /// from its files, or the engine's pass over this source alone (an engine that
+    /// weighs its rows applies the weights itself; `weights` are then the labeled
+    /// rows').
     pub(crate) fn block_sums<M: MomentModel + ?Sized + Sync>(
         &self,
         model: &M,
