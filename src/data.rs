@@ -8,12 +8,9 @@ use crate::error::{Column, Error, Result};
 use crate::fixed_effects::{Effect, FixedEffects};
 use crate::rows::{RowBlock, Rows};
 use crate::tier::Streamed;
-use crate::values::{check_values, check_weight_values};
+use crate::values::{check_probability_values, check_values, check_weight_values};
 
 pub use crate::rows::REAL;
-
-/// The smallest labeling probability of a labeled row (its weight 1/π at most 1e12).
-const MIN_PROBABILITY: f64 = 1e-12;
 
 /// One auxiliary source m: covariates x^m_t, outcomes y^m_t and extra columns on every
 /// row t.
@@ -596,13 +593,14 @@ impl DataSources {
     /// (by name, any subset, in the order of η) on the labeled rows, every one of its
     /// rows labeled, in any order; `n_rows` is T. [`labeled_rows`](Self::labeled_rows)
     /// are then positions among the labeled rows. Observation weights go with an
-    /// engine that [weighs its rows](crate::SumsEngine::weighs_rows): `labeled` then
-    /// carries the labeled rows' weights.
+    /// engine that [weighs its rows](crate::SumsEngine::weighs_rows), labeling
+    /// probabilities with one that [has them](crate::SumsEngine::has_probabilities):
+    /// `labeled` then carries the labeled rows' values.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] when `labeled` has unlabeled rows, clusters or labeling
-    /// probabilities, weights where the engine weighs no rows (or none where it does),
-    /// when T is below its rows, or names a source the engine does not have.
+    /// [`Error::InvalidConfig`] when `labeled` has unlabeled rows or clusters, weights
+    /// or probabilities on one side only, when T is below its rows, or names a source
+    /// the engine does not have.
     pub fn from_engine(
         labeled: &DataSources,
         n_rows: usize,
@@ -617,15 +615,31 @@ impl DataSources {
         if labeled.n_labeled() != labeled.n_rows() {
             return bad("the rows given in memory must all be labeled".into());
         }
-        if labeled.clusters.is_some() || labeled.labeling_probabilities.is_some() {
-            return bad(
-                "clusters and labeling probabilities are not supported with an engine".into(),
-            );
+        if labeled.clusters.is_some() {
+            return bad("clusters are not supported with an engine".into());
         }
-        match (labeled.weights.is_some(), engine.weighs_rows()) {
-            (true, false) => return bad("the labeled rows carry observation weights but the engine does not weigh its rows: give it the weights column".into()),
-            (false, true) => return bad("the engine weighs its rows but the labeled rows carry no observation weights: give them the labeled rows' weights".into()),
-            _ => {}
+        let sides = [
+            (
+                "observation weights",
+                labeled.weights.is_some(),
+                engine.weighs_rows(),
+            ),
+            (
+                "labeling probabilities",
+                labeled.labeling_probabilities.is_some(),
+                engine.has_probabilities(),
+            ),
+        ];
+        for (what, in_memory, in_engine) in sides {
+            if in_memory != in_engine {
+                let (has, lacks) = match in_memory {
+                    true => ("the labeled rows", "the engine's rows"),
+                    false => ("the engine's rows", "the labeled rows"),
+                };
+                return bad(format!(
+                    "{has} carry {what} but {lacks} do not: give both sides the same column"
+                ));
+            }
         }
         if n_rows < labeled.n_rows() {
             return bad(format!(
@@ -1330,40 +1344,6 @@ impl DataSourcesBuilder {
             .select(labeled)
         })
     }
-}
-
-/// Labeling probabilities in (0, 1], none below 1e-12 on a labeled row (`labeled[i]`
-/// for value i); `first_row` is the index of the first value among the data set's
-/// rows (for the error).
-pub(crate) fn check_probability_values(
-    pi: ArrayView1<'_, f64>,
-    labeled: &[bool],
-    first_row: usize,
-) -> Result<()> {
-    let invalid = |row: usize, value: f64, reason: &'static str| Error::InvalidValue {
-        source_name: "labeling".into(),
-        column: Column::LabelingProbability,
-        row: first_row + row,
-        value,
-        reason,
-    };
-    if let Some((row, &value)) = pi.iter().enumerate().find(|(_, &v)| !(v > 0.0 && v <= 1.0)) {
-        return Err(invalid(
-            row,
-            value,
-            "labeling probabilities must lie in (0, 1]",
-        ));
-    }
-    // A labeled row's weight is 1/π: beyond 1e12 it swamps every other row's and the
-    // sums lose the rest to rounding.
-    if let Some((row, &value)) = pi
-        .iter()
-        .enumerate()
-        .find(|&(t, &v)| v < MIN_PROBABILITY && labeled[t])
-    {
-        return Err(invalid(row, value, "a labeled row's probability below 1e-12 gives it a weight beyond 1e12, which swamps every other row; check the probabilities"));
-    }
-    Ok(())
 }
 
 /// At least one labeled row, and more than the p coefficients: with n = p the real

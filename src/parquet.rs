@@ -42,12 +42,12 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 use parquet::arrow::ProjectionMask;
 
 use crate::chunks::{map_ordered, DEFAULT_CHUNK_ROWS};
-use crate::data::{check_probability_values, DataSources, PerRow, REAL};
+use crate::data::{DataSources, PerRow, REAL};
 use crate::error::{Column, Error, Result};
 use crate::rows::RowBlock;
 use crate::tier::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
 use crate::tier::{BlockColumns, ColumnSpec};
-use crate::values::{check_values, check_weight_values};
+use crate::values::{check_probability_values, check_values, check_weight_values};
 
 /// Column names of Parquet files that hold the data set's rows (see the
 /// [module documentation](self)).
@@ -115,13 +115,17 @@ impl ParquetSources {
         self
     }
     /// The label, real and source columns at once, as the SQL and DataFusion tiers
-    /// take them (replacing any named before), and their weights column, if any.
+    /// take them (replacing any named before), and their weights and labeling
+    /// probabilities columns, if any.
     pub fn columns(mut self, columns: ColumnSpec) -> Self {
         self.labeled = Some(columns.labeled().to_string());
         self.real = Some(columns.real().clone());
         self.sources = columns.sources().to_vec();
         if let Some(w) = columns.weights_column() {
             self.per_row.weights = Some(w.to_string());
+        }
+        if let Some(pi) = columns.probabilities_column() {
+            self.per_row.labeling_probabilities = Some(pi.to_string());
         }
         self
     }

@@ -64,12 +64,13 @@ pub(crate) fn engine_sums_rows(data: &DataSources) -> bool {
 }
 
 /// The stacked moments' sums over every row of `data` at `params`, with the labeled
-/// rows weighted by `label_weights` (1/π) and in-memory rows split at `ranges`.
+/// rows weighted by `label_weights` (w/π; `probabilities` says whether they divide by
+/// π, which an engine applies itself) and in-memory rows split at `ranges`.
 pub(crate) fn stacked_pass<M: MomentModel + ?Sized + Sync>(
     model: &M,
     data: &DataSources,
     (layout, ranges): (Layout, &[Range<usize>]),
-    label_weights: Option<ArrayView1<'_, f64>>,
+    (label_weights, probabilities): (Option<ArrayView1<'_, f64>>, bool),
     params: ArrayView1<'_, f64>,
     needs: Needs<'_>,
 ) -> MomentSums {
@@ -82,6 +83,7 @@ pub(crate) fn stacked_pass<M: MomentModel + ?Sized + Sync>(
                 omega: needs.omega,
                 squares: needs.squares,
                 contraction: needs.contraction.map(|v| v.to_owned()),
+                probabilities,
             };
             stream.engine_sums(layout.k, &request)
         }

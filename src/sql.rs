@@ -25,6 +25,7 @@
 //!     omega: false,
 //!     squares: false,
 //!     contraction: None,
+//!     probabilities: false,
 //! };
 //! let sql = table.pass_query(SqlModel::Logistic, &request)?;
 //! assert!(sql.starts_with("SELECT CAST(COUNT(*)"));
@@ -263,6 +264,16 @@ impl SqlTable {
         self
     }
 
+    /// Known labeling probabilities π_t in column `column`, read on the labeled rows
+    /// (as [`DataSourcesBuilder::labeling_probabilities`](crate::DataSourcesBuilder::labeling_probabilities)
+    /// takes them): a pass that asks for them ([`PassRequest::probabilities`]) divides
+    /// the labeled blocks' moments by π_t. The labeled rows' values are read and
+    /// checked with them.
+    pub fn labeling_probabilities(mut self, column: &str) -> Self {
+        self.columns = self.columns.labeling_probabilities(column);
+        self
+    }
+
     /// Covariates per block.
     fn p(&self) -> usize {
         self.columns.real().covariates.len()
@@ -286,13 +297,15 @@ impl SqlTable {
     }
 
     /// The labeled rows: the real outcome and covariates, then each source's, then the
-    /// weight if there is one, in the order [`open`](Self::open) reads them.
+    /// weight and the labeling probability if there are, in the order
+    /// [`open`](Self::open) reads them.
     pub fn labeled_query(&self) -> String {
         let blocks = std::iter::once(self.columns.real())
             .chain(self.columns.sources().iter().map(|(_, b)| b));
         let columns: Vec<String> = blocks
             .flat_map(|b| b.names())
             .chain(self.columns.weights_column())
+            .chain(self.columns.probabilities_column())
             .map(ident)
             .collect();
         let casted: Vec<String> = columns
@@ -377,6 +390,7 @@ impl SqlTable {
             p: self.p(),
             m: request.sources.len(),
             weighted: self.columns.weights_column().is_some(),
+            probabilities: request.probabilities,
         };
         let inner = self.block_columns(model, request);
         let middle = format!(
@@ -416,6 +430,17 @@ impl SqlTable {
         )];
         if let Some(w) = self.columns.weights_column() {
             base.push(format!("CAST({} AS DOUBLE PRECISION) AS w", ident(w)));
+        }
+        if let Some(pi) = self
+            .columns
+            .probabilities_column()
+            .filter(|_| request.probabilities)
+        {
+            // 1/π on labeled rows only: elsewhere π may be null or zero.
+            base.push(format!(
+                "CASE WHEN {label_test} THEN 1 / CAST({} AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END AS ip",
+                ident(pi)
+            ));
         }
         for (b, (y, x)) in blocks.iter().enumerate() {
             // A column's value; the real data's are read on labeled rows only (they may
@@ -526,7 +551,9 @@ impl SqlTable {
     {
         let p = self.p();
         let weighted = self.columns.weights_column().is_some();
-        let width = (1 + p) * (1 + self.columns.sources().len()) + usize::from(weighted);
+        let designed = self.columns.probabilities_column().is_some();
+        let blocks = (1 + p) * (1 + self.columns.sources().len());
+        let width = blocks + usize::from(weighted) + usize::from(designed);
         let labeled = run(&self.labeled_query())?;
         if let Some(row) = labeled.iter().find(|r| r.len() != width) {
             return Err(Error::ShapeMismatch {
@@ -550,10 +577,14 @@ impl SqlTable {
             let (sx, sy) = block(1 + m);
             builder = builder.source(name.clone(), &sx, &sy);
         }
-        let weights: Option<Array1<f64>> =
-            weighted.then(|| labeled.iter().map(|r| r[width - 1]).collect());
+        let column = |c: usize| -> Array1<f64> { labeled.iter().map(|r| r[c]).collect() };
+        let weights = weighted.then(|| column(blocks));
         if let Some(w) = &weights {
             builder = builder.weights(w);
+        }
+        let probabilities = designed.then(|| column(width - 1));
+        if let Some(pi) = &probabilities {
+            builder = builder.labeling_probabilities(pi);
         }
         builder.build()
     }
@@ -588,6 +619,9 @@ where
     }
     fn weighs_rows(&self) -> bool {
         self.table.columns.weights_column().is_some()
+    }
+    fn has_probabilities(&self) -> bool {
+        self.table.columns.probabilities_column().is_some()
     }
     fn sums(&self, request: &PassRequest) -> Result<MomentSums> {
         let query = self.table.pass_query(self.model, request)?;
@@ -648,11 +682,13 @@ where
 /// The stacked moments' layout in a pass's SQL: p coefficients per block and M
 /// sources give K = p(1 + 2M) moments g_a (the real and each source's labeled block,
 /// then each source's all-rows block) and Q = p(1 + M) parameters; with observation
-/// weights every row's moments (and their derivatives) carry w.
+/// weights every row's moments (and their derivatives) carry w, and with labeling
+/// probabilities the labeled blocks' carry 1/π (`ip`).
 struct MomentLayout {
     p: usize,
     m: usize,
     weighted: bool,
+    probabilities: bool,
 }
 
 impl MomentLayout {
@@ -676,14 +712,19 @@ impl MomentLayout {
         }
     }
 
-    /// A row's factor of moment a: its weight, and S_t for a labeled block.
-    fn factor(&self, labeled: bool) -> &'static str {
-        match (self.weighted, labeled) {
-            (true, true) => "w * s * ",
-            (true, false) => "w * ",
-            (false, true) => "s * ",
-            (false, false) => "",
-        }
+    /// A row's factor of moment a: its weight, and S_t (and 1/π_t) for a labeled
+    /// block.
+    fn factor(&self, labeled: bool) -> String {
+        let parts = [
+            (self.weighted, "w * "),
+            (labeled, "s * "),
+            (labeled && self.probabilities, "ip * "),
+        ];
+        parts
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, f)| *f)
+            .collect()
     }
 
     /// g_a on a row.
@@ -708,6 +749,9 @@ impl MomentLayout {
         let mut mid = vec!["s".to_string()];
         if self.weighted {
             mid.push("w".to_string());
+        }
+        if self.probabilities {
+            mid.push("ip".to_string());
         }
         for b in 0..=self.m {
             for j in 0..self.p {
@@ -815,6 +859,7 @@ mod tests {
             omega: true,
             squares: false,
             contraction: None,
+            probabilities: false,
         }
     }
 
@@ -843,6 +888,29 @@ mod tests {
         let check = weighted.weights_check_query().unwrap();
         assert!(check.contains("\"w eight\" IS NULL OR NOT ("), "{check}");
         assert!(table().weights_check_query().is_none());
+    }
+
+    #[test]
+    fn labeling_probabilities_divide_the_labeled_blocks_when_asked() {
+        let designed = table().labeling_probabilities("pi");
+        let asked = PassRequest {
+            probabilities: true,
+            ..request(vec![0.1, 0.2, 0.3, 0.4])
+        };
+        let sql = designed.pass_query(SqlModel::Logistic, &asked).unwrap();
+        assert!(sql.contains("THEN 1 / CAST(\"pi\" AS DOUBLE PRECISION) ELSE"));
+        // The four labeled moments, in g and in their two derivatives each; the
+        // all-rows block's two never.
+        assert_eq!(sql.matches("s * ip * b").count(), 4 + 4 * 2);
+        assert!(sql.contains(", b1x0 * e1 AS g4"));
+        // A fit that treats the labels as drawn at random asks for no 1/π.
+        let plain = designed
+            .pass_query(SqlModel::Logistic, &request(vec![0.1, 0.2, 0.3, 0.4]))
+            .unwrap();
+        assert!(!plain.contains("ip"));
+        assert!(designed
+            .labeled_query()
+            .contains("CAST(\"pi\" AS DOUBLE PRECISION) AS c6 FROM"));
     }
 
     #[test]

@@ -240,7 +240,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
             self.model,
             self.data,
             (self.layout, &self.ranges),
-            self.label_weights(),
+            (self.label_weights(), self.uses_probabilities()),
             params,
             needs,
         );

@@ -148,3 +148,40 @@ pub(crate) fn check_weight_values(w: ndarray::ArrayView1<'_, f64>, first_row: us
         None => Ok(()),
     }
 }
+
+/// The smallest labeling probability of a labeled row (its weight 1/π at most 1e12).
+const MIN_PROBABILITY: f64 = 1e-12;
+
+/// Labeling probabilities in (0, 1], none below 1e-12 on a labeled row (`labeled[i]`
+/// for value i); `first_row` is the index of the first value among the data set's
+/// rows (for the error).
+pub(crate) fn check_probability_values(
+    pi: ndarray::ArrayView1<'_, f64>,
+    labeled: &[bool],
+    first_row: usize,
+) -> Result<()> {
+    let invalid = |row: usize, value: f64, reason: &'static str| Error::InvalidValue {
+        source_name: "labeling".into(),
+        column: Column::LabelingProbability,
+        row: first_row + row,
+        value,
+        reason,
+    };
+    if let Some((row, &value)) = pi.iter().enumerate().find(|(_, &v)| !(v > 0.0 && v <= 1.0)) {
+        return Err(invalid(
+            row,
+            value,
+            "labeling probabilities must lie in (0, 1]",
+        ));
+    }
+    // A labeled row's weight is 1/π: beyond 1e12 it swamps every other row's and the
+    // sums lose the rest to rounding.
+    if let Some((row, &value)) = pi
+        .iter()
+        .enumerate()
+        .find(|&(t, &v)| v < MIN_PROBABILITY && labeled[t])
+    {
+        return Err(invalid(row, value, "a labeled row's probability below 1e-12 gives it a weight beyond 1e12, which swamps every other row; check the probabilities"));
+    }
+    Ok(())
+}

@@ -193,6 +193,7 @@ fn an_engines_squares_are_the_diagonal_of_its_omega() {
             x: vec![&one, &x],
         }],
         weights: None,
+        probabilities: None,
     };
     let request = |omega: bool, squares: bool| PassRequest {
         sources: vec![0],
@@ -201,6 +202,7 @@ fn an_engines_squares_are_the_diagonal_of_its_omega() {
         omega,
         squares,
         contraction: None,
+        probabilities: false,
     };
     let sums = |r: &PassRequest| {
         let mut s = MomentSums::for_request(2, r);
@@ -221,7 +223,8 @@ fn an_engines_squares_are_the_diagonal_of_its_omega() {
 }
 
 /// A table held in plain columns, summed by an engine in three uneven partitions as a
-/// distributed engine would, with or without its observation weights.
+/// distributed engine would, with or without its observation weights and labeling
+/// probabilities.
 #[derive(Debug)]
 struct WeightedTable {
     labeled: Vec<bool>,
@@ -230,8 +233,10 @@ struct WeightedTable {
     y: Vec<f64>,
     sources: Vec<Vec<f64>>,
     weights: Vec<f64>,
+    probabilities: Vec<f64>,
     names: Vec<String>,
     weighs: bool,
+    designed: bool,
     model: &'static str,
 }
 
@@ -266,11 +271,14 @@ impl WeightedTable {
             weights: (0..t)
                 .map(|i| 0.2 + (1.0 + x[i]).powi(2) + 0.5 * e[i].abs())
                 .collect(),
+            // Larger where x is: a design that oversampled those rows.
+            probabilities: (0..t).map(|i| 0.15 + 0.1 * (1.5 + x[i])).collect(),
             x,
             y,
             sources,
             names: vec!["proxy".into(), "synth".into()],
             weighs: true,
+            designed: false,
             model: if logistic { "logistic" } else { "ols" },
         }
     }
@@ -287,7 +295,7 @@ impl WeightedTable {
     }
 
     /// The rows `rows` in memory (all of them labeled when `labeled_only`), with the
-    /// weights when `weighted`.
+    /// weights when `weighted` and the probabilities when the table has them.
     fn data(
         &self,
         rows: &[usize],
@@ -307,6 +315,9 @@ impl WeightedTable {
         let mut builder = synthgmm::DataSources::builder(&mask).real(&x, &pick(&self.y));
         if weighted {
             builder = builder.weights(&pick(&self.weights));
+        }
+        if self.designed {
+            builder = builder.labeling_probabilities(&pick(&self.probabilities));
         }
         for (name, s) in self.names.iter().zip(&self.sources) {
             builder = builder.source(name.clone(), &x, &pick(s));
@@ -339,6 +350,9 @@ impl synthgmm::SumsEngine for WeightedTable {
     fn weighs_rows(&self) -> bool {
         self.weighs
     }
+    fn has_probabilities(&self) -> bool {
+        self.designed
+    }
     fn sums(&self, request: &synthgmm::PassRequest) -> synthgmm::Result<MomentSums> {
         let t = self.y.len();
         let mut total = MomentSums::for_request(2, request);
@@ -352,6 +366,7 @@ impl synthgmm::SumsEngine for WeightedTable {
                     .map(|&m| self.block(&self.sources[m], rows.clone()))
                     .collect(),
                 weights: self.weighs.then(|| &self.weights[rows.clone()]),
+                probabilities: self.designed.then(|| &self.probabilities[rows.clone()]),
             };
             let mut part = MomentSums::for_request(2, request);
             match self.model {
@@ -431,4 +446,76 @@ fn weights_on_one_side_of_an_engine_are_refused() {
         }
         other => panic!("expected an invalid weight, got {other:?}"),
     }
+}
+
+/// An engine whose table has labeling probabilities divides the labeled blocks by π
+/// where the fit asks for it: the in-memory fit to 1e-10 with probabilities that vary,
+/// with equal ones (which the fit treats as labeling at random), and when told to
+/// ignore them; with and without observation weights.
+#[test]
+fn an_engine_with_labeling_probabilities_gives_the_in_memory_fit() {
+    use synthgmm::CrossWeights;
+    for (logistic, weighted, equal) in [
+        (false, true, false),
+        (true, true, false),
+        (false, false, false),
+        (false, true, true),
+    ] {
+        let mut table = WeightedTable::new(3_000, logistic);
+        table.designed = true;
+        table.weighs = weighted;
+        if equal {
+            table.probabilities.iter_mut().for_each(|p| *p = 0.3);
+        }
+        let memory = table.in_memory(weighted);
+        let engine = table.from_engine(weighted).unwrap();
+        for (weights, ignore) in [
+            (CrossWeights::Selected, false),
+            (CrossWeights::Unrestricted, false),
+            (CrossWeights::Selected, true),
+        ] {
+            let what = format!(
+                "logistic {logistic}, weighted {weighted}, equal {equal}, {weights:?}, ignored {ignore}"
+            );
+            let (a, b) = if logistic {
+                let gmm = TwoStepGmm::new(Logistic)
+                    .cross_weights(weights)
+                    .use_labeling_probabilities(!ignore);
+                (gmm.fit(&engine).unwrap(), gmm.fit(&memory).unwrap())
+            } else {
+                let gmm = TwoStepGmm::new(Ols)
+                    .cross_weights(weights)
+                    .use_labeling_probabilities(!ignore);
+                (gmm.fit(&engine).unwrap(), gmm.fit(&memory).unwrap())
+            };
+            for j in 0..2 {
+                assert!(
+                    rel_close(a.theta()[j], b.theta()[j], 1e-10),
+                    "{what}: θ̂ {j}"
+                );
+                assert!(rel_close(a.se()[j], b.se()[j], 1e-10), "{what}: se {j}");
+            }
+        }
+        // Varying probabilities matter: ignoring them gives another fit.
+        let fit = |used: bool| {
+            TwoStepGmm::new(Ols)
+                .use_labeling_probabilities(used)
+                .fit(&memory)
+                .unwrap()
+        };
+        let (used, ignored) = (fit(true), fit(false));
+        let shift = (used.theta()[1] - ignored.theta()[1]).abs() / used.se()[1];
+        assert_eq!(shift > 0.01, !equal, "equal {equal}: shift {shift} se");
+    }
+    // Probabilities on one side only are refused.
+    let mut lacking = WeightedTable::new(300, false);
+    lacking.designed = true;
+    let rows: Vec<usize> = (0..300).filter(|&i| lacking.labeled[i]).collect();
+    let labeled = WeightedTable::new(300, false)
+        .data(&rows, true, true)
+        .unwrap();
+    assert!(matches!(
+        synthgmm::DataSources::from_engine(&labeled, 300, Box::new(lacking)),
+        Err(synthgmm::Error::InvalidConfig { .. })
+    ));
 }

@@ -476,12 +476,23 @@ fn weights_and_clusters_out_of_core_equal_in_memory() {
         for (clusters, probabilities) in [(None, false), (Some("g"), false), (Some("gs"), true)] {
             let x: Vec<String> = (0..3).map(|j| format!("x{j}")).collect();
             let sx: Vec<String> = (0..3).map(|j| format!("sx{j}")).collect();
-            let mut spec = ParquetSources::new(&paths)
-                .labeled("S")
-                .real("y", &x)
-                .source("proxy", "proxy_y", &x)
-                .source("synth", "synth_y", &sx)
-                .weights("w");
+            // With probabilities, the weights and probabilities come from a
+            // `ColumnSpec`, as the SQL and DataFusion tiers take them.
+            let mut spec = match probabilities {
+                true => ParquetSources::new(&paths).columns(
+                    ColumnSpec::new("S", "y", &x)
+                        .source("proxy", "proxy_y", &x)
+                        .source("synth", "synth_y", &sx)
+                        .weights("w")
+                        .labeling_probabilities("pi"),
+                ),
+                false => ParquetSources::new(&paths)
+                    .labeled("S")
+                    .real("y", &x)
+                    .source("proxy", "proxy_y", &x)
+                    .source("synth", "synth_y", &sx)
+                    .weights("w"),
+            };
             let mut mem = DataSources::builder(&frame.labeled)
                 .real(&frame.x, &frame.y)
                 .source("proxy", &frame.x, &frame.proxy)
@@ -492,7 +503,6 @@ fn weights_and_clusters_out_of_core_equal_in_memory() {
                 mem = mem.clusters(&g);
             }
             if probabilities {
-                spec = spec.labeling_probabilities("pi");
                 mem = mem.labeling_probabilities(&Array1::from(pi.clone()));
             }
             let ooc = spec.covariate_names(&x).open().unwrap();

@@ -38,9 +38,10 @@ use synthgmm_datafusion::PassUdaf;
 const MAGIC: &[u8] = b"synthgmm-pass-1";
 
 /// The bytes of a pass: MAGIC, the model's name, k, the sources, the parameters, the
-/// parts, the contraction vector (little-endian u64 counts and f64 values) and
-/// whether the aggregate's last argument is the rows' observation weights.
-fn encode(model: &str, k: usize, request: &PassRequest, weighted: bool) -> Vec<u8> {
+/// parts, the contraction vector (little-endian u64 counts and f64 values), whether
+/// the labeled blocks divide by the labeling probabilities, and which per-row columns
+/// (observation weights, labeling probabilities) the aggregate takes last.
+fn encode(model: &str, k: usize, request: &PassRequest, columns: PerRow) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     let count = |n: usize, out: &mut Vec<u8>| out.extend((n as u64).to_le_bytes());
     count(model.len(), &mut out);
@@ -67,8 +68,26 @@ fn encode(model: &str, k: usize, request: &PassRequest, weighted: bool) -> Vec<u
         }
         None => out.push(0),
     }
-    out.push(u8::from(weighted));
+    out.push(u8::from(request.probabilities));
+    out.push(u8::from(columns.weights));
+    out.push(u8::from(columns.probabilities));
     out
+}
+
+/// The per-row columns an aggregate takes after the blocks'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PerRow {
+    weights: bool,
+    probabilities: bool,
+}
+
+impl PerRow {
+    fn of<M>(f: &PassUdaf<M>) -> Self {
+        PerRow {
+            weights: f.is_weighted(),
+            probabilities: f.has_probabilities(),
+        }
+    }
 }
 
 /// Reads the bytes of a pass in order.
@@ -107,7 +126,7 @@ struct Pass {
     model: String,
     k: usize,
     request: PassRequest,
-    weighted: bool,
+    columns: PerRow,
 }
 
 /// Reads bytes written by [`encode`].
@@ -133,7 +152,11 @@ fn decode(bytes: &[u8]) -> Result<Pass> {
         }
         _ => None,
     };
-    let weighted = r.take(1)?[0] == 1;
+    let flags_after = r.take(3)?;
+    let columns = PerRow {
+        weights: flags_after[1] == 1,
+        probabilities: flags_after[2] == 1,
+    };
     Ok(Pass {
         model,
         k,
@@ -144,8 +167,9 @@ fn decode(bytes: &[u8]) -> Result<Pass> {
             omega: flags[1] == 1,
             squares: flags[1] == 2,
             contraction,
+            probabilities: flags_after[0] == 1,
         },
-        weighted,
+        columns,
     })
 }
 
@@ -154,24 +178,14 @@ fn decode(bytes: &[u8]) -> Result<Pass> {
 fn encode_udaf(node: &AggregateUDF) -> Option<Vec<u8>> {
     let inner: &dyn std::any::Any = node.inner().as_ref();
     if let Some(f) = inner.downcast_ref::<PassUdaf<Ols>>() {
-        return Some(encode(
-            f.model().name(),
-            f.k(),
-            f.request(),
-            f.is_weighted(),
-        ));
+        return Some(encode(f.model().name(), f.k(), f.request(), PerRow::of(f)));
     }
     if let Some(f) = inner.downcast_ref::<PassUdaf<Logistic>>() {
-        return Some(encode(
-            f.model().name(),
-            f.k(),
-            f.request(),
-            f.is_weighted(),
-        ));
+        return Some(encode(f.model().name(), f.k(), f.request(), PerRow::of(f)));
     }
     inner
         .downcast_ref::<PassUdaf<Poisson>>()
-        .map(|f| encode(f.model().name(), f.k(), f.request(), f.is_weighted()))
+        .map(|f| encode(f.model().name(), f.k(), f.request(), PerRow::of(f)))
 }
 
 /// synthgmm's aggregate rebuilt from its bytes, or `None` for other bytes.
@@ -184,24 +198,29 @@ fn decode_udaf(buf: &[u8]) -> Option<Result<Arc<AggregateUDF>>> {
             model,
             k,
             request,
-            weighted,
+            columns,
         } = pass;
-        fn build<M: MomentModel + Clone>(pass: PassUdaf<M>, weighted: bool) -> PassUdaf<M> {
-            if weighted {
+        fn build<M: MomentModel + Clone>(pass: PassUdaf<M>, columns: PerRow) -> PassUdaf<M> {
+            let pass = if columns.weights {
                 pass.weighted()
+            } else {
+                pass
+            };
+            if columns.probabilities {
+                pass.with_probabilities()
             } else {
                 pass
             }
         }
         let udaf = match model.parse::<ModelName>() {
             Ok(ModelName::Ols) => {
-                AggregateUDF::from(build(PassUdaf::new(Ols, request, k), weighted))
+                AggregateUDF::from(build(PassUdaf::new(Ols, request, k), columns))
             }
             Ok(ModelName::Logistic) => {
-                AggregateUDF::from(build(PassUdaf::new(Logistic, request, k), weighted))
+                AggregateUDF::from(build(PassUdaf::new(Logistic, request, k), columns))
             }
             Ok(ModelName::Poisson) => {
-                AggregateUDF::from(build(PassUdaf::new(Poisson, request, k), weighted))
+                AggregateUDF::from(build(PassUdaf::new(Poisson, request, k), columns))
             }
             _ => {
                 return Err(DataFusionError::Internal(format!(
@@ -394,13 +413,27 @@ mod tests {
             omega: false,
             squares: true,
             contraction: Some(ndarray::array![1.0, 2.0, 1.0 / 3.0]),
+            probabilities: false,
         };
-        let pass = decode(&encode("logistic", 2, &request, true)).unwrap();
+        let both = PerRow {
+            weights: true,
+            probabilities: true,
+        };
+        let pass = decode(&encode("logistic", 2, &request, both)).unwrap();
         assert_eq!(
-            (pass.model.as_str(), pass.k, pass.weighted),
-            ("logistic", 2, true)
+            (pass.model.as_str(), pass.k, pass.columns),
+            ("logistic", 2, both)
         );
-        assert!(!decode(&encode("ols", 2, &request, false)).unwrap().weighted);
+        let neither = PerRow {
+            weights: false,
+            probabilities: false,
+        };
+        let designed = PassRequest {
+            probabilities: true,
+            ..request.clone()
+        };
+        let back = decode(&encode("ols", 2, &designed, neither)).unwrap();
+        assert_eq!((back.columns, back.request.probabilities), (neither, true));
         let back = pass.request;
         assert_eq!(back.sources, request.sources);
         let bits = |a: &Array1<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();

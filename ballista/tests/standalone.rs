@@ -148,6 +148,7 @@ fn standalone_ballista_with_the_codecs_gives_the_in_memory_fit() {
                 omega: true,
                 squares: false,
                 contraction: None,
+                probabilities: false,
             };
             let mut state = SessionStateBuilder::new()
                 .with_config(config)

@@ -65,8 +65,8 @@ use synthgmm::{
 pub type Columns = ColumnSpec;
 
 /// The aggregate's arguments for these sources (indices among the table's): S, the
-/// real outcome and covariates, then each source's, then the observation weights if
-/// the table has them.
+/// real outcome and covariates, then each source's, then the observation weights and
+/// the labeling probabilities if the table has them.
 fn arguments<'c>(columns: &'c Columns, sources: &[usize]) -> Vec<&'c str> {
     let mut out = vec![columns.labeled()];
     out.extend(columns.real().names());
@@ -74,18 +74,21 @@ fn arguments<'c>(columns: &'c Columns, sources: &[usize]) -> Vec<&'c str> {
         out.extend(columns.sources()[m].1.names());
     }
     out.extend(columns.weights_column());
+    out.extend(columns.probabilities_column());
     out
 }
 
 /// The aggregate of one pass: the model, the request (the parameter value is part of
 /// the function, so every pass plans a new one), k, the moments per block, and
-/// whether its last argument is the rows' observation weights.
+/// whether its last arguments are the rows' observation weights and labeling
+/// probabilities.
 #[derive(Debug)]
 pub struct PassUdaf<M> {
     model: M,
     request: Arc<PassRequest>,
     k: usize,
     weighted: bool,
+    probabilities: bool,
     signature: Signature,
 }
 
@@ -97,6 +100,7 @@ impl<M: MomentModel + Clone> PassUdaf<M> {
             request: Arc::new(request),
             k,
             weighted: false,
+            probabilities: false,
             signature: Signature::variadic_any(Volatility::Immutable),
         }
     }
@@ -105,6 +109,14 @@ impl<M: MomentModel + Clone> PassUdaf<M> {
     /// every row's moments are multiplied by w_t.
     pub fn weighted(mut self) -> Self {
         self.weighted = true;
+        self
+    }
+
+    /// The same aggregate taking the labeling probabilities π_t as its last argument
+    /// (after the weights, if any): a request that asks for them
+    /// ([`PassRequest::probabilities`]) divides the labeled blocks' moments by π_t.
+    pub fn with_probabilities(mut self) -> Self {
+        self.probabilities = true;
         self
     }
 }
@@ -127,18 +139,25 @@ impl<M> PassUdaf<M> {
     pub fn is_weighted(&self) -> bool {
         self.weighted
     }
+    /// Whether the aggregate's last argument is the labeling probabilities
+    /// ([`with_probabilities`](Self::with_probabilities)).
+    pub fn has_probabilities(&self) -> bool {
+        self.probabilities
+    }
 }
 
 impl<M> PartialEq for PassUdaf<M> {
     fn eq(&self, other: &Self) -> bool {
-        self.k == other.k && self.weighted == other.weighted && self.request == other.request
+        (self.k, self.weighted, self.probabilities)
+            == (other.k, other.weighted, other.probabilities)
+            && self.request == other.request
     }
 }
 impl<M> Eq for PassUdaf<M> {}
 impl<M> Hash for PassUdaf<M> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.k.hash(state);
-        self.weighted.hash(state);
+        (self.weighted, self.probabilities).hash(state);
         self.request.sources.hash(state);
         for v in self.request.params.iter() {
             v.to_bits().hash(state);
@@ -172,6 +191,7 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> Aggregate
             model: self.model.clone(),
             request: Arc::clone(&self.request),
             weighted: self.weighted,
+            probabilities: self.probabilities,
             sums: MomentSums::for_request(self.k, &self.request),
         }))
     }
@@ -186,6 +206,7 @@ struct PassAccumulator<M> {
     model: M,
     request: Arc<PassRequest>,
     weighted: bool,
+    probabilities: bool,
     sums: MomentSums,
 }
 
@@ -222,8 +243,8 @@ fn from_bytes(bytes: &[u8]) -> Vec<f64> {
 impl<M: MomentModel + std::fmt::Debug + Send + Sync + 'static> Accumulator for PassAccumulator<M> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> datafusion::common::Result<()> {
         let layout = self.sums.layout();
-        let width =
-            2 + layout.p * (1 + layout.sources) + layout.sources + usize::from(self.weighted);
+        let blocks = 1 + (1 + layout.p) * (1 + layout.sources);
+        let width = blocks + usize::from(self.weighted) + usize::from(self.probabilities);
         if values.len() != width {
             return Err(DataFusionError::Plan(format!(
                 "synthgmm_pass takes {width} arguments, got {}",
@@ -253,7 +274,10 @@ impl<M: MomentModel + std::fmt::Debug + Send + Sync + 'static> Accumulator for P
             labeled: &labeled,
             real: block(0),
             sources: (1..=layout.sources).map(block).collect(),
-            weights: columns.last().filter(|_| self.weighted).map(Vec::as_slice),
+            weights: self.weighted.then(|| columns[blocks - 1].as_slice()),
+            probabilities: self
+                .probabilities
+                .then(|| columns[blocks - 1 + usize::from(self.weighted)].as_slice()),
         };
         self.sums
             .add_rows(&self.model, &self.request, &rows)
@@ -306,10 +330,18 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> SumsEngin
     fn weighs_rows(&self) -> bool {
         self.columns.weights_column().is_some()
     }
+    fn has_probabilities(&self) -> bool {
+        self.columns.probabilities_column().is_some()
+    }
     fn sums(&self, request: &PassRequest) -> synthgmm::Result<MomentSums> {
         let pass = PassUdaf::new(self.model.clone(), request.clone(), self.k);
-        let udaf = AggregateUDF::from(match self.weighs_rows() {
-            true => pass.weighted(),
+        let pass = if self.weighs_rows() {
+            pass.weighted()
+        } else {
+            pass
+        };
+        let udaf = AggregateUDF::from(match self.has_probabilities() {
+            true => pass.with_probabilities(),
             false => pass,
         });
         let args = arguments(&self.columns, &request.sources)
@@ -433,12 +465,21 @@ fn labeled_data(values: &[Vec<f64>], columns: &Columns) -> synthgmm::Result<Data
         let (sx, sy) = block(1 + m);
         builder = builder.source(name.clone(), &sx, &sy);
     }
+    // After the blocks' columns: the weights, then the probabilities, as present.
+    let mut per_row = values[1 + (1 + p) * (1 + columns.sources().len())..].iter();
     let weights = columns
         .weights_column()
-        .and_then(|_| values.last())
+        .and_then(|_| per_row.next())
         .map(|w| Array1::from(w.clone()));
     if let Some(w) = &weights {
         builder = builder.weights(w);
+    }
+    let probabilities = columns
+        .probabilities_column()
+        .and_then(|_| per_row.next())
+        .map(|pi| Array1::from(pi.clone()));
+    if let Some(pi) = &probabilities {
+        builder = builder.labeling_probabilities(pi);
     }
     builder.build()
 }

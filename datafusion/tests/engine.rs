@@ -96,15 +96,28 @@ impl Rows {
             .collect()
     }
 
-    fn in_memory_weighted(&self) -> DataSources {
-        DataSources::builder(&self.labeled)
+    /// Labeling probabilities that vary with x2, the `pi` column (null off the
+    /// labeled rows, where they are never read).
+    fn probabilities(&self) -> Vec<f64> {
+        (0..self.y.len())
+            .map(|i| if self.x[[i, 2]] > 0.0 { 0.12 } else { 0.04 })
+            .collect()
+    }
+
+    /// The rows in memory with their weights, and their labeling probabilities when
+    /// `designed`.
+    fn in_memory_weighted(&self, designed: bool) -> DataSources {
+        let builder = DataSources::builder(&self.labeled)
             .real(&self.x, &Array1::from(self.y.clone()))
             .source("proxy", &self.x, &Array1::from(self.proxy.clone()))
             .source("synth", &self.synth_x, &Array1::from(self.synth.clone()))
             .covariate_names(["one", "x1", "x2"])
-            .weights(&Array1::from(self.weights()))
-            .build()
-            .unwrap()
+            .weights(&Array1::from(self.weights()));
+        let pi = Array1::from(self.probabilities());
+        match designed {
+            true => builder.labeling_probabilities(&pi).build().unwrap(),
+            false => builder.build().unwrap(),
+        }
     }
 
     /// One table, `parts` partitions of consecutive rows; the real outcome null on
@@ -130,6 +143,14 @@ impl Rows {
                     ),
                     ("proxy".into(), float(self.proxy[r.clone()].to_vec())),
                     ("w".into(), float(self.weights()[r.clone()].to_vec())),
+                    (
+                        "pi".into(),
+                        Arc::new(Float64Array::from(
+                            r.clone()
+                                .map(|i| self.labeled[i].then_some(self.probabilities()[i]))
+                                .collect::<Vec<_>>(),
+                        )),
+                    ),
                     ("synth".into(), float(self.synth[r.clone()].to_vec())),
                 ];
                 for j in 0..3 {
@@ -238,17 +259,21 @@ fn partitioned_table_gives_the_in_memory_fit() {
     }
 }
 
-/// A weights column multiplies every row's moments: the weighted in-memory fit to
-/// 1e-10, through the aggregate and through the plain SQL passes.
+/// A weights column multiplies every row's moments, a probabilities column divides
+/// the labeled blocks': the in-memory fit to 1e-10, through the aggregate and through
+/// the plain SQL passes.
 #[test]
-fn a_weights_column_gives_the_weighted_in_memory_fit() {
+fn weights_and_probabilities_columns_give_the_in_memory_fit() {
     use synthgmm::sql::{SqlModel, SqlTable};
-    for logistic in [false, true] {
+    for (logistic, designed) in [(false, false), (true, false), (false, true), (true, true)] {
         let rows = simulate(8_000, logistic);
         let ctx = context();
         ctx.register_table("rows", Arc::new(rows.table(3))).unwrap();
-        let weighted = columns().weights("w");
-        let memory = rows.in_memory_weighted();
+        let weighted = match designed {
+            true => columns().weights("w").labeling_probabilities("pi"),
+            false => columns().weights("w"),
+        };
+        let memory = rows.in_memory_weighted(designed);
         let (aggregate, sql) = if logistic {
             let data = open(&ctx, "rows", &weighted, Logistic).unwrap();
             same_fits(Logistic, &data, &memory);

@@ -566,6 +566,7 @@ def fit_sql(
     model: str = "ols",
     boolean_label: bool = False,
     weights: Optional[str] = None,
+    labeling_probabilities: Optional[str] = None,
     estimator: str = "gmm",
     covariance: str = "windmeijer",
     cross_weights: str = "selected",
@@ -599,7 +600,10 @@ def fit_sql(
     (``boolean_label=True`` tests a boolean column, as PostgreSQL needs); the real
     outcome is read on labeled rows only. ``weights`` names a column of observation
     (survey) weights, positive and finite on every row (checked by one query), which
-    multiply every row's moments as :func:`fit`'s ``weights`` do.
+    multiply every row's moments as :func:`fit`'s ``weights`` do;
+    ``labeling_probabilities`` a column of known labeling probabilities pi_t in (0, 1],
+    read on the labeled rows, which divide the labeled rows' moments as :func:`fit`'s
+    ``labeling_probabilities`` do.
 
     ``model`` is "ols", "logistic" or "poisson"; ``estimator`` and the settings as in
     :func:`fit` (the GMM runs every setting here; estimators that read every row at
@@ -614,6 +618,8 @@ def fit_sql(
                 boolean_label=bool(boolean_label), run=run)
     if weights is not None:
         spec["weights"] = str(weights)
+    if labeling_probabilities is not None:
+        spec["labeling_probabilities"] = str(labeling_probabilities)
     if table is not None:
         spec["table"] = str(table)
     else:

@@ -113,6 +113,32 @@ def test_weighted_duckdb_passes_give_the_weighted_in_memory_fit(model, cross_wei
     assert np.max(np.abs(unweighted.params - memory.params) / memory.bse) > 0.01
 
 
+@pytest.mark.parametrize("model", ["ols", "logistic"])
+@pytest.mark.parametrize("with_weights", [False, True])
+def test_labeling_probabilities_in_a_column_give_the_in_memory_fit(model, with_weights):
+    # An oversampling design: rows with large x1 labeled with three times the
+    # probability; the probabilities NULL off the labeled rows, where they are never read.
+    frame = weighted(table(model, n=4000, seed=8))  # every outcome, then a design
+    rng = np.random.default_rng(2)
+    pi = np.clip(0.04 * np.where(frame["x1"] > 0.5, 3.0, 1.0), 0, 1)
+    labeled = rng.uniform(size=len(frame)) < pi
+    frame["is_labeled"] = labeled.astype(int)
+    frame["y"] = np.where(labeled, frame["y"], np.nan)
+    frame["pi"] = np.where(labeled, pi, np.nan)
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
+    extra = dict(weights="w") if with_weights else {}
+    sql = synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs", labeled="is_labeled",
+                           y="y", x=COVARIATES, sources=SOURCES, model=model,
+                           labeling_probabilities="pi", **extra)
+    arrays = dict(weights=frame["w"].to_numpy()) if with_weights else {}
+    memory = in_memory(frame.assign(pi=pi), model, labeling_probabilities=pi, **arrays)
+    assert_same(sql, memory)
+    at_random = in_memory(frame, model, **arrays)
+    assert np.max(np.abs(at_random.params - memory.params) / memory.bse) > 0.01
+
+
 def test_sqlite_weighs_the_least_squares_passes():
     frame = weighted(table("ols", seed=5))
     con = sqlite3.connect(":memory:")

@@ -31,7 +31,9 @@ impl BlockColumns {
 /// The columns of a table that holds a data set's rows: the label indicator S_t, the
 /// real outcome and covariates (read on the labeled rows only; other rows may hold
 /// nulls), each source's outcome and covariates on every row, in the order of η, and
-/// optionally the observation (survey) weights w_t, which multiply every row's moments.
+/// optionally the observation (survey) weights w_t, which multiply every row's moments,
+/// and the labeling probabilities π_t (read on the labeled rows), which divide the
+/// labeled blocks' moments.
 ///
 /// # Examples
 /// ```
@@ -46,6 +48,9 @@ impl BlockColumns {
 /// let weighted = columns.weights("w");
 /// assert_eq!(weighted.weights_column(), Some("w"));
 /// assert_eq!(weighted.distinct_names().last(), Some(&"w"));
+/// let designed = weighted.labeling_probabilities("pi");
+/// assert_eq!(designed.probabilities_column(), Some("pi"));
+/// assert_eq!(designed.distinct_names().last(), Some(&"pi"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ColumnSpec {
@@ -53,6 +58,7 @@ pub struct ColumnSpec {
     real: BlockColumns,
     sources: Vec<(String, BlockColumns)>,
     weights: Option<String>,
+    probabilities: Option<String>,
 }
 
 impl ColumnSpec {
@@ -68,6 +74,7 @@ impl ColumnSpec {
             real: BlockColumns::new(outcome, covariates),
             sources: Vec::new(),
             weights: None,
+            probabilities: None,
         }
     }
 
@@ -82,6 +89,20 @@ impl ColumnSpec {
     /// The observation weights' column, if any.
     pub fn weights_column(&self) -> Option<&str> {
         self.weights.as_deref()
+    }
+
+    /// Known labeling probabilities π_t in (0, 1], read on the labeled rows, as
+    /// [`DataSourcesBuilder::labeling_probabilities`](crate::DataSourcesBuilder::labeling_probabilities)
+    /// takes them: the labeled blocks' moments are divided by π_t (labeling not at
+    /// random, e.g. a design that oversampled some rows).
+    pub fn labeling_probabilities(mut self, column: &str) -> Self {
+        self.probabilities = Some(column.to_string());
+        self
+    }
+
+    /// The labeling probabilities' column, if any.
+    pub fn probabilities_column(&self) -> Option<&str> {
+        self.probabilities.as_deref()
     }
 
     /// A source on every row: its outcome and covariate columns (the real data's
@@ -119,12 +140,17 @@ impl ColumnSpec {
     }
 
     /// Every column read, the label first, each once, in order of first mention (the
-    /// weights last).
+    /// weights and the labeling probabilities last).
     pub fn distinct_names(&self) -> Vec<&str> {
         let mut out = vec![self.labeled.as_str()];
         let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, b)| b));
         let names = blocks.flat_map(BlockColumns::names);
-        for name in names.chain(self.weights.as_deref()) {
+        let per_row = self
+            .weights
+            .as_deref()
+            .into_iter()
+            .chain(self.probabilities.as_deref());
+        for name in names.chain(per_row) {
             if !out.contains(&name) {
                 out.push(name);
             }

@@ -42,6 +42,7 @@
 //!                 real: block(&self.y, &one, &self.x, rows.clone()),
 //!                 sources: request.sources.iter().map(|_| block(&self.proxy, &one, &self.x, rows.clone())).collect(),
 //!                 weights: None,
+//!                 probabilities: None,
 //!             };
 //!             let mut part = MomentSums::for_request(2, request);
 //!             part.add_rows(&Ols, request, &columns)?;
@@ -91,7 +92,7 @@ use crate::error::{Column, Error, Result};
 use crate::moment::MomentModel;
 use crate::rows::RowBlock;
 use crate::rows::REAL;
-use crate::values::{check_values, check_weight_values};
+use crate::values::{check_probability_values, check_values, check_weight_values};
 
 /// One pass over all rows: the sources it covers and the parameter value, and the
 /// parts of [`MomentSums`] it must contain.
@@ -114,6 +115,11 @@ pub struct PassRequest {
     pub squares: bool,
     /// Windmeijer's contraction with this vector (K values), if needed.
     pub contraction: Option<Array1<f64>>,
+    /// Whether the labeled blocks' moments are divided by the labeling probability
+    /// π_t (labeling not at random), from the engine's probabilities column
+    /// ([`SumsEngine::has_probabilities`]). A fit asks for it unless the probabilities
+    /// are equal on every labeled row or it was told to ignore them.
+    pub probabilities: bool,
 }
 
 /// One block's columns in a batch of rows: the outcome and the covariates, each a
@@ -129,7 +135,8 @@ pub struct ColumnBlock<'a> {
 /// A batch of rows as plain columns: the label indicator, the real data (read on
 /// labeled rows only: other rows may hold anything), the requested sources in the
 /// request's order and, for an engine that [weighs its rows](SumsEngine::weighs_rows),
-/// the observation weights.
+/// the observation weights, and for one that
+/// [has labeling probabilities](SumsEngine::has_probabilities), those.
 #[derive(Debug, Clone)]
 pub struct RowColumns<'a> {
     /// S_t.
@@ -141,6 +148,9 @@ pub struct RowColumns<'a> {
     /// The observation weights w_t, which multiply every row's moments (labeled and
     /// all-rows blocks), or `None` for unweighted rows.
     pub weights: Option<&'a [f64]>,
+    /// The labeling probabilities π_t (read on labeled rows only), applied when the
+    /// request asks for them ([`PassRequest::probabilities`]), or `None`.
+    pub probabilities: Option<&'a [f64]>,
 }
 
 /// Something that sums the stacked moments over all rows where they live.
@@ -165,6 +175,15 @@ pub trait SumsEngine: Send + Sync + fmt::Debug {
     /// then requires the labeled rows in memory to carry the same weights, and refuses
     /// them otherwise. No, by default.
     fn weighs_rows(&self) -> bool {
+        false
+    }
+    /// Whether the engine's table has labeling probabilities π_t (as
+    /// [`RowColumns::probabilities`] carries them to [`MomentSums::add_rows`]), which
+    /// divide the labeled blocks' moments when a request asks for them
+    /// ([`PassRequest::probabilities`]). [`DataSources::from_engine`](crate::DataSources::from_engine)
+    /// then requires the labeled rows in memory to carry the same probabilities, and
+    /// refuses them otherwise. No, by default.
+    fn has_probabilities(&self) -> bool {
         false
     }
 }
@@ -243,7 +262,7 @@ impl MomentSums {
             sources.push(rows);
         }
         let labeled_sources: Vec<RowBlock> = sources.iter().map(|s| s.select(&picked)).collect();
-        let (row_weights, label_weights) = batch_weights(columns.weights, &picked, n)?;
+        let (row_weights, label_weights) = batch_weights(columns, request, &picked)?;
         let chunk = Chunk {
             rows: n,
             labeled: picked,
@@ -270,25 +289,66 @@ impl MomentSums {
     }
 }
 
-/// A batch's observation weights, checked (n of them, positive and finite), and their
-/// values on the labeled rows `picked`, which weigh the labeled blocks.
+/// A batch's observation weights w_t and, when the request divides by them, labeling
+/// probabilities π_t, checked (one per row; weights positive and finite, probabilities
+/// in (0, 1] on the labeled rows `picked`), and the labeled rows' weights w_t/π_t,
+/// which weigh the labeled blocks.
 fn batch_weights<'a>(
-    weights: Option<&'a [f64]>,
+    columns: &RowColumns<'a>,
+    request: &PassRequest,
     picked: &[usize],
-    n: usize,
 ) -> Result<(Option<&'a [f64]>, Option<Array1<f64>>)> {
-    let Some(w) = weights else {
-        return Ok((None, None));
+    let (n, weights) = (columns.labeled.len(), columns.weights);
+    let probabilities = match request.probabilities {
+        true => Some(columns.probabilities.ok_or_else(|| Error::InvalidConfig {
+            parameter: "probabilities",
+            reason: "the request divides by labeling probabilities the rows do not carry".into(),
+        })?),
+        false => None,
     };
-    if w.len() != n {
-        return Err(Error::LengthMismatch {
-            what: "weights".into(),
-            expected: n,
-            found: w.len(),
-        });
+    for (what, values) in [
+        ("weights", weights),
+        ("labeling probabilities", probabilities),
+    ] {
+        if let Some(v) = values.filter(|v| v.len() != n) {
+            return Err(Error::LengthMismatch {
+                what: what.into(),
+                expected: n,
+                found: v.len(),
+            });
+        }
     }
-    check_weight_values(ArrayView1::from(w), 0)?;
-    Ok((Some(w), Some(picked.iter().map(|&i| w[i]).collect())))
+    if let Some(w) = weights {
+        check_weight_values(ArrayView1::from(w), 0)?;
+    }
+    if let Some(pi) = probabilities {
+        // Read on the labeled rows only (others may hold nulls); errors name the
+        // batch's row.
+        let on_labeled: Array1<f64> = picked.iter().map(|&i| pi[i]).collect();
+        check_probability_values(on_labeled.view(), &vec![true; picked.len()], 0).map_err(|e| {
+            match e {
+                Error::InvalidValue {
+                    source_name,
+                    column,
+                    row,
+                    value,
+                    reason,
+                } => Error::InvalidValue {
+                    source_name,
+                    column,
+                    row: picked[row],
+                    value,
+                    reason,
+                },
+                other => other,
+            }
+        })?;
+    }
+    if weights.is_none() && probabilities.is_none() {
+        return Ok((None, None));
+    }
+    let label = |i: usize| weights.map_or(1.0, |w| w[i]) / probabilities.map_or(1.0, |p| p[i]);
+    Ok((weights, Some(picked.iter().map(|&i| label(i)).collect())))
 }
 
 /// A block's columns as rows (n × p covariates).

@@ -247,6 +247,7 @@ impl Streamed {
                 omega: false,
                 squares,
                 contraction: None,
+                probabilities: false,
             };
             let sums = self.engine_sums(k, &request);
             let all = 2 * k..3 * k;
