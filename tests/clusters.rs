@@ -132,6 +132,56 @@ fn clustered_intervals_use_t_with_g_minus_one_degrees_of_freedom() {
     assert_eq!(paper.estimate().t_df(), None);
 }
 
+/// Without sources the default estimator reports the real-only estimate as
+/// `RealOnly` does, in every small-sample form, on clustered rows too: CR2 with the
+/// clusters' Bell–McCaffrey degrees of freedom by default, else the cluster-robust
+/// covariance with t(G − 1) quantiles (statsmodels' convention, checked above).
+#[test]
+fn the_default_without_sources_reports_as_real_only_on_clusters() {
+    let data = data().select_sources(&[]).unwrap();
+    // Without sources, the clusters with a labeled row.
+    let cluster = data.clusters().unwrap();
+    let mut labeled: Vec<u32> = data.labeled_rows().iter().map(|&t| cluster[t]).collect();
+    labeled.sort_unstable();
+    labeled.dedup();
+    let g = labeled.len() as f64;
+    assert!(g < data.n_clusters().unwrap() as f64);
+    for form in [
+        SmallSample::Hc2BellMcCaffrey,
+        SmallSample::Hc1,
+        SmallSample::Hc2,
+        SmallSample::Hc3,
+    ] {
+        let gmm = TwoStepGmm::new(Ols).small_sample(form).fit(&data).unwrap();
+        let real = RealOnly::new(Ols)
+            .small_sample(form)
+            .estimate(&data)
+            .unwrap();
+        let (a, b) = (
+            gmm.estimate().conf_int(0.05).unwrap(),
+            real.conf_int(0.05).unwrap(),
+        );
+        let label = format!("{form:?}");
+        assert_close(
+            &label,
+            a.as_slice().unwrap(),
+            b.as_slice().unwrap(),
+            1e-12,
+            0.0,
+        );
+        assert_close(
+            &label,
+            gmm.se().as_slice().unwrap(),
+            real.se().as_slice().unwrap(),
+            1e-12,
+            0.0,
+        );
+        if form != SmallSample::Hc2BellMcCaffrey {
+            assert_eq!(gmm.estimate().t_df(), Some(g - 1.0), "{label}");
+        }
+    }
+}
+
 /// The labeled rows of the shipped data as a real-only data set: outcome y (or
 /// 1{y > 1} for logistic regression), weights 1 + 0.5|x2| when asked for.
 fn labeled_only(binary: bool, weighted: bool) -> DataSources {

@@ -34,7 +34,6 @@ use crate::moment::MomentModel;
 #[derive(Debug, Clone)]
 pub struct RealOnly<M> {
     gmm: TwoStepGmm<M>,
-    small_sample: SmallSample,
 }
 
 impl<M: MomentModel> RealOnly<M> {
@@ -44,13 +43,11 @@ impl<M: MomentModel> RealOnly<M> {
     }
     /// Real-only estimation with the settings of `gmm`, its small-sample form included.
     pub fn from_gmm(gmm: TwoStepGmm<M>) -> Self {
-        let small_sample = gmm.small_sample_setting();
-        Self { gmm, small_sample }
+        Self { gmm }
     }
     /// The small-sample form of the covariance: HC0 (normal quantiles), HC1, HC2, HC3
     /// with t(n − p) quantiles, or HC2 with Bell–McCaffrey quantiles (the default).
     pub fn small_sample(mut self, small_sample: SmallSample) -> Self {
-        self.small_sample = small_sample;
         self.gmm = self.gmm.small_sample(small_sample);
         self
     }
@@ -79,33 +76,13 @@ impl<M: MomentModel> Estimator for RealOnly<M> {
 
 impl<M: MomentModel> RealOnly<M> {
     /// The fit on the labeled rows alone (`real`, without sources) in the small-sample
-    /// form asked for.
+    /// form asked for: the GMM's fit has it already under the selected estimator's
+    /// settings, else it is formed here, by the same code.
     fn reported(&self, real: &DataSources, fit: crate::GmmFit) -> Result<Estimate> {
-        let estimate = fit.into_estimate().with_estimator(self.name());
-        let n = real.n_labeled();
-        if self.small_sample == SmallSample::Hc0 {
-            return Ok(estimate);
-        }
-        // Clustered rows: CR2 with each coefficient's Bell–McCaffrey degrees of freedom
-        // (the default), else the cluster-robust covariance with t(G − 1) quantiles.
-        if let Some(g) = real.clusters_in_moments() {
-            let Some(cr2) = self
-                .gmm
-                .real_only_cr2(real, estimate.theta(), self.small_sample)?
-            else {
-                return Ok(self.small_sample.with_quantiles(estimate, n, Some(g), None));
-            };
-            return cr2.applied_to(estimate, n, g);
-        }
-        // Over-identified models keep the efficient GMM covariance.
-        let Some((cov, dof)) =
-            self.gmm
-                .real_only_small_sample(real, estimate.theta(), self.small_sample)?
-        else {
-            return Ok(estimate);
+        let fit = match self.gmm.reports_as_real_only() {
+            true => fit,
+            false => self.gmm.reported_as_real_only(real, fit)?,
         };
-        Ok(self
-            .small_sample
-            .with_quantiles(estimate.with_cov(cov)?, n, None, dof))
+        Ok(fit.into_estimate().with_estimator(self.name()))
     }
 }

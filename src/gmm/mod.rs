@@ -223,10 +223,6 @@ impl<M: MomentModel> TwoStepGmm<M> {
             &self.chunking,
         )
     }
-    /// The small-sample form set by [`small_sample`](Self::small_sample).
-    pub(crate) fn small_sample_setting(&self) -> SmallSample {
-        self.small_sample
-    }
 
     /// The real-only covariance of θ̂ in a small-sample form (see
     /// [`select::real_only_covariance`]) and its coefficients' degrees of freedom
@@ -541,24 +537,55 @@ impl<M: MomentModel> TwoStepGmm<M> {
     }
 
     /// A fit left without sources, reported as the selected estimator reports the
-    /// real data alone: the small-sample covariance (HC2 by default) with t quantiles
-    /// (Bell–McCaffrey by default; CR2 with clusters), as
-    /// [`RealOnly`](crate::baselines::RealOnly). Unchanged for the paper's settings and
-    /// over-identified models.
-    fn as_real_only(&self, data: &DataSources, mut fit: GmmFit) -> Result<GmmFit> {
-        let selected = self.cross_weights == CrossWeights::Selected
+    /// real data alone ([`Self::reported_as_real_only`]), when the settings are the
+    /// selected estimator's ([`Self::reports_as_real_only`]); unchanged for the paper's
+    /// settings.
+    fn as_real_only(&self, data: &DataSources, fit: GmmFit) -> Result<GmmFit> {
+        match self.reports_as_real_only() {
+            true => self.reported_as_real_only(data, fit),
+            false => Ok(fit),
+        }
+    }
+
+    /// Whether a fit without sources reports the real-only estimate in the
+    /// small-sample form (the selected cross weights, two-step, a form other than
+    /// HC0).
+    pub(crate) fn reports_as_real_only(&self) -> bool {
+        self.cross_weights == CrossWeights::Selected
             && self.weighting == Weighting::TwoStep
-            && self.small_sample != SmallSample::Hc0;
-        if !selected {
+            && self.small_sample != SmallSample::Hc0
+    }
+
+    /// A fit on `data` without sources in the small-sample form of
+    /// [`small_sample`](Self::small_sample), the one place real-only estimates get it
+    /// ([`RealOnly`](crate::baselines::RealOnly) and this estimator at M = 0): the
+    /// small-sample covariance (HC2 by default) with t quantiles (Bell–McCaffrey by
+    /// default); with clusters CR2 with the clusters' Bell–McCaffrey degrees of
+    /// freedom, or where CR2 is not formed the cluster-robust covariance with
+    /// t(G − 1) quantiles. Unchanged with HC0 and for over-identified models.
+    pub(crate) fn reported_as_real_only(
+        &self,
+        data: &DataSources,
+        mut fit: GmmFit,
+    ) -> Result<GmmFit> {
+        if self.small_sample == SmallSample::Hc0 {
             return Ok(fit);
         }
-        let theta = fit.theta().to_owned();
+        let (theta, n) = (fit.theta().to_owned(), data.n_labeled());
+        let selected = FinalEstimator::Selected {
+            small_sample: self.small_sample,
+        };
         if let Some(g) = data.clusters_in_moments() {
-            if let Some(cr2) = self.real_only_cr2(data, theta.view(), self.small_sample)? {
-                fit.estimate = cr2.applied_to(fit.estimate, data.n_labeled(), g)?;
-                fit.covariance = FinalEstimator::Selected {
-                    small_sample: self.small_sample,
-                };
+            match self.real_only_cr2(data, theta.view(), self.small_sample)? {
+                Some(cr2) => {
+                    fit.estimate = cr2.applied_to(fit.estimate, n, g)?;
+                    fit.covariance = selected;
+                }
+                None => {
+                    fit.estimate = self
+                        .small_sample
+                        .with_quantiles(fit.estimate, n, Some(g), None)
+                }
             }
             return Ok(fit);
         }
@@ -566,12 +593,8 @@ impl<M: MomentModel> TwoStepGmm<M> {
             self.real_only_small_sample(data, theta.view(), self.small_sample)?
         {
             let estimate = fit.estimate.with_cov(cov)?;
-            fit.estimate = self
-                .small_sample
-                .with_quantiles(estimate, data.n_labeled(), None, dof);
-            fit.covariance = FinalEstimator::Selected {
-                small_sample: self.small_sample,
-            };
+            fit.estimate = self.small_sample.with_quantiles(estimate, n, None, dof);
+            fit.covariance = selected;
         }
         Ok(fit)
     }
