@@ -146,6 +146,7 @@ impl<M: MomentModel + std::fmt::Debug + Send + Sync> SumsEngine for Counting<M> 
                 .map(|&m| self.table.block(&self.table.sources[m]))
                 .collect(),
             weights: None,
+            probabilities: None,
         };
         let mut sums = MomentSums::for_request(P, request);
         sums.add_rows(&self.model, request, &columns)?;

@@ -332,7 +332,7 @@ impl WeightedTable {
     }
 
     /// The labeled rows in memory (with their weights when `weighted`) and the engine.
-    fn from_engine(self, weighted: bool) -> synthgmm::Result<synthgmm::DataSources> {
+    fn into_engine_data(self, weighted: bool) -> synthgmm::Result<synthgmm::DataSources> {
         let rows: Vec<usize> = (0..self.y.len()).filter(|&i| self.labeled[i]).collect();
         let labeled = self.data(&rows, true, weighted)?;
         let t = self.y.len();
@@ -387,7 +387,7 @@ fn a_weighted_engine_gives_the_weighted_in_memory_fit() {
     for logistic in [false, true] {
         let table = WeightedTable::new(3_000, logistic);
         let (memory, unweighted) = (table.in_memory(true), table.in_memory(false));
-        let engine = table.from_engine(true).unwrap();
+        let engine = table.into_engine_data(true).unwrap();
         for weights in [CrossWeights::Selected, CrossWeights::Unrestricted] {
             let (a, b) = if logistic {
                 let gmm = TwoStepGmm::new(Logistic).cross_weights(weights);
@@ -424,21 +424,21 @@ fn weights_on_one_side_of_an_engine_are_refused() {
         }
         other => panic!("expected a configuration error, got {other:?}"),
     };
-    config(WeightedTable::new(300, false).from_engine(false));
+    config(WeightedTable::new(300, false).into_engine_data(false));
     let unweighted = WeightedTable {
         weighs: false,
         ..WeightedTable::new(300, false)
     };
-    config(unweighted.from_engine(true));
+    config(unweighted.into_engine_data(true));
     let mut bad = WeightedTable::new(300, false);
     bad.weights[102] = -1.0; // a labeled row: the data set in memory refuses it
     assert!(matches!(
-        bad.from_engine(true),
+        bad.into_engine_data(true),
         Err(synthgmm::Error::InvalidValue { .. })
     ));
     let mut bad = WeightedTable::new(300, false);
     bad.weights[100] = f64::NAN; // an unlabeled row: only the engine reads it
-    let data = bad.from_engine(true).unwrap();
+    let data = bad.into_engine_data(true).unwrap();
     match TwoStepGmm::new(Ols).fit(&data) {
         Err(synthgmm::Error::InvalidValue { column, value, .. }) => {
             assert_eq!(column, synthgmm::Column::Weight);
@@ -468,7 +468,7 @@ fn an_engine_with_labeling_probabilities_gives_the_in_memory_fit() {
             table.probabilities.iter_mut().for_each(|p| *p = 0.3);
         }
         let memory = table.in_memory(weighted);
-        let engine = table.from_engine(weighted).unwrap();
+        let engine = table.into_engine_data(weighted).unwrap();
         for (weights, ignore) in [
             (CrossWeights::Selected, false),
             (CrossWeights::Unrestricted, false),

@@ -262,7 +262,10 @@ impl MomentSums {
             sources.push(rows);
         }
         let labeled_sources: Vec<RowBlock> = sources.iter().map(|s| s.select(&picked)).collect();
-        let (row_weights, label_weights) = batch_weights(columns, request, &picked)?;
+        let BatchWeights {
+            rows: row_weights,
+            labeled: label_weights,
+        } = batch_weights(columns, request, &picked)?;
         let chunk = Chunk {
             rows: n,
             labeled: picked,
@@ -289,6 +292,12 @@ impl MomentSums {
     }
 }
 
+/// A batch's weights: every row's observation weight, and each labeled row's w_t/π_t.
+struct BatchWeights<'a> {
+    rows: Option<&'a [f64]>,
+    labeled: Option<Array1<f64>>,
+}
+
 /// A batch's observation weights w_t and, when the request divides by them, labeling
 /// probabilities π_t, checked (one per row; weights positive and finite, probabilities
 /// in (0, 1] on the labeled rows `picked`), and the labeled rows' weights w_t/π_t,
@@ -297,7 +306,7 @@ fn batch_weights<'a>(
     columns: &RowColumns<'a>,
     request: &PassRequest,
     picked: &[usize],
-) -> Result<(Option<&'a [f64]>, Option<Array1<f64>>)> {
+) -> Result<BatchWeights<'a>> {
     let (n, weights) = (columns.labeled.len(), columns.weights);
     let probabilities = match request.probabilities {
         true => Some(columns.probabilities.ok_or_else(|| Error::InvalidConfig {
@@ -344,11 +353,12 @@ fn batch_weights<'a>(
             }
         })?;
     }
-    if weights.is_none() && probabilities.is_none() {
-        return Ok((None, None));
-    }
     let label = |i: usize| weights.map_or(1.0, |w| w[i]) / probabilities.map_or(1.0, |p| p[i]);
-    Ok((weights, Some(picked.iter().map(|&i| label(i)).collect())))
+    Ok(BatchWeights {
+        rows: weights,
+        labeled: (weights.is_some() || probabilities.is_some())
+            .then(|| picked.iter().map(|&i| label(i)).collect()),
+    })
 }
 
 /// A block's columns as rows (n × p covariates).
