@@ -361,6 +361,56 @@ pub(crate) fn short_number(v: f64) -> String {
 }
 
 impl Error {
+    /// The same error with the row it names renumbered by `f` (errors that name no row
+    /// are unchanged): a front end counting rows from 1, or a batch's rows mapped to
+    /// the table's.
+    ///
+    /// ```
+    /// use synthgmm::{Column, Error};
+    /// let err = Error::NonFinite { source_name: "real".into(), column: Column::Outcome, row: 4, value: f64::NAN };
+    /// assert!(matches!(err.map_row(|r| r + 1), Error::NonFinite { row: 5, .. }));
+    /// assert!(matches!(Error::NoLabeledRows.map_row(|r| r + 1), Error::NoLabeledRows));
+    /// ```
+    pub fn map_row(self, f: impl FnOnce(usize) -> usize) -> Error {
+        match self {
+            Error::NonFinite {
+                source_name,
+                column,
+                row,
+                value,
+            } => Error::NonFinite {
+                source_name,
+                column,
+                row: f(row),
+                value,
+            },
+            Error::InvalidValue {
+                source_name,
+                column,
+                row,
+                value,
+                reason,
+            } => Error::InvalidValue {
+                source_name,
+                column,
+                row: f(row),
+                value,
+                reason,
+            },
+            Error::SingleRowFit { block, row } => Error::SingleRowFit { block, row: f(row) },
+            Error::FixedEffectSingleton {
+                effect,
+                levels,
+                row,
+            } => Error::FixedEffectSingleton {
+                effect,
+                levels,
+                row: f(row),
+            },
+            other => other,
+        }
+    }
+
     /// The variant's name (`"Collinear"`, `"InvalidConfig"` …): the class of the error a
     /// front end raises for it.
     ///

@@ -519,3 +519,63 @@ fn an_engine_with_labeling_probabilities_gives_the_in_memory_fit() {
         Err(synthgmm::Error::InvalidConfig { .. })
     ));
 }
+
+/// A batch's labeling probabilities are read on its labeled rows only, where a value
+/// outside (0, 1] is an invalid value naming the batch's row; a request that divides
+/// by probabilities the batch lacks is refused.
+#[test]
+fn a_batchs_probabilities_are_checked_on_its_labeled_rows() {
+    use ndarray::Array1;
+    use synthgmm::{ColumnBlock, PassRequest, RowColumns};
+    let t = 40;
+    let x: Vec<f64> = (0..t).map(|i| (i as f64 * 0.37).sin()).collect();
+    let one = vec![1.0; t];
+    let y: Vec<f64> = (0..t).map(|i| x[i] + (i as f64 * 1.3).cos()).collect();
+    let labeled: Vec<bool> = (0..t).map(|i| i % 4 == 0).collect();
+    let mut pi: Vec<f64> = (0..t)
+        .map(|i| if i % 4 == 0 { 0.25 } else { f64::NAN })
+        .collect();
+    let request = PassRequest {
+        sources: vec![0],
+        params: Array1::from(vec![0.5, 0.8, 0.4, 1.1]),
+        jacobian: false,
+        omega: false,
+        squares: false,
+        contraction: None,
+        probabilities: true,
+    };
+    let add = |pi: Option<&[f64]>| {
+        let columns = RowColumns {
+            labeled: &labeled,
+            real: ColumnBlock {
+                y: &y,
+                x: vec![&one, &x],
+            },
+            sources: vec![ColumnBlock {
+                y: &y,
+                x: vec![&one, &x],
+            }],
+            weights: None,
+            probabilities: pi,
+        };
+        MomentSums::for_request(2, &request).add_rows(&Ols, &request, &columns)
+    };
+    // NaN off the labeled rows is never read.
+    assert!(add(Some(&pi)).is_ok());
+    pi[12] = 1.5;
+    match add(Some(&pi)) {
+        Err(synthgmm::Error::InvalidValue {
+            column, row, value, ..
+        }) => {
+            assert_eq!(
+                (column, row, value),
+                (synthgmm::Column::LabelingProbability, 12, 1.5)
+            );
+        }
+        other => panic!("expected an invalid probability, got {other:?}"),
+    }
+    assert!(matches!(
+        add(None),
+        Err(synthgmm::Error::InvalidConfig { .. })
+    ));
+}

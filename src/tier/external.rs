@@ -334,24 +334,8 @@ fn batch_weights<'a>(
         // Read on the labeled rows only (others may hold nulls); errors name the
         // batch's row.
         let on_labeled: Array1<f64> = picked.iter().map(|&i| pi[i]).collect();
-        check_probability_values(on_labeled.view(), &vec![true; picked.len()], 0).map_err(|e| {
-            match e {
-                Error::InvalidValue {
-                    source_name,
-                    column,
-                    row,
-                    value,
-                    reason,
-                } => Error::InvalidValue {
-                    source_name,
-                    column,
-                    row: picked[row],
-                    value,
-                    reason,
-                },
-                other => other,
-            }
-        })?;
+        check_probability_values(on_labeled.view(), &vec![true; picked.len()], 0)
+            .map_err(|e| e.map_row(|row| picked[row]))?;
     }
     let label = |i: usize| weights.map_or(1.0, |w| w[i]) / probabilities.map_or(1.0, |p| p[i]);
     Ok(BatchWeights {

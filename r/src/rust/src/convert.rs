@@ -254,46 +254,7 @@ impl Request {
 
 /// The error with its row counted from 1, as R counts the data frame's rows.
 fn rows_from_one(err: &Error) -> Error {
-    match err.clone() {
-        Error::NonFinite {
-            source_name,
-            column,
-            row,
-            value,
-        } => Error::NonFinite {
-            source_name,
-            column,
-            row: row + 1,
-            value,
-        },
-        Error::InvalidValue {
-            source_name,
-            column,
-            row,
-            value,
-            reason,
-        } => Error::InvalidValue {
-            source_name,
-            column,
-            row: row + 1,
-            value,
-            reason,
-        },
-        Error::SingleRowFit { block, row } => Error::SingleRowFit {
-            block,
-            row: row + 1,
-        },
-        Error::FixedEffectSingleton {
-            effect,
-            levels,
-            row,
-        } => Error::FixedEffectSingleton {
-            effect,
-            levels,
-            row: row + 1,
-        },
-        other => other,
-    }
+    err.clone().map_row(|row| row + 1)
 }
 
 /// `list(error = list(class, message))`: the R layer raises it as a condition, rows
