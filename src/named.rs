@@ -455,8 +455,9 @@ impl EstimatorKind {
         }
     }
 
-    /// The sources it needs, and the sources it takes when none are named.
-    fn sources_needed(self, available: usize) -> (usize, usize) {
+    /// The sources it needs, and the sources it takes when none are named, of
+    /// `available` ones.
+    pub fn sources_needed(self, available: usize) -> (usize, usize) {
         match self {
             EstimatorKind::Gmm => (0, available),
             EstimatorKind::RealOnly => (0, 0),
@@ -544,10 +545,27 @@ fn estimator_of<M: MomentModel + Clone + Send + Sync + 'static>(
     names: Vec<String>,
     settings: Settings,
 ) -> SharedEstimator {
-    let small = settings.small_sample;
+    match baseline(model.clone(), kind, names.clone(), settings.small_sample) {
+        Some(estimator) => estimator,
+        None => Box::new(OnSources::new("GMM", settings.gmm(model), names)),
+    }
+}
+
+/// The baseline a kind names (`None` for the GMM) on the sources `names` (at least
+/// [`EstimatorKind::sources_needed`] of them), in the small-sample form `small`: the one
+/// table from names to estimators the front ends share.
+///
+/// # Panics
+/// When `names` holds fewer sources than the kind needs.
+pub fn baseline<M: MomentModel + Clone + Send + Sync + 'static>(
+    model: M,
+    kind: EstimatorKind,
+    names: Vec<String>,
+    small: SmallSample,
+) -> Option<SharedEstimator> {
     let first = || names[0].clone();
-    match kind {
-        EstimatorKind::Gmm => Box::new(OnSources::new("GMM", settings.gmm(model), names)),
+    let estimator: SharedEstimator = match kind {
+        EstimatorKind::Gmm => return None,
         EstimatorKind::RealOnly => Box::new(RealOnly::new(model).small_sample(small)),
         EstimatorKind::Naive => Box::new(NaivePooled::new(model, names).small_sample(small)),
         EstimatorKind::Ppi => Box::new(PpiPlusPlus::new(model, first()).small_sample(small)),
@@ -556,7 +574,8 @@ fn estimator_of<M: MomentModel + Clone + Send + Sync + 'static>(
         EstimatorKind::PpiSynth => {
             Box::new(PpiSynth::new(model, first(), names[1].clone()).small_sample(small))
         }
-    }
+    };
+    Some(estimator)
 }
 
 /// One estimator's result: the GMM keeps its full fit (J test, effective sample

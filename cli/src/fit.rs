@@ -1,8 +1,8 @@
 //! `synthgmm fit`: the estimator, and on request the baselines, on a CSV or Parquet file.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use synthgmm::baselines::{Dsl, NaivePooled, PpiPlusPlus, PpiSynth, RePpi, RealOnly};
 use synthgmm::models::{ConfidenceSet, LinearIv, Logistic, Mean, Ols, Poisson, WeakInstruments};
 use synthgmm::{
     Adjustment, Bootstrap, BootstrapInterval, Covariance, CrossWeights, Error, Estimate, Estimator,
@@ -12,27 +12,36 @@ use synthgmm::{
 use crate::choice::choice;
 use crate::data::{unsupported, DataArgs, Loaded, ModelName};
 use crate::Failure;
-use synthgmm::named::Choice;
+use synthgmm::named::{Choice, EstimatorKind};
 
-/// Which estimators to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Which estimators to run: one of the library's, by the names it gives them
+/// ([`EstimatorKind`]), or every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EstimatorName {
-    /// Two-step GMM with every source (the default).
-    Gmm,
     /// Every estimator that can run on these sources, GMM last.
     All,
-    /// The labeled rows alone.
-    RealOnly,
-    /// Real and source rows pooled as if they were all real (biased; for comparison).
-    Naive,
-    /// PPI++ with the first source.
-    Ppi,
-    /// PPI++Synth with the first two sources.
-    PpiSynth,
-    /// DSL with the first source.
-    Dsl,
-    /// RePPI with the first source.
-    Reppi,
+    /// One estimator.
+    One(EstimatorKind),
+}
+
+impl EstimatorName {
+    /// The GMM with every source (the default).
+    pub const GMM: EstimatorName = EstimatorName::One(EstimatorKind::Gmm);
+
+    /// A parser of `all` and the library's estimator names, with their help.
+    fn parser() -> impl TypedValueParser<Value = EstimatorName> {
+        let all = (
+            "all",
+            "every estimator that can run on these sources, GMM last",
+        );
+        let values = std::iter::once(all)
+            .chain(EstimatorKind::CHOICES.iter().copied())
+            .map(|(name, help)| PossibleValue::new(name).help(help));
+        PossibleValuesParser::new(values).try_map(|name| match name.as_str() {
+            "all" => Ok(EstimatorName::All),
+            kind => kind.parse().map(EstimatorName::One),
+        })
+    }
 }
 
 /// How results are written.
@@ -51,7 +60,7 @@ pub struct FitArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Estimators to run (comma-separated or repeated).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "gmm")]
+    #[arg(long, value_parser = EstimatorName::parser(), value_delimiter = ',', default_value = "gmm")]
     pub estimator: Vec<EstimatorName>,
     /// The GMM covariance.
     #[arg(long, value_parser = choice::<Covariance>(), default_value = "windmeijer")]
@@ -137,14 +146,14 @@ fn parse_alpha(text: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: &FitArgs) -> Result<String, Failure> {
-    if args.bootstrap.is_some() && args.estimator != [EstimatorName::Gmm] {
+    if args.bootstrap.is_some() && args.estimator != [EstimatorName::GMM] {
         return Err(Failure::Data(
             "--bootstrap applies to the GMM alone (--estimator gmm)".into(),
         ));
     }
     // The GMM alone reads Parquet files out of core: the sources stay on disk (the
     // bootstrap resamples rows in memory).
-    let gmm_alone = args.estimator == [EstimatorName::Gmm] && args.bootstrap.is_none();
+    let gmm_alone = args.estimator == [EstimatorName::GMM] && args.bootstrap.is_none();
     let loaded = match gmm_alone.then(|| args.data.open_out_of_core()) {
         Some(Some(opened)) => opened?,
         _ => args.data.load()?,
@@ -232,12 +241,12 @@ pub(crate) fn gmm<M: MomentModel>(model: M, args: &FitArgs) -> TwoStepGmm<M> {
         .small_sample(args.small_sample)
 }
 
-fn report<M: MomentModel + Clone + 'static>(
+fn report<M: MomentModel + Clone + Send + Sync + 'static>(
     model: M,
     loaded: &Loaded,
     args: &FitArgs,
 ) -> Result<String, Failure> {
-    if args.estimator == [EstimatorName::Gmm] {
+    if args.estimator == [EstimatorName::GMM] {
         if let Some(stem) = &args.figure {
             forest(&run_estimators(model.clone(), loaded, args)?.0, args, stem)?;
         }
@@ -421,7 +430,7 @@ type Results = Vec<(String, Result<Estimate, Error>)>;
 
 /// The estimators asked for that apply to the data's sources, each with its result,
 /// and the GMM's J test (the GMM comes last).
-fn run_estimators<M: MomentModel + Clone + 'static>(
+fn run_estimators<M: MomentModel + Clone + Send + Sync + 'static>(
     model: M,
     loaded: &Loaded,
     args: &FitArgs,
@@ -433,7 +442,7 @@ fn run_estimators<M: MomentModel + Clone + 'static>(
         .map(|e| (e.name(), e.estimate(data)))
         .collect();
     let mut j_test = None;
-    if args.estimator.contains(&EstimatorName::All) || args.estimator.contains(&EstimatorName::Gmm)
+    if args.estimator.contains(&EstimatorName::All) || args.estimator.contains(&EstimatorName::GMM)
     {
         let label = if names.is_empty() {
             "GMM".to_string()
@@ -449,54 +458,47 @@ fn run_estimators<M: MomentModel + Clone + 'static>(
 }
 
 /// The baselines asked for, in the order of the side-by-side table: each on the first
-/// source (PPI++Synth on the first two, naive pooling on all). Under `all` those the
-/// sources do not allow are left out; named, they are an error.
-fn baselines<M: MomentModel + Clone + 'static>(
+/// source(s) it needs (PPI++Synth on the first two, naive pooling on all), built by the
+/// library's table ([`synthgmm::named::baseline`]). Under `all` those the sources do not
+/// allow are left out; named, they are an error.
+fn baselines<M: MomentModel + Clone + Send + Sync + 'static>(
     model: &M,
     names: &[String],
     args: &FitArgs,
-) -> Result<Vec<Box<dyn Estimator>>, Failure> {
+) -> Result<Vec<Box<dyn Estimator + Send + Sync>>, Failure> {
     let all = args.estimator.contains(&EstimatorName::All);
-    let small = args.small_sample;
-    let mut out: Vec<Box<dyn Estimator>> = Vec::new();
-    if all || args.estimator.contains(&EstimatorName::RealOnly) {
-        out.push(Box::new(RealOnly::new(model.clone()).small_sample(small)));
-    }
-    let on_sources: [(EstimatorName, &str, usize, BaselineOn<M>); 5] = [
-        (EstimatorName::Naive, "naive", 1, |m, s, k| {
-            Box::new(NaivePooled::new(m, s.to_vec()).small_sample(k))
-        }),
-        (EstimatorName::Ppi, "ppi", 1, |m, s, k| {
-            Box::new(PpiPlusPlus::new(m, s[0].clone()).small_sample(k))
-        }),
-        (EstimatorName::Dsl, "dsl", 1, |m, s, k| {
-            Box::new(Dsl::new(m, s[0].clone()).small_sample(k))
-        }),
-        (EstimatorName::Reppi, "reppi", 1, |m, s, k| {
-            Box::new(RePpi::new(m, [s[0].clone()]).small_sample(k))
-        }),
-        (EstimatorName::PpiSynth, "ppi-synth", 2, |m, s, k| {
-            Box::new(PpiSynth::new(m, s[0].clone(), s[1].clone()).small_sample(k))
-        }),
+    let order = [
+        EstimatorKind::RealOnly,
+        EstimatorKind::Naive,
+        EstimatorKind::Ppi,
+        EstimatorKind::Dsl,
+        EstimatorKind::RePpi,
+        EstimatorKind::PpiSynth,
     ];
-    for (name, flag, needed, make) in on_sources {
-        if !(all || args.estimator.contains(&name)) {
+    let mut out = Vec::new();
+    for kind in order {
+        if !(all || args.estimator.contains(&EstimatorName::One(kind))) {
             continue;
         }
+        let (needed, taken) = kind.sources_needed(names.len());
         if names.len() >= needed {
-            out.push(make(model.clone(), names, small));
+            let on: Vec<String> = names.iter().take(taken).cloned().collect();
+            out.extend(synthgmm::named::baseline(
+                model.clone(),
+                kind,
+                on,
+                args.small_sample,
+            ));
         } else if !all {
             return Err(Failure::Data(format!(
-                "--estimator {flag} needs {needed} source(s), the data have {}",
+                "--estimator {} needs {needed} source(s), the data have {}",
+                kind.choice_name(),
                 names.len()
             )));
         }
     }
     Ok(out)
 }
-
-/// Builds a baseline from the model, the sources' names and the small-sample setting.
-type BaselineOn<M> = fn(M, &[String], SmallSample) -> Box<dyn Estimator>;
 
 /// Several estimators side by side; those that could not run are listed with the
 /// reason.

@@ -11,7 +11,7 @@ use crate::Failure;
 /// The fit of every outcome (the `--real` one first, named after its column) and the
 /// inference across them.
 pub fn run(args: &FitArgs) -> Result<String, Failure> {
-    if args.estimator != [EstimatorName::Gmm] {
+    if args.estimator != [EstimatorName::GMM] {
         return Err(Failure::Data(
             "--outcome applies to the GMM alone (--estimator gmm)".into(),
         ));
