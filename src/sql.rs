@@ -349,7 +349,8 @@ impl SqlTable {
     /// # Errors
     /// [`Error::InvalidConfig`] when a parameter or the contraction vector is not a
     /// finite number (no SQL is written for it), or the request names a source the
-    /// table does not have or has the wrong number of parameters.
+    /// table does not have, has the wrong number of parameters, or divides by labeling
+    /// probabilities the table has no column for.
     pub fn pass_query(&self, model: SqlModel, request: &PassRequest) -> Result<String> {
         let invalid = |reason: String| Error::InvalidConfig {
             parameter: "pass request",
@@ -362,6 +363,11 @@ impl SqlTable {
             .find(|&&s| s >= self.columns.sources().len())
         {
             return Err(invalid(format!("no source {s}")));
+        }
+        if request.probabilities && self.columns.probabilities_column().is_none() {
+            return Err(invalid(
+                "the request divides by labeling probabilities the table has no column for".into(),
+            ));
         }
         if request.params.len() != p * (1 + request.sources.len()) {
             return Err(invalid(format!(
@@ -903,6 +909,11 @@ mod tests {
         // all-rows block's two never.
         assert_eq!(sql.matches("s * ip * b").count(), 4 + 4 * 2);
         assert!(sql.contains(", b1x0 * e1 AS g4"));
+        // Without a probabilities column the request is refused before any SQL.
+        assert!(matches!(
+            table().pass_query(SqlModel::Logistic, &asked),
+            Err(Error::InvalidConfig { .. })
+        ));
         // A fit that treats the labels as drawn at random asks for no 1/π.
         let plain = designed
             .pass_query(SqlModel::Logistic, &request(vec![0.1, 0.2, 0.3, 0.4]))

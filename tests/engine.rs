@@ -167,11 +167,31 @@ fn squares_alone_round_trip_between_the_jacobian_and_the_contraction() {
     );
 }
 
+/// A batch's columns: an intercept and x in the real block and one source's, the real
+/// outcome y and the source's, unweighted, with labeling probabilities if given.
+fn one_source<'a>(
+    labeled: &'a [bool],
+    (one, x): (&'a [f64], &'a [f64]),
+    (y, source): (&'a [f64], &'a [f64]),
+    probabilities: Option<&'a [f64]>,
+) -> synthgmm::RowColumns<'a> {
+    synthgmm::RowColumns {
+        labeled,
+        real: synthgmm::ColumnBlock { y, x: vec![one, x] },
+        sources: vec![synthgmm::ColumnBlock {
+            y: source,
+            x: vec![one, x],
+        }],
+        weights: None,
+        probabilities,
+    }
+}
+
 /// An engine's squares alone are Σggᵀ's diagonal, at K sums instead of K(K + 1)/2.
 #[test]
 fn an_engines_squares_are_the_diagonal_of_its_omega() {
     use ndarray::Array1;
-    use synthgmm::{ColumnBlock, PassRequest, RowColumns};
+    use synthgmm::PassRequest;
     let t = 200;
     let x: Vec<f64> = (0..t).map(|i| (i as f64 * 0.37).sin()).collect();
     let one = vec![1.0; t];
@@ -182,19 +202,7 @@ fn an_engines_squares_are_the_diagonal_of_its_omega() {
         .map(|i| 0.9 + x[i] + (i as f64 * 0.7).cos())
         .collect();
     let labeled: Vec<bool> = (0..t).map(|i| i % 4 == 0).collect();
-    let columns = RowColumns {
-        labeled: &labeled,
-        real: ColumnBlock {
-            y: &y,
-            x: vec![&one, &x],
-        },
-        sources: vec![ColumnBlock {
-            y: &proxy,
-            x: vec![&one, &x],
-        }],
-        weights: None,
-        probabilities: None,
-    };
+    let columns = one_source(&labeled, (&one, &x), (&y, &proxy), None);
     let request = |omega: bool, squares: bool| PassRequest {
         sources: vec![0],
         params: Array1::from(vec![0.5, 0.8, 0.4, 1.1]),
@@ -526,7 +534,7 @@ fn an_engine_with_labeling_probabilities_gives_the_in_memory_fit() {
 #[test]
 fn a_batchs_probabilities_are_checked_on_its_labeled_rows() {
     use ndarray::Array1;
-    use synthgmm::{ColumnBlock, PassRequest, RowColumns};
+    use synthgmm::PassRequest;
     let t = 40;
     let x: Vec<f64> = (0..t).map(|i| (i as f64 * 0.37).sin()).collect();
     let one = vec![1.0; t];
@@ -545,19 +553,7 @@ fn a_batchs_probabilities_are_checked_on_its_labeled_rows() {
         probabilities: true,
     };
     let add = |pi: Option<&[f64]>| {
-        let columns = RowColumns {
-            labeled: &labeled,
-            real: ColumnBlock {
-                y: &y,
-                x: vec![&one, &x],
-            },
-            sources: vec![ColumnBlock {
-                y: &y,
-                x: vec![&one, &x],
-            }],
-            weights: None,
-            probabilities: pi,
-        };
+        let columns = one_source(&labeled, (&one, &x), (&y, &y), pi);
         MomentSums::for_request(2, &request).add_rows(&Ols, &request, &columns)
     };
     // NaN off the labeled rows is never read.

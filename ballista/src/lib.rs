@@ -200,28 +200,18 @@ fn decode_udaf(buf: &[u8]) -> Option<Result<Arc<AggregateUDF>>> {
             request,
             columns,
         } = pass;
-        fn build<M: MomentModel + Clone>(pass: PassUdaf<M>, columns: PerRow) -> PassUdaf<M> {
-            let pass = if columns.weights {
-                pass.weighted()
-            } else {
-                pass
-            };
-            if columns.probabilities {
-                pass.with_probabilities()
-            } else {
-                pass
-            }
-        }
         let udaf = match model.parse::<ModelName>() {
-            Ok(ModelName::Ols) => {
-                AggregateUDF::from(build(PassUdaf::new(Ols, request, k), columns))
-            }
-            Ok(ModelName::Logistic) => {
-                AggregateUDF::from(build(PassUdaf::new(Logistic, request, k), columns))
-            }
-            Ok(ModelName::Poisson) => {
-                AggregateUDF::from(build(PassUdaf::new(Poisson, request, k), columns))
-            }
+            Ok(ModelName::Ols) => AggregateUDF::from(
+                PassUdaf::new(Ols, request, k).with_per_row(columns.weights, columns.probabilities),
+            ),
+            Ok(ModelName::Logistic) => AggregateUDF::from(
+                PassUdaf::new(Logistic, request, k)
+                    .with_per_row(columns.weights, columns.probabilities),
+            ),
+            Ok(ModelName::Poisson) => AggregateUDF::from(
+                PassUdaf::new(Poisson, request, k)
+                    .with_per_row(columns.weights, columns.probabilities),
+            ),
             _ => {
                 return Err(DataFusionError::Internal(format!(
                     "synthgmm pass for a model the codec does not rebuild: `{model}`"

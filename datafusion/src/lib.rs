@@ -105,18 +105,13 @@ impl<M: MomentModel + Clone> PassUdaf<M> {
         }
     }
 
-    /// The same aggregate taking the observation weights w_t as its last argument:
-    /// every row's moments are multiplied by w_t.
-    pub fn weighted(mut self) -> Self {
-        self.weighted = true;
-        self
-    }
-
-    /// The same aggregate taking the labeling probabilities π_t as its last argument
-    /// (after the weights, if any): a request that asks for them
-    /// ([`PassRequest::probabilities`]) divides the labeled blocks' moments by π_t.
-    pub fn with_probabilities(mut self) -> Self {
-        self.probabilities = true;
+    /// The same aggregate taking, after the blocks' columns, the observation weights
+    /// w_t when `weights` (every row's moments are multiplied by w_t) and then the
+    /// labeling probabilities π_t when `probabilities` (a request that asks for them,
+    /// [`PassRequest::probabilities`], divides the labeled blocks' moments by π_t).
+    pub fn with_per_row(mut self, weights: bool, probabilities: bool) -> Self {
+        self.weighted = weights;
+        self.probabilities = probabilities;
         self
     }
 }
@@ -134,13 +129,13 @@ impl<M> PassUdaf<M> {
     pub fn k(&self) -> usize {
         self.k
     }
-    /// Whether the aggregate's last argument is the rows' observation weights
-    /// ([`weighted`](Self::weighted)).
+    /// Whether the aggregate takes the rows' observation weights
+    /// ([`with_per_row`](Self::with_per_row)).
     pub fn is_weighted(&self) -> bool {
         self.weighted
     }
-    /// Whether the aggregate's last argument is the labeling probabilities
-    /// ([`with_probabilities`](Self::with_probabilities)).
+    /// Whether the aggregate takes the labeling probabilities
+    /// ([`with_per_row`](Self::with_per_row)).
     pub fn has_probabilities(&self) -> bool {
         self.probabilities
     }
@@ -334,16 +329,9 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> SumsEngin
         self.columns.probabilities_column().is_some()
     }
     fn sums(&self, request: &PassRequest) -> synthgmm::Result<MomentSums> {
-        let pass = PassUdaf::new(self.model.clone(), request.clone(), self.k);
-        let pass = if self.weighs_rows() {
-            pass.weighted()
-        } else {
-            pass
-        };
-        let udaf = AggregateUDF::from(match self.has_probabilities() {
-            true => pass.with_probabilities(),
-            false => pass,
-        });
+        let pass = PassUdaf::new(self.model.clone(), request.clone(), self.k)
+            .with_per_row(self.weighs_rows(), self.has_probabilities());
+        let udaf = AggregateUDF::from(pass);
         let args = arguments(&self.columns, &request.sources)
             .into_iter()
             .map(|c| col(quoted(c)))
@@ -467,17 +455,16 @@ fn labeled_data(values: &[Vec<f64>], columns: &Columns) -> synthgmm::Result<Data
     }
     // After the blocks' columns: the weights, then the probabilities, as present.
     let mut per_row = values[1 + (1 + p) * (1 + columns.sources().len())..].iter();
-    let weights = columns
-        .weights_column()
-        .and_then(|_| per_row.next())
-        .map(|w| Array1::from(w.clone()));
+    let mut next = |present: bool| {
+        present
+            .then(|| per_row.next().map(|v| Array1::from(v.clone())))
+            .flatten()
+    };
+    let weights = next(columns.weights_column().is_some());
+    let probabilities = next(columns.probabilities_column().is_some());
     if let Some(w) = &weights {
         builder = builder.weights(w);
     }
-    let probabilities = columns
-        .probabilities_column()
-        .and_then(|_| per_row.next())
-        .map(|pi| Array1::from(pi.clone()));
     if let Some(pi) = &probabilities {
         builder = builder.labeling_probabilities(pi);
     }
