@@ -314,7 +314,8 @@ impl DataSources {
         self.labeling_probabilities.as_ref().map(|p| p.view())
     }
     /// The cluster of every row as dense indices 0, 1, … in order of first appearance,
-    /// if clusters were given ([`DataSourcesBuilder::clusters`]).
+    /// if clusters were given ([`DataSourcesBuilder::clusters`]); for data summed by an
+    /// engine ([`from_engine`](Self::from_engine)), of the labeled rows.
     pub fn clusters(&self) -> Option<&[u32]> {
         self.clusters.as_deref().map(|c| c.ids.as_slice())
     }
@@ -594,13 +595,17 @@ impl DataSources {
     /// rows labeled, in any order; `n_rows` is T. [`labeled_rows`](Self::labeled_rows)
     /// are then positions among the labeled rows. Observation weights go with an
     /// engine that [weighs its rows](crate::SumsEngine::weighs_rows), labeling
-    /// probabilities with one that [has them](crate::SumsEngine::has_probabilities):
-    /// `labeled` then carries the labeled rows' values.
+    /// probabilities with one that [has them](crate::SumsEngine::has_probabilities),
+    /// clusters with one whose rows [are clustered](crate::SumsEngine::n_clusters):
+    /// `labeled` then carries the labeled rows' values. With clusters,
+    /// [`clusters`](Self::clusters) holds the labeled rows' and
+    /// [`n_clusters`](Self::n_clusters) is the engine's G.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] when `labeled` has unlabeled rows or clusters, weights
-    /// or probabilities on one side only, when T is below its rows, or names a source
-    /// the engine does not have.
+    /// [`Error::InvalidConfig`] when `labeled` has unlabeled rows, when clusters,
+    /// weights or probabilities are on one side only, the labeled rows fall in more
+    /// clusters than the engine's rows, T is below its rows, or `labeled` names a
+    /// source the engine does not have.
     pub fn from_engine(
         labeled: &DataSources,
         n_rows: usize,
@@ -615,10 +620,12 @@ impl DataSources {
         if labeled.n_labeled() != labeled.n_rows() {
             return bad("the rows given in memory must all be labeled".into());
         }
-        if labeled.clusters.is_some() {
-            return bad("clusters are not supported with an engine".into());
-        }
         let sides = [
+            (
+                "clusters",
+                labeled.clusters.is_some(),
+                engine.n_clusters().is_some(),
+            ),
             (
                 "observation weights",
                 labeled.weights.is_some(),
@@ -654,6 +661,20 @@ impl DataSources {
         {
             return bad(format!("the engine has no source `{name}`"));
         }
+        let clusters = match (&labeled.clusters, engine.n_clusters()) {
+            (Some(own), Some(count)) if count < own.count => {
+                return bad(format!(
+                    "the labeled rows fall in {} clusters but the engine's rows in {count}: both sides must read the same clusters column",
+                    own.count
+                ))
+            }
+            // The labeled rows' ids with the engine's G, the clusters in the moments.
+            (Some(own), Some(count)) => Some(Arc::new(Clusters {
+                ids: own.ids.clone(),
+                count,
+            })),
+            _ => None,
+        };
         let p = labeled.n_covariates();
         let sources = labeled
             .sources
@@ -670,6 +691,7 @@ impl DataSources {
         Ok(DataSources {
             n_rows,
             sources,
+            clusters,
             stream: Some(Arc::new(Streamed::engine(engine, n_rows))),
             ..labeled.without_sources()
         })

@@ -115,8 +115,8 @@ impl ParquetSources {
         self
     }
     /// The label, real and source columns at once, as the SQL and DataFusion tiers
-    /// take them (replacing any named before), and their weights and labeling
-    /// probabilities columns, if any.
+    /// take them (replacing any named before), and their weights, labeling
+    /// probabilities and clusters columns, if any.
     pub fn columns(mut self, columns: ColumnSpec) -> Self {
         self.labeled = Some(columns.labeled().to_string());
         self.real = Some(columns.real().clone());
@@ -126,6 +126,9 @@ impl ParquetSources {
         }
         if let Some(pi) = columns.probabilities_column() {
             self.per_row.labeling_probabilities = Some(pi.to_string());
+        }
+        if let Some(c) = columns.clusters_column() {
+            self.per_row.clusters = Some(c.to_string());
         }
         self
     }

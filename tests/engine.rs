@@ -245,6 +245,8 @@ struct WeightedTable {
     names: Vec<String>,
     weighs: bool,
     designed: bool,
+    /// The cluster of every row, when the table is clustered.
+    clusters: Option<Vec<u32>>,
     model: &'static str,
 }
 
@@ -287,6 +289,7 @@ impl WeightedTable {
             names: vec!["proxy".into(), "synth".into()],
             weighs: true,
             designed: false,
+            clusters: None,
             model: if logistic { "logistic" } else { "ols" },
         }
     }
@@ -327,6 +330,10 @@ impl WeightedTable {
         if self.designed {
             builder = builder.labeling_probabilities(&pick(&self.probabilities));
         }
+        if let Some(ids) = &self.clusters {
+            let picked: Vec<u32> = rows.iter().map(|&i| ids[i]).collect();
+            builder = builder.clusters(&picked);
+        }
         for (name, s) in self.names.iter().zip(&self.sources) {
             builder = builder.source(name.clone(), &x, &pick(s));
         }
@@ -346,6 +353,50 @@ impl WeightedTable {
         let t = self.y.len();
         synthgmm::DataSources::from_engine(&labeled, t, Box::new(self))
     }
+
+    /// The sums of a clustered table, cluster by cluster (each cluster's rows gathered
+    /// wherever they lie) in three partitions of whole clusters, merged.
+    fn clustered_sums(
+        &self,
+        request: &synthgmm::PassRequest,
+        ids: &[u32],
+    ) -> synthgmm::Result<MomentSums> {
+        let g = ids.iter().max().map_or(0, |&m| m as usize + 1);
+        let mut members = vec![Vec::new(); g];
+        for (i, &c) in ids.iter().enumerate() {
+            members[c as usize].push(i);
+        }
+        let mut total = MomentSums::for_request(2, request);
+        for clusters in [0..g / 7, g / 7..g / 2, g / 2..g] {
+            let mut part = MomentSums::for_request(2, request);
+            for rows in &members[clusters] {
+                let pick = |v: &[f64]| -> Vec<f64> { rows.iter().map(|&i| v[i]).collect() };
+                let labeled: Vec<bool> = rows.iter().map(|&i| self.labeled[i]).collect();
+                let (one, x, y) = (pick(&self.one), pick(&self.x), pick(&self.y));
+                let (w, pi) = (pick(&self.weights), pick(&self.probabilities));
+                let sources: Vec<Vec<f64>> = request
+                    .sources
+                    .iter()
+                    .map(|&m| pick(&self.sources[m]))
+                    .collect();
+                let block = |y| column_block(y, &one, &x);
+                let columns = synthgmm::RowColumns {
+                    labeled: &labeled,
+                    real: block(&y),
+                    sources: sources.iter().map(|s| block(s)).collect(),
+                    weights: self.weighs.then_some(&w[..]),
+                    probabilities: self.designed.then_some(&pi[..]),
+                };
+                match self.model {
+                    "ols" => part.add_cluster(&Ols, request, &columns)?,
+                    _ => part.add_cluster(&Logistic, request, &columns)?,
+                }
+            }
+            total.merge(&part)?;
+        }
+        total.finish_clusters(g);
+        Ok(total)
+    }
 }
 
 impl synthgmm::SumsEngine for WeightedTable {
@@ -361,7 +412,15 @@ impl synthgmm::SumsEngine for WeightedTable {
     fn has_probabilities(&self) -> bool {
         self.designed
     }
+    fn n_clusters(&self) -> Option<usize> {
+        let ids = self.clusters.as_ref()?;
+        let distinct: std::collections::BTreeSet<u32> = ids.iter().copied().collect();
+        Some(distinct.len())
+    }
     fn sums(&self, request: &synthgmm::PassRequest) -> synthgmm::Result<MomentSums> {
+        if let Some(ids) = &self.clusters {
+            return self.clustered_sums(request, ids);
+        }
         let t = self.y.len();
         let mut total = MomentSums::for_request(2, request);
         for rows in [0..t / 7, t / 7..t / 2, t / 2..t] {
@@ -573,5 +632,109 @@ fn a_batchs_probabilities_are_checked_on_its_labeled_rows() {
     assert!(matches!(
         add(None),
         Err(synthgmm::Error::InvalidConfig { .. })
+    ));
+}
+
+/// A block of an intercept and x with outcome y.
+fn column_block<'a>(y: &'a [f64], one: &'a [f64], x: &'a [f64]) -> synthgmm::ColumnBlock<'a> {
+    synthgmm::ColumnBlock { y, x: vec![one, x] }
+}
+
+/// An engine whose rows are clustered, summing cluster by cluster, gives the clustered
+/// in-memory fit (to 1e-10): least squares and logistic regression, with and without
+/// observation weights, under every covariance (Windmeijer's contraction and Ω̂ alone)
+/// and the default; clusters on one side only, or more of them among the labeled rows
+/// than the engine has, are refused.
+#[test]
+fn a_clustered_engine_gives_the_clustered_in_memory_fit() {
+    use synthgmm::CrossWeights;
+    let covariances = [Covariance::Windmeijer, Covariance::Sandwich];
+    for (logistic, weighted) in [(false, false), (false, true), (true, true)] {
+        let mut table = WeightedTable::new(3_000, logistic);
+        table.weighs = weighted;
+        // 60 clusters of 50 rows, scattered over the table.
+        table.clusters = Some((0..3_000).map(|i| ((i * 7 + i / 11) % 60) as u32).collect());
+        let memory = table.in_memory(weighted);
+        let mut unclustered = WeightedTable::new(3_000, logistic);
+        unclustered.weighs = weighted;
+        let unclustered = unclustered.in_memory(weighted);
+        let engine = table.into_engine_data(weighted).unwrap();
+        assert_eq!(engine.n_clusters(), Some(60));
+        for (weights, covariance) in [CrossWeights::Selected, CrossWeights::Unrestricted]
+            .into_iter()
+            .flat_map(|w| covariances.map(|c| (w, c)))
+        {
+            let what =
+                format!("logistic {logistic}, weighted {weighted}, {weights:?}, {covariance:?}");
+            let fits = |data: &synthgmm::DataSources| {
+                if logistic {
+                    let gmm = TwoStepGmm::new(Logistic)
+                        .cross_weights(weights)
+                        .covariance(covariance);
+                    gmm.fit(data).unwrap()
+                } else {
+                    let gmm = TwoStepGmm::new(Ols)
+                        .cross_weights(weights)
+                        .covariance(covariance);
+                    gmm.fit(data).unwrap()
+                }
+            };
+            let (a, b, plain) = (fits(&engine), fits(&memory), fits(&unclustered));
+            for j in 0..2 {
+                assert!(
+                    rel_close(a.theta()[j], b.theta()[j], 1e-10),
+                    "{what}: θ̂ {j}"
+                );
+                assert!(rel_close(a.se()[j], b.se()[j], 1e-10), "{what}: se {j}");
+                let (ca, cb) = (a.conf_int(0.05).unwrap(), b.conf_int(0.05).unwrap());
+                assert!(
+                    rel_close(ca[[j, 0]], cb[[j, 0]], 1e-10),
+                    "{what}: interval {j}"
+                );
+            }
+            // The clusters matter: the unclustered fit's standard error is another.
+            assert!(
+                !rel_close(a.se()[1], plain.se()[1], 1e-3),
+                "{what}: clusters ignored"
+            );
+        }
+    }
+    let clustered = || {
+        let mut table = WeightedTable::new(300, false);
+        table.clusters = Some((0..300).map(|i| (i % 30) as u32).collect());
+        table
+    };
+    let refused = |r: synthgmm::Result<synthgmm::DataSources>| match r {
+        Err(synthgmm::Error::InvalidConfig { parameter, reason }) => {
+            assert_eq!(parameter, "labeled");
+            assert!(reason.contains("cluster"), "{reason}");
+        }
+        other => panic!("expected a configuration error, got {other:?}"),
+    };
+    // The engine clustered, the labeled rows not.
+    let table = clustered();
+    let rows: Vec<usize> = (0..300).filter(|&i| table.labeled[i]).collect();
+    let plain = WeightedTable::new(300, false)
+        .data(&rows, true, true)
+        .unwrap();
+    refused(synthgmm::DataSources::from_engine(
+        &plain,
+        300,
+        Box::new(table),
+    ));
+    // The labeled rows clustered, the engine not.
+    let labeled = clustered().data(&rows, true, true).unwrap();
+    refused(synthgmm::DataSources::from_engine(
+        &labeled,
+        300,
+        Box::new(WeightedTable::new(300, false)),
+    ));
+    // The engine's rows in fewer clusters than the labeled rows'.
+    let mut few = clustered();
+    few.clusters = Some((0..300).map(|i| (i % 3) as u32).collect());
+    refused(synthgmm::DataSources::from_engine(
+        &labeled,
+        300,
+        Box::new(few),
     ));
 }

@@ -32,8 +32,9 @@ impl BlockColumns {
 /// real outcome and covariates (read on the labeled rows only; other rows may hold
 /// nulls), each source's outcome and covariates on every row, in the order of η, and
 /// optionally the observation (survey) weights w_t, which multiply every row's moments,
-/// and the labeling probabilities π_t (read on the labeled rows), which divide the
-/// labeled blocks' moments.
+/// the labeling probabilities π_t (read on the labeled rows), which divide the
+/// labeled blocks' moments, and the cluster of every row (any column whose values can be
+/// compared for equality, no nulls), which makes Ω̂ cluster-robust.
 ///
 /// # Examples
 /// ```
@@ -51,6 +52,9 @@ impl BlockColumns {
 /// let designed = weighted.labeling_probabilities("pi");
 /// assert_eq!(designed.probabilities_column(), Some("pi"));
 /// assert_eq!(designed.distinct_names().last(), Some(&"pi"));
+/// let clustered = designed.clusters("school");
+/// assert_eq!(clustered.clusters_column(), Some("school"));
+/// assert_eq!(clustered.distinct_names().last(), Some(&"school"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ColumnSpec {
@@ -59,6 +63,7 @@ pub struct ColumnSpec {
     sources: Vec<(String, BlockColumns)>,
     weights: Option<String>,
     probabilities: Option<String>,
+    clusters: Option<String>,
 }
 
 impl ColumnSpec {
@@ -75,6 +80,7 @@ impl ColumnSpec {
             sources: Vec::new(),
             weights: None,
             probabilities: None,
+            clusters: None,
         }
     }
 
@@ -103,6 +109,20 @@ impl ColumnSpec {
     /// The labeling probabilities' column, if any.
     pub fn probabilities_column(&self) -> Option<&str> {
         self.probabilities.as_deref()
+    }
+
+    /// The cluster of every row (no nulls), as
+    /// [`DataSourcesBuilder::clusters`](crate::DataSourcesBuilder::clusters) takes them:
+    /// Ω̂ sums each cluster's moments before their outer products,
+    /// G/(G − 1) Σ_c s_c s_cᵀ with s_c = Σ_{t∈c} g_t over the G clusters.
+    pub fn clusters(mut self, column: &str) -> Self {
+        self.clusters = Some(column.to_string());
+        self
+    }
+
+    /// The clusters' column, if any.
+    pub fn clusters_column(&self) -> Option<&str> {
+        self.clusters.as_deref()
     }
 
     /// A source on every row: its outcome and covariate columns (the real data's
@@ -140,7 +160,7 @@ impl ColumnSpec {
     }
 
     /// Every column read, the label first, each once, in order of first mention (the
-    /// weights and the labeling probabilities last).
+    /// weights, the labeling probabilities and the clusters last).
     pub fn distinct_names(&self) -> Vec<&str> {
         let mut out = vec![self.labeled.as_str()];
         let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, b)| b));
@@ -149,7 +169,8 @@ impl ColumnSpec {
             .weights
             .as_deref()
             .into_iter()
-            .chain(self.probabilities.as_deref());
+            .chain(self.probabilities.as_deref())
+            .chain(self.clusters.as_deref());
         for name in names.chain(per_row) {
             if !out.contains(&name) {
                 out.push(name);

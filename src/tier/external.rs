@@ -186,6 +186,18 @@ pub trait SumsEngine: Send + Sync + fmt::Debug {
     fn has_probabilities(&self) -> bool {
         false
     }
+    /// The number of clusters G of the engine's rows when they are clustered (a
+    /// clusters column of its table), else `None`. The Σggᵀ and the contraction a
+    /// clustered engine returns are then cluster-robust: G/(G − 1) Σ_c s_c s_cᵀ over
+    /// the clusters' sums s_c = Σ_{t∈c} g_t, and likewise for the contraction (as
+    /// [`MomentSums::add_cluster`] and [`MomentSums::finish_clusters`] build them);
+    /// the rows' squares stay row by row.
+    /// [`DataSources::from_engine`](crate::DataSources::from_engine) then requires the
+    /// labeled rows in memory to carry their clusters, and refuses them otherwise. No,
+    /// by default.
+    fn n_clusters(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl MomentSums {
@@ -220,76 +232,157 @@ impl MomentSums {
         request: &PassRequest,
         columns: &RowColumns<'_>,
     ) -> Result<()> {
-        let layout = self.layout();
-        let shape = |what: &str, expected: usize, found: usize| Error::ShapeMismatch {
-            what: what.to_string(),
-            expected,
-            found,
+        self.check_parts(request)?;
+        let part = row_sums(self.layout(), model, request, columns)?;
+        self.add(&part);
+        Ok(())
+    }
+
+    /// Adds the rows of one cluster, given as [`add_rows`](Self::add_rows) takes a
+    /// batch, for an engine whose rows are clustered
+    /// ([`SumsEngine::n_clusters`]): Σg, the Jacobian and the rows' squares as
+    /// `add_rows` adds them; to Σggᵀ the cluster's s_c s_cᵀ, with s_c = Σ_{t∈c} g_t; to
+    /// the contraction by v, J_c u_c + s_c d_cᵀ with J_c = Σ_{t∈c} ∂g_t/∂(θ, η)ᵀ,
+    /// u_c = s_cᵀv and d_c = J_cᵀv. Every row of a cluster comes in one call; after
+    /// the last cluster (and the merge of partitions, each holding whole clusters),
+    /// [`finish_clusters`](Self::finish_clusters) applies G/(G − 1).
+    ///
+    /// # Errors
+    /// Those of [`add_rows`](Self::add_rows).
+    pub fn add_cluster<M: MomentModel + ?Sized>(
+        &mut self,
+        model: &M,
+        request: &PassRequest,
+        columns: &RowColumns<'_>,
+    ) -> Result<()> {
+        self.check_parts(request)?;
+        let per_row = PassRequest {
+            jacobian: request.jacobian || request.contraction.is_some(),
+            omega: false,
+            squares: request.squares && !request.omega,
+            contraction: None,
+            ..request.clone()
         };
-        let m = layout.sources;
-        if request.sources.len() != m || columns.sources.len() != m {
-            return Err(shape("sources", m, columns.sources.len()));
+        let part = row_sums(self.layout(), model, &per_row, columns)?;
+        let cluster_jacobian = part.jacobian().map(|j| j.to_owned());
+        let s = part.moments().to_owned();
+        let sums = self.parts_mut();
+        *sums.rows += part.n_rows();
+        *sums.labeled += part.n_labeled();
+        *sums.g += &s;
+        if let (Some(total), Some(j)) = (sums.jacobian, &cluster_jacobian) {
+            *total += j;
         }
-        if request.params.len() != layout.n_params() {
-            return Err(shape("parameters", layout.n_params(), request.params.len()));
+        if let (Some(total), Some(squares)) = (sums.squares, part.squares()) {
+            *total += &squares;
         }
-        if let Some(v) = &request.contraction {
-            if v.len() != layout.n_moments() {
-                return Err(shape("contraction values", layout.n_moments(), v.len()));
-            }
+        let column = s.view().insert_axis(ndarray::Axis(1));
+        if let Some(omega) = sums.omega {
+            ndarray::linalg::general_mat_mul(1.0, &column, &column.t(), 1.0, omega);
         }
+        if let (Some(total), Some(v), Some(j)) =
+            (sums.contraction, &request.contraction, &cluster_jacobian)
+        {
+            let (u, d) = (s.dot(v), j.t().dot(v));
+            total.scaled_add(u, j);
+            let d = d.view().insert_axis(ndarray::Axis(0));
+            ndarray::linalg::general_mat_mul(1.0, &column, &d, 1.0, total);
+        }
+        Ok(())
+    }
+
+    /// Multiplies Σggᵀ and the contraction of sums added cluster by cluster
+    /// ([`add_cluster`](Self::add_cluster)) by the finite-cluster factor G/(G − 1),
+    /// G the number of clusters added (1 for G < 2, for which the fit reports that no
+    /// cluster-robust covariance exists): once, after every cluster.
+    pub fn finish_clusters(&mut self, clusters: usize) {
+        let factor = crate::engine::cluster_factor(clusters);
+        let sums = self.parts_mut();
+        for part in [sums.omega, sums.contraction].into_iter().flatten() {
+            *part *= factor;
+        }
+    }
+
+    /// Whether these sums hold the parts `request` asks for.
+    fn check_parts(&self, request: &PassRequest) -> Result<()> {
         let parts_match = self.jacobian().is_some() == request.jacobian
             && self.omega().is_some() == request.omega
             && self.squares().is_some() == (request.omega || request.squares)
             && self.contraction().is_some() == request.contraction.is_some();
-        if !parts_match {
-            return Err(Error::InvalidConfig {
+        match parts_match {
+            true => Ok(()),
+            false => Err(Error::InvalidConfig {
                 parameter: "sums",
                 reason: "the sums were made for a request with other parts".into(),
-            });
+            }),
         }
-        let n = columns.labeled.len();
-        let picked: Vec<usize> = (0..n).filter(|&i| columns.labeled[i]).collect();
-        let real = block_rows(REAL, &columns.real, layout.p, n)?.select(&picked);
-        check_values(REAL, &real, &[], |i| picked[i], &mut Vec::new())?;
-        check_outcomes(model, REAL, &real, |i| picked[i])?;
-        let mut sources = Vec::with_capacity(m);
-        for (j, block) in columns.sources.iter().enumerate() {
-            let name = format!("source {j}");
-            let rows = block_rows(&name, block, layout.p, n)?;
-            check_values(&name, &rows, &[], |i| i, &mut Vec::new())?;
-            check_outcomes(model, &name, &rows, |i| i)?;
-            sources.push(rows);
-        }
-        let labeled_sources: Vec<RowBlock> = sources.iter().map(|s| s.select(&picked)).collect();
-        let BatchWeights {
-            rows: row_weights,
-            labeled: label_weights,
-        } = batch_weights(columns, request, &picked)?;
-        let chunk = Chunk {
-            rows: n,
-            labeled: picked,
-            weights: label_weights.as_ref().map(|w| w.view()),
-            real: real.view(&[]),
-            sources: sources.iter().map(|s| s.view(&[])).collect(),
-            sources_labeled: labeled_sources.iter().map(|s| s.view(&[])).collect(),
-            clusters: None,
-            row_weights: row_weights.map(ArrayView1::from),
-        };
-        let needs = Needs {
-            jacobian: request.jacobian,
-            omega: request.omega,
-            squares: request.squares,
-            contraction: request.contraction.as_ref().map(|v| v.view()),
-            cluster_u: None,
-        };
-        let (part, _) = chunk_sums(model, &chunk, layout, request.params.view(), needs);
-        if part.layout() != layout {
-            return Err(shape("moments per block", layout.k, part.layout().k));
-        }
-        self.add(&part);
-        Ok(())
     }
+}
+
+/// The sums of a batch of rows (see [`MomentSums::add_rows`]) in `layout`, checked.
+fn row_sums<M: MomentModel + ?Sized>(
+    layout: Layout,
+    model: &M,
+    request: &PassRequest,
+    columns: &RowColumns<'_>,
+) -> Result<MomentSums> {
+    let shape = |what: &str, expected: usize, found: usize| Error::ShapeMismatch {
+        what: what.to_string(),
+        expected,
+        found,
+    };
+    let m = layout.sources;
+    if request.sources.len() != m || columns.sources.len() != m {
+        return Err(shape("sources", m, columns.sources.len()));
+    }
+    if request.params.len() != layout.n_params() {
+        return Err(shape("parameters", layout.n_params(), request.params.len()));
+    }
+    if let Some(v) = &request.contraction {
+        if v.len() != layout.n_moments() {
+            return Err(shape("contraction values", layout.n_moments(), v.len()));
+        }
+    }
+    let n = columns.labeled.len();
+    let picked: Vec<usize> = (0..n).filter(|&i| columns.labeled[i]).collect();
+    let real = block_rows(REAL, &columns.real, layout.p, n)?.select(&picked);
+    check_values(REAL, &real, &[], |i| picked[i], &mut Vec::new())?;
+    check_outcomes(model, REAL, &real, |i| picked[i])?;
+    let mut sources = Vec::with_capacity(m);
+    for (j, block) in columns.sources.iter().enumerate() {
+        let name = format!("source {j}");
+        let rows = block_rows(&name, block, layout.p, n)?;
+        check_values(&name, &rows, &[], |i| i, &mut Vec::new())?;
+        check_outcomes(model, &name, &rows, |i| i)?;
+        sources.push(rows);
+    }
+    let labeled_sources: Vec<RowBlock> = sources.iter().map(|s| s.select(&picked)).collect();
+    let BatchWeights {
+        rows: row_weights,
+        labeled: label_weights,
+    } = batch_weights(columns, request, &picked)?;
+    let chunk = Chunk {
+        rows: n,
+        labeled: picked,
+        weights: label_weights.as_ref().map(|w| w.view()),
+        real: real.view(&[]),
+        sources: sources.iter().map(|s| s.view(&[])).collect(),
+        sources_labeled: labeled_sources.iter().map(|s| s.view(&[])).collect(),
+        clusters: None,
+        row_weights: row_weights.map(ArrayView1::from),
+    };
+    let needs = Needs {
+        jacobian: request.jacobian,
+        omega: request.omega,
+        squares: request.squares,
+        contraction: request.contraction.as_ref().map(|v| v.view()),
+        cluster_u: None,
+    };
+    let (part, _) = chunk_sums(model, &chunk, layout, request.params.view(), needs);
+    if part.layout() != layout {
+        return Err(shape("moments per block", layout.k, part.layout().k));
+    }
+    Ok(part)
 }
 
 /// A batch's weights: every row's observation weight, and each labeled row's w_t/π_t.
