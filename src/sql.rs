@@ -274,6 +274,18 @@ impl SqlTable {
         self
     }
 
+    /// The cluster of every row in column `column` (no nulls; any type whose values
+    /// compare for equality), as
+    /// [`DataSourcesBuilder::clusters`](crate::DataSourcesBuilder::clusters) takes
+    /// them: each pass sums the moments by cluster (`GROUP BY`) and Ω̂ is
+    /// G/(G − 1) Σ_c s_c s_cᵀ over the G clusters. [`open`](Self::open) counts the
+    /// clusters and the rows without one ([`clusters_query`](Self::clusters_query)),
+    /// and reads the labeled rows' clusters as ranks (`DENSE_RANK`, a window function).
+    pub fn clusters(mut self, column: &str) -> Self {
+        self.columns = self.columns.clusters(column);
+        self
+    }
+
     /// Covariates per block.
     fn p(&self) -> usize {
         self.columns.real().covariates.len()
@@ -297,8 +309,8 @@ impl SqlTable {
     }
 
     /// The labeled rows: the real outcome and covariates, then each source's, then the
-    /// weight and the labeling probability if there are, in the order
-    /// [`open`](Self::open) reads them.
+    /// weight, the labeling probability and the cluster's rank among the labeled
+    /// rows' clusters if there are, in the order [`open`](Self::open) reads them.
     pub fn labeled_query(&self) -> String {
         let blocks = std::iter::once(self.columns.real())
             .chain(self.columns.sources().iter().map(|(_, b)| b));
@@ -308,11 +320,18 @@ impl SqlTable {
             .chain(self.columns.probabilities_column())
             .map(ident)
             .collect();
-        let casted: Vec<String> = columns
+        let mut casted: Vec<String> = columns
             .iter()
             .enumerate()
             .map(|(i, c)| format!("CAST({c} AS DOUBLE PRECISION) AS c{i}"))
             .collect();
+        if let Some(c) = self.columns.clusters_column() {
+            casted.push(format!(
+                "CAST(DENSE_RANK() OVER (ORDER BY {}) AS DOUBLE PRECISION) AS c{}",
+                ident(c),
+                casted.len()
+            ));
+        }
         format!(
             "SELECT {} FROM {} WHERE {}",
             casted.join(", "),
@@ -334,6 +353,16 @@ impl SqlTable {
         ))
     }
 
+    /// With [`clusters`](Self::clusters), the number of distinct clusters G and of
+    /// rows without a cluster (null).
+    pub fn clusters_query(&self) -> Option<String> {
+        let c = ident(self.columns.clusters_column()?);
+        Some(format!(
+            "SELECT CAST(COUNT(DISTINCT {c}) AS DOUBLE PRECISION) AS g, CAST(COUNT(*) - COUNT({c}) AS DOUBLE PRECISION) AS missing FROM {}",
+            self.table_ref()
+        ))
+    }
+
     /// The number of rows T.
     pub fn count_query(&self) -> String {
         format!(
@@ -344,7 +373,9 @@ impl SqlTable {
 
     /// One pass as a single row of sums, in the order of [`MomentSums::to_vec`] after
     /// its header (T, n, Σg, then ΣĜ, the upper triangle of Σggᵀ row by row, and the
-    /// contraction, each when requested).
+    /// contraction, each when requested). With [`clusters`](Self::clusters) the rows
+    /// are summed by cluster first, Σggᵀ and the contraction are over the clusters'
+    /// sums (without the factor G/(G − 1)), and G comes last.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] when a parameter or the contraction vector is not a
@@ -390,23 +421,31 @@ impl SqlTable {
 
     /// [`pass_query`](Self::pass_query)'s SQL, for a checked request: three nested
     /// selects (each block's covariates and residual; the residuals and slopes of the
-    /// link; the stacked moments and their derivatives per row) under one aggregate.
+    /// link; the stacked moments and their derivatives per row), with clusters a
+    /// fourth summing them by cluster, under one aggregate.
     fn write_pass(&self, model: SqlModel, request: &PassRequest) -> String {
         let layout = MomentLayout {
             p: self.p(),
             m: request.sources.len(),
             weighted: self.columns.weights_column().is_some(),
             probabilities: request.probabilities,
+            clustered: self.columns.clusters_column().is_some(),
         };
         let inner = self.block_columns(model, request);
         let middle = format!(
             "SELECT {} FROM ({inner}) rows_in",
             layout.link_columns(model).join(", ")
         );
-        let rows = format!(
+        let mut rows = format!(
             "SELECT {} FROM ({middle}) rows_mid",
             layout.row_columns(request).join(", ")
         );
+        if layout.clustered {
+            rows = format!(
+                "SELECT {} FROM ({rows}) rows_each GROUP BY c",
+                layout.cluster_columns(request).join(", ")
+            );
+        }
         let casted: Vec<String> = layout
             .sums(request)
             .into_iter()
@@ -436,6 +475,9 @@ impl SqlTable {
         )];
         if let Some(w) = self.columns.weights_column() {
             base.push(format!("CAST({} AS DOUBLE PRECISION) AS w", ident(w)));
+        }
+        if let Some(c) = self.columns.clusters_column() {
+            base.push(format!("{} AS c", ident(c)));
         }
         if let Some(pi) = self
             .columns
@@ -508,6 +550,7 @@ impl SqlTable {
     {
         self.columns.check()?;
         self.check_weights(&run)?;
+        let n_clusters = self.count_clusters(&run)?;
         let in_memory = self.read_labeled(&run)?;
         let count = run(&self.count_query())?;
         let n_rows = count
@@ -519,6 +562,7 @@ impl SqlTable {
             names: self.columns.source_names(),
             table: self,
             model,
+            n_clusters,
             run,
         };
         DataSources::from_engine(&in_memory, n_rows as usize, Box::new(engine))
@@ -550,6 +594,38 @@ impl SqlTable {
         })
     }
 
+    /// With clusters, their number G, checked by
+    /// [`clusters_query`](Self::clusters_query): no row without a cluster.
+    fn count_clusters<F>(&self, run: &F) -> Result<Option<usize>>
+    where
+        F: Fn(&str) -> Result<Vec<Vec<f64>>>,
+    {
+        let (Some(query), Some(column)) = (self.clusters_query(), self.columns.clusters_column())
+        else {
+            return Ok(None);
+        };
+        let counts = run(&query)?.first().cloned().unwrap_or_default();
+        let (g, missing) = match counts[..] {
+            [g, missing] => (g, missing),
+            _ => {
+                return Err(Error::ShapeMismatch {
+                    what: "columns of the clusters' count".into(),
+                    expected: 2,
+                    found: counts.len(),
+                })
+            }
+        };
+        if missing != 0.0 {
+            return Err(Error::InvalidConfig {
+                parameter: "clusters",
+                reason: format!(
+                    "{missing} row(s) of column `{column}` have no cluster (null): every row needs one"
+                ),
+            });
+        }
+        Ok(Some(g as usize))
+    }
+
     /// The labeled rows read by [`labeled_query`](Self::labeled_query), in memory.
     fn read_labeled<F>(&self, run: &F) -> Result<DataSources>
     where
@@ -558,8 +634,10 @@ impl SqlTable {
         let p = self.p();
         let weighted = self.columns.weights_column().is_some();
         let designed = self.columns.probabilities_column().is_some();
+        let clustered = self.columns.clusters_column().is_some();
         let blocks = (1 + p) * (1 + self.columns.sources().len());
-        let width = blocks + usize::from(weighted) + usize::from(designed);
+        let width =
+            blocks + usize::from(weighted) + usize::from(designed) + usize::from(clustered);
         let labeled = run(&self.labeled_query())?;
         if let Some(row) = labeled.iter().find(|r| r.len() != width) {
             return Err(Error::ShapeMismatch {
@@ -588,9 +666,14 @@ impl SqlTable {
         if let Some(w) = &weights {
             builder = builder.weights(w);
         }
-        let probabilities = designed.then(|| column(width - 1));
+        let probabilities = designed.then(|| column(blocks + usize::from(weighted)));
         if let Some(pi) = &probabilities {
             builder = builder.labeling_probabilities(pi);
+        }
+        if clustered {
+            // Ranks 1, 2, … as whole numbers (their bits identify a cluster).
+            let ranks: Vec<u64> = labeled.iter().map(|r| r[width - 1].to_bits()).collect();
+            builder = builder.clusters(&ranks);
         }
         builder.build()
     }
@@ -601,6 +684,8 @@ struct SqlEngine<F> {
     table: SqlTable,
     names: Vec<String>,
     model: SqlModel,
+    /// G, when the table's rows are clustered.
+    n_clusters: Option<usize>,
     run: F,
 }
 
@@ -629,26 +714,17 @@ where
     fn has_probabilities(&self) -> bool {
         self.table.columns.probabilities_column().is_some()
     }
+    fn n_clusters(&self) -> Option<usize> {
+        self.n_clusters
+    }
     fn sums(&self, request: &PassRequest) -> Result<MomentSums> {
         let query = self.table.pass_query(self.model, request)?;
         let rows = (self.run)(&query)?;
-        let values = rows.first().cloned().unwrap_or_default();
+        let mut values = rows.first().cloned().unwrap_or_default();
         let p = self.table.p();
         let m = request.sources.len();
         let (kk, q) = (p * (1 + 2 * m), p * (1 + m));
-        let expected = 2
-            + kk
-            + if request.jacobian { kk * q } else { 0 }
-            + match (request.omega, request.squares) {
-                (true, _) => kk * (kk + 1) / 2,
-                (false, true) => kk,
-                (false, false) => 0,
-            }
-            + if request.contraction.is_some() {
-                kk * q
-            } else {
-                0
-            };
+        let expected = sums_width(kk, q, request) + usize::from(self.n_clusters.is_some());
         if values.len() != expected {
             return Err(Error::ShapeMismatch {
                 what: "sums returned by a pass query".into(),
@@ -656,6 +732,8 @@ where
                 found: values.len(),
             });
         }
+        // With clusters, G comes last.
+        let clusters = self.n_clusters.and_then(|_| values.pop());
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
         let mut flat = vec![
             p as f64,
@@ -681,20 +759,45 @@ where
             flat.extend(omega.iter());
         }
         flat.extend(values[at..].iter().map(|&v| value(v)));
-        MomentSums::from_slice(&flat)
+        let mut sums = MomentSums::from_slice(&flat)?;
+        if let Some(g) = clusters {
+            sums.finish_clusters(value(g) as usize);
+        }
+        Ok(sums)
     }
+}
+
+/// The number of sums a pass query returns for `request` with K moments and Q
+/// parameters (before G, with clusters): T, n, Σg, and as requested ΣĜ, Σggᵀ's upper
+/// triangle or the squares, and the contraction.
+fn sums_width(kk: usize, q: usize, request: &PassRequest) -> usize {
+    let jacobian = if request.jacobian { kk * q } else { 0 };
+    let omega = match (request.omega, request.squares) {
+        (true, _) => kk * (kk + 1) / 2,
+        (false, true) => kk,
+        (false, false) => 0,
+    };
+    let contraction = if request.contraction.is_some() {
+        kk * q
+    } else {
+        0
+    };
+    2 + kk + jacobian + omega + contraction
 }
 
 /// The stacked moments' layout in a pass's SQL: p coefficients per block and M
 /// sources give K = p(1 + 2M) moments g_a (the real and each source's labeled block,
 /// then each source's all-rows block) and Q = p(1 + M) parameters; with observation
-/// weights every row's moments (and their derivatives) carry w, and with labeling
-/// probabilities the labeled blocks' carry 1/π (`ip`).
+/// weights every row's moments (and their derivatives) carry w, with labeling
+/// probabilities the labeled blocks' carry 1/π (`ip`), and with clusters every select
+/// carries the cluster `c`.
 struct MomentLayout {
     p: usize,
     m: usize,
     weighted: bool,
     probabilities: bool,
+    /// Whether the rows are summed by cluster (`c`) before the aggregate.
+    clustered: bool,
 }
 
 impl MomentLayout {
@@ -756,6 +859,9 @@ impl MomentLayout {
         if self.weighted {
             mid.push("w".to_string());
         }
+        if self.clustered {
+            mid.push("c".to_string());
+        }
         if self.probabilities {
             mid.push("ip".to_string());
         }
@@ -783,6 +889,9 @@ impl MomentLayout {
     fn row_columns(&self, request: &PassRequest) -> Vec<String> {
         let (kk, q) = (self.moments(), self.parameters());
         let mut columns = vec!["s".to_string()];
+        if self.clustered {
+            columns.push("c".to_string());
+        }
         columns.extend((0..kk).map(|a| format!("{} AS g{a}", self.g(a))));
         let or_zero = |terms: Vec<String>| match terms.is_empty() {
             true => "0".to_string(),
@@ -815,11 +924,42 @@ impl MomentLayout {
         columns
     }
 
+    /// The by-cluster select's columns: each cluster's rows `n`, and the sums of the
+    /// per-row columns the aggregate reads (s, g, and as requested the rows' squares
+    /// `q`, u, s_j and the derivatives), so that a cluster enters the aggregate as a
+    /// row does.
+    fn cluster_columns(&self, request: &PassRequest) -> Vec<String> {
+        let (kk, q) = (self.moments(), self.parameters());
+        let mut columns = vec!["COUNT(*) AS n".to_string(), "SUM(s) AS s".to_string()];
+        columns.extend((0..kk).map(|a| format!("SUM(g{a}) AS g{a}")));
+        if request.squares && !request.omega {
+            columns.extend((0..kk).map(|a| format!("SUM(g{a} * g{a}) AS q{a}")));
+        }
+        if request.contraction.is_some() {
+            columns.push("SUM(u) AS u".to_string());
+            columns.extend((0..q).map(|j| format!("SUM(sd{j}) AS sd{j}")));
+        }
+        if request.contraction.is_some() || request.jacobian {
+            for a in 0..kk {
+                for j in (0..q).filter(|&j| self.dg(a, j).is_some()) {
+                    columns.push(format!("SUM(dg{a}_{j}) AS dg{a}_{j}"));
+                }
+            }
+        }
+        columns
+    }
+
     /// The aggregate's sums: rows, labeled rows, Σg, and as requested Σ∂g/∂β, Σggᵀ
-    /// (upper triangle) and the contraction's Σ(∂g_a/∂β_j u + g_a s_j).
+    /// (upper triangle) and the contraction's Σ(∂g_a/∂β_j u + g_a s_j), over rows or,
+    /// with clusters, over the clusters' sums (then the rows' squares are the
+    /// clusters' `q`, and G comes last).
     fn sums(&self, request: &PassRequest) -> Vec<String> {
         let (kk, q) = (self.moments(), self.parameters());
-        let mut sums = vec!["COUNT(*)".to_string(), "SUM(s)".to_string()];
+        let rows = match self.clustered {
+            true => "SUM(n)",
+            false => "COUNT(*)",
+        };
+        let mut sums = vec![rows.to_string(), "SUM(s)".to_string()];
         sums.extend((0..kk).map(|a| format!("SUM(g{a})")));
         if request.jacobian {
             for a in 0..kk {
@@ -835,6 +975,8 @@ impl MomentLayout {
             for a in 0..kk {
                 sums.extend((a..kk).map(|c| format!("SUM(g{a} * g{c})")));
             }
+        } else if request.squares && self.clustered {
+            sums.extend((0..kk).map(|a| format!("SUM(q{a})")));
         } else if request.squares {
             sums.extend((0..kk).map(|a| format!("SUM(g{a} * g{a})")));
         }
@@ -848,6 +990,9 @@ impl MomentLayout {
                     sums.push(format!("SUM({first}g{a} * sd{j})"));
                 }
             }
+        }
+        if self.clustered {
+            sums.push("COUNT(*)".to_string());
         }
         sums
     }

@@ -8,8 +8,8 @@ use synthgmm::{DataSources, Error};
 
 /// A table and its columns as passed from Python (a dict): the table by name, or a
 /// subquery with its alias; the label, outcome and covariate columns; each source as
-/// (name, outcome, covariates); the label column's kind; the observation weights' and
-/// labeling probabilities' columns, if any; and `run`.
+/// (name, outcome, covariates); the label column's kind; the observation weights',
+/// labeling probabilities' and clusters' columns, if any; and `run`.
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
 pub struct SqlSpec {
@@ -28,6 +28,8 @@ pub struct SqlSpec {
     weights: Option<String>,
     #[pyo3(default)]
     labeling_probabilities: Option<String>,
+    #[pyo3(default)]
+    clusters: Option<String>,
     /// `run(query: str) -> sequence of rows`, each a sequence of numbers (None for
     /// SQL NULL).
     run: Py<PyAny>,
@@ -72,6 +74,10 @@ impl SqlSpec {
         };
         let table = match &self.labeling_probabilities {
             Some(column) => table.labeling_probabilities(column),
+            None => table,
+        };
+        let table = match &self.clusters {
+            Some(column) => table.clusters(column),
             None => table,
         };
         Ok(SqlOpener {

@@ -567,6 +567,7 @@ def fit_sql(
     boolean_label: bool = False,
     weights: Optional[str] = None,
     labeling_probabilities: Optional[str] = None,
+    clusters: Optional[str] = None,
     estimator: str = "gmm",
     covariance: str = "windmeijer",
     cross_weights: str = "selected",
@@ -603,7 +604,11 @@ def fit_sql(
     multiply every row's moments as :func:`fit`'s ``weights`` do;
     ``labeling_probabilities`` a column of known labeling probabilities pi_t in (0, 1],
     read on the labeled rows, which divide the labeled rows' moments as :func:`fit`'s
-    ``labeling_probabilities`` do.
+    ``labeling_probabilities`` do. ``clusters`` names a column of cluster identifiers
+    (any type, no nulls: counted by one query) for cluster-robust inference as
+    :func:`fit`'s ``clusters`` give it: each pass sums the moments by cluster
+    (``GROUP BY``), and the labeled rows' clusters are read as ranks (``DENSE_RANK()``,
+    a window function: SQLite 3.25 or later).
 
     ``model`` is "ols", "logistic" or "poisson"; ``estimator`` and the settings as in
     :func:`fit` (the GMM runs every setting here; estimators that read every row at
@@ -620,6 +625,8 @@ def fit_sql(
         spec["weights"] = str(weights)
     if labeling_probabilities is not None:
         spec["labeling_probabilities"] = str(labeling_probabilities)
+    if clusters is not None:
+        spec["clusters"] = str(clusters)
     if table is not None:
         spec["table"] = str(table)
     else:

@@ -222,3 +222,66 @@ def test_rows_that_are_not_numbers_are_a_read_error():
     with pytest.raises(synthgmm.ReadError, match="not sequences of numbers"):
         synthgmm.fit_sql(lambda q: [("a", "b")], "runs", labeled="s", y="y", x=["one"],
                          sources={})
+
+
+def clustered(frame, g=80, seed=4):
+    """The frame with a string cluster (schools) scattered over the rows and an effect
+    shared within each cluster added to every outcome, so that clustering matters."""
+    rng = np.random.default_rng(seed)
+    frame = frame.copy()
+    ids = rng.integers(0, g, size=len(frame))
+    frame["school"] = [f"school {i:03d}" for i in ids]
+    return frame, ids
+
+
+@pytest.mark.parametrize("model", ["ols", "logistic", "poisson"])
+@pytest.mark.parametrize("cross_weights", ["selected", "unrestricted"])
+def test_clustered_duckdb_passes_give_the_clustered_in_memory_fit(model, cross_weights):
+    frame, ids = clustered(weighted(table(model, seed=9)))
+    if model == "ols":
+        shift = np.random.default_rng(1).normal(size=80)[ids]
+        for column in ["y", "proxy", "synth"]:
+            frame[column] = frame[column] + shift
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
+    for extra in [{}, dict(weights="w")]:
+        sql = synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs",
+                               labeled="is_labeled", y="y", x=COVARIATES, sources=SOURCES,
+                               model=model, cross_weights=cross_weights, clusters="school",
+                               **extra)
+        arrays = {k: frame[v].to_numpy() for k, v in extra.items()}
+        memory = in_memory(frame, model, cross_weights=cross_weights,
+                           clusters=frame["school"].to_numpy(), **arrays)
+        assert_same(sql, memory)
+        # The clusters were applied: the unclustered fit's standard errors are others.
+        plain = in_memory(frame, model, cross_weights=cross_weights, **arrays)
+        assert np.max(np.abs(plain.bse / memory.bse - 1)) > 1e-3
+
+
+def test_sqlite_clusters_the_least_squares_passes():
+    frame, _ = clustered(table("ols", seed=6))
+    con = sqlite3.connect(":memory:")
+    frame.to_sql("runs", con, index=False)
+    sql = synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs", labeled="is_labeled",
+                           y="y", x=COVARIATES, sources=SOURCES, clusters="school")
+    assert_same(sql, in_memory(frame, "ols", clusters=frame["school"].to_numpy()))
+
+
+def test_a_row_without_a_cluster_is_refused_before_a_pass():
+    frame, _ = clustered(table("ols"))
+    unlabeled = int(np.flatnonzero(frame["is_labeled"].to_numpy() == 0)[3])
+    frame.loc[unlabeled, "school"] = None
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
+    queries = []
+
+    def run(query):
+        queries.append(query)
+        return con.execute(query).fetchall()
+
+    with pytest.raises(synthgmm.InvalidConfigError, match="1 row.*`school`.*no cluster"):
+        synthgmm.fit_sql(run, "runs", labeled="is_labeled", y="y", x=COVARIATES,
+                         sources=SOURCES, clusters="school")
+    assert len(queries) == 1
