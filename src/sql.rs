@@ -636,8 +636,7 @@ impl SqlTable {
         let designed = self.columns.probabilities_column().is_some();
         let clustered = self.columns.clusters_column().is_some();
         let blocks = (1 + p) * (1 + self.columns.sources().len());
-        let width =
-            blocks + usize::from(weighted) + usize::from(designed) + usize::from(clustered);
+        let width = blocks + usize::from(weighted) + usize::from(designed) + usize::from(clustered);
         let labeled = run(&self.labeled_query())?;
         if let Some(row) = labeled.iter().find(|r| r.len() != width) {
             return Err(Error::ShapeMismatch {

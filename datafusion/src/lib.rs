@@ -310,6 +310,8 @@ pub struct DataFusionEngine<M> {
     source_names: Vec<String>,
     model: M,
     k: usize,
+    /// G, when the rows are clustered (a clusters column).
+    n_clusters: Option<usize>,
     runtime: Arc<tokio::runtime::Runtime>,
 }
 
@@ -328,7 +330,35 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> SumsEngin
     fn has_probabilities(&self) -> bool {
         self.columns.probabilities_column().is_some()
     }
+    fn n_clusters(&self) -> Option<usize> {
+        self.n_clusters
+    }
     fn sums(&self, request: &PassRequest) -> synthgmm::Result<MomentSums> {
+        let Some(cluster) = self.columns.clusters_column() else {
+            let mut sums = self.aggregate(request, None)?;
+            return sums
+                .pop()
+                .ok_or_else(|| self.failed("the aggregate returned no row"));
+        };
+        // Each cluster's sums (a GROUP BY), combined into the cluster-robust ones.
+        let mut total = MomentSums::for_request(self.k, request);
+        let clusters = self.aggregate(&request.per_cluster(), Some(cluster))?;
+        for part in &clusters {
+            total.add_cluster_sums(part, request)?;
+        }
+        total.finish_clusters(clusters.len());
+        Ok(total)
+    }
+}
+
+impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> DataFusionEngine<M> {
+    /// The pass aggregate's sums for `request` over every row, or with `group` one
+    /// per value of that column.
+    fn aggregate(
+        &self,
+        request: &PassRequest,
+        group: Option<&str>,
+    ) -> synthgmm::Result<Vec<MomentSums>> {
         let pass = PassUdaf::new(self.model.clone(), request.clone(), self.k)
             .with_per_row(self.weighs_rows(), self.has_probabilities());
         let udaf = AggregateUDF::from(pass);
@@ -336,21 +366,24 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> SumsEngin
             .into_iter()
             .map(|c| col(quoted(c)))
             .collect();
-        let query = self.table.clone().aggregate(vec![], vec![udaf.call(args)]);
+        let keys: Vec<_> = group.map(|c| col(quoted(c))).into_iter().collect();
+        let at = keys.len();
+        let query = self.table.clone().aggregate(keys, vec![udaf.call(args)]);
         let batches = self
             .runtime
             .block_on(async { query?.collect().await })
             .map_err(|e| self.failed(e))?;
-        let column = batches
-            .iter()
-            .find(|b| b.num_rows() > 0)
-            .map(|b| b.column(0).clone())
-            .ok_or_else(|| self.failed("the aggregate returned no row"))?;
-        let bytes = column.as_binary::<i32>();
-        if bytes.is_null(0) {
-            return Err(self.failed("the aggregate returned null"));
+        let mut out = Vec::new();
+        for batch in &batches {
+            let bytes = batch.column(at).as_binary::<i32>();
+            for i in 0..bytes.len() {
+                if bytes.is_null(i) {
+                    return Err(self.failed("the aggregate returned null"));
+                }
+                out.push(MomentSums::from_slice(&from_bytes(bytes.value(i)))?);
+            }
         }
-        MomentSums::from_slice(&from_bytes(bytes.value(0)))
+        Ok(out)
     }
 }
 
@@ -410,6 +443,10 @@ pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
             Ok::<_, DataFusionError>((batches, n_rows))
         })
         .map_err(|e| failed(&e))?;
+    let n_clusters = match columns.clusters_column() {
+        Some(c) => Some(count_clusters(&runtime, &frame, c).map_err(|e| failed(&e))??),
+        None => None,
+    };
     // The labeled rows as columns, in `wanted` order.
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); wanted.len()];
     for batch in &batches {
@@ -420,7 +457,22 @@ pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
             values[j].extend(floats(array).map_err(|e| failed(&e))?);
         }
     }
-    let labeled = labeled_data(&values, columns)?;
+    // The labeled rows' clusters as text (their identity is all a fit reads).
+    let mut clusters = Vec::new();
+    if let Some(c) = columns.clusters_column() {
+        for batch in &batches {
+            let array = batch
+                .column_by_name(c)
+                .ok_or_else(|| failed(&format!("no column `{c}`")))?;
+            let text = cast(array, &DataType::Utf8).map_err(|e| failed(&e))?;
+            clusters.extend(
+                text.as_string::<i32>()
+                    .iter()
+                    .map(|v| v.map(str::to_string)),
+            );
+        }
+    }
+    let labeled = labeled_data(&values, columns, &clusters)?;
     let k = model.n_moments(labeled.real_rows());
     let engine = DataFusionEngine {
         table: frame,
@@ -429,15 +481,42 @@ pub fn open<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
         source_names: columns.source_names(),
         model,
         k,
+        n_clusters,
         runtime,
     };
     DataSources::from_engine(&labeled, n_rows, Box::new(engine))
 }
 
+/// The number of clusters G in column `column` of `frame`, or the error naming the
+/// rows without one (null).
+fn count_clusters(
+    runtime: &tokio::runtime::Runtime,
+    frame: &DataFrame,
+    column: &str,
+) -> datafusion::common::Result<synthgmm::Result<usize>> {
+    runtime.block_on(async {
+        let missing = frame.clone().filter(col(quoted(column)).is_null())?.count().await?;
+        if missing > 0 {
+            return Ok(Err(Error::InvalidConfig {
+                parameter: "clusters",
+                reason: format!(
+                    "{missing} row(s) of column `{column}` have no cluster (null): every row needs one"
+                ),
+            }));
+        }
+        let groups = frame.clone().aggregate(vec![col(quoted(column))], vec![])?;
+        Ok(Ok(groups.count().await?))
+    })
+}
+
 /// The labeled rows, read as columns in the order of the aggregate's [`arguments`]
 /// (the label first), as an in-memory data set: every row labeled, with the
-/// observation weights when the table has them.
-fn labeled_data(values: &[Vec<f64>], columns: &Columns) -> synthgmm::Result<DataSources> {
+/// observation weights, labeling probabilities and `clusters` when the table has them.
+fn labeled_data(
+    values: &[Vec<f64>],
+    columns: &Columns,
+    clusters: &[Option<String>],
+) -> synthgmm::Result<DataSources> {
     let n = values[0].len();
     let p = columns.real().covariates.len();
     let block = |b: usize| {
@@ -467,6 +546,9 @@ fn labeled_data(values: &[Vec<f64>], columns: &Columns) -> synthgmm::Result<Data
     }
     if let Some(pi) = &probabilities {
         builder = builder.labeling_probabilities(pi);
+    }
+    if columns.clusters_column().is_some() {
+        builder = builder.clusters(clusters);
     }
     builder.build()
 }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray,
+};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -104,6 +106,26 @@ impl Rows {
             .collect()
     }
 
+    /// Forty clusters (schools, as text) scattered over the rows: the `school` column.
+    fn schools(&self) -> Vec<String> {
+        (0..self.y.len())
+            .map(|i| format!("school {}", (i * 7 + i / 13) % 40))
+            .collect()
+    }
+
+    /// The rows in memory with their weights and clusters.
+    fn in_memory_clustered(&self) -> DataSources {
+        DataSources::builder(&self.labeled)
+            .real(&self.x, &Array1::from(self.y.clone()))
+            .source("proxy", &self.x, &Array1::from(self.proxy.clone()))
+            .source("synth", &self.synth_x, &Array1::from(self.synth.clone()))
+            .covariate_names(["one", "x1", "x2"])
+            .weights(&Array1::from(self.weights()))
+            .clusters(&self.schools())
+            .build()
+            .unwrap()
+    }
+
     /// The rows in memory with their weights, and their labeling probabilities when
     /// `designed`.
     fn in_memory_weighted(&self, designed: bool) -> DataSources {
@@ -152,6 +174,10 @@ impl Rows {
                         )),
                     ),
                     ("synth".into(), float(self.synth[r.clone()].to_vec())),
+                    (
+                        "school".into(),
+                        Arc::new(StringArray::from(self.schools()[r.clone()].to_vec())),
+                    ),
                 ];
                 for j in 0..3 {
                     columns.push((
@@ -294,6 +320,57 @@ fn weights_and_probabilities_columns_give_the_in_memory_fit() {
             SqlModel::Ols => same_fits(Ols, &data, &memory),
             _ => same_fits(Logistic, &data, &memory),
         }
+    }
+}
+
+/// A clusters column (text) makes every pass sum by cluster: the clustered in-memory
+/// fit to 1e-10 through the aggregate and through the plain SQL passes; a row without
+/// a cluster is refused.
+#[test]
+fn a_clusters_column_gives_the_clustered_in_memory_fit() {
+    use synthgmm::sql::{SqlModel, SqlTable};
+    for logistic in [false, true] {
+        let rows = simulate(8_000, logistic);
+        let ctx = context();
+        ctx.register_table("rows", Arc::new(rows.table(3))).unwrap();
+        let clustered = columns().weights("w").clusters("school");
+        let memory = rows.in_memory_clustered();
+        let sql = if logistic {
+            same_fits(
+                Logistic,
+                &open(&ctx, "rows", &clustered, Logistic).unwrap(),
+                &memory,
+            );
+            SqlModel::Logistic
+        } else {
+            let data = open(&ctx, "rows", &clustered, Ols).unwrap();
+            assert_eq!(data.n_clusters(), Some(40));
+            same_fits(Ols, &data, &memory);
+            SqlModel::Ols
+        };
+        let data = SqlTable::from_columns("rows", clustered)
+            .open(sql, runner(ctx.clone()))
+            .unwrap();
+        match sql {
+            SqlModel::Ols => same_fits(Ols, &data, &memory),
+            _ => same_fits(Logistic, &data, &memory),
+        }
+    }
+    let rows = simulate(2_000, false);
+    let ctx = context();
+    ctx.register_table("rows", Arc::new(rows.table(2))).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(ctx.sql(
+            "CREATE VIEW holes AS SELECT *, CASE WHEN x1 > 2.5 THEN NULL ELSE school END AS gap FROM rows",
+        ))
+        .unwrap();
+    match open(&ctx, "holes", &columns().clusters("gap"), Ols) {
+        Err(synthgmm::Error::InvalidConfig { parameter, reason }) => {
+            assert_eq!(parameter, "clusters");
+            assert!(reason.contains("no cluster"), "{reason}");
+        }
+        other => panic!("expected a configuration error, got {other:?}"),
     }
 }
 

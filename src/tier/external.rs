@@ -122,6 +122,22 @@ pub struct PassRequest {
     pub probabilities: bool,
 }
 
+impl PassRequest {
+    /// What a clustered engine sums over each cluster's rows for this request (see
+    /// [`MomentSums::add_cluster_sums`]): Σg, the Jacobian when the request asks for it
+    /// or for a contraction, the rows' squares when it asks for them without Σggᵀ;
+    /// never Σggᵀ nor the contraction, which are formed from the clusters' sums.
+    pub fn per_cluster(&self) -> PassRequest {
+        PassRequest {
+            jacobian: self.jacobian || self.contraction.is_some(),
+            omega: false,
+            squares: self.squares && !self.omega,
+            contraction: None,
+            ..self.clone()
+        }
+    }
+}
+
 /// One block's columns in a batch of rows: the outcome and the covariates, each a
 /// slice of the batch's length.
 #[derive(Debug, Clone)]
@@ -256,35 +272,48 @@ impl MomentSums {
         columns: &RowColumns<'_>,
     ) -> Result<()> {
         self.check_parts(request)?;
-        let per_row = PassRequest {
-            jacobian: request.jacobian || request.contraction.is_some(),
-            omega: false,
-            squares: request.squares && !request.omega,
-            contraction: None,
-            ..request.clone()
-        };
-        let part = row_sums(self.layout(), model, &per_row, columns)?;
-        let cluster_jacobian = part.jacobian().map(|j| j.to_owned());
-        let s = part.moments().to_owned();
-        let sums = self.parts_mut();
-        *sums.rows += part.n_rows();
-        *sums.labeled += part.n_labeled();
-        *sums.g += &s;
-        if let (Some(total), Some(j)) = (sums.jacobian, &cluster_jacobian) {
-            *total += j;
+        let part = row_sums(self.layout(), model, &request.per_cluster(), columns)?;
+        self.add_cluster_sums(&part, request)
+    }
+
+    /// Adds one cluster's sums, as [`add_cluster`](Self::add_cluster) adds its rows,
+    /// for an engine that sums each cluster's rows itself (a `GROUP BY`): `cluster`
+    /// answers [`PassRequest::per_cluster`] on the cluster's rows.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when these sums or `cluster` hold other parts than
+    /// `request` and its per-cluster request ask for; [`Error::ShapeMismatch`] for
+    /// another layout.
+    pub fn add_cluster_sums(&mut self, cluster: &MomentSums, request: &PassRequest) -> Result<()> {
+        self.check_parts(request)?;
+        cluster.check_parts(&request.per_cluster())?;
+        if cluster.layout() != self.layout() {
+            return Err(Error::ShapeMismatch {
+                what: "a cluster's sums".into(),
+                expected: self.to_vec().len(),
+                found: cluster.to_vec().len(),
+            });
         }
-        if let (Some(total), Some(squares)) = (sums.squares, part.squares()) {
+        let s = cluster.moments();
+        let sums = self.parts_mut();
+        *sums.rows += cluster.n_rows();
+        *sums.labeled += cluster.n_labeled();
+        *sums.g += &s;
+        if let (Some(total), Some(j)) = (sums.jacobian, cluster.jacobian()) {
+            *total += &j;
+        }
+        if let (Some(total), Some(squares)) = (sums.squares, cluster.squares()) {
             *total += &squares;
         }
-        let column = s.view().insert_axis(ndarray::Axis(1));
+        let column = s.insert_axis(ndarray::Axis(1));
         if let Some(omega) = sums.omega {
             ndarray::linalg::general_mat_mul(1.0, &column, &column.t(), 1.0, omega);
         }
         if let (Some(total), Some(v), Some(j)) =
-            (sums.contraction, &request.contraction, &cluster_jacobian)
+            (sums.contraction, &request.contraction, cluster.jacobian())
         {
             let (u, d) = (s.dot(v), j.t().dot(v));
-            total.scaled_add(u, j);
+            total.scaled_add(u, &j);
             let d = d.view().insert_axis(ndarray::Axis(0));
             ndarray::linalg::general_mat_mul(1.0, &column, &d, 1.0, total);
         }
