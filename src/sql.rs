@@ -1184,4 +1184,31 @@ mod tests {
         assert_eq!(products(&full) - products(&alone), 21 - 6);
         assert!(alone.contains("SUM(g5 * g5)") && !alone.contains("SUM(g0 * g1)"));
     }
+
+    #[test]
+    fn clusters_sum_each_pass_by_cluster_and_count_them() {
+        let clustered = table().clusters("school");
+        let contraction = PassRequest {
+            contraction: Some(Array1::from(vec![0.5; 6])),
+            squares: true,
+            omega: false,
+            ..request(vec![0.1; 4])
+        };
+        let sql = clustered.pass_query(SqlModel::Ols, &contraction).unwrap();
+        // The clusters' sums, then the aggregate over them, G last.
+        assert!(sql.contains("GROUP BY c") && sql.contains("\"school\" AS c"));
+        assert!(sql.contains("SUM(u) AS u") && sql.contains("SUM(sd0) AS sd0"));
+        assert!(sql.contains("SUM(q5)") && sql.starts_with("SELECT CAST(SUM(n)"));
+        // T, n, 6 moments, 24 derivatives, 6 squares, 24 contraction sums: G is v62.
+        assert_eq!(sums_width(6, 4, &contraction), 62);
+        assert!(sql.contains("CAST(COUNT(*) AS DOUBLE PRECISION) AS v62 FROM"));
+        let labeled = clustered.labeled_query();
+        assert!(labeled.contains("DENSE_RANK() OVER (ORDER BY \"school\")"));
+        let count = clustered.clusters_query().unwrap();
+        assert!(count.contains("COUNT(DISTINCT \"school\")"));
+        assert!(table().clusters_query().is_none());
+        // Unclustered, no grouping.
+        let plain = table().pass_query(SqlModel::Ols, &contraction).unwrap();
+        assert!(!plain.contains("GROUP BY") && plain.starts_with("SELECT CAST(COUNT(*)"));
+    }
 }
