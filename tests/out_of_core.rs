@@ -476,7 +476,7 @@ fn weights_and_clusters_out_of_core_equal_in_memory() {
         for (clusters, probabilities) in [(None, false), (Some("g"), false), (Some("gs"), true)] {
             let x: Vec<String> = (0..3).map(|j| format!("x{j}")).collect();
             let sx: Vec<String> = (0..3).map(|j| format!("sx{j}")).collect();
-            // With probabilities, the weights and probabilities come from a
+            // With probabilities, the weights, probabilities and clusters come from a
             // `ColumnSpec`, as the SQL and DataFusion tiers take them.
             let mut spec = match probabilities {
                 true => ParquetSources::new(&paths).columns(
@@ -484,7 +484,8 @@ fn weights_and_clusters_out_of_core_equal_in_memory() {
                         .source("proxy", "proxy_y", &x)
                         .source("synth", "synth_y", &sx)
                         .weights("w")
-                        .labeling_probabilities("pi"),
+                        .labeling_probabilities("pi")
+                        .clusters("gs"),
                 ),
                 false => ParquetSources::new(&paths)
                     .labeled("S")
@@ -499,7 +500,9 @@ fn weights_and_clusters_out_of_core_equal_in_memory() {
                 .source("synth", &frame.synth_x, &frame.synth)
                 .weights(&Array1::from(w.clone()));
             if let Some(column) = clusters {
-                spec = spec.clusters(column);
+                if !probabilities {
+                    spec = spec.clusters(column);
+                }
                 mem = mem.clusters(&g);
             }
             if probabilities {
