@@ -183,6 +183,18 @@ pub enum Note {
         /// levels).
         leverage_left_out: bool,
     },
+    /// A binary outcome whose rarer value few labeled rows hold: fewer than
+    /// [`MIN_EVENTS_PER_COEFFICIENT`](crate::MIN_EVENTS_PER_COEFFICIENT) per
+    /// coefficient, where Wald intervals of logistic regression are known to cover too
+    /// rarely (the slope's sampling distribution is far from normal).
+    FewEvents {
+        /// Labeled rows with the rarer outcome value.
+        events: usize,
+        /// The outcome value they hold (0 or 1).
+        value: u8,
+        /// Coefficients estimated.
+        coefficients: usize,
+    },
 }
 
 /// Why a source was left out of a fit.
@@ -265,6 +277,15 @@ impl fmt::Display for Note {
             Note::ProportionInterval { name, value, logit: false } => write!(
                 f,
                 "`{name}` is a proportion estimated outside (0, 1) ({value:.4}): its interval is the Wald interval on its own scale, not the logit one"
+            ),
+            Note::FewEvents {
+                events,
+                value,
+                coefficients,
+            } => write!(
+                f,
+                "only {events} labeled row(s) have outcome {value}, for {coefficients} coefficient(s): with fewer than {} per coefficient Wald intervals of logistic regression cover too rarely; label more rows, oversampling those likely to have outcome {value} (a labeling design)",
+                crate::MIN_EVENTS_PER_COEFFICIENT
             ),
             Note::LinearCorrection => write!(
                 f,

@@ -103,6 +103,7 @@ mod influence;
 mod interval_scale;
 pub mod labeling;
 mod linalg;
+mod model_report;
 pub mod models;
 mod moment;
 mod multiple_testing;
@@ -142,6 +143,7 @@ pub use inference::{
 };
 pub use influence::RowInfluence;
 pub use interval_scale::IntervalScale;
+pub use model_report::MIN_EVENTS_PER_COEFFICIENT;
 pub use moment::{check_jacobian, moment_matrix, JacobianCheck, MomentModel};
 pub use multiple_testing::{adjust_p_values, Adjustment, SIMULTANEOUS_DRAWS};
 pub use optim::Termination;

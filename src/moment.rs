@@ -287,6 +287,13 @@ pub trait MomentModel: Sync {
         vec![crate::IntervalScale::Identity; self.n_params(rows)]
     }
 
+    /// For a binary outcome (every labeled value 0 or 1), the number of labeled rows
+    /// `rows` holding its rarer value, and that value: the events of an
+    /// events-per-coefficient rule. `None` (the default) for other outcomes.
+    fn rare_outcomes(&self, _rows: Rows<'_>) -> Option<(usize, u8)> {
+        None
+    }
+
     /// Checks one outcome value; `Err(reason)` rejects it (e.g. logistic needs [0, 1]).
     fn check_outcome(&self, _y: f64) -> std::result::Result<(), &'static str> {
         Ok(())

@@ -16,6 +16,7 @@ mod default_validity;
 mod diagnostics;
 mod engine;
 mod errors;
+mod few_events;
 mod fixed_effects;
 mod influence;
 mod iterated;

@@ -7,7 +7,7 @@ use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
-use crate::interval_scale::with_model_scales;
+use crate::model_report::as_the_model_reports;
 use crate::moment::{moment_matrix, Certify, MomentModel};
 use crate::rows::Rows;
 use crate::small_sample::SmallSample;
@@ -242,6 +242,6 @@ impl<M: MomentModel> Estimator for Dsl<M> {
                 )
                 .with_notes(notes)
         })
-        .map(|e| with_model_scales(model, data.real_rows(), e))
+        .map(|e| as_the_model_reports(model, data.real_rows(), e))
     }
 }

@@ -5,7 +5,7 @@ use crate::data::DataSources;
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
 use crate::inference::Estimate;
-use crate::interval_scale::with_model_scales;
+use crate::model_report::as_the_model_reports;
 use crate::moment::{moment_matrix, MomentModel};
 use crate::rows::RowBlock;
 use crate::small_sample::SmallSample;
@@ -137,6 +137,6 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
                 .with_quantiles(e, rows.len(), clusters, None)
                 .with_notes(notes)
         })
-        .map(|e| with_model_scales(&self.model, data.real_rows(), e))
+        .map(|e| as_the_model_reports(&self.model, data.real_rows(), e))
     }
 }

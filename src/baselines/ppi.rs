@@ -7,7 +7,7 @@ use crate::data::DataSources;
 use crate::error::{Error, Result, Stage};
 use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
-use crate::interval_scale::with_model_scales;
+use crate::model_report::as_the_model_reports;
 use crate::moment::{moment_matrix, Certify, MomentModel};
 use crate::rows::{RowBlock, Rows};
 use crate::small_sample::SmallSample;
@@ -1298,7 +1298,7 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     .with_notes(r.notes);
     let estimate =
         small_sample.with_quantiles(estimate, data.n_labeled(), data.clusters_in_moments(), dof);
-    let estimate = with_model_scales(model, data.real_rows(), estimate);
+    let estimate = as_the_model_reports(model, data.real_rows(), estimate);
     Ok(PpiFit {
         estimate,
         lambda: r.lambda,

@@ -32,7 +32,7 @@ use crate::data::{DataSources, REAL};
 use crate::engine::Chunking;
 use crate::error::{Error, Result, Stage};
 use crate::inference::{DropReason, Estimate, JTest, Note};
-use crate::interval_scale::with_model_scales;
+use crate::model_report::as_the_model_reports;
 use crate::moment::{MomentModel, SolveFailure};
 use crate::optim::{gauss_newton, Settings};
 use crate::stacked::StackedMoments;
@@ -338,7 +338,7 @@ impl<M: MomentModel> TwoStepGmm<M> {
             _ => fit,
         }?;
         fit.estimate.notes_mut().splice(0..0, data.design_notes());
-        fit.estimate = with_model_scales(&self.model, data.real_rows(), fit.estimate);
+        fit.estimate = as_the_model_reports(&self.model, data.real_rows(), fit.estimate);
         Ok(fit)
     }
 

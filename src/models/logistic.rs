@@ -61,6 +61,15 @@ impl MomentModel for Logistic {
     fn name(&self) -> &str {
         "logistic"
     }
+    fn rare_outcomes(&self, rows: Rows<'_>) -> Option<(usize, u8)> {
+        let y = rows.y();
+        if !y.iter().all(|&v| v == 0.0 || v == 1.0) {
+            return None;
+        }
+        let ones = y.iter().filter(|&&v| v == 1.0).count();
+        let zeros = y.len() - ones;
+        Some(if ones <= zeros { (ones, 1) } else { (zeros, 0) })
+    }
 
     super::glm_moment_methods!(LogitLink);
 
