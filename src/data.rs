@@ -611,70 +611,12 @@ impl DataSources {
         n_rows: usize,
         engine: Box<dyn crate::tier::SumsEngine>,
     ) -> Result<DataSources> {
-        let bad = |reason: String| {
-            Err(Error::InvalidConfig {
+        let clusters = Self::check_engine(labeled, n_rows, engine.as_ref()).map_err(|reason| {
+            Error::InvalidConfig {
                 parameter: "labeled",
                 reason,
-            })
-        };
-        if labeled.n_labeled() != labeled.n_rows() {
-            return bad("the rows given in memory must all be labeled".into());
-        }
-        let sides = [
-            (
-                "clusters",
-                labeled.clusters.is_some(),
-                engine.n_clusters().is_some(),
-            ),
-            (
-                "observation weights",
-                labeled.weights.is_some(),
-                engine.weighs_rows(),
-            ),
-            (
-                "labeling probabilities",
-                labeled.labeling_probabilities.is_some(),
-                engine.has_probabilities(),
-            ),
-        ];
-        for (what, in_memory, in_engine) in sides {
-            if in_memory != in_engine {
-                let (has, lacks) = match in_memory {
-                    true => ("the labeled rows", "the engine's rows"),
-                    false => ("the engine's rows", "the labeled rows"),
-                };
-                return bad(format!(
-                    "{has} carry {what} but {lacks} do not: give both sides the same column"
-                ));
             }
-        }
-        if n_rows < labeled.n_rows() {
-            return bad(format!(
-                "T = {n_rows} is below the {} labeled rows",
-                labeled.n_rows()
-            ));
-        }
-        if let Some(name) = labeled
-            .source_names()
-            .into_iter()
-            .find(|name| !engine.source_names().contains(name))
-        {
-            return bad(format!("the engine has no source `{name}`"));
-        }
-        let clusters = match (&labeled.clusters, engine.n_clusters()) {
-            (Some(own), Some(count)) if count < own.count => {
-                return bad(format!(
-                    "the labeled rows fall in {} clusters but the engine's rows in {count}: both sides must read the same clusters column",
-                    own.count
-                ))
-            }
-            // The labeled rows' ids with the engine's G, the clusters in the moments.
-            (Some(own), Some(count)) => Some(Arc::new(Clusters {
-                ids: own.ids.clone(),
-                count,
-            })),
-            _ => None,
-        };
+        })?;
         let p = labeled.n_covariates();
         let sources = labeled
             .sources
@@ -695,6 +637,69 @@ impl DataSources {
             stream: Some(Arc::new(Streamed::engine(engine, n_rows))),
             ..labeled.without_sources()
         })
+    }
+
+    /// What [`from_engine`](Self::from_engine) requires of the labeled rows and the
+    /// engine (`Err` says why not), and the data set's clusters: the labeled rows' ids
+    /// with the engine's G, the clusters in the moments.
+    fn check_engine(
+        labeled: &DataSources,
+        n_rows: usize,
+        engine: &dyn crate::tier::SumsEngine,
+    ) -> std::result::Result<Option<Arc<Clusters>>, String> {
+        if labeled.n_labeled() != labeled.n_rows() {
+            return Err("the rows given in memory must all be labeled".into());
+        }
+        let sides = [
+            (
+                "clusters",
+                labeled.clusters.is_some(),
+                engine.n_clusters().is_some(),
+            ),
+            (
+                "observation weights",
+                labeled.weights.is_some(),
+                engine.weighs_rows(),
+            ),
+            (
+                "labeling probabilities",
+                labeled.labeling_probabilities.is_some(),
+                engine.has_probabilities(),
+            ),
+        ];
+        if let Some((what, in_memory, _)) = sides.iter().find(|(_, a, b)| a != b) {
+            let (has, lacks) = match in_memory {
+                true => ("the labeled rows", "the engine's rows"),
+                false => ("the engine's rows", "the labeled rows"),
+            };
+            return Err(format!(
+                "{has} carry {what} but {lacks} do not: give both sides the same column"
+            ));
+        }
+        if n_rows < labeled.n_rows() {
+            return Err(format!(
+                "T = {n_rows} is below the {} labeled rows",
+                labeled.n_rows()
+            ));
+        }
+        if let Some(name) = labeled
+            .source_names()
+            .into_iter()
+            .find(|name| !engine.source_names().contains(name))
+        {
+            return Err(format!("the engine has no source `{name}`"));
+        }
+        match (&labeled.clusters, engine.n_clusters()) {
+            (Some(own), Some(count)) if count < own.count => Err(format!(
+                "the labeled rows fall in {} clusters but the engine's rows in {count}: both sides must read the same clusters column",
+                own.count
+            )),
+            (Some(own), Some(count)) => Ok(Some(Arc::new(Clusters {
+                ids: own.ids.clone(),
+                count,
+            }))),
+            _ => Ok(None),
+        }
     }
 
     /// The data on the rows `rows` (indices into 0..T, repeats allowed), in that order:
