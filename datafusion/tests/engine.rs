@@ -290,7 +290,6 @@ fn partitioned_table_gives_the_in_memory_fit() {
 /// the plain SQL passes.
 #[test]
 fn weights_and_probabilities_columns_give_the_in_memory_fit() {
-    use synthgmm::sql::{SqlModel, SqlTable};
     for (logistic, designed) in [(false, false), (true, false), (false, true), (true, true)] {
         let rows = simulate(8_000, logistic);
         let ctx = context();
@@ -300,27 +299,41 @@ fn weights_and_probabilities_columns_give_the_in_memory_fit() {
             false => columns().weights("w"),
         };
         let memory = rows.in_memory_weighted(designed);
-        let (aggregate, sql) = if logistic {
-            let data = open(&ctx, "rows", &weighted, Logistic).unwrap();
-            same_fits(Logistic, &data, &memory);
-            (data, SqlModel::Logistic)
-        } else {
-            let data = open(&ctx, "rows", &weighted, Ols).unwrap();
-            same_fits(Ols, &data, &memory);
-            (data, SqlModel::Ols)
-        };
+        let aggregate = both_tiers_match(&ctx, &weighted, &memory, logistic);
         assert_eq!(
             aggregate.weights().map(|w| w.len()),
             Some(memory.n_labeled())
         );
-        let data = SqlTable::from_columns("rows", weighted)
-            .open(sql, runner(ctx))
-            .unwrap();
-        match sql {
-            SqlModel::Ols => same_fits(Ols, &data, &memory),
-            _ => same_fits(Logistic, &data, &memory),
-        }
     }
+}
+
+/// Opens `columns` of table `rows` in `ctx` through the pass aggregate and through the
+/// plain SQL passes and checks both against the fit of `memory`; returns the
+/// aggregate's data set.
+fn both_tiers_match(
+    ctx: &SessionContext,
+    columns: &Columns,
+    memory: &DataSources,
+    logistic: bool,
+) -> DataSources {
+    use synthgmm::sql::{SqlModel, SqlTable};
+    let (aggregate, sql) = if logistic {
+        let data = open(ctx, "rows", columns, Logistic).unwrap();
+        same_fits(Logistic, &data, memory);
+        (data, SqlModel::Logistic)
+    } else {
+        let data = open(ctx, "rows", columns, Ols).unwrap();
+        same_fits(Ols, &data, memory);
+        (data, SqlModel::Ols)
+    };
+    let data = SqlTable::from_columns("rows", columns.clone())
+        .open(sql, runner(ctx.clone()))
+        .unwrap();
+    match sql {
+        SqlModel::Ols => same_fits(Ols, &data, memory),
+        _ => same_fits(Logistic, &data, memory),
+    }
+    aggregate
 }
 
 /// A clusters column (text) makes every pass sum by cluster: the clustered in-memory
@@ -328,33 +341,13 @@ fn weights_and_probabilities_columns_give_the_in_memory_fit() {
 /// a cluster is refused.
 #[test]
 fn a_clusters_column_gives_the_clustered_in_memory_fit() {
-    use synthgmm::sql::{SqlModel, SqlTable};
     for logistic in [false, true] {
         let rows = simulate(8_000, logistic);
         let ctx = context();
         ctx.register_table("rows", Arc::new(rows.table(3))).unwrap();
         let clustered = columns().weights("w").clusters("school");
-        let memory = rows.in_memory_clustered();
-        let sql = if logistic {
-            same_fits(
-                Logistic,
-                &open(&ctx, "rows", &clustered, Logistic).unwrap(),
-                &memory,
-            );
-            SqlModel::Logistic
-        } else {
-            let data = open(&ctx, "rows", &clustered, Ols).unwrap();
-            assert_eq!(data.n_clusters(), Some(40));
-            same_fits(Ols, &data, &memory);
-            SqlModel::Ols
-        };
-        let data = SqlTable::from_columns("rows", clustered)
-            .open(sql, runner(ctx.clone()))
-            .unwrap();
-        match sql {
-            SqlModel::Ols => same_fits(Ols, &data, &memory),
-            _ => same_fits(Logistic, &data, &memory),
-        }
+        let data = both_tiers_match(&ctx, &clustered, &rows.in_memory_clustered(), logistic);
+        assert_eq!(data.n_clusters(), Some(40));
     }
     let rows = simulate(2_000, false);
     let ctx = context();

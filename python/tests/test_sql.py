@@ -148,13 +148,9 @@ def test_sqlite_weighs_the_least_squares_passes():
     assert_same(sql, in_memory(frame, "ols", weights=frame["w"].to_numpy()))
 
 
-@pytest.mark.parametrize("bad", [0.0, -1.0, None, float("inf"), float("nan")])
-def test_a_bad_weight_on_any_row_is_refused_before_a_pass(bad):
-    frame = weighted(table("ols"))
-    unlabeled = int(np.flatnonzero(frame["is_labeled"].to_numpy() == 0)[7])
-    frame["w"] = frame["w"].astype(object)
-    frame.loc[unlabeled, "w"] = bad
-    frame["w"] = frame["w"].astype(float)
+def counted(frame):
+    """A DuckDB table `runs` holding `frame`, and a query function that records the
+    queries it runs."""
     con = duckdb.connect()
     con.register("frame", frame)
     con.execute("CREATE TABLE runs AS SELECT * FROM frame")
@@ -164,6 +160,17 @@ def test_a_bad_weight_on_any_row_is_refused_before_a_pass(bad):
         queries.append(query)
         return con.execute(query).fetchall()
 
+    return run, queries
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, None, float("inf"), float("nan")])
+def test_a_bad_weight_on_any_row_is_refused_before_a_pass(bad):
+    frame = weighted(table("ols"))
+    unlabeled = int(np.flatnonzero(frame["is_labeled"].to_numpy() == 0)[7])
+    frame["w"] = frame["w"].astype(object)
+    frame.loc[unlabeled, "w"] = bad
+    frame["w"] = frame["w"].astype(float)
+    run, queries = counted(frame)
     with pytest.raises(synthgmm.InvalidConfigError, match="1 row.*`w`.*positive and finite"):
         synthgmm.fit_sql(run, "runs", labeled="is_labeled", y="y", x=COVARIATES,
                          sources=SOURCES, weights="w")
@@ -272,15 +279,7 @@ def test_a_row_without_a_cluster_is_refused_before_a_pass():
     frame, _ = clustered(table("ols"))
     unlabeled = int(np.flatnonzero(frame["is_labeled"].to_numpy() == 0)[3])
     frame.loc[unlabeled, "school"] = None
-    con = duckdb.connect()
-    con.register("frame", frame)
-    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
-    queries = []
-
-    def run(query):
-        queries.append(query)
-        return con.execute(query).fetchall()
-
+    run, queries = counted(frame)
     with pytest.raises(synthgmm.InvalidConfigError, match="1 row.*`school`.*no cluster"):
         synthgmm.fit_sql(run, "runs", labeled="is_labeled", y="y", x=COVARIATES,
                          sources=SOURCES, clusters="school")
