@@ -82,13 +82,16 @@ fn float(v: Vec<f64>) -> ArrayRef {
 
 impl Rows {
     fn in_memory(&self) -> DataSources {
+        self.builder().build().unwrap()
+    }
+
+    /// The rows in memory, to add per-row columns to.
+    fn builder(&self) -> synthgmm::DataSourcesBuilder {
         DataSources::builder(&self.labeled)
             .real(&self.x, &Array1::from(self.y.clone()))
             .source("proxy", &self.x, &Array1::from(self.proxy.clone()))
             .source("synth", &self.synth_x, &Array1::from(self.synth.clone()))
             .covariate_names(["one", "x1", "x2"])
-            .build()
-            .unwrap()
     }
 
     /// Survey weights between 0.3 and about 4, larger where x1 is: the `w` column.
@@ -115,11 +118,7 @@ impl Rows {
 
     /// The rows in memory with their weights and clusters.
     fn in_memory_clustered(&self) -> DataSources {
-        DataSources::builder(&self.labeled)
-            .real(&self.x, &Array1::from(self.y.clone()))
-            .source("proxy", &self.x, &Array1::from(self.proxy.clone()))
-            .source("synth", &self.synth_x, &Array1::from(self.synth.clone()))
-            .covariate_names(["one", "x1", "x2"])
+        self.builder()
             .weights(&Array1::from(self.weights()))
             .clusters(&self.schools())
             .build()
@@ -129,12 +128,7 @@ impl Rows {
     /// The rows in memory with their weights, and their labeling probabilities when
     /// `designed`.
     fn in_memory_weighted(&self, designed: bool) -> DataSources {
-        let builder = DataSources::builder(&self.labeled)
-            .real(&self.x, &Array1::from(self.y.clone()))
-            .source("proxy", &self.x, &Array1::from(self.proxy.clone()))
-            .source("synth", &self.synth_x, &Array1::from(self.synth.clone()))
-            .covariate_names(["one", "x1", "x2"])
-            .weights(&Array1::from(self.weights()));
+        let builder = self.builder().weights(&Array1::from(self.weights()));
         let pi = Array1::from(self.probabilities());
         match designed {
             true => builder.labeling_probabilities(&pi).build().unwrap(),
