@@ -265,6 +265,32 @@ impl MomentSums {
     ///
     /// # Errors
     /// Those of [`add_rows`](Self::add_rows).
+    ///
+    /// # Examples
+    /// The mean as least squares on an intercept (ψ = y − θ) at θ = 0, over two
+    /// clusters of labeled rows, {1, 2} and {4}:
+    /// ```
+    /// use ndarray::array;
+    /// use synthgmm::models::Ols;
+    /// use synthgmm::{ColumnBlock, MomentSums, PassRequest, RowColumns};
+    /// let request = PassRequest {
+    ///     sources: vec![], params: array![0.0], jacobian: false, omega: true,
+    ///     squares: false, contraction: None, probabilities: false,
+    /// };
+    /// let (labeled, one) = ([true; 2], [1.0; 2]);
+    /// let mut sums = MomentSums::for_request(1, &request);
+    /// for y in [&[1.0, 2.0][..], &[4.0][..]] {
+    ///     let n = y.len();
+    ///     let real = ColumnBlock { y, x: vec![&one[..n]] };
+    ///     let rows = RowColumns { labeled: &labeled[..n], real, sources: vec![], weights: None, probabilities: None };
+    ///     sums.add_cluster(&Ols, &request, &rows)?;
+    /// }
+    /// sums.finish_clusters(2);
+    /// // G/(G − 1) Σ_c s_c² = 2 (3² + 4²), where the rows alone would give 1 + 4 + 16.
+    /// assert_eq!(sums.omega().unwrap()[[0, 0]], 50.0);
+    /// assert_eq!((sums.n_rows(), sums.moments()[0]), (3.0, 7.0));
+    /// # Ok::<(), synthgmm::Error>(())
+    /// ```
     pub fn add_cluster<M: MomentModel + ?Sized>(
         &mut self,
         model: &M,
