@@ -15,11 +15,8 @@
 //! [`Estimate::with_interval_scales`](crate::Estimate::with_interval_scales) sets the
 //! scales; every estimator of the crate asks its model
 //! ([`MomentModel::interval_scales`](crate::MomentModel::interval_scales)) and keeps
-//! θ's own scale, with a [`Note`], for a proportion estimated outside (0, 1).
-
-use crate::inference::{Estimate, Note};
-use crate::moment::MomentModel;
-use crate::rows::Rows;
+//! θ's own scale, with a [`Note`](crate::Note), for a proportion estimated outside
+//! (0, 1) (`model_report.rs`).
 
 /// The scale of a coefficient's confidence interval (see the module's documentation).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,37 +76,4 @@ fn expit(v: f64) -> f64 {
         let e = v.exp();
         e / (1.0 + e)
     }
-}
-
-/// `estimate` with the interval scales `model` gives for the labeled rows `real`, and
-/// a note for each coefficient on the logit scale: that it is, or, where θ̂_j is not in
-/// (0, 1), that θ's own scale was kept.
-pub(crate) fn with_model_scales<M: MomentModel + ?Sized>(
-    model: &M,
-    real: Rows<'_>,
-    estimate: Estimate,
-) -> Estimate {
-    let mut scales = model.interval_scales(real);
-    if scales.len() != estimate.theta().len()
-        || scales.iter().all(|s| *s == IntervalScale::Identity)
-    {
-        return estimate;
-    }
-    let mut notes = Vec::new();
-    for (j, scale) in scales.iter_mut().enumerate() {
-        if *scale != IntervalScale::Logit {
-            continue;
-        }
-        let (name, value) = (estimate.names()[j].clone(), estimate.theta()[j]);
-        let inside = value > 0.0 && value < 1.0;
-        if !inside {
-            *scale = IntervalScale::Identity;
-        }
-        notes.push(Note::ProportionInterval {
-            name,
-            value,
-            logit: inside,
-        });
-    }
-    estimate.with_interval_scales(scales).with_notes(notes)
 }

@@ -13,7 +13,7 @@
 //! coefficient, 93–94% with 5, 95% with 10.
 
 use crate::inference::{Estimate, Note};
-use crate::interval_scale::with_model_scales;
+use crate::interval_scale::IntervalScale;
 use crate::moment::MomentModel;
 use crate::rows::Rows;
 
@@ -38,4 +38,37 @@ pub(crate) fn as_the_model_reports<M: MomentModel + ?Sized>(
             coefficients,
         });
     with_model_scales(model, real, estimate).with_notes(note)
+}
+
+/// `estimate` with the interval scales `model` gives for the labeled rows `real`, and
+/// a note for each coefficient on the logit scale: that it is, or, where θ̂_j is not in
+/// (0, 1), that θ's own scale was kept.
+fn with_model_scales<M: MomentModel + ?Sized>(
+    model: &M,
+    real: Rows<'_>,
+    estimate: Estimate,
+) -> Estimate {
+    let mut scales = model.interval_scales(real);
+    if scales.len() != estimate.theta().len()
+        || scales.iter().all(|s| *s == IntervalScale::Identity)
+    {
+        return estimate;
+    }
+    let mut notes = Vec::new();
+    for (j, scale) in scales.iter_mut().enumerate() {
+        if *scale != IntervalScale::Logit {
+            continue;
+        }
+        let (name, value) = (estimate.names()[j].clone(), estimate.theta()[j]);
+        let inside = value > 0.0 && value < 1.0;
+        if !inside {
+            *scale = IntervalScale::Identity;
+        }
+        notes.push(Note::ProportionInterval {
+            name,
+            value,
+            logit: inside,
+        });
+    }
+    estimate.with_interval_scales(scales).with_notes(notes)
 }
