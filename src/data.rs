@@ -522,7 +522,7 @@ impl DataSources {
         stream: &Streamed,
     ) -> Result<()> {
         let index = self.stream_indices().unwrap_or_default();
-        let first_bad = stream.map_batches(&index, &self.columns, |start, rows| {
+        let first_bad = stream.map_batches(&index, |start, rows| {
             rows.iter().enumerate().find_map(|(m, r)| {
                 r.y().iter().enumerate().find_map(|(i, &v)| {
                     model
@@ -548,13 +548,14 @@ impl DataSources {
     }
 
     /// Data whose sources stay in `stream`: the real data and the sources on the
-    /// labeled rows in memory (`real`, `sources`), read and checked by the caller.
+    /// labeled rows in memory (`real`, `sources`, with the extra columns `columns`),
+    /// read and checked by the caller.
     #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn out_of_core(
         labeled: Vec<usize>,
         real: RowBlock,
         sources: Vec<(String, RowBlock)>,
-        covariate_names: Vec<String>,
+        (covariate_names, columns): (Vec<String>, Vec<String>),
         (stream, per_row): (Streamed, PerRow),
     ) -> Result<DataSources> {
         let p = real.x.ncols();
@@ -566,10 +567,10 @@ impl DataSources {
                 all: RowBlock {
                     x: Arc::new(Array2::zeros((0, p))),
                     y: Array1::zeros(0),
-                    extra: Array2::zeros((0, 0)),
+                    extra: Array2::zeros((0, columns.len())),
                 },
                 labeled: labeled_rows,
-                columns: Vec::new(),
+                columns: columns.clone(),
             })
             .collect();
         Ok(DataSources {
@@ -578,7 +579,7 @@ impl DataSources {
             real,
             sources,
             covariate_names,
-            columns: Vec::new(),
+            columns,
             labeling_probabilities: per_row.labeling_probabilities,
             clusters: per_row
                 .clusters

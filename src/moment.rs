@@ -224,7 +224,9 @@ pub trait MomentModel: Sync {
     /// step 1, which minimises ḡᵀS⁻¹ḡ. `None` (the default) uses the diagonal of
     /// (1/n) Σ_t ψ_t ψ_tᵀ at the starting value, which makes step 1 free of the
     /// moments' units. Linear IV returns ZᵀZ/n, so that step 1 is two-stage least
-    /// squares.
+    /// squares. The metric must be a mean over the rows: rows read in batches (data
+    /// kept out of memory) give it as the batches' metrics averaged with their rows as
+    /// weights.
     fn step_one_metric(&self, _rows: Rows<'_>) -> Option<Array2<f64>> {
         None
     }

@@ -59,6 +59,9 @@ pub struct ParquetSources {
     sources: Vec<(String, BlockColumns)>,
     covariate_names: Option<Vec<String>>,
     per_row: PerRowColumns,
+    /// Extra columns by name, and the sources' own columns for them:
+    /// (source, name, column).
+    extra: (Vec<String>, Vec<(String, String, String)>),
     batch_rows: usize,
 }
 
@@ -83,6 +86,7 @@ impl ParquetSources {
             sources: Vec::new(),
             covariate_names: None,
             per_row: PerRowColumns::default(),
+            extra: (Vec::new(), Vec::new()),
             batch_rows: DEFAULT_CHUNK_ROWS,
         }
     }
@@ -114,13 +118,43 @@ impl ParquetSources {
             .push((name.to_string(), BlockColumns::new(outcome, covariates)));
         self
     }
+    /// An extra column every block carries under `name` (an instrument of
+    /// [`LinearIv`](crate::models::LinearIv)), as [`ColumnSpec::column`] names it: the
+    /// files' column `name` for the real data and every source without one of its own.
+    pub fn column(mut self, name: &str) -> Self {
+        if !self.extra.0.iter().any(|c| c == name) {
+            self.extra.0.push(name.to_string());
+        }
+        self
+    }
+    /// Source `source`'s own column for the extra column `name`, as
+    /// [`ColumnSpec::source_column`] names it.
+    pub fn source_column(mut self, source: &str, name: &str, column: &str) -> Self {
+        self = self.column(name);
+        self.extra.1.retain(|(b, n, _)| !(b == source && n == name));
+        (self.extra.1).push((source.into(), name.into(), column.into()));
+        self
+    }
+    /// The real data's own column for the extra column `name`, as
+    /// [`ColumnSpec::real_column`] names it.
+    pub fn real_column(self, name: &str, column: &str) -> Self {
+        self.source_column(REAL, name, column)
+    }
     /// The label, real and source columns at once, as the SQL and DataFusion tiers
     /// take them (replacing any named before), and their weights, labeling
-    /// probabilities and clusters columns, if any.
+    /// probabilities, clusters and extra columns, if any.
     pub fn columns(mut self, columns: ColumnSpec) -> Self {
         self.labeled = Some(columns.labeled().to_string());
         self.real = Some(columns.real().clone());
         self.sources = columns.sources().to_vec();
+        self.extra = (columns.column_names().to_vec(), Vec::new());
+        let blocks = std::iter::once(REAL).chain(columns.sources().iter().map(|(s, _)| s.as_str()));
+        for source in blocks {
+            let own = columns.column_names().iter().zip(columns.block_columns(source));
+            for (name, column) in own.filter(|(name, column)| name != column) {
+                (self.extra.1).push((source.into(), name.clone(), column.to_string()));
+            }
+        }
         if let Some(w) = columns.weights_column() {
             self.per_row.weights = Some(w.to_string());
         }
@@ -194,6 +228,7 @@ impl ParquetSources {
             return Err(config("batches need at least one row"));
         }
         let spec = self.spec(&labeled, &real);
+        spec.check()?;
         if self.paths.is_empty() {
             return Err(config("no file given"));
         }
@@ -208,14 +243,16 @@ impl ParquetSources {
             parts,
             places,
             labeled,
-            real: real.clone(),
+            real: ReadBlock::of(&spec, REAL, &real),
             source_names: self.sources.iter().map(|(n, _)| n.clone()).collect(),
-            sources: self.sources.iter().map(|(_, c)| c.clone()).collect(),
+            sources: (self.sources.iter())
+                .map(|(name, c)| ReadBlock::of(&spec, name, c))
+                .collect(),
+            column_names: spec.column_names().to_vec(),
             per_row: self.per_row.clone(),
             batch_rows: self.batch_rows,
         };
         stream.check_columns()?;
-        spec.check()?;
         let p = real.covariates.len();
         let covariate_names = match self.covariate_names.clone() {
             None => real.covariates.clone(),
@@ -237,7 +274,7 @@ impl ParquetSources {
                 .cloned()
                 .zip(scan.sources_labeled)
                 .collect(),
-            covariate_names,
+            (covariate_names, stream.column_names.clone()),
             (
                 Streamed::new(Box::new(stream), scan.fingerprints, scan.samples),
                 scan.per_row,
@@ -248,8 +285,12 @@ impl ParquetSources {
     /// The columns named, as one [`ColumnSpec`].
     fn spec(&self, labeled: &str, real: &BlockColumns) -> ColumnSpec {
         let start = ColumnSpec::new(labeled, &real.outcome, real.covariates.iter().cloned());
-        self.sources.iter().fold(start, |spec, (name, b)| {
+        let with_sources = self.sources.iter().fold(start, |spec, (name, b)| {
             spec.source(name, &b.outcome, b.covariates.iter().cloned())
+        });
+        let with_columns = (self.extra.0.iter()).fold(with_sources, |spec, name| spec.column(name));
+        (self.extra.1.iter()).fold(with_columns, |spec, (source, name, column)| {
+            spec.source_column(source, name, column)
         })
     }
 }
@@ -327,11 +368,40 @@ struct ParquetStream {
     /// (file, row group) of each part.
     places: Vec<(usize, usize)>,
     labeled: String,
-    real: BlockColumns,
+    real: ReadBlock,
     source_names: Vec<String>,
-    sources: Vec<BlockColumns>,
+    sources: Vec<ReadBlock>,
+    /// The extra columns' names, as the models see them.
+    column_names: Vec<String>,
     per_row: PerRowColumns,
     batch_rows: usize,
+}
+
+/// The columns of one block: outcome and covariates, and the files' columns holding its
+/// extra columns.
+#[derive(Debug)]
+struct ReadBlock {
+    columns: BlockColumns,
+    extra: Vec<String>,
+}
+
+impl ReadBlock {
+    /// Block `block`'s columns in `spec`.
+    fn of(spec: &ColumnSpec, block: &str, columns: &BlockColumns) -> Self {
+        ReadBlock {
+            columns: columns.clone(),
+            extra: (spec.block_columns(block).into_iter())
+                .map(String::from)
+                .collect(),
+        }
+    }
+
+    /// Every column read: the outcome, the covariates and the extra columns.
+    fn names(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.columns.outcome)
+            .chain(&self.columns.covariates)
+            .chain(&self.extra)
+    }
 }
 
 /// What the first read learns: the labeled rows with the real data and the sources on
@@ -393,7 +463,7 @@ impl ParquetStream {
             }
         }
         for b in std::iter::once(&self.real).chain(&self.sources) {
-            for name in std::iter::once(&b.outcome).chain(&b.covariates) {
+            for name in b.names() {
                 if !out.contains(name) {
                     out.push(name.clone());
                 }
@@ -460,10 +530,11 @@ impl ParquetStream {
         &self,
         part: usize,
         batch: &RecordBatch,
-        columns: &BlockColumns,
+        block: &ReadBlock,
         built: &mut Vec<(Vec<String>, Arc<Array2<f64>>)>,
     ) -> Result<RowBlock> {
         let path = &self.files[self.places[part].0].path;
+        let columns = &block.columns;
         let y = Array1::from(numbers(path, batch, &columns.outcome)?);
         let x = match built.iter().find(|(c, _)| *c == columns.covariates) {
             Some((_, x)) => Arc::clone(x),
@@ -480,11 +551,13 @@ impl ParquetStream {
                 x
             }
         };
-        Ok(RowBlock {
-            x,
-            y,
-            extra: Array2::zeros((batch.num_rows(), 0)),
-        })
+        let mut extra = Array2::zeros((batch.num_rows(), block.extra.len()));
+        for (j, name) in block.extra.iter().enumerate() {
+            extra
+                .column_mut(j)
+                .assign(&Array1::from(numbers(path, batch, name)?));
+        }
+        Ok(RowBlock { x, y, extra })
     }
 
     /// The labeled rows of a batch whose first row is `start`, from its label column.
@@ -537,7 +610,8 @@ impl ParquetStream {
             let real = self
                 .rows_of(part, batch, &self.real, &mut built)?
                 .select(&picked);
-            check_values(REAL, &real, &[], |i| start + picked[i], &mut Vec::new())?;
+            let names = &self.column_names;
+            check_values(REAL, &real, names, |i| start + picked[i], &mut Vec::new())?;
             out.real.push(real);
             let sampled: Vec<usize> = (0..batch.num_rows())
                 .filter(|i| (start + i) % stride == 0)
@@ -545,9 +619,10 @@ impl ParquetStream {
             for (j, columns) in self.sources.iter().enumerate() {
                 let rows = self.rows_of(part, batch, columns, &mut built)?;
                 let name = &self.source_names[j];
-                check_values(name, &rows, &[], |i| start + i, &mut Vec::new())?;
-                for (x, &y) in rows.x.outer_iter().zip(&rows.y) {
-                    let values = std::iter::once(y).chain(x.iter().copied());
+                check_values(name, &rows, names, |i| start + i, &mut Vec::new())?;
+                let all = rows.x.outer_iter().zip(rows.extra.outer_iter());
+                for ((x, z), &y) in all.zip(&rows.y) {
+                    let values = std::iter::once(y).chain(x.iter().copied()).chain(z.iter().copied());
                     fingerprint_add(&mut out.fingerprints[j], values);
                 }
                 out.sources_labeled[j].push(rows.select(&picked));
@@ -581,8 +656,8 @@ impl ParquetStream {
                 fingerprint_add(&mut fingerprints[j], hashes);
             }
         }
-        let p = self.real.covariates.len();
-        let stack = |blocks: &[RowBlock]| concatenate(blocks, p);
+        let shape = (self.real.columns.covariates.len(), self.column_names.as_slice());
+        let stack = |blocks: &[RowBlock]| concatenate(blocks, shape);
         let named = &self.per_row;
         Ok(Scan {
             labeled,
@@ -655,13 +730,14 @@ fn cluster_keys(batch: &RecordBatch, name: &str) -> std::result::Result<Vec<Clus
     })
 }
 
-/// Blocks of p covariates stacked row-wise (an empty block for none).
-fn concatenate(blocks: &[RowBlock], p: usize) -> RowBlock {
-    let views: Vec<_> = blocks.iter().map(|b| b.view(&[])).collect();
+/// Blocks of p covariates and the extra columns `names` stacked row-wise (an empty
+/// block for none).
+fn concatenate(blocks: &[RowBlock], (p, names): (usize, &[String])) -> RowBlock {
+    let views: Vec<_> = blocks.iter().map(|b| b.view(names)).collect();
     RowBlock::concatenate(&views).unwrap_or_else(|| RowBlock {
         x: Arc::new(Array2::zeros((0, p))),
         y: Array1::zeros(0),
-        extra: Array2::zeros((0, 0)),
+        extra: Array2::zeros((0, names.len())),
     })
 }
 
@@ -673,8 +749,7 @@ impl RowStream for ParquetStream {
     fn read_part(&self, part: usize, sources: &[usize], visit: &mut Visit<'_>) -> Result<()> {
         let mut columns: Vec<String> = Vec::new();
         for &j in sources {
-            let b = &self.sources[j];
-            for name in std::iter::once(&b.outcome).chain(&b.covariates) {
+            for name in self.sources[j].names() {
                 if !columns.contains(name) {
                     columns.push(name.clone());
                 }
@@ -693,6 +768,10 @@ impl RowStream for ParquetStream {
 
     fn source_names(&self) -> &[String] {
         &self.source_names
+    }
+
+    fn column_names(&self) -> &[String] {
+        &self.column_names
     }
 }
 

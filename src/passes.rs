@@ -213,9 +213,8 @@ struct StreamedChunks<'a> {
 impl ChunkSet for StreamedChunks<'_> {
     fn map<R: Send>(&self, f: impl Fn(&Chunk<'_>) -> R + Sync + Send) -> Vec<R> {
         let labeled = self.data.labeled_rows();
-        let names = self.data.column_names();
         self.stream
-            .map_batches(&self.sources, names, |start, rows| {
+            .map_batches(&self.sources, |start, rows| {
                 let len = rows.first().map_or(0, |r| r.len());
                 let lo = labeled.partition_point(|&t| t < start);
                 let hi = labeled.partition_point(|&t| t < start + len);

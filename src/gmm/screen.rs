@@ -94,11 +94,6 @@ pub(super) fn fit_block<M: MomentModel + ?Sized>(
     let warm = warm_start(model, problem, settings, rank_tol);
     let origin = warm.as_ref().map_or(&start, |(b, _)| b).clone();
     let (k, p) = (model.n_moments(rows), model.n_params(rows));
-    if k > p && problem.stream.is_some() {
-        return Err(Error::NeedsInMemory {
-            what: format!("the step-1 fit of over-identified `{block}`"),
-        });
-    }
     let passes = BlockPasses::new(model, problem, k);
     let whitener = if k > p && !problem.identity {
         Some(passes.step_one_whitener(start.view(), rank_tol)?)
@@ -250,8 +245,13 @@ impl<'p, 'a, M: MomentModel + ?Sized> BlockPasses<'p, 'a, M> {
     /// model's step-1 metric, else the diagonal of the moments' second moments at the
     /// start.
     fn step_one_whitener(&self, start: ArrayView1<'_, f64>, rank_tol: f64) -> Result<Array2<f64>> {
-        let rows = self.problem.rows;
-        let metric = self.model.step_one_metric(rows).unwrap_or_else(|| {
+        let metric = match self.problem.stream {
+            Some((stream, index)) => {
+                stream.step_one_metric(self.model, (index, self.problem.block))?
+            }
+            None => self.model.step_one_metric(self.problem.rows),
+        };
+        let metric = metric.unwrap_or_else(|| {
             let squares = self.sums(start, false, true).squares.unwrap_or_default();
             Array2::from_diag(&(squares / self.n))
         });

@@ -34,7 +34,10 @@ impl BlockColumns {
 /// optionally the observation (survey) weights w_t, which multiply every row's moments,
 /// the labeling probabilities π_t (read on the labeled rows), which divide the
 /// labeled blocks' moments, and the cluster of every row (any column whose values can be
-/// compared for equality, no nulls), which makes Ω̂ cluster-robust.
+/// compared for equality, no nulls), which makes Ω̂ cluster-robust; and extra columns
+/// a model reads by name (an instrument of [`LinearIv`](crate::models::LinearIv)), read
+/// on every block from the column of that name or, for a source, from a column of its
+/// own ([`source_column`](Self::source_column)).
 ///
 /// # Examples
 /// ```
@@ -55,6 +58,12 @@ impl BlockColumns {
 /// let clustered = designed.clusters("school");
 /// assert_eq!(clustered.clusters_column(), Some("school"));
 /// assert_eq!(clustered.distinct_names().last(), Some(&"school"));
+/// let instrumented = columns.column("z").source_column("synth", "z", "synth_z");
+/// assert_eq!(instrumented.column_names(), ["z"]);
+/// assert_eq!(instrumented.block_columns("proxy"), ["z"]);
+/// assert_eq!(instrumented.block_columns("synth"), ["synth_z"]);
+/// assert!(instrumented.check().is_ok());
+/// assert!(ColumnSpec::new("labeled", "y", ["x"]).source_column("none", "z", "z").check().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ColumnSpec {
@@ -64,6 +73,9 @@ pub struct ColumnSpec {
     weights: Option<String>,
     probabilities: Option<String>,
     clusters: Option<String>,
+    columns: Vec<String>,
+    /// A block's own column for an extra column: (block, name, column).
+    own_columns: Vec<(String, String, String)>,
 }
 
 impl ColumnSpec {
@@ -81,7 +93,59 @@ impl ColumnSpec {
             weights: None,
             probabilities: None,
             clusters: None,
+            columns: Vec::new(),
+            own_columns: Vec::new(),
         }
+    }
+
+    /// An extra column every block carries under `name` (an instrument, an offset), as
+    /// [`DataSourcesBuilder::column`](crate::DataSourcesBuilder::column) takes it: read
+    /// from the table's column `name` for the real data (on the labeled rows) and every
+    /// source, unless a source has its own ([`source_column`](Self::source_column)).
+    pub fn column(mut self, name: &str) -> Self {
+        if !self.columns.iter().any(|c| c == name) {
+            self.columns.push(name.to_string());
+        }
+        self
+    }
+
+    /// Source `source`'s own column for the extra column `name` (e.g. a synthetic
+    /// sample's own instrument), as
+    /// [`DataSourcesBuilder::source_column`](crate::DataSourcesBuilder::source_column)
+    /// takes it; declares `name` if [`column`](Self::column) did not.
+    pub fn source_column(mut self, source: &str, name: &str, column: &str) -> Self {
+        self = self.column(name);
+        self.own_columns.retain(|(b, n, _)| !(b == source && n == name));
+        self.own_columns
+            .push((source.to_string(), name.to_string(), column.to_string()));
+        self
+    }
+
+    /// The real data's own column for the extra column `name`, as
+    /// [`DataSourcesBuilder::real_column`](crate::DataSourcesBuilder::real_column)
+    /// takes it; declares `name` if [`column`](Self::column) did not.
+    pub fn real_column(self, name: &str, column: &str) -> Self {
+        self.source_column(REAL, name, column)
+    }
+
+    /// The extra columns' names, in the order the models see them.
+    pub fn column_names(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The table's columns holding block `block`'s extra columns ([`REAL`] for the
+    /// real data, else a source's name), in the order of
+    /// [`column_names`](Self::column_names).
+    pub fn block_columns(&self, block: &str) -> Vec<&str> {
+        self.columns
+            .iter()
+            .map(|name| {
+                self.own_columns
+                    .iter()
+                    .find(|(b, n, _)| b == block && n == name)
+                    .map_or(name.as_str(), |(_, _, column)| column.as_str())
+            })
+            .collect()
     }
 
     /// Observation (survey) weights w_t on every row, positive and finite, as
@@ -159,12 +223,15 @@ impl ColumnSpec {
         self.sources.iter().map(|(name, _)| name.clone()).collect()
     }
 
-    /// Every column read, the label first, each once, in order of first mention (the
-    /// weights, the labeling probabilities and the clusters last).
+    /// Every column read, the label first, each once, in order of first mention (each
+    /// block's outcome, covariates and extra columns; the weights, the labeling
+    /// probabilities and the clusters last).
     pub fn distinct_names(&self) -> Vec<&str> {
         let mut out = vec![self.labeled.as_str()];
-        let blocks = std::iter::once(&self.real).chain(self.sources.iter().map(|(_, b)| b));
-        let names = blocks.flat_map(BlockColumns::names);
+        let blocks = std::iter::once((REAL, &self.real))
+            .chain(self.sources.iter().map(|(name, b)| (name.as_str(), b)));
+        let names =
+            blocks.flat_map(|(name, b)| b.names().chain(self.block_columns(name)).collect::<Vec<_>>());
         let per_row = self
             .weights
             .as_deref()
@@ -184,8 +251,19 @@ impl ColumnSpec {
     /// # Errors
     /// [`Error::EmptyDesign`] when the real data have no covariate;
     /// [`Error::CovariateMismatch`] when a source has another number of covariates;
-    /// [`Error::DuplicateSource`] when a source's name is repeated or is `real`.
+    /// [`Error::DuplicateSource`] when a source's name is repeated or is `real`;
+    /// [`Error::InvalidConfig`] when a source's own column names no source.
     pub fn check(&self) -> Result<()> {
+        if let Some((block, name, _)) = self
+            .own_columns
+            .iter()
+            .find(|(b, _, _)| b != REAL && !self.sources.iter().any(|(s, _)| s == b))
+        {
+            return Err(Error::InvalidConfig {
+                parameter: "columns",
+                reason: format!("a column of its own for `{name}` is given to `{block}`, which is not a source"),
+            });
+        }
         let p = self.real.covariates.len();
         if p == 0 {
             return Err(Error::EmptyDesign);

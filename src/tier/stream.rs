@@ -13,7 +13,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Mutex;
 
-use ndarray::{s, Array1, ArrayView1};
+use ndarray::{s, Array1, Array2, ArrayView1};
 
 use super::external::{PassRequest, SumsEngine};
 use crate::engine::{chunk_block_sums, merge_block_sums, BlockSums, MomentSums};
@@ -36,6 +36,8 @@ pub(crate) trait RowStream: Send + Sync + fmt::Debug {
     fn read_part(&self, part: usize, sources: &[usize], visit: &mut Visit<'_>) -> Result<()>;
     /// Names of the stream's sources, in its order.
     fn source_names(&self) -> &[String];
+    /// Names of the extra columns every block read carries, in their order.
+    fn column_names(&self) -> &[String];
 }
 
 /// Where the sources' rows are, and the first error of a pass (a file changed or
@@ -178,17 +180,17 @@ impl Streamed {
     }
 
     /// `f` on every batch of the sources `sources` (their rows as [`Rows`] with the
-    /// stream's extra-column names), parts in parallel, results in row order. A read
+    /// stream's extra columns), parts in parallel, results in row order. A read
     /// error ends the part it happened in and is kept for [`take_failure`](Self::take_failure).
     pub(crate) fn map_batches<R: Send>(
         &self,
         sources: &[usize],
-        names: &[String],
         f: impl Fn(usize, &[Rows<'_>]) -> R + Sync + Send,
     ) -> Vec<R> {
         let Backing::Rows { stream, .. } = &self.backing else {
             return Vec::new();
         };
+        let names = stream.column_names();
         let parts: Vec<usize> = (0..stream.parts().len()).collect();
         let per_part = crate::chunks::map_ordered(&parts, |&part| {
             let mut out = Vec::new();
@@ -214,6 +216,38 @@ impl Streamed {
     /// then are incomplete.
     pub(crate) fn take_failure(&self) -> Option<Error> {
         self.failure.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    /// The model's step-1 metric of source `source` (the stream's index) on every row,
+    /// for a metric that is a mean over rows (ZᵀZ/n for linear IV): the batches'
+    /// metrics averaged with their rows as weights. `Ok(None)` when the model has none;
+    /// [`Error::NeedsInMemory`] for an engine's rows, which no pass request sums.
+    pub(crate) fn step_one_metric<M: MomentModel + ?Sized + Sync>(
+        &self,
+        model: &M,
+        (source, block): (usize, &str),
+    ) -> Result<Option<Array2<f64>>> {
+        if self.sums_engine().is_some() {
+            return Err(Error::NeedsInMemory {
+                what: format!("the step-1 metric of over-identified `{block}` on an engine's rows"),
+            });
+        }
+        let parts = self.map_batches(&[source], |_, rows| {
+            model
+                .step_one_metric(rows[0])
+                .map(|m| m * rows[0].len() as f64)
+        });
+        if let Some(e) = self.take_failure() {
+            return Err(e);
+        }
+        let total = parts.into_iter().try_fold(None, |acc: Option<Array2<f64>>, part| {
+            let part = part?;
+            Some(Some(match acc {
+                Some(sum) => sum + part,
+                None => part,
+            }))
+        });
+        Ok(total.flatten().map(|sum| sum / self.n_rows.max(1) as f64))
     }
 
     /// The stream's index of the source named `name`.
@@ -259,7 +293,7 @@ impl Streamed {
                 squares: sums.squares().map(|d| d.slice(s![all]).to_owned()),
             };
         }
-        let parts = self.map_batches(&[source], &[], |start, rows| {
+        let parts = self.map_batches(&[source], |start, rows| {
             let weights = weights.map(|w| w.slice_move(s![start..start + rows[0].len()]));
             chunk_block_sums(model, rows[0], weights, beta, jacobian, squares)
         });
