@@ -83,6 +83,7 @@ impl Table {
         ColumnBlock {
             y,
             x: self.x.iter().map(Vec::as_slice).collect(),
+            extra: Vec::new(),
         }
     }
 
@@ -147,6 +148,7 @@ impl<M: MomentModel + std::fmt::Debug + Send + Sync> SumsEngine for Counting<M> 
                 .collect(),
             weights: None,
             probabilities: None,
+            column_names: &[],
         };
         let mut sums = MomentSums::for_request(P, request);
         sums.add_rows(&self.model, request, &columns)?;

@@ -604,7 +604,8 @@ impl DataSources {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] when `labeled` has unlabeled rows, when clusters,
-    /// weights or probabilities are on one side only, the labeled rows fall in more
+    /// weights or probabilities are on one side only, the two sides' extra columns
+    /// ([`SumsEngine::column_names`](crate::SumsEngine::column_names)) differ, the labeled rows fall in more
     /// clusters than the engine's rows, T is below its rows, or `labeled` names a
     /// source the engine does not have.
     pub fn from_engine(
@@ -675,6 +676,13 @@ impl DataSources {
             };
             return Err(format!(
                 "{has} carry {what} but {lacks} do not: give both sides the same column"
+            ));
+        }
+        if labeled.column_names() != engine.column_names() {
+            return Err(format!(
+                "the labeled rows carry the extra columns [{}] but the engine's rows [{}]: give both sides the same columns",
+                labeled.column_names().join(", "),
+                engine.column_names().join(", ")
             ));
         }
         if n_rows < labeled.n_rows() {

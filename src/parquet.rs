@@ -150,7 +150,10 @@ impl ParquetSources {
         self.extra = (columns.column_names().to_vec(), Vec::new());
         let blocks = std::iter::once(REAL).chain(columns.sources().iter().map(|(s, _)| s.as_str()));
         for source in blocks {
-            let own = columns.column_names().iter().zip(columns.block_columns(source));
+            let own = columns
+                .column_names()
+                .iter()
+                .zip(columns.block_columns(source));
             for (name, column) in own.filter(|(name, column)| name != column) {
                 (self.extra.1).push((source.into(), name.clone(), column.to_string()));
             }
@@ -622,7 +625,9 @@ impl ParquetStream {
                 check_values(name, &rows, names, |i| start + i, &mut Vec::new())?;
                 let all = rows.x.outer_iter().zip(rows.extra.outer_iter());
                 for ((x, z), &y) in all.zip(&rows.y) {
-                    let values = std::iter::once(y).chain(x.iter().copied()).chain(z.iter().copied());
+                    let values = std::iter::once(y)
+                        .chain(x.iter().copied())
+                        .chain(z.iter().copied());
                     fingerprint_add(&mut out.fingerprints[j], values);
                 }
                 out.sources_labeled[j].push(rows.select(&picked));
@@ -656,7 +661,10 @@ impl ParquetStream {
                 fingerprint_add(&mut fingerprints[j], hashes);
             }
         }
-        let shape = (self.real.columns.covariates.len(), self.column_names.as_slice());
+        let shape = (
+            self.real.columns.covariates.len(),
+            self.column_names.as_slice(),
+        );
         let stack = |blocks: &[RowBlock]| concatenate(blocks, shape);
         let named = &self.per_row;
         Ok(Scan {

@@ -213,31 +213,30 @@ struct StreamedChunks<'a> {
 impl ChunkSet for StreamedChunks<'_> {
     fn map<R: Send>(&self, f: impl Fn(&Chunk<'_>) -> R + Sync + Send) -> Vec<R> {
         let labeled = self.data.labeled_rows();
-        self.stream
-            .map_batches(&self.sources, |start, rows| {
-                let len = rows.first().map_or(0, |r| r.len());
-                let lo = labeled.partition_point(|&t| t < start);
-                let hi = labeled.partition_point(|&t| t < start + len);
-                let chunk = Chunk {
-                    rows: len,
-                    labeled: labeled[lo..hi].iter().map(|&t| t - start).collect(),
-                    weights: self.weights.as_ref().map(|w| w.slice(s![lo..hi])),
-                    real: self.data.real_rows().slice(lo..hi).reborrow(),
-                    sources: rows.iter().map(|r| r.reborrow()).collect(),
-                    sources_labeled: self
-                        .data
-                        .sources()
-                        .iter()
-                        .map(|s| s.labeled().slice(lo..hi).reborrow())
-                        .collect(),
-                    clusters: self.data.clusters().map(|c| &c[start..start + len]),
-                    row_weights: self
-                        .data
-                        .weights()
-                        .map(|w| w.slice_move(s![start..start + len])),
-                };
-                f(&chunk)
-            })
+        self.stream.map_batches(&self.sources, |start, rows| {
+            let len = rows.first().map_or(0, |r| r.len());
+            let lo = labeled.partition_point(|&t| t < start);
+            let hi = labeled.partition_point(|&t| t < start + len);
+            let chunk = Chunk {
+                rows: len,
+                labeled: labeled[lo..hi].iter().map(|&t| t - start).collect(),
+                weights: self.weights.as_ref().map(|w| w.slice(s![lo..hi])),
+                real: self.data.real_rows().slice(lo..hi).reborrow(),
+                sources: rows.iter().map(|r| r.reborrow()).collect(),
+                sources_labeled: self
+                    .data
+                    .sources()
+                    .iter()
+                    .map(|s| s.labeled().slice(lo..hi).reborrow())
+                    .collect(),
+                clusters: self.data.clusters().map(|c| &c[start..start + len]),
+                row_weights: self
+                    .data
+                    .weights()
+                    .map(|w| w.slice_move(s![start..start + len])),
+            };
+            f(&chunk)
+        })
     }
     fn n_clusters(&self) -> Option<usize> {
         self.data.n_clusters()

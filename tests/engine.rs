@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::load;
-use synthgmm::models::{Logistic, Ols};
+use synthgmm::models::{LinearIv, Logistic, Ols};
 use synthgmm::{Chunking, Covariance, MomentSums, TwoStepGmm};
 
 fn rel_close(a: f64, b: f64, tol: f64) -> bool {
@@ -177,13 +177,11 @@ fn one_source<'a>(
 ) -> synthgmm::RowColumns<'a> {
     synthgmm::RowColumns {
         labeled,
-        real: synthgmm::ColumnBlock { y, x: vec![one, x] },
-        sources: vec![synthgmm::ColumnBlock {
-            y: source,
-            x: vec![one, x],
-        }],
+        real: column_block(y, one, x),
+        sources: vec![column_block(source, one, x)],
         weights: None,
         probabilities,
+        column_names: &[],
     }
 }
 
@@ -247,7 +245,15 @@ struct WeightedTable {
     designed: bool,
     /// The cluster of every row, when the table is clustered.
     clusters: Option<Vec<u32>>,
+    /// An instrument z on every row (the extra column `z` of every block), if any.
+    instrument: Option<Vec<f64>>,
+    column_names: Vec<String>,
     model: &'static str,
+}
+
+/// Linear IV with x instrumented by z (just identified).
+fn iv() -> LinearIv {
+    LinearIv::new([0], ["z"])
 }
 
 impl WeightedTable {
@@ -290,6 +296,8 @@ impl WeightedTable {
             weighs: true,
             designed: false,
             clusters: None,
+            instrument: None,
+            column_names: Vec::new(),
             model: if logistic { "logistic" } else { "ols" },
         }
     }
@@ -301,7 +309,8 @@ impl WeightedTable {
     ) -> synthgmm::ColumnBlock<'a> {
         synthgmm::ColumnBlock {
             y: &y[rows.clone()],
-            x: vec![&self.one[rows.clone()], &self.x[rows]],
+            x: vec![&self.one[rows.clone()], &self.x[rows.clone()]],
+            extra: self.instrument.iter().map(|z| &z[rows.clone()]).collect(),
         }
     }
 
@@ -333,6 +342,9 @@ impl WeightedTable {
         if let Some(ids) = &self.clusters {
             let picked: Vec<u32> = rows.iter().map(|&i| ids[i]).collect();
             builder = builder.clusters(&picked);
+        }
+        if let Some(z) = &self.instrument {
+            builder = builder.column("z", &pick(z));
         }
         for (name, s) in self.names.iter().zip(&self.sources) {
             builder = builder.source(name.clone(), &x, &pick(s));
@@ -374,21 +386,27 @@ impl WeightedTable {
                 let labeled: Vec<bool> = rows.iter().map(|&i| self.labeled[i]).collect();
                 let (one, x, y) = (pick(&self.one), pick(&self.x), pick(&self.y));
                 let (w, pi) = (pick(&self.weights), pick(&self.probabilities));
+                let z: Vec<Vec<f64>> = self.instrument.iter().map(|z| pick(z)).collect();
                 let sources: Vec<Vec<f64>> = request
                     .sources
                     .iter()
                     .map(|&m| pick(&self.sources[m]))
                     .collect();
-                let block = |y| column_block(y, &one, &x);
+                let block = |y| synthgmm::ColumnBlock {
+                    extra: z.iter().map(Vec::as_slice).collect(),
+                    ..column_block(y, &one, &x)
+                };
                 let columns = synthgmm::RowColumns {
                     labeled: &labeled,
                     real: block(&y),
                     sources: sources.iter().map(|s| block(s)).collect(),
                     weights: self.weighs.then_some(&w[..]),
                     probabilities: self.designed.then_some(&pi[..]),
+                    column_names: &self.column_names,
                 };
                 match self.model {
                     "ols" => part.add_cluster(&Ols, request, &columns)?,
+                    "linear-iv" => part.add_cluster(&iv(), request, &columns)?,
                     _ => part.add_cluster(&Logistic, request, &columns)?,
                 }
             }
@@ -412,6 +430,9 @@ impl synthgmm::SumsEngine for WeightedTable {
     fn has_probabilities(&self) -> bool {
         self.designed
     }
+    fn column_names(&self) -> &[String] {
+        &self.column_names
+    }
     fn n_clusters(&self) -> Option<usize> {
         let ids = self.clusters.as_ref()?;
         let distinct: std::collections::BTreeSet<u32> = ids.iter().copied().collect();
@@ -434,10 +455,12 @@ impl synthgmm::SumsEngine for WeightedTable {
                     .collect(),
                 weights: self.weighs.then(|| &self.weights[rows.clone()]),
                 probabilities: self.designed.then(|| &self.probabilities[rows.clone()]),
+                column_names: &self.column_names,
             };
             let mut part = MomentSums::for_request(2, request);
             match self.model {
                 "ols" => part.add_rows(&Ols, request, &columns)?,
+                "linear-iv" => part.add_rows(&iv(), request, &columns)?,
                 _ => part.add_rows(&Logistic, request, &columns)?,
             }
             total.merge(&part)?;
@@ -637,7 +660,11 @@ fn a_batchs_probabilities_are_checked_on_its_labeled_rows() {
 
 /// A block of an intercept and x with outcome y.
 fn column_block<'a>(y: &'a [f64], one: &'a [f64], x: &'a [f64]) -> synthgmm::ColumnBlock<'a> {
-    synthgmm::ColumnBlock { y, x: vec![one, x] }
+    synthgmm::ColumnBlock {
+        y,
+        x: vec![one, x],
+        extra: vec![],
+    }
 }
 
 /// An engine whose rows are clustered, summing cluster by cluster, gives the clustered
@@ -737,4 +764,75 @@ fn a_clustered_engine_gives_the_clustered_in_memory_fit() {
         300,
         Box::new(few),
     ));
+}
+
+/// An engine whose blocks carry an instrument (the extra column `z`) gives the
+/// in-memory linear IV fit to 1e-10: weighted and clustered rows, the default and the
+/// paper's estimator. Labeled rows without the engine's columns are refused; an engine
+/// whose batches lack the column a model reads is a typed error, not zero instruments;
+/// an over-identified source's two-stage-least-squares step 1, whose metric no pass
+/// request sums, says it needs the rows in memory.
+#[test]
+fn an_engine_with_instruments_gives_the_in_memory_iv_fit() {
+    use synthgmm::{CrossWeights, Error};
+    let instrumented = |clusters: Option<Vec<u32>>| {
+        let mut table = WeightedTable::new(3_000, false);
+        let t = table.y.len();
+        table.instrument = Some(
+            (0..t)
+                .map(|i| table.x[i] + 0.8 * table.x[i].powi(2) + 0.3 * (i as f64 * 2.3).sin())
+                .collect(),
+        );
+        table.column_names = vec!["z".into()];
+        table.model = "linear-iv";
+        table.clusters = clusters;
+        table
+    };
+    let clusters: Vec<u32> = (0..3_000).map(|i| (i * 7 % 60) as u32).collect();
+    for ids in [None, Some(clusters)] {
+        let table = instrumented(ids.clone());
+        let memory = table.in_memory(true);
+        let engine = table.into_engine_data(true).unwrap();
+        for weights in [CrossWeights::Selected, CrossWeights::Unrestricted] {
+            let gmm = TwoStepGmm::new(iv()).cross_weights(weights);
+            let (a, b) = (gmm.fit(&engine).unwrap(), gmm.fit(&memory).unwrap());
+            for j in 0..2 {
+                let what = format!("clusters {}, {weights:?}, coefficient {j}", ids.is_some());
+                assert!(rel_close(a.theta()[j], b.theta()[j], 1e-10), "{what}: θ̂");
+                assert!(rel_close(a.se()[j], b.se()[j], 1e-10), "{what}: se");
+            }
+        }
+        // The instrument matters: least squares on the same rows is another fit.
+        let ols = TwoStepGmm::new(Ols).fit(&memory).unwrap();
+        let iv_fit = TwoStepGmm::new(iv()).fit(&memory).unwrap();
+        assert!((ols.theta()[1] - iv_fit.theta()[1]).abs() > 0.05 * iv_fit.se()[1]);
+    }
+    // The labeled rows without the engine's column, and the reverse.
+    let mut bare = instrumented(None);
+    bare.column_names.clear();
+    bare.instrument = None;
+    let labeled_only = instrumented(None);
+    let rows: Vec<usize> = (0..3_000).filter(|&i| labeled_only.labeled[i]).collect();
+    let with_z = labeled_only.data(&rows, true, true).unwrap();
+    match synthgmm::DataSources::from_engine(&with_z, 3_000, Box::new(bare)) {
+        Err(Error::InvalidConfig { reason, .. }) => {
+            assert!(reason.contains("extra columns"), "{reason}")
+        }
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+    // An engine that declares the column but does not pass it in its batches.
+    let mut silent = instrumented(None);
+    silent.instrument = None;
+    let data = synthgmm::DataSources::from_engine(&with_z, 3_000, Box::new(silent)).unwrap();
+    match TwoStepGmm::new(iv()).fit(&data) {
+        Err(Error::ShapeMismatch { what, .. }) => assert!(what.contains("extra columns"), "{what}"),
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+    // Over-identified: x instrumented by z and x itself (k = 3 > p = 2).
+    let over = LinearIv::new([0, 1], ["z"]);
+    let engine = instrumented(None).into_engine_data(true).unwrap();
+    match TwoStepGmm::new(over).fit(&engine) {
+        Err(Error::NeedsInMemory { what }) => assert!(what.contains("step-1 metric"), "{what}"),
+        other => panic!("expected NeedsInMemory, got {other:?}"),
+    }
 }

@@ -511,12 +511,22 @@ fn instruments_out_of_core_equal_in_memory() {
         ("default", CrossWeights::default()),
         ("paper", CrossWeights::Unrestricted),
     ] {
-        let fit = |data: &DataSources| TwoStepGmm::new(model()).cross_weights(cross).fit(data).unwrap();
+        let fit = |data: &DataSources| {
+            TwoStepGmm::new(model())
+                .cross_weights(cross)
+                .fit(data)
+                .unwrap()
+        };
         let reference = fit(&mem);
         assert_eq!(reference.source_names(), sources);
         for (what, data) in [("spec", &from_spec), ("builder", &from_builder)] {
             assert!(data.is_out_of_core());
-            assert_same_fit(&format!("IV {label}, {what}"), &fit(data), &reference, 1e-10);
+            assert_same_fit(
+                &format!("IV {label}, {what}"),
+                &fit(data),
+                &reference,
+                1e-10,
+            );
         }
         let other = fit(&shared);
         assert!((other.theta()[1] - reference.theta()[1]).abs() > 1e-6 * reference.se()[1]);

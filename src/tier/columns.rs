@@ -115,7 +115,8 @@ impl ColumnSpec {
     /// takes it; declares `name` if [`column`](Self::column) did not.
     pub fn source_column(mut self, source: &str, name: &str, column: &str) -> Self {
         self = self.column(name);
-        self.own_columns.retain(|(b, n, _)| !(b == source && n == name));
+        self.own_columns
+            .retain(|(b, n, _)| !(b == source && n == name));
         self.own_columns
             .push((source.to_string(), name.to_string(), column.to_string()));
         self
@@ -230,8 +231,11 @@ impl ColumnSpec {
         let mut out = vec![self.labeled.as_str()];
         let blocks = std::iter::once((REAL, &self.real))
             .chain(self.sources.iter().map(|(name, b)| (name.as_str(), b)));
-        let names =
-            blocks.flat_map(|(name, b)| b.names().chain(self.block_columns(name)).collect::<Vec<_>>());
+        let names = blocks.flat_map(|(name, b)| {
+            b.names()
+                .chain(self.block_columns(name))
+                .collect::<Vec<_>>()
+        });
         let per_row = self
             .weights
             .as_deref()
@@ -261,7 +265,9 @@ impl ColumnSpec {
         {
             return Err(Error::InvalidConfig {
                 parameter: "columns",
-                reason: format!("a column of its own for `{name}` is given to `{block}`, which is not a source"),
+                reason: format!(
+                    "a column of its own for `{name}` is given to `{block}`, which is not a source"
+                ),
             });
         }
         let p = self.real.covariates.len();

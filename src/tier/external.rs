@@ -26,7 +26,7 @@
 //!
 //! /// An intercept and x, with outcome y, on some rows.
 //! fn block<'a>(y: &'a [f64], one: &'a [f64], x: &'a [f64], rows: std::ops::Range<usize>) -> ColumnBlock<'a> {
-//!     ColumnBlock { y: &y[rows.clone()], x: vec![&one[rows.clone()], &x[rows]] }
+//!     ColumnBlock { y: &y[rows.clone()], x: vec![&one[rows.clone()], &x[rows]], extra: vec![] }
 //! }
 //!
 //! impl SumsEngine for Partitioned {
@@ -43,6 +43,7 @@
 //!                 sources: request.sources.iter().map(|_| block(&self.proxy, &one, &self.x, rows.clone())).collect(),
 //!                 weights: None,
 //!                 probabilities: None,
+//!                 column_names: &[],
 //!             };
 //!             let mut part = MomentSums::for_request(2, request);
 //!             part.add_rows(&Ols, request, &columns)?;
@@ -138,14 +139,17 @@ impl PassRequest {
     }
 }
 
-/// One block's columns in a batch of rows: the outcome and the covariates, each a
-/// slice of the batch's length.
+/// One block's columns in a batch of rows: the outcome, the covariates and the extra
+/// columns, each a slice of the batch's length.
 #[derive(Debug, Clone)]
 pub struct ColumnBlock<'a> {
     /// Outcomes y_t.
     pub y: &'a [f64],
     /// Covariates, one slice per column of x.
     pub x: Vec<&'a [f64]>,
+    /// Extra columns a model reads by name (an instrument), in the order of
+    /// [`RowColumns::column_names`]; empty when there are none.
+    pub extra: Vec<&'a [f64]>,
 }
 
 /// A batch of rows as plain columns: the label indicator, the real data (read on
@@ -167,6 +171,9 @@ pub struct RowColumns<'a> {
     /// The labeling probabilities π_t (read on labeled rows only), applied when the
     /// request asks for them ([`PassRequest::probabilities`]), or `None`.
     pub probabilities: Option<&'a [f64]>,
+    /// The names of every block's extra columns ([`SumsEngine::column_names`]); empty
+    /// when there are none.
+    pub column_names: &'a [String],
 }
 
 /// Something that sums the stacked moments over all rows where they live.
@@ -213,6 +220,14 @@ pub trait SumsEngine: Send + Sync + fmt::Debug {
     /// by default.
     fn n_clusters(&self) -> Option<usize> {
         None
+    }
+    /// The names of the extra columns every block of the engine's rows carries (an
+    /// instrument of [`LinearIv`](crate::models::LinearIv)), as [`RowColumns`] carries
+    /// them to [`MomentSums::add_rows`].
+    /// [`DataSources::from_engine`](crate::DataSources::from_engine) requires the
+    /// labeled rows in memory to carry the same columns. None, by default.
+    fn column_names(&self) -> &[String] {
+        &[]
     }
 }
 
@@ -281,8 +296,10 @@ impl MomentSums {
     /// let mut sums = MomentSums::for_request(1, &request);
     /// for y in [&[1.0, 2.0][..], &[4.0][..]] {
     ///     let n = y.len();
-    ///     let real = ColumnBlock { y, x: vec![&one[..n]] };
-    ///     let rows = RowColumns { labeled: &labeled[..n], real, sources: vec![], weights: None, probabilities: None };
+    ///     let real = ColumnBlock { y, x: vec![&one[..n]], extra: vec![] };
+    ///     let rows = RowColumns {
+    ///         labeled: &labeled[..n], real, sources: vec![], weights: None, probabilities: None, column_names: &[],
+    ///     };
     ///     sums.add_cluster(&Ols, &request, &rows)?;
     /// }
     /// sums.finish_clusters(2);
@@ -398,16 +415,22 @@ fn row_sums<M: MomentModel + ?Sized>(
             return Err(shape("contraction values", layout.n_moments(), v.len()));
         }
     }
-    let n = columns.labeled.len();
+    let (n, names) = (columns.labeled.len(), columns.column_names);
+    if let Some(column) = (model.required_columns().into_iter()).find(|c| !names.contains(c)) {
+        return Err(Error::MissingColumn {
+            block: REAL.to_string(),
+            column,
+        });
+    }
     let picked: Vec<usize> = (0..n).filter(|&i| columns.labeled[i]).collect();
-    let real = block_rows(REAL, &columns.real, layout.p, n)?.select(&picked);
-    check_values(REAL, &real, &[], |i| picked[i], &mut Vec::new())?;
+    let real = block_rows(REAL, &columns.real, (layout.p, names.len()), n)?.select(&picked);
+    check_values(REAL, &real, names, |i| picked[i], &mut Vec::new())?;
     check_outcomes(model, REAL, &real, |i| picked[i])?;
     let mut sources = Vec::with_capacity(m);
     for (j, block) in columns.sources.iter().enumerate() {
         let name = format!("source {j}");
-        let rows = block_rows(&name, block, layout.p, n)?;
-        check_values(&name, &rows, &[], |i| i, &mut Vec::new())?;
+        let rows = block_rows(&name, block, (layout.p, names.len()), n)?;
+        check_values(&name, &rows, names, |i| i, &mut Vec::new())?;
         check_outcomes(model, &name, &rows, |i| i)?;
         sources.push(rows);
     }
@@ -420,9 +443,9 @@ fn row_sums<M: MomentModel + ?Sized>(
         rows: n,
         labeled: picked,
         weights: label_weights.as_ref().map(|w| w.view()),
-        real: real.view(&[]),
-        sources: sources.iter().map(|s| s.view(&[])).collect(),
-        sources_labeled: labeled_sources.iter().map(|s| s.view(&[])).collect(),
+        real: real.view(names),
+        sources: sources.iter().map(|s| s.view(names)).collect(),
+        sources_labeled: labeled_sources.iter().map(|s| s.view(names)).collect(),
         clusters: None,
         row_weights: row_weights.map(ArrayView1::from),
     };
@@ -493,8 +516,13 @@ fn batch_weights<'a>(
     })
 }
 
-/// A block's columns as rows (n × p covariates).
-fn block_rows(name: &str, block: &ColumnBlock<'_>, p: usize, n: usize) -> Result<RowBlock> {
+/// A block's columns as rows (n × p covariates, q extra columns).
+fn block_rows(
+    name: &str,
+    block: &ColumnBlock<'_>,
+    (p, q): (usize, usize),
+    n: usize,
+) -> Result<RowBlock> {
     if block.x.len() != p {
         return Err(Error::CovariateMismatch {
             source_name: name.to_string(),
@@ -502,8 +530,16 @@ fn block_rows(name: &str, block: &ColumnBlock<'_>, p: usize, n: usize) -> Result
             found: block.x.len(),
         });
     }
+    if block.extra.len() != q {
+        return Err(Error::ShapeMismatch {
+            what: format!("extra columns of `{name}`"),
+            expected: q,
+            found: block.extra.len(),
+        });
+    }
     for (what, len) in std::iter::once(("outcome", block.y.len()))
         .chain(block.x.iter().map(|c| ("covariate", c.len())))
+        .chain(block.extra.iter().map(|c| ("extra column", c.len())))
     {
         if len != n {
             return Err(Error::LengthMismatch {
@@ -516,7 +552,7 @@ fn block_rows(name: &str, block: &ColumnBlock<'_>, p: usize, n: usize) -> Result
     Ok(RowBlock {
         x: std::sync::Arc::new(Array2::from_shape_fn((n, p), |(i, j)| block.x[j][i])),
         y: Array1::from(block.y.to_vec()),
-        extra: Array2::zeros((n, 0)),
+        extra: Array2::from_shape_fn((n, q), |(i, j)| block.extra[j][i]),
     })
 }
 

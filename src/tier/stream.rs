@@ -240,13 +240,15 @@ impl Streamed {
         if let Some(e) = self.take_failure() {
             return Err(e);
         }
-        let total = parts.into_iter().try_fold(None, |acc: Option<Array2<f64>>, part| {
-            let part = part?;
-            Some(Some(match acc {
-                Some(sum) => sum + part,
-                None => part,
-            }))
-        });
+        let total = parts
+            .into_iter()
+            .try_fold(None, |acc: Option<Array2<f64>>, part| {
+                let part = part?;
+                Some(Some(match acc {
+                    Some(sum) => sum + part,
+                    None => part,
+                }))
+            });
         Ok(total.flatten().map(|sum| sum / self.n_rows.max(1) as f64))
     }
 
