@@ -65,13 +65,16 @@ use synthgmm::{
 pub type Columns = ColumnSpec;
 
 /// The aggregate's arguments for these sources (indices among the table's): S, the
-/// real outcome and covariates, then each source's, then the observation weights and
-/// the labeling probabilities if the table has them.
+/// real outcome, covariates and extra columns, then each source's, then the
+/// observation weights and the labeling probabilities if the table has them.
 fn arguments<'c>(columns: &'c Columns, sources: &[usize]) -> Vec<&'c str> {
     let mut out = vec![columns.labeled()];
     out.extend(columns.real().names());
+    out.extend(columns.block_columns(synthgmm::REAL));
     for &m in sources {
-        out.extend(columns.sources()[m].1.names());
+        let (name, block) = &columns.sources()[m];
+        out.extend(block.names());
+        out.extend(columns.block_columns(name));
     }
     out.extend(columns.weights_column());
     out.extend(columns.probabilities_column());
@@ -79,14 +82,15 @@ fn arguments<'c>(columns: &'c Columns, sources: &[usize]) -> Vec<&'c str> {
 }
 
 /// The aggregate of one pass: the model, the request (the parameter value is part of
-/// the function, so every pass plans a new one), k, the moments per block, and
-/// whether its last arguments are the rows' observation weights and labeling
-/// probabilities.
+/// the function, so every pass plans a new one), k, the moments per block, the names
+/// of the extra columns each block carries after its covariates, and whether its last
+/// arguments are the rows' observation weights and labeling probabilities.
 #[derive(Debug)]
 pub struct PassUdaf<M> {
     model: M,
     request: Arc<PassRequest>,
     k: usize,
+    column_names: Arc<Vec<String>>,
     weighted: bool,
     probabilities: bool,
     signature: Signature,
@@ -99,6 +103,7 @@ impl<M: MomentModel + Clone> PassUdaf<M> {
             model,
             request: Arc::new(request),
             k,
+            column_names: Arc::new(Vec::new()),
             weighted: false,
             probabilities: false,
             signature: Signature::variadic_any(Volatility::Immutable),
@@ -112,6 +117,13 @@ impl<M: MomentModel + Clone> PassUdaf<M> {
     pub fn with_per_row(mut self, weights: bool, probabilities: bool) -> Self {
         self.weighted = weights;
         self.probabilities = probabilities;
+        self
+    }
+
+    /// The same aggregate taking, after each block's covariates, its extra columns
+    /// `names` (an instrument), which the model reads by name.
+    pub fn with_columns(mut self, names: Vec<String>) -> Self {
+        self.column_names = Arc::new(names);
         self
     }
 }
@@ -128,6 +140,11 @@ impl<M> PassUdaf<M> {
     /// Moments per block.
     pub fn k(&self) -> usize {
         self.k
+    }
+    /// The names of the extra columns each block carries
+    /// ([`with_columns`](Self::with_columns)).
+    pub fn column_names(&self) -> &[String] {
+        &self.column_names
     }
     /// Whether the aggregate takes the rows' observation weights
     /// ([`with_per_row`](Self::with_per_row)).
@@ -146,6 +163,7 @@ impl<M> PartialEq for PassUdaf<M> {
         (self.k, self.weighted, self.probabilities)
             == (other.k, other.weighted, other.probabilities)
             && self.request == other.request
+            && self.column_names == other.column_names
     }
 }
 impl<M> Eq for PassUdaf<M> {}
@@ -153,6 +171,7 @@ impl<M> Hash for PassUdaf<M> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.k.hash(state);
         (self.weighted, self.probabilities).hash(state);
+        self.column_names.hash(state);
         self.request.sources.hash(state);
         for v in self.request.params.iter() {
             v.to_bits().hash(state);
@@ -185,6 +204,7 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> Aggregate
         Ok(Box::new(PassAccumulator {
             model: self.model.clone(),
             request: Arc::clone(&self.request),
+            column_names: Arc::clone(&self.column_names),
             weighted: self.weighted,
             probabilities: self.probabilities,
             sums: MomentSums::for_request(self.k, &self.request),
@@ -200,6 +220,7 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> Aggregate
 struct PassAccumulator<M> {
     model: M,
     request: Arc<PassRequest>,
+    column_names: Arc<Vec<String>>,
     weighted: bool,
     probabilities: bool,
     sums: MomentSums,
@@ -238,7 +259,8 @@ fn from_bytes(bytes: &[u8]) -> Vec<f64> {
 impl<M: MomentModel + std::fmt::Debug + Send + Sync + 'static> Accumulator for PassAccumulator<M> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> datafusion::common::Result<()> {
         let layout = self.sums.layout();
-        let blocks = 1 + (1 + layout.p) * (1 + layout.sources);
+        let (p, q) = (layout.p, self.column_names.len());
+        let blocks = 1 + (1 + p + q) * (1 + layout.sources);
         let width = blocks + usize::from(self.weighted) + usize::from(self.probabilities);
         if values.len() != width {
             return Err(DataFusionError::Plan(format!(
@@ -254,15 +276,14 @@ impl<M: MomentModel + std::fmt::Debug + Send + Sync + 'static> Accumulator for P
             )));
         }
         let columns: Vec<Vec<f64>> = values[1..].iter().map(floats).collect::<Result<_, _>>()?;
-        let p = layout.p;
+        let slices =
+            |range: std::ops::Range<usize>| columns[range].iter().map(Vec::as_slice).collect();
         let block = |b: usize| {
-            let first = b * (1 + p);
+            let first = b * (1 + p + q);
             ColumnBlock {
                 y: &columns[first],
-                x: columns[first + 1..first + 1 + p]
-                    .iter()
-                    .map(Vec::as_slice)
-                    .collect(),
+                x: slices(first + 1..first + 1 + p),
+                extra: slices(first + 1 + p..first + 1 + p + q),
             }
         };
         let rows = RowColumns {
@@ -273,6 +294,7 @@ impl<M: MomentModel + std::fmt::Debug + Send + Sync + 'static> Accumulator for P
             probabilities: self
                 .probabilities
                 .then(|| columns[blocks - 1 + usize::from(self.weighted)].as_slice()),
+            column_names: &self.column_names,
         };
         self.sums
             .add_rows(&self.model, &self.request, &rows)
@@ -333,6 +355,9 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> SumsEngin
     fn n_clusters(&self) -> Option<usize> {
         self.n_clusters
     }
+    fn column_names(&self) -> &[String] {
+        self.columns.column_names()
+    }
     fn sums(&self, request: &PassRequest) -> synthgmm::Result<MomentSums> {
         let Some(cluster) = self.columns.clusters_column() else {
             let mut sums = self.aggregate(request, None)?;
@@ -360,7 +385,8 @@ impl<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static> DataFusio
         group: Option<&str>,
     ) -> synthgmm::Result<Vec<MomentSums>> {
         let pass = PassUdaf::new(self.model.clone(), request.clone(), self.k)
-            .with_per_row(self.weighs_rows(), self.has_probabilities());
+            .with_per_row(self.weighs_rows(), self.has_probabilities())
+            .with_columns(self.columns.column_names().to_vec());
         let udaf = AggregateUDF::from(pass);
         let args = arguments(&self.columns, &request.sources)
             .into_iter()
@@ -518,22 +544,30 @@ fn labeled_data(
     clusters: &[Option<String>],
 ) -> synthgmm::Result<DataSources> {
     let n = values[0].len();
-    let p = columns.real().covariates.len();
+    let (p, names) = (columns.real().covariates.len(), columns.column_names());
+    let width = 1 + p + names.len();
     let block = |b: usize| {
-        let first = 1 + b * (1 + p);
+        let first = 1 + b * width;
         let x = Array2::from_shape_fn((n, p), |(i, j)| values[first + 1 + j][i]);
-        (x, Array1::from(values[first].clone()))
+        let extra = &values[first + 1 + p..first + width];
+        (x, Array1::from(values[first].clone()), extra)
     };
-    let (x, y) = block(0);
+    let (x, y, extra) = block(0);
     let mut builder = DataSources::builder(&vec![true; n])
         .real(&x, &y)
         .covariate_names(columns.real().covariates.clone());
-    for (m, (name, _)) in columns.sources().iter().enumerate() {
-        let (sx, sy) = block(1 + m);
-        builder = builder.source(name.clone(), &sx, &sy);
+    for (name, v) in names.iter().zip(extra) {
+        builder = builder.real_column(name.clone(), &Array1::from(v.clone()));
+    }
+    for (m, (source, _)) in columns.sources().iter().enumerate() {
+        let (sx, sy, extra) = block(1 + m);
+        builder = builder.source(source.clone(), &sx, &sy);
+        for (name, v) in names.iter().zip(extra) {
+            builder = builder.source_column(source.clone(), name.clone(), &Array1::from(v.clone()));
+        }
     }
     // After the blocks' columns: the weights, then the probabilities, as present.
-    let mut per_row = values[1 + (1 + p) * (1 + columns.sources().len())..].iter();
+    let mut per_row = values[1 + width * (1 + columns.sources().len())..].iter();
     let mut next = |present: bool| {
         present
             .then(|| per_row.next().map(|v| Array1::from(v.clone())))

@@ -9,7 +9,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use ndarray::{Array1, Array2};
-use synthgmm::models::{Logistic, Ols, Poisson};
+use synthgmm::models::{LinearIv, Logistic, Ols, Poisson};
 use synthgmm::{CrossWeights, DataSources, Error, GmmFit, MomentModel, TwoStepGmm, Weighting};
 use synthgmm_datafusion::{open, Columns};
 
@@ -109,6 +109,21 @@ impl Rows {
             .collect()
     }
 
+    /// Instruments of x1: `z` on every row, and the synthetic sample's own `sz` (from
+    /// its x1).
+    fn instruments(&self) -> (Vec<f64>, Vec<f64>) {
+        let wiggle = |i: usize, k: f64| (i as f64 * k).sin();
+        let t = self.y.len();
+        (
+            (0..t)
+                .map(|i| self.x[[i, 1]] + 0.6 * wiggle(i, 0.37))
+                .collect(),
+            (0..t)
+                .map(|i| self.synth_x[[i, 1]] + 0.6 * wiggle(i, 2.71))
+                .collect(),
+        )
+    }
+
     /// Forty clusters (schools, as text) scattered over the rows: the `school` column.
     fn schools(&self) -> Vec<String> {
         (0..self.y.len())
@@ -168,6 +183,8 @@ impl Rows {
                         )),
                     ),
                     ("synth".into(), float(self.synth[r.clone()].to_vec())),
+                    ("z".into(), float(self.instruments().0[r.clone()].to_vec())),
+                    ("sz".into(), float(self.instruments().1[r.clone()].to_vec())),
                     (
                         "school".into(),
                         Arc::new(StringArray::from(self.schools()[r.clone()].to_vec())),
@@ -328,6 +345,35 @@ fn both_tiers_match(
         _ => same_fits(Logistic, &data, memory),
     }
     aggregate
+}
+
+/// Instruments as extra columns (`z` on the real data and the proxy, the synthetic
+/// source's own `sz`), with weights: the in-memory linear IV fit to 1e-10 through the
+/// pass aggregate; reading `z` for the synthetic source as well gives another fit.
+#[test]
+fn instrument_columns_give_the_in_memory_iv_fit() {
+    let rows = simulate(8_000, false);
+    let ctx = context();
+    ctx.register_table("rows", Arc::new(rows.table(3))).unwrap();
+    let (z, sz) = rows.instruments();
+    let model = LinearIv::new([0, 2], ["z"]);
+    let spec = columns().weights("w").column("z");
+    let own = spec.clone().source_column("synth", "z", "sz");
+    let engine = open(&ctx, "rows", &own, model.clone()).unwrap();
+    let memory = rows
+        .builder()
+        .weights(&Array1::from(rows.weights()))
+        .column("z", &Array1::from(z))
+        .source_column("synth", "z", &Array1::from(sz))
+        .build()
+        .unwrap();
+    same_fits(model.clone(), &engine, &memory);
+    let shared = open(&ctx, "rows", &spec, model.clone()).unwrap();
+    let (a, b) = (
+        TwoStepGmm::new(model.clone()).fit(&shared).unwrap(),
+        TwoStepGmm::new(model).fit(&memory).unwrap(),
+    );
+    assert!((a.theta()[1] - b.theta()[1]).abs() > 1e-6 * b.se()[1]);
 }
 
 /// A clusters column (text) makes every pass sum by cluster: the clustered in-memory
