@@ -6,15 +6,16 @@
 //! travels by name only and the executors would use whatever function of that name
 //! they have — the parameters lost, the sums wrong, and no error. [`LogicalCodec`] and
 //! [`PhysicalCodec`] wrap Ballista's codecs and write the whole pass into the plan: the
-//! model's name, k, the sources, the parameters (every bit), the parts asked for and
-//! the contraction vector; executors rebuild the function from those bytes.
+//! model (its name, and linear IV's instruments), k, the sources, the parameters (every
+//! bit), the parts asked for, the contraction vector and the columns the aggregate
+//! takes; executors rebuild the function from those bytes.
 //!
 //! [`session_state`] configures a session with the codecs; [`standalone`] starts an
 //! in-process scheduler and executor with them (for tests and single machines); the
 //! `synthgmm-scheduler` and `synthgmm-executor` programs run a real cluster with them
 //! (`docs/scale.md`). The models the codecs rebuild are the crate's
-//! [`Ols`](synthgmm::models::Ols), [`Logistic`](synthgmm::models::Logistic) and
-//! [`Poisson`](synthgmm::models::Poisson).
+//! [`Ols`](synthgmm::models::Ols), [`Logistic`](synthgmm::models::Logistic),
+//! [`Poisson`](synthgmm::models::Poisson) and [`LinearIv`](synthgmm::models::LinearIv).
 
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use ndarray::Array1;
-use synthgmm::models::{Logistic, Ols, Poisson};
+use synthgmm::models::{LinearIv, Logistic, Ols, Poisson};
 use synthgmm::named::ModelName;
 use synthgmm::MomentModel;
 use synthgmm::PassRequest;
@@ -39,13 +40,18 @@ const MAGIC: &[u8] = b"synthgmm-pass-1";
 
 /// The bytes of a pass: MAGIC, the model's name, k, the sources, the parameters, the
 /// parts, the contraction vector (little-endian u64 counts and f64 values), whether
-/// the labeled blocks divide by the labeling probabilities, and which per-row columns
-/// (observation weights, labeling probabilities) the aggregate takes last.
-fn encode(model: &str, k: usize, request: &PassRequest, columns: PerRow) -> Vec<u8> {
+/// the labeled blocks divide by the labeling probabilities, which per-row columns
+/// (observation weights, labeling probabilities) the aggregate takes last, the names
+/// of the blocks' extra columns and, for linear IV, its exogenous columns and
+/// instruments (strings as a count and UTF-8 bytes).
+fn encode(model: &str, k: usize, request: &PassRequest, columns: &PerRow) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     let count = |n: usize, out: &mut Vec<u8>| out.extend((n as u64).to_le_bytes());
-    count(model.len(), &mut out);
-    out.extend(model.as_bytes());
+    let text = |s: &str, out: &mut Vec<u8>| {
+        count(s.len(), out);
+        out.extend(s.as_bytes());
+    };
+    text(model, &mut out);
     count(k, &mut out);
     count(request.sources.len(), &mut out);
     for &s in &request.sources {
@@ -71,14 +77,26 @@ fn encode(model: &str, k: usize, request: &PassRequest, columns: PerRow) -> Vec<
     out.push(u8::from(request.probabilities));
     out.push(u8::from(columns.weights));
     out.push(u8::from(columns.probabilities));
+    count(columns.names.len(), &mut out);
+    columns.names.iter().for_each(|name| text(name, &mut out));
+    if let Some((exogenous, instruments)) = &columns.iv {
+        count(exogenous.len(), &mut out);
+        exogenous.iter().for_each(|&j| count(j, &mut out));
+        count(instruments.len(), &mut out);
+        instruments.iter().for_each(|name| text(name, &mut out));
+    }
     out
 }
 
-/// The per-row columns an aggregate takes after the blocks'.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The columns an aggregate takes besides the blocks' outcome and covariates: the
+/// per-row columns after the blocks', the names of each block's extra columns, and
+/// for linear IV its exogenous columns and instruments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct PerRow {
     weights: bool,
     probabilities: bool,
+    names: Vec<String>,
+    iv: Option<(Vec<usize>, Vec<String>)>,
 }
 
 impl PerRow {
@@ -86,7 +104,21 @@ impl PerRow {
         PerRow {
             weights: f.is_weighted(),
             probabilities: f.has_probabilities(),
+            names: f.column_names().to_vec(),
+            iv: None,
         }
+    }
+
+    /// The aggregate of `model` for `request` taking these columns.
+    fn udaf<M: MomentModel + Clone>(
+        &self,
+        model: M,
+        request: PassRequest,
+        k: usize,
+    ) -> PassUdaf<M> {
+        PassUdaf::new(model, request, k)
+            .with_per_row(self.weights, self.probabilities)
+            .with_columns(self.names.clone())
     }
 }
 
@@ -113,6 +145,13 @@ impl<'a> Reader<'a> {
         let b: [u8; 8] = self.take(8)?.try_into().map_err(|_| malformed())?;
         usize::try_from(u64::from_le_bytes(b)).map_err(|_| malformed())
     }
+    fn text(&mut self) -> Result<String> {
+        let n = self.count()?;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| malformed())
+    }
+    fn texts(&mut self) -> Result<Vec<String>> {
+        (0..self.count()?).map(|_| self.text()).collect()
+    }
     fn floats(&mut self, n: usize) -> Result<Array1<f64>> {
         let b = self.take(n.checked_mul(8).ok_or_else(malformed)?)?;
         Ok(b.chunks_exact(8)
@@ -135,8 +174,7 @@ fn decode(bytes: &[u8]) -> Result<Pass> {
         bytes: bytes.strip_prefix(MAGIC).ok_or_else(malformed)?,
         at: 0,
     };
-    let name_len = r.count()?;
-    let model = String::from_utf8(r.take(name_len)?.to_vec()).map_err(|_| malformed())?;
+    let model = r.text()?;
     let k = r.count()?;
     let n_sources = r.count()?;
     let sources = (0..n_sources)
@@ -153,9 +191,20 @@ fn decode(bytes: &[u8]) -> Result<Pass> {
         _ => None,
     };
     let flags_after = r.take(3)?;
+    let names = r.texts()?;
+    // Linear IV (`LinearIv::name`) carries its instruments after the columns.
+    let iv = match model == "linear-iv" {
+        true => Some((
+            (0..r.count()?).map(|_| r.count()).collect::<Result<_>>()?,
+            r.texts()?,
+        )),
+        false => None,
+    };
     let columns = PerRow {
         weights: flags_after[1] == 1,
         probabilities: flags_after[2] == 1,
+        names,
+        iv,
     };
     Ok(Pass {
         model,
@@ -178,14 +227,24 @@ fn decode(bytes: &[u8]) -> Result<Pass> {
 fn encode_udaf(node: &AggregateUDF) -> Option<Vec<u8>> {
     let inner: &dyn std::any::Any = node.inner().as_ref();
     if let Some(f) = inner.downcast_ref::<PassUdaf<Ols>>() {
-        return Some(encode(f.model().name(), f.k(), f.request(), PerRow::of(f)));
+        return Some(encode(f.model().name(), f.k(), f.request(), &PerRow::of(f)));
     }
     if let Some(f) = inner.downcast_ref::<PassUdaf<Logistic>>() {
-        return Some(encode(f.model().name(), f.k(), f.request(), PerRow::of(f)));
+        return Some(encode(f.model().name(), f.k(), f.request(), &PerRow::of(f)));
+    }
+    if let Some(f) = inner.downcast_ref::<PassUdaf<LinearIv>>() {
+        let columns = PerRow {
+            iv: Some((
+                f.model().exogenous().to_vec(),
+                f.model().instrument_names().to_vec(),
+            )),
+            ..PerRow::of(f)
+        };
+        return Some(encode(f.model().name(), f.k(), f.request(), &columns));
     }
     inner
         .downcast_ref::<PassUdaf<Poisson>>()
-        .map(|f| encode(f.model().name(), f.k(), f.request(), PerRow::of(f)))
+        .map(|f| encode(f.model().name(), f.k(), f.request(), &PerRow::of(f)))
 }
 
 /// synthgmm's aggregate rebuilt from its bytes, or `None` for other bytes.
@@ -200,18 +259,16 @@ fn decode_udaf(buf: &[u8]) -> Option<Result<Arc<AggregateUDF>>> {
             request,
             columns,
         } = pass;
+        if let Some((exogenous, instruments)) = &columns.iv {
+            let model = LinearIv::new(exogenous.iter().copied(), instruments.iter().cloned());
+            return Ok(Arc::new(AggregateUDF::from(
+                columns.udaf(model, request, k),
+            )));
+        }
         let udaf = match model.parse::<ModelName>() {
-            Ok(ModelName::Ols) => AggregateUDF::from(
-                PassUdaf::new(Ols, request, k).with_per_row(columns.weights, columns.probabilities),
-            ),
-            Ok(ModelName::Logistic) => AggregateUDF::from(
-                PassUdaf::new(Logistic, request, k)
-                    .with_per_row(columns.weights, columns.probabilities),
-            ),
-            Ok(ModelName::Poisson) => AggregateUDF::from(
-                PassUdaf::new(Poisson, request, k)
-                    .with_per_row(columns.weights, columns.probabilities),
-            ),
+            Ok(ModelName::Ols) => AggregateUDF::from(columns.udaf(Ols, request, k)),
+            Ok(ModelName::Logistic) => AggregateUDF::from(columns.udaf(Logistic, request, k)),
+            Ok(ModelName::Poisson) => AggregateUDF::from(columns.udaf(Poisson, request, k)),
             _ => {
                 return Err(DataFusionError::Internal(format!(
                     "synthgmm pass for a model the codec does not rebuild: `{model}`"
@@ -408,21 +465,26 @@ mod tests {
         let both = PerRow {
             weights: true,
             probabilities: true,
+            names: vec!["z".into(), "offset é".into()],
+            iv: None,
         };
-        let pass = decode(&encode("logistic", 2, &request, both)).unwrap();
+        let pass = decode(&encode("logistic", 2, &request, &both)).unwrap();
         assert_eq!(
-            (pass.model.as_str(), pass.k, pass.columns),
-            ("logistic", 2, both)
+            (pass.model.as_str(), pass.k, &pass.columns),
+            ("logistic", 2, &both)
         );
-        let neither = PerRow {
-            weights: false,
-            probabilities: false,
+        let iv = PerRow {
+            iv: Some((vec![0, 2], vec!["z".into(), "w".into()])),
+            ..both.clone()
         };
+        let back = decode(&encode("linear-iv", 3, &request, &iv)).unwrap();
+        assert_eq!(back.columns, iv);
+        let neither = PerRow::default();
         let designed = PassRequest {
             probabilities: true,
             ..request.clone()
         };
-        let back = decode(&encode("ols", 2, &designed, neither)).unwrap();
+        let back = decode(&encode("ols", 2, &designed, &neither)).unwrap();
         assert_eq!((back.columns, back.request.probabilities), (neither, true));
         let back = pass.request;
         assert_eq!(back.sources, request.sources);

@@ -61,6 +61,16 @@ impl LinearIv {
         }
     }
 
+    /// The columns of x that instrument themselves (exogenous), by index.
+    pub fn exogenous(&self) -> &[usize] {
+        &self.exogenous
+    }
+
+    /// The excluded instruments' column names.
+    pub fn instrument_names(&self) -> &[String] {
+        &self.instruments
+    }
+
     /// The instrument matrix Z (rows × k); columns the rows lack are zero (the data
     /// are checked to carry them before any fit).
     pub(super) fn instruments(&self, rows: Rows<'_>) -> Array2<f64> {
