@@ -231,7 +231,6 @@ impl ParquetSources {
             return Err(config("batches need at least one row"));
         }
         let spec = self.spec(&labeled, &real);
-        spec.check()?;
         if self.paths.is_empty() {
             return Err(config("no file given"));
         }
@@ -256,6 +255,7 @@ impl ParquetSources {
             batch_rows: self.batch_rows,
         };
         stream.check_columns()?;
+        spec.check()?;
         let p = real.covariates.len();
         let covariate_names = match self.covariate_names.clone() {
             None => real.covariates.clone(),

@@ -161,8 +161,9 @@ pub struct DataArgs {
     /// Input: a CSV file, a Parquet file (ending in .parquet or .pq), or a directory
     /// of Parquet files whose rows, in file-name order, are the data set's rows. The
     /// GMM alone reads Parquet out of core (the sources' rows stay on disk and are
-    /// read by each pass) unless clusters or weights are given; the other estimators
-    /// and `plan` read the named columns into memory.
+    /// read by each pass; weights, clusters and labeling probabilities are held in
+    /// memory, one value per row) unless fixed effects or quantiles are asked for; the
+    /// other estimators and `plan` read the named columns into memory.
     #[arg(long, value_name = "PATH")]
     pub data: String,
     /// The moment condition. `quantile` takes the levels of `--quantiles`, `iv` (linear
@@ -226,10 +227,9 @@ impl DataArgs {
     /// The Parquet input opened out of core (see [`synthgmm::parquet`]; weights,
     /// clusters and labeling probabilities are held in memory, one value per row), or
     /// `None` when the input is not Parquet, this build reads no Parquet, or fixed
-    /// effects or a model that reads every row in memory are asked for.
+    /// effects or a model that reads every row in memory (quantiles) are asked for.
     pub fn open_out_of_core(&self) -> Option<Result<Loaded, Failure>> {
-        let in_memory = [ModelName::Iv, ModelName::Quantile];
-        if in_memory.contains(&self.model) || !self.fixed_effects.is_empty() {
+        if self.model == ModelName::Quantile || !self.fixed_effects.is_empty() {
             return None;
         }
         let paths = crate::table::parquet_files(&self.data)?;
@@ -252,6 +252,9 @@ impl DataArgs {
         }
         if let Some(column) = &self.labeling_probability {
             spec = spec.labeling_probabilities(column);
+        }
+        for column in &self.instruments {
+            spec = spec.column(column);
         }
         let data = spec
             .open()
