@@ -49,7 +49,7 @@ impl BlockColumns {
 /// assert_eq!(columns.source_names(), ["proxy", "synth"]);
 /// assert_eq!(columns.distinct_names(), ["labeled", "y", "one", "x", "proxy_y", "synth_y", "synth_x"]);
 /// assert!(ColumnSpec::new("labeled", "y", ["one", "x"]).source("real", "p", ["one", "x"]).check().is_err());
-/// let weighted = columns.weights("w");
+/// let weighted = columns.clone().weights("w");
 /// assert_eq!(weighted.weights_column(), Some("w"));
 /// assert_eq!(weighted.distinct_names().last(), Some(&"w"));
 /// let designed = weighted.labeling_probabilities("pi");
