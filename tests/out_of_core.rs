@@ -531,7 +531,42 @@ fn instruments_out_of_core_equal_in_memory() {
         let other = fit(&shared);
         assert!((other.theta()[1] - reference.theta()[1]).abs() > 1e-6 * reference.se()[1]);
     }
+    // Bad instruments: a NaN on an unlabeled row of the synthetic source's own column
+    // (named with its column and row), a column the files lack, an instrument that
+    // duplicates an exogenous covariate (the step-1 metric is singular).
+    let mut bad_sz = sz.to_vec();
+    bad_sz[40_001] = f64::NAN;
+    let bad_dir = scratch("instruments-bad");
+    let more = vec![
+        ("z".to_string(), numbers(z.iter().copied())),
+        ("sz".to_string(), numbers(bad_sz)),
+        ("x2copy".to_string(), numbers(frame.x.column(2).iter().copied())),
+    ];
+    let bad_paths = frame.write_with(&bad_dir, more, (2, 9_000));
+    let with = |name: &str, column: &str| {
+        ParquetSources::new(&bad_paths)
+            .labeled("S")
+            .real("y", &x)
+            .source("synth", "synth_y", &sx)
+            .column(name)
+            .source_column("synth", name, column)
+            .open()
+    };
+    match with("z", "sz") {
+        Err(Error::NonFinite { source_name, column: Column::Extra(name), row, .. }) => {
+            assert_eq!((source_name.as_str(), name.as_str(), row), ("synth", "z", 40_001));
+        }
+        other => panic!("expected a non-finite instrument, got {other:?}"),
+    }
+    match with("z", "w") {
+        Err(Error::Read { reason, .. }) => assert!(reason.contains("no column `w`"), "{reason}"),
+        other => panic!("expected a missing column, got {other:?}"),
+    }
+    let duplicate = with("x2copy", "x2copy").unwrap();
+    let singular = TwoStepGmm::new(LinearIv::new([0, 2], ["x2copy"])).fit(&duplicate);
+    assert!(matches!(singular, Err(Error::Collinear { .. }) | Err(Error::SingularWeight { .. })), "{singular:?}");
     std::fs::remove_dir_all(dir).ok();
+    std::fs::remove_dir_all(bad_dir).ok();
 }
 
 /// Observation weights, clusters and labeling probabilities read from the files (held
