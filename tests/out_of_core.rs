@@ -540,7 +540,10 @@ fn instruments_out_of_core_equal_in_memory() {
     let more = vec![
         ("z".to_string(), numbers(z.iter().copied())),
         ("sz".to_string(), numbers(bad_sz)),
-        ("x2copy".to_string(), numbers(frame.x.column(2).iter().copied())),
+        (
+            "x2copy".to_string(),
+            numbers(frame.x.column(2).iter().copied()),
+        ),
     ];
     let bad_paths = frame.write_with(&bad_dir, more, (2, 9_000));
     let with = |name: &str, column: &str| {
@@ -553,8 +556,16 @@ fn instruments_out_of_core_equal_in_memory() {
             .open()
     };
     match with("z", "sz") {
-        Err(Error::NonFinite { source_name, column: Column::Extra(name), row, .. }) => {
-            assert_eq!((source_name.as_str(), name.as_str(), row), ("synth", "z", 40_001));
+        Err(Error::NonFinite {
+            source_name,
+            column: Column::Extra(name),
+            row,
+            ..
+        }) => {
+            assert_eq!(
+                (source_name.as_str(), name.as_str(), row),
+                ("synth", "z", 40_001)
+            );
         }
         other => panic!("expected a non-finite instrument, got {other:?}"),
     }
@@ -564,7 +575,13 @@ fn instruments_out_of_core_equal_in_memory() {
     }
     let duplicate = with("x2copy", "x2copy").unwrap();
     let singular = TwoStepGmm::new(LinearIv::new([0, 2], ["x2copy"])).fit(&duplicate);
-    assert!(matches!(singular, Err(Error::Collinear { .. }) | Err(Error::SingularWeight { .. })), "{singular:?}");
+    assert!(
+        matches!(
+            singular,
+            Err(Error::Collinear { .. }) | Err(Error::SingularWeight { .. })
+        ),
+        "{singular:?}"
+    );
     std::fs::remove_dir_all(dir).ok();
     std::fs::remove_dir_all(bad_dir).ok();
 }
