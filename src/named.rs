@@ -156,11 +156,12 @@ impl crate::sql::SqlModel {
             crate::sql::SqlModel::Ols => ModelName::Ols,
             crate::sql::SqlModel::Logistic => ModelName::Logistic,
             crate::sql::SqlModel::Poisson => ModelName::Poisson,
+            crate::sql::SqlModel::Iv => ModelName::Iv,
         }
     }
 
     /// The name of the crate's model with the same moments (`"ols"`, `"logistic"`,
-    /// `"poisson"`).
+    /// `"poisson"`, `"iv"`).
     pub fn name(self) -> &'static str {
         self.model().choice_name()
     }
@@ -170,6 +171,7 @@ names!(crate::sql::SqlModel, "SQL model",
     "ols" => crate::sql::SqlModel::Ols; "least squares",
     "logistic" => crate::sql::SqlModel::Logistic; "logistic regression",
     "poisson" => crate::sql::SqlModel::Poisson; "Poisson regression",
+    "iv" => crate::sql::SqlModel::Iv; "linear instrumental variables (the table's extra columns as instruments)",
 );
 names!(EstimatorKind, "estimator",
     "gmm" => EstimatorKind::Gmm; "the two-step GMM with every source",

@@ -11,7 +11,9 @@
 //! (upper triangle); a pass for p covariates and M sources has about
 //! (p(1 + 2M))²/2 + p²(1 + 2M)(1 + M) sums (1,275 + 1,500 for p = 10, M = 2).
 //!
-//! Supported models: least squares, logistic and Poisson regression ([`SqlModel`]).
+//! Supported models: least squares, logistic and Poisson regression, and linear
+//! instrumental variables with the table's extra columns as instruments ([`SqlModel`],
+//! [`SqlTable::instruments`]).
 //!
 //! # Examples
 //! ```
@@ -71,6 +73,21 @@ pub enum SqlModel {
     Logistic,
     /// Poisson regression: ψ = x (y − exp(xᵀβ)) ([`Poisson`](crate::models::Poisson)).
     Poisson,
+    /// Linear instrumental variables: ψ = z (y − xᵀβ) ([`LinearIv`](crate::models::LinearIv)),
+    /// z the exogenous covariates and the excluded instruments that
+    /// [`SqlTable::instruments`] names.
+    Iv,
+}
+
+impl SqlModel {
+    /// The [`MomentModel::name`](crate::MomentModel::name) of the crate's model with
+    /// these moments, which the engine reports.
+    fn moment_name(self) -> &'static str {
+        match self {
+            SqlModel::Iv => "linear-iv",
+            other => other.name(),
+        }
+    }
 }
 
 /// A table's columns: the label indicator (1/0, or true/false with
@@ -81,6 +98,8 @@ pub struct SqlTable {
     table: TableRef,
     label_kind: LabelKind,
     columns: ColumnSpec,
+    /// Linear IV's exogenous covariates, by index (see [`SqlTable::instruments`]).
+    exogenous: Vec<usize>,
 }
 
 /// Where the rows come from: a table or view, by its (possibly schema-qualified) name,
@@ -233,6 +252,7 @@ impl SqlTable {
             table,
             label_kind: LabelKind::Number,
             columns,
+            exogenous: Vec::new(),
         }
     }
 
@@ -286,9 +306,57 @@ impl SqlTable {
         self
     }
 
+    /// Linear IV's instruments ([`SqlModel::Iv`]): the covariates at `exogenous` (e.g.
+    /// `[0]` for the intercept) and the extra columns `instruments`, which every block
+    /// reads under those names (a source's own column for one comes from a
+    /// [`ColumnSpec`] with [`source_column`](ColumnSpec::source_column), through
+    /// [`from_columns`](Self::from_columns)). The excluded instruments are all the
+    /// table's extra columns, in order, as
+    /// [`LinearIv::new`](crate::models::LinearIv::new)`(exogenous, columns)` takes them.
+    pub fn instruments<S: AsRef<str>>(
+        mut self,
+        exogenous: impl IntoIterator<Item = usize>,
+        instruments: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.exogenous = exogenous.into_iter().collect();
+        for name in instruments {
+            self.columns = self.columns.column(name.as_ref());
+        }
+        self
+    }
+
     /// Covariates per block.
     fn p(&self) -> usize {
         self.columns.real().covariates.len()
+    }
+
+    /// Moments per block for `model`: p, or for linear IV the exogenous covariates and
+    /// the excluded instruments.
+    fn k(&self, model: SqlModel) -> usize {
+        match model {
+            SqlModel::Iv => self.exogenous.len() + self.columns.column_names().len(),
+            _ => self.p(),
+        }
+    }
+
+    /// What linear IV needs of the table: excluded instruments, and exogenous
+    /// covariates that exist.
+    fn check_instruments(&self, model: SqlModel) -> std::result::Result<(), String> {
+        if model != SqlModel::Iv {
+            return Ok(());
+        }
+        if self.columns.column_names().is_empty() {
+            return Err(
+                "linear IV needs its instruments: name them with `SqlTable::instruments`".into(),
+            );
+        }
+        match self.exogenous.iter().find(|&&j| j >= self.p()) {
+            Some(j) => Err(format!(
+                "exogenous column {j} does not exist: x has {} columns",
+                self.p()
+            )),
+            None => Ok(()),
+        }
     }
 
     fn table_ref(&self) -> String {
@@ -308,14 +376,19 @@ impl SqlTable {
         }
     }
 
-    /// The labeled rows: the real outcome and covariates, then each source's, then the
+    /// The labeled rows: the real outcome, covariates and extra columns, then each
+    /// source's, then the
     /// weight, the labeling probability and the cluster's rank among the labeled
     /// rows' clusters if there are, in the order [`open`](Self::open) reads them.
     pub fn labeled_query(&self) -> String {
-        let blocks = std::iter::once(self.columns.real())
-            .chain(self.columns.sources().iter().map(|(_, b)| b));
+        let blocks = std::iter::once((crate::REAL, self.columns.real()))
+            .chain(self.columns.sources().iter().map(|(n, b)| (n.as_str(), b)));
         let columns: Vec<String> = blocks
-            .flat_map(|b| b.names())
+            .flat_map(|(name, b)| {
+                b.names()
+                    .chain(self.columns.block_columns(name))
+                    .collect::<Vec<_>>()
+            })
             .chain(self.columns.weights_column())
             .chain(self.columns.probabilities_column())
             .map(ident)
@@ -380,8 +453,9 @@ impl SqlTable {
     /// # Errors
     /// [`Error::InvalidConfig`] when a parameter or the contraction vector is not a
     /// finite number (no SQL is written for it), or the request names a source the
-    /// table does not have, has the wrong number of parameters, or divides by labeling
-    /// probabilities the table has no column for.
+    /// table does not have, has the wrong number of parameters, divides by labeling
+    /// probabilities the table has no column for, or is for linear IV without
+    /// instruments ([`instruments`](Self::instruments)).
     pub fn pass_query(&self, model: SqlModel, request: &PassRequest) -> Result<String> {
         let invalid = |reason: String| Error::InvalidConfig {
             parameter: "pass request",
@@ -416,6 +490,7 @@ impl SqlTable {
                 "{v} is not a finite number: no SQL is written for it"
             )));
         }
+        self.check_instruments(model).map_err(invalid)?;
         Ok(self.write_pass(model, request))
     }
 
@@ -426,6 +501,8 @@ impl SqlTable {
     fn write_pass(&self, model: SqlModel, request: &PassRequest) -> String {
         let layout = MomentLayout {
             p: self.p(),
+            k: self.k(model),
+            instruments: (model == SqlModel::Iv).then(|| self.exogenous.clone()),
             m: request.sources.len(),
             weighted: self.columns.weights_column().is_some(),
             probabilities: request.probabilities,
@@ -455,19 +532,18 @@ impl SqlTable {
         format!("SELECT {} FROM ({rows}) rows_out", casted.join(", "))
     }
 
-    /// The innermost select: s, and per block b its covariates b{b}x{j}, the residual
-    /// e{b} and the slope d{b} of the mean (1 for least squares), or for the logistic
-    /// and Poisson links its mean mu{b} and outcome y{b}.
+    /// The innermost select: s, and per block b its covariates b{b}x{j} (for linear IV
+    /// also its excluded instruments b{b}z{j}), the residual e{b} and the slope d{b} of
+    /// the mean (1 for least squares and linear IV), or for the logistic and Poisson
+    /// links its mean mu{b} and outcome y{b}.
     fn block_columns(&self, model: SqlModel, request: &PassRequest) -> String {
         let p = self.p();
-        let blocks: Vec<(&String, &Vec<String>)> = std::iter::once(self.columns.real())
-            .chain(
-                request
-                    .sources
-                    .iter()
-                    .map(|&s| &self.columns.sources()[s].1),
-            )
-            .map(|b| (&b.outcome, &b.covariates))
+        let real = (crate::REAL, self.columns.real());
+        let blocks: Vec<(&str, &crate::tier::BlockColumns)> = std::iter::once(real)
+            .chain(request.sources.iter().map(|&s| {
+                let (name, block) = &self.columns.sources()[s];
+                (name.as_str(), block)
+            }))
             .collect();
         let label_test = self.label_test();
         let mut base = vec![format!(
@@ -490,7 +566,8 @@ impl SqlTable {
                 ident(pi)
             ));
         }
-        for (b, (y, x)) in blocks.iter().enumerate() {
+        for (b, (name, block)) in blocks.iter().enumerate() {
+            let (y, x) = (&block.outcome, &block.covariates);
             // A column's value; the real data's are read on labeled rows only (they may
             // be null elsewhere).
             let value = |c: &str| {
@@ -513,9 +590,14 @@ impl SqlTable {
             for (j, c) in x.iter().enumerate() {
                 base.push(format!("{} AS b{b}x{j}", value(c)));
             }
+            if model == SqlModel::Iv {
+                for (j, c) in self.columns.block_columns(name).iter().enumerate() {
+                    base.push(format!("{} AS b{b}z{j}", value(c)));
+                }
+            }
             let y = value(y);
             match model {
-                SqlModel::Ols => {
+                SqlModel::Ols | SqlModel::Iv => {
                     base.push(format!("{y} - ({eta}) AS e{b}"));
                     base.push(format!("CAST(1 AS DOUBLE PRECISION) AS d{b}"));
                 }
@@ -549,6 +631,11 @@ impl SqlTable {
         F: Fn(&str) -> Result<Vec<Vec<f64>>> + Send + Sync + 'static,
     {
         self.columns.check()?;
+        self.check_instruments(model)
+            .map_err(|reason| Error::InvalidConfig {
+                parameter: "instruments",
+                reason,
+            })?;
         self.check_weights(&run)?;
         let n_clusters = self.count_clusters(&run)?;
         let in_memory = self.read_labeled(&run)?;
@@ -631,11 +718,12 @@ impl SqlTable {
     where
         F: Fn(&str) -> Result<Vec<Vec<f64>>>,
     {
-        let p = self.p();
+        let (p, names) = (self.p(), self.columns.column_names());
         let weighted = self.columns.weights_column().is_some();
         let designed = self.columns.probabilities_column().is_some();
         let clustered = self.columns.clusters_column().is_some();
-        let blocks = (1 + p) * (1 + self.columns.sources().len());
+        let per_block = 1 + p + names.len();
+        let blocks = per_block * (1 + self.columns.sources().len());
         let width = blocks + usize::from(weighted) + usize::from(designed) + usize::from(clustered);
         let labeled = run(&self.labeled_query())?;
         if let Some(row) = labeled.iter().find(|r| r.len() != width) {
@@ -647,18 +735,27 @@ impl SqlTable {
         }
         let n = labeled.len();
         let block = |b: usize| {
-            let first = b * (1 + p);
+            let first = b * per_block;
             let y = Array1::from_shape_fn(n, |i| labeled[i][first]);
             let x = Array2::from_shape_fn((n, p), |(i, j)| labeled[i][first + 1 + j]);
-            (x, y)
+            let extra: Vec<Array1<f64>> = (0..names.len())
+                .map(|j| labeled.iter().map(|r| r[first + 1 + p + j]).collect())
+                .collect();
+            (x, y, extra)
         };
-        let (x, y) = block(0);
+        let (x, y, extra) = block(0);
         let mut builder = DataSources::builder(&vec![true; n])
             .real(&x, &y)
             .covariate_names(self.columns.real().covariates.clone());
-        for (m, (name, _)) in self.columns.sources().iter().enumerate() {
-            let (sx, sy) = block(1 + m);
-            builder = builder.source(name.clone(), &sx, &sy);
+        for (name, values) in names.iter().zip(&extra) {
+            builder = builder.real_column(name.clone(), values);
+        }
+        for (m, (source, _)) in self.columns.sources().iter().enumerate() {
+            let (sx, sy, extra) = block(1 + m);
+            builder = builder.source(source.clone(), &sx, &sy);
+            for (name, values) in names.iter().zip(&extra) {
+                builder = builder.source_column(source.clone(), name.clone(), values);
+            }
         }
         let column = |c: usize| -> Array1<f64> { labeled.iter().map(|r| r[c]).collect() };
         let weights = weighted.then(|| column(blocks));
@@ -702,10 +799,13 @@ where
     F: Fn(&str) -> Result<Vec<Vec<f64>>> + Send + Sync,
 {
     fn model_name(&self) -> &str {
-        self.model.name()
+        self.model.moment_name()
     }
     fn source_names(&self) -> &[String] {
         &self.names
+    }
+    fn column_names(&self) -> &[String] {
+        self.table.columns.column_names()
     }
     fn weighs_rows(&self) -> bool {
         self.table.columns.weights_column().is_some()
@@ -720,9 +820,9 @@ where
         let query = self.table.pass_query(self.model, request)?;
         let rows = (self.run)(&query)?;
         let mut values = rows.first().cloned().unwrap_or_default();
-        let p = self.table.p();
+        let (p, k) = (self.table.p(), self.table.k(self.model));
         let m = request.sources.len();
-        let (kk, q) = (p * (1 + 2 * m), p * (1 + m));
+        let (kk, q) = (k * (1 + 2 * m), p * (1 + m));
         let expected = sums_width(kk, q, request) + usize::from(self.n_clusters.is_some());
         if values.len() != expected {
             return Err(Error::ShapeMismatch {
@@ -735,7 +835,7 @@ where
         let clusters = self.n_clusters.and_then(|_| values.pop());
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
         let mut flat = vec![
-            p as f64,
+            k as f64,
             p as f64,
             m as f64,
             flag(request.jacobian),
@@ -784,14 +884,18 @@ fn sums_width(kk: usize, q: usize, request: &PassRequest) -> usize {
     2 + kk + jacobian + omega + contraction
 }
 
-/// The stacked moments' layout in a pass's SQL: p coefficients per block and M
-/// sources give K = p(1 + 2M) moments g_a (the real and each source's labeled block,
-/// then each source's all-rows block) and Q = p(1 + M) parameters; with observation
-/// weights every row's moments (and their derivatives) carry w, with labeling
-/// probabilities the labeled blocks' carry 1/π (`ip`), and with clusters every select
-/// carries the cluster `c`.
+/// The stacked moments' layout in a pass's SQL: p coefficients and k moments per block
+/// and M sources give K = k(1 + 2M) moments g_a (the real and each source's labeled
+/// block, then each source's all-rows block) and Q = p(1 + M) parameters; with
+/// observation weights every row's moments (and their derivatives) carry w, with
+/// labeling probabilities the labeled blocks' carry 1/π (`ip`), and with clusters every
+/// select carries the cluster `c`. A moment is z_i e (its derivative −z_i x_j d): z = x
+/// (k = p), or for linear IV the covariates at `instruments` and then the excluded
+/// instruments.
 struct MomentLayout {
     p: usize,
+    k: usize,
+    instruments: Option<Vec<usize>>,
     m: usize,
     weighted: bool,
     probabilities: bool,
@@ -802,7 +906,7 @@ struct MomentLayout {
 impl MomentLayout {
     /// K, the number of stacked moments.
     fn moments(&self) -> usize {
-        self.p * (1 + 2 * self.m)
+        self.k * (1 + 2 * self.m)
     }
 
     /// Q, the number of parameters.
@@ -810,9 +914,9 @@ impl MomentLayout {
         self.p * (1 + self.m)
     }
 
-    /// Moment a's parameter block, whether it is a labeled block, and its covariate.
+    /// Moment a's parameter block, whether it is a labeled block, and its instrument.
     fn moment(&self, a: usize) -> (usize, bool, usize) {
-        let (block, i) = (a / self.p, a % self.p);
+        let (block, i) = (a / self.k, a % self.k);
         if block <= self.m {
             (block, true, i)
         } else {
@@ -835,10 +939,22 @@ impl MomentLayout {
             .collect()
     }
 
+    /// Instrument i of block b: covariate i, or for linear IV the exogenous covariates
+    /// and then the excluded instruments.
+    fn z(&self, b: usize, i: usize) -> String {
+        match &self.instruments {
+            None => format!("b{b}x{i}"),
+            Some(exogenous) => match exogenous.get(i) {
+                Some(j) => format!("b{b}x{j}"),
+                None => format!("b{b}z{}", i - exogenous.len()),
+            },
+        }
+    }
+
     /// g_a on a row.
     fn g(&self, a: usize) -> String {
         let (b, labeled, i) = self.moment(a);
-        format!("{}b{b}x{i} * e{b}", self.factor(labeled))
+        format!("{}{} * e{b}", self.factor(labeled), self.z(b, i))
     }
 
     /// ∂g_a/∂β_j on a row: nonzero within the moment's parameter block.
@@ -846,7 +962,11 @@ impl MomentLayout {
         let (b, labeled, i) = self.moment(a);
         (j / self.p == b).then(|| {
             let jj = j % self.p;
-            format!("(-({}b{b}x{i} * b{b}x{jj} * d{b}))", self.factor(labeled))
+            format!(
+                "(-({}{} * b{b}x{jj} * d{b}))",
+                self.factor(labeled),
+                self.z(b, i)
+            )
         })
     }
 
@@ -864,12 +984,14 @@ impl MomentLayout {
         if self.probabilities {
             mid.push("ip".to_string());
         }
+        let excluded = self.instruments.as_ref().map_or(0, |e| self.k - e.len());
         for b in 0..=self.m {
             for j in 0..self.p {
                 mid.push(format!("b{b}x{j}"));
             }
+            mid.extend((0..excluded).map(|j| format!("b{b}z{j}")));
             let (e, d) = match model {
-                SqlModel::Ols => (format!("e{b}"), format!("d{b}")),
+                SqlModel::Ols | SqlModel::Iv => (format!("e{b}"), format!("d{b}")),
                 SqlModel::Logistic => (format!("(y{b} - mu{b})"), format!("(mu{b} * (1 - mu{b}))")),
                 SqlModel::Poisson => (format!("(y{b} - mu{b})"), format!("mu{b}")),
             };

@@ -349,7 +349,8 @@ fn both_tiers_match(
 
 /// Instruments as extra columns (`z` on the real data and the proxy, the synthetic
 /// source's own `sz`), with weights: the in-memory linear IV fit to 1e-10 through the
-/// pass aggregate; reading `z` for the synthetic source as well gives another fit.
+/// pass aggregate and through the generated SQL; linear IV in SQL without instruments
+/// is refused; reading `z` for the synthetic source as well gives another fit.
 #[test]
 fn instrument_columns_give_the_in_memory_iv_fit() {
     let rows = simulate(8_000, false);
@@ -368,6 +369,18 @@ fn instrument_columns_give_the_in_memory_iv_fit() {
         .build()
         .unwrap();
     same_fits(model.clone(), &engine, &memory);
+    // The generated SQL's passes, run by DataFusion's SQL engine: the same fits.
+    use synthgmm::sql::{SqlModel, SqlTable};
+    let sql = SqlTable::from_columns("rows", own.clone())
+        .instruments([0, 2], ["z"])
+        .open(SqlModel::Iv, runner(ctx.clone()))
+        .unwrap();
+    same_fits(model.clone(), &sql, &memory);
+    let without = SqlTable::from_columns("rows", columns()).open(SqlModel::Iv, runner(ctx.clone()));
+    assert!(
+        matches!(without, Err(Error::InvalidConfig { .. })),
+        "{without:?}"
+    );
     let shared = open(&ctx, "rows", &spec, model.clone()).unwrap();
     let (a, b) = (
         TwoStepGmm::new(model.clone()).fit(&shared).unwrap(),
