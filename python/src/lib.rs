@@ -163,7 +163,9 @@ fn estimate_sql<'py>(
     request: Request,
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
     let model: synthgmm::sql::SqlModel = settings::parse(&request.model)?;
-    let table = table.into_table()?;
+    let iv = (model == synthgmm::sql::SqlModel::Iv)
+        .then_some((request.exogenous.as_slice(), request.instruments.as_slice()));
+    let table = table.into_table(iv)?;
     estimate_on(py, move || table.open(model), request)
 }
 

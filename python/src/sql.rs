@@ -45,8 +45,23 @@ pub struct SqlOpener {
 
 impl SqlSpec {
     /// The library's table description, checked (a subquery that could leave its
-    /// parentheses is an `InvalidConfigError`).
-    pub fn into_table(self) -> PyResult<SqlOpener> {
+    /// parentheses is an `InvalidConfigError`), with linear IV's exogenous covariates
+    /// and excluded instruments (by name) for `SqlModel::Iv`.
+    pub fn into_table(self, iv: Option<(&[String], &[String])>) -> PyResult<SqlOpener> {
+        let exogenous = match iv {
+            Some((exogenous, _)) => exogenous
+                .iter()
+                .map(|name| {
+                    self.x.iter().position(|c| c == name).ok_or_else(|| {
+                        crate::errors::to_py_err(&Error::InvalidConfig {
+                            parameter: "exogenous",
+                            reason: format!("`{name}` is not a covariate ({})", self.x.join(", ")),
+                        })
+                    })
+                })
+                .collect::<PyResult<Vec<usize>>>()?,
+            None => Vec::new(),
+        };
         let (table, name) = match (self.table, self.subquery) {
             (Some(name), None) => (SqlTable::new(&name, &self.labeled, &self.y, self.x), name),
             (None, Some((query, alias))) => (
@@ -78,6 +93,10 @@ impl SqlSpec {
         };
         let table = match &self.clusters {
             Some(column) => table.clusters(column),
+            None => table,
+        };
+        let table = match iv {
+            Some((_, instruments)) => table.instruments(exogenous, instruments),
             None => table,
         };
         Ok(SqlOpener {

@@ -568,6 +568,8 @@ def fit_sql(
     weights: Optional[str] = None,
     labeling_probabilities: Optional[str] = None,
     clusters: Optional[str] = None,
+    instruments: Optional[Sequence[str]] = None,
+    exogenous: Optional[Sequence[str]] = None,
     estimator: str = "gmm",
     covariance: str = "windmeijer",
     cross_weights: str = "selected",
@@ -610,7 +612,11 @@ def fit_sql(
     (``GROUP BY``), and the labeled rows' clusters are read as ranks (``DENSE_RANK()``,
     a window function: SQLite 3.25 or later).
 
-    ``model`` is "ols", "logistic" or "poisson"; ``estimator`` and the settings as in
+    ``model`` is "ols", "logistic", "poisson" or "iv" (linear instrumental variables:
+    ``instruments`` names the excluded instrument columns, read on every row and for
+    every block under those names, and ``exogenous`` the covariates of ``x`` that
+    instrument themselves, e.g. the column of ones; no intercept is assumed);
+    ``estimator`` and the settings as in
     :func:`fit` (the GMM runs every setting here; estimators that read every row at
     once raise :class:`NeedsInMemoryError`). A query that fails raises
     :class:`ReadError` with the exception ``run`` raised.
@@ -634,6 +640,13 @@ def fit_sql(
     request = dict(model=model, estimators=[estimator], covariance=covariance,
                    cross_weights=cross_weights, weighting=weighting, step_one=step_one,
                    small_sample=small_sample, diagnose=diagnose)
+    if model == "iv":
+        if not instruments:
+            raise InvalidConfigError("instruments: model='iv' needs the excluded instrument columns")
+        request["instruments"] = [str(c) for c in instruments]
+        request["exogenous"] = [str(c) for c in ([exogenous] if isinstance(exogenous, str) else exogenous or [])]
+    elif instruments or exogenous:
+        raise InvalidConfigError("instruments and exogenous apply to model='iv'")
     (_, outcome), = _core.estimate_sql(spec, request)
     if isinstance(outcome, BaseException):
         raise outcome

@@ -284,3 +284,37 @@ def test_a_row_without_a_cluster_is_refused_before_a_pass():
         synthgmm.fit_sql(run, "runs", labeled="is_labeled", y="y", x=COVARIATES,
                          sources=SOURCES, clusters="school")
     assert len(queries) == 1
+
+
+@pytest.mark.parametrize("extra", [{}, dict(weights="w"), dict(clusters="school")])
+def test_linear_iv_in_duckdb_gives_the_in_memory_fit(extra):
+    """Linear IV from the generated SQL (x1 instrumented by the column `z`, read on
+    every row and for every block): the in-memory fit, plain, weighted and clustered;
+    the instruments are required and apply to model='iv' only."""
+    frame, _ = clustered(weighted(table("ols", seed=21)))
+    rng = np.random.default_rng(5)
+    frame["z"] = frame["x1"] + 0.8 * rng.normal(size=len(frame))
+    frame["labeled"] = frame["is_labeled"] == 1
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
+    run = lambda q: con.execute(q).fetchall()  # noqa: E731
+    iv = dict(model="iv", instruments=["z"], exogenous=["one", "x2"])
+    sql = synthgmm.fit_sql(run, "runs", labeled="is_labeled", y="y", x=COVARIATES,
+                           sources=SOURCES, **iv, **extra)
+    memory = synthgmm.fit(frame, y="y", x=COVARIATES, labeled="labeled", sources=SOURCES,
+                          intercept=False, **iv, **extra)
+    assert_same(sql, memory)
+    assert sql.names == COVARIATES
+    ols = synthgmm.fit(frame, y="y", x=COVARIATES, labeled="labeled", sources=SOURCES,
+                       intercept=False, **extra)
+    assert np.max(np.abs(ols.params - memory.params) / memory.bse) > 1e-3
+    with pytest.raises(synthgmm.InvalidConfigError, match="instruments"):
+        synthgmm.fit_sql(run, "runs", labeled="is_labeled", y="y", x=COVARIATES,
+                         sources=SOURCES, model="iv")
+    with pytest.raises(synthgmm.InvalidConfigError, match="model='iv'"):
+        synthgmm.fit_sql(run, "runs", labeled="is_labeled", y="y", x=COVARIATES,
+                         sources=SOURCES, instruments=["z"])
+    with pytest.raises(synthgmm.InvalidConfigError, match="not a covariate"):
+        synthgmm.fit_sql(run, "runs", labeled="is_labeled", y="y", x=COVARIATES,
+                         sources=SOURCES, model="iv", instruments=["z"], exogenous=["x9"])
