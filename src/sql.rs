@@ -1333,4 +1333,36 @@ mod tests {
         let plain = table().pass_query(SqlModel::Ols, &contraction).unwrap();
         assert!(!plain.contains("GROUP BY") && plain.starts_with("SELECT CAST(COUNT(*)"));
     }
+
+    /// Linear IV: k = 1 exogenous + 2 excluded instruments per block, p = 2, M = 1:
+    /// K = 9 moments, each z_i times the block's residual, the excluded instruments
+    /// read for every block (the real data's on labeled rows only) and the labeled
+    /// rows' query reading them after each block's covariates; without instruments
+    /// no SQL is written.
+    #[test]
+    fn linear_iv_reads_its_instruments_for_every_block() {
+        let iv = table().instruments([0], ["z a", "w"]);
+        let sql = iv
+            .pass_query(SqlModel::Iv, &request(vec![0.1, 0.2, 0.3, 0.4]))
+            .unwrap();
+        for (j, column) in ["\"z a\"", "\"w\""].iter().enumerate() {
+            let cast = format!("CAST({column} AS DOUBLE PRECISION)");
+            let real = format!("THEN {cast} ELSE CAST(0 AS DOUBLE PRECISION) END AS b0z{j}");
+            assert!(sql.contains(&real), "{sql}");
+            assert!(sql.contains(&format!("{cast} AS b1z{j}")), "{sql}");
+        }
+        // g_1 (the real block's first excluded instrument) and Σggᵀ over K = 9 moments.
+        assert!(sql.contains("s * b0z0 * e0 AS g1"));
+        assert!(sql.contains("SUM(g8 * g8)") && !sql.contains("AS g9,"));
+        let labeled = iv.labeled_query();
+        let order = ["\"y\"", "\"one\"", "\"x\"", "\"z a\"", "\"w\"", "\"gpt_y\""];
+        let at: Vec<usize> = order.iter().map(|c| labeled.find(c).unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{labeled}");
+        let bare = table().pass_query(SqlModel::Iv, &request(vec![0.1, 0.2, 0.3, 0.4]));
+        assert!(matches!(bare, Err(Error::InvalidConfig { .. })));
+        let outside = table().instruments([2], ["z"]);
+        assert!(outside
+            .pass_query(SqlModel::Iv, &request(vec![0.1; 4]))
+            .is_err());
+    }
 }
