@@ -537,7 +537,6 @@ impl SqlTable {
     /// the mean (1 for least squares and linear IV), or for the logistic and Poisson
     /// links its mean mu{b} and outcome y{b}.
     fn block_columns(&self, model: SqlModel, request: &PassRequest) -> String {
-        let p = self.p();
         let real = (crate::REAL, self.columns.real());
         let blocks: Vec<(&str, &crate::tier::BlockColumns)> = std::iter::once(real)
             .chain(request.sources.iter().map(|&s| {
@@ -566,56 +565,71 @@ impl SqlTable {
                 ident(pi)
             ));
         }
-        for (b, (name, block)) in blocks.iter().enumerate() {
-            let (y, x) = (&block.outcome, &block.covariates);
-            // A column's value; the real data's are read on labeled rows only (they may
-            // be null elsewhere).
-            let value = |c: &str| {
-                let cast = format!("CAST({} AS DOUBLE PRECISION)", ident(c));
-                if b == 0 {
-                    format!(
-                        "CASE WHEN {label_test} THEN {cast} ELSE CAST(0 AS DOUBLE PRECISION) END"
-                    )
-                } else {
-                    cast
-                }
-            };
-            let theta = request.params.slice(ndarray::s![b * p..(b + 1) * p]);
-            let eta: Vec<String> = x
-                .iter()
-                .zip(theta.iter())
-                .map(|(c, &v)| format!("{} * {}", number(v), value(c)))
-                .collect();
-            let eta = eta.join(" + ");
-            for (j, c) in x.iter().enumerate() {
-                base.push(format!("{} AS b{b}x{j}", value(c)));
-            }
-            if model == SqlModel::Iv {
-                for (j, c) in self.columns.block_columns(name).iter().enumerate() {
-                    base.push(format!("{} AS b{b}z{j}", value(c)));
-                }
-            }
-            let y = value(y);
-            match model {
-                SqlModel::Ols | SqlModel::Iv => {
-                    base.push(format!("{y} - ({eta}) AS e{b}"));
-                    base.push(format!("CAST(1 AS DOUBLE PRECISION) AS d{b}"));
-                }
-                SqlModel::Logistic => {
-                    // σ(η) without overflow: 1/(1 + e^−η) for η ≥ 0, e^η/(1 + e^η) below.
-                    let mean = format!(
-                        "CASE WHEN ({eta}) >= 0 THEN 1 / (1 + EXP(-({eta}))) ELSE EXP({eta}) / (1 + EXP({eta})) END"
-                    );
-                    base.push(format!("{mean} AS mu{b}"));
-                    base.push(format!("{y} AS y{b}"));
-                }
-                SqlModel::Poisson => {
-                    base.push(format!("EXP({eta}) AS mu{b}"));
-                    base.push(format!("{y} AS y{b}"));
-                }
-            }
+        for (b, block) in blocks.into_iter().enumerate() {
+            base.extend(self.block_select(model, request, (b, block), &label_test));
         }
         format!("SELECT {} FROM {}", base.join(", "), self.table_ref())
+    }
+
+    /// Block b's columns in the innermost select (see
+    /// [`block_columns`](Self::block_columns)): its covariates, for linear IV its
+    /// excluded instruments, and its residual and slope or its mean and outcome at the
+    /// request's parameters. The real data's values are read on labeled rows only
+    /// (they may be null elsewhere).
+    fn block_select(
+        &self,
+        model: SqlModel,
+        request: &PassRequest,
+        (b, (name, block)): (usize, (&str, &crate::tier::BlockColumns)),
+        label_test: &str,
+    ) -> Vec<String> {
+        let p = self.p();
+        let value = |c: &str| {
+            let cast = format!("CAST({} AS DOUBLE PRECISION)", ident(c));
+            match b {
+                0 => format!(
+                    "CASE WHEN {label_test} THEN {cast} ELSE CAST(0 AS DOUBLE PRECISION) END"
+                ),
+                _ => cast,
+            }
+        };
+        let theta = request.params.slice(ndarray::s![b * p..(b + 1) * p]);
+        let eta: Vec<String> = (block.covariates.iter().zip(theta.iter()))
+            .map(|(c, &v)| format!("{} * {}", number(v), value(c)))
+            .collect();
+        let eta = eta.join(" + ");
+        let mut out: Vec<String> = (block.covariates.iter().enumerate())
+            .map(|(j, c)| format!("{} AS b{b}x{j}", value(c)))
+            .collect();
+        if model == SqlModel::Iv {
+            let excluded = self.columns.block_columns(name);
+            out.extend(
+                excluded
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| format!("{} AS b{b}z{j}", value(c))),
+            );
+        }
+        let y = value(&block.outcome);
+        match model {
+            SqlModel::Ols | SqlModel::Iv => {
+                out.push(format!("{y} - ({eta}) AS e{b}"));
+                out.push(format!("CAST(1 AS DOUBLE PRECISION) AS d{b}"));
+            }
+            SqlModel::Logistic => {
+                // σ(η) without overflow: 1/(1 + e^−η) for η ≥ 0, e^η/(1 + e^η) below.
+                let mean = format!(
+                    "CASE WHEN ({eta}) >= 0 THEN 1 / (1 + EXP(-({eta}))) ELSE EXP({eta}) / (1 + EXP({eta})) END"
+                );
+                out.push(format!("{mean} AS mu{b}"));
+                out.push(format!("{y} AS y{b}"));
+            }
+            SqlModel::Poisson => {
+                out.push(format!("EXP({eta}) AS mu{b}"));
+                out.push(format!("{y} AS y{b}"));
+            }
+        }
+        out
     }
 
     /// Reads the labeled rows and the row count through `run` and returns the data set
