@@ -520,57 +520,54 @@ fn parquet_copy(file: &str, out: &std::path::Path, rows: std::ops::Range<usize>)
     writer.unwrap().close().unwrap();
 }
 
+/// `fit` with `args` (after `--data`) on the CSV `file` and on its first `rows` rows
+/// copied to a Parquet file: both JSON outputs (the CSV's first), the estimates and
+/// standard errors checked equal to `tol`, and the Parquet file's path.
+#[cfg(feature = "parquet")]
+fn fit_csv_and_parquet(
+    file: &str,
+    rows: usize,
+    args: &[&str],
+    tol: f64,
+) -> (serde_json::Value, serde_json::Value, TempFile) {
+    let parquet = TempFile::new(&format!("fit-{rows}.parquet"));
+    parquet_copy(file, &parquet.0, 0..rows);
+    let fit = |data: &str| -> serde_json::Value {
+        let mut all = vec!["--data", data];
+        all.extend(args);
+        all.extend(["--format", "json"]);
+        json_of(&all)
+    };
+    let (from_csv, from_parquet) = (fit(file), fit(&parquet.path()));
+    assert_eq!(from_parquet["n_labeled"], from_csv["n_labeled"]);
+    assert_eq!(from_parquet["t"], rows);
+    for key in ["theta", "se"] {
+        let (a, b) = (vec_of(&from_parquet[key]), vec_of(&from_csv[key]));
+        assert_close(key, &a, &b, tol, 0.0);
+    }
+    (from_csv, from_parquet, parquet)
+}
+
 #[cfg(feature = "parquet")]
 #[test]
 fn a_parquet_file_fits_like_the_same_csv() {
     let file = data_path("ols_T1000_n100_rho0.csv");
-    let parquet = TempFile::new("fit.parquet");
-    parquet_copy(&file, &parquet.0, 0..1000);
-    let spec = |data: &str| -> Vec<String> {
-        [
-            "--data",
-            data,
-            "--model",
-            "ols",
-            "--labeled",
-            "labeled",
-            "--real",
-            "y:x0,x1,x2",
-            "--source",
-            "proxy=proxy_y:proxy_x0,proxy_x1,proxy_x2",
-            "--format",
-            "json",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
-    let fit = |data: &str| -> serde_json::Value {
-        let args = spec(data);
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        json_of(&refs)
-    };
-    let (from_csv, from_parquet) = (fit(&file), fit(&parquet.path()));
-    assert_eq!(from_parquet["n_labeled"], from_csv["n_labeled"]);
-    assert_eq!(from_parquet["t"], 1000);
-    assert_close(
-        "theta",
-        &vec_of(&from_parquet["theta"]),
-        &vec_of(&from_csv["theta"]),
-        1e-12,
-        0.0,
-    );
-    assert_close(
-        "se",
-        &vec_of(&from_parquet["se"]),
-        &vec_of(&from_csv["se"]),
-        1e-12,
-        0.0,
-    );
-    // A column that is not there, and one that is not numeric, named with the file.
-    let args = spec(&parquet.path());
-    let mut refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    refs[7] = "y:x0,x9";
+    let mut args = vec![
+        "--model",
+        "ols",
+        "--labeled",
+        "labeled",
+        "--real",
+        "y:x0,x1,x2",
+        "--source",
+        "proxy=proxy_y:proxy_x0,proxy_x1,proxy_x2",
+    ];
+    let (_, _, parquet) = fit_csv_and_parquet(&file, 1000, &args, 1e-12);
+    // A column that is not there, named with the file.
+    args[5] = "y:x0,x9";
+    let path = parquet.path();
+    let mut refs = vec!["--data", path.as_str()];
+    refs.extend(&args);
     assert_fails(&refs, "no column `x9`");
 }
 
@@ -581,34 +578,21 @@ fn a_parquet_file_fits_like_the_same_csv() {
 #[test]
 fn linear_iv_reads_its_instruments_from_parquet_out_of_core() {
     let file = data_path("iv_T2000_n400.csv");
-    let parquet = TempFile::new("iv.parquet");
-    parquet_copy(&file, &parquet.0, 0..2000);
-    let fit = |data: &str| -> serde_json::Value {
-        json_of(&[
-            "--data",
-            data,
-            "--model",
-            "iv",
-            "--labeled",
-            "labeled",
-            "--real",
-            "y:const,w,d",
-            "--source",
-            "proxy=proxy_y:const,w,d",
-            "--exogenous",
-            "const,w",
-            "--instruments",
-            "z1,z2",
-            "--format",
-            "json",
-        ])
-    };
-    let (from_csv, from_parquet) = (fit(&file), fit(&parquet.path()));
-    assert_eq!(from_parquet["t"], 2000);
-    for key in ["theta", "se"] {
-        let (a, b) = (vec_of(&from_parquet[key]), vec_of(&from_csv[key]));
-        assert_close(key, &a, &b, 1e-10, 0.0);
-    }
+    let args = [
+        "--model",
+        "iv",
+        "--labeled",
+        "labeled",
+        "--real",
+        "y:const,w,d",
+        "--source",
+        "proxy=proxy_y:const,w,d",
+        "--exogenous",
+        "const,w",
+        "--instruments",
+        "z1,z2",
+    ];
+    let (from_csv, from_parquet, _) = fit_csv_and_parquet(&file, 2000, &args, 1e-10);
     let f = |json: &serde_json::Value| json["weak_instruments"]["first_stage"][0]["f"].as_f64();
     assert!(f(&from_csv).is_some());
     assert_eq!(f(&from_parquet), f(&from_csv));
