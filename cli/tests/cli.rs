@@ -42,6 +42,20 @@ impl Drop for TempFile {
     }
 }
 
+/// Linear IV on `iv_T2000_n400.csv`: d instrumented by z1 and z2.
+const IV: [&str; 10] = [
+    "--model",
+    "iv",
+    "--labeled",
+    "labeled",
+    "--real",
+    "y:const,w,d",
+    "--exogenous",
+    "const,w",
+    "--instruments",
+    "z1,z2",
+];
+
 const SYNTH: [&str; 18] = [
     "--model",
     "ols",
@@ -552,16 +566,8 @@ fn fit_csv_and_parquet(
 #[test]
 fn a_parquet_file_fits_like_the_same_csv() {
     let file = data_path("ols_T1000_n100_rho0.csv");
-    let mut args = vec![
-        "--model",
-        "ols",
-        "--labeled",
-        "labeled",
-        "--real",
-        "y:x0,x1,x2",
-        "--source",
-        "proxy=proxy_y:proxy_x0,proxy_x1,proxy_x2",
-    ];
+    // The model, the label, the real data and the proxy.
+    let mut args = SYNTH[..8].to_vec();
     let (_, _, parquet) = fit_csv_and_parquet(&file, 1000, &args, 1e-12);
     // A column that is not there, named with the file.
     args[5] = "y:x0,x9";
@@ -578,20 +584,8 @@ fn a_parquet_file_fits_like_the_same_csv() {
 #[test]
 fn linear_iv_reads_its_instruments_from_parquet_out_of_core() {
     let file = data_path("iv_T2000_n400.csv");
-    let args = [
-        "--model",
-        "iv",
-        "--labeled",
-        "labeled",
-        "--real",
-        "y:const,w,d",
-        "--source",
-        "proxy=proxy_y:const,w,d",
-        "--exogenous",
-        "const,w",
-        "--instruments",
-        "z1,z2",
-    ];
+    let mut args = IV.to_vec();
+    args.extend(["--source", "proxy=proxy_y:const,w,d"]);
     let (from_csv, from_parquet, _) = fit_csv_and_parquet(&file, 2000, &args, 1e-10);
     let f = |json: &serde_json::Value| json["weak_instruments"]["first_stage"][0]["f"].as_f64();
     assert!(f(&from_csv).is_some());
@@ -1431,22 +1425,9 @@ fn adjusted_p_values_and_simultaneous_intervals_on_the_command_line() {
 #[test]
 fn linear_iv_on_the_command_line_reports_weak_instrument_diagnostics() {
     let file = data_path("iv_T2000_n400.csv");
-    let args = [
-        "--data",
-        &file,
-        "--model",
-        "iv",
-        "--labeled",
-        "labeled",
-        "--real",
-        "y:const,w,d",
-        "--exogenous",
-        "const,w",
-        "--instruments",
-        "z1,z2",
-        "--format",
-        "json",
-    ];
+    let mut args = vec!["--data", &file];
+    args.extend(IV);
+    args.extend(["--format", "json"]);
     let out = run(&args);
     assert!(
         out.status.success(),
