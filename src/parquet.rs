@@ -45,6 +45,7 @@ use crate::chunks::{map_ordered, DEFAULT_CHUNK_ROWS};
 use crate::data::{DataSources, PerRow, REAL};
 use crate::error::{Column, Error, Result};
 use crate::rows::RowBlock;
+use crate::tier::columns::ExtraColumns;
 use crate::tier::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
 use crate::tier::{BlockColumns, ColumnSpec};
 use crate::values::{check_probability_values, check_values, check_weight_values};
@@ -59,9 +60,8 @@ pub struct ParquetSources {
     sources: Vec<(String, BlockColumns)>,
     covariate_names: Option<Vec<String>>,
     per_row: PerRowColumns,
-    /// Extra columns by name, and the sources' own columns for them:
-    /// (source, name, column).
-    extra: (Vec<String>, Vec<(String, String, String)>),
+    /// Extra columns by name, and the blocks' own columns for them.
+    extra: ExtraColumns,
     batch_rows: usize,
 }
 
@@ -86,7 +86,7 @@ impl ParquetSources {
             sources: Vec::new(),
             covariate_names: None,
             per_row: PerRowColumns::default(),
-            extra: (Vec::new(), Vec::new()),
+            extra: ExtraColumns::default(),
             batch_rows: DEFAULT_CHUNK_ROWS,
         }
     }
@@ -122,17 +122,13 @@ impl ParquetSources {
     /// [`LinearIv`](crate::models::LinearIv)), as [`ColumnSpec::column`] names it: the
     /// files' column `name` for the real data and every source without one of its own.
     pub fn column(mut self, name: &str) -> Self {
-        if !self.extra.0.iter().any(|c| c == name) {
-            self.extra.0.push(name.to_string());
-        }
+        self.extra.add(name);
         self
     }
     /// Source `source`'s own column for the extra column `name`, as
     /// [`ColumnSpec::source_column`] names it.
     pub fn source_column(mut self, source: &str, name: &str, column: &str) -> Self {
-        self = self.column(name);
-        self.extra.1.retain(|(b, n, _)| !(b == source && n == name));
-        (self.extra.1).push((source.into(), name.into(), column.into()));
+        self.extra.own(source, name, column);
         self
     }
     /// The real data's own column for the extra column `name`, as
@@ -147,17 +143,7 @@ impl ParquetSources {
         self.labeled = Some(columns.labeled().to_string());
         self.real = Some(columns.real().clone());
         self.sources = columns.sources().to_vec();
-        self.extra = (columns.column_names().to_vec(), Vec::new());
-        let blocks = std::iter::once(REAL).chain(columns.sources().iter().map(|(s, _)| s.as_str()));
-        for source in blocks {
-            let own = columns
-                .column_names()
-                .iter()
-                .zip(columns.block_columns(source));
-            for (name, column) in own.filter(|(name, column)| name != column) {
-                (self.extra.1).push((source.into(), name.clone(), column.to_string()));
-            }
-        }
+        self.extra = columns.extra_columns().clone();
         if let Some(w) = columns.weights_column() {
             self.per_row.weights = Some(w.to_string());
         }
@@ -291,10 +277,7 @@ impl ParquetSources {
         let with_sources = self.sources.iter().fold(start, |spec, (name, b)| {
             spec.source(name, &b.outcome, b.covariates.iter().cloned())
         });
-        let with_columns = (self.extra.0.iter()).fold(with_sources, |spec, name| spec.column(name));
-        (self.extra.1.iter()).fold(with_columns, |spec, (source, name, column)| {
-            spec.source_column(source, name, column)
-        })
+        with_sources.with_extra_columns(self.extra.clone())
     }
 }
 

@@ -73,9 +73,43 @@ pub struct ColumnSpec {
     weights: Option<String>,
     probabilities: Option<String>,
     clusters: Option<String>,
-    columns: Vec<String>,
-    /// A block's own column for an extra column: (block, name, column).
-    own_columns: Vec<(String, String, String)>,
+    extra: ExtraColumns,
+}
+
+/// The extra columns a model reads by name: their names in order, and the blocks that
+/// read one from a column of their own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub(crate) struct ExtraColumns {
+    names: Vec<String>,
+    /// (block, name, column).
+    own: Vec<(String, String, String)>,
+}
+
+impl ExtraColumns {
+    /// Declares `name` (once).
+    pub(crate) fn add(&mut self, name: &str) {
+        if !self.names.iter().any(|c| c == name) {
+            self.names.push(name.to_string());
+        }
+    }
+
+    /// Block `block` reads `name` from `column`; declares `name`.
+    pub(crate) fn own(&mut self, block: &str, name: &str, column: &str) {
+        self.add(name);
+        self.own.retain(|(b, n, _)| !(b == block && n == name));
+        (self.own).push((block.into(), name.into(), column.into()));
+    }
+
+    /// The table's columns holding block `block`'s extra columns, in name order.
+    fn block(&self, block: &str) -> Vec<&str> {
+        (self.names.iter())
+            .map(|name| {
+                (self.own.iter())
+                    .find(|(b, n, _)| b == block && n == name)
+                    .map_or(name.as_str(), |(_, _, column)| column.as_str())
+            })
+            .collect()
+    }
 }
 
 impl ColumnSpec {
@@ -93,8 +127,7 @@ impl ColumnSpec {
             weights: None,
             probabilities: None,
             clusters: None,
-            columns: Vec::new(),
-            own_columns: Vec::new(),
+            extra: ExtraColumns::default(),
         }
     }
 
@@ -103,9 +136,7 @@ impl ColumnSpec {
     /// from the table's column `name` for the real data (on the labeled rows) and every
     /// source, unless a source has its own ([`source_column`](Self::source_column)).
     pub fn column(mut self, name: &str) -> Self {
-        if !self.columns.iter().any(|c| c == name) {
-            self.columns.push(name.to_string());
-        }
+        self.extra.add(name);
         self
     }
 
@@ -114,11 +145,7 @@ impl ColumnSpec {
     /// [`DataSourcesBuilder::source_column`](crate::DataSourcesBuilder::source_column)
     /// takes it; declares `name` if [`column`](Self::column) did not.
     pub fn source_column(mut self, source: &str, name: &str, column: &str) -> Self {
-        self = self.column(name);
-        self.own_columns
-            .retain(|(b, n, _)| !(b == source && n == name));
-        self.own_columns
-            .push((source.to_string(), name.to_string(), column.to_string()));
+        self.extra.own(source, name, column);
         self
     }
 
@@ -131,22 +158,25 @@ impl ColumnSpec {
 
     /// The extra columns' names, in the order the models see them.
     pub fn column_names(&self) -> &[String] {
-        &self.columns
+        &self.extra.names
+    }
+
+    /// The extra columns, as one value (for the tiers that take a spec's).
+    pub(crate) fn extra_columns(&self) -> &ExtraColumns {
+        &self.extra
+    }
+
+    /// The spec with `extra` as its extra columns.
+    pub(crate) fn with_extra_columns(mut self, extra: ExtraColumns) -> Self {
+        self.extra = extra;
+        self
     }
 
     /// The table's columns holding block `block`'s extra columns ([`REAL`] for the
     /// real data, else a source's name), in the order of
     /// [`column_names`](Self::column_names).
     pub fn block_columns(&self, block: &str) -> Vec<&str> {
-        self.columns
-            .iter()
-            .map(|name| {
-                self.own_columns
-                    .iter()
-                    .find(|(b, n, _)| b == block && n == name)
-                    .map_or(name.as_str(), |(_, _, column)| column.as_str())
-            })
-            .collect()
+        self.extra.block(block)
     }
 
     /// Observation (survey) weights w_t on every row, positive and finite, as
@@ -259,7 +289,8 @@ impl ColumnSpec {
     /// [`Error::InvalidConfig`] when a source's own column names no source.
     pub fn check(&self) -> Result<()> {
         if let Some((block, name, _)) = self
-            .own_columns
+            .extra
+            .own
             .iter()
             .find(|(b, _, _)| b != REAL && !self.sources.iter().any(|(s, _)| s == b))
         {

@@ -10,7 +10,7 @@
 //! implementing [`stream::RowStream`] or [`SumsEngine`], plus its constructor of a
 //! data set.
 
-mod columns;
+pub(crate) mod columns;
 pub mod external;
 pub(crate) mod stream;
 
