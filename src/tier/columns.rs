@@ -162,11 +162,13 @@ impl ColumnSpec {
     }
 
     /// The extra columns, as one value (for the tiers that take a spec's).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn extra_columns(&self) -> &ExtraColumns {
         &self.extra
     }
 
     /// The spec with `extra` as its extra columns.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn with_extra_columns(mut self, extra: ExtraColumns) -> Self {
         self.extra = extra;
         self
