@@ -477,8 +477,10 @@ impl DataSources {
     /// from `synthgmm::parquet::ParquetSources`, feature `parquet`), or summed by an
     /// engine ([`from_engine`](Self::from_engine)).
     /// Such data serve [`TwoStepGmm`](crate::TwoStepGmm) with its default settings (and
-    /// every choice of covariance, weighting and cross weights); the baselines, which
-    /// read the sources' rows as arrays, return [`Error::NeedsInMemory`].
+    /// every choice of covariance, weighting and cross weights) and real-only; PPI++
+    /// and PPI++Synth read files out of core too. The other baselines, which read the
+    /// sources' rows as arrays, and PPI++ on an engine's rows return
+    /// [`Error::NeedsInMemory`].
     pub fn is_out_of_core(&self) -> bool {
         self.stream.is_some()
     }

@@ -146,8 +146,9 @@ impl<M: MomentModel> PpiSynth<M> {
                 let (train, test) = fold_of(k);
                 let fit_on = PpiProblem::new(&self.model, name.clone(), data, &mix, Some(&train))?;
                 let held_out = PpiProblem::new(&self.model, name.clone(), data, &mix, Some(&test))?;
-                let fitted = fit_on.run(Lambda::Tuned, SmallSample::Hc0)?;
-                score += fit_on.held_out_score(&fitted, &held_out)?;
+                let fitted = fit_on.checked(fit_on.run(Lambda::Tuned, SmallSample::Hc0))?;
+                let held_out_score = fit_on.held_out_score(&fitted, &held_out);
+                score += held_out.checked(fit_on.checked(held_out_score))?;
             }
             let score = score / self.folds as f64;
             if score < best.0 {
@@ -164,7 +165,6 @@ impl<M: MomentModel> PpiSynth<M> {
     /// fewer labeled rows, [`Error::MissingSource`], [`Error::NoUnlabeledRows`], and the
     /// PPI++ fitting errors.
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
-        data.require_in_memory("PPI++Synth")?;
         let alpha = self.choose_alpha(data)?;
         fit_mixture(
             &self.model,

@@ -1,6 +1,18 @@
 //! PPI++ (Angelopoulos, Duchi, Zrnic 2023): prediction-powered inference with power tuning.
+//!
+//! The problem and its procedure here; the sums over its rows in [`sums`], and where
+//! those rows live (arrays, or files read once per pass) in [`rows`].
+
+mod rows;
+mod sums;
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
+
+use rows::{Mixture, SourceRows};
+use sums::{
+    add_all, covariance_from_sums, mixture_chunk, mixture_line, mixture_sums, LabeledSums,
+    LineSums, MixtureSums,
+};
 
 use crate::baselines::mestimation::{inverse, solve};
 use crate::data::DataSources;
@@ -25,22 +37,12 @@ pub enum Lambda {
     Fixed(f64),
 }
 
-/// One source of an imputation mixture: its weight, its labeled rows used, a view of
-/// all its rows (sums over the unlabeled rows skip the labeled ones in place: the
-/// unlabeled rows are never copied) and its moments in θ's units.
+/// One source of an imputation mixture: its weight, its labeled rows used and its
+/// moments in θ's units (its every row is in the problem's [`SourceRows`]).
 pub(crate) struct Imputed<'a, M: ?Sized> {
     weight: f64,
     labeled: LabeledRows<'a>,
-    all: Rows<'a>,
     model: InThetaUnits<'a, M>,
-}
-
-/// One source of a mixture on some rows: its weight, the rows and its moments in θ's
-/// units.
-struct Part<'r, M: ?Sized> {
-    share: f64,
-    rows: Rows<'r>,
-    model: &'r InThetaUnits<'r, M>,
 }
 
 /// The labeled rows a problem uses: all of them, borrowed from the data, or a copied
@@ -67,6 +69,9 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     real: LabeledRows<'a>,
     /// The mixed sources.
     imputed: Vec<Imputed<'a, M>>,
+    /// Every row of the mixed sources (sums over the unlabeled rows skip the labeled
+    /// ones in place: the unlabeled rows are never copied).
+    all: SourceRows<'a>,
     /// Names of the extra columns.
     columns: Vec<String>,
     /// Number of unlabeled rows N.
@@ -87,393 +92,6 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     affine: std::cell::OnceCell<AffinePath>,
     /// θ̂_real: every λ starts from it.
     real_fit: std::cell::OnceCell<Array1<f64>>,
-}
-
-/// Sums over rows of the mixture m_t = Σ_k w_k ψ(θ; source_k, row t): the row count,
-/// Σ m_t, Σ ∂m_t/∂θᵀ and Σ m_t m_tᵀ.
-#[derive(Clone)]
-pub(crate) struct MixtureSums {
-    count: f64,
-    sum: Array1<f64>,
-    jacobian: Array2<f64>,
-    gram: Array2<f64>,
-}
-
-impl MixtureSums {
-    /// The sample covariance (denominator count − 1, as numpy's `np.cov`).
-    fn covariance(&self) -> Array2<f64> {
-        covariance_from_sums(self.count, &self.sum, &self.gram)
-    }
-}
-
-/// (Σ m mᵀ − (Σ m)(Σ m)ᵀ/c) / (c − 1): the sample covariance of c rows from their sums.
-fn covariance_from_sums(count: f64, sum: &Array1<f64>, gram: &Array2<f64>) -> Array2<f64> {
-    if count < 2.0 {
-        return Array2::zeros(gram.dim());
-    }
-    let outer = sum
-        .view()
-        .insert_axis(Axis(1))
-        .dot(&sum.view().insert_axis(Axis(0)));
-    crate::linalg::symmetrize((gram - &(outer / count)) / (count - 1.0))
-}
-
-/// The row ranges of the chunks that split `n` rows.
-fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
-    crate::chunks::chunk_ranges(n, crate::chunks::DEFAULT_CHUNK_ROWS)
-}
-
-/// Sums over chunks of rows that merge by addition.
-trait ChunkSums: Send {
-    fn add(&mut self, other: &Self);
-}
-
-/// `chunk` over the chunks of `n` rows (in parallel), added to `empty` in chunk order:
-/// the same result whatever the number of threads.
-fn sum_chunks<S: ChunkSums>(
-    n: usize,
-    empty: S,
-    chunk: impl Fn(&std::ops::Range<usize>) -> S + Sync + Send,
-) -> S {
-    let mut total = empty;
-    for piece in &crate::chunks::map_ordered(&chunk_ranges(n), chunk) {
-        total.add(piece);
-    }
-    total
-}
-
-impl ChunkSums for MixtureSums {
-    fn add(&mut self, other: &Self) {
-        self.count += other.count;
-        self.sum += &other.sum;
-        self.jacobian += &other.jacobian;
-        self.gram += &other.gram;
-    }
-}
-
-impl MixtureSums {
-    /// The sums of no rows, p moments.
-    fn empty(p: usize) -> Self {
-        MixtureSums {
-            count: 0.0,
-            sum: Array1::zeros(p),
-            jacobian: Array2::zeros((p, p)),
-            gram: Array2::zeros((p, p)),
-        }
-    }
-}
-
-/// The mixture m_t = Σ_k w_k ψ(θ; source_k, row t) on the rows `range` (into `m`), and
-/// Σ_t ∂m_t/∂θᵀ over them; rows marked in `skip` count as zero, and each row is
-/// multiplied by its observation weight when `weights` (aligned with the parts' rows)
-/// are given.
-fn mixture_chunk<M: MomentModel + ?Sized>(
-    theta: ArrayView1<'_, f64>,
-    parts: &[Part<'_, M>],
-    range: &std::ops::Range<usize>,
-    skip: Option<&[bool]>,
-    weights: Option<ArrayView1<'_, f64>>,
-    m: &mut Array2<f64>,
-) -> Array2<f64> {
-    let p = theta.len();
-    if let ([part], None) = (parts, weights) {
-        if part.share == 1.0 {
-            let rows = part.rows.slice(range.clone());
-            return single_source_chunk(part.model, theta, rows, range, skip, m);
-        }
-    }
-    let mut jacobian = Array2::zeros((p, p));
-    let mut part = Array2::zeros((range.len(), p));
-    let w = weights.map(|w| w.slice(ndarray::s![range.clone()]).to_owned());
-    let keep = match (skip.map(|skip| kept_rows(&skip[range.clone()])), &w) {
-        (Some(keep), Some(w)) => Some(keep * w),
-        (keep, None) => keep,
-        (None, Some(w)) => Some(w.clone()),
-    };
-    m.fill(0.0);
-    for source in parts {
-        let rows = source.rows.slice(range.clone());
-        // Moments and Jacobian from one sweep over the part's rows.
-        let jac = source.model.moments_and_jacobian(
-            theta,
-            rows,
-            keep.as_ref().map(|k| k.view()),
-            part.view_mut(),
-        );
-        m.scaled_add(source.share, &part);
-        jacobian.scaled_add(source.share, &jac);
-    }
-    if let Some(w) = &w {
-        *m *= &w.view().insert_axis(Axis(1));
-    }
-    if let Some(skip) = skip {
-        zero_rows(m.view_mut(), &skip[range.clone()]);
-    }
-    jacobian
-}
-
-/// [`mixture_chunk`] for one unweighted source: the moments written in place, and the
-/// Jacobian over the kept rows as that of every row of the chunk less that of the
-/// skipped ones (labeled rows, a tenth or so), read where they lie.
-fn single_source_chunk<M: MomentModel + ?Sized>(
-    model: &M,
-    theta: ArrayView1<'_, f64>,
-    rows: Rows<'_>,
-    range: &std::ops::Range<usize>,
-    skip: Option<&[bool]>,
-    m: &mut Array2<f64>,
-) -> Array2<f64> {
-    let mut jacobian = model.moments_and_jacobian(theta, rows, None, m.view_mut());
-    if let Some(skip) = skip {
-        let skip = &skip[range.clone()];
-        let skipped: Vec<usize> = (0..skip.len()).filter(|&i| skip[i]).collect();
-        if !skipped.is_empty() {
-            let block = rows.select(&skipped);
-            jacobian -= &model.jacobian(theta, block.view(rows.column_names()), None);
-            zero_rows(m.view_mut(), skip);
-        }
-    }
-    jacobian
-}
-
-/// 1 for the rows to keep, 0 for the rows marked in `skip`.
-fn kept_rows(skip: &[bool]) -> Array1<f64> {
-    skip.iter().map(|&s| if s { 0.0 } else { 1.0 }).collect()
-}
-
-/// Sets the rows of `m` marked in `skip` to zero.
-fn zero_rows(mut m: ndarray::ArrayViewMut2<'_, f64>, skip: &[bool]) {
-    for (mut row, _) in m.rows_mut().into_iter().zip(skip).filter(|(_, &s)| s) {
-        row.fill(0.0);
-    }
-}
-
-/// [`MixtureSums`] at θ over aligned rows of the mixed sources, in chunks, leaving out
-/// the rows marked in `skip`; the Gram matrix Σ m mᵀ only when `with_gram` (left zero
-/// otherwise).
-fn mixture_sums<M: MomentModel + ?Sized>(
-    theta: ArrayView1<'_, f64>,
-    parts: &[Part<'_, M>],
-    skip: Option<&[bool]>,
-    weights: Option<ArrayView1<'_, f64>>,
-    with_gram: bool,
-) -> MixtureSums {
-    let n = parts.first().map_or(0, |part| part.rows.len());
-    let p = theta.len();
-    if let ([part], None, false) = (parts, weights, with_gram) {
-        if part.share == 1.0 {
-            return single_source_sums(part.model, theta, part.rows, skip);
-        }
-    }
-    let chunk = |range: &std::ops::Range<usize>| {
-        let mut m = Array2::zeros((range.len(), p));
-        let jacobian = mixture_chunk(theta, parts, range, skip, weights, &mut m);
-        let skipped = skip.map_or(0, |s| s[range.clone()].iter().filter(|&&s| s).count());
-        MixtureSums {
-            count: (range.len() - skipped) as f64,
-            sum: crate::linalg::column_sums(m.view(), false),
-            jacobian,
-            gram: if with_gram {
-                crate::linalg::gram(m.view())
-            } else {
-                Array2::zeros((p, p))
-            },
-        }
-    };
-    sum_chunks(n, MixtureSums::empty(p), chunk)
-}
-
-/// [`mixture_sums`] without the Gram matrix for one unweighted source: per chunk, the
-/// model's sums over every row less those over the skipped rows (no per-row moments
-/// are formed where the model has a cheaper form).
-fn single_source_sums<M: MomentModel + ?Sized>(
-    model: &M,
-    theta: ArrayView1<'_, f64>,
-    rows: Rows<'_>,
-    skip: Option<&[bool]>,
-) -> MixtureSums {
-    let p = theta.len();
-    let chunk = |range: &std::ops::Range<usize>| {
-        let part = rows.slice(range.clone());
-        let (mut sum, mut jacobian) = model.moment_and_jacobian_sums(theta, part);
-        let skipped: Vec<usize> = match skip {
-            Some(skip) => (0..range.len())
-                .filter(|&i| skip[range.start + i])
-                .collect(),
-            None => Vec::new(),
-        };
-        if !skipped.is_empty() {
-            let block = part.select(&skipped);
-            let (s, j) = model.moment_and_jacobian_sums(theta, block.view(part.column_names()));
-            sum -= &s;
-            jacobian -= &j;
-        }
-        MixtureSums {
-            count: (range.len() - skipped.len()) as f64,
-            sum,
-            jacobian,
-            gram: Array2::zeros((p, p)),
-        }
-    };
-    sum_chunks(rows.len(), MixtureSums::empty(p), chunk)
-}
-
-/// Sums of per-row vectors m_t(θ) along a line θ(λ) = θ₀ + λ d, for moments affine in
-/// θ: with u_t = m_t(θ₀) and v_t = (∂m_t/∂θᵀ) d, m_t(θ(λ)) = u_t + λ v_t, so
-///
-/// Σ m = Σu + λ Σv,  Σ m mᵀ = Σuuᵀ + λ (Σuvᵀ + Σvuᵀ) + λ² Σvvᵀ,
-///
-/// and one pass over the rows serves every λ (Jacobians do not depend on λ).
-struct LineSums {
-    count: f64,
-    sum_u: Array1<f64>,
-    sum_v: Array1<f64>,
-    /// The Gram matrix of the rows [u_t, v_t] (2k × 2k).
-    gram: Array2<f64>,
-}
-
-thread_local! {
-    /// Per-thread rows for [`LineSums`] chunks, reused so that no chunk pays for a fresh
-    /// allocation and its zeroing: every fill writes all of u and v.
-    static LINE_SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// The rows `range` of u (into the first argument) and v (the second), k columns each,
-/// every entry written.
-type FillLine<'f> = dyn Fn(&std::ops::Range<usize>, ndarray::ArrayViewMut2<'_, f64>, ndarray::ArrayViewMut2<'_, f64>)
-    + Sync
-    + 'f;
-
-impl ChunkSums for LineSums {
-    fn add(&mut self, other: &Self) {
-        self.count += other.count;
-        self.sum_u += &other.sum_u;
-        self.sum_v += &other.sum_v;
-        self.gram += &other.gram;
-    }
-}
-
-impl LineSums {
-    /// The sums over `n` rows of k-vectors written by `fill`, leaving out the rows
-    /// marked in `skip`.
-    fn new(n: usize, k: usize, skip: Option<&[bool]>, fill: &FillLine<'_>) -> LineSums {
-        let chunk = |range: &std::ops::Range<usize>| {
-            let compute = |buf: &mut [f64]| {
-                let mut uv = ndarray::ArrayViewMut2::from_shape((range.len(), 2 * k), buf)
-                    .expect("the scratch holds exactly rows × 2k values");
-                let (u, v) = uv.view_mut().split_at(Axis(1), k);
-                fill(range, u, v);
-                let kept = match skip {
-                    Some(skip) => {
-                        let skip = &skip[range.clone()];
-                        zero_rows(uv.view_mut(), skip);
-                        skip.iter().filter(|&&s| !s).count()
-                    }
-                    None => range.len(),
-                };
-                let sums = crate::linalg::column_sums(uv.view(), false);
-                LineSums {
-                    count: kept as f64,
-                    sum_u: sums.slice(ndarray::s![..k]).to_owned(),
-                    sum_v: sums.slice(ndarray::s![k..]).to_owned(),
-                    gram: crate::linalg::gram(uv.view()),
-                }
-            };
-            let len = range.len() * 2 * k;
-            LINE_SCRATCH.with(|cell| match cell.try_borrow_mut() {
-                Ok(mut buf) => {
-                    if buf.len() < len {
-                        buf.resize(len, 0.0);
-                    }
-                    compute(&mut buf[..len])
-                }
-                // A model that runs passes of its own inside `fill` may come back here
-                // on this thread: a fresh buffer then.
-                Err(_) => compute(&mut vec![0.0; len]),
-            })
-        };
-        let empty = LineSums {
-            count: 0.0,
-            sum_u: Array1::zeros(k),
-            sum_v: Array1::zeros(k),
-            gram: Array2::zeros((2 * k, 2 * k)),
-        };
-        sum_chunks(n, empty, chunk)
-    }
-
-    /// The mixture m_t = Σ_k w_k ψ(θ; source_k, row t) along the line.
-    fn mixture<M: MomentModel + ?Sized>(
-        base: ArrayView1<'_, f64>,
-        direction: ArrayView1<'_, f64>,
-        parts: &[Part<'_, M>],
-        skip: Option<&[bool]>,
-        weights: Option<ArrayView1<'_, f64>>,
-    ) -> LineSums {
-        let n = parts.first().map_or(0, |part| part.rows.len());
-        let p = base.len();
-        LineSums::new(n, p, skip, &|range, mut u, mut v| {
-            mixture_line(base, direction, parts, range, weights, &mut u, &mut v);
-        })
-    }
-
-    /// Count, Σ m and Σ m mᵀ at θ₀ + λ d.
-    fn at(&self, lambda: f64) -> (f64, Array1<f64>, Array2<f64>) {
-        let k = self.sum_u.len();
-        let uu = self.gram.slice(ndarray::s![..k, ..k]);
-        let uv = self.gram.slice(ndarray::s![..k, k..]);
-        let vv = self.gram.slice(ndarray::s![k.., k..]);
-        let gram = &uu + &((&uv + &uv.t()) * lambda) + &(&vv * (lambda * lambda));
-        (
-            self.count,
-            &self.sum_u + &(&self.sum_v * lambda),
-            crate::linalg::symmetrize(gram),
-        )
-    }
-}
-
-/// u_t = Σ_k w_k ψ(θ₀; source_k, row t) and v_t = Σ_k w_k (∂ψ/∂θᵀ) d on the rows
-/// `range`, times the rows' observation weights when given, written into `u` and `v`.
-fn mixture_line<M: MomentModel + ?Sized>(
-    base: ArrayView1<'_, f64>,
-    direction: ArrayView1<'_, f64>,
-    parts: &[Part<'_, M>],
-    range: &std::ops::Range<usize>,
-    weights: Option<ArrayView1<'_, f64>>,
-    u: &mut ndarray::ArrayViewMut2<'_, f64>,
-    v: &mut ndarray::ArrayViewMut2<'_, f64>,
-) {
-    if let ([part], None) = (parts, weights) {
-        if part.share == 1.0 {
-            // One source, unweighted (PPI++'s usual case): written in place.
-            let rows = part.rows.slice(range.clone());
-            part.model.moments(base, rows, u.view_mut());
-            part.model
-                .moments_derivative(base, rows, direction, v.view_mut());
-            return;
-        }
-    }
-    u.fill(0.0);
-    v.fill(0.0);
-    let mut part = Array2::zeros((range.len(), base.len()));
-    let w = weights.map(|w| {
-        w.slice_move(ndarray::s![range.clone()])
-            .insert_axis(Axis(1))
-    });
-    for source in parts {
-        let rows = source.rows.slice(range.clone());
-        source.model.moments(base, rows, part.view_mut());
-        if let Some(w) = &w {
-            part *= w;
-        }
-        u.scaled_add(source.share, &part);
-        source
-            .model
-            .moments_derivative(base, rows, direction, part.view_mut());
-        if let Some(w) = &w {
-            part *= w;
-        }
-        v.scaled_add(source.share, &part);
-    }
 }
 
 /// For moments affine in θ, the rectified fits lie on one line,
@@ -531,100 +149,6 @@ impl AffinePath {
     }
 }
 
-/// Sums over the labeled rows used of the real gradients g_t = ψ(θ; real row t) (times
-/// a row scale s_t, if given) and the imputed ones h_t = Σ_k w_k ψ(θ; source_k, row t):
-/// the count, Σ [g; h], Σ [g; h][g; h]ᵀ (2p × 2p) and Σ ∂g_t/∂θᵀ (unscaled).
-struct LabeledSums {
-    count: f64,
-    sum: Array1<f64>,
-    gram: Array2<f64>,
-    real_jacobian: Array2<f64>,
-}
-
-impl ChunkSums for LabeledSums {
-    fn add(&mut self, other: &Self) {
-        self.count += other.count;
-        self.sum += &other.sum;
-        self.gram += &other.gram;
-        self.real_jacobian += &other.real_jacobian;
-    }
-}
-
-impl LabeledSums {
-    /// The sums at θ, in chunks: no per-row matrix outlives its chunk.
-    fn at<M: MomentModel + ?Sized>(
-        model: &M,
-        theta: ArrayView1<'_, f64>,
-        real: Rows<'_>,
-        imputed: &[Part<'_, M>],
-        weights: Option<ArrayView1<'_, f64>>,
-        real_scale: Option<ArrayView1<'_, f64>>,
-    ) -> LabeledSums {
-        let p = theta.len();
-        let chunk = |range: &std::ops::Range<usize>| {
-            let mut gh = Array2::zeros((range.len(), 2 * p));
-            let mut m = Array2::zeros((range.len(), p));
-            let w = weights.map(|w| w.slice_move(ndarray::s![range.clone()]));
-            let real_jacobian =
-                model.moments_and_jacobian(theta, real.slice(range.clone()), w, m.view_mut());
-            if let Some(w) = w {
-                m *= &w.insert_axis(Axis(1));
-            }
-            if let Some(scale) = real_scale {
-                m *= &scale.slice(ndarray::s![range.clone()]).insert_axis(Axis(1));
-            }
-            gh.slice_mut(ndarray::s![.., ..p]).assign(&m);
-            mixture_chunk(theta, imputed, range, None, weights, &mut m);
-            gh.slice_mut(ndarray::s![.., p..]).assign(&m);
-            LabeledSums {
-                count: range.len() as f64,
-                sum: crate::linalg::column_sums(gh.view(), false),
-                gram: crate::linalg::gram(gh.view()),
-                real_jacobian,
-            }
-        };
-        let empty = LabeledSums {
-            count: 0.0,
-            sum: Array1::zeros(2 * p),
-            gram: Array2::zeros((2 * p, 2 * p)),
-            real_jacobian: Array2::zeros((p, p)),
-        };
-        sum_chunks(real.len(), empty, chunk)
-    }
-
-    fn p(&self) -> usize {
-        self.real_jacobian.nrows()
-    }
-    /// Σ h and Σ h hᵀ.
-    fn imputed(&self) -> (Array1<f64>, Array2<f64>) {
-        let p = self.p();
-        (
-            self.sum.slice(ndarray::s![p..]).to_owned(),
-            self.gram.slice(ndarray::s![p.., p..]).to_owned(),
-        )
-    }
-    /// Σ (g − ḡ)(h − h̄)ᵀ.
-    fn centred_cross(&self) -> Array2<f64> {
-        let p = self.p();
-        let (g, h) = (
-            self.sum.slice(ndarray::s![..p]),
-            self.sum.slice(ndarray::s![p..]),
-        );
-        let outer = g.insert_axis(Axis(1)).dot(&h.insert_axis(Axis(0)));
-        &self.gram.slice(ndarray::s![..p, p..]) - &(outer / self.count)
-    }
-    /// The sample covariance of the rectified gradients g_t − λ h_t (denominator
-    /// count − 1, as numpy's `np.cov`).
-    fn rectified_covariance(&self, lambda: f64) -> Array2<f64> {
-        let p = self.p();
-        let sum = &self.sum.slice(ndarray::s![..p]) - &(&self.sum.slice(ndarray::s![p..]) * lambda);
-        let gh = self.gram.slice(ndarray::s![..p, p..]);
-        let gram = &self.gram.slice(ndarray::s![..p, ..p]) - &((&gh + &gh.t()) * lambda)
-            + &self.gram.slice(ndarray::s![p.., p..]) * (lambda * lambda);
-        covariance_from_sums(self.count, &sum, &gram)
-    }
-}
-
 /// Sums of the gradients on the labeled and on the unlabeled rows, and the inverse
 /// Hessian at one θ (ppi_py's `_get_stats`).
 pub(crate) struct PpiStats {
@@ -669,15 +193,17 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             imputed.push(Imputed {
                 weight: *weight,
                 labeled: pick(src.labeled()),
-                all: src.rows(),
                 model: InThetaUnits::new(model, units),
             });
         }
+        let names: Vec<&str> = mixture.iter().map(|(name, _)| name.as_str()).collect();
+        let all = SourceRows::every_row(data, &names, &estimator)?;
         Ok(Self {
             model,
             estimator,
             real,
             imputed,
+            all,
             columns: data.column_names().to_vec(),
             n_unlabeled,
             label_mask: data.label_mask(),
@@ -728,27 +254,36 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     fn row_weights(&self) -> Option<ArrayView1<'_, f64>> {
         self.weights.as_ref().map(|(_, all)| all.view())
     }
-    /// Each mixed source on all its rows.
-    fn imputed_all(&self) -> Vec<Part<'_, M>> {
+    /// The sources' shares and moments in θ's units.
+    fn shares(&self) -> Vec<(f64, &InThetaUnits<'_, M>)> {
         self.imputed
             .iter()
-            .map(|s| Part {
-                share: s.weight,
-                rows: s.all.reborrow(),
-                model: &s.model,
-            })
+            .map(|s| (s.weight, &s.model as _))
             .collect()
     }
-    /// Each mixed source on the labeled rows used.
-    fn imputed_labeled(&self) -> Vec<Part<'_, M>> {
-        self.imputed
-            .iter()
-            .map(|s| Part {
-                share: s.weight,
-                rows: self.view(&s.labeled),
-                model: &s.model,
-            })
-            .collect()
+    /// The mixture on every row.
+    fn imputed_all(&self) -> Mixture<'_, M> {
+        Mixture {
+            shares: self.shares(),
+            rows: self.all.reborrow(),
+        }
+    }
+    /// The mixture on the labeled rows used.
+    fn imputed_labeled(&self) -> Mixture<'_, M> {
+        Mixture {
+            shares: self.shares(),
+            rows: SourceRows::InMemory(
+                self.imputed.iter().map(|s| self.view(&s.labeled)).collect(),
+            ),
+        }
+    }
+    /// `result`, unless a pass over the sources' files failed to read since the
+    /// last check: the sums were then incomplete, and the read error is returned.
+    pub(crate) fn checked<T>(&self, result: Result<T>) -> Result<T> {
+        match self.all.take_failure() {
+            Some(e) => Err(e),
+            None => result,
+        }
     }
     /// The mixture's sums on the labeled rows used (`unlabeled = false`) or on the
     /// unlabeled rows (every row less every labeled row).
@@ -765,8 +300,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             let sums = mixture_sums(
                 theta,
                 &self.imputed_all(),
-                Some(&self.label_mask),
-                self.row_weights(),
+                (Some(&self.label_mask), self.row_weights()),
                 true,
             );
             *self.unlabeled_cache.borrow_mut() = Some((theta.to_owned(), sums.clone()));
@@ -775,8 +309,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             mixture_sums(
                 theta,
                 &self.imputed_labeled(),
-                None,
-                self.labeled_weights(),
+                (None, self.labeled_weights()),
                 false,
             )
         }
@@ -846,8 +379,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let at_real = mixture_sums(
             real.view(),
             &all,
-            Some(&self.label_mask),
-            self.row_weights(),
+            (Some(&self.label_mask), self.row_weights()),
             false,
         );
         let rows = self.n_unlabeled();
@@ -864,42 +396,15 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let delta = &lab - &unl;
         let direction = -&delta;
         let unlabeled = LineSums::mixture(
-            real.view(),
-            direction.view(),
+            (real.view(), direction.view()),
             &all,
             Some(&self.label_mask),
             self.row_weights(),
         );
-        // Labeled rows: [g; h] with g the real gradients, h the imputed ones.
-        let (real_rows, imputed) = (self.real_rows(), self.imputed_labeled());
-        let (model, lab_w) = (self.model, self.labeled_weights());
-        let p = real.len();
-        let labeled = LineSums::new(real_rows.len(), 2 * p, None, &|range, mut u, mut v| {
-            let rows = real_rows.slice(range.clone());
-            let (mut g, mut h) = u.view_mut().split_at(Axis(1), p);
-            model.moments(real.view(), rows, g.view_mut());
-            let (mut g1, mut h1) = v.view_mut().split_at(Axis(1), p);
-            model.moments_derivative(real.view(), rows, direction.view(), g1.view_mut());
-            if let Some(w) = lab_w {
-                let w = w
-                    .slice_move(ndarray::s![range.clone()])
-                    .insert_axis(Axis(1));
-                g *= &w;
-                g1 *= &w;
-            }
-            mixture_line(
-                real.view(),
-                direction.view(),
-                &imputed,
-                range,
-                lab_w,
-                &mut h,
-                &mut h1,
-            );
-        });
-        let real_jacobian = self
-            .model
-            .jacobian(real.view(), real_rows, self.labeled_weights());
+        let labeled = self.labeled_line(real.view(), direction.view());
+        let real_jacobian =
+            self.model
+                .jacobian(real.view(), self.real_rows(), self.labeled_weights());
         Ok(self.affine.get_or_init(|| AffinePath {
             real,
             delta,
@@ -909,6 +414,31 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             unlabeled_jacobian: at_real.jacobian,
             handed_out: std::cell::RefCell::new(Vec::new()),
         }))
+    }
+
+    /// Labeled-row sums of [g; h] along θ₀ + λ d, g the real gradients and h the
+    /// imputed ones.
+    fn labeled_line(&self, base: ArrayView1<'_, f64>, direction: ArrayView1<'_, f64>) -> LineSums {
+        let (real_rows, model, lab_w) = (self.real_rows(), self.model, self.labeled_weights());
+        let p = base.len();
+        let chunks = self.imputed_labeled().map(|range, parts| {
+            LineSums::chunk(range, 2 * p, None, |mut u, mut v| {
+                let rows = real_rows.slice(range.clone());
+                let (mut g, mut h) = u.view_mut().split_at(Axis(1), p);
+                model.moments(base, rows, g.view_mut());
+                let (mut g1, mut h1) = v.view_mut().split_at(Axis(1), p);
+                model.moments_derivative(base, rows, direction, g1.view_mut());
+                if let Some(w) = lab_w {
+                    let w = w
+                        .slice_move(ndarray::s![range.clone()])
+                        .insert_axis(Axis(1));
+                    g *= &w;
+                    g1 *= &w;
+                }
+                mixture_line((base, direction), parts, range, lab_w, (&mut h, &mut h1));
+            })
+        });
+        add_all(LineSums::empty(2 * p), chunks)
     }
 
     /// The rectified estimate for a given λ.
@@ -973,8 +503,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             None => LabeledSums::at(
                 self.model,
                 theta,
-                self.real_rows(),
-                &self.imputed_labeled(),
+                (self.real_rows(), &self.imputed_labeled()),
                 self.labeled_weights(),
                 None,
             ),
@@ -1097,8 +626,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         Some(LabeledSums::at(
             self.model,
             theta,
-            real,
-            &self.imputed_labeled(),
+            (real, &self.imputed_labeled()),
             weights,
             Some(scale.view()),
         ))
@@ -1122,40 +650,32 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             - &(&st.labeled.sum.slice(ndarray::s![p..]) * lambda);
         let u_mean = lab_sum / n;
         let v_mean = &st.unlabeled.sum * (lambda / st.unlabeled.count);
-        let imputed_labeled = self.imputed_labeled();
-        for range in chunk_ranges(labeled.len()) {
-            let mut g = moment_matrix(self.model, theta, self.real_rows().slice(range.clone()));
-            if let Some(w) = self.labeled_weights() {
+        let lab_w = self.labeled_weights();
+        let real = self.real_rows();
+        let labeled_chunks = self.imputed_labeled().map(|range, parts| {
+            let mut g = moment_matrix(self.model, theta, real.slice(range.clone()));
+            if let Some(w) = lab_w {
                 g *= &w
                     .slice_move(ndarray::s![range.clone()])
                     .insert_axis(Axis(1));
             }
             let mut h = Array2::zeros((range.len(), p));
-            mixture_chunk(
-                theta,
-                &imputed_labeled,
-                &range,
-                None,
-                self.labeled_weights(),
-                &mut h,
-            );
-            for (r, i) in range.clone().enumerate() {
-                let u = (&g.row(r) - &(&h.row(r) * lambda) - &u_mean) / n;
-                let mut row = sums.row_mut(cluster[labeled[i]] as usize);
-                row += &u;
-            }
-        }
-        let all = self.imputed_all();
-        for range in chunk_ranges(self.label_mask.len()) {
+            mixture_chunk(theta, parts, range, (None, lab_w), &mut h);
+            let u = (g - h * lambda - &u_mean.view().insert_axis(Axis(0))) / n;
+            cluster_sums(range.clone().map(|i| cluster[labeled[i]]), u.view())
+        });
+        let (mask, row_w) = (&self.label_mask, self.row_weights());
+        let unlabeled_chunks = self.imputed_all().map(|range, parts| {
             let mut h = Array2::zeros((range.len(), p));
-            mixture_chunk(theta, &all, &range, None, self.row_weights(), &mut h);
-            for (r, t) in range.clone().enumerate() {
-                if !self.label_mask[t] {
-                    let v = (&(&h.row(r) * lambda) - &v_mean) / big_n;
-                    let mut row = sums.row_mut(cluster[t] as usize);
-                    row += &v;
-                }
-            }
+            mixture_chunk(theta, parts, range, (None, row_w), &mut h);
+            let v = (h * lambda - &v_mean.view().insert_axis(Axis(0))) / big_n;
+            let rows = range.clone().filter(|&t| !mask[t]);
+            let kept: Vec<usize> = rows.clone().map(|t| t - range.start).collect();
+            cluster_sums(rows.map(|t| cluster[t]), v.select(Axis(0), &kept).view())
+        });
+        for (c, sum) in labeled_chunks.into_iter().chain(unlabeled_chunks).flatten() {
+            let mut row = sums.row_mut(c as usize);
+            row += &sum;
         }
         let used = sums
             .rows()
@@ -1238,6 +758,21 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     }
 }
 
+/// The sums of the rows of `values` by cluster (`clusters`, one id per row), in
+/// order of the ids.
+fn cluster_sums(
+    clusters: impl Iterator<Item = u32>,
+    values: ndarray::ArrayView2<'_, f64>,
+) -> std::collections::BTreeMap<u32, Array1<f64>> {
+    let mut sums = std::collections::BTreeMap::new();
+    for (c, row) in clusters.zip(values.rows()) {
+        *sums
+            .entry(c)
+            .or_insert_with(|| Array1::zeros(values.ncols())) += &row;
+    }
+    sums
+}
+
 /// The outcome of one PPI++ run.
 pub(crate) struct PpiResult {
     pub theta: Array1<f64>,
@@ -1273,7 +808,7 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
         let real_only = problem.fit(0.0)?;
         super::mestimation::refuse_exact_real_fit(model, data.real_rows(), real_only.view())?;
     }
-    let mut r = problem.run(lambda, small_sample)?;
+    let mut r = problem.checked(problem.run(lambda, small_sample))?;
     let clusters = data.labeled_clusters();
     let design = clusters.as_deref().map(|ids| data.cluster_design(ids));
     let dof = problem.coefficient_df(r.theta.view(), design, small_sample);
@@ -1410,14 +945,17 @@ impl<M: MomentModel> PpiPlusPlus<M> {
         self
     }
 
-    /// Fits PPI++.
+    /// Fits PPI++, on data in memory or read from files out of core (each sum over
+    /// every row is one read of the source's files: two for least squares, about
+    /// two per Newton step otherwise).
     ///
     /// # Errors
     /// [`Error::MissingSource`], [`Error::NoUnlabeledRows`], [`Error::InvalidConfig`]
-    /// for λ outside [0, 1], and the M-estimation errors ([`Error::Collinear`],
-    /// [`Error::Separation`], [`Error::NotConverged`], [`Error::SingularCovariance`]).
+    /// for λ outside [0, 1], the M-estimation errors ([`Error::Collinear`],
+    /// [`Error::Separation`], [`Error::NotConverged`], [`Error::SingularCovariance`]),
+    /// [`Error::Read`] when the source's files cannot be read and
+    /// [`Error::NeedsInMemory`] on an engine's rows.
     pub fn fit(&self, data: &DataSources) -> Result<PpiFit> {
-        data.require_in_memory("PPI++")?;
         if let Lambda::Fixed(l) = self.lambda {
             if !(0.0..=1.0).contains(&l) {
                 return Err(Error::InvalidConfig {
