@@ -457,6 +457,19 @@ impl EstimatorKind {
         }
     }
 
+    /// Whether it fits data whose sources stay in their files
+    /// ([`DataSources::is_out_of_core`](crate::DataSources::is_out_of_core)): the GMM,
+    /// real-only, PPI++ and PPI++Synth; the others read the sources' rows as arrays.
+    pub fn reads_out_of_core(self) -> bool {
+        matches!(
+            self,
+            EstimatorKind::Gmm
+                | EstimatorKind::RealOnly
+                | EstimatorKind::Ppi
+                | EstimatorKind::PpiSynth
+        )
+    }
+
     /// The sources it needs, and the sources it takes when none are named, of
     /// `available` ones.
     pub fn sources_needed(self, available: usize) -> (usize, usize) {

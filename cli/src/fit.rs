@@ -151,10 +151,14 @@ pub fn run(args: &FitArgs) -> Result<String, Failure> {
             "--bootstrap applies to the GMM alone (--estimator gmm)".into(),
         ));
     }
-    // The GMM alone reads Parquet files out of core: the sources stay on disk (the
-    // bootstrap resamples rows in memory).
-    let gmm_alone = args.estimator == [EstimatorName::GMM] && args.bootstrap.is_none();
-    let loaded = match gmm_alone.then(|| args.data.open_out_of_core()) {
+    // Parquet files are read out of core when every estimator asked for can: the
+    // sources stay on disk (the bootstrap resamples rows in memory).
+    let out_of_core = args.bootstrap.is_none()
+        && args.estimator.iter().all(|name| match name {
+            EstimatorName::One(kind) => kind.reads_out_of_core(),
+            EstimatorName::All => false,
+        });
+    let loaded = match out_of_core.then(|| args.data.open_out_of_core()) {
         Some(Some(opened)) => opened?,
         _ => args.data.load()?,
     };
