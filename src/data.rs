@@ -477,9 +477,9 @@ impl DataSources {
     /// from `synthgmm::parquet::ParquetSources`, feature `parquet`), or summed by an
     /// engine ([`from_engine`](Self::from_engine)).
     /// Such data serve [`TwoStepGmm`](crate::TwoStepGmm) with its default settings (and
-    /// every choice of covariance, weighting and cross weights) and real-only; PPI++
-    /// and PPI++Synth read files out of core too. The other baselines, which read the
-    /// sources' rows as arrays, and PPI++ on an engine's rows return
+    /// every choice of covariance, weighting and cross weights) and real-only; PPI++,
+    /// PPI++Synth and DSL read files out of core too. Naive pooling and RePPI, which
+    /// read the sources' rows as arrays, and those three on an engine's rows return
     /// [`Error::NeedsInMemory`].
     pub fn is_out_of_core(&self) -> bool {
         self.stream.is_some()

@@ -459,15 +459,10 @@ impl EstimatorKind {
 
     /// Whether it fits data whose sources stay in their files
     /// ([`DataSources::is_out_of_core`](crate::DataSources::is_out_of_core)): the GMM,
-    /// real-only, PPI++ and PPI++Synth; the others read the sources' rows as arrays.
+    /// real-only, PPI++, PPI++Synth and DSL; naive pooling and RePPI read the sources'
+    /// rows as arrays.
     pub fn reads_out_of_core(self) -> bool {
-        matches!(
-            self,
-            EstimatorKind::Gmm
-                | EstimatorKind::RealOnly
-                | EstimatorKind::Ppi
-                | EstimatorKind::PpiSynth
-        )
+        !matches!(self, EstimatorKind::Naive | EstimatorKind::RePpi)
     }
 
     /// The sources it needs, and the sources it takes when none are named, of

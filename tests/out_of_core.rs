@@ -725,13 +725,13 @@ fn assert_same_estimate(label: &str, ooc: &synthgmm::Estimate, mem: &synthgmm::E
     assert_eq!(ooc.notes(), mem.notes(), "{label} notes");
 }
 
-/// PPI++ and PPI++Synth read the sources' files out of core (each sum over every row
-/// one read): the in-memory fit to 1e-10, least squares and logistic regression on
+/// PPI++, PPI++Synth and DSL read the sources' files out of core (each sum over every
+/// row one read): the in-memory fit to 1e-10, least squares and logistic regression on
 /// 60,000 rows in two files, unweighted, with observation weights and with clusters
-/// (1,500 of them, spread over both files); λ tuned and fixed. The tuned λ̂ differs
-/// from 1, so the fits do read the files' rows.
+/// (1,500 of them, spread over both files); PPI++'s λ tuned and fixed. The tuned λ̂
+/// differs from 1, so the fits do read the files' rows.
 #[test]
-fn ppi_out_of_core_equals_in_memory() {
+fn ppi_and_dsl_out_of_core_equal_in_memory() {
     use synthgmm::baselines::{Lambda, PpiSynth};
     for logistic in [false, true] {
         let frame = simulated(60_000, logistic);
@@ -824,6 +824,8 @@ fn ppi_out_of_core_equals_in_memory() {
             .unwrap();
         std::fs::remove_file(&paths[1]).unwrap();
         let gone = PpiPlusPlus::new(Ols, "proxy").fit(&ooc);
+        assert!(matches!(gone, Err(Error::Read { .. })), "{gone:?}");
+        let gone = synthgmm::baselines::Dsl::new(Ols, "proxy").estimate(&ooc);
         assert!(matches!(gone, Err(Error::Read { .. })), "{gone:?}");
         std::fs::remove_dir_all(dir).ok();
     }
@@ -998,8 +1000,11 @@ fn bad_files_and_values_are_typed_errors() {
         other => panic!("{other:?}"),
     }
     // Estimators that read the sources as arrays say so.
-    let dsl = synthgmm::baselines::Dsl::new(Logistic, "proxy").estimate(&ok);
-    assert!(matches!(dsl, Err(Error::NeedsInMemory { .. })), "{dsl:?}");
+    let naive = synthgmm::baselines::NaivePooled::new(Logistic, ["proxy"]).estimate(&ok);
+    assert!(
+        matches!(naive, Err(Error::NeedsInMemory { .. })),
+        "{naive:?}"
+    );
     // Files carry no extra columns: a model that reads one says which is missing.
     let iv = TwoStepGmm::new(LinearIv::new([0], ["z"])).fit(&ok);
     assert!(matches!(iv, Err(Error::MissingColumn { .. })), "{iv:?}");

@@ -160,7 +160,7 @@ mod tests {
 pub struct DataArgs {
     /// Input: a CSV file, a Parquet file (ending in .parquet or .pq), or a directory
     /// of Parquet files whose rows, in file-name order, are the data set's rows. The
-    /// GMM, real-only, PPI++ and PPI++Synth read Parquet out of core (the sources'
+    /// GMM, real-only, PPI++, PPI++Synth and DSL read Parquet out of core (the sources'
     /// rows stay on disk and are read by each pass; weights, clusters and labeling
     /// probabilities are held in memory, one value per row) unless fixed effects or
     /// quantiles are asked for; the other estimators, `all` and `plan` read the named

@@ -594,7 +594,7 @@ fn linear_iv_reads_its_instruments_from_parquet_out_of_core() {
 
 /// Every estimator, `plan` and the cluster and weight options read a directory of
 /// Parquet files (rows in file-name order) as they read the same rows from one CSV,
-/// in memory or (real-only, PPI++, PPI++Synth and the GMM) out of core.
+/// in memory or (real-only, PPI++, PPI++Synth, DSL and the GMM) out of core.
 #[cfg(feature = "parquet")]
 #[test]
 fn a_parquet_directory_serves_every_estimator_and_plan() {
@@ -620,7 +620,7 @@ fn a_parquet_directory_serves_every_estimator_and_plan() {
         &["--estimator", "all"][..],
         &["--estimator", "ppi"],
         // Read out of core: every estimator named can.
-        &["--estimator", "real-only,ppi,ppi-synth,gmm"],
+        &["--estimator", "real-only,ppi,ppi-synth,dsl,gmm"],
         &["--weight", "x0"],
     ] {
         let (from_csv, from_dir) = (fit(&file, extra), fit(&dir_path, extra));

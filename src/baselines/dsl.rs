@@ -1,12 +1,16 @@
 //! Design-based supervised learning (DSL, Egami et al. 2023) with given predictions.
 
-use ndarray::{Array1, Array2, ArrayView1, Axis};
+use std::ops::Range;
+
+use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 
 use crate::baselines::mestimation::{fit_rows, just_identified, sandwich, solve};
+use crate::baselines::source_rows::SourceRows;
 use crate::data::DataSources;
+use crate::engine::{cluster_factor, cluster_partials, ClusterSums};
 use crate::error::{Error, Result};
 use crate::estimator::Estimator;
-use crate::inference::Estimate;
+use crate::inference::{Estimate, Note};
 use crate::model_report::as_the_model_reports;
 use crate::moment::{moment_matrix, Certify, MomentModel};
 use crate::rows::Rows;
@@ -29,6 +33,10 @@ use crate::units::{per_unit, InThetaUnits};
 /// so that the estimate does not depend on the units of the source's covariates. Unlike the R package `dsl`, no machine-learning
 /// model is fitted inside the estimator: the predictions are the source as given
 /// (cross-fitting is the user's business).
+///
+/// The predictions may stay in their files ([`DataSources::is_out_of_core`]): each
+/// Newton step is one read of them, the covariance two more; on an engine's rows the
+/// estimate is [`Error::NeedsInMemory`].
 ///
 /// # Examples
 /// ```
@@ -73,12 +81,14 @@ impl<M: MomentModel> Dsl<M> {
 }
 
 /// The DSL moments m_t(θ) on every row, from the source's predictions and the labeled
-/// rows' real values weighted by w_t/π_t.
+/// rows' real values weighted by w_t/π_t. Every sum over them is one pass over the
+/// source's rows, in chunks, wherever they live ([`SourceRows`]).
 struct DslMoments<'a, M: MomentModel> {
     model: &'a M,
     /// The predictions' moments in θ's units.
     source: InThetaUnits<'a, M>,
-    pred: Rows<'a>,
+    /// The predictions on every row.
+    pred: SourceRows<'a>,
     pred_labeled: Rows<'a>,
     real: Rows<'a>,
     labeled: &'a [usize],
@@ -86,34 +96,100 @@ struct DslMoments<'a, M: MomentModel> {
     inv_pi: Array1<f64>,
     /// w_t on every row, if given.
     weights: Option<ArrayView1<'a, f64>>,
+    /// The cluster of every row, if any.
+    clusters: Option<&'a [u32]>,
 }
 
 impl<M: MomentModel> DslMoments<'_, M> {
-    /// The rows' moments at θ, the labeled rows' real moments times `scale` if given
-    /// (the small-sample form).
-    fn rows(&self, b: ArrayView1<'_, f64>, scale: Option<&Array1<f64>>) -> Array2<f64> {
-        let mut m = moment_matrix(&self.source, b, self.pred);
+    /// The moments at θ of the rows `range`, whose predictions are `pred`: w_t ψ̃(θ; x̂_t,
+    /// ŷ_t), plus on labeled rows (w_t/π_t)(s_t ψ(θ; x_t, y_t) − ψ̃(θ; x̂_t, ŷ_t)) with
+    /// s_t from `scale` (the small-sample form; 1 without).
+    fn chunk_rows(
+        &self,
+        b: ArrayView1<'_, f64>,
+        (range, pred): (&Range<usize>, Rows<'_>),
+        scale: Option<&Array1<f64>>,
+    ) -> Array2<f64> {
+        let mut m = moment_matrix(&self.source, b, pred);
         if let Some(w) = self.weights {
-            m *= &w.insert_axis(Axis(1));
+            m *= &w.slice(s![range.clone()]).insert_axis(Axis(1));
         }
-        let mut psi = moment_matrix(self.model, b, self.real);
+        let lo = self.labeled.partition_point(|&t| t < range.start);
+        let hi = self.labeled.partition_point(|&t| t < range.end);
+        if lo == hi {
+            return m;
+        }
+        let mut psi = moment_matrix(self.model, b, self.real.slice(lo..hi));
         if let Some(s) = scale {
-            psi *= &s.view().insert_axis(Axis(1));
+            psi *= &s.slice(s![lo..hi]).insert_axis(Axis(1));
         }
-        let diff = (psi - moment_matrix(&self.source, b, self.pred_labeled))
-            * self.inv_pi.view().insert_axis(Axis(1));
-        for (k, &r) in self.labeled.iter().enumerate() {
-            let mut row = m.row_mut(r);
-            row += &diff.row(k);
+        let imputed = moment_matrix(&self.source, b, self.pred_labeled.slice(lo..hi));
+        let diff = (psi - imputed) * self.inv_pi.slice(s![lo..hi]).insert_axis(Axis(1));
+        for (row, &t) in diff.outer_iter().zip(&self.labeled[lo..hi]) {
+            let mut at = m.row_mut(t - range.start);
+            at += &row;
         }
         m
     }
 
-    /// Σ_t ∂m_t/∂θᵀ.
-    fn jacobian(&self, b: ArrayView1<'_, f64>) -> Array2<f64> {
+    /// Σ_t m_t(θ) and Σ_t ∂m_t/∂θᵀ, from one pass over the rows.
+    fn sums(&self, b: ArrayView1<'_, f64>) -> (Array1<f64>, Array2<f64>) {
+        let p = b.len();
+        let chunks = self.pred.map(|range, rows| {
+            let w = self.weights.map(|w| w.slice_move(s![range.clone()]));
+            let m = self.chunk_rows(b, (range, rows[0]), None);
+            (m.sum_axis(Axis(0)), self.source.jacobian(b, rows[0], w))
+        });
+        let (mut sum, mut jacobian) = (Array1::zeros(p), Array2::zeros((p, p)));
+        for (s, j) in &chunks {
+            sum += s;
+            jacobian += j;
+        }
         let inv_pi = Some(self.inv_pi.view());
-        self.source.jacobian(b, self.pred, self.weights) + self.model.jacobian(b, self.real, inv_pi)
-            - self.source.jacobian(b, self.pred_labeled, inv_pi)
+        jacobian += &self.model.jacobian(b, self.real, inv_pi);
+        jacobian -= &self.source.jacobian(b, self.pred_labeled, inv_pi);
+        (sum, jacobian)
+    }
+
+    /// The meat Σ_t m_t m_tᵀ (times `dof`), or with clusters G/(G − 1) Σ_c s_c s_cᵀ
+    /// over the sums s_c of each cluster's rows, from one pass; with the notes it takes.
+    fn meat(
+        &self,
+        b: ArrayView1<'_, f64>,
+        scale: Option<&Array1<f64>>,
+        dof: f64,
+    ) -> (Array2<f64>, Vec<Note>) {
+        let Some(cluster) = self.clusters else {
+            let grams = self.pred.map(|range, rows| {
+                crate::linalg::gram(self.chunk_rows(b, (range, rows[0]), scale).view())
+            });
+            let gram = grams
+                .into_iter()
+                .fold(Array2::zeros((b.len(), b.len())), |a, g| a + g);
+            return (gram * dof, Vec::new());
+        };
+        let partials: Vec<ClusterSums> = self.pred.map(|range, rows| {
+            let m = self.chunk_rows(b, (range, rows[0]), scale);
+            cluster_partials(&m, &cluster[range.clone()])
+        });
+        let g = cluster.iter().max().map_or(0, |&c| c as usize + 1);
+        let mut sums = Array2::<f64>::zeros((g, b.len()));
+        let mut seen = vec![false; g];
+        for (c, sum) in partials.into_iter().flatten() {
+            let mut row = sums.row_mut(c as usize);
+            row += &sum;
+            seen[c as usize] = true;
+        }
+        let used = seen.iter().filter(|&&s| s).count();
+        let note = Note::Clustered {
+            clusters: used,
+            cr2: false,
+            detail: None,
+        };
+        (
+            cluster_factor(used) * crate::linalg::gram(sums.view()),
+            vec![note],
+        )
     }
 }
 
@@ -132,17 +208,54 @@ fn inverse_probabilities(data: &DataSources) -> Array1<f64> {
 }
 
 impl<M: MomentModel> Dsl<M> {
+    /// Each coefficient's Bell–McCaffrey degrees of freedom in the 1/π-weighted
+    /// labeled fit at θ, when the small-sample form asks for them.
+    fn coefficient_df(
+        &self,
+        data: &DataSources,
+        moments: &DslMoments<'_, M>,
+        theta: ArrayView1<'_, f64>,
+    ) -> Option<Array1<f64>> {
+        let (model, real) = (&self.model, moments.real);
+        let inv_pi = Some(moments.inv_pi.view());
+        let j_sum = model.jacobian(theta, real, inv_pi);
+        let clusters = data.labeled_clusters();
+        crate::small_sample::coefficient_df(
+            model,
+            theta,
+            real,
+            inv_pi,
+            clusters.as_deref().map(|ids| data.cluster_design(ids)),
+            &j_sum,
+            self.small_sample,
+        )
+    }
+
     /// θ̂ solving Σ_t m_t(θ) = 0; a failure on separated labeled rows is their
     /// separation.
     fn solve(&self, moments: &DslMoments<'_, M>, name: &str, t: f64) -> Result<Array1<f64>> {
         let (model, real) = (&self.model, moments.real);
+        // Gauss–Newton asks for the residual and then the Jacobian at the same point:
+        // one pass serves both.
+        let last: std::cell::RefCell<Option<(Array1<f64>, (Array1<f64>, Array2<f64>))>> =
+            Default::default();
+        let sums_at = |b: ArrayView1<'_, f64>| {
+            if let Some((at, sums)) = last.borrow().as_ref() {
+                if at.view() == b {
+                    return sums.clone();
+                }
+            }
+            let sums = moments.sums(b);
+            *last.borrow_mut() = Some((b.to_owned(), sums.clone()));
+            sums
+        };
         solve(
             model,
             name,
             "moments",
             crate::moment::checked_start(model, real)?,
-            |b| moments.rows(b, None).sum_axis(Axis(0)) / t,
-            |b| moments.jacobian(b) / t,
+            |b| sums_at(b).0 / t,
+            |b| sums_at(b).1 / t,
             // The doubly robust moments contain the real rows' score: a failure there
             // may be their separation.
             Certify::OnFailure(real),
@@ -166,7 +279,6 @@ impl<M: MomentModel> Estimator for Dsl<M> {
 
     fn estimate(&self, data: &DataSources) -> Result<Estimate> {
         let name = self.name();
-        data.require_in_memory(&name)?;
         data.check_model(&self.model)?;
         let src = data
             .source(&self.source)
@@ -183,14 +295,17 @@ impl<M: MomentModel> Estimator for Dsl<M> {
         let moments = DslMoments {
             model,
             source: InThetaUnits::new(model, per_unit(model, real, src.labeled(), None)),
-            pred: src.rows(),
+            pred: SourceRows::every_row(data, &[self.source.as_str()], &name)?,
             pred_labeled: src.labeled(),
             real,
             labeled: data.labeled_rows(),
             inv_pi: inverse_probabilities(data),
             weights: data.weights(),
+            clusters: data.clusters(),
         };
-        let theta = self.solve(&moments, &name, data.n_rows() as f64)?;
+        let theta = moments
+            .pred
+            .checked(self.solve(&moments, &name, data.n_rows() as f64))?;
         // Rows are the data's rows: with clusters, the meat sums them by cluster (and
         // are not scaled: the cluster sums carry the few-cluster correction).
         let scale = match data.clusters() {
@@ -204,25 +319,13 @@ impl<M: MomentModel> Estimator for Dsl<M> {
                 self.small_sample,
             ),
         };
-        let coefficient_df = {
-            let inv_pi = Some(moments.inv_pi.view());
-            let j_sum = model.jacobian(theta.view(), real, inv_pi);
-            let clusters = data.labeled_clusters();
-            crate::small_sample::coefficient_df(
-                model,
-                theta.view(),
-                real,
-                inv_pi,
-                clusters.as_deref().map(|ids| data.cluster_design(ids)),
-                &j_sum,
-                self.small_sample,
-            )
-        };
-        let rows = moments.rows(theta.view(), scale.as_ref());
+        let coefficient_df = self.coefficient_df(data, &moments, theta.view());
         let dof = self.small_sample.dof_factor(data.n_labeled(), theta.len());
-        let (meat, mut notes) = super::mestimation::meat(rows.view(), data.clusters(), dof);
+        let (meat, mut notes) = moments.meat(theta.view(), scale.as_ref(), dof);
         notes.extend(data.design_notes());
-        let cov = sandwich(&moments.jacobian(theta.view()), &meat, &name)?;
+        let jacobian = moments.sums(theta.view()).1;
+        moments.pred.checked(Ok(()))?;
+        let cov = sandwich(&jacobian, &meat, &name)?;
         Estimate::new(
             name,
             model.name(),

@@ -25,6 +25,7 @@ mod ppi;
 mod ppi_synth;
 mod real_only;
 mod reppi;
+mod source_rows;
 
 use crate::data::DataSources;
 use crate::error::{Error, Result};

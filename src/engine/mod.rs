@@ -10,8 +10,8 @@ mod pass;
 mod sums;
 
 pub(crate) use pass::{
-    block_sums, chunk_block_sums, chunk_sums, cluster_factor, clustered_gram, mapped_rows,
-    merge_block_sums, stacked_sums, BlockSums, Needs,
+    block_sums, chunk_block_sums, chunk_sums, cluster_factor, cluster_partials, clustered_gram,
+    mapped_rows, merge_block_sums, stacked_sums, BlockSums, ClusterSums, Needs,
 };
 pub use sums::{Layout, MomentSums};
 

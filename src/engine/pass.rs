@@ -191,11 +191,11 @@ pub(crate) fn mapped_rows<M: MomentModel + ?Sized + Sync, C: ChunkSet + ?Sized>(
 }
 
 /// Sums of rows by cluster: (cluster, sum) pairs.
-type ClusterSums = Vec<(u32, Array1<f64>)>;
+pub(crate) type ClusterSums = Vec<(u32, Array1<f64>)>;
 
 /// The sums of the rows of `g` by cluster (`cluster[t]` for row t), in order of first
 /// appearance within the chunk.
-fn cluster_partials(g: &Array2<f64>, cluster: &[u32]) -> Vec<(u32, Array1<f64>)> {
+pub(crate) fn cluster_partials(g: &Array2<f64>, cluster: &[u32]) -> Vec<(u32, Array1<f64>)> {
     let mut out: Vec<(u32, Array1<f64>)> = Vec::new();
     let mut slot: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
     for (row, &c) in g.outer_iter().zip(cluster) {

@@ -1,14 +1,15 @@
 //! PPI++ (Angelopoulos, Duchi, Zrnic 2023): prediction-powered inference with power tuning.
 //!
-//! The problem and its procedure here; the sums over its rows in [`sums`], and where
-//! those rows live (arrays, or files read once per pass) in [`rows`].
+//! The problem and its procedure here; the sums over its rows in [`sums`], and its
+//! mixtures of sources in [`rows`].
 
 mod rows;
 mod sums;
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
-use rows::{Mixture, SourceRows};
+use crate::baselines::source_rows::SourceRows;
+use rows::Mixture;
 use sums::{
     add_all, covariance_from_sums, mixture_chunk, mixture_line, mixture_sums, LabeledSums,
     LineSums, MixtureSums,
@@ -16,6 +17,7 @@ use sums::{
 
 use crate::baselines::mestimation::{inverse, solve};
 use crate::data::DataSources;
+use crate::engine::cluster_partials;
 use crate::error::{Error, Result, Stage};
 use crate::estimator::Estimator;
 use crate::inference::{Estimate, Note};
@@ -280,10 +282,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     /// `result`, unless a pass over the sources' files failed to read since the
     /// last check: the sums were then incomplete, and the read error is returned.
     pub(crate) fn checked<T>(&self, result: Result<T>) -> Result<T> {
-        match self.all.take_failure() {
-            Some(e) => Err(e),
-            None => result,
-        }
+        self.all.checked(result)
     }
     /// The mixture's sums on the labeled rows used (`unlabeled = false`) or on the
     /// unlabeled rows (every row less every labeled row).
@@ -662,16 +661,18 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             let mut h = Array2::zeros((range.len(), p));
             mixture_chunk(theta, parts, range, (None, lab_w), &mut h);
             let u = (g - h * lambda - &u_mean.view().insert_axis(Axis(0))) / n;
-            cluster_sums(range.clone().map(|i| cluster[labeled[i]]), u.view())
+            let ids: Vec<u32> = range.clone().map(|i| cluster[labeled[i]]).collect();
+            cluster_partials(&u, &ids)
         });
         let (mask, row_w) = (&self.label_mask, self.row_weights());
         let unlabeled_chunks = self.imputed_all().map(|range, parts| {
             let mut h = Array2::zeros((range.len(), p));
             mixture_chunk(theta, parts, range, (None, row_w), &mut h);
             let v = (h * lambda - &v_mean.view().insert_axis(Axis(0))) / big_n;
-            let rows = range.clone().filter(|&t| !mask[t]);
-            let kept: Vec<usize> = rows.clone().map(|t| t - range.start).collect();
-            cluster_sums(rows.map(|t| cluster[t]), v.select(Axis(0), &kept).view())
+            let rows: Vec<usize> = range.clone().filter(|&t| !mask[t]).collect();
+            let kept: Vec<usize> = rows.iter().map(|t| t - range.start).collect();
+            let ids: Vec<u32> = rows.iter().map(|&t| cluster[t]).collect();
+            cluster_partials(&v.select(Axis(0), &kept), &ids)
         });
         for (c, sum) in labeled_chunks.into_iter().chain(unlabeled_chunks).flatten() {
             let mut row = sums.row_mut(c as usize);
@@ -756,21 +757,6 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let h = &st.inv_hessian;
         Ok(trace(&crate::linalg::sandwich(h, &middle)) / n)
     }
-}
-
-/// The sums of the rows of `values` by cluster (`clusters`, one id per row), in
-/// order of the ids.
-fn cluster_sums(
-    clusters: impl Iterator<Item = u32>,
-    values: ndarray::ArrayView2<'_, f64>,
-) -> std::collections::BTreeMap<u32, Array1<f64>> {
-    let mut sums = std::collections::BTreeMap::new();
-    for (c, row) in clusters.zip(values.rows()) {
-        *sums
-            .entry(c)
-            .or_insert_with(|| Array1::zeros(values.ncols())) += &row;
-    }
-    sums
 }
 
 /// The outcome of one PPI++ run.
