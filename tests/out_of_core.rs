@@ -727,8 +727,9 @@ fn assert_same_estimate(label: &str, ooc: &synthgmm::Estimate, mem: &synthgmm::E
 
 /// PPI++, PPI++Synth and DSL read the sources' files out of core (each sum over every
 /// row one read): the in-memory fit to 1e-10, least squares and logistic regression on
-/// 60,000 rows in two files, unweighted, with observation weights and with clusters
-/// (1,500 of them, spread over both files); PPI++'s λ tuned and fixed. The tuned λ̂
+/// 60,000 rows in two files, unweighted, with observation weights, with clusters
+/// (1,500 of them, spread over both files) and with labeling probabilities (DSL's π);
+/// PPI++'s λ tuned and fixed. The tuned λ̂
 /// differs from 1, so the fits do read the files' rows.
 #[test]
 fn ppi_and_dsl_out_of_core_equal_in_memory() {
@@ -741,14 +742,18 @@ fn ppi_and_dsl_out_of_core_equal_in_memory() {
             .collect();
         let g: Vec<i32> = (0..t).map(|i| ((i * 31) % 1_500) as i32).collect();
         let dir = scratch(if logistic { "ppi-logistic" } else { "ppi-ols" });
+        let pi: Vec<f64> = (0..t)
+            .map(|i| 0.02 + ((i * 37) % 100) as f64 / 2_500.0)
+            .collect();
         let more = vec![
             ("w".to_string(), numbers(w.iter().copied())),
             ("g".to_string(), Values::Integers(g.clone())),
+            ("pi".to_string(), numbers(pi.iter().copied())),
         ];
         let paths = frame.write_with(&dir, more, (2, 20_000));
         let x: Vec<String> = (0..3).map(|j| format!("x{j}")).collect();
         let sx: Vec<String> = (0..3).map(|j| format!("sx{j}")).collect();
-        for setting in ["plain", "weighted", "clustered"] {
+        for setting in ["plain", "weighted", "clustered", "probabilities"] {
             let mut spec = ParquetSources::new(&paths)
                 .labeled("S")
                 .real("y", &x)
@@ -766,6 +771,10 @@ fn ppi_and_dsl_out_of_core_equal_in_memory() {
                 "clustered" => {
                     spec = spec.clusters("g");
                     mem = mem.clusters(&g);
+                }
+                "probabilities" => {
+                    spec = spec.labeling_probabilities("pi");
+                    mem = mem.labeling_probabilities(&Array1::from(pi.clone()));
                 }
                 _ => {}
             }
