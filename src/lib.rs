@@ -101,6 +101,7 @@ mod gmm;
 mod inference;
 mod influence;
 mod interval_scale;
+mod labeled_columns;
 pub mod labeling;
 mod linalg;
 mod model_report;

@@ -53,7 +53,7 @@
 //! double quotes delimit strings and the generated SQL is not for those engines. On
 //! PostgreSQL a boolean label column needs [`LabelKind::Boolean`].
 
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 
 use crate::data::DataSources;
 use crate::engine::MomentSums;
@@ -747,45 +747,15 @@ impl SqlTable {
                 found: row.len(),
             });
         }
-        let n = labeled.len();
-        let block = |b: usize| {
-            let first = b * per_block;
-            let y = Array1::from_shape_fn(n, |i| labeled[i][first]);
-            let x = Array2::from_shape_fn((n, p), |(i, j)| labeled[i][first + 1 + j]);
-            let extra: Vec<Array1<f64>> = (0..names.len())
-                .map(|j| labeled.iter().map(|r| r[first + 1 + p + j]).collect())
-                .collect();
-            (x, y, extra)
-        };
-        let (x, y, extra) = block(0);
-        let mut builder = DataSources::builder(&vec![true; n])
-            .real(&x, &y)
-            .covariate_names(self.columns.real().covariates.clone());
-        for (name, values) in names.iter().zip(&extra) {
-            builder = builder.real_column(name.clone(), values);
-        }
-        for (m, (source, _)) in self.columns.sources().iter().enumerate() {
-            let (sx, sy, extra) = block(1 + m);
-            builder = builder.source(source.clone(), &sx, &sy);
-            for (name, values) in names.iter().zip(&extra) {
-                builder = builder.source_column(source.clone(), name.clone(), values);
-            }
-        }
-        let column = |c: usize| -> Array1<f64> { labeled.iter().map(|r| r[c]).collect() };
-        let weights = weighted.then(|| column(blocks));
-        if let Some(w) = &weights {
-            builder = builder.weights(w);
-        }
-        let probabilities = designed.then(|| column(blocks + usize::from(weighted)));
-        if let Some(pi) = &probabilities {
-            builder = builder.labeling_probabilities(pi);
-        }
-        if clustered {
-            // Ranks 1, 2, … as whole numbers (their bits identify a cluster).
-            let ranks: Vec<u64> = labeled.iter().map(|r| r[width - 1].to_bits()).collect();
-            builder = builder.clusters(&ranks);
-        }
-        builder.build()
+        // Column-major, the clusters (ranks 1, 2, … as whole numbers, whose bits
+        // identify a cluster) apart.
+        let values = width - usize::from(clustered);
+        let columns: Vec<Vec<f64>> = (0..values)
+            .map(|c| labeled.iter().map(|r| r[c]).collect())
+            .collect();
+        let ranks: Option<Vec<u64>> =
+            clustered.then(|| labeled.iter().map(|r| r[width - 1].to_bits()).collect());
+        DataSources::from_labeled_columns(&self.columns, &columns, ranks.as_deref())
     }
 }
 
@@ -1136,6 +1106,7 @@ impl MomentLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array1;
 
     fn request(params: Vec<f64>) -> PassRequest {
         PassRequest {

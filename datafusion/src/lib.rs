@@ -54,7 +54,6 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::{col, lit, DataFrame, SessionContext};
-use ndarray::{Array1, Array2};
 use synthgmm::{
     ColumnBlock, ColumnSpec, DataSources, Error, MomentModel, MomentSums, PassRequest, RowColumns,
     SumsEngine,
@@ -543,46 +542,7 @@ fn labeled_data(
     columns: &Columns,
     clusters: &[Option<String>],
 ) -> synthgmm::Result<DataSources> {
-    let n = values[0].len();
-    let (p, names) = (columns.real().covariates.len(), columns.column_names());
-    let width = 1 + p + names.len();
-    let block = |b: usize| {
-        let first = 1 + b * width;
-        let x = Array2::from_shape_fn((n, p), |(i, j)| values[first + 1 + j][i]);
-        let extra = &values[first + 1 + p..first + width];
-        (x, Array1::from(values[first].clone()), extra)
-    };
-    let (x, y, extra) = block(0);
-    let mut builder = DataSources::builder(&vec![true; n])
-        .real(&x, &y)
-        .covariate_names(columns.real().covariates.clone());
-    for (name, v) in names.iter().zip(extra) {
-        builder = builder.real_column(name.clone(), &Array1::from(v.clone()));
-    }
-    for (m, (source, _)) in columns.sources().iter().enumerate() {
-        let (sx, sy, extra) = block(1 + m);
-        builder = builder.source(source.clone(), &sx, &sy);
-        for (name, v) in names.iter().zip(extra) {
-            builder = builder.source_column(source.clone(), name.clone(), &Array1::from(v.clone()));
-        }
-    }
-    // After the blocks' columns: the weights, then the probabilities, as present.
-    let mut per_row = values[1 + width * (1 + columns.sources().len())..].iter();
-    let mut next = |present: bool| {
-        present
-            .then(|| per_row.next().map(|v| Array1::from(v.clone())))
-            .flatten()
-    };
-    let weights = next(columns.weights_column().is_some());
-    let probabilities = next(columns.probabilities_column().is_some());
-    if let Some(w) = &weights {
-        builder = builder.weights(w);
-    }
-    if let Some(pi) = &probabilities {
-        builder = builder.labeling_probabilities(pi);
-    }
-    if columns.clusters_column().is_some() {
-        builder = builder.clusters(clusters);
-    }
-    builder.build()
+    // The label indicator first, then the blocks, weights and probabilities.
+    let clusters = columns.clusters_column().map(|_| clusters);
+    DataSources::from_labeled_columns(columns, &values[1..], clusters)
 }

@@ -80,6 +80,9 @@ impl<M: MomentModel> Dsl<M> {
     }
 }
 
+/// Σ_t m_t(θ) and Σ_t ∂m_t/∂θᵀ.
+type Sums = (Array1<f64>, Array2<f64>);
+
 /// The DSL moments m_t(θ) on every row, from the source's predictions and the labeled
 /// rows' real values weighted by w_t/π_t. Every sum over them is one pass over the
 /// source's rows, in chunks, wherever they live ([`SourceRows`]).
@@ -133,7 +136,7 @@ impl<M: MomentModel> DslMoments<'_, M> {
     }
 
     /// Σ_t m_t(θ) and Σ_t ∂m_t/∂θᵀ, from one pass over the rows.
-    fn sums(&self, b: ArrayView1<'_, f64>) -> (Array1<f64>, Array2<f64>) {
+    fn sums(&self, b: ArrayView1<'_, f64>) -> Sums {
         let p = b.len();
         let chunks = self.pred.map(|range, rows| {
             let w = self.weights.map(|w| w.slice_move(s![range.clone()]));
@@ -237,8 +240,7 @@ impl<M: MomentModel> Dsl<M> {
         let (model, real) = (&self.model, moments.real);
         // Gauss–Newton asks for the residual and then the Jacobian at the same point:
         // one pass serves both.
-        let last: std::cell::RefCell<Option<(Array1<f64>, (Array1<f64>, Array2<f64>))>> =
-            Default::default();
+        let last: std::cell::RefCell<Option<(Array1<f64>, Sums)>> = Default::default();
         let sums_at = |b: ArrayView1<'_, f64>| {
             if let Some((at, sums)) = last.borrow().as_ref() {
                 if at.view() == b {

@@ -660,7 +660,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             }
             let mut h = Array2::zeros((range.len(), p));
             mixture_chunk(theta, parts, range, (None, lab_w), &mut h);
-            let u = (g - h * lambda - &u_mean.view().insert_axis(Axis(0))) / n;
+            let u = (g - h * lambda - u_mean.view().insert_axis(Axis(0))) / n;
             let ids: Vec<u32> = range.clone().map(|i| cluster[labeled[i]]).collect();
             cluster_partials(&u, &ids)
         });
@@ -668,7 +668,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         let unlabeled_chunks = self.imputed_all().map(|range, parts| {
             let mut h = Array2::zeros((range.len(), p));
             mixture_chunk(theta, parts, range, (None, row_w), &mut h);
-            let v = (h * lambda - &v_mean.view().insert_axis(Axis(0))) / big_n;
+            let v = (h * lambda - v_mean.view().insert_axis(Axis(0))) / big_n;
             let rows: Vec<usize> = range.clone().filter(|&t| !mask[t]).collect();
             let kept: Vec<usize> = rows.iter().map(|t| t - range.start).collect();
             let ids: Vec<u32> = rows.iter().map(|&t| cluster[t]).collect();
