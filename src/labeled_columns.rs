@@ -82,3 +82,70 @@ impl DataSources {
         builder.build()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// y, x0, x1 and an instrument z for the real data and one source, then weights.
+    fn spec() -> ColumnSpec {
+        ColumnSpec::new("S", "y", ["x0", "x1"])
+            .source("proxy", "yp", ["x0", "x1"])
+            .column("z")
+            .weights("w")
+    }
+
+    fn columns(n: usize) -> Vec<Vec<f64>> {
+        (0..9)
+            .map(|c| {
+                (0..n)
+                    .map(|i| 1.0 + (c * n + i) as f64 * 0.37 % 5.0)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_columns_land_in_their_blocks() {
+        let values = columns(6);
+        let data = DataSources::from_labeled_columns::<u32>(&spec(), &values, None).unwrap();
+        assert_eq!((data.n_rows(), data.n_labeled()), (6, 6));
+        assert_eq!(data.real_y().to_vec(), values[0]);
+        assert_eq!(data.real_x().column(1).to_vec(), values[2]);
+        let proxy = data.source("proxy").unwrap().labeled();
+        assert_eq!(proxy.y().to_vec(), values[4]);
+        assert_eq!(proxy.column("z").unwrap().to_vec(), values[7]);
+        assert_eq!(data.real_rows().column("z").unwrap().to_vec(), values[3]);
+        assert_eq!(data.weights().unwrap().to_vec(), values[8]);
+    }
+
+    #[test]
+    fn columns_that_do_not_fit_the_spec_are_typed_errors() {
+        let mut values = columns(6);
+        let ids = [1u32, 1, 2, 2, 3, 3];
+        let clustered = spec().clusters("g");
+        let missing = DataSources::from_labeled_columns::<u32>(&clustered, &values, None);
+        assert!(
+            matches!(missing, Err(Error::ShapeMismatch { .. })),
+            "{missing:?}"
+        );
+        let unexpected = DataSources::from_labeled_columns(&spec(), &values, Some(&ids[..]));
+        assert!(
+            matches!(unexpected, Err(Error::ShapeMismatch { .. })),
+            "{unexpected:?}"
+        );
+        assert!(DataSources::from_labeled_columns(&clustered, &values, Some(&ids[..])).is_ok());
+        values[5].pop();
+        let ragged = DataSources::from_labeled_columns::<u32>(&spec(), &values, None);
+        assert!(
+            matches!(ragged, Err(Error::LengthMismatch { .. })),
+            "{ragged:?}"
+        );
+        values.pop();
+        let short = DataSources::from_labeled_columns::<u32>(&spec(), &values, None);
+        assert!(
+            matches!(short, Err(Error::ShapeMismatch { .. })),
+            "{short:?}"
+        );
+    }
+}
