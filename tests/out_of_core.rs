@@ -262,6 +262,27 @@ fn assert_same(what: &str, a: &[f64], b: &[f64], tol: f64, floor: f64) {
     }
 }
 
+/// Two covariances (an absolute floor of 1e-3 of the largest entry) and their
+/// standard errors within `tol` relative.
+fn assert_same_covariance(
+    label: &str,
+    (ooc, mem): (ndarray::ArrayView2<f64>, ndarray::ArrayView2<f64>),
+    (ooc_se, mem_se): (&Array1<f64>, &Array1<f64>),
+    tol: f64,
+) {
+    let cov: Vec<f64> = mem.iter().copied().collect();
+    let ooc_cov: Vec<f64> = ooc.iter().copied().collect();
+    let floor = cov.iter().fold(0.0f64, |m, x| m.max(x.abs())) * 1e-3;
+    assert_same(&format!("{label} cov"), &ooc_cov, &cov, tol, floor);
+    assert_same(
+        &format!("{label} se"),
+        &ooc_se.to_vec(),
+        &mem_se.to_vec(),
+        tol,
+        0.0,
+    );
+}
+
 /// Every number of two fits within `tol` relative (parameters with an absolute floor
 /// of 1e-3 of their largest, covariances of 1e-3 of theirs).
 fn assert_same_fit(label: &str, ooc: &GmmFit, mem: &GmmFit, tol: f64) {
@@ -282,16 +303,8 @@ fn assert_same_fit(label: &str, ooc: &GmmFit, mem: &GmmFit, tol: f64) {
         tol,
         floor(&step1),
     );
-    let cov: Vec<f64> = mem.cov_theta().iter().copied().collect();
-    let ooc_cov: Vec<f64> = ooc.cov_theta().iter().copied().collect();
-    assert_same(&format!("{label} cov"), &ooc_cov, &cov, tol, floor(&cov));
-    assert_same(
-        &format!("{label} se"),
-        &ooc.se().to_vec(),
-        &mem.se().to_vec(),
-        tol,
-        0.0,
-    );
+    let covariances = (ooc.cov_theta(), mem.cov_theta());
+    assert_same_covariance(label, covariances, (&ooc.se(), &mem.se()), tol);
     assert_same(
         &format!("{label} real-only se"),
         &ooc.real_only_se().to_vec(),
@@ -698,16 +711,7 @@ fn assert_same_estimate(label: &str, ooc: &synthgmm::Estimate, mem: &synthgmm::E
         tol,
         floor(&theta),
     );
-    let cov: Vec<f64> = mem.cov().iter().copied().collect();
-    let ooc_cov: Vec<f64> = ooc.cov().iter().copied().collect();
-    assert_same(&format!("{label} cov"), &ooc_cov, &cov, tol, floor(&cov));
-    assert_same(
-        &format!("{label} se"),
-        &ooc.se().to_vec(),
-        &mem.se().to_vec(),
-        tol,
-        0.0,
-    );
+    assert_same_covariance(label, (ooc.cov(), mem.cov()), (&ooc.se(), &mem.se()), tol);
     let ci = |e: &synthgmm::Estimate| {
         e.conf_int(0.05)
             .unwrap()
