@@ -233,11 +233,11 @@ fn single_source_sums<M: MomentModel + ?Sized>(
 ///
 /// and one pass over the rows serves every λ (Jacobians do not depend on λ).
 pub(super) struct LineSums {
-    pub(super) count: f64,
-    pub(super) sum_u: Array1<f64>,
-    pub(super) sum_v: Array1<f64>,
+    count: f64,
+    sum_u: Array1<f64>,
+    sum_v: Array1<f64>,
     /// The Gram matrix of the rows [u_t, v_t] (2k × 2k).
-    pub(super) gram: Array2<f64>,
+    gram: Array2<f64>,
 }
 
 thread_local! {
