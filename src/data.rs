@@ -489,6 +489,21 @@ impl DataSources {
         self.stream.as_deref()
     }
 
+    /// How many times the sources' rows were read from their files since the data set
+    /// was opened ([`crate::parquet`]); with outcomes opened together
+    /// ([`open_outcomes`](crate::parquet::ParquetSources::open_outcomes)), the reads of
+    /// all of them, each serving every outcome that asked. `None` when the rows are in
+    /// memory or an engine sums them.
+    pub fn passes_read(&self) -> Option<usize> {
+        self.streamed().and_then(Streamed::passes_read)
+    }
+
+    /// The group whose passes this data set shares with other outcomes' data sets,
+    /// when it was opened with them.
+    pub(crate) fn shared_passes(&self) -> Option<&crate::tier::shared::Member> {
+        self.streamed().and_then(Streamed::shared_passes)
+    }
+
     /// The stream's indices of the sources, in the data set's order.
     pub(crate) fn stream_indices(&self) -> Option<Vec<usize>> {
         let stream = self.streamed()?;

@@ -39,9 +39,13 @@
 //!   departures from normality from the resampled t statistics, at the cost of B fits
 //!   per outcome ([`JointBasis::Bootstrap`]).
 //!
-//! Each outcome is fitted on its own: the fits do not share passes over the rows.
+//! Each outcome's fit is its own. Outcomes read from the same files
+//! ([`ParquetSources::open_outcomes`](crate::parquet::ParquetSources::open_outcomes))
+//! are fitted side by side and share every pass over the files
+//! ([`fit_each`](OutcomeFits::fit_each)).
 
 use std::fmt;
+use std::sync::Arc;
 
 use ndarray::{Array1, Array2, ArrayView2};
 
@@ -52,6 +56,7 @@ use crate::estimator::Estimator;
 use crate::inference::Estimate;
 use crate::influence::RowInfluence;
 use crate::multiple_testing::{adjust_p_values, Adjustment, BlockMaxima};
+use crate::tier::shared::{Joined, Member};
 
 /// Fits of several outcomes on the same rows (see the module's documentation).
 ///
@@ -158,22 +163,66 @@ impl OutcomeFits {
     ) -> Result<OutcomeFits> {
         Self::check_rows(outcomes)?;
         let names: Vec<String> = outcomes.iter().map(|(n, _)| n.to_string()).collect();
+        let data: Vec<&DataSources> = outcomes.iter().map(|(_, d)| *d).collect();
         match bootstrap {
             None => Self::from_influences(
                 names,
-                outcomes
-                    .iter()
-                    .map(|(_, data)| estimator.estimate_with_influence(data))
+                Self::fit_each(&data, |_, d| estimator.estimate_with_influence(d))
+                    .into_iter()
                     .collect::<Result<Vec<_>>>()?,
             ),
             Some(bootstrap) => Self::from_bootstraps(
                 names,
-                outcomes
-                    .iter()
-                    .map(|(_, data)| bootstrap.run(estimator, data))
+                Self::fit_each(&data, |_, d| bootstrap.run(estimator, d))
+                    .into_iter()
                     .collect::<Result<Vec<_>>>()?,
             ),
         }
+    }
+
+    /// `fit` on each outcome's data set (with its position), results in order. Data
+    /// sets opened together
+    /// ([`ParquetSources::open_outcomes`](crate::parquet::ParquetSources::open_outcomes))
+    /// are fitted side by side, one thread each, and every pass over their files serves
+    /// all of them at once; others are fitted one after another. Either way each
+    /// result is the one `fit` gives on its data set alone.
+    pub fn fit_each<T: Send>(
+        data: &[&DataSources],
+        fit: impl Fn(usize, &DataSources) -> T + Sync,
+    ) -> Vec<T> {
+        let members: Option<Vec<&Member>> = data.iter().map(|d| d.shared_passes()).collect();
+        let together = members.as_ref().filter(|m| {
+            let group = m.first().map(|first| first.group());
+            let same = m
+                .iter()
+                .all(|x| Some(x.group()).is_some_and(|g| group.is_some_and(|f| Arc::ptr_eq(f, g))));
+            let distinct = (0..m.len()).all(|i| m[..i].iter().all(|x| x.index() != m[i].index()));
+            m.len() > 1 && same && distinct
+        });
+        let Some(members) = together else {
+            return data.iter().enumerate().map(|(k, d)| fit(k, d)).collect();
+        };
+        // Every member joins before any fit starts, so that the first passes are shared.
+        let joined: Vec<Joined> = members.iter().map(|m| m.group().join(m.index())).collect();
+        std::thread::scope(|scope| {
+            let fit = &fit;
+            let running: Vec<_> = (data.iter().zip(joined).enumerate())
+                .map(|(k, (d, guard))| {
+                    scope.spawn(move || {
+                        let out = fit(k, d);
+                        drop(guard);
+                        out
+                    })
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
     }
 
     /// The outcomes' fits run elsewhere, each an estimate with, if it was bootstrapped,

@@ -46,6 +46,7 @@ use crate::data::{DataSources, PerRow, REAL};
 use crate::error::{Column, Error, Result};
 use crate::rows::RowBlock;
 use crate::tier::columns::ExtraColumns;
+use crate::tier::shared::SharedPasses;
 use crate::tier::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
 use crate::tier::{BlockColumns, ColumnSpec};
 use crate::values::{check_probability_values, check_values, check_weight_values};
@@ -201,6 +202,83 @@ impl ParquetSources {
     /// — also for a label other than 0 or 1 — [`Error::NoLabeledRows`],
     /// [`Error::TooFewLabeled`]).
     pub fn open(self) -> Result<DataSources> {
+        let mut opened = self.open_each(Vec::new())?;
+        Ok(opened.remove(0))
+    }
+
+    /// One data set per outcome, all from the same files and read by the same passes:
+    /// the outcome columns named by [`real`](Self::real) and [`source`](Self::source)
+    /// first, then per entry of `others` the real outcome's column and each source's
+    /// (in the order the sources were added), with the same covariates, labels,
+    /// weights and clusters. The files are read once for all outcomes, and
+    /// [`OutcomeFits::fit`](crate::OutcomeFits::fit) fits them side by side, each pass
+    /// over the files serving every outcome (each fit is the one its data set gives
+    /// alone, to the last bit).
+    ///
+    /// # Errors
+    /// Those of [`open`](Self::open); [`Error::InvalidConfig`] when an entry of `others`
+    /// names a different number of source outcomes than there are sources.
+    pub fn open_outcomes<S: Into<String>>(
+        self,
+        others: impl IntoIterator<Item = (S, Vec<S>)>,
+    ) -> Result<Vec<DataSources>> {
+        let others: Vec<(String, Vec<String>)> = others
+            .into_iter()
+            .map(|(real, sources)| (real.into(), sources.into_iter().map(Into::into).collect()))
+            .collect();
+        if let Some((real, sources)) = others.iter().find(|(_, s)| s.len() != self.sources.len()) {
+            return Err(Error::InvalidConfig {
+                parameter: "outcomes",
+                reason: format!(
+                    "outcome `{real}` names {} source outcomes for {} sources",
+                    sources.len(),
+                    self.sources.len()
+                ),
+            });
+        }
+        self.open_each(others)
+    }
+
+    /// The data set of each outcome: the one named, then `others`' (see
+    /// [`open_outcomes`](Self::open_outcomes)).
+    fn open_each(self, others: Vec<(String, Vec<String>)>) -> Result<Vec<DataSources>> {
+        let (labeled, real) = self.named()?;
+        let spec = self.spec(&labeled, &real);
+        let files = self
+            .paths
+            .iter()
+            .map(|path| FileMeta::open(path))
+            .collect::<Result<Vec<_>>>()?;
+        let (parts, places) = row_groups(&files);
+        let outcomes = self.outcome_blocks(&spec, &real, &others);
+        let stream = ParquetStream {
+            files,
+            parts,
+            places,
+            labeled,
+            reals: outcomes.iter().map(|(real, _)| real.clone()).collect(),
+            source_names: outcomes
+                .iter()
+                .flat_map(|_| self.sources.iter().map(|(n, _)| n.clone()))
+                .collect(),
+            sources: outcomes
+                .into_iter()
+                .flat_map(|(_, sources)| sources)
+                .collect(),
+            column_names: spec.column_names().to_vec(),
+            per_row: self.per_row.clone(),
+            batch_rows: self.batch_rows,
+        };
+        stream.check_columns()?;
+        spec.check()?;
+        let covariate_names = self.covariate_names_for(real.covariates.len())?;
+        let scan = stream.scan()?;
+        stream.data_sets(scan, covariate_names)
+    }
+
+    /// The label column and the real data's columns, once checked that they are
+    /// named, with a batch size and files.
+    fn named(&self) -> Result<(String, BlockColumns)> {
         let config = |reason: &str| Error::InvalidConfig {
             parameter: "parquet",
             reason: reason.to_string(),
@@ -216,59 +294,54 @@ impl ParquetSources {
         if self.batch_rows == 0 {
             return Err(config("batches need at least one row"));
         }
-        let spec = self.spec(&labeled, &real);
         if self.paths.is_empty() {
             return Err(config("no file given"));
         }
-        let files = self
-            .paths
-            .iter()
-            .map(|path| FileMeta::open(path))
-            .collect::<Result<Vec<_>>>()?;
-        let (parts, places) = row_groups(&files);
-        let stream = ParquetStream {
-            files,
-            parts,
-            places,
-            labeled,
-            real: ReadBlock::of(&spec, REAL, &real),
-            source_names: self.sources.iter().map(|(n, _)| n.clone()).collect(),
-            sources: (self.sources.iter())
-                .map(|(name, c)| ReadBlock::of(&spec, name, c))
-                .collect(),
-            column_names: spec.column_names().to_vec(),
-            per_row: self.per_row.clone(),
-            batch_rows: self.batch_rows,
-        };
-        stream.check_columns()?;
-        spec.check()?;
-        let p = real.covariates.len();
-        let covariate_names = match self.covariate_names.clone() {
-            None => real.covariates.clone(),
-            Some(names) if names.len() == p => names,
-            Some(names) => {
-                return Err(Error::InvalidConfig {
-                    parameter: "covariate_names",
-                    reason: format!("{} names for {p} covariates", names.len()),
-                })
-            }
-        };
-        let scan = stream.scan()?;
-        DataSources::out_of_core(
-            scan.labeled,
-            scan.real,
-            stream
-                .source_names
+        Ok((labeled, real))
+    }
+
+    /// Per outcome, the real block's and every source's columns: the ones named, then
+    /// each of `others` with its outcome columns in place of theirs.
+    fn outcome_blocks(
+        &self,
+        spec: &ColumnSpec,
+        real: &BlockColumns,
+        others: &[(String, Vec<String>)],
+    ) -> Vec<(ReadBlock, Vec<ReadBlock>)> {
+        let named = (
+            real.outcome.clone(),
+            self.sources
                 .iter()
-                .cloned()
-                .zip(scan.sources_labeled)
+                .map(|(_, c)| c.outcome.clone())
                 .collect(),
-            (covariate_names, stream.column_names.clone()),
-            (
-                Streamed::new(Box::new(stream), scan.fingerprints, scan.samples),
-                scan.per_row,
-            ),
-        )
+        );
+        std::iter::once(&named)
+            .chain(others)
+            .map(|(outcome, source_outcomes)| {
+                let with = |columns: &BlockColumns, outcome: &str| {
+                    BlockColumns::new(outcome, columns.covariates.iter().cloned())
+                };
+                let sources = (self.sources.iter().zip(source_outcomes))
+                    .map(|((name, c), y)| ReadBlock::of(spec, name, &with(c, y)))
+                    .collect();
+                (ReadBlock::of(spec, REAL, &with(real, outcome)), sources)
+            })
+            .collect()
+    }
+
+    /// The covariates' names: those given, or the real data's columns.
+    fn covariate_names_for(&self, p: usize) -> Result<Vec<String>> {
+        match self.covariate_names.clone() {
+            None => Ok(self
+                .real
+                .as_ref()
+                .map_or_else(Vec::new, |r| r.covariates.clone())),
+            Some(names) if names.len() == p => Ok(names),
+            Some(names) => Err(Error::InvalidConfig {
+                parameter: "covariate_names",
+                reason: format!("{} names for {p} covariates", names.len()),
+            }),
+        }
     }
 
     /// The columns named, as one [`ColumnSpec`].
@@ -354,7 +427,9 @@ struct ParquetStream {
     /// (file, row group) of each part.
     places: Vec<(usize, usize)>,
     labeled: String,
-    real: ReadBlock,
+    /// The real data's columns, one block per outcome.
+    reals: Vec<ReadBlock>,
+    /// Every outcome's sources in turn (outcome k's source j at k·M + j).
     source_names: Vec<String>,
     sources: Vec<ReadBlock>,
     /// The extra columns' names, as the models see them.
@@ -365,7 +440,7 @@ struct ParquetStream {
 
 /// The columns of one block: outcome and covariates, and the files' columns holding its
 /// extra columns.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ReadBlock {
     columns: BlockColumns,
     extra: Vec<String>,
@@ -394,7 +469,8 @@ impl ReadBlock {
 /// them, and per source its fingerprint and subsample.
 struct Scan {
     labeled: Vec<usize>,
-    real: RowBlock,
+    /// The real data of each outcome.
+    real: Vec<RowBlock>,
     sources_labeled: Vec<RowBlock>,
     fingerprints: Vec<[u64; 2]>,
     samples: Vec<RowBlock>,
@@ -404,7 +480,8 @@ struct Scan {
 /// One part's share of a [`Scan`].
 struct PartScan {
     labeled: Vec<usize>,
-    real: Vec<RowBlock>,
+    /// Per outcome, the real data of each batch.
+    real: Vec<Vec<RowBlock>>,
     sources_labeled: Vec<Vec<RowBlock>>,
     fingerprints: Vec<[u64; 2]>,
     samples: Vec<Vec<RowBlock>>,
@@ -421,6 +498,64 @@ enum ClusterKey {
 }
 
 impl ParquetStream {
+    /// A block's name in errors: with several outcomes, with the outcome's column.
+    fn block_name(&self, block: &str, outcome: usize) -> String {
+        match self.reals.len() {
+            1 => block.to_string(),
+            _ => format!(
+                "{block} (outcome `{}`)",
+                self.reals[outcome].columns.outcome
+            ),
+        }
+    }
+
+    /// Each outcome's data set from what the first read learnt; with several outcomes,
+    /// their passes shared ([`SharedPasses`]).
+    fn data_sets(self, scan: Scan, covariate_names: Vec<String>) -> Result<Vec<DataSources>> {
+        let k = self.reals.len();
+        let m = self.sources.len() / k;
+        let n_rows = self.parts.last().map_or(0, |r| r.end);
+        let names: Vec<String> = self.source_names[..m].to_vec();
+        let columns = self.column_names.clone();
+        let Scan {
+            labeled,
+            real,
+            sources_labeled,
+            fingerprints,
+            samples,
+            per_row,
+        } = scan;
+        let streams: Vec<Streamed> = if k == 1 {
+            vec![Streamed::new(Box::new(self), fingerprints, samples)]
+        } else {
+            let group = SharedPasses::new(Box::new(self), k, m);
+            let mut samples = samples.into_iter();
+            (0..k)
+                .map(|o| {
+                    let prints = fingerprints[o * m..(o + 1) * m].to_vec();
+                    let sampled = samples.by_ref().take(m).collect();
+                    Streamed::shared(group.member(o), (n_rows, names.clone()), prints, sampled)
+                })
+                .collect()
+        };
+        let mut labeled_rows = sources_labeled.into_iter();
+        (real.into_iter().zip(streams))
+            .map(|(real, streamed)| {
+                DataSources::out_of_core(
+                    labeled.clone(),
+                    real,
+                    names
+                        .iter()
+                        .cloned()
+                        .zip(labeled_rows.by_ref().take(m))
+                        .collect(),
+                    (covariate_names.clone(), columns.clone()),
+                    (streamed, per_row.clone()),
+                )
+            })
+            .collect()
+    }
+
     /// Every named column exists in every file.
     fn check_columns(&self) -> Result<()> {
         for file in &self.files {
@@ -448,7 +583,7 @@ impl ParquetStream {
                 out.push(name.clone());
             }
         }
-        for b in std::iter::once(&self.real).chain(&self.sources) {
+        for b in self.reals.iter().chain(&self.sources) {
             for name in b.names() {
                 if !out.contains(name) {
                     out.push(name.clone());
@@ -581,7 +716,7 @@ impl ParquetStream {
         let m = self.sources.len();
         let mut out = PartScan {
             labeled: Vec::new(),
-            real: Vec::new(),
+            real: vec![Vec::new(); self.reals.len()],
             sources_labeled: vec![Vec::new(); m],
             fingerprints: vec![[0; 2]; m],
             samples: vec![Vec::new(); m],
@@ -593,19 +728,23 @@ impl ParquetStream {
         self.batches(part, columns, &mut |start, batch| {
             let picked = self.labeled_in(&numbers(path, batch, &self.labeled)?, start)?;
             let mut built = Vec::new();
-            let real = self
-                .rows_of(part, batch, &self.real, &mut built)?
-                .select(&picked);
             let names = &self.column_names;
-            check_values(REAL, &real, names, |i| start + picked[i], &mut Vec::new())?;
-            out.real.push(real);
+            for (k, block) in self.reals.iter().enumerate() {
+                let real = self
+                    .rows_of(part, batch, block, &mut built)?
+                    .select(&picked);
+                let name = self.block_name(REAL, k);
+                check_values(&name, &real, names, |i| start + picked[i], &mut Vec::new())?;
+                out.real[k].push(real);
+            }
             let sampled: Vec<usize> = (0..batch.num_rows())
                 .filter(|i| (start + i) % stride == 0)
                 .collect();
             for (j, columns) in self.sources.iter().enumerate() {
                 let rows = self.rows_of(part, batch, columns, &mut built)?;
-                let name = &self.source_names[j];
-                check_values(name, &rows, names, |i| start + i, &mut Vec::new())?;
+                let per_outcome = (m / self.reals.len()).max(1);
+                let name = self.block_name(&self.source_names[j], j / per_outcome);
+                check_values(&name, &rows, names, |i| start + i, &mut Vec::new())?;
                 let all = rows.x.outer_iter().zip(rows.extra.outer_iter());
                 for ((x, z), &y) in all.zip(&rows.y) {
                     let values = std::iter::once(y)
@@ -625,7 +764,7 @@ impl ParquetStream {
     /// The parts' shares of the first read, in row order, as one [`Scan`].
     fn merge(&self, scanned: Vec<Result<PartScan>>) -> Result<Scan> {
         let m = self.sources.len();
-        let (mut labeled, mut real) = (Vec::new(), Vec::new());
+        let (mut labeled, mut real) = (Vec::new(), vec![Vec::new(); self.reals.len()]);
         let mut sources_labeled = vec![Vec::new(); m];
         let mut samples = vec![Vec::new(); m];
         let mut fingerprints = vec![[0u64; 2]; m];
@@ -636,7 +775,9 @@ impl ParquetStream {
             clusters.extend(part.clusters);
             probabilities.extend(part.probabilities);
             labeled.extend(part.labeled);
-            real.extend(part.real);
+            for (all, batches) in real.iter_mut().zip(part.real) {
+                all.extend(batches);
+            }
             for j in 0..m {
                 sources_labeled[j].extend(part.sources_labeled[j].iter().cloned());
                 samples[j].extend(part.samples[j].iter().cloned());
@@ -645,14 +786,14 @@ impl ParquetStream {
             }
         }
         let shape = (
-            self.real.columns.covariates.len(),
+            self.reals[0].columns.covariates.len(),
             self.column_names.as_slice(),
         );
         let stack = |blocks: &[RowBlock]| concatenate(blocks, shape);
         let named = &self.per_row;
         Ok(Scan {
             labeled,
-            real: stack(&real),
+            real: real.iter().map(|b| stack(b)).collect(),
             sources_labeled: sources_labeled.iter().map(|b| stack(b)).collect(),
             fingerprints,
             samples: samples.iter().map(|b| stack(b)).collect(),

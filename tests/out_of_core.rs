@@ -1085,3 +1085,153 @@ fn corrupted_bytes_are_errors_not_panics() {
     );
     eprintln!("{fitted} fitted, {refused} refused, {decoder_panics} decoder panics caught");
 }
+
+/// Outcomes opened together share every pass over the files and each fit is the one
+/// its data set gives alone, to the last bit: three outcomes (the frame's, its
+/// negation-like transforms) on 60,000 rows in two files, least squares and logistic
+/// (whose Newton steps differ in number between outcomes), the default and the paper's
+/// settings. The files are read as often as the outcome with the most passes needs,
+/// not the sum; a value that is not finite in one outcome's column names that outcome;
+/// files removed after opening are [`Error::Read`] for every outcome.
+#[test]
+fn outcomes_opened_together_share_passes_and_fit_as_alone() {
+    use synthgmm::OutcomeFits;
+    for logistic in [false, true] {
+        let frame = simulated(60_000, logistic);
+        let other = |v: &Array1<f64>, k: f64| match logistic {
+            true => v.mapv(|y| if k > 1.0 { 1.0 - y } else { y }),
+            false => v.mapv(|y| k * y - 0.5 * k * k),
+        };
+        let masked = |v: Array1<f64>| {
+            numbers((v.iter().zip(&frame.labeled)).map(|(&y, &s)| if s { y } else { f64::NAN }))
+        };
+        let dir = scratch(if logistic {
+            "outcomes-logistic"
+        } else {
+            "outcomes-ols"
+        });
+        let mut more = Vec::new();
+        for (name, k) in [("b", 2.0), ("c", -0.5)] {
+            // Outcome c's synthetic source is its proxy: the sources differ per outcome.
+            let synth = if k > 0.0 {
+                other(&frame.synth, k)
+            } else {
+                other(&frame.proxy, k)
+            };
+            more.push((format!("y_{name}"), masked(other(&frame.y, k))));
+            more.push((format!("proxy_{name}"), numbers(other(&frame.proxy, k))));
+            more.push((format!("synth_{name}"), numbers(synth)));
+        }
+        let paths = frame.write_with(&dir, more, (2, 20_000));
+        let x: Vec<String> = (0..3).map(|j| format!("x{j}")).collect();
+        let sx: Vec<String> = (0..3).map(|j| format!("sx{j}")).collect();
+        let spec = |(y, proxy, synth): (&str, &str, &str)| {
+            ParquetSources::new(&paths)
+                .labeled("S")
+                .real(y, &x)
+                .source("proxy", proxy, &x)
+                .source("synth", synth, &sx)
+        };
+        let columns = [
+            ("y", "proxy_y", "synth_y"),
+            ("y_b", "proxy_b", "synth_b"),
+            ("y_c", "proxy_c", "synth_c"),
+        ];
+        let others = || columns[1..].iter().map(|&(y, p, s)| (y, vec![p, s]));
+        for paper in [false, true] {
+            fn gmm<M: MomentModel>(model: M, paper: bool) -> TwoStepGmm<M> {
+                match paper {
+                    true => TwoStepGmm::new(model).cross_weights(CrossWeights::Unrestricted),
+                    false => TwoStepGmm::new(model),
+                }
+            }
+            let run = |data: &[(&str, &DataSources)]| match logistic {
+                true => OutcomeFits::fit(&gmm(Logistic, paper), data, None),
+                false => OutcomeFits::fit(&gmm(Ols, paper), data, None),
+            };
+            let alone: Vec<DataSources> =
+                columns.iter().map(|&c| spec(c).open().unwrap()).collect();
+            let each: Vec<_> = (alone.iter().zip(["a", "b", "c"]))
+                .map(|(d, n)| run(&[(n, d)]).unwrap().estimates()[0].clone())
+                .collect();
+            let passes: Vec<usize> = alone.iter().map(|d| d.passes_read().unwrap()).collect();
+            let together = spec(columns[0]).open_outcomes(others()).unwrap();
+            let named: Vec<(&str, &DataSources)> =
+                ["a", "b", "c"].into_iter().zip(&together).collect();
+            let fits = run(&named).unwrap();
+            let label = format!("logistic {logistic}, paper {paper}");
+            for (k, (shared, own)) in fits.estimates().iter().zip(&each).enumerate() {
+                assert_eq!(shared.theta(), own.theta(), "{label}: outcome {k}");
+                assert_eq!(shared.se(), own.se(), "{label}: outcome {k}");
+            }
+            // Three different outcomes: their estimates differ.
+            assert!((each[0].theta()[1] - each[1].theta()[1]).abs() > 1e-3);
+            let read = together[0].passes_read().unwrap();
+            assert!(together.iter().all(|d| d.passes_read() == Some(read)));
+            eprintln!("{label}: alone {passes:?}, together {read}");
+            assert_eq!(read, *passes.iter().max().unwrap(), "{label}: {passes:?}");
+            assert!(read < passes.iter().sum::<usize>(), "{label}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    // Typed errors: a count that does not fit, a bad value, a file gone.
+    let frame = simulated(3_000, false);
+    let dir = scratch("outcomes-errors");
+    let mut broken = frame.proxy.to_vec();
+    broken[1_234] = f64::INFINITY;
+    let more = vec![
+        (
+            "y_b".to_string(),
+            numbers(
+                frame
+                    .y
+                    .iter()
+                    .zip(&frame.labeled)
+                    .map(|(&y, &s)| if s { y } else { f64::NAN }),
+            ),
+        ),
+        ("proxy_b".to_string(), numbers(broken)),
+    ];
+    let paths = frame.write_with(&dir, more, (2, 500));
+    let x: Vec<String> = (0..3).map(|j| format!("x{j}")).collect();
+    let spec = || {
+        ParquetSources::new(&paths)
+            .labeled("S")
+            .real("y", &x)
+            .source("proxy", "proxy_y", &x)
+    };
+    assert!(matches!(
+        spec().open_outcomes([("y_b", vec!["proxy_b", "proxy_y"])]),
+        Err(Error::InvalidConfig {
+            parameter: "outcomes",
+            ..
+        })
+    ));
+    match spec().open_outcomes([("y_b", vec!["proxy_b"])]) {
+        Err(Error::NonFinite {
+            source_name, row, ..
+        }) => {
+            assert!(
+                source_name.contains("proxy") && source_name.contains("y_b"),
+                "{source_name}"
+            );
+            assert_eq!(row, 1_234);
+        }
+        other => panic!("{other:?}"),
+    }
+    let together = spec().open_outcomes([("y", vec!["proxy_y"])]).unwrap();
+    std::fs::remove_file(&paths[1]).unwrap();
+    let named: Vec<(&str, &DataSources)> = ["a", "b"].into_iter().zip(&together).collect();
+    let gone = OutcomeFits::fit_each(&together.iter().collect::<Vec<_>>(), |_, d| {
+        TwoStepGmm::new(Ols).fit(d)
+    });
+    assert!(
+        gone.iter().all(|r| matches!(r, Err(Error::Read { .. }))),
+        "{gone:?}"
+    );
+    assert!(matches!(
+        OutcomeFits::fit(&TwoStepGmm::new(Ols), &named, None),
+        Err(Error::Read { .. })
+    ));
+    std::fs::remove_dir_all(&dir).ok();
+}

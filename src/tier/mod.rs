@@ -12,6 +12,7 @@
 
 pub(crate) mod columns;
 pub mod external;
+pub(crate) mod shared;
 pub(crate) mod stream;
 
 pub use columns::{BlockColumns, ColumnSpec};

@@ -11,11 +11,13 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use ndarray::{s, Array1, Array2, ArrayView1};
 
 use super::external::{PassRequest, SumsEngine};
+use super::shared::{read_alone, Member};
 use crate::engine::{chunk_block_sums, merge_block_sums, BlockSums, MomentSums};
 use crate::error::{Error, Result};
 use crate::moment::MomentModel;
@@ -47,6 +49,8 @@ pub(crate) struct Streamed {
     n_rows: usize,
     source_names: Vec<String>,
     failure: Mutex<Option<Error>>,
+    /// Passes read from the files by this data set's own stream.
+    reads: AtomicUsize,
 }
 
 #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
@@ -55,7 +59,7 @@ enum Backing {
     /// 128-bit fingerprint of every value (for repeated sources) and every
     /// [`sample_stride`]-th row.
     Rows {
-        stream: Box<dyn RowStream>,
+        reader: Reader,
         fingerprints: Vec<[u64; 2]>,
         samples: Vec<RowBlock>,
     },
@@ -63,11 +67,20 @@ enum Backing {
     Sums(Box<dyn SumsEngine>),
 }
 
+/// Who reads a data set's rows.
+#[derive(Debug)]
+enum Reader {
+    /// Its own stream.
+    Own(Box<dyn RowStream>),
+    /// A stream shared with data sets of other outcomes (see [`super::shared`]).
+    Shared(Member),
+}
+
 impl fmt::Debug for Streamed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("Streamed");
         match &self.backing {
-            Backing::Rows { stream, .. } => out.field("stream", stream),
+            Backing::Rows { reader, .. } => out.field("reader", reader),
             Backing::Sums(engine) => out.field("engine", engine),
         };
         out.field("n_rows", &self.n_rows).finish_non_exhaustive()
@@ -105,11 +118,63 @@ impl Streamed {
             n_rows: stream.parts().last().map_or(0, |r| r.end),
             source_names: stream.source_names().to_vec(),
             backing: Backing::Rows {
-                stream,
+                reader: Reader::Own(stream),
                 fingerprints,
                 samples,
             },
             failure: Mutex::new(None),
+            reads: AtomicUsize::new(0),
+        }
+    }
+
+    /// Rows read by `member` of a group, with `source_names` its sources over
+    /// `n_rows` rows and what the first read learnt of them.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    pub(crate) fn shared(
+        member: Member,
+        (n_rows, source_names): (usize, Vec<String>),
+        fingerprints: Vec<[u64; 2]>,
+        samples: Vec<RowBlock>,
+    ) -> Self {
+        Self {
+            n_rows,
+            source_names,
+            backing: Backing::Rows {
+                reader: Reader::Shared(member),
+                fingerprints,
+                samples,
+            },
+            failure: Mutex::new(None),
+            reads: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many times the rows were read from their files since they were opened (by
+    /// the data sets of other outcomes too when passes are shared); `None` for an
+    /// engine's rows.
+    pub(crate) fn passes_read(&self) -> Option<usize> {
+        match &self.backing {
+            Backing::Rows {
+                reader: Reader::Own(_),
+                ..
+            } => Some(self.reads.load(Ordering::Relaxed)),
+            Backing::Rows {
+                reader: Reader::Shared(member),
+                ..
+            } => Some(member.group().reads()),
+            Backing::Sums(_) => None,
+        }
+    }
+
+    /// The group whose passes these rows share, when they were opened with other
+    /// outcomes.
+    pub(crate) fn shared_passes(&self) -> Option<&Member> {
+        match &self.backing {
+            Backing::Rows {
+                reader: Reader::Shared(member),
+                ..
+            } => Some(member),
+            _ => None,
         }
     }
 
@@ -120,6 +185,7 @@ impl Streamed {
             source_names: engine.source_names().to_vec(),
             backing: Backing::Sums(engine),
             failure: Mutex::new(None),
+            reads: AtomicUsize::new(0),
         }
     }
 
@@ -187,23 +253,17 @@ impl Streamed {
         sources: &[usize],
         f: impl Fn(usize, &[Rows<'_>]) -> R + Sync + Send,
     ) -> Vec<R> {
-        let Backing::Rows { stream, .. } = &self.backing else {
+        let Backing::Rows { reader, .. } = &self.backing else {
             return Vec::new();
         };
-        let names = stream.column_names();
-        let parts: Vec<usize> = (0..stream.parts().len()).collect();
-        let per_part = crate::chunks::map_ordered(&parts, |&part| {
-            let mut out = Vec::new();
-            let read = stream.read_part(part, sources, &mut |start, blocks| {
-                let rows: Vec<Rows<'_>> = blocks.iter().map(|b| b.view(names)).collect();
-                out.push(f(start, &rows));
-            });
-            if let Err(e) = read {
-                self.fail(e);
+        let fail = |e| self.fail(e);
+        match reader {
+            Reader::Own(stream) => {
+                self.reads.fetch_add(1, Ordering::Relaxed);
+                read_alone(stream.as_ref(), (sources, stream.column_names()), f, fail)
             }
-            out
-        });
-        per_part.into_iter().flatten().collect()
+            Reader::Shared(member) => member.map_batches((sources, member.column_names()), f, fail),
+        }
     }
 
     pub(crate) fn fail(&self, e: Error) {
