@@ -239,6 +239,57 @@ impl DataArgs {
 
     #[cfg(feature = "parquet")]
     fn open_parquet(&self, paths: &[std::path::PathBuf]) -> Result<Loaded, Failure> {
+        let data = self
+            .parquet_spec(paths)
+            .open()
+            .map_err(|e| Failure::Data(describe(&e, &self.data, Format::Parquet)))?;
+        Ok(self.loaded_parquet(data))
+    }
+
+    /// The Parquet input opened out of core once for several outcomes (the named one
+    /// first, then `others`: each one's real outcome column and its sources'), their
+    /// passes over the files shared (`ParquetSources::open_outcomes`); `None` as for
+    /// [`open_out_of_core`](Self::open_out_of_core).
+    pub fn open_outcomes_out_of_core(
+        &self,
+        others: &[Vec<String>],
+    ) -> Option<Result<Vec<Loaded>, Failure>> {
+        if self.model == ModelName::Quantile || !self.fixed_effects.is_empty() {
+            return None;
+        }
+        let paths = crate::table::parquet_files(&self.data)?;
+        Some(self.open_parquet_outcomes(&paths, others))
+    }
+
+    #[cfg(feature = "parquet")]
+    fn open_parquet_outcomes(
+        &self,
+        paths: &[std::path::PathBuf],
+        others: &[Vec<String>],
+    ) -> Result<Vec<Loaded>, Failure> {
+        let others = others.iter().filter_map(|columns| {
+            let (real, sources) = columns.split_first()?;
+            Some((real.clone(), sources.to_vec()))
+        });
+        let data = self
+            .parquet_spec(paths)
+            .open_outcomes(others)
+            .map_err(|e| Failure::Data(describe(&e, &self.data, Format::Parquet)))?;
+        Ok(data.into_iter().map(|d| self.loaded_parquet(d)).collect())
+    }
+
+    #[cfg(not(feature = "parquet"))]
+    fn open_parquet_outcomes(
+        &self,
+        _paths: &[std::path::PathBuf],
+        _others: &[Vec<String>],
+    ) -> Result<Vec<Loaded>, Failure> {
+        unreachable!("no Parquet input without the `parquet` feature")
+    }
+
+    /// The Parquet files' columns as this command names them.
+    #[cfg(feature = "parquet")]
+    fn parquet_spec(&self, paths: &[std::path::PathBuf]) -> synthgmm::parquet::ParquetSources {
         let mut spec = synthgmm::parquet::ParquetSources::new(paths)
             .labeled(&self.labeled)
             .real(&self.real.outcome, &self.real.covariates);
@@ -257,15 +308,17 @@ impl DataArgs {
         for column in &self.instruments {
             spec = spec.column(column);
         }
-        let data = spec
-            .open()
-            .map_err(|e| Failure::Data(describe(&e, &self.data, Format::Parquet)))?;
-        Ok(Loaded {
+        spec
+    }
+
+    #[cfg(feature = "parquet")]
+    fn loaded_parquet(&self, data: DataSources) -> Loaded {
+        Loaded {
             data,
             real_x: None,
             format: Format::Parquet,
             path: self.data.clone(),
-        })
+        }
     }
 
     #[cfg(not(feature = "parquet"))]

@@ -28,9 +28,9 @@ pub fn run(args: &FitArgs) -> Result<String, Failure> {
 }
 
 /// Each outcome's data set: the `--real` and `--source` specifications with the
-/// outcome's columns in place of theirs.
+/// outcome's columns in place of theirs. Parquet input is opened out of core once for
+/// every outcome (unless bootstrapped), and their fits share each pass over the files.
 fn outcome_data(args: &FitArgs) -> Result<Vec<(String, Loaded)>, Failure> {
-    let mut out = vec![(args.data.real.outcome.clone(), args.data.load()?)];
     for (name, columns) in &args.outcomes {
         if columns.len() != 1 + args.data.sources.len() {
             return Err(Failure::Data(format!(
@@ -39,6 +39,20 @@ fn outcome_data(args: &FitArgs) -> Result<Vec<(String, Loaded)>, Failure> {
                 args.data.sources.len()
             )));
         }
+    }
+    let names = std::iter::once(args.data.real.outcome.clone())
+        .chain(args.outcomes.iter().map(|(name, _)| name.clone()));
+    let others: Vec<Vec<String>> = args.outcomes.iter().map(|(_, c)| c.clone()).collect();
+    // The bootstrap resamples rows in memory.
+    let out_of_core = args.bootstrap.is_none();
+    if let Some(opened) = out_of_core
+        .then(|| args.data.open_outcomes_out_of_core(&others))
+        .flatten()
+    {
+        return Ok(names.zip(opened?).collect());
+    }
+    let mut out = vec![(args.data.real.outcome.clone(), args.data.load()?)];
+    for (name, columns) in &args.outcomes {
         let mut data: DataArgs = args.data.clone();
         data.real.outcome = columns[0].clone();
         for ((_, spec), column) in data.sources.iter_mut().zip(&columns[1..]) {
@@ -52,8 +66,9 @@ fn outcome_data(args: &FitArgs) -> Result<Vec<(String, Loaded)>, Failure> {
     Ok(out)
 }
 
-/// Every outcome's fit, as `OutcomeFits::fit` runs them (with the bootstrap when asked
-/// for, on the same resamples), a failure naming its outcome.
+/// Every outcome's fit, as `OutcomeFits::fit` runs them (side by side, sharing the
+/// passes over Parquet files opened together; with the bootstrap when asked for, on
+/// the same resamples), a failure naming its outcome.
 fn fit_each<M: MomentModel>(
     gmm: &TwoStepGmm<M>,
     loaded: &[(String, Loaded)],
@@ -64,27 +79,23 @@ fn fit_each<M: MomentModel>(
     let first = &loaded[0].1;
     OutcomeFits::check_rows(&pairs).map_err(|e| first.failure(&e))?;
     let names: Vec<String> = loaded.iter().map(|(n, _)| n.clone()).collect();
-    let failed = |name: &str, l: &Loaded, e: &synthgmm::Error| {
-        l.failure(e).about(&format!("outcome `{name}`"))
+    let data: Vec<&synthgmm::DataSources> = loaded.iter().map(|(_, l)| &l.data).collect();
+    let failed = |k: usize, e: synthgmm::Error| {
+        let (name, l) = &loaded[k];
+        l.failure(&e).about(&format!("outcome `{name}`"))
     };
     let joint = match args.bootstrap {
         None => {
-            let fits = loaded
-                .iter()
-                .map(|(name, l)| {
-                    gmm.estimate_with_influence(&l.data)
-                        .map_err(|e| failed(name, l, &e))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            OutcomeFits::from_influences(names, fits)
+            let fits = OutcomeFits::fit_each(&data, |k, d| {
+                gmm.estimate_with_influence(d).map_err(|e| failed(k, e))
+            });
+            OutcomeFits::from_influences(names, fits.into_iter().collect::<Result<_, _>>()?)
         }
         Some(b) => {
             let boot = Bootstrap::new(b).seed(args.seed);
-            let fits = loaded
-                .iter()
-                .map(|(name, l)| boot.run(gmm, &l.data).map_err(|e| failed(name, l, &e)))
-                .collect::<Result<Vec<_>, _>>()?;
-            OutcomeFits::from_bootstraps(names, fits)
+            let fits =
+                OutcomeFits::fit_each(&data, |k, d| boot.run(gmm, d).map_err(|e| failed(k, e)));
+            OutcomeFits::from_bootstraps(names, fits.into_iter().collect::<Result<_, _>>()?)
         }
     };
     joint.map_err(|e| first.failure(&e))

@@ -1833,6 +1833,37 @@ fn several_outcomes_are_fitted_and_adjusted_together() {
     // Each outcome needs one column per source.
     let out = run(&[&base[..10], &["--outcome", "b=yb"]].concat());
     assert_eq!(out.status.code(), Some(2));
+    #[cfg(feature = "parquet")]
+    {
+        // The same rows in a Parquet file, read out of core once for both outcomes
+        // (their fits sharing each pass), give the CSV's fits; with the bootstrap, the
+        // rows are read into memory and resampled alike.
+        let parquet = TempFile::new("outcomes.parquet");
+        parquet_copy(&path, &parquet.0, 0..400);
+        let on_disk = parquet.path();
+        let from_parquet = |extra: &[&str]| {
+            let mut args = base.to_vec();
+            args[1] = &on_disk;
+            json_of(&[args.as_slice(), extra].concat())
+        };
+        for (csv, parquet) in [
+            (&normal, from_parquet(&[])),
+            (&json, from_parquet(&["--bootstrap", "99", "--seed", "2"])),
+        ] {
+            for key in ["theta", "se", "adjusted_p_values", "simultaneous_ci"] {
+                for k in 0..2 {
+                    let flat = |v: &serde_json::Value| -> Vec<f64> {
+                        let v = &v["outcomes"][k][key];
+                        match v[0].as_array() {
+                            Some(_) => v.as_array().unwrap().iter().flat_map(vec_of).collect(),
+                            None => vec_of(v),
+                        }
+                    };
+                    assert_close(key, &flat(&parquet), &flat(csv), 1e-12, 1e-12);
+                }
+            }
+        }
+    }
 }
 
 /// An estimate's JSON against estimatr's CR2 (`cov`, `df`): standard errors and each
