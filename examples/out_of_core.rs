@@ -13,6 +13,18 @@
 //! (default settings), printing the time to open, to fit, the passes over the files
 //! and the estimates; `--compare` also builds the same rows in memory, fits them and
 //! prints the largest relative difference of the estimates, standard errors and J.
+//!
+//! ```text
+//! cargo run --release --features parquet --example out_of_core -- outcomes DIR [--model ols|logistic]
+//! ```
+//!
+//! `outcomes` fits two outcomes of the files — least squares: the continuous outcome and
+//! the binary one (a linear probability model), each with its sources' columns;
+//! logistic: the binary outcome with its sources, and again with the two sources'
+//! outcome columns exchanged — once opened and fitted one after another, then opened
+//! together (`ParquetSources::open_outcomes`) and fitted side by side
+//! (`OutcomeFits::fit_each`), printing the times, the passes over the files and the
+//! largest relative difference between the two ways' estimates and standard errors.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,7 +38,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use synthgmm::models::{sigmoid, Logistic, Ols};
 use synthgmm::parquet::ParquetSources;
-use synthgmm::{DataSources, GmmFit, MomentModel, TwoStepGmm};
+use synthgmm::{DataSources, GmmFit, MomentModel, OutcomeFits, TwoStepGmm};
 
 const P: usize = 10;
 const GROUP: usize = 131_072;
@@ -134,20 +146,67 @@ fn names(prefix: &str) -> Vec<String> {
 }
 
 fn open(dir: &Path, logistic: bool) -> DataSources {
+    let suffix = if logistic { "01" } else { "" };
+    let columns = [
+        format!("y{suffix}"),
+        format!("proxy{suffix}"),
+        format!("synth{suffix}"),
+    ];
+    spec(dir, &columns).open().expect("readable files")
+}
+
+/// The files of `dir` with the real outcome and the two sources' outcomes `columns`.
+fn spec(dir: &Path, columns: &[String; 3]) -> ParquetSources {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("a directory")
         .map(|e| e.expect("an entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
         .collect();
     paths.sort();
-    let suffix = if logistic { "01" } else { "" };
     ParquetSources::new(&paths)
         .labeled("S")
-        .real(&format!("y{suffix}"), names("x"))
-        .source("proxy", &format!("proxy{suffix}"), names("x"))
-        .source("synth", &format!("synth{suffix}"), names("sx"))
-        .open()
-        .expect("readable files")
+        .real(&columns[0], names("x"))
+        .source("proxy", &columns[1], names("x"))
+        .source("synth", &columns[2], names("sx"))
+}
+
+/// Two outcomes fitted one after another, then opened and fitted together.
+fn outcomes(dir: &Path, logistic: bool) {
+    let columns: [[String; 3]; 2] = match logistic {
+        true => [["y01", "proxy01", "synth01"], ["y01", "synth01", "proxy01"]],
+        false => [["y", "proxy", "synth"], ["y01", "proxy01", "synth01"]],
+    }
+    .map(|c| c.map(String::from));
+    let fit_one = |d: &DataSources| match logistic {
+        true => TwoStepGmm::new(Logistic).fit(d).expect("a fit"),
+        false => TwoStepGmm::new(Ols).fit(d).expect("a fit"),
+    };
+    let start = Instant::now();
+    let alone: Vec<DataSources> = columns
+        .iter()
+        .map(|c| spec(dir, c).open().expect("readable files"))
+        .collect();
+    let opened = start.elapsed().as_secs_f64();
+    let each: Vec<GmmFit> = alone.iter().map(fit_one).collect();
+    let passes: Vec<usize> = alone.iter().filter_map(DataSources::passes_read).collect();
+    println!(
+        "one after another: opened in {opened:.2} s, fitted in {:.2} s, {passes:?} passes",
+        start.elapsed().as_secs_f64() - opened
+    );
+    let start = Instant::now();
+    let others = [(columns[1][0].clone(), columns[1][1..].to_vec())];
+    let together = spec(dir, &columns[0])
+        .open_outcomes(others)
+        .expect("readable files");
+    let opened = start.elapsed().as_secs_f64();
+    let data: Vec<&DataSources> = together.iter().collect();
+    let fits = OutcomeFits::fit_each(&data, |_, d| fit_one(d));
+    println!(
+        "together: opened in {opened:.2} s, fitted in {:.2} s, {:?} passes; largest relative difference {:.1e}",
+        start.elapsed().as_secs_f64() - opened,
+        together[0].passes_read(),
+        fits.iter().zip(&each).map(|(a, b)| largest_difference(a, b)).fold(0.0, f64::max)
+    );
 }
 
 /// The same rows as `write` wrote, in memory.
@@ -257,6 +316,7 @@ fn main() {
                 );
             }
         }
-        _ => eprintln!("usage: out_of_core write|fit DIR [options]"),
+        Some("outcomes") => outcomes(&dir, value("--model").as_deref() == Some("logistic")),
+        _ => eprintln!("usage: out_of_core write|fit|outcomes DIR [options]"),
     }
 }

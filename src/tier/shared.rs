@@ -5,13 +5,13 @@
 //! differ only in their outcome columns; each reads its rows through a [`Member`] of one
 //! [`SharedPasses`], whose stream holds every outcome's blocks. While members are
 //! *joined* (their fits run side by side, [`SharedPasses::join`]), a pass one of them
-//! asks for waits until every joined member has asked for one or left; then one reader
-//! reads the files once, the union of the columns asked for, batch by batch, and hands
-//! each member its blocks, which the member sums on its own thread. A member that is not
+//! asks for waits until every joined member has asked for one or left; then the files
+//! are read once (the union of the columns asked for, parts split among reading
+//! threads) and each batch handed to every member, which sums it on its own thread. A member that is not
 //! joined, or that asks from within a parallel task, reads alone.
 //!
-//! A member sees the same batches, in the same order, whether it reads alone or with
-//! the others, so its sums — and its fit — are the same to the last bit; K outcomes
+//! A member sees the same batches, put back in row order, whether it reads alone or
+//! with the others, so its sums — and its fit — are the same to the last bit; K outcomes
 //! fitted together read the files as often as the one with the most passes.
 
 use std::fmt;
@@ -134,7 +134,9 @@ impl SharedPasses {
         }
     }
 
-    /// One read of every part, each batch handed to every request in row order.
+    /// One read of every part, each batch handed to every request: the parts split
+    /// among as many reading threads as the machine has cores (threads of their own,
+    /// so that a member's parallel work never waits for a reader blocked on it).
     fn read_for(&self, requests: &[Request]) {
         let mut union: Vec<usize> = requests.iter().flat_map(|r| r.sources.clone()).collect();
         union.sort_unstable();
@@ -147,18 +149,40 @@ impl SharedPasses {
                     .collect()
             })
             .collect();
-        for part in 0..self.stream.parts().len() {
-            let read = self.stream.read_part(part, &union, &mut |start, blocks| {
-                for (request, places) in requests.iter().zip(&positions) {
-                    let mine = places.iter().map(|&p| blocks[p].clone()).collect();
-                    // A member that stopped listening (it failed) needs nothing more.
-                    let _ = request.to.send(Delivery::Batch(start, mine));
-                }
-            });
-            if let Err(e) = read {
-                for request in requests {
-                    let _ = request.to.send(Delivery::Failed(e.clone()));
-                }
+        let parts = self.stream.parts().len();
+        let readers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, parts.max(1));
+        std::thread::scope(|scope| {
+            for reader in 0..readers {
+                let (union, positions) = (&union, &positions);
+                scope.spawn(move || {
+                    for part in (reader..parts).step_by(readers) {
+                        self.read_part_for(part, union, (requests, positions));
+                    }
+                });
+            }
+        });
+    }
+
+    /// Part `part` of the stream's sources `union`, each batch handed to every request
+    /// (its blocks at `positions` in the union).
+    fn read_part_for(
+        &self,
+        part: usize,
+        union: &[usize],
+        (requests, positions): (&[Request], &[Vec<usize>]),
+    ) {
+        let read = self.stream.read_part(part, union, &mut |start, blocks| {
+            for (request, places) in requests.iter().zip(positions) {
+                let mine = places.iter().map(|&p| blocks[p].clone()).collect();
+                // A member that stopped listening (it failed) needs nothing more.
+                let _ = request.to.send(Delivery::Batch(start, mine));
+            }
+        });
+        if let Err(e) = read {
+            for request in requests {
+                let _ = request.to.send(Delivery::Failed(e.clone()));
             }
         }
     }
@@ -225,12 +249,14 @@ impl Member {
             match delivery {
                 Delivery::Batch(start, blocks) => {
                     let rows: Vec<Rows<'_>> = blocks.iter().map(|b| b.view(names)).collect();
-                    out.push(f(start, &rows));
+                    out.push((start, f(start, &rows)));
                 }
                 Delivery::Failed(e) => fail(e),
             }
         }
-        out
+        // Parts arrive interleaved; each batch's first row puts them back in row order.
+        out.sort_by_key(|(start, _)| *start);
+        out.into_iter().map(|(_, r)| r).collect()
     }
 }
 
