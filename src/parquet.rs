@@ -10,6 +10,9 @@
 //! rows plus a few batches per thread, whatever T is (and one value per row for
 //! [`weights`](ParquetSources::weights) and [`clusters`](ParquetSources::clusters),
 //! when named); the estimate equals the in-memory one to rounding.
+//! [`open_outcomes`](ParquetSources::open_outcomes) opens one data set per outcome
+//! column from the same files, whose fits share every pass over them
+//! ([`OutcomeFits::fit_each`](crate::OutcomeFits::fit_each)).
 //!
 //! # Examples
 //! ```no_run

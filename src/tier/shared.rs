@@ -66,6 +66,7 @@ impl fmt::Debug for SharedPasses {
 
 impl SharedPasses {
     /// `members` data sets reading `stream`, each `per_member` of its sources in turn.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn new(stream: Box<dyn RowStream>, members: usize, per_member: usize) -> Arc<Self> {
         Arc::new(Self {
             stream,
@@ -79,6 +80,7 @@ impl SharedPasses {
     }
 
     /// Member `index` of the group.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn member(self: &Arc<Self>, index: usize) -> Member {
         Member {
             group: Arc::clone(self),
