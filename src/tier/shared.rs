@@ -18,7 +18,7 @@ use std::fmt;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::stream::RowStream;
+use super::row_stream::{read_alone, RowStream};
 use crate::error::Error;
 use crate::rows::{RowBlock, Rows};
 
@@ -262,29 +262,6 @@ impl Member {
     }
 }
 
-/// `f` on every batch of `stream`'s sources `sources`, parts in parallel, results in row
-/// order; a part that could not be read ends there and is handed to `fail`.
-pub(crate) fn read_alone<R: Send>(
-    stream: &dyn RowStream,
-    (sources, names): (&[usize], &[String]),
-    f: impl Fn(usize, &[Rows<'_>]) -> R + Sync + Send,
-    fail: impl Fn(Error) + Sync,
-) -> Vec<R> {
-    let parts: Vec<usize> = (0..stream.parts().len()).collect();
-    let per_part = crate::chunks::map_ordered(&parts, |&part| {
-        let mut out = Vec::new();
-        let read = stream.read_part(part, sources, &mut |start, blocks| {
-            let rows: Vec<Rows<'_>> = blocks.iter().map(|b| b.view(names)).collect();
-            out.push(f(start, &rows));
-        });
-        if let Err(e) = read {
-            fail(e);
-        }
-        out
-    });
-    per_part.into_iter().flatten().collect()
-}
-
 /// Whether this thread runs a parallel task, whose wait for the other members could
 /// hold the pool they need: such passes read alone.
 fn in_parallel_task() -> bool {
@@ -301,7 +278,7 @@ fn in_parallel_task() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tier::stream::Visit;
+    use crate::tier::row_stream::Visit;
     use ndarray::{Array1, Array2};
     use std::ops::Range;
     use std::sync::atomic::{AtomicUsize, Ordering};

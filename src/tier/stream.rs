@@ -10,37 +10,19 @@
 //! number of threads, and agrees with the in-memory fit to rounding.
 
 use std::fmt;
-use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use ndarray::{s, Array1, Array2, ArrayView1};
 
 use super::external::{PassRequest, SumsEngine};
-use super::shared::{read_alone, Member};
+use super::row_stream::read_alone;
+pub(crate) use super::row_stream::{RowStream, Visit};
+use super::shared::Member;
 use crate::engine::{chunk_block_sums, merge_block_sums, BlockSums, MomentSums};
 use crate::error::{Error, Result};
 use crate::moment::MomentModel;
 use crate::rows::{RowBlock, Rows};
-
-/// Rows of one batch: the first row's index in the data set and one block per source
-/// asked for.
-pub(crate) type Visit<'v> = dyn FnMut(usize, &[RowBlock]) + 'v;
-
-/// Where the sources' rows live: parts of rows that can be read independently.
-#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
-pub(crate) trait RowStream: Send + Sync + fmt::Debug {
-    /// The row ranges of the parts, ascending and covering 0..T.
-    fn parts(&self) -> &[Range<usize>];
-    /// Reads the rows of part `part` in order, in batches, calling `visit` with the first
-    /// row of each batch and the rows of the sources `sources` (indices among the
-    /// stream's sources).
-    fn read_part(&self, part: usize, sources: &[usize], visit: &mut Visit<'_>) -> Result<()>;
-    /// Names of the stream's sources, in its order.
-    fn source_names(&self) -> &[String];
-    /// Names of the extra columns every block read carries, in their order.
-    fn column_names(&self) -> &[String];
-}
 
 /// Where the sources' rows are, and the first error of a pass (a file changed or
 /// vanished between passes, an engine failed): the sums of that pass are incomplete.
