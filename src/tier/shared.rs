@@ -53,6 +53,8 @@ enum Delivery {
     Batch(usize, Vec<RowBlock>),
     /// A part could not be read: the pass's sums are incomplete.
     Failed(Error),
+    /// Every part was read.
+    Done,
 }
 
 impl fmt::Debug for SharedPasses {
@@ -165,6 +167,11 @@ impl SharedPasses {
                 });
             }
         });
+        // Reached only when no reading thread panicked: a member that sees its
+        // channel close without it knows the pass is incomplete.
+        for request in requests {
+            let _ = request.to.send(Delivery::Done);
+        }
     }
 
     /// Part `part` of the stream's sources `union`, each batch handed to every request
@@ -247,6 +254,7 @@ impl Member {
             return read_alone(self.group.stream.as_ref(), (&mine, names), f, fail);
         };
         let mut out = Vec::new();
+        let mut done = false;
         for delivery in batches {
             match delivery {
                 Delivery::Batch(start, blocks) => {
@@ -254,7 +262,14 @@ impl Member {
                     out.push((start, f(start, &rows)));
                 }
                 Delivery::Failed(e) => fail(e),
+                Delivery::Done => done = true,
             }
+        }
+        if !done {
+            fail(Error::Read {
+                path: "the files shared by several outcomes".into(),
+                reason: "their shared read stopped before its end".into(),
+            });
         }
         // Parts arrive interleaved; each batch's first row puts them back in row order.
         out.sort_by_key(|(start, _)| *start);
@@ -290,6 +305,8 @@ mod tests {
         parts: Vec<Range<usize>>,
         names: Vec<String>,
         reads: Arc<AtomicUsize>,
+        /// Panics reading this part.
+        broken: Option<usize>,
     }
 
     impl RowStream for Counting {
@@ -303,6 +320,7 @@ mod tests {
             visit: &mut Visit<'_>,
         ) -> crate::Result<()> {
             self.reads.fetch_add(1, Ordering::SeqCst);
+            assert_ne!(Some(part), self.broken, "a reader's own failure");
             let range = self.parts[part].clone();
             for start in range.clone().step_by(2) {
                 let rows: Vec<f64> = (start..(start + 2).min(range.end))
@@ -329,11 +347,16 @@ mod tests {
     }
 
     fn group() -> (Arc<SharedPasses>, Arc<AtomicUsize>) {
+        group_with(None)
+    }
+
+    fn group_with(broken: Option<usize>) -> (Arc<SharedPasses>, Arc<AtomicUsize>) {
         let reads = Arc::new(AtomicUsize::new(0));
         let stream = Counting {
             parts: vec![0..4, 4..8, 8..10],
             names: vec!["a".into(), "b".into()],
             reads: Arc::clone(&reads),
+            broken,
         };
         (SharedPasses::new(Box::new(stream), 2, 1), reads)
     }
@@ -381,6 +404,35 @@ mod tests {
         assert_eq!(group.reads(), 2 + 3);
         for k in 0..2 {
             assert!(together[k].iter().all(|pass| *pass == alone[k][0]));
+        }
+    }
+
+    /// A reading thread that dies leaves every member with a read error, not with
+    /// the sums of the parts read before.
+    #[test]
+    fn a_shared_read_that_stops_early_is_a_read_error() {
+        let (group, _) = group_with(Some(1));
+        let guards = [group.join(0), group.join(1)];
+        let failures: Vec<Vec<Error>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (guards.into_iter().enumerate())
+                .map(|(k, guard)| {
+                    let member = group.member(k);
+                    scope.spawn(move || {
+                        let seen = Mutex::new(Vec::new());
+                        member.map_batches(
+                            (&[0], &[]),
+                            |_, _| (),
+                            |e| seen.lock().unwrap().push(e),
+                        );
+                        drop(guard);
+                        seen.into_inner().unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for seen in failures {
+            assert!(matches!(seen.as_slice(), [Error::Read { .. }]), "{seen:?}");
         }
     }
 }
