@@ -49,8 +49,9 @@ use crate::data::{DataSources, PerRow, REAL};
 use crate::error::{Column, Error, Result};
 use crate::rows::RowBlock;
 use crate::tier::columns::ExtraColumns;
+use crate::tier::row_stream::{RowStream, Visit};
 use crate::tier::shared::SharedPasses;
-use crate::tier::stream::{fingerprint_add, sample_stride, RowStream, Streamed, Visit};
+use crate::tier::stream::{fingerprint_add, sample_stride, Streamed};
 use crate::tier::{BlockColumns, ColumnSpec};
 use crate::values::{check_probability_values, check_values, check_weight_values};
 

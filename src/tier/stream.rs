@@ -17,7 +17,7 @@ use ndarray::{s, Array1, Array2, ArrayView1};
 
 use super::external::{PassRequest, SumsEngine};
 use super::row_stream::read_alone;
-pub(crate) use super::row_stream::{RowStream, Visit};
+use super::row_stream::RowStream;
 use super::shared::Member;
 use crate::engine::{chunk_block_sums, merge_block_sums, BlockSums, MomentSums};
 use crate::error::{Error, Result};
