@@ -191,13 +191,11 @@ impl OutcomeFits {
         fit: impl Fn(usize, &DataSources) -> T + Sync,
     ) -> Vec<T> {
         let members: Option<Vec<&Member>> = data.iter().map(|d| d.shared_passes()).collect();
-        let together = members.as_ref().filter(|m| {
-            let group = m.first().map(|first| first.group());
-            let same = m
-                .iter()
-                .all(|x| Some(x.group()).is_some_and(|g| group.is_some_and(|f| Arc::ptr_eq(f, g))));
-            let distinct = (0..m.len()).all(|i| m[..i].iter().all(|x| x.index() != m[i].index()));
-            m.len() > 1 && same && distinct
+        // One group, each member once; else nothing to share.
+        let together = members.filter(|m| {
+            m.len() > 1
+                && m.iter().all(|x| Arc::ptr_eq(x.group(), m[0].group()))
+                && (0..m.len()).all(|i| m[..i].iter().all(|x| x.index() != m[i].index()))
         });
         let Some(members) = together else {
             return data.iter().enumerate().map(|(k, d)| fit(k, d)).collect();
