@@ -1091,8 +1091,10 @@ fn corrupted_bytes_are_errors_not_panics() {
 /// negation-like transforms) on 60,000 rows in two files, least squares and logistic
 /// (whose Newton steps differ in number between outcomes), the default and the paper's
 /// settings. The files are read as often as the outcome with the most passes needs,
-/// not the sum; a value that is not finite in one outcome's column names that outcome;
-/// files removed after opening are [`Error::Read`] for every outcome.
+/// not the sum. With observation weights and clusters, the estimates and the influence
+/// the joint intervals use are the same as alone too. A value that is not finite in one
+/// outcome's column names that outcome; files removed after opening are
+/// [`Error::Read`] for every outcome.
 #[test]
 fn outcomes_opened_together_share_passes_and_fit_as_alone() {
     use synthgmm::OutcomeFits;
@@ -1174,6 +1176,68 @@ fn outcomes_opened_together_share_passes_and_fit_as_alone() {
         }
         std::fs::remove_dir_all(&dir).ok();
     }
+    // With observation weights and clusters (held in memory, one copy per outcome)
+    // and the influence the joint intervals use: the same as alone.
+    let frame = simulated(20_000, false);
+    let dir = scratch("outcomes-weighted");
+    let t = frame.labeled.len();
+    let more = vec![
+        (
+            "w".to_string(),
+            numbers((0..t).map(|i| 0.5 + ((i * 7919) % 1000) as f64 / 666.0)),
+        ),
+        (
+            "g".to_string(),
+            Values::Integers((0..t).map(|i| ((i * 31) % 400) as i32).collect()),
+        ),
+        (
+            "y_b".to_string(),
+            numbers(frame.y.iter().zip(&frame.labeled).map(|(&y, &s)| {
+                if s {
+                    0.5 * y + 1.0
+                } else {
+                    f64::NAN
+                }
+            })),
+        ),
+        (
+            "proxy_b".to_string(),
+            numbers(frame.proxy.iter().map(|&p| 0.5 * p + 1.0)),
+        ),
+    ];
+    let paths = frame.write_with(&dir, more, (2, 3_000));
+    let x: Vec<String> = (0..3).map(|j| format!("x{j}")).collect();
+    let spec = |y: &str, proxy: &str| {
+        ParquetSources::new(&paths)
+            .labeled("S")
+            .real(y, &x)
+            .source("proxy", proxy, &x)
+            .weights("w")
+            .clusters("g")
+    };
+    let gmm = TwoStepGmm::new(Ols);
+    let alone: Vec<_> = [("y", "proxy_y"), ("y_b", "proxy_b")]
+        .into_iter()
+        .map(|(y, p)| {
+            gmm.estimate_with_influence(&spec(y, p).open().unwrap())
+                .unwrap()
+        })
+        .collect();
+    let together = spec("y", "proxy_y")
+        .open_outcomes([("y_b", vec!["proxy_b"])])
+        .unwrap();
+    let shared = OutcomeFits::fit_each(&together.iter().collect::<Vec<_>>(), |_, d| {
+        gmm.estimate_with_influence(d).unwrap()
+    });
+    for ((e, i), (own_e, own_i)) in shared.iter().zip(&alone) {
+        assert_eq!((e.theta(), e.se()), (own_e.theta(), own_e.se()));
+        assert_eq!(
+            i.as_ref().map(|i| i.values().clone()),
+            own_i.as_ref().map(|i| i.values().clone())
+        );
+    }
+    assert!(together[0].n_clusters() == Some(400) && shared[0].1.is_some());
+    std::fs::remove_dir_all(&dir).ok();
     // Typed errors: a count that does not fit, a bad value, a file gone.
     let frame = simulated(3_000, false);
     let dir = scratch("outcomes-errors");
