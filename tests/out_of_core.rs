@@ -1232,8 +1232,8 @@ fn outcomes_opened_together_share_passes_and_fit_as_alone() {
     for ((e, i), (own_e, own_i)) in shared.iter().zip(&alone) {
         assert_eq!((e.theta(), e.se()), (own_e.theta(), own_e.se()));
         assert_eq!(
-            i.as_ref().map(|i| i.values().clone()),
-            own_i.as_ref().map(|i| i.values().clone())
+            i.as_ref().map(|i| i.values()),
+            own_i.as_ref().map(|i| i.values())
         );
     }
     assert!(together[0].n_clusters() == Some(400) && shared[0].1.is_some());
