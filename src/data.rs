@@ -74,13 +74,28 @@ struct Clusters {
 
 /// What a data set kept out of memory holds in memory for every row (one number each):
 /// the observation weights, the clusters (dense indices from 0) and the labeling
-/// probabilities, if given.
+/// probabilities, if given. Shared, not copied, by the data sets of several outcomes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PerRow {
-    pub weights: Option<Array1<f64>>,
-    /// Dense cluster indices and their count.
-    pub clusters: Option<(Vec<u32>, usize)>,
-    pub labeling_probabilities: Option<Array1<f64>>,
+    weights: Option<Arc<Array1<f64>>>,
+    clusters: Option<Arc<Clusters>>,
+    labeling_probabilities: Option<Arc<Array1<f64>>>,
+}
+
+impl PerRow {
+    /// The weights, the clusters (dense indices and their count) and the labeling
+    /// probabilities of every row, each if given.
+    pub(crate) fn new(
+        weights: Option<Array1<f64>>,
+        clusters: Option<(Vec<u32>, usize)>,
+        labeling_probabilities: Option<Array1<f64>>,
+    ) -> Self {
+        Self {
+            weights: weights.map(Arc::new),
+            clusters: clusters.map(|(ids, count)| Arc::new(Clusters { ids, count })),
+            labeling_probabilities: labeling_probabilities.map(Arc::new),
+        }
+    }
 }
 
 /// Rows t = 1..T with a label mask S_t, real data on the labeled rows, and M ≥ 0
@@ -116,7 +131,7 @@ pub struct DataSources {
     sources: Vec<AuxSource>,
     covariate_names: Vec<String>,
     columns: Vec<String>,
-    labeling_probabilities: Option<Array1<f64>>,
+    labeling_probabilities: Option<Arc<Array1<f64>>>,
     /// Cluster of every row (dense indices from 0), if given.
     clusters: Option<Arc<Clusters>>,
     /// Observation (survey) weight of every row, if given.
@@ -598,10 +613,8 @@ impl DataSources {
             covariate_names,
             columns,
             labeling_probabilities: per_row.labeling_probabilities,
-            clusters: per_row
-                .clusters
-                .map(|(ids, count)| Arc::new(Clusters { ids, count })),
-            weights: per_row.weights.map(Arc::new),
+            clusters: per_row.clusters,
+            weights: per_row.weights,
             stream: Some(Arc::new(stream)),
             fixed_effects: None,
         })
@@ -772,7 +785,11 @@ impl DataSources {
             sources,
             covariate_names: self.covariate_names.clone(),
             columns: self.columns.clone(),
-            labeling_probabilities: self.labeling_probabilities.as_ref().map(pick),
+            labeling_probabilities: self
+                .labeling_probabilities
+                .as_deref()
+                .map(pick)
+                .map(Arc::new),
             clusters: clusters.map(|ids| {
                 let count = ids.iter().max().map_or(0, |&c| c as usize + 1);
                 Arc::new(Clusters { ids, count })
@@ -843,7 +860,7 @@ impl DataSources {
     fn real_weights(&self) -> Option<Array1<f64>> {
         let on_labeled = |v: &Array1<f64>| v.select(Axis(0), &self.labeled);
         let w = self.weights.as_deref().map(on_labeled);
-        let pi = self.labeling_probabilities.as_ref().map(on_labeled);
+        let pi = self.labeling_probabilities.as_deref().map(on_labeled);
         match (w, pi) {
             (Some(w), Some(pi)) => Some(w / pi),
             (Some(w), None) => Some(w),
@@ -1290,7 +1307,7 @@ impl DataSourcesBuilder {
             sources,
             covariate_names,
             columns,
-            labeling_probabilities: self.labeling_probabilities,
+            labeling_probabilities: self.labeling_probabilities.map(Arc::new),
             clusters: self.clusters.map(Arc::new),
             weights: self.weights.map(Arc::new),
             stream: None,

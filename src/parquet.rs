@@ -513,8 +513,13 @@ impl ParquetStream {
         }
     }
 
-    /// Each outcome's data set from what the first read learnt; with several outcomes,
-    /// their passes shared ([`SharedPasses`]).
+    /// M: the sources of each outcome (at least 1, to divide by).
+    fn sources_per_outcome(&self) -> usize {
+        (self.sources.len() / self.reals.len()).max(1)
+    }
+
+    /// Each outcome's data set from what the first read learnt, their passes shared
+    /// ([`SharedPasses`]).
     fn data_sets(self, scan: Scan, covariate_names: Vec<String>) -> Result<Vec<DataSources>> {
         let k = self.reals.len();
         let m = self.sources.len() / k;
@@ -529,19 +534,14 @@ impl ParquetStream {
             samples,
             per_row,
         } = scan;
-        let streams: Vec<Streamed> = if k == 1 {
-            vec![Streamed::new(Box::new(self), fingerprints, samples)]
-        } else {
-            let group = SharedPasses::new(Box::new(self), k, m);
-            let mut samples = samples.into_iter();
-            (0..k)
-                .map(|o| {
-                    let prints = fingerprints[o * m..(o + 1) * m].to_vec();
-                    let sampled = samples.by_ref().take(m).collect();
-                    Streamed::shared(group.member(o), (n_rows, names.clone()), prints, sampled)
-                })
-                .collect()
-        };
+        // A group of one for one outcome: it reads alone.
+        let group = SharedPasses::new(Box::new(self), k, m);
+        let mut samples = samples.into_iter();
+        let streams = (0..k).map(|o| {
+            let prints = fingerprints[o * m..(o + 1) * m].to_vec();
+            let sampled = samples.by_ref().take(m).collect();
+            Streamed::rows(group.member(o), (n_rows, names.clone()), prints, sampled)
+        });
         let mut labeled_rows = sources_labeled.into_iter();
         (real.into_iter().zip(streams))
             .map(|(real, streamed)| {
@@ -746,8 +746,7 @@ impl ParquetStream {
                 .collect();
             for (j, columns) in self.sources.iter().enumerate() {
                 let rows = self.rows_of(part, batch, columns, &mut built)?;
-                let per_outcome = (m / self.reals.len()).max(1);
-                let name = self.block_name(&self.source_names[j], j / per_outcome);
+                let name = self.block_name(&self.source_names[j], j / self.sources_per_outcome());
                 check_values(&name, &rows, names, |i| start + i, &mut Vec::new())?;
                 let all = rows.x.outer_iter().zip(rows.extra.outer_iter());
                 for ((x, z), &y) in all.zip(&rows.y) {
@@ -801,13 +800,11 @@ impl ParquetStream {
             sources_labeled: sources_labeled.iter().map(|b| stack(b)).collect(),
             fingerprints,
             samples: samples.iter().map(|b| stack(b)).collect(),
-            per_row: PerRow {
-                weights: named.weights.as_ref().map(|_| Array1::from(weights)),
-                clusters: (named.clusters.as_ref())
-                    .map(|_| crate::fixed_effects::dense_ids(&clusters)),
-                labeling_probabilities: (named.labeling_probabilities.as_ref())
-                    .map(|_| Array1::from(probabilities)),
-            },
+            per_row: PerRow::new(
+                named.weights.as_ref().map(|_| Array1::from(weights)),
+                (named.clusters.as_ref()).map(|_| crate::fixed_effects::dense_ids(&clusters)),
+                (named.labeling_probabilities.as_ref()).map(|_| Array1::from(probabilities)),
+            ),
         })
     }
 
@@ -900,10 +897,6 @@ impl RowStream for ParquetStream {
             visit(start, &blocks);
             Ok(())
         })
-    }
-
-    fn source_names(&self) -> &[String] {
-        &self.source_names
     }
 
     fn column_names(&self) -> &[String] {

@@ -20,8 +20,6 @@ pub(crate) trait RowStream: Send + Sync + fmt::Debug {
     /// row of each batch and the rows of the sources `sources` (indices among the
     /// stream's sources).
     fn read_part(&self, part: usize, sources: &[usize], visit: &mut Visit<'_>) -> Result<()>;
-    /// Names of the stream's sources, in its order.
-    fn source_names(&self) -> &[String];
     /// Names of the extra columns every block read carries, in their order.
     fn column_names(&self) -> &[String];
 }

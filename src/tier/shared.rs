@@ -3,12 +3,13 @@
 //! Data sets opened together
 //! ([`ParquetSources::open_outcomes`](crate::parquet::ParquetSources::open_outcomes))
 //! differ only in their outcome columns; each reads its rows through a [`Member`] of one
-//! [`SharedPasses`], whose stream holds every outcome's blocks. While members are
+//! [`SharedPasses`], whose stream holds every outcome's blocks (a data set opened alone
+//! is the one member of its group). While members are
 //! *joined* (their fits run side by side, [`SharedPasses::join`]), a pass one of them
 //! asks for waits until every joined member has asked for one or left; then the files
 //! are read once (the union of the columns asked for, parts split among reading
-//! threads) and each batch handed to every member, which sums it on its own thread. A member that is not
-//! joined, or that asks from within a parallel task, reads alone.
+//! threads) and each batch handed to every member, which sums it on its own thread. A
+//! member that is not joined, or that asks from within a parallel task, reads alone.
 //!
 //! A member sees the same batches, put back in row order, whether it reads alone or
 //! with the others, so its sums — and its fit — are the same to the last bit; K outcomes
@@ -303,7 +304,6 @@ mod tests {
     #[derive(Debug)]
     struct Counting {
         parts: Vec<Range<usize>>,
-        names: Vec<String>,
         reads: Arc<AtomicUsize>,
         /// Panics reading this part.
         broken: Option<usize>,
@@ -338,9 +338,6 @@ mod tests {
             }
             Ok(())
         }
-        fn source_names(&self) -> &[String] {
-            &self.names
-        }
         fn column_names(&self) -> &[String] {
             &[]
         }
@@ -354,7 +351,6 @@ mod tests {
         let reads = Arc::new(AtomicUsize::new(0));
         let stream = Counting {
             parts: vec![0..4, 4..8, 8..10],
-            names: vec!["a".into(), "b".into()],
             reads: Arc::clone(&reads),
             broken,
         };

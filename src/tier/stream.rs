@@ -10,14 +10,11 @@
 //! number of threads, and agrees with the in-memory fit to rounding.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use ndarray::{s, Array1, Array2, ArrayView1};
 
 use super::external::{PassRequest, SumsEngine};
-use super::row_stream::read_alone;
-use super::row_stream::RowStream;
 use super::shared::Member;
 use crate::engine::{chunk_block_sums, merge_block_sums, BlockSums, MomentSums};
 use crate::error::{Error, Result};
@@ -31,8 +28,6 @@ pub(crate) struct Streamed {
     n_rows: usize,
     source_names: Vec<String>,
     failure: Mutex<Option<Error>>,
-    /// Passes read from the files by this data set's own stream.
-    reads: AtomicUsize,
 }
 
 #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
@@ -41,7 +36,7 @@ enum Backing {
     /// 128-bit fingerprint of every value (for repeated sources) and every
     /// [`sample_stride`]-th row.
     Rows {
-        reader: Reader,
+        member: Member,
         fingerprints: Vec<[u64; 2]>,
         samples: Vec<RowBlock>,
     },
@@ -49,20 +44,11 @@ enum Backing {
     Sums(Box<dyn SumsEngine>),
 }
 
-/// Who reads a data set's rows.
-#[derive(Debug)]
-enum Reader {
-    /// Its own stream.
-    Own(Box<dyn RowStream>),
-    /// A stream shared with data sets of other outcomes (see [`super::shared`]).
-    Shared(Member),
-}
-
 impl fmt::Debug for Streamed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("Streamed");
         match &self.backing {
-            Backing::Rows { reader, .. } => out.field("reader", reader),
+            Backing::Rows { member, .. } => out.field("member", member),
             Backing::Sums(engine) => out.field("engine", engine),
         };
         out.field("n_rows", &self.n_rows).finish_non_exhaustive()
@@ -90,29 +76,11 @@ pub(crate) fn fingerprint_add(state: &mut [u64; 2], values: impl Iterator<Item =
 }
 
 impl Streamed {
+    /// Rows read by `member` of a group (a group of one for a data set opened alone),
+    /// with `source_names` its sources over `n_rows` rows and what the first read
+    /// learnt of them.
     #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
-    pub(crate) fn new(
-        stream: Box<dyn RowStream>,
-        fingerprints: Vec<[u64; 2]>,
-        samples: Vec<RowBlock>,
-    ) -> Self {
-        Self {
-            n_rows: stream.parts().last().map_or(0, |r| r.end),
-            source_names: stream.source_names().to_vec(),
-            backing: Backing::Rows {
-                reader: Reader::Own(stream),
-                fingerprints,
-                samples,
-            },
-            failure: Mutex::new(None),
-            reads: AtomicUsize::new(0),
-        }
-    }
-
-    /// Rows read by `member` of a group, with `source_names` its sources over
-    /// `n_rows` rows and what the first read learnt of them.
-    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
-    pub(crate) fn shared(
+    pub(crate) fn rows(
         member: Member,
         (n_rows, source_names): (usize, Vec<String>),
         fingerprints: Vec<[u64; 2]>,
@@ -122,12 +90,11 @@ impl Streamed {
             n_rows,
             source_names,
             backing: Backing::Rows {
-                reader: Reader::Shared(member),
+                member,
                 fingerprints,
                 samples,
             },
             failure: Mutex::new(None),
-            reads: AtomicUsize::new(0),
         }
     }
 
@@ -135,28 +102,15 @@ impl Streamed {
     /// the data sets of other outcomes too when passes are shared); `None` for an
     /// engine's rows.
     pub(crate) fn passes_read(&self) -> Option<usize> {
-        match &self.backing {
-            Backing::Rows {
-                reader: Reader::Own(_),
-                ..
-            } => Some(self.reads.load(Ordering::Relaxed)),
-            Backing::Rows {
-                reader: Reader::Shared(member),
-                ..
-            } => Some(member.group().reads()),
-            Backing::Sums(_) => None,
-        }
+        self.shared_passes().map(|member| member.group().reads())
     }
 
-    /// The group whose passes these rows share, when they were opened with other
-    /// outcomes.
+    /// The group whose passes these rows share (with other outcomes' data sets when
+    /// they were opened together); `None` for an engine's rows.
     pub(crate) fn shared_passes(&self) -> Option<&Member> {
         match &self.backing {
-            Backing::Rows {
-                reader: Reader::Shared(member),
-                ..
-            } => Some(member),
-            _ => None,
+            Backing::Rows { member, .. } => Some(member),
+            Backing::Sums(_) => None,
         }
     }
 
@@ -167,7 +121,6 @@ impl Streamed {
             source_names: engine.source_names().to_vec(),
             backing: Backing::Sums(engine),
             failure: Mutex::new(None),
-            reads: AtomicUsize::new(0),
         }
     }
 
@@ -235,17 +188,10 @@ impl Streamed {
         sources: &[usize],
         f: impl Fn(usize, &[Rows<'_>]) -> R + Sync + Send,
     ) -> Vec<R> {
-        let Backing::Rows { reader, .. } = &self.backing else {
+        let Backing::Rows { member, .. } = &self.backing else {
             return Vec::new();
         };
-        let fail = |e| self.fail(e);
-        match reader {
-            Reader::Own(stream) => {
-                self.reads.fetch_add(1, Ordering::Relaxed);
-                read_alone(stream.as_ref(), (sources, stream.column_names()), f, fail)
-            }
-            Reader::Shared(member) => member.map_batches((sources, member.column_names()), f, fail),
-        }
+        member.map_batches((sources, member.column_names()), f, |e| self.fail(e))
     }
 
     pub(crate) fn fail(&self, e: Error) {
