@@ -85,6 +85,7 @@ pub(crate) struct PerRow {
 impl PerRow {
     /// The weights, the clusters (dense indices and their count) and the labeling
     /// probabilities of every row, each if given.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn new(
         weights: Option<Array1<f64>>,
         clusters: Option<(Vec<u32>, usize)>,
