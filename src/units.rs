@@ -67,6 +67,28 @@ impl<'a, M: MomentModel + ?Sized> InThetaUnits<'a, M> {
         InThetaUnits { model, per_unit }
     }
 
+    /// Uθ, the source's own parameter at θ.
+    pub(crate) fn own_params(&self, theta: ArrayView1<'_, f64>) -> Array1<f64> {
+        self.inner(theta).into_owned()
+    }
+
+    /// U A for a matrix A whose rows are moments (the left side of U A U).
+    pub(crate) fn map_row_side(&self, mut a: Array2<f64>) -> Array2<f64> {
+        if let Some(u) = &self.per_unit {
+            a *= &u.view().insert_axis(Axis(1));
+        }
+        a
+    }
+
+    /// A U for a matrix A whose columns are moments or parameters (the right side of
+    /// U A U).
+    pub(crate) fn map_columns(&self, mut a: Array2<f64>) -> Array2<f64> {
+        if let Some(u) = &self.per_unit {
+            a *= &u.view().insert_axis(Axis(0));
+        }
+        a
+    }
+
     /// Uθ, the source's own parameter at θ (θ itself, borrowed, without a map).
     fn inner<'b>(&self, theta: ArrayView1<'b, f64>) -> CowArray<'b, f64, Ix1> {
         match &self.per_unit {
@@ -76,16 +98,12 @@ impl<'a, M: MomentModel + ?Sized> InThetaUnits<'a, M> {
     }
 
     /// U A U for a Jacobian A, in place.
-    fn map_jacobian(&self, mut jacobian: Array2<f64>) -> Array2<f64> {
-        if let Some(u) = &self.per_unit {
-            jacobian *= &u.view().insert_axis(Axis(1));
-            jacobian *= &u.view().insert_axis(Axis(0));
-        }
-        jacobian
+    pub(crate) fn map_jacobian(&self, jacobian: Array2<f64>) -> Array2<f64> {
+        self.map_columns(self.map_row_side(jacobian))
     }
 
     /// Summed moments times U.
-    fn map_sum(&self, sum: Array1<f64>) -> Array1<f64> {
+    pub(crate) fn map_sum(&self, sum: Array1<f64>) -> Array1<f64> {
         match &self.per_unit {
             Some(u) => sum * u,
             None => sum,

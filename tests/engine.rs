@@ -247,6 +247,8 @@ struct WeightedTable {
     clusters: Option<Vec<u32>>,
     /// An instrument z on every row (the extra column `z` of every block), if any.
     instrument: Option<Vec<f64>>,
+    /// The second source's covariate, when it is not x (other units).
+    synth_x: Option<Vec<f64>>,
     column_names: Vec<String>,
     model: &'static str,
 }
@@ -297,6 +299,7 @@ impl WeightedTable {
             designed: false,
             clusters: None,
             instrument: None,
+            synth_x: None,
             column_names: Vec::new(),
             model: if logistic { "logistic" } else { "ols" },
         }
@@ -312,6 +315,15 @@ impl WeightedTable {
             x: vec![&self.one[rows.clone()], &self.x[rows.clone()]],
             extra: self.instrument.iter().map(|z| &z[rows.clone()]).collect(),
         }
+    }
+
+    /// Source `m`'s block on some rows: its outcome, and its own covariate if it has one.
+    fn source_block(&self, m: usize, rows: std::ops::Range<usize>) -> synthgmm::ColumnBlock<'_> {
+        let mut block = self.block(&self.sources[m], rows.clone());
+        if let (1, Some(x)) = (m, &self.synth_x) {
+            block.x[1] = &x[rows];
+        }
+        block
     }
 
     /// The rows `rows` in memory (all of them labeled when `labeled_only`), with the
@@ -346,8 +358,18 @@ impl WeightedTable {
         if let Some(z) = &self.instrument {
             builder = builder.column("z", &pick(z));
         }
-        for (name, s) in self.names.iter().zip(&self.sources) {
-            builder = builder.source(name.clone(), &x, &pick(s));
+        let synth_x = self.synth_x.as_ref().map(|own| {
+            Array2::from_shape_fn(
+                (rows.len(), 2),
+                |(r, j)| if j == 0 { 1.0 } else { own[rows[r]] },
+            )
+        });
+        for (m, (name, s)) in self.names.iter().zip(&self.sources).enumerate() {
+            let x = match (m, &synth_x) {
+                (1, Some(own)) => own,
+                _ => &x,
+            };
+            builder = builder.source(name.clone(), x, &pick(s));
         }
         builder.build()
     }
@@ -451,7 +473,7 @@ impl synthgmm::SumsEngine for WeightedTable {
                 sources: request
                     .sources
                     .iter()
-                    .map(|&m| self.block(&self.sources[m], rows.clone()))
+                    .map(|&m| self.source_block(m, rows.clone()))
                     .collect(),
                 weights: self.weighs.then(|| &self.weights[rows.clone()]),
                 probabilities: self.designed.then(|| &self.probabilities[rows.clone()]),
@@ -833,6 +855,68 @@ fn an_engine_with_instruments_gives_the_in_memory_iv_fit() {
     let engine = instrumented(None).into_engine_data(true).unwrap();
     match TwoStepGmm::new(over).fit(&engine) {
         Err(Error::NeedsInMemory { what }) => assert!(what.contains("step-1 metric"), "{what}"),
+        other => panic!("expected NeedsInMemory, got {other:?}"),
+    }
+}
+
+/// PPI++ and PPI++Synth on an engine's rows give the in-memory estimates (to 1e-10):
+/// the unlabeled rows' sums come from the stacked pass's all-rows blocks less its
+/// labeled ones, along the line of fits from three passes for least squares. Tuned and
+/// fixed λ, a synthetic source whose covariate is in other units (×25); with
+/// observation weights the engine's rows are refused with a typed error.
+#[test]
+fn ppi_on_an_engines_rows_gives_the_in_memory_estimate() {
+    use synthgmm::baselines::{Lambda, PpiPlusPlus, PpiSynth};
+    use synthgmm::{Estimator, SmallSample};
+    for logistic in [false, true] {
+        let mut table = WeightedTable::new(3_000, logistic);
+        table.weighs = false;
+        table.synth_x = Some(table.x.iter().map(|x| 25.0 * x).collect());
+        let memory = table.in_memory(false);
+        let engine = table.into_engine_data(false).unwrap();
+        let estimators: Vec<Box<dyn Estimator>> = if logistic {
+            vec![
+                Box::new(PpiPlusPlus::new(Logistic, "proxy")),
+                Box::new(PpiPlusPlus::new(Logistic, "synth").lambda(Lambda::Fixed(0.6))),
+                Box::new(PpiSynth::new(Logistic, "proxy", "synth")),
+            ]
+        } else {
+            vec![
+                Box::new(PpiPlusPlus::new(Ols, "proxy")),
+                Box::new(PpiPlusPlus::new(Ols, "synth").small_sample(SmallSample::Hc0)),
+                Box::new(PpiPlusPlus::new(Ols, "proxy").lambda(Lambda::Fixed(1.0))),
+                Box::new(PpiSynth::new(Ols, "proxy", "synth")),
+            ]
+        };
+        for estimator in &estimators {
+            let (a, b) = (
+                estimator.estimate(&engine).unwrap(),
+                estimator.estimate(&memory).unwrap(),
+            );
+            for j in 0..2 {
+                let what = format!("{}, logistic {logistic}, coefficient {j}", estimator.name());
+                assert!(
+                    rel_close(a.theta()[j], b.theta()[j], 1e-10),
+                    "{what}: θ̂ {} vs {}",
+                    a.theta()[j],
+                    b.theta()[j]
+                );
+                assert!(
+                    rel_close(a.se()[j], b.se()[j], 1e-10),
+                    "{what}: se {} vs {}",
+                    a.se()[j],
+                    b.se()[j]
+                );
+            }
+        }
+    }
+    let weighted = WeightedTable::new(600, false)
+        .into_engine_data(true)
+        .unwrap();
+    match PpiPlusPlus::new(Ols, "proxy").estimate(&weighted) {
+        Err(synthgmm::Error::NeedsInMemory { what }) => {
+            assert!(what.contains("observation weights"), "{what}")
+        }
         other => panic!("expected NeedsInMemory, got {other:?}"),
     }
 }

@@ -3,12 +3,14 @@
 //! The problem and its procedure here; the sums over its rows in [`sums`], and its
 //! mixtures of sources in [`rows`].
 
+mod engine;
 mod rows;
 mod sums;
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 use crate::baselines::source_rows::SourceRows;
+use engine::EngineMixture;
 use rows::Mixture;
 use sums::{
     add_all, covariance_from_sums, mixture_chunk, mixture_line, mixture_sums, LabeledSums,
@@ -63,6 +65,13 @@ impl LabeledRows<'_> {
     }
 }
 
+/// Every row of the mixed sources: read chunk by chunk (arrays or files), or summed by
+/// an engine's passes.
+enum EveryRow<'a> {
+    Rows(SourceRows<'a>),
+    Engine(EngineMixture<'a>),
+}
+
 /// Labeled and unlabeled rows of one imputation: a mixture Σ_k w_k ψ(θ; source_k).
 pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     pub model: &'a M,
@@ -73,12 +82,12 @@ pub(crate) struct PpiProblem<'a, M: MomentModel + ?Sized> {
     imputed: Vec<Imputed<'a, M>>,
     /// Every row of the mixed sources (sums over the unlabeled rows skip the labeled
     /// ones in place: the unlabeled rows are never copied).
-    all: SourceRows<'a>,
+    all: EveryRow<'a>,
     /// Names of the extra columns.
     columns: Vec<String>,
     /// Number of unlabeled rows N.
     n_unlabeled: usize,
-    /// S_t on every row.
+    /// S_t on every row (empty on an engine's rows, whose sums need none).
     label_mask: Vec<bool>,
     /// Observation weights of the labeled rows used, normalized to mean 1 over them,
     /// and of every row, normalized to mean 1 over the unlabeled rows (ppi_py's `w`
@@ -199,7 +208,14 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             });
         }
         let names: Vec<&str> = mixture.iter().map(|(name, _)| name.as_str()).collect();
-        let all = SourceRows::every_row(data, &names, &estimator)?;
+        let all = match EngineMixture::on(data, &names, &estimator)? {
+            Some(engine) => EveryRow::Engine(engine),
+            None => EveryRow::Rows(SourceRows::every_row(data, &names, &estimator)?),
+        };
+        let label_mask = match all {
+            EveryRow::Rows(_) => data.label_mask(),
+            EveryRow::Engine(_) => Vec::new(),
+        };
         Ok(Self {
             model,
             estimator,
@@ -208,7 +224,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             all,
             columns: data.column_names().to_vec(),
             n_unlabeled,
-            label_mask: data.label_mask(),
+            label_mask,
             weights: data.weights().map(|w| {
                 let labeled = data.labeled_rows();
                 let used: Vec<usize> = match labeled_subset {
@@ -263,11 +279,39 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             .map(|s| (s.weight, &s.model as _))
             .collect()
     }
-    /// The mixture on every row.
-    fn imputed_all(&self) -> Mixture<'_, M> {
+    /// The mixture on rows of the mixed sources.
+    fn mixture_on<'s>(&'s self, rows: &'s SourceRows<'_>) -> Mixture<'s, M> {
         Mixture {
             shares: self.shares(),
-            rows: self.all.reborrow(),
+            rows: rows.reborrow(),
+        }
+    }
+    /// The mixture's sums on the unlabeled rows at θ, with Σ m mᵀ when `with_gram`.
+    fn unlabeled_sums(&self, theta: ArrayView1<'_, f64>, with_gram: bool) -> MixtureSums {
+        match &self.all {
+            EveryRow::Rows(rows) => mixture_sums(
+                theta,
+                &self.mixture_on(rows),
+                (Some(&self.label_mask), self.row_weights()),
+                with_gram,
+            ),
+            EveryRow::Engine(engine) => engine.sums(theta, &self.shares(), with_gram),
+        }
+    }
+    /// The mixture's sums on the unlabeled rows along θ₀ + λd (affine moments).
+    fn unlabeled_line(
+        &self,
+        base: ArrayView1<'_, f64>,
+        direction: ArrayView1<'_, f64>,
+    ) -> LineSums {
+        match &self.all {
+            EveryRow::Rows(rows) => LineSums::mixture(
+                (base, direction),
+                &self.mixture_on(rows),
+                Some(&self.label_mask),
+                self.row_weights(),
+            ),
+            EveryRow::Engine(engine) => engine.line((base, direction), &self.shares()),
         }
     }
     /// The mixture on the labeled rows used.
@@ -282,7 +326,10 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
     /// `result`, unless a pass over the sources' files failed to read since the
     /// last check: the sums were then incomplete, and the read error is returned.
     pub(crate) fn checked<T>(&self, result: Result<T>) -> Result<T> {
-        self.all.checked(result)
+        match &self.all {
+            EveryRow::Rows(rows) => rows.checked(result),
+            EveryRow::Engine(engine) => engine.checked(result),
+        }
     }
     /// The mixture's sums on the labeled rows used (`unlabeled = false`) or on the
     /// unlabeled rows (every row less every labeled row).
@@ -296,12 +343,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
                     return sums.clone();
                 }
             }
-            let sums = mixture_sums(
-                theta,
-                &self.imputed_all(),
-                (Some(&self.label_mask), self.row_weights()),
-                true,
-            );
+            let sums = self.unlabeled_sums(theta, true);
             *self.unlabeled_cache.borrow_mut() = Some((theta.to_owned(), sums.clone()));
             sums
         } else {
@@ -374,13 +416,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             return Ok(path);
         }
         let lab = self.imputed_fit(false, real.clone())?;
-        let all = self.imputed_all();
-        let at_real = mixture_sums(
-            real.view(),
-            &all,
-            (Some(&self.label_mask), self.row_weights()),
-            false,
-        );
+        let at_real = self.unlabeled_sums(real.view(), false);
         let rows = self.n_unlabeled();
         // Affine moments: Σ ψ(β) = Σ ψ(θ̂_real) + (Σ ∂ψ/∂θᵀ)(β − θ̂_real) exactly.
         let unl = solve(
@@ -394,12 +430,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         )?;
         let delta = &lab - &unl;
         let direction = -&delta;
-        let unlabeled = LineSums::mixture(
-            (real.view(), direction.view()),
-            &all,
-            Some(&self.label_mask),
-            self.row_weights(),
-        );
+        let unlabeled = self.unlabeled_line(real.view(), direction.view());
         let labeled = self.labeled_line(real.view(), direction.view());
         let real_jacobian =
             self.model
@@ -639,7 +670,10 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
         st: &PpiStats,
         lambda: f64,
     ) -> Option<Array2<f64>> {
-        let (cluster, labeled) = self.clusters?;
+        // Clusters are refused on an engine's rows (`EngineMixture::on`).
+        let (Some((cluster, labeled)), EveryRow::Rows(all)) = (self.clusters, &self.all) else {
+            return None;
+        };
         let p = theta.len();
         let (n, big_n) = (self.n(), self.n_unlabeled());
         let mut sums =
@@ -665,7 +699,7 @@ impl<'a, M: MomentModel + ?Sized> PpiProblem<'a, M> {
             cluster_partials(&u, &ids)
         });
         let (mask, row_w) = (&self.label_mask, self.row_weights());
-        let unlabeled_chunks = self.imputed_all().map(|range, parts| {
+        let unlabeled_chunks = self.mixture_on(all).map(|range, parts| {
             let mut h = Array2::zeros((range.len(), p));
             mixture_chunk(theta, parts, range, (None, row_w), &mut h);
             let v = (h * lambda - v_mean.view().insert_axis(Axis(0))) / big_n;

@@ -326,6 +326,28 @@ impl LineSums {
         add_all(LineSums::empty(p), chunks)
     }
 
+    /// The sums along the line from its sums at three points, λ = 0, 1 and −1 (each
+    /// Σ m and Σ m mᵀ over `count` rows): with G(λ) = Σuuᵀ + λ(Σuvᵀ + Σvuᵀ) + λ²Σvvᵀ,
+    /// Σuuᵀ = G(0), Σuvᵀ + Σvuᵀ = (G(1) − G(−1))/2, Σvvᵀ = (G(1) + G(−1))/2 − G(0);
+    /// the cross block is stored as half that symmetric sum, all [`at`](Self::at) reads.
+    pub(super) fn from_points(count: f64, points: [(Array1<f64>, Array2<f64>); 3]) -> LineSums {
+        let [(sum_0, gram_0), (sum_plus, gram_plus), (sum_minus, gram_minus)] = points;
+        let k = sum_0.len();
+        let mut gram = Array2::zeros((2 * k, 2 * k));
+        let cross = (&gram_plus - &gram_minus) / 4.0;
+        gram.slice_mut(ndarray::s![..k, ..k]).assign(&gram_0);
+        gram.slice_mut(ndarray::s![..k, k..]).assign(&cross);
+        gram.slice_mut(ndarray::s![k.., ..k]).assign(&cross.t());
+        gram.slice_mut(ndarray::s![k.., k..])
+            .assign(&((&gram_plus + &gram_minus) / 2.0 - &gram_0));
+        LineSums {
+            count,
+            sum_v: (&sum_plus - &sum_minus) / 2.0,
+            sum_u: sum_0,
+            gram,
+        }
+    }
+
     /// Count, Σ m and Σ m mᵀ at θ₀ + λ d.
     pub(super) fn at(&self, lambda: f64) -> (f64, Array1<f64>, Array2<f64>) {
         let k = self.sum_u.len();
