@@ -329,6 +329,22 @@ impl DataSources {
     pub fn labeling_probabilities(&self) -> Option<ArrayView1<'_, f64>> {
         self.labeling_probabilities.as_ref().map(|p| p.view())
     }
+    /// Whether labeling probabilities were given and differ between labeled rows: the
+    /// labeled rows are then not a random sample of the rows.
+    pub(crate) fn labeled_unequally(&self) -> bool {
+        self.labeling_probabilities()
+            .is_some_and(|pi| !crate::stacked::equal_on(&pi, self.labeled_rows()))
+    }
+    /// [`Note::LabelingDesign`](crate::inference::Note::LabelingDesign) for an estimator
+    /// that assumes the rows were labeled at random, when the labeling probabilities
+    /// differ between labeled rows; `None` otherwise.
+    pub(crate) fn probabilities_ignored(&self, estimator: &str) -> Option<crate::inference::Note> {
+        self.labeled_unequally().then(|| crate::inference::Note::LabelingDesign {
+            detail: format!(
+                "{estimator} assumes the rows were labeled at random and did not use the labeling probabilities: its estimate is biased where they depend on the outcome (DSL and the GMM weigh the labeled rows by them)"
+            ),
+        })
+    }
     /// The cluster of every row as dense indices 0, 1, … in order of first appearance,
     /// if clusters were given ([`DataSourcesBuilder::clusters`]); for data summed by an
     /// engine ([`from_engine`](Self::from_engine)), of the labeled rows.

@@ -449,9 +449,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
 /// by w_t/π_t: an estimator that ignores probabilities varying over the labeled rows
 /// would fit a within transformation made for another weighting.
 fn check_fixed_effects_weighting(data: &DataSources, use_probabilities: bool) -> Result<()> {
-    let varying = data
-        .labeling_probabilities()
-        .is_some_and(|pi| !equal_on(&pi, data.labeled_rows()));
+    let varying = data.labeled_unequally();
     if data.fixed_effects().is_some() && varying && !use_probabilities {
         return Err(Error::InvalidConfig {
             parameter: "use_labeling_probabilities",
@@ -462,7 +460,7 @@ fn check_fixed_effects_weighting(data: &DataSources, use_probabilities: bool) ->
 }
 
 /// Whether `pi` takes one value (to rounding) on `rows`.
-fn equal_on(pi: &ndarray::ArrayView1<'_, f64>, rows: &[usize]) -> bool {
+pub(crate) fn equal_on(pi: &ndarray::ArrayView1<'_, f64>, rows: &[usize]) -> bool {
     let first = rows.first().map_or(1.0, |&t| pi[t]);
     rows.iter()
         .all(|&t| (pi[t] - first).abs() <= 1e-12 * first.abs())

@@ -889,10 +889,12 @@ fn ppi_on_an_engines_rows_gives_the_in_memory_estimate() {
             ]
         };
         for estimator in &estimators {
+            let labeling = |n: &synthgmm::Note| matches!(n, synthgmm::Note::LabelingDesign { .. });
             let (a, b) = (
                 estimator.estimate(&engine).unwrap(),
                 estimator.estimate(&memory).unwrap(),
             );
+            assert!(!a.notes().iter().chain(b.notes()).any(labeling));
             for j in 0..2 {
                 let what = format!("{}, logistic {logistic}, coefficient {j}", estimator.name());
                 assert!(
@@ -910,6 +912,29 @@ fn ppi_on_an_engines_rows_gives_the_in_memory_estimate() {
             }
         }
     }
+    // Labeling probabilities that vary: PPI++ assumes labeling at random, on an engine
+    // as in memory, and says so in a note; the paper's GMM weighs by them.
+    let mut designed = WeightedTable::new(3_000, false);
+    (designed.weighs, designed.designed) = (false, true);
+    let memory = designed.in_memory(false);
+    let engine = designed.into_engine_data(false).unwrap();
+    let ppi = PpiPlusPlus::new(Ols, "proxy");
+    let (a, b) = (
+        ppi.estimate(&engine).unwrap(),
+        ppi.estimate(&memory).unwrap(),
+    );
+    assert!(rel_close(a.theta()[1], b.theta()[1], 1e-10));
+    for fit in [&a, &b] {
+        let said = fit.notes().iter().any(|n| {
+            matches!(n, synthgmm::Note::LabelingDesign { detail } if detail.contains("labeled at random"))
+        });
+        assert!(said, "{:?}", fit.notes());
+    }
+    let gmm = TwoStepGmm::new(Ols).fit(&memory).unwrap();
+    assert!(gmm
+        .notes()
+        .iter()
+        .all(|n| !matches!(n, synthgmm::Note::LabelingDesign { .. })));
     let weighted = WeightedTable::new(600, false)
         .into_engine_data(true)
         .unwrap();

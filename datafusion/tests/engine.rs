@@ -279,6 +279,38 @@ fn compare<M: MomentModel + Clone + std::fmt::Debug + Send + Sync + 'static>(
         .fit(&memory.select_sources(&["synth"]).unwrap())
         .unwrap();
     assert_same(&format!("{} synth only", model.name()), &a, &b, 1e-10);
+    same_baselines(model, &engine, &memory, "aggregate");
+}
+
+/// PPI++ on each source and PPI++Synth on both (the synthetic source with covariates
+/// of its own) on two data sets: the same estimates and standard errors to 1e-10.
+fn same_baselines<M: MomentModel + Clone + Send + Sync + 'static>(
+    model: M,
+    a: &DataSources,
+    b: &DataSources,
+    tier: &str,
+) {
+    use synthgmm::baselines::{PpiPlusPlus, PpiSynth};
+    use synthgmm::Estimator;
+    let estimators: [Box<dyn Estimator>; 3] = [
+        Box::new(PpiPlusPlus::new(model.clone(), "proxy")),
+        Box::new(PpiPlusPlus::new(model.clone(), "synth")),
+        Box::new(PpiSynth::new(model.clone(), "proxy", "synth")),
+    ];
+    for estimator in &estimators {
+        let (x, y) = (
+            estimator.estimate(a).unwrap(),
+            estimator.estimate(b).unwrap(),
+        );
+        let label = format!("{tier} {} {}", model.name(), estimator.name());
+        for j in 0..x.theta().len() {
+            let close = |u: f64, v: f64| (u - v).abs() <= 1e-10 * v.abs().max(1e-300);
+            let (t, u) = (x.theta()[j], y.theta()[j]);
+            assert!(close(t, u), "{label} θ̂[{j}]: {t} against {u}");
+            let (t, u) = (x.se()[j], y.se()[j]);
+            assert!(close(t, u), "{label} se[{j}]: {t} against {u}");
+        }
+    }
 }
 
 /// Four partitions of one table: the in-memory answer to 1e-10.
@@ -548,10 +580,16 @@ fn plain_sql_passes_give_the_in_memory_fit() {
             ["sx0", "sx1", "sx2"],
         );
         let data = table.open(model, run).unwrap();
+        let memory = rows.in_memory();
         match model {
-            SqlModel::Ols => same_fits(Ols, &data, &rows.in_memory()),
-            SqlModel::Logistic => same_fits(Logistic, &data, &rows.in_memory()),
-            _ => same_fits(Poisson, &data, &rows.in_memory()),
+            SqlModel::Ols => same_fits(Ols, &data, &memory),
+            SqlModel::Logistic => same_fits(Logistic, &data, &memory),
+            _ => same_fits(Poisson, &data, &memory),
+        }
+        match model {
+            SqlModel::Ols => same_baselines(Ols, &data, &memory, "sql"),
+            SqlModel::Logistic => same_baselines(Logistic, &data, &memory, "sql"),
+            _ => same_baselines(Poisson, &data, &memory, "sql"),
         }
     }
 }

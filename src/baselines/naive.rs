@@ -120,6 +120,7 @@ impl<M: MomentModel> Estimator for NaivePooled<M> {
         let dof = self.small_sample.dof_factor(rows.len(), theta.len());
         let (meat, mut notes) = super::mestimation::meat(psi.view(), ids.as_deref(), dof);
         notes.extend(data.design_notes());
+        notes.extend(data.probabilities_ignored(&name));
         let jac = self.model.jacobian(theta.view(), rows, weights);
         let cov = sandwich(&jac, &meat, &name)?;
         Estimate::new(

@@ -35,9 +35,10 @@ impl<'a> EngineMixture<'a> {
     /// `data`'s rows.
     ///
     /// # Errors
-    /// [`Error::NeedsInMemory`] with observation weights, clusters or labeling
-    /// probabilities (the unlabeled rows' weights and clusters are the engine's, which
-    /// it does not return); [`Error::MissingSource`] for an unknown name.
+    /// [`Error::NeedsInMemory`] with observation weights or clusters (the unlabeled
+    /// rows' weights and clusters are the engine's, which it does not return);
+    /// [`Error::MissingSource`] for an unknown name. Labeling probabilities are not
+    /// asked for, as in memory: PPI++ assumes labeling at random and says so in a note.
     pub(super) fn on(
         data: &'a DataSources,
         names: &[&str],
@@ -49,10 +50,6 @@ impl<'a> EngineMixture<'a> {
         let with = [
             (data.weights().is_some(), "observation weights"),
             (data.clusters().is_some(), "clusters"),
-            (
-                data.labeling_probabilities().is_some(),
-                "labeling probabilities",
-            ),
         ];
         if let Some((_, what)) = with.iter().find(|(given, _)| *given) {
             return Err(Error::NeedsInMemory {

@@ -833,6 +833,7 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     let design = clusters.as_deref().map(|ids| data.cluster_design(ids));
     let dof = problem.coefficient_df(r.theta.view(), design, small_sample);
     r.notes.extend(data.design_notes());
+    r.notes.extend(data.probabilities_ignored(&name));
     if let Some(clusters) = data.n_clusters() {
         r.notes.push(Note::Clustered {
             clusters,
