@@ -617,8 +617,9 @@ def fit_sql(
     every block under those names, and ``exogenous`` the covariates of ``x`` that
     instrument themselves, e.g. the column of ones; no intercept is assumed);
     ``estimator`` and the settings as in
-    :func:`fit` (the GMM runs every setting here; estimators that read every row at
-    once raise :class:`NeedsInMemoryError`). A query that fails raises
+    :func:`fit` (the GMM runs every setting here, PPI++ and PPI++Synth too without
+    ``weights`` or ``clusters``; other estimators that read every row raise
+    :class:`NeedsInMemoryError`). A query that fails raises
     :class:`ReadError` with the exception ``run`` raised.
     """
     if (table is None) == (subquery is None):
