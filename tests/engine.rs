@@ -930,6 +930,11 @@ fn ppi_on_an_engines_rows_gives_the_in_memory_estimate() {
         });
         assert!(said, "{:?}", fit.notes());
     }
+    let naive = synthgmm::baselines::NaivePooled::new(Ols, ["proxy"]).estimate(&memory);
+    let said = naive.unwrap().notes().iter().any(|n| {
+        matches!(n, synthgmm::Note::LabelingDesign { detail } if detail.contains("labeled at random"))
+    });
+    assert!(said, "naive pooling");
     let gmm = TwoStepGmm::new(Ols).fit(&memory).unwrap();
     assert!(gmm
         .notes()
