@@ -333,7 +333,7 @@ impl DataSources {
     /// labeled rows are then not a random sample of the rows.
     pub(crate) fn labeled_unequally(&self) -> bool {
         self.labeling_probabilities()
-            .is_some_and(|pi| !crate::stacked::equal_on(&pi, self.labeled_rows()))
+            .is_some_and(|pi| !equal_on(&pi, self.labeled_rows()))
     }
     /// [`Note::LabelingDesign`](crate::inference::Note::LabelingDesign) for an estimator
     /// that assumes the rows were labeled at random, when the labeling probabilities
@@ -1487,4 +1487,11 @@ fn same_bits(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> bool {
         }
         _ => a.iter().zip(b.iter()).all(|(u, v)| same(u, v)),
     }
+}
+
+/// Whether `pi` takes one value (to rounding) on `rows`.
+fn equal_on(pi: &ndarray::ArrayView1<'_, f64>, rows: &[usize]) -> bool {
+    let first = rows.first().map_or(1.0, |&t| pi[t]);
+    rows.iter()
+        .all(|&t| (pi[t] - first).abs() <= 1e-12 * first.abs())
 }

@@ -76,8 +76,7 @@ impl<'a, M: MomentModel + ?Sized> StackedMoments<'a, M> {
         // random: 1/π is then a constant factor that the weighting absorbs.
         let pi = data
             .labeling_probabilities()
-            .filter(|_| use_probabilities)
-            .filter(|pi| !equal_on(pi, data.labeled_rows()));
+            .filter(|_| use_probabilities && data.labeled_unequally());
         let w = data.weights();
         let label_weights = (pi.is_some() || w.is_some()).then(|| {
             data.labeled_rows()
@@ -457,13 +456,6 @@ fn check_fixed_effects_weighting(data: &DataSources, use_probabilities: bool) ->
         });
     }
     Ok(())
-}
-
-/// Whether `pi` takes one value (to rounding) on `rows`.
-pub(crate) fn equal_on(pi: &ndarray::ArrayView1<'_, f64>, rows: &[usize]) -> bool {
-    let first = rows.first().map_or(1.0, |&t| pi[t]);
-    rows.iter()
-        .all(|&t| (pi[t] - first).abs() <= 1e-12 * first.abs())
 }
 
 #[cfg(test)]

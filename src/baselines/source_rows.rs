@@ -22,8 +22,9 @@ impl<'a> SourceRows<'a> {
     /// Every row of the sources `names` of `data`: borrowed arrays, or their files.
     ///
     /// # Errors
-    /// [`Error::NeedsInMemory`] when an engine sums the rows (no pass request sums a
-    /// mixture's Gram matrix), [`Error::MissingSource`] for an unknown name.
+    /// [`Error::NeedsInMemory`] when an engine sums the rows (its passes give sums, not
+    /// rows; PPI++ forms its sums from them itself, `ppi::engine`),
+    /// [`Error::MissingSource`] for an unknown name.
     pub(crate) fn every_row(
         data: &'a DataSources,
         names: &[&str],
