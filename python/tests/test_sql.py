@@ -326,12 +326,8 @@ def test_ppi_from_duckdb_passes_gives_the_in_memory_estimate(model, estimator):
     # The unlabeled rows' sums from the stacked pass's all-rows blocks less its
     # labeled ones (three passes along the line of fits for least squares).
     frame = table(model)
-    con = duckdb.connect()
-    con.register("frame", frame)
-    con.execute("CREATE TABLE runs AS SELECT * FROM frame")
-    sql = synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs", labeled="is_labeled",
-                           y="y", x=COVARIATES, sources=SOURCES, model=model,
-                           estimator=estimator)
+    sql = synthgmm.fit_sql(duckdb_runs(frame), "runs", labeled="is_labeled", y="y",
+                           x=COVARIATES, sources=SOURCES, model=model, estimator=estimator)
     memory = in_memory(frame, model, estimator=estimator)
     np.testing.assert_allclose(sql.params, memory.params, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(sql.bse, memory.bse, rtol=1e-9)
@@ -339,11 +335,15 @@ def test_ppi_from_duckdb_passes_gives_the_in_memory_estimate(model, estimator):
 
 
 def test_ppi_with_weights_from_sql_needs_the_rows_in_memory():
-    frame = weighted(table("ols"))
+    runs = duckdb_runs(weighted(table("ols")))
+    with pytest.raises(synthgmm.NeedsInMemoryError, match="observation weights"):
+        synthgmm.fit_sql(runs, "runs", labeled="is_labeled", y="y", x=COVARIATES,
+                         sources=SOURCES, model="ols", estimator="ppi", weights="w")
+
+
+def duckdb_runs(frame):
+    """A function running a query on a DuckDB table `runs` holding the frame."""
     con = duckdb.connect()
     con.register("frame", frame)
     con.execute("CREATE TABLE runs AS SELECT * FROM frame")
-    with pytest.raises(synthgmm.NeedsInMemoryError, match="observation weights"):
-        synthgmm.fit_sql(lambda q: con.execute(q).fetchall(), "runs", labeled="is_labeled",
-                         y="y", x=COVARIATES, sources=SOURCES, model="ols",
-                         estimator="ppi", weights="w")
+    return lambda q: con.execute(q).fetchall()
