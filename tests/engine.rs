@@ -950,3 +950,60 @@ fn ppi_on_an_engines_rows_gives_the_in_memory_estimate() {
         other => panic!("expected NeedsInMemory, got {other:?}"),
     }
 }
+
+/// An engine whose every pass fails (a warehouse connection lost after opening).
+#[derive(Debug)]
+struct Unreachable(WeightedTable);
+
+impl synthgmm::SumsEngine for Unreachable {
+    fn model_name(&self) -> &str {
+        self.0.model
+    }
+    fn source_names(&self) -> &[String] {
+        &self.0.names
+    }
+    fn sums(&self, _: &synthgmm::PassRequest) -> synthgmm::Result<MomentSums> {
+        Err(synthgmm::Error::Read {
+            path: "warehouse".into(),
+            reason: "connection lost".into(),
+        })
+    }
+}
+
+/// PPI++ and PPI++Synth on an engine whose passes fail report the engine's error,
+/// whichever of their passes meets it first.
+#[test]
+fn ppi_on_a_failing_engine_reports_its_error() {
+    use synthgmm::baselines::{Lambda, PpiPlusPlus, PpiSynth};
+    use synthgmm::Estimator;
+    for logistic in [false, true] {
+        let mut table = WeightedTable::new(600, logistic);
+        table.weighs = false;
+        let rows: Vec<usize> = (0..600).filter(|&i| table.labeled[i]).collect();
+        let labeled = table.data(&rows, true, false).unwrap();
+        let data = synthgmm::DataSources::from_engine(&labeled, 600, Box::new(Unreachable(table)))
+            .unwrap();
+        let estimators: Vec<Box<dyn Estimator>> = if logistic {
+            vec![
+                Box::new(PpiPlusPlus::new(Logistic, "proxy")),
+                Box::new(PpiPlusPlus::new(Logistic, "proxy").lambda(Lambda::Fixed(0.5))),
+                Box::new(PpiSynth::new(Logistic, "proxy", "synth")),
+            ]
+        } else {
+            vec![
+                Box::new(PpiPlusPlus::new(Ols, "proxy")),
+                Box::new(PpiPlusPlus::new(Ols, "proxy").lambda(Lambda::Fixed(0.5))),
+                Box::new(PpiSynth::new(Ols, "proxy", "synth")),
+            ]
+        };
+        for estimator in &estimators {
+            match estimator.estimate(&data) {
+                Err(synthgmm::Error::Read { reason, .. }) => assert_eq!(reason, "connection lost"),
+                other => panic!(
+                    "{}: expected the engine's error, got {other:?}",
+                    estimator.name()
+                ),
+            }
+        }
+    }
+}

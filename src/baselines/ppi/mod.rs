@@ -825,7 +825,7 @@ pub(crate) fn fit_mixture<M: MomentModel + ?Sized>(
     let problem = PpiProblem::new(model, name.clone(), data, &mixture, None)?;
     // A tuned λ̂ (or λ = 0) leans on the real fit's variance: none when it is exact.
     if !matches!(lambda, Lambda::Fixed(l) if l > 0.0) {
-        let real_only = problem.fit(0.0)?;
+        let real_only = problem.checked(problem.fit(0.0))?;
         super::mestimation::refuse_exact_real_fit(model, data.real_rows(), real_only.view())?;
     }
     let mut r = problem.checked(problem.run(lambda, small_sample))?;
