@@ -866,28 +866,15 @@ fn an_engine_with_instruments_gives_the_in_memory_iv_fit() {
 /// observation weights the engine's rows are refused with a typed error.
 #[test]
 fn ppi_on_an_engines_rows_gives_the_in_memory_estimate() {
-    use synthgmm::baselines::{Lambda, PpiPlusPlus, PpiSynth};
-    use synthgmm::{Estimator, SmallSample};
+    use synthgmm::baselines::PpiPlusPlus;
+    use synthgmm::Estimator;
     for logistic in [false, true] {
         let mut table = WeightedTable::new(3_000, logistic);
         table.weighs = false;
         table.synth_x = Some(table.x.iter().map(|x| 25.0 * x).collect());
         let memory = table.in_memory(false);
         let engine = table.into_engine_data(false).unwrap();
-        let estimators: Vec<Box<dyn Estimator>> = if logistic {
-            vec![
-                Box::new(PpiPlusPlus::new(Logistic, "proxy")),
-                Box::new(PpiPlusPlus::new(Logistic, "synth").lambda(Lambda::Fixed(0.6))),
-                Box::new(PpiSynth::new(Logistic, "proxy", "synth")),
-            ]
-        } else {
-            vec![
-                Box::new(PpiPlusPlus::new(Ols, "proxy")),
-                Box::new(PpiPlusPlus::new(Ols, "synth").small_sample(SmallSample::Hc0)),
-                Box::new(PpiPlusPlus::new(Ols, "proxy").lambda(Lambda::Fixed(1.0))),
-                Box::new(PpiSynth::new(Ols, "proxy", "synth")),
-            ]
-        };
+        let estimators = ppi_estimators(logistic);
         for estimator in &estimators {
             let labeling = |n: &synthgmm::Note| matches!(n, synthgmm::Note::LabelingDesign { .. });
             let (a, b) = (
@@ -974,8 +961,6 @@ impl synthgmm::SumsEngine for Unreachable {
 /// whichever of their passes meets it first.
 #[test]
 fn ppi_on_a_failing_engine_reports_its_error() {
-    use synthgmm::baselines::{Lambda, PpiPlusPlus, PpiSynth};
-    use synthgmm::Estimator;
     for logistic in [false, true] {
         let mut table = WeightedTable::new(600, logistic);
         table.weighs = false;
@@ -983,19 +968,7 @@ fn ppi_on_a_failing_engine_reports_its_error() {
         let labeled = table.data(&rows, true, false).unwrap();
         let data = synthgmm::DataSources::from_engine(&labeled, 600, Box::new(Unreachable(table)))
             .unwrap();
-        let estimators: Vec<Box<dyn Estimator>> = if logistic {
-            vec![
-                Box::new(PpiPlusPlus::new(Logistic, "proxy")),
-                Box::new(PpiPlusPlus::new(Logistic, "proxy").lambda(Lambda::Fixed(0.5))),
-                Box::new(PpiSynth::new(Logistic, "proxy", "synth")),
-            ]
-        } else {
-            vec![
-                Box::new(PpiPlusPlus::new(Ols, "proxy")),
-                Box::new(PpiPlusPlus::new(Ols, "proxy").lambda(Lambda::Fixed(0.5))),
-                Box::new(PpiSynth::new(Ols, "proxy", "synth")),
-            ]
-        };
+        let estimators = ppi_estimators(logistic);
         for estimator in &estimators {
             match estimator.estimate(&data) {
                 Err(synthgmm::Error::Read { reason, .. }) => assert_eq!(reason, "connection lost"),
@@ -1005,5 +978,29 @@ fn ppi_on_a_failing_engine_reports_its_error() {
                 ),
             }
         }
+    }
+}
+
+/// PPI++ (tuned on the proxy, fixed λ on the synthetic source, λ = 1 with HC0) and
+/// PPI++Synth, for least squares or logistic regression.
+fn ppi_estimators(logistic: bool) -> Vec<Box<dyn synthgmm::Estimator>> {
+    use synthgmm::baselines::{Lambda, PpiPlusPlus, PpiSynth};
+    fn of<M: synthgmm::MomentModel + Clone + 'static>(
+        model: M,
+    ) -> Vec<Box<dyn synthgmm::Estimator>> {
+        vec![
+            Box::new(PpiPlusPlus::new(model.clone(), "proxy")),
+            Box::new(PpiPlusPlus::new(model.clone(), "synth").lambda(Lambda::Fixed(0.6))),
+            Box::new(
+                PpiPlusPlus::new(model.clone(), "proxy")
+                    .lambda(Lambda::Fixed(1.0))
+                    .small_sample(synthgmm::SmallSample::Hc0),
+            ),
+            Box::new(PpiSynth::new(model, "proxy", "synth")),
+        ]
+    }
+    match logistic {
+        true => of(Logistic),
+        false => of(Ols),
     }
 }
