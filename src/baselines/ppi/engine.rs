@@ -89,6 +89,17 @@ impl<'a> EngineMixture<'a> {
         shares: &[(f64, &InThetaUnits<'_, M>)],
         with_gram: bool,
     ) -> MixtureSums {
+        self.pass(theta, shares, (true, with_gram))
+    }
+
+    /// [`MixtureSums`] at θ from one pass, with the Jacobian and Σ m mᵀ as asked (left
+    /// zero otherwise).
+    fn pass<M: MomentModel + ?Sized>(
+        &self,
+        theta: ArrayView1<'_, f64>,
+        shares: &[(f64, &InThetaUnits<'_, M>)],
+        (with_jacobian, with_gram): (bool, bool),
+    ) -> MixtureSums {
         let (p, big_k) = (theta.len(), self.sources.len());
         let mut params = theta.to_vec();
         for (_, model) in shares {
@@ -97,7 +108,7 @@ impl<'a> EngineMixture<'a> {
         let request = PassRequest {
             sources: self.sources.clone(),
             params: Array1::from(params),
-            jacobian: true,
+            jacobian: with_jacobian,
             omega: with_gram,
             squares: false,
             contraction: None,
@@ -108,8 +119,8 @@ impl<'a> EngineMixture<'a> {
         let all = |i: usize| (1 + big_k + i) * p..(2 + big_k + i) * p;
         let mut out = MixtureSums::empty(p);
         out.count = self.n_unlabeled;
+        let g = pass.moments();
         for (i, (share, model)) in shares.iter().enumerate() {
-            let g = pass.moments();
             let unlabeled = &g.slice(s![all(i)]) - &g.slice(s![labeled(i)]);
             out.sum.scaled_add(*share, &model.map_sum(unlabeled));
             if let Some(j) = pass.jacobian() {
@@ -133,7 +144,7 @@ impl<'a> EngineMixture<'a> {
     }
 
     /// [`LineSums`] of the unlabeled rows along θ₀ + λd, for moments affine in θ:
-    /// three passes, at θ₀ and θ₀ ± d.
+    /// three passes, at θ₀ and θ₀ ± d, without Jacobians (constant along the line).
     pub(super) fn line<M: MomentModel + ?Sized>(
         &self,
         (base, direction): (ArrayView1<'_, f64>, ArrayView1<'_, f64>),
@@ -141,7 +152,7 @@ impl<'a> EngineMixture<'a> {
     ) -> LineSums {
         let at = |step: f64| {
             let theta = &base + &(&direction * step);
-            self.sums(theta.view(), shares, true)
+            self.pass(theta.view(), shares, (false, true))
         };
         let (centre, plus, minus) = (at(0.0), at(1.0), at(-1.0));
         LineSums::from_points(
